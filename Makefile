@@ -1,0 +1,63 @@
+# Warren: the two commands a newcomer needs are `make run` and `make test`.
+# Both install what is missing (Debian 12, as root), build, and go.
+SHELL := /bin/bash
+BUILD ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+NODE_BIN := $(BUILD)/services/broker/warren-node
+
+APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev \
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
+  libtomlplusplus-dev libgtest-dev libgmock-dev libasio-dev nlohmann-json3-dev libcli11-dev \
+  libspdlog-dev clang libclang-rt-14-dev \
+  python3 python3-pika amqp-tools librabbitmq-client-java libslf4j-java
+
+.PHONY: all deps build run test bench fuzz interop-deps clean
+
+all: build
+
+# Installs only what is missing, so a ready machine pays nothing.
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Starts one node with the built-in defaults: AMQP on 0.0.0.0:5672,
+# guest/guest from loopback.
+run: build
+	$(NODE_BIN)
+
+interop-deps:
+	@if [ -f tests/interop/js/package-lock.json ] && { [ ! -d tests/interop/js/node_modules ] || \
+	    [ tests/interop/js/package-lock.json -nt tests/interop/js/node_modules ]; }; then \
+	  npm ci --prefix tests/interop/js --no-audit --no-fund; \
+	fi
+
+test: build interop-deps
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+# Side-by-side capacity runs: Warren and (when installed) RabbitMQ.
+bench: build
+	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/run_capacity.sh
+
+# The codec fuzzer under ASan+UBSan for 60 s (see README.md).
+fuzz: deps
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DWARREN_FUZZ=ON \
+	  -DWARREN_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+	cmake --build build-fuzz --target warren_fuzz_frame -j$(JOBS)
+	mkdir -p build-fuzz/corpus && cp -n tests/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
+	build-fuzz/tests/fuzz/warren_fuzz_frame -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus
+
+clean:
+	rm -rf $(BUILD) build-fuzz

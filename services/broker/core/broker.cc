@@ -1,0 +1,144 @@
+#include "broker/core/broker.h"
+
+#include <algorithm>
+
+#include <openssl/rand.h>
+
+#include "amqp/constants.h"
+#include "broker/core/errors.h"
+#include "common/password.h"
+
+namespace warren::core {
+
+namespace {
+
+using amqp::ReplyCode;
+
+Error Err(ReplyCode code, const std::string& text) { return AmqpError(code, text); }
+
+bool Compile(const std::string& pattern, std::regex& out) {
+  try {
+    out = std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
+    return true;
+  } catch (const std::regex_error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+Broker::Broker(Runtime& runtime, const NodeConfig& config) : runtime_(runtime), config_(config) {}
+
+Broker::~Broker() = default;
+
+VHost* Broker::FindVHost(const std::string& name) {
+  auto it = vhosts_.find(name);
+  return it == vhosts_.end() ? nullptr : it->second.get();
+}
+
+Status Broker::AddVHost(const std::string& name) {
+  if (name.empty()) return Err(ReplyCode::kPreconditionFailed, "vhost name must not be empty");
+  if (!vhosts_.count(name)) vhosts_[name] = std::make_unique<VHost>(*this, runtime_, name);
+  return Status::Ok();
+}
+
+Status Broker::DeleteVHost(const std::string& name) {
+  auto it = vhosts_.find(name);
+  if (it == vhosts_.end()) return Err(ReplyCode::kNotFound, "no vhost '" + name + "'");
+  vhosts_.erase(it);
+  for (auto& [user, per_vhost] : permissions_) per_vhost.erase(name);
+  return Status::Ok();
+}
+
+Status Broker::AddUser(const std::string& name, const std::string& password_hash,
+                       std::vector<std::string> tags) {
+  if (name.empty()) return Err(ReplyCode::kPreconditionFailed, "user name must not be empty");
+  users_[name] = User{name, password_hash, std::move(tags)};
+  return Status::Ok();
+}
+
+Status Broker::DeleteUser(const std::string& name) {
+  if (!users_.erase(name)) return Err(ReplyCode::kNotFound, "no user '" + name + "'");
+  permissions_.erase(name);
+  return Status::Ok();
+}
+
+const User* Broker::FindUser(const std::string& name) const {
+  auto it = users_.find(name);
+  return it == users_.end() ? nullptr : &it->second;
+}
+
+const User* Broker::Authenticate(const std::string& name, const std::string& password) const {
+  const User* u = FindUser(name);
+  if (!u || u->password_hash.empty() || !CheckPassword(password, u->password_hash)) return nullptr;
+  return u;
+}
+
+bool Broker::IsLoopbackOnly(const std::string& user) const {
+  const auto& l = config_.loopback_users;
+  return std::find(l.begin(), l.end(), user) != l.end();
+}
+
+Status Broker::SetPermissions(const std::string& user, const std::string& vhost,
+                              const std::string& configure, const std::string& write,
+                              const std::string& read) {
+  if (!FindUser(user)) return Err(ReplyCode::kNotFound, "no user '" + user + "'");
+  if (!vhosts_.count(vhost)) return Err(ReplyCode::kNotFound, "no vhost '" + vhost + "'");
+  Permissions p{configure, write, read, {}, {}, {}};
+  for (auto [pattern, re] : {std::pair{&configure, &p.configure_re}, {&write, &p.write_re},
+                             {&read, &p.read_re}})
+    if (!Compile(*pattern, *re))
+      return Err(ReplyCode::kPreconditionFailed, "invalid regular expression '" + *pattern + "'");
+  permissions_[user][vhost] = std::move(p);
+  return Status::Ok();
+}
+
+void Broker::ClearPermissions(const std::string& user, const std::string& vhost) {
+  auto it = permissions_.find(user);
+  if (it != permissions_.end()) it->second.erase(vhost);
+}
+
+bool Broker::CanAccessVHost(const std::string& user, const std::string& vhost) const {
+  auto it = permissions_.find(user);
+  return it != permissions_.end() && it->second.count(vhost) > 0;
+}
+
+bool Broker::Allowed(const std::string& user, const std::string& vhost, Access access,
+                     const std::string& resource) const {
+  auto u = permissions_.find(user);
+  if (u == permissions_.end()) return false;
+  auto v = u->second.find(vhost);
+  if (v == u->second.end()) return false;
+  const Permissions& p = v->second;
+  const std::string& pattern =
+      access == Access::kConfigure ? p.configure : access == Access::kWrite ? p.write : p.read;
+  if (pattern.empty()) return false;
+  const std::regex& re = access == Access::kConfigure ? p.configure_re
+                         : access == Access::kWrite  ? p.write_re
+                                                     : p.read_re;
+  const std::string& name = resource.empty() ? std::string("amq.default") : resource;
+  return std::regex_search(name, re);
+}
+
+std::string Broker::RegisterReplyTo(DirectReplySink* sink) {
+  unsigned char raw[12];
+  RAND_bytes(raw, sizeof raw);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string key = std::string(kReplyToQueue) + ".";
+  for (unsigned char c : raw) {
+    key.push_back(kHex[c >> 4]);
+    key.push_back(kHex[c & 15]);
+  }
+  key += "." + std::to_string(++reply_to_counter_);
+  reply_to_[key] = sink;
+  return key;
+}
+
+void Broker::UnregisterReplyTo(const std::string& key) { reply_to_.erase(key); }
+
+DirectReplySink* Broker::FindReplyTo(const std::string& key) const {
+  auto it = reply_to_.find(key);
+  return it == reply_to_.end() ? nullptr : it->second;
+}
+
+}  // namespace warren::core

@@ -1,0 +1,111 @@
+// The broker model's root: vhosts, users and permissions, direct reply-to
+// consumers, and node-wide counters. Knows nothing of frames or sockets.
+//
+// Lifecycle: one per node, built by the Node from NodeConfig; every call on
+// the node's event loop.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/core/message.h"
+#include "broker/core/vhost.h"
+#include "common/config.h"
+#include "common/runtime.h"
+#include "common/status.h"
+
+namespace warren::core {
+
+struct User {
+  std::string name;
+  std::string password_hash;
+  std::vector<std::string> tags;
+};
+
+enum class Access { kConfigure, kWrite, kRead };
+
+struct Permissions {
+  std::string configure, write, read;
+  std::regex configure_re, write_re, read_re;
+};
+
+// A channel consuming from amq.rabbitmq.reply-to.
+class DirectReplySink {
+ public:
+  virtual ~DirectReplySink() = default;
+  virtual void DeliverReply(const MessagePtr& message) = 0;
+};
+
+struct BrokerCounters {
+  uint64_t connections_opened = 0;
+  uint64_t connections_closed = 0;
+  uint64_t messages_received = 0;
+  uint64_t messages_routed = 0;
+  uint64_t messages_unroutable_returned = 0;
+  uint64_t messages_unroutable_dropped = 0;
+  uint64_t messages_confirmed = 0;
+};
+
+inline constexpr std::string_view kReplyToQueue = "amq.rabbitmq.reply-to";
+
+class Broker {
+ public:
+  Broker(Runtime& runtime, const NodeConfig& config);
+  ~Broker();
+
+  Runtime& runtime() { return runtime_; }
+  const NodeConfig& config() const { return config_; }
+
+  VHost* FindVHost(const std::string& name);
+  Status AddVHost(const std::string& name);
+  Status DeleteVHost(const std::string& name);
+  const std::map<std::string, std::unique_ptr<VHost>>& vhosts() const { return vhosts_; }
+
+  Status AddUser(const std::string& name, const std::string& password_hash,
+                 std::vector<std::string> tags);
+  Status DeleteUser(const std::string& name);
+  const User* FindUser(const std::string& name) const;
+  // The user when name and password match; nullptr otherwise.
+  const User* Authenticate(const std::string& name, const std::string& password) const;
+  bool IsLoopbackOnly(const std::string& user) const;
+
+  // 406 when a pattern is not a valid regular expression.
+  Status SetPermissions(const std::string& user, const std::string& vhost,
+                        const std::string& configure, const std::string& write,
+                        const std::string& read);
+  void ClearPermissions(const std::string& user, const std::string& vhost);
+  bool CanAccessVHost(const std::string& user, const std::string& vhost) const;
+  // RabbitMQ semantics: the pattern is searched (not anchored) in the
+  // resource name; the default exchange is named "amq.default"; an empty
+  // pattern grants nothing.
+  bool Allowed(const std::string& user, const std::string& vhost, Access access,
+               const std::string& resource) const;
+
+  // Direct reply-to: a channel consuming from amq.rabbitmq.reply-to gets a
+  // unique routing key "amq.rabbitmq.reply-to.<token>".
+  std::string RegisterReplyTo(DirectReplySink* sink);
+  void UnregisterReplyTo(const std::string& key);
+  DirectReplySink* FindReplyTo(const std::string& key) const;
+
+  uint64_t NextConnectionId() { return ++last_connection_id_; }
+  BrokerCounters& counters() { return counters_; }
+
+ private:
+  Runtime& runtime_;
+  NodeConfig config_;
+  std::map<std::string, std::unique_ptr<VHost>> vhosts_;
+  std::map<std::string, User> users_;
+  // user -> vhost -> permissions
+  std::map<std::string, std::map<std::string, Permissions>> permissions_;
+  std::unordered_map<std::string, DirectReplySink*> reply_to_;
+  uint64_t reply_to_counter_ = 0;
+  uint64_t last_connection_id_ = 0;
+  BrokerCounters counters_;
+};
+
+}  // namespace warren::core

@@ -1,0 +1,91 @@
+#include "broker/core/dead_letter.h"
+
+namespace warren::core {
+
+namespace {
+
+using amqp::FieldArray;
+using amqp::FieldTable;
+using amqp::FieldValue;
+
+bool SameDeath(const FieldValue& v, const std::string& queue, const std::string& reason) {
+  const FieldTable* t = v.AsTable();
+  if (!t) return false;
+  const FieldValue* q = t->Find("queue");
+  const FieldValue* r = t->Find("reason");
+  return q && r && q->AsString() && r->AsString() && *q->AsString() == queue &&
+         *r->AsString() == reason;
+}
+
+FieldTable NewDeath(const Message& m, const std::string& queue, const std::string& reason,
+                    int64_t now_seconds) {
+  FieldTable d;
+  d.Set("count", FieldValue::Long(1));
+  d.Set("reason", FieldValue::Str(reason));
+  d.Set("queue", FieldValue::Str(queue));
+  d.Set("time", FieldValue::Timestamp(static_cast<uint64_t>(now_seconds)));
+  d.Set("exchange", FieldValue::Str(m.exchange));
+  d.Set("routing-keys", FieldValue::Array({FieldValue::Str(m.routing_key)}));
+  if (m.properties.expiration)
+    d.Set("original-expiration", FieldValue::Str(*m.properties.expiration));
+  return d;
+}
+
+}  // namespace
+
+MessagePtr MakeDeadLetter(const Message& m, const std::string& queue, const std::string& reason,
+                          int64_t now_seconds, const std::string& dead_letter_exchange,
+                          const std::optional<std::string>& routing_key) {
+  amqp::BasicProperties props = m.properties;
+  FieldTable headers = props.headers.value_or(FieldTable{});
+
+  FieldArray deaths;
+  if (const FieldValue* existing = headers.Find("x-death"); existing && existing->AsArray())
+    deaths = *existing->AsArray();
+  FieldValue entry;
+  for (auto it = deaths.begin(); it != deaths.end(); ++it) {
+    if (!SameDeath(*it, queue, reason)) continue;
+    entry = std::move(*it);
+    deaths.erase(it);
+    FieldTable& t = std::get<FieldTable>(entry.value);
+    int64_t count = 0;
+    if (const FieldValue* c = t.Find("count"); c && c->AsInt()) count = *c->AsInt();
+    t.Set("count", FieldValue::Long(count + 1));
+    t.Set("time", FieldValue::Timestamp(static_cast<uint64_t>(now_seconds)));
+    break;
+  }
+  if (entry.type != 'F') entry = FieldValue::Table(NewDeath(m, queue, reason, now_seconds));
+  deaths.insert(deaths.begin(), std::move(entry));
+  headers.Set("x-death", FieldValue::Array(std::move(deaths)));
+
+  if (!headers.Find("x-first-death-reason")) {
+    headers.Set("x-first-death-exchange", FieldValue::Str(m.exchange));
+    headers.Set("x-first-death-queue", FieldValue::Str(queue));
+    headers.Set("x-first-death-reason", FieldValue::Str(reason));
+  }
+  headers.Set("x-last-death-exchange", FieldValue::Str(m.exchange));
+  headers.Set("x-last-death-queue", FieldValue::Str(queue));
+  headers.Set("x-last-death-reason", FieldValue::Str(reason));
+
+  props.headers = std::move(headers);
+  props.expiration.reset();
+  return MakeMessage(dead_letter_exchange, routing_key.value_or(m.routing_key), std::move(props), m.body);
+}
+
+bool IsDeadLetterCycle(const Message& m, const std::string& queue) {
+  if (!m.properties.headers) return false;
+  const FieldValue* deaths = m.properties.headers->Find("x-death");
+  if (!deaths || !deaths->AsArray()) return false;
+  bool seen = false;
+  for (const FieldValue& d : *deaths->AsArray()) {
+    const FieldTable* t = d.AsTable();
+    if (!t) continue;
+    const FieldValue* r = t->Find("reason");
+    if (r && r->AsString() && *r->AsString() == "rejected") return false;
+    const FieldValue* q = t->Find("queue");
+    if (q && q->AsString() && *q->AsString() == queue) seen = true;
+  }
+  return seen;
+}
+
+}  // namespace warren::core

@@ -1,0 +1,47 @@
+// One published message, parsed once and shared by every queue it is routed
+// to (ARCHITECTURE.md "Message path"). Immutable after construction; queues
+// hold QueueEntry values that point at it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "amqp/properties.h"
+
+namespace warren::core {
+
+struct Message {
+  std::string exchange;
+  std::string routing_key;
+  amqp::BasicProperties properties;
+  // The encoded property flags and list, forwarded to consumers untouched.
+  std::string raw_properties;
+  std::string body;
+
+  // Per-message TTL from the expiration property; nullopt when absent.
+  // RabbitMQ accepts only a non-negative integer in decimal.
+  std::optional<int64_t> ttl_ms;
+
+  bool persistent() const { return properties.persistent(); }
+  uint8_t priority() const { return properties.priority.value_or(0); }
+};
+
+using MessagePtr = std::shared_ptr<const Message>;
+
+// Builds a message from decoded properties, encoding raw_properties.
+MessagePtr MakeMessage(std::string exchange, std::string routing_key,
+                       amqp::BasicProperties properties, std::string body);
+
+// Parses an expiration property: false when it is not a non-negative integer.
+bool ParseExpiration(const std::string& text, int64_t& ttl_ms);
+
+// A message's place in one queue.
+struct QueueEntry {
+  MessagePtr message;
+  uint64_t seq = 0;         // queue-local order, kept across requeue
+  int64_t expires_at = 0;   // monotonic ms; 0 = never
+  bool redelivered = false;
+};
+
+}  // namespace warren::core

@@ -1,0 +1,155 @@
+// A classic queue: ready messages in order (one deque per priority level),
+// its consumers, TTL/expiry timers, length limits and dead-lettering.
+//
+// Lifecycle: created and deleted by its VHost (held by shared_ptr so channels
+// that still hold unacked entries can tell it is gone: deleted()). Owned by one
+// event loop; every call comes from that loop. Dispatch is re-entrancy safe:
+// a delivery that causes another TryDeliver only marks the loop to go again.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "amqp/field_table.h"
+#include "broker/core/consumer.h"
+#include "broker/core/message.h"
+#include "broker/core/queue_args.h"
+#include "common/runtime.h"
+#include "common/status.h"
+
+namespace warren::core {
+
+class Queue;
+
+// What a queue needs from the vhost that owns it.
+class QueueHost {
+ public:
+  virtual ~QueueHost() = default;
+  // Routes a dead-lettered message (x-death already updated) via `exchange`.
+  virtual void PublishDeadLetter(Queue& from, const std::string& exchange, MessagePtr message) = 0;
+  // The queue is unused (auto-delete with no consumers left, or x-expires
+  // elapsed): the host deletes it. Called from a timer or RemoveConsumer.
+  virtual void DeleteUnusedQueue(Queue& queue) = 0;
+};
+
+struct QueueOptions {
+  bool durable = false;
+  bool auto_delete = false;
+  uint64_t exclusive_owner = 0;  // connection id; 0 = not exclusive
+  amqp::FieldTable arguments;
+  QueueArgs args;
+};
+
+struct QueueCounters {
+  uint64_t published = 0;
+  uint64_t delivered = 0;
+  uint64_t redelivered = 0;
+  uint64_t acked = 0;
+  uint64_t dead_lettered = 0;
+};
+
+class Queue : public std::enable_shared_from_this<Queue> {
+ public:
+  Queue(QueueHost& host, Runtime& runtime, std::string vhost, std::string name,
+        QueueOptions options);
+  ~Queue();
+  Queue(const Queue&) = delete;
+  Queue& operator=(const Queue&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& vhost() const { return vhost_; }
+  const QueueOptions& options() const { return options_; }
+  bool durable() const { return options_.durable; }
+  bool auto_delete() const { return options_.auto_delete; }
+  uint64_t exclusive_owner() const { return options_.exclusive_owner; }
+  bool deleted() const { return deleted_; }
+
+  size_t ready_count() const { return ready_count_; }
+  uint64_t ready_bytes() const { return ready_bytes_; }
+  uint64_t unacked_count() const { return unacked_; }
+  size_t consumer_count() const { return consumers_.size(); }
+  const std::vector<Consumer*>& consumers() const { return consumers_; }
+  const QueueCounters& counters() const { return counters_; }
+
+  // Set while one publish collects its queues, so a queue reached through
+  // several bindings gets the message once (VHost::Publish).
+  uint64_t route_mark = 0;
+
+  enum class EnqueueResult { kAccepted, kRejected };
+  // Adds a routed message. kRejected when x-overflow reject-publish(-dlx)
+  // refuses it (the publisher is nacked).
+  EnqueueResult Enqueue(const MessagePtr& message);
+
+  // 403 when exclusivity forbids a new consumer (RabbitMQ: "in exclusive use").
+  Status CanAddConsumer(bool exclusive) const;
+  // Adds a consumer that CanAddConsumer allowed, and starts delivering to it.
+  void AddConsumer(Consumer* consumer);
+  // Removes and, for an auto-delete queue losing its last consumer, asks the
+  // host to delete the queue.
+  void RemoveConsumer(Consumer* consumer);
+  // The single active consumer, if x-single-active-consumer is set.
+  Consumer* active_consumer() const;
+
+  // basic.get: the next unexpired message, counted unacked unless no_ack.
+  std::optional<QueueEntry> Get(bool no_ack);
+  void Ack();
+  // Returns delivered-unacked entries to the queue in their original order,
+  // marked redelivered (nack/reject with requeue, recover, channel close).
+  void Requeue(std::vector<QueueEntry> entries);
+  // reject/nack without requeue: dead-letters with reason "rejected".
+  void Reject(QueueEntry entry);
+  // Drops every ready message; returns how many.
+  size_t Purge();
+
+  // Delivers ready messages to consumers that have credit.
+  void TryDeliver();
+  // Marks the queue used now (basic.get, redeclare): restarts x-expires.
+  void Touch();
+  // Called once by the vhost when it deletes the queue: cancels consumers,
+  // drops messages and timers.
+  void MarkDeleted();
+
+ private:
+  std::deque<QueueEntry>& LevelFor(const Message& m);
+  QueueEntry* Head();
+  QueueEntry PopHead();
+  void PushSorted(QueueEntry entry);
+  Consumer* PickConsumer();
+  void DropExpiredHeads();
+  void ArmExpiryTimer();
+  void ArmUnusedTimer();
+  void EnforceLimits();
+  bool OverLimit(uint64_t extra_count, uint64_t extra_bytes) const;
+  void DeadLetter(QueueEntry entry, const char* reason);
+
+  QueueHost& host_;
+  Runtime& runtime_;
+  std::string vhost_;
+  std::string name_;
+  QueueOptions options_;
+
+  std::vector<std::deque<QueueEntry>> levels_;  // index = priority
+  size_t ready_count_ = 0;
+  uint64_t ready_bytes_ = 0;
+  uint64_t unacked_ = 0;
+  uint64_t next_seq_ = 1;
+
+  std::vector<Consumer*> consumers_;
+  size_t round_robin_ = 0;
+  bool had_consumer_ = false;
+
+  bool delivering_ = false;
+  bool deliver_again_ = false;
+  bool deleted_ = false;
+
+  TimerId expiry_timer_ = 0;
+  int64_t expiry_deadline_ = 0;
+  TimerId unused_timer_ = 0;
+  QueueCounters counters_;
+};
+
+}  // namespace warren::core

@@ -1,0 +1,415 @@
+#include "broker/core/vhost.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "amqp/constants.h"
+#include "broker/core/errors.h"
+#include "broker/core/broker.h"
+#include "broker/core/dead_letter.h"
+#include "broker/core/exchange/headers.h"
+
+namespace warren::core {
+
+namespace {
+
+using amqp::ReplyCode;
+
+Error Err(ReplyCode code, const std::string& text) { return AmqpError(code, text); }
+
+const char* Bool(bool b) { return b ? "true" : "false"; }
+
+bool IsReserved(const std::string& name) { return name.rfind("amq.", 0) == 0; }
+
+constexpr int kMaxExchangeHops = 64;
+
+// RabbitMQ keeps binding arguments sorted by key, so {a,b} and {b,a} name
+// the same binding.
+BindingSpec MakeBinding(Destination::Kind kind, const std::string& name,
+                        const std::string& routing_key, const amqp::FieldTable& args) {
+  BindingSpec b{{kind, name}, routing_key, args};
+  std::stable_sort(b.arguments.entries.begin(), b.arguments.entries.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  return b;
+}
+
+Status CheckBindingArgs(const Exchange& e, const amqp::FieldTable& args) {
+  if (e.type() != "headers") return Status::Ok();
+  if (auto why = ValidateHeadersBinding(args))
+    return Err(ReplyCode::kPreconditionFailed, *why);
+  return Status::Ok();
+}
+
+}  // namespace
+
+VHost::VHost(Broker& broker, Runtime& runtime, std::string name)
+    : broker_(broker), runtime_(runtime), name_(std::move(name)) {
+  DeclareBuiltins();
+}
+
+VHost::~VHost() {
+  for (auto& [n, q] : queues_) q->MarkDeleted();
+}
+
+void VHost::DeclareBuiltins() {
+  const std::pair<const char*, const char*> builtins[] = {
+      {"amq.direct", "direct"}, {"amq.fanout", "fanout"},   {"amq.topic", "topic"},
+      {"amq.headers", "headers"}, {"amq.match", "headers"}, {"amq.rabbitmq.trace", "topic"}};
+  for (auto [name, type] : builtins) {
+    ExchangeOptions o;
+    o.durable = true;
+    o.internal = std::string_view(name) == "amq.rabbitmq.trace";
+    exchanges_[name] = std::make_unique<Exchange>(name, type, o, MakeRouter(type));
+  }
+}
+
+Exchange* VHost::FindExchange(const std::string& name) {
+  auto it = exchanges_.find(name);
+  return it == exchanges_.end() ? nullptr : it->second.get();
+}
+
+Result<Exchange*> VHost::GetExchange(const std::string& name) {
+  if (Exchange* e = FindExchange(name)) return e;
+  return Err(ReplyCode::kNotFound, "no exchange '" + name + "' in vhost '" + name_ + "'");
+}
+
+Status VHost::DeclareExchange(const ExchangeDeclare& d) {
+  if (d.name.empty())
+    return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
+  Exchange* existing = FindExchange(d.name);
+  if (d.passive) {
+    if (!existing)
+      return Err(ReplyCode::kNotFound, "no exchange '" + d.name + "' in vhost '" + name_ + "'");
+    return Status::Ok();
+  }
+  if (!existing && IsReserved(d.name))
+    return Err(ReplyCode::kAccessRefused,
+               "exchange name '" + d.name + "' contains reserved prefix 'amq.*'");
+  std::unique_ptr<Router> router = MakeRouter(d.type);
+  if (!router) return Err(ReplyCode::kCommandInvalid, "invalid exchange type '" + d.type + "'");
+  if (existing) {
+    auto mismatch = [&](const char* arg, const std::string& got, const std::string& cur) {
+      return Err(ReplyCode::kPreconditionFailed,
+                 "inequivalent arg '" + std::string(arg) + "' for exchange '" + d.name +
+                     "' in vhost '" + name_ + "': received '" + got + "' but current is '" + cur +
+                     "'");
+    };
+    const ExchangeOptions& o = existing->options();
+    if (existing->type() != d.type) return mismatch("type", d.type, existing->type());
+    if (o.durable != d.options.durable)
+      return mismatch("durable", Bool(d.options.durable), Bool(o.durable));
+    if (o.auto_delete != d.options.auto_delete)
+      return mismatch("auto_delete", Bool(d.options.auto_delete), Bool(o.auto_delete));
+    if (o.internal != d.options.internal)
+      return mismatch("internal", Bool(d.options.internal), Bool(o.internal));
+    const amqp::FieldValue* a = o.arguments.Find("alternate-exchange");
+    const amqp::FieldValue* b = d.options.arguments.Find("alternate-exchange");
+    if ((a == nullptr) != (b == nullptr) || (a && !ArgValuesEquivalent(*a, *b)))
+      return Err(ReplyCode::kPreconditionFailed,
+                 "inequivalent arg 'alternate-exchange' for exchange '" + d.name +
+                     "' in vhost '" + name_ + "'");
+    return Status::Ok();
+  }
+  exchanges_[d.name] = std::make_unique<Exchange>(d.name, d.type, d.options, std::move(router));
+  return Status::Ok();
+}
+
+Status VHost::DeleteExchange(const std::string& name, bool if_unused) {
+  if (name.empty() || IsReserved(name))
+    return Err(ReplyCode::kAccessRefused,
+               name.empty() ? "operation not permitted on the default exchange"
+                            : "exchange '" + name + "' in vhost '" + name_ + "' is reserved");
+  Exchange* e = FindExchange(name);
+  if (!e) return Err(ReplyCode::kNotFound, "no exchange '" + name + "' in vhost '" + name_ + "'");
+  if (if_unused && e->router().size() > 0)
+    return Err(ReplyCode::kPreconditionFailed,
+               "exchange '" + name + "' in vhost '" + name_ + "' in use");
+  auto owned = std::move(exchanges_[name]);
+  exchanges_.erase(name);
+  RemoveBindingsTo(Destination{Destination::Kind::kExchange, name});
+  return Status::Ok();
+}
+
+std::string VHost::NewQueueName() {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (;;) {
+    unsigned char raw[22];
+    RAND_bytes(raw, sizeof raw);
+    std::string name = "amq.gen-";
+    for (unsigned char c : raw) name.push_back(kAlphabet[c & 63]);
+    if (!queues_.count(name)) return name;
+  }
+}
+
+Result<std::shared_ptr<Queue>> VHost::GetQueue(const std::string& name, uint64_t connection) {
+  auto it = queues_.find(name);
+  if (it == queues_.end())
+    return Err(ReplyCode::kNotFound, "no queue '" + name + "' in vhost '" + name_ + "'");
+  const auto& q = it->second;
+  if (q->exclusive_owner() != 0 && q->exclusive_owner() != connection)
+    return Err(ReplyCode::kResourceLocked,
+               "cannot obtain exclusive access to locked queue '" + name + "' in vhost '" + name_ +
+                   "'. It could be originally declared on another connection or the exclusive "
+                   "property value does not match that of the original declaration.");
+  return q;
+}
+
+std::shared_ptr<Queue> VHost::FindQueue(const std::string& name) {
+  auto it = queues_.find(name);
+  return it == queues_.end() ? nullptr : it->second;
+}
+
+Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connection) {
+  if (d.passive) {
+    auto q = GetQueue(d.name, connection);
+    if (!q.ok()) return q.error();
+    q.value()->Touch();
+    return QueueDeclared{d.name, static_cast<uint32_t>(q.value()->ready_count()),
+                         static_cast<uint32_t>(q.value()->consumer_count())};
+  }
+  std::string name = d.name.empty() ? NewQueueName() : d.name;
+  if (auto it = queues_.find(name); it != queues_.end()) {
+    auto q = GetQueue(name, connection);
+    if (!q.ok()) return q.error();
+    Queue& existing = *q.value();
+    auto mismatch = [&](const char* arg, bool got, bool cur) {
+      return Err(ReplyCode::kPreconditionFailed,
+                 "inequivalent arg '" + std::string(arg) + "' for queue '" + name +
+                     "' in vhost '" + name_ + "': received '" + Bool(got) + "' but current is '" +
+                     Bool(cur) + "'");
+    };
+    if (existing.durable() != d.durable) return mismatch("durable", d.durable, existing.durable());
+    if ((existing.exclusive_owner() != 0) != d.exclusive)
+      return mismatch("exclusive", d.exclusive, existing.exclusive_owner() != 0);
+    if (existing.auto_delete() != d.auto_delete)
+      return mismatch("auto_delete", d.auto_delete, existing.auto_delete());
+    Status eq = CheckQueueArgsEquivalent(existing.options().arguments, d.arguments, name, name_);
+    if (!eq.ok()) return eq.error();
+    existing.Touch();
+    return QueueDeclared{name, static_cast<uint32_t>(existing.ready_count()),
+                         static_cast<uint32_t>(existing.consumer_count())};
+  }
+  if (!d.name.empty() && IsReserved(name))
+    return Err(ReplyCode::kAccessRefused,
+               "queue name '" + name + "' contains reserved prefix 'amq.*'");
+  auto args = ParseQueueArgs(d.arguments, name, name_);
+  if (!args.ok()) return args.error();
+  QueueOptions o;
+  o.durable = d.durable;
+  o.auto_delete = d.auto_delete;
+  o.exclusive_owner = d.exclusive ? connection : 0;
+  o.arguments = d.arguments;
+  o.args = args.value();
+  queues_[name] = std::make_shared<Queue>(*this, runtime_, name_, name, std::move(o));
+  return QueueDeclared{name, 0, 0};
+}
+
+Result<uint32_t> VHost::DeleteQueue(const std::string& name, bool if_unused, bool if_empty,
+                                    uint64_t connection) {
+  auto q = GetQueue(name, connection);
+  if (!q.ok()) return q.error();
+  Queue& queue = *q.value();
+  if (if_unused && queue.consumer_count() > 0)
+    return Err(ReplyCode::kPreconditionFailed,
+               "queue '" + name + "' in vhost '" + name_ + "' in use");
+  if (if_empty && queue.ready_count() > 0)
+    return Err(ReplyCode::kPreconditionFailed,
+               "queue '" + name + "' in vhost '" + name_ + "' not empty");
+  auto count = static_cast<uint32_t>(queue.ready_count());
+  EraseQueue(name);
+  return count;
+}
+
+Result<uint32_t> VHost::PurgeQueue(const std::string& name, uint64_t connection) {
+  auto q = GetQueue(name, connection);
+  if (!q.ok()) return q.error();
+  return static_cast<uint32_t>(q.value()->Purge());
+}
+
+void VHost::EraseQueue(const std::string& name) {
+  auto it = queues_.find(name);
+  if (it == queues_.end()) return;
+  std::shared_ptr<Queue> q = std::move(it->second);
+  queues_.erase(it);
+  RemoveBindingsTo(Destination{Destination::Kind::kQueue, name});
+  q->MarkDeleted();
+}
+
+void VHost::DeleteUnusedQueue(Queue& queue) {
+  // Posted so the caller (a consumer cancel or a timer) finishes first.
+  std::string name = queue.name();
+  std::weak_ptr<Queue> weak = queue.weak_from_this();
+  std::weak_ptr<bool> alive = alive_;
+  runtime_.ScheduleAfter(0, [this, name, weak, alive] {
+    if (alive.expired()) return;
+    auto q = weak.lock();
+    auto it = queues_.find(name);
+    if (!q || it == queues_.end() || it->second != q || q->consumer_count() > 0) return;
+    EraseQueue(name);
+  });
+}
+
+void VHost::DeleteExclusiveQueues(uint64_t connection) {
+  std::vector<std::string> names;
+  for (const auto& [n, q] : queues_)
+    if (q->exclusive_owner() == connection) names.push_back(n);
+  for (const auto& n : names) EraseQueue(n);
+}
+
+void VHost::RemoveBindingsTo(const Destination& destination) {
+  std::vector<Exchange*> emptied;
+  for (auto& [n, e] : exchanges_)
+    if (e->router().RemoveDestination(destination) > 0 && e->router().size() == 0)
+      emptied.push_back(e.get());
+  for (Exchange* e : emptied) MaybeAutoDeleteExchange(*e);
+}
+
+void VHost::MaybeAutoDeleteExchange(Exchange& exchange) {
+  if (!exchange.auto_delete() || exchange.router().size() > 0) return;
+  std::string name = exchange.name();
+  exchanges_.erase(name);
+  RemoveBindingsTo(Destination{Destination::Kind::kExchange, name});
+}
+
+Status VHost::BindQueue(const std::string& queue, const std::string& exchange,
+                        const std::string& routing_key, const amqp::FieldTable& args,
+                        uint64_t connection) {
+  if (exchange.empty())
+    return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
+  auto q = GetQueue(queue, connection);
+  if (!q.ok()) return q.status();
+  auto e = GetExchange(exchange);
+  if (!e.ok()) return e.status();
+  if (Status s = CheckBindingArgs(*e.value(), args); !s.ok()) return s;
+  e.value()->router().Add(MakeBinding(Destination::Kind::kQueue, queue, routing_key, args));
+  return Status::Ok();
+}
+
+Status VHost::UnbindQueue(const std::string& queue, const std::string& exchange,
+                          const std::string& routing_key, const amqp::FieldTable& args,
+                          uint64_t connection) {
+  if (exchange.empty())
+    return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
+  auto q = GetQueue(queue, connection);
+  if (!q.ok()) return q.status();
+  auto e = GetExchange(exchange);
+  if (!e.ok()) return e.status();
+  Exchange& ex = *e.value();
+  if (ex.router().Remove(MakeBinding(Destination::Kind::kQueue, queue, routing_key, args)))
+    MaybeAutoDeleteExchange(ex);
+  return Status::Ok();
+}
+
+Status VHost::BindExchange(const std::string& destination, const std::string& source,
+                           const std::string& routing_key, const amqp::FieldTable& args) {
+  if (destination.empty() || source.empty())
+    return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
+  auto d = GetExchange(destination);
+  if (!d.ok()) return d.status();
+  auto s = GetExchange(source);
+  if (!s.ok()) return s.status();
+  if (Status st = CheckBindingArgs(*s.value(), args); !st.ok()) return st;
+  s.value()->router().Add(
+      MakeBinding(Destination::Kind::kExchange, destination, routing_key, args));
+  return Status::Ok();
+}
+
+Status VHost::UnbindExchange(const std::string& destination, const std::string& source,
+                             const std::string& routing_key, const amqp::FieldTable& args) {
+  if (destination.empty() || source.empty())
+    return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
+  auto d = GetExchange(destination);
+  if (!d.ok()) return d.status();
+  auto s = GetExchange(source);
+  if (!s.ok()) return s.status();
+  Exchange& src = *s.value();
+  if (src.router().Remove(
+          MakeBinding(Destination::Kind::kExchange, destination, routing_key, args)))
+    MaybeAutoDeleteExchange(src);
+  return Status::Ok();
+}
+
+void VHost::Collect(Exchange& exchange, const Message& message, std::vector<Queue*>& out,
+                    int depth) {
+  if (exchange.route_mark == route_epoch_ || depth > kMaxExchangeHops) return;
+  exchange.route_mark = route_epoch_;
+  size_t first = scratch_.size();
+  exchange.router().Route(message.routing_key, message.properties.headers ? &*message.properties.headers : nullptr,
+                          scratch_);
+  // Copy out this level's destinations: recursion below reuses scratch_.
+  std::vector<Destination> next_exchanges;
+  for (size_t i = first; i < scratch_.size(); ++i) {
+    const Destination* d = scratch_[i];
+    if (d->kind == Destination::Kind::kQueue) {
+      auto it = queues_.find(d->name);
+      if (it == queues_.end()) continue;
+      Queue* q = it->second.get();
+      if (q->route_mark == route_epoch_) continue;
+      q->route_mark = route_epoch_;
+      out.push_back(q);
+    } else {
+      next_exchanges.push_back(*d);
+    }
+  }
+  scratch_.resize(first);
+  for (const Destination& d : next_exchanges)
+    if (Exchange* e = FindExchange(d.name)) Collect(*e, message, out, depth + 1);
+}
+
+void VHost::RouteInto(Exchange& exchange, const Message& message, std::vector<Queue*>& out) {
+  ++route_epoch_;
+  Exchange* current = &exchange;
+  // Alternate exchanges: when an exchange routes nowhere, try its AE, and so
+  // on down the chain; each exchange is tried once.
+  for (int hop = 0; current && hop < kMaxExchangeHops; ++hop) {
+    Collect(*current, message, out, 0);
+    if (!out.empty() || !current->alternate_exchange()) return;
+    Exchange* ae = FindExchange(*current->alternate_exchange());
+    if (!ae || ae->route_mark == route_epoch_) return;
+    current = ae;
+  }
+}
+
+void VHost::Route(Exchange* exchange, const Message& message, std::vector<Queue*>& out) {
+  if (exchange) {
+    RouteInto(*exchange, message, out);
+    return;
+  }
+  // The default exchange: every queue is bound to it by its own name.
+  if (auto it = queues_.find(message.routing_key); it != queues_.end())
+    out.push_back(it->second.get());
+}
+
+PublishOutcome VHost::Publish(Exchange* exchange, const MessagePtr& message) {
+  std::vector<Queue*> queues;
+  Route(exchange, *message, queues);
+  PublishOutcome outcome;
+  // Hold the queues while enqueuing: a delivery may lead to a queue's
+  // deletion, which the vhost posts, but a held pointer is cheap insurance.
+  std::vector<std::shared_ptr<Queue>> held;
+  held.reserve(queues.size());
+  for (Queue* q : queues) held.push_back(q->shared_from_this());
+  for (auto& q : held) {
+    if (q->Enqueue(message) == Queue::EnqueueResult::kRejected) outcome.rejected = true;
+    else ++outcome.routed;
+  }
+  return outcome;
+}
+
+void VHost::PublishDeadLetter(Queue&, const std::string& exchange, MessagePtr message) {
+  Exchange* e = nullptr;
+  if (!exchange.empty()) {
+    e = FindExchange(exchange);
+    if (!e) return;  // RabbitMQ drops dead letters to a missing DLX
+  }
+  std::vector<Queue*> queues;
+  Route(e, *message, queues);
+  std::vector<std::shared_ptr<Queue>> held;
+  for (Queue* q : queues)
+    if (!IsDeadLetterCycle(*message, q->name())) held.push_back(q->shared_from_this());
+  for (auto& q : held) q->Enqueue(message);
+}
+
+}  // namespace warren::core

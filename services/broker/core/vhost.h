@@ -1,0 +1,124 @@
+// A virtual host: its exchanges, queues and bindings, and the publish path
+// that routes a message to queues. The typed commands here are what the AMQP
+// channel, and later the Admin service, call; they check the model's rules
+// (existence, exclusivity, equivalence) and answer with RabbitMQ's reply codes
+// and texts. Permission checks are the caller's (it knows the user).
+//
+// Lifecycle: owned by the Broker; all calls on the broker's event loop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "amqp/field_table.h"
+#include "broker/core/exchange.h"
+#include "broker/core/queue.h"
+#include "common/runtime.h"
+#include "common/status.h"
+
+namespace warren::core {
+
+class Broker;
+
+struct ExchangeDeclare {
+  std::string name;
+  std::string type;
+  bool passive = false;
+  ExchangeOptions options;
+};
+
+struct QueueDeclare {
+  std::string name;  // empty: server-named amq.gen-...
+  bool passive = false;
+  bool durable = false;
+  bool exclusive = false;
+  bool auto_delete = false;
+  amqp::FieldTable arguments;
+};
+
+struct QueueDeclared {
+  std::string name;
+  uint32_t message_count = 0;
+  uint32_t consumer_count = 0;
+};
+
+struct PublishOutcome {
+  size_t routed = 0;      // queues that took the message
+  bool rejected = false;  // some queue refused it (x-overflow reject-publish)
+};
+
+class VHost : public QueueHost {
+ public:
+  VHost(Broker& broker, Runtime& runtime, std::string name);
+  ~VHost() override;
+
+  const std::string& name() const { return name_; }
+
+  Status DeclareExchange(const ExchangeDeclare& d);
+  Status DeleteExchange(const std::string& name, bool if_unused);
+  Exchange* FindExchange(const std::string& name);
+  // 404 unless the exchange exists.
+  Result<Exchange*> GetExchange(const std::string& name);
+
+  Result<QueueDeclared> DeclareQueue(const QueueDeclare& d, uint64_t connection);
+  // Returns the number of ready messages the queue had.
+  Result<uint32_t> DeleteQueue(const std::string& name, bool if_unused, bool if_empty,
+                               uint64_t connection);
+  Result<uint32_t> PurgeQueue(const std::string& name, uint64_t connection);
+  std::shared_ptr<Queue> FindQueue(const std::string& name);
+  // 404 when missing, 405 when exclusive to another connection.
+  Result<std::shared_ptr<Queue>> GetQueue(const std::string& name, uint64_t connection);
+
+  Status BindQueue(const std::string& queue, const std::string& exchange,
+                   const std::string& routing_key, const amqp::FieldTable& args,
+                   uint64_t connection);
+  Status UnbindQueue(const std::string& queue, const std::string& exchange,
+                     const std::string& routing_key, const amqp::FieldTable& args,
+                     uint64_t connection);
+  Status BindExchange(const std::string& destination, const std::string& source,
+                      const std::string& routing_key, const amqp::FieldTable& args);
+  Status UnbindExchange(const std::string& destination, const std::string& source,
+                        const std::string& routing_key, const amqp::FieldTable& args);
+
+  // Routes `message` from `exchange` (nullptr: the default exchange) and
+  // enqueues it on every queue it reaches.
+  PublishOutcome Publish(Exchange* exchange, const MessagePtr& message);
+  // The exclusive queues of a closing connection go with it.
+  void DeleteExclusiveQueues(uint64_t connection);
+
+  const std::unordered_map<std::string, std::unique_ptr<Exchange>>& exchanges() const {
+    return exchanges_;
+  }
+  const std::unordered_map<std::string, std::shared_ptr<Queue>>& queues() const { return queues_; }
+
+  // QueueHost
+  void PublishDeadLetter(Queue& from, const std::string& exchange, MessagePtr message) override;
+  void DeleteUnusedQueue(Queue& queue) override;
+
+ private:
+  void DeclareBuiltins();
+  void Route(Exchange* exchange, const Message& message, std::vector<Queue*>& out);
+  void RouteInto(Exchange& exchange, const Message& message, std::vector<Queue*>& out);
+  void Collect(Exchange& exchange, const Message& message, std::vector<Queue*>& out,
+               int depth);
+  void EraseQueue(const std::string& name);
+  void RemoveBindingsTo(const Destination& destination);
+  void MaybeAutoDeleteExchange(Exchange& exchange);
+  std::string NewQueueName();
+
+  Broker& broker_;
+  Runtime& runtime_;
+  std::string name_;
+  std::unordered_map<std::string, std::unique_ptr<Exchange>> exchanges_;
+  std::unordered_map<std::string, std::shared_ptr<Queue>> queues_;
+  uint64_t route_epoch_ = 0;
+  std::vector<const Destination*> scratch_;
+  // Expires with the vhost, so deferred work scheduled on the runtime can
+  // tell it is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace warren::core

@@ -1,0 +1,73 @@
+// warren-node: parse flags, environment and config; build a Node; run it.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+
+#include "broker/node.h"
+#include "common/log.h"
+
+int main(int argc, char** argv) {
+  using namespace warren;
+  CLI::App app{"warren-node: a RabbitMQ-compatible AMQP 0-9-1 message broker"};
+  app.set_version_flag("--version", std::string("warren-node 0.1.0"));
+  std::string config_file, node_name, amqp_listen, grpc_listen, data_dir, log_level;
+  app.add_option("--config", config_file, "TOML config file (env WARREN_CONFIG)");
+  app.add_option("--node-name", node_name, "node name (env WARREN_NODE_NAME)");
+  app.add_option("--amqp-listen", amqp_listen,
+                 "AMQP address HOST:PORT, default 0.0.0.0:5672 (env WARREN_AMQP_LISTEN)");
+  app.add_option("--grpc-listen", grpc_listen,
+                 "gRPC address HOST:PORT, default 0.0.0.0:25672 (env WARREN_GRPC_LISTEN)");
+  app.add_option("--data-dir", data_dir, "data directory (env WARREN_DATA_DIR)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warning|error (env WARREN_LOG_LEVEL)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  NodeConfig config;
+  try {
+    if (config_file.empty())
+      if (const char* env = std::getenv("WARREN_CONFIG"); env && *env) config_file = env;
+    if (!config_file.empty()) LoadConfigFile(config_file, config);
+    ApplyEnvironment(config);
+    if (!node_name.empty()) config.node_name = node_name;
+    if (!amqp_listen.empty()) config.amqp_listen = amqp_listen;
+    if (!grpc_listen.empty()) config.grpc_listen = grpc_listen;
+    if (!data_dir.empty()) config.data_dir = data_dir;
+    if (!log_level.empty()) config.log_level = log_level;
+    ParseHostPort(config.amqp_listen, "amqp_listen");
+    ParseHostPort(config.grpc_listen, "grpc_listen");
+    ResolveDefaults(config);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "warren-node: %s\n", e.what());
+    return 2;
+  }
+  InitLogging(config.log_level);
+  spdlog::info("open file limit {}", RaiseFileLimit());
+
+  try {
+    Node node(config);
+    node.Start();
+    asio::io_context signals_io;
+    asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+    signals.async_wait([&](const std::error_code& ec, int sig) {
+      if (ec) return;
+      spdlog::info("signal {} received, stopping", sig);
+      node.Stop();
+    });
+    std::thread signal_thread([&] { signals_io.run(); });
+    node.Run();
+    signals_io.stop();
+    signal_thread.join();
+    spdlog::info("stopped");
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "warren-node: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}

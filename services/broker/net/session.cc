@@ -1,0 +1,158 @@
+#include "broker/net/session.h"
+
+#include <cstring>
+
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+#include "amqp/frame.h"
+#include "common/log.h"
+
+namespace warren::net {
+
+namespace {
+
+constexpr size_t kInitialReadBuffer = 4096;
+constexpr size_t kShrinkAbove = 256 * 1024;
+
+protocol::PeerInfo PeerOf(const asio::ip::tcp::socket& s) {
+  protocol::PeerInfo p;
+  std::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return p;
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  p.host = addr.to_string();
+  p.port = ep.port();
+  p.loopback = addr.is_loopback();
+  return p;
+}
+
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, core::Broker& broker, OnFinished on_finished)
+    : socket_(std::move(socket)), on_finished_(std::move(on_finished)) {
+  std::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  connection_ = std::make_unique<protocol::Connection>(broker, *this, PeerOf(socket_));
+  in_.resize(kInitialReadBuffer);
+}
+
+Session::~Session() = default;
+
+void Session::Start() { DoRead(); }
+
+void Session::DoRead() {
+  if (!reading_ || read_in_flight_ || close_after_flush_ || finished_) return;
+  if (in_len_ == in_.size()) {
+    // A frame bigger than the buffer is arriving; frame_max bounds it.
+    size_t limit = size_t{connection_->frame_max()} + amqp::kFrameOverhead;
+    size_t next = std::max(in_.size() * 2, size_t{kInitialReadBuffer});
+    in_.resize(std::max(std::min(next, limit * 2), in_len_ + 1));
+  }
+  read_in_flight_ = true;
+  socket_.async_read_some(
+      asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
+      [self = shared_from_this()](const std::error_code& ec, size_t n) { self->OnRead(ec, n); });
+}
+
+void Session::OnRead(const std::error_code& ec, size_t n) {
+  read_in_flight_ = false;
+  if (finished_) return;
+  if (ec) {
+    Finish();
+    return;
+  }
+  in_len_ += n;
+  size_t used = connection_->OnData(std::string_view(in_.data(), in_len_));
+  if (used > 0) {
+    std::memmove(in_.data(), in_.data() + used, in_len_ - used);
+    in_len_ -= used;
+  }
+  if (in_len_ == 0 && in_.size() > kShrinkAbove) {
+    in_.resize(kInitialReadBuffer);
+    in_.shrink_to_fit();
+  }
+  if (connection_->state() == protocol::Connection::State::kClosed) {
+    CloseAfterFlush();
+    return;
+  }
+  DoRead();
+}
+
+void Session::RequestFlush() {
+  if (flush_posted_ || write_in_flight_ || finished_) return;
+  flush_posted_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->DoWrite();
+  });
+}
+
+void Session::DoWrite() {
+  if (write_in_flight_ || finished_) return;
+  std::string& out = connection_->output();
+  if (out.empty()) {
+    if (close_after_flush_) Finish();
+    return;
+  }
+  writing_.swap(out);
+  out.clear();
+  write_in_flight_ = true;
+  asio::async_write(
+      socket_, asio::buffer(writing_),
+      [self = shared_from_this()](const std::error_code& ec, size_t n) { self->OnWrite(ec, n); });
+}
+
+void Session::OnWrite(const std::error_code& ec, size_t n) {
+  write_in_flight_ = false;
+  bytes_written_ += n;
+  if (finished_) return;
+  if (ec) {
+    Finish();
+    return;
+  }
+  writing_.clear();
+  if (writing_.capacity() > kShrinkAbove) writing_.shrink_to_fit();
+  if (!connection_->output().empty()) {
+    DoWrite();
+    return;
+  }
+  if (close_after_flush_) {
+    Finish();
+    return;
+  }
+  connection_->OnDrained();
+}
+
+size_t Session::Backlog() const {
+  return (write_in_flight_ ? writing_.size() : 0) + connection_->output().size();
+}
+
+void Session::SetReading(bool reading) {
+  reading_ = reading;
+  if (reading_) DoRead();
+}
+
+void Session::CloseAfterFlush() {
+  close_after_flush_ = true;
+  RequestFlush();
+}
+
+void Session::Close(uint16_t code, const std::string& text) {
+  connection_->Close(code, text);
+  RequestFlush();
+}
+
+void Session::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  std::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  connection_->OnTransportClosed();
+  if (on_finished_) on_finished_(this);
+}
+
+}  // namespace warren::net

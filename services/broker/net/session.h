@@ -1,0 +1,66 @@
+// One accepted TCP socket carrying one AMQP connection. Reads into a buffer
+// that grows only while the peer sends large frames, hands bytes to the
+// protocol::Connection, and writes its output batched: all frames produced
+// in one loop iteration go out in one write (ARCHITECTURE.md "Message path").
+//
+// Lifecycle: created by Listener, kept alive by its own pending handlers and
+// by the Listener's registry until Finish(). Single-threaded (the node loop).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <asio/ip/tcp.hpp>
+
+#include "broker/protocol/connection.h"
+
+namespace warren::core {
+class Broker;
+}
+
+namespace warren::net {
+
+class Session : public std::enable_shared_from_this<Session>, public protocol::ConnectionIo {
+ public:
+  using OnFinished = std::function<void(Session*)>;
+  Session(asio::ip::tcp::socket socket, core::Broker& broker, OnFinished on_finished);
+  ~Session() override;
+
+  void Start();
+  // Server-side close: connection.close with `code`, then the socket.
+  void Close(uint16_t code, const std::string& text);
+  // Drops the socket now and releases the connection's model state.
+  void Abort() { Finish(); }
+
+  // protocol::ConnectionIo
+  void RequestFlush() override;
+  void CloseAfterFlush() override;
+  size_t Backlog() const override;
+  void SetReading(bool reading) override;
+  uint64_t BytesWritten() const override { return bytes_written_; }
+
+ private:
+  void DoRead();
+  void OnRead(const std::error_code& ec, size_t n);
+  void DoWrite();
+  void OnWrite(const std::error_code& ec, size_t n);
+  void Finish();
+
+  asio::ip::tcp::socket socket_;
+  std::unique_ptr<protocol::Connection> connection_;
+  OnFinished on_finished_;
+  std::string in_;
+  size_t in_len_ = 0;
+  std::string writing_;
+  uint64_t bytes_written_ = 0;
+  bool reading_ = true;
+  bool read_in_flight_ = false;
+  bool write_in_flight_ = false;
+  bool flush_posted_ = false;
+  bool close_after_flush_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace warren::net

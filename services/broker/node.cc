@@ -1,0 +1,108 @@
+#include "broker/node.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+
+#include "broker/core/broker.h"
+#include "broker/net/asio_runtime.h"
+#include "broker/net/listener.h"
+#include "common/log.h"
+#include "common/password.h"
+
+namespace warren {
+
+void ResolveDefaults(NodeConfig& config) {
+  if (config.node_name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    config.node_name = std::string("warren@") + host;
+  }
+  if (config.data_dir.empty()) {
+    std::error_code ec;
+    const std::filesystem::path preferred = "/var/lib/warren";
+    std::filesystem::create_directories(preferred, ec);
+    config.data_dir = !ec && access(preferred.c_str(), W_OK) == 0
+                          ? preferred.string()
+                          : (std::filesystem::current_path() / "warren-data").string();
+  }
+}
+
+uint64_t RaiseFileLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return lim.rlim_cur;
+}
+
+Node::Node(NodeConfig config)
+    : config_(std::move(config)), io_(std::make_unique<asio::io_context>(1)),
+      runtime_(std::make_unique<net::AsioRuntime>(*io_)),
+      broker_(std::make_unique<core::Broker>(*runtime_, config_)) {
+  LoadAccess();
+}
+
+Node::~Node() {
+  listener_.reset();
+  broker_.reset();
+}
+
+void Node::LoadAccess() {
+  core::Broker& b = *broker_;
+  auto must = [](Status s, const std::string& what) {
+    if (!s.ok()) throw ConfigError(what + ": " + s.error().text);
+  };
+  if (!config_.default_vhost.empty()) must(b.AddVHost(config_.default_vhost), "default_vhost");
+  for (const auto& v : config_.vhosts) must(b.AddVHost(v), "vhosts." + v);
+  if (!config_.default_user.empty()) {
+    must(b.AddUser(config_.default_user, HashPassword(config_.default_pass), {"administrator"}),
+         "default_user");
+    if (!config_.default_vhost.empty())
+      must(b.SetPermissions(config_.default_user, config_.default_vhost, ".*", ".*", ".*"),
+           "default_user");
+  }
+  for (const auto& u : config_.users) {
+    if (!u.password_hash.empty() && !IsValidPasswordHash(u.password_hash))
+      throw ConfigError("users." + u.name + ".password_hash: not a salted SHA-256 hash");
+    std::string hash = u.password_hash.empty() ? HashPassword(u.password) : u.password_hash;
+    must(b.AddUser(u.name, hash, u.tags), "users." + u.name);
+  }
+  for (const auto& p : config_.permissions)
+    must(b.SetPermissions(p.user, p.vhost, p.configure, p.write, p.read),
+         "permissions." + p.user + "@" + p.vhost);
+}
+
+void Node::Start() {
+  HostPort amqp = ParseHostPort(config_.amqp_listen, "amqp_listen");
+  listener_ = std::make_unique<net::Listener>(*io_, *broker_);
+  try {
+    listener_->Listen(amqp.host, amqp.port);
+  } catch (const std::system_error& e) {
+    throw ConfigError("amqp_listen: cannot listen on " + config_.amqp_listen + ": " +
+                      e.code().message());
+  }
+  spdlog::info("node {} starting, data directory {}", config_.node_name, config_.data_dir);
+  spdlog::info("amqp listening on {}:{}", listener_->host(), listener_->port());
+}
+
+uint16_t Node::amqp_port() const { return listener_ ? listener_->port() : 0; }
+
+void Node::Run() { io_->run(); }
+
+void Node::Stop() {
+  asio::post(*io_, [this] {
+    if (listener_) listener_->Shutdown();
+    // Give connections a moment to receive connection.close, then stop.
+    runtime_->ScheduleAfter(200, [this] { io_->stop(); });
+  });
+}
+
+}  // namespace warren

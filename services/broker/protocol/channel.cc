@@ -1,0 +1,207 @@
+#include "broker/protocol/channel.h"
+
+#include <algorithm>
+
+#include "amqp/constants.h"
+#include "amqp/frame.h"
+#include "broker/core/errors.h"
+#include "broker/protocol/connection.h"
+
+namespace warren::protocol {
+
+using amqp::ReplyCode;
+using core::AmqpError;
+
+Channel::Channel(Connection& connection, uint16_t number)
+    : connection_(connection), number_(number) {}
+
+Channel::~Channel() { Shutdown(); }
+
+core::VHost& Channel::vhost() { return *connection_.vhost(); }
+
+std::string& Channel::Out() { return connection_.output(); }
+void Channel::Sent() { connection_.Send(); }
+
+Status Channel::OnMethod(amqp::Method& method) {
+  using namespace amqp;
+  return std::visit(
+      [&](auto& m) -> Status {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, ExchangeDeclare>) return HandleExchangeDeclare(m);
+        else if constexpr (std::is_same_v<M, ExchangeDelete>) return HandleExchangeDelete(m);
+        else if constexpr (std::is_same_v<M, ExchangeBind>) return HandleExchangeBind(m, true);
+        else if constexpr (std::is_same_v<M, ExchangeUnbind>) {
+          amqp::ExchangeBind b{m.ticket, m.destination, m.source, m.routing_key, m.no_wait,
+                               m.arguments};
+          return HandleExchangeBind(b, false);
+        }
+        else if constexpr (std::is_same_v<M, QueueDeclare>) return HandleQueueDeclare(m);
+        else if constexpr (std::is_same_v<M, QueueBind>) return HandleQueueBind(m);
+        else if constexpr (std::is_same_v<M, QueueUnbind>) return HandleQueueUnbind(m);
+        else if constexpr (std::is_same_v<M, QueuePurge>) return HandleQueuePurge(m);
+        else if constexpr (std::is_same_v<M, QueueDelete>) return HandleQueueDelete(m);
+        else if constexpr (std::is_same_v<M, BasicQos>) return HandleBasicQos(m);
+        else if constexpr (std::is_same_v<M, BasicConsume>) return HandleBasicConsume(m);
+        else if constexpr (std::is_same_v<M, BasicCancel>) return HandleBasicCancel(m);
+        else if constexpr (std::is_same_v<M, BasicPublish>) return HandleBasicPublish(m);
+        else if constexpr (std::is_same_v<M, BasicGet>) return HandleBasicGet(m);
+        else if constexpr (std::is_same_v<M, BasicAck>)
+          return Settle(TxAck::kAck, m.delivery_tag, m.multiple);
+        else if constexpr (std::is_same_v<M, BasicReject>)
+          return Settle(m.requeue ? TxAck::kRequeue : TxAck::kReject, m.delivery_tag, false);
+        else if constexpr (std::is_same_v<M, BasicNack>)
+          return Settle(m.requeue ? TxAck::kRequeue : TxAck::kReject, m.delivery_tag, m.multiple);
+        else if constexpr (std::is_same_v<M, BasicRecover>) return HandleBasicRecover(m.requeue, true);
+        else if constexpr (std::is_same_v<M, BasicRecoverAsync>)
+          return HandleBasicRecover(m.requeue, false);
+        else if constexpr (std::is_same_v<M, ChannelFlow>) {
+          flow_active_ = m.active;
+          Reply(ChannelFlowOk{m.active});
+          if (flow_active_) ResumeDeliveries();
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<M, ChannelFlowOk>) {
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<M, ConfirmSelect>) {
+          if (tx_mode_)
+            return AmqpError(ReplyCode::kPreconditionFailed,
+                             "cannot switch from tx to confirm mode");
+          confirm_mode_ = true;
+          if (!m.no_wait) Reply(ConfirmSelectOk{});
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<M, TxSelect>) {
+          if (confirm_mode_)
+            return AmqpError(ReplyCode::kPreconditionFailed,
+                             "cannot switch from confirm to tx mode");
+          tx_mode_ = true;
+          Reply(TxSelectOk{});
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<M, TxCommit>) return HandleTxCommit();
+        else if constexpr (std::is_same_v<M, TxRollback>) return HandleTxRollback();
+        else {
+          // Methods only a server sends, or that make no sense here.
+          return AmqpError(ReplyCode::kCommandInvalid,
+                           "unexpected method " +
+                               std::string(amqp::MethodName(ClassIdOf(method),
+                                                            MethodIdOf(method))));
+        }
+      },
+      method);
+}
+
+Status Channel::OnContentHeader(std::string_view payload) {
+  PendingPublish& p = *publish_;
+  if (p.have_header)
+    return AmqpError(ReplyCode::kUnexpectedFrame,
+                     "expected content body, got non content body frame instead");
+  uint16_t class_id = 0;
+  std::string_view raw;
+  if (!amqp::SplitContentHeader(payload, class_id, p.body_size, raw) ||
+      !amqp::DecodeProperties(raw, p.properties))
+    return AmqpError(ReplyCode::kFrameError, "cannot decode content header");
+  if (class_id != amqp::BasicPublish::kClassId)
+    return AmqpError(ReplyCode::kUnexpectedFrame,
+                     "content header for class " + std::to_string(class_id) +
+                         " does not follow basic.publish");
+  uint64_t max = connection_.broker().config().max_message_size;
+  if (p.body_size > max)
+    return AmqpError(ReplyCode::kPreconditionFailed,
+                     "message size " + std::to_string(p.body_size) +
+                         " is larger than configured max size " + std::to_string(max));
+  p.raw_properties.assign(raw);
+  p.have_header = true;
+  p.body.reserve(std::min<uint64_t>(p.body_size, 1 << 20));
+  if (p.body_size == 0) return FinishPublish();
+  return Status::Ok();
+}
+
+Status Channel::OnContentBody(std::string_view payload) {
+  PendingPublish& p = *publish_;
+  if (!p.have_header)
+    return AmqpError(ReplyCode::kUnexpectedFrame,
+                     "expected content header for class 60, got non content header frame "
+                     "instead");
+  if (p.body.size() + payload.size() > p.body_size)
+    return AmqpError(ReplyCode::kFrameError, "content body exceeds the size in its header");
+  p.body.append(payload);
+  if (p.body.size() == p.body_size) return FinishPublish();
+  return Status::Ok();
+}
+
+bool Channel::HasCredit(const core::Consumer& c) const {
+  if (!flow_active_ || closing_ || shut_down_ || connection_.backlogged()) return false;
+  if (c.no_ack()) return true;
+  if (c.prefetch != 0 && c.unacked >= c.prefetch) return false;
+  if (global_prefetch_ != 0 && consumer_unacked_ >= global_prefetch_) return false;
+  return true;
+}
+
+void Channel::Deliver(core::Consumer& c, core::QueueEntry entry) {
+  uint64_t tag = next_delivery_tag_++;
+  std::string& out = connection_.output();
+  const core::Message& m = *entry.message;
+  amqp::BasicDeliver d;
+  d.consumer_tag = c.tag();
+  d.delivery_tag = tag;
+  d.redelivered = entry.redelivered;
+  d.exchange = m.exchange;
+  d.routing_key = m.routing_key;
+  amqp::AppendMethodFrame(out, number_, d);
+  SendContent(m);
+  if (!c.no_ack()) {
+    ++c.unacked;
+    ++consumer_unacked_;
+    unacked_.emplace(tag, Unacked{c.queue, std::move(entry), c.shared_from_this()});
+  }
+}
+
+void Channel::SendContent(const core::Message& m) {
+  amqp::AppendContent(connection_.output(), number_, amqp::BasicPublish::kClassId,
+                      m.raw_properties, m.body, connection_.frame_max());
+  connection_.Send();
+}
+
+void Channel::Cancelled(core::Consumer& c) {
+  auto it = consumers_.find(c.tag());
+  if (it == consumers_.end()) return;
+  if (connection_.client_has("consumer_cancel_notify"))
+    Reply(amqp::BasicCancel{c.tag(), false});
+  // The queue is gone; its unacked entries stay until acked (acks then
+  // only count) so delivery tags keep their meaning.
+  consumers_.erase(it);
+}
+
+void Channel::DeliverReply(const core::MessagePtr& message) {
+  amqp::BasicDeliver d;
+  d.consumer_tag = reply_to_consumer_tag_;
+  d.delivery_tag = next_delivery_tag_++;
+  d.exchange = message->exchange;
+  d.routing_key = message->routing_key;
+  amqp::AppendMethodFrame(connection_.output(), number_, d);
+  SendContent(*message);
+}
+
+void Channel::ResumeDeliveries() {
+  std::vector<std::shared_ptr<core::Queue>> queues;
+  for (auto& [tag, c] : consumers_) queues.push_back(c->queue);
+  for (auto& q : queues) q->TryDeliver();
+}
+
+void Channel::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  publish_.reset();
+  if (!reply_to_key_.empty()) {
+    connection_.broker().UnregisterReplyTo(reply_to_key_);
+    reply_to_key_.clear();
+  }
+  while (!consumers_.empty()) RemoveConsumer(consumers_.begin());
+  std::vector<Unacked> pending;
+  pending.reserve(unacked_.size());
+  for (auto& [tag, u] : unacked_) pending.push_back(std::move(u));
+  unacked_.clear();
+  RequeueAll(std::move(pending));
+  tx_publishes_.clear();
+  tx_acks_.clear();
+}
+
+}  // namespace warren::protocol

@@ -1,0 +1,159 @@
+// One AMQP channel: the methods of the exchange, queue, basic, confirm and tx
+// classes, content assembly for basic.publish, consumers, prefetch, unacked
+// deliveries, publisher confirms and transactions.
+//
+// Lifecycle: created by its Connection on channel.open, destroyed after
+// channel.close/close-ok or with the connection. Lives on the connection's
+// event loop. Queues call back into it (ConsumerSink) to deliver; the model
+// never holds it beyond RemoveConsumer / UnregisterReplyTo, done in Shutdown().
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "amqp/methods.h"
+#include "amqp/properties.h"
+#include "broker/core/broker.h"
+#include "broker/core/consumer.h"
+#include "broker/core/message.h"
+#include "broker/core/queue.h"
+#include "common/status.h"
+
+namespace warren::protocol {
+
+class Connection;
+
+class Channel : public core::ConsumerSink, public core::DirectReplySink {
+ public:
+  Channel(Connection& connection, uint16_t number);
+  ~Channel() override;
+
+  uint16_t number() const { return number_; }
+  bool closing() const { return closing_; }
+  // Handles one method frame (not channel.open). Errors come back for the
+  // connection to turn into channel.close or connection.close.
+  Status OnMethod(amqp::Method& method);
+  Status OnContentHeader(std::string_view payload);
+  Status OnContentBody(std::string_view payload);
+  bool expecting_content() const { return publish_.has_value(); }
+  // We sent channel.close: drop everything but close/close-ok from now on.
+  void MarkClosing() { closing_ = true; }
+  // Releases consumers, requeues unacked deliveries, leaves the reply-to
+  // registry. Safe to call twice.
+  void Shutdown();
+  // Sends the acks (and nacks) publisher confirms owe, coalesced.
+  void FlushConfirms();
+  // The connection's socket drained: let queues deliver again.
+  void ResumeDeliveries();
+
+  // core::ConsumerSink
+  bool HasCredit(const core::Consumer& c) const override;
+  void Deliver(core::Consumer& c, core::QueueEntry entry) override;
+  void Cancelled(core::Consumer& c) override;
+  // core::DirectReplySink
+  void DeliverReply(const core::MessagePtr& message) override;
+
+ private:
+  struct Unacked {
+    std::shared_ptr<core::Queue> queue;
+    core::QueueEntry entry;
+    std::shared_ptr<core::Consumer> consumer;  // null for basic.get
+  };
+  struct PendingPublish {
+    amqp::BasicPublish method;
+    uint64_t body_size = 0;
+    std::string raw_properties;
+    amqp::BasicProperties properties;
+    std::string body;
+    bool have_header = false;
+  };
+  struct TxPublish {
+    std::string exchange;
+    bool mandatory = false;
+    core::MessagePtr message;
+  };
+  enum class TxAck { kAck, kReject, kRequeue };
+  struct TxOp {
+    TxAck kind;
+    uint64_t tag;
+    bool multiple;
+  };
+
+  // channel_model.cc: exchange and queue classes
+  Status HandleExchangeDeclare(const amqp::ExchangeDeclare& m);
+  Status HandleExchangeDelete(const amqp::ExchangeDelete& m);
+  Status HandleExchangeBind(const amqp::ExchangeBind& m, bool bind);
+  Status HandleQueueDeclare(const amqp::QueueDeclare& m);
+  Status HandleQueueBind(const amqp::QueueBind& m);
+  Status HandleQueueUnbind(const amqp::QueueUnbind& m);
+  Status HandleQueuePurge(const amqp::QueuePurge& m);
+  Status HandleQueueDelete(const amqp::QueueDelete& m);
+  Status Check(core::Access access, const std::string& resource, const char* kind);
+
+  // channel_basic.cc: basic, confirm and tx classes
+  Status HandleBasicQos(const amqp::BasicQos& m);
+  Status HandleBasicConsume(amqp::BasicConsume& m);
+  Status ConsumeReplyTo(const amqp::BasicConsume& m);
+  Status HandleBasicCancel(const amqp::BasicCancel& m);
+  Status HandleBasicPublish(amqp::BasicPublish& m);
+  Status FinishPublish();
+  Status Route(const std::string& exchange, bool mandatory, const core::MessagePtr& message,
+               uint64_t seq);
+  Status HandleBasicGet(const amqp::BasicGet& m);
+  Status Settle(TxAck kind, uint64_t tag, bool multiple);
+  Status HandleBasicRecover(bool requeue, bool reply);
+  Status HandleTxCommit();
+  Status HandleTxRollback();
+  void SendReturn(const core::Message& message, const std::string& exchange);
+  void SendContent(const core::Message& message);
+  void Confirm(uint64_t seq, bool ack);
+  void RemoveConsumer(std::unordered_map<std::string, std::shared_ptr<core::Consumer>>::iterator it);
+  void RequeueAll(std::vector<Unacked> entries);
+  std::string NewConsumerTag();
+  core::VHost& vhost();
+  template <class M>
+  void Reply(const M& m) {
+    amqp::AppendMethodFrame(Out(), number_, m);
+    Sent();
+  }
+  std::string& Out();
+  void Sent();
+
+  Connection& connection_;
+  uint16_t number_;
+  bool closing_ = false;
+  bool shut_down_ = false;
+  bool flow_active_ = true;
+
+  std::optional<PendingPublish> publish_;
+  std::unordered_map<std::string, std::shared_ptr<core::Consumer>> consumers_;
+  std::map<uint64_t, Unacked> unacked_;
+  uint64_t next_delivery_tag_ = 1;
+  uint16_t prefetch_count_ = 0;         // for consumers created from now on
+  uint16_t global_prefetch_ = 0;        // whole channel (global=true)
+  uint64_t consumer_unacked_ = 0;       // unacked deliveries to consumers
+
+  // Publisher confirms: seqs up to confirmed_ have been answered; acks up to
+  // pending_ack_ are owed and go out coalesced in FlushConfirms.
+  bool confirm_mode_ = false;
+  uint64_t next_publish_seq_ = 1;
+  uint64_t confirmed_ = 0;
+  uint64_t pending_ack_ = 0;
+
+  bool tx_mode_ = false;
+  std::vector<TxPublish> tx_publishes_;
+  std::vector<TxOp> tx_acks_;
+
+  std::string reply_to_key_;         // amq.rabbitmq.reply-to.<token> when consuming
+  std::string reply_to_consumer_tag_;
+  std::string last_write_checked_;   // publish permission cache (exchange name)
+  bool last_write_allowed_ = false;
+  uint64_t consumer_tag_counter_ = 0;
+};
+
+}  // namespace warren::protocol

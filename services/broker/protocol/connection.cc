@@ -1,0 +1,529 @@
+#include "broker/protocol/connection.h"
+
+#include "amqp/constants.h"
+#include "amqp/properties.h"
+#include "broker/core/broker.h"
+#include "broker/core/errors.h"
+#include "broker/protocol/channel.h"
+#include "common/log.h"
+
+namespace warren::protocol {
+
+namespace {
+
+using amqp::FieldTable;
+using amqp::FieldValue;
+using amqp::ReplyCode;
+
+constexpr int64_t kHandshakeTimeoutMs = 10'000;
+constexpr int64_t kCloseOkTimeoutMs = 3'000;
+constexpr const char* kVersion = "0.1.0";
+
+FieldTable ServerProperties(const std::string& cluster_name) {
+  FieldTable caps;
+  for (const char* c : {"publisher_confirms", "exchange_exchange_bindings", "basic.nack",
+                        "consumer_cancel_notify", "connection.blocked", "consumer_priorities",
+                        "authentication_failure_close", "per_consumer_qos", "direct_reply_to"})
+    caps.Set(c, FieldValue::Bool(true));
+  FieldTable p;
+  p.Set("capabilities", FieldValue::Table(std::move(caps)));
+  p.Set("cluster_name", FieldValue::Str(cluster_name));
+  p.Set("copyright", FieldValue::Str("Copyright (c) the Warren authors"));
+  p.Set("information", FieldValue::Str("Warren, a RabbitMQ-compatible message broker"));
+  p.Set("platform", FieldValue::Str("C++20"));
+  p.Set("product", FieldValue::Str("Warren"));
+  p.Set("version", FieldValue::Str(kVersion));
+  return p;
+}
+
+// PLAIN: "\0user\0password" (RFC 4616, authzid ignored).
+bool ParsePlain(std::string_view response, std::string& user, std::string& pass) {
+  size_t a = response.find('\0');
+  if (a == std::string_view::npos) return false;
+  size_t b = response.find('\0', a + 1);
+  if (b == std::string_view::npos) return false;
+  user = response.substr(a + 1, b - a - 1);
+  pass = response.substr(b + 1);
+  return true;
+}
+
+// AMQPLAIN: a field table without its length prefix, with LOGIN and PASSWORD.
+bool ParseAmqplain(std::string_view response, std::string& user, std::string& pass) {
+  FieldTable t;
+  if (!amqp::DecodeTableEntries(response, t)) return false;
+  const FieldValue* l = t.Find("LOGIN");
+  const FieldValue* p = t.Find("PASSWORD");
+  if (!l || !p || !l->AsString() || !p->AsString()) return false;
+  user = *l->AsString();
+  pass = *p->AsString();
+  return true;
+}
+
+}  // namespace
+
+Connection::Connection(core::Broker& broker, ConnectionIo& io, PeerInfo peer)
+    : broker_(broker), io_(io), peer_(std::move(peer)), id_(broker.NextConnectionId()),
+      channel_max_(broker.config().channel_max), frame_max_(broker.config().frame_max),
+      alive_(std::make_shared<bool>(true)) {
+  ++broker_.counters().connections_opened;
+  last_recv_ms_ = runtime().NowMs();
+  std::weak_ptr<bool> alive = alive_;
+  handshake_timer_ = runtime().ScheduleAfter(kHandshakeTimeoutMs, [this, alive] {
+    if (alive.expired()) return;
+    handshake_timer_ = 0;
+    if (state_ == State::kOpen || state_ == State::kClosed) return;
+    spdlog::warn("closing connection {}:{}: handshake timeout", peer_.host, peer_.port);
+    state_ = State::kClosed;
+    io_.CloseAfterFlush();
+  });
+}
+
+Connection::~Connection() {
+  Teardown();
+  *alive_ = false;
+}
+
+Runtime& Connection::runtime() { return broker_.runtime(); }
+
+bool Connection::client_has(std::string_view capability) const {
+  const FieldValue* v = client_capabilities_.Find(capability);
+  return v && v->AsBool().value_or(false);
+}
+
+size_t Connection::OnData(std::string_view data) {
+  last_recv_ms_ = runtime().NowMs();
+  size_t used = 0;
+  if (state_ == State::kAwaitingHeader) {
+    if (data.size() < amqp::kProtocolHeader.size()) {
+      // A short prefix that cannot become our header is already wrong.
+      if (amqp::kProtocolHeader.substr(0, data.size()) == data) return 0;
+    }
+    if (!HandleHeader(data)) return data.size();
+    used = amqp::kProtocolHeader.size();
+  }
+  while (state_ != State::kClosed && used < data.size()) {
+    amqp::FrameView frame;
+    size_t consumed = 0;
+    amqp::FrameError error;
+    auto r = amqp::DecodeFrame(data.substr(used), frame_max_, frame, consumed, error);
+    if (r == amqp::FrameDecode::kNeedMore) break;
+    if (r == amqp::FrameDecode::kError) {
+      Fail(0, Error{error.reply_code, error.text}, 0, 0);
+      return data.size();
+    }
+    used += consumed;
+    HandleFrame(frame);
+  }
+  for (auto& [n, ch] : channels_) ch->FlushConfirms();
+  io_.RequestFlush();
+  return state_ == State::kClosed ? data.size() : used;
+}
+
+bool Connection::HandleHeader(std::string_view data) {
+  if (data.substr(0, amqp::kProtocolHeader.size()) != amqp::kProtocolHeader) {
+    // Spec 4.2.2: answer a protocol we do not speak with the one we do.
+    out_.append(amqp::kProtocolHeader);
+    state_ = State::kClosed;
+    io_.CloseAfterFlush();
+    return false;
+  }
+  amqp::ConnectionStart start;
+  start.version_major = 0;
+  start.version_minor = 9;
+  start.server_properties = ServerProperties(broker_.config().node_name);
+  start.mechanisms = "PLAIN AMQPLAIN";
+  start.locales = "en_US";
+  amqp::AppendMethodFrame(out_, 0, start);
+  state_ = State::kAwaitingStartOk;
+  return true;
+}
+
+void Connection::HandleFrame(const amqp::FrameView& frame) {
+  if (frame.type == amqp::kFrameHeartbeat) {
+    if (frame.channel != 0)
+      Fail(0, core::AmqpError(ReplyCode::kFrameError, "heartbeat frame on channel " +
+                                                          std::to_string(frame.channel)),
+           0, 0);
+    return;
+  }
+  if (frame.channel != 0) {
+    if (state_ == State::kOpen) HandleChannelFrame(frame);
+    else if (state_ != State::kClosing)
+      Fail(0, core::AmqpError(ReplyCode::kChannelError, "channel frame before connection.open"),
+           0, 0);
+    return;
+  }
+  if (frame.type != amqp::kFrameMethod) {
+    Fail(0, core::AmqpError(ReplyCode::kUnexpectedFrame, "content frame on channel 0"), 0, 0);
+    return;
+  }
+  amqp::Method method;
+  auto r = amqp::DecodeMethod(frame.payload, method);
+  if (r != amqp::MethodDecode::kOk) {
+    uint16_t cls = frame.payload.size() >= 4
+                       ? static_cast<uint16_t>((uint8_t(frame.payload[0]) << 8) | uint8_t(frame.payload[1]))
+                       : 0;
+    uint16_t mth = frame.payload.size() >= 4
+                       ? static_cast<uint16_t>((uint8_t(frame.payload[2]) << 8) | uint8_t(frame.payload[3]))
+                       : 0;
+    Fail(0,
+         r == amqp::MethodDecode::kUnknownMethod
+             ? core::AmqpError(ReplyCode::kNotImplemented,
+                               "unknown method class " + std::to_string(cls) + " method " +
+                                   std::to_string(mth))
+             : core::AmqpError(ReplyCode::kFrameError, "cannot decode method frame"),
+         cls, mth);
+    return;
+  }
+  HandleConnectionMethod(method);
+}
+
+void Connection::HandleConnectionMethod(amqp::Method& method) {
+  uint16_t cls = amqp::ClassIdOf(method), mth = amqp::MethodIdOf(method);
+  if (state_ == State::kClosing) {
+    if (std::holds_alternative<amqp::ConnectionCloseOk>(method) ||
+        std::holds_alternative<amqp::ConnectionClose>(method)) {
+      if (std::holds_alternative<amqp::ConnectionClose>(method))
+        amqp::AppendMethodFrame(out_, 0, amqp::ConnectionCloseOk{});
+      state_ = State::kClosed;
+      io_.CloseAfterFlush();
+    }
+    return;
+  }
+  auto expect = [&](State s, const char* what) {
+    if (state_ == s) return true;
+    Fail(0, core::AmqpError(ReplyCode::kCommandInvalid, std::string("expected ") + what), cls,
+         mth);
+    return false;
+  };
+  if (auto* m = std::get_if<amqp::ConnectionStartOk>(&method)) {
+    if (expect(State::kAwaitingStartOk, "'connection.start_ok'")) HandleStartOk(*m);
+  } else if (auto* m = std::get_if<amqp::ConnectionTuneOk>(&method)) {
+    if (expect(State::kAwaitingTuneOk, "'connection.tune_ok'")) HandleTuneOk(*m);
+  } else if (auto* m = std::get_if<amqp::ConnectionOpen>(&method)) {
+    if (expect(State::kAwaitingOpen, "'connection.open'")) HandleOpen(*m);
+  } else if (std::holds_alternative<amqp::ConnectionClose>(method)) {
+    amqp::AppendMethodFrame(out_, 0, amqp::ConnectionCloseOk{});
+    Teardown();
+    state_ = State::kClosed;
+    io_.CloseAfterFlush();
+  } else if (std::holds_alternative<amqp::ConnectionCloseOk>(method)) {
+    state_ = State::kClosed;
+    io_.CloseAfterFlush();
+  } else if (std::holds_alternative<amqp::ConnectionUpdateSecret>(method) &&
+             state_ == State::kOpen) {
+    amqp::AppendMethodFrame(out_, 0, amqp::ConnectionUpdateSecretOk{});
+  } else if (std::holds_alternative<amqp::ConnectionBlocked>(method) ||
+             std::holds_alternative<amqp::ConnectionUnblocked>(method)) {
+    // Sent by clients of brokers in both directions; nothing to do.
+  } else {
+    Fail(0,
+         core::AmqpError(ReplyCode::kCommandInvalid,
+                         std::string(amqp::MethodName(cls, mth)) + " is not valid on channel 0"),
+         cls, mth);
+  }
+}
+
+void Connection::HandleStartOk(amqp::ConnectionStartOk& m) {
+  client_properties_ = std::move(m.client_properties);
+  if (const FieldValue* caps = client_properties_.Find("capabilities"); caps && caps->AsTable())
+    client_capabilities_ = *caps->AsTable();
+  std::string user, pass;
+  bool parsed;
+  if (m.mechanism == "PLAIN") {
+    parsed = ParsePlain(m.response, user, pass);
+  } else if (m.mechanism == "AMQPLAIN") {
+    parsed = ParseAmqplain(m.response, user, pass);
+  } else {
+    Fail(0, core::AmqpError(ReplyCode::kCommandInvalid,
+                            "unknown authentication mechanism '" + m.mechanism + "'"),
+         10, 11);
+    return;
+  }
+  if (!parsed) {
+    RefuseLogin("ACCESS_REFUSED - Login was refused using authentication mechanism " +
+                m.mechanism + ". For details see the broker logfile.");
+    return;
+  }
+  if (!broker_.Authenticate(user, pass)) {
+    spdlog::warn("login refused for user '{}' from {}:{}: invalid credentials", user, peer_.host,
+                 peer_.port);
+    RefuseLogin("ACCESS_REFUSED - Login was refused using authentication mechanism " +
+                m.mechanism + ". For details see the broker logfile.");
+    return;
+  }
+  if (broker_.IsLoopbackOnly(user) && !peer_.loopback) {
+    spdlog::warn("login refused for user '{}' from {}: it may only connect via localhost", user,
+                 peer_.host);
+    RefuseLogin("ACCESS_REFUSED - Login was refused using authentication mechanism " +
+                m.mechanism + ". For details see the broker logfile.");
+    return;
+  }
+  user_ = user;
+  amqp::ConnectionTune tune;
+  tune.channel_max = channel_max_;
+  tune.frame_max = frame_max_;
+  tune.heartbeat = broker_.config().heartbeat;
+  amqp::AppendMethodFrame(out_, 0, tune);
+  state_ = State::kAwaitingTuneOk;
+}
+
+void Connection::RefuseLogin(const std::string& text) {
+  // RabbitMQ sends connection.close only to clients that announced
+  // authentication_failure_close; others just see the socket close.
+  if (client_has("authentication_failure_close")) {
+    amqp::ConnectionClose close;
+    close.reply_code = static_cast<uint16_t>(ReplyCode::kAccessRefused);
+    close.reply_text = text;
+    close.class_id = 10;
+    close.method_id = 11;
+    amqp::AppendMethodFrame(out_, 0, close);
+  }
+  state_ = State::kClosed;
+  io_.CloseAfterFlush();
+}
+
+void Connection::HandleTuneOk(const amqp::ConnectionTuneOk& m) {
+  uint16_t server_channel_max = broker_.config().channel_max;
+  uint32_t server_frame_max = broker_.config().frame_max;
+  if (m.channel_max > server_channel_max) {
+    Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
+                            "negotiated channel_max = " + std::to_string(m.channel_max) +
+                                " is higher than the maximum allowed value (" +
+                                std::to_string(server_channel_max) + ")"),
+         10, 31);
+    return;
+  }
+  if (m.frame_max != 0 && m.frame_max < amqp::kFrameMinSize) {
+    Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
+                            "frame_max=" + std::to_string(m.frame_max) + " < " +
+                                std::to_string(amqp::kFrameMinSize) + " min size"),
+         10, 31);
+    return;
+  }
+  if (m.frame_max > server_frame_max) {
+    Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
+                            "frame_max=" + std::to_string(m.frame_max) + " > " +
+                                std::to_string(server_frame_max) + " max size"),
+         10, 31);
+    return;
+  }
+  channel_max_ = m.channel_max == 0 ? server_channel_max : m.channel_max;
+  frame_max_ = m.frame_max == 0 ? server_frame_max : m.frame_max;
+  heartbeat_ = m.heartbeat;
+  state_ = State::kAwaitingOpen;
+  StartHeartbeats();
+}
+
+void Connection::HandleOpen(const amqp::ConnectionOpen& m) {
+  core::VHost* vhost = broker_.FindVHost(m.virtual_host);
+  if (!vhost || !broker_.CanAccessVHost(user_, m.virtual_host)) {
+    Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
+                            vhost ? "access to vhost '" + m.virtual_host + "' refused for user '" +
+                                        user_ + "'"
+                                  : "vhost '" + m.virtual_host + "' not found"),
+         10, 40);
+    return;
+  }
+  vhost_ = vhost;
+  state_ = State::kOpen;
+  runtime().Cancel(handshake_timer_);
+  handshake_timer_ = 0;
+  amqp::AppendMethodFrame(out_, 0, amqp::ConnectionOpenOk{});
+}
+
+void Connection::HandleChannelFrame(const amqp::FrameView& frame) {
+  uint16_t number = frame.channel;
+  if (number > channel_max_) {
+    Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
+                            "channel " + std::to_string(number) + " exceeds channel_max " +
+                                std::to_string(channel_max_)),
+         0, 0);
+    return;
+  }
+  auto it = channels_.find(number);
+  Channel* ch = it == channels_.end() ? nullptr : it->second.get();
+  if (frame.type == amqp::kFrameHeader || frame.type == amqp::kFrameBody) {
+    if (ch && ch->closing()) return;
+    if (!ch || !ch->expecting_content()) {
+      Fail(number, core::AmqpError(ReplyCode::kUnexpectedFrame,
+                                   "expected method frame, got non method frame instead"),
+           0, 0);
+      return;
+    }
+    Status s = frame.type == amqp::kFrameHeader ? ch->OnContentHeader(frame.payload)
+                                                : ch->OnContentBody(frame.payload);
+    if (!s.ok()) Fail(number, s.error(), 60, 40);
+    return;
+  }
+  amqp::Method method;
+  auto r = amqp::DecodeMethod(frame.payload, method);
+  uint16_t cls = amqp::ClassIdOf(method), mth = amqp::MethodIdOf(method);
+  if (r != amqp::MethodDecode::kOk) {
+    Fail(0,
+         r == amqp::MethodDecode::kUnknownMethod
+             ? core::AmqpError(ReplyCode::kNotImplemented, "unknown method")
+             : core::AmqpError(ReplyCode::kFrameError, "cannot decode method frame"),
+         cls, mth);
+    return;
+  }
+  if (cls == 10) {
+    Fail(0, core::AmqpError(ReplyCode::kCommandInvalid,
+                            std::string(amqp::MethodName(cls, mth)) + " on channel " +
+                                std::to_string(number)),
+         cls, mth);
+    return;
+  }
+  if (std::holds_alternative<amqp::ChannelOpen>(method)) {
+    if (ch) {
+      Fail(0, core::AmqpError(ReplyCode::kChannelError,
+                              "second 'channel.open' seen on channel " + std::to_string(number)),
+           cls, mth);
+      return;
+    }
+    channels_[number] = std::make_unique<Channel>(*this, number);
+    amqp::AppendMethodFrame(out_, number, amqp::ChannelOpenOk{});
+    return;
+  }
+  if (!ch) {
+    Fail(0, core::AmqpError(ReplyCode::kChannelError, "expected 'channel.open'"), cls, mth);
+    return;
+  }
+  if (ch->closing()) {
+    // Spec 4.2.2 channel.close: discard all but close and close-ok.
+    if (std::holds_alternative<amqp::ChannelCloseOk>(method)) {
+      CloseChannelDone(number);
+    } else if (std::holds_alternative<amqp::ChannelClose>(method)) {
+      amqp::AppendMethodFrame(out_, number, amqp::ChannelCloseOk{});
+    }
+    return;
+  }
+  if (ch->expecting_content()) {
+    Fail(0, core::AmqpError(ReplyCode::kUnexpectedFrame,
+                            "expected content header for class 60, got non content header "
+                            "frame instead"),
+         cls, mth);
+    return;
+  }
+  if (std::holds_alternative<amqp::ChannelClose>(method)) {
+    ch->Shutdown();
+    channels_.erase(number);
+    amqp::AppendMethodFrame(out_, number, amqp::ChannelCloseOk{});
+    return;
+  }
+  if (std::holds_alternative<amqp::ChannelCloseOk>(method)) return;
+  Status s = ch->OnMethod(method);
+  if (!s.ok()) Fail(number, s.error(), cls, mth);
+}
+
+void Connection::Fail(uint16_t channel, const Error& error, uint16_t class_id,
+                      uint16_t method_id) {
+  auto code = static_cast<ReplyCode>(error.code);
+  auto it = channels_.find(channel);
+  if (channel != 0 && !amqp::IsConnectionError(code) && it != channels_.end()) {
+    spdlog::debug("channel error on {}:{} channel {}: {}", peer_.host, peer_.port, channel,
+                  error.text);
+    Channel& ch = *it->second;
+    ch.Shutdown();
+    ch.MarkClosing();
+    amqp::ChannelClose close;
+    close.reply_code = error.code;
+    close.reply_text = error.text;
+    close.class_id = class_id;
+    close.method_id = method_id;
+    amqp::AppendMethodFrame(out_, channel, close);
+    io_.RequestFlush();
+    return;
+  }
+  spdlog::info("closing connection {}:{}: {}", peer_.host, peer_.port, error.text);
+  SendClose(error.code, error.text, class_id, method_id);
+}
+
+void Connection::SendClose(uint16_t code, const std::string& text, uint16_t class_id,
+                           uint16_t method_id) {
+  if (state_ == State::kClosing || state_ == State::kClosed) return;
+  Teardown();
+  if (state_ == State::kAwaitingHeader) {
+    state_ = State::kClosed;
+    io_.CloseAfterFlush();
+    return;
+  }
+  amqp::ConnectionClose close;
+  close.reply_code = code;
+  close.reply_text = text;
+  close.class_id = class_id;
+  close.method_id = method_id;
+  amqp::AppendMethodFrame(out_, 0, close);
+  state_ = State::kClosing;
+  io_.RequestFlush();
+  std::weak_ptr<bool> alive = alive_;
+  closing_timer_ = runtime().ScheduleAfter(kCloseOkTimeoutMs, [this, alive] {
+    if (alive.expired()) return;
+    closing_timer_ = 0;
+    if (state_ != State::kClosed) {
+      state_ = State::kClosed;
+      io_.CloseAfterFlush();
+    }
+  });
+}
+
+void Connection::Close(uint16_t code, const std::string& text) { SendClose(code, text, 0, 0); }
+
+void Connection::CloseChannelDone(uint16_t channel) { channels_.erase(channel); }
+
+void Connection::StartHeartbeats() {
+  if (heartbeat_ == 0) return;
+  int64_t tick_ms = heartbeat_ * 1000 / 2;
+  std::weak_ptr<bool> alive = alive_;
+  heartbeat_timer_ = runtime().ScheduleAfter(tick_ms, [this, alive] {
+    if (alive.expired()) return;
+    heartbeat_timer_ = 0;
+    HeartbeatTick();
+  });
+}
+
+void Connection::HeartbeatTick() {
+  if (state_ == State::kClosed) return;
+  int64_t now = runtime().NowMs();
+  if (now - last_recv_ms_ >= int64_t{heartbeat_} * 2000) {
+    // Two intervals without a byte from the peer: it is gone.
+    spdlog::warn("closing connection {}:{}: missed heartbeats from client, timeout: {}s",
+                 peer_.host, peer_.port, heartbeat_);
+    Teardown();
+    state_ = State::kClosed;
+    io_.CloseAfterFlush();
+    return;
+  }
+  // Send a heartbeat unless frames went out since the last tick.
+  if (io_.BytesWritten() == written_at_last_tick_ && io_.Backlog() == 0) {
+    amqp::AppendHeartbeat(out_);
+    io_.RequestFlush();
+  }
+  written_at_last_tick_ = io_.BytesWritten();
+  StartHeartbeats();
+}
+
+void Connection::OnDrained() {
+  if (!deliveries_paused_ || state_ != State::kOpen) return;
+  deliveries_paused_ = false;
+  for (auto& [n, ch] : channels_) ch->ResumeDeliveries();
+}
+
+void Connection::OnTransportClosed() {
+  Teardown();
+  state_ = State::kClosed;
+}
+
+void Connection::Teardown() {
+  if (torn_down_) return;
+  torn_down_ = true;
+  runtime().Cancel(heartbeat_timer_);
+  runtime().Cancel(handshake_timer_);
+  heartbeat_timer_ = handshake_timer_ = 0;
+  for (auto& [n, ch] : channels_) ch->Shutdown();
+  channels_.clear();
+  if (vhost_) vhost_->DeleteExclusiveQueues(id_);
+  ++broker_.counters().connections_closed;
+}
+
+}  // namespace warren::protocol

@@ -1,0 +1,157 @@
+// One AMQP 0-9-1 client connection: the handshake, connection-level methods,
+// heartbeats, and dispatch of channel frames to Channel objects. Pure
+// protocol: bytes come in through OnData, frames go out through output(),
+// and the transport is reached only through ConnectionIo.
+//
+// Handshake and close (spec 2.2.4, 4.2.2):
+//
+//   kAwaitingHeader --"AMQP 0 0 9 1"--> kAwaitingStartOk   (we sent connection.start)
+//        |  any other header: reply with ours, close
+//   kAwaitingStartOk --start-ok, login ok--> kAwaitingTuneOk (we sent connection.tune)
+//        |  login refused: connection.close 403 (if the client can take it), close
+//   kAwaitingTuneOk --tune-ok--> kAwaitingOpen
+//   kAwaitingOpen --open, vhost allowed--> kOpen              (we sent open-ok)
+//   kOpen --client connection.close--> close-ok, kClosed
+//   any --error--> kClosing (we sent connection.close; only close/close-ok
+//                  are read) --close-ok or timeout--> kClosed
+//
+// Lifecycle: created by the network layer per accepted socket, destroyed
+// after OnTransportClosed. Lives on the node's event loop; other connections'
+// channels reach it only through the model (queues deliver to its channels).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "amqp/field_table.h"
+#include "amqp/frame.h"
+#include "amqp/methods.h"
+#include "common/runtime.h"
+#include "common/status.h"
+
+namespace warren::core {
+class Broker;
+class VHost;
+struct User;
+}  // namespace warren::core
+
+namespace warren::protocol {
+
+class Channel;
+
+// What the connection needs from its transport (net::Session).
+class ConnectionIo {
+ public:
+  virtual ~ConnectionIo() = default;
+  // output() has new bytes: write them soon (once per loop iteration).
+  virtual void RequestFlush() = 0;
+  // Write what is pending, then close the socket.
+  virtual void CloseAfterFlush() = 0;
+  // Bytes handed to the socket but not yet written, plus output().
+  virtual size_t Backlog() const = 0;
+  // Stop / resume reading from the socket (connection.blocked).
+  virtual void SetReading(bool reading) = 0;
+  // Total bytes written to the socket so far (heartbeats are sent only when
+  // nothing else went out during an interval).
+  virtual uint64_t BytesWritten() const = 0;
+};
+
+struct PeerInfo {
+  std::string host;
+  uint16_t port = 0;
+  bool loopback = false;
+};
+
+class Connection {
+ public:
+  enum class State { kAwaitingHeader, kAwaitingStartOk, kAwaitingTuneOk, kAwaitingOpen, kOpen,
+                     kClosing, kClosed };
+
+  Connection(core::Broker& broker, ConnectionIo& io, PeerInfo peer);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Consumes whole frames from `data`; returns how many bytes it used (the
+  // rest is kept by the caller and offered again with more).
+  size_t OnData(std::string_view data);
+  // The socket is gone (either side): release channels, consumers, unacked
+  // messages and exclusive queues. Idempotent.
+  void OnTransportClosed();
+  // The transport wrote its backlog down: resume paused deliveries.
+  void OnDrained();
+  // Server-initiated close (node shutdown, admin close): 320 CONNECTION_FORCED.
+  void Close(uint16_t code, const std::string& text);
+
+  std::string& output() { return out_; }
+  State state() const { return state_; }
+  uint64_t id() const { return id_; }
+  uint32_t frame_max() const { return frame_max_; }
+  const PeerInfo& peer() const { return peer_; }
+  const std::string& user() const { return user_; }
+  core::VHost* vhost() const { return vhost_; }
+  core::Broker& broker() { return broker_; }
+  Runtime& runtime();
+  bool client_has(std::string_view capability) const;
+  // Deliveries pause while this many bytes wait for the socket.
+  static constexpr size_t kMaxBacklog = 4 << 20;
+  // True while the socket backlog is over kMaxBacklog; remembers that a
+  // delivery was held back so OnDrained resumes it.
+  bool backlogged() const {
+    if (io_.Backlog() < kMaxBacklog) return false;
+    deliveries_paused_ = true;
+    return true;
+  }
+
+  // Used by channels.
+  void Send() { io_.RequestFlush(); }
+  // Turns an error from channel `channel` while handling (class, method) into
+  // channel.close or connection.close, per its reply code (one place, as
+  // STYLE.md asks).
+  void Fail(uint16_t channel, const Error& error, uint16_t class_id, uint16_t method_id);
+  void CloseChannelDone(uint16_t channel);
+
+ private:
+  bool HandleHeader(std::string_view data);
+  void HandleFrame(const amqp::FrameView& frame);
+  void HandleConnectionMethod(amqp::Method& method);
+  void HandleStartOk(amqp::ConnectionStartOk& m);
+  void HandleTuneOk(const amqp::ConnectionTuneOk& m);
+  void HandleOpen(const amqp::ConnectionOpen& m);
+  void HandleChannelFrame(const amqp::FrameView& frame);
+  void RefuseLogin(const std::string& text);
+  void SendClose(uint16_t code, const std::string& text, uint16_t class_id, uint16_t method_id);
+  void StartHeartbeats();
+  void HeartbeatTick();
+  void Teardown();
+
+  core::Broker& broker_;
+  ConnectionIo& io_;
+  PeerInfo peer_;
+  uint64_t id_;
+  State state_ = State::kAwaitingHeader;
+  std::string out_;
+
+  uint16_t channel_max_;
+  uint32_t frame_max_;
+  uint16_t heartbeat_ = 0;
+  int64_t last_recv_ms_ = 0;
+  uint64_t written_at_last_tick_ = 0;
+  TimerId heartbeat_timer_ = 0;
+  TimerId handshake_timer_ = 0;
+  TimerId closing_timer_ = 0;
+
+  amqp::FieldTable client_properties_;
+  amqp::FieldTable client_capabilities_;
+  std::string user_;
+  core::VHost* vhost_ = nullptr;
+  std::unordered_map<uint16_t, std::unique_ptr<Channel>> channels_;
+  bool torn_down_ = false;
+  mutable bool deliveries_paused_ = false;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace warren::protocol

@@ -1,0 +1,191 @@
+#include "common/config.h"
+
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace warren {
+
+namespace {
+
+[[noreturn]] void Fail(const std::string& origin, const std::string& key, const std::string& why) {
+  throw ConfigError(origin + ": " + key + ": " + why);
+}
+
+// Rejects keys of `table` not in `known`, naming the first unknown one.
+void CheckKeys(const toml::table& table, const std::set<std::string>& known,
+               const std::string& origin, const std::string& prefix) {
+  for (const auto& [k, v] : table) {
+    std::string key(k.str());
+    if (!known.count(key)) Fail(origin, prefix + key, "unknown key");
+  }
+}
+
+std::string Str(const toml::node& n, const std::string& origin, const std::string& key) {
+  if (auto s = n.value<std::string>()) return *s;
+  Fail(origin, key, "expected a string");
+}
+
+int64_t Int(const toml::node& n, const std::string& origin, const std::string& key, int64_t lo,
+            int64_t hi) {
+  auto v = n.value<int64_t>();
+  if (!v) Fail(origin, key, "expected an integer");
+  if (*v < lo || *v > hi)
+    Fail(origin, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  return *v;
+}
+
+std::vector<std::string> StrList(const toml::node& n, const std::string& origin,
+                                 const std::string& key) {
+  const toml::array* a = n.as_array();
+  if (!a) Fail(origin, key, "expected an array of strings");
+  std::vector<std::string> out;
+  for (const auto& item : *a) out.push_back(Str(item, origin, key));
+  return out;
+}
+
+const toml::array& TableArray(const toml::node& n, const std::string& origin,
+                              const std::string& key) {
+  const toml::array* a = n.as_array();
+  if (!a || !a->is_array_of_tables()) Fail(origin, key, "expected [[" + key + "]] tables");
+  return *a;
+}
+
+void LoadAmqp(const toml::table& t, const std::string& origin, NodeConfig& c) {
+  CheckKeys(t, {"channel_max", "frame_max", "heartbeat", "max_message_size"}, origin, "amqp.");
+  if (auto n = t.get("channel_max")) c.channel_max = Int(*n, origin, "amqp.channel_max", 1, 65535);
+  if (auto n = t.get("frame_max"))
+    c.frame_max = Int(*n, origin, "amqp.frame_max", 4096, 16 * 1024 * 1024);
+  if (auto n = t.get("heartbeat")) c.heartbeat = Int(*n, origin, "amqp.heartbeat", 0, 65535);
+  if (auto n = t.get("max_message_size"))
+    c.max_message_size = Int(*n, origin, "amqp.max_message_size", 1, 512ll * 1024 * 1024);
+}
+
+void LoadUsers(const toml::array& a, const std::string& origin, NodeConfig& c) {
+  for (const auto& item : a) {
+    const toml::table& t = *item.as_table();
+    CheckKeys(t, {"name", "password", "password_hash", "tags"}, origin, "users.");
+    UserConfig u;
+    if (auto n = t.get("name")) u.name = Str(*n, origin, "users.name");
+    if (u.name.empty()) Fail(origin, "users.name", "missing");
+    if (auto n = t.get("password")) u.password = Str(*n, origin, "users.password");
+    if (auto n = t.get("password_hash")) u.password_hash = Str(*n, origin, "users.password_hash");
+    if (u.password.empty() == u.password_hash.empty())
+      Fail(origin, "users." + u.name, "needs exactly one of password, password_hash");
+    if (auto n = t.get("tags")) u.tags = StrList(*n, origin, "users.tags");
+    c.users.push_back(std::move(u));
+  }
+}
+
+void LoadPermissions(const toml::array& a, const std::string& origin, NodeConfig& c) {
+  for (const auto& item : a) {
+    const toml::table& t = *item.as_table();
+    CheckKeys(t, {"user", "vhost", "configure", "write", "read"}, origin, "permissions.");
+    PermissionConfig p;
+    if (auto n = t.get("user")) p.user = Str(*n, origin, "permissions.user");
+    if (p.user.empty()) Fail(origin, "permissions.user", "missing");
+    if (auto n = t.get("vhost")) p.vhost = Str(*n, origin, "permissions.vhost");
+    if (auto n = t.get("configure")) p.configure = Str(*n, origin, "permissions.configure");
+    if (auto n = t.get("write")) p.write = Str(*n, origin, "permissions.write");
+    if (auto n = t.get("read")) p.read = Str(*n, origin, "permissions.read");
+    c.permissions.push_back(std::move(p));
+  }
+}
+
+void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
+  CheckKeys(root,
+            {"node_name", "amqp_listen", "grpc_listen", "data_dir", "log_level", "amqp",
+             "default_vhost", "default_user", "default_pass", "loopback_users", "vhosts", "users",
+             "permissions"},
+            origin, "");
+  auto str = [&](const char* key, std::string& field) {
+    if (auto n = root.get(key)) field = Str(*n, origin, key);
+  };
+  str("node_name", c.node_name);
+  str("amqp_listen", c.amqp_listen);
+  str("grpc_listen", c.grpc_listen);
+  str("data_dir", c.data_dir);
+  str("log_level", c.log_level);
+  str("default_vhost", c.default_vhost);
+  str("default_user", c.default_user);
+  str("default_pass", c.default_pass);
+  if (auto n = root.get("loopback_users")) c.loopback_users = StrList(*n, origin, "loopback_users");
+  if (auto n = root.get("amqp")) {
+    if (!n->is_table()) Fail(origin, "amqp", "expected a table");
+    LoadAmqp(*n->as_table(), origin, c);
+  }
+  if (auto n = root.get("vhosts")) {
+    for (const auto& item : TableArray(*n, origin, "vhosts")) {
+      const toml::table& t = *item.as_table();
+      CheckKeys(t, {"name"}, origin, "vhosts.");
+      auto name = t.get("name");
+      if (!name) Fail(origin, "vhosts.name", "missing");
+      c.vhosts.push_back(Str(*name, origin, "vhosts.name"));
+    }
+  }
+  if (auto n = root.get("users")) LoadUsers(TableArray(*n, origin, "users"), origin, c);
+  if (auto n = root.get("permissions"))
+    LoadPermissions(TableArray(*n, origin, "permissions"), origin, c);
+  if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" &&
+      c.log_level != "warning" && c.log_level != "error")
+    Fail(origin, "log_level", "must be one of trace, debug, info, warning, error");
+}
+
+}  // namespace
+
+void LoadConfigText(const std::string& text, const std::string& origin, NodeConfig& config) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream line;
+    line << origin << ":" << e.source().begin.line << ": " << e.description();
+    throw ConfigError(line.str());
+  }
+  Load(root, origin, config);
+}
+
+void LoadConfigFile(const std::string& path, NodeConfig& config) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream line;
+    line << path << ":" << e.source().begin.line << ": " << e.description();
+    throw ConfigError(line.str());
+  }
+  Load(root, path, config);
+}
+
+void ApplyEnvironment(NodeConfig& config) {
+  auto env = [](const char* name, std::string& field) {
+    if (const char* v = std::getenv(name); v && *v) field = v;
+  };
+  env("WARREN_NODE_NAME", config.node_name);
+  env("WARREN_AMQP_LISTEN", config.amqp_listen);
+  env("WARREN_GRPC_LISTEN", config.grpc_listen);
+  env("WARREN_DATA_DIR", config.data_dir);
+  env("WARREN_LOG_LEVEL", config.log_level);
+}
+
+HostPort ParseHostPort(const std::string& value, const std::string& what) {
+  HostPort hp;
+  size_t colon = value.rfind(':');
+  if (colon == std::string::npos || colon + 1 == value.size())
+    throw ConfigError(what + ": expected HOST:PORT, got '" + value + "'");
+  hp.host = value.substr(0, colon);
+  if (hp.host.size() >= 2 && hp.host.front() == '[' && hp.host.back() == ']')
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+  if (hp.host.empty()) hp.host = "0.0.0.0";
+  std::string port = value.substr(colon + 1);
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (*end != '\0' || p < 0 || p > 65535)
+    throw ConfigError(what + ": bad port '" + port + "'");
+  hp.port = static_cast<uint16_t>(p);
+  return hp;
+}
+
+}  // namespace warren

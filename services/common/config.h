@@ -1,0 +1,71 @@
+// The node's configuration: built-in defaults, then a TOML file, then
+// WARREN_* environment variables, then command-line flags (ARCHITECTURE.md,
+// "Command-line contract"). Loading throws ConfigError with one line naming
+// the bad key; main() prints it and exits non-zero.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace warren {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct UserConfig {
+  std::string name;
+  std::string password;       // plain, hashed at start-up, never stored
+  std::string password_hash;  // RabbitMQ's rabbit_password_hashing_sha256 format
+  std::vector<std::string> tags;
+};
+
+struct PermissionConfig {
+  std::string user;
+  std::string vhost = "/";
+  std::string configure = ".*";
+  std::string write = ".*";
+  std::string read = ".*";
+};
+
+struct NodeConfig {
+  std::string node_name;  // default: warren@<hostname>
+  std::string amqp_listen = "0.0.0.0:5672";
+  std::string grpc_listen = "0.0.0.0:25672";
+  std::string data_dir;  // default: /var/lib/warren, or ./warren-data when not writable
+  std::string log_level = "info";
+
+  // [amqp]: what connection.tune proposes, and limits.
+  uint16_t channel_max = 2047;
+  uint32_t frame_max = 131072;
+  uint16_t heartbeat = 60;
+  uint64_t max_message_size = 128ull * 1024 * 1024;
+
+  // Access: the default user and vhost exist unless turned off.
+  std::string default_vhost = "/";
+  std::string default_user = "guest";
+  std::string default_pass = "guest";
+  std::vector<std::string> loopback_users = {"guest"};
+  std::vector<std::string> vhosts;
+  std::vector<UserConfig> users;
+  std::vector<PermissionConfig> permissions;
+};
+
+// Parses a TOML file into `config` (fields not in the file keep their value).
+void LoadConfigFile(const std::string& path, NodeConfig& config);
+// Parses TOML text (for tests); `origin` names the source in errors.
+void LoadConfigText(const std::string& text, const std::string& origin, NodeConfig& config);
+// Applies WARREN_NODE_NAME, WARREN_AMQP_LISTEN, WARREN_GRPC_LISTEN,
+// WARREN_DATA_DIR, WARREN_LOG_LEVEL when set.
+void ApplyEnvironment(NodeConfig& config);
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+// "host:port" or "[v6]:port"; throws ConfigError naming `what`.
+HostPort ParseHostPort(const std::string& value, const std::string& what);
+
+}  // namespace warren

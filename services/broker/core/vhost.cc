@@ -34,13 +34,6 @@ BindingSpec MakeBinding(Destination::Kind kind, const std::string& name,
   return b;
 }
 
-Status CheckBindingArgs(const Exchange& e, const amqp::FieldTable& args) {
-  if (e.type() != "headers") return Status::Ok();
-  if (auto why = ValidateHeadersBinding(args))
-    return Err(ReplyCode::kPreconditionFailed, *why);
-  return Status::Ok();
-}
-
 }  // namespace
 
 VHost::VHost(Broker& broker, Runtime& runtime, std::string name)
@@ -273,61 +266,67 @@ void VHost::MaybeAutoDeleteExchange(Exchange& exchange) {
   RemoveBindingsTo(Destination{Destination::Kind::kExchange, name});
 }
 
-Status VHost::BindQueue(const std::string& queue, const std::string& exchange,
-                        const std::string& routing_key, const amqp::FieldTable& args,
-                        uint64_t connection) {
+Result<Exchange*> VHost::ResolveQueueBinding(const std::string& queue,
+                                             const std::string& exchange, uint64_t connection) {
   if (exchange.empty())
     return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
   auto q = GetQueue(queue, connection);
-  if (!q.ok()) return q.status();
-  auto e = GetExchange(exchange);
-  if (!e.ok()) return e.status();
-  if (Status s = CheckBindingArgs(*e.value(), args); !s.ok()) return s;
-  e.value()->router().Add(MakeBinding(Destination::Kind::kQueue, queue, routing_key, args));
+  if (!q.ok()) return q.error();
+  return GetExchange(exchange);
+}
+
+Result<Exchange*> VHost::ResolveExchangeBinding(const std::string& destination,
+                                                const std::string& source) {
+  if (destination.empty() || source.empty())
+    return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
+  auto d = GetExchange(destination);
+  if (!d.ok()) return d.error();
+  return GetExchange(source);
+}
+
+Status VHost::AddBinding(Exchange& source, BindingSpec binding) {
+  if (source.type() == "headers")
+    if (auto why = ValidateHeadersBinding(binding.arguments))
+      return Err(ReplyCode::kPreconditionFailed, *why);
+  source.router().Add(binding);
   return Status::Ok();
+}
+
+void VHost::RemoveBinding(Exchange& source, const BindingSpec& binding) {
+  if (source.router().Remove(binding)) MaybeAutoDeleteExchange(source);
+}
+
+Status VHost::BindQueue(const std::string& queue, const std::string& exchange,
+                        const std::string& routing_key, const amqp::FieldTable& args,
+                        uint64_t connection) {
+  auto e = ResolveQueueBinding(queue, exchange, connection);
+  if (!e.ok()) return e.status();
+  return AddBinding(*e.value(), MakeBinding(Destination::Kind::kQueue, queue, routing_key, args));
 }
 
 Status VHost::UnbindQueue(const std::string& queue, const std::string& exchange,
                           const std::string& routing_key, const amqp::FieldTable& args,
                           uint64_t connection) {
-  if (exchange.empty())
-    return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
-  auto q = GetQueue(queue, connection);
-  if (!q.ok()) return q.status();
-  auto e = GetExchange(exchange);
+  auto e = ResolveQueueBinding(queue, exchange, connection);
   if (!e.ok()) return e.status();
-  Exchange& ex = *e.value();
-  if (ex.router().Remove(MakeBinding(Destination::Kind::kQueue, queue, routing_key, args)))
-    MaybeAutoDeleteExchange(ex);
+  RemoveBinding(*e.value(), MakeBinding(Destination::Kind::kQueue, queue, routing_key, args));
   return Status::Ok();
 }
 
 Status VHost::BindExchange(const std::string& destination, const std::string& source,
                            const std::string& routing_key, const amqp::FieldTable& args) {
-  if (destination.empty() || source.empty())
-    return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
-  auto d = GetExchange(destination);
-  if (!d.ok()) return d.status();
-  auto s = GetExchange(source);
-  if (!s.ok()) return s.status();
-  if (Status st = CheckBindingArgs(*s.value(), args); !st.ok()) return st;
-  s.value()->router().Add(
-      MakeBinding(Destination::Kind::kExchange, destination, routing_key, args));
-  return Status::Ok();
+  auto e = ResolveExchangeBinding(destination, source);
+  if (!e.ok()) return e.status();
+  return AddBinding(*e.value(),
+                    MakeBinding(Destination::Kind::kExchange, destination, routing_key, args));
 }
 
 Status VHost::UnbindExchange(const std::string& destination, const std::string& source,
                              const std::string& routing_key, const amqp::FieldTable& args) {
-  if (destination.empty() || source.empty())
-    return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
-  auto d = GetExchange(destination);
-  if (!d.ok()) return d.status();
-  auto s = GetExchange(source);
-  if (!s.ok()) return s.status();
-  Exchange& src = *s.value();
-  if (src.router().Remove(
-          MakeBinding(Destination::Kind::kExchange, destination, routing_key, args)))
-    MaybeAutoDeleteExchange(src);
+  auto e = ResolveExchangeBinding(destination, source);
+  if (!e.ok()) return e.status();
+  RemoveBinding(*e.value(),
+                MakeBinding(Destination::Kind::kExchange, destination, routing_key, args));
   return Status::Ok();
 }
 

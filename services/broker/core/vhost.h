@@ -104,6 +104,12 @@ class VHost : public QueueHost {
   void RouteInto(Exchange& exchange, const Message& message, std::vector<Queue*>& out);
   void Collect(Exchange& exchange, const Message& message, std::vector<Queue*>& out,
                int depth);
+  Result<Exchange*> ResolveQueueBinding(const std::string& queue, const std::string& exchange,
+                                        uint64_t connection);
+  Result<Exchange*> ResolveExchangeBinding(const std::string& destination,
+                                           const std::string& source);
+  Status AddBinding(Exchange& source, BindingSpec binding);
+  void RemoveBinding(Exchange& source, const BindingSpec& binding);
   void EraseQueue(const std::string& name);
   void RemoveBindingsTo(const Destination& destination);
   void MaybeAutoDeleteExchange(Exchange& exchange);

@@ -41,6 +41,13 @@ std::string TypeName(const amqp::FieldValue& v) {
 
 }  // namespace
 
+std::string PlainArgValue(const amqp::FieldValue& v) {
+  if (auto i = v.AsInt()) return std::to_string(*i);
+  if (auto* s = v.AsString()) return *s;
+  if (auto b = v.AsBool()) return *b ? "true" : "false";
+  return TypeName(v);
+}
+
 std::string DescribeArgValue(const amqp::FieldValue& v) {
   if (auto i = v.AsInt()) return "'" + std::to_string(*i) + "' of type '" + TypeName(v) + "'";
   if (auto* s = v.AsString()) return "'" + *s + "' of type '" + TypeName(v) + "'";
@@ -79,7 +86,9 @@ Result<QueueArgs> ParseQueueArgs(const amqp::FieldTable& args, const std::string
   std::optional<int64_t> prio;
   if (auto e = int_arg("x-max-priority", 0, prio)) return *e;
   if (prio) {
-    if (*prio > 255) return Invalid("x-max-priority", queue, vhost, "{max_value_exceeded,255}");
+    if (*prio > 255)
+      return Invalid("x-max-priority", queue, vhost,
+                     "{max_value_exceeded," + std::to_string(*prio) + "}");
     out.max_priority = static_cast<uint8_t>(*prio);
   }
   auto str_arg = [&](std::string_view key,
@@ -94,16 +103,14 @@ Result<QueueArgs> ParseQueueArgs(const amqp::FieldTable& args, const std::string
   if (auto e = str_arg("x-dead-letter-exchange", out.dead_letter_exchange)) return *e;
   if (auto e = str_arg("x-dead-letter-routing-key", out.dead_letter_routing_key)) return *e;
   if (out.dead_letter_routing_key && !out.dead_letter_exchange)
-    return Invalid("x-dead-letter-routing-key", queue, vhost,
-                   "Key x-dead-letter-routing-key should be specified together with "
-                   "x-dead-letter-exchange");
+    return Invalid("x-dead-letter-routing-key", queue, vhost, "routing_key_but_no_dlx_defined");
   std::optional<std::string> overflow;
   if (auto e = str_arg("x-overflow", overflow)) return *e;
   if (overflow) {
     if (*overflow == "drop-head") out.overflow = Overflow::kDropHead;
     else if (*overflow == "reject-publish") out.overflow = Overflow::kRejectPublish;
     else if (*overflow == "reject-publish-dlx") out.overflow = Overflow::kRejectPublishDlx;
-    else return Invalid("x-overflow", queue, vhost, "{unacceptable_value,<<\"" + *overflow + "\">>}");
+    else return Invalid("x-overflow", queue, vhost, "invalid_overflow");
   }
   if (const amqp::FieldValue* v = args.Find("x-single-active-consumer")) {
     auto b = v->AsBool();
@@ -117,9 +124,10 @@ Result<QueueArgs> ParseQueueArgs(const amqp::FieldTable& args, const std::string
     return Invalid("x-queue-mode", queue, vhost, "{unacceptable_value,<<\"" + *mode + "\">>}");
   std::optional<std::string> type;
   if (auto e = str_arg("x-queue-type", type)) return *e;
-  if (type && *type != "classic")
-    return Invalid("x-queue-type", queue, vhost,
-                   "{unacceptable_value,<<\"" + *type + "\">>} (Warren has classic queues only)");
+  // Quorum queues are served by classic queues until replication exists;
+  // streams are a different protocol surface and are refused.
+  if (type && *type != "classic" && *type != "quorum")
+    return Invalid("x-queue-type", queue, vhost, "{unsupported_queue_type,<<\"" + *type + "\">>}");
   return out;
 }
 
@@ -130,8 +138,16 @@ Status CheckQueueArgsEquivalent(const amqp::FieldTable& existing, const amqp::Fi
     const amqp::FieldValue* b = requested.Find(key);
     if (!a && !b) continue;
     if (a && b && ArgValuesEquivalent(*a, *b)) continue;
-    std::string received = b ? "the value " + DescribeArgValue(*b) : "none";
-    std::string current = a ? "the value " + DescribeArgValue(*a) : "none";
+    // RabbitMQ's wording: plain values when both sides have one, typed
+    // values against "none" otherwise.
+    std::string received, current;
+    if (a && b) {
+      received = "'" + PlainArgValue(*b) + "'";
+      current = "'" + PlainArgValue(*a) + "'";
+    } else {
+      received = b ? "the value " + DescribeArgValue(*b) : "none";
+      current = a ? "the value " + DescribeArgValue(*a) : "none";
+    }
     return Error{static_cast<uint16_t>(amqp::ReplyCode::kPreconditionFailed),
                  "PRECONDITION_FAILED - inequivalent arg '" + std::string(key) + "' for queue '" +
                      queue + "' in vhost '" + vhost + "': received " + received +

@@ -38,6 +38,8 @@ Status CheckQueueArgsEquivalent(const amqp::FieldTable& existing, const amqp::Fi
 // Values equal as RabbitMQ's argument comparison sees them: integer types
 // compare by value, strings by bytes.
 bool ArgValuesEquivalent(const amqp::FieldValue& a, const amqp::FieldValue& b);
+// "'5' of type 'signedint'" and "5": the two ways RabbitMQ prints a value.
 std::string DescribeArgValue(const amqp::FieldValue& v);
+std::string PlainArgValue(const amqp::FieldValue& v);
 
 }  // namespace warren::core

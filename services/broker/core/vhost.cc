@@ -80,7 +80,7 @@ Status VHost::DeclareExchange(const ExchangeDeclare& d) {
     return Err(ReplyCode::kAccessRefused,
                "exchange name '" + d.name + "' contains reserved prefix 'amq.*'");
   std::unique_ptr<Router> router = MakeRouter(d.type);
-  if (!router) return Err(ReplyCode::kCommandInvalid, "invalid exchange type '" + d.type + "'");
+  if (!router) return Err(ReplyCode::kCommandInvalid, "unknown exchange type '" + d.type + "'");
   if (existing) {
     auto mismatch = [&](const char* arg, const std::string& got, const std::string& cur) {
       return Err(ReplyCode::kPreconditionFailed,
@@ -99,9 +99,8 @@ Status VHost::DeclareExchange(const ExchangeDeclare& d) {
     const amqp::FieldValue* a = o.arguments.Find("alternate-exchange");
     const amqp::FieldValue* b = d.options.arguments.Find("alternate-exchange");
     if ((a == nullptr) != (b == nullptr) || (a && !ArgValuesEquivalent(*a, *b)))
-      return Err(ReplyCode::kPreconditionFailed,
-                 "inequivalent arg 'alternate-exchange' for exchange '" + d.name +
-                     "' in vhost '" + name_ + "'");
+      return mismatch("alternate-exchange", b ? PlainArgValue(*b) : "none",
+                      a ? PlainArgValue(*a) : "none");
     return Status::Ok();
   }
   exchanges_[d.name] = std::make_unique<Exchange>(d.name, d.type, d.options, std::move(router));
@@ -112,7 +111,8 @@ Status VHost::DeleteExchange(const std::string& name, bool if_unused) {
   if (name.empty() || IsReserved(name))
     return Err(ReplyCode::kAccessRefused,
                name.empty() ? "operation not permitted on the default exchange"
-                            : "exchange '" + name + "' in vhost '" + name_ + "' is reserved");
+                            : "deletion of system exchange '" + name + "' in vhost '" + name_ +
+                                  "' not allowed");
   Exchange* e = FindExchange(name);
   if (!e) return Err(ReplyCode::kNotFound, "no exchange '" + name + "' in vhost '" + name_ + "'");
   if (if_unused && e->router().size() > 0)

@@ -55,9 +55,9 @@ Status Channel::OnMethod(amqp::Method& method) {
         else if constexpr (std::is_same_v<M, BasicRecoverAsync>)
           return HandleBasicRecover(m.requeue, false);
         else if constexpr (std::is_same_v<M, ChannelFlow>) {
-          flow_active_ = m.active;
-          Reply(ChannelFlowOk{m.active});
-          if (flow_active_) ResumeDeliveries();
+          // RabbitMQ 3.x refuses to stop deliveries this way (use prefetch).
+          if (!m.active) return AmqpError(ReplyCode::kNotImplemented, "active=false");
+          Reply(ChannelFlowOk{true});
           return Status::Ok();
         } else if constexpr (std::is_same_v<M, ChannelFlowOk>) {
           return Status::Ok();
@@ -128,7 +128,7 @@ Status Channel::OnContentBody(std::string_view payload) {
 }
 
 bool Channel::HasCredit(const core::Consumer& c) const {
-  if (!flow_active_ || closing_ || shut_down_ || connection_.backlogged()) return false;
+  if (closing_ || shut_down_ || connection_.backlogged()) return false;
   if (c.no_ack()) return true;
   if (c.prefetch != 0 && c.unacked >= c.prefetch) return false;
   if (global_prefetch_ != 0 && consumer_unacked_ >= global_prefetch_) return false;

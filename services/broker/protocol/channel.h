@@ -128,7 +128,6 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink {
   uint16_t number_;
   bool closing_ = false;
   bool shut_down_ = false;
-  bool flow_active_ = true;
 
   std::optional<PendingPublish> publish_;
   std::unordered_map<std::string, std::shared_ptr<core::Consumer>> consumers_;

@@ -143,7 +143,10 @@ Status Channel::FinishPublish() {
     int64_t ttl = 0;
     if (!core::ParseExpiration(*p.properties.expiration, ttl))
       return AmqpError(ReplyCode::kPreconditionFailed,
-                       "invalid expiration '" + *p.properties.expiration + "'");
+                       "invalid expiration '" + *p.properties.expiration + "': " +
+                           (p.properties.expiration->starts_with('-')
+                                ? "{value_negative," + *p.properties.expiration + "}"
+                                : std::string("{error,badarg}")));
     message->ttl_ms = ttl;
   }
   if (p.properties.reply_to && *p.properties.reply_to == core::kReplyToQueue) {

@@ -59,6 +59,24 @@ bool ParseAmqplain(std::string_view response, std::string& user, std::string& pa
   return true;
 }
 
+// Class and method ids from the start of a method payload, for the close
+// that reports a method we could not decode.
+void PeekIds(std::string_view payload, uint16_t& cls, uint16_t& mth) {
+  cls = mth = 0;
+  if (payload.size() < 4) return;
+  auto u16 = [&](size_t at) {
+    return static_cast<uint16_t>((uint8_t(payload[at]) << 8) | uint8_t(payload[at + 1]));
+  };
+  cls = u16(0);
+  mth = u16(2);
+}
+
+Error UndecodableMethod(amqp::MethodDecode r) {
+  return r == amqp::MethodDecode::kUnknownMethod
+             ? core::AmqpError(ReplyCode::kNotImplemented, "unknown method")
+             : core::AmqpError(ReplyCode::kFrameError, "cannot decode method frame");
+}
+
 }  // namespace
 
 Connection::Connection(core::Broker& broker, ConnectionIo& io, PeerInfo peer)
@@ -141,8 +159,8 @@ bool Connection::HandleHeader(std::string_view data) {
 void Connection::HandleFrame(const amqp::FrameView& frame) {
   if (frame.type == amqp::kFrameHeartbeat) {
     if (frame.channel != 0)
-      Fail(0, core::AmqpError(ReplyCode::kFrameError, "heartbeat frame on channel " +
-                                                          std::to_string(frame.channel)),
+      Fail(0, core::AmqpError(ReplyCode::kUnexpectedFrame, "heartbeat frame on channel " +
+                                                               std::to_string(frame.channel)),
            0, 0);
     return;
   }
@@ -160,19 +178,9 @@ void Connection::HandleFrame(const amqp::FrameView& frame) {
   amqp::Method method;
   auto r = amqp::DecodeMethod(frame.payload, method);
   if (r != amqp::MethodDecode::kOk) {
-    uint16_t cls = frame.payload.size() >= 4
-                       ? static_cast<uint16_t>((uint8_t(frame.payload[0]) << 8) | uint8_t(frame.payload[1]))
-                       : 0;
-    uint16_t mth = frame.payload.size() >= 4
-                       ? static_cast<uint16_t>((uint8_t(frame.payload[2]) << 8) | uint8_t(frame.payload[3]))
-                       : 0;
-    Fail(0,
-         r == amqp::MethodDecode::kUnknownMethod
-             ? core::AmqpError(ReplyCode::kNotImplemented,
-                               "unknown method class " + std::to_string(cls) + " method " +
-                                   std::to_string(mth))
-             : core::AmqpError(ReplyCode::kFrameError, "cannot decode method frame"),
-         cls, mth);
+    uint16_t cls, mth;
+    PeekIds(frame.payload, cls, mth);
+    Fail(0, UndecodableMethod(r), cls, mth);
     return;
   }
   HandleConnectionMethod(method);
@@ -217,9 +225,11 @@ void Connection::HandleConnectionMethod(amqp::Method& method) {
              std::holds_alternative<amqp::ConnectionUnblocked>(method)) {
     // Sent by clients of brokers in both directions; nothing to do.
   } else {
-    Fail(0,
-         core::AmqpError(ReplyCode::kCommandInvalid,
-                         std::string(amqp::MethodName(cls, mth)) + " is not valid on channel 0"),
+    // RabbitMQ: a channel-class method on channel 0 is a channel error.
+    Fail(0, core::AmqpError(ReplyCode::kChannelError, "unexpected method in connection state " +
+                                                          std::string(state_ == State::kOpen
+                                                                          ? "running"
+                                                                          : "handshake")),
          cls, mth);
   }
 }
@@ -358,13 +368,10 @@ void Connection::HandleChannelFrame(const amqp::FrameView& frame) {
   }
   amqp::Method method;
   auto r = amqp::DecodeMethod(frame.payload, method);
-  uint16_t cls = amqp::ClassIdOf(method), mth = amqp::MethodIdOf(method);
+  uint16_t cls, mth;
+  PeekIds(frame.payload, cls, mth);
   if (r != amqp::MethodDecode::kOk) {
-    Fail(0,
-         r == amqp::MethodDecode::kUnknownMethod
-             ? core::AmqpError(ReplyCode::kNotImplemented, "unknown method")
-             : core::AmqpError(ReplyCode::kFrameError, "cannot decode method frame"),
-         cls, mth);
+    Fail(0, UndecodableMethod(r), cls, mth);
     return;
   }
   if (cls == 10) {
@@ -399,10 +406,11 @@ void Connection::HandleChannelFrame(const amqp::FrameView& frame) {
     return;
   }
   if (ch->expecting_content()) {
+    // Reported against the basic.publish still waiting for its content.
     Fail(0, core::AmqpError(ReplyCode::kUnexpectedFrame,
                             "expected content header for class 60, got non content header "
                             "frame instead"),
-         cls, mth);
+         amqp::BasicPublish::kClassId, amqp::BasicPublish::kMethodId);
     return;
   }
   if (std::holds_alternative<amqp::ChannelClose>(method)) {

@@ -216,6 +216,7 @@ void Channel::SendReturn(const core::Message& message, const std::string& exchan
 void Channel::Confirm(uint64_t seq, bool ack) {
   ++connection_.broker().counters().messages_confirmed;
   if (ack) {
+    if (pending_ack_ == confirmed_) connection_.OweConfirms(number_);
     pending_ack_ = seq;
     return;
   }

@@ -132,7 +132,9 @@ size_t Connection::OnData(std::string_view data) {
     used += consumed;
     HandleFrame(frame);
   }
-  for (auto& [n, ch] : channels_) ch->FlushConfirms();
+  for (uint16_t n : confirms_owed_)
+    if (auto it = channels_.find(n); it != channels_.end()) it->second->FlushConfirms();
+  confirms_owed_.clear();
   io_.RequestFlush();
   return state_ == State::kClosed ? data.size() : used;
 }

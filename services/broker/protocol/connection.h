@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "amqp/field_table.h"
 #include "amqp/frame.h"
@@ -113,6 +114,9 @@ class Connection {
   // STYLE.md asks).
   void Fail(uint16_t channel, const Error& error, uint16_t class_id, uint16_t method_id);
   void CloseChannelDone(uint16_t channel);
+  // Channel `channel` owes publisher confirms: they go out, coalesced, when
+  // the current batch of input has been handled.
+  void OweConfirms(uint16_t channel) { confirms_owed_.push_back(channel); }
 
  private:
   bool HandleHeader(std::string_view data);
@@ -149,6 +153,7 @@ class Connection {
   std::string user_;
   core::VHost* vhost_ = nullptr;
   std::unordered_map<uint16_t, std::unique_ptr<Channel>> channels_;
+  std::vector<uint16_t> confirms_owed_;
   bool torn_down_ = false;
   mutable bool deliveries_paused_ = false;
   std::shared_ptr<bool> alive_;

@@ -125,6 +125,47 @@ class PikaRoutingTest(unittest.TestCase):
         self.assertEqual(p.headers, {"n": 1, "s": "x", "d": decimal.Decimal("1.5"), "l": [1, "a"],
                                      "t": {"nested": True}})
 
+    def test_direct_reply_to_round_trip(self):
+        (server_q,) = self.queues("rpc", 1)
+        replies = []
+        self.ch.basic_consume("amq.rabbitmq.reply-to",
+                              lambda ch, m, p, body: (replies.append(body), ch.stop_consuming()),
+                              auto_ack=True)
+        self.ch.basic_publish("", server_q, b"ping",
+                              pika.BasicProperties(reply_to="amq.rabbitmq.reply-to"))
+        method, props, body = self.ch.basic_get(server_q, auto_ack=True)
+        self.assertEqual(body, b"ping")
+        self.assertTrue(props.reply_to.startswith("amq.rabbitmq.reply-to."), props.reply_to)
+        # The "server" answers on its own channel to the rewritten reply-to.
+        server = self.conn.channel()
+        server.basic_publish("", props.reply_to, b"pong")
+        self.conn.call_later(30, self.ch.stop_consuming)
+        self.ch.start_consuming()
+        self.assertEqual(replies, [b"pong"])
+
+    def test_deleting_a_queue_cancels_its_consumers(self):
+        (q,) = self.queues("doomed", 1)
+        cancelled = []
+        self.ch.basic_consume(q, lambda *a: None)
+        self.ch.add_on_cancel_callback(lambda frame: (cancelled.append(frame.method.consumer_tag),
+                                                      self.ch.stop_consuming()))
+        other = self.conn.channel()
+        other.queue_delete(q)
+        self.conn.call_later(30, self.ch.stop_consuming)
+        self.ch.start_consuming()
+        self.assertEqual(len(cancelled), 1)
+
+    def test_transaction_commit_and_rollback(self):
+        (q,) = self.queues("tx", 1)
+        tx = self.conn.channel()
+        tx.tx_select()
+        tx.basic_publish("", q, b"rolled-back")
+        tx.tx_rollback()
+        tx.basic_publish("", q, b"committed")
+        self.assertEqual(self.ch.queue_declare(q, passive=True).method.message_count, 0)
+        tx.tx_commit()
+        self.assertEqual(self.drain(q), [b"committed"])
+
 
 if __name__ == "__main__":
     unittest.main()

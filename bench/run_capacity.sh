@@ -9,6 +9,7 @@ CONNECTIONS=${CONNECTIONS:-10000}
 CHANNELS=${CHANNELS:-2000}
 ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d)
+chmod 755 "$work"  # rabbitmq-server runs as the rabbitmq user
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -52,9 +53,22 @@ if command -v rabbitmq-server >/dev/null; then
   HOME=/var/lib/rabbitmq RABBITMQ_NODENAME=$rabbit_node RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_NODE_PORT=$rport RABBITMQ_DIST_PORT=$dport RABBITMQ_MNESIA_BASE=$work/rmq/mnesia \
     RABBITMQ_LOG_BASE=$work/rmq/log RABBITMQ_ENABLED_PLUGINS_FILE=$work/rmq/plugins \
-    setsid rabbitmq-server >/dev/null 2>&1 &
-  HOME=/var/lib/rabbitmq timeout 120 rabbitmqctl -n "$rabbit_node" await_startup >/dev/null
-  beam=$(pgrep -f "beam.*$rabbit_node" | head -1)
+    setsid setpriv --reuid rabbitmq --regid rabbitmq --init-groups \
+    /usr/lib/rabbitmq/bin/rabbitmq-server >/dev/null 2>&1 &
+  # setpriv, unlike the packaged wrapper's su, keeps our raised open-file
+  # limit, so RabbitMQ can hold as many connections as Warren.
+  # await_startup fails at once until the node has registered; retry, bounded.
+  for _ in $(seq 60); do
+    HOME=/var/lib/rabbitmq rabbitmqctl -n "$rabbit_node" await_startup >/dev/null 2>&1 && break
+    sleep 2
+  done
+  beam=""
+  for p in $(pgrep beam.smp); do
+    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "RABBITMQ_NODENAME=$rabbit_node"; then
+      beam=$p
+    fi
+  done
+  [ -n "$beam" ] || { echo "rabbitmq      | did not start"; exit 1; }
   measure rabbitmq "$beam" "$rport"
 else
   echo "rabbitmq      | skipped: Debian's rabbitmq-server is not installed"

@@ -110,6 +110,9 @@ bool Connection::client_has(std::string_view capability) const {
 
 size_t Connection::OnData(std::string_view data) {
   last_recv_ms_ = runtime().NowMs();
+  // After a framing error the byte stream has no frame boundaries left:
+  // drop everything until the peer closes or answers close-ok in time.
+  if (input_broken_) return data.size();
   size_t used = 0;
   if (state_ == State::kAwaitingHeader) {
     if (data.size() < amqp::kProtocolHeader.size()) {
@@ -126,6 +129,7 @@ size_t Connection::OnData(std::string_view data) {
     auto r = amqp::DecodeFrame(data.substr(used), frame_max_, frame, consumed, error);
     if (r == amqp::FrameDecode::kNeedMore) break;
     if (r == amqp::FrameDecode::kError) {
+      input_broken_ = true;
       Fail(0, Error{error.reply_code, error.text}, 0, 0);
       return data.size();
     }

@@ -155,6 +155,7 @@ class Connection {
   std::unordered_map<uint16_t, std::unique_ptr<Channel>> channels_;
   std::vector<uint16_t> confirms_owed_;
   bool torn_down_ = false;
+  bool input_broken_ = false;
   mutable bool deliveries_paused_ = false;
   std::shared_ptr<bool> alive_;
 };

@@ -31,7 +31,7 @@ struct FieldTable {
   FieldValue* Find(std::string_view key);
   void Set(std::string key, FieldValue value);  // replaces or appends
   bool Erase(std::string_view key);
-  bool empty() const { return entries.empty(); }
+  bool empty() const;
   bool operator==(const FieldTable& other) const;
 };
 
@@ -81,6 +81,8 @@ struct FieldValue {
   bool operator==(const FieldValue& other) const;
 };
 
+// Defined once FieldValue is complete (a vector of pairs holding it).
+inline bool FieldTable::empty() const { return entries.empty(); }
 inline bool FieldTable::operator==(const FieldTable& other) const {
   return entries == other.entries;
 }

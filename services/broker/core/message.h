@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "amqp/properties.h"
@@ -36,11 +38,13 @@ MessagePtr MakeMessage(std::string exchange, std::string routing_key,
 // Parses an expiration property: false when it is not a non-negative integer.
 bool ParseExpiration(const std::string& text, int64_t& ttl_ms);
 
+inline constexpr int64_t kNeverExpires = std::numeric_limits<int64_t>::max();
+
 // A message's place in one queue.
 struct QueueEntry {
   MessagePtr message;
-  uint64_t seq = 0;         // queue-local order, kept across requeue
-  int64_t expires_at = 0;   // monotonic ms; 0 = never
+  uint64_t seq = 0;                       // queue-local order, kept across requeue
+  int64_t expires_at = kNeverExpires;     // monotonic ms
   bool redelivered = false;
 };
 

@@ -69,14 +69,23 @@ Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message) {
   const QueueArgs& a = options_.args;
   if (a.overflow != Overflow::kDropHead && OverLimit(1, message->body.size())) {
     if (a.overflow == Overflow::kRejectPublishDlx)
-      DeadLetter(QueueEntry{message, next_seq_++, 0, false}, "maxlen");
+      DeadLetter(QueueEntry{message, next_seq_++, kNeverExpires, false}, "maxlen");
     return EnqueueResult::kRejected;
   }
-  QueueEntry e{message, next_seq_++, 0, false};
+  QueueEntry e{message, next_seq_++, kNeverExpires, false};
   std::optional<int64_t> ttl = a.message_ttl;
   if (message->ttl_ms) ttl = ttl ? std::min(*ttl, *message->ttl_ms) : *message->ttl_ms;
   if (ttl) e.expires_at = runtime_.NowMs() + *ttl;
   ++counters_.published;
+  // An empty queue with a consumer ready hands the message straight over:
+  // it never waits at the head, so even a TTL of 0 reaches the consumer
+  // (as in RabbitMQ).
+  if (ready_count_ == 0 && !delivering_) {
+    if (Consumer* c = PickConsumer()) {
+      DeliverTo(*c, std::move(e));
+      return EnqueueResult::kAccepted;
+    }
+  }
   PushSorted(std::move(e));
   EnforceLimits();
   TryDeliver();
@@ -161,18 +170,22 @@ void Queue::TryDeliver() {
       Consumer* c = PickConsumer();
       if (!c) break;
       QueueEntry e = PopHead();
-      if (e.expires_at && e.expires_at <= runtime_.NowMs()) {
+      if (e.expires_at <= runtime_.NowMs()) {
         DeadLetter(std::move(e), "expired");
         continue;
       }
-      if (!c->no_ack()) ++unacked_;
-      ++counters_.delivered;
-      if (e.redelivered) ++counters_.redelivered;
-      c->sink().Deliver(*c, std::move(e));
+      DeliverTo(*c, std::move(e));
     }
   } while (deliver_again_ && !deleted_);
   delivering_ = false;
   ArmExpiryTimer();
+}
+
+void Queue::DeliverTo(Consumer& c, QueueEntry entry) {
+  if (!c.no_ack()) ++unacked_;
+  ++counters_.delivered;
+  if (entry.redelivered) ++counters_.redelivered;
+  c.sink().Deliver(c, std::move(entry));
 }
 
 std::optional<QueueEntry> Queue::Get(bool no_ack) {
@@ -222,7 +235,7 @@ void Queue::DropExpiredHeads() {
   int64_t now = runtime_.NowMs();
   // Like RabbitMQ, only messages at the head of the queue expire.
   for (auto it = levels_.rbegin(); it != levels_.rend(); ++it) {
-    while (!it->empty() && it->front().expires_at && it->front().expires_at <= now) {
+    while (!it->empty() && it->front().expires_at <= now) {
       QueueEntry e = std::move(it->front());
       it->pop_front();
       --ready_count_;
@@ -234,21 +247,19 @@ void Queue::DropExpiredHeads() {
 
 void Queue::ArmExpiryTimer() {
   if (deleted_) return;
-  int64_t next = 0;
+  int64_t next = kNeverExpires;
   for (const auto& level : levels_)
-    if (!level.empty() && level.front().expires_at &&
-        (next == 0 || level.front().expires_at < next))
-      next = level.front().expires_at;
+    if (!level.empty()) next = std::min(next, level.front().expires_at);
   if (next == expiry_deadline_) return;
   runtime_.Cancel(expiry_timer_);
   expiry_timer_ = 0;
   expiry_deadline_ = next;
-  if (next == 0) return;
+  if (next == kNeverExpires) return;
   std::weak_ptr<Queue> self = weak_from_this();
   expiry_timer_ = runtime_.ScheduleAfter(std::max<int64_t>(0, next - runtime_.NowMs()), [self] {
     if (auto q = self.lock()) {
       q->expiry_timer_ = 0;
-      q->expiry_deadline_ = 0;
+      q->expiry_deadline_ = kNeverExpires;
       q->TryDeliver();
     }
   });

@@ -119,6 +119,7 @@ class Queue : public std::enable_shared_from_this<Queue> {
   QueueEntry PopHead();
   void PushSorted(QueueEntry entry);
   Consumer* PickConsumer();
+  void DeliverTo(Consumer& c, QueueEntry entry);
   void DropExpiredHeads();
   void ArmExpiryTimer();
   void ArmUnusedTimer();
@@ -147,7 +148,7 @@ class Queue : public std::enable_shared_from_this<Queue> {
   bool deleted_ = false;
 
   TimerId expiry_timer_ = 0;
-  int64_t expiry_deadline_ = 0;
+  int64_t expiry_deadline_ = kNeverExpires;
   TimerId unused_timer_ = 0;
   QueueCounters counters_;
 };

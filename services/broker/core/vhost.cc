@@ -68,6 +68,9 @@ Result<Exchange*> VHost::GetExchange(const std::string& name) {
 }
 
 Status VHost::DeclareExchange(const ExchangeDeclare& d) {
+  // RabbitMQ checks the type (rabbit_exchange:check_type) before the name.
+  if (!d.passive && !MakeRouter(d.type))
+    return Err(ReplyCode::kCommandInvalid, "unknown exchange type '" + d.type + "'");
   if (d.name.empty())
     return Err(ReplyCode::kAccessRefused, "operation not permitted on the default exchange");
   Exchange* existing = FindExchange(d.name);
@@ -173,9 +176,14 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
                      "' in vhost '" + name_ + "': received '" + Bool(got) + "' but current is '" +
                      Bool(cur) + "'");
     };
-    if (existing.durable() != d.durable) return mismatch("durable", d.durable, existing.durable());
+    // RabbitMQ's assert_equivalence: check_exclusive_access(Q, Owner, strict)
+    // first, so an exclusive flag that differs is 405, before durable.
     if ((existing.exclusive_owner() != 0) != d.exclusive)
-      return mismatch("exclusive", d.exclusive, existing.exclusive_owner() != 0);
+      return Err(ReplyCode::kResourceLocked,
+                 "cannot obtain exclusive access to locked queue '" + name + "' in vhost '" +
+                     name_ + "'. It could be originally declared on another connection or the "
+                     "exclusive property value does not match that of the original declaration.");
+    if (existing.durable() != d.durable) return mismatch("durable", d.durable, existing.durable());
     if (existing.auto_delete() != d.auto_delete)
       return mismatch("auto_delete", d.auto_delete, existing.auto_delete());
     Status eq = CheckQueueArgsEquivalent(existing.options().arguments, d.arguments, name, name_);

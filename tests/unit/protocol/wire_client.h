@@ -128,30 +128,47 @@ class WireClient {
     }
   }
 
-  // PLAIN login, tune echoing the server's values (heartbeat as given),
-  // open vhost "/"; returns false if any step is refused.
-  bool Handshake(const std::string& user = "guest", const std::string& pass = "guest",
-                 uint16_t heartbeat = 0) {
+  // Protocol header, then start-ok with `mechanism`/`response`; returns what
+  // the server answers (tune, or a close / nothing when login is refused).
+  std::optional<Received> Login(const std::string& mechanism, const std::string& response,
+                                bool failure_close = true) {
     Send(amqp::kProtocolHeader);
     auto start = NextMethod();
-    if (!start || !std::holds_alternative<amqp::ConnectionStart>(start->method)) return false;
+    if (!start || !std::holds_alternative<amqp::ConnectionStart>(start->method)) return start;
     amqp::ConnectionStartOk ok;
-    ok.mechanism = "PLAIN";
-    ok.response = std::string("\0", 1) + user + std::string("\0", 1) + pass;
+    ok.mechanism = mechanism;
+    ok.response = response;
     ok.locale = "en_US";
     amqp::FieldTable caps;
-    caps.Set("authentication_failure_close", amqp::FieldValue::Bool(true));
+    caps.Set("authentication_failure_close", amqp::FieldValue::Bool(failure_close));
     caps.Set("consumer_cancel_notify", amqp::FieldValue::Bool(true));
     ok.client_properties.Set("capabilities", amqp::FieldValue::Table(caps));
     SendMethod(0, ok);
-    auto tune = NextMethod();
-    if (!tune || !std::holds_alternative<amqp::ConnectionTune>(tune->method)) return false;
+    return NextMethod();
+  }
+  static std::string Plain(const std::string& user, const std::string& pass) {
+    return std::string("\0", 1) + user + std::string("\0", 1) + pass;
+  }
+
+  // PLAIN login, tune (the server's channel-max; its frame-max unless one is
+  // given; the heartbeat given), open `vhost`. The reply to connection.open
+  // (open-ok or a close), or nothing when an earlier step failed.
+  std::optional<Received> Open(const std::string& vhost, uint16_t heartbeat = 0,
+                               uint32_t frame_max = 0, const std::string& user = "guest",
+                               const std::string& pass = "guest") {
+    auto tune = Login("PLAIN", Plain(user, pass));
+    if (!tune || !std::holds_alternative<amqp::ConnectionTune>(tune->method)) return std::nullopt;
     auto t = std::get<amqp::ConnectionTune>(tune->method);
-    SendMethod(0, amqp::ConnectionTuneOk{t.channel_max, t.frame_max, heartbeat});
+    SendMethod(0, amqp::ConnectionTuneOk{t.channel_max, frame_max ? frame_max : t.frame_max,
+                                         heartbeat});
     amqp::ConnectionOpen open;
-    open.virtual_host = "/";
+    open.virtual_host = vhost;
     SendMethod(0, open);
-    auto opened = NextMethod();
+    return NextMethod();
+  }
+  bool Handshake(const std::string& user = "guest", const std::string& pass = "guest",
+                 uint16_t heartbeat = 0, uint32_t frame_max = 0) {
+    auto opened = Open("/", heartbeat, frame_max, user, pass);
     return opened && std::holds_alternative<amqp::ConnectionOpenOk>(opened->method);
   }
   bool OpenChannel(uint16_t channel) {

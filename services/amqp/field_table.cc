@@ -140,7 +140,10 @@ void EncodeValue(const FieldValue& v, Writer& w) {
 
 bool DecodeValue(Reader& r, FieldValue& v, int depth);
 
+// `depth` is the nesting level of the table or array being decoded, the
+// outermost table being 1; the limit holds whether or not it is empty.
 bool DecodeEntries(std::string_view bytes, FieldTable& out, int depth) {
+  if (depth > kMaxTableDepth) return false;
   Reader r(bytes);
   while (!r.empty()) {
     std::string key(r.ShortStr());
@@ -152,6 +155,7 @@ bool DecodeEntries(std::string_view bytes, FieldTable& out, int depth) {
 }
 
 bool DecodeArray(std::string_view bytes, FieldArray& out, int depth) {
+  if (depth > kMaxTableDepth) return false;
   Reader r(bytes);
   while (!r.empty()) {
     FieldValue v;
@@ -162,7 +166,6 @@ bool DecodeArray(std::string_view bytes, FieldArray& out, int depth) {
 }
 
 bool DecodeValue(Reader& r, FieldValue& v, int depth) {
-  if (depth > kMaxTableDepth) return false;
   v.type = static_cast<char>(r.U8());
   switch (v.type) {
     case 't': v.value = r.U8() != 0; break;

@@ -98,6 +98,8 @@ bool DecodeTable(Reader& in, FieldTable& out);
 // AMQPLAIN response carries them.
 bool DecodeTableEntries(std::string_view in, FieldTable& out);
 
+// Tables and arrays nested deeper than this (the outermost table is level 1)
+// are refused.
 inline constexpr int kMaxTableDepth = 64;
 
 }  // namespace warren::amqp

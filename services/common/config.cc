@@ -49,7 +49,8 @@ std::vector<std::string> StrList(const toml::node& n, const std::string& origin,
 const toml::array& TableArray(const toml::node& n, const std::string& origin,
                               const std::string& key) {
   const toml::array* a = n.as_array();
-  if (!a || !a->is_array_of_tables()) Fail(origin, key, "expected [[" + key + "]] tables");
+  if (!a || (!a->empty() && !a->is_array_of_tables()))
+    Fail(origin, key, "expected [[" + key + "]] tables");
   return *a;
 }
 

@@ -50,8 +50,8 @@ MessagePtr MakeDeadLetter(const Message& m, const std::string& queue, const std:
     FieldTable& t = std::get<FieldTable>(entry.value);
     int64_t count = 0;
     if (const FieldValue* c = t.Find("count"); c && c->AsInt()) count = *c->AsInt();
+    // "time" stays the first death's (RabbitMQ's first_time).
     t.Set("count", FieldValue::Long(count + 1));
-    t.Set("time", FieldValue::Timestamp(static_cast<uint64_t>(now_seconds)));
     break;
   }
   if (entry.type != 'F') entry = FieldValue::Table(NewDeath(m, queue, reason, now_seconds));
@@ -76,16 +76,18 @@ bool IsDeadLetterCycle(const Message& m, const std::string& queue) {
   if (!m.properties.headers) return false;
   const FieldValue* deaths = m.properties.headers->Find("x-death");
   if (!deaths || !deaths->AsArray()) return false;
-  bool seen = false;
+  // Newest first, back to the latest death in `queue`: a cycle unless a
+  // rejection lies on that stretch (rabbit_dead_letter:is_cycle). Rejections
+  // older than the queue's own entry do not count.
   for (const FieldValue& d : *deaths->AsArray()) {
     const FieldTable* t = d.AsTable();
     if (!t) continue;
     const FieldValue* r = t->Find("reason");
     if (r && r->AsString() && *r->AsString() == "rejected") return false;
     const FieldValue* q = t->Find("queue");
-    if (q && q->AsString() && *q->AsString() == queue) seen = true;
+    if (q && q->AsString() && *q->AsString() == queue) return true;
   }
-  return seen;
+  return false;
 }
 
 }  // namespace warren::core

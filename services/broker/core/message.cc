@@ -8,8 +8,11 @@ bool ParseExpiration(const std::string& text, int64_t& ttl_ms) {
   if (text.empty() || text.size() > 18) return false;
   for (char c : text)
     if (c < '0' || c > '9') return false;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), ttl_ms);
-  return ec == std::errc();
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || v > kMaxExpiryMs) return false;
+  ttl_ms = v;
+  return true;
 }
 
 MessagePtr MakeMessage(std::string exchange, std::string routing_key,

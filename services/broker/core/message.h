@@ -38,6 +38,10 @@ MessagePtr MakeMessage(std::string exchange, std::string routing_key,
 // Parses an expiration property: false when it is not a non-negative integer.
 bool ParseExpiration(const std::string& text, int64_t& ttl_ms);
 
+// RabbitMQ's ?MAX_EXPIRY_TIMER: the largest TTL, x-expires or expiration
+// (rabbit_misc:check_expiry answers {value_too_big, N} above it).
+inline constexpr int64_t kMaxExpiryMs = 4294967295;
+
 inline constexpr int64_t kNeverExpires = std::numeric_limits<int64_t>::max();
 
 // A message's place in one queue.

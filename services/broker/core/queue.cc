@@ -213,6 +213,7 @@ void Queue::Requeue(std::vector<QueueEntry> entries) {
     e.redelivered = true;
     PushSorted(std::move(e));
   }
+  EnforceLimits();  // RabbitMQ's requeue_and_run drops heads past x-max-length
   TryDeliver();
 }
 

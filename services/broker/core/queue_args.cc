@@ -1,9 +1,11 @@
 #include "broker/core/queue_args.h"
 
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 #include "amqp/constants.h"
+#include "broker/core/message.h"
 
 namespace warren::core {
 
@@ -66,8 +68,8 @@ bool ArgValuesEquivalent(const amqp::FieldValue& a, const amqp::FieldValue& b) {
 Result<QueueArgs> ParseQueueArgs(const amqp::FieldTable& args, const std::string& queue,
                                  const std::string& vhost) {
   QueueArgs out;
-  auto int_arg = [&](std::string_view key, int64_t min,
-                     std::optional<int64_t>& field) -> std::optional<Error> {
+  auto int_arg = [&](std::string_view key, int64_t min, std::optional<int64_t>& field,
+                     int64_t max = INT64_MAX) -> std::optional<Error> {
     const amqp::FieldValue* v = args.Find(key);
     if (!v) return std::nullopt;
     auto i = v->AsInt();
@@ -76,11 +78,13 @@ Result<QueueArgs> ParseQueueArgs(const amqp::FieldTable& args, const std::string
       return Invalid(key, queue, vhost,
                      std::string(*i < 0 ? "{value_negative," : "{value_zero,") +
                          std::to_string(*i) + "}");
+    if (*i > max)
+      return Invalid(key, queue, vhost, "{value_too_big," + std::to_string(*i) + "}");
     field = *i;
     return std::nullopt;
   };
-  if (auto e = int_arg("x-message-ttl", 0, out.message_ttl)) return *e;
-  if (auto e = int_arg("x-expires", 1, out.expires)) return *e;
+  if (auto e = int_arg("x-message-ttl", 0, out.message_ttl, kMaxExpiryMs)) return *e;
+  if (auto e = int_arg("x-expires", 1, out.expires, kMaxExpiryMs)) return *e;
   if (auto e = int_arg("x-max-length", 0, out.max_length)) return *e;
   if (auto e = int_arg("x-max-length-bytes", 0, out.max_length_bytes)) return *e;
   std::optional<int64_t> prio;

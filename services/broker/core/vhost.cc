@@ -347,6 +347,11 @@ void VHost::Collect(Exchange& exchange, const Message& message, std::vector<Queu
                           scratch_);
   // Copy out this level's destinations: recursion below reuses scratch_.
   std::vector<Destination> next_exchanges;
+  // An exchange whose own bindings match nothing hands the message to its
+  // alternate exchange (rabbit_exchange:route1 / process_alternate), wherever
+  // it sits on the path.
+  if (scratch_.size() == first && exchange.alternate_exchange())
+    next_exchanges.push_back({Destination::Kind::kExchange, *exchange.alternate_exchange()});
   for (size_t i = first; i < scratch_.size(); ++i) {
     const Destination* d = scratch_[i];
     if (d->kind == Destination::Kind::kQueue) {
@@ -367,16 +372,7 @@ void VHost::Collect(Exchange& exchange, const Message& message, std::vector<Queu
 
 void VHost::RouteInto(Exchange& exchange, const Message& message, std::vector<Queue*>& out) {
   ++route_epoch_;
-  Exchange* current = &exchange;
-  // Alternate exchanges: when an exchange routes nowhere, try its AE, and so
-  // on down the chain; each exchange is tried once.
-  for (int hop = 0; current && hop < kMaxExchangeHops; ++hop) {
-    Collect(*current, message, out, 0);
-    if (!out.empty() || !current->alternate_exchange()) return;
-    Exchange* ae = FindExchange(*current->alternate_exchange());
-    if (!ae || ae->route_mark == route_epoch_) return;
-    current = ae;
-  }
+  Collect(exchange, message, out, 0);
 }
 
 void VHost::Route(Exchange* exchange, const Message& message, std::vector<Queue*>& out) {

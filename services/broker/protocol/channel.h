@@ -150,8 +150,8 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink {
 
   std::string reply_to_key_;         // amq.rabbitmq.reply-to.<token> when consuming
   std::string reply_to_consumer_tag_;
-  std::string last_write_checked_;   // publish permission cache (exchange name)
-  bool last_write_allowed_ = false;
+  // The last exchange this channel was allowed to publish to.
+  std::optional<std::string> last_write_checked_;
   uint64_t consumer_tag_counter_ = 0;
 };
 

@@ -20,6 +20,13 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+// RabbitMQ's reason for refusing an expiration property.
+std::string ExpirationError(const std::string& text) {
+  if (text.starts_with('-')) return "{value_negative," + text + "}";
+  bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  return digits ? "{value_too_big," + text + "}" : "{error,badarg}";
+}
+
 }  // namespace
 
 std::string Channel::NewConsumerTag() {
@@ -119,11 +126,12 @@ Status Channel::HandleBasicPublish(amqp::BasicPublish& m) {
                                                       m.exchange + "' in vhost '" +
                                                       vhost().name() + "'");
   }
-  if (m.exchange != last_write_checked_ || last_write_checked_.empty()) {
-    last_write_allowed_ = Check(Access::kWrite, m.exchange, "exchange").ok();
+  // Publishers mostly repeat one exchange: remember the last answer.
+  if (!last_write_checked_ || *last_write_checked_ != m.exchange) {
+    Status allowed = Check(Access::kWrite, m.exchange, "exchange");
+    if (!allowed.ok()) return allowed;
     last_write_checked_ = m.exchange;
   }
-  if (!last_write_allowed_) return Check(Access::kWrite, m.exchange, "exchange");
   publish_.emplace();
   publish_->method = std::move(m);
   return Status::Ok();
@@ -143,10 +151,8 @@ Status Channel::FinishPublish() {
     int64_t ttl = 0;
     if (!core::ParseExpiration(*p.properties.expiration, ttl))
       return AmqpError(ReplyCode::kPreconditionFailed,
-                       "invalid expiration '" + *p.properties.expiration + "': " +
-                           (p.properties.expiration->starts_with('-')
-                                ? "{value_negative," + *p.properties.expiration + "}"
-                                : std::string("{error,badarg}")));
+                       "invalid expiration '" + *p.properties.expiration +
+                           "': " + ExpirationError(*p.properties.expiration));
     message->ttl_ms = ttl;
   }
   if (p.properties.reply_to && *p.properties.reply_to == core::kReplyToQueue) {

@@ -254,6 +254,38 @@ TEST(ChannelErrorTest, ChannelCloseLeavesConnectionUsable) {
   EXPECT_EQ(std::get<amqp::QueueDeclareOk>(ok->method).queue, "present");
 }
 
+TEST(PermissionTest, ConfigureAndWriteAreCheckedWhereRabbitMqChecksThem) {
+  NodeConfig config;
+  config.users.push_back(UserConfig{"limited", "secret", "", {}});
+  config.permissions.push_back(PermissionConfig{"limited", "/", "^limited-", "^limited-", "^limited-"});
+  NodeRunner node(config);
+  WireClient c(node.port());
+  ASSERT_TRUE(c.Handshake("limited", "secret"));
+  ASSERT_TRUE(c.OpenChannel(1));
+  amqp::QueueDeclare mine;
+  mine.queue = "limited-q";
+  c.SendMethod(1, mine);
+  auto ok = c.NextMethod();
+  ASSERT_TRUE(ok && std::holds_alternative<amqp::QueueDeclareOk>(ok->method));
+  amqp::QueueDeclare theirs;
+  theirs.queue = "other-q";
+  c.SendMethod(1, theirs);
+  auto refused = c.NextMethod();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(std::get<amqp::ChannelClose>(refused->method).reply_code, 403);
+  c.SendMethod(1, amqp::ChannelCloseOk{});
+  // Publishing needs write on the exchange: the default exchange is checked
+  // as "amq.default", outside ^limited-.
+  ASSERT_TRUE(c.OpenChannel(1));
+  c.Send(Publish(1, "limited-q"));
+  auto publish_refused = c.NextMethod();
+  ASSERT_TRUE(publish_refused);
+  auto& close = std::get<amqp::ChannelClose>(publish_refused->method);
+  EXPECT_EQ(close.reply_code, 403);
+  EXPECT_EQ(close.class_id, 60);
+  EXPECT_EQ(close.method_id, 40);
+}
+
 // Publishes `body` with `props` to queue "q" (declared first) and returns the
 // content header payload and body frames of basic.get.
 struct Got {

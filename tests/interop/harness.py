@@ -1,57 +1,81 @@
 """Starts a broker for an interop test and stops it afterwards.
 
-The broker is Warren's node (env WARREN_NODE_BIN) on 127.0.0.1 with a free
-port chosen by the node itself (--amqp-listen 127.0.0.1:0; it logs
-"amqp listening on HOST:PORT"). With WARREN_INTEROP_TARGET=rabbitmq the same
-tests run against a private RabbitMQ instance instead, which is how they were
-checked to describe RabbitMQ's behaviour.
+The broker is Warren's node (env WARREN_NODE_BIN, an absolute path) on
+127.0.0.1 with a port the node picks itself (--amqp-listen 127.0.0.1:0); the
+node logs "amqp listening on HOST:PORT" to stderr once it accepts connections.
+
+With WARREN_INTEROP_TARGET=rabbitmq the same tests run against a private
+instance of Debian's rabbitmq-server instead (free ports, a temp dir, its own
+epmd), which is how the tests were checked to describe RabbitMQ's behaviour
+and not Warren's. That mode is a development aid; ctest always uses Warren.
+
+Both backends get the same definitions (DEFINITIONS below): Warren through a
+--config TOML file, RabbitMQ through rabbitmqctl.
 
 Used two ways:
-  - imported by Python tests: `with Broker() as b: ... b.port ...`
-  - as a launcher: `harness.py run -- CMD ARGS...` starts a broker, runs CMD
-    with AMQP_HOST/AMQP_PORT in its environment, stops the broker, and exits
-    with CMD's status.
+  - imported by Python tests: `with Broker() as b: ... b.host, b.port ...`,
+    and `harness.main()` instead of unittest.main() so that a failing run
+    prints the broker's log;
+  - as a launcher: `harness.py run [--timeout S] -- CMD ARGS...` starts a
+    broker, runs CMD with AMQP_HOST, AMQP_PORT and AMQP_URL (guest/guest, vhost
+    "/") in its environment, stops the broker and exits with CMD's status.
 """
+import ctypes
+import glob
 import os
 import re
+import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
+import unittest
 
-# The tutorial's administrator, plus a restricted user for permission tests.
-CONFIG = """
-[[vhosts]]
-name = "other"
+# The tutorial's administrator (section 4.2.2) on "/", a second vhost, and a
+# user who may only use names starting with "limited-" on "/" but anything on
+# "other".
+DEFINITIONS = {
+    "vhosts": ["other"],
+    "users": [
+        {"name": "admin", "password": "123456", "tags": ["administrator"]},
+        {"name": "limited", "password": "limited", "tags": []},
+    ],
+    "permissions": [
+        {"user": "admin", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
+        {"user": "limited", "vhost": "/", "configure": "^limited-", "write": "^limited-",
+         "read": "^limited-"},
+        {"user": "limited", "vhost": "other", "configure": ".*", "write": ".*", "read": ".*"},
+    ],
+}
 
-[[users]]
-name = "admin"
-password = "123456"
-tags = ["administrator"]
+WARREN_START_TIMEOUT = 20.0     # until "amqp listening on ..."
+RABBITMQ_START_TIMEOUT = 120.0  # Erlang boot + rabbitmqctl round trips
+STOP_TIMEOUT = 20.0             # SIGTERM (Warren) / rabbitmqctl stop, then SIGKILL
+RUN_TIMEOUT = 240.0             # `harness.py run`'s child; below ctest's TIMEOUT
 
-[[users]]
-name = "limited"
-password = "limited"
+_LISTENING = re.compile(r"amqp listening on ([0-9.]+):(\d+)")
+_brokers = []  # every broker this process started, for logs on failure
 
-[[permissions]]
-user = "admin"
-vhost = "/"
-configure = ".*"
-write = ".*"
-read = ".*"
 
-[[permissions]]
-user = "limited"
-vhost = "/"
-configure = "^limited-"
-write = "^limited-"
-read = "^limited-"
-"""
+def toml_config(defs=DEFINITIONS):
+    def q(s):
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-START_TIMEOUT = 30.0
+    out = []
+    for v in defs["vhosts"]:
+        out += ["[[vhosts]]", "name = " + q(v), ""]
+    for u in defs["users"]:
+        out += ["[[users]]", "name = " + q(u["name"]), "password = " + q(u["password"])]
+        if u["tags"]:
+            out.append("tags = [" + ", ".join(q(t) for t in u["tags"]) + "]")
+        out.append("")
+    for p in defs["permissions"]:
+        out += ["[[permissions]]"] + ["%s = %s" % (k, q(p[k])) for k in
+                                      ("user", "vhost", "configure", "write", "read")] + [""]
+    return "\n".join(out)
 
 
 def free_port():
@@ -60,126 +84,300 @@ def free_port():
         return s.getsockname()[1]
 
 
+def _die_with_parent():
+    # Runs in the child before exec: if the test process is killed (a ctest
+    # timeout), the kernel sends the node SIGTERM instead of orphaning it.
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Broker:
-    def __init__(self):
+    def __init__(self, definitions=DEFINITIONS):
         self.host = "127.0.0.1"
         self.port = None
-        self.proc = None
-        self.log = []
-        self.dir = tempfile.mkdtemp(prefix="warren-interop-")
+        self.definitions = definitions
         self.target = os.environ.get("WARREN_INTEROP_TARGET", "warren")
+        if self.target not in ("warren", "rabbitmq"):
+            raise RuntimeError("WARREN_INTEROP_TARGET must be 'warren' or 'rabbitmq', not %r"
+                               % self.target)
+        self.proc = None
+        self.dir = None
+        self._log = []
+        self._log_snapshot = None
+        self._drain = None
+        self._epmd_port = None
+        _brokers.append(self)
+
+    @property
+    def url(self):
+        """guest/guest on vhost "/" (no path: the client's default vhost)."""
+        return "amqp://guest:guest@%s:%d" % (self.host, self.port)
 
     def __enter__(self):
-        if self.target == "rabbitmq":
-            self._start_rabbitmq()
-        else:
-            self._start_warren()
+        self.dir = tempfile.mkdtemp(prefix="warren-interop-")
+        try:
+            if self.target == "rabbitmq":
+                self._start_rabbitmq()
+            else:
+                self._start_warren()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc):
         self.stop()
 
     def logs(self):
-        return "".join(self.log)
+        if self._log_snapshot is not None:
+            return self._log_snapshot
+        if self.target == "rabbitmq":
+            return self._rabbitmq_logs()
+        return "".join(self._log)
 
     # Warren ----------------------------------------------------------------
     def _start_warren(self):
         binary = os.environ.get("WARREN_NODE_BIN")
-        if not binary or not os.path.exists(binary):
-            raise RuntimeError("WARREN_NODE_BIN must name the warren-node binary")
+        if not binary or not os.path.isabs(binary) or not os.access(binary, os.X_OK):
+            raise RuntimeError("WARREN_NODE_BIN must be the absolute path of the warren-node "
+                               "binary (got %r); set WARREN_INTEROP_TARGET=rabbitmq to run "
+                               "against RabbitMQ instead" % binary)
         config = os.path.join(self.dir, "warren.toml")
         with open(config, "w") as f:
-            f.write(CONFIG)
+            f.write(toml_config(self.definitions))
         self.proc = subprocess.Popen(
             [binary, "--amqp-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0",
              "--data-dir", os.path.join(self.dir, "data"), "--config", config],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        found = threading.Event()
-        pattern = re.compile(r"amqp listening on ([0-9.]+):(\d+)")
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, errors="replace", preexec_fn=_die_with_parent)
+        listening = threading.Event()
 
-        def drain():
-            for line in self.proc.stderr:
-                self.log.append(line)
-                m = pattern.search(line)
-                if m and not found.is_set():
-                    self.port = int(m.group(2))
-                    found.set()
-            found.set()
+        def drain():  # keeps reading for the node's whole life
+            for line in self.proc.stdout:
+                self._log.append(line)
+                m = _LISTENING.search(line)
+                if m and not listening.is_set():
+                    self.host, self.port = m.group(1), int(m.group(2))
+                    listening.set()
+            listening.set()  # EOF: the node exited
 
-        threading.Thread(target=drain, daemon=True).start()
-        if not found.wait(START_TIMEOUT) or self.port is None:
-            self.stop()
-            raise RuntimeError("warren-node did not start:\n" + self.logs())
+        self._drain = threading.Thread(target=drain, daemon=True)
+        self._drain.start()
+        if not listening.wait(WARREN_START_TIMEOUT):
+            raise RuntimeError("warren-node did not log 'amqp listening on' within %ds:\n%s"
+                               % (WARREN_START_TIMEOUT, self.logs()))
+        if self.port is None:
+            raise RuntimeError("warren-node exited (status %s) before listening:\n%s"
+                               % (self.proc.wait(), self.logs()))
 
-    # RabbitMQ (validation of the tests themselves) ---------------------------
-    def _ctl(self, *args, check=True):
-        env = dict(os.environ, HOME="/var/lib/rabbitmq")
-        return subprocess.run(["rabbitmqctl", "-n", self.node, *args], env=env, check=check,
-                              capture_output=True, text=True, timeout=120)
+    def _stop_warren(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._log.append("[harness] no exit %ds after SIGTERM; SIGKILL\n" % STOP_TIMEOUT)
+                self.proc.kill()
+                self.proc.wait()
+        if self._drain:
+            self._drain.join(timeout=5)
+        self.proc.stdout.close()
+        if self.proc.returncode not in (0, -signal.SIGTERM):
+            self._log.append("[harness] warren-node exit status %s\n" % self.proc.returncode)
+
+    # RabbitMQ (validates the tests themselves) -------------------------------
+    def _rabbit_env(self):
+        return dict(os.environ, HOME="/var/lib/rabbitmq", RABBITMQ_NODENAME=self.node,
+                    RABBITMQ_NODE_IP_ADDRESS="127.0.0.1", RABBITMQ_NODE_PORT=str(self.port),
+                    RABBITMQ_DIST_PORT=str(self._dist_port),
+                    RABBITMQ_MNESIA_BASE=os.path.join(self.dir, "mnesia"),
+                    RABBITMQ_LOG_BASE=os.path.join(self.dir, "log"),
+                    RABBITMQ_PID_FILE=os.path.join(self.dir, "rabbit.pid"),
+                    RABBITMQ_ENABLED_PLUGINS_FILE=os.path.join(self.dir, "enabled_plugins"),
+                    # Erlang distribution on loopback too, and a private epmd
+                    # (stopped with the node) rather than the machine's 4369.
+                    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
+                    ERL_EPMD_ADDRESS="127.0.0.1", ERL_EPMD_PORT=str(self._epmd_port))
+
+    def _as_rabbitmq(self, program):
+        # Debian's /usr/sbin wrappers `su` to rabbitmq and drop our stdio;
+        # setpriv runs the real scripts as rabbitmq and keeps both.
+        cmd = ["/usr/lib/rabbitmq/bin/" + program]
+        if os.getuid() == 0:
+            cmd = ["setpriv", "--reuid", "rabbitmq", "--regid", "rabbitmq", "--init-groups"] + cmd
+        return cmd
+
+    def _ctl(self, *args, check=True, timeout=60):
+        r = subprocess.run(self._as_rabbitmq("rabbitmqctl") + ["-n", self.node, *args],
+                           env=self._rabbit_env(), capture_output=True, text=True,
+                           timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError("rabbitmqctl %s failed (%d): %s%s\n%s" % (
+                " ".join(args), r.returncode, r.stdout, r.stderr, self.logs()))
+        return r
 
     def _start_rabbitmq(self):
-        self.port = free_port()
-        self.node = "interop-%d@localhost" % self.port
+        if not os.path.exists("/usr/lib/rabbitmq/bin/rabbitmq-server"):
+            raise RuntimeError("WARREN_INTEROP_TARGET=rabbitmq needs Debian's rabbitmq-server")
+        self.port, self._dist_port, self._epmd_port = free_port(), free_port(), free_port()
+        self.node = "interop-%s@localhost" % secrets.token_hex(4)
         for sub in ("mnesia", "log"):
             os.makedirs(os.path.join(self.dir, sub))
-        plugins = os.path.join(self.dir, "plugins")
-        open(plugins, "w").close()
-        shutil.chown(self.dir, "rabbitmq", "rabbitmq")
-        for root, dirs, files in os.walk(self.dir):
-            for n in dirs + files:
-                shutil.chown(os.path.join(root, n), "rabbitmq", "rabbitmq")
-        env = dict(os.environ, HOME="/var/lib/rabbitmq", RABBITMQ_NODENAME=self.node,
-                   RABBITMQ_NODE_IP_ADDRESS="127.0.0.1", RABBITMQ_NODE_PORT=str(self.port),
-                   RABBITMQ_DIST_PORT=str(free_port()),
-                   RABBITMQ_MNESIA_BASE=os.path.join(self.dir, "mnesia"),
-                   RABBITMQ_LOG_BASE=os.path.join(self.dir, "log"),
-                   RABBITMQ_ENABLED_PLUGINS_FILE=plugins)
-        self.proc = subprocess.Popen(["rabbitmq-server"], env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.time() + 120
-        while self._ctl("await_startup", check=False).returncode != 0:
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("rabbitmq-server did not start")
-        self._ctl("add_vhost", "other")
-        self._ctl("add_user", "admin", "123456")
-        self._ctl("set_user_tags", "admin", "administrator")
-        self._ctl("set_permissions", "-p", "/", "admin", ".*", ".*", ".*")
-        self._ctl("add_user", "limited", "limited")
-        self._ctl("set_permissions", "-p", "/", "limited", "^limited-", "^limited-", "^limited-")
+        open(os.path.join(self.dir, "enabled_plugins"), "w").close()
+        if os.getuid() == 0:
+            for root, dirs, files in os.walk(self.dir):
+                shutil.chown(root, "rabbitmq", "rabbitmq")
+                for n in files:
+                    shutil.chown(os.path.join(root, n), "rabbitmq", "rabbitmq")
+        self._console = open(os.path.join(self.dir, "console.log"), "w")
+        self.proc = subprocess.Popen(self._as_rabbitmq("rabbitmq-server"),
+                                     env=self._rabbit_env(), cwd=self.dir,
+                                     stdin=subprocess.DEVNULL, stdout=self._console,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        # `rabbitmqctl wait PIDFILE` blocks until the node has written its pid
+        # file and booted; watch the server too so an early exit fails fast.
+        waiter = subprocess.Popen(
+            self._as_rabbitmq("rabbitmqctl") + [
+                "-n", self.node, "wait", os.path.join(self.dir, "rabbit.pid"),
+                "--timeout", str(int(RABBITMQ_START_TIMEOUT))],
+            env=self._rabbit_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            while True:
+                try:
+                    waiter.wait(timeout=0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    if self.proc.poll() is not None:
+                        raise RuntimeError("rabbitmq-server exited (status %s) during start:\n%s"
+                                           % (self.proc.returncode, self.logs()))
+        finally:
+            if waiter.poll() is None:
+                waiter.kill()
+            out = waiter.communicate()[0]
+        if waiter.returncode != 0:
+            raise RuntimeError("rabbitmq-server did not start: %s\n%s" % (out, self.logs()))
+        self._ctl("await_startup", timeout=RABBITMQ_START_TIMEOUT)
+        d = self.definitions
+        for v in d["vhosts"]:
+            self._ctl("add_vhost", v)
+        for u in d["users"]:
+            self._ctl("add_user", u["name"], u["password"])
+            self._ctl("set_user_tags", u["name"], *u["tags"])
+        for p in d["permissions"]:
+            self._ctl("set_permissions", "-p", p["vhost"], p["user"], p["configure"],
+                      p["write"], p["read"])
+
+    def _rabbitmq_logs(self, lines=200):
+        # The node's log file (the console repeats it), else the startup output.
+        parts = []
+        for path in sorted(glob.glob(os.path.join(self.dir or "", "log", "*.log"))) + [
+                os.path.join(self.dir or "", "console.log")]:
+            try:
+                with open(path, errors="replace") as f:
+                    text = f.readlines()
+            except OSError:
+                continue
+            if text:
+                parts.append("==> %s (last %d lines) <==\n%s" % (
+                    os.path.basename(path), lines, "".join(text[-lines:])))
+            if path.endswith("@localhost.log") and text:
+                break
+        return "\n".join(parts)
+
+    def _stop_rabbitmq(self):
+        if self.proc.poll() is None:
+            try:
+                self._ctl("stop", check=False, timeout=STOP_TIMEOUT * 3)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                # The session we started: the script, beam and its helpers.
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self._epmd_port:
+            # Our private epmd outlives the node (it daemonizes); it has no
+            # names registered any more, so it accepts -kill.
+            subprocess.run(["epmd", "-port", str(self._epmd_port), "-kill"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        self._console.close()
 
     def stop(self):
-        if self.proc is None:
-            return
-        if self.target == "rabbitmq":
-            self._ctl("stop", check=False)
-        else:
-            self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stderr:
-            self.proc.stderr.close()
-        self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.proc is not None:
+            try:
+                if self.target == "rabbitmq":
+                    self._stop_rabbitmq()
+                else:
+                    self._stop_warren()
+            finally:
+                self._log_snapshot = self.logs()
+                self.proc = None
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
 
 
-def main(argv):
-    if len(argv) < 3 or argv[1] != "run" or "--" not in argv:
-        print("usage: harness.py run -- CMD [ARGS...]", file=sys.stderr)
+def print_logs(stream=sys.stderr):
+    for b in _brokers:
+        print("---- %s log ----\n%s" % (b.target, b.logs()), file=stream)
+
+
+def _terminate_on_sigterm():
+    # ctest's timeout (or a kill): stop the brokers rather than orphan them.
+    def stop_all(signum, frame):
+        print("harness: signal %d, stopping brokers" % signum, file=sys.stderr)
+        for b in _brokers:
+            try:
+                b.stop()
+            except Exception as e:  # keep stopping the others
+                print("harness: stopping a broker failed: %s" % e, file=sys.stderr)
+        os._exit(128 + signum)
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
+
+
+def main():
+    """unittest.main() that prints the brokers' logs when a test failed."""
+    _terminate_on_sigterm()
+    result = unittest.main(exit=False).result
+    ok = result.wasSuccessful() and result.testsRun > 0
+    if not ok:
+        print_logs()
+    sys.exit(0 if ok else 1)
+
+
+def run(argv):
+    usage = "usage: harness.py run [--timeout SECONDS] -- CMD [ARGS...]"
+    if "--" not in argv:
+        print(usage, file=sys.stderr)
         return 2
-    cmd = argv[argv.index("--") + 1:]
+    opts, cmd = argv[:argv.index("--")], argv[argv.index("--") + 1:]
+    timeout = RUN_TIMEOUT
+    if opts[:1] == ["--timeout"] and len(opts) == 2:
+        timeout = float(opts[1])
+    elif opts or not cmd:
+        print(usage, file=sys.stderr)
+        return 2
+    _terminate_on_sigterm()
     with Broker() as broker:
-        env = dict(os.environ, AMQP_HOST=broker.host, AMQP_PORT=str(broker.port))
+        env = dict(os.environ, AMQP_HOST=broker.host, AMQP_PORT=str(broker.port),
+                   AMQP_URL=broker.url)
+        child = subprocess.Popen(cmd, env=env)
         try:
-            code = subprocess.run(cmd, env=env, timeout=600).returncode
+            code = child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            print("harness: %s still running after %ds; killed" % (cmd[0], timeout),
+                  file=sys.stderr)
+            child.kill()
+            child.wait()
             code = 124
-        if code != 0:
-            print("---- broker log ----\n" + broker.logs(), file=sys.stderr)
-        return code
+    if code != 0:
+        print_logs()
+    return code
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    if len(sys.argv) >= 2 and sys.argv[1] == "run":
+        sys.exit(run(sys.argv[2:]))
+    print("usage: harness.py run [--timeout SECONDS] -- CMD [ARGS...]", file=sys.stderr)
+    sys.exit(2)

@@ -1,35 +1,43 @@
-"""pika (Debian python3-pika) against a broker: the tutorial's exchange
-examples (section 7) — topic, headers, fanout and direct routing."""
+"""pika (Debian python3-pika 1.2) against a broker: the tutorial's exchange
+types (section 7: topic, headers, fanout, direct), plus consumption order and
+properties, direct reply-to, consumer cancel on queue delete, transactions,
+and the permissions, logins and vhosts from the harness's definitions."""
 import decimal
 import os
 import sys
 import unittest
 
 import pika
+import pika.exceptions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Broker  # noqa: E402
+import harness  # noqa: E402
 
 
-class PikaRoutingTest(unittest.TestCase):
+class PikaTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.broker = Broker().__enter__()
+        cls.broker = harness.Broker().__enter__()
 
     @classmethod
     def tearDownClass(cls):
         cls.broker.stop()
 
-    def setUp(self):
+    def connect(self, user="admin", password="123456", vhost="/"):
         params = pika.ConnectionParameters(host=self.broker.host, port=self.broker.port,
-                                           credentials=pika.PlainCredentials("admin", "123456"))
-        self.conn = pika.BlockingConnection(params)
-        self.ch = self.conn.channel()
-        # Confirms make each publish routed and enqueued before the next call.
-        self.ch.confirm_delivery()
+                                           virtual_host=vhost,
+                                           credentials=pika.PlainCredentials(user, password),
+                                           blocked_connection_timeout=30)
+        conn = pika.BlockingConnection(params)
+        self.addCleanup(lambda: conn.is_open and conn.close())
+        return conn
 
-    def tearDown(self):
-        self.conn.close()
+    def setUp(self):
+        self.conn = self.connect()
+        self.ch = self.conn.channel()
+        # With confirms, each basic_publish returns once the broker has routed
+        # and enqueued the message, so a basic_get right after sees it.
+        self.ch.confirm_delivery()
 
     def queues(self, prefix, n):
         names = ["%s-%d" % (prefix, i) for i in range(n)]
@@ -55,26 +63,39 @@ class PikaRoutingTest(unittest.TestCase):
         self.ch.basic_publish("tutorial-topic", "key1.key2.key3.key4", b"four-words")
         self.ch.basic_publish("tutorial-topic", "key1", b"one-word")
         got = {p: self.drain(q) for q, p in zip(names, patterns)}
+        # Section 7.3: the four-word key matches all four patterns; "key1"
+        # only key1.# (# matches zero words).
         self.assertEqual(got["key1.key2.key3.*"], [b"four-words"])
         self.assertEqual(got["key1.#"], [b"four-words", b"one-word"])
         self.assertEqual(got["*.key2.*.key4"], [b"four-words"])
         self.assertEqual(got["#.key3.key4"], [b"four-words"])
 
     def test_headers_exchange_all_versus_any(self):
+        # Section 7.4: bindings carry x-match plus the headers to compare;
+        # values are the tutorial's (a UTF-8 longstr for 男).
         self.ch.exchange_declare("tutorial-headers", "headers")
-        all_q, any_q = self.queues("headers", 2)
-        self.ch.queue_bind(all_q, "tutorial-headers",
-                           arguments={"x-match": "all", "name": "xiaochuanXX", "sex": "男"})
-        self.ch.queue_bind(any_q, "tutorial-headers",
-                           arguments={"x-match": "any", "name": "xiaochuanXX", "sex": "男"})
-        self.ch.basic_publish("tutorial-headers", "", b"both",
-                              pika.BasicProperties(headers={"name": "xiaochuanXX", "sex": "男"}))
-        self.ch.basic_publish("tutorial-headers", "", b"one",
-                              pika.BasicProperties(headers={"name": "xiaochuanXX", "sex": "女"}))
-        self.ch.basic_publish("tutorial-headers", "", b"none",
-                              pika.BasicProperties(headers={"name": "other"}))
-        self.assertEqual(self.drain(all_q), [b"both"])
-        self.assertEqual(self.drain(any_q), [b"both", b"one"])
+        all_q, any_q, all_more_q = self.queues("headers", 3)
+        wanted = {"name": "xiaochuanXX", "sex": "男"}
+        self.ch.queue_bind(all_q, "tutorial-headers", arguments=dict(wanted, **{"x-match": "all"}))
+        self.ch.queue_bind(any_q, "tutorial-headers", arguments=dict(wanted, **{"x-match": "any"}))
+        # The tutorial's example has queue1 (all) miss the message queue2
+        # (any) gets, so queue1's binding asks for more than the message has.
+        self.ch.queue_bind(all_more_q, "tutorial-headers",
+                           arguments=dict(wanted, age=18, **{"x-match": "all"}))
+
+        def publish(body, headers):
+            self.ch.basic_publish("tutorial-headers", "", body,
+                                  pika.BasicProperties(headers=headers))
+
+        publish(b"exact", {"name": "xiaochuanXX", "sex": "男"})
+        publish(b"superset", {"name": "xiaochuanXX", "sex": "男", "city": "x"})
+        publish(b"partial", {"name": "xiaochuanXX"})
+        publish(b"other-sex", {"name": "xiaochuanXX", "sex": "女"})
+        publish(b"unrelated", {"name": "other"})
+        publish(b"no-headers", None)
+        self.assertEqual(self.drain(all_q), [b"exact", b"superset"])
+        self.assertEqual(self.drain(any_q), [b"exact", b"superset", b"partial", b"other-sex"])
+        self.assertEqual(self.drain(all_more_q), [])
 
     def test_fanout_reaches_all_four_queues(self):
         self.ch.exchange_declare("tutorial-fanout", "fanout")
@@ -166,6 +187,64 @@ class PikaRoutingTest(unittest.TestCase):
         tx.tx_commit()
         self.assertEqual(self.drain(q), [b"committed"])
 
+    def test_permissions_limit_a_user_to_its_patterns(self):
+        # "limited" may configure/write/read only names starting "limited-".
+        ch = self.connect("limited", "limited").channel()
+        self.assertEqual(ch.queue_declare("limited-ok").method.queue, "limited-ok")
+        with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as cm:
+            ch.queue_declare("not-limited")
+        self.assertEqual(cm.exception.reply_code, 403)
+        self.assertTrue(cm.exception.reply_text.startswith("ACCESS_REFUSED"),
+                        cm.exception.reply_text)
+        # Publishing to amq.direct needs write permission on that exchange;
+        # the channel close arrives instead of the next declare-ok.
+        ch = ch.connection.channel()
+        ch.basic_publish("amq.direct", "k", b"x")
+        with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as cm:
+            ch.queue_declare("limited-ok", passive=True)
+        self.assertEqual(cm.exception.reply_code, 403)
+
+    def test_login_and_vhost_access_are_checked(self):
+        with self.assertRaises(pika.exceptions.ProbableAuthenticationError) as cm:
+            self.connect("admin", "wrong-password")
+        self.assertIn("(403)", str(cm.exception))
+        # "other" exists but only "limited" has permissions there:
+        # connection.open is refused with 530 NOT_ALLOWED.
+        with self.assertRaises(pika.exceptions.ProbableAccessDeniedError) as cm:
+            self.connect("guest", "guest", vhost="other")
+        self.assertIn("(530)", str(cm.exception))
+        self.assertIn("NOT_ALLOWED", str(cm.exception))
+        with self.assertRaises(pika.exceptions.ProbableAccessDeniedError) as cm:
+            self.connect("admin", "123456", vhost="other")
+        self.assertIn("(530)", str(cm.exception))
+        with self.assertRaises(pika.exceptions.ProbableAccessDeniedError) as cm:
+            self.connect("admin", "123456", vhost="no-such-vhost")
+        self.assertIn("(530)", str(cm.exception))
+
+    def test_vhosts_keep_separate_queues(self):
+        # Section 5: each vhost has its own exchanges and queues, so one name
+        # in "/" and in "other" is two queues.
+        root = self.connect("admin", "123456", vhost="/").channel()
+        other = self.connect("limited", "limited", vhost="other").channel()
+        for ch, body in ((root, b"in-root"), (other, b"in-other")):
+            ch.confirm_delivery()
+            ch.queue_declare("limited-same-name")
+            ch.queue_purge("limited-same-name")
+            ch.basic_publish("", "limited-same-name", body)
+        other.basic_publish("", "limited-same-name", b"in-other-2")
+        self.assertEqual(root.queue_declare("limited-same-name", passive=True).method.message_count, 1)
+        self.assertEqual(other.queue_declare("limited-same-name", passive=True).method.message_count, 2)
+        self.assertEqual(root.basic_get("limited-same-name", auto_ack=True)[2], b"in-root")
+        self.assertEqual(other.basic_get("limited-same-name", auto_ack=True)[2], b"in-other")
+        other.queue_declare("only-in-other")
+        with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as cm:
+            root.queue_declare("only-in-other", passive=True)
+        self.assertEqual(cm.exception.reply_code, 404)
+
+    def test_guest_logs_in_from_loopback(self):
+        ch = self.connect("guest", "guest").channel()
+        self.assertEqual(ch.queue_declare("", exclusive=True).method.message_count, 0)
+
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()

@@ -15,11 +15,8 @@ Status Channel::Check(Access access, const std::string& resource, const char* ki
   const std::string& vhost_name = vhost().name();
   if (connection_.broker().Allowed(connection_.user(), vhost_name, access, resource))
     return Status::Ok();
-  const char* what = access == Access::kConfigure ? "configure"
-                     : access == Access::kWrite   ? "write"
-                                                  : "read";
   return AmqpError(ReplyCode::kAccessRefused,
-                   std::string(what) + " access to " + kind + " '" +
+                   std::string("access to ") + kind + " '" +
                        (resource.empty() ? "amq.default" : resource) + "' in vhost '" +
                        vhost_name + "' refused for user '" + connection_.user() + "'");
 }

@@ -337,7 +337,7 @@ void Connection::HandleOpen(const amqp::ConnectionOpen& m) {
     Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
                             vhost ? "access to vhost '" + m.virtual_host + "' refused for user '" +
                                         user_ + "'"
-                                  : "vhost '" + m.virtual_host + "' not found"),
+                                  : "vhost " + m.virtual_host + " not found"),
          10, 40);
     return;
   }

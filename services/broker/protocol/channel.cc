@@ -95,6 +95,12 @@ Status Channel::OnContentHeader(std::string_view payload) {
                      "expected content body, got non content body frame instead");
   uint16_t class_id = 0;
   std::string_view raw;
+  // Spec 4.2.6.1: the weight "is unused and must be zero"; RabbitMQ treats
+  // any other header as not the one it expected.
+  if (payload.size() >= 4 && (payload[2] != 0 || payload[3] != 0))
+    return AmqpError(ReplyCode::kUnexpectedFrame,
+                     "expected content header for class 60, got non content header frame "
+                     "instead");
   if (!amqp::SplitContentHeader(payload, class_id, p.body_size, raw) ||
       !amqp::DecodeProperties(raw, p.properties))
     return AmqpError(ReplyCode::kFrameError, "cannot decode content header");

@@ -28,6 +28,17 @@ namespace warren::protocol {
 
 class Connection;
 
+// A basic.publish whose content is still arriving. (Outside Channel so that
+// std::optional<PendingPublish> is usable inside Channel's own definition.)
+struct PendingPublish {
+  amqp::BasicPublish method;
+  uint64_t body_size = 0;
+  std::string raw_properties;
+  amqp::BasicProperties properties;
+  std::string body;
+  bool have_header = false;
+};
+
 class Channel : public core::ConsumerSink, public core::DirectReplySink {
  public:
   Channel(Connection& connection, uint16_t number);
@@ -63,14 +74,6 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink {
     std::shared_ptr<core::Queue> queue;
     core::QueueEntry entry;
     std::shared_ptr<core::Consumer> consumer;  // null for basic.get
-  };
-  struct PendingPublish {
-    amqp::BasicPublish method;
-    uint64_t body_size = 0;
-    std::string raw_properties;
-    amqp::BasicProperties properties;
-    std::string body;
-    bool have_header = false;
   };
   struct TxPublish {
     std::string exchange;

@@ -18,6 +18,12 @@ using amqp::ReplyCode;
 constexpr int64_t kHandshakeTimeoutMs = 10'000;
 constexpr int64_t kCloseOkTimeoutMs = 3'000;
 constexpr const char* kVersion = "0.1.0";
+// "AMQP" 1 1 0 9: the 0-9 header, which RabbitMQ serves as 0-9-1.
+constexpr std::string_view kProtocolHeader09{"AMQP\x01\x01\x00\x09", 8};
+
+bool IsOurHeader(std::string_view h) {
+  return h == amqp::kProtocolHeader || h == kProtocolHeader09;
+}
 
 FieldTable ServerProperties(const std::string& cluster_name) {
   FieldTable caps;
@@ -117,7 +123,9 @@ size_t Connection::OnData(std::string_view data) {
   if (state_ == State::kAwaitingHeader) {
     if (data.size() < amqp::kProtocolHeader.size()) {
       // A short prefix that cannot become our header is already wrong.
-      if (amqp::kProtocolHeader.substr(0, data.size()) == data) return 0;
+      if (amqp::kProtocolHeader.substr(0, data.size()) == data ||
+          kProtocolHeader09.substr(0, data.size()) == data)
+        return 0;
     }
     if (!HandleHeader(data)) return data.size();
     used = amqp::kProtocolHeader.size();
@@ -126,7 +134,10 @@ size_t Connection::OnData(std::string_view data) {
     amqp::FrameView frame;
     size_t consumed = 0;
     amqp::FrameError error;
-    auto r = amqp::DecodeFrame(data.substr(used), frame_max_, frame, consumed, error);
+    // Like RabbitMQ (FRAME_SIZE_FUDGE), accept payloads of up to frame_max
+    // octets: many clients count frame_max without the 8 octets of framing.
+    uint32_t limit = frame_max_ == 0 ? 0 : frame_max_ + amqp::kFrameOverhead;
+    auto r = amqp::DecodeFrame(data.substr(used), limit, frame, consumed, error);
     if (r == amqp::FrameDecode::kNeedMore) break;
     if (r == amqp::FrameDecode::kError) {
       input_broken_ = true;
@@ -144,7 +155,7 @@ size_t Connection::OnData(std::string_view data) {
 }
 
 bool Connection::HandleHeader(std::string_view data) {
-  if (data.substr(0, amqp::kProtocolHeader.size()) != amqp::kProtocolHeader) {
+  if (!IsOurHeader(data.substr(0, amqp::kProtocolHeader.size()))) {
     // Spec 4.2.2: answer a protocol we do not speak with the one we do.
     out_.append(amqp::kProtocolHeader);
     state_ = State::kClosed;
@@ -164,7 +175,9 @@ bool Connection::HandleHeader(std::string_view data) {
 
 void Connection::HandleFrame(const amqp::FrameView& frame) {
   if (frame.type == amqp::kFrameHeartbeat) {
-    if (frame.channel != 0)
+    if (!frame.payload.empty())
+      Fail(0, core::AmqpError(ReplyCode::kFrameError, "heartbeat frame with a payload"), 0, 0);
+    else if (frame.channel != 0)
       Fail(0, core::AmqpError(ReplyCode::kUnexpectedFrame, "heartbeat frame on channel " +
                                                                std::to_string(frame.channel)),
            0, 0);
@@ -173,7 +186,7 @@ void Connection::HandleFrame(const amqp::FrameView& frame) {
   if (frame.channel != 0) {
     if (state_ == State::kOpen) HandleChannelFrame(frame);
     else if (state_ != State::kClosing)
-      Fail(0, core::AmqpError(ReplyCode::kChannelError, "channel frame before connection.open"),
+      Fail(0, core::AmqpError(ReplyCode::kUnexpectedFrame, "channel frame before connection.open"),
            0, 0);
     return;
   }
@@ -291,9 +304,7 @@ void Connection::RefuseLogin(const std::string& text) {
     amqp::ConnectionClose close;
     close.reply_code = static_cast<uint16_t>(ReplyCode::kAccessRefused);
     close.reply_text = text;
-    close.class_id = 10;
-    close.method_id = 11;
-    amqp::AppendMethodFrame(out_, 0, close);
+    amqp::AppendMethodFrame(out_, 0, close);  // class and method 0, as RabbitMQ
   }
   state_ = State::kClosed;
   io_.CloseAfterFlush();
@@ -302,7 +313,7 @@ void Connection::RefuseLogin(const std::string& text) {
 void Connection::HandleTuneOk(const amqp::ConnectionTuneOk& m) {
   uint16_t server_channel_max = broker_.config().channel_max;
   uint32_t server_frame_max = broker_.config().frame_max;
-  if (m.channel_max > server_channel_max) {
+  if (server_channel_max != 0 && (m.channel_max == 0 || m.channel_max > server_channel_max)) {
     Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
                             "negotiated channel_max = " + std::to_string(m.channel_max) +
                                 " is higher than the maximum allowed value (" +
@@ -317,7 +328,7 @@ void Connection::HandleTuneOk(const amqp::ConnectionTuneOk& m) {
          10, 31);
     return;
   }
-  if (m.frame_max > server_frame_max) {
+  if (server_frame_max != 0 && (m.frame_max == 0 || m.frame_max > server_frame_max)) {
     Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
                             "frame_max=" + std::to_string(m.frame_max) + " > " +
                                 std::to_string(server_frame_max) + " max size"),
@@ -411,7 +422,7 @@ void Connection::HandleChannelFrame(const amqp::FrameView& frame) {
     }
     return;
   }
-  if (ch->expecting_content()) {
+  if (ch->expecting_content() && !std::holds_alternative<amqp::ChannelClose>(method)) {
     // Reported against the basic.publish still waiting for its content.
     Fail(0, core::AmqpError(ReplyCode::kUnexpectedFrame,
                             "expected content header for class 60, got non content header "

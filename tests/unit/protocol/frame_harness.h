@@ -4,9 +4,6 @@
 // codec. Every wait has a deadline (poll, with SO_RCVTIMEO as a backstop), so
 // a broker that stops answering fails the test instead of hanging it;
 // nothing sleeps to synchronise.
-//
-// Lives in its own namespace: wire_client.h defines similar classes in
-// warren::testing and both end up in warren_protocol_tests.
 #pragma once
 
 #include <netinet/in.h>

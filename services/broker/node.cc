@@ -11,6 +11,9 @@
 #include "broker/core/broker.h"
 #include "broker/net/asio_runtime.h"
 #include "broker/net/listener.h"
+#include "broker/resources.h"
+#include "broker/store/restore.h"
+#include "broker/store/store.h"
 #include "common/log.h"
 #include "common/password.h"
 
@@ -46,23 +49,41 @@ uint64_t RaiseFileLimit() {
 Node::Node(NodeConfig config)
     : config_(std::move(config)), io_(std::make_unique<asio::io_context>(1)),
       runtime_(std::make_unique<net::AsioRuntime>(*io_)),
-      broker_(std::make_unique<core::Broker>(*runtime_, config_)) {
-  LoadAccess();
-}
+      broker_(std::make_unique<core::Broker>(*runtime_, config_)) {}
 
 Node::~Node() {
   listener_.reset();
+  resources_.reset();
+  if (store_) store_->Close();
   broker_.reset();
+  store_.reset();
 }
 
-void Node::LoadAccess() {
+void Node::OpenStore() {
+  store::StoreOptions o;
+  o.data_dir = config_.data_dir;
+  o.fsync = config_.fsync;
+  o.segment_size = config_.segment_size;
+  asio::io_context* io = io_.get();
+  o.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  store_ = std::make_unique<store::Store>(std::move(o));
+  bool fresh = false;
+  if (Status s = store_->Open(fresh); !s.ok()) throw ConfigError("data_dir: " + s.error().text);
+  broker_->set_persistence(store_.get());
+  if (Status s = store::Restore(*store_, *broker_); !s.ok())
+    throw ConfigError("data_dir: " + s.error().text);
+  LoadAccess(fresh);
+}
+
+void Node::LoadAccess(bool fresh) {
   core::Broker& b = *broker_;
   auto must = [](Status s, const std::string& what) {
     if (!s.ok()) throw ConfigError(what + ": " + s.error().text);
   };
-  if (!config_.default_vhost.empty()) must(b.AddVHost(config_.default_vhost), "default_vhost");
+  if (fresh && !config_.default_vhost.empty())
+    must(b.AddVHost(config_.default_vhost), "default_vhost");
   for (const auto& v : config_.vhosts) must(b.AddVHost(v), "vhosts." + v);
-  if (!config_.default_user.empty()) {
+  if (fresh && !config_.default_user.empty()) {
     must(b.AddUser(config_.default_user, HashPassword(config_.default_pass), {"administrator"}),
          "default_user");
     if (!config_.default_vhost.empty())
@@ -82,6 +103,10 @@ void Node::LoadAccess() {
 
 void Node::Start() {
   HostPort amqp = ParseHostPort(config_.amqp_listen, "amqp_listen");
+  spdlog::info("node {} starting, data directory {}", config_.node_name, config_.data_dir);
+  OpenStore();
+  resources_ = std::make_unique<ResourceMonitor>(*broker_, *runtime_, config_);
+  resources_->Start();
   listener_ = std::make_unique<net::Listener>(*io_, *broker_);
   try {
     listener_->Listen(amqp.host, amqp.port);
@@ -89,7 +114,6 @@ void Node::Start() {
     throw ConfigError("amqp_listen: cannot listen on " + config_.amqp_listen + ": " +
                       e.code().message());
   }
-  spdlog::info("node {} starting, data directory {}", config_.node_name, config_.data_dir);
   spdlog::info("amqp listening on {}:{}", listener_->host(), listener_->port());
 }
 

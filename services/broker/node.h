@@ -2,9 +2,11 @@
 // broker model (vhosts, users, permissions from NodeConfig) and the AMQP
 // listener. main() and in-process tests build the same Node.
 //
-// Lifecycle: Start() binds (throws on a bad address), Run() blocks on the
-// loop until Stop() (thread-safe: it posts to the loop) has closed every
-// connection.
+// Lifecycle: Start() opens the store in data_dir and restores what it kept,
+// then binds (throws ConfigError on a bad address or an unusable data
+// directory); Run() blocks on the loop until Stop() (thread-safe: it posts
+// to the loop) has closed every connection. The store is closed before the
+// broker model is torn down.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,10 @@ namespace net {
 class AsioRuntime;
 class Listener;
 }  // namespace net
+namespace store {
+class Store;
+}
+class ResourceMonitor;
 
 class Node {
  public:
@@ -41,12 +47,17 @@ class Node {
   const NodeConfig& config() const { return config_; }
 
  private:
-  void LoadAccess();
+  void OpenStore();
+  // Users, vhosts and permissions from the config; the default user and
+  // vhost only on the first start (`fresh`), as RabbitMQ does.
+  void LoadAccess(bool fresh);
 
   NodeConfig config_;
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<net::AsioRuntime> runtime_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<core::Broker> broker_;
+  std::unique_ptr<ResourceMonitor> resources_;
   std::unique_ptr<net::Listener> listener_;
 };
 

@@ -46,6 +46,54 @@ std::vector<std::string> StrList(const toml::node& n, const std::string& origin,
   return out;
 }
 
+// A size in bytes: an integer, or a string with a unit ("256MiB", "50MB").
+uint64_t Size(const toml::node& n, const std::string& origin, const std::string& key) {
+  if (auto v = n.value<int64_t>()) {
+    if (*v < 0) Fail(origin, key, "must not be negative");
+    return static_cast<uint64_t>(*v);
+  }
+  auto text = n.value<std::string>();
+  if (!text) Fail(origin, key, "expected a size such as 1048576 or \"256MiB\"");
+  auto parsed = ParseSize(*text);
+  if (!parsed) Fail(origin, key, "'" + *text + "' is not a size (units: B, kB, KiB, MB, MiB, GB, GiB)");
+  return *parsed;
+}
+
+double Ratio(const toml::node& n, const std::string& origin, const std::string& key, double lo,
+             double hi) {
+  auto v = n.value<double>();
+  if (!v) Fail(origin, key, "expected a number");
+  if (*v < lo || *v > hi)
+    Fail(origin, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  return *v;
+}
+
+void LoadStore(const toml::table& t, const std::string& origin, NodeConfig& c) {
+  CheckKeys(t, {"fsync", "segment_size"}, origin, "store.");
+  if (auto n = t.get("fsync")) {
+    std::string v = Str(*n, origin, "store.fsync");
+    if (v != "always" && v != "never") Fail(origin, "store.fsync", "must be \"always\" or \"never\"");
+    c.fsync = v == "always";
+  }
+  if (auto n = t.get("segment_size")) {
+    c.segment_size = Size(*n, origin, "store.segment_size");
+    if (c.segment_size < 65536 || c.segment_size > (1ull << 32) - 1)
+      Fail(origin, "store.segment_size", "must be between 64KiB and 4GiB");
+  }
+}
+
+void LoadAlarms(const toml::table& t, const std::string& origin, NodeConfig& c) {
+  CheckKeys(t, {"memory_high_watermark", "memory_limit", "paging_ratio", "disk_free_limit"}, origin,
+            "alarms.");
+  if (auto n = t.get("memory_high_watermark"))
+    c.memory_high_watermark = Ratio(*n, origin, "alarms.memory_high_watermark", 0.0, 1.0);
+  if (auto n = t.get("memory_limit")) c.memory_limit = Size(*n, origin, "alarms.memory_limit");
+  if (auto n = t.get("paging_ratio"))
+    c.paging_ratio = Ratio(*n, origin, "alarms.paging_ratio", 0.0, 1000.0);
+  if (auto n = t.get("disk_free_limit"))
+    c.disk_free_limit = Size(*n, origin, "alarms.disk_free_limit");
+}
+
 const toml::array& TableArray(const toml::node& n, const std::string& origin,
                               const std::string& key) {
   const toml::array* a = n.as_array();
@@ -99,7 +147,7 @@ void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
   CheckKeys(root,
             {"node_name", "amqp_listen", "grpc_listen", "data_dir", "log_level", "amqp",
              "default_vhost", "default_user", "default_pass", "loopback_users", "vhosts", "users",
-             "permissions"},
+             "permissions", "store", "alarms"},
             origin, "");
   auto str = [&](const char* key, std::string& field) {
     if (auto n = root.get(key)) field = Str(*n, origin, key);
@@ -116,6 +164,12 @@ void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
   if (auto n = root.get("amqp")) {
     if (!n->is_table()) Fail(origin, "amqp", "expected a table");
     LoadAmqp(*n->as_table(), origin, c);
+  }
+  for (auto [key, load] : {std::pair{"store", &LoadStore}, {"alarms", &LoadAlarms}}) {
+    if (auto n = root.get(key)) {
+      if (!n->is_table()) Fail(origin, key, "expected a table");
+      load(*n->as_table(), origin, c);
+    }
   }
   if (auto n = root.get("vhosts")) {
     for (const auto& item : TableArray(*n, origin, "vhosts")) {
@@ -135,6 +189,28 @@ void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> ParseSize(const std::string& text) {
+  size_t i = 0;
+  uint64_t value = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (value > (UINT64_MAX - 9) / 10) return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(text[i++] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  while (i < text.size() && text[i] == ' ') ++i;
+  static const std::pair<const char*, uint64_t> kUnits[] = {
+      {"", 1},           {"B", 1},          {"kB", 1000},           {"KB", 1000},
+      {"KiB", 1ull << 10}, {"MB", 1000000},  {"MiB", 1ull << 20},    {"GB", 1000000000},
+      {"GiB", 1ull << 30}, {"TB", 1000000000000}, {"TiB", 1ull << 40}};
+  std::string unit = text.substr(i);
+  for (auto [name, factor] : kUnits)
+    if (unit == name) {
+      if (value > UINT64_MAX / factor) return std::nullopt;
+      return value * factor;
+    }
+  return std::nullopt;
+}
 
 void LoadConfigText(const std::string& text, const std::string& origin, NodeConfig& config) {
   toml::table root;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -51,7 +52,22 @@ struct NodeConfig {
   std::vector<std::string> vhosts;
   std::vector<UserConfig> users;
   std::vector<PermissionConfig> permissions;
+
+  // [store]: fsync "always" (confirms wait for a group-committed fsync) or
+  // "never" (after write(2): survives a crash of the node, not of the machine).
+  bool fsync = true;
+  uint64_t segment_size = 16ull << 20;
+
+  // [alarms], as RabbitMQ's vm_memory_high_watermark(.absolute),
+  // vm_memory_high_watermark_paging_ratio and disk_free_limit.
+  double memory_high_watermark = 0.4;  // share of the machine's RAM
+  uint64_t memory_limit = 0;           // bytes; wins over the share when set
+  double paging_ratio = 0.5;           // above 1: never page
+  uint64_t disk_free_limit = 50'000'000;
 };
+
+// "256MiB", "50MB", "1048576" in bytes; nullopt when not a size.
+std::optional<uint64_t> ParseSize(const std::string& text);
 
 // Parses a TOML file into `config` (fields not in the file keep their value).
 void LoadConfigFile(const std::string& path, NodeConfig& config);

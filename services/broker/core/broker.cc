@@ -38,13 +38,16 @@ VHost* Broker::FindVHost(const std::string& name) {
 
 Status Broker::AddVHost(const std::string& name) {
   if (name.empty()) return Err(ReplyCode::kPreconditionFailed, "vhost name must not be empty");
-  if (!vhosts_.count(name)) vhosts_[name] = std::make_unique<VHost>(*this, runtime_, name);
+  if (vhosts_.count(name)) return Status::Ok();
+  vhosts_[name] = std::make_unique<VHost>(*this, runtime_, name);
+  if (Persistence* store = definitions()) store->PutVHost(name);
   return Status::Ok();
 }
 
 Status Broker::DeleteVHost(const std::string& name) {
   auto it = vhosts_.find(name);
   if (it == vhosts_.end()) return Err(ReplyCode::kNotFound, "no vhost '" + name + "'");
+  if (Persistence* store = definitions()) store->DeleteVHost(name);
   vhosts_.erase(it);
   for (auto& [user, per_vhost] : permissions_) per_vhost.erase(name);
   return Status::Ok();
@@ -54,12 +57,15 @@ Status Broker::AddUser(const std::string& name, const std::string& password_hash
                        std::vector<std::string> tags) {
   if (name.empty()) return Err(ReplyCode::kPreconditionFailed, "user name must not be empty");
   users_[name] = User{name, password_hash, std::move(tags)};
+  if (Persistence* store = definitions())
+    store->PutUser(UserDef{name, password_hash, users_[name].tags});
   return Status::Ok();
 }
 
 Status Broker::DeleteUser(const std::string& name) {
   if (!users_.erase(name)) return Err(ReplyCode::kNotFound, "no user '" + name + "'");
   permissions_.erase(name);
+  if (Persistence* store = definitions()) store->DeleteUser(name);
   return Status::Ok();
 }
 
@@ -90,12 +96,27 @@ Status Broker::SetPermissions(const std::string& user, const std::string& vhost,
     if (!Compile(*pattern, *re))
       return Err(ReplyCode::kPreconditionFailed, "invalid regular expression '" + *pattern + "'");
   permissions_[user][vhost] = std::move(p);
+  if (Persistence* store = definitions())
+    store->PutPermissions(PermissionDef{user, vhost, configure, write, read});
   return Status::Ok();
 }
 
 void Broker::ClearPermissions(const std::string& user, const std::string& vhost) {
   auto it = permissions_.find(user);
-  if (it != permissions_.end()) it->second.erase(vhost);
+  if (it == permissions_.end() || !it->second.erase(vhost)) return;
+  if (Persistence* store = definitions()) store->DeletePermissions(user, vhost);
+}
+
+void Broker::SetAlarm(Alarm alarm, bool on) {
+  bool was = alarms_ != 0;
+  if (on) alarms_ |= static_cast<uint8_t>(alarm);
+  else alarms_ &= static_cast<uint8_t>(~static_cast<uint8_t>(alarm));
+  bool now = alarms_ != 0;
+  if (was == now) return;
+  // Listeners may unregister (a connection closing) while being told.
+  std::vector<AlarmListener*> listeners(alarm_listeners_.begin(), alarm_listeners_.end());
+  for (AlarmListener* l : listeners)
+    if (alarm_listeners_.count(l)) l->OnAlarmChanged(now);
 }
 
 bool Broker::CanAccessVHost(const std::string& user, const std::string& vhost) const {

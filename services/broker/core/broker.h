@@ -11,9 +11,11 @@
 #include <regex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "broker/core/message.h"
+#include "broker/core/persistence.h"
 #include "broker/core/vhost.h"
 #include "common/config.h"
 #include "common/runtime.h"
@@ -49,6 +51,17 @@ struct BrokerCounters {
   uint64_t messages_unroutable_returned = 0;
   uint64_t messages_unroutable_dropped = 0;
   uint64_t messages_confirmed = 0;
+};
+
+// Resource alarms, as RabbitMQ raises them (memory high watermark, disk
+// free limit). While any is on, publishing connections are blocked.
+enum class Alarm : uint8_t { kMemory = 1, kDisk = 2 };
+
+class AlarmListener {
+ public:
+  virtual ~AlarmListener() = default;
+  // Some alarm went on (`on`) or the last one cleared.
+  virtual void OnAlarmChanged(bool on) = 0;
 };
 
 inline constexpr std::string_view kReplyToQueue = "amq.rabbitmq.reply-to";
@@ -95,6 +108,34 @@ class Broker {
   uint64_t NextConnectionId() { return ++last_connection_id_; }
   BrokerCounters& counters() { return counters_; }
 
+  // Durable storage (null: memory only). While restoring, definitions()
+  // is null so replayed definitions are not written again.
+  void set_persistence(Persistence* store) { persistence_ = store; }
+  Persistence* persistence() const { return persistence_; }
+  Persistence* definitions() const { return restoring_ ? nullptr : persistence_; }
+  void set_restoring(bool restoring) { restoring_ = restoring; }
+
+  // Memory. Paging starts when the last sampled RSS plus the message bytes
+  // queued since exceeds page_above (0: never page).
+  void set_page_above(uint64_t bytes) { page_above_ = bytes; }
+  void SampleMemory(uint64_t rss) {
+    rss_sample_ = rss;
+    resident_at_sample_ = resident_bytes_;
+  }
+  bool ShouldPage() const {
+    return page_above_ != 0 &&
+           static_cast<int64_t>(rss_sample_) + (resident_bytes_ - resident_at_sample_) >
+               static_cast<int64_t>(page_above_);
+  }
+  void ResidentBytesChanged(int64_t delta) { resident_bytes_ += delta; }
+  int64_t resident_bytes() const { return resident_bytes_; }
+
+  void SetAlarm(Alarm alarm, bool on);
+  bool alarmed() const { return alarms_ != 0; }
+  bool alarm_on(Alarm alarm) const { return alarms_ & static_cast<uint8_t>(alarm); }
+  void AddAlarmListener(AlarmListener* l) { alarm_listeners_.insert(l); }
+  void RemoveAlarmListener(AlarmListener* l) { alarm_listeners_.erase(l); }
+
  private:
   Runtime& runtime_;
   NodeConfig config_;
@@ -106,6 +147,14 @@ class Broker {
   uint64_t reply_to_counter_ = 0;
   uint64_t last_connection_id_ = 0;
   BrokerCounters counters_;
+  Persistence* persistence_ = nullptr;
+  bool restoring_ = false;
+  uint64_t page_above_ = 0;
+  uint64_t rss_sample_ = 0;
+  int64_t resident_bytes_ = 0;
+  int64_t resident_at_sample_ = 0;
+  uint8_t alarms_ = 0;
+  std::unordered_set<AlarmListener*> alarm_listeners_;
 };
 
 }  // namespace warren::core

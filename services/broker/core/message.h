@@ -13,6 +13,15 @@
 
 namespace warren::core {
 
+// Where a message's record lies in the store's log (store/README.md).
+struct DiskRef {
+  uint64_t id = 0;  // message id, increasing in log order; 0 = not written
+  uint32_t segment = 0;
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  bool valid() const { return id != 0; }
+};
+
 struct Message {
   std::string exchange;
   std::string routing_key;
@@ -24,6 +33,9 @@ struct Message {
   // Per-message TTL from the expiration property; nullopt when absent.
   // RabbitMQ accepts only a non-negative integer in decimal.
   std::optional<int64_t> ttl_ms;
+  // Set once when the message is first written to the store, so every queue
+  // that keeps it on disk shares one record.
+  mutable DiskRef disk;
 
   bool persistent() const { return properties.persistent(); }
   uint8_t priority() const { return properties.priority.value_or(0); }
@@ -44,12 +56,20 @@ inline constexpr int64_t kMaxExpiryMs = 4294967295;
 
 inline constexpr int64_t kNeverExpires = std::numeric_limits<int64_t>::max();
 
-// A message's place in one queue.
+// A message's place in one queue. `message` is null while the entry is paged
+// out: the body then lives only in the store, at `disk`.
 struct QueueEntry {
   MessagePtr message;
+  DiskRef disk;
   uint64_t seq = 0;                       // queue-local order, kept across requeue
   int64_t expires_at = kNeverExpires;     // monotonic ms
+  uint32_t size = 0;                      // body bytes
+  uint8_t priority = 0;
   bool redelivered = false;
+  // `disk` is referenced for this entry: logged for a durable queue (settled
+  // with an ack record) or a page-out copy (released).
+  bool logged = false;
+  bool paged_ref = false;
 };
 
 }  // namespace warren::core

@@ -6,6 +6,7 @@
 #include "amqp/constants.h"
 #include "broker/core/dead_letter.h"
 #include "broker/core/errors.h"
+#include "common/log.h"
 
 namespace warren::core {
 
@@ -21,8 +22,8 @@ Queue::~Queue() {
   runtime_.Cancel(unused_timer_);
 }
 
-std::deque<QueueEntry>& Queue::LevelFor(const Message& m) {
-  return levels_[std::min<size_t>(m.priority(), levels_.size() - 1)];
+std::deque<QueueEntry>& Queue::LevelFor(const QueueEntry& e) {
+  return levels_[std::min<size_t>(e.priority, levels_.size() - 1)];
 }
 
 QueueEntry* Queue::Head() {
@@ -37,16 +38,18 @@ QueueEntry Queue::PopHead() {
     QueueEntry e = std::move(it->front());
     it->pop_front();
     --ready_count_;
-    ready_bytes_ -= e.message->body.size();
+    ready_bytes_ -= e.size;
+    if (e.message) host_.ResidentBytesChanged(-int64_t{e.size});
     return e;
   }
   return {};
 }
 
 void Queue::PushSorted(QueueEntry entry) {
-  auto& level = LevelFor(*entry.message);
+  auto& level = LevelFor(entry);
   ++ready_count_;
-  ready_bytes_ += entry.message->body.size();
+  ready_bytes_ += entry.size;
+  if (entry.message) host_.ResidentBytesChanged(entry.size);
   if (level.empty() || level.back().seq < entry.seq) {
     level.push_back(std::move(entry));
     return;
@@ -54,6 +57,68 @@ void Queue::PushSorted(QueueEntry entry) {
   auto at = std::upper_bound(level.begin(), level.end(), entry.seq,
                              [](uint64_t s, const QueueEntry& e) { return s < e.seq; });
   level.insert(at, std::move(entry));
+}
+
+void Queue::ClearReady() {
+  for (auto& level : levels_) {
+    for (QueueEntry& e : level) {
+      if (e.message) host_.ResidentBytesChanged(-int64_t{e.size});
+      Forget(e);
+    }
+    level.clear();
+  }
+  ready_count_ = 0;
+  ready_bytes_ = 0;
+}
+
+QueueEntry Queue::MakeEntry(const MessagePtr& message, bool logged) {
+  QueueEntry e;
+  e.message = message;
+  e.seq = next_seq_++;
+  e.size = static_cast<uint32_t>(message->body.size());
+  e.priority = message->priority();
+  if (logged) {
+    e.disk = message->disk;
+    e.logged = true;
+  }
+  return e;
+}
+
+void Queue::MaybePageOut(QueueEntry& e) {
+  Persistence* store = host_.persistence();
+  if (!store || !e.message || !(options_.args.lazy || host_.ShouldPage())) return;
+  if (!e.logged && !e.paged_ref) {
+    if (e.message->disk.valid()) store->AddRef(e.message->disk);
+    else e.message->disk = store->Write(*e.message, {});
+    e.disk = e.message->disk;
+    e.paged_ref = true;
+  }
+  e.message.reset();
+}
+
+bool Queue::Load(QueueEntry& e) {
+  if (e.message) return true;
+  Persistence* store = host_.persistence();
+  e.message = store ? store->Read(e.disk) : nullptr;
+  if (e.message) return true;
+  spdlog::error("queue '{}' in vhost '{}': message {} could not be read back; dropped", name_,
+                vhost_, e.disk.id);
+  Forget(e);
+  return false;
+}
+
+void Queue::Forget(QueueEntry& e) {
+  Persistence* store = host_.persistence();
+  if (store && (e.logged || e.paged_ref)) {
+    if (e.logged && !deleted_) store->Settle(options_.store_id, e.disk);
+    else store->Release(e.disk);
+  }
+  e.logged = e.paged_ref = false;
+}
+
+bool Queue::Accepts(const Message& message) const {
+  return deleted_ || options_.args.overflow == Overflow::kDropHead ||
+         !OverLimit(1, message.body.size());
 }
 
 bool Queue::OverLimit(uint64_t extra_count, uint64_t extra_bytes) const {
@@ -64,15 +129,14 @@ bool Queue::OverLimit(uint64_t extra_count, uint64_t extra_bytes) const {
   return false;
 }
 
-Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message) {
+Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message, bool logged) {
   if (deleted_) return EnqueueResult::kAccepted;
   const QueueArgs& a = options_.args;
-  if (a.overflow != Overflow::kDropHead && OverLimit(1, message->body.size())) {
-    if (a.overflow == Overflow::kRejectPublishDlx)
-      DeadLetter(QueueEntry{message, next_seq_++, kNeverExpires, false}, "maxlen");
+  if (!Accepts(*message)) {
+    if (a.overflow == Overflow::kRejectPublishDlx) DeadLetter(MakeEntry(message, false), "maxlen");
     return EnqueueResult::kRejected;
   }
-  QueueEntry e{message, next_seq_++, kNeverExpires, false};
+  QueueEntry e = MakeEntry(message, logged);
   std::optional<int64_t> ttl = a.message_ttl;
   if (message->ttl_ms) ttl = ttl ? std::min(*ttl, *message->ttl_ms) : *message->ttl_ms;
   if (ttl) e.expires_at = runtime_.NowMs() + *ttl;
@@ -86,10 +150,27 @@ Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message) {
       return EnqueueResult::kAccepted;
     }
   }
+  MaybePageOut(e);
   PushSorted(std::move(e));
   EnforceLimits();
   TryDeliver();
   return EnqueueResult::kAccepted;
+}
+
+void Queue::Restore(const RestoredMessage& m, int64_t wall_now_ms) {
+  QueueEntry e;
+  e.disk = m.disk;
+  e.logged = true;
+  e.seq = next_seq_++;
+  e.size = m.size;
+  e.priority = m.priority;
+  e.redelivered = m.redelivered;
+  std::optional<int64_t> ttl = options_.args.message_ttl;
+  if (m.ttl_ms) ttl = ttl ? std::min(*ttl, *m.ttl_ms) : *m.ttl_ms;
+  if (ttl)
+    e.expires_at = runtime_.NowMs() + std::max<int64_t>(0, m.published_ms + *ttl - wall_now_ms);
+  PushSorted(std::move(e));
+  ArmExpiryTimer();
 }
 
 void Queue::EnforceLimits() {
@@ -181,36 +262,50 @@ void Queue::TryDeliver() {
   ArmExpiryTimer();
 }
 
-void Queue::DeliverTo(Consumer& c, QueueEntry entry) {
+bool Queue::DeliverTo(Consumer& c, QueueEntry entry) {
+  if (!Load(entry)) return false;
   if (!c.no_ack()) ++unacked_;
   ++counters_.delivered;
   if (entry.redelivered) ++counters_.redelivered;
+  if (c.no_ack()) Forget(entry);
+  else if (entry.logged) host_.persistence()->Delivered(options_.store_id, entry.disk);
   c.sink().Deliver(c, std::move(entry));
+  return true;
 }
 
 std::optional<QueueEntry> Queue::Get(bool no_ack) {
   Touch();
   DropExpiredHeads();
   ArmExpiryTimer();
-  if (ready_count_ == 0) return std::nullopt;
-  QueueEntry e = PopHead();
-  if (!no_ack) ++unacked_;
-  ++counters_.delivered;
-  if (e.redelivered) ++counters_.redelivered;
-  ArmExpiryTimer();
-  return e;
+  while (ready_count_ > 0) {
+    QueueEntry e = PopHead();
+    if (!Load(e)) continue;
+    if (!no_ack) ++unacked_;
+    ++counters_.delivered;
+    if (e.redelivered) ++counters_.redelivered;
+    if (no_ack) Forget(e);
+    else if (e.logged) host_.persistence()->Delivered(options_.store_id, e.disk);
+    ArmExpiryTimer();
+    return e;
+  }
+  return std::nullopt;
 }
 
-void Queue::Ack() {
+void Queue::Ack(QueueEntry& entry) {
   if (unacked_ > 0) --unacked_;
   ++counters_.acked;
+  Forget(entry);
 }
 
 void Queue::Requeue(std::vector<QueueEntry> entries) {
-  if (deleted_) return;
+  if (deleted_) {
+    for (auto& e : entries) Forget(e);
+    return;
+  }
   for (auto& e : entries) {
     if (unacked_ > 0) --unacked_;
     e.redelivered = true;
+    MaybePageOut(e);
     PushSorted(std::move(e));
   }
   EnforceLimits();  // RabbitMQ's requeue_and_run drops heads past x-max-length
@@ -219,15 +314,16 @@ void Queue::Requeue(std::vector<QueueEntry> entries) {
 
 void Queue::Reject(QueueEntry entry) {
   if (unacked_ > 0) --unacked_;
-  if (deleted_) return;
+  if (deleted_) {
+    Forget(entry);
+    return;
+  }
   DeadLetter(std::move(entry), "rejected");
 }
 
 size_t Queue::Purge() {
   size_t n = ready_count_;
-  for (auto& level : levels_) level.clear();
-  ready_count_ = 0;
-  ready_bytes_ = 0;
+  ClearReady();
   ArmExpiryTimer();
   return n;
 }
@@ -240,7 +336,8 @@ void Queue::DropExpiredHeads() {
       QueueEntry e = std::move(it->front());
       it->pop_front();
       --ready_count_;
-      ready_bytes_ -= e.message->body.size();
+      ready_bytes_ -= e.size;
+      if (e.message) host_.ResidentBytesChanged(-int64_t{e.size});
       DeadLetter(std::move(e), "expired");
     }
   }
@@ -286,10 +383,14 @@ void Queue::ArmUnusedTimer() {
 void Queue::DeadLetter(QueueEntry entry, const char* reason) {
   ++counters_.dead_lettered;
   const QueueArgs& a = options_.args;
-  if (!a.dead_letter_exchange) return;
-  MessagePtr copy = MakeDeadLetter(*entry.message, name_, reason, runtime_.WallSeconds(),
-                                   *a.dead_letter_exchange, a.dead_letter_routing_key);
-  host_.PublishDeadLetter(*this, *a.dead_letter_exchange, std::move(copy));
+  if (a.dead_letter_exchange && Load(entry)) {
+    MessagePtr copy = MakeDeadLetter(*entry.message, name_, reason, runtime_.WallSeconds(),
+                                     *a.dead_letter_exchange, a.dead_letter_routing_key);
+    // The copy is routed (and written, if persistent) before the original
+    // is logged as gone, so a crash in between duplicates rather than loses.
+    host_.PublishDeadLetter(*this, *a.dead_letter_exchange, std::move(copy));
+  }
+  Forget(entry);
 }
 
 void Queue::MarkDeleted() {
@@ -301,9 +402,7 @@ void Queue::MarkDeleted() {
   std::vector<Consumer*> consumers;
   consumers.swap(consumers_);
   for (Consumer* c : consumers) c->sink().Cancelled(*c);
-  for (auto& level : levels_) level.clear();
-  ready_count_ = 0;
-  ready_bytes_ = 0;
+  ClearReady();
 }
 
 }  // namespace warren::core

@@ -17,6 +17,7 @@
 #include "amqp/field_table.h"
 #include "broker/core/consumer.h"
 #include "broker/core/message.h"
+#include "broker/core/persistence.h"
 #include "broker/core/queue_args.h"
 #include "common/runtime.h"
 #include "common/status.h"
@@ -34,12 +35,29 @@ class QueueHost {
   // The queue is unused (auto-delete with no consumers left, or x-expires
   // elapsed): the host deletes it. Called from a timer or RemoveConsumer.
   virtual void DeleteUnusedQueue(Queue& queue) = 0;
+  // The node's store; nullptr when nothing is kept on disk.
+  virtual Persistence* persistence() = 0;
+  // Memory is past the paging share: new entries keep their bodies on disk.
+  virtual bool ShouldPage() = 0;
+  // Bytes of message bodies held in memory by ready entries moved by `delta`.
+  virtual void ResidentBytesChanged(int64_t delta) = 0;
+};
+
+// A message read back from the store at start, in log order.
+struct RestoredMessage {
+  DiskRef disk;
+  uint32_t size = 0;
+  uint8_t priority = 0;
+  bool redelivered = false;
+  int64_t published_ms = 0;  // wall clock, for TTLs
+  std::optional<int64_t> ttl_ms;
 };
 
 struct QueueOptions {
   bool durable = false;
   bool auto_delete = false;
   uint64_t exclusive_owner = 0;  // connection id; 0 = not exclusive
+  uint64_t store_id = 0;         // durable queues: the store's id for it
   amqp::FieldTable arguments;
   QueueArgs args;
 };
@@ -64,6 +82,7 @@ class Queue : public std::enable_shared_from_this<Queue> {
   const std::string& vhost() const { return vhost_; }
   const QueueOptions& options() const { return options_; }
   bool durable() const { return options_.durable; }
+  uint64_t store_id() const { return options_.store_id; }
   bool auto_delete() const { return options_.auto_delete; }
   uint64_t exclusive_owner() const { return options_.exclusive_owner; }
   bool deleted() const { return deleted_; }
@@ -80,9 +99,14 @@ class Queue : public std::enable_shared_from_this<Queue> {
   uint64_t route_mark = 0;
 
   enum class EnqueueResult { kAccepted, kRejected };
+  // False when x-overflow reject-publish(-dlx) would refuse `message` now.
+  bool Accepts(const Message& message) const;
   // Adds a routed message. kRejected when x-overflow reject-publish(-dlx)
-  // refuses it (the publisher is nacked).
-  EnqueueResult Enqueue(const MessagePtr& message);
+  // refuses it (the publisher is nacked). `logged`: the message's record
+  // was written for this queue (message->disk).
+  EnqueueResult Enqueue(const MessagePtr& message, bool logged = false);
+  // Appends a message recovered from the store (paged out, in log order).
+  void Restore(const RestoredMessage& m, int64_t wall_now_ms);
 
   // 403 when exclusivity forbids a new consumer (RabbitMQ: "in exclusive use").
   Status CanAddConsumer(bool exclusive) const;
@@ -96,7 +120,8 @@ class Queue : public std::enable_shared_from_this<Queue> {
 
   // basic.get: the next unexpired message, counted unacked unless no_ack.
   std::optional<QueueEntry> Get(bool no_ack);
-  void Ack();
+  // A delivered entry was acked: it leaves the queue for good.
+  void Ack(QueueEntry& entry);
   // Returns delivered-unacked entries to the queue in their original order,
   // marked redelivered (nack/reject with requeue, recover, channel close).
   void Requeue(std::vector<QueueEntry> entries);
@@ -114,12 +139,19 @@ class Queue : public std::enable_shared_from_this<Queue> {
   void MarkDeleted();
 
  private:
-  std::deque<QueueEntry>& LevelFor(const Message& m);
+  std::deque<QueueEntry>& LevelFor(const QueueEntry& e);
+  QueueEntry MakeEntry(const MessagePtr& message, bool logged);
+  void MaybePageOut(QueueEntry& e);
+  // Brings a paged-out body back; false (entry dropped) when unreadable.
+  bool Load(QueueEntry& e);
+  // Drops the entry's store reference: logged as gone, or released.
+  void Forget(QueueEntry& e);
+  void ClearReady();
   QueueEntry* Head();
   QueueEntry PopHead();
   void PushSorted(QueueEntry entry);
   Consumer* PickConsumer();
-  void DeliverTo(Consumer& c, QueueEntry entry);
+  bool DeliverTo(Consumer& c, QueueEntry entry);
   void DropExpiredHeads();
   void ArmExpiryTimer();
   void ArmUnusedTimer();

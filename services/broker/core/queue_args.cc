@@ -126,6 +126,7 @@ Result<QueueArgs> ParseQueueArgs(const amqp::FieldTable& args, const std::string
   if (auto e = str_arg("x-queue-mode", mode)) return *e;
   if (mode && *mode != "default" && *mode != "lazy")
     return Invalid("x-queue-mode", queue, vhost, "{unacceptable_value,<<\"" + *mode + "\">>}");
+  out.lazy = mode && *mode == "lazy";
   std::optional<std::string> type;
   if (auto e = str_arg("x-queue-type", type)) return *e;
   // Quorum queues are served by classic queues until replication exists;

@@ -23,6 +23,7 @@ struct QueueArgs {
   std::optional<std::string> dead_letter_routing_key;  // x-dead-letter-routing-key
   uint8_t max_priority = 0;                 // x-max-priority (0: not a priority queue)
   bool single_active_consumer = false;      // x-single-active-consumer
+  bool lazy = false;                        // x-queue-mode=lazy: bodies kept on disk
 };
 
 // Validates `args` for queue `queue` in `vhost`; errors are 406 with

@@ -107,6 +107,9 @@ Status VHost::DeclareExchange(const ExchangeDeclare& d) {
     return Status::Ok();
   }
   exchanges_[d.name] = std::make_unique<Exchange>(d.name, d.type, d.options, std::move(router));
+  if (Persistence* store = definitions(); store && d.options.durable)
+    store->PutExchange(ExchangeDef{name_, d.name, d.type, d.options.auto_delete,
+                                   d.options.internal, d.options.arguments});
   return Status::Ok();
 }
 
@@ -123,6 +126,8 @@ Status VHost::DeleteExchange(const std::string& name, bool if_unused) {
                "exchange '" + name + "' in vhost '" + name_ + "' in use");
   auto owned = std::move(exchanges_[name]);
   exchanges_.erase(name);
+  if (Persistence* store = definitions(); store && owned->durable())
+    store->DeleteExchange(name_, name);
   RemoveBindingsTo(Destination{Destination::Kind::kExchange, name});
   return Status::Ok();
 }
@@ -203,8 +208,28 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
   o.exclusive_owner = d.exclusive ? connection : 0;
   o.arguments = d.arguments;
   o.args = args.value();
+  // Exclusive queues die with their connection, so only others are stored.
+  Persistence* store = definitions();
+  if (store && d.durable && !d.exclusive) {
+    o.store_id = store->NewQueueId();
+    store->PutQueue(QueueDef{name_, name, o.store_id, d.auto_delete, d.arguments});
+  }
   queues_[name] = std::make_shared<Queue>(*this, runtime_, name_, name, std::move(o));
   return QueueDeclared{name, 0, 0};
+}
+
+Result<Queue*> VHost::RestoreQueue(const QueueDef& def) {
+  auto args = ParseQueueArgs(def.arguments, def.name, name_);
+  if (!args.ok()) return args.error();
+  QueueOptions o;
+  o.durable = true;
+  o.auto_delete = def.auto_delete;
+  o.store_id = def.id;
+  o.arguments = def.arguments;
+  o.args = args.value();
+  auto q = std::make_shared<Queue>(*this, runtime_, name_, def.name, std::move(o));
+  queues_[def.name] = q;
+  return q.get();
 }
 
 Result<uint32_t> VHost::DeleteQueue(const std::string& name, bool if_unused, bool if_empty,
@@ -234,6 +259,8 @@ void VHost::EraseQueue(const std::string& name) {
   if (it == queues_.end()) return;
   std::shared_ptr<Queue> q = std::move(it->second);
   queues_.erase(it);
+  if (Persistence* store = definitions(); store && q->store_id() != 0)
+    store->DeleteQueue(name_, name);
   RemoveBindingsTo(Destination{Destination::Kind::kQueue, name});
   q->MarkDeleted();
 }
@@ -270,8 +297,30 @@ void VHost::RemoveBindingsTo(const Destination& destination) {
 void VHost::MaybeAutoDeleteExchange(Exchange& exchange) {
   if (!exchange.auto_delete() || exchange.router().size() > 0) return;
   std::string name = exchange.name();
+  if (Persistence* store = definitions(); store && exchange.durable())
+    store->DeleteExchange(name_, name);
   exchanges_.erase(name);
   RemoveBindingsTo(Destination{Destination::Kind::kExchange, name});
+}
+
+Persistence* VHost::definitions() { return broker_.definitions(); }
+Persistence* VHost::persistence() { return broker_.persistence(); }
+bool VHost::ShouldPage() { return broker_.ShouldPage(); }
+void VHost::ResidentBytesChanged(int64_t delta) { broker_.ResidentBytesChanged(delta); }
+
+// RabbitMQ keeps a binding across restarts when both of its ends are durable.
+bool VHost::IsDurable(const Destination& d) {
+  if (d.kind == Destination::Kind::kQueue) {
+    auto it = queues_.find(d.name);
+    return it != queues_.end() && it->second->store_id() != 0;
+  }
+  Exchange* e = FindExchange(d.name);
+  return e && e->durable();
+}
+
+BindingDef VHost::ToDef(const Exchange& source, const BindingSpec& b) const {
+  return BindingDef{name_, source.name(), b.destination.kind == Destination::Kind::kQueue,
+                    b.destination.name, b.routing_key, b.arguments};
 }
 
 Result<Exchange*> VHost::ResolveQueueBinding(const std::string& queue,
@@ -296,12 +345,19 @@ Status VHost::AddBinding(Exchange& source, BindingSpec binding) {
   if (source.type() == "headers")
     if (auto why = ValidateHeadersBinding(binding.arguments))
       return Err(ReplyCode::kPreconditionFailed, *why);
-  source.router().Add(binding);
+  bool added = source.router().Add(binding);
+  if (Persistence* store = definitions();
+      store && added && source.durable() && IsDurable(binding.destination))
+    store->PutBinding(ToDef(source, binding));
   return Status::Ok();
 }
 
 void VHost::RemoveBinding(Exchange& source, const BindingSpec& binding) {
-  if (source.router().Remove(binding)) MaybeAutoDeleteExchange(source);
+  if (!source.router().Remove(binding)) return;
+  if (Persistence* store = definitions();
+      store && source.durable() && IsDurable(binding.destination))
+    store->DeleteBinding(ToDef(source, binding));
+  MaybeAutoDeleteExchange(source);
 }
 
 Status VHost::BindQueue(const std::string& queue, const std::string& exchange,
@@ -388,14 +444,33 @@ void VHost::Route(Exchange* exchange, const Message& message, std::vector<Queue*
 PublishOutcome VHost::Publish(Exchange* exchange, const MessagePtr& message) {
   std::vector<Queue*> queues;
   Route(exchange, *message, queues);
-  PublishOutcome outcome;
   // Hold the queues while enqueuing: a delivery may lead to a queue's
   // deletion, which the vhost posts, but a held pointer is cheap insurance.
   std::vector<std::shared_ptr<Queue>> held;
   held.reserve(queues.size());
   for (Queue* q : queues) held.push_back(q->shared_from_this());
-  for (auto& q : held) {
-    if (q->Enqueue(message) == Queue::EnqueueResult::kRejected) outcome.rejected = true;
+  return EnqueueAll(held, message);
+}
+
+PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queues,
+                                 const MessagePtr& message) {
+  PublishOutcome outcome;
+  // A persistent message is written once, for every durable queue that will
+  // take it, before any of them sees it.
+  std::vector<uint64_t> logged_for;
+  Persistence* store = persistence();
+  if (store && message->persistent()) {
+    for (auto& q : queues)
+      if (q->store_id() != 0 && q->Accepts(*message)) logged_for.push_back(q->store_id());
+    if (!logged_for.empty()) {
+      message->disk = store->Write(*message, logged_for);
+      outcome.durable_at = store->appended();
+    }
+  }
+  for (auto& q : queues) {
+    bool logged = std::find(logged_for.begin(), logged_for.end(), q->store_id()) !=
+                  logged_for.end();
+    if (q->Enqueue(message, logged) == Queue::EnqueueResult::kRejected) outcome.rejected = true;
     else ++outcome.routed;
   }
   return outcome;
@@ -412,7 +487,7 @@ void VHost::PublishDeadLetter(Queue&, const std::string& exchange, MessagePtr me
   std::vector<std::shared_ptr<Queue>> held;
   for (Queue* q : queues)
     if (!IsDeadLetterCycle(*message, q->name())) held.push_back(q->shared_from_this());
-  for (auto& q : held) q->Enqueue(message);
+  EnqueueAll(held, message);
 }
 
 }  // namespace warren::core

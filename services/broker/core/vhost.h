@@ -48,6 +48,8 @@ struct QueueDeclared {
 struct PublishOutcome {
   size_t routed = 0;      // queues that took the message
   bool rejected = false;  // some queue refused it (x-overflow reject-publish)
+  // Written to the store: a confirm waits until the log is synced this far.
+  uint64_t durable_at = 0;
 };
 
 class VHost : public QueueHost {
@@ -64,6 +66,8 @@ class VHost : public QueueHost {
   Result<Exchange*> GetExchange(const std::string& name);
 
   Result<QueueDeclared> DeclareQueue(const QueueDeclare& d, uint64_t connection);
+  // Re-creates a durable queue the store kept (at start only).
+  Result<Queue*> RestoreQueue(const QueueDef& def);
   // Returns the number of ready messages the queue had.
   Result<uint32_t> DeleteQueue(const std::string& name, bool if_unused, bool if_empty,
                                uint64_t connection);
@@ -97,10 +101,15 @@ class VHost : public QueueHost {
   // QueueHost
   void PublishDeadLetter(Queue& from, const std::string& exchange, MessagePtr message) override;
   void DeleteUnusedQueue(Queue& queue) override;
+  Persistence* persistence() override;
+  bool ShouldPage() override;
+  void ResidentBytesChanged(int64_t delta) override;
 
  private:
   void DeclareBuiltins();
   void Route(Exchange* exchange, const Message& message, std::vector<Queue*>& out);
+  PublishOutcome EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queues,
+                            const MessagePtr& message);
   void RouteInto(Exchange& exchange, const Message& message, std::vector<Queue*>& out);
   void Collect(Exchange& exchange, const Message& message, std::vector<Queue*>& out,
                int depth);
@@ -113,6 +122,10 @@ class VHost : public QueueHost {
   void EraseQueue(const std::string& name);
   void RemoveBindingsTo(const Destination& destination);
   void MaybeAutoDeleteExchange(Exchange& exchange);
+  // The store for definition changes; nullptr while the node restores them.
+  Persistence* definitions();
+  bool IsDurable(const Destination& d);
+  BindingDef ToDef(const Exchange& source, const BindingSpec& b) const;
   std::string NewQueueName();
 
   Broker& broker_;

@@ -6,6 +6,7 @@
 #include <asio/write.hpp>
 
 #include "amqp/frame.h"
+#include "broker/core/broker.h"
 #include "common/log.h"
 
 namespace warren::net {
@@ -97,6 +98,9 @@ void Session::DoWrite() {
     if (close_after_flush_) Finish();
     return;
   }
+  // The log first: a client must never see a delivery the store has not
+  // recorded (it would come back without redelivered after a crash).
+  if (core::Persistence* store = connection_->broker().persistence()) store->WriteBuffered();
   writing_.swap(out);
   out.clear();
   write_in_flight_ = true;

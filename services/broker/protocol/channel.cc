@@ -196,6 +196,8 @@ void Channel::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   publish_.reset();
+  if (core::Persistence* store = connection_.broker().persistence()) store->CancelWait(this);
+  awaiting_sync_.clear();
   if (!reply_to_key_.empty()) {
     connection_.broker().UnregisterReplyTo(reply_to_key_);
     reply_to_key_.clear();

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,7 +40,7 @@ struct PendingPublish {
   bool have_header = false;
 };
 
-class Channel : public core::ConsumerSink, public core::DirectReplySink {
+class Channel : public core::ConsumerSink, public core::DirectReplySink, public core::SyncWaiter {
  public:
   Channel(Connection& connection, uint16_t number);
   ~Channel() override;
@@ -68,6 +69,8 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink {
   void Cancelled(core::Consumer& c) override;
   // core::DirectReplySink
   void DeliverReply(const core::MessagePtr& message) override;
+  // core::SyncWaiter: the store made more of its log durable.
+  void OnSynced() override;
 
  private:
   struct Unacked {
@@ -114,7 +117,10 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink {
   Status HandleTxRollback();
   void SendReturn(const core::Message& message, const std::string& exchange);
   void SendContent(const core::Message& message);
-  void Confirm(uint64_t seq, bool ack);
+  // Confirms publish `seq`, once the store has synced past `durable_at`
+  // (0: nothing written). Confirms go out in publish order.
+  void Confirm(uint64_t seq, bool ack, uint64_t durable_at);
+  void ConfirmNow(uint64_t seq, bool ack, bool owe);
   void RemoveConsumer(std::unordered_map<std::string, std::shared_ptr<core::Consumer>>::iterator it);
   void RequeueAll(std::vector<Unacked> entries);
   std::string NewConsumerTag();
@@ -146,6 +152,12 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink {
   uint64_t next_publish_seq_ = 1;
   uint64_t confirmed_ = 0;
   uint64_t pending_ack_ = 0;
+  struct AwaitingSync {
+    uint64_t seq;
+    bool ack;
+    uint64_t durable_at;
+  };
+  std::deque<AwaitingSync> awaiting_sync_;
 
   bool tx_mode_ = false;
   std::vector<TxPublish> tx_publishes_;

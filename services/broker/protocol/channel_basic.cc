@@ -116,6 +116,7 @@ Status Channel::HandleBasicCancel(const amqp::BasicCancel& m) {
 
 Status Channel::HandleBasicPublish(amqp::BasicPublish& m) {
   if (m.immediate) return AmqpError(ReplyCode::kNotImplemented, "immediate=true");
+  connection_.NotePublish();
   if (!m.exchange.empty()) {
     core::Exchange* e = vhost().FindExchange(m.exchange);
     if (!e)
@@ -205,7 +206,7 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
       ++counters.messages_unroutable_dropped;
     }
   }
-  if (seq != 0) Confirm(seq, !outcome.rejected);
+  if (seq != 0) Confirm(seq, !outcome.rejected, outcome.durable_at);
   return Status::Ok();
 }
 
@@ -219,10 +220,34 @@ void Channel::SendReturn(const core::Message& message, const std::string& exchan
   SendContent(message);
 }
 
-void Channel::Confirm(uint64_t seq, bool ack) {
+void Channel::Confirm(uint64_t seq, bool ack, uint64_t durable_at) {
   ++connection_.broker().counters().messages_confirmed;
+  core::Persistence* store = connection_.broker().persistence();
+  bool must_wait = durable_at != 0 && store && store->synced() < durable_at;
+  if (must_wait || !awaiting_sync_.empty()) {
+    awaiting_sync_.push_back({seq, ack, durable_at});
+    if (must_wait) store->WaitForSync(this);
+    return;
+  }
+  ConfirmNow(seq, ack, true);
+}
+
+void Channel::OnSynced() {
+  core::Persistence* store = connection_.broker().persistence();
+  if (!store || closing_ || shut_down_) return;
+  while (!awaiting_sync_.empty() && awaiting_sync_.front().durable_at <= store->synced()) {
+    AwaitingSync a = awaiting_sync_.front();
+    awaiting_sync_.pop_front();
+    ConfirmNow(a.seq, a.ack, false);
+  }
+  FlushConfirms();
+  connection_.Send();
+  if (!awaiting_sync_.empty()) store->WaitForSync(this);
+}
+
+void Channel::ConfirmNow(uint64_t seq, bool ack, bool owe) {
   if (ack) {
-    if (pending_ack_ == confirmed_) connection_.OweConfirms(number_);
+    if (owe && pending_ack_ == confirmed_) connection_.OweConfirms(number_);
     pending_ack_ = seq;
     return;
   }
@@ -290,7 +315,7 @@ Status Channel::Settle(TxAck kind, uint64_t tag, bool multiple) {
       --u.consumer->unacked;
       --consumer_unacked_;
     }
-    if (kind == TxAck::kAck) u.queue->Ack();
+    if (kind == TxAck::kAck) u.queue->Ack(u.entry);
     else if (kind == TxAck::kReject) u.queue->Reject(std::move(u.entry));
     else requeue.push_back(std::move(u));
   }

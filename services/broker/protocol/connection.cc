@@ -150,6 +150,10 @@ size_t Connection::OnData(std::string_view data) {
   for (uint16_t n : confirms_owed_)
     if (auto it = channels_.find(n); it != channels_.end()) it->second->FlushConfirms();
   confirms_owed_.clear();
+  if (block_after_batch_) {
+    block_after_batch_ = false;
+    if (broker_.alarmed()) Block();
+  }
   io_.RequestFlush();
   return state_ == State::kClosed ? data.size() : used;
 }
@@ -354,6 +358,7 @@ void Connection::HandleOpen(const amqp::ConnectionOpen& m) {
   }
   vhost_ = vhost;
   state_ = State::kOpen;
+  broker_.AddAlarmListener(this);
   runtime().Cancel(handshake_timer_);
   handshake_timer_ = 0;
   amqp::AppendMethodFrame(out_, 0, amqp::ConnectionOpenOk{});
@@ -510,7 +515,7 @@ void Connection::StartHeartbeats() {
 void Connection::HeartbeatTick() {
   if (state_ == State::kClosed) return;
   int64_t now = runtime().NowMs();
-  if (now - last_recv_ms_ >= int64_t{heartbeat_} * 2000) {
+  if (!blocked_ && now - last_recv_ms_ >= int64_t{heartbeat_} * 2000) {
     // Two intervals without a byte from the peer: it is gone.
     spdlog::warn("closing connection {}:{}: missed heartbeats from client, timeout: {}s",
                  peer_.host, peer_.port, heartbeat_);
@@ -539,9 +544,42 @@ void Connection::OnTransportClosed() {
   state_ = State::kClosed;
 }
 
+void Connection::OnAlarmChanged(bool on) {
+  if (state_ != State::kOpen) return;
+  if (!on) Unblock();
+  else if (published_) Block();
+}
+
+void Connection::Block() {
+  if (blocked_ || state_ != State::kOpen) return;
+  blocked_ = true;
+  if (client_has("connection.blocked")) {
+    amqp::ConnectionBlocked m;
+    m.reason = broker_.alarm_on(core::Alarm::kMemory) ? "low on memory" : "low on disk";
+    amqp::AppendMethodFrame(out_, 0, m);
+    sent_blocked_ = true;
+  }
+  io_.SetReading(false);
+  io_.RequestFlush();
+}
+
+void Connection::Unblock() {
+  if (!blocked_) return;
+  blocked_ = false;
+  if (sent_blocked_) {
+    amqp::AppendMethodFrame(out_, 0, amqp::ConnectionUnblocked{});
+    sent_blocked_ = false;
+  }
+  // Time spent blocked does not count against the client's heartbeats.
+  last_recv_ms_ = runtime().NowMs();
+  io_.RequestFlush();
+  io_.SetReading(true);
+}
+
 void Connection::Teardown() {
   if (torn_down_) return;
   torn_down_ = true;
+  broker_.RemoveAlarmListener(this);
   runtime().Cancel(heartbeat_timer_);
   runtime().Cancel(handshake_timer_);
   heartbeat_timer_ = handshake_timer_ = 0;

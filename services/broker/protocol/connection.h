@@ -30,14 +30,10 @@
 #include "amqp/field_table.h"
 #include "amqp/frame.h"
 #include "amqp/methods.h"
+#include "broker/core/broker.h"
 #include "common/runtime.h"
 #include "common/status.h"
 
-namespace warren::core {
-class Broker;
-class VHost;
-struct User;
-}  // namespace warren::core
 
 namespace warren::protocol {
 
@@ -66,13 +62,18 @@ struct PeerInfo {
   bool loopback = false;
 };
 
-class Connection {
+// Resource alarms (RabbitMQ's flow control): while one is on, a connection
+// that publishes gets connection.blocked (if it announced the capability)
+// and is no longer read from; one that only consumes carries on.
+// connection.unblocked follows when the last alarm clears. Heartbeat
+// timeouts are not enforced while blocked.
+class Connection : public core::AlarmListener {
  public:
   enum class State { kAwaitingHeader, kAwaitingStartOk, kAwaitingTuneOk, kAwaitingOpen, kOpen,
                      kClosing, kClosed };
 
   Connection(core::Broker& broker, ConnectionIo& io, PeerInfo peer);
-  ~Connection();
+  ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -117,6 +118,15 @@ class Connection {
   // Channel `channel` owes publisher confirms: they go out, coalesced, when
   // the current batch of input has been handled.
   void OweConfirms(uint16_t channel) { confirms_owed_.push_back(channel); }
+  // A basic.publish arrived: during an alarm, stop reading after this batch.
+  void NotePublish() {
+    published_ = true;
+    if (broker_.alarmed()) block_after_batch_ = true;
+  }
+  bool blocked() const { return blocked_; }
+
+  // core::AlarmListener
+  void OnAlarmChanged(bool on) override;
 
  private:
   bool HandleHeader(std::string_view data);
@@ -131,6 +141,8 @@ class Connection {
   void StartHeartbeats();
   void HeartbeatTick();
   void Teardown();
+  void Block();
+  void Unblock();
 
   core::Broker& broker_;
   ConnectionIo& io_;
@@ -155,6 +167,10 @@ class Connection {
   std::unordered_map<uint16_t, std::unique_ptr<Channel>> channels_;
   std::vector<uint16_t> confirms_owed_;
   bool torn_down_ = false;
+  bool published_ = false;
+  bool blocked_ = false;
+  bool sent_blocked_ = false;
+  bool block_after_batch_ = false;
   bool input_broken_ = false;
   mutable bool deliveries_paused_ = false;
   std::shared_ptr<bool> alive_;

@@ -70,7 +70,7 @@ TEST_F(QueueAckTest, UnackedCountFollowsGetAckRequeueAndReject) {
   ASSERT_TRUE(a && b && c);
   EXPECT_EQ(q->unacked_count(), 3u);
   EXPECT_EQ(q->ready_count(), 1u);
-  q->Ack();
+  q->Ack(*a);
   EXPECT_EQ(q->unacked_count(), 2u);
   q->Requeue({*b});
   EXPECT_EQ(q->unacked_count(), 1u);

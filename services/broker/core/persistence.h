@@ -1,0 +1,107 @@
+// What the model asks of durable storage (ARCHITECTURE.md "Durability"):
+// definitions that must survive a restart, and persistent messages in durable
+// queues. core/ calls this interface; store/ implements it on disk. A Broker
+// without one (unit tests) keeps everything in memory.
+//
+// All calls come from the node's event loop. Writes are buffered and written
+// before the loop next writes to a socket; `appended()` / `synced()` are byte
+// positions in the message log, so a publisher confirm waits until synced()
+// has passed the position of the message it confirms.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "amqp/field_table.h"
+#include "broker/core/message.h"
+
+namespace warren::core {
+
+struct UserDef {
+  std::string name;
+  std::string password_hash;
+  std::vector<std::string> tags;
+};
+
+struct PermissionDef {
+  std::string user, vhost, configure, write, read;
+};
+
+struct ExchangeDef {
+  std::string vhost, name, type;
+  bool auto_delete = false;
+  bool internal = false;
+  amqp::FieldTable arguments;
+};
+
+struct QueueDef {
+  std::string vhost, name;
+  uint64_t id = 0;  // the store's queue id, never reused
+  bool auto_delete = false;
+  amqp::FieldTable arguments;
+};
+
+struct BindingDef {
+  std::string vhost, source;
+  bool to_queue = true;
+  std::string destination, routing_key;
+  amqp::FieldTable arguments;
+  bool operator==(const BindingDef&) const = default;
+};
+
+// Told when the log has been made durable further (group commit).
+class SyncWaiter {
+ public:
+  virtual ~SyncWaiter() = default;
+  virtual void OnSynced() = 0;
+};
+
+class Persistence {
+ public:
+  virtual ~Persistence() = default;
+
+  // Definitions. Callers store only what is durable (RabbitMQ's rules).
+  virtual void PutVHost(const std::string& name) = 0;
+  virtual void DeleteVHost(const std::string& name) = 0;
+  virtual void PutUser(const UserDef& user) = 0;
+  virtual void DeleteUser(const std::string& name) = 0;
+  virtual void PutPermissions(const PermissionDef& permissions) = 0;
+  virtual void DeletePermissions(const std::string& user, const std::string& vhost) = 0;
+  virtual void PutExchange(const ExchangeDef& exchange) = 0;
+  // Also forgets the bindings from and to the exchange.
+  virtual void DeleteExchange(const std::string& vhost, const std::string& name) = 0;
+  virtual uint64_t NewQueueId() = 0;
+  virtual void PutQueue(const QueueDef& queue) = 0;
+  // Also forgets the bindings to the queue and its messages.
+  virtual void DeleteQueue(const std::string& vhost, const std::string& name) = 0;
+  virtual void PutBinding(const BindingDef& binding) = 0;
+  virtual void DeleteBinding(const BindingDef& binding) = 0;
+
+  // Messages. A record is referenced once per durable queue it was written
+  // for (or once, for a page-out copy written with no queue); every
+  // reference is dropped by exactly one Settle or Release.
+  virtual DiskRef Write(const Message& message, const std::vector<uint64_t>& queue_ids) = 0;
+  // One more reference to a record (another queue pages the same message).
+  virtual void AddRef(const DiskRef& ref) = 0;
+  // A consumer got the message from queue `queue_id` and may not ack it.
+  virtual void Delivered(uint64_t queue_id, const DiskRef& ref) = 0;
+  // The message left queue `queue_id` for good (ack, drop, dead-letter):
+  // logged, so it does not come back at restart; drops the reference.
+  virtual void Settle(uint64_t queue_id, const DiskRef& ref) = 0;
+  // Drops a reference without logging (page-out copies, deleted queues).
+  virtual void Release(const DiskRef& ref) = 0;
+  // Reads a message back; nullptr when the record cannot be read.
+  virtual MessagePtr Read(const DiskRef& ref) = 0;
+
+  // Writes what is buffered; the network layer calls it before it writes
+  // to a socket, so no client sees a delivery the log has not recorded.
+  virtual void WriteBuffered() = 0;
+  virtual uint64_t appended() const = 0;
+  virtual uint64_t synced() const = 0;
+  // Calls waiter->OnSynced() once, after synced() next moves (on the loop).
+  virtual void WaitForSync(SyncWaiter* waiter) = 0;
+  virtual void CancelWait(SyncWaiter* waiter) = 0;
+};
+
+}  // namespace warren::core

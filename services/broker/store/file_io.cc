@@ -1,0 +1,93 @@
+#include "broker/store/file_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "broker/store/record.h"
+
+namespace warren::store {
+
+Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError(std::strerror(errno));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+void SyncDirectory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+bool RecordScanner::Fill(size_t want) {
+  if (pos_ > 0) {
+    buf_.erase(0, pos_);
+    buf_offset_ += pos_;
+    pos_ = 0;
+  }
+  constexpr size_t kChunk = 1 << 20;
+  while (!eof_ && buf_.size() < want) {
+    size_t old = buf_.size();
+    buf_.resize(old + std::max(kChunk, want - old));
+    ssize_t n = ::read(fd_, buf_.data() + old, buf_.size() - old);
+    if (n < 0 && errno == EINTR) {
+      buf_.resize(old);
+      continue;
+    }
+    if (n < 0) {
+      buf_.resize(old);
+      why_ = "read error";
+      eof_ = true;
+      return false;
+    }
+    buf_.resize(old + static_cast<size_t>(n));
+    if (n == 0) eof_ = true;
+  }
+  return buf_.size() >= want;
+}
+
+bool RecordScanner::Next(uint8_t& type, std::string_view& payload, uint64_t& offset) {
+  size_t want = kRecordHeader;
+  for (;;) {
+    std::string_view rest(buf_.data() + pos_, buf_.size() - pos_);
+    size_t consumed = 0;
+    RecordParse r = rest.size() >= want ? ParseRecord(rest, type, payload, consumed)
+                                        : RecordParse::kNeedMore;
+    if (r == RecordParse::kOk) {
+      offset = buf_offset_ + pos_;
+      pos_ += consumed;
+      good_end_ = buf_offset_ + pos_;
+      return true;
+    }
+    if (r == RecordParse::kCorrupt) {
+      why_ = "bad checksum";
+      return false;
+    }
+    // Need more: the header says how long the record is.
+    if (rest.size() >= kRecordHeader) {
+      uint32_t length;
+      std::memcpy(&length, rest.data() + 4, 4);
+      want = kRecordHeader + length;
+    }
+    if (buf_offset_ + pos_ + want > file_end_) {  // runs past the end: torn
+      if (buf_offset_ + pos_ < file_end_) why_ = "torn record";
+      return false;
+    }
+    if (!Fill(want)) {
+      if (buf_.size() > pos_ && why_.empty()) why_ = "torn record";
+      return false;
+    }
+  }
+}
+
+}  // namespace warren::store

@@ -1,0 +1,49 @@
+// Small file helpers for the store: whole writes, the record scanner that
+// recovery streams files through, and directory fsync.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace warren::store {
+
+// A failed file operation (541 INTERNAL_ERROR where it reaches a client).
+inline Error IoError(std::string text) { return Error{541, std::move(text)}; }
+
+// Writes all of `data` at the file's current offset; retries short writes.
+Status WriteAll(int fd, std::string_view data);
+// Makes a rename or unlink in `dir` durable.
+void SyncDirectory(const std::string& dir);
+
+// Reads the records of one file in order, a chunk at a time, so that
+// recovery never holds more than one chunk (or one record) in memory.
+class RecordScanner {
+ public:
+  // Scans `fd` from its current offset (0) to `size`, the file's length.
+  RecordScanner(int fd, uint64_t size) : fd_(fd), file_end_(size) {}
+  // The next record; false at the end of the file or at damage.
+  bool Next(uint8_t& type, std::string_view& payload, uint64_t& offset);
+  // Offset just past the last intact record.
+  uint64_t good_end() const { return good_end_; }
+  // Bytes after good_end() (damage or a torn tail), once Next returned false.
+  uint64_t dropped() const { return file_end_ - good_end_; }
+  // Why the scan stopped early: "torn record", "bad checksum" or "read error".
+  const std::string& why() const { return why_; }
+
+ private:
+  bool Fill(size_t want);
+
+  int fd_;
+  std::string buf_;
+  size_t pos_ = 0;
+  uint64_t buf_offset_ = 0;  // file offset of buf_[0]
+  uint64_t good_end_ = 0;
+  uint64_t file_end_;
+  bool eof_ = false;
+  std::string why_;
+};
+
+}  // namespace warren::store

@@ -169,8 +169,9 @@ void Queue::Restore(const RestoredMessage& m, int64_t wall_now_ms) {
   if (m.ttl_ms) ttl = ttl ? std::min(*ttl, *m.ttl_ms) : *m.ttl_ms;
   if (ttl)
     e.expires_at = runtime_.NowMs() + std::max<int64_t>(0, m.published_ms + *ttl - wall_now_ms);
+  bool expires = e.expires_at != kNeverExpires;
   PushSorted(std::move(e));
-  ArmExpiryTimer();
+  if (expires) ArmExpiryTimer();
 }
 
 void Queue::EnforceLimits() {

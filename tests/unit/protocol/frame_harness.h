@@ -213,6 +213,7 @@ struct Login {
   std::optional<uint16_t> channel_max;  // default: what connection.tune offered
   std::optional<uint32_t> frame_max;    // default: what connection.tune offered
   bool authentication_failure_close = true;
+  bool connection_blocked = false;  // announce the connection.blocked capability
 };
 
 // One client connection. Single-threaded; all reads have deadlines.
@@ -352,11 +353,12 @@ class RawClient {
   bool SendHeader() { return Send(amqp::kProtocolHeader); }
   std::optional<amqp::ConnectionStart> ExpectStart() { return Expect<amqp::ConnectionStart>(0); }
   bool SendStartOk(const std::string& mechanism, const std::string& response,
-                   bool authentication_failure_close = true) {
+                   bool authentication_failure_close = true, bool connection_blocked = false) {
     amqp::ConnectionStartOk ok;
     amqp::FieldTable caps;
     if (authentication_failure_close)
       caps.Set("authentication_failure_close", amqp::FieldValue::Bool(true));
+    if (connection_blocked) caps.Set("connection.blocked", amqp::FieldValue::Bool(true));
     caps.Set("consumer_cancel_notify", amqp::FieldValue::Bool(true));
     ok.client_properties.Set("product", amqp::FieldValue::Str("warren protocol tests"));
     ok.client_properties.Set("capabilities", amqp::FieldValue::Table(caps));
@@ -387,7 +389,8 @@ class RawClient {
     if (!connected_) return ::testing::AssertionFailure() << "not connected";
     SendHeader();
     if (!ExpectStart()) return ::testing::AssertionFailure() << "no connection.start";
-    SendStartOk("PLAIN", Plain(login.user, login.pass), login.authentication_failure_close);
+    SendStartOk("PLAIN", Plain(login.user, login.pass), login.authentication_failure_close,
+                login.connection_blocked);
     if (!ExpectTune()) return ::testing::AssertionFailure() << "no connection.tune";
     SendTuneOk(login.channel_max.value_or(tune_.channel_max),
                login.frame_max.value_or(tune_.frame_max), login.heartbeat);

@@ -153,6 +153,43 @@ TEST(ConfigTest, OutOfRangeValuesNameTheKeyAndTheRange) {
   EXPECT_EQ(LoadError("[amqp]\nframe_max = 4096\nchannel_max = 65535\nheartbeat = 0\n"), "");
 }
 
+TEST(ConfigTest, StoreAndAlarmKeysAreLoaded) {
+  NodeConfig c;
+  LoadConfigText(
+      "[store]\nfsync = \"never\"\nsegment_size = \"1MiB\"\n"
+      "[alarms]\nmemory_high_watermark = 0.6\nmemory_limit = \"256MiB\"\n"
+      "paging_ratio = 0.75\ndisk_free_limit = 1000000\n",
+      "test.toml", c);
+  EXPECT_FALSE(c.fsync);
+  EXPECT_EQ(c.segment_size, 1u << 20);
+  EXPECT_DOUBLE_EQ(c.memory_high_watermark, 0.6);
+  EXPECT_EQ(c.memory_limit, 256u << 20);
+  EXPECT_DOUBLE_EQ(c.paging_ratio, 0.75);
+  EXPECT_EQ(c.disk_free_limit, 1000000u);
+}
+
+TEST(ConfigTest, BadStoreAndAlarmValuesNameTheKey) {
+  EXPECT_THAT(LoadError("[store]\nfsync = \"sometimes\"\n"), HasSubstr("store.fsync"));
+  EXPECT_THAT(LoadError("[store]\nsegment_size = \"1KiB\"\n"), HasSubstr("store.segment_size"));
+  EXPECT_THAT(LoadError("[store]\ncompression = true\n"), HasSubstr("store.compression: unknown key"));
+  EXPECT_THAT(LoadError("[alarms]\nmemory_limit = \"lots\"\n"), HasSubstr("alarms.memory_limit"));
+  EXPECT_THAT(LoadError("[alarms]\nmemory_high_watermark = 1.5\n"),
+              HasSubstr("alarms.memory_high_watermark"));
+  EXPECT_THAT(LoadError("[alarms]\ndisk_free_limit = -1\n"), HasSubstr("alarms.disk_free_limit"));
+}
+
+TEST(ParseSizeTest, ReadsRabbitMQStyleUnits) {
+  EXPECT_EQ(ParseSize("1048576"), 1048576u);
+  EXPECT_EQ(ParseSize("50MB"), 50000000u);
+  EXPECT_EQ(ParseSize("256MiB"), 256u << 20);
+  EXPECT_EQ(ParseSize("2 GiB"), 2ull << 30);
+  EXPECT_EQ(ParseSize("1kB"), 1000u);
+  EXPECT_EQ(ParseSize(""), std::nullopt);
+  EXPECT_EQ(ParseSize("MiB"), std::nullopt);
+  EXPECT_EQ(ParseSize("12 parsecs"), std::nullopt);
+  EXPECT_EQ(ParseSize("99999999999999999999"), std::nullopt);
+}
+
 TEST(ConfigTest, LogLevelMustBeKnown) {
   EXPECT_THAT(LoadError("log_level = \"verbose\"\n"), HasSubstr("log_level"));
   for (const char* level : {"trace", "debug", "info", "warning", "error"})

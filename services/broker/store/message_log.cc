@@ -328,6 +328,10 @@ void MessageLog::SyncLoop() {
 void MessageLog::Synced(uint64_t upto) {
   if (closed_ || upto <= synced_) return;
   synced_ = upto;
+  while (!pending_unlinks_.empty() && pending_unlinks_.front().first <= upto) {
+    ::unlink(PathOf(pending_unlinks_.front().second).c_str());
+    pending_unlinks_.pop_front();
+  }
   if (options_.on_synced) options_.on_synced();
 }
 
@@ -344,21 +348,55 @@ void MessageLog::ScheduleReclaim() {
 
 void MessageLog::Reclaim() {
   if (closed_) return;
-  // Ascending: a segment's marks refer only to older ones, so one pass
-  // deletes whole chains.
+  // Ascending: a segment's marks refer only to older segments, so one pass
+  // deletes whole chains. A dead segment whose marks still matter to an
+  // older live segment (an ack for a message there) first copies those
+  // marks to the head of the log; its file goes once they are durable.
+  bool carried = false;
+  std::vector<uint32_t> doomed;
   for (auto it = segments_.begin(); it != segments_.end();) {
-    const Segment& s = it->second;
-    bool dead = it->first != current_ && s.live == 0 &&
-                std::none_of(s.targets.begin(), s.targets.end(),
-                             [&](uint32_t t) { return segments_.count(t) > 0; });
-    if (!dead) {
+    Segment& s = it->second;
+    if (it->first == current_ || s.live > 0) {
       ++it;
       continue;
     }
+    if (std::any_of(s.targets.begin(), s.targets.end(),
+                    [&](uint32_t t) { return segments_.count(t) > 0; })) {
+      CarryForward(it->first);
+      carried = true;
+    }
     if (s.read_fd >= 0) ::close(s.read_fd);
-    ::unlink(PathOf(it->first).c_str());
+    doomed.push_back(it->first);
     it = segments_.erase(it);
   }
+  if (!carried) {
+    for (uint32_t n : doomed) ::unlink(PathOf(n).c_str());
+    return;
+  }
+  for (uint32_t n : doomed) pending_unlinks_.push_back({appended_, n});
+  WriteBuffered();
+}
+
+void MessageLog::CarryForward(uint32_t segment) {
+  int fd = ::open(PathOf(segment).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st {};
+  ::fstat(fd, &st);
+  RecordScanner scan(fd, static_cast<uint64_t>(st.st_size));
+  uint8_t type;
+  std::string_view payload;
+  uint64_t offset;
+  while (scan.Next(type, payload, offset)) {
+    if (type != static_cast<uint8_t>(LogRecord::kDeliver) &&
+        type != static_cast<uint8_t>(LogRecord::kSettle))
+      continue;
+    amqp::Reader r(payload);
+    uint64_t queue = r.U64(), id = r.U64();
+    uint32_t target = r.U32();
+    if (r.ok() && target != segment && segments_.count(target))
+      AppendMark(static_cast<LogRecord>(type), queue, core::DiskRef{id, target, 0, 0});
+  }
+  ::close(fd);
 }
 
 void MessageLog::Close() {

@@ -12,9 +12,11 @@
 // publishers waiting in one window share one fsync (group commit).
 //
 // Space: every segment counts the references still held on its publish
-// records. A segment is deleted when it holds none and no settle/deliver
-// record in it refers to a segment that still exists (deleting it first
-// would bring those messages back at restart).
+// records. A segment is deleted when it holds none. If some settle/deliver
+// record in it refers to a segment that still exists (deleting it alone
+// would bring that message back at restart), those records are first
+// appended again at the head of the log, and the file goes once they are
+// durable; so one long-lived message pins only its own segment.
 //
 // Lifecycle: owned by the Store; all calls on the node's event loop except
 // the sync thread's, which touches only what mu_ guards.
@@ -22,6 +24,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -103,6 +106,7 @@ class MessageLog {
   void ScheduleWrite();
   void ScheduleReclaim();
   void Reclaim();
+  void CarryForward(uint32_t segment);
   void RequestSync();
   void SyncLoop();
   void Synced(uint64_t upto);
@@ -118,6 +122,9 @@ class MessageLog {
   uint64_t appended_ = 0;       // log positions: bytes appended since start
   uint64_t written_ = 0;
   uint64_t synced_ = 0;
+  // Dead segments whose carried-forward marks must be durable (log
+  // position) before the file goes.
+  std::deque<std::pair<uint64_t, uint32_t>> pending_unlinks_;
   bool write_posted_ = false;
   bool reclaim_posted_ = false;
   bool closed_ = false;

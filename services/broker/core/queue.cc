@@ -88,8 +88,13 @@ void Queue::MaybePageOut(QueueEntry& e) {
   Persistence* store = host_.persistence();
   if (!store || !e.message || !(options_.args.lazy || host_.ShouldPage())) return;
   if (!e.logged && !e.paged_ref) {
-    if (e.message->disk.valid()) store->AddRef(e.message->disk);
-    else e.message->disk = store->Write(*e.message, {});
+    if (e.message->disk.valid()) {
+      store->AddRef(e.message->disk);
+    } else {
+      DiskRef ref = store->Write(*e.message, {});
+      if (!ref.valid()) return;  // the store is closed: keep the body
+      e.message->disk = ref;
+    }
     e.disk = e.message->disk;
     e.paged_ref = true;
   }

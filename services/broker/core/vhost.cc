@@ -464,7 +464,8 @@ PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queu
       if (q->store_id() != 0 && q->Accepts(*message)) logged_for.push_back(q->store_id());
     if (!logged_for.empty()) {
       message->disk = store->Write(*message, logged_for);
-      outcome.durable_at = store->appended();
+      if (message->disk.valid()) outcome.durable_at = store->appended();
+      else logged_for.clear();  // the store is closed (shutting down)
     }
   }
   for (auto& q : queues) {

@@ -152,10 +152,12 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
   uint64_t next_publish_seq_ = 1;
   uint64_t confirmed_ = 0;
   uint64_t pending_ack_ = 0;
+  uint64_t last_durable_at_ = 0;  // store position of this channel's latest write
   struct AwaitingSync {
     uint64_t seq;
     bool ack;
     uint64_t durable_at;
+    bool commit_ok = false;  // tx.commit-ok rather than a confirm
   };
   std::deque<AwaitingSync> awaiting_sync_;
 

@@ -206,6 +206,7 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
       ++counters.messages_unroutable_dropped;
     }
   }
+  if (outcome.durable_at != 0) last_durable_at_ = outcome.durable_at;
   if (seq != 0) Confirm(seq, !outcome.rejected, outcome.durable_at);
   return Status::Ok();
 }
@@ -238,7 +239,12 @@ void Channel::OnSynced() {
   while (!awaiting_sync_.empty() && awaiting_sync_.front().durable_at <= store->synced()) {
     AwaitingSync a = awaiting_sync_.front();
     awaiting_sync_.pop_front();
-    ConfirmNow(a.seq, a.ack, false);
+    if (!a.commit_ok) {
+      ConfirmNow(a.seq, a.ack, false);
+      continue;
+    }
+    FlushConfirms();
+    Reply(amqp::TxCommitOk{});
   }
   FlushConfirms();
   connection_.Send();
@@ -372,6 +378,13 @@ Status Channel::HandleTxCommit() {
   }
   tx_mode_ = true;
   if (!result.ok()) return result;
+  // As RabbitMQ: commit-ok once the committed persistent messages are on disk.
+  core::Persistence* store = connection_.broker().persistence();
+  if (store && store->synced() < last_durable_at_) {
+    awaiting_sync_.push_back({0, true, last_durable_at_, true});
+    store->WaitForSync(this);
+    return Status::Ok();
+  }
   Reply(amqp::TxCommitOk{});
   return Status::Ok();
 }

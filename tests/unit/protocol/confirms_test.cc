@@ -115,6 +115,45 @@ TEST_F(ConfirmsTest, PublishesInOneWriteAreAckedExactlyOnceEach) {
   EXPECT_EQ(ok->message_count, kCount);
 }
 
+// Persistent messages to a durable queue are confirmed only after the store
+// has synced them; transient ones published around them must not overtake.
+TEST_F(ConfirmsTest, DurableAndTransientPublishesAreConfirmedInOrder) {
+  amqp::QueueDeclare d;
+  d.queue = "durable";
+  d.durable = true;
+  c_.SendMethod(1, d);
+  ASSERT_TRUE(c_.Expect<amqp::QueueDeclareOk>(1));
+  const std::string persistent("\x10\x00\x02", 3);  // delivery-mode 2
+  std::string out;
+  for (int i = 0; i < 200; ++i)
+    out += PublishFrames(1, "", i % 3 == 0 ? "nowhere" : "durable", "m" + std::to_string(i),
+                         i % 2 == 0 ? persistent : NoProperties());
+  c_.Send(out);
+  ConfirmTracker t(200);
+  ASSERT_TRUE(ReadConfirms(c_, 1, t));
+  for (const auto& [seq, acked] : t.settled()) EXPECT_TRUE(acked) << "seq " << seq;
+}
+
+TEST(TxDurabilityTest, CommitOfPersistentMessagesIsAnswered) {
+  TestNode node;
+  RawClient c(node.port());
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(c.OpenChannel(1));
+  amqp::QueueDeclare d;
+  d.queue = "durable";
+  d.durable = true;
+  c.SendMethod(1, d);
+  ASSERT_TRUE(c.Expect<amqp::QueueDeclareOk>(1));
+  c.SendMethod(1, amqp::TxSelect{});
+  ASSERT_TRUE(c.Expect<amqp::TxSelectOk>(1));
+  c.Send(PublishFrames(1, "", "durable", "kept", std::string("\x10\x00\x02", 3)));
+  c.SendMethod(1, amqp::TxCommit{});
+  ASSERT_TRUE(c.Expect<amqp::TxCommitOk>(1));
+  auto got = Get(c, 1, "durable");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->body(), "kept");
+}
+
 TEST_F(ConfirmsTest, UnroutablePublishesAreAckedToo) {
   std::string out;
   for (int i = 0; i < 10; ++i) out += PublishFrames(1, "", "nowhere", "lost");

@@ -1,7 +1,6 @@
 #include "broker/store/definitions.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -183,25 +182,17 @@ void DefinitionsLog::Record(uint8_t type, const std::string& payload) {
 Status DefinitionsLog::Open(const std::string& dir, bool& fresh) {
   dir_ = dir;
   std::string path = dir + "/" + kFile;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  fresh = fd < 0;
-  if (fd < 0 && errno != ENOENT) return IoError(path + ": " + std::strerror(errno));
-  if (fd >= 0) {
-    struct stat st {};
-    ::fstat(fd, &st);
-    RecordScanner scan(fd, static_cast<uint64_t>(st.st_size));
-    uint8_t type;
-    std::string_view payload;
-    uint64_t offset;
-    size_t bad = 0;
-    while (scan.Next(type, payload, offset))
-      if (!Apply(type, payload)) ++bad;
-    if (!scan.why().empty())
-      spdlog::warn("store: {}: {} at offset {}; dropped {} bytes after it", path, scan.why(),
-                   scan.good_end(), scan.dropped());
-    if (bad) spdlog::warn("store: {}: skipped {} records that did not decode", path, bad);
-    ::close(fd);
-  }
+  size_t bad = 0;
+  auto scan = ScanFile(path, [&](uint8_t type, std::string_view payload, uint64_t) {
+    if (!Apply(type, payload)) ++bad;
+  });
+  if (!scan.ok()) return scan.error();
+  const ScanResult& r = scan.value();
+  fresh = !r.exists;
+  if (!r.why.empty())
+    spdlog::warn("store: {}: {} at offset {}; dropped {} bytes after it", path, r.why, r.good_end,
+                 r.dropped);
+  if (bad) spdlog::warn("store: {}: skipped {} records that did not decode", path, bad);
   return Compact();
 }
 

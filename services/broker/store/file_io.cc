@@ -1,6 +1,7 @@
 #include "broker/store/file_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +28,28 @@ void SyncDirectory(const std::string& dir) {
   if (fd < 0) return;
   ::fsync(fd);
   ::close(fd);
+}
+
+Result<ScanResult> ScanFile(const std::string& path, const RecordFn& fn) {
+  ScanResult result;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOENT) return IoError(path + ": " + std::strerror(errno));
+    result.exists = false;
+    return result;
+  }
+  struct stat st {};
+  ::fstat(fd, &st);
+  RecordScanner scan(fd, static_cast<uint64_t>(st.st_size));
+  uint8_t type;
+  std::string_view payload;
+  uint64_t offset;
+  while (scan.Next(type, payload, offset)) fn(type, payload, offset);
+  ::close(fd);
+  result.good_end = scan.good_end();
+  result.dropped = scan.dropped();
+  result.why = scan.why().empty() && result.dropped > 0 ? "damage" : scan.why();
+  return result;
 }
 
 bool RecordScanner::Fill(size_t want) {

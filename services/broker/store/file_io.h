@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -45,5 +46,18 @@ class RecordScanner {
   bool eof_ = false;
   std::string why_;
 };
+
+// How a whole-file scan ended: `dropped` bytes after `good_end` were not
+// intact records (`why` says what was wrong), or none.
+struct ScanResult {
+  bool exists = true;
+  uint64_t good_end = 0;
+  uint64_t dropped = 0;
+  std::string why;
+};
+using RecordFn = std::function<void(uint8_t type, std::string_view payload, uint64_t offset)>;
+// Streams the intact records of the file at `path` to `fn`. A missing file
+// is exists=false; any other failure to open it is an error.
+Result<ScanResult> ScanFile(const std::string& path, const RecordFn& fn);
 
 }  // namespace warren::store

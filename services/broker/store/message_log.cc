@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +54,25 @@ bool DecodeHeader(amqp::Reader& r, PublishHeader& h) {
   return r.ok();
 }
 
+// A deliver or settle record.
+struct Mark {
+  LogRecord kind;
+  uint64_t queue = 0, id = 0;
+  uint32_t segment = 0;  // where the message's publish record is
+};
+
+bool DecodeMark(uint8_t type, std::string_view payload, Mark& m) {
+  if (type != static_cast<uint8_t>(LogRecord::kDeliver) &&
+      type != static_cast<uint8_t>(LogRecord::kSettle))
+    return false;
+  amqp::Reader r(payload);
+  m.kind = static_cast<LogRecord>(type);
+  m.queue = r.U64();
+  m.id = r.U64();
+  m.segment = r.U32();
+  return r.ok();
+}
+
 }  // namespace
 
 MessageLog::MessageLog(MessageLogOptions options) : options_(std::move(options)) {}
@@ -91,26 +109,18 @@ Status MessageLog::Recover(const Replay& replay) {
 
 Status MessageLog::RecoverSegment(uint32_t number, const Replay& replay) {
   std::string path = PathOf(number);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return IoError(path + ": " + std::strerror(errno));
-  struct stat st {};
-  ::fstat(fd, &st);
   Segment& seg = segments_[number];
-  RecordScanner scan(fd, static_cast<uint64_t>(st.st_size));
-  uint8_t type;
-  std::string_view payload;
-  uint64_t offset;
-  while (scan.Next(type, payload, offset)) {
+  auto scan = ScanFile(path, [&](uint8_t type, std::string_view payload, uint64_t offset) {
     amqp::Reader r(payload);
     if (type == static_cast<uint8_t>(LogRecord::kPublish)) {
       PublishHeader h;
-      if (!DecodeHeader(r, h)) continue;
+      if (!DecodeHeader(r, h)) return;
       next_id_ = std::max(next_id_, h.id + 1);
-      if (h.queues.empty()) continue;  // a page-out copy: not kept across restarts
+      if (h.queues.empty()) return;  // a page-out copy: not kept across restarts
       r.ShortStr();
       r.ShortStr();
       r.LongStr();
-      if (!r.ok()) continue;
+      if (!r.ok()) return;
       PublishInfo info;
       info.ref = core::DiskRef{h.id, number, static_cast<uint32_t>(offset),
                                static_cast<uint32_t>(kRecordHeader + payload.size())};
@@ -120,20 +130,17 @@ Status MessageLog::RecoverSegment(uint32_t number, const Replay& replay) {
       info.size = static_cast<uint32_t>(r.remaining());
       info.queues = std::move(h.queues);
       replay.publish(info);
-    } else if (type == static_cast<uint8_t>(LogRecord::kDeliver) ||
-               type == static_cast<uint8_t>(LogRecord::kSettle)) {
-      uint64_t queue = r.U64(), id = r.U64();
-      uint32_t target = r.U32();
-      if (!r.ok()) continue;
-      if (target != number) seg.targets.insert(target);
-      replay.mark(static_cast<LogRecord>(type), queue, id, target);
+    } else if (Mark m; DecodeMark(type, payload, m)) {
+      if (m.segment != number) seg.targets.insert(m.segment);
+      replay.mark(m.kind, m.queue, m.id, m.segment);
     }
-  }
-  ::close(fd);
-  if (!scan.why().empty() || scan.dropped() > 0) {
-    spdlog::warn("store: segment {}: {} at offset {}; dropped {} bytes after it", number,
-                 scan.why().empty() ? "damage" : scan.why(), scan.good_end(), scan.dropped());
-    if (::truncate(path.c_str(), static_cast<off_t>(scan.good_end())) != 0)
+  });
+  if (!scan.ok()) return scan.error();
+  const ScanResult& r = scan.value();
+  if (!r.why.empty()) {
+    spdlog::warn("store: segment {}: {} at offset {}; dropped {} bytes after it", number, r.why,
+                 r.good_end, r.dropped);
+    if (::truncate(path.c_str(), static_cast<off_t>(r.good_end)) != 0)
       return IoError(path + ": cannot truncate: " + std::strerror(errno));
   }
   return Status::Ok();
@@ -268,13 +275,17 @@ void MessageLog::ScheduleWrite() {
     WriteBuffered();
     return;
   }
-  if (write_posted_) return;
-  write_posted_ = true;
+  PostOnce(write_posted_, &MessageLog::WriteBuffered);
+}
+
+void MessageLog::PostOnce(bool& posted, void (MessageLog::*fn)()) {
+  if (posted) return;
+  posted = true;
   std::weak_ptr<bool> alive = alive_;
-  options_.post([this, alive] {
+  options_.post([this, alive, &posted, fn] {
     if (alive.expired()) return;
-    write_posted_ = false;
-    WriteBuffered();
+    posted = false;
+    (this->*fn)();
   });
 }
 
@@ -336,14 +347,7 @@ void MessageLog::Synced(uint64_t upto) {
 }
 
 void MessageLog::ScheduleReclaim() {
-  if (reclaim_posted_ || closed_) return;
-  reclaim_posted_ = true;
-  std::weak_ptr<bool> alive = alive_;
-  options_.post([this, alive] {
-    if (alive.expired()) return;
-    reclaim_posted_ = false;
-    Reclaim();
-  });
+  if (!closed_) PostOnce(reclaim_posted_, &MessageLog::Reclaim);
 }
 
 void MessageLog::Reclaim() {
@@ -378,25 +382,12 @@ void MessageLog::Reclaim() {
 }
 
 void MessageLog::CarryForward(uint32_t segment) {
-  int fd = ::open(PathOf(segment).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  struct stat st {};
-  ::fstat(fd, &st);
-  RecordScanner scan(fd, static_cast<uint64_t>(st.st_size));
-  uint8_t type;
-  std::string_view payload;
-  uint64_t offset;
-  while (scan.Next(type, payload, offset)) {
-    if (type != static_cast<uint8_t>(LogRecord::kDeliver) &&
-        type != static_cast<uint8_t>(LogRecord::kSettle))
-      continue;
-    amqp::Reader r(payload);
-    uint64_t queue = r.U64(), id = r.U64();
-    uint32_t target = r.U32();
-    if (r.ok() && target != segment && segments_.count(target))
-      AppendMark(static_cast<LogRecord>(type), queue, core::DiskRef{id, target, 0, 0});
-  }
-  ::close(fd);
+  auto scan = ScanFile(PathOf(segment), [&](uint8_t type, std::string_view payload, uint64_t) {
+    Mark m;
+    if (DecodeMark(type, payload, m) && m.segment != segment && segments_.count(m.segment))
+      AppendMark(m.kind, m.queue, core::DiskRef{m.id, m.segment, 0, 0});
+  });
+  if (!scan.ok()) spdlog::error("store: {}", scan.error().text);
 }
 
 void MessageLog::Close() {

@@ -52,14 +52,17 @@ struct MessageLogOptions {
 
 enum class LogRecord : uint8_t { kPublish = 1, kDeliver = 2, kSettle = 3 };
 
-// One publish record as recovery sees it (the body is not kept).
-struct PublishInfo {
+// What recovery keeps of a publish record (the body stays on disk).
+struct StoredMessage {
   core::DiskRef ref;
   int64_t wall_ms = 0;
   int64_t ttl_ms = -1;
   uint32_t size = 0;
   uint8_t priority = 0;
-  std::vector<uint64_t> queues;
+};
+
+struct PublishInfo : StoredMessage {
+  std::vector<uint64_t> queues;  // the durable queues it was written for
 };
 
 class MessageLog {
@@ -103,6 +106,8 @@ class MessageLog {
   std::string PathOf(uint32_t segment) const;
   void OpenSegment();
   void Rotate();
+  // Runs `fn` on the loop soon, once however often asked before it runs.
+  void PostOnce(bool& posted, void (MessageLog::*fn)());
   void ScheduleWrite();
   void ScheduleReclaim();
   void Reclaim();

@@ -13,11 +13,7 @@ namespace {
 // One durable queue's messages as the log replays them, in log order.
 struct QueueReplay {
   struct Entry {
-    core::DiskRef ref;
-    int64_t wall_ms = 0;
-    int64_t ttl_ms = -1;
-    uint32_t size = 0;
-    uint8_t priority = 0;
+    StoredMessage m;
     bool delivered = false;
     bool settled = false;
   };
@@ -27,8 +23,8 @@ struct QueueReplay {
 
   Entry* Find(uint64_t id) {
     auto it = std::lower_bound(entries.begin(), entries.end(), id,
-                               [](const Entry& e, uint64_t v) { return e.ref.id < v; });
-    return it != entries.end() && it->ref.id == id ? &*it : nullptr;
+                               [](const Entry& e, uint64_t v) { return e.m.ref.id < v; });
+    return it != entries.end() && it->m.ref.id == id ? &*it : nullptr;
   }
   // Keeps memory proportional to what is still queued, not to the log.
   void Compact() {
@@ -87,8 +83,7 @@ Status Restore(Store& store, core::Broker& broker) {
     for (uint64_t id : info.queues) {
       auto it = queues.find(id);
       if (it == queues.end()) continue;  // the queue was deleted since
-      it->second.entries.push_back(
-          QueueReplay::Entry{info.ref, info.wall_ms, info.ttl_ms, info.size, info.priority});
+      it->second.entries.push_back(QueueReplay::Entry{info});
     }
   };
   replay.mark = [&](LogRecord kind, uint64_t queue, uint64_t id, uint32_t) {
@@ -116,14 +111,14 @@ Status Restore(Store& store, core::Broker& broker) {
     for (const auto& e : q.entries) {
       if (e.settled) continue;
       core::RestoredMessage m;
-      m.disk = e.ref;
-      m.size = e.size;
-      m.priority = e.priority;
+      m.disk = e.m.ref;
+      m.size = e.m.size;
+      m.priority = e.m.priority;
       m.redelivered = e.delivered;
-      m.published_ms = e.wall_ms;
-      if (e.ttl_ms >= 0) m.ttl_ms = e.ttl_ms;
+      m.published_ms = e.m.wall_ms;
+      if (e.m.ttl_ms >= 0) m.ttl_ms = e.m.ttl_ms;
       q.queue->Restore(m, wall_now);
-      ++live[e.ref.segment];
+      ++live[e.m.ref.segment];
       ++restored;
     }
     q.entries.clear();

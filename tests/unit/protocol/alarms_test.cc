@@ -19,6 +19,19 @@ void ConsumeFrom(RawClient& c, const std::string& queue) {
   ASSERT_TRUE(c.Expect<amqp::BasicConsumeOk>(1));
 }
 
+// Publishes one message to `queue` from a connection that announced the
+// connection.blocked capability; returns the reason it was blocked with.
+std::string PublishUntilBlocked(RawClient& publisher, const std::string& queue,
+                                const std::string& body) {
+  Login login;
+  login.connection_blocked = true;
+  EXPECT_TRUE(publisher.Handshake(login));
+  EXPECT_TRUE(publisher.OpenChannel(1));
+  publisher.Send(PublishFrames(1, "", queue, body));
+  auto blocked = publisher.Expect<amqp::ConnectionBlocked>(0);
+  return blocked ? blocked->reason : "(not blocked)";
+}
+
 TEST(AlarmsTest, MemoryAlarmBlocksThePublisherAndServesTheConsumer) {
   TestNode node([](NodeConfig& c) {
     c.memory_limit = 1;
@@ -30,15 +43,8 @@ TEST(AlarmsTest, MemoryAlarmBlocksThePublisherAndServesTheConsumer) {
   ASSERT_TRUE(consumer.DeclareQueue(1, "q"));
   ConsumeFrom(consumer, "q");
 
-  Login login;
-  login.connection_blocked = true;
   RawClient publisher(node.port());
-  ASSERT_TRUE(publisher.Handshake(login));
-  ASSERT_TRUE(publisher.OpenChannel(1));
-  publisher.Send(PublishFrames(1, "", "q", "hello"));
-  auto blocked = publisher.Expect<amqp::ConnectionBlocked>(0);
-  ASSERT_TRUE(blocked);
-  EXPECT_EQ(blocked->reason, "low on memory");
+  EXPECT_EQ(PublishUntilBlocked(publisher, "q", "hello"), "low on memory");
 
   // The publish that tripped the block was routed; the consumer gets it and
   // its own connection is still read (a declare is answered).
@@ -54,15 +60,8 @@ TEST(AlarmsTest, MemoryAlarmBlocksThePublisherAndServesTheConsumer) {
 
 TEST(AlarmsTest, DiskAlarmSaysLowOnDisk) {
   TestNode node([](NodeConfig& c) { c.disk_free_limit = 1ull << 50; });
-  Login login;
-  login.connection_blocked = true;
   RawClient publisher(node.port());
-  ASSERT_TRUE(publisher.Handshake(login));
-  ASSERT_TRUE(publisher.OpenChannel(1));
-  publisher.Send(PublishFrames(1, "", "nowhere", "x"));
-  auto blocked = publisher.Expect<amqp::ConnectionBlocked>(0);
-  ASSERT_TRUE(blocked);
-  EXPECT_EQ(blocked->reason, "low on disk");
+  EXPECT_EQ(PublishUntilBlocked(publisher, "nowhere", "x"), "low on disk");
 }
 
 }  // namespace

@@ -118,11 +118,7 @@ TEST_F(ConfirmsTest, PublishesInOneWriteAreAckedExactlyOnceEach) {
 // Persistent messages to a durable queue are confirmed only after the store
 // has synced them; transient ones published around them must not overtake.
 TEST_F(ConfirmsTest, DurableAndTransientPublishesAreConfirmedInOrder) {
-  amqp::QueueDeclare d;
-  d.queue = "durable";
-  d.durable = true;
-  c_.SendMethod(1, d);
-  ASSERT_TRUE(c_.Expect<amqp::QueueDeclareOk>(1));
+  ASSERT_TRUE(c_.DeclareQueue(1, "durable", {}, /*durable=*/true));
   const std::string persistent("\x10\x00\x02", 3);  // delivery-mode 2
   std::string out;
   for (int i = 0; i < 200; ++i)
@@ -139,11 +135,7 @@ TEST(TxDurabilityTest, CommitOfPersistentMessagesIsAnswered) {
   RawClient c(node.port());
   ASSERT_TRUE(c.Handshake());
   ASSERT_TRUE(c.OpenChannel(1));
-  amqp::QueueDeclare d;
-  d.queue = "durable";
-  d.durable = true;
-  c.SendMethod(1, d);
-  ASSERT_TRUE(c.Expect<amqp::QueueDeclareOk>(1));
+  ASSERT_TRUE(c.DeclareQueue(1, "durable", {}, /*durable=*/true));
   c.SendMethod(1, amqp::TxSelect{});
   ASSERT_TRUE(c.Expect<amqp::TxSelectOk>(1));
   c.Send(PublishFrames(1, "", "durable", "kept", std::string("\x10\x00\x02", 3)));

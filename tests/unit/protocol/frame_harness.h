@@ -406,10 +406,12 @@ class RawClient {
     return ::testing::AssertionSuccess();
   }
   ::testing::AssertionResult DeclareQueue(uint16_t channel, const std::string& queue,
-                                          const amqp::FieldTable& arguments = {}) {
+                                          const amqp::FieldTable& arguments = {},
+                                          bool durable = false) {
     amqp::QueueDeclare d;
     d.queue = queue;
     d.arguments = arguments;
+    d.durable = durable;
     SendMethod(channel, d);
     if (!Expect<amqp::QueueDeclareOk>(channel))
       return ::testing::AssertionFailure() << "queue '" << queue << "' not declared";

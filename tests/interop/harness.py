@@ -12,6 +12,10 @@ and not Warren's. That mode is a development aid; ctest always uses Warren.
 Both backends get the same definitions (DEFINITIONS below): Warren through a
 --config TOML file, RabbitMQ through rabbitmqctl.
 
+Durability tests also stop, kill -9 and restart a Warren node on the same data
+directory: `kill()`, `stop_node()`, `restart()`; `extra_config` is TOML text
+appended to the node's config file; `logs()` covers every run of the node.
+
 Used two ways:
   - imported by Python tests: `with Broker() as b: ... b.host, b.port ...`,
     and `harness.main()` instead of unittest.main() so that a failing run
@@ -91,10 +95,11 @@ def _die_with_parent():
 
 
 class Broker:
-    def __init__(self, definitions=DEFINITIONS):
+    def __init__(self, definitions=DEFINITIONS, extra_config=""):
         self.host = "127.0.0.1"
         self.port = None
         self.definitions = definitions
+        self.extra_config = extra_config
         self.target = os.environ.get("WARREN_INTEROP_TARGET", "warren")
         if self.target not in ("warren", "rabbitmq"):
             raise RuntimeError("WARREN_INTEROP_TARGET must be 'warren' or 'rabbitmq', not %r"
@@ -127,6 +132,35 @@ class Broker:
     def __exit__(self, *exc):
         self.stop()
 
+    @property
+    def data_dir(self):
+        """Warren's data directory (kept across kill() / stop_node())."""
+        return os.path.join(self.dir, "data")
+
+    def kill(self):
+        """SIGKILL the node now, as a crash would; the data directory stays."""
+        self._require_warren("kill")
+        self.proc.kill()
+        self.proc.wait()
+        self._log.append("[harness] warren-node killed with SIGKILL\n")
+        self._finish_run()
+
+    def stop_node(self):
+        """Stop the node cleanly (SIGTERM); the data directory stays."""
+        self._require_warren("stop_node")
+        self._stop_warren()
+
+    def restart(self):
+        """Start the node again on the same data directory (a new port)."""
+        self._require_warren("restart")
+        if self.proc is not None and self.proc.poll() is None:
+            self._stop_warren()
+        self._start_warren()
+
+    def _require_warren(self, what):
+        if self.target != "warren":
+            raise unittest.SkipTest("%s() drives Warren's node only" % what)
+
     def logs(self):
         if self._log_snapshot is not None:
             return self._log_snapshot
@@ -143,7 +177,8 @@ class Broker:
                                "against RabbitMQ instead" % binary)
         config = os.path.join(self.dir, "warren.toml")
         with open(config, "w") as f:
-            f.write(toml_config(self.definitions))
+            f.write(toml_config(self.definitions) + "\n" + self.extra_config + "\n")
+        self.port = None
         self.proc = subprocess.Popen(
             [binary, "--amqp-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0",
              "--data-dir", os.path.join(self.dir, "data"), "--config", config],
@@ -151,8 +186,10 @@ class Broker:
             text=True, errors="replace", preexec_fn=_die_with_parent)
         listening = threading.Event()
 
+        proc = self.proc
+
         def drain():  # keeps reading for the node's whole life
-            for line in self.proc.stdout:
+            for line in proc.stdout:
                 self._log.append(line)
                 m = _LISTENING.search(line)
                 if m and not listening.is_set():
@@ -178,11 +215,15 @@ class Broker:
                 self._log.append("[harness] no exit %ds after SIGTERM; SIGKILL\n" % STOP_TIMEOUT)
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL):
+            self._log.append("[harness] warren-node exit status %s\n" % self.proc.returncode)
+        self._finish_run()
+
+    def _finish_run(self):
         if self._drain:
             self._drain.join(timeout=5)
+            self._drain = None
         self.proc.stdout.close()
-        if self.proc.returncode not in (0, -signal.SIGTERM):
-            self._log.append("[harness] warren-node exit status %s\n" % self.proc.returncode)
 
     # RabbitMQ (validates the tests themselves) -------------------------------
     def _rabbit_env(self):

@@ -1,0 +1,40 @@
+"""Helpers shared by the durability tests: the interop harness, pika
+connections to it, draining a queue, and sampling the node's memory."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+
+import pika  # noqa: E402  (Debian's python3-pika)
+
+import harness  # noqa: E402,F401  (re-exported for the tests)
+
+PERSISTENT = pika.BasicProperties(delivery_mode=2)
+TRANSIENT = pika.BasicProperties(delivery_mode=1)
+
+
+def connect(broker, **kwargs):
+    params = pika.ConnectionParameters(broker.host, broker.port, heartbeat=0,
+                                       blocked_connection_timeout=None, **kwargs)
+    return pika.BlockingConnection(params)
+
+
+def drain(channel, queue, timeout=5.0):
+    """Every message now in `queue`, acked, as (body, properties, redelivered)."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        method, props, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            return out
+        out.append((body, props, method.redelivered))
+    raise AssertionError("%s still had messages after %.0fs" % (queue, timeout))
+
+
+def rss_bytes(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0

@@ -12,7 +12,7 @@ APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libspdlog-dev clang libclang-rt-14-dev \
   python3 python3-pika amqp-tools librabbitmq-client-java libslf4j-java
 
-.PHONY: all deps build run test bench fuzz interop-deps clean
+.PHONY: all deps build run test soak bench fuzz interop-deps clean
 
 all: build
 
@@ -46,6 +46,11 @@ interop-deps:
 
 test: build interop-deps
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+# The crash test at length: hundreds of kill -9s under load.
+soak: build
+	WARREN_CRASH_CYCLES=$${WARREN_CRASH_CYCLES:-300} WARREN_NODE_BIN=$(abspath $(NODE_BIN)) \
+	  /usr/bin/python3 tests/durability/test_crash.py
 
 # Side-by-side capacity runs: Warren and (when installed) RabbitMQ.
 bench: build

@@ -15,8 +15,8 @@ TRANSIENT = pika.BasicProperties(delivery_mode=1)
 
 
 def connect(broker, **kwargs):
-    params = pika.ConnectionParameters(broker.host, broker.port, heartbeat=0,
-                                       blocked_connection_timeout=None, **kwargs)
+    kwargs.setdefault("heartbeat", 0)
+    params = pika.ConnectionParameters(broker.host, broker.port, **kwargs)
     return pika.BlockingConnection(params)
 
 

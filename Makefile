@@ -52,9 +52,13 @@ soak: build
 	WARREN_CRASH_CYCLES=$${WARREN_CRASH_CYCLES:-300} WARREN_NODE_BIN=$(abspath $(NODE_BIN)) \
 	  /usr/bin/python3 tests/durability/test_crash.py
 
-# Side-by-side capacity runs: Warren and (when installed) RabbitMQ.
+# Side-by-side runs against Warren and Debian's RabbitMQ (installed if missing): capacity,
+# then durability (confirmed persistent throughput, recovery time).
 bench: build
+	@dpkg-query -W -f='$${Status}\n' rabbitmq-server 2>/dev/null | grep -q "install ok installed" || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server; }
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/run_capacity.sh
+	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/durability.sh
 
 # The codec fuzzer under ASan+UBSan for 60 s (see README.md).
 fuzz: deps

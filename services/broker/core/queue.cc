@@ -106,9 +106,11 @@ bool Queue::Load(QueueEntry& e) {
   Persistence* store = host_.persistence();
   e.message = store ? store->Read(e.disk) : nullptr;
   if (e.message) return true;
-  spdlog::error("queue '{}' in vhost '{}': message {} could not be read back; dropped", name_,
-                vhost_, e.disk.id);
-  Forget(e);
+  // Skipped for now, but its record is neither settled nor released: the
+  // message is still on disk and comes back at the next start.
+  spdlog::error("queue '{}' in vhost '{}': message {} could not be read back; skipped until "
+                "the node restarts", name_, vhost_, e.disk.id);
+  e.logged = e.paged_ref = false;
   return false;
 }
 

@@ -11,16 +11,20 @@
 
 namespace warren::store {
 
-Status WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+Status WriteAll(int fd, std::string_view data, size_t* written) {
+  size_t done = 0;
+  Status result = Status::Ok();
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return IoError(std::strerror(errno));
+      result = IoError(std::strerror(errno));
+      break;
     }
-    data.remove_prefix(static_cast<size_t>(n));
+    done += static_cast<size_t>(n);
   }
-  return Status::Ok();
+  if (written) *written = done;
+  return result;
 }
 
 void SyncDirectory(const std::string& dir) {

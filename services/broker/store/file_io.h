@@ -15,7 +15,8 @@ namespace warren::store {
 inline Error IoError(std::string text) { return Error{541, std::move(text)}; }
 
 // Writes all of `data` at the file's current offset; retries short writes.
-Status WriteAll(int fd, std::string_view data);
+// `written` (if given) says how much went out, also when it fails part way.
+Status WriteAll(int fd, std::string_view data, size_t* written = nullptr);
 // Makes a rename or unlink in `dir` durable.
 void SyncDirectory(const std::string& dir);
 

@@ -167,6 +167,9 @@ void MessageLog::OpenSegment() {
 
 void MessageLog::Rotate() {
   WriteBuffered();
+  // Records still buffered belong to this segment's offsets: keep it until
+  // they are out (a failing disk), however large it grows.
+  if (!buffer_.empty()) return;
   uint32_t old = current_;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -291,13 +294,15 @@ void MessageLog::PostOnce(bool& posted, void (MessageLog::*fn)()) {
 
 void MessageLog::WriteBuffered() {
   if (closed_ || buffer_.empty()) return;
-  if (Status s = WriteAll(fd_, buffer_); !s.ok()) {
-    // Kept for the next attempt; confirms wait until it is written.
+  size_t done = 0;
+  Status s = WriteAll(fd_, buffer_, &done);
+  buffer_.erase(0, done);
+  written_ = appended_ - buffer_.size();
+  if (!s.ok()) {
+    // The rest is kept for the next attempt; confirms wait until it is out.
     spdlog::error("store: cannot write segment {}: {}", current_, s.error().text);
     return;
   }
-  buffer_.clear();
-  written_ = appended_;
   if (options_.fsync) RequestSync();
   else Synced(written_);
 }

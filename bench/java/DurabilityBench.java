@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * RabbitMQ alike. Persistent messages carry their sequence number in the
  * first 8 bytes.
  *
- *   publish PORT QUEUE PUBLISHERS SECONDS BODY  confirmed msgs/s, window 256 each
+ *   publish PORT QUEUE PUBLISHERS SECONDS BODY  confirmed msgs/s, window 256 each;
+ *                                               the queue is deleted afterwards
  *   fill PORT QUEUE COUNT BODY                  COUNT confirmed messages, one publisher
  *   drain PORT QUEUE COUNT                      consumes COUNT, checking their order
  */
@@ -97,6 +98,10 @@ public final class DurabilityBench {
     for (Thread t : threads) t.join();
     double elapsed = (System.nanoTime() - start) / 1e9;
     System.out.printf("%.0f%n", total.get() / elapsed);
+    // What this run queued goes, so the next run starts from the same state.
+    try (Connection c = f.newConnection(); Channel ch = c.createChannel()) {
+      ch.queueDelete(queue);
+    }
   }
 
   static void fill(ConnectionFactory f, String queue, long count, int body) throws Exception {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <unordered_map>
 
 #include "common/log.h"
@@ -10,26 +11,37 @@ namespace warren::store {
 
 namespace {
 
-// One durable queue's messages as the log replays them, in log order.
+// One durable queue's messages as the log replays them, in log order. An
+// entry is 40 bytes and the deque never doubles, so a large log replays in
+// little more memory than its queues' index will take anyway.
 struct QueueReplay {
   struct Entry {
-    StoredMessage m;
-    bool delivered = false;
-    bool settled = false;
+    uint64_t id;
+    int64_t wall_ms;
+    uint32_t segment, offset, length, size, ttl_ms;
+    uint8_t priority;
+    uint8_t flags;  // kDelivered | kSettled | kHasTtl
   };
+  static constexpr uint8_t kDelivered = 1, kSettled = 2, kHasTtl = 4;
+
   core::Queue* queue = nullptr;
-  std::vector<Entry> entries;
+  std::deque<Entry> entries;
   size_t settled = 0;
 
+  void Add(const StoredMessage& m) {
+    entries.push_back(Entry{m.ref.id, m.wall_ms, m.ref.segment, m.ref.offset, m.ref.length,
+                            m.size, static_cast<uint32_t>(std::max<int64_t>(m.ttl_ms, 0)),
+                            m.priority, static_cast<uint8_t>(m.ttl_ms >= 0 ? kHasTtl : 0)});
+  }
   Entry* Find(uint64_t id) {
     auto it = std::lower_bound(entries.begin(), entries.end(), id,
-                               [](const Entry& e, uint64_t v) { return e.m.ref.id < v; });
-    return it != entries.end() && it->m.ref.id == id ? &*it : nullptr;
+                               [](const Entry& e, uint64_t v) { return e.id < v; });
+    return it != entries.end() && it->id == id ? &*it : nullptr;
   }
   // Keeps memory proportional to what is still queued, not to the log.
   void Compact() {
     if (settled < 4096 || settled * 2 < entries.size()) return;
-    std::erase_if(entries, [](const Entry& e) { return e.settled; });
+    std::erase_if(entries, [](const Entry& e) { return e.flags & kSettled; });
     settled = 0;
   }
 };
@@ -83,7 +95,7 @@ Status Restore(Store& store, core::Broker& broker) {
     for (uint64_t id : info.queues) {
       auto it = queues.find(id);
       if (it == queues.end()) continue;  // the queue was deleted since
-      it->second.entries.push_back(QueueReplay::Entry{info});
+      it->second.Add(info);
     }
   };
   replay.mark = [&](LogRecord kind, uint64_t queue, uint64_t id, uint32_t) {
@@ -91,12 +103,12 @@ Status Restore(Store& store, core::Broker& broker) {
     if (it == queues.end()) return;
     QueueReplay& q = it->second;
     QueueReplay::Entry* e = q.Find(id);
-    if (!e || e->settled) return;
+    if (!e || (e->flags & QueueReplay::kSettled)) return;
     if (kind == LogRecord::kDeliver) {
-      e->delivered = true;
+      e->flags |= QueueReplay::kDelivered;
       return;
     }
-    e->settled = true;
+    e->flags |= QueueReplay::kSettled;
     ++q.settled;
     q.Compact();
   };
@@ -109,16 +121,16 @@ Status Restore(Store& store, core::Broker& broker) {
   size_t restored = 0;
   for (auto& [id, q] : queues) {
     for (const auto& e : q.entries) {
-      if (e.settled) continue;
+      if (e.flags & QueueReplay::kSettled) continue;
       core::RestoredMessage m;
-      m.disk = e.m.ref;
-      m.size = e.m.size;
-      m.priority = e.m.priority;
-      m.redelivered = e.delivered;
-      m.published_ms = e.m.wall_ms;
-      if (e.m.ttl_ms >= 0) m.ttl_ms = e.m.ttl_ms;
+      m.disk = core::DiskRef{e.id, e.segment, e.offset, e.length};
+      m.size = e.size;
+      m.priority = e.priority;
+      m.redelivered = e.flags & QueueReplay::kDelivered;
+      m.published_ms = e.wall_ms;
+      if (e.flags & QueueReplay::kHasTtl) m.ttl_ms = e.ttl_ms;
       q.queue->Restore(m, wall_now);
-      ++live[e.m.ref.segment];
+      ++live[e.segment];
       ++restored;
     }
     q.entries.clear();

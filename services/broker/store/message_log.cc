@@ -332,6 +332,7 @@ void MessageLog::SyncLoop() {
       if (fd >= 0) ::fdatasync(fd);
       if (options_.extra_sync_fd >= 0) ::fdatasync(options_.extra_sync_fd);
       done = target;
+      ++sync_rounds_;
       std::weak_ptr<bool> alive = alive_;
       options_.post([this, alive, target] {
         if (!alive.expired()) Synced(target);

@@ -22,6 +22,7 @@
 // the sync thread's, which touches only what mu_ guards.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -96,6 +97,8 @@ class MessageLog {
   uint64_t appended() const { return appended_; }
   uint64_t synced() const { return synced_; }
   size_t segment_count() const { return segments_.size(); }
+  // fdatasync rounds the sync thread has finished (each covers a window).
+  uint64_t sync_rounds() const { return sync_rounds_.load(); }
 
  private:
   struct Segment {
@@ -141,6 +144,7 @@ class MessageLog {
   std::vector<int> to_close_;    // rotated segments: sync, then close
   uint64_t sync_target_ = 0;
   bool stop_ = false;
+  std::atomic<uint64_t> sync_rounds_{0};
   std::thread sync_thread_;
 };
 

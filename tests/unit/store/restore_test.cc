@@ -207,6 +207,20 @@ TEST_F(StoreTest, ConfirmsWaitForAGroupCommittedSync) {
   EXPECT_EQ(waiter.calls, 1);
 }
 
+TEST_F(StoreTest, PublishersWaitingInOneWindowShareOneSync) {
+  OpenNode(/*fsync=*/true);
+  DeclareQueue("q", true);
+  std::vector<uint64_t> positions;
+  for (int i = 0; i < 500; ++i) positions.push_back(Publish("q", "m").durable_at);
+  store_->WriteBuffered();  // what the loop does before it next writes to a socket
+  while (store_->synced() < positions.back()) {
+    ASSERT_TRUE(WaitPosted()) << "the sync thread never reported";
+    RunPosted();
+  }
+  EXPECT_EQ(store_->log().sync_rounds(), 1u);
+  for (uint64_t p : positions) EXPECT_LE(p, store_->synced());
+}
+
 TEST_F(StoreTest, PagedOutMessagesReadBackIntact) {
   OpenNode();
   broker_->set_page_above(1);

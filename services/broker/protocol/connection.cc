@@ -545,7 +545,6 @@ void Connection::OnTransportClosed() {
 }
 
 void Connection::OnAlarmChanged(bool on) {
-  if (state_ != State::kOpen) return;
   if (!on) Unblock();
   else if (published_) Block();
 }
@@ -566,10 +565,11 @@ void Connection::Block() {
 void Connection::Unblock() {
   if (!blocked_) return;
   blocked_ = false;
-  if (sent_blocked_) {
+  // After our connection.close only close-ok may follow; reading resumes so
+  // that it can arrive.
+  if (sent_blocked_ && state_ == State::kOpen)
     amqp::AppendMethodFrame(out_, 0, amqp::ConnectionUnblocked{});
-    sent_blocked_ = false;
-  }
+  sent_blocked_ = false;
   // Time spent blocked does not count against the client's heartbeats.
   last_recv_ms_ = runtime().NowMs();
   io_.RequestFlush();

@@ -1,0 +1,54 @@
+// Policies as RabbitMQ has them: a named rule in one vhost whose regex
+// pattern selects queues and/or exchanges by name and whose definition sets
+// optional arguments on them while they exist. Of the policies that match an
+// object, the one with the highest priority applies (ties: the first name in
+// byte order). A policy change applies to existing queues and exchanges at
+// once.
+//
+// Keys that take effect: message-ttl, expires, max-length, max-length-bytes,
+// overflow, dead-letter-exchange, dead-letter-routing-key, queue-mode (queues),
+// alternate-exchange (exchanges). ha-mode, ha-params, ha-sync-mode,
+// ha-promote-on-shutdown, ha-promote-on-failure are validated and kept for
+// mirroring. Queue arguments win over policy keys, except that for
+// message-ttl, expires, max-length and max-length-bytes the smaller of the
+// two applies (RabbitMQ 3.13).
+#pragma once
+
+#include <cstdint>
+#include <regex>
+#include <string>
+
+#include "amqp/field_table.h"
+#include "common/status.h"
+
+namespace warren::core {
+
+enum class ApplyTo : uint8_t { kAll, kQueues, kExchanges };
+
+// "all" | "queues" | "exchanges"; nullopt otherwise.
+std::optional<ApplyTo> ParseApplyTo(const std::string& text);
+const char* ApplyToName(ApplyTo a);
+
+struct Policy {
+  std::string vhost;
+  std::string name;
+  std::string pattern;
+  ApplyTo apply_to = ApplyTo::kAll;
+  int32_t priority = 0;
+  // Keys as RabbitMQ names them ("message-ttl", ...), values as JSON maps
+  // onto field values: integers 'l', strings 'S', lists 'A', booleans 't'.
+  amqp::FieldTable definition;
+  std::regex pattern_re;  // compiled from pattern by ValidatePolicy
+};
+
+// Checks pattern (a valid regex), and each definition key and value as
+// RabbitMQ does; compiles pattern_re. Errors are 406 (PRECONDITION_FAILED)
+// with a text naming the key, e.g. "Validation failed\n\n<<\"foo\">> is not
+// a recognised policy setting" or "message-ttl must be a non-negative
+// integer".
+Status ValidatePolicy(Policy& policy);
+
+// Whether `policy` applies to a queue (`is_queue`) or exchange named `name`.
+bool PolicyMatches(const Policy& policy, bool is_queue, const std::string& name);
+
+}  // namespace warren::core

@@ -1,0 +1,72 @@
+#include "ctl/client.h"
+
+#include <chrono>
+
+#include "ctl/error.h"
+
+namespace warren::ctl {
+namespace {
+
+// rabbitmqctl exits 67 for an unknown user and 65 for other missing things
+// (vhost, queue, policy); the server's message says which one it was.
+int NotFoundExitCode(const std::string& message) {
+  return message.rfind("User ", 0) == 0 || message.rfind("user ", 0) == 0 ? kExitNoUser
+                                                                           : kExitDataErr;
+}
+
+}  // namespace
+
+std::string Base64(const std::string& bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+AdminClient::AdminClient(const Options& options)
+    : options_(options),
+      authorization_("Basic " + Base64(options.username + ":" + options.password)),
+      stub_(v1::Admin::NewStub(
+          grpc::CreateChannel(options.node, grpc::InsecureChannelCredentials()))) {}
+
+void AdminClient::Prepare(grpc::ClientContext& context) const {
+  context.AddMetadata("authorization", authorization_);
+  auto timeout = std::chrono::duration<double>(options_.timeout_seconds);
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+}
+
+void AdminClient::Fail(const grpc::Status& status) const {
+  const std::string& message = status.error_message();
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      throw CtlError(kExitUnavailable,
+                     "unable to perform an operation on node " + options_.node +
+                         ": node unreachable (" + message + ")");
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      throw CtlError(kExitTempFail, "node " + options_.node + " unreachable: no answer within " +
+                                        std::to_string(options_.timeout_seconds) + " s");
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      throw CtlError(kExitNoPerm, message);
+    case grpc::StatusCode::NOT_FOUND:
+      throw CtlError(NotFoundExitCode(message), message);
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      throw CtlError(kExitDataErr, message);
+    default:
+      throw CtlError(kExitSoftware, message.empty() ? "the node failed the call" : message);
+  }
+}
+
+}  // namespace warren::ctl

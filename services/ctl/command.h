@@ -1,0 +1,65 @@
+// How the topic files (users.cc, vhosts.cc, policies.cc, listings.cc,
+// queues.cc, node.cc, definitions.cc) add their commands: Commands::Add
+// makes a CLI11 subcommand that also accepts the options rabbitmqctl takes
+// after any command (--formatter, -q, -t/--timeout), and remembers what it
+// runs. main() parses, resolves Options, then runs the chosen command.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "ctl/client.h"
+#include "ctl/output.h"
+
+namespace warren::ctl {
+
+struct Context {
+  const Options& options;
+  AdminClient& client;
+  const Output& out;
+};
+
+using Run = std::function<void(Context&)>;
+
+class Commands {
+ public:
+  Commands(CLI::App& app, Flags& flags) : app_(app), flags_(flags) {}
+
+  CLI::App* Add(const std::string& name, const std::string& description, Run run);
+  // `-p/--vhost VHOST` (default "/") on a command, as rabbitmqctl has it.
+  static void AddVhost(CLI::App* command, std::string& vhost);
+  // `[--no-table-headers] [COLUMN...]` for the listings; no COLUMN
+  // arguments when `columns` is null.
+  void AddColumns(CLI::App* command, std::vector<std::string>* columns);
+
+  // The command the command line chose, or null.
+  const Run* Chosen() const;
+
+ private:
+  CLI::App& app_;
+  Flags& flags_;
+  std::map<const CLI::App*, Run> runs_;
+};
+
+// Arguments of one command, kept alive by the closure that runs it.
+template <typename T>
+std::shared_ptr<T> Args() {
+  return std::make_shared<T>();
+}
+
+// "name" in double quotes, as rabbitmqctl's info lines show names.
+inline std::string Quoted(const std::string& name) { return "\"" + name + "\""; }
+
+void AddUserCommands(Commands& commands);
+void AddVhostCommands(Commands& commands);  // vhosts and permissions
+void AddPolicyCommands(Commands& commands);
+void AddListingCommands(Commands& commands);
+void AddQueueCommands(Commands& commands);  // purge, delete, close_connection
+void AddNodeCommands(Commands& commands);   // status, cluster_status
+void AddDefinitionCommands(Commands& commands);
+
+}  // namespace warren::ctl

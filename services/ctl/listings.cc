@@ -1,0 +1,115 @@
+// list_queues, list_exchanges, list_bindings, list_consumers (one vhost,
+// -p), list_connections and list_channels (the whole node); each takes
+// column names after its options, as rabbitmqctl does.
+#include <cstdio>
+
+#include "ctl/columns.h"
+#include "ctl/command.h"
+
+namespace warren::ctl {
+namespace {
+
+using nlohmann::json;
+
+struct ListArgs {
+  std::string vhost;
+  std::vector<std::string> columns;
+};
+
+// One listing: `per_vhost` adds -p; `banner` gets the vhost.
+template <typename Msg, typename Response>
+void AddListing(Commands& commands, const std::string& name, const std::string& description,
+                bool per_vhost, std::function<std::string(const Context&, const std::string&)> banner,
+                grpc::Status (v1::Admin::Stub::*method)(grpc::ClientContext*,
+                                                        const v1::ListRequest&, Response*),
+                const google::protobuf::RepeatedPtrField<Msg>& (Response::*rows)() const,
+                Listing<Msg> listing) {
+  auto args = Args<ListArgs>();
+  CLI::App* command = commands.Add(name, description, [=](Context& ctx) {
+    v1::ListRequest request;
+    if (per_vhost) request.set_vhost(args->vhost);
+    request.set_all_vhosts(!per_vhost);
+    Select(listing, args->columns, {});  // an unknown column fails before the call
+    ctx.out.Info(banner(ctx, args->vhost));
+    Response response = ctx.client.Call(method, request);
+    ctx.out.Print(Select(listing, args->columns, (response.*rows)()));
+  });
+  if (per_vhost) Commands::AddVhost(command, args->vhost);
+  commands.AddColumns(command, &args->columns);
+}
+
+std::string QueuesBanner(const Context& ctx, const std::string& vhost) {
+  char timeout[32];
+  std::snprintf(timeout, sizeof timeout, "%.1f", ctx.options.timeout_seconds);
+  return std::string("Timeout: ") + timeout + " seconds ...\nListing queues for vhost " + vhost +
+         " ...";
+}
+
+void AddVhostListings(Commands& commands) {
+  AddListing(commands, "list_queues", "Lists queues and their properties", true, QueuesBanner,
+             &v1::Admin::Stub::ListQueues, &v1::ListQueuesResponse::queues,
+             Listing<v1::Queue>{{"name", "messages"}, {}});
+  AddListing(commands, "list_exchanges", "Lists exchanges", true,
+             [](const Context&, const std::string& vhost) {
+               return "Listing exchanges for vhost " + vhost + " ...";
+             },
+             &v1::Admin::Stub::ListExchanges, &v1::ListExchangesResponse::exchanges,
+             Listing<v1::Exchange>{{"name", "type"}, {}});
+  AddListing(
+      commands, "list_bindings", "Lists bindings", true,
+      [](const Context&, const std::string& vhost) {
+        return "Listing bindings for vhost " + vhost + "...";
+      },
+      &v1::Admin::Stub::ListBindings, &v1::ListBindingsResponse::bindings,
+      Listing<v1::Binding>{
+          {"source_name", "source_kind", "destination_name", "destination_kind", "routing_key",
+           "arguments"},
+          {{"source_name", [](const v1::Binding& b) { return json(b.source()); }},
+           {"source_kind", [](const v1::Binding&) { return json("exchange"); }},
+           {"destination_name", [](const v1::Binding& b) { return json(b.destination()); }}}});
+  AddListing(
+      commands, "list_consumers", "Lists consumers", true,
+      [](const Context&, const std::string& vhost) {
+        return "Listing consumers in vhost " + vhost + " ...";
+      },
+      &v1::Admin::Stub::ListConsumers, &v1::ListConsumersResponse::consumers,
+      Listing<v1::Consumer>{
+          {"queue_name", "channel_pid", "consumer_tag", "ack_required", "prefetch_count", "active",
+           "arguments"},
+          {{"queue_name", [](const v1::Consumer& c) { return json(c.queue()); }},
+           {"channel_pid", [](const v1::Consumer& c) { return json(c.channel()); }},
+           {"arguments", [](const v1::Consumer& c) {
+              json args = json::object();
+              if (c.priority() != 0) args["x-priority"] = c.priority();
+              return args;
+            }}}});
+}
+
+void AddNodeListings(Commands& commands) {
+  AddListing(
+      commands, "list_connections", "Lists AMQP connections to the node", false,
+      [](const Context&, const std::string&) { return std::string("Listing connections ..."); },
+      &v1::Admin::Stub::ListConnections, &v1::ListConnectionsResponse::connections,
+      Listing<v1::Connection>{
+          {"user", "peer_host", "peer_port", "state"},
+          {{"pid", [](const v1::Connection& c) { return json(c.name()); }},
+           {"timeout", [](const v1::Connection& c) { return json(c.heartbeat()); }}}});
+  AddListing(
+      commands, "list_channels", "Lists channels of all connections", false,
+      [](const Context&, const std::string&) { return std::string("Listing channels ..."); },
+      &v1::Admin::Stub::ListChannels, &v1::ListChannelsResponse::channels,
+      Listing<v1::Channel>{
+          {"pid", "user", "consumer_count", "messages_unacknowledged"},
+          {{"pid", [](const v1::Channel& c) {
+             return json(c.connection() + " (" + std::to_string(c.number()) + ")");
+           }}}});
+}
+
+}  // namespace
+
+void AddListingCommands(Commands& commands) {
+  AddVhostListings(commands);
+  AddNodeListings(commands);
+}
+
+}  // namespace warren::ctl

@@ -1,0 +1,122 @@
+// status and cluster_status, in rabbitmqctl 3.13's section layout. Warren
+// has no clusters yet, so cluster_status shows this node as the only disk
+// and running node.
+#include <cstdio>
+#include <iostream>
+
+#include "ctl/columns.h"
+#include "ctl/command.h"
+
+namespace warren::ctl {
+namespace {
+
+using nlohmann::json;
+
+std::string Gigabytes(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4f gb", static_cast<double>(bytes) / 1e9);
+  return text;
+}
+
+std::string Purpose(const std::string& protocol) {
+  return protocol == "amqp" ? "AMQP 0-9-1" : protocol == "grpc" ? "Admin API (gRPC)" : protocol;
+}
+
+std::vector<std::string> AlarmLines(const v1::StatusResponse& s) {
+  std::vector<std::string> lines;
+  for (const auto& alarm : s.alarms()) {
+    lines.push_back((alarm == "disk" ? "Free disk space" : alarm == "memory" ? "Memory" : alarm) +
+                    std::string(" alarm on node ") + s.node_name());
+  }
+  if (lines.empty()) lines.push_back("(none)");
+  return lines;
+}
+
+void Section(const std::string& title, const std::vector<std::string>& lines) {
+  std::cout << '\n' << title << "\n\n";
+  for (const auto& line : lines) std::cout << line << '\n';
+}
+
+json ListenersJson(const v1::StatusResponse& s) {
+  json out = json::array();
+  for (const auto& l : s.listeners()) {
+    out.push_back({{"interface", l.address()}, {"port", l.port()}, {"protocol", l.protocol()},
+                   {"purpose", Purpose(l.protocol())}});
+  }
+  return out;
+}
+
+std::vector<std::string> ListenerLines(const v1::StatusResponse& s, const std::string& prefix) {
+  std::vector<std::string> lines;
+  for (const auto& l : s.listeners()) {
+    lines.push_back(prefix + "nterface: " + l.address() + ", port: " + std::to_string(l.port()) +
+                    ", protocol: " + l.protocol() + ", purpose: " + Purpose(l.protocol()));
+  }
+  return lines;
+}
+
+void PrintStatus(const Context& ctx, const v1::StatusResponse& s) {
+  if (ctx.out.json()) {
+    json out = json::object();
+    for (const auto& field : FieldNames(v1::StatusResponse::descriptor())) {
+      if (field != "listeners") out[field] = FieldValue(s, field);
+    }
+    out["listeners"] = ListenersJson(s);
+    ctx.out.PrintJson(out);
+    return;
+  }
+  ctx.out.Info("Status of node " + s.node_name() + " ...");
+  std::cout << "Runtime\n\n"
+            << "OS PID: " << s.pid() << "\nOS: Linux\nUptime (seconds): " << s.uptime_ms() / 1000
+            << "\nIs under maintenance?: false\nRabbitMQ version: " << s.version()
+            << "\nNode name: " << s.node_name() << "\nProduct name: " << s.product()
+            << "\nProduct version: " << s.version() << '\n';
+  Section("Data directory", {"Node data directory: " + s.data_dir()});
+  Section("Alarms", AlarmLines(s));
+  Section("Memory", {"Total memory used: " + Gigabytes(s.memory_bytes()),
+                     "Calculation strategy: rss",
+                     "Memory high watermark setting: " + Gigabytes(s.memory_limit())});
+  Section("File Descriptors", {"Total: " + std::to_string(s.file_descriptors_used()) +
+                                   ", limit: " + std::to_string(s.file_descriptors_limit())});
+  Section("Free Disk Space", {"Low free disk space watermark: " + Gigabytes(s.disk_free_limit()),
+                              "Free disk space: " + Gigabytes(s.disk_free())});
+  Section("Listeners", ListenerLines(s, "I"));
+}
+
+void PrintClusterStatus(const Context& ctx, const v1::StatusResponse& s) {
+  const std::string& node = s.node_name();
+  const std::string version = s.product() + " " + s.version();
+  if (ctx.out.json()) {
+    ctx.out.PrintJson({{"cluster_name", node},
+                       {"disk_nodes", {node}},
+                       {"running_nodes", {node}},
+                       {"versions", {{node, {{"product_name", s.product()},
+                                             {"product_version", s.version()}}}}},
+                       {"alarms", s.alarms()},
+                       {"partitions", json::object()},
+                       {"listeners", {{node, ListenersJson(s)}}}});
+    return;
+  }
+  ctx.out.Info("Cluster status of node " + node + " ...");
+  std::cout << "Basics\n\nCluster name: " << node << '\n';
+  Section("Disk Nodes", {node});
+  Section("Running Nodes", {node});
+  Section("Versions", {node + ": " + version});
+  Section("Alarms", AlarmLines(s));
+  Section("Network Partitions", {"(none)"});
+  Section("Listeners", ListenerLines(s, "Node: " + node + ", i"));
+}
+
+}  // namespace
+
+void AddNodeCommands(Commands& commands) {
+  commands.Add("status", "Shows the node's runtime, memory, disk and listeners", [](Context& ctx) {
+    PrintStatus(ctx, ctx.client.Call(&v1::Admin::Stub::Status, v1::Empty()));
+  });
+  commands.Add("cluster_status", "Shows the cluster's nodes (this node alone for now)",
+               [](Context& ctx) {
+                 PrintClusterStatus(ctx, ctx.client.Call(&v1::Admin::Stub::Status, v1::Empty()));
+               });
+}
+
+}  // namespace warren::ctl

@@ -1,0 +1,38 @@
+// warrenctl's global settings and where they come from: built-in defaults,
+// then the TOML file (--config or WARREN_CTL_CONFIG), then WARREN_NODE,
+// WARREN_USERNAME, WARREN_PASSWORD, then command-line flags.
+#pragma once
+
+#include <string>
+
+namespace warren::ctl {
+
+struct Options {
+  std::string node = "127.0.0.1:25672";  // HOST:PORT of the node's gRPC listener
+  std::string username = "guest";
+  std::string password = "guest";
+  bool quiet = false;           // no "Listing ..." info lines
+  bool json = false;            // --formatter json
+  bool table_headers = true;    // off with --no-table-headers
+  double timeout_seconds = 30;  // the deadline of each call
+};
+
+// What the command line said; an empty string or a negative timeout is
+// "not given", so the file and the environment decide.
+struct Flags {
+  std::string config;
+  std::string node;
+  std::string username;
+  std::string password;
+  std::string formatter;
+  double timeout_seconds = -1;
+  bool quiet = false;
+  bool no_table_headers = false;
+};
+
+// Merges defaults, file, environment and flags. Throws CtlError
+// (kExitConfig) naming the file and key when the file is unreadable, has an
+// unknown key or a value of the wrong type; kExitUsage for a bad --timeout.
+Options ResolveOptions(const Flags& flags);
+
+}  // namespace warren::ctl

@@ -1,0 +1,131 @@
+// add_vhost, delete_vhost, list_vhosts and the permission commands:
+// set_permissions [-p vhost] USER CONF WRITE READ, clear_permissions,
+// list_permissions [-p vhost], list_user_permissions USER.
+#include "ctl/columns.h"
+#include "ctl/command.h"
+
+namespace warren::ctl {
+namespace {
+
+struct VhostColumns {
+  std::string name;
+  std::vector<std::string> columns;
+};
+
+struct PermissionArgs {
+  std::string vhost;
+  std::string user;
+  std::string configure;
+  std::string write;
+  std::string read;
+};
+
+// add_vhost and delete_vhost: one name, one call, "<Verb> vhost "name" ...".
+void AddVhostCommand(Commands& commands, const std::string& name, const std::string& description,
+                     const std::string& verb,
+                     grpc::Status (v1::Admin::Stub::*method)(grpc::ClientContext*,
+                                                             const v1::VHostRef&, v1::Empty*)) {
+  auto vhost = Args<std::string>();
+  CLI::App* command = commands.Add(name, description, [=](Context& ctx) {
+    ctx.out.Info(verb + " vhost " + Quoted(*vhost) + " ...");
+    v1::VHostRef request;
+    request.set_name(*vhost);
+    ctx.client.Call(method, request);
+  });
+  command->add_option("vhost", *vhost, "the virtual host's name")->required();
+}
+
+void ListVhosts(Commands& commands) {
+  auto args = Args<VhostColumns>();
+  CLI::App* command = commands.Add("list_vhosts", "Lists virtual hosts (columns: name messages queues)",
+                                   [args](Context& ctx) {
+    ctx.out.Info("Listing vhosts ...");
+    auto response = ctx.client.Call(&v1::Admin::Stub::ListVHosts, v1::Empty());
+    ctx.out.Print(Select(Listing<v1::VHost>{{"name"}, {}}, args->columns, response.vhosts()));
+  });
+  commands.AddColumns(command, &args->columns);
+}
+
+std::string UserInVhost(const std::string& user, const std::string& vhost) {
+  return "permissions for user " + Quoted(user) + " in vhost " + Quoted(vhost) + " ...";
+}
+
+void SetPermissions(Commands& commands) {
+  auto args = Args<PermissionArgs>();
+  CLI::App* command = commands.Add(
+      "set_permissions", "Sets a user's configure, write and read regexes on a vhost",
+      [args](Context& ctx) {
+        ctx.out.Info("Setting " + UserInVhost(args->user, args->vhost));
+        v1::Permission request;
+        request.set_user(args->user);
+        request.set_vhost(args->vhost);
+        request.set_configure(args->configure);
+        request.set_write(args->write);
+        request.set_read(args->read);
+        ctx.client.Call(&v1::Admin::Stub::SetPermissions, request);
+      });
+  Commands::AddVhost(command, args->vhost);
+  command->add_option("username", args->user, "the user")->required();
+  command->add_option("conf", args->configure, "regex of resources it may configure")->required();
+  command->add_option("write", args->write, "regex of resources it may write to")->required();
+  command->add_option("read", args->read, "regex of resources it may read from")->required();
+}
+
+void ClearPermissions(Commands& commands) {
+  auto args = Args<PermissionArgs>();
+  CLI::App* command = commands.Add(
+      "clear_permissions", "Removes a user's permissions on a vhost", [args](Context& ctx) {
+        ctx.out.Info("Clearing " + UserInVhost(args->user, args->vhost));
+        v1::ClearPermissionsRequest request;
+        request.set_user(args->user);
+        request.set_vhost(args->vhost);
+        ctx.client.Call(&v1::Admin::Stub::ClearPermissions, request);
+      });
+  Commands::AddVhost(command, args->vhost);
+  command->add_option("username", args->user, "the user")->required();
+}
+
+void ListPermissions(Commands& commands) {
+  auto vhost = Args<std::string>();
+  CLI::App* command = commands.Add(
+      "list_permissions", "Lists the users' permissions on a vhost", [vhost](Context& ctx) {
+        ctx.out.Info("Listing permissions for vhost " + Quoted(*vhost) + " ...");
+        v1::VHostRef request;
+        request.set_name(*vhost);
+        auto response = ctx.client.Call(&v1::Admin::Stub::ListPermissions, request);
+        Listing<v1::Permission> listing{{"user", "configure", "write", "read"}, {}};
+        ctx.out.Print(Select(listing, {}, response.permissions()));
+      });
+  Commands::AddVhost(command, *vhost);
+  commands.AddColumns(command, nullptr);
+}
+
+void ListUserPermissions(Commands& commands) {
+  auto user = Args<std::string>();
+  CLI::App* command = commands.Add(
+      "list_user_permissions", "Lists a user's permissions on every vhost", [user](Context& ctx) {
+        ctx.out.Info("Listing permissions for user " + Quoted(*user) + " ...");
+        v1::UserRef request;
+        request.set_name(*user);
+        auto response = ctx.client.Call(&v1::Admin::Stub::ListUserPermissions, request);
+        Listing<v1::Permission> listing{{"vhost", "configure", "write", "read"}, {}};
+        ctx.out.Print(Select(listing, {}, response.permissions()));
+      });
+  command->add_option("username", *user, "the user")->required();
+  commands.AddColumns(command, nullptr);
+}
+
+}  // namespace
+
+void AddVhostCommands(Commands& commands) {
+  AddVhostCommand(commands, "add_vhost", "Creates a virtual host", "Adding", &v1::Admin::Stub::AddVHost);
+  AddVhostCommand(commands, "delete_vhost", "Deletes a virtual host and all it holds",
+                  "Deleting", &v1::Admin::Stub::DeleteVHost);
+  ListVhosts(commands);
+  SetPermissions(commands);
+  ClearPermissions(commands);
+  ListPermissions(commands);
+  ListUserPermissions(commands);
+}
+
+}  // namespace warren::ctl

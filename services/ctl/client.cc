@@ -1,6 +1,7 @@
 #include "ctl/client.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "ctl/error.h"
 
@@ -12,6 +13,14 @@ namespace {
 int NotFoundExitCode(const std::string& message) {
   return message.rfind("User ", 0) == 0 || message.rfind("user ", 0) == 0 ? kExitNoUser
                                                                            : kExitDataErr;
+}
+
+// The node is reached directly: an http_proxy meant for web traffic would
+// otherwise turn "node down" into a proxy's HTTP error.
+std::shared_ptr<grpc::Channel> DirectChannel(const std::string& node) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  return grpc::CreateCustomChannel(node, grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace
@@ -36,8 +45,7 @@ std::string Base64(const std::string& bytes) {
 AdminClient::AdminClient(const Options& options)
     : options_(options),
       authorization_("Basic " + Base64(options.username + ":" + options.password)),
-      stub_(v1::Admin::NewStub(
-          grpc::CreateChannel(options.node, grpc::InsecureChannelCredentials()))) {}
+      stub_(v1::Admin::NewStub(DirectChannel(options.node))) {}
 
 void AdminClient::Prepare(grpc::ClientContext& context) const {
   context.AddMetadata("authorization", authorization_);
@@ -53,9 +61,12 @@ void AdminClient::Fail(const grpc::Status& status) const {
       throw CtlError(kExitUnavailable,
                      "unable to perform an operation on node " + options_.node +
                          ": node unreachable (" + message + ")");
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      throw CtlError(kExitTempFail, "node " + options_.node + " unreachable: no answer within " +
-                                        std::to_string(options_.timeout_seconds) + " s");
+    case grpc::StatusCode::DEADLINE_EXCEEDED: {
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%g", options_.timeout_seconds);
+      throw CtlError(kExitTempFail, "node " + options_.node +
+                                        " unreachable: no answer within " + seconds + " s");
+    }
     case grpc::StatusCode::UNAUTHENTICATED:
     case grpc::StatusCode::PERMISSION_DENIED:
       throw CtlError(kExitNoPerm, message);

@@ -17,14 +17,16 @@ namespace warren::ctl {
 
 namespace v1 = ::warren::v1;
 
+// One unary RPC of the Admin service, e.g. &v1::Admin::Stub::AddUser.
+template <typename Request, typename Response>
+using Method = grpc::Status (v1::Admin::Stub::*)(grpc::ClientContext*, const Request&, Response*);
+
 class AdminClient {
  public:
   explicit AdminClient(const Options& options);
 
   template <typename Request, typename Response>
-  Response Call(grpc::Status (v1::Admin::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                         Response*),
-                const Request& request) {
+  Response Call(Method<Request, Response> method, const Request& request) {
     grpc::ClientContext context;
     Prepare(context);
     Response response;

@@ -22,6 +22,11 @@ void Commands::AddColumns(CLI::App* command, std::vector<std::string>* columns) 
   if (columns != nullptr) command->add_option("columns", *columns, "columns to show, in order");
 }
 
+std::string Fill(std::string text, const std::string& key, const std::string& value) {
+  if (auto at = text.find(key); at != std::string::npos) text.replace(at, key.size(), value);
+  return text;
+}
+
 const Run* Commands::Chosen() const {
   for (const auto& [command, run] : runs_) {
     if (command->parsed()) return &run;

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ctl/client.h"
+#include "ctl/columns.h"
 #include "ctl/output.h"
 
 namespace warren::ctl {
@@ -53,6 +54,31 @@ std::shared_ptr<T> Args() {
 
 // "name" in double quotes, as rabbitmqctl's info lines show names.
 inline std::string Quoted(const std::string& name) { return "\"" + name + "\""; }
+
+// `text` with the first `key` (e.g. "{vhost}") replaced by `value`.
+std::string Fill(std::string text, const std::string& key, const std::string& value);
+
+// A listing of the rows one name selects: list_permissions and
+// list_policies (-p VHOST), list_user_permissions USER. `Ref` is the request
+// with that name (VHostRef, UserRef); `banner` has it for "{name}". Returns the
+// command, and the string its -p option or positional argument fills.
+template <typename Ref, typename Response, typename Msg>
+std::pair<CLI::App*, std::shared_ptr<std::string>> AddNamedListing(
+    Commands& commands, const std::string& name, const std::string& description,
+    const std::string& banner, Method<Ref, Response> method,
+    const google::protobuf::RepeatedPtrField<Msg>& (Response::*rows)() const,
+    Listing<Msg> listing) {
+  auto selected = Args<std::string>();
+  CLI::App* command = commands.Add(name, description, [=](Context& ctx) {
+    ctx.out.Info(Fill(banner, "{name}", *selected));
+    Ref request;
+    request.set_name(*selected);
+    Response response = ctx.client.Call(method, request);
+    ctx.out.Print(Select(listing, {}, (response.*rows)()));
+  });
+  commands.AddColumns(command, nullptr);
+  return {command, selected};
+}
 
 void AddUserCommands(Commands& commands);
 void AddVhostCommands(Commands& commands);  // vhosts and permissions

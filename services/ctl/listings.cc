@@ -16,12 +16,18 @@ struct ListArgs {
   std::vector<std::string> columns;
 };
 
-// One listing: `per_vhost` adds -p; `banner` gets the vhost.
+// `banner` with {vhost} and {timeout} filled in.
+std::string Banner(std::string text, const std::string& vhost, double timeout) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.1f", timeout);
+  return Fill(Fill(std::move(text), "{vhost}", vhost), "{timeout}", seconds);
+}
+
+// One listing: `per_vhost` adds -p, else it covers the whole node.
 template <typename Msg, typename Response>
 void AddListing(Commands& commands, const std::string& name, const std::string& description,
-                bool per_vhost, std::function<std::string(const Context&, const std::string&)> banner,
-                grpc::Status (v1::Admin::Stub::*method)(grpc::ClientContext*,
-                                                        const v1::ListRequest&, Response*),
+                bool per_vhost, const std::string& banner,
+                Method<v1::ListRequest, Response> method,
                 const google::protobuf::RepeatedPtrField<Msg>& (Response::*rows)() const,
                 Listing<Msg> listing) {
   auto args = Args<ListArgs>();
@@ -30,7 +36,7 @@ void AddListing(Commands& commands, const std::string& name, const std::string& 
     if (per_vhost) request.set_vhost(args->vhost);
     request.set_all_vhosts(!per_vhost);
     Select(listing, args->columns, {});  // an unknown column fails before the call
-    ctx.out.Info(banner(ctx, args->vhost));
+    ctx.out.Info(Banner(banner, args->vhost, ctx.options.timeout_seconds));
     Response response = ctx.client.Call(method, request);
     ctx.out.Print(Select(listing, args->columns, (response.*rows)()));
   });
@@ -38,28 +44,18 @@ void AddListing(Commands& commands, const std::string& name, const std::string& 
   commands.AddColumns(command, &args->columns);
 }
 
-std::string QueuesBanner(const Context& ctx, const std::string& vhost) {
-  char timeout[32];
-  std::snprintf(timeout, sizeof timeout, "%.1f", ctx.options.timeout_seconds);
-  return std::string("Timeout: ") + timeout + " seconds ...\nListing queues for vhost " + vhost +
-         " ...";
-}
-
 void AddVhostListings(Commands& commands) {
-  AddListing(commands, "list_queues", "Lists queues and their properties", true, QueuesBanner,
+  AddListing(commands, "list_queues", "Lists queues and their properties", true,
+             "Timeout: {timeout} seconds ...\nListing queues for vhost {vhost} ...",
              &v1::Admin::Stub::ListQueues, &v1::ListQueuesResponse::queues,
              Listing<v1::Queue>{{"name", "messages"}, {}});
   AddListing(commands, "list_exchanges", "Lists exchanges", true,
-             [](const Context&, const std::string& vhost) {
-               return "Listing exchanges for vhost " + vhost + " ...";
-             },
+             "Listing exchanges for vhost {vhost} ...",
              &v1::Admin::Stub::ListExchanges, &v1::ListExchangesResponse::exchanges,
              Listing<v1::Exchange>{{"name", "type"}, {}});
   AddListing(
       commands, "list_bindings", "Lists bindings", true,
-      [](const Context&, const std::string& vhost) {
-        return "Listing bindings for vhost " + vhost + "...";
-      },
+      "Listing bindings for vhost {vhost}...",
       &v1::Admin::Stub::ListBindings, &v1::ListBindingsResponse::bindings,
       Listing<v1::Binding>{
           {"source_name", "source_kind", "destination_name", "destination_kind", "routing_key",
@@ -69,9 +65,7 @@ void AddVhostListings(Commands& commands) {
            {"destination_name", [](const v1::Binding& b) { return json(b.destination()); }}}});
   AddListing(
       commands, "list_consumers", "Lists consumers", true,
-      [](const Context&, const std::string& vhost) {
-        return "Listing consumers in vhost " + vhost + " ...";
-      },
+      "Listing consumers in vhost {vhost} ...",
       &v1::Admin::Stub::ListConsumers, &v1::ListConsumersResponse::consumers,
       Listing<v1::Consumer>{
           {"queue_name", "channel_pid", "consumer_tag", "ack_required", "prefetch_count", "active",
@@ -88,7 +82,7 @@ void AddVhostListings(Commands& commands) {
 void AddNodeListings(Commands& commands) {
   AddListing(
       commands, "list_connections", "Lists AMQP connections to the node", false,
-      [](const Context&, const std::string&) { return std::string("Listing connections ..."); },
+      "Listing connections ...",
       &v1::Admin::Stub::ListConnections, &v1::ListConnectionsResponse::connections,
       Listing<v1::Connection>{
           {"user", "peer_host", "peer_port", "state"},
@@ -96,7 +90,7 @@ void AddNodeListings(Commands& commands) {
            {"timeout", [](const v1::Connection& c) { return json(c.heartbeat()); }}}});
   AddListing(
       commands, "list_channels", "Lists channels of all connections", false,
-      [](const Context&, const std::string&) { return std::string("Listing channels ..."); },
+      "Listing channels ...",
       &v1::Admin::Stub::ListChannels, &v1::ListChannelsResponse::channels,
       Listing<v1::Channel>{
           {"pid", "user", "consumer_count", "messages_unacknowledged"},

@@ -38,7 +38,7 @@ void AddHelp(Commands& commands, CLI::App& app) {
     } catch (const CLI::OptionNotFound&) {
       throw CtlError(kExitUsage, "unknown command \"" + *command + "\"; see warrenctl help");
     }
-    std::cout << sub->help();
+    std::cout << sub->help(app.get_name());
   });
   help->add_option("command", *command, "the command to describe");
 }

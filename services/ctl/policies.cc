@@ -71,22 +71,15 @@ void ClearPolicy(Commands& commands) {
 }
 
 void ListPolicies(Commands& commands) {
-  auto vhost = Args<std::string>();
-  CLI::App* command = commands.Add(
-      "list_policies", "Lists the policies of a vhost", [vhost](Context& ctx) {
-        ctx.out.Info("Listing policies for vhost " + Quoted(*vhost) + " ...");
-        v1::VHostRef request;
-        request.set_name(*vhost);
-        auto response = ctx.client.Call(&v1::Admin::Stub::ListPolicies, request);
-        Listing<v1::Policy> listing{
-            {"vhost", "name", "pattern", "apply-to", "definition", "priority"},
-            {{"apply-to", [](const v1::Policy& p) {
-                return nlohmann::json(p.apply_to().empty() ? "all" : p.apply_to());
-              }}}};
-        ctx.out.Print(Select(listing, {}, response.policies()));
-      });
+  auto [command, vhost] = AddNamedListing(
+      commands, "list_policies", "Lists the policies of a vhost",
+      "Listing policies for vhost \"{name}\" ...",
+      &v1::Admin::Stub::ListPolicies, &v1::ListPoliciesResponse::policies,
+      Listing<v1::Policy>{{"vhost", "name", "pattern", "apply-to", "definition", "priority"},
+                          {{"apply-to", [](const v1::Policy& p) {
+                              return nlohmann::json(p.apply_to().empty() ? "all" : p.apply_to());
+                            }}}});
   Commands::AddVhost(command, *vhost);
-  commands.AddColumns(command, nullptr);
 }
 
 }  // namespace

@@ -22,62 +22,44 @@ CLI::App* WithUser(CLI::App* command, std::string& name) {
   return command;
 }
 
-CLI::App* WithUserPassword(CLI::App* command, NamePassword& args) {
-  WithUser(command, args.name);
-  command->add_option("password", args.password, "the password")->required();
-  return command;
+// add_user, change_password, authenticate_user: USERNAME PASSWORD, one
+// call, then `success` unless quiet. For authenticate_user (`login_check`)
+// refused credentials are bad data (65), as rabbitmqctl reports them.
+template <typename Request>
+void AddCredentialCommand(Commands& commands, const std::string& name,
+                          const std::string& description, const std::string& banner,
+                          Method<Request, v1::Empty> method, const std::string& success,
+                          bool login_check = false) {
+  auto args = Args<NamePassword>();
+  CLI::App* command = commands.Add(name, description, [=](Context& ctx) {
+    ctx.out.Info(banner + " " + Quoted(args->name) + " ...");
+    Request request;
+    request.set_name(args->name);
+    request.set_password(args->password);
+    try {
+      ctx.client.Call(method, request);
+    } catch (const CtlError& e) {
+      if (!login_check || e.code != kExitNoPerm) throw;
+      throw CtlError(kExitDataErr,
+                     "failed to authenticate user " + Quoted(args->name) + ": " + e.what());
+    }
+    if (!success.empty()) ctx.out.Note(success);
+  });
+  WithUser(command, args->name);
+  command->add_option("password", args->password, "the password")->required();
 }
 
-void AddUser(Commands& commands) {
-  auto args = Args<NamePassword>();
-  WithUserPassword(
-      commands.Add("add_user", "Creates a user with no permissions on any vhost",
-                   [args](Context& ctx) {
-                     ctx.out.Info("Adding user " + Quoted(args->name) + " ...");
-                     v1::AddUserRequest request;
-                     request.set_name(args->name);
-                     request.set_password(args->password);
-                     ctx.client.Call(&v1::Admin::Stub::AddUser, request);
-                     ctx.out.Note("Done. Don't forget to grant the user permissions to some "
-                                  "virtual hosts! See 'warrenctl help set_permissions' to learn "
-                                  "more.");
-                   }),
-      *args);
-}
-
-void ChangePassword(Commands& commands) {
-  auto args = Args<NamePassword>();
-  WithUserPassword(commands.Add("change_password", "Sets a user's password",
-                                [args](Context& ctx) {
-                                  ctx.out.Info("Changing password for user " +
-                                               Quoted(args->name) + " ...");
-                                  v1::ChangePasswordRequest request;
-                                  request.set_name(args->name);
-                                  request.set_password(args->password);
-                                  ctx.client.Call(&v1::Admin::Stub::ChangePassword, request);
-                                }),
-                   *args);
-}
-
-void AuthenticateUser(Commands& commands) {
-  auto args = Args<NamePassword>();
-  WithUserPassword(
-      commands.Add("authenticate_user", "Checks a user's password; exits 65 when it is wrong",
-                   [args](Context& ctx) {
-                     ctx.out.Info("Authenticating user " + Quoted(args->name) + " ...");
-                     v1::AuthenticateUserRequest request;
-                     request.set_name(args->name);
-                     request.set_password(args->password);
-                     try {
-                       ctx.client.Call(&v1::Admin::Stub::AuthenticateUser, request);
-                     } catch (const CtlError& e) {
-                       if (e.code != kExitNoPerm) throw;
-                       throw CtlError(kExitDataErr, "failed to authenticate user " +
-                                                        Quoted(args->name) + ": " + e.what());
-                     }
-                     ctx.out.Note("Success");
-                   }),
-      *args);
+void AddCredentialCommands(Commands& commands) {
+  AddCredentialCommand(commands, "add_user", "Creates a user with no permissions on any vhost",
+                       "Adding user", &v1::Admin::Stub::AddUser,
+                       "Done. Don't forget to grant the user permissions to some virtual hosts! "
+                       "See 'warrenctl help set_permissions' to learn more.");
+  AddCredentialCommand(commands, "change_password", "Sets a user's password",
+                       "Changing password for user", &v1::Admin::Stub::ChangePassword, "");
+  AddCredentialCommand(commands, "authenticate_user",
+                       "Checks a user's password; exits 65 when it is wrong",
+                       "Authenticating user", &v1::Admin::Stub::AuthenticateUser, "Success",
+                       true);
 }
 
 void DeleteUser(Commands& commands) {
@@ -112,7 +94,8 @@ void ListUsers(Commands& commands) {
   CLI::App* command = commands.Add("list_users", "Lists users and their tags", [](Context& ctx) {
     ctx.out.Info("Listing users ...");
     auto response = ctx.client.Call(&v1::Admin::Stub::ListUsers, v1::Empty());
-    Listing<v1::User> listing{{"user", "tags"}, {{"user", [](const v1::User& u) { return nlohmann::json(u.name()); }}}};
+    Listing<v1::User> listing{
+        {"user", "tags"}, {{"user", [](const v1::User& u) { return nlohmann::json(u.name()); }}}};
     ctx.out.Print(Select(listing, {}, response.users()));
   });
   commands.AddColumns(command, nullptr);
@@ -121,10 +104,8 @@ void ListUsers(Commands& commands) {
 }  // namespace
 
 void AddUserCommands(Commands& commands) {
-  AddUser(commands);
+  AddCredentialCommands(commands);
   DeleteUser(commands);
-  ChangePassword(commands);
-  AuthenticateUser(commands);
   SetUserTags(commands);
   ListUsers(commands);
 }

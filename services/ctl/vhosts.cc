@@ -23,8 +23,7 @@ struct PermissionArgs {
 // add_vhost and delete_vhost: one name, one call, "<Verb> vhost "name" ...".
 void AddVhostCommand(Commands& commands, const std::string& name, const std::string& description,
                      const std::string& verb,
-                     grpc::Status (v1::Admin::Stub::*method)(grpc::ClientContext*,
-                                                             const v1::VHostRef&, v1::Empty*)) {
+                     Method<v1::VHostRef, v1::Empty> method) {
   auto vhost = Args<std::string>();
   CLI::App* command = commands.Add(name, description, [=](Context& ctx) {
     ctx.out.Info(verb + " vhost " + Quoted(*vhost) + " ...");
@@ -86,33 +85,21 @@ void ClearPermissions(Commands& commands) {
 }
 
 void ListPermissions(Commands& commands) {
-  auto vhost = Args<std::string>();
-  CLI::App* command = commands.Add(
-      "list_permissions", "Lists the users' permissions on a vhost", [vhost](Context& ctx) {
-        ctx.out.Info("Listing permissions for vhost " + Quoted(*vhost) + " ...");
-        v1::VHostRef request;
-        request.set_name(*vhost);
-        auto response = ctx.client.Call(&v1::Admin::Stub::ListPermissions, request);
-        Listing<v1::Permission> listing{{"user", "configure", "write", "read"}, {}};
-        ctx.out.Print(Select(listing, {}, response.permissions()));
-      });
+  auto [command, vhost] = AddNamedListing(
+      commands, "list_permissions", "Lists the users' permissions on a vhost",
+      "Listing permissions for vhost \"{name}\" ...",
+      &v1::Admin::Stub::ListPermissions, &v1::ListPermissionsResponse::permissions,
+      Listing<v1::Permission>{{"user", "configure", "write", "read"}, {}});
   Commands::AddVhost(command, *vhost);
-  commands.AddColumns(command, nullptr);
 }
 
 void ListUserPermissions(Commands& commands) {
-  auto user = Args<std::string>();
-  CLI::App* command = commands.Add(
-      "list_user_permissions", "Lists a user's permissions on every vhost", [user](Context& ctx) {
-        ctx.out.Info("Listing permissions for user " + Quoted(*user) + " ...");
-        v1::UserRef request;
-        request.set_name(*user);
-        auto response = ctx.client.Call(&v1::Admin::Stub::ListUserPermissions, request);
-        Listing<v1::Permission> listing{{"vhost", "configure", "write", "read"}, {}};
-        ctx.out.Print(Select(listing, {}, response.permissions()));
-      });
+  auto [command, user] = AddNamedListing(
+      commands, "list_user_permissions", "Lists a user's permissions on every vhost",
+      "Listing permissions for user \"{name}\" ...",
+      &v1::Admin::Stub::ListUserPermissions, &v1::ListPermissionsResponse::permissions,
+      Listing<v1::Permission>{{"vhost", "configure", "write", "read"}, {}});
   command->add_option("username", *user, "the user")->required();
-  commands.AddColumns(command, nullptr);
 }
 
 }  // namespace

@@ -75,6 +75,8 @@ void AdminClient::Fail(const grpc::Status& status) const {
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::FAILED_PRECONDITION:
       throw CtlError(kExitDataErr, message);
+    case grpc::StatusCode::UNIMPLEMENTED:
+      throw CtlError(kExitSoftware, "node " + options_.node + " does not implement this command");
     default:
       throw CtlError(kExitSoftware, message.empty() ? "the node failed the call" : message);
   }

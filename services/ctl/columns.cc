@@ -11,7 +11,7 @@ bool HoldsJson(const std::string& field) {
   return field == "arguments" || field == "client_properties" || field == "definition";
 }
 
-nlohmann::json Scalar(const google::protobuf::Message& m, const FieldDescriptor* f) {
+nlohmann::ordered_json Scalar(const google::protobuf::Message& m, const FieldDescriptor* f) {
   const auto* r = m.GetReflection();
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_BOOL: return r->GetBool(m, f);
@@ -25,18 +25,18 @@ nlohmann::json Scalar(const google::protobuf::Message& m, const FieldDescriptor*
   }
   std::string text = r->GetString(m, f);
   if (!HoldsJson(f->name())) return text;
-  if (text.empty()) return nlohmann::json::object();
-  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
-  return parsed.is_discarded() ? nlohmann::json(text) : parsed;
+  if (text.empty()) return nlohmann::ordered_json::object();
+  nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(text, nullptr, false);
+  return parsed.is_discarded() ? nlohmann::ordered_json(text) : parsed;
 }
 
 }  // namespace
 
-nlohmann::json FieldValue(const google::protobuf::Message& message, const std::string& field) {
+nlohmann::ordered_json FieldValue(const google::protobuf::Message& message, const std::string& field) {
   const FieldDescriptor* f = message.GetDescriptor()->FindFieldByName(field);
   if (f == nullptr) return nullptr;
   if (!f->is_repeated()) return Scalar(message, f);
-  nlohmann::json array = nlohmann::json::array();
+  nlohmann::ordered_json array = nlohmann::ordered_json::array();
   const auto* r = message.GetReflection();
   for (int i = 0; i < r->FieldSize(message, f); ++i) {
     if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) array.push_back(r->GetRepeatedString(message, f, i));

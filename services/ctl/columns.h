@@ -22,7 +22,7 @@ template <typename Msg>
 struct Listing {
   struct Extra {
     std::string name;
-    std::function<nlohmann::json(const Msg&)> get;
+    std::function<nlohmann::ordered_json(const Msg&)> get;
   };
   std::vector<std::string> defaults;
   std::vector<Extra> extras;
@@ -31,7 +31,7 @@ struct Listing {
 // One field's value: numbers and booleans as JSON numbers and booleans,
 // repeated strings as arrays, fields that hold JSON text (arguments,
 // client_properties, definition) as the JSON they hold.
-nlohmann::json FieldValue(const google::protobuf::Message& message, const std::string& field);
+nlohmann::ordered_json FieldValue(const google::protobuf::Message& message, const std::string& field);
 
 // Throws CtlError(kExitUsage) naming `column` and the supported ones.
 [[noreturn]] void UnknownColumn(const std::string& column, const std::vector<std::string>& known);
@@ -43,7 +43,7 @@ Table Select(const Listing<Msg>& listing, std::vector<std::string> wanted,
              const google::protobuf::RepeatedPtrField<Msg>& rows) {
   if (wanted.empty()) wanted = listing.defaults;
   std::vector<std::string> fields = FieldNames(Msg::descriptor());
-  std::vector<std::function<nlohmann::json(const Msg&)>> getters;
+  std::vector<std::function<nlohmann::ordered_json(const Msg&)>> getters;
   Table table;
   for (const std::string& column : wanted) {
     const typename Listing<Msg>::Extra* extra = nullptr;

@@ -41,7 +41,7 @@ void Import(Context& ctx, const std::string& path) {
     text = ReadAll(file);
     if (text.empty()) throw CtlError(kExitDataErr, "File " + path + " is zero-sized");
   }
-  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(text, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) {
     throw CtlError(kExitDataErr, "Failed to deserialise input (format: JSON): not a JSON object");
   }

@@ -9,7 +9,7 @@
 namespace warren::ctl {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct ListArgs {
   std::string vhost;

@@ -10,7 +10,7 @@
 namespace warren::ctl {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string Gigabytes(uint64_t bytes) {
   char text[32];

@@ -10,19 +10,21 @@ void Output::Info(const std::string& line) const {
 
 void Output::Note(const std::string& line) const { Info(line); }
 
-void Output::PrintJson(const nlohmann::json& value) const {
-  std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+void Output::PrintJson(const nlohmann::ordered_json& value) const {
+  std::cout << value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
 }
 
 void Output::Print(const Table& table) const {
   if (options_.json) {
-    nlohmann::json array = nlohmann::json::array();
-    for (const auto& row : table.rows) {
-      nlohmann::json object = nlohmann::json::object();
-      for (size_t i = 0; i < row.size(); ++i) object[table.columns[i]] = row[i];
-      array.push_back(std::move(object));
+    // As rabbitmqctl's json formatter: one object a line, keys in column order.
+    std::cout << "[";
+    for (size_t r = 0; r < table.rows.size(); ++r) {
+      nlohmann::ordered_json object = nlohmann::ordered_json::object();
+      for (size_t i = 0; i < table.columns.size(); ++i) object[table.columns[i]] = table.rows[r][i];
+      std::cout << (r ? ",\n" : "\n")
+                << object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     }
-    PrintJson(array);
+    std::cout << "\n]\n";
     return;
   }
   auto line = [](const std::vector<std::string>& cells) {
@@ -38,7 +40,7 @@ void Output::Print(const Table& table) const {
   }
 }
 
-std::string Cell(const nlohmann::json& value, bool json_text) {
+std::string Cell(const nlohmann::ordered_json& value, bool json_text) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_null()) return "";
   if (value.is_array()) {
@@ -49,7 +51,7 @@ std::string Cell(const nlohmann::json& value, bool json_text) {
   if (value.is_object() && !json_text) {
     std::string text = "[";
     for (auto it = value.begin(); it != value.end(); ++it) {
-      text += (it == value.begin() ? "{" : ", {") + nlohmann::json(it.key()).dump() + "," +
+      text += (it == value.begin() ? "{" : ", {") + nlohmann::ordered_json(it.key()).dump() + "," +
               it.value().dump() + "}";
     }
     return text + "]";

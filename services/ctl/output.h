@@ -15,7 +15,7 @@ namespace warren::ctl {
 struct Table {
   std::vector<std::string> columns;
   std::vector<bool> json_text;  // per column: print objects as JSON text
-  std::vector<std::vector<nlohmann::json>> rows;
+  std::vector<std::vector<nlohmann::ordered_json>> rows;
 };
 
 class Output {
@@ -28,7 +28,7 @@ class Output {
   // A line after success ("Done. ...", "Success"); also silenced by --quiet.
   void Note(const std::string& line) const;
   void Print(const Table& table) const;
-  void PrintJson(const nlohmann::json& value) const;
+  void PrintJson(const nlohmann::ordered_json& value) const;
 
  private:
   const Options& options_;
@@ -37,6 +37,6 @@ class Output {
 // One table cell: strings as they are, lists as "[a, b]", objects as
 // rabbitmqctl prints argument tables ([{"x-max-length",10}]) or, with
 // json_text, as compact JSON.
-std::string Cell(const nlohmann::json& value, bool json_text);
+std::string Cell(const nlohmann::ordered_json& value, bool json_text);
 
 }  // namespace warren::ctl

@@ -19,7 +19,7 @@ struct PolicyArgs {
 };
 
 void CheckDefinition(const std::string& text) {
-  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(text, nullptr, false);
   if (parsed.is_discarded()) {
     throw CtlError(kExitDataErr, "policy definition is not valid JSON: " + text);
   }
@@ -77,7 +77,7 @@ void ListPolicies(Commands& commands) {
       &v1::Admin::Stub::ListPolicies, &v1::ListPoliciesResponse::policies,
       Listing<v1::Policy>{{"vhost", "name", "pattern", "apply-to", "definition", "priority"},
                           {{"apply-to", [](const v1::Policy& p) {
-                              return nlohmann::json(p.apply_to().empty() ? "all" : p.apply_to());
+                              return nlohmann::ordered_json(p.apply_to().empty() ? "all" : p.apply_to());
                             }}}});
   Commands::AddVhost(command, *vhost);
 }

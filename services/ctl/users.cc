@@ -95,7 +95,7 @@ void ListUsers(Commands& commands) {
     ctx.out.Info("Listing users ...");
     auto response = ctx.client.Call(&v1::Admin::Stub::ListUsers, v1::Empty());
     Listing<v1::User> listing{
-        {"user", "tags"}, {{"user", [](const v1::User& u) { return nlohmann::json(u.name()); }}}};
+        {"user", "tags"}, {{"user", [](const v1::User& u) { return nlohmann::ordered_json(u.name()); }}}};
     ctx.out.Print(Select(listing, {}, response.users()));
   });
   commands.AddColumns(command, nullptr);

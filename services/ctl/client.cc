@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <regex>
 
 #include "ctl/error.h"
 
@@ -9,10 +10,14 @@ namespace warren::ctl {
 namespace {
 
 // rabbitmqctl exits 67 for an unknown user and 65 for other missing things
-// (vhost, queue, policy); the server's message says which one it was.
+// (vhost, queue, policy, connection); the server's message says which one
+// it was ("User \"bob\" does not exist" vs "vhost 'x' does not exist").
 int NotFoundExitCode(const std::string& message) {
-  return message.rfind("User ", 0) == 0 || message.rfind("user ", 0) == 0 ? kExitNoUser
-                                                                           : kExitDataErr;
+  static const std::regex kUser("\\buser\\b", std::regex::icase);
+  static const std::regex kOther("\\b(vhost|virtual host|queue|exchange|policy|connection)\\b",
+                                 std::regex::icase);
+  bool user = std::regex_search(message, kUser) && !std::regex_search(message, kOther);
+  return user ? kExitNoUser : kExitDataErr;
 }
 
 // The node is reached directly: an http_proxy meant for web traffic would

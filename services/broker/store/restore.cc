@@ -55,6 +55,20 @@ void RestoreDefinitions(const Definitions& d, core::Broker& broker) {
   for (const auto& [k, p] : d.permissions)
     warn("permissions of", p.user,
          broker.SetPermissions(p.user, p.vhost, p.configure, p.write, p.read));
+  // Policies before the exchanges and queues, so each comes back with the
+  // policy in effect already applied.
+  for (const auto& [k, p] : d.policies) {
+    core::VHost* vh = broker.FindVHost(p.vhost);
+    if (!vh) continue;
+    core::Policy policy;
+    policy.vhost = p.vhost;
+    policy.name = p.name;
+    policy.pattern = p.pattern;
+    policy.apply_to = p.apply_to;
+    policy.priority = p.priority;
+    policy.definition = p.definition;
+    warn("policy", p.name, vh->SetPolicy(std::move(policy)));
+  }
   for (const auto& [k, e] : d.exchanges) {
     core::VHost* vh = broker.FindVHost(e.vhost);
     if (!vh) continue;

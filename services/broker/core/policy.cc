@@ -8,6 +8,7 @@
 
 #include "amqp/constants.h"
 #include "broker/core/errors.h"
+#include "broker/core/regex.h"
 
 namespace warren::core {
 
@@ -150,15 +151,6 @@ std::optional<Error> CheckMirroring(const amqp::FieldTable& d) {
   return CheckHaParams(*mode->AsString(), d.Find("ha-params"));
 }
 
-bool CompilePattern(const std::string& pattern, std::regex& out) {
-  try {
-    out = std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
-    return true;
-  } catch (const std::regex_error&) {
-    return false;
-  }
-}
-
 }  // namespace
 
 std::optional<ApplyTo> ParseApplyTo(const std::string& text) {
@@ -178,7 +170,7 @@ const char* ApplyToName(ApplyTo a) {
 }
 
 Status ValidatePolicy(Policy& policy) {
-  if (!CompilePattern(policy.pattern, policy.pattern_re))
+  if (!CompileRegex(policy.pattern, policy.pattern_re))
     return Invalid("pattern: " + Term(FieldValue::Str(policy.pattern)) +
                    " is not a valid regular expression");
   const amqp::FieldTable& d = policy.definition;

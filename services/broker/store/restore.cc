@@ -60,14 +60,8 @@ void RestoreDefinitions(const Definitions& d, core::Broker& broker) {
   for (const auto& [k, p] : d.policies) {
     core::VHost* vh = broker.FindVHost(p.vhost);
     if (!vh) continue;
-    core::Policy policy;
-    policy.vhost = p.vhost;
-    policy.name = p.name;
-    policy.pattern = p.pattern;
-    policy.apply_to = p.apply_to;
-    policy.priority = p.priority;
-    policy.definition = p.definition;
-    warn("policy", p.name, vh->SetPolicy(std::move(policy)));
+    warn("policy", p.name,
+         vh->SetPolicy({p.vhost, p.name, p.pattern, p.apply_to, p.priority, p.definition, {}}));
   }
   for (const auto& [k, e] : d.exchanges) {
     core::VHost* vh = broker.FindVHost(e.vhost);

@@ -195,6 +195,14 @@ class PolicyTest : public ModelTest {
     Status s = vh_->SetPolicy(MakePolicy(name, pattern, std::move(definition), apply_to, priority));
     ASSERT_TRUE(s.ok()) << s.error().text;
   }
+  // The one ready message of `q` is still there ms-1 from now and gone at ms.
+  void ExpectExpiresIn(Queue& q, int64_t ms) {
+    EXPECT_EQ(q.ready_count(), 1u);
+    rt_.Advance(ms - 1);
+    EXPECT_EQ(q.ready_count(), 1u);
+    rt_.Advance(1);
+    EXPECT_EQ(q.ready_count(), 0u);
+  }
   // "dlx" (fanout) -> "dlq".
   void DeclareDlx(const std::string& exchange = "dlx", const std::string& queue = "dlq") {
     ASSERT_TRUE(DeclareExchange(exchange, "fanout").ok());
@@ -212,11 +220,7 @@ TEST_F(PolicyTest, ANewMessageTtlExpiresMessagesAlreadyQueued) {
   EXPECT_EQ(q->policy_name(), "ttl");
   EXPECT_EQ(q->options().args.message_ttl, 2000);
   // "old" is 3000 ms old: gone at once. "new" has 2000 ms from its arrival.
-  EXPECT_EQ(q->ready_count(), 1u);
-  rt_.Advance(1999);
-  EXPECT_EQ(q->ready_count(), 1u);
-  rt_.Advance(1);
-  EXPECT_EQ(q->ready_count(), 0u);
+  ExpectExpiresIn(*q, 2000);
   EXPECT_EQ(q->counters().dead_lettered, 2u);
 }
 
@@ -267,10 +271,7 @@ TEST_F(PolicyTest, APolicyTtlSmallerThanTheQueuesWins) {
   auto q = Declare("work", Args({{"x-message-ttl", L(5000)}}));
   Set("p", "^work$", Args({{"message-ttl", L(1000)}}));
   ToQueue("work", "m");
-  rt_.Advance(999);
-  EXPECT_EQ(q->ready_count(), 1u);
-  rt_.Advance(1);
-  EXPECT_EQ(q->ready_count(), 0u);
+  ExpectExpiresIn(*q, 1000);
 }
 
 TEST_F(PolicyTest, MaxLengthByPolicyTrimsAnExistingQueueFromTheHead) {

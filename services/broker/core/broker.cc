@@ -6,6 +6,7 @@
 
 #include "amqp/constants.h"
 #include "broker/core/errors.h"
+#include "broker/core/regex.h"
 #include "common/password.h"
 
 namespace warren::core {
@@ -15,15 +16,6 @@ namespace {
 using amqp::ReplyCode;
 
 Error Err(ReplyCode code, const std::string& text) { return AmqpError(code, text); }
-
-bool Compile(const std::string& pattern, std::regex& out) {
-  try {
-    out = std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
-    return true;
-  } catch (const std::regex_error&) {
-    return false;
-  }
-}
 
 }  // namespace
 
@@ -93,7 +85,7 @@ Status Broker::SetPermissions(const std::string& user, const std::string& vhost,
   Permissions p{configure, write, read, {}, {}, {}};
   for (auto [pattern, re] : {std::pair{&configure, &p.configure_re}, {&write, &p.write_re},
                              {&read, &p.read_re}})
-    if (!Compile(*pattern, *re))
+    if (!CompileRegex(*pattern, *re))
       return Err(ReplyCode::kPreconditionFailed, "invalid regular expression '" + *pattern + "'");
   permissions_[user][vhost] = std::move(p);
   if (Persistence* store = definitions())

@@ -18,6 +18,7 @@
 #include "broker/core/consumer.h"
 #include "broker/core/message.h"
 #include "broker/core/persistence.h"
+#include "broker/core/policy.h"
 #include "broker/core/queue_args.h"
 #include "common/runtime.h"
 #include "common/status.h"
@@ -86,6 +87,8 @@ class Queue : public std::enable_shared_from_this<Queue> {
   bool auto_delete() const { return options_.auto_delete; }
   uint64_t exclusive_owner() const { return options_.exclusive_owner; }
   bool deleted() const { return deleted_; }
+  // The policy in effect (empty when none); options().args already has it.
+  const std::string& policy_name() const { return policy_name_; }
 
   size_t ready_count() const { return ready_count_; }
   uint64_t ready_bytes() const { return ready_bytes_; }
@@ -134,6 +137,13 @@ class Queue : public std::enable_shared_from_this<Queue> {
   void TryDeliver();
   // Marks the queue used now (basic.get, redeclare): restarts x-expires.
   void Touch();
+  // Makes `policy` (nullptr: none) the one in effect: options().args become
+  // the declared arguments overlaid with it (OverlayPolicy), at once. A new
+  // message-ttl expires queued messages older than it, a new x-expires
+  // restarts its timer, new length limits trim the queue (x-overflow
+  // drop-head), lazy mode pages bodies out, and a new dead-letter target
+  // takes the next dead letters.
+  void ApplyPolicy(const Policy* policy);
   // Called once by the vhost when it deletes the queue: cancels consumers,
   // drops messages and timers.
   void MarkDeleted();
@@ -152,6 +162,9 @@ class Queue : public std::enable_shared_from_this<Queue> {
   void PushSorted(QueueEntry entry);
   Consumer* PickConsumer();
   bool DeliverTo(Consumer& c, QueueEntry entry);
+  // When the entry expires: its own TTL or the queue's, whichever is first.
+  int64_t Deadline(const QueueEntry& e) const;
+  void PageOutReady();
   void DropExpiredHeads();
   void ArmExpiryTimer();
   void ArmUnusedTimer();
@@ -163,7 +176,8 @@ class Queue : public std::enable_shared_from_this<Queue> {
   Runtime& runtime_;
   std::string vhost_;
   std::string name_;
-  QueueOptions options_;
+  QueueOptions options_;  // args: effective (declared + policy)
+  std::string policy_name_;
 
   std::vector<std::deque<QueueEntry>> levels_;  // index = priority
   size_t ready_count_ = 0;

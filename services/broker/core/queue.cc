@@ -39,7 +39,7 @@ QueueEntry Queue::PopHead() {
     it->pop_front();
     --ready_count_;
     ready_bytes_ -= e.size;
-    if (e.message) host_.ResidentBytesChanged(-int64_t{e.size});
+    if (e.message) Resident(-int64_t{e.size});
     return e;
   }
   return {};
@@ -49,7 +49,7 @@ void Queue::PushSorted(QueueEntry entry) {
   auto& level = LevelFor(entry);
   ++ready_count_;
   ready_bytes_ += entry.size;
-  if (entry.message) host_.ResidentBytesChanged(entry.size);
+  if (entry.message) Resident(entry.size);
   if (level.empty() || level.back().seq < entry.seq) {
     level.push_back(std::move(entry));
     return;
@@ -62,7 +62,7 @@ void Queue::PushSorted(QueueEntry entry) {
 void Queue::ClearReady() {
   for (auto& level : levels_) {
     for (QueueEntry& e : level) {
-      if (e.message) host_.ResidentBytesChanged(-int64_t{e.size});
+      if (e.message) Resident(-int64_t{e.size});
       Forget(e);
     }
     level.clear();
@@ -363,7 +363,7 @@ void Queue::PageOutReady() {
     for (QueueEntry& e : level) {
       if (!e.message) continue;
       MaybePageOut(e);
-      if (!e.message) host_.ResidentBytesChanged(-int64_t{e.size});
+      if (!e.message) Resident(-int64_t{e.size});
     }
   }
 }
@@ -377,7 +377,7 @@ void Queue::DropExpiredHeads() {
       it->pop_front();
       --ready_count_;
       ready_bytes_ -= e.size;
-      if (e.message) host_.ResidentBytesChanged(-int64_t{e.size});
+      if (e.message) Resident(-int64_t{e.size});
       DeadLetter(std::move(e), "expired");
     }
   }

@@ -94,6 +94,8 @@ class Queue : public std::enable_shared_from_this<Queue> {
   uint64_t ready_bytes() const { return ready_bytes_; }
   uint64_t unacked_count() const { return unacked_; }
   size_t consumer_count() const { return consumers_.size(); }
+  // Bytes of message bodies this queue's ready entries hold in memory.
+  uint64_t resident_bytes() const { return static_cast<uint64_t>(resident_bytes_); }
   const std::vector<Consumer*>& consumers() const { return consumers_; }
   const QueueCounters& counters() const { return counters_; }
 
@@ -149,6 +151,10 @@ class Queue : public std::enable_shared_from_this<Queue> {
   void MarkDeleted();
 
  private:
+  void Resident(int64_t delta) {
+    resident_bytes_ += delta;
+    host_.ResidentBytesChanged(delta);
+  }
   std::deque<QueueEntry>& LevelFor(const QueueEntry& e);
   QueueEntry MakeEntry(const MessagePtr& message, bool logged);
   void MaybePageOut(QueueEntry& e);
@@ -183,6 +189,7 @@ class Queue : public std::enable_shared_from_this<Queue> {
   size_t ready_count_ = 0;
   uint64_t ready_bytes_ = 0;
   uint64_t unacked_ = 0;
+  int64_t resident_bytes_ = 0;
   uint64_t next_seq_ = 1;
 
   std::vector<Consumer*> consumers_;

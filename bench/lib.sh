@@ -7,16 +7,17 @@ here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_warren DATA_DIR [CONFIG [QUEUE COUNT]]: sets WARREN_PID, WARREN_PORT
-# and START_SECONDS (until it serves, or until QUEUE holds COUNT messages).
+# start_warren DATA_DIR [CONFIG [QUEUE COUNT]]: sets WARREN_PID, WARREN_PORT,
+# WARREN_GRPC_PORT and START_SECONDS (until it serves, or until QUEUE holds
+# COUNT messages).
 start_warren() {
   local data=$1 config=${2:-} wait=() args=() out
   [ -n "$config" ] && args=(--config "$config")
   [ -n "${3:-}" ] && wait=(--queue "$3" --count "$4")
-  WARREN_PORT=$(free_port)
+  WARREN_PORT=$(free_port); WARREN_GRPC_PORT=$(free_port)
   out=$(/usr/bin/python3 "$here/start_until.py" --port "$WARREN_PORT" "${wait[@]}" \
           --log "$WORK/warren.log" -- "$WARREN_NODE_BIN" --amqp-listen "127.0.0.1:$WARREN_PORT" \
-          --grpc-listen 127.0.0.1:0 --data-dir "$data" "${args[@]}") \
+          --grpc-listen "127.0.0.1:$WARREN_GRPC_PORT" --data-dir "$data" "${args[@]}") \
     || { tail -20 "$WORK/warren.log"; return 1; }
   read -r WARREN_PID START_SECONDS <<<"$out"
 }

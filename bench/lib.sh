@@ -1,51 +1,66 @@
 # Shared by the bench scripts: free ports, and starting/stopping a Warren
 # node and a private Debian RabbitMQ on loopback. Source it; set WORK first.
+# Every start goes through start_until.py, which times it from the moment
+# the process starts until it serves (or until a queue holds COUNT messages).
+
+here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_warren DATA_DIR [CONFIG]: sets WARREN_PID and WARREN_PORT.
+# start_warren DATA_DIR [CONFIG [QUEUE COUNT]]: sets WARREN_PID, WARREN_PORT,
+# WARREN_GRPC_PORT and START_SECONDS (until it serves, or until QUEUE holds
+# COUNT messages).
 start_warren() {
-  local data=$1 config=${2:-} log="$WORK/warren-$RANDOM.log" args=()
+  local data=$1 config=${2:-} wait=() args=() out
   [ -n "$config" ] && args=(--config "$config")
-  "$WARREN_NODE_BIN" --amqp-listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --data-dir "$data" \
-    "${args[@]}" 2>"$log" &
-  WARREN_PID=$!
-  WARREN_PORT=""
-  for _ in $(seq 600); do
-    WARREN_PORT=$(grep -oP 'amqp listening on [0-9.]+:\K\d+' "$log" || true)
-    [ -n "$WARREN_PORT" ] && return 0
-    kill -0 "$WARREN_PID" 2>/dev/null || { cat "$log"; return 1; }
-    sleep 0.05
-  done
-  echo "warren-node did not start"; cat "$log"; return 1
+  [ -n "${3:-}" ] && wait=(--queue "$3" --count "$4")
+  WARREN_PORT=$(free_port); WARREN_GRPC_PORT=$(free_port)
+  out=$(/usr/bin/python3 "$here/start_until.py" --port "$WARREN_PORT" "${wait[@]}" \
+          --log "$WORK/warren.log" -- "$WARREN_NODE_BIN" --amqp-listen "127.0.0.1:$WARREN_PORT" \
+          --grpc-listen "127.0.0.1:$WARREN_GRPC_PORT" --data-dir "$data" "${args[@]}") \
+    || { tail -20 "$WORK/warren.log"; return 1; }
+  read -r WARREN_PID START_SECONDS <<<"$out"
 }
 
-stop_warren() { kill "$WARREN_PID" 2>/dev/null && wait "$WARREN_PID" 2>/dev/null || true; }
-
-rabbit_env() {
-  env HOME=/var/lib/rabbitmq RABBITMQ_NODENAME="$RABBIT_NODE" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-    RABBITMQ_NODE_PORT="$RABBIT_PORT" RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" \
-    RABBITMQ_MNESIA_BASE="$WORK/rmq/mnesia" RABBITMQ_LOG_BASE="$WORK/rmq/log" \
-    RABBITMQ_ENABLED_PLUGINS_FILE="$WORK/rmq/plugins" "$@"
+stop_warren() {
+  [ -n "${WARREN_PID:-}" ] || return 0
+  kill "$WARREN_PID" 2>/dev/null || true
+  for _ in $(seq 400); do alive "$WARREN_PID" || break; sleep 0.05; done
+  alive "$WARREN_PID" && { echo "warren-node ignored SIGTERM for 20 s; SIGKILL" >&2; kill -9 "$WARREN_PID"; }
+  WARREN_PID=""
 }
 
-# start_rabbit: a private instance under $WORK/rmq (kept across restarts);
-# sets RABBIT_PORT, RABBIT_NODE and BEAM_PID. setpriv, unlike the packaged
-# wrapper's su, keeps our raised open-file limit.
+# alive PID: the process exists and is not a zombie.
+alive() { [ -r "/proc/$1/stat" ] && ! awk '{exit $3 != "Z"}' "/proc/$1/stat"; }
+
+# rabbit_env CMD ARGS...: CMD with the private node's environment.
+rabbit_env() { env "${RABBIT_VARS[@]}" "$@"; }
+
+# start_rabbit [QUEUE COUNT]: a private instance under $WORK/rmq (kept across
+# restarts) with its own ports and epmd; sets RABBIT_PORT, RABBIT_NODE,
+# BEAM_PID and START_SECONDS. setpriv, unlike the packaged wrapper's su,
+# keeps our raised open-file limit.
 start_rabbit() {
+  local wait=() out
   if [ -z "${RABBIT_NODE:-}" ]; then
-    RABBIT_PORT=$(free_port); RABBIT_DIST_PORT=$(free_port)
+    RABBIT_PORT=$(free_port); RABBIT_DIST_PORT=$(free_port); RABBIT_EPMD_PORT=$(free_port)
     RABBIT_NODE="bench-$RABBIT_PORT@localhost"
+    RABBIT_VARS=(HOME=/var/lib/rabbitmq RABBITMQ_NODENAME="$RABBIT_NODE"
+      RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RABBIT_PORT"
+      RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" RABBITMQ_MNESIA_BASE="$WORK/rmq/mnesia"
+      RABBITMQ_LOG_BASE="$WORK/rmq/log" RABBITMQ_ENABLED_PLUGINS_FILE="$WORK/rmq/plugins"
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+      ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$RABBIT_EPMD_PORT")
     mkdir -p "$WORK/rmq/mnesia" "$WORK/rmq/log"; touch "$WORK/rmq/plugins"
     chown -R rabbitmq:rabbitmq "$WORK/rmq"
   fi
-  rabbit_env setsid setpriv --reuid rabbitmq --regid rabbitmq --init-groups \
-    /usr/lib/rabbitmq/bin/rabbitmq-server >/dev/null 2>&1 &
-  # await_startup fails at once until the node has registered; retry, bounded.
-  for _ in $(seq 120); do
-    rabbit_env rabbitmqctl -n "$RABBIT_NODE" await_startup >/dev/null 2>&1 && break
-    sleep 0.5
-  done
+  [ -n "${1:-}" ] && wait=(--queue "$1" --count "$2")
+  out=$(/usr/bin/python3 "$here/start_until.py" --port "$RABBIT_PORT" "${wait[@]}" \
+          --log "$WORK/rmq/console.log" -- \
+          env "${RABBIT_VARS[@]}" setsid setpriv --reuid rabbitmq --regid rabbitmq --init-groups \
+          /usr/lib/rabbitmq/bin/rabbitmq-server) \
+    || { tail -20 "$WORK/rmq/console.log"; return 1; }
+  read -r _ START_SECONDS <<<"$out"
   BEAM_PID=""
   for p in $(pgrep beam.smp); do
     if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "RABBITMQ_NODENAME=$RABBIT_NODE"; then
@@ -55,9 +70,16 @@ start_rabbit() {
   [ -n "$BEAM_PID" ]
 }
 
+# Stops the node and waits for its VM to exit; its epmd goes too.
 stop_rabbit() {
   [ -n "${RABBIT_NODE:-}" ] || return 0
   rabbit_env rabbitmqctl -n "$RABBIT_NODE" stop >/dev/null 2>&1 || true
+  if [ -n "${BEAM_PID:-}" ]; then
+    for _ in $(seq 600); do alive "$BEAM_PID" || break; sleep 0.05; done
+    alive "$BEAM_PID" && { echo "rabbitmq did not stop in 30 s; SIGKILL" >&2; kill -9 "$BEAM_PID"; }
+  fi
+  rabbit_env epmd -port "$RABBIT_EPMD_PORT" -kill >/dev/null 2>&1 || true
+  BEAM_PID=""
 }
 
 have_rabbit() { [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; }

@@ -1,13 +1,16 @@
 #include "broker/node.h"
 
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
+#include "broker/admin/admin_server.h"
 #include "broker/core/broker.h"
 #include "broker/net/asio_runtime.h"
 #include "broker/net/listener.h"
@@ -51,7 +54,27 @@ Node::Node(NodeConfig config)
       runtime_(std::make_unique<net::AsioRuntime>(*io_)),
       broker_(std::make_unique<core::Broker>(*runtime_, config_)) {}
 
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t OpenFiles() {
+  std::error_code ec;
+  uint64_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return n;
+}
+
+}  // namespace
+
 Node::~Node() {
+  admin_.reset();
   listener_.reset();
   resources_.reset();
   if (store_) store_->Close();
@@ -115,6 +138,41 @@ void Node::Start() {
                       e.code().message());
   }
   spdlog::info("amqp listening on {}:{}", listener_->host(), listener_->port());
+  StartAdmin();
+  started_ms_ = SteadyMs();
+}
+
+void Node::StartAdmin() {
+  HostPort grpc = ParseHostPort(config_.grpc_listen, "grpc_listen");
+  admin::AdminContext c;
+  c.broker = broker_.get();
+  asio::io_context* io = io_.get();
+  c.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  c.loop_stopped = [io] { return io->stopped(); };
+  c.status = [this] { return Describe(); };
+  admin_ = std::make_unique<admin::AdminServer>(std::move(c));
+  grpc_port_ = admin_->Start(grpc.host, grpc.port);
+  spdlog::info("grpc listening on {}:{}", grpc.host, grpc_port_);
+}
+
+admin::NodeStatus Node::Describe() const {
+  admin::NodeStatus s;
+  s.node_name = config_.node_name;
+  s.data_dir = config_.data_dir;
+  s.uptime_ms = static_cast<uint64_t>(SteadyMs() - started_ms_);
+  s.memory_bytes = ResidentMemory();
+  s.memory_limit = resources_ ? resources_->memory_limit() : 0;
+  struct statvfs fs {};
+  if (statvfs(config_.data_dir.c_str(), &fs) == 0)
+    s.disk_free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  s.disk_free_limit = config_.disk_free_limit;
+  if (listener_) s.listeners.push_back({"amqp", listener_->host(), listener_->port()});
+  s.listeners.push_back({"grpc", ParseHostPort(config_.grpc_listen, "grpc_listen").host,
+                         grpc_port_});
+  s.fds_used = OpenFiles();
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) s.fds_limit = lim.rlim_cur;
+  return s;
 }
 
 uint16_t Node::amqp_port() const { return listener_ ? listener_->port() : 0; }
@@ -122,6 +180,7 @@ uint16_t Node::amqp_port() const { return listener_ ? listener_->port() : 0; }
 void Node::Run() { io_->run(); }
 
 void Node::Stop() {
+  if (admin_) admin_->Shutdown();
   asio::post(*io_, [this] {
     if (listener_) listener_->Shutdown();
     // Give connections a moment to receive connection.close, then stop.

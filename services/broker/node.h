@@ -3,10 +3,12 @@
 // listener. main() and in-process tests build the same Node.
 //
 // Lifecycle: Start() opens the store in data_dir and restores what it kept,
-// then binds (throws ConfigError on a bad address or an unusable data
-// directory); Run() blocks on the loop until Stop() (thread-safe: it posts
-// to the loop) has closed every connection. The store is closed before the
-// broker model is torn down.
+// then binds AMQP and the gRPC Admin service (throws ConfigError on a bad
+// address or an unusable data directory); Run() blocks on the loop until
+// Stop() has closed every connection. Stop() is called from a thread other
+// than the loop's: it stops the Admin service (which waits for calls that
+// run on the loop), then posts the rest to the loop. The store is closed
+// before the broker model is torn down.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,10 @@ class io_context;
 
 namespace warren {
 
+namespace admin {
+class AdminServer;
+struct NodeStatus;
+}
 namespace core {
 class Broker;
 }
@@ -43,6 +49,7 @@ class Node {
   void Stop();
 
   uint16_t amqp_port() const;
+  uint16_t grpc_port() const { return grpc_port_; }
   core::Broker& broker() { return *broker_; }
   const NodeConfig& config() const { return config_; }
 
@@ -51,6 +58,8 @@ class Node {
   // Users, vhosts and permissions from the config; the default user and
   // vhost only on the first start (`fresh`), as RabbitMQ does.
   void LoadAccess(bool fresh);
+  void StartAdmin();
+  admin::NodeStatus Describe() const;
 
   NodeConfig config_;
   std::unique_ptr<asio::io_context> io_;
@@ -59,6 +68,9 @@ class Node {
   std::unique_ptr<core::Broker> broker_;
   std::unique_ptr<ResourceMonitor> resources_;
   std::unique_ptr<net::Listener> listener_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  uint16_t grpc_port_ = 0;
+  int64_t started_ms_ = 0;  // steady clock
 };
 
 // Fills defaults that depend on the machine (node name, data directory).

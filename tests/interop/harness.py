@@ -21,7 +21,7 @@ Used two ways:
     and `harness.main()` instead of unittest.main() so that a failing run
     prints the broker's log;
   - as a launcher: `harness.py run [--timeout S] -- CMD ARGS...` starts a
-    broker, runs CMD with AMQP_HOST, AMQP_PORT and AMQP_URL (guest/guest, vhost
+    broker, runs CMD with AMQP_HOST, AMQP_PORT, GRPC_PORT and AMQP_URL (guest/guest, vhost
     "/") in its environment, stops the broker and exits with CMD's status.
 """
 import ctypes
@@ -61,6 +61,7 @@ STOP_TIMEOUT = 20.0             # SIGTERM (Warren) / rabbitmqctl stop, then SIGK
 RUN_TIMEOUT = 240.0             # `harness.py run`'s child; below ctest's TIMEOUT
 
 _LISTENING = re.compile(r"amqp listening on ([0-9.]+):(\d+)")
+_GRPC_LISTENING = re.compile(r"grpc listening on ([0-9.]+):(\d+)")
 _brokers = []  # every broker this process started, for logs on failure
 
 
@@ -98,6 +99,7 @@ class Broker:
     def __init__(self, definitions=DEFINITIONS, extra_config=""):
         self.host = "127.0.0.1"
         self.port = None
+        self.grpc_port = None  # Warren's Admin service (gRPC); None for RabbitMQ
         self.definitions = definitions
         self.extra_config = extra_config
         self.target = os.environ.get("WARREN_INTEROP_TARGET", "warren")
@@ -178,7 +180,7 @@ class Broker:
         config = os.path.join(self.dir, "warren.toml")
         with open(config, "w") as f:
             f.write(toml_config(self.definitions) + "\n" + self.extra_config + "\n")
-        self.port = None
+        self.port = self.grpc_port = None
         self.proc = subprocess.Popen(
             [binary, "--amqp-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0",
              "--data-dir", os.path.join(self.dir, "data"), "--config", config],
@@ -192,17 +194,21 @@ class Broker:
             for line in proc.stdout:
                 self._log.append(line)
                 m = _LISTENING.search(line)
-                if m and not listening.is_set():
+                if m and self.port is None:
                     self.host, self.port = m.group(1), int(m.group(2))
+                # The Admin service starts right after the AMQP listener.
+                m = _GRPC_LISTENING.search(line)
+                if m and not listening.is_set():
+                    self.grpc_port = int(m.group(2))
                     listening.set()
             listening.set()  # EOF: the node exited
 
         self._drain = threading.Thread(target=drain, daemon=True)
         self._drain.start()
         if not listening.wait(WARREN_START_TIMEOUT):
-            raise RuntimeError("warren-node did not log 'amqp listening on' within %ds:\n%s"
+            raise RuntimeError("warren-node did not log 'grpc listening on' within %ds:\n%s"
                                % (WARREN_START_TIMEOUT, self.logs()))
-        if self.port is None:
+        if self.port is None or self.grpc_port is None:
             raise RuntimeError("warren-node exited (status %s) before listening:\n%s"
                                % (self.proc.wait(), self.logs()))
 
@@ -402,6 +408,7 @@ def run(argv):
     _terminate_on_sigterm()
     with Broker() as broker:
         env = dict(os.environ, AMQP_HOST=broker.host, AMQP_PORT=str(broker.port),
+                   GRPC_PORT=str(broker.grpc_port or ""),
                    AMQP_URL=broker.url)
         child = subprocess.Popen(cmd, env=env)
         try:

@@ -6,6 +6,7 @@
 
 #include "amqp/constants.h"
 #include "broker/core/errors.h"
+#include "broker/core/regex.h"
 #include "common/password.h"
 
 namespace warren::core {
@@ -15,15 +16,6 @@ namespace {
 using amqp::ReplyCode;
 
 Error Err(ReplyCode code, const std::string& text) { return AmqpError(code, text); }
-
-bool Compile(const std::string& pattern, std::regex& out) {
-  try {
-    out = std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
-    return true;
-  } catch (const std::regex_error&) {
-    return false;
-  }
-}
 
 }  // namespace
 
@@ -47,9 +39,12 @@ Status Broker::AddVHost(const std::string& name) {
 Status Broker::DeleteVHost(const std::string& name) {
   auto it = vhosts_.find(name);
   if (it == vhosts_.end()) return Err(ReplyCode::kNotFound, "no vhost '" + name + "'");
+  // As RabbitMQ does, the vhost's connections go first (320 CONNECTION_FORCED).
+  CloseClients(name, "", "vhost '" + name + "' is deleted");
   if (Persistence* store = definitions()) store->DeleteVHost(name);
   vhosts_.erase(it);
   for (auto& [user, per_vhost] : permissions_) per_vhost.erase(name);
+  ++permissions_epoch_;
   return Status::Ok();
 }
 
@@ -64,9 +59,42 @@ Status Broker::AddUser(const std::string& name, const std::string& password_hash
 
 Status Broker::DeleteUser(const std::string& name) {
   if (!users_.erase(name)) return Err(ReplyCode::kNotFound, "no user '" + name + "'");
+  // As RabbitMQ does since 3.7: the user's connections go with it.
+  CloseClients("", name, "user '" + name + "' is deleted");
   permissions_.erase(name);
+  ++permissions_epoch_;
   if (Persistence* store = definitions()) store->DeleteUser(name);
   return Status::Ok();
+}
+
+Status Broker::ChangePasswordHash(const std::string& name, const std::string& password_hash) {
+  auto it = users_.find(name);
+  if (it == users_.end()) return Err(ReplyCode::kNotFound, "no user '" + name + "'");
+  it->second.password_hash = password_hash;
+  if (Persistence* store = definitions())
+    store->PutUser(UserDef{name, password_hash, it->second.tags});
+  return Status::Ok();
+}
+
+Status Broker::SetUserTags(const std::string& name, std::vector<std::string> tags) {
+  auto it = users_.find(name);
+  if (it == users_.end()) return Err(ReplyCode::kNotFound, "no user '" + name + "'");
+  it->second.tags = std::move(tags);
+  if (Persistence* store = definitions())
+    store->PutUser(UserDef{name, it->second.password_hash, it->second.tags});
+  return Status::Ok();
+}
+
+void Broker::CloseClients(const std::string& vhost, const std::string& user,
+                          const std::string& reason) {
+  std::vector<ClientConnection*> doomed;
+  for (auto& [id, c] : clients_) {
+    ConnectionInfo info = c->Describe();
+    if ((vhost.empty() || info.vhost == vhost) && (user.empty() || info.user == user))
+      doomed.push_back(c);
+  }
+  // ForceClose unregisters, so the map is not walked while it changes.
+  for (ClientConnection* c : doomed) c->ForceClose(reason);
 }
 
 const User* Broker::FindUser(const std::string& name) const {
@@ -93,9 +121,10 @@ Status Broker::SetPermissions(const std::string& user, const std::string& vhost,
   Permissions p{configure, write, read, {}, {}, {}};
   for (auto [pattern, re] : {std::pair{&configure, &p.configure_re}, {&write, &p.write_re},
                              {&read, &p.read_re}})
-    if (!Compile(*pattern, *re))
+    if (!CompileRegex(*pattern, *re))
       return Err(ReplyCode::kPreconditionFailed, "invalid regular expression '" + *pattern + "'");
   permissions_[user][vhost] = std::move(p);
+  ++permissions_epoch_;
   if (Persistence* store = definitions())
     store->PutPermissions(PermissionDef{user, vhost, configure, write, read});
   return Status::Ok();
@@ -104,6 +133,7 @@ Status Broker::SetPermissions(const std::string& user, const std::string& vhost,
 void Broker::ClearPermissions(const std::string& user, const std::string& vhost) {
   auto it = permissions_.find(user);
   if (it == permissions_.end() || !it->second.erase(vhost)) return;
+  ++permissions_epoch_;
   if (Persistence* store = definitions()) store->DeletePermissions(user, vhost);
 }
 

@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "broker/core/client.h"
 #include "broker/core/message.h"
 #include "broker/core/persistence.h"
 #include "broker/core/vhost.h"
@@ -82,7 +83,11 @@ class Broker {
   Status AddUser(const std::string& name, const std::string& password_hash,
                  std::vector<std::string> tags);
   Status DeleteUser(const std::string& name);
+  // 404 when the user does not exist.
+  Status ChangePasswordHash(const std::string& name, const std::string& password_hash);
+  Status SetUserTags(const std::string& name, std::vector<std::string> tags);
   const User* FindUser(const std::string& name) const;
+  const std::map<std::string, User>& users() const { return users_; }
   // The user when name and password match; nullptr otherwise.
   const User* Authenticate(const std::string& name, const std::string& password) const;
   bool IsLoopbackOnly(const std::string& user) const;
@@ -92,6 +97,13 @@ class Broker {
                         const std::string& configure, const std::string& write,
                         const std::string& read);
   void ClearPermissions(const std::string& user, const std::string& vhost);
+  // user -> vhost -> permissions
+  const std::map<std::string, std::map<std::string, Permissions>>& permissions() const {
+    return permissions_;
+  }
+  // Moves whenever any permission changes, so callers that remember an
+  // answer of Allowed() know when to ask again.
+  uint64_t permissions_epoch() const { return permissions_epoch_; }
   bool CanAccessVHost(const std::string& user, const std::string& vhost) const;
   // RabbitMQ semantics: the pattern is searched (not anchored) in the
   // resource name; the default exchange is named "amq.default"; an empty
@@ -106,6 +118,14 @@ class Broker {
   DirectReplySink* FindReplyTo(const std::string& key) const;
 
   uint64_t NextConnectionId() { return ++last_connection_id_; }
+  // Open client connections, by id (core/client.h). A connection registers
+  // once it is open on a vhost and unregisters when it closes.
+  void RegisterClient(uint64_t id, ClientConnection* c) { clients_[id] = c; }
+  void UnregisterClient(uint64_t id) { clients_.erase(id); }
+  const std::map<uint64_t, ClientConnection*>& clients() const { return clients_; }
+  // Force-closes every client connection on `vhost` (all when empty) or, with
+  // `user` set, those of that user.
+  void CloseClients(const std::string& vhost, const std::string& user, const std::string& reason);
   BrokerCounters& counters() { return counters_; }
 
   // Durable storage (null: memory only). While restoring, definitions()
@@ -146,6 +166,8 @@ class Broker {
   std::unordered_map<std::string, DirectReplySink*> reply_to_;
   uint64_t reply_to_counter_ = 0;
   uint64_t last_connection_id_ = 0;
+  uint64_t permissions_epoch_ = 0;
+  std::map<uint64_t, ClientConnection*> clients_;
   BrokerCounters counters_;
   Persistence* persistence_ = nullptr;
   bool restoring_ = false;

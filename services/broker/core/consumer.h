@@ -26,6 +26,8 @@ class ConsumerSink {
   // The queue went away (deleted): the sink sends basic.cancel to the client
   // (consumer_cancel_notify) and forgets the consumer.
   virtual void Cancelled(Consumer& c) = 0;
+  // How an operator listing names the channel: "<connection> (<number>)".
+  virtual std::string Label() const { return ""; }
 };
 
 class Queue;

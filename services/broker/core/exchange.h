@@ -8,6 +8,7 @@
 
 #include "amqp/field_table.h"
 #include "broker/core/exchange/router.h"
+#include "broker/core/policy.h"
 
 namespace warren::core {
 
@@ -29,8 +30,13 @@ class Exchange {
   bool durable() const { return options_.durable; }
   bool auto_delete() const { return options_.auto_delete; }
   bool internal() const { return options_.internal; }
-  // The alternate-exchange argument, if any (RabbitMQ's AE).
+  // RabbitMQ's AE: the alternate-exchange argument if declared, else the
+  // alternate-exchange of the policy in effect, if any.
   const std::optional<std::string>& alternate_exchange() const { return alternate_; }
+  // The policy in effect (empty when none).
+  const std::string& policy_name() const { return policy_name_; }
+  // Makes `policy` (nullptr: none) the one in effect.
+  void ApplyPolicy(const Policy* policy);
 
   Router& router() { return *router_; }
   const Router& router() const { return *router_; }
@@ -44,6 +50,7 @@ class Exchange {
   std::string type_;
   ExchangeOptions options_;
   std::optional<std::string> alternate_;
+  std::string policy_name_;
   std::unique_ptr<Router> router_;
 };
 

@@ -62,7 +62,11 @@ struct QueueEntry {
   MessagePtr message;
   DiskRef disk;
   uint64_t seq = 0;                       // queue-local order, kept across requeue
-  int64_t expires_at = kNeverExpires;     // monotonic ms
+  // Monotonic ms: when the entry joined the queue (the queue's message TTL,
+  // which a policy may change, counts from here) and when its own
+  // per-message TTL runs out.
+  int64_t enqueued_at = 0;
+  int64_t expires_at = kNeverExpires;
   uint32_t size = 0;                      // body bytes
   uint8_t priority = 0;
   bool redelivered = false;

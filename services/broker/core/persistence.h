@@ -15,6 +15,7 @@
 
 #include "amqp/field_table.h"
 #include "broker/core/message.h"
+#include "broker/core/policy.h"
 
 namespace warren::core {
 
@@ -50,6 +51,14 @@ struct BindingDef {
   bool operator==(const BindingDef&) const = default;
 };
 
+// What rebuilds a Policy (ValidatePolicy compiles the pattern again).
+struct PolicyDef {
+  std::string vhost, name, pattern;
+  ApplyTo apply_to = ApplyTo::kAll;
+  int32_t priority = 0;
+  amqp::FieldTable definition;
+};
+
 // Told when the log has been made durable further (group commit).
 class SyncWaiter {
  public:
@@ -62,6 +71,8 @@ class Persistence {
   virtual ~Persistence() = default;
 
   // Definitions. Callers store only what is durable (RabbitMQ's rules).
+  // DeleteVHost also forgets the vhost's exchanges, queues, bindings,
+  // permissions and policies.
   virtual void PutVHost(const std::string& name) = 0;
   virtual void DeleteVHost(const std::string& name) = 0;
   virtual void PutUser(const UserDef& user) = 0;
@@ -77,6 +88,9 @@ class Persistence {
   virtual void DeleteQueue(const std::string& vhost, const std::string& name) = 0;
   virtual void PutBinding(const BindingDef& binding) = 0;
   virtual void DeleteBinding(const BindingDef& binding) = 0;
+  // Replaces the vhost's policy of the same name.
+  virtual void PutPolicy(const PolicyDef& policy) = 0;
+  virtual void DeletePolicy(const std::string& vhost, const std::string& name) = 0;
 
   // Messages. A record is referenced once per durable queue it was written
   // for (or once, for a page-out copy written with no queue); every

@@ -15,10 +15,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <regex>
 #include <string>
 
 #include "amqp/field_table.h"
+#include "broker/core/queue_args.h"
 #include "common/status.h"
 
 namespace warren::core {
@@ -42,13 +45,29 @@ struct Policy {
 };
 
 // Checks pattern (a valid regex), and each definition key and value as
-// RabbitMQ does; compiles pattern_re. Errors are 406 (PRECONDITION_FAILED)
-// with a text naming the key, e.g. "Validation failed\n\n<<\"foo\">> is not
-// a recognised policy setting" or "message-ttl must be a non-negative
-// integer".
+// RabbitMQ does; compiles pattern_re. Errors are 406 (PRECONDITION_FAILED),
+// one line that names the key and quotes the value as RabbitMQ prints it:
+//   "PRECONDITION_FAILED - Validation failed: [<<\"foo\">>] are not
+//    recognised policy settings"
+//   "PRECONDITION_FAILED - Validation failed: message-ttl: -1 is not a valid
+//    message TTL"
 Status ValidatePolicy(Policy& policy);
 
-// Whether `policy` applies to a queue (`is_queue`) or exchange named `name`.
+// Whether `policy` applies to a queue (`is_queue`) or exchange named `name`:
+// apply_to allows the kind and pattern_re is found somewhere in the name.
 bool PolicyMatches(const Policy& policy, bool is_queue, const std::string& name);
+
+// The policy in effect for an object: of those that match, the highest
+// priority; on a tie the first name in byte order. nullptr when none.
+const Policy* EffectivePolicy(const std::map<std::string, Policy>& policies, bool is_queue,
+                              const std::string& name);
+
+// A queue's effective arguments: `declared` (parsed from `arguments`, the
+// x-... table of its declaration) overlaid with `policy` (may be null). The
+// queue's argument wins, except message-ttl, expires, max-length and
+// max-length-bytes, where the smaller of the two applies. max-priority and
+// single-active-consumer are never set by a policy.
+QueueArgs OverlayPolicy(QueueArgs declared, const amqp::FieldTable& arguments,
+                        const Policy* policy);
 
 }  // namespace warren::core

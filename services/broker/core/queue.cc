@@ -39,7 +39,7 @@ QueueEntry Queue::PopHead() {
     it->pop_front();
     --ready_count_;
     ready_bytes_ -= e.size;
-    if (e.message) host_.ResidentBytesChanged(-int64_t{e.size});
+    if (e.message) Resident(-int64_t{e.size});
     return e;
   }
   return {};
@@ -49,7 +49,7 @@ void Queue::PushSorted(QueueEntry entry) {
   auto& level = LevelFor(entry);
   ++ready_count_;
   ready_bytes_ += entry.size;
-  if (entry.message) host_.ResidentBytesChanged(entry.size);
+  if (entry.message) Resident(entry.size);
   if (level.empty() || level.back().seq < entry.seq) {
     level.push_back(std::move(entry));
     return;
@@ -62,7 +62,7 @@ void Queue::PushSorted(QueueEntry entry) {
 void Queue::ClearReady() {
   for (auto& level : levels_) {
     for (QueueEntry& e : level) {
-      if (e.message) host_.ResidentBytesChanged(-int64_t{e.size});
+      if (e.message) Resident(-int64_t{e.size});
       Forget(e);
     }
     level.clear();
@@ -77,6 +77,8 @@ QueueEntry Queue::MakeEntry(const MessagePtr& message, bool logged) {
   e.seq = next_seq_++;
   e.size = static_cast<uint32_t>(message->body.size());
   e.priority = message->priority();
+  e.enqueued_at = runtime_.NowMs();
+  if (message->ttl_ms) e.expires_at = e.enqueued_at + *message->ttl_ms;
   if (logged) {
     e.disk = message->disk;
     e.logged = true;
@@ -144,9 +146,6 @@ Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message, bool logged) {
     return EnqueueResult::kRejected;
   }
   QueueEntry e = MakeEntry(message, logged);
-  std::optional<int64_t> ttl = a.message_ttl;
-  if (message->ttl_ms) ttl = ttl ? std::min(*ttl, *message->ttl_ms) : *message->ttl_ms;
-  if (ttl) e.expires_at = runtime_.NowMs() + *ttl;
   ++counters_.published;
   // An empty queue with a consumer ready hands the message straight over:
   // it never waits at the head, so even a TTL of 0 reaches the consumer
@@ -172,11 +171,11 @@ void Queue::Restore(const RestoredMessage& m, int64_t wall_now_ms) {
   e.size = m.size;
   e.priority = m.priority;
   e.redelivered = m.redelivered;
-  std::optional<int64_t> ttl = options_.args.message_ttl;
-  if (m.ttl_ms) ttl = ttl ? std::min(*ttl, *m.ttl_ms) : *m.ttl_ms;
-  if (ttl)
-    e.expires_at = runtime_.NowMs() + std::max<int64_t>(0, m.published_ms + *ttl - wall_now_ms);
-  bool expires = e.expires_at != kNeverExpires;
+  // TTLs count from publishing: the entry joined the queue as long ago as
+  // the message was published.
+  e.enqueued_at = runtime_.NowMs() - std::max<int64_t>(0, wall_now_ms - m.published_ms);
+  if (m.ttl_ms) e.expires_at = e.enqueued_at + *m.ttl_ms;
+  bool expires = Deadline(e) != kNeverExpires;
   PushSorted(std::move(e));
   if (expires) ArmExpiryTimer();
 }
@@ -259,7 +258,7 @@ void Queue::TryDeliver() {
       Consumer* c = PickConsumer();
       if (!c) break;
       QueueEntry e = PopHead();
-      if (e.expires_at <= runtime_.NowMs()) {
+      if (Deadline(e) <= runtime_.NowMs()) {
         DeadLetter(std::move(e), "expired");
         continue;
       }
@@ -336,16 +335,49 @@ size_t Queue::Purge() {
   return n;
 }
 
+int64_t Queue::Deadline(const QueueEntry& e) const {
+  const std::optional<int64_t>& ttl = options_.args.message_ttl;
+  return ttl ? std::min(e.expires_at, e.enqueued_at + *ttl) : e.expires_at;
+}
+
+void Queue::ApplyPolicy(const Policy* policy) {
+  if (deleted_) return;
+  auto declared = ParseQueueArgs(options_.arguments, name_, vhost_);
+  if (!declared.ok()) return;  // cannot happen: checked when declared
+  policy_name_ = policy ? policy->name : std::string();
+  QueueArgs before = options_.args;
+  options_.args = OverlayPolicy(declared.value(), options_.arguments, policy);
+  const QueueArgs& after = options_.args;
+  if (after.expires != before.expires) {
+    runtime_.Cancel(unused_timer_);
+    unused_timer_ = 0;
+    if (consumers_.empty()) ArmUnusedTimer();
+  }
+  if (after.lazy && !before.lazy) PageOutReady();
+  EnforceLimits();
+  TryDeliver();  // drops heads a new message-ttl expired; re-arms the expiry timer
+}
+
+void Queue::PageOutReady() {
+  for (auto& level : levels_) {
+    for (QueueEntry& e : level) {
+      if (!e.message) continue;
+      MaybePageOut(e);
+      if (!e.message) Resident(-int64_t{e.size});
+    }
+  }
+}
+
 void Queue::DropExpiredHeads() {
   int64_t now = runtime_.NowMs();
   // Like RabbitMQ, only messages at the head of the queue expire.
   for (auto it = levels_.rbegin(); it != levels_.rend(); ++it) {
-    while (!it->empty() && it->front().expires_at <= now) {
+    while (!it->empty() && Deadline(it->front()) <= now) {
       QueueEntry e = std::move(it->front());
       it->pop_front();
       --ready_count_;
       ready_bytes_ -= e.size;
-      if (e.message) host_.ResidentBytesChanged(-int64_t{e.size});
+      if (e.message) Resident(-int64_t{e.size});
       DeadLetter(std::move(e), "expired");
     }
   }
@@ -355,7 +387,7 @@ void Queue::ArmExpiryTimer() {
   if (deleted_) return;
   int64_t next = kNeverExpires;
   for (const auto& level : levels_)
-    if (!level.empty()) next = std::min(next, level.front().expires_at);
+    if (!level.empty()) next = std::min(next, Deadline(level.front()));
   if (next == expiry_deadline_) return;
   runtime_.Cancel(expiry_timer_);
   expiry_timer_ = 0;

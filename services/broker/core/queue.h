@@ -18,6 +18,7 @@
 #include "broker/core/consumer.h"
 #include "broker/core/message.h"
 #include "broker/core/persistence.h"
+#include "broker/core/policy.h"
 #include "broker/core/queue_args.h"
 #include "common/runtime.h"
 #include "common/status.h"
@@ -86,11 +87,15 @@ class Queue : public std::enable_shared_from_this<Queue> {
   bool auto_delete() const { return options_.auto_delete; }
   uint64_t exclusive_owner() const { return options_.exclusive_owner; }
   bool deleted() const { return deleted_; }
+  // The policy in effect (empty when none); options().args already has it.
+  const std::string& policy_name() const { return policy_name_; }
 
   size_t ready_count() const { return ready_count_; }
   uint64_t ready_bytes() const { return ready_bytes_; }
   uint64_t unacked_count() const { return unacked_; }
   size_t consumer_count() const { return consumers_.size(); }
+  // Bytes of message bodies this queue's ready entries hold in memory.
+  uint64_t resident_bytes() const { return static_cast<uint64_t>(resident_bytes_); }
   const std::vector<Consumer*>& consumers() const { return consumers_; }
   const QueueCounters& counters() const { return counters_; }
 
@@ -134,11 +139,22 @@ class Queue : public std::enable_shared_from_this<Queue> {
   void TryDeliver();
   // Marks the queue used now (basic.get, redeclare): restarts x-expires.
   void Touch();
+  // Makes `policy` (nullptr: none) the one in effect: options().args become
+  // the declared arguments overlaid with it (OverlayPolicy), at once. A new
+  // message-ttl expires queued messages older than it, a new x-expires
+  // restarts its timer, new length limits trim the queue (x-overflow
+  // drop-head), lazy mode pages bodies out, and a new dead-letter target
+  // takes the next dead letters.
+  void ApplyPolicy(const Policy* policy);
   // Called once by the vhost when it deletes the queue: cancels consumers,
   // drops messages and timers.
   void MarkDeleted();
 
  private:
+  void Resident(int64_t delta) {
+    resident_bytes_ += delta;
+    host_.ResidentBytesChanged(delta);
+  }
   std::deque<QueueEntry>& LevelFor(const QueueEntry& e);
   QueueEntry MakeEntry(const MessagePtr& message, bool logged);
   void MaybePageOut(QueueEntry& e);
@@ -152,6 +168,9 @@ class Queue : public std::enable_shared_from_this<Queue> {
   void PushSorted(QueueEntry entry);
   Consumer* PickConsumer();
   bool DeliverTo(Consumer& c, QueueEntry entry);
+  // When the entry expires: its own TTL or the queue's, whichever is first.
+  int64_t Deadline(const QueueEntry& e) const;
+  void PageOutReady();
   void DropExpiredHeads();
   void ArmExpiryTimer();
   void ArmUnusedTimer();
@@ -163,12 +182,14 @@ class Queue : public std::enable_shared_from_this<Queue> {
   Runtime& runtime_;
   std::string vhost_;
   std::string name_;
-  QueueOptions options_;
+  QueueOptions options_;  // args: effective (declared + policy)
+  std::string policy_name_;
 
   std::vector<std::deque<QueueEntry>> levels_;  // index = priority
   size_t ready_count_ = 0;
   uint64_t ready_bytes_ = 0;
   uint64_t unacked_ = 0;
+  int64_t resident_bytes_ = 0;
   uint64_t next_seq_ = 1;
 
   std::vector<Consumer*> consumers_;

@@ -65,6 +65,13 @@ bool ArgValuesEquivalent(const amqp::FieldValue& a, const amqp::FieldValue& b) {
   return a == b;
 }
 
+std::optional<Overflow> ParseOverflow(std::string_view text) {
+  if (text == "drop-head") return Overflow::kDropHead;
+  if (text == "reject-publish") return Overflow::kRejectPublish;
+  if (text == "reject-publish-dlx") return Overflow::kRejectPublishDlx;
+  return std::nullopt;
+}
+
 Result<QueueArgs> ParseQueueArgs(const amqp::FieldTable& args, const std::string& queue,
                                  const std::string& vhost) {
   QueueArgs out;
@@ -111,10 +118,9 @@ Result<QueueArgs> ParseQueueArgs(const amqp::FieldTable& args, const std::string
   std::optional<std::string> overflow;
   if (auto e = str_arg("x-overflow", overflow)) return *e;
   if (overflow) {
-    if (*overflow == "drop-head") out.overflow = Overflow::kDropHead;
-    else if (*overflow == "reject-publish") out.overflow = Overflow::kRejectPublish;
-    else if (*overflow == "reject-publish-dlx") out.overflow = Overflow::kRejectPublishDlx;
-    else return Invalid("x-overflow", queue, vhost, "invalid_overflow");
+    std::optional<Overflow> o = ParseOverflow(*overflow);
+    if (!o) return Invalid("x-overflow", queue, vhost, "invalid_overflow");
+    out.overflow = *o;
   }
   if (const amqp::FieldValue* v = args.Find("x-single-active-consumer")) {
     auto b = v->AsBool();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "amqp/field_table.h"
 #include "common/status.h"
@@ -25,6 +26,9 @@ struct QueueArgs {
   bool single_active_consumer = false;      // x-single-active-consumer
   bool lazy = false;                        // x-queue-mode=lazy: bodies kept on disk
 };
+
+// "drop-head" | "reject-publish" | "reject-publish-dlx"; nullopt otherwise.
+std::optional<Overflow> ParseOverflow(std::string_view text);
 
 // Validates `args` for queue `queue` in `vhost`; errors are 406 with
 // RabbitMQ's "invalid arg" text.

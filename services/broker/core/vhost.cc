@@ -57,6 +57,35 @@ void VHost::DeclareBuiltins() {
   }
 }
 
+Status VHost::SetPolicy(Policy policy) {
+  policy.vhost = name_;
+  if (Status s = ValidatePolicy(policy); !s.ok()) return s;
+  if (Persistence* store = definitions())
+    store->PutPolicy(PolicyDef{name_, policy.name, policy.pattern, policy.apply_to,
+                               policy.priority, policy.definition});
+  std::string name = policy.name;
+  policies_.insert_or_assign(std::move(name), std::move(policy));
+  ApplyPolicies();
+  return Status::Ok();
+}
+
+Status VHost::ClearPolicy(const std::string& name) {
+  if (!policies_.erase(name))
+    return Err(ReplyCode::kNotFound, "policy '" + name + "' not found in vhost '" + name_ + "'");
+  if (Persistence* store = definitions()) store->DeletePolicy(name_, name);
+  ApplyPolicies();
+  return Status::Ok();
+}
+
+void VHost::ApplyPolicies() {
+  for (auto& [n, e] : exchanges_) e->ApplyPolicy(EffectivePolicy(policies_, false, n));
+  // Applying may dead-letter, which enqueues into other queues: walk a copy.
+  std::vector<std::shared_ptr<Queue>> queues;
+  queues.reserve(queues_.size());
+  for (auto& [n, q] : queues_) queues.push_back(q);
+  for (auto& q : queues) q->ApplyPolicy(EffectivePolicy(policies_, true, q->name()));
+}
+
 Exchange* VHost::FindExchange(const std::string& name) {
   auto it = exchanges_.find(name);
   return it == exchanges_.end() ? nullptr : it->second.get();
@@ -106,7 +135,9 @@ Status VHost::DeclareExchange(const ExchangeDeclare& d) {
                       a ? PlainArgValue(*a) : "none");
     return Status::Ok();
   }
-  exchanges_[d.name] = std::make_unique<Exchange>(d.name, d.type, d.options, std::move(router));
+  auto& created = exchanges_[d.name];
+  created = std::make_unique<Exchange>(d.name, d.type, d.options, std::move(router));
+  created->ApplyPolicy(EffectivePolicy(policies_, false, d.name));
   if (Persistence* store = definitions(); store && d.options.durable)
     store->PutExchange(ExchangeDef{name_, d.name, d.type, d.options.auto_delete,
                                    d.options.internal, d.options.arguments});
@@ -214,7 +245,9 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
     o.store_id = store->NewQueueId();
     store->PutQueue(QueueDef{name_, name, o.store_id, d.auto_delete, d.arguments});
   }
-  queues_[name] = std::make_shared<Queue>(*this, runtime_, name_, name, std::move(o));
+  auto& q = queues_[name];
+  q = std::make_shared<Queue>(*this, runtime_, name_, name, std::move(o));
+  q->ApplyPolicy(EffectivePolicy(policies_, true, name));
   return QueueDeclared{name, 0, 0};
 }
 
@@ -229,6 +262,7 @@ Result<Queue*> VHost::RestoreQueue(const QueueDef& def) {
   o.args = args.value();
   auto q = std::make_shared<Queue>(*this, runtime_, name_, def.name, std::move(o));
   queues_[def.name] = q;
+  q->ApplyPolicy(EffectivePolicy(policies_, true, def.name));
   return q.get();
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 
 #include "amqp/field_table.h"
 #include "broker/core/exchange.h"
+#include "broker/core/policy.h"
 #include "broker/core/queue.h"
 #include "common/runtime.h"
 #include "common/status.h"
@@ -87,6 +89,14 @@ class VHost : public QueueHost {
   Status UnbindExchange(const std::string& destination, const std::string& source,
                         const std::string& routing_key, const amqp::FieldTable& args);
 
+  // Policies (policy.h). SetPolicy validates (406), replaces the policy of
+  // the same name, stores it, and applies the policies to every queue and
+  // exchange at once; so does ClearPolicy (404 when there is none). New
+  // queues and exchanges take the policy in effect when declared.
+  Status SetPolicy(Policy policy);
+  Status ClearPolicy(const std::string& name);
+  const std::map<std::string, Policy>& policies() const { return policies_; }
+
   // Routes `message` from `exchange` (nullptr: the default exchange) and
   // enqueues it on every queue it reaches.
   PublishOutcome Publish(Exchange* exchange, const MessagePtr& message);
@@ -107,6 +117,7 @@ class VHost : public QueueHost {
 
  private:
   void DeclareBuiltins();
+  void ApplyPolicies();
   void Route(Exchange* exchange, const Message& message, std::vector<Queue*>& out);
   PublishOutcome EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queues,
                             const MessagePtr& message);
@@ -133,6 +144,7 @@ class VHost : public QueueHost {
   std::string name_;
   std::unordered_map<std::string, std::unique_ptr<Exchange>> exchanges_;
   std::unordered_map<std::string, std::shared_ptr<Queue>> queues_;
+  std::map<std::string, Policy> policies_;  // by name
   uint64_t route_epoch_ = 0;
   std::vector<const Destination*> scratch_;
   // Expires with the vhost, so deferred work scheduled on the runtime can

@@ -27,6 +27,14 @@ protocol::PeerInfo PeerOf(const asio::ip::tcp::socket& s) {
   p.host = addr.to_string();
   p.port = ep.port();
   p.loopback = addr.is_loopback();
+  auto local = s.local_endpoint(ec);
+  if (!ec) {
+    auto laddr = local.address();
+    if (laddr.is_v6() && laddr.to_v6().is_v4_mapped())
+      laddr = asio::ip::make_address_v4(asio::ip::v4_mapped, laddr.to_v6());
+    p.local_host = laddr.to_string();
+    p.local_port = local.port();
+  }
   return p;
 }
 

@@ -133,6 +133,22 @@ Status Channel::OnContentBody(std::string_view payload) {
   return Status::Ok();
 }
 
+core::ChannelInfo Channel::Describe() const {
+  core::ChannelInfo info;
+  info.number = number_;
+  info.transactional = tx_mode_;
+  info.confirm = confirm_mode_;
+  info.consumers = static_cast<uint32_t>(consumers_.size());
+  info.unacked = unacked_.size();
+  info.prefetch = prefetch_count_;
+  info.global_prefetch = global_prefetch_;
+  return info;
+}
+
+std::string Channel::Label() const {
+  return connection_.name() + " (" + std::to_string(number_) + ")";
+}
+
 bool Channel::HasCredit(const core::Consumer& c) const {
   if (closing_ || shut_down_ || connection_.backlogged()) return false;
   if (c.no_ack()) return true;

@@ -46,6 +46,7 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
   ~Channel() override;
 
   uint16_t number() const { return number_; }
+  core::ChannelInfo Describe() const;
   bool closing() const { return closing_; }
   // Handles one method frame (not channel.open). Errors come back for the
   // connection to turn into channel.close or connection.close.
@@ -65,6 +66,7 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
 
   // core::ConsumerSink
   bool HasCredit(const core::Consumer& c) const override;
+  std::string Label() const override;
   void Deliver(core::Consumer& c, core::QueueEntry entry) override;
   void Cancelled(core::Consumer& c) override;
   // core::DirectReplySink
@@ -169,6 +171,7 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
   std::string reply_to_consumer_tag_;
   // The last exchange this channel was allowed to publish to.
   std::optional<std::string> last_write_checked_;
+  uint64_t last_write_epoch_ = 0;  // Broker::permissions_epoch() when it was checked
   uint64_t consumer_tag_counter_ = 0;
 };
 

@@ -127,11 +127,14 @@ Status Channel::HandleBasicPublish(amqp::BasicPublish& m) {
                                                       m.exchange + "' in vhost '" +
                                                       vhost().name() + "'");
   }
-  // Publishers mostly repeat one exchange: remember the last answer.
-  if (!last_write_checked_ || *last_write_checked_ != m.exchange) {
+  // Publishers mostly repeat one exchange: remember the last answer until
+  // an operator changes permissions.
+  uint64_t epoch = connection_.broker().permissions_epoch();
+  if (!last_write_checked_ || *last_write_checked_ != m.exchange || last_write_epoch_ != epoch) {
     Status allowed = Check(Access::kWrite, m.exchange, "exchange");
     if (!allowed.ok()) return allowed;
     last_write_checked_ = m.exchange;
+    last_write_epoch_ = epoch;
   }
   publish_.emplace();
   publish_->method = std::move(m);

@@ -1,5 +1,7 @@
 #include "broker/protocol/connection.h"
 
+#include <algorithm>
+
 #include "amqp/constants.h"
 #include "amqp/properties.h"
 #include "broker/core/broker.h"
@@ -91,6 +93,7 @@ Connection::Connection(core::Broker& broker, ConnectionIo& io, PeerInfo peer)
       alive_(std::make_shared<bool>(true)) {
   ++broker_.counters().connections_opened;
   last_recv_ms_ = runtime().NowMs();
+  connected_at_ms_ = runtime().WallSeconds() * 1000;
   std::weak_ptr<bool> alive = alive_;
   handshake_timer_ = runtime().ScheduleAfter(kHandshakeTimeoutMs, [this, alive] {
     if (alive.expired()) return;
@@ -115,6 +118,12 @@ bool Connection::client_has(std::string_view capability) const {
 }
 
 size_t Connection::OnData(std::string_view data) {
+  size_t used = Consume(data);
+  received_ += used;
+  return used;
+}
+
+size_t Connection::Consume(std::string_view data) {
   last_recv_ms_ = runtime().NowMs();
   // After a framing error the byte stream has no frame boundaries left:
   // drop everything until the peer closes or answers close-ok in time.
@@ -359,6 +368,7 @@ void Connection::HandleOpen(const amqp::ConnectionOpen& m) {
   vhost_ = vhost;
   state_ = State::kOpen;
   broker_.AddAlarmListener(this);
+  broker_.RegisterClient(id_, this);
   runtime().Cancel(handshake_timer_);
   handshake_timer_ = 0;
   amqp::AppendMethodFrame(out_, 0, amqp::ConnectionOpenOk{});
@@ -501,6 +511,37 @@ void Connection::Close(uint16_t code, const std::string& text) { SendClose(code,
 
 void Connection::CloseChannelDone(uint16_t channel) { channels_.erase(channel); }
 
+std::string Connection::name() const {
+  return peer_.host + ":" + std::to_string(peer_.port) + " -> " + peer_.local_host + ":" +
+         std::to_string(peer_.local_port);
+}
+
+core::ConnectionInfo Connection::Describe() const {
+  core::ConnectionInfo info;
+  info.id = id_;
+  info.name = name();
+  info.user = user_;
+  info.vhost = vhost_ ? vhost_->name() : "";
+  info.peer_host = peer_.host;
+  info.peer_port = peer_.port;
+  info.state = state_ == State::kOpen ? (blocked_ ? "blocked" : "running") : "closing";
+  info.client_properties = client_properties_;
+  info.frame_max = frame_max_;
+  info.heartbeat = heartbeat_;
+  info.recv_oct = received_;
+  info.send_oct = io_.BytesWritten();
+  info.connected_at_ms = connected_at_ms_;
+  info.channels.reserve(channels_.size());
+  for (const auto& [n, ch] : channels_) info.channels.push_back(ch->Describe());
+  std::sort(info.channels.begin(), info.channels.end(),
+            [](const auto& a, const auto& b) { return a.number < b.number; });
+  return info;
+}
+
+void Connection::ForceClose(const std::string& reason) {
+  Close(static_cast<uint16_t>(ReplyCode::kConnectionForced), "CONNECTION_FORCED - " + reason);
+}
+
 void Connection::StartHeartbeats() {
   if (heartbeat_ == 0) return;
   int64_t tick_ms = heartbeat_ * 1000 / 2;
@@ -580,6 +621,7 @@ void Connection::Teardown() {
   if (torn_down_) return;
   torn_down_ = true;
   broker_.RemoveAlarmListener(this);
+  broker_.UnregisterClient(id_);
   runtime().Cancel(heartbeat_timer_);
   runtime().Cancel(handshake_timer_);
   heartbeat_timer_ = handshake_timer_ = 0;

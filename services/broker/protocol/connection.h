@@ -60,6 +60,8 @@ struct PeerInfo {
   std::string host;
   uint16_t port = 0;
   bool loopback = false;
+  std::string local_host;  // the node's side of the socket
+  uint16_t local_port = 0;
 };
 
 // Resource alarms (RabbitMQ's flow control): while one is on, a connection
@@ -67,7 +69,7 @@ struct PeerInfo {
 // and is no longer read from; one that only consumes carries on.
 // connection.unblocked follows when the last alarm clears. Heartbeat
 // timeouts are not enforced while blocked.
-class Connection : public core::AlarmListener {
+class Connection : public core::AlarmListener, public core::ClientConnection {
  public:
   enum class State { kAwaitingHeader, kAwaitingStartOk, kAwaitingTuneOk, kAwaitingOpen, kOpen,
                      kClosing, kClosed };
@@ -93,6 +95,8 @@ class Connection : public core::AlarmListener {
   uint64_t id() const { return id_; }
   uint32_t frame_max() const { return frame_max_; }
   const PeerInfo& peer() const { return peer_; }
+  // "PEER:PORT -> LOCAL:PORT", as RabbitMQ names a connection.
+  std::string name() const;
   const std::string& user() const { return user_; }
   core::VHost* vhost() const { return vhost_; }
   core::Broker& broker() { return broker_; }
@@ -127,8 +131,12 @@ class Connection : public core::AlarmListener {
 
   // core::AlarmListener
   void OnAlarmChanged(bool on) override;
+  // core::ClientConnection (registered with the broker while open)
+  core::ConnectionInfo Describe() const override;
+  void ForceClose(const std::string& reason) override;
 
  private:
+  size_t Consume(std::string_view data);
   bool HandleHeader(std::string_view data);
   void HandleFrame(const amqp::FrameView& frame);
   void HandleConnectionMethod(amqp::Method& method);
@@ -160,6 +168,8 @@ class Connection : public core::AlarmListener {
   TimerId handshake_timer_ = 0;
   TimerId closing_timer_ = 0;
 
+  uint64_t received_ = 0;         // bytes read from the socket
+  int64_t connected_at_ms_ = 0;   // wall clock
   amqp::FieldTable client_properties_;
   amqp::FieldTable client_capabilities_;
   std::string user_;

@@ -19,7 +19,7 @@ namespace {
 enum Type : uint8_t {
   kVHostPut = 1, kVHostDelete, kUserPut, kUserDelete, kPermissionsPut, kPermissionsDelete,
   kExchangePut, kExchangeDelete, kQueuePut, kQueueDelete, kBindingPut, kBindingDelete,
-  kNextQueueId,
+  kNextQueueId, kPolicyPut, kPolicyDelete,
 };
 
 constexpr const char* kFile = "definitions.log";
@@ -64,6 +64,13 @@ std::string EncodeBinding(const core::BindingDef& b) {
   return out;
 }
 
+std::string EncodePolicy(const core::PolicyDef& p) {
+  std::string out = Strings({p.vhost, p.name, p.pattern, core::ApplyToName(p.apply_to)});
+  amqp::Writer(out).U32(static_cast<uint32_t>(p.priority));
+  amqp::EncodeTable(p.definition, out);
+  return out;
+}
+
 std::string Str(amqp::Reader& r) { return std::string(r.LongStr()); }
 
 template <class Map, class Pred>
@@ -89,6 +96,7 @@ bool DefinitionsLog::Apply(uint8_t type, std::string_view payload) {
       EraseIf(m.exchanges, [&](const core::ExchangeDef& e) { return e.vhost == v; });
       EraseIf(m.queues, [&](const core::QueueDef& q) { return q.vhost == v; });
       EraseIf(m.bindings, [&](const core::BindingDef& b) { return b.vhost == v; });
+      EraseIf(m.policies, [&](const core::PolicyDef& p) { return p.vhost == v; });
       break;
     }
     case kUserPut: {
@@ -162,6 +170,20 @@ bool DefinitionsLog::Apply(uint8_t type, std::string_view payload) {
       else m.bindings.erase(std::string(payload));
       break;
     }
+    case kPolicyPut: {
+      core::PolicyDef p{Str(r), Str(r), Str(r), core::ApplyTo::kAll, 0, {}};
+      auto apply_to = core::ParseApplyTo(Str(r));
+      p.priority = static_cast<int32_t>(r.U32());
+      if (!apply_to || !amqp::DecodeTable(r, p.definition) || !r.ok()) return false;
+      p.apply_to = *apply_to;
+      m.policies[{p.vhost, p.name}] = std::move(p);
+      break;
+    }
+    case kPolicyDelete: {
+      std::string v = Str(r), n = Str(r);
+      m.policies.erase({v, n});
+      break;
+    }
     case kNextQueueId: m.next_queue_id = std::max(m.next_queue_id, r.U64()); break;
     default: return false;
   }
@@ -213,6 +235,7 @@ Status DefinitionsLog::Compact() {
   for (const auto& [k, e] : model_.exchanges) put(kExchangePut, EncodeExchange(e));
   for (const auto& [k, q] : model_.queues) put(kQueuePut, EncodeQueue(q));
   for (const auto& [k, b] : model_.bindings) put(kBindingPut, k);
+  for (const auto& [k, p] : model_.policies) put(kPolicyPut, EncodePolicy(p));
   std::string path = dir_ + "/" + kFile, tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return IoError(tmp + ": " + std::strerror(errno));
@@ -253,6 +276,11 @@ void DefinitionsLog::PutBinding(const core::BindingDef& b) {
 }
 void DefinitionsLog::DeleteBinding(const core::BindingDef& b) {
   Record(kBindingDelete, EncodeBinding(b));
+}
+
+void DefinitionsLog::PutPolicy(const core::PolicyDef& p) { Record(kPolicyPut, EncodePolicy(p)); }
+void DefinitionsLog::DeletePolicy(const std::string& vhost, const std::string& name) {
+  Record(kPolicyDelete, Strings({vhost, name}));
 }
 
 }  // namespace warren::store

@@ -1,5 +1,5 @@
 // The durable definitions (vhosts, users, permissions, exchanges, queues,
-// bindings) as an append-only log of put/delete records, replayed at start
+// bindings, policies) as an append-only log of put/delete records, replayed at start
 // and rewritten compactly then. Each change is written with one write(2)
 // when it happens (so it survives kill -9) and is fsynced with the message
 // log's next group commit.
@@ -27,6 +27,7 @@ struct Definitions {
   std::map<std::pair<std::string, std::string>, core::ExchangeDef> exchanges;      // vhost, name
   std::map<std::pair<std::string, std::string>, core::QueueDef> queues;            // vhost, name
   std::map<std::string, core::BindingDef> bindings;  // keyed by their encoding
+  std::map<std::pair<std::string, std::string>, core::PolicyDef> policies;        // vhost, name
   uint64_t next_queue_id = 1;
   bool empty() const { return vhosts.empty() && users.empty(); }
 };
@@ -58,6 +59,8 @@ class DefinitionsLog {
   void DeleteQueue(const std::string& vhost, const std::string& name);
   void PutBinding(const core::BindingDef& b);
   void DeleteBinding(const core::BindingDef& b);
+  void PutPolicy(const core::PolicyDef& p);
+  void DeletePolicy(const std::string& vhost, const std::string& name);
 
  private:
   // Applies one record to the model; false when it does not decode.

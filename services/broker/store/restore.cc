@@ -55,6 +55,14 @@ void RestoreDefinitions(const Definitions& d, core::Broker& broker) {
   for (const auto& [k, p] : d.permissions)
     warn("permissions of", p.user,
          broker.SetPermissions(p.user, p.vhost, p.configure, p.write, p.read));
+  // Policies before the exchanges and queues, so each comes back with the
+  // policy in effect already applied.
+  for (const auto& [k, p] : d.policies) {
+    core::VHost* vh = broker.FindVHost(p.vhost);
+    if (!vh) continue;
+    warn("policy", p.name,
+         vh->SetPolicy({p.vhost, p.name, p.pattern, p.apply_to, p.priority, p.definition, {}}));
+  }
   for (const auto& [k, e] : d.exchanges) {
     core::VHost* vh = broker.FindVHost(e.vhost);
     if (!vh) continue;

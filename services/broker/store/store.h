@@ -62,6 +62,10 @@ class Store : public core::Persistence {
   }
   void PutBinding(const core::BindingDef& b) override { definitions_.PutBinding(b); }
   void DeleteBinding(const core::BindingDef& b) override { definitions_.DeleteBinding(b); }
+  void PutPolicy(const core::PolicyDef& p) override { definitions_.PutPolicy(p); }
+  void DeletePolicy(const std::string& vhost, const std::string& name) override {
+    definitions_.DeletePolicy(vhost, name);
+  }
 
   core::DiskRef Write(const core::Message& message, const std::vector<uint64_t>& queue_ids) override;
   void AddRef(const core::DiskRef& ref) override;

@@ -66,6 +66,7 @@ class TestNode {
     config.node_name = "warren@proto-test";
     if (tweak) tweak(config);
     config.amqp_listen = "127.0.0.1:0";
+    config.grpc_listen = "127.0.0.1:0";
     config.data_dir = dir_.string();
     node_ = std::make_unique<Node>(config);
     node_->Start();

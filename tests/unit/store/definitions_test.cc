@@ -102,6 +102,36 @@ TEST_F(DefinitionsTest, DeletesCascadeToBindingsAndPermissions) {
   EXPECT_TRUE(log->model().bindings.empty());
 }
 
+TEST_F(DefinitionsTest, PoliciesSurviveAReopenAndGoWithTheirVHost) {
+  amqp::FieldTable def;
+  def.Set("message-ttl", amqp::FieldValue::Long(1000));
+  def.Set("ha-params", amqp::FieldValue::Array({amqp::FieldValue::Str("rabbit@a")}));
+  {
+    auto log = Open();
+    log->PutVHost("/");
+    log->PutVHost("v");
+    log->PutPolicy({"/", "ttl", "^work", core::ApplyTo::kQueues, -3, def});
+    log->PutPolicy({"/", "gone", ".*", core::ApplyTo::kAll, 0, def});
+    log->PutPolicy({"v", "other", ".*", core::ApplyTo::kExchanges, 1, def});
+    log->DeletePolicy("/", "gone");
+    // A second put of the same name replaces the first.
+    log->PutPolicy({"/", "ttl", "^work$", core::ApplyTo::kQueues, -3, def});
+  }
+  auto log = Open();
+  const Definitions& d = log->model();
+  ASSERT_EQ(d.policies.size(), 2u);
+  const core::PolicyDef& p = d.policies.at({"/", "ttl"});
+  EXPECT_EQ(p.pattern, "^work$");
+  EXPECT_EQ(p.apply_to, core::ApplyTo::kQueues);
+  EXPECT_EQ(p.priority, -3);
+  EXPECT_EQ(p.definition, def);
+  EXPECT_EQ(d.policies.at({"v", "other"}).apply_to, core::ApplyTo::kExchanges);
+  log->DeleteVHost("v");
+  EXPECT_EQ(log->model().policies.count({"v", "other"}), 0u);
+  log.reset();
+  EXPECT_EQ(Open()->model().policies.size(), 1u);
+}
+
 TEST_F(DefinitionsTest, QueueIdsAreNeverReusedAfterADelete) {
   {
     auto log = Open();

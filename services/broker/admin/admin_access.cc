@@ -1,0 +1,167 @@
+// Users, vhosts and permissions (rabbitmqctl add_user ... list_user_permissions).
+#include "broker/admin/admin_service.h"
+#include "broker/core/broker.h"
+#include "common/password.h"
+
+namespace warren::admin {
+
+namespace {
+
+grpc::Status NoUser(const std::string& name) {
+  return NotFound("User \"" + name + "\" does not exist");
+}
+grpc::Status NoVHost(const std::string& name) {
+  return NotFound("Virtual host \"" + name + "\" does not exist");
+}
+
+void Fill(v1::Permission* out, const std::string& user, const std::string& vhost,
+          const core::Permissions& p) {
+  out->set_user(user);
+  out->set_vhost(vhost);
+  out->set_configure(p.configure);
+  out->set_write(p.write);
+  out->set_read(p.read);
+}
+
+}  // namespace
+
+grpc::Status AdminService::AddUser(grpc::ServerContext* call, const v1::AddUserRequest* r,
+                                   v1::Empty*) {
+  // Hashing is slow on purpose: do it off the loop.
+  std::string hash = HashPassword(r->password());
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    if (r->name().empty()) return Invalid("user name must not be empty");
+    if (broker().FindUser(r->name()))
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                          "User \"" + r->name() + "\" already exists");
+    return ToGrpc(broker().AddUser(r->name(), hash, {}));
+  });
+}
+
+grpc::Status AdminService::DeleteUser(grpc::ServerContext* call, const v1::UserRef* r,
+                                      v1::Empty*) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    if (!broker().FindUser(r->name())) return NoUser(r->name());
+    return ToGrpc(broker().DeleteUser(r->name()));
+  });
+}
+
+grpc::Status AdminService::ChangePassword(grpc::ServerContext* call,
+                                          const v1::ChangePasswordRequest* r, v1::Empty*) {
+  std::string hash = HashPassword(r->password());
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    if (!broker().FindUser(r->name())) return NoUser(r->name());
+    return ToGrpc(broker().ChangePasswordHash(r->name(), hash));
+  });
+}
+
+grpc::Status AdminService::AuthenticateUser(grpc::ServerContext* call,
+                                            const v1::AuthenticateUserRequest* r, v1::Empty*) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    if (broker().Authenticate(r->name(), r->password())) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "failed to authenticate user \"" + r->name() +
+                            "\": invalid credentials");
+  });
+}
+
+grpc::Status AdminService::SetUserTags(grpc::ServerContext* call, const v1::SetUserTagsRequest* r,
+                                       v1::Empty*) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    if (!broker().FindUser(r->name())) return NoUser(r->name());
+    return ToGrpc(broker().SetUserTags(r->name(), {r->tags().begin(), r->tags().end()}));
+  });
+}
+
+grpc::Status AdminService::ListUsers(grpc::ServerContext* call, const v1::Empty*,
+                                     v1::ListUsersResponse* out) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    for (const auto& [name, u] : broker().users()) {
+      v1::User* o = out->add_users();
+      o->set_name(name);
+      for (const auto& t : u.tags) o->add_tags(t);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::AddVHost(grpc::ServerContext* call, const v1::VHostRef* r,
+                                    v1::Empty*) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    if (broker().FindVHost(r->name()))
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                          "Virtual host \"" + r->name() + "\" already exists");
+    return ToGrpc(broker().AddVHost(r->name()));
+  });
+}
+
+grpc::Status AdminService::DeleteVHost(grpc::ServerContext* call, const v1::VHostRef* r,
+                                       v1::Empty*) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    if (!broker().FindVHost(r->name())) return NoVHost(r->name());
+    return ToGrpc(broker().DeleteVHost(r->name()));
+  });
+}
+
+grpc::Status AdminService::ListVHosts(grpc::ServerContext* call, const v1::Empty*,
+                                      v1::ListVHostsResponse* out) {
+  return Run(call, Need::kManagement, "", [&](const Caller& c) {
+    for (const auto& [name, v] : broker().vhosts()) {
+      if (!c.sees_all() && !broker().CanAccessVHost(c.user, name)) continue;
+      v1::VHost* o = out->add_vhosts();
+      o->set_name(name);
+      uint64_t messages = 0;
+      for (const auto& [qn, q] : v->queues()) messages += q->ready_count() + q->unacked_count();
+      o->set_messages(messages);
+      o->set_queues(v->queues().size());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::SetPermissions(grpc::ServerContext* call, const v1::Permission* r,
+                                          v1::Empty*) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+    if (!broker().FindUser(r->user())) return NoUser(r->user());
+    if (!broker().FindVHost(vhost)) return NoVHost(vhost);
+    return ToGrpc(
+        broker().SetPermissions(r->user(), vhost, r->configure(), r->write(), r->read()));
+  });
+}
+
+grpc::Status AdminService::ClearPermissions(grpc::ServerContext* call,
+                                            const v1::ClearPermissionsRequest* r, v1::Empty*) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+    if (!broker().FindUser(r->user())) return NoUser(r->user());
+    if (!broker().FindVHost(vhost)) return NoVHost(vhost);
+    broker().ClearPermissions(r->user(), vhost);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListPermissions(grpc::ServerContext* call, const v1::VHostRef* r,
+                                           v1::ListPermissionsResponse* out) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    std::string vhost = r->name().empty() ? "/" : r->name();
+    if (!broker().FindVHost(vhost)) return NoVHost(vhost);
+    for (const auto& [user, per_vhost] : broker().permissions())
+      if (auto it = per_vhost.find(vhost); it != per_vhost.end())
+        Fill(out->add_permissions(), user, vhost, it->second);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListUserPermissions(grpc::ServerContext* call, const v1::UserRef* r,
+                                               v1::ListPermissionsResponse* out) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    if (!broker().FindUser(r->name())) return NoUser(r->name());
+    auto it = broker().permissions().find(r->name());
+    if (it != broker().permissions().end())
+      for (const auto& [vhost, p] : it->second) Fill(out->add_permissions(), r->name(), vhost, p);
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace warren::admin

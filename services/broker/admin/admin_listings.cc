@@ -1,0 +1,272 @@
+// Listings (list_queues, list_exchanges, list_bindings, list_connections,
+// list_channels, list_consumers) and the operations on them (purge_queue,
+// delete_queue, close_connection).
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/admin/admin_service.h"
+#include "broker/admin/json_values.h"
+#include "broker/core/broker.h"
+
+namespace warren::admin {
+
+namespace {
+
+std::string Args(const amqp::FieldTable& t) { return ToJson(t).dump(); }
+
+template <class Map>
+std::vector<typename Map::const_iterator> SortedByName(const Map& m) {
+  std::vector<typename Map::const_iterator> out;
+  out.reserve(m.size());
+  for (auto it = m.begin(); it != m.end(); ++it) out.push_back(it);
+  std::sort(out.begin(), out.end(), [](auto a, auto b) { return a->first < b->first; });
+  return out;
+}
+
+void FillQueue(v1::Queue* o, const core::Queue& q) {
+  o->set_vhost(q.vhost());
+  o->set_name(q.name());
+  o->set_durable(q.durable());
+  o->set_auto_delete(q.auto_delete());
+  o->set_exclusive(q.exclusive_owner() != 0);
+  o->set_arguments(Args(q.options().arguments));
+  o->set_policy(q.policy_name());
+  o->set_messages_ready(q.ready_count());
+  o->set_messages_unacknowledged(q.unacked_count());
+  o->set_messages(q.ready_count() + q.unacked_count());
+  o->set_message_bytes_ready(q.ready_bytes());
+  o->set_consumers(static_cast<uint32_t>(q.consumer_count()));
+  o->set_memory(q.resident_bytes());
+  o->set_state("running");
+  const core::QueueCounters& c = q.counters();
+  o->set_published(c.published);
+  o->set_delivered(c.delivered);
+  o->set_acked(c.acked);
+  o->set_redelivered(c.redelivered);
+  o->set_dead_lettered(c.dead_lettered);
+  if (q.exclusive_owner()) o->set_owner_pid(std::to_string(q.exclusive_owner()));
+}
+
+void FillBinding(v1::Binding* o, const std::string& vhost, const std::string& source,
+                 const core::BindingSpec& b) {
+  o->set_vhost(vhost);
+  o->set_source(source);
+  o->set_destination(b.destination.name);
+  o->set_destination_kind(b.destination.kind == core::Destination::Kind::kQueue ? "queue"
+                                                                                : "exchange");
+  o->set_routing_key(b.routing_key);
+  o->set_arguments(Args(b.arguments));
+}
+
+grpc::Status NoQueue(const std::string& name, const std::string& vhost) {
+  return NotFound("queue '" + name + "' in vhost '" + vhost + "' does not exist");
+}
+
+}  // namespace
+
+// Purging and deleting change a queue: besides its tags, a caller who is not
+// an administrator needs the permission AMQP would ask for (read to purge,
+// configure to delete).
+grpc::Status AdminService::MayUse(const Caller& c, const std::string& vhost, core::Access access,
+                                  const std::string& queue) const {
+  if (c.has("administrator") || broker().Allowed(c.user, vhost, access, queue))
+    return grpc::Status::OK;
+  return {grpc::StatusCode::PERMISSION_DENIED,
+          "user '" + c.user + "' has no " +
+              (access == core::Access::kRead ? "read" : "configure") + " permission on queue '" +
+              queue + "' in vhost '" + vhost + "'"};
+}
+
+grpc::Status AdminService::ListQueues(grpc::ServerContext* call, const v1::ListRequest* r,
+                                      v1::ListQueuesResponse* out) {
+  return Run(call, Need::kManagement, "", [&](const Caller& c) {
+    std::vector<std::string> vhosts;
+    if (grpc::Status s = ListedVHosts(c, *r, vhosts); !s.ok()) return s;
+    for (const auto& name : vhosts) {
+      const core::VHost& v = *broker().FindVHost(name);
+      out->mutable_queues()->Reserve(out->queues_size() + static_cast<int>(v.queues().size()));
+      for (auto it : SortedByName(v.queues())) FillQueue(out->add_queues(), *it->second);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListExchanges(grpc::ServerContext* call, const v1::ListRequest* r,
+                                         v1::ListExchangesResponse* out) {
+  return Run(call, Need::kManagement, "", [&](const Caller& c) {
+    std::vector<std::string> vhosts;
+    if (grpc::Status s = ListedVHosts(c, *r, vhosts); !s.ok()) return s;
+    for (const auto& name : vhosts) {
+      // The default exchange, as RabbitMQ lists it: "" of type direct.
+      v1::Exchange* d = out->add_exchanges();
+      d->set_vhost(name);
+      d->set_type("direct");
+      d->set_durable(true);
+      d->set_arguments("{}");
+      for (auto it : SortedByName(broker().FindVHost(name)->exchanges())) {
+        const core::Exchange& e = *it->second;
+        v1::Exchange* o = out->add_exchanges();
+        o->set_vhost(name);
+        o->set_name(e.name());
+        o->set_type(e.type());
+        o->set_durable(e.durable());
+        o->set_auto_delete(e.auto_delete());
+        o->set_internal(e.internal());
+        o->set_arguments(Args(e.options().arguments));
+        o->set_policy(e.policy_name());
+      }
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListBindings(grpc::ServerContext* call, const v1::ListRequest* r,
+                                        v1::ListBindingsResponse* out) {
+  return Run(call, Need::kManagement, "", [&](const Caller& c) {
+    std::vector<std::string> vhosts;
+    if (grpc::Status s = ListedVHosts(c, *r, vhosts); !s.ok()) return s;
+    for (const auto& name : vhosts) {
+      const core::VHost& v = *broker().FindVHost(name);
+      // Every queue is bound to the default exchange by its name.
+      for (auto it : SortedByName(v.queues()))
+        FillBinding(out->add_bindings(), name, "",
+                    {{core::Destination::Kind::kQueue, it->first}, it->first, {}});
+      for (auto it : SortedByName(v.exchanges()))
+        it->second->router().ForEach([&](const core::BindingSpec& b) {
+          FillBinding(out->add_bindings(), name, it->first, b);
+        });
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListConnections(grpc::ServerContext* call, const v1::ListRequest*,
+                                           v1::ListConnectionsResponse* out) {
+  return Run(call, Need::kManagement, "", [&](const Caller& c) {
+    for (const auto& [id, client] : broker().clients()) {
+      core::ConnectionInfo i = client->Describe();
+      if (!c.has("administrator") && i.user != c.user) continue;
+      v1::Connection* o = out->add_connections();
+      o->set_name(i.name);
+      o->set_id(i.id);
+      o->set_user(i.user);
+      o->set_vhost(i.vhost);
+      o->set_peer_host(i.peer_host);
+      o->set_peer_port(i.peer_port);
+      o->set_state(i.state);
+      o->set_channels(static_cast<uint32_t>(i.channels.size()));
+      o->set_client_properties(ToJson(i.client_properties).dump());
+      o->set_frame_max(i.frame_max);
+      o->set_heartbeat(i.heartbeat);
+      o->set_recv_oct(i.recv_oct);
+      o->set_send_oct(i.send_oct);
+      o->set_protocol("AMQP 0-9-1");
+      o->set_connected_at(i.connected_at_ms);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListChannels(grpc::ServerContext* call, const v1::ListRequest*,
+                                        v1::ListChannelsResponse* out) {
+  return Run(call, Need::kManagement, "", [&](const Caller& c) {
+    for (const auto& [id, client] : broker().clients()) {
+      core::ConnectionInfo i = client->Describe();
+      if (!c.has("administrator") && i.user != c.user) continue;
+      for (const core::ChannelInfo& ch : i.channels) {
+        v1::Channel* o = out->add_channels();
+        o->set_connection(i.name);
+        o->set_connection_id(i.id);
+        o->set_number(ch.number);
+        o->set_user(i.user);
+        o->set_vhost(i.vhost);
+        o->set_transactional(ch.transactional);
+        o->set_confirm(ch.confirm);
+        o->set_consumer_count(ch.consumers);
+        o->set_messages_unacknowledged(static_cast<uint32_t>(ch.unacked));
+        o->set_prefetch_count(ch.prefetch);
+        o->set_global_prefetch_count(ch.global_prefetch);
+      }
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListConsumers(grpc::ServerContext* call, const v1::ListRequest* r,
+                                         v1::ListConsumersResponse* out) {
+  return Run(call, Need::kManagement, "", [&](const Caller& c) {
+    std::vector<std::string> vhosts;
+    if (grpc::Status s = ListedVHosts(c, *r, vhosts); !s.ok()) return s;
+    for (const auto& name : vhosts)
+      for (auto it : SortedByName(broker().FindVHost(name)->queues())) {
+        const core::Queue& q = *it->second;
+        const core::Consumer* active = q.active_consumer();
+        for (const core::Consumer* k : q.consumers()) {
+          v1::Consumer* o = out->add_consumers();
+          o->set_vhost(name);
+          o->set_queue(q.name());
+          o->set_consumer_tag(k->tag());
+          o->set_channel(k->sink().Label());
+          o->set_ack_required(!k->no_ack());
+          o->set_exclusive(k->exclusive());
+          o->set_prefetch_count(k->prefetch);
+          o->set_active(!q.options().args.single_active_consumer || k == active);
+          o->set_priority(k->priority());
+        }
+      }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::PurgeQueue(grpc::ServerContext* call, const v1::QueueRef* r,
+                                      v1::PurgeQueueResponse* out) {
+  std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+  return Run(call, Need::kManagement, vhost, [&, vhost](const Caller& c) {
+    core::VHost* v = broker().FindVHost(vhost);
+    if (!v) return NotFound("Virtual host \"" + vhost + "\" does not exist");
+    if (grpc::Status s = MayUse(c, vhost, core::Access::kRead, r->name()); !s.ok()) return s;
+    std::shared_ptr<core::Queue> q = v->FindQueue(r->name());
+    if (!q) return NoQueue(r->name(), vhost);
+    Result<uint32_t> n = v->PurgeQueue(r->name(), q->exclusive_owner());
+    if (!n.ok()) return ToGrpc(n.error());
+    out->set_messages(n.value());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::DeleteQueue(grpc::ServerContext* call, const v1::DeleteQueueRequest* r,
+                                       v1::DeleteQueueResponse* out) {
+  std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+  return Run(call, Need::kManagement, vhost, [&, vhost](const Caller& c) {
+    core::VHost* v = broker().FindVHost(vhost);
+    if (!v) return NotFound("Virtual host \"" + vhost + "\" does not exist");
+    if (grpc::Status s = MayUse(c, vhost, core::Access::kConfigure, r->name()); !s.ok()) return s;
+    std::shared_ptr<core::Queue> q = v->FindQueue(r->name());
+    if (!q) return NoQueue(r->name(), vhost);
+    // An operator may delete another connection's exclusive queue.
+    Result<uint32_t> n = v->DeleteQueue(r->name(), r->if_unused(), r->if_empty(),
+                                        q->exclusive_owner());
+    if (!n.ok()) return ToGrpc(n.error());
+    out->set_messages(n.value());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::CloseConnection(grpc::ServerContext* call,
+                                           const v1::CloseConnectionRequest* r, v1::Empty*) {
+  return Run(call, Need::kManagement, "", [&](const Caller& c) {
+    for (const auto& [id, client] : broker().clients()) {
+      core::ConnectionInfo i = client->Describe();
+      if (i.name != r->name() && std::to_string(id) != r->name()) continue;
+      if (!c.has("administrator") && i.user != c.user)
+        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                            "user '" + c.user + "' may not close connections of other users");
+      client->ForceClose(r->reason().empty() ? "Closed via warrenctl" : r->reason());
+      return grpc::Status::OK;
+    }
+    return NotFound("no connection \"" + r->name() + "\"");
+  });
+}
+
+}  // namespace warren::admin

@@ -1,0 +1,98 @@
+// The node as a whole: status, overview counters, definitions export/import.
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/admin/admin_service.h"
+#include "broker/admin/definitions_json.h"
+#include "broker/core/broker.h"
+
+namespace warren::admin {
+
+grpc::Status AdminService::Status(grpc::ServerContext* call, const v1::Empty*,
+                                  v1::StatusResponse* out) {
+  return Run(call, Need::kMonitoring, "", [&](const Caller&) {
+    NodeStatus s = ctx_.status();
+    out->set_node_name(s.node_name);
+    out->set_version("0.1.0");
+    out->set_product("Warren");
+    out->set_pid(static_cast<uint32_t>(getpid()));
+    out->set_uptime_ms(s.uptime_ms);
+    out->set_memory_bytes(s.memory_bytes);
+    out->set_memory_limit(s.memory_limit);
+    out->set_disk_free(s.disk_free);
+    out->set_disk_free_limit(s.disk_free_limit);
+    if (broker().alarm_on(core::Alarm::kMemory)) out->add_alarms("memory");
+    if (broker().alarm_on(core::Alarm::kDisk)) out->add_alarms("disk");
+    for (const auto& l : s.listeners) {
+      v1::Listener* o = out->add_listeners();
+      o->set_protocol(l.protocol);
+      o->set_address(l.host);
+      o->set_port(l.port);
+    }
+    out->set_data_dir(s.data_dir);
+    out->set_file_descriptors_used(s.fds_used);
+    out->set_file_descriptors_limit(s.fds_limit);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
+                                    v1::OverviewResponse* out) {
+  return Run(call, Need::kMonitoring, "", [&](const Caller&) {
+    out->set_node_name(broker().config().node_name);
+    uint64_t channels = 0, consumers = 0, queues = 0, exchanges = 0, ready = 0, unacked = 0;
+    uint64_t delivered = 0, acked = 0;
+    for (const auto& [id, c] : broker().clients()) channels += c->Describe().channels.size();
+    for (const auto& [name, v] : broker().vhosts()) {
+      exchanges += v->exchanges().size() + 1;  // and the default exchange
+      queues += v->queues().size();
+      for (const auto& [qn, q] : v->queues()) {
+        consumers += q->consumer_count();
+        ready += q->ready_count();
+        unacked += q->unacked_count();
+        delivered += q->counters().delivered;
+        acked += q->counters().acked;
+      }
+    }
+    const core::BrokerCounters& k = broker().counters();
+    out->set_connections(broker().clients().size());
+    out->set_channels(channels);
+    out->set_consumers(consumers);
+    out->set_queues(queues);
+    out->set_exchanges(exchanges);
+    out->set_vhosts(broker().vhosts().size());
+    out->set_messages(ready + unacked);
+    out->set_messages_ready(ready);
+    out->set_messages_unacknowledged(unacked);
+    out->set_messages_published(k.messages_received);
+    out->set_messages_routed(k.messages_routed);
+    out->set_messages_confirmed(k.messages_confirmed);
+    out->set_messages_delivered(delivered);
+    out->set_messages_acked(acked);
+    out->set_messages_unroutable(k.messages_unroutable_returned + k.messages_unroutable_dropped);
+    out->set_connections_opened(k.connections_opened);
+    out->set_connections_closed(k.connections_closed);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ExportDefinitions(grpc::ServerContext* call, const v1::Empty*,
+                                             v1::Definitions* out) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    out->set_json(admin::ExportDefinitions(broker()).dump(2));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ImportDefinitions(grpc::ServerContext* call,
+                                             const v1::Definitions* r, v1::Empty*) {
+  // Parsed on the gRPC thread: a large file does not hold up the loop.
+  nlohmann::json d = nlohmann::json::parse(r->json(), nullptr, /*allow_exceptions=*/false);
+  if (d.is_discarded()) return Invalid("the definitions are not valid JSON");
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    return ToGrpc(admin::ImportDefinitions(broker(), d));
+  });
+}
+
+}  // namespace warren::admin

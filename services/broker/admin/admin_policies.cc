@@ -1,0 +1,73 @@
+// Policies (rabbitmqctl set_policy, clear_policy, list_policies).
+#include <nlohmann/json.hpp>
+
+#include "broker/admin/admin_service.h"
+#include "broker/admin/json_values.h"
+#include "broker/core/broker.h"
+#include "broker/core/policy.h"
+
+namespace warren::admin {
+
+namespace {
+
+std::string VHostOr(const std::string& vhost) { return vhost.empty() ? "/" : vhost; }
+
+grpc::Status NoVHost(const std::string& name) {
+  return NotFound("Virtual host \"" + name + "\" does not exist");
+}
+
+}  // namespace
+
+grpc::Status AdminService::SetPolicy(grpc::ServerContext* call, const v1::Policy* r,
+                                     v1::Empty*) {
+  core::Policy p;
+  p.vhost = VHostOr(r->vhost());
+  p.name = r->name();
+  p.pattern = r->pattern();
+  p.priority = r->priority();
+  auto apply = core::ParseApplyTo(r->apply_to().empty() ? "all" : r->apply_to());
+  if (!apply) return Invalid("apply-to must be one of queues, exchanges, all");
+  p.apply_to = *apply;
+  nlohmann::json d = nlohmann::json::parse(r->definition(), nullptr, false);
+  if (d.is_discarded()) return Invalid("the policy definition is not valid JSON");
+  std::string error;
+  if (!TableFromJson(d, p.definition, error))
+    return Invalid("the policy definition must be a JSON object: " + error);
+  if (p.name.empty()) return Invalid("a policy needs a name");
+  return Run(call, Need::kPolicymaker, p.vhost, [&](const Caller&) {
+    core::VHost* v = broker().FindVHost(p.vhost);
+    if (!v) return NoVHost(p.vhost);
+    return ToGrpc(v->SetPolicy(std::move(p)));
+  });
+}
+
+grpc::Status AdminService::ClearPolicy(grpc::ServerContext* call, const v1::PolicyRef* r,
+                                       v1::Empty*) {
+  std::string vhost = VHostOr(r->vhost());
+  return Run(call, Need::kPolicymaker, vhost, [&](const Caller&) {
+    core::VHost* v = broker().FindVHost(vhost);
+    if (!v) return NoVHost(vhost);
+    return ToGrpc(v->ClearPolicy(r->name()));
+  });
+}
+
+grpc::Status AdminService::ListPolicies(grpc::ServerContext* call, const v1::VHostRef* r,
+                                        v1::ListPoliciesResponse* out) {
+  std::string vhost = VHostOr(r->name());
+  return Run(call, Need::kManagement, vhost, [&](const Caller&) {
+    core::VHost* v = broker().FindVHost(vhost);
+    if (!v) return NoVHost(vhost);
+    for (const auto& [name, p] : v->policies()) {
+      v1::Policy* o = out->add_policies();
+      o->set_vhost(vhost);
+      o->set_name(name);
+      o->set_pattern(p.pattern);
+      o->set_apply_to(core::ApplyToName(p.apply_to));
+      o->set_priority(p.priority);
+      o->set_definition(ToJson(p.definition).dump());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace warren::admin

@@ -1,0 +1,178 @@
+#include "broker/admin/admin_server.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+
+#include "amqp/constants.h"
+#include "broker/admin/admin_service.h"
+#include "broker/core/broker.h"
+#include "common/config.h"
+#include "common/log.h"
+
+namespace warren::admin {
+
+namespace {
+
+using amqp::ReplyCode;
+
+// "Basic base64(user:password)" -> user, password.
+bool ParseBasic(std::string_view header, std::string& user, std::string& password) {
+  constexpr std::string_view kBasic = "Basic ";
+  if (header.substr(0, kBasic.size()) != kBasic) return false;
+  std::string_view b64 = header.substr(kBasic.size());
+  if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 4096) return false;
+  std::string raw(b64.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()),
+                          static_cast<int>(b64.size()));
+  if (n < 0) return false;
+  size_t len = static_cast<size_t>(n);
+  if (b64.back() == '=') --len;
+  if (b64.size() >= 2 && b64[b64.size() - 2] == '=') --len;
+  raw.resize(len);
+  size_t colon = raw.find(':');
+  if (colon == std::string::npos) return false;
+  user = raw.substr(0, colon);
+  password = raw.substr(colon + 1);
+  return true;
+}
+
+// gRPC names peers "ipv4:127.0.0.1:5000" or "ipv6:[::1]:5000".
+bool PeerIsLoopback(const std::string& peer) {
+  return peer.rfind("ipv4:127.", 0) == 0 || peer.rfind("ipv6:[::1]", 0) == 0 ||
+         peer.rfind("ipv6:[::ffff:127.", 0) == 0 || peer.rfind("unix:", 0) == 0;
+}
+
+}  // namespace
+
+bool Caller::has(std::string_view tag) const {
+  return std::find(tags.begin(), tags.end(), tag) != tags.end();
+}
+
+grpc::Status ToGrpc(const Error& e) {
+  std::string text = e.text;
+  if (size_t dash = text.find(" - "); dash != std::string::npos &&
+      std::all_of(text.begin(), text.begin() + dash,
+                  [](char c) { return (c >= 'A' && c <= 'Z') || c == '_'; }))
+    text = text.substr(dash + 3);
+  switch (static_cast<ReplyCode>(e.code)) {
+    case ReplyCode::kNotFound: return {grpc::StatusCode::NOT_FOUND, text};
+    case ReplyCode::kAccessRefused: return {grpc::StatusCode::PERMISSION_DENIED, text};
+    case ReplyCode::kResourceLocked: return {grpc::StatusCode::FAILED_PRECONDITION, text};
+    default: return {grpc::StatusCode::INVALID_ARGUMENT, text};
+  }
+}
+
+grpc::Status ToGrpc(const Status& s) { return s.ok() ? grpc::Status::OK : ToGrpc(s.error()); }
+grpc::Status NotFound(const std::string& text) { return {grpc::StatusCode::NOT_FOUND, text}; }
+grpc::Status Invalid(const std::string& text) {
+  return {grpc::StatusCode::INVALID_ARGUMENT, text};
+}
+
+grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::string& vhost,
+                               Work work) {
+  std::string user, password;
+  auto md = call->client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end() ||
+      !ParseBasic(std::string_view(it->second.data(), it->second.size()), user, password))
+    return {grpc::StatusCode::UNAUTHENTICATED,
+            "no credentials: send \"authorization: Basic base64(user:password)\""};
+  const bool loopback = PeerIsLoopback(call->peer());
+
+  std::promise<grpc::Status> done;
+  std::future<grpc::Status> result = done.get_future();
+  ctx_.post([&] {
+    const core::User* u = broker().Authenticate(user, password);
+    if (!u || (!loopback && broker().IsLoopbackOnly(user))) {
+      done.set_value({grpc::StatusCode::UNAUTHENTICATED,
+                      u ? "user '" + user + "' can only connect via localhost"
+                        : "invalid credentials for user '" + user + "'"});
+      return;
+    }
+    Caller caller{u->name, u->tags};
+    grpc::Status allowed = Authorize(caller, need, vhost);
+    done.set_value(allowed.ok() ? work(caller) : allowed);
+  });
+  // The loop may stop (node shutdown) before it runs the work.
+  while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
+    if (ctx_.loop_stopped()) return {grpc::StatusCode::UNAVAILABLE, "the node is stopping"};
+  return result.get();
+}
+
+grpc::Status AdminService::Authorize(const Caller& c, Need need, const std::string& vhost) const {
+  auto denied = [&](const std::string& what) {
+    std::string tags;
+    for (const auto& t : c.tags) tags += (tags.empty() ? "" : ",") + t;
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "user '" + c.user + "' (tags [" + tags + "]) may not " + what);
+  };
+  if (c.has("administrator")) return grpc::Status::OK;
+  switch (need) {
+    case Need::kAdministrator: return denied("do this: it needs the administrator tag");
+    case Need::kMonitoring:
+      return c.has("monitoring") ? grpc::Status::OK
+                                 : denied("do this: it needs the monitoring tag");
+    case Need::kPolicymaker:
+      if (!c.has("policymaker")) return denied("manage policies: it needs the policymaker tag");
+      break;
+    case Need::kManagement:
+      if (c.has("monitoring")) return grpc::Status::OK;
+      if (!c.has("management") && !c.has("policymaker"))
+        return denied("use the Admin API: it needs the management tag");
+      break;
+  }
+  if (!vhost.empty() && !broker().CanAccessVHost(c.user, vhost))
+    return denied("access vhost '" + vhost + "'");
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListedVHosts(const Caller& c, const v1::ListRequest& r,
+                                        std::vector<std::string>& out) const {
+  if (!r.all_vhosts()) {
+    std::string name = r.vhost().empty() ? "/" : r.vhost();
+    if (!broker().FindVHost(name)) return NotFound("vhost '" + name + "' does not exist");
+    if (!c.sees_all() && !broker().CanAccessVHost(c.user, name))
+      return {grpc::StatusCode::PERMISSION_DENIED,
+              "user '" + c.user + "' may not access vhost '" + name + "'"};
+    out.push_back(name);
+    return grpc::Status::OK;
+  }
+  for (const auto& [name, v] : broker().vhosts())
+    if (c.sees_all() || broker().CanAccessVHost(c.user, name)) out.push_back(name);
+  return grpc::Status::OK;
+}
+
+AdminServer::AdminServer(AdminContext context)
+    : context_(std::move(context)), service_(std::make_unique<AdminService>(context_)) {}
+
+AdminServer::~AdminServer() { Shutdown(); }
+
+uint16_t AdminServer::Start(const std::string& host, uint16_t port) {
+  grpc::ServerBuilder builder;
+  int bound = 0;
+  std::string address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                        std::to_string(port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound);
+  builder.RegisterService(service_.get());
+  builder.SetMaxReceiveMessageSize(64 << 20);  // definitions files
+  builder.SetMaxSendMessageSize(256 << 20);    // listings of many queues
+  server_ = builder.BuildAndStart();
+  if (!server_ || bound == 0) {
+    server_.reset();
+    throw ConfigError("grpc_listen: cannot listen on " + address);
+  }
+  return static_cast<uint16_t>(bound);
+}
+
+void AdminServer::Shutdown() {
+  if (!server_) return;
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace warren::admin

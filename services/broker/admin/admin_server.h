@@ -1,0 +1,76 @@
+// The gRPC Admin service (proto/warren/v1/admin.proto) on the node's gRPC
+// port: what warrenctl, warren-mgmt and warren-exporter call.
+//
+// Lifecycle: built by the Node after the broker model exists; Start() binds
+// (throws ConfigError when it cannot) and serves from gRPC's own threads.
+// Every call authenticates on the gRPC thread, then runs its work on the
+// node's event loop (posted through AdminContext::post) and waits for it, so
+// the model is never touched from another thread. Shutdown() must be called
+// from a thread other than the loop's, while the loop still runs; it waits
+// for calls in flight.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace grpc {
+class Server;
+}
+
+namespace warren::core {
+class Broker;
+}
+
+namespace warren::admin {
+
+// What Status reports about the node beyond the model (filled on the loop).
+struct NodeStatus {
+  std::string node_name;
+  std::string data_dir;
+  uint64_t uptime_ms = 0;
+  uint64_t memory_bytes = 0;
+  uint64_t memory_limit = 0;
+  uint64_t disk_free = 0;
+  uint64_t disk_free_limit = 0;
+  struct Listener {
+    std::string protocol, host;
+    uint16_t port;
+  };
+  std::vector<Listener> listeners;
+  uint64_t fds_used = 0;
+  uint64_t fds_limit = 0;
+};
+
+struct AdminContext {
+  core::Broker* broker = nullptr;
+  // Runs fn on the node's event loop.
+  std::function<void(std::function<void()>)> post;
+  // True once the loop no longer runs posted work (the node is stopping).
+  std::function<bool()> loop_stopped;
+  std::function<NodeStatus()> status;  // called on the loop
+};
+
+class AdminService;
+
+class AdminServer {
+ public:
+  explicit AdminServer(AdminContext context);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  // Binds host:port (port 0: any free port) and starts serving; returns the
+  // bound port.
+  uint16_t Start(const std::string& host, uint16_t port);
+  void Shutdown();
+
+ private:
+  AdminContext context_;
+  std::unique_ptr<AdminService> service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace warren::admin

@@ -1,0 +1,121 @@
+// The Admin service's handlers (admin.proto). Internal to admin/: the Node
+// sees only AdminServer. Handlers are split by topic: admin_access.cc
+// (users, vhosts, permissions), admin_policies.cc, admin_listings.cc,
+// admin_node.cc (status, overview, definitions). Each authenticates,
+// authorizes by tags and does its work in one Run() on the node's loop.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "broker/admin/admin_server.h"
+#include "broker/core/broker.h"
+#include "common/status.h"
+#include "warren/v1/admin.grpc.pb.h"
+
+namespace warren::admin {
+
+namespace v1 = ::warren::v1;
+
+// What a call needs of its caller's tags (RabbitMQ's management tags):
+// administrator does everything; monitoring reads everything; policymaker
+// manages policies in its vhosts; management reads and purges in its vhosts.
+enum class Need { kAdministrator, kMonitoring, kPolicymaker, kManagement };
+
+struct Caller {
+  std::string user;
+  std::vector<std::string> tags;
+  bool has(std::string_view tag) const;
+  // May read objects of any vhost (administrator, monitoring).
+  bool sees_all() const { return has("administrator") || has("monitoring"); }
+};
+
+// An error from the model as a gRPC status: 404 NOT_FOUND, 403
+// PERMISSION_DENIED, 405 FAILED_PRECONDITION, 406 and the rest
+// INVALID_ARGUMENT; the text without its "NOT_FOUND - " prefix.
+grpc::Status ToGrpc(const Error& error);
+grpc::Status ToGrpc(const Status& status);
+grpc::Status NotFound(const std::string& text);
+grpc::Status Invalid(const std::string& text);
+
+class AdminService final : public v1::Admin::Service {
+ public:
+  explicit AdminService(AdminContext& context) : ctx_(context) {}
+
+  grpc::Status AddUser(grpc::ServerContext*, const v1::AddUserRequest*, v1::Empty*) override;
+  grpc::Status DeleteUser(grpc::ServerContext*, const v1::UserRef*, v1::Empty*) override;
+  grpc::Status ChangePassword(grpc::ServerContext*, const v1::ChangePasswordRequest*,
+                              v1::Empty*) override;
+  grpc::Status AuthenticateUser(grpc::ServerContext*, const v1::AuthenticateUserRequest*,
+                                v1::Empty*) override;
+  grpc::Status SetUserTags(grpc::ServerContext*, const v1::SetUserTagsRequest*,
+                           v1::Empty*) override;
+  grpc::Status ListUsers(grpc::ServerContext*, const v1::Empty*, v1::ListUsersResponse*) override;
+
+  grpc::Status AddVHost(grpc::ServerContext*, const v1::VHostRef*, v1::Empty*) override;
+  grpc::Status DeleteVHost(grpc::ServerContext*, const v1::VHostRef*, v1::Empty*) override;
+  grpc::Status ListVHosts(grpc::ServerContext*, const v1::Empty*,
+                          v1::ListVHostsResponse*) override;
+
+  grpc::Status SetPermissions(grpc::ServerContext*, const v1::Permission*, v1::Empty*) override;
+  grpc::Status ClearPermissions(grpc::ServerContext*, const v1::ClearPermissionsRequest*,
+                                v1::Empty*) override;
+  grpc::Status ListPermissions(grpc::ServerContext*, const v1::VHostRef*,
+                               v1::ListPermissionsResponse*) override;
+  grpc::Status ListUserPermissions(grpc::ServerContext*, const v1::UserRef*,
+                                   v1::ListPermissionsResponse*) override;
+
+  grpc::Status SetPolicy(grpc::ServerContext*, const v1::Policy*, v1::Empty*) override;
+  grpc::Status ClearPolicy(grpc::ServerContext*, const v1::PolicyRef*, v1::Empty*) override;
+  grpc::Status ListPolicies(grpc::ServerContext*, const v1::VHostRef*,
+                            v1::ListPoliciesResponse*) override;
+
+  grpc::Status ListQueues(grpc::ServerContext*, const v1::ListRequest*,
+                          v1::ListQueuesResponse*) override;
+  grpc::Status ListExchanges(grpc::ServerContext*, const v1::ListRequest*,
+                             v1::ListExchangesResponse*) override;
+  grpc::Status ListBindings(grpc::ServerContext*, const v1::ListRequest*,
+                            v1::ListBindingsResponse*) override;
+  grpc::Status ListConnections(grpc::ServerContext*, const v1::ListRequest*,
+                               v1::ListConnectionsResponse*) override;
+  grpc::Status ListChannels(grpc::ServerContext*, const v1::ListRequest*,
+                            v1::ListChannelsResponse*) override;
+  grpc::Status ListConsumers(grpc::ServerContext*, const v1::ListRequest*,
+                             v1::ListConsumersResponse*) override;
+  grpc::Status PurgeQueue(grpc::ServerContext*, const v1::QueueRef*,
+                          v1::PurgeQueueResponse*) override;
+  grpc::Status DeleteQueue(grpc::ServerContext*, const v1::DeleteQueueRequest*,
+                           v1::DeleteQueueResponse*) override;
+  grpc::Status CloseConnection(grpc::ServerContext*, const v1::CloseConnectionRequest*,
+                               v1::Empty*) override;
+
+  grpc::Status Status(grpc::ServerContext*, const v1::Empty*, v1::StatusResponse*) override;
+  grpc::Status Overview(grpc::ServerContext*, const v1::Empty*, v1::OverviewResponse*) override;
+  grpc::Status ExportDefinitions(grpc::ServerContext*, const v1::Empty*,
+                                 v1::Definitions*) override;
+  grpc::Status ImportDefinitions(grpc::ServerContext*, const v1::Definitions*,
+                                 v1::Empty*) override;
+
+ private:
+  using Work = std::function<grpc::Status(const Caller&)>;
+  // Authenticates the caller from the call's metadata, checks `need` (on
+  // `vhost` for policymaker and management; empty: any of the caller's
+  // vhosts), then runs `work` on the node's loop and returns its status.
+  grpc::Status Run(grpc::ServerContext* call, Need need, const std::string& vhost, Work work);
+  grpc::Status Authorize(const Caller& caller, Need need, const std::string& vhost) const;
+  // The vhosts a listing covers: one (checked for existence), or all that
+  // the caller may see.
+  grpc::Status ListedVHosts(const Caller& caller, const v1::ListRequest& request,
+                            std::vector<std::string>& out) const;
+  grpc::Status MayUse(const Caller& caller, const std::string& vhost, core::Access access,
+                      const std::string& queue) const;
+  core::Broker& broker() const { return *ctx_.broker; }
+
+  AdminContext& ctx_;
+};
+
+}  // namespace warren::admin

@@ -1,0 +1,224 @@
+#include "broker/admin/definitions_json.h"
+
+#include <nlohmann/json.hpp>
+
+#include "amqp/constants.h"
+#include "broker/admin/json_values.h"
+#include "broker/core/broker.h"
+#include "broker/core/errors.h"
+#include "broker/core/policy.h"
+#include "common/password.h"
+
+namespace warren::admin {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kHashing = "rabbit_password_hashing_sha256";
+constexpr const char* kCompatibleVersion = "3.13.7";
+
+Error Bad(const std::string& text) {
+  return core::AmqpError(amqp::ReplyCode::kPreconditionFailed, text);
+}
+
+amqp::FieldTable Table(const json& item, const char* key, const std::string& where) {
+  amqp::FieldTable t;
+  std::string error;
+  if (item.contains(key) && !TableFromJson(item[key], t, error))
+    throw std::invalid_argument(where + ": " + key + ": " + error);
+  return t;
+}
+
+// Tags are a list in 3.13 and a comma-separated string before.
+std::vector<std::string> Tags(const json& tags) {
+  std::vector<std::string> out;
+  if (tags.is_array()) {
+    for (const auto& t : tags) out.push_back(t.get<std::string>());
+  } else if (tags.is_string()) {
+    std::string s = tags.get<std::string>();
+    for (size_t at = 0; at <= s.size();) {
+      size_t comma = std::min(s.find(',', at), s.size());
+      if (comma > at) out.push_back(s.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
+  return out;
+}
+
+void ExportVHostObjects(const core::VHost& v, json& out) {
+  for (const auto& [name, p] : v.policies())
+    out["policies"].push_back({{"vhost", v.name()}, {"name", name}, {"pattern", p.pattern},
+                               {"apply-to", core::ApplyToName(p.apply_to)},
+                               {"definition", ToJson(p.definition)}, {"priority", p.priority}});
+  for (const auto& [name, q] : v.queues())
+    if (q->durable() && !q->exclusive_owner())
+      out["queues"].push_back({{"name", name}, {"vhost", v.name()}, {"durable", true},
+                               {"auto_delete", q->auto_delete()},
+                               {"arguments", ToJson(q->options().arguments)}});
+  auto durable = [&](const core::Destination& d) {
+    if (d.kind == core::Destination::Kind::kQueue) {
+      auto q = v.queues().find(d.name);
+      return q != v.queues().end() && q->second->durable() && !q->second->exclusive_owner();
+    }
+    auto e = v.exchanges().find(d.name);
+    return e != v.exchanges().end() && e->second->durable();
+  };
+  for (const auto& [name, e] : v.exchanges()) {
+    if (!e->durable()) continue;
+    if (name.rfind("amq.", 0) != 0)
+      out["exchanges"].push_back({{"name", name}, {"vhost", v.name()}, {"type", e->type()},
+                                  {"durable", true}, {"auto_delete", e->auto_delete()},
+                                  {"internal", e->internal()},
+                                  {"arguments", ToJson(e->options().arguments)}});
+    e->router().ForEach([&](const core::BindingSpec& b) {
+      if (!durable(b.destination)) return;
+      out["bindings"].push_back(
+          {{"source", name}, {"vhost", v.name()}, {"destination", b.destination.name},
+           {"destination_type",
+            b.destination.kind == core::Destination::Kind::kQueue ? "queue" : "exchange"},
+           {"routing_key", b.routing_key}, {"arguments", ToJson(b.arguments)}});
+    });
+  }
+}
+
+}  // namespace
+
+json ExportDefinitions(const core::Broker& broker) {
+  json out = {{"rabbit_version", kCompatibleVersion}, {"rabbitmq_version", kCompatibleVersion},
+              {"product_name", "Warren"}, {"product_version", "0.1.0"},
+              {"users", json::array()}, {"vhosts", json::array()},
+              {"permissions", json::array()}, {"topic_permissions", json::array()},
+              {"parameters", json::array()}, {"global_parameters", json::array()},
+              {"policies", json::array()}, {"queues", json::array()},
+              {"exchanges", json::array()}, {"bindings", json::array()}};
+  for (const auto& [name, u] : broker.users())
+    out["users"].push_back({{"name", name}, {"password_hash", u.password_hash},
+                            {"hashing_algorithm", kHashing}, {"tags", u.tags},
+                            {"limits", json::object()}});
+  for (const auto& [name, v] : broker.vhosts()) {
+    out["vhosts"].push_back({{"name", name}, {"description", ""}, {"tags", json::array()},
+                             {"metadata", {{"description", ""}, {"tags", json::array()}}}});
+    ExportVHostObjects(*v, out);
+  }
+  for (const auto& [user, per_vhost] : broker.permissions())
+    for (const auto& [vhost, p] : per_vhost)
+      out["permissions"].push_back({{"user", user}, {"vhost", vhost},
+                                    {"configure", p.configure}, {"write", p.write},
+                                    {"read", p.read}});
+  return out;
+}
+
+namespace {
+
+const json& Section(const json& d, const char* key) {
+  static const json kEmpty = json::array();
+  if (!d.contains(key) || d[key].is_null()) return kEmpty;
+  if (!d[key].is_array()) throw std::invalid_argument(std::string(key) + " must be a list");
+  return d[key];
+}
+
+core::VHost* VHostOf(core::Broker& broker, const json& item, const std::string& where) {
+  std::string name = item.value("vhost", std::string("/"));
+  core::VHost* v = broker.FindVHost(name);
+  if (!v) throw std::invalid_argument(where + ": vhost '" + name + "' does not exist");
+  return v;
+}
+
+Status ImportUser(core::Broker& broker, const json& u) {
+  std::string name = u.at("name").get<std::string>();
+  std::string where = "user '" + name + "'";
+  std::string hash;
+  if (u.contains("password_hash") && !u["password_hash"].get<std::string>().empty()) {
+    std::string algorithm = u.value("hashing_algorithm", std::string(kHashing));
+    if (algorithm != kHashing)
+      return Bad(where + ": hashing_algorithm " + algorithm + " is not supported (only " +
+                 kHashing + ")");
+    hash = u["password_hash"].get<std::string>();
+    if (!IsValidPasswordHash(hash)) return Bad(where + ": password_hash is not a SHA-256 hash");
+  } else if (u.contains("password")) {
+    hash = HashPassword(u["password"].get<std::string>());
+  }
+  return broker.AddUser(name, hash, Tags(u.value("tags", json())));
+}
+
+Status ImportObjects(core::Broker& broker, const json& d) {
+  for (const auto& p : Section(d, "policies")) {
+    core::Policy policy;
+    policy.name = p.at("name").get<std::string>();
+    std::string where = "policy '" + policy.name + "'";
+    core::VHost* v = VHostOf(broker, p, where);
+    policy.vhost = v->name();
+    policy.pattern = p.at("pattern").get<std::string>();
+    auto apply = core::ParseApplyTo(p.value("apply-to", std::string("all")));
+    if (!apply) return Bad(where + ": apply-to must be queues, exchanges or all");
+    policy.apply_to = *apply;
+    policy.priority = p.value("priority", 0);
+    policy.definition = Table(p, "definition", where);
+    if (Status s = v->SetPolicy(std::move(policy)); !s.ok()) return s;
+  }
+  for (const auto& e : Section(d, "exchanges")) {
+    core::ExchangeDeclare x;
+    x.name = e.at("name").get<std::string>();
+    std::string where = "exchange '" + x.name + "'";
+    core::VHost* v = VHostOf(broker, e, where);
+    x.type = e.at("type").get<std::string>();
+    x.options.durable = e.value("durable", true);
+    x.options.auto_delete = e.value("auto_delete", false);
+    x.options.internal = e.value("internal", false);
+    x.options.arguments = Table(e, "arguments", where);
+    if (Status s = v->DeclareExchange(x); !s.ok()) return s;
+  }
+  for (const auto& q : Section(d, "queues")) {
+    core::QueueDeclare x;
+    x.name = q.at("name").get<std::string>();
+    std::string where = "queue '" + x.name + "'";
+    core::VHost* v = VHostOf(broker, q, where);
+    x.durable = q.value("durable", true);
+    x.auto_delete = q.value("auto_delete", false);
+    x.arguments = Table(q, "arguments", where);
+    if (auto r = v->DeclareQueue(x, 0); !r.ok()) return r.error();
+  }
+  for (const auto& b : Section(d, "bindings")) {
+    std::string source = b.at("source").get<std::string>();
+    std::string dest = b.at("destination").get<std::string>();
+    std::string where = "binding '" + source + "' -> '" + dest + "'";
+    core::VHost* v = VHostOf(broker, b, where);
+    std::string key = b.value("routing_key", std::string());
+    amqp::FieldTable args = Table(b, "arguments", where);
+    std::string kind = b.value("destination_type", std::string("queue"));
+    Status s = kind == "queue"      ? v->BindQueue(dest, source, key, args, 0)
+               : kind == "exchange" ? v->BindExchange(dest, source, key, args)
+                                    : Status(Bad(where + ": destination_type must be queue or "
+                                                         "exchange"));
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ImportDefinitions(core::Broker& broker, const json& d) {
+  if (!d.is_object()) return Bad("definitions must be a JSON object");
+  try {
+    for (const auto& v : Section(d, "vhosts"))
+      if (Status s = broker.AddVHost(v.at("name").get<std::string>()); !s.ok()) return s;
+    for (const auto& u : Section(d, "users"))
+      if (Status s = ImportUser(broker, u); !s.ok()) return s;
+    for (const auto& p : Section(d, "permissions")) {
+      std::string user = p.at("user").get<std::string>();
+      std::string vhost = p.value("vhost", std::string("/"));
+      if (Status s = broker.SetPermissions(user, vhost, p.value("configure", std::string()),
+                                           p.value("write", std::string()),
+                                           p.value("read", std::string()));
+          !s.ok())
+        return s;
+    }
+    return ImportObjects(broker, d);
+  } catch (const std::exception& e) {
+    // json::exception (a missing key, a wrong type) and our own.
+    return Bad(std::string("invalid definitions: ") + e.what());
+  }
+}
+
+}  // namespace warren::admin

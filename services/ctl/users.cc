@@ -40,8 +40,11 @@ void AddCredentialCommand(Commands& commands, const std::string& name,
       ctx.client.Call(method, request);
     } catch (const CtlError& e) {
       if (!login_check || e.code != kExitNoPerm) throw;
-      throw CtlError(kExitDataErr,
-                     "failed to authenticate user " + Quoted(args->name) + ": " + e.what());
+      std::string why = e.what();
+      if (why.rfind("failed to authenticate", 0) != 0) {
+        why = "failed to authenticate user " + Quoted(args->name) + ": " + why;
+      }
+      throw CtlError(kExitDataErr, why);
     }
     if (!success.empty()) ctx.out.Note(success);
   });

@@ -38,9 +38,11 @@ void ListVhosts(Commands& commands) {
   auto args = Args<VhostColumns>();
   CLI::App* command = commands.Add("list_vhosts", "Lists virtual hosts (columns: name messages queues)",
                                    [args](Context& ctx) {
+    Listing<v1::VHost> listing{{"name"}, {}};
+    Select(listing, args->columns, {});  // an unknown column fails before the call
     ctx.out.Info("Listing vhosts ...");
     auto response = ctx.client.Call(&v1::Admin::Stub::ListVHosts, v1::Empty());
-    ctx.out.Print(Select(Listing<v1::VHost>{{"name"}, {}}, args->columns, response.vhosts()));
+    ctx.out.Print(Select(listing, args->columns, response.vhosts()));
   });
   commands.AddColumns(command, &args->columns);
 }

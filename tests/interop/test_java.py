@@ -19,6 +19,16 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
+# Section 4.2 of the tutorial, line for line, with warrenctl for rabbitmqctl.
+TUTORIAL_SETUP = [
+    'warrenctl add_user admin 123456',
+    'warrenctl set_user_tags admin administrator',
+    'warrenctl set_permissions -p "/" admin ".*" ".*" ".*"',
+    'warrenctl list_users',
+]
+# Without the harness's own admin/123456: the tutorial's commands make it.
+NO_ADMIN = {"vhosts": [], "users": [], "permissions": []}
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 # slf4j-api is what amqp-client logs through; slf4j-nop keeps it quiet.
 JARS = ["/usr/share/java/amqp-client.jar", "/usr/share/java/slf4j-api.jar",
@@ -52,6 +62,33 @@ class TutorialJavaTest(unittest.TestCase):
         with harness.Broker() as broker:
             code, out, err = self.java(broker, "Producer")
             self.assertEqual(code, 0, "Producer failed:\n" + out + err)
+            self.assertEqual(out.splitlines(), ["消息发送成功"])
+            code, out, err = self.java(broker, "Consumer")
+            self.assertEqual(code, 0, "Consumer got no message within 30 s:\n" + out + err)
+            self.assertEqual(out.splitlines(), ["hello world"])
+
+    def test_tutorial_setup_with_warrenctl_then_producer_and_consumer(self):
+        if os.environ.get("WARREN_INTEROP_TARGET") == "rabbitmq":
+            self.skipTest("warrenctl drives Warren's Admin service")
+        ctl = os.environ.get("WARREN_CTL_BIN")
+        self.assertTrue(ctl and os.access(ctl, os.X_OK), "WARREN_CTL_BIN must name warrenctl")
+        with harness.Broker(definitions=NO_ADMIN) as broker:
+            code, _, _ = self.java(broker, "Producer")
+            self.assertNotEqual(code, 0, "admin/123456 logged in before add_user")
+            # As an operator types them: warrenctl on PATH, the node from the environment.
+            env = dict(os.environ, PATH=os.path.dirname(ctl) + ":" + os.environ["PATH"],
+                       WARREN_NODE="127.0.0.1:%d" % broker.grpc_port)
+            outputs = []
+            for line in TUTORIAL_SETUP:
+                r = subprocess.run(["bash", "-c", line], env=env, capture_output=True,
+                                   text=True, timeout=60)
+                self.assertEqual(r.returncode, 0, "%s failed:\n%s%s" % (line, r.stdout, r.stderr))
+                outputs.append(r.stdout)
+            users = dict(row.split("\t", 1) for row in outputs[-1].splitlines()
+                         if "\t" in row)
+            self.assertEqual(users.get("admin"), "[administrator]")
+            code, out, err = self.java(broker, "Producer")
+            self.assertEqual(code, 0, "Producer failed as admin/123456:\n" + out + err)
             self.assertEqual(out.splitlines(), ["消息发送成功"])
             code, out, err = self.java(broker, "Consumer")
             self.assertEqual(code, 0, "Consumer got no message within 30 s:\n" + out + err)

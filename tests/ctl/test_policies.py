@@ -1,7 +1,8 @@
 """Policies take effect on queues that already exist, and queue arguments
 override them as in RabbitMQ 3.13 (issue: operate a node, "Done when" 3):
 the argument wins for dead-letter-exchange, the smaller value wins for
-message-ttl and max-length."""
+message-ttl and max-length. What operators change through warrenctl (users,
+passwords, tags, permissions, policies) survives a restart."""
 import unittest
 
 from ctl import connect, harness, listing, wait_for, warrenctl
@@ -99,6 +100,36 @@ class PolicyEffectTest(unittest.TestCase):
         self.assertEqual(ex, [{"name": "both", "policy": "high"}])
         policies = listing(self.broker, "list_policies")
         self.assertEqual(sorted(p["name"] for p in policies), ["high", "low"])
+
+
+class OperatorChangesSurviveRestartTest(unittest.TestCase):
+    def test_users_tags_passwords_and_policies_come_back(self):
+        with harness.Broker() as b:
+            warrenctl(b, "add_user", "ops", "first")
+            warrenctl(b, "change_password", "ops", "second")
+            warrenctl(b, "set_user_tags", "ops", "monitoring")
+            warrenctl(b, "add_vhost", "kept")
+            warrenctl(b, "set_permissions", "-p", "kept", "ops", "^ops-", ".*", ".*")
+            warrenctl(b, "set_policy", "-p", "kept", "--priority", "2", "lim", "^ops-",
+                      '{"max-length":3}')
+            b.restart()
+            warrenctl(b, "authenticate_user", "ops", "second")
+            users = {u["user"]: u["tags"] for u in listing(b, "list_users")}
+            self.assertEqual(users["ops"], ["monitoring"])
+            self.assertEqual(listing(b, "list_user_permissions", "ops"),
+                             [{"vhost": "kept", "configure": "^ops-", "write": ".*",
+                               "read": ".*"}])
+            [policy] = listing(b, "list_policies", "-p", "kept")
+            self.assertEqual((policy["name"], policy["priority"], policy["definition"]),
+                             ("lim", 2, {"max-length": 3}))
+            # And it is in effect on a queue declared after the restart.
+            c = connect(b, "ops", "second", vhost="kept")
+            ch = c.channel()
+            ch.queue_declare("ops-q")
+            for i in range(5):
+                ch.basic_publish("", "ops-q", b"m%d" % i)
+            self.assertEqual(depth(ch, "ops-q"), 3)
+            c.close()
 
 
 if __name__ == "__main__":

@@ -58,14 +58,18 @@ class TutorialJavaTest(unittest.TestCase):
         return (r.returncode, r.stdout.decode("utf-8", "replace"),
                 r.stderr.decode("utf-8", "replace"))
 
+    def producer_then_consumer(self, broker):
+        """Producer sends as admin/123456; Consumer, run afterwards, prints it."""
+        code, out, err = self.java(broker, "Producer")
+        self.assertEqual(code, 0, "Producer failed as admin/123456:\n" + out + err)
+        self.assertEqual(out.splitlines(), ["消息发送成功"])
+        code, out, err = self.java(broker, "Consumer")
+        self.assertEqual(code, 0, "Consumer got no message within 30 s:\n" + out + err)
+        self.assertEqual(out.splitlines(), ["hello world"])
+
     def test_producer_then_consumer_prints_hello_world(self):
         with harness.Broker() as broker:
-            code, out, err = self.java(broker, "Producer")
-            self.assertEqual(code, 0, "Producer failed:\n" + out + err)
-            self.assertEqual(out.splitlines(), ["消息发送成功"])
-            code, out, err = self.java(broker, "Consumer")
-            self.assertEqual(code, 0, "Consumer got no message within 30 s:\n" + out + err)
-            self.assertEqual(out.splitlines(), ["hello world"])
+            self.producer_then_consumer(broker)
 
     def test_tutorial_setup_with_warrenctl_then_producer_and_consumer(self):
         if os.environ.get("WARREN_INTEROP_TARGET") == "rabbitmq":
@@ -87,12 +91,7 @@ class TutorialJavaTest(unittest.TestCase):
             users = dict(row.split("\t", 1) for row in outputs[-1].splitlines()
                          if "\t" in row)
             self.assertEqual(users.get("admin"), "[administrator]")
-            code, out, err = self.java(broker, "Producer")
-            self.assertEqual(code, 0, "Producer failed as admin/123456:\n" + out + err)
-            self.assertEqual(out.splitlines(), ["消息发送成功"])
-            code, out, err = self.java(broker, "Consumer")
-            self.assertEqual(code, 0, "Consumer got no message within 30 s:\n" + out + err)
-            self.assertEqual(out.splitlines(), ["hello world"])
+            self.producer_then_consumer(broker)
 
 
 if __name__ == "__main__":

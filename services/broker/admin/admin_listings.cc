@@ -67,15 +67,24 @@ grpc::Status NoQueue(const std::string& name, const std::string& vhost) {
 
 // Purging and deleting change a queue: besides its tags, a caller who is not
 // an administrator needs the permission AMQP would ask for (read to purge,
-// configure to delete).
-grpc::Status AdminService::MayUse(const Caller& c, const std::string& vhost, core::Access access,
-                                  const std::string& queue) const {
-  if (c.has("administrator") || broker().Allowed(c.user, vhost, access, queue))
-    return grpc::Status::OK;
-  return {grpc::StatusCode::PERMISSION_DENIED,
-          "user '" + c.user + "' has no " +
-              (access == core::Access::kRead ? "read" : "configure") + " permission on queue '" +
-              queue + "' in vhost '" + vhost + "'"};
+// configure to delete). `op` acts as the queue's owner would, so an operator
+// may empty or delete another connection's exclusive queue.
+grpc::Status AdminService::ChangeQueue(const Caller& c, const std::string& vhost,
+                                       core::Access access, const std::string& name,
+                                       const QueueOp& op, uint64_t& messages) const {
+  core::VHost* v = broker().FindVHost(vhost);
+  if (!v) return NotFound("Virtual host \"" + vhost + "\" does not exist");
+  if (!c.has("administrator") && !broker().Allowed(c.user, vhost, access, name))
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            "user '" + c.user + "' has no " +
+                (access == core::Access::kRead ? "read" : "configure") + " permission on queue '" +
+                name + "' in vhost '" + vhost + "'"};
+  std::shared_ptr<core::Queue> q = v->FindQueue(name);
+  if (!q) return NoQueue(name, vhost);
+  Result<uint32_t> n = op(*v, q->exclusive_owner());
+  if (!n.ok()) return ToGrpc(n.error());
+  messages = n.value();
+  return grpc::Status::OK;
 }
 
 grpc::Status AdminService::ListQueues(grpc::ServerContext* call, const v1::ListRequest* r,
@@ -223,15 +232,11 @@ grpc::Status AdminService::PurgeQueue(grpc::ServerContext* call, const v1::Queue
                                       v1::PurgeQueueResponse* out) {
   std::string vhost = r->vhost().empty() ? "/" : r->vhost();
   return Run(call, Need::kManagement, vhost, [&, vhost](const Caller& c) {
-    core::VHost* v = broker().FindVHost(vhost);
-    if (!v) return NotFound("Virtual host \"" + vhost + "\" does not exist");
-    if (grpc::Status s = MayUse(c, vhost, core::Access::kRead, r->name()); !s.ok()) return s;
-    std::shared_ptr<core::Queue> q = v->FindQueue(r->name());
-    if (!q) return NoQueue(r->name(), vhost);
-    Result<uint32_t> n = v->PurgeQueue(r->name(), q->exclusive_owner());
-    if (!n.ok()) return ToGrpc(n.error());
-    out->set_messages(n.value());
-    return grpc::Status::OK;
+    auto purge = [&](core::VHost& v, uint64_t owner) { return v.PurgeQueue(r->name(), owner); };
+    uint64_t n = 0;
+    grpc::Status s = ChangeQueue(c, vhost, core::Access::kRead, r->name(), purge, n);
+    out->set_messages(n);
+    return s;
   });
 }
 
@@ -239,17 +244,13 @@ grpc::Status AdminService::DeleteQueue(grpc::ServerContext* call, const v1::Dele
                                        v1::DeleteQueueResponse* out) {
   std::string vhost = r->vhost().empty() ? "/" : r->vhost();
   return Run(call, Need::kManagement, vhost, [&, vhost](const Caller& c) {
-    core::VHost* v = broker().FindVHost(vhost);
-    if (!v) return NotFound("Virtual host \"" + vhost + "\" does not exist");
-    if (grpc::Status s = MayUse(c, vhost, core::Access::kConfigure, r->name()); !s.ok()) return s;
-    std::shared_ptr<core::Queue> q = v->FindQueue(r->name());
-    if (!q) return NoQueue(r->name(), vhost);
-    // An operator may delete another connection's exclusive queue.
-    Result<uint32_t> n = v->DeleteQueue(r->name(), r->if_unused(), r->if_empty(),
-                                        q->exclusive_owner());
-    if (!n.ok()) return ToGrpc(n.error());
-    out->set_messages(n.value());
-    return grpc::Status::OK;
+    auto del = [&](core::VHost& v, uint64_t owner) {
+      return v.DeleteQueue(r->name(), r->if_unused(), r->if_empty(), owner);
+    };
+    uint64_t n = 0;
+    grpc::Status s = ChangeQueue(c, vhost, core::Access::kConfigure, r->name(), del, n);
+    out->set_messages(n);
+    return s;
   });
 }
 

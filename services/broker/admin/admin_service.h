@@ -111,8 +111,9 @@ class AdminService final : public v1::Admin::Service {
   // the caller may see.
   grpc::Status ListedVHosts(const Caller& caller, const v1::ListRequest& request,
                             std::vector<std::string>& out) const;
-  grpc::Status MayUse(const Caller& caller, const std::string& vhost, core::Access access,
-                      const std::string& queue) const;
+  using QueueOp = std::function<Result<uint32_t>(core::VHost&, uint64_t owner)>;
+  grpc::Status ChangeQueue(const Caller& caller, const std::string& vhost, core::Access access,
+                           const std::string& queue, const QueueOp& op, uint64_t& messages) const;
   core::Broker& broker() const { return *ctx_.broker; }
 
   AdminContext& ctx_;

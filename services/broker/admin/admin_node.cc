@@ -42,7 +42,6 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
   return Run(call, Need::kMonitoring, "", [&](const Caller&) {
     out->set_node_name(broker().config().node_name);
     uint64_t channels = 0, consumers = 0, queues = 0, exchanges = 0, ready = 0, unacked = 0;
-    uint64_t delivered = 0, acked = 0;
     for (const auto& [id, c] : broker().clients()) channels += c->Describe().channels.size();
     for (const auto& [name, v] : broker().vhosts()) {
       exchanges += v->exchanges().size() + 1;  // and the default exchange
@@ -51,8 +50,6 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
         consumers += q->consumer_count();
         ready += q->ready_count();
         unacked += q->unacked_count();
-        delivered += q->counters().delivered;
-        acked += q->counters().acked;
       }
     }
     const core::BrokerCounters& k = broker().counters();
@@ -68,9 +65,12 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
     out->set_messages_published(k.messages_received);
     out->set_messages_routed(k.messages_routed);
     out->set_messages_confirmed(k.messages_confirmed);
-    out->set_messages_delivered(delivered);
-    out->set_messages_acked(acked);
+    out->set_messages_delivered(k.messages_delivered);
+    out->set_messages_redelivered(k.messages_redelivered);
+    out->set_messages_acked(k.messages_acked);
     out->set_messages_unroutable(k.messages_unroutable_returned + k.messages_unroutable_dropped);
+    out->set_messages_unroutable_dropped(k.messages_unroutable_dropped);
+    out->set_messages_unroutable_returned(k.messages_unroutable_returned);
     out->set_connections_opened(k.connections_opened);
     out->set_connections_closed(k.connections_closed);
     return grpc::Status::OK;

@@ -52,6 +52,9 @@ struct BrokerCounters {
   uint64_t messages_unroutable_returned = 0;
   uint64_t messages_unroutable_dropped = 0;
   uint64_t messages_confirmed = 0;
+  uint64_t messages_delivered = 0;    // to consumers and basic.get
+  uint64_t messages_redelivered = 0;  // of those, with redelivered set
+  uint64_t messages_acked = 0;        // acknowledged by clients
 };
 
 // Resource alarms, as RabbitMQ raises them (memory high watermark, disk

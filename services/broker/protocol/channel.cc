@@ -133,6 +133,12 @@ Status Channel::OnContentBody(std::string_view payload) {
   return Status::Ok();
 }
 
+void Channel::CountDelivery(bool redelivered) {
+  core::BrokerCounters& c = connection_.broker().counters();
+  ++c.messages_delivered;
+  if (redelivered) ++c.messages_redelivered;
+}
+
 core::ChannelInfo Channel::Describe() const {
   core::ChannelInfo info;
   info.number = number_;
@@ -167,6 +173,7 @@ void Channel::Deliver(core::Consumer& c, core::QueueEntry entry) {
   d.redelivered = entry.redelivered;
   d.exchange = m.exchange;
   d.routing_key = m.routing_key;
+  CountDelivery(entry.redelivered);
   amqp::AppendMethodFrame(out, number_, d);
   SendContent(m);
   if (!c.no_ack()) {

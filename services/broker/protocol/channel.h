@@ -126,6 +126,8 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
   void RemoveConsumer(std::unordered_map<std::string, std::shared_ptr<core::Consumer>>::iterator it);
   void RequeueAll(std::vector<Unacked> entries);
   std::string NewConsumerTag();
+  // Node-wide delivery counters (Broker::counters()), for the exporter.
+  void CountDelivery(bool redelivered);
   core::VHost& vhost();
   template <class M>
   void Reply(const M& m) {

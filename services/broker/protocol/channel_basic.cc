@@ -290,6 +290,7 @@ Status Channel::HandleBasicGet(const amqp::BasicGet& m) {
   ok.exchange = msg.exchange;
   ok.routing_key = msg.routing_key;
   ok.message_count = static_cast<uint32_t>(queue->ready_count());
+  CountDelivery(entry->redelivered);
   amqp::AppendMethodFrame(connection_.output(), number_, ok);
   SendContent(msg);
   if (!m.no_ack) unacked_.emplace(tag, Unacked{queue, std::move(*entry), nullptr});
@@ -324,8 +325,10 @@ Status Channel::Settle(TxAck kind, uint64_t tag, bool multiple) {
       --u.consumer->unacked;
       --consumer_unacked_;
     }
-    if (kind == TxAck::kAck) u.queue->Ack(u.entry);
-    else if (kind == TxAck::kReject) u.queue->Reject(std::move(u.entry));
+    if (kind == TxAck::kAck) {
+      u.queue->Ack(u.entry);
+      ++connection_.broker().counters().messages_acked;
+    } else if (kind == TxAck::kReject) u.queue->Reject(std::move(u.entry));
     else requeue.push_back(std::move(u));
   }
   RequeueAll(std::move(requeue));

@@ -1,11 +1,10 @@
 #include "ctl/client.h"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <cstdio>
 #include <regex>
 
+#include "common/basic_auth.h"
 #include "ctl/error.h"
 
 namespace warren::ctl {
@@ -32,18 +31,9 @@ std::shared_ptr<grpc::Channel> DirectChannel(const std::string& node) {
 
 }  // namespace
 
-std::string Base64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 AdminClient::AdminClient(const Options& options)
     : options_(options),
-      authorization_("Basic " + Base64(options.username + ":" + options.password)),
+      authorization_(BasicAuthHeader(options.username, options.password)),
       stub_(v1::Admin::NewStub(DirectChannel(options.node))) {}
 
 void AdminClient::Prepare(grpc::ClientContext& context) const {

@@ -46,7 +46,4 @@ class AdminClient {
   std::unique_ptr<v1::Admin::Stub> stub_;
 };
 
-// RFC 4648 base64 with padding, for the Basic credentials.
-std::string Base64(const std::string& bytes);
-
 }  // namespace warren::ctl

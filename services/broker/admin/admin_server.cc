@@ -1,7 +1,5 @@
 #include "broker/admin/admin_server.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <future>
@@ -9,6 +7,7 @@
 #include "amqp/constants.h"
 #include "broker/admin/admin_service.h"
 #include "broker/core/broker.h"
+#include "common/basic_auth.h"
 #include "common/config.h"
 #include "common/log.h"
 
@@ -17,28 +16,6 @@ namespace warren::admin {
 namespace {
 
 using amqp::ReplyCode;
-
-// "Basic base64(user:password)" -> user, password.
-bool ParseBasic(std::string_view header, std::string& user, std::string& password) {
-  constexpr std::string_view kBasic = "Basic ";
-  if (header.substr(0, kBasic.size()) != kBasic) return false;
-  std::string_view b64 = header.substr(kBasic.size());
-  if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 4096) return false;
-  std::string raw(b64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
-                          reinterpret_cast<const unsigned char*>(b64.data()),
-                          static_cast<int>(b64.size()));
-  if (n < 0) return false;
-  size_t len = static_cast<size_t>(n);
-  if (b64.back() == '=') --len;
-  if (b64.size() >= 2 && b64[b64.size() - 2] == '=') --len;
-  raw.resize(len);
-  size_t colon = raw.find(':');
-  if (colon == std::string::npos) return false;
-  user = raw.substr(0, colon);
-  password = raw.substr(colon + 1);
-  return true;
-}
 
 // gRPC names peers "ipv4:127.0.0.1:5000" or "ipv6:[::1]:5000".
 bool PeerIsLoopback(const std::string& peer) {
@@ -78,7 +55,7 @@ grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::
   auto md = call->client_metadata();
   auto it = md.find("authorization");
   if (it == md.end() ||
-      !ParseBasic(std::string_view(it->second.data(), it->second.size()), user, password))
+      !ParseBasicAuth(std::string_view(it->second.data(), it->second.size()), user, password))
     return {grpc::StatusCode::UNAUTHENTICATED,
             "no credentials: send \"authorization: Basic base64(user:password)\""};
   const bool loopback = PeerIsLoopback(call->peer());

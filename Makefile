@@ -6,12 +6,13 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 NODE_BIN := $(BUILD)/services/broker/warren-node
 CTL_BIN := $(BUILD)/services/ctl/warrenctl
+EXPORTER_BIN := $(BUILD)/services/exporter/warren-exporter
 
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
   libtomlplusplus-dev libgtest-dev libgmock-dev libasio-dev nlohmann-json3-dev libcli11-dev \
   libspdlog-dev clang libclang-rt-14-dev \
-  python3 python3-pika amqp-tools librabbitmq-client-java libslf4j-java
+  python3 python3-pika amqp-tools librabbitmq-client-java libslf4j-java prometheus
 
 .PHONY: all deps build run test soak bench fuzz interop-deps clean
 
@@ -54,13 +55,21 @@ soak: build
 	  /usr/bin/python3 tests/durability/test_crash.py
 
 # Side-by-side runs against Warren and Debian's RabbitMQ (installed if missing): capacity,
-# durability (confirmed persistent throughput, recovery time), listing 10,000 queues.
+# durability (confirmed persistent throughput, recovery time), listing and scraping 10,000 queues.
+BENCH_PACKAGES := rabbitmq-server curl bc
+
 bench: build
-	@dpkg-query -W -f='$${Status}\n' rabbitmq-server 2>/dev/null | grep -q "install ok installed" || \
-	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server; }
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/run_capacity.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/durability.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) bench/list_queues.sh
+	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) \
+	  WARREN_EXPORTER_BIN=$(abspath $(EXPORTER_BIN)) bench/exporter.sh
 
 # The codec fuzzer under ASan+UBSan for 60 s (see README.md).
 fuzz: deps

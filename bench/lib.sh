@@ -4,6 +4,7 @@
 # the process starts until it serves (or until a queue holds COUNT messages).
 
 here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+declare -a RABBIT_EXTRA_VARS  # keeps what the caller set
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -38,8 +39,9 @@ rabbit_env() { env "${RABBIT_VARS[@]}" "$@"; }
 
 # start_rabbit [QUEUE COUNT]: a private instance under $WORK/rmq (kept across
 # restarts) with its own ports and epmd; sets RABBIT_PORT, RABBIT_NODE,
-# BEAM_PID and START_SECONDS. setpriv, unlike the packaged wrapper's su,
-# keeps our raised open-file limit.
+# BEAM_PID and START_SECONDS. RABBIT_EXTRA_VARS (an array of NAME=VALUE)
+# adds to its environment, e.g. RABBITMQ_CONFIG_FILE. setpriv, unlike the
+# packaged wrapper's su, keeps our raised open-file limit.
 start_rabbit() {
   local wait=() out
   if [ -z "${RABBIT_NODE:-}" ]; then
@@ -50,7 +52,7 @@ start_rabbit() {
       RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" RABBITMQ_MNESIA_BASE="$WORK/rmq/mnesia"
       RABBITMQ_LOG_BASE="$WORK/rmq/log" RABBITMQ_ENABLED_PLUGINS_FILE="$WORK/rmq/plugins"
       RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
-      ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$RABBIT_EPMD_PORT")
+      ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$RABBIT_EPMD_PORT" "${RABBIT_EXTRA_VARS[@]}")
     mkdir -p "$WORK/rmq/mnesia" "$WORK/rmq/log"; touch "$WORK/rmq/plugins"
     chown -R rabbitmq:rabbitmq "$WORK/rmq"
   fi

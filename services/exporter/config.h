@@ -1,0 +1,30 @@
+// warren-exporter's settings: built-in defaults, then a TOML file (--config
+// or WARREN_CONFIG), then WARREN_HTTP_LISTEN, WARREN_NODES, WARREN_USERNAME,
+// WARREN_PASSWORD, then flags. Errors throw ConfigError naming the key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace warren::exporter {
+
+struct ExporterConfig {
+  std::string http_listen = "0.0.0.0:15692";
+  std::vector<std::string> nodes = {"127.0.0.1:25672"};  // gRPC addresses
+  // A user with the monitoring (or administrator) tag on every node.
+  std::string username = "guest";
+  std::string password = "guest";
+  int64_t timeout_ms = 2000;  // per node and scrape
+  // /metrics carries per-queue series (vhost, queue labels); off, it sums
+  // them per node as RabbitMQ's aggregated mode does. /metrics/per-object
+  // always has them.
+  bool per_object_metrics = true;
+};
+
+// "a:1,b:2" -> {"a:1", "b:2"}; a bare host gets :25672.
+std::vector<std::string> ParseNodes(const std::string& list);
+void LoadExporterConfig(const std::string& path, ExporterConfig& config);
+void ApplyExporterEnvironment(ExporterConfig& config);
+
+}  // namespace warren::exporter

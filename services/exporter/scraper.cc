@@ -1,0 +1,62 @@
+#include "exporter/scraper.h"
+
+#include <chrono>
+#include <future>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/basic_auth.h"
+
+namespace warren::exporter {
+
+namespace v1 = ::warren::v1;
+
+Scraper::Scraper(const ExporterConfig& config)
+    : config_(config), authorization_(BasicAuthHeader(config.username, config.password)) {
+  for (const std::string& node : config_.nodes) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);  // nodes are reached directly
+    args.SetMaxReceiveMessageSize(256 << 20);    // listings of many queues
+    stubs_.push_back(v1::Admin::NewStub(
+        grpc::CreateCustomChannel(node, grpc::InsecureChannelCredentials(), args)));
+  }
+}
+
+Scraper::~Scraper() = default;
+
+NodeSnapshot Scraper::Scrape(size_t i, bool with_queues) const {
+  NodeSnapshot s;
+  s.address = config_.nodes[i];
+  auto start = std::chrono::steady_clock::now();
+  // gRPC takes system_clock deadlines; one deadline covers the node's calls.
+  auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(config_.timeout_ms);
+  auto call = [&](auto method, const auto& request, auto* response) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", authorization_);
+    ctx.set_deadline(deadline);
+    grpc::Status st = ((*stubs_[i]).*method)(&ctx, request, response);
+    if (!st.ok() && s.error.empty()) s.error = st.error_message();
+    return st.ok();
+  };
+  v1::Empty empty;
+  v1::ListRequest all;
+  all.set_all_vhosts(true);
+  s.up = call(&v1::Admin::Stub::Status, empty, &s.status) &&
+         call(&v1::Admin::Stub::Overview, empty, &s.overview) &&
+         (!with_queues || call(&v1::Admin::Stub::ListQueues, all, &s.queues));
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return s;
+}
+
+std::vector<NodeSnapshot> Scraper::ScrapeAll(bool with_queues) const {
+  std::vector<std::future<NodeSnapshot>> pending;
+  for (size_t i = 0; i < stubs_.size(); ++i)
+    pending.push_back(std::async(std::launch::async, [this, i, with_queues] {
+      return Scrape(i, with_queues);
+    }));
+  std::vector<NodeSnapshot> out;
+  for (auto& f : pending) out.push_back(f.get());
+  return out;
+}
+
+}  // namespace warren::exporter

@@ -1,0 +1,228 @@
+"""warren-exporter against real nodes (issue: exporter, "Done when" 1 and 2):
+promtool accepts what it serves; a real Prometheus scraping it every second
+reads a queue's depth back as rabbitmq_queue_messages_ready{queue=...}, and
+sees warren_node_up go to 0 when the node stops; a node that does not answer
+does not stop the others being served; conf/exporter.toml works and the
+Grafana dashboard in conf/grafana queries only metrics the exporter serves."""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+
+import pika  # noqa: E402  (Debian's python3-pika)
+
+import harness  # noqa: E402
+
+REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+PROMETHEUS = "/usr/bin/prometheus"
+PROMTOOL = "/usr/bin/promtool"
+# Loopback only, whatever proxy the environment names.
+HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def get(url):
+    with HTTP.open(url, timeout=10) as r:
+        return r.read().decode()
+
+
+def wait_for(condition, what, timeout=30.0):
+    """Polls `condition` (which asks a server) until it is true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("never happened: " + what)
+        time.sleep(0.05)
+
+
+def samples(text, name):
+    """{frozenset(labels): value} for metric `name` in exposition text."""
+    out = {}
+    pattern = re.compile(r"^%s(?:\{(.*)\})? (\S+)$" % re.escape(name))
+    for line in text.splitlines():
+        m = pattern.match(line)
+        if m:
+            labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
+            out[labels] = float(m.group(2))
+    return out
+
+
+class Exporter:
+    """warren-exporter on 127.0.0.1 and a port it picks, for `nodes`."""
+
+    def __init__(self, nodes, config=""):
+        self.dir = tempfile.mkdtemp(prefix="warren-exporter-")
+        path = os.path.join(self.dir, "exporter.toml")
+        with open(path, "w") as f:
+            f.write(config)
+        self.log = []
+        self.proc = subprocess.Popen(
+            [os.environ["WARREN_EXPORTER_BIN"], "--config", path, "--http-listen",
+             "127.0.0.1:0", "--nodes", ",".join(nodes)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        listening = threading.Event()
+
+        def drain():
+            for line in self.proc.stdout:
+                self.log.append(line)
+                m = re.search(r"http listening on [0-9.]+:(\d+)", line)
+                if m:
+                    self.port = int(m.group(1))
+                    listening.set()
+            listening.set()
+
+        self.port = None
+        threading.Thread(target=drain, daemon=True).start()
+        if not listening.wait(20) or not self.port:
+            self.stop()
+            raise RuntimeError("warren-exporter did not start:\n" + "".join(self.log))
+
+    def metrics(self, path="/metrics"):
+        return get("http://127.0.0.1:%d%s" % (self.port, path))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return self.proc.returncode
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ExporterTest(unittest.TestCase):
+    def setUp(self):
+        self.broker = harness.Broker().__enter__()
+        self.addCleanup(self.broker.__exit__, None, None, None)
+        self.node = "127.0.0.1:%d" % self.broker.grpc_port
+
+    def exporter(self, nodes=None, config=""):
+        e = Exporter(nodes or [self.node], config)
+        self.addCleanup(e.stop)
+        return e
+
+    def fill(self, queue, count):
+        c = pika.BlockingConnection(pika.ConnectionParameters(self.broker.host, self.broker.port))
+        ch = c.channel()
+        ch.queue_declare(queue)
+        for i in range(count):
+            ch.basic_publish("", queue, b"m%d" % i)
+        ch.queue_declare(queue, passive=True)  # after the publishes are handled
+        c.close()
+
+    def test_promtool_finds_no_problem_and_the_values_are_the_nodes(self):
+        self.fill("one", 3)
+        self.fill("two", 5)
+        e = self.exporter()
+        for path in ("/metrics", "/metrics/per-object"):
+            text = e.metrics(path)
+            check = subprocess.run([PROMTOOL, "check", "metrics"], input=text,
+                                   capture_output=True, text=True, timeout=60)
+            self.assertEqual((check.returncode, check.stdout + check.stderr), (0, ""),
+                             "promtool on " + path)
+        text = e.metrics()
+        ready = {dict(k)["queue"]: v for k, v in
+                 samples(text, "rabbitmq_queue_messages_ready").items()}
+        self.assertEqual(ready, {"one": 3, "two": 5})
+        [(labels, queues)] = samples(text, "rabbitmq_queues").items()
+        self.assertEqual(queues, 2)
+        self.assertTrue(dict(labels)["node"].startswith("warren@"))
+        received = samples(text, "rabbitmq_global_messages_received_total")
+        self.assertEqual(list(received.values()), [8])
+        self.assertIn(("protocol", "amqp091"), next(iter(received)))
+        self.assertEqual(list(samples(text, "warren_node_up").values()), [1])
+
+    def test_aggregated_mode_sums_queues_per_node(self):
+        self.fill("a", 2)
+        self.fill("b", 4)
+        e = self.exporter(config="per_object_metrics = false\n")
+        [(labels, total)] = samples(e.metrics(), "rabbitmq_queue_messages_ready").items()
+        self.assertEqual(total, 6)
+        self.assertNotIn("queue", dict(labels))
+        per_queue = samples(e.metrics("/metrics/per-object"), "rabbitmq_queue_messages_ready")
+        self.assertEqual(sorted(per_queue.values()), [2, 4])
+
+    def test_a_silent_node_is_down_and_the_others_still_served(self):
+        dead = "127.0.0.1:%d" % free_port()
+        e = self.exporter(nodes=[self.node, dead], config='timeout = "500ms"\n')
+        up = {dict(k)["address"]: v for k, v in samples(e.metrics(), "warren_node_up").items()}
+        self.assertEqual(up, {self.node: 1, dead: 0})
+        self.assertEqual(len(samples(e.metrics(), "rabbitmq_connections")), 1)
+
+    def test_prometheus_reads_the_depth_and_sees_the_node_go_down(self):
+        self.fill("scraped", 42)
+        e = self.exporter()
+        work = tempfile.mkdtemp(prefix="warren-prometheus-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        port = free_port()
+        with open(os.path.join(work, "prometheus.yml"), "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "scrape_configs:\n  - job_name: warren\n    static_configs:\n"
+                    "      - targets: ['127.0.0.1:%d']\n" % e.port)
+        prom = subprocess.Popen(
+            [PROMETHEUS, "--config.file=" + os.path.join(work, "prometheus.yml"),
+             "--storage.tsdb.path=" + os.path.join(work, "data"),
+             "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (prom.terminate(), prom.wait(timeout=30)))
+
+        def query(expr):
+            try:
+                body = get("http://127.0.0.1:%d/api/v1/query?query=%s"
+                           % (port, urllib.parse.quote(expr)))
+            except OSError:
+                return None  # not listening yet
+            result = json.loads(body)["data"]["result"]
+            return float(result[0]["value"][1]) if result else None
+
+        wait_for(lambda: query('rabbitmq_queue_messages_ready{queue="scraped"}') == 42,
+                 "Prometheus reads 42 ready messages in queue 'scraped'", timeout=60)
+        self.assertEqual(query('warren_node_up{address="%s"}' % self.node), 1)
+        self.broker.stop_node()
+        wait_for(lambda: query('warren_node_up{address="%s"}' % self.node) == 0,
+                 "warren_node_up goes to 0 once the node is stopped", timeout=60)
+
+    def test_the_example_config_works_and_the_dashboard_asks_only_for_served_metrics(self):
+        with open(os.path.join(REPO, "conf", "exporter.toml")) as f:
+            e = self.exporter(config=f.read())
+        self.fill("q", 1)
+        served = set(re.findall(r"^# TYPE (\w+) ", e.metrics("/metrics/per-object"), re.M))
+        with open(os.path.join(REPO, "conf", "grafana", "warren-overview.json")) as f:
+            dashboard = json.load(f)
+        asked = set()
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                asked |= set(re.findall(r"\b((?:rabbitmq|warren)_\w+)", target["expr"]))
+        self.assertTrue(asked)
+        self.assertEqual(asked - served, set(), "the dashboard queries metrics nobody serves")
+
+    def test_a_bad_config_is_refused_naming_the_key(self):
+        path = os.path.join(tempfile.mkdtemp(prefix="warren-exporter-"), "bad.toml")
+        self.addCleanup(shutil.rmtree, os.path.dirname(path), ignore_errors=True)
+        with open(path, "w") as f:
+            f.write('tiemout = "1s"\n')
+        r = subprocess.run([os.environ["WARREN_EXPORTER_BIN"], "--config", path],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("tiemout", r.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()

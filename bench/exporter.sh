@@ -20,13 +20,7 @@ exporter_pid=""
 cleanup() { [ -n "$exporter_pid" ] && kill "$exporter_pid" 2>/dev/null; stop_warren; stop_rabbit; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-/usr/bin/python3 - "$COUNT" >"$WORK/defs.json" <<'PY'
-import json, sys
-n = int(sys.argv[1])
-print(json.dumps({"queues": [{"name": "q-%05d" % i, "vhost": "/", "durable": True,
-                              "auto_delete": False, "arguments": {}} for i in range(n)]}))
-PY
-chmod 644 "$WORK/defs.json"
+queue_definitions "$COUNT" "$WORK/defs.json"
 
 # time_scrapes URL: RUNS scrapes; checks each has COUNT queue series; prints
 # "fastest median series".

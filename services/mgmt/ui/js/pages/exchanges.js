@@ -1,0 +1,49 @@
+// Exchanges: every exchange with its message rates, and the form to declare one.
+import { api, seg } from '../api.js';
+import { action, features, h, link, live, pageHead, rate, section, table } from '../dom.js';
+import { checkbox, field, form, keyValueRows, select, submit, text, vhostSelect } from '../forms.js';
+
+export const DEFAULT_EXCHANGE = 'amq.default';
+export const exchangeHref = (e) => `#/exchanges/${seg(e.vhost)}/${seg(e.name || DEFAULT_EXCHANGE)}`;
+
+function exchangesTable(exchanges) {
+  return table([
+    { title: 'Virtual host', value: (e) => e.vhost },
+    { title: 'Name', value: (e) => link(exchangeHref(e), e.name || '(AMQP default)') },
+    { title: 'Type', value: (e) => h('span.type', e.type) },
+    { title: 'Features', value: features },
+    { title: 'Message rate in', num: true, value: (e) => rate(e.message_stats, 'publish_in') },
+    { title: 'Message rate out', num: true, value: (e) => rate(e.message_stats, 'publish_out') },
+  ], exchanges, ['No exchanges', 'Declare one below.']);
+}
+
+function addExchangeForm(vhosts, refresh) {
+  const args = keyValueRows('Arguments', 'alternate-exchange');
+  const f = form(
+    h('div.form-grid',
+      vhostSelect(vhosts),
+      field('Name', text('name', { required: true, placeholder: 'orders.events' })),
+      field('Type', select('type', ['direct', 'fanout', 'topic', 'headers'], 'direct')),
+      field('Durability', select('durability', [['durable', 'Durable'], ['transient', 'Transient']], 'durable')),
+      checkbox('auto_delete', 'Auto-delete when its last binding goes'),
+      checkbox('internal', 'Internal (no direct publishing)')),
+    args, submit('Add exchange'));
+  return action(f, async (data) => {
+    const name = data.get('name').trim();
+    if (!name) throw new Error('An exchange needs a name.');
+    await api.put(`/exchanges/${seg(data.get('vhost'))}/${seg(name)}`, {
+      type: data.get('type'), durable: data.get('durability') === 'durable',
+      auto_delete: data.get('auto_delete') === 'on', internal: data.get('internal') === 'on',
+      arguments: args.collect(),
+    });
+    return `Exchange ${name} declared.`;
+  }, refresh);
+}
+
+export async function render(ctx) {
+  const list = h('div#exchanges-table');
+  const vhosts = await api.get('/vhosts');
+  ctx.root.append(pageHead('Exchanges'), section('All exchanges', list));
+  const refresh = await live(ctx, list, 5000, async () => exchangesTable(await api.get('/exchanges')));
+  ctx.root.append(section('Add a new exchange', addExchangeForm(vhosts, refresh)));
+}

@@ -1,0 +1,51 @@
+// Queues: every queue with its counts and rates, and the form to declare one.
+import { api, seg } from '../api.js';
+import { action, features, fmtNum, h, link, live, pageHead, rate, section, statePill, table } from '../dom.js';
+import { checkbox, field, form, keyValueRows, select, submit, text, vhostSelect } from '../forms.js';
+
+export const queueHref = (q) => `#/queues/${seg(q.vhost)}/${seg(q.name)}`;
+
+function queuesTable(queues) {
+  return table([
+    { title: 'Virtual host', value: (q) => q.vhost },
+    { title: 'Name', value: (q) => link(queueHref(q), q.name) },
+    { title: 'Features', value: features },
+    { title: 'State', value: (q) => statePill(q.state) },
+    { title: 'Ready', num: true, value: (q) => fmtNum(q.messages_ready) },
+    { title: 'Unacked', num: true, value: (q) => fmtNum(q.messages_unacknowledged) },
+    { title: 'Total', num: true, value: (q) => fmtNum(q.messages) },
+    { title: 'Incoming', num: true, value: (q) => rate(q.message_stats, 'publish') },
+    { title: 'Deliver / get', num: true, value: (q) => rate(q.message_stats, 'deliver_get') },
+    { title: 'Ack', num: true, value: (q) => rate(q.message_stats, 'ack') },
+    { title: 'Consumers', num: true, value: (q) => fmtNum(q.consumers) },
+  ], queues, ['No queues yet', 'Declare one below, or let a client declare it.']);
+}
+
+function addQueueForm(vhosts, refresh) {
+  const args = keyValueRows('Arguments');
+  const f = form(
+    h('div.form-grid',
+      vhostSelect(vhosts),
+      field('Name', text('name', { required: true, placeholder: 'orders' })),
+      field('Durability', select('durability', [['durable', 'Durable'], ['transient', 'Transient']], 'durable')),
+      checkbox('auto_delete', 'Auto-delete when the last consumer goes')),
+    args, submit('Add queue'));
+  return action(f, async (data) => {
+    const name = data.get('name').trim();
+    if (!name) throw new Error('A queue needs a name.');
+    await api.put(`/queues/${seg(data.get('vhost'))}/${seg(name)}`, {
+      durable: data.get('durability') === 'durable',
+      auto_delete: data.get('auto_delete') === 'on',
+      arguments: args.collect(),
+    });
+    return `Queue ${name} declared.`;
+  }, refresh);
+}
+
+export async function render(ctx) {
+  const list = h('div#queues-table');
+  const vhosts = await api.get('/vhosts');
+  ctx.root.append(pageHead('Queues'), section('All queues', list));
+  const refresh = await live(ctx, list, 5000, async () => queuesTable(await api.get('/queues')));
+  ctx.root.append(section('Add a new queue', addQueueForm(vhosts, refresh)));
+}

@@ -167,10 +167,32 @@ test('every other page opens', T, async () => {
   await shot(`${n}-exchange-detail`);
 });
 
+test('an exchange is bound to the queue and routes a message published to it', T, async () => {
+  const bind = page.locator('section', { has: page.locator('h2', { hasText: 'Add binding' }) });
+  await bind.locator('input[name=destination]').fill(QUEUE);
+  await bind.locator('input[name=routing_key]').fill('ui-key');
+  await bind.locator('button[type=submit]').click();
+  await page.locator('#exchange-bindings tr', { hasText: QUEUE }).locator('code', { hasText: 'ui-key' }).waitFor();
+  const publish = page.locator('section', { has: page.locator('h2', { hasText: 'Publish message' }) });
+  await publish.locator('input[name=routing_key]').fill('ui-key');
+  await publish.locator('textarea[name=payload]').fill('routed through amq.direct');
+  await publish.locator('button[type=submit]').click();
+  // "not routed" would be an alert instead.
+  await publish.getByRole('status').filter({ hasText: 'Message published' }).waitFor();
+});
+
+test('the rate chart draws from successive overview polls', T, async () => {
+  await openTab('overview', 'Overview');
+  // Polls come every 5 s from login on; two rates need three of them.
+  await page.waitForFunction(() => Number(document.querySelector('#rates-chart')?.dataset.points) >= 2,
+    null, { timeout: 30000 });
+  await shot('02-overview');
+});
+
 test('a rejected credential (401) returns to the login page', T, async () => {
   await page.evaluate(() => sessionStorage.setItem('warren.auth',
     JSON.stringify({ username: 'guest', token: btoa('guest:wrong') })));
-  await page.click('nav.tabs a[data-nav="overview"]');
+  await page.click('nav.tabs a[data-nav="queues"]');
   await page.locator('form.login-card').waitFor();
   assert.deepStrictEqual(pageErrors, []);
 });

@@ -85,6 +85,7 @@ async function route() {
   const ctx = {
     root, params, page, whoami,
     every(ms, fn) { const t = setInterval(fn, ms); cleanups.push(() => clearInterval(t)); },
+    onLeave(fn) { cleanups.push(fn); },
   };
   try {
     await mod.render(ctx);

@@ -1,6 +1,7 @@
 // A small line chart on <canvas>: rates derived from successive samples of
 // cumulative counters, redrawn on every new sample. No library.
-const PAD = { left: 48, right: 12, top: 12, bottom: 24 };
+const PAD = { left: 56, right: 12, top: 12, bottom: 24 };
+const TICKS = 5;  // with maxima of 1, 2 or 5 times a power of ten, every step is round
 
 // samples: [{ t: ms, values: { key: counter } }]; series: [{ key, label, color }]
 export function ratesFrom(samples, series) {
@@ -46,11 +47,11 @@ export function drawChart(canvas, points, series) {
   g.fillStyle = '#6b7385';
   g.textAlign = 'right';
   g.textBaseline = 'middle';
-  for (let i = 0; i <= 4; i += 1) {
-    const y = PAD.top + plotH - (plotH * i) / 4;
+  for (let i = 0; i <= TICKS; i += 1) {
+    const y = PAD.top + plotH - (plotH * i) / TICKS;
     g.beginPath(); g.moveTo(PAD.left, y); g.lineTo(PAD.left + plotW, y); g.stroke();
-    const v = (max * i) / 4;
-    g.fillText(`${v < 10 && v % 1 ? v.toFixed(1) : Math.round(v)}/s`, PAD.left - 6, y);
+    const v = (max * i) / TICKS;
+    g.fillText(`${Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(1)}/s`, PAD.left - 6, y);
   }
   if (points.length < 2) {
     g.textAlign = 'center';

@@ -47,7 +47,7 @@ export async function render(ctx) {
     await api.get(`/exchanges/${seg(vhost)}/${seg(pathName)}/bindings/source`), refresh));
   await refresh();
   const builtin = name === '' || name.startsWith('amq.');
-  ctx.root.append(
+  ctx.root.append(...[
     pageHead(h('span', h('span.muted', 'Exchange '), name || '(AMQP default)'), h('span.muted', `in virtual host ${vhost}`)),
     section('Details', h('dl.props',
       h('dt', 'Type'), h('dd', e.type),
@@ -61,5 +61,6 @@ export async function render(ctx) {
       dangerButton('Delete exchange', `Delete exchange ${name}?`, async () => {
         await api.del(`/exchanges/${seg(vhost)}/${seg(name)}`);
         location.hash = '#/exchanges';
-      }))));
+      }))),
+  ].filter(Boolean));
 }

@@ -1,6 +1,6 @@
 // Overview: object and message totals, a live message-rate chart computed
 // from successive /api/overview polls, the nodes and the alarm check.
-import { api } from '../api.js';
+import { api, credentials } from '../api.js';
 import { drawChart, ratesFrom } from '../chart.js';
 import { fmtBytes, fmtNum, fmtRate, h, pill, section, statePill, table } from '../dom.js';
 
@@ -11,7 +11,32 @@ const SERIES = [
   { key: 'deliver_get', label: 'Deliver / get', color: '#1c7ed6' },
   { key: 'ack', label: 'Acknowledge', color: '#2f9e44' },
 ];
-const samples = [];  // kept across visits so the chart has history on return
+// Sampling goes on while the user is signed in, whichever page is shown, so
+// the chart has history on return; the overview page listens while shown.
+const sampler = { samples: [], timer: null, listener: null };
+
+async function takeSample() {
+  const o = await api.get('/overview');
+  const now = Date.now();
+  const last = sampler.samples[sampler.samples.length - 1];
+  // Samples much closer than the poll interval would make noisy rates.
+  if (!last || now - last.t >= POLL_MS * 0.8) {
+    sampler.samples.push({ t: now, values: o.message_stats || {} });
+    if (sampler.samples.length > KEEP) sampler.samples.shift();
+  }
+  return o;
+}
+
+function keepSampling() {
+  if (sampler.timer) return;
+  sampler.timer = setInterval(async () => {
+    if (!credentials()) return;
+    try {
+      const o = await takeSample();
+      if (sampler.listener) await sampler.listener(o);
+    } catch { /* the next tick tries again */ }
+  }, POLL_MS);
+}
 
 function stat(label, value, id) {
   return h('div.stat', h('span.stat-value', { id }, fmtNum(value)), h('span.stat-label', label));
@@ -77,13 +102,11 @@ export async function render(ctx) {
     h('div.page-head', h('h1', 'Overview'), h('span.muted', `Refreshes every ${POLL_MS / 1000} s`)),
     body,
     section('Message rates', legend, canvas),
-    h('div.two-col', section('Nodes', nodesBox), section('Alarms', alarmBox)));
+    h('div.two-col.wide-left', section('Nodes', nodesBox), section('Alarms', alarmBox)));
 
-  const poll = async () => {
-    const [o, nodes, alarm] = await Promise.all([api.get('/overview'), api.get('/nodes'), alarms()]);
-    samples.push({ t: Date.now(), values: o.message_stats || {} });
-    if (samples.length > KEEP) samples.shift();
-    const points = ratesFrom(samples, SERIES);
+  const draw = async (o) => {
+    const [nodes, alarm] = await Promise.all([api.get('/nodes'), alarms()]);
+    const points = ratesFrom(sampler.samples, SERIES);
     const last = points[points.length - 1] || {};
     legend.replaceChildren(...SERIES.map((s) => h('span.legend-item',
       h('span.swatch', { style: `background:${s.color}` }), s.label, h('strong', fmtRate(last[s.key])))));
@@ -91,7 +114,10 @@ export async function render(ctx) {
     nodesBox.replaceChildren(nodesTable(nodes));
     alarmBox.replaceChildren(alarm);
     drawChart(canvas, points, SERIES);
+    canvas.dataset.points = points.length;
   };
-  await poll();
-  ctx.every(POLL_MS, () => poll().catch(() => {}));
+  await draw(await takeSample());
+  keepSampling();
+  sampler.listener = draw;
+  ctx.onLeave(() => { sampler.listener = null; });
 }

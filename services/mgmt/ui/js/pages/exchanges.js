@@ -1,7 +1,8 @@
 // Exchanges: every exchange with its message rates, and the form to declare one.
 import { api, seg } from '../api.js';
-import { action, features, h, link, live, pageHead, rate, section, table } from '../dom.js';
+import { action, features, h, link, rate, table } from '../dom.js';
 import { checkbox, field, form, keyValueRows, select, submit, text, vhostSelect } from '../forms.js';
+import { declared, durabilityField, listWithForm } from '../list-page.js';
 
 export const DEFAULT_EXCHANGE = 'amq.default';
 export const exchangeHref = (e) => `#/exchanges/${seg(e.vhost)}/${seg(e.name || DEFAULT_EXCHANGE)}`;
@@ -24,26 +25,20 @@ function addExchangeForm(vhosts, refresh) {
       vhostSelect(vhosts),
       field('Name', text('name', { required: true, placeholder: 'orders.events' })),
       field('Type', select('type', ['direct', 'fanout', 'topic', 'headers'], 'direct')),
-      field('Durability', select('durability', [['durable', 'Durable'], ['transient', 'Transient']], 'durable')),
+      durabilityField(),
       checkbox('auto_delete', 'Auto-delete when its last binding goes'),
       checkbox('internal', 'Internal (no direct publishing)')),
     args, submit('Add exchange'));
   return action(f, async (data) => {
-    const name = data.get('name').trim();
-    if (!name) throw new Error('An exchange needs a name.');
+    const { name, durable, auto_delete } = declared(data, 'An exchange');
     await api.put(`/exchanges/${seg(data.get('vhost'))}/${seg(name)}`, {
-      type: data.get('type'), durable: data.get('durability') === 'durable',
-      auto_delete: data.get('auto_delete') === 'on', internal: data.get('internal') === 'on',
-      arguments: args.collect(),
+      type: data.get('type'), durable, auto_delete, internal: data.get('internal') === 'on', arguments: args.collect(),
     });
     return `Exchange ${name} declared.`;
   }, refresh);
 }
 
-export async function render(ctx) {
-  const list = h('div#exchanges-table');
-  const vhosts = await api.get('/vhosts');
-  ctx.root.append(pageHead('Exchanges'), section('All exchanges', list));
-  const refresh = await live(ctx, list, 5000, async () => exchangesTable(await api.get('/exchanges')));
-  ctx.root.append(section('Add a new exchange', addExchangeForm(vhosts, refresh)));
+export function render(ctx) {
+  return listWithForm(ctx, { title: 'Exchanges', id: 'exchanges-table', path: '/exchanges', table: exchangesTable,
+    formTitle: 'Add a new exchange', form: addExchangeForm });
 }

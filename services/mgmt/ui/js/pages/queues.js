@@ -1,7 +1,8 @@
 // Queues: every queue with its counts and rates, and the form to declare one.
 import { api, seg } from '../api.js';
-import { action, features, fmtNum, h, link, live, pageHead, rate, section, statePill, table } from '../dom.js';
-import { checkbox, field, form, keyValueRows, select, submit, text, vhostSelect } from '../forms.js';
+import { action, features, fmtNum, h, link, rate, statePill, table } from '../dom.js';
+import { checkbox, field, form, keyValueRows, submit, text, vhostSelect } from '../forms.js';
+import { declared, durabilityField, listWithForm } from '../list-page.js';
 
 export const queueHref = (q) => `#/queues/${seg(q.vhost)}/${seg(q.name)}`;
 
@@ -27,25 +28,17 @@ function addQueueForm(vhosts, refresh) {
     h('div.form-grid',
       vhostSelect(vhosts),
       field('Name', text('name', { required: true, placeholder: 'orders' })),
-      field('Durability', select('durability', [['durable', 'Durable'], ['transient', 'Transient']], 'durable')),
+      durabilityField(),
       checkbox('auto_delete', 'Auto-delete when the last consumer goes')),
     args, submit('Add queue'));
   return action(f, async (data) => {
-    const name = data.get('name').trim();
-    if (!name) throw new Error('A queue needs a name.');
-    await api.put(`/queues/${seg(data.get('vhost'))}/${seg(name)}`, {
-      durable: data.get('durability') === 'durable',
-      auto_delete: data.get('auto_delete') === 'on',
-      arguments: args.collect(),
-    });
+    const { name, durable, auto_delete } = declared(data, 'A queue');
+    await api.put(`/queues/${seg(data.get('vhost'))}/${seg(name)}`, { durable, auto_delete, arguments: args.collect() });
     return `Queue ${name} declared.`;
   }, refresh);
 }
 
-export async function render(ctx) {
-  const list = h('div#queues-table');
-  const vhosts = await api.get('/vhosts');
-  ctx.root.append(pageHead('Queues'), section('All queues', list));
-  const refresh = await live(ctx, list, 5000, async () => queuesTable(await api.get('/queues')));
-  ctx.root.append(section('Add a new queue', addQueueForm(vhosts, refresh)));
+export function render(ctx) {
+  return listWithForm(ctx, { title: 'Queues', id: 'queues-table', path: '/queues', table: queuesTable,
+    formTitle: 'Add a new queue', form: addQueueForm });
 }

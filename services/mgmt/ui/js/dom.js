@@ -1,5 +1,6 @@
 // Small DOM helpers shared by every page: an element builder, number and
 // byte formatting, tables with empty states, status pills and notices.
+import { rateOf } from './rates.js';
 
 // h('div.card#id', {onclick}, child, ...): children may be strings, nodes,
 // arrays or null.
@@ -121,7 +122,8 @@ export async function live(ctx, el, ms, draw) {
   return run;
 }
 
-export const rate = (stats, key) => fmtRate(stats?.[`${key}_details`]?.rate);
+// id names the object, for counters that come without a rate (see rates.js).
+export const rate = (stats, key, id) => fmtRate(rateOf(stats, key, id));
 
 export function features(o) {
   return h('span.features',

@@ -1,9 +1,10 @@
 // Connections (with a close button each) and channels: two tabs of one page module.
 import { api, seg } from '../api.js';
+import { rateOf } from '../rates.js';
 import { dangerButton, fmtBytes, fmtNum, h, live, pageHead, pill, rate, section, statePill, table } from '../dom.js';
 
 const rateBytes = (c, key) => {
-  const r = c[`${key}_details`]?.rate;
+  const r = rateOf(c, key, `connection ${c.name}`);
   return r === undefined ? '–' : `${fmtBytes(Math.round(r))}/s`;
 };
 
@@ -35,8 +36,8 @@ function channelsTable(chans) {
     { title: 'Prefetch', num: true, value: (c) => fmtNum(c.prefetch_count) },
     { title: 'Unacked', num: true, value: (c) => fmtNum(c.messages_unacknowledged) },
     { title: 'Consumers', num: true, value: (c) => fmtNum(c.consumer_count) },
-    { title: 'Publish', num: true, value: (c) => rate(c.message_stats, 'publish') },
-    { title: 'Deliver / get', num: true, value: (c) => rate(c.message_stats, 'deliver_get') },
+    { title: 'Publish', num: true, value: (c) => rate(c.message_stats, 'publish', `channel ${c.name}`) },
+    { title: 'Deliver / get', num: true, value: (c) => rate(c.message_stats, 'deliver_get', `channel ${c.name}`) },
   ], chans, ['No open channels', 'Channels of connected clients appear here.']);
 }
 

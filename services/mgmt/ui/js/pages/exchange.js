@@ -47,12 +47,13 @@ export async function render(ctx) {
     await api.get(`/exchanges/${seg(vhost)}/${seg(pathName)}/bindings/source`), refresh));
   await refresh();
   const builtin = name === '' || name.startsWith('amq.');
+  const id = `exchange ${vhost} ${name}`;
   ctx.root.append(...[
     pageHead(h('span', h('span.muted', 'Exchange '), name || '(AMQP default)'), h('span.muted', `in virtual host ${vhost}`)),
     section('Details', h('dl.props',
       h('dt', 'Type'), h('dd', e.type),
       h('dt', 'Features'), h('dd', features(e), !e.durable && 'transient'),
-      h('dt', 'Rate in / out'), h('dd', `${rate(e.message_stats, 'publish_in')} / ${rate(e.message_stats, 'publish_out')}`),
+      h('dt', 'Rate in / out'), h('dd', `${rate(e.message_stats, 'publish_in', id)} / ${rate(e.message_stats, 'publish_out', id)}`),
       h('dt', 'Arguments'), h('dd', kvList(e.arguments)))),
     section('Bindings from this exchange', bindingsBox),
     name !== '' && section('Add binding from this exchange', addBindingForm(vhost, pathName, refresh)),

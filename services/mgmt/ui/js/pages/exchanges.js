@@ -13,8 +13,8 @@ function exchangesTable(exchanges) {
     { title: 'Name', value: (e) => link(exchangeHref(e), e.name || '(AMQP default)') },
     { title: 'Type', value: (e) => h('span.type', e.type) },
     { title: 'Features', value: features },
-    { title: 'Message rate in', num: true, value: (e) => rate(e.message_stats, 'publish_in') },
-    { title: 'Message rate out', num: true, value: (e) => rate(e.message_stats, 'publish_out') },
+    { title: 'Message rate in', num: true, value: (e) => rate(e.message_stats, 'publish_in', `exchange ${e.vhost} ${e.name}`) },
+    { title: 'Message rate out', num: true, value: (e) => rate(e.message_stats, 'publish_out', `exchange ${e.vhost} ${e.name}`) },
   ], exchanges, ['No exchanges', 'Declare one below.']);
 }
 

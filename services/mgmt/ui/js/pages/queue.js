@@ -6,11 +6,12 @@ import { getMessagesForm, publishForm } from '../messages.js';
 
 function summary(q) {
   const stat = (label, value) => h('div.stat', h('span.stat-value', value), h('span.stat-label', label));
+  const id = `queue ${q.vhost} ${q.name}`;
   return h('div.detail',
     h('div.stats',
       stat('Ready', fmtNum(q.messages_ready)), stat('Unacked', fmtNum(q.messages_unacknowledged)),
       stat('Total', fmtNum(q.messages)), stat('Consumers', fmtNum(q.consumers)),
-      stat('Incoming', rate(q.message_stats, 'publish')), stat('Deliver / get', rate(q.message_stats, 'deliver_get'))),
+      stat('Incoming', rate(q.message_stats, 'publish', id)), stat('Deliver / get', rate(q.message_stats, 'deliver_get', id))),
     h('dl.props',
       h('dt', 'State'), h('dd', statePill(q.state)),
       h('dt', 'Features'), h('dd', features(q), !q.durable && 'transient'),

@@ -4,6 +4,7 @@ import { action, features, fmtNum, h, link, rate, statePill, table } from '../do
 import { checkbox, field, form, keyValueRows, submit, text, vhostSelect } from '../forms.js';
 import { declared, durabilityField, listWithForm } from '../list-page.js';
 
+const qid = (q) => `queue ${q.vhost} ${q.name}`;
 export const queueHref = (q) => `#/queues/${seg(q.vhost)}/${seg(q.name)}`;
 
 function queuesTable(queues) {
@@ -15,9 +16,9 @@ function queuesTable(queues) {
     { title: 'Ready', num: true, value: (q) => fmtNum(q.messages_ready) },
     { title: 'Unacked', num: true, value: (q) => fmtNum(q.messages_unacknowledged) },
     { title: 'Total', num: true, value: (q) => fmtNum(q.messages) },
-    { title: 'Incoming', num: true, value: (q) => rate(q.message_stats, 'publish') },
-    { title: 'Deliver / get', num: true, value: (q) => rate(q.message_stats, 'deliver_get') },
-    { title: 'Ack', num: true, value: (q) => rate(q.message_stats, 'ack') },
+    { title: 'Incoming', num: true, value: (q) => rate(q.message_stats, 'publish', qid(q)) },
+    { title: 'Deliver / get', num: true, value: (q) => rate(q.message_stats, 'deliver_get', qid(q)) },
+    { title: 'Ack', num: true, value: (q) => rate(q.message_stats, 'ack', qid(q)) },
     { title: 'Consumers', num: true, value: (q) => fmtNum(q.consumers) },
   ], queues, ['No queues yet', 'Declare one below, or let a client declare it.']);
 }

@@ -10,7 +10,7 @@ CTL_BIN := $(BUILD)/services/ctl/warrenctl
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
   libtomlplusplus-dev libgtest-dev libgmock-dev libasio-dev nlohmann-json3-dev libcli11-dev \
-  libspdlog-dev clang libclang-rt-14-dev \
+  libspdlog-dev libcpp-httplib-dev clang libclang-rt-14-dev \
   python3 python3-pika amqp-tools librabbitmq-client-java libslf4j-java chromium
 
 .PHONY: all deps build run test soak bench fuzz interop-deps clean

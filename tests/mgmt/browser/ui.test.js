@@ -161,7 +161,7 @@ test('every other page opens', T, async () => {
     n += 1;
   }
   await openTab('exchanges', 'Exchanges');
-  await page.locator('#exchanges-table a', { hasText: 'amq.direct' }).click();
+  await page.locator('#exchanges-table a[href="#/exchanges/%2F/amq.direct"]').click();
   await page.locator('main h1', { hasText: 'amq.direct' }).waitFor();
   await page.locator('#exchange-bindings').waitFor();
   await shot(`${n}-exchange-detail`);
@@ -179,6 +179,29 @@ test('an exchange is bound to the queue and routes a message published to it', T
   await publish.locator('button[type=submit]').click();
   // "not routed" would be an alert instead.
   await publish.getByRole('status').filter({ hasText: 'Message published' }).waitFor();
+});
+
+test('a user is added with tags and given permissions, a vhost added and deleted', T, async () => {
+  await openTab('users', 'Users and permissions');
+  const add = page.locator('section', { has: page.locator('h2', { hasText: 'Add a user' }) });
+  await add.locator('input[name=username]').fill(`ui-user-${process.pid}`);
+  await add.locator('input[name=password]').fill('s3cret');
+  await add.getByRole('button', { name: 'monitoring' }).click();
+  await add.locator('button[type=submit]').click();
+  const row = page.locator('#users-table tr', { hasText: `ui-user-${process.pid}` });
+  await row.locator('.pill', { hasText: 'monitoring' }).waitFor();
+  const perm = page.locator('section', { has: page.locator('h2', { hasText: 'Set permission' }) });
+  await perm.locator('select[name=user]').selectOption(`ui-user-${process.pid}`);
+  await perm.locator('button[type=submit]').click();
+  await page.locator('#permissions-table tr', { hasText: `ui-user-${process.pid}` }).waitFor();
+
+  await openTab('vhosts', 'Virtual hosts');
+  const vhost = `ui-vhost-${process.pid}`;
+  await page.locator('input[name=name]').fill(vhost);
+  await page.locator('button[type=submit]').click();
+  const vrow = page.locator('#vhosts-table tr', { hasText: vhost });
+  await vrow.getByRole('button', { name: 'Delete' }).click();
+  await vrow.waitFor({ state: 'detached' });
 });
 
 test('the rate chart draws from successive overview polls', T, async () => {

@@ -12,7 +12,6 @@ function usersTable(users, perms, refresh) {
     { title: 'Name', value: (u) => h('strong', u.name) },
     { title: 'Tags', value: (u) => tagList(u.tags).map((t) => pill(t, t === 'administrator' ? 'info' : 'neutral')) },
     { title: 'Can access virtual hosts', value: (u) => access(u).join(', ') || h('span.muted', 'no access') },
-    { title: 'Password', value: (u) => (u.password_hash ? 'set' : h('span.muted', 'none')) },
     { title: '', value: (u) => dangerButton('Delete', `Delete user ${u.name}?`, async () => {
       await api.del(`/users/${seg(u.name)}`);
       await refresh();

@@ -11,8 +11,8 @@ EXPORTER_BIN := $(BUILD)/services/exporter/warren-exporter
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
   libtomlplusplus-dev libgtest-dev libgmock-dev libasio-dev nlohmann-json3-dev libcli11-dev \
-  libspdlog-dev clang libclang-rt-14-dev \
-  python3 python3-pika amqp-tools librabbitmq-client-java libslf4j-java prometheus
+  libspdlog-dev libcpp-httplib-dev clang libclang-rt-14-dev \
+  python3 python3-pika amqp-tools librabbitmq-client-java libslf4j-java prometheus chromium
 
 .PHONY: all deps build run test soak bench fuzz interop-deps clean
 
@@ -40,11 +40,17 @@ build: deps
 run: build
 	$(NODE_BIN)
 
+# npm packages of the JavaScript tests, each folder from its own package-lock.json,
+# reinstalled only when the lock file is newer than node_modules.
+NPM_TEST_DIRS := tests/interop/js tests/mgmt/browser
+
 interop-deps:
-	@if [ -f tests/interop/js/package-lock.json ] && { [ ! -d tests/interop/js/node_modules ] || \
-	    [ tests/interop/js/package-lock.json -nt tests/interop/js/node_modules ]; }; then \
-	  npm ci --prefix tests/interop/js --no-audit --no-fund; \
-	fi
+	@for d in $(NPM_TEST_DIRS); do \
+	  if [ -f $$d/package-lock.json ] && { [ ! -d $$d/node_modules ] || \
+	      [ $$d/package-lock.json -nt $$d/node_modules ]; }; then \
+	    npm ci --prefix $$d --no-audit --no-fund || exit 1; \
+	  fi; \
+	done
 
 test: build interop-deps
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)

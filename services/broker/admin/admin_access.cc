@@ -14,6 +14,20 @@ grpc::Status NoVHost(const std::string& name) {
   return NotFound("Virtual host \"" + name + "\" does not exist");
 }
 
+// The stored hash: the given one (checked), or the password's. Hashing is
+// slow on purpose: callers do it off the loop.
+grpc::Status HashOf(const std::string& password, const std::string& given, std::string& hash) {
+  if (given.empty()) {
+    hash = HashPassword(password);
+    return grpc::Status::OK;
+  }
+  if (!password.empty()) return Invalid("give a password or a password_hash, not both");
+  if (!IsValidPasswordHash(given))
+    return Invalid("password_hash is not a rabbit_password_hashing_sha256 hash");
+  hash = given;
+  return grpc::Status::OK;
+}
+
 void Fill(v1::Permission* out, const std::string& user, const std::string& vhost,
           const core::Permissions& p) {
   out->set_user(user);
@@ -27,8 +41,8 @@ void Fill(v1::Permission* out, const std::string& user, const std::string& vhost
 
 grpc::Status AdminService::AddUser(grpc::ServerContext* call, const v1::AddUserRequest* r,
                                    v1::Empty*) {
-  // Hashing is slow on purpose: do it off the loop.
-  std::string hash = HashPassword(r->password());
+  std::string hash;
+  if (grpc::Status s = HashOf(r->password(), r->password_hash(), hash); !s.ok()) return s;
   return Run(call, Need::kAdministrator, "", [&](const Caller&) {
     if (r->name().empty()) return Invalid("user name must not be empty");
     if (broker().FindUser(r->name()))
@@ -48,7 +62,8 @@ grpc::Status AdminService::DeleteUser(grpc::ServerContext* call, const v1::UserR
 
 grpc::Status AdminService::ChangePassword(grpc::ServerContext* call,
                                           const v1::ChangePasswordRequest* r, v1::Empty*) {
-  std::string hash = HashPassword(r->password());
+  std::string hash;
+  if (grpc::Status s = HashOf(r->password(), r->password_hash(), hash); !s.ok()) return s;
   return Run(call, Need::kAdministrator, "", [&](const Caller&) {
     if (!broker().FindUser(r->name())) return NoUser(r->name());
     return ToGrpc(broker().ChangePasswordHash(r->name(), hash));
@@ -70,6 +85,14 @@ grpc::Status AdminService::SetUserTags(grpc::ServerContext* call, const v1::SetU
   return Run(call, Need::kAdministrator, "", [&](const Caller&) {
     if (!broker().FindUser(r->name())) return NoUser(r->name());
     return ToGrpc(broker().SetUserTags(r->name(), {r->tags().begin(), r->tags().end()}));
+  });
+}
+
+grpc::Status AdminService::WhoAmI(grpc::ServerContext* call, const v1::Empty*, v1::User* out) {
+  return Run(call, Need::kManagement, "", [&](const Caller& c) {
+    out->set_name(c.user);
+    for (const auto& t : c.tags) out->add_tags(t);
+    return grpc::Status::OK;
   });
 }
 

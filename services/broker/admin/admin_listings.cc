@@ -24,7 +24,8 @@ std::vector<typename Map::const_iterator> SortedByName(const Map& m) {
   return out;
 }
 
-void FillQueue(v1::Queue* o, const core::Queue& q) {
+void FillQueue(v1::Queue* o, const core::Queue& q, const std::string& node) {
+  o->set_node(node);
   o->set_vhost(q.vhost());
   o->set_name(q.name());
   o->set_durable(q.durable());
@@ -57,13 +58,23 @@ void FillBinding(v1::Binding* o, const std::string& vhost, const std::string& so
                                                                                 : "exchange");
   o->set_routing_key(b.routing_key);
   o->set_arguments(Args(b.arguments));
-}
-
-grpc::Status NoQueue(const std::string& name, const std::string& vhost) {
-  return NotFound("queue '" + name + "' in vhost '" + vhost + "' does not exist");
+  o->set_properties_key(PropertiesKey(b.routing_key, b.arguments));
 }
 
 }  // namespace
+
+grpc::Status AdminService::Permit(const Caller& c, const std::string& vhost, core::Access access,
+                                  const std::string& kind, const std::string& resource) const {
+  if (!broker().FindVHost(vhost)) return NotFound("Virtual host \"" + vhost + "\" does not exist");
+  if (c.has("administrator") || broker().Allowed(c.user, vhost, access, resource))
+    return grpc::Status::OK;
+  const char* what = access == core::Access::kRead    ? "read"
+                     : access == core::Access::kWrite ? "write"
+                                                      : "configure";
+  return {grpc::StatusCode::PERMISSION_DENIED, "user '" + c.user + "' has no " + what +
+                                                   " permission on " + kind + " '" + resource +
+                                                   "' in vhost '" + vhost + "'"};
+}
 
 // Purging and deleting change a queue: besides its tags, a caller who is not
 // an administrator needs the permission AMQP would ask for (read to purge,
@@ -72,13 +83,8 @@ grpc::Status NoQueue(const std::string& name, const std::string& vhost) {
 grpc::Status AdminService::ChangeQueue(const Caller& c, const std::string& vhost,
                                        core::Access access, const std::string& name,
                                        const QueueOp& op, uint64_t& messages) const {
+  if (grpc::Status s = Permit(c, vhost, access, "queue", name); !s.ok()) return s;
   core::VHost* v = broker().FindVHost(vhost);
-  if (!v) return NotFound("Virtual host \"" + vhost + "\" does not exist");
-  if (!c.has("administrator") && !broker().Allowed(c.user, vhost, access, name))
-    return {grpc::StatusCode::PERMISSION_DENIED,
-            "user '" + c.user + "' has no " +
-                (access == core::Access::kRead ? "read" : "configure") + " permission on queue '" +
-                name + "' in vhost '" + vhost + "'"};
   std::shared_ptr<core::Queue> q = v->FindQueue(name);
   if (!q) return NoQueue(name, vhost);
   Result<uint32_t> n = op(*v, q->exclusive_owner());
@@ -95,7 +101,8 @@ grpc::Status AdminService::ListQueues(grpc::ServerContext* call, const v1::ListR
     for (const auto& name : vhosts) {
       const core::VHost& v = *broker().FindVHost(name);
       out->mutable_queues()->Reserve(out->queues_size() + static_cast<int>(v.queues().size()));
-      for (auto it : SortedByName(v.queues())) FillQueue(out->add_queues(), *it->second);
+      for (auto it : SortedByName(v.queues()))
+        FillQueue(out->add_queues(), *it->second, broker().config().node_name);
     }
     return grpc::Status::OK;
   });
@@ -172,6 +179,7 @@ grpc::Status AdminService::ListConnections(grpc::ServerContext* call, const v1::
       o->set_send_oct(i.send_oct);
       o->set_protocol("AMQP 0-9-1");
       o->set_connected_at(i.connected_at_ms);
+      o->set_node(broker().config().node_name);
     }
     return grpc::Status::OK;
   });

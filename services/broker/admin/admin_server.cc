@@ -49,6 +49,10 @@ grpc::Status Invalid(const std::string& text) {
   return {grpc::StatusCode::INVALID_ARGUMENT, text};
 }
 
+grpc::Status NoQueue(const std::string& name, const std::string& vhost) {
+  return NotFound("queue '" + name + "' in vhost '" + vhost + "' does not exist");
+}
+
 grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::string& vhost,
                                Work work) {
   std::string user, password;

@@ -41,6 +41,11 @@ grpc::Status ToGrpc(const Error& error);
 grpc::Status ToGrpc(const Status& status);
 grpc::Status NotFound(const std::string& text);
 grpc::Status Invalid(const std::string& text);
+grpc::Status NoQueue(const std::string& name, const std::string& vhost);
+// The vhost a request names; "/" when it names none.
+inline std::string VHostOf(const std::string& name) { return name.empty() ? "/" : name; }
+// Binding.properties_key (admin.proto) of a routing key and arguments.
+std::string PropertiesKey(const std::string& routing_key, const amqp::FieldTable& arguments);
 
 class AdminService final : public v1::Admin::Service {
  public:
@@ -100,6 +105,20 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ImportDefinitions(grpc::ServerContext*, const v1::Definitions*,
                                  v1::Empty*) override;
 
+  grpc::Status WhoAmI(grpc::ServerContext*, const v1::Empty*, v1::User*) override;
+  grpc::Status DeclareQueue(grpc::ServerContext*, const v1::DeclareQueueRequest*,
+                            v1::DeclareResponse*) override;
+  grpc::Status DeclareExchange(grpc::ServerContext*, const v1::DeclareExchangeRequest*,
+                               v1::DeclareResponse*) override;
+  grpc::Status DeleteExchange(grpc::ServerContext*, const v1::DeleteExchangeRequest*,
+                              v1::Empty*) override;
+  grpc::Status Bind(grpc::ServerContext*, const v1::Binding*, v1::Empty*) override;
+  grpc::Status Unbind(grpc::ServerContext*, const v1::UnbindRequest*, v1::Empty*) override;
+  grpc::Status Publish(grpc::ServerContext*, const v1::PublishRequest*,
+                       v1::PublishResponse*) override;
+  grpc::Status GetMessages(grpc::ServerContext*, const v1::GetMessagesRequest*,
+                           v1::GetMessagesResponse*) override;
+
  private:
   using Work = std::function<grpc::Status(const Caller&)>;
   // Authenticates the caller from the call's metadata, checks `need` (on
@@ -111,6 +130,14 @@ class AdminService final : public v1::Admin::Service {
   // the caller may see.
   grpc::Status ListedVHosts(const Caller& caller, const v1::ListRequest& request,
                             std::vector<std::string>& out) const;
+  // The vhost, and the permission AMQP would ask of a caller who is not an
+  // administrator for `access` on `resource` (a "queue" or "exchange"
+  // `kind`; the default exchange is "amq.default").
+  grpc::Status Permit(const Caller& caller, const std::string& vhost, core::Access access,
+                      const std::string& kind, const std::string& resource) const;
+  // Binding needs write on the destination and read on the source.
+  grpc::Status PermitBinding(const Caller& caller, const std::string& vhost, bool to_queue,
+                             const std::string& destination, const std::string& source) const;
   using QueueOp = std::function<Result<uint32_t>(core::VHost&, uint64_t owner)>;
   grpc::Status ChangeQueue(const Caller& caller, const std::string& vhost, core::Access access,
                            const std::string& queue, const QueueOp& op, uint64_t& messages) const;

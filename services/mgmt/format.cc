@@ -1,0 +1,169 @@
+#include "mgmt/format.h"
+
+namespace warren::mgmt {
+
+using nlohmann::json;
+
+namespace {
+
+json OrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+// "127.0.0.1:5000 -> 127.0.0.1:5672": the peer's host and port.
+json ConnectionDetails(const std::string& name) {
+  json d = {{"name", name}};
+  std::string peer = name.substr(0, name.find(" -> "));
+  if (size_t colon = peer.rfind(':'); colon != std::string::npos) {
+    d["peer_host"] = peer.substr(0, colon);
+    d["peer_port"] = std::atoi(peer.c_str() + colon + 1);
+  }
+  return d;
+}
+
+}  // namespace
+
+json ParseJsonField(const std::string& text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() || j.is_null() ? json::object() : j;
+}
+
+json FormatQueue(const v1::Queue& q) {
+  json o = {
+      {"name", q.name()},
+      {"vhost", q.vhost()},
+      {"type", "classic"},
+      {"durable", q.durable()},
+      {"auto_delete", q.auto_delete()},
+      {"exclusive", q.exclusive()},
+      {"arguments", ParseJsonField(q.arguments())},
+      {"policy", OrNull(q.policy())},
+      {"owner_pid", OrNull(q.owner_pid())},
+      {"messages", q.messages()},
+      {"messages_ready", q.messages_ready()},
+      {"messages_unacknowledged", q.messages_unacknowledged()},
+      {"message_bytes_ready", q.message_bytes_ready()},
+      {"consumers", q.consumers()},
+      {"memory", q.memory()},
+      {"state", q.state()},
+      {"node", q.node()},
+      {"message_stats",
+       {{"publish", q.published()},
+        {"deliver_get", q.delivered()},
+        {"ack", q.acked()},
+        {"redeliver", q.redelivered()}}},
+  };
+  return o;
+}
+
+json FormatExchange(const v1::Exchange& e) {
+  return {{"name", e.name()},
+          {"vhost", e.vhost()},
+          {"type", e.type()},
+          {"durable", e.durable()},
+          {"auto_delete", e.auto_delete()},
+          {"internal", e.internal()},
+          {"arguments", ParseJsonField(e.arguments())},
+          {"policy", OrNull(e.policy())}};
+}
+
+json FormatBinding(const v1::Binding& b) {
+  return {{"source", b.source()},
+          {"vhost", b.vhost()},
+          {"destination", b.destination()},
+          {"destination_type", b.destination_kind()},
+          {"routing_key", b.routing_key()},
+          {"arguments", ParseJsonField(b.arguments())},
+          {"properties_key", b.properties_key()}};
+}
+
+json FormatConnection(const v1::Connection& c) {
+  json props = ParseJsonField(c.client_properties());
+  json o = {{"name", c.name()},
+            {"node", c.node()},
+            {"type", "network"},
+            {"user", c.user()},
+            {"vhost", c.vhost()},
+            {"peer_host", c.peer_host()},
+            {"peer_port", c.peer_port()},
+            {"state", c.state()},
+            {"channels", c.channels()},
+            {"client_properties", props},
+            {"frame_max", c.frame_max()},
+            {"timeout", c.heartbeat()},
+            {"recv_oct", c.recv_oct()},
+            {"send_oct", c.send_oct()},
+            {"protocol", c.protocol()},
+            {"connected_at", c.connected_at()}};
+  if (props.contains("connection_name")) o["user_provided_name"] = props["connection_name"];
+  return o;
+}
+
+json FormatChannel(const v1::Channel& c) {
+  return {{"name", c.connection() + " (" + std::to_string(c.number()) + ")"},
+          {"number", c.number()},
+          {"user", c.user()},
+          {"vhost", c.vhost()},
+          {"connection_details", ConnectionDetails(c.connection())},
+          {"transactional", c.transactional()},
+          {"confirm", c.confirm()},
+          {"consumer_count", c.consumer_count()},
+          {"messages_unacknowledged", c.messages_unacknowledged()},
+          {"prefetch_count", c.prefetch_count()},
+          {"global_prefetch_count", c.global_prefetch_count()},
+          {"state", "running"}};
+}
+
+json FormatConsumer(const v1::Consumer& c) {
+  // The channel is "<connection name> (<number>)".
+  std::string channel = c.channel();
+  json details = {{"name", channel}};
+  if (size_t open = channel.rfind(" ("); open != std::string::npos) {
+    details["connection_name"] = channel.substr(0, open);
+    details["number"] = std::atoi(channel.c_str() + open + 2);
+  }
+  return {{"consumer_tag", c.consumer_tag()},
+          {"queue", {{"name", c.queue()}, {"vhost", c.vhost()}}},
+          {"channel_details", details},
+          {"ack_required", c.ack_required()},
+          {"exclusive", c.exclusive()},
+          {"prefetch_count", c.prefetch_count()},
+          {"active", c.active()},
+          {"activity_status", c.active() ? "up" : "waiting"},
+          {"priority", c.priority()},
+          {"arguments", json::object()}};
+}
+
+json FormatVHost(const v1::VHost& v) {
+  return {{"name", v.name()},
+          {"description", ""},
+          {"tags", json::array()},
+          {"metadata", {{"description", ""}, {"tags", json::array()}}},
+          {"default_queue_type", "classic"},
+          {"messages", v.messages()},
+          {"tracing", false}};
+}
+
+json FormatUser(const v1::User& u) {
+  return {{"name", u.name()},
+          {"tags", json(std::vector<std::string>(u.tags().begin(), u.tags().end()))},
+          {"hashing_algorithm", "rabbit_password_hashing_sha256"},
+          {"limits", json::object()}};
+}
+
+json FormatPermission(const v1::Permission& p) {
+  return {{"user", p.user()},
+          {"vhost", p.vhost()},
+          {"configure", p.configure()},
+          {"write", p.write()},
+          {"read", p.read()}};
+}
+
+json FormatPolicy(const v1::Policy& p) {
+  return {{"vhost", p.vhost()},
+          {"name", p.name()},
+          {"pattern", p.pattern()},
+          {"apply-to", p.apply_to().empty() ? "all" : p.apply_to()},
+          {"definition", ParseJsonField(p.definition())},
+          {"priority", p.priority()}};
+}
+
+}  // namespace warren::mgmt

@@ -1,0 +1,31 @@
+// The Admin service's messages as the management API's JSON objects, with
+// RabbitMQ's field names (queue: name, vhost, durable, ..., message_stats
+// {publish, deliver_get, ack, redeliver}), for the fields Warren has.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "warren/v1/admin.pb.h"
+
+namespace warren::mgmt {
+
+namespace v1 = ::warren::v1;
+
+// A proto field that holds JSON text, as JSON (an empty object when empty
+// or unreadable).
+nlohmann::json ParseJsonField(const std::string& text);
+
+nlohmann::json FormatQueue(const v1::Queue& q);
+nlohmann::json FormatExchange(const v1::Exchange& e);
+nlohmann::json FormatBinding(const v1::Binding& b);
+nlohmann::json FormatConnection(const v1::Connection& c);
+nlohmann::json FormatChannel(const v1::Channel& c);
+nlohmann::json FormatConsumer(const v1::Consumer& c);
+nlohmann::json FormatVHost(const v1::VHost& v);
+nlohmann::json FormatUser(const v1::User& u);
+nlohmann::json FormatPermission(const v1::Permission& p);
+nlohmann::json FormatPolicy(const v1::Policy& p);
+
+}  // namespace warren::mgmt

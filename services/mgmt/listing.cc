@@ -1,0 +1,135 @@
+#include "mgmt/listing.h"
+
+#include <algorithm>
+#include <regex>
+
+namespace warren::mgmt {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kMaxPageSize = 500;
+
+const json* Field(const json& item, const std::string& dotted) {
+  const json* at = &item;
+  size_t start = 0;
+  while (true) {
+    size_t dot = dotted.find('.', start);
+    std::string key = dotted.substr(start, dot == std::string::npos ? dot : dot - start);
+    if (!at->is_object() || !at->contains(key)) return nullptr;
+    at = &(*at)[key];
+    if (dot == std::string::npos) return at;
+    start = dot + 1;
+  }
+}
+
+bool ParsePositive(const std::string& text, int64_t& out) {
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  out = std::stoll(text);
+  return out >= 1;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// Keeps the items whose name matches; false on a bad regular expression.
+bool FilterByName(json& items, const std::string& name, bool regex) {
+  if (name.empty()) return true;
+  std::regex re;
+  if (regex) {
+    try {
+      re = std::regex(name, std::regex::ECMAScript | std::regex::icase);
+    } catch (const std::regex_error&) {
+      return false;
+    }
+  }
+  json kept = json::array();
+  for (auto& item : items) {
+    const json* n = Field(item, "name");
+    std::string text = n && n->is_string() ? n->get<std::string>() : "";
+    bool match = regex ? std::regex_search(text, re)
+                       : Lower(text).find(Lower(name)) != std::string::npos;
+    if (match) kept.push_back(std::move(item));
+  }
+  items = std::move(kept);
+  return true;
+}
+
+void Sort(json& items, const std::string& key, bool reverse) {
+  if (key.empty()) {
+    if (reverse) std::reverse(items.begin(), items.end());
+    return;
+  }
+  std::stable_sort(items.begin(), items.end(), [&](const json& a, const json& b) {
+    const json* x = Field(a, key);
+    const json* y = Field(b, key);
+    if (!x || !y) return !x && y;  // missing fields first
+    return *x < *y;
+  });
+  if (reverse) std::reverse(items.begin(), items.end());
+}
+
+json Columns(const json& item, const std::string& columns) {
+  json out = json::object();
+  size_t start = 0;
+  while (start <= columns.size()) {
+    size_t comma = columns.find(',', start);
+    std::string col = columns.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (const json* v = col.empty() ? nullptr : Field(item, col)) {
+      json* into = &out;
+      size_t s = 0;
+      for (size_t dot; (dot = col.find('.', s)) != std::string::npos; s = dot + 1)
+        into = &(*into)[col.substr(s, dot - s)];
+      (*into)[col.substr(s)] = *v;
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Reply ListReply(const Call& call, json items) {
+  const size_t total = items.size();
+  if (!FilterByName(items, call.Query("name"), call.QueryFlag("use_regex")))
+    return BadRequest("invalid regular expression in 'name'");
+  Sort(items, call.Query("sort"), call.QueryFlag("sort_reverse"));
+  if (std::string columns = call.Query("columns"); !columns.empty())
+    for (auto& item : items) item = Columns(item, columns);
+  if (!call.http.has_param("page")) return Json(items);
+
+  int64_t page = 0, page_size = 100;
+  if (!ParsePositive(call.Query("page"), page))
+    return BadRequest("page must be a positive integer");
+  if (call.http.has_param("page_size") &&
+      (!ParsePositive(call.Query("page_size"), page_size) || page_size > kMaxPageSize))
+    return BadRequest("page_size must be between 1 and 500");
+  const int64_t filtered = static_cast<int64_t>(items.size());
+  const int64_t page_count = (filtered + page_size - 1) / page_size;
+  if (page > std::max<int64_t>(page_count, 1)) return BadRequest("page out of range");
+  json page_items = json::array();
+  for (int64_t i = (page - 1) * page_size; i < std::min(filtered, page * page_size); ++i)
+    page_items.push_back(std::move(items[static_cast<size_t>(i)]));
+  return Json({{"filtered_count", filtered},
+               {"item_count", page_items.size()},
+               {"items", std::move(page_items)},
+               {"page", page},
+               {"page_count", page_count},
+               {"page_size", page_size},
+               {"total_count", total}});
+}
+
+Reply OneOf(const json& items, const json& match, const std::string& what) {
+  for (const auto& item : items) {
+    bool all = true;
+    for (const auto& [k, v] : match.items()) all = all && item.contains(k) && item[k] == v;
+    if (all) return Json(item);
+  }
+  return NotFound(what + " not found");
+}
+
+}  // namespace warren::mgmt

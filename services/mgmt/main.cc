@@ -1,0 +1,99 @@
+// warren-mgmt: RabbitMQ's management HTTP API over nodes' Admin service.
+//   warren-mgmt [--config FILE] [--http-listen HOST:PORT] [--nodes HOST:PORT,...]
+//               [--ui-dir DIR] [--log-level LEVEL]
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "mgmt/node_client.h"
+#include "mgmt/options.h"
+#include "mgmt/router.h"
+#include "mgmt/server.h"
+
+#ifndef WARREN_VERSION
+#define WARREN_VERSION "0.0.0"
+#endif
+
+namespace warren::mgmt {
+namespace {
+
+Router BuildRouter() {
+  Router router;
+  AddNodeRoutes(router);
+  AddAccessRoutes(router);
+  AddPolicyRoutes(router);
+  AddQueueRoutes(router);
+  AddExchangeRoutes(router);
+  AddBindingRoutes(router);
+  AddConnectionRoutes(router);
+  return router;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"warren-mgmt: the RabbitMQ-compatible management HTTP API and web UI",
+               "warren-mgmt"};
+  Flags flags;
+  bool version = false;
+  app.add_option("--config", flags.config, "TOML file (env WARREN_CONFIG)");
+  app.add_option("--http-listen", flags.http_listen,
+                 "HOST:PORT to serve HTTP on (0.0.0.0:15672; port 0: any free port)");
+  app.add_option("--nodes", flags.nodes,
+                 "nodes' gRPC addresses HOST:PORT[,...], tried in order (127.0.0.1:25672)");
+  app.add_option("--ui-dir", flags.ui_dir, "the web UI's static files");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error (info)");
+  app.add_flag("--version", version, "print the version and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "warren-mgmt: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  if (version) {
+    std::cout << "warren-mgmt " WARREN_VERSION "\n";
+    return 0;
+  }
+  // Signals go to one thread that stops the server; block them everywhere
+  // else before any thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  try {
+    Options options = ResolveOptions(flags);
+    InitLogging(options.log_level);
+    NodeClient nodes(options.nodes, options.timeout_seconds);
+    Router router = BuildRouter();
+    Server server(options, router, nodes);
+    server.Bind();
+    std::string node_list;
+    for (const auto& n : options.nodes) node_list += (node_list.empty() ? "" : ", ") + n;
+    spdlog::info("nodes: {}", node_list);
+    std::thread signals([&] {
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      spdlog::info("signal {}: stopping", sig);
+      server.Stop();
+    });
+    server.Run();
+    // Run() also returns if the server fails; let the signal thread go.
+    pthread_kill(signals.native_handle(), SIGTERM);
+    signals.join();
+    spdlog::info("stopped");
+  } catch (const ConfigError& e) {
+    std::cerr << "warren-mgmt: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace warren::mgmt
+
+int main(int argc, char** argv) { return warren::mgmt::Main(argc, argv); }

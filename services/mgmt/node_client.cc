@@ -1,0 +1,25 @@
+#include "mgmt/node_client.h"
+
+#include "common/log.h"
+
+namespace warren::mgmt {
+
+NodeClient::NodeClient(const std::vector<std::string>& nodes, double timeout_seconds)
+    : names_(nodes),
+      timeout_(static_cast<int64_t>(timeout_seconds * 1000)) {
+  for (const auto& node : nodes) {
+    // Nodes are reached directly: an http_proxy meant for web traffic would
+    // otherwise turn "node down" into a proxy's error.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+    args.SetMaxReceiveMessageSize(256 << 20);  // listings of many queues
+    stubs_.push_back(v1::Admin::NewStub(
+        grpc::CreateCustomChannel(node, grpc::InsecureChannelCredentials(), args)));
+  }
+}
+
+void NodeClient::Skipped(size_t node, const grpc::Status& status) const {
+  spdlog::warn("node {} unreachable ({}); trying the next", names_[node], status.error_message());
+}
+
+}  // namespace warren::mgmt

@@ -1,0 +1,119 @@
+#include "mgmt/options.h"
+
+#include <cstdlib>
+
+#include <toml++/toml.h>
+
+#include "common/config.h"
+
+#ifndef WARREN_UI_DIR
+#define WARREN_UI_DIR "ui"
+#endif
+
+namespace warren::mgmt {
+namespace {
+
+std::vector<std::string> SplitNodes(const std::string& text, const std::string& what) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (!item.empty()) {
+      if (item.find(':') == std::string::npos) item += ":25672";
+      ParseEndpoint(item, what);
+      out.push_back(item);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (out.empty()) throw ConfigError(what + ": give at least one HOST:PORT");
+  return out;
+}
+
+std::string String(const toml::node& value, const std::string& where) {
+  if (!value.is_string()) throw ConfigError(where + " must be a string");
+  return value.as_string()->get();
+}
+
+// One key of the file; `where` names it in errors.
+void ApplyKey(const std::string& key, const toml::node& value, const std::string& where,
+              Options& out) {
+  if (key == "http_listen") {
+    out.http_listen = ParseEndpoint(String(value, where), where);
+  } else if (key == "nodes") {
+    // A list of "HOST:PORT", or one string "HOST:PORT,HOST:PORT".
+    std::string joined;
+    if (const toml::array* list = value.as_array()) {
+      for (const auto& item : *list) joined += String(item, where) + ",";
+    } else {
+      joined = String(value, where);
+    }
+    out.nodes = SplitNodes(joined, where);
+  } else if (key == "ui_dir") {
+    out.ui_dir = String(value, where);
+  } else if (key == "log_level") {
+    out.log_level = String(value, where);
+  } else if (key == "timeout") {
+    out.timeout_seconds = value.value<double>().value_or(0);
+    if (out.timeout_seconds <= 0)
+      throw ConfigError(where + " must be a positive number of seconds");
+  } else {
+    throw ConfigError(where + " is not a known key (known: http_listen, nodes, ui_dir, "
+                      "log_level, timeout)");
+  }
+}
+
+void ApplyFile(const std::string& path, Options& out) {
+  toml::table file;
+  try {
+    file = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError("config file " + path + ": " + std::string(e.description()));
+  }
+  for (const auto& [key, value] : file) {
+    std::string name(key.str());
+    ApplyKey(name, value, "config file " + path + ": \"" + name + "\"", out);
+  }
+}
+
+const char* Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+}  // namespace
+
+Endpoint ParseEndpoint(const std::string& text, const std::string& what) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw ConfigError(what + ": \"" + text + "\" is not HOST:PORT");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::string port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535)
+    throw ConfigError(what + ": \"" + port + "\" is not a port (0-65535)");
+  return {host, static_cast<uint16_t>(std::stoul(port))};
+}
+
+Options ResolveOptions(const Flags& flags) {
+  Options out;
+  out.ui_dir = WARREN_UI_DIR;
+  std::string config = flags.config.value_or("");
+  if (!flags.config && Env("WARREN_CONFIG")) config = Env("WARREN_CONFIG");
+  if (!config.empty()) ApplyFile(config, out);
+  if (const char* v = Env("WARREN_HTTP_LISTEN"))
+    out.http_listen = ParseEndpoint(v, "WARREN_HTTP_LISTEN");
+  if (const char* v = Env("WARREN_NODES")) out.nodes = SplitNodes(v, "WARREN_NODES");
+  if (const char* v = Env("WARREN_UI_DIR")) out.ui_dir = v;
+  if (const char* v = Env("WARREN_LOG_LEVEL")) out.log_level = v;
+  if (flags.http_listen) out.http_listen = ParseEndpoint(*flags.http_listen, "--http-listen");
+  if (flags.nodes) out.nodes = SplitNodes(*flags.nodes, "--nodes");
+  if (flags.ui_dir) out.ui_dir = *flags.ui_dir;
+  if (flags.log_level) out.log_level = *flags.log_level;
+  return out;
+}
+
+}  // namespace warren::mgmt

@@ -1,0 +1,42 @@
+// warren-mgmt's settings and where they come from (ARCHITECTURE.md,
+// "Command-line contract"): built-in defaults, then the TOML file
+// (--config or WARREN_CONFIG), then WARREN_HTTP_LISTEN, WARREN_NODES,
+// WARREN_UI_DIR, WARREN_LOG_LEVEL, then flags. ResolveOptions throws
+// ConfigError with one line naming the bad flag or key.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace warren::mgmt {
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct Options {
+  Endpoint http_listen{"0.0.0.0", 15672};
+  std::vector<std::string> nodes{"127.0.0.1:25672"};  // gRPC HOST:PORT, tried in order
+  std::string ui_dir;  // static files of the web UI
+  std::string log_level = "info";
+  double timeout_seconds = 30;  // the deadline of each call to a node
+};
+
+// What the command line said; nullopt means "not given".
+struct Flags {
+  std::optional<std::string> config;
+  std::optional<std::string> http_listen;
+  std::optional<std::string> nodes;
+  std::optional<std::string> ui_dir;
+  std::optional<std::string> log_level;
+};
+
+Options ResolveOptions(const Flags& flags);
+
+// "HOST:PORT" ("[v6]:PORT" too); throws ConfigError naming `what`.
+Endpoint ParseEndpoint(const std::string& text, const std::string& what);
+
+}  // namespace warren::mgmt

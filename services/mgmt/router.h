@@ -1,0 +1,76 @@
+// Router: the API's routes by method and path pattern, e.g.
+// GET "/api/queues/{}/{}" (each {} one path segment). Segments are split
+// from the raw request target and then percent-decoded one by one, so
+// "%2F" names the vhost "/" instead of splitting the path. A handler gets a
+// Call: its decoded arguments, the query, the body, and Rpc() to the
+// nodes with the request's own credentials. Built once at start, then
+// read-only: Dispatch is called from the HTTP server's worker threads.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <httplib.h>
+
+#include "mgmt/node_client.h"
+#include "mgmt/reply.h"
+
+namespace warren::mgmt {
+
+struct Call {
+  const httplib::Request& http;
+  NodeClient& nodes;
+  std::string authorization;       // "Basic ...", passed through to the node
+  std::vector<std::string> args;   // the pattern's {} segments, decoded
+
+  const std::string& arg(size_t i) const { return args.at(i); }
+  std::string Query(const std::string& name) const {
+    return http.has_param(name) ? http.get_param_value(name) : "";
+  }
+  bool QueryFlag(const std::string& name) const { return Query(name) == "true"; }
+
+  // Calls the node; nullopt when it answered OK, else the HTTP error reply.
+  template <typename Request, typename Response>
+  std::optional<Reply> Rpc(Method<Request, Response> method, const Request& request,
+                           Response& response) {
+    grpc::Status s = nodes.Call(authorization, method, request, response);
+    if (s.ok()) return std::nullopt;
+    return FromGrpc(s);
+  }
+};
+
+using Handler = std::function<Reply(Call&)>;
+
+class Router {
+ public:
+  void Add(const std::string& method, const std::string& pattern, Handler handler);
+  // 404 for an unknown path, 405 for a known path and another method, 401
+  // without Basic credentials; otherwise the route's reply.
+  Reply Dispatch(const httplib::Request& request, NodeClient& nodes) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> pattern;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+// The path of a request target split at "/", each segment percent-decoded
+// (no "+" for space: that is a query's convention).
+std::vector<std::string> PathSegments(const std::string& target);
+// Percent-encodes one path segment (what Location headers carry).
+std::string EncodeSegment(const std::string& segment);
+
+void AddNodeRoutes(Router& router);
+void AddAccessRoutes(Router& router);
+void AddPolicyRoutes(Router& router);
+void AddQueueRoutes(Router& router);
+void AddExchangeRoutes(Router& router);
+void AddBindingRoutes(Router& router);
+void AddConnectionRoutes(Router& router);
+
+}  // namespace warren::mgmt

@@ -1,0 +1,218 @@
+// Virtual hosts, users and permissions: /api/vhosts[/{vhost}[/permissions]],
+// /api/users[/{user}[/permissions]], /api/permissions[/{vhost}/{user}].
+#include <openssl/rand.h>
+
+#include "mgmt/body.h"
+#include "mgmt/format.h"
+#include "mgmt/listing.h"
+#include "mgmt/router.h"
+
+namespace warren::mgmt {
+namespace {
+
+using nlohmann::json;
+using Stub = v1::Admin::Stub;
+
+
+Reply VHosts(Call& call) {
+  v1::ListVHostsResponse r;
+  if (auto e = call.Rpc(&Stub::ListVHosts, v1::Empty{}, r)) return *e;
+  json items = json::array();
+  for (const auto& v : r.vhosts()) items.push_back(FormatVHost(v));
+  if (call.args.empty()) return ListReply(call, std::move(items));
+  return OneOf(items, {{"name", call.arg(0)}}, "vhost '" + call.arg(0) + "'");
+}
+
+Reply PutVHost(Call& call) {
+  json body;
+  if (auto e = ReadBody(call, {{"name", Type::kString}, {"description", Type::kString},
+                               {"tags", Type::kTags}, {"default_queue_type", Type::kString},
+                               {"tracing", Type::kBool}},
+                        body))
+    return *e;
+  v1::VHostRef ref;
+  ref.set_name(call.arg(0));
+  v1::Empty done;
+  grpc::Status s = call.nodes.Call(call.authorization, &Stub::AddVHost, ref, done);
+  if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) return NoContent();
+  return s.ok() ? Created() : FromGrpc(s);
+}
+
+Reply DeleteVHost(Call& call) {
+  v1::VHostRef ref;
+  ref.set_name(call.arg(0));
+  v1::Empty done;
+  if (auto e = call.Rpc(&Stub::DeleteVHost, ref, done)) return *e;
+  return NoContent();
+}
+
+Reply FromPermissions(Call& call, const v1::ListPermissionsResponse& r) {
+  json items = json::array();
+  for (const auto& p : r.permissions()) items.push_back(FormatPermission(p));
+  return ListReply(call, std::move(items));
+}
+
+Reply VHostPermissions(Call& call) {
+  v1::VHostRef ref;
+  ref.set_name(call.arg(0));
+  v1::ListPermissionsResponse r;
+  if (auto e = call.Rpc(&Stub::ListPermissions, ref, r)) return *e;
+  return FromPermissions(call, r);
+}
+
+Reply Users(Call& call) {
+  v1::ListUsersResponse r;
+  if (auto e = call.Rpc(&Stub::ListUsers, v1::Empty{}, r)) return *e;
+  json items = json::array();
+  for (const auto& u : r.users()) items.push_back(FormatUser(u));
+  if (call.args.empty()) return ListReply(call, std::move(items));
+  return OneOf(items, {{"name", call.arg(0)}}, "user '" + call.arg(0) + "'");
+}
+
+// A user no password opens (RabbitMQ's user without a password).
+std::string UnguessablePassword() {
+  unsigned char raw[32];
+  RAND_bytes(raw, sizeof raw);
+  std::string out;
+  for (unsigned char c : raw) out += "0123456789abcdef"[c & 15];
+  return out;
+}
+
+Reply PutUser(Call& call) {
+  json body;
+  if (auto e = ReadBody(call, {{"name", Type::kString}, {"password", Type::kString},
+                               {"password_hash", Type::kString},
+                               {"hashing_algorithm", Type::kString}, {"tags", Type::kTags},
+                               {"limits", Type::kObject}},
+                        body))
+    return *e;
+  const std::string password = Text(body, "password"), hash = Text(body, "password_hash");
+  if (!password.empty() && !hash.empty())
+    return BadRequest("give a password or a password_hash, not both");
+  if (std::string algo = Text(body, "hashing_algorithm");
+      !algo.empty() && algo != "rabbit_password_hashing_sha256")
+    return BadRequest("hashing_algorithm must be rabbit_password_hashing_sha256");
+  v1::AddUserRequest add;
+  add.set_name(call.arg(0));
+  add.set_password(password.empty() && hash.empty() ? UnguessablePassword() : password);
+  add.set_password_hash(hash);
+  v1::Empty done;
+  grpc::Status s = call.nodes.Call(call.authorization, &Stub::AddUser, add, done);
+  const bool existed = s.error_code() == grpc::StatusCode::ALREADY_EXISTS;
+  if (!s.ok() && !existed) return FromGrpc(s);
+  if (existed && (!password.empty() || !hash.empty())) {
+    v1::ChangePasswordRequest change;
+    change.set_name(call.arg(0));
+    change.set_password(password);
+    change.set_password_hash(hash);
+    if (auto e = call.Rpc(&Stub::ChangePassword, change, done)) return *e;
+  }
+  v1::SetUserTagsRequest tags;
+  tags.set_name(call.arg(0));
+  for (const auto& t : TagList(body.value("tags", json()))) tags.add_tags(t);
+  if (auto e = call.Rpc(&Stub::SetUserTags, tags, done)) return *e;
+  return existed ? NoContent() : Created();
+}
+
+Reply DeleteUser(Call& call) {
+  v1::UserRef ref;
+  ref.set_name(call.arg(0));
+  v1::Empty done;
+  if (auto e = call.Rpc(&Stub::DeleteUser, ref, done)) return *e;
+  return NoContent();
+}
+
+Reply UserPermissions(Call& call) {
+  v1::UserRef ref;
+  ref.set_name(call.arg(0));
+  v1::ListPermissionsResponse r;
+  if (auto e = call.Rpc(&Stub::ListUserPermissions, ref, r)) return *e;
+  return FromPermissions(call, r);
+}
+
+Reply AllPermissions(Call& call) {
+  v1::ListUsersResponse users;
+  if (auto e = call.Rpc(&Stub::ListUsers, v1::Empty{}, users)) return *e;
+  v1::ListPermissionsResponse all;
+  for (const auto& u : users.users()) {
+    v1::UserRef ref;
+    ref.set_name(u.name());
+    v1::ListPermissionsResponse r;
+    if (auto e = call.Rpc(&Stub::ListUserPermissions, ref, r)) return *e;
+    all.mutable_permissions()->MergeFrom(r.permissions());
+  }
+  return FromPermissions(call, all);
+}
+
+// The permission of {vhost}/{user}, if set; an error reply otherwise.
+std::optional<Reply> FindPermission(Call& call, std::optional<v1::Permission>& out) {
+  v1::VHostRef ref;
+  ref.set_name(call.arg(0));
+  v1::ListPermissionsResponse r;
+  if (auto e = call.Rpc(&Stub::ListPermissions, ref, r)) return e;
+  for (const auto& p : r.permissions())
+    if (p.user() == call.arg(1)) out = p;
+  return std::nullopt;
+}
+
+Reply Permission(Call& call) {
+  std::optional<v1::Permission> p;
+  if (auto e = FindPermission(call, p)) return *e;
+  if (!p) return NotFound("no permissions for user '" + call.arg(1) + "' in vhost '" +
+                          call.arg(0) + "'");
+  return Json(FormatPermission(*p));
+}
+
+Reply PutPermission(Call& call) {
+  json body;
+  if (auto e = ReadBody(call, {{"configure", Type::kString, true}, {"write", Type::kString, true},
+                               {"read", Type::kString, true}, {"user", Type::kString},
+                               {"vhost", Type::kString}},
+                        body))
+    return *e;
+  std::optional<v1::Permission> existing;
+  if (auto e = FindPermission(call, existing)) return *e;
+  v1::Permission p;
+  p.set_vhost(call.arg(0));
+  p.set_user(call.arg(1));
+  p.set_configure(Text(body, "configure"));
+  p.set_write(Text(body, "write"));
+  p.set_read(Text(body, "read"));
+  v1::Empty done;
+  if (auto e = call.Rpc(&Stub::SetPermissions, p, done)) return *e;
+  return existing ? NoContent() : Created();
+}
+
+Reply DeletePermission(Call& call) {
+  std::optional<v1::Permission> existing;
+  if (auto e = FindPermission(call, existing)) return *e;
+  if (!existing) return NotFound("no permissions for user '" + call.arg(1) + "' in vhost '" +
+                                 call.arg(0) + "'");
+  v1::ClearPermissionsRequest clear;
+  clear.set_vhost(call.arg(0));
+  clear.set_user(call.arg(1));
+  v1::Empty done;
+  if (auto e = call.Rpc(&Stub::ClearPermissions, clear, done)) return *e;
+  return NoContent();
+}
+
+}  // namespace
+
+void AddAccessRoutes(Router& r) {
+  r.Add("GET", "/api/vhosts", VHosts);
+  r.Add("GET", "/api/vhosts/{}", VHosts);
+  r.Add("PUT", "/api/vhosts/{}", PutVHost);
+  r.Add("DELETE", "/api/vhosts/{}", DeleteVHost);
+  r.Add("GET", "/api/vhosts/{}/permissions", VHostPermissions);
+  r.Add("GET", "/api/users", Users);
+  r.Add("GET", "/api/users/{}", Users);
+  r.Add("PUT", "/api/users/{}", PutUser);
+  r.Add("DELETE", "/api/users/{}", DeleteUser);
+  r.Add("GET", "/api/users/{}/permissions", UserPermissions);
+  r.Add("GET", "/api/permissions", AllPermissions);
+  r.Add("GET", "/api/permissions/{}/{}", Permission);
+  r.Add("PUT", "/api/permissions/{}/{}", PutPermission);
+  r.Add("DELETE", "/api/permissions/{}/{}", DeletePermission);
+}
+
+}  // namespace warren::mgmt

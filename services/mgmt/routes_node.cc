@@ -1,0 +1,174 @@
+// The node as a whole: /api/overview, /api/nodes[/{name}], /api/whoami,
+// /api/definitions, /api/aliveness-test/{vhost}, /api/health/checks/alarms.
+#include "mgmt/body.h"
+#include "mgmt/format.h"
+#include "mgmt/router.h"
+
+namespace warren::mgmt {
+namespace {
+
+using nlohmann::json;
+using Stub = v1::Admin::Stub;
+
+// The management API version Warren's answers follow.
+constexpr const char* kApiVersion = "3.13.7";
+
+json FormatNode(const v1::StatusResponse& s) {
+  bool mem_alarm = false, disk_alarm = false;
+  for (const auto& a : s.alarms()) {
+    mem_alarm = mem_alarm || a == "memory";
+    disk_alarm = disk_alarm || a == "disk";
+  }
+  return {{"name", s.node_name()},
+          {"type", "disc"},
+          {"running", true},
+          {"os_pid", std::to_string(s.pid())},
+          {"uptime", s.uptime_ms()},
+          {"mem_used", s.memory_bytes()},
+          {"mem_limit", s.memory_limit()},
+          {"mem_alarm", mem_alarm},
+          {"disk_free", s.disk_free()},
+          {"disk_free_limit", s.disk_free_limit()},
+          {"disk_free_alarm", disk_alarm},
+          {"fd_used", s.file_descriptors_used()},
+          {"fd_total", s.file_descriptors_limit()},
+          {"being_drained", false},
+          {"partitions", json::array()},
+          {"applications", json::array()}};
+}
+
+json Listeners(const v1::StatusResponse& s) {
+  json out = json::array();
+  for (const auto& l : s.listeners())
+    out.push_back({{"node", s.node_name()},
+                   {"protocol", l.protocol()},
+                   {"ip_address", l.address()},
+                   {"port", l.port()}});
+  return out;
+}
+
+Reply Overview(Call& call) {
+  v1::OverviewResponse o;
+  v1::StatusResponse s;
+  if (auto e = call.Rpc(&Stub::Overview, v1::Empty{}, o)) return *e;
+  if (auto e = call.Rpc(&Stub::Status, v1::Empty{}, s)) return *e;
+  return Json({
+      {"management_version", kApiVersion},
+      {"rabbitmq_version", kApiVersion},
+      {"product_name", s.product()},
+      {"product_version", s.version()},
+      {"cluster_name", o.node_name()},
+      {"node", o.node_name()},
+      {"object_totals",
+       {{"connections", o.connections()},
+        {"channels", o.channels()},
+        {"consumers", o.consumers()},
+        {"queues", o.queues()},
+        {"exchanges", o.exchanges()}}},
+      {"queue_totals",
+       {{"messages", o.messages()},
+        {"messages_ready", o.messages_ready()},
+        {"messages_unacknowledged", o.messages_unacknowledged()}}},
+      {"message_stats",
+       {{"publish", o.messages_published()},
+        {"confirm", o.messages_confirmed()},
+        {"deliver_get", o.messages_delivered()},
+        {"ack", o.messages_acked()},
+        {"drop_unroutable", o.messages_unroutable()}}},
+      {"churn_rates",
+       {{"connection_created", o.connections_opened()},
+        {"connection_closed", o.connections_closed()}}},
+      {"listeners", Listeners(s)},
+      {"contexts", json::array()},
+  });
+}
+
+Reply Nodes(Call& call) {
+  v1::StatusResponse s;
+  if (auto e = call.Rpc(&Stub::Status, v1::Empty{}, s)) return *e;
+  if (!call.args.empty()) {
+    if (call.arg(0) != s.node_name()) return NotFound("node '" + call.arg(0) + "' not found");
+    return Json(FormatNode(s));
+  }
+  return Json(json::array({FormatNode(s)}));
+}
+
+Reply WhoAmI(Call& call) {
+  v1::User u;
+  if (auto e = call.Rpc(&Stub::WhoAmI, v1::Empty{}, u)) return *e;
+  return Json({{"name", u.name()},
+               {"tags", json(std::vector<std::string>(u.tags().begin(), u.tags().end()))}});
+}
+
+Reply ExportDefinitions(Call& call) {
+  v1::Definitions d;
+  if (auto e = call.Rpc(&Stub::ExportDefinitions, v1::Empty{}, d)) return *e;
+  return Json(ParseJsonField(d.json()));
+}
+
+Reply ImportDefinitions(Call& call) {
+  json body = json::parse(call.http.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object())
+    return BadRequest("the definitions must be a JSON object");
+  v1::Definitions d;
+  d.set_json(call.http.body);
+  v1::Empty done;
+  if (auto e = call.Rpc(&Stub::ImportDefinitions, d, done)) return *e;
+  return NoContent();
+}
+
+// Declares aliveness-test, publishes to it and gets the message back.
+Reply Aliveness(Call& call) {
+  const std::string& vhost = call.arg(0);
+  v1::DeclareQueueRequest q;
+  q.set_vhost(vhost);
+  q.set_name("aliveness-test");
+  v1::DeclareResponse declared;
+  if (auto e = call.Rpc(&Stub::DeclareQueue, q, declared)) return *e;
+  v1::PublishRequest p;
+  p.set_vhost(vhost);
+  p.set_routing_key("aliveness-test");
+  p.set_payload("test_message");
+  p.set_payload_encoding("string");
+  v1::PublishResponse published;
+  if (auto e = call.Rpc(&Stub::Publish, p, published)) return *e;
+  v1::GetMessagesRequest g;
+  g.set_vhost(vhost);
+  g.set_queue("aliveness-test");
+  g.set_count(1);
+  g.set_ackmode("ack_requeue_false");
+  g.set_encoding("auto");
+  v1::GetMessagesResponse got;
+  if (auto e = call.Rpc(&Stub::GetMessages, g, got)) return *e;
+  if (got.messages_size() != 1 || got.messages(0).payload() != "test_message")
+    return Json({{"status", "failed"}, {"reason", "the test message did not come back"}}, 503);
+  return Json({{"status", "ok"}});
+}
+
+Reply Alarms(Call& call) {
+  v1::StatusResponse s;
+  if (auto e = call.Rpc(&Stub::Status, v1::Empty{}, s)) return *e;
+  if (s.alarms().empty()) return Json({{"status", "ok"}});
+  json alarms = json::array();
+  for (const auto& a : s.alarms())
+    alarms.push_back({{"node", s.node_name()}, {"resource", a == "disk" ? "disk" : "memory"}});
+  return Json({{"status", "failed"},
+               {"reason", "There are alarms in effect in the cluster"},
+               {"alarms", alarms}},
+              503);
+}
+
+}  // namespace
+
+void AddNodeRoutes(Router& r) {
+  r.Add("GET", "/api/overview", Overview);
+  r.Add("GET", "/api/nodes", Nodes);
+  r.Add("GET", "/api/nodes/{}", Nodes);
+  r.Add("GET", "/api/whoami", WhoAmI);
+  r.Add("GET", "/api/definitions", ExportDefinitions);
+  r.Add("POST", "/api/definitions", ImportDefinitions);
+  r.Add("GET", "/api/aliveness-test/{}", Aliveness);
+  r.Add("GET", "/api/health/checks/alarms", Alarms);
+}
+
+}  // namespace warren::mgmt

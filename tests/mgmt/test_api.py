@@ -1,0 +1,464 @@
+"""warren-mgmt's REST API against one node: every endpoint, who may call it
+(401 without or with wrong credentials, 403 by tags and permissions), unknown
+objects (404), bad bodies (400) and the list parameters (paging, filters,
+sorting, columns)."""
+import base64
+import hashlib
+import os
+import unittest
+
+import mgmt
+from mgmt import q
+
+import pika
+
+
+class ApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = mgmt.harness.Broker(definitions=mgmt.DEFINITIONS)
+        cls.broker.__enter__()
+        try:
+            cls.api = mgmt.Mgmt(["127.0.0.1:%d" % cls.broker.grpc_port]).__enter__()
+        except BaseException:
+            cls.broker.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.api.stop()
+        cls.broker.stop()
+
+    def status(self, method, path, body=None, **kw):
+        return self.api.request(method, path, body, **kw)[0]
+
+    def assertError(self, expected, method, path, body=None, **kw):
+        status, data, _ = self.api.request(method, path, body, **kw)
+        self.assertEqual(status, expected, data)
+        self.assertEqual(set(data), {"error", "reason"}, data)
+        return data
+
+    # Authentication and tags ------------------------------------------------
+    def test_no_credentials_is_401_with_a_basic_challenge(self):
+        status, data, headers = self.api.request("GET", "/api/overview", user=None)
+        self.assertEqual(status, 401)
+        self.assertEqual(data["error"], "not_authorised")
+        self.assertEqual(headers["WWW-Authenticate"], 'Basic realm="RabbitMQ Management"')
+
+    def test_wrong_password_is_401(self):
+        status, _, headers = self.api.request("GET", "/api/whoami", password="wrong")
+        self.assertEqual(status, 401)
+        self.assertIn("WWW-Authenticate", headers)
+
+    def test_user_without_tags_is_403(self):
+        self.assertError(403, "GET", "/api/whoami", user="limited", password="limited")
+        self.assertError(403, "GET", "/api/queues", user="limited", password="limited")
+
+    def test_monitoring_user_reads_but_may_not_write(self):
+        self.assertEqual(self.status("GET", "/api/overview", user="monitor", password="monitor"),
+                         200)
+        self.assertEqual(self.status("GET", "/api/queues", user="monitor", password="monitor"),
+                         200)
+        self.assertError(403, "PUT", "/api/vhosts/by-monitor", {}, user="monitor",
+                         password="monitor")
+        self.assertError(403, "PUT", "/api/queues/%2F/by-monitor", {}, user="monitor",
+                         password="monitor")
+
+    def test_management_user_acts_within_its_permissions(self):
+        auth = {"user": "manager", "password": "manager"}
+        self.assertEqual(self.status("PUT", "/api/queues/%2F/mine-q", {}, **auth), 201)
+        self.assertError(403, "PUT", "/api/queues/%2F/theirs-q", {}, **auth)
+        self.assertError(403, "GET", "/api/users", **auth)
+        self.assertEqual(self.status("DELETE", "/api/queues/%2F/mine-q", **auth), 204)
+
+    def test_whoami(self):
+        self.assertEqual(self.api.ok("GET", "/api/whoami"),
+                         {"name": "guest", "tags": ["administrator"]})
+        self.assertEqual(self.api.ok("GET", "/api/whoami", user="monitor", password="monitor"),
+                         {"name": "monitor", "tags": ["monitoring"]})
+
+    # Node --------------------------------------------------------------------
+    def test_overview_and_nodes(self):
+        o = self.api.ok("GET", "/api/overview")
+        for key in ("management_version", "rabbitmq_version", "product_name", "node",
+                    "object_totals", "queue_totals", "message_stats", "listeners"):
+            self.assertIn(key, o)
+        self.assertGreaterEqual(o["object_totals"]["exchanges"], 7)
+        self.assertIn("amqp", [l["protocol"] for l in o["listeners"]])
+        nodes = self.api.ok("GET", "/api/nodes")
+        self.assertEqual([n["name"] for n in nodes], [o["node"]])
+        self.assertTrue(nodes[0]["running"])
+        one = self.api.ok("GET", "/api/nodes/" + q(o["node"]))
+        self.assertEqual(one["name"], o["node"])
+        self.assertIn("mem_used", one)
+        self.assertError(404, "GET", "/api/nodes/nobody@nowhere")
+
+    def test_aliveness_and_alarms(self):
+        self.assertEqual(self.api.ok("GET", "/api/aliveness-test/%2F"), {"status": "ok"})
+        self.assertEqual(self.api.ok("GET", "/api/health/checks/alarms"), {"status": "ok"})
+        self.assertError(404, "GET", "/api/aliveness-test/no-such-vhost")
+
+    def test_unknown_path_and_wrong_method(self):
+        self.assertError(404, "GET", "/api/no-such-thing")
+        self.assertEqual(self.status("POST", "/api/overview", {}), 405)
+
+    # Virtual hosts, users, permissions ----------------------------------------
+    def test_vhost_lifecycle(self):
+        self.assertEqual(self.status("PUT", "/api/vhosts/v1", {"description": "x"}), 201)
+        self.assertEqual(self.status("PUT", "/api/vhosts/v1", {}), 204)
+        self.assertEqual(self.api.ok("GET", "/api/vhosts/v1")["name"], "v1")
+        self.assertIn("v1", [v["name"] for v in self.api.ok("GET", "/api/vhosts")])
+        self.assertEqual(self.status("DELETE", "/api/vhosts/v1"), 204)
+        self.assertError(404, "GET", "/api/vhosts/v1")
+        self.assertError(404, "DELETE", "/api/vhosts/v1")
+        self.assertError(400, "PUT", "/api/vhosts/v2", {"tracing": "sometimes"})
+
+    def test_user_lifecycle_with_tags_as_string_or_list(self):
+        self.assertEqual(self.status("PUT", "/api/users/u1",
+                                     {"password": "pw1", "tags": "monitoring,management"}), 201)
+        self.assertEqual(self.api.ok("GET", "/api/users/u1")["tags"],
+                         ["monitoring", "management"])
+        self.assertEqual(self.api.ok("GET", "/api/whoami", user="u1", password="pw1")["name"],
+                         "u1")
+        self.assertEqual(self.status("PUT", "/api/users/u1",
+                                     {"password": "pw2", "tags": ["administrator"]}), 204)
+        self.assertEqual(self.api.ok("GET", "/api/users/u1")["tags"], ["administrator"])
+        self.assertEqual(self.status("GET", "/api/whoami", user="u1", password="pw1"), 401)
+        self.assertIn("u1", [u["name"] for u in self.api.ok("GET", "/api/users")])
+        self.assertEqual(self.status("DELETE", "/api/users/u1"), 204)
+        self.assertError(404, "GET", "/api/users/u1")
+        self.assertError(404, "DELETE", "/api/users/u1")
+
+    def test_user_from_a_password_hash(self):
+        salt = os.urandom(4)
+        digest = hashlib.sha256(salt + b"hashed-pw").digest()
+        hashed = base64.b64encode(salt + digest).decode()
+        self.assertEqual(self.status("PUT", "/api/users/u2",
+                                     {"password_hash": hashed, "tags": "management"}), 201)
+        self.assertEqual(
+            self.api.ok("GET", "/api/whoami", user="u2", password="hashed-pw")["tags"],
+            ["management"])
+        self.assertError(400, "PUT", "/api/users/u3", {"password_hash": "not-a-hash"})
+        self.assertEqual(self.status("DELETE", "/api/users/u2"), 204)
+
+    def test_bad_user_bodies(self):
+        self.assertError(400, "PUT", "/api/users/u4", {"password": "x", "tags": 5})
+        self.assertError(400, "PUT", "/api/users/u4", {"password": "x", "colour": "red"})
+        self.assertError(400, "PUT", "/api/users/u4", raw="{not json")
+        self.assertError(400, "PUT", "/api/users/u4", raw="[1, 2]")
+        self.assertError(404, "GET", "/api/users/u4")
+
+    def test_permissions(self):
+        self.assertEqual(self.status("PUT", "/api/users/p1", {"password": "p", "tags": ""}), 201)
+        body = {"configure": "^p1-", "write": ".*", "read": ".*"}
+        self.assertEqual(self.status("PUT", "/api/permissions/other/p1", body), 201)
+        self.assertEqual(self.status("PUT", "/api/permissions/other/p1", body), 204)
+        self.assertEqual(self.api.ok("GET", "/api/permissions/other/p1"),
+                         dict(body, user="p1", vhost="other"))
+        self.assertIn({"user": "p1", "vhost": "other", **body},
+                      self.api.ok("GET", "/api/permissions"))
+        self.assertIn("p1", [p["user"] for p in
+                             self.api.ok("GET", "/api/vhosts/other/permissions")])
+        self.assertEqual([p["vhost"] for p in self.api.ok("GET", "/api/users/p1/permissions")],
+                         ["other"])
+        self.assertError(400, "PUT", "/api/permissions/other/p1", {"configure": ".*"})
+        self.assertEqual(self.status("DELETE", "/api/permissions/other/p1"), 204)
+        self.assertError(404, "GET", "/api/permissions/other/p1")
+        self.assertError(404, "PUT", "/api/permissions/no-vhost/p1", body)
+        self.assertEqual(self.status("DELETE", "/api/users/p1"), 204)
+
+    # Exchanges -----------------------------------------------------------------
+    def test_exchange_lifecycle(self):
+        body = {"type": "fanout", "durable": False, "auto_delete": False, "internal": False,
+                "arguments": {}}
+        self.assertEqual(self.status("PUT", "/api/exchanges/%2F/x1", body), 201)
+        self.assertEqual(self.status("PUT", "/api/exchanges/%2F/x1", body), 204)
+        self.assertError(400, "PUT", "/api/exchanges/%2F/x1", dict(body, type="direct"))
+        x = self.api.ok("GET", "/api/exchanges/%2F/x1")
+        self.assertEqual((x["name"], x["vhost"], x["type"], x["durable"]),
+                         ("x1", "/", "fanout", False))
+        names = [e["name"] for e in self.api.ok("GET", "/api/exchanges/%2F")]
+        self.assertIn("", names)
+        self.assertIn("amq.topic", names)
+        self.assertEqual(self.api.ok("GET", "/api/exchanges/%2F/amq.default")["name"], "")
+        self.assertError(400, "PUT", "/api/exchanges/%2F/x2", {"durable": True})
+        self.assertError(400, "PUT", "/api/exchanges/%2F/x2", {"type": "no-such-type"})
+        self.assertError(403, "PUT", "/api/exchanges/%2F/amq.mine", {"type": "direct"})
+        self.assertEqual(self.status("DELETE", "/api/exchanges/%2F/x1"), 204)
+        self.assertError(404, "GET", "/api/exchanges/%2F/x1")
+        self.assertError(404, "DELETE", "/api/exchanges/%2F/x1")
+
+    def test_delete_exchange_if_unused(self):
+        self.api.ok("PUT", "/api/exchanges/%2F/x-used", {"type": "direct"})
+        self.api.ok("PUT", "/api/queues/%2F/q-for-x-used", {})
+        self.api.ok("POST", "/api/bindings/%2F/e/x-used/q/q-for-x-used", {"routing_key": "k"})
+        self.assertError(400, "DELETE", "/api/exchanges/%2F/x-used?if-unused=true")
+        self.assertEqual(self.status("DELETE", "/api/exchanges/%2F/x-used"), 204)
+        self.api.ok("DELETE", "/api/queues/%2F/q-for-x-used")
+
+    # Queues and messages ---------------------------------------------------------
+    def test_queue_lifecycle(self):
+        self.assertEqual(self.status("PUT", "/api/queues/%2F/q1",
+                                     {"durable": True, "arguments": {"x-max-length": 10}}), 201)
+        self.assertEqual(self.status("PUT", "/api/queues/%2F/q1",
+                                     {"durable": True, "arguments": {"x-max-length": 10}}), 204)
+        self.assertError(400, "PUT", "/api/queues/%2F/q1", {"durable": False})
+        qq = self.api.ok("GET", "/api/queues/%2F/q1")
+        for key, value in (("name", "q1"), ("vhost", "/"), ("durable", True),
+                           ("auto_delete", False), ("exclusive", False),
+                           ("arguments", {"x-max-length": 10}), ("messages", 0),
+                           ("messages_ready", 0), ("messages_unacknowledged", 0),
+                           ("consumers", 0), ("state", "running")):
+            self.assertEqual(qq[key], value, key)
+        for key in ("memory", "node", "message_bytes_ready", "policy", "message_stats"):
+            self.assertIn(key, qq)
+        self.assertIn("q1", [x["name"] for x in self.api.ok("GET", "/api/queues")])
+        self.assertIn("q1", [x["name"] for x in self.api.ok("GET", "/api/queues/%2F")])
+        self.assertEqual(self.status("DELETE", "/api/queues/%2F/q1"), 204)
+        self.assertError(404, "GET", "/api/queues/%2F/q1")
+        self.assertError(404, "DELETE", "/api/queues/%2F/q1")
+        self.assertError(404, "GET", "/api/queues/no-such-vhost")
+        self.assertError(400, "PUT", "/api/queues/%2F/q1", {"durable": "yes"})
+        self.assertError(400, "PUT", "/api/queues/%2F/q1", {"arguments": {"x-max-length": "x"}})
+
+    def publish(self, queue, payload, **extra):
+        body = {"properties": {}, "routing_key": queue, "payload": payload,
+                "payload_encoding": "string"}
+        body.update(extra)
+        return self.api.ok("POST", "/api/exchanges/%2F/amq.default/publish", body)
+
+    def test_publish_get_purge_and_delete_conditions(self):
+        self.api.ok("PUT", "/api/queues/%2F/q2", {})
+        self.assertEqual(self.publish("q2", "one"), {"routed": True})
+        self.assertEqual(self.publish("q2", "two"), {"routed": True})
+        qq = self.api.ok("GET", "/api/queues/%2F/q2")
+        self.assertEqual((qq["messages"], qq["messages_ready"]), (2, 2))
+        self.assertEqual(qq["message_stats"]["publish"], 2)
+        get = {"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto", "truncate": 50000}
+        first = self.api.ok("POST", "/api/queues/%2F/q2/get", get)
+        self.assertEqual([(m["payload"], m["redelivered"]) for m in first], [("one", False)])
+        again = self.api.ok("POST", "/api/queues/%2F/q2/get", dict(get, count=5))
+        self.assertEqual([(m["payload"], m["redelivered"]) for m in again],
+                         [("one", True), ("two", False)])
+        self.assertError(400, "DELETE", "/api/queues/%2F/q2?if-empty=true")
+        self.assertEqual(self.status("DELETE", "/api/queues/%2F/q2/contents"), 204)
+        self.assertEqual(self.api.ok("GET", "/api/queues/%2F/q2")["messages"], 0)
+        self.assertEqual(self.status("DELETE", "/api/queues/%2F/q2?if-empty=true&if-unused=true"),
+                         204)
+        self.assertError(404, "DELETE", "/api/queues/%2F/q2/contents")
+
+    def test_get_ackmodes(self):
+        self.api.ok("PUT", "/api/queues/%2F/q-dead", {})
+        self.api.ok("PUT", "/api/queues/%2F/q3",
+                    {"arguments": {"x-dead-letter-exchange": "",
+                                   "x-dead-letter-routing-key": "q-dead"}})
+        for p in ("a", "b", "c"):
+            self.publish("q3", p)
+        get = {"count": 1, "encoding": "auto"}
+        self.assertEqual(self.api.ok("POST", "/api/queues/%2F/q3/get",
+                                     dict(get, ackmode="ack_requeue_false"))[0]["payload"], "a")
+        self.assertEqual(self.api.ok("POST", "/api/queues/%2F/q3/get",
+                                     dict(get, ackmode="reject_requeue_true"))[0]["payload"], "b")
+        got = self.api.ok("POST", "/api/queues/%2F/q3/get",
+                          dict(get, ackmode="reject_requeue_false"))
+        self.assertEqual((got[0]["payload"], got[0]["redelivered"]), ("b", True))
+        self.assertEqual(self.api.ok("GET", "/api/queues/%2F/q3")["messages"], 1)
+        self.assertEqual(self.api.ok("GET", "/api/queues/%2F/q-dead")["messages"], 1)
+        self.assertError(400, "POST", "/api/queues/%2F/q3/get", dict(get, ackmode="keep"))
+        self.assertError(400, "POST", "/api/queues/%2F/q3/get", {"ackmode": "ack_requeue_true",
+                                                                 "encoding": "auto"})
+        self.assertError(400, "POST", "/api/queues/%2F/q3/get",
+                         dict(get, ackmode="ack_requeue_true", encoding="hex"))
+        self.assertError(404, "POST", "/api/queues/%2F/no-such-q/get",
+                         dict(get, ackmode="ack_requeue_true"))
+        for name in ("q3", "q-dead"):
+            self.api.ok("DELETE", "/api/queues/%2F/" + name)
+
+    def test_publish_properties_encodings_and_truncation(self):
+        self.api.ok("PUT", "/api/queues/%2F/q4", {})
+        body = base64.b64encode(b"\x00\xffbinary").decode()
+        props = {"content_type": "application/octet-stream", "delivery_mode": 2,
+                 "priority": 3, "headers": {"h": "v", "n": 1}, "message_id": "m1"}
+        self.assertEqual(self.publish("q4", body, payload_encoding="base64", properties=props),
+                         {"routed": True})
+        self.publish("q4", "a long text payload")
+        get = {"count": 2, "ackmode": "ack_requeue_false", "encoding": "auto", "truncate": 6}
+        binary, text = self.api.ok("POST", "/api/queues/%2F/q4/get", get)
+        self.assertEqual(binary["payload_encoding"], "base64")
+        self.assertEqual(base64.b64decode(binary["payload"]), b"\x00\xffbina")
+        self.assertEqual(binary["payload_bytes"], 8)
+        self.assertEqual(binary["properties"], props)
+        self.assertEqual((text["payload"], text["payload_encoding"], text["payload_bytes"]),
+                         ("a long", "string", 19))
+        self.assertEqual((text["exchange"], text["routing_key"], text["message_count"]),
+                         ("", "q4", 0))
+        self.publish("q4", "plain")
+        got = self.api.ok("POST", "/api/queues/%2F/q4/get",
+                          {"count": 1, "ackmode": "ack_requeue_false", "encoding": "base64"})
+        self.assertEqual(got[0]["payload"], base64.b64encode(b"plain").decode())
+        self.assertEqual(self.publish("nowhere", "x"), {"routed": False})
+        bad = {"properties": {}, "routing_key": "q4", "payload": "x",
+               "payload_encoding": "string"}
+        self.assertError(404, "POST", "/api/exchanges/%2F/no-such-x/publish", bad)
+        self.assertError(400, "POST", "/api/exchanges/%2F/amq.default/publish",
+                         dict(bad, payload_encoding="rot13"))
+        self.assertError(400, "POST", "/api/exchanges/%2F/amq.default/publish",
+                         dict(bad, properties={"colour": "red"}))
+        self.assertError(400, "POST", "/api/exchanges/%2F/amq.default/publish",
+                         {"routing_key": "q4", "payload": "x"})
+        self.api.ok("DELETE", "/api/queues/%2F/q4")
+
+    # Bindings ------------------------------------------------------------------
+    def test_bindings(self):
+        self.api.ok("PUT", "/api/exchanges/%2F/bx", {"type": "topic"})
+        self.api.ok("PUT", "/api/exchanges/%2F/bx2", {"type": "fanout"})
+        self.api.ok("PUT", "/api/queues/%2F/bq", {})
+        status, _, headers = self.api.request("POST", "/api/bindings/%2F/e/bx/q/bq",
+                                              {"routing_key": "a.*", "arguments": {}})
+        self.assertEqual(status, 201)
+        self.assertEqual(headers["Location"], "/api/bindings/%2F/e/bx/q/bq/a.%252A")
+        between = self.api.ok("GET", "/api/bindings/%2F/e/bx/q/bq")
+        self.assertEqual(between, [{"source": "bx", "vhost": "/", "destination": "bq",
+                                    "destination_type": "queue", "routing_key": "a.*",
+                                    "arguments": {}, "properties_key": "a.%2A"}])
+        self.assertEqual(self.api.ok("GET", headers["Location"]), between[0])
+        self.assertEqual(self.publish_to("bx", "a.b"), {"routed": True})
+        with_args = self.api.request("POST", "/api/bindings/%2F/e/bx/q/bq",
+                                     {"routing_key": "k", "arguments": {"x": 1}})[2]["Location"]
+        self.assertRegex(with_args, r"/k~[A-Za-z0-9_-]{6}$")
+        keys = [b["routing_key"] for b in self.api.ok("GET", "/api/queues/%2F/bq/bindings")]
+        self.assertEqual(sorted(keys), ["a.*", "bq", "k"])
+        self.api.ok("POST", "/api/bindings/%2F/e/bx/e/bx2", {"routing_key": "#"})
+        self.assertEqual([b["destination"] for b in
+                          self.api.ok("GET", "/api/exchanges/%2F/bx/bindings/source")],
+                         ["bq", "bq", "bx2"])
+        self.assertEqual([b["source"] for b in
+                          self.api.ok("GET", "/api/exchanges/%2F/bx2/bindings/destination")],
+                         ["bx"])
+        self.assertEqual(len(self.api.ok("GET", "/api/bindings/%2F/e/bx/e/bx2")), 1)
+        self.assertIn("bx", [b["source"] for b in self.api.ok("GET", "/api/bindings")])
+        self.assertIn("bx", [b["source"] for b in self.api.ok("GET", "/api/bindings/%2F")])
+        self.assertEqual(self.status("DELETE", "/api/bindings/%2F/e/bx/q/bq/a.%252A"), 204)
+        self.assertEqual(self.status("DELETE", with_args), 204)
+        e2e = self.api.ok("GET", "/api/bindings/%2F/e/bx/e/bx2")[0]["properties_key"]
+        self.assertEqual(e2e, "%23")
+        self.assertEqual(self.status("DELETE", "/api/bindings/%2F/e/bx/e/bx2/" + q(e2e)), 204)
+        self.assertError(404, "GET", "/api/bindings/%2F/e/bx/q/bq/a.%252A")
+        self.assertError(404, "DELETE", "/api/bindings/%2F/e/bx/q/bq/a.%252A")
+        self.assertError(404, "POST", "/api/bindings/%2F/e/no-such-x/q/bq", {})
+        self.assertError(400, "POST", "/api/bindings/%2F/e/bx/q/bq", {"routing_key": 7})
+        self.assertError(404, "GET", "/api/queues/%2F/no-such-q/bindings")
+        self.assertError(404, "GET", "/api/exchanges/%2F/no-such-x/bindings/source")
+        for path in ("/api/queues/%2F/bq", "/api/exchanges/%2F/bx", "/api/exchanges/%2F/bx2"):
+            self.api.ok("DELETE", path)
+
+    def publish_to(self, exchange, key):
+        return self.api.ok("POST", "/api/exchanges/%2F/" + exchange + "/publish",
+                           {"properties": {}, "routing_key": key, "payload": "p",
+                            "payload_encoding": "string"})
+
+    # Policies and definitions ------------------------------------------------------
+    def test_policies(self):
+        body = {"pattern": "^pol-", "definition": {"max-length": 5}, "priority": 1,
+                "apply-to": "queues"}
+        self.assertEqual(self.status("PUT", "/api/policies/%2F/p1", body), 201)
+        self.assertEqual(self.status("PUT", "/api/policies/%2F/p1", body), 204)
+        self.assertEqual(self.api.ok("GET", "/api/policies/%2F/p1"),
+                         dict(body, vhost="/", name="p1"))
+        self.assertIn("p1", [p["name"] for p in self.api.ok("GET", "/api/policies")])
+        self.assertIn("p1", [p["name"] for p in self.api.ok("GET", "/api/policies/%2F")])
+        self.api.ok("PUT", "/api/queues/%2F/pol-q", {})
+        self.assertEqual(self.api.ok("GET", "/api/queues/%2F/pol-q")["policy"], "p1")
+        self.assertError(400, "PUT", "/api/policies/%2F/p2", {"pattern": ".*",
+                                                              "definition": "max-length"})
+        self.assertError(400, "PUT", "/api/policies/%2F/p2", {"definition": {}})
+        self.assertError(400, "PUT", "/api/policies/%2F/p2",
+                         {"pattern": ".*", "definition": {"no-such-key": 1}})
+        self.assertEqual(self.status("DELETE", "/api/policies/%2F/p1"), 204)
+        self.assertError(404, "GET", "/api/policies/%2F/p1")
+        self.assertError(404, "DELETE", "/api/policies/%2F/p1")
+        self.api.ok("DELETE", "/api/queues/%2F/pol-q")
+
+    def test_definitions_round_trip(self):
+        d = self.api.ok("GET", "/api/definitions")
+        for key in ("users", "vhosts", "permissions", "queues", "exchanges", "bindings"):
+            self.assertIn(key, d)
+        new = {"queues": [{"name": "from-defs", "vhost": "/", "durable": True,
+                           "auto_delete": False, "arguments": {}}]}
+        self.assertEqual(self.status("POST", "/api/definitions", new), 204)
+        self.assertTrue(self.api.ok("GET", "/api/queues/%2F/from-defs")["durable"])
+        self.assertError(400, "POST", "/api/definitions", raw="{oops")
+        self.assertError(403, "GET", "/api/definitions", user="monitor", password="monitor")
+        self.api.ok("DELETE", "/api/queues/%2F/from-defs")
+
+    # Connections, channels, consumers ---------------------------------------------------
+    def test_connections_channels_consumers_and_close(self):
+        conn = pika.BlockingConnection(pika.ConnectionParameters(
+            self.broker.host, self.broker.port, "/", pika.PlainCredentials("guest", "guest"),
+            heartbeat=0, client_properties={"connection_name": "api-test"}))
+        try:
+            ch = conn.channel()
+            ch.queue_declare("cq")
+            tag = ch.basic_consume("cq", lambda *a: None)
+            conns = mgmt.wait_for(
+                lambda: [c for c in self.api.ok("GET", "/api/connections")
+                         if c.get("user_provided_name") == "api-test"], "connection listed")
+            name = conns[0]["name"]
+            self.assertEqual((conns[0]["user"], conns[0]["vhost"], conns[0]["protocol"]),
+                             ("guest", "/", "AMQP 0-9-1"))
+            self.assertEqual(self.api.ok("GET", "/api/connections/" + q(name))["name"], name)
+            chans = self.api.ok("GET", "/api/connections/" + q(name) + "/channels")
+            self.assertEqual([c["number"] for c in chans], [1])
+            self.assertEqual(chans[0]["consumer_count"], 1)
+            self.assertIn(chans[0]["name"],
+                          [c["name"] for c in self.api.ok("GET", "/api/channels")])
+            consumers = self.api.ok("GET", "/api/consumers/%2F")
+            mine = [c for c in consumers if c["consumer_tag"] == tag]
+            self.assertEqual(mine[0]["queue"], {"name": "cq", "vhost": "/"})
+            self.assertEqual(mine[0]["channel_details"]["connection_name"], name)
+            self.assertIn(tag, [c["consumer_tag"] for c in self.api.ok("GET", "/api/consumers")])
+            self.assertEqual(self.api.ok("GET", "/api/queues/%2F/cq")["consumers"], 1)
+            self.assertEqual(self.status("DELETE", "/api/connections/" + q(name),
+                                         headers={"X-Reason": "closed by test"}), 204)
+            with self.assertRaises(pika.exceptions.ConnectionClosedByBroker) as closed:
+                conn.process_data_events(time_limit=5)
+                conn.process_data_events(time_limit=5)
+            self.assertIn("closed by test", str(closed.exception))
+            mgmt.wait_for(lambda: all(c["name"] != name
+                                      for c in self.api.ok("GET", "/api/connections")),
+                          "connection gone")
+        finally:
+            if conn.is_open:
+                conn.close()
+        self.assertError(404, "GET", "/api/connections/no-such-connection")
+        self.assertError(404, "DELETE", "/api/connections/no-such-connection")
+        self.assertError(404, "GET", "/api/connections/no-such-connection/channels")
+        self.api.ok("DELETE", "/api/queues/%2F/cq")
+
+    # List parameters ------------------------------------------------------------
+    def test_paging_filtering_sorting_columns(self):
+        for i in range(7):
+            self.api.ok("PUT", "/api/queues/%2F/page-" + str(i), {})
+        page = self.api.ok("GET", "/api/queues/%2F?page=2&page_size=3&name=page-&sort=name")
+        self.assertEqual(set(page), {"filtered_count", "item_count", "items", "page",
+                                     "page_count", "page_size", "total_count"})
+        self.assertEqual((page["filtered_count"], page["item_count"], page["page"],
+                          page["page_count"], page["page_size"]), (7, 3, 2, 3, 3))
+        self.assertGreaterEqual(page["total_count"], 7)
+        self.assertEqual([x["name"] for x in page["items"]], ["page-3", "page-4", "page-5"])
+        rev = self.api.ok("GET", "/api/queues/%2F?name=page-&sort=name&sort_reverse=true")
+        self.assertEqual([x["name"] for x in rev][:2], ["page-6", "page-5"])
+        regex = self.api.ok("GET", "/api/queues/%2F?name=%5Epage-%5B12%5D%24&use_regex=true")
+        self.assertEqual(sorted(x["name"] for x in regex), ["page-1", "page-2"])
+        cols = self.api.ok("GET", "/api/queues/%2F?name=page-0&columns=name,message_stats.ack")
+        self.assertEqual(cols, [{"name": "page-0", "message_stats": {"ack": 0}}])
+        for bad in ("page=1&page_size=501", "page=0", "page=99&page_size=3&name=page-",
+                    "page=x", "name=(&use_regex=true"):
+            self.assertError(400, "GET", "/api/queues/%2F?" + bad)
+        self.assertEqual(self.api.ok("GET", "/api/queues?page=1&page_size=500")["page_size"], 500)
+        for i in range(7):
+            self.api.ok("DELETE", "/api/queues/%2F/page-" + str(i))
+
+
+if __name__ == "__main__":
+    mgmt.harness.main()

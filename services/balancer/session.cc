@@ -66,6 +66,9 @@ void Session::OnConnected(std::error_code ec, asio::ip::tcp::socket socket) {
   connected_ = true;
   server_->counters().current++;
   server_->counters().total++;
+  std::error_code ignored;
+  client_.non_blocking(true, ignored);
+  server_socket_.non_blocking(true, ignored);
   for (Direction& d : dirs_) {
     d.buffer.resize(kBufferSize);
     d.last_activity = Clock::now();
@@ -100,8 +103,22 @@ void Session::OnRead(Direction& d, std::error_code ec, size_t n) {
   int64_t& listener = d.from_client ? owner_->counters().bytes_in : owner_->counters().bytes_out;
   mine += static_cast<int64_t>(n);
   listener += static_cast<int64_t>(n);
+  // Most writes fit the peer's socket buffer: write at once and read again
+  // without a trip through the event loop; only the remainder waits.
+  std::error_code wec;
+  size_t done = d.to->write_some(asio::buffer(d.buffer.data(), n), wec);
+  if (wec == asio::error::would_block || wec == asio::error::try_again) {
+    done = 0;
+  } else if (wec) {
+    return Finish(std::string(d.from_client ? "server" : "client") + " error: " + wec.message());
+  }
+  if (done == n) {
+    d.last_activity = Clock::now();
+    return Pump(d);
+  }
   auto self = shared_from_this();
-  asio::async_write(*d.to, asio::buffer(d.buffer.data(), n), [self, &d](std::error_code ec, size_t) {
+  asio::async_write(*d.to, asio::buffer(d.buffer.data() + done, n - done),
+                    [self, &d](std::error_code ec, size_t) {
     if (self->finished_) return;
     if (ec)
       return self->Finish(std::string(d.from_client ? "server" : "client") + " error: " + ec.message());

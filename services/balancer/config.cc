@@ -63,6 +63,17 @@ class TableReader {
       Fail(key, "expected HOST:PORT, got '" + *s + "'");
     }
   }
+  // As Str/Address, but missing (or empty) is an error saying `what` it is.
+  std::string NeedStr(const std::string& key, const std::string& what) {
+    auto v = Str(key);
+    if (!v || v->empty()) Fail(key, "missing (" + what + ")");
+    return *v;
+  }
+  HostPort NeedAddress(const std::string& key, const std::string& what) {
+    auto v = Address(key);
+    if (!v) Fail(key, "missing (" + what + ")");
+    return *v;
+  }
   // The array of tables under `key` (absent: empty).
   const toml::array* Tables(const std::string& key) {
     const toml::node* n = Get(key);
@@ -97,12 +108,9 @@ void Set(T& field, std::optional<T> v) {
 
 ServerConfig ReadServer(TableReader& r) {
   ServerConfig s;
-  Set(s.name, r.Str("name"));
-  if (s.name.empty()) r.Fail("name", "every server needs a name");
-  auto address = r.Address("address");
-  if (!address) r.Fail("address", "missing (HOST:PORT of an AMQP node)");
-  if (address->port == 0) r.Fail("address", "port 0 is not a server's port");
-  s.address = *address;
+  s.name = r.NeedStr("name", "every server needs a name");
+  s.address = r.NeedAddress("address", "HOST:PORT of an AMQP node");
+  if (s.address.port == 0) r.Fail("address", "port 0 is not a server's port");
   if (const toml::node* n = r.Get("check")) {
     auto text = n->value_exact<std::string>();
     auto flag = n->value_exact<bool>();
@@ -123,11 +131,8 @@ ServerConfig ReadServer(TableReader& r) {
 
 ListenConfig ReadListen(TableReader& r) {
   ListenConfig l;
-  Set(l.name, r.Str("name"));
-  if (l.name.empty()) r.Fail("name", "every listener needs a name");
-  auto bind = r.Address("bind");
-  if (!bind) r.Fail("bind", "missing (HOST:PORT to accept clients on)");
-  l.bind = *bind;
+  l.name = r.NeedStr("name", "every listener needs a name");
+  l.bind = r.NeedAddress("bind", "HOST:PORT to accept clients on");
   if (auto mode = r.Str("mode"); mode && *mode != "tcp")
     r.Fail("mode", "only \"tcp\" is supported (AMQP is forwarded as a byte stream)");
   if (auto b = r.Str("balance")) {
@@ -184,8 +189,7 @@ BalancerConfig Read(const toml::table& root, const std::string& origin) {
   if (c.listens.empty()) top.Fail("listen", "at least one [[listen]] is needed");
   if (const toml::table* s = top.Table("stats")) {
     TableReader r(*s, origin, "stats.");
-    c.stats.bind = r.Address("bind");
-    if (!c.stats.bind) r.Fail("bind", "missing (HOST:PORT of the stats page)");
+    c.stats.bind = r.NeedAddress("bind", "HOST:PORT of the stats page");
     Set(c.stats.uri, r.Str("uri"));
     if (c.stats.uri.empty() || c.stats.uri[0] != '/') r.Fail("uri", "must start with '/'");
     Set(c.stats.refresh, r.Duration("refresh"));

@@ -6,6 +6,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 NODE_BIN := $(BUILD)/services/broker/warren-node
 CTL_BIN := $(BUILD)/services/ctl/warrenctl
+BALANCER_BIN := $(BUILD)/services/balancer/warren-balancer
 
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
@@ -54,13 +55,17 @@ soak: build
 	  /usr/bin/python3 tests/durability/test_crash.py
 
 # Side-by-side runs against Warren and Debian's RabbitMQ (installed if missing): capacity,
-# durability (confirmed persistent throughput, recovery time), listing 10,000 queues.
+# durability (confirmed persistent throughput, recovery time), listing 10,000 queues;
+# and warren-balancer against Debian's haproxy (installed if missing too).
 bench: build
-	@dpkg-query -W -f='$${Status}\n' rabbitmq-server 2>/dev/null | grep -q "install ok installed" || \
-	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server; }
+	@for p in rabbitmq-server haproxy; do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || \
+	    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$p; }; \
+	done
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/run_capacity.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/durability.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) bench/list_queues.sh
+	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_BALANCER_BIN=$(abspath $(BALANCER_BIN)) bench/balancer.sh
 
 # The codec fuzzer under ASan+UBSan for 60 s (see README.md).
 fuzz: deps

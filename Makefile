@@ -7,6 +7,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 NODE_BIN := $(BUILD)/services/broker/warren-node
 CTL_BIN := $(BUILD)/services/ctl/warrenctl
 EXPORTER_BIN := $(BUILD)/services/exporter/warren-exporter
+BALANCER_BIN := $(BUILD)/services/balancer/warren-balancer
 
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
@@ -61,8 +62,9 @@ soak: build
 	  /usr/bin/python3 tests/durability/test_crash.py
 
 # Side-by-side runs against Warren and Debian's RabbitMQ (installed if missing): capacity,
-# durability (confirmed persistent throughput, recovery time), listing and scraping 10,000 queues.
-BENCH_PACKAGES := rabbitmq-server curl bc
+# durability (confirmed persistent throughput, recovery time), listing and scraping 10,000 queues;
+# and warren-balancer against Debian's haproxy (installed if missing too).
+BENCH_PACKAGES := rabbitmq-server haproxy curl bc
 
 bench: build
 	@missing=""; for p in $(BENCH_PACKAGES); do \
@@ -76,6 +78,7 @@ bench: build
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) bench/list_queues.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) \
 	  WARREN_EXPORTER_BIN=$(abspath $(EXPORTER_BIN)) bench/exporter.sh
+	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_BALANCER_BIN=$(abspath $(BALANCER_BIN)) bench/balancer.sh
 
 # The codec fuzzer under ASan+UBSan for 60 s (see README.md).
 fuzz: deps

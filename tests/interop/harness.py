@@ -13,7 +13,8 @@ Both backends get the same definitions (DEFINITIONS below): Warren through a
 --config TOML file, RabbitMQ through rabbitmqctl.
 
 Durability tests also stop, kill -9 and restart a Warren node on the same data
-directory: `kill()`, `stop_node()`, `restart()`; `extra_config` is TOML text
+directory: `kill()`, `stop_node()`, `restart()` (on the same AMQP port when
+made with `amqp_port=PORT`, as the balancer's tests need); `extra_config` is TOML text
 appended to the node's config file; `logs()` covers every run of the node.
 
 Used two ways:
@@ -96,9 +97,10 @@ def _die_with_parent():
 
 
 class Broker:
-    def __init__(self, definitions=DEFINITIONS, extra_config=""):
+    def __init__(self, definitions=DEFINITIONS, extra_config="", amqp_port=0):
         self.host = "127.0.0.1"
         self.port = None
+        self.amqp_port = amqp_port  # 0: the node picks; else every (re)start uses it
         self.grpc_port = None  # Warren's Admin service (gRPC); None for RabbitMQ
         self.definitions = definitions
         self.extra_config = extra_config
@@ -153,7 +155,8 @@ class Broker:
         self._stop_warren()
 
     def restart(self):
-        """Start the node again on the same data directory (a new port)."""
+        """Start the node again on the same data directory (a new port unless
+        the Broker was made with amqp_port)."""
         self._require_warren("restart")
         if self.proc is not None and self.proc.poll() is None:
             self._stop_warren()
@@ -182,7 +185,7 @@ class Broker:
             f.write(toml_config(self.definitions) + "\n" + self.extra_config + "\n")
         self.port = self.grpc_port = None
         self.proc = subprocess.Popen(
-            [binary, "--amqp-listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0",
+            [binary, "--amqp-listen", "127.0.0.1:%d" % self.amqp_port, "--grpc-listen", "127.0.0.1:0",
              "--data-dir", os.path.join(self.dir, "data"), "--config", config],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, errors="replace", preexec_fn=_die_with_parent)

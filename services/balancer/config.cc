@@ -1,0 +1,259 @@
+#include "balancer/config.h"
+
+#include <cctype>
+#include <set>
+
+#include <toml++/toml.h>
+
+namespace warren::balancer {
+
+namespace {
+
+// Reads one TOML table key by key and remembers which keys it was asked
+// about, so that Done() can refuse the first key nobody reads. Every error
+// names "origin: path.key".
+class TableReader {
+ public:
+  TableReader(const toml::table& t, std::string origin, std::string path)
+      : t_(t), origin_(std::move(origin)), path_(std::move(path)) {}
+
+  [[noreturn]] void Fail(const std::string& key, const std::string& why) const {
+    throw ConfigError(origin_ + ": " + path_ + key + ": " + why);
+  }
+  const toml::node* Get(const std::string& key) {
+    known_.insert(key);
+    return t_.get(key);
+  }
+  std::optional<std::string> Str(const std::string& key) {
+    const toml::node* n = Get(key);
+    if (!n) return std::nullopt;
+    if (auto s = n->value<std::string>()) return *s;
+    Fail(key, "expected a string");
+  }
+  std::optional<int> Int(const std::string& key, int lo, int hi) {
+    const toml::node* n = Get(key);
+    if (!n) return std::nullopt;
+    auto v = n->value_exact<int64_t>();
+    if (!v) Fail(key, "expected an integer");
+    if (*v < lo || *v > hi)
+      Fail(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return static_cast<int>(*v);
+  }
+  std::optional<bool> Bool(const std::string& key) {
+    const toml::node* n = Get(key);
+    if (!n) return std::nullopt;
+    if (auto b = n->value_exact<bool>()) return *b;
+    Fail(key, "expected true or false");
+  }
+  std::optional<Millis> Duration(const std::string& key) {
+    const toml::node* n = Get(key);
+    if (!n) return std::nullopt;
+    std::optional<Millis> d;
+    if (auto i = n->value_exact<int64_t>(); i && *i >= 0) d = Millis(*i);
+    if (auto s = n->value_exact<std::string>()) d = ParseDuration(*s);
+    if (!d) Fail(key, "expected a duration such as \"500ms\", \"5s\" or \"2m\"");
+    return d;
+  }
+  std::optional<HostPort> Address(const std::string& key) {
+    auto s = Str(key);
+    if (!s) return std::nullopt;
+    try {
+      return ParseHostPort(*s, key);
+    } catch (const ConfigError&) {
+      Fail(key, "expected HOST:PORT, got '" + *s + "'");
+    }
+  }
+  // As Str/Address, but missing (or empty) is an error saying `what` it is.
+  std::string NeedStr(const std::string& key, const std::string& what) {
+    auto v = Str(key);
+    if (!v || v->empty()) Fail(key, "missing (" + what + ")");
+    return *v;
+  }
+  HostPort NeedAddress(const std::string& key, const std::string& what) {
+    auto v = Address(key);
+    if (!v) Fail(key, "missing (" + what + ")");
+    return *v;
+  }
+  // The array of tables under `key` (absent: empty).
+  const toml::array* Tables(const std::string& key) {
+    const toml::node* n = Get(key);
+    if (!n) return nullptr;
+    const toml::array* a = n->as_array();
+    if (!a || !a->is_array_of_tables()) Fail(key, "expected an array of tables ([[" + path_ + key + "]])");
+    return a;
+  }
+  const toml::table* Table(const std::string& key) {
+    const toml::node* n = Get(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) Fail(key, "expected a table ([" + key + "])");
+    return n->as_table();
+  }
+  void Done() const {
+    for (const auto& [k, v] : t_)
+      if (!known_.count(std::string(k.str()))) Fail(std::string(k.str()), "unknown key");
+  }
+  const std::string& origin() const { return origin_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  const toml::table& t_;
+  std::string origin_, path_;
+  std::set<std::string> known_;
+};
+
+template <class T>
+void Set(T& field, std::optional<T> v) {
+  if (v) field = *v;
+}
+
+ServerConfig ReadServer(TableReader& r) {
+  ServerConfig s;
+  s.name = r.NeedStr("name", "every server needs a name");
+  s.address = r.NeedAddress("address", "HOST:PORT of an AMQP node");
+  if (s.address.port == 0) r.Fail("address", "port 0 is not a server's port");
+  if (const toml::node* n = r.Get("check")) {
+    auto text = n->value_exact<std::string>();
+    auto flag = n->value_exact<bool>();
+    if (flag && !*flag) s.check = CheckKind::kNone;
+    else if (text && *text == "tcp") s.check = CheckKind::kTcp;
+    else if (text && *text == "amqp") s.check = CheckKind::kAmqp;
+    else r.Fail("check", "must be \"tcp\", \"amqp\" or false");
+  }
+  Set(s.inter, r.Duration("inter"));
+  if (s.inter.count() < 10) r.Fail("inter", "must be at least 10ms");
+  Set(s.rise, r.Int("rise", 1, 1000));
+  Set(s.fall, r.Int("fall", 1, 1000));
+  Set(s.weight, r.Int("weight", 0, 256));
+  Set(s.backup, r.Bool("backup"));
+  r.Done();
+  return s;
+}
+
+ListenConfig ReadListen(TableReader& r) {
+  ListenConfig l;
+  l.name = r.NeedStr("name", "every listener needs a name");
+  l.bind = r.NeedAddress("bind", "HOST:PORT to accept clients on");
+  if (auto mode = r.Str("mode"); mode && *mode != "tcp")
+    r.Fail("mode", "only \"tcp\" is supported (AMQP is forwarded as a byte stream)");
+  if (auto b = r.Str("balance")) {
+    if (*b == "roundrobin") l.balance = Balance::kRoundRobin;
+    else if (*b == "leastconn") l.balance = Balance::kLeastConn;
+    else if (*b == "source") l.balance = Balance::kSource;
+    else r.Fail("balance", "must be \"roundrobin\", \"leastconn\" or \"source\", not '" + *b + "'");
+  }
+  Set(l.maxconn, r.Int("maxconn", 0, 1000000));
+  std::set<std::string> names;
+  if (const toml::array* servers = r.Tables("server")) {
+    for (size_t i = 0; i < servers->size(); ++i) {
+      TableReader sr(*servers->get(i)->as_table(), r.origin(),
+                     r.path() + "server[" + std::to_string(i) + "].");
+      l.servers.push_back(ReadServer(sr));
+      if (!names.insert(l.servers.back().name).second)
+        sr.Fail("name", "'" + l.servers.back().name + "' is used twice in this listener");
+    }
+  }
+  if (l.servers.empty()) r.Fail("server", "a listener needs at least one [[listen.server]]");
+  r.Done();
+  return l;
+}
+
+BalancerConfig Read(const toml::table& root, const std::string& origin) {
+  BalancerConfig c;
+  c.stats = StatsConfig{};
+  TableReader top(root, origin, "");
+  if (const toml::table* g = top.Table("global")) {
+    TableReader r(*g, origin, "global.");
+    Set(c.maxconn, r.Int("maxconn", 1, 1000000));
+    Set(c.hard_stop_after, r.Duration("hard_stop_after"));
+    r.Done();
+  }
+  if (const toml::table* d = top.Table("defaults")) {
+    TableReader r(*d, origin, "defaults.");
+    if (auto mode = r.Str("mode"); mode && *mode != "tcp") r.Fail("mode", "only \"tcp\" is supported");
+    Set(c.timeout_connect, r.Duration("timeout_connect"));
+    Set(c.timeout_client, r.Duration("timeout_client"));
+    Set(c.timeout_server, r.Duration("timeout_server"));
+    Set(c.retries, r.Int("retries", 0, 100));
+    r.Done();
+    if (c.timeout_connect.count() == 0) r.Fail("timeout_connect", "must be above 0");
+  }
+  std::set<std::string> names;
+  if (const toml::array* listens = top.Tables("listen")) {
+    for (size_t i = 0; i < listens->size(); ++i) {
+      TableReader r(*listens->get(i)->as_table(), origin, "listen[" + std::to_string(i) + "].");
+      c.listens.push_back(ReadListen(r));
+      if (!names.insert(c.listens.back().name).second)
+        r.Fail("name", "'" + c.listens.back().name + "' is used twice");
+    }
+  }
+  if (c.listens.empty()) top.Fail("listen", "at least one [[listen]] is needed");
+  if (const toml::table* s = top.Table("stats")) {
+    TableReader r(*s, origin, "stats.");
+    c.stats.bind = r.NeedAddress("bind", "HOST:PORT of the stats page");
+    Set(c.stats.uri, r.Str("uri"));
+    if (c.stats.uri.empty() || c.stats.uri[0] != '/') r.Fail("uri", "must start with '/'");
+    Set(c.stats.refresh, r.Duration("refresh"));
+    r.Done();
+  }
+  top.Done();
+  return c;
+}
+
+}  // namespace
+
+BalancerConfig DefaultConfig() {
+  BalancerConfig c;
+  ServerConfig node{.name = "local", .address = {"127.0.0.1", 5673}, .check = CheckKind::kAmqp};
+  c.listens.push_back(ListenConfig{.name = "amqp", .bind = {"0.0.0.0", 5672}, .servers = {node}});
+  c.stats.bind = HostPort{"0.0.0.0", 8100};
+  return c;
+}
+
+BalancerConfig LoadConfigText(const std::string& text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(origin + ":" + std::to_string(e.source().begin.line) + ": " +
+                      std::string(e.description()));
+  }
+  return Read(root, origin);
+}
+
+BalancerConfig LoadConfigFile(const std::string& path) {
+  std::string text;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    char buf[8192];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+    std::fclose(f);
+  } else {
+    throw ConfigError(path + ": cannot be read");
+  }
+  return LoadConfigText(text, path);
+}
+
+std::optional<Millis> ParseDuration(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0 || i > 12) return std::nullopt;
+  int64_t n = std::stoll(text.substr(0, i));
+  std::string unit = text.substr(i);
+  if (unit.empty() || unit == "ms") return Millis(n);
+  if (unit == "s") return Millis(n * 1000);
+  if (unit == "m") return Millis(n * 60'000);
+  if (unit == "h") return Millis(n * 3'600'000);
+  return std::nullopt;
+}
+
+// Indexed by the enums' order.
+const char* BalanceName(Balance b) {
+  static const char* const kNames[] = {"roundrobin", "leastconn", "source"};
+  return kNames[static_cast<int>(b)];
+}
+
+const char* CheckName(CheckKind c) {
+  static const char* const kNames[] = {"none", "tcp", "amqp"};
+  return kNames[static_cast<int>(c)];
+}
+
+}  // namespace warren::balancer

@@ -1,0 +1,72 @@
+// warren-balancer's configuration: the TOML shape in ARCHITECTURE.md ("The
+// balancer's configuration says what the tutorial's haproxy.cfg says").
+// Parsing throws ConfigError with one line naming the key and the problem;
+// unknown keys are errors. Plain values, copied freely; no I/O but reading
+// the file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.h"  // ConfigError, HostPort
+
+namespace warren::balancer {
+
+using Millis = std::chrono::milliseconds;
+
+enum class Balance { kRoundRobin, kLeastConn, kSource };
+enum class CheckKind { kNone, kTcp, kAmqp };  // check = false | "tcp" | "amqp"
+
+struct ServerConfig {
+  std::string name;
+  HostPort address;
+  CheckKind check = CheckKind::kTcp;
+  Millis inter{2000};  // haproxy's defaults: inter 2s, rise 2, fall 3
+  int rise = 2;
+  int fall = 3;
+  int weight = 1;  // 0: never chosen by roundrobin (haproxy: drained)
+  bool backup = false;
+};
+
+struct ListenConfig {
+  std::string name;
+  HostPort bind;
+  Balance balance = Balance::kRoundRobin;
+  int maxconn = 0;  // 0: only [global] maxconn bounds it
+  std::vector<ServerConfig> servers;
+};
+
+struct StatsConfig {
+  std::optional<HostPort> bind;  // no [stats] table: no stats listener
+  std::string uri = "/rabbitmq_stats";
+  Millis refresh{5000};
+};
+
+struct BalancerConfig {
+  int maxconn = 4096;
+  Millis timeout_connect{5000};
+  Millis timeout_client{120000};
+  Millis timeout_server{120000};
+  int retries = 3;
+  Millis hard_stop_after{10000};  // [global]: after SIGTERM, sessions get this long to finish
+  std::vector<ListenConfig> listens;
+  StatsConfig stats;
+};
+
+// With no file: one listener "amqp" on 0.0.0.0:5672 in front of a single
+// node at 127.0.0.1:5673 (AMQP check), stats on 0.0.0.0:8100.
+BalancerConfig DefaultConfig();
+
+BalancerConfig LoadConfigFile(const std::string& path);
+BalancerConfig LoadConfigText(const std::string& text, const std::string& origin);
+
+// "500ms", "5s", "2m", "1h"; a bare integer is milliseconds (haproxy's rule).
+std::optional<Millis> ParseDuration(const std::string& text);
+
+const char* BalanceName(Balance b);
+const char* CheckName(CheckKind c);
+
+}  // namespace warren::balancer

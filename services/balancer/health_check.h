@@ -1,0 +1,52 @@
+// Checks one server every `inter` and feeds the result to Server::RecordCheck:
+//   tcp   a TCP connect within min(inter, timeout_connect);
+//   amqp  the same, then the AMQP 0-9-1 protocol header ("AMQP" 0 0 9 1,
+//         spec 4.2.2) and a wait for the server's first frame, which must be
+//         a method frame on channel 0 carrying connection.start (10,10), the
+//         first thing a broker sends (spec 1.4.2.1); then the check hangs up;
+//   none  (check = false) no probe: the server stays UP.
+// Every UP/DOWN change is logged.
+//
+// Lifecycle: owned by shared_ptr; Start() then Stop() (reload or exit).
+// Pending handlers hold a reference, so Stop() may be called at any time.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "balancer/dial.h"
+#include "balancer/server.h"
+
+namespace warren::balancer {
+
+class HealthCheck : public std::enable_shared_from_this<HealthCheck> {
+ public:
+  HealthCheck(asio::io_context& io, std::shared_ptr<Server> server, std::string listener,
+              Millis timeout_connect);
+  void Start();
+  void Stop();
+
+ private:
+  void Schedule();
+  void Probe();
+  void ReadStart();
+  void Done(bool ok, const std::string& detail);
+
+  asio::io_context& io_;
+  std::shared_ptr<Server> server_;
+  std::string listener_;
+  Millis timeout_;
+  Dialer dialer_;
+  asio::steady_timer timer_;
+  asio::steady_timer deadline_;
+  asio::ip::tcp::socket socket_;
+  std::string in_;
+  bool stopped_ = false;
+  bool probing_ = false;
+};
+
+}  // namespace warren::balancer

@@ -6,6 +6,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 NODE_BIN := $(BUILD)/services/broker/warren-node
 CTL_BIN := $(BUILD)/services/ctl/warrenctl
+MGMT_BIN := $(BUILD)/services/mgmt/warren-mgmt
 
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
@@ -54,13 +55,16 @@ soak: build
 	  /usr/bin/python3 tests/durability/test_crash.py
 
 # Side-by-side runs against Warren and Debian's RabbitMQ (installed if missing): capacity,
-# durability (confirmed persistent throughput, recovery time), listing 10,000 queues.
+# durability (confirmed persistent throughput, recovery time), listing 10,000 queues (warrenctl,
+# and the management API's first page).
 bench: build
 	@dpkg-query -W -f='$${Status}\n' rabbitmq-server 2>/dev/null | grep -q "install ok installed" || \
 	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server; }
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/run_capacity.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/durability.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) bench/list_queues.sh
+	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) \
+	  WARREN_MGMT_BIN=$(abspath $(MGMT_BIN)) bench/mgmt_queues.sh
 
 # The codec fuzzer under ASan+UBSan for 60 s (see README.md).
 fuzz: deps

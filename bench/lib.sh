@@ -5,6 +5,18 @@
 
 here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 
+# queue_definitions COUNT FILE: a definitions file of COUNT durable queues
+# q-00000... on "/", readable by the rabbitmq user.
+queue_definitions() {
+  /usr/bin/python3 - "$1" >"$2" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+print(json.dumps({"queues": [{"name": "q-%05d" % i, "vhost": "/", "durable": True,
+                              "auto_delete": False, "arguments": {}} for i in range(n)]}))
+PY
+  chmod 644 "$2"
+}
+
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_warren DATA_DIR [CONFIG [QUEUE COUNT]]: sets WARREN_PID, WARREN_PORT,
@@ -35,9 +47,11 @@ alive() { [ -r "/proc/$1/stat" ] && ! awk '{exit $3 != "Z"}' "/proc/$1/stat"; }
 
 # rabbit_env CMD ARGS...: CMD with the private node's environment.
 rabbit_env() { env "${RABBIT_VARS[@]}" "$@"; }
+RABBIT_EXTRA_VARS=()
 
 # start_rabbit [QUEUE COUNT]: a private instance under $WORK/rmq (kept across
-# restarts) with its own ports and epmd; sets RABBIT_PORT, RABBIT_NODE,
+# restarts) with its own ports and epmd, plus RABBIT_EXTRA_VARS (an array of
+# VAR=value) in its environment; sets RABBIT_PORT, RABBIT_NODE,
 # BEAM_PID and START_SECONDS. setpriv, unlike the packaged wrapper's su,
 # keeps our raised open-file limit.
 start_rabbit() {
@@ -51,6 +65,7 @@ start_rabbit() {
       RABBITMQ_LOG_BASE="$WORK/rmq/log" RABBITMQ_ENABLED_PLUGINS_FILE="$WORK/rmq/plugins"
       RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
       ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$RABBIT_EPMD_PORT")
+    RABBIT_VARS+=("${RABBIT_EXTRA_VARS[@]}")  # e.g. RABBITMQ_CONFIG_FILE=...
     mkdir -p "$WORK/rmq/mnesia" "$WORK/rmq/log"; touch "$WORK/rmq/plugins"
     chown -R rabbitmq:rabbitmq "$WORK/rmq"
   fi

@@ -17,13 +17,7 @@ source "$here/lib.sh"
 cleanup() { stop_warren; stop_rabbit; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-/usr/bin/python3 - "$COUNT" >"$WORK/defs.json" <<'PY'
-import json, sys
-n = int(sys.argv[1])
-print(json.dumps({"queues": [{"name": "q-%05d" % i, "vhost": "/", "durable": True,
-                              "auto_delete": False, "arguments": {}} for i in range(n)]}))
-PY
-chmod 644 "$WORK/defs.json"
+queue_definitions "$COUNT" "$WORK/defs.json"
 
 # time_runs OUT CMD...: runs CMD RUNS times; checks it lists COUNT queues;
 # prints "fastest median" in seconds.

@@ -8,6 +8,7 @@ NODE_BIN := $(BUILD)/services/broker/warren-node
 CTL_BIN := $(BUILD)/services/ctl/warrenctl
 EXPORTER_BIN := $(BUILD)/services/exporter/warren-exporter
 BALANCER_BIN := $(BUILD)/services/balancer/warren-balancer
+MGMT_BIN := $(BUILD)/services/mgmt/warren-mgmt
 
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
@@ -62,7 +63,8 @@ soak: build
 	  /usr/bin/python3 tests/durability/test_crash.py
 
 # Side-by-side runs against Warren and Debian's RabbitMQ (installed if missing): capacity,
-# durability (confirmed persistent throughput, recovery time), listing and scraping 10,000 queues;
+# durability (confirmed persistent throughput, recovery time), listing 10,000 queues (warrenctl, the
+# management API's first page) and scraping them;
 # and warren-balancer against Debian's haproxy (installed if missing too).
 BENCH_PACKAGES := rabbitmq-server haproxy curl bc
 
@@ -79,6 +81,8 @@ bench: build
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) \
 	  WARREN_EXPORTER_BIN=$(abspath $(EXPORTER_BIN)) bench/exporter.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_BALANCER_BIN=$(abspath $(BALANCER_BIN)) bench/balancer.sh
+	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) \
+	  WARREN_MGMT_BIN=$(abspath $(MGMT_BIN)) bench/mgmt_queues.sh
 
 # The codec fuzzer under ASan+UBSan for 60 s (see README.md).
 fuzz: deps

@@ -4,7 +4,18 @@
 # the process starts until it serves (or until a queue holds COUNT messages).
 
 here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
-declare -a RABBIT_EXTRA_VARS  # keeps what the caller set
+
+# queue_definitions COUNT FILE: a definitions file of COUNT durable queues
+# q-00000... on "/", readable by the rabbitmq user.
+queue_definitions() {
+  /usr/bin/python3 - "$1" >"$2" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+print(json.dumps({"queues": [{"name": "q-%05d" % i, "vhost": "/", "durable": True,
+                              "auto_delete": False, "arguments": {}} for i in range(n)]}))
+PY
+  chmod 644 "$2"
+}
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -49,6 +60,7 @@ alive() { [ -r "/proc/$1/stat" ] && ! awk '{exit $3 != "Z"}' "/proc/$1/stat"; }
 
 # rabbit_env CMD ARGS...: CMD with the private node's environment.
 rabbit_env() { env "${RABBIT_VARS[@]}" "$@"; }
+RABBIT_EXTRA_VARS=()
 
 # start_rabbit [QUEUE COUNT]: a private instance under $WORK/rmq (kept across
 # restarts) with its own ports and epmd; sets RABBIT_PORT, RABBIT_NODE,

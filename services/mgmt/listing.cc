@@ -123,6 +123,13 @@ Reply ListReply(const Call& call, json items) {
                {"total_count", total}});
 }
 
+Reply ListOrOne(const Call& call, json items, size_t name_arg, const std::string& kind) {
+  if (call.args.size() <= name_arg) return ListReply(call, std::move(items));
+  std::string what = kind + " '" + call.arg(name_arg) + "'";
+  if (name_arg == 1) what += " in vhost '" + call.arg(0) + "'";
+  return OneOf(items, {{"name", call.arg(name_arg)}}, what);
+}
+
 Reply OneOf(const json& items, const json& match, const std::string& what) {
   for (const auto& item : items) {
     bool all = true;

@@ -16,6 +16,11 @@ namespace warren::mgmt {
 
 Reply ListReply(const Call& call, nlohmann::json items);
 
+// The listing when the path names no object (fewer than name_arg + 1
+// arguments), else the item whose name is args[name_arg], or 404 naming
+// the `kind` ("queue") and, for name_arg 1, the vhost args[0].
+Reply ListOrOne(const Call& call, nlohmann::json items, size_t name_arg, const std::string& kind);
+
 // One object from a listing by its fields, or 404 naming `what`.
 Reply OneOf(const nlohmann::json& items, const nlohmann::json& match, const std::string& what);
 

@@ -30,6 +30,13 @@ struct Call {
     return http.has_param(name) ? http.get_param_value(name) : "";
   }
   bool QueryFlag(const std::string& name) const { return Query(name) == "true"; }
+  // A listing of the vhost args[0] names, or of every vhost when none.
+  v1::ListRequest ListScope() const {
+    v1::ListRequest r;
+    if (args.empty()) r.set_all_vhosts(true);
+    else r.set_vhost(args[0]);
+    return r;
+  }
 
   // Calls the node; nullopt when it answered OK, else the HTTP error reply.
   template <typename Request, typename Response>

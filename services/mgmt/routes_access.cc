@@ -19,8 +19,7 @@ Reply VHosts(Call& call) {
   if (auto e = call.Rpc(&Stub::ListVHosts, v1::Empty{}, r)) return *e;
   json items = json::array();
   for (const auto& v : r.vhosts()) items.push_back(FormatVHost(v));
-  if (call.args.empty()) return ListReply(call, std::move(items));
-  return OneOf(items, {{"name", call.arg(0)}}, "vhost '" + call.arg(0) + "'");
+  return ListOrOne(call, std::move(items), 0, "vhost");
 }
 
 Reply PutVHost(Call& call) {
@@ -65,8 +64,7 @@ Reply Users(Call& call) {
   if (auto e = call.Rpc(&Stub::ListUsers, v1::Empty{}, r)) return *e;
   json items = json::array();
   for (const auto& u : r.users()) items.push_back(FormatUser(u));
-  if (call.args.empty()) return ListReply(call, std::move(items));
-  return OneOf(items, {{"name", call.arg(0)}}, "user '" + call.arg(0) + "'");
+  return ListOrOne(call, std::move(items), 0, "user");
 }
 
 // A user no password opens (RabbitMQ's user without a password).

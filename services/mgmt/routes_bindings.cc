@@ -28,11 +28,8 @@ std::optional<Reply> Between(Call& call, const std::string& kind, json& items) {
 }
 
 Reply All(Call& call) {
-  v1::ListRequest scope;
-  if (call.args.empty()) scope.set_all_vhosts(true);
-  else scope.set_vhost(call.arg(0));
   v1::ListBindingsResponse r;
-  if (auto e = call.Rpc(&Stub::ListBindings, scope, r)) return *e;
+  if (auto e = call.Rpc(&Stub::ListBindings, call.ListScope(), r)) return *e;
   json items = json::array();
   for (const auto& b : r.bindings()) items.push_back(FormatBinding(b));
   return ListReply(call, std::move(items));

@@ -16,8 +16,7 @@ Reply Connections(Call& call) {
   if (auto e = call.Rpc(&Stub::ListConnections, v1::ListRequest{}, r)) return *e;
   json items = json::array();
   for (const auto& c : r.connections()) items.push_back(FormatConnection(c));
-  if (call.args.empty()) return ListReply(call, std::move(items));
-  return OneOf(items, {{"name", call.arg(0)}}, "connection '" + call.arg(0) + "'");
+  return ListOrOne(call, std::move(items), 0, "connection");
 }
 
 Reply CloseConnection(Call& call) {
@@ -45,16 +44,13 @@ Reply Channels(Call& call, bool of_connection) {
   json items = json::array();
   for (const auto& c : r.channels())
     if (!of_connection || c.connection() == call.arg(0)) items.push_back(FormatChannel(c));
-  if (call.args.empty() || of_connection) return ListReply(call, std::move(items));
-  return OneOf(items, {{"name", call.arg(0)}}, "channel '" + call.arg(0) + "'");
+  if (of_connection) return ListReply(call, std::move(items));
+  return ListOrOne(call, std::move(items), 0, "channel");
 }
 
 Reply Consumers(Call& call) {
-  v1::ListRequest scope;
-  if (call.args.empty()) scope.set_all_vhosts(true);
-  else scope.set_vhost(call.arg(0));
   v1::ListConsumersResponse r;
-  if (auto e = call.Rpc(&Stub::ListConsumers, scope, r)) return *e;
+  if (auto e = call.Rpc(&Stub::ListConsumers, call.ListScope(), r)) return *e;
   json items = json::array();
   for (const auto& c : r.consumers()) items.push_back(FormatConsumer(c));
   return ListReply(call, std::move(items));

@@ -16,16 +16,9 @@ std::string ExchangeName(const Call& call) {
   return call.arg(1) == "amq.default" ? "" : call.arg(1);
 }
 
-v1::ListRequest Scope(const Call& call) {
-  v1::ListRequest r;
-  if (call.args.empty()) r.set_all_vhosts(true);
-  else r.set_vhost(call.arg(0));
-  return r;
-}
-
 Reply Exchanges(Call& call) {
   v1::ListExchangesResponse r;
-  if (auto e = call.Rpc(&Stub::ListExchanges, Scope(call), r)) return *e;
+  if (auto e = call.Rpc(&Stub::ListExchanges, call.ListScope(), r)) return *e;
   json items = json::array();
   for (const auto& x : r.exchanges()) items.push_back(FormatExchange(x));
   if (call.args.size() < 2) return ListReply(call, std::move(items));
@@ -70,8 +63,7 @@ Reply Publish(Call& call) {
                                {"payload", Type::kString, true},
                                {"payload_encoding", Type::kString, true},
                                {"properties", Type::kObject, true}, {"name", Type::kString},
-                               {"vhost", Type::kString}, {"props", Type::kObject},
-                               {"delivery_mode", Type::kString}, {"headers", Type::kAny}},
+                               {"vhost", Type::kString}},
                         body))
     return *e;
   v1::PublishRequest p;
@@ -89,13 +81,13 @@ Reply Publish(Call& call) {
 // The bindings whose source (or, for an exchange, destination) this one is.
 Reply ExchangeBindings(Call& call, bool source) {
   v1::ListExchangesResponse exchanges;
-  if (auto e = call.Rpc(&Stub::ListExchanges, Scope(call), exchanges)) return *e;
+  if (auto e = call.Rpc(&Stub::ListExchanges, call.ListScope(), exchanges)) return *e;
   const std::string name = ExchangeName(call);
   bool found = false;
   for (const auto& x : exchanges.exchanges()) found = found || x.name() == name;
   if (!found) return NotFound("exchange '" + call.arg(1) + "' not found");
   v1::ListBindingsResponse r;
-  if (auto e = call.Rpc(&Stub::ListBindings, Scope(call), r)) return *e;
+  if (auto e = call.Rpc(&Stub::ListBindings, call.ListScope(), r)) return *e;
   json items = json::array();
   for (const auto& b : r.bindings())
     if (source ? b.source() == name

@@ -10,6 +10,10 @@ namespace {
 using nlohmann::json;
 using Stub = v1::Admin::Stub;
 
+#ifndef WARREN_VERSION
+#define WARREN_VERSION "0.0.0"
+#endif
+
 // The management API version Warren's answers follow.
 constexpr const char* kApiVersion = "3.13.7";
 
@@ -51,12 +55,15 @@ Reply Overview(Call& call) {
   v1::OverviewResponse o;
   v1::StatusResponse s;
   if (auto e = call.Rpc(&Stub::Overview, v1::Empty{}, o)) return *e;
-  if (auto e = call.Rpc(&Stub::Status, v1::Empty{}, s)) return *e;
+  // The node's status needs the monitoring tag; without it, no listeners.
+  grpc::Status status = call.nodes.Call(call.authorization, &Stub::Status, v1::Empty{}, s);
+  if (!status.ok() && status.error_code() != grpc::StatusCode::PERMISSION_DENIED)
+    return FromGrpc(status);
   return Json({
       {"management_version", kApiVersion},
       {"rabbitmq_version", kApiVersion},
-      {"product_name", s.product()},
-      {"product_version", s.version()},
+      {"product_name", "Warren"},
+      {"product_version", WARREN_VERSION},
       {"cluster_name", o.node_name()},
       {"node", o.node_name()},
       {"object_totals",

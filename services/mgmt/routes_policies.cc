@@ -34,8 +34,7 @@ std::optional<Reply> ListPolicies(Call& call, const std::string* vhost, json& it
 Reply Policies(Call& call) {
   json items;
   if (auto e = ListPolicies(call, call.args.empty() ? nullptr : &call.args[0], items)) return *e;
-  if (call.args.size() < 2) return ListReply(call, std::move(items));
-  return OneOf(items, {{"name", call.arg(1)}}, "policy '" + call.arg(1) + "'");
+  return ListOrOne(call, std::move(items), 1, "policy");
 }
 
 Reply PutPolicy(Call& call) {

@@ -11,24 +11,16 @@ namespace {
 using nlohmann::json;
 using Stub = v1::Admin::Stub;
 
-v1::ListRequest Scope(const Call& call) {
-  v1::ListRequest r;
-  if (call.args.empty()) r.set_all_vhosts(true);
-  else r.set_vhost(call.arg(0));
-  return r;
-}
-
 std::string QueueName(const Call& call) {
   return "queue '" + call.arg(1) + "' in vhost '" + call.arg(0) + "'";
 }
 
 Reply Queues(Call& call) {
   v1::ListQueuesResponse r;
-  if (auto e = call.Rpc(&Stub::ListQueues, Scope(call), r)) return *e;
+  if (auto e = call.Rpc(&Stub::ListQueues, call.ListScope(), r)) return *e;
   json items = json::array();
   for (const auto& q : r.queues()) items.push_back(FormatQueue(q));
-  if (call.args.size() < 2) return ListReply(call, std::move(items));
-  return OneOf(items, {{"name", call.arg(1)}}, QueueName(call));
+  return ListOrOne(call, std::move(items), 1, "queue");
 }
 
 Reply PutQueue(Call& call) {
@@ -106,12 +98,12 @@ Reply Get(Call& call) {
 
 Reply QueueBindings(Call& call) {
   v1::ListQueuesResponse queues;
-  if (auto e = call.Rpc(&Stub::ListQueues, Scope(call), queues)) return *e;
+  if (auto e = call.Rpc(&Stub::ListQueues, call.ListScope(), queues)) return *e;
   bool found = false;
   for (const auto& q : queues.queues()) found = found || q.name() == call.arg(1);
   if (!found) return NotFound(QueueName(call) + " not found");
   v1::ListBindingsResponse r;
-  if (auto e = call.Rpc(&Stub::ListBindings, Scope(call), r)) return *e;
+  if (auto e = call.Rpc(&Stub::ListBindings, call.ListScope(), r)) return *e;
   json items = json::array();
   for (const auto& b : r.bindings())
     if (b.destination_kind() == "queue" && b.destination() == call.arg(1))

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -142,6 +143,27 @@ class Mgmt:
         if status not in expect:
             raise AssertionError("%s %s -> %d %r" % (method, path, status, data))
         return data
+
+
+class NodeAndMgmt(unittest.TestCase):
+    """One node (with `definitions`) and warren-mgmt in front of it, shared
+    by the class's tests as cls.broker and cls.api."""
+    definitions = DEFINITIONS
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = harness.Broker(definitions=cls.definitions)
+        cls.broker.__enter__()
+        try:
+            cls.api = Mgmt(["127.0.0.1:%d" % cls.broker.grpc_port]).__enter__()
+        except BaseException:
+            cls.broker.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.api.stop()
+        cls.broker.stop()
 
 
 def q(name):

@@ -5,7 +5,6 @@ sorting, columns)."""
 import base64
 import hashlib
 import os
-import unittest
 
 import mgmt
 from mgmt import q
@@ -13,22 +12,7 @@ from mgmt import q
 import pika
 
 
-class ApiTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = mgmt.harness.Broker(definitions=mgmt.DEFINITIONS)
-        cls.broker.__enter__()
-        try:
-            cls.api = mgmt.Mgmt(["127.0.0.1:%d" % cls.broker.grpc_port]).__enter__()
-        except BaseException:
-            cls.broker.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.api.stop()
-        cls.broker.stop()
-
+class ApiTest(mgmt.NodeAndMgmt):
     def status(self, method, path, body=None, **kw):
         return self.api.request(method, path, body, **kw)[0]
 
@@ -66,6 +50,10 @@ class ApiTest(unittest.TestCase):
 
     def test_management_user_acts_within_its_permissions(self):
         auth = {"user": "manager", "password": "manager"}
+        overview = self.api.ok("GET", "/api/overview", **auth)
+        self.assertEqual(overview["listeners"], [])
+        self.assertIn("queues", overview["object_totals"])
+        self.assertError(403, "GET", "/api/nodes", **auth)
         self.assertEqual(self.status("PUT", "/api/queues/%2F/mine-q", {}, **auth), 201)
         self.assertError(403, "PUT", "/api/queues/%2F/theirs-q", {}, **auth)
         self.assertError(403, "GET", "/api/users", **auth)

@@ -1,8 +1,6 @@
 """The management API driven exactly as RabbitMQ's documentation and
 rabbitmqadmin drive it: the same paths, bodies and query strings, and the
 response shapes those tools read."""
-import unittest
-
 import mgmt
 
 # What RabbitMQ 3.13 answers for one message of POST /api/queues/.../get.
@@ -12,21 +10,8 @@ PAGE_KEYS = {"filtered_count", "item_count", "items", "page", "page_count", "pag
              "total_count"}
 
 
-class CompatibilityTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = mgmt.harness.Broker()
-        cls.broker.__enter__()
-        try:
-            cls.api = mgmt.Mgmt(["127.0.0.1:%d" % cls.broker.grpc_port]).__enter__()
-        except BaseException:
-            cls.broker.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.api.stop()
-        cls.broker.stop()
+class CompatibilityTest(mgmt.NodeAndMgmt):
+    definitions = mgmt.harness.DEFINITIONS
 
     def call(self, method, path, body=None):
         status, data, headers = self.api.request(method, path, body)

@@ -39,11 +39,22 @@ grpc::Status AdminService::Status(grpc::ServerContext* call, const v1::Empty*,
 
 grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
                                     v1::OverviewResponse* out) {
-  return Run(call, Need::kMonitoring, "", [&](const Caller&) {
+  // As the management plugin's overview: every management user may ask; one
+  // who may not see every vhost gets the totals of its own vhosts and
+  // connections.
+  return Run(call, Need::kManagement, "", [&](const Caller& caller) {
     out->set_node_name(broker().config().node_name);
-    uint64_t channels = 0, consumers = 0, queues = 0, exchanges = 0, ready = 0, unacked = 0;
-    for (const auto& [id, c] : broker().clients()) channels += c->Describe().channels.size();
+    uint64_t connections = 0, channels = 0, consumers = 0, queues = 0, exchanges = 0;
+    uint64_t ready = 0, unacked = 0, vhosts = 0;
+    for (const auto& [id, c] : broker().clients()) {
+      core::ConnectionInfo info = c->Describe();
+      if (!caller.sees_all() && info.user != caller.user) continue;
+      ++connections;
+      channels += info.channels.size();
+    }
     for (const auto& [name, v] : broker().vhosts()) {
+      if (!caller.sees_all() && !broker().CanAccessVHost(caller.user, name)) continue;
+      ++vhosts;
       exchanges += v->exchanges().size() + 1;  // and the default exchange
       queues += v->queues().size();
       for (const auto& [qn, q] : v->queues()) {
@@ -53,12 +64,12 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
       }
     }
     const core::BrokerCounters& k = broker().counters();
-    out->set_connections(broker().clients().size());
+    out->set_connections(connections);
     out->set_channels(channels);
     out->set_consumers(consumers);
     out->set_queues(queues);
     out->set_exchanges(exchanges);
-    out->set_vhosts(broker().vhosts().size());
+    out->set_vhosts(vhosts);
     out->set_messages(ready + unacked);
     out->set_messages_ready(ready);
     out->set_messages_unacknowledged(unacked);

@@ -1,6 +1,8 @@
 // warren-mgmt: RabbitMQ's management HTTP API over nodes' Admin service.
 //   warren-mgmt [--config FILE] [--http-listen HOST:PORT] [--nodes HOST:PORT,...]
 //               [--ui-dir DIR] [--log-level LEVEL]
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -75,13 +77,21 @@ int Main(int argc, char** argv) {
     std::string node_list;
     for (const auto& n : options.nodes) node_list += (node_list.empty() ? "" : ", ") + n;
     spdlog::info("nodes: {}", node_list);
+    std::atomic<bool> finished{false};
     std::thread signals([&] {
       int sig = 0;
       sigwait(&stop_signals, &sig);
+      if (finished) return;
       spdlog::info("signal {}: stopping", sig);
-      server.Stop();
+      // A stop that comes before Run() has started listening is not seen
+      // by the HTTP server: ask again until Run() has returned.
+      while (!finished) {
+        server.Stop();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
     });
     server.Run();
+    finished = true;
     // Run() also returns if the server fails; let the signal thread go.
     pthread_kill(signals.native_handle(), SIGTERM);
     signals.join();

@@ -42,19 +42,6 @@ stop_warren() {
   WARREN_PID=""
 }
 
-# queue_definitions COUNT FILE: a definitions file (readable by the rabbitmq
-# user) with COUNT durable queues q-00000... in vhost "/", for Warren's
-# import_definitions and RabbitMQ's alike.
-queue_definitions() {
-  /usr/bin/python3 - "$1" >"$2" <<'PY'
-import json, sys
-n = int(sys.argv[1])
-print(json.dumps({"queues": [{"name": "q-%05d" % i, "vhost": "/", "durable": True,
-                              "auto_delete": False, "arguments": {}} for i in range(n)]}))
-PY
-  chmod 644 "$2"
-}
-
 # alive PID: the process exists and is not a zombie.
 alive() { [ -r "/proc/$1/stat" ] && ! awk '{exit $3 != "Z"}' "/proc/$1/stat"; }
 

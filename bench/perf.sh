@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# The performance matrix: the same warren-perf scenarios against a Warren node
+# and a private Debian RabbitMQ on loopback (lib.sh), one table with both
+# figures and their ratio, saved as bench/results/perf-<date>.json.
+#   1. 1 producer / 1 consumer, 16 B, transient, auto-ack
+#   2. 1 / 1, 1 KiB, confirms (window 100), manual ack, prefetch 100
+#   3. 4 / 4, 1 KiB, persistent, one durable queue, confirms, prefetch 100
+#   4. fanout from 1 producer to 10 queues with a consumer each (consumed rate)
+#   5. topic exchange with 10,000 bindings, 1 / 1, 16 B
+#   6. 1,000 queues, a consumer each, 1,000 msg/s in all: latency percentiles
+#   7. memory: RSS growth per queued 1 KiB message, MEMORY_COUNT (1,000,000)
+#      confirmed into one queue with no consumer, and the time it took
+#   8. connection churn: 4 producers, each opening a connection, a channel,
+#      confirm.select, 1 message, close, in a loop: connections per second
+# Timed scenarios run SECONDS_EACH (10) s. Every run gets a freshly started
+# broker with an empty store, and runs alone: Warren is stopped before
+# RabbitMQ starts and the other way round; the brokers alternate per
+# scenario, so background load drifting over the run hits both alike. For
+# each run: the broker's CPU seconds (utime+stime of warren-node / beam.smp)
+# per million consumed messages (7: published; 8: connections), and
+# warren-perf's own, to show where the client, not the broker, is the limit.
+# PERF_SCENARIOS="1 2 5" runs a subset, PERF_BROKERS=warren one broker. A
+# failed run is FAIL in the table; the others carry on; the exit status is 1.
+# PERF_BUDGET (840) s caps the whole matrix: runs that would not fit are FAIL.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+: "${WARREN_NODE_BIN:?set WARREN_NODE_BIN to the warren-node binary}"
+: "${WARREN_PERF_BIN:?set WARREN_PERF_BIN to the warren-perf binary}"
+[ -x "$WARREN_PERF_BIN" ] || { echo "no warren-perf at $WARREN_PERF_BIN" >&2; exit 1; }
+SECONDS_EACH=${SECONDS_EACH:-10}
+PERF_SCENARIOS=${PERF_SCENARIOS:-1 2 3 4 5 6 7 8}
+PERF_BROKERS=${PERF_BROKERS:-warren rabbitmq}
+MEMORY_COUNT=${MEMORY_COUNT:-1000000}
+PERF_BUDGET=${PERF_BUDGET:-840}
+deadline=$((SECONDS + PERF_BUDGET))
+ulimit -n "$(ulimit -Hn)"
+WORK=$(mktemp -d)
+chmod 755 "$WORK"  # rabbitmq-server runs as the rabbitmq user
+source "$here/lib.sh"
+cleanup() { stop_warren; stop_rabbit; rm -rf "$WORK"; }
+trap cleanup EXIT
+mkdir -p "$WORK/runs"
+
+for b in $PERF_BROKERS; do
+  case $b in
+    warren) ;;
+    rabbitmq) have_rabbit || { echo "rabbitmq-server is not installed (apt-get install rabbitmq-server)" >&2; exit 1; } ;;
+    *) echo "PERF_BROKERS: unknown broker $b (warren, rabbitmq)" >&2; exit 1 ;;
+  esac
+done
+for s in $PERF_SCENARIOS; do
+  case $s in [1-8]) ;; *) echo "PERF_SCENARIOS: no scenario $s (1-8)" >&2; exit 1 ;; esac
+done
+
+# scenario N: sets ARGS (warren-perf's arguments but -h, --id, --json) and
+# LIMIT (seconds before the run is killed).
+scenario() {
+  local z=(-z "$SECONDS_EACH")
+  LIMIT=$((SECONDS_EACH + 60))
+  case $1 in
+    1) ARGS=(-u perf-1 -x 1 -y 1 -s 16 -a "${z[@]}") ;;
+    2) ARGS=(-u perf-2 -x 1 -y 1 -s 1024 -c 100 -q 100 "${z[@]}") ;;
+    3) ARGS=(-u perf-3 -x 4 -y 4 -s 1024 -f persistent -c 100 -q 100 "${z[@]}") ;;
+    4) ARGS=(-e perf-fanout -t fanout --queue-pattern 'fan-%d' --queue-pattern-from 1
+             --queue-pattern-to 10 -x 1 -y 10 -a -s 16 "${z[@]}") ;;
+    5) ARGS=(-e perf-topic -t topic --topic-bindings 10000 -u perf-5 -x 1 -y 1 -a -s 16 "${z[@]}") ;;
+    6) ARGS=(--queue-pattern 'lat-%d' --queue-pattern-from 1 --queue-pattern-to 1000
+             -x 1 -y 1000 -r 1000 -s 16 -q 10 --channels-per-connection 50 "${z[@]}")
+       LIMIT=$((SECONDS_EACH + 120)) ;;
+    7) ARGS=(-u perf-7 -x 1 -y 0 -s 1024 -c 500 -C "$MEMORY_COUNT" --auto-delete false)
+       LIMIT=${MEMORY_LIMIT:-300} ;;
+    8) ARGS=(-u perf-8 --churn -x 4 -y 0 "${z[@]}") ;;
+  esac
+}
+
+# /proc figures of PID: user+system clock ticks, VmRSS and VmHWM in KiB.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+rss_kib() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '$1 == "VmHWM:" {print $2}' "/proc/$1/status"; }
+
+# broker_up B: a fresh broker with an empty store; sets PORT, BROKER_PID.
+broker_up() {
+  case $1 in
+    warren)
+      rm -rf "$WORK/warren"
+      start_warren "$WORK/warren" || return 1
+      PORT=$WARREN_PORT; BROKER_PID=$WARREN_PID ;;
+    rabbitmq)
+      if [ -n "${RABBIT_NODE:-}" ]; then  # lib.sh keeps $WORK/rmq; start from empty
+        rm -rf "$WORK/rmq/mnesia"; mkdir -p "$WORK/rmq/mnesia"
+        chown rabbitmq:rabbitmq "$WORK/rmq/mnesia"
+      fi
+      start_rabbit || return 1
+      PORT=$RABBIT_PORT; BROKER_PID=$BEAM_PID ;;
+  esac
+}
+broker_down() { case $1 in warren) stop_warren ;; rabbitmq) stop_rabbit ;; esac; }
+
+# run B N: one scenario on a fresh broker; writes runs/B-N.meta and .json.
+# Returns non-zero if anything went wrong (the reason is in the .meta).
+run() {
+  local b=$1 n=$2 tag="$1-$2" rc=0 status=ok t0 t1 r0 r1 h1 load
+  local meta="$WORK/runs/$tag.meta" log="$WORK/runs/$tag.log" tfile="$WORK/runs/$tag.time"
+  scenario "$n"
+  local left=$((deadline - SECONDS))
+  {
+    echo "args ${ARGS[*]}"
+    if [ "$n" = 7 ]; then echo "expected_published $MEMORY_COUNT"; fi
+  } >"$meta"
+  if [ "$left" -lt $((LIMIT + 30)) ]; then
+    echo "status skipped: ${left}s of PERF_BUDGET left, the run may need $((LIMIT + 30))s" >>"$meta"
+    return 1
+  fi
+  if ! broker_up "$b" >>"$log" 2>&1; then
+    echo "status the broker did not start (see the log below)" >>"$meta"
+    tail -5 "$log" >&2
+    broker_down "$b" >/dev/null 2>&1 || true
+    return 1
+  fi
+  # The memory baseline after the boot's own allocations have settled.
+  if [ "$n" = 7 ]; then sleep "${MEMORY_SETTLE:-3}"; fi
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  t0=$(cpu_ticks "$BROKER_PID"); r0=$(rss_kib "$BROKER_PID")
+  timeout --kill-after=10 "$LIMIT" /usr/bin/time -f '%U %S %e %M' -o "$tfile" \
+    "$WARREN_PERF_BIN" -h "amqp://guest:guest@127.0.0.1:$PORT/%2F" "${ARGS[@]}" \
+    --id "$tag" --json "$WORK/runs/$tag.json" >>"$log" 2>&1 || rc=$?
+  if alive "$BROKER_PID"; then
+    t1=$(cpu_ticks "$BROKER_PID"); r1=$(rss_kib "$BROKER_PID"); h1=$(hwm_kib "$BROKER_PID")
+  else
+    status="the broker died during the run"; t1=""; r1=""; h1=""
+  fi
+  case $rc in
+    0) ;;
+    124|137) [ "$status" = ok ] && status="killed after ${LIMIT}s" ;;
+    *) [ "$status" = ok ] && status="warren-perf exited with status $rc" ;;
+  esac
+  {
+    echo "status $status"; echo "rc $rc"; echo "clk_tck $(getconf CLK_TCK)"
+    echo "start_seconds $START_SECONDS"; echo "loadavg_before $load"
+    echo "ticks_before $t0"; echo "ticks_after $t1"
+    echo "rss_before_kib $r0"; echo "rss_after_kib $r1"; echo "hwm_after_kib $h1"
+    # /usr/bin/time puts "Command exited with non-zero status" first when it does.
+    if [ -s "$tfile" ]; then tail -1 "$tfile" | awk '{print "perf_user_s " $1 "\nperf_sys_s " $2 \
+      "\nperf_elapsed_s " $3 "\nperf_max_rss_kib " $4}'; fi
+  } >>"$meta"
+  broker_down "$b"
+  [ "$status" = ok ]
+}
+
+rabbit_version=$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo none)
+cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+echo "perf matrix $date: $(nproc) x $cpu_model, Warren $commit, RabbitMQ $rabbit_version," \
+  "$SECONDS_EACH s per timed scenario, scenarios $PERF_SCENARIOS, brokers $PERF_BROKERS"
+
+failed=0
+for n in $PERF_SCENARIOS; do
+  for b in $PERF_BROKERS; do
+    started=$SECONDS
+    if run "$b" "$n"; then
+      what=ok
+    else
+      what="FAIL ($(sed -n 's/^status //p' "$WORK/runs/$b-$n.meta"))"; failed=1
+      [ -s "$WORK/runs/$b-$n.log" ] && tail -5 "$WORK/runs/$b-$n.log" | sed 's/^/    /' >&2
+    fi
+    printf '%-8s scenario %d: %s (%ds)\n' "$b" "$n" "$what" $((SECONDS - started))
+  done
+done
+
+mkdir -p "$here/results"
+/usr/bin/python3 "$here/perf_table.py" --runs "$WORK/runs" \
+  --out "$here/results/perf-$(date -u +%Y%m%dT%H%M%S).json" \
+  --scenarios "$PERF_SCENARIOS" --brokers "$PERF_BROKERS" \
+  --meta "date=$date" --meta "nproc=$(nproc)" --meta "cpu_model=$cpu_model" \
+  --meta "mem_total_kib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)" \
+  --meta "warren_commit=$commit" --meta "rabbitmq_version=$rabbit_version" \
+  --meta "seconds_each=$SECONDS_EACH" || failed=1
+echo "matrix took $SECONDS s"
+exit "$failed"

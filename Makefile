@@ -9,6 +9,7 @@ CTL_BIN := $(BUILD)/services/ctl/warrenctl
 EXPORTER_BIN := $(BUILD)/services/exporter/warren-exporter
 BALANCER_BIN := $(BUILD)/services/balancer/warren-balancer
 MGMT_BIN := $(BUILD)/services/mgmt/warren-mgmt
+PERF_BIN := $(BUILD)/services/perf/warren-perf
 
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
@@ -83,6 +84,7 @@ bench: build
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_BALANCER_BIN=$(abspath $(BALANCER_BIN)) bench/balancer.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) \
 	  WARREN_MGMT_BIN=$(abspath $(MGMT_BIN)) bench/mgmt_queues.sh
+	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_PERF_BIN=$(abspath $(PERF_BIN)) bench/perf.sh
 
 # The codec fuzzer under ASan+UBSan for 60 s (see README.md).
 fuzz: deps

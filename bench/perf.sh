@@ -164,7 +164,8 @@ for n in $PERF_SCENARIOS; do
       what="FAIL ($(sed -n 's/^status //p' "$WORK/runs/$b-$n.meta"))"; failed=1
       [ -s "$WORK/runs/$b-$n.log" ] && tail -5 "$WORK/runs/$b-$n.log" | sed 's/^/    /' >&2
     fi
-    printf '%-8s scenario %d: %s (%ds)\n' "$b" "$n" "$what" $((SECONDS - started))
+    printf '%-8s scenario %d: %s (%ds, load average before %s)\n' "$b" "$n" "$what" \
+      $((SECONDS - started)) "$(sed -n 's/^loadavg_before //p' "$WORK/runs/$b-$n.meta")"
   done
 done
 

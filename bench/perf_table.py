@@ -219,6 +219,13 @@ def main():
     if perf_cpu:
         print("warren-perf's own CPU s/M (%s): %s" % (" / ".join(BROKERS[b] + " run" for b in brokers),
                                                       ", ".join(perf_cpu)))
+    loads = [sc["results"][b]["loadavg_before"] for sc in doc["scenarios"] for b in brokers
+             if "loadavg_before" in sc["results"][b]]
+    if loads:
+        print("1-minute load average before the runs: %.2f to %.2f on %d CPUs%s"
+              % (min(loads), max(loads), doc["machine"]["nproc"],
+                 " (other work was running: the figures are disturbed)"
+                 if max(loads) > doc["machine"]["nproc"] else ""))
     for f in failed:
         print("FAIL: " + f)
     print("saved " + a.out)

@@ -77,6 +77,9 @@ scenario() {
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 rss_kib() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
 hwm_kib() { awk '$1 == "VmHWM:" {print $2}' "/proc/$1/status"; }
+# Busy clock ticks of the whole machine (user, nice, system, irq, softirq,
+# steal): less the broker's and warren-perf's, what other work took meanwhile.
+busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 
 # broker_up B: a fresh broker with an empty store; sets PORT, BROKER_PID.
 broker_up() {
@@ -99,7 +102,7 @@ broker_down() { case $1 in warren) stop_warren ;; rabbitmq) stop_rabbit ;; esac;
 # run B N: one scenario on a fresh broker; writes runs/B-N.meta and .json.
 # Returns non-zero if anything went wrong (the reason is in the .meta).
 run() {
-  local b=$1 n=$2 tag="$1-$2" rc=0 status=ok t0 t1 r0 r1 h1 load
+  local b=$1 n=$2 tag="$1-$2" rc=0 status=ok t0 t1 r0 r1 h1 m0 m1 load
   local meta="$WORK/runs/$tag.meta" log="$WORK/runs/$tag.log" tfile="$WORK/runs/$tag.time"
   scenario "$n"
   local left=$((deadline - SECONDS))
@@ -120,10 +123,11 @@ run() {
   # The memory baseline after the boot's own allocations have settled.
   if [ "$n" = 7 ]; then sleep "${MEMORY_SETTLE:-3}"; fi
   load=$(cut -d' ' -f1 /proc/loadavg)
-  t0=$(cpu_ticks "$BROKER_PID"); r0=$(rss_kib "$BROKER_PID")
+  t0=$(cpu_ticks "$BROKER_PID"); r0=$(rss_kib "$BROKER_PID"); m0=$(busy_ticks)
   timeout --kill-after=10 "$LIMIT" /usr/bin/time -f '%U %S %e %M' -o "$tfile" \
     "$WARREN_PERF_BIN" -h "amqp://guest:guest@127.0.0.1:$PORT/%2F" "${ARGS[@]}" \
     --id "$tag" --json "$WORK/runs/$tag.json" >>"$log" 2>&1 || rc=$?
+  m1=$(busy_ticks)
   if alive "$BROKER_PID"; then
     t1=$(cpu_ticks "$BROKER_PID"); r1=$(rss_kib "$BROKER_PID"); h1=$(hwm_kib "$BROKER_PID")
   else
@@ -138,6 +142,7 @@ run() {
     echo "status $status"; echo "rc $rc"; echo "clk_tck $(getconf CLK_TCK)"
     echo "start_seconds $START_SECONDS"; echo "loadavg_before $load"
     echo "ticks_before $t0"; echo "ticks_after $t1"
+    echo "machine_busy_ticks $((m1 - m0))"
     echo "rss_before_kib $r0"; echo "rss_after_kib $r1"; echo "hwm_after_kib $h1"
     # /usr/bin/time puts "Command exited with non-zero status" first when it does.
     if [ -s "$tfile" ]; then tail -1 "$tfile" | awk '{print "perf_user_s " $1 "\nperf_sys_s " $2 \

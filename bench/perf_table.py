@@ -96,6 +96,10 @@ def record(runs, broker, sid):
         rec["perf_max_rss_kib"] = num(meta, "perf_max_rss_kib")
         if count:
             rec["perf_cpu_s_per_million"] = round((pu + ps) / count * 1e6, 3)
+    busy = num(meta, "machine_busy_ticks")
+    if busy is not None and "broker_cpu_s" in rec and "perf_cpu_s" in rec:
+        # CPU time the rest of the machine used during the run (0 when alone).
+        rec["other_cpu_s"] = round(max(0.0, busy / tck - rec["broker_cpu_s"] - rec["perf_cpu_s"]), 2)
     for key in ("rss_before_kib", "rss_after_kib", "hwm_after_kib"):
         if num(meta, key) is not None:
             rec[key] = num(meta, key)
@@ -219,13 +223,15 @@ def main():
     if perf_cpu:
         print("warren-perf's own CPU s/M (%s): %s" % (" / ".join(BROKERS[b] + " run" for b in brokers),
                                                       ", ".join(perf_cpu)))
-    loads = [sc["results"][b]["loadavg_before"] for sc in doc["scenarios"] for b in brokers
-             if "loadavg_before" in sc["results"][b]]
-    if loads:
-        print("1-minute load average before the runs: %.2f to %.2f on %d CPUs%s"
-              % (min(loads), max(loads), doc["machine"]["nproc"],
-                 " (other work was running: the figures are disturbed)"
-                 if max(loads) > doc["machine"]["nproc"] else ""))
+    others = [(sc["results"][b]["other_cpu_s"] / sc["results"][b]["perf_elapsed_s"], sc["id"], b)
+              for sc in doc["scenarios"] for b in brokers
+              if sc["results"][b].get("other_cpu_s") is not None
+              and sc["results"][b].get("perf_elapsed_s")]
+    if others:
+        worst = max(others)
+        print("CPU taken by other processes during a run: at most %.0f%% of one core "
+              "(scenario %d, %s)%s" % (worst[0] * 100, worst[1], BROKERS[worst[2]],
+                                       ": the figures are disturbed" if worst[0] > 0.1 else ""))
     for f in failed:
         print("FAIL: " + f)
     print("saved " + a.out)

@@ -231,7 +231,7 @@ def main():
         worst = max(others)
         print("CPU taken by other processes during a run: at most %.0f%% of one core "
               "(scenario %d, %s)%s" % (worst[0] * 100, worst[1], BROKERS[worst[2]],
-                                       ": the figures are disturbed" if worst[0] > 0.1 else ""))
+                                       ": the figures are disturbed" if worst[0] > 0.25 else ""))
     for f in failed:
         print("FAIL: " + f)
     print("saved " + a.out)

@@ -115,8 +115,7 @@ run() {
     return 1
   fi
   if ! broker_up "$b" >>"$log" 2>&1; then
-    echo "status the broker did not start (see the log below)" >>"$meta"
-    tail -5 "$log" >&2
+    echo "status the broker did not start" >>"$meta"
     broker_down "$b" >/dev/null 2>&1 || true
     return 1
   fi
@@ -169,8 +168,9 @@ for n in $PERF_SCENARIOS; do
       what="FAIL ($(sed -n 's/^status //p' "$WORK/runs/$b-$n.meta"))"; failed=1
       [ -s "$WORK/runs/$b-$n.log" ] && tail -5 "$WORK/runs/$b-$n.log" | sed 's/^/    /' >&2
     fi
-    printf '%-8s scenario %d: %s (%ds, load average before %s)\n' "$b" "$n" "$what" \
-      $((SECONDS - started)) "$(sed -n 's/^loadavg_before //p' "$WORK/runs/$b-$n.meta")"
+    load=$(sed -n 's/^loadavg_before //p' "$WORK/runs/$b-$n.meta")
+    printf '%-8s scenario %d: %s (%ds%s)\n' "$b" "$n" "$what" $((SECONDS - started)) \
+      "${load:+, load average before $load}"
   done
 done
 

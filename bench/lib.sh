@@ -43,7 +43,7 @@ stop_warren() {
 }
 
 # alive PID: the process exists and is not a zombie.
-alive() { [ -r "/proc/$1/stat" ] && ! awk '{exit $3 != "Z"}' "/proc/$1/stat"; }
+alive() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; [ "$(awk '{print $3}' <<<"$s")" != Z ]; }
 
 # rabbit_env CMD ARGS...: CMD with the private node's environment.
 rabbit_env() { env "${RABBIT_VARS[@]}" "$@"; }

@@ -14,6 +14,14 @@ namespace warren::net {
 namespace {
 
 constexpr size_t kInitialReadBuffer = 4096;
+// A busy publisher fills whatever it is offered: reads that fill the buffer
+// double it up to this, so a stream of small messages costs one read per
+// hundreds of frames, while an idle connection keeps 4 KiB. Not more: one
+// publisher's bigger batch holds the loop longer, and at 64 KiB a 1:1
+// publisher/consumer pair (bench/perf.sh scenario 1) let the consumer fall
+// behind.
+constexpr size_t kBusyReadBuffer = 32 * 1024;
+// Past this (a frame near frame_max), an emptied buffer goes back to 4 KiB.
 constexpr size_t kShrinkAbove = 256 * 1024;
 
 protocol::PeerInfo PeerOf(const asio::ip::tcp::socket& s) {
@@ -73,13 +81,20 @@ void Session::OnRead(const std::error_code& ec, size_t n) {
     Finish();
     return;
   }
+  bool filled = in_len_ + n == in_.size();
   in_len_ += n;
   size_t used = connection_->OnData(std::string_view(in_.data(), in_len_));
   if (used > 0) {
     std::memmove(in_.data(), in_.data() + used, in_len_ - used);
     in_len_ -= used;
   }
-  if (in_len_ == 0 && in_.size() > kShrinkAbove) {
+  // Size the buffer to the traffic: double it while reads fill it; back to
+  // 4 KiB once it is empty and a read brought little, so idle connections
+  // stay small.
+  if (filled && in_.size() < kBusyReadBuffer) {
+    in_.resize(in_.size() * 2);
+  } else if (in_len_ == 0 && in_.size() > kInitialReadBuffer &&
+             (in_.size() > kShrinkAbove || n < in_.size() / 16)) {
     in_.resize(kInitialReadBuffer);
     in_.shrink_to_fit();
   }

@@ -99,7 +99,7 @@ grpc::Status AdminService::Publish(grpc::ServerContext* call, const v1::PublishR
     const std::string resource = exchange.empty() ? "amq.default" : exchange;
     if (grpc::Status s = Permit(c, vhost, Access::kWrite, "exchange", resource); !s.ok())
       return s;
-    const auto& user_id = message->properties.user_id;
+    const std::optional<std::string> user_id = message->properties().user_id;
     if (user_id && *user_id != c.user)
       return Invalid("user_id property set to '" + *user_id + "' but authenticated user was '" +
                      c.user + "'");
@@ -151,7 +151,7 @@ grpc::Status AdminService::GetMessages(grpc::ServerContext* call,
       o->set_exchange(m.exchange);
       o->set_routing_key(m.routing_key);
       o->set_message_count(q->ready_count());
-      o->set_properties(PropertiesToJson(m.properties).dump());
+      o->set_properties(PropertiesToJson(m.properties()).dump());
       std::string body = r->truncate() > 0 && m.body.size() > r->truncate()
                              ? m.body.substr(0, r->truncate())
                              : m.body;

@@ -17,8 +17,8 @@ bool SameDeath(const FieldValue& v, const std::string& queue, const std::string&
          *r->AsString() == reason;
 }
 
-FieldTable NewDeath(const Message& m, const std::string& queue, const std::string& reason,
-                    int64_t now_seconds) {
+FieldTable NewDeath(const Message& m, const std::optional<std::string>& expiration,
+                    const std::string& queue, const std::string& reason, int64_t now_seconds) {
   FieldTable d;
   d.Set("count", FieldValue::Long(1));
   d.Set("reason", FieldValue::Str(reason));
@@ -26,8 +26,7 @@ FieldTable NewDeath(const Message& m, const std::string& queue, const std::strin
   d.Set("time", FieldValue::Timestamp(static_cast<uint64_t>(now_seconds)));
   d.Set("exchange", FieldValue::Str(m.exchange));
   d.Set("routing-keys", FieldValue::Array({FieldValue::Str(m.routing_key)}));
-  if (m.properties.expiration)
-    d.Set("original-expiration", FieldValue::Str(*m.properties.expiration));
+  if (expiration) d.Set("original-expiration", FieldValue::Str(*expiration));
   return d;
 }
 
@@ -36,7 +35,7 @@ FieldTable NewDeath(const Message& m, const std::string& queue, const std::strin
 MessagePtr MakeDeadLetter(const Message& m, const std::string& queue, const std::string& reason,
                           int64_t now_seconds, const std::string& dead_letter_exchange,
                           const std::optional<std::string>& routing_key) {
-  amqp::BasicProperties props = m.properties;
+  amqp::BasicProperties props = m.properties();
   FieldTable headers = props.headers.value_or(FieldTable{});
 
   FieldArray deaths;
@@ -54,7 +53,8 @@ MessagePtr MakeDeadLetter(const Message& m, const std::string& queue, const std:
     t.Set("count", FieldValue::Long(count + 1));
     break;
   }
-  if (entry.type != 'F') entry = FieldValue::Table(NewDeath(m, queue, reason, now_seconds));
+  if (entry.type != 'F')
+    entry = FieldValue::Table(NewDeath(m, props.expiration, queue, reason, now_seconds));
   deaths.insert(deaths.begin(), std::move(entry));
   headers.Set("x-death", FieldValue::Array(std::move(deaths)));
 
@@ -73,8 +73,9 @@ MessagePtr MakeDeadLetter(const Message& m, const std::string& queue, const std:
 }
 
 bool IsDeadLetterCycle(const Message& m, const std::string& queue) {
-  if (!m.properties.headers) return false;
-  const FieldValue* deaths = m.properties.headers->Find("x-death");
+  if (!m.has_headers) return false;
+  const amqp::BasicProperties props = m.properties();
+  const FieldValue* deaths = props.headers->Find("x-death");
   if (!deaths || !deaths->AsArray()) return false;
   // Newest first, back to the latest death in `queue`: a cycle unless a
   // rejection lies on that stretch (rabbit_dead_letter:is_cycle). Rejections

@@ -20,14 +20,32 @@ MessagePtr MakeMessage(std::string exchange, std::string routing_key,
   auto m = std::make_shared<Message>();
   m->exchange = std::move(exchange);
   m->routing_key = std::move(routing_key);
-  amqp::EncodeProperties(properties, m->raw_properties);
+  m->SetProperties(properties);
   if (properties.expiration) {
     int64_t ttl = 0;
     if (ParseExpiration(*properties.expiration, ttl)) m->ttl_ms = ttl;
   }
-  m->properties = std::move(properties);
   m->body = std::move(body);
   return m;
+}
+
+amqp::BasicProperties Message::properties() const {
+  amqp::BasicProperties p;
+  amqp::DecodeProperties(raw_properties, p);
+  return p;
+}
+
+void Message::SetProperties(const amqp::BasicProperties& p) {
+  std::string raw;
+  amqp::EncodeProperties(p, raw);
+  SetProperties(std::move(raw), p);
+}
+
+void Message::SetProperties(std::string raw, const amqp::BasicProperties& p) {
+  raw_properties = std::move(raw);
+  delivery_mode = p.delivery_mode.value_or(0);
+  priority_property = p.priority.value_or(0);
+  has_headers = p.headers.has_value();
 }
 
 }  // namespace warren::core

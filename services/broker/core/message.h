@@ -25,8 +25,10 @@ struct DiskRef {
 struct Message {
   std::string exchange;
   std::string routing_key;
-  amqp::BasicProperties properties;
-  // The encoded property flags and list, forwarded to consumers untouched.
+  // The encoded property flags and list: forwarded to consumers untouched,
+  // and the only copy of the properties a queued message keeps (decoded
+  // they take 456 bytes, more than many bodies). properties() decodes them
+  // where a value beyond the summary below is needed.
   std::string raw_properties;
   std::string body;
 
@@ -36,9 +38,19 @@ struct Message {
   // Set once when the message is first written to the store, so every queue
   // that keeps it on disk shares one record.
   mutable DiskRef disk;
+  // What routing and queueing read of the properties on every message.
+  uint8_t delivery_mode = 0;
+  uint8_t priority_property = 0;
+  bool has_headers = false;
 
-  bool persistent() const { return properties.persistent(); }
-  uint8_t priority() const { return properties.priority.value_or(0); }
+  bool persistent() const { return delivery_mode == 2; }
+  uint8_t priority() const { return priority_property; }
+  // Decodes raw_properties (checked when the message was made).
+  amqp::BasicProperties properties() const;
+  // Sets raw_properties to encode `p`, and the summary from it.
+  void SetProperties(const amqp::BasicProperties& p);
+  // Takes raw bytes that decode to `p` as they are, and the summary from `p`.
+  void SetProperties(std::string raw, const amqp::BasicProperties& p);
 };
 
 using MessagePtr = std::shared_ptr<const Message>;

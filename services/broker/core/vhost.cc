@@ -433,8 +433,10 @@ void VHost::Collect(Exchange& exchange, const Message& message, std::vector<Queu
   if (exchange.route_mark == route_epoch_ || depth > kMaxExchangeHops) return;
   exchange.route_mark = route_epoch_;
   size_t first = scratch_.size();
-  exchange.router().Route(message.routing_key, message.properties.headers ? &*message.properties.headers : nullptr,
-                          scratch_);
+  // Only a headers exchange reads the headers: decode them for it alone.
+  std::optional<amqp::BasicProperties> props;
+  if (message.has_headers && exchange.type() == "headers") props = message.properties();
+  exchange.router().Route(message.routing_key, props ? &*props->headers : nullptr, scratch_);
   // Copy out this level's destinations: recursion below reuses scratch_.
   std::vector<Destination> next_exchanges;
   // An exchange whose own bindings match nothing hands the message to its

@@ -168,8 +168,7 @@ Status Channel::FinishPublish() {
   }
   message->exchange = std::move(p.method.exchange);
   message->routing_key = std::move(p.method.routing_key);
-  message->properties = std::move(p.properties);
-  message->raw_properties = std::move(p.raw_properties);
+  message->SetProperties(std::move(p.raw_properties), p.properties);
   message->body = std::move(p.body);
   ++connection_.broker().counters().messages_received;
   uint64_t seq = confirm_mode_ ? next_publish_seq_++ : 0;

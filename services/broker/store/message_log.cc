@@ -265,8 +265,10 @@ core::MessagePtr MessageLog::Read(const core::DiskRef& ref) {
   auto m = std::make_shared<core::Message>();
   m->exchange = r.ShortStr();
   m->routing_key = r.ShortStr();
-  m->raw_properties = r.LongStr();
-  if (!r.ok() || !amqp::DecodeProperties(m->raw_properties, m->properties)) return nullptr;
+  std::string raw_props(r.LongStr());
+  amqp::BasicProperties properties;
+  if (!r.ok() || !amqp::DecodeProperties(raw_props, properties)) return nullptr;
+  m->SetProperties(std::move(raw_props), properties);
   m->body = r.Bytes(r.remaining());
   if (h.ttl_ms >= 0) m->ttl_ms = h.ttl_ms;
   m->disk = ref;

@@ -15,8 +15,9 @@ using amqp::FieldValue;
 
 // The x-death array of `m` (empty when absent).
 FieldArray Deaths(const Message& m) {
-  if (!m.properties.headers) return {};
-  const FieldValue* v = m.properties.headers->Find("x-death");
+  const amqp::BasicProperties props = m.properties();
+  if (!props.headers) return {};
+  const FieldValue* v = props.headers->Find("x-death");
   return v && v->AsArray() ? *v->AsArray() : FieldArray{};
 }
 
@@ -74,7 +75,7 @@ TEST_F(DeadLetterTest, ExpiredCopyCarriesEveryXDeathField) {
   EXPECT_EQ(*d.Find("routing-keys"), FieldValue::Array({Str("k1")}));
   EXPECT_EQ(HeaderStr(d, "original-expiration"), "5000");
 
-  const FieldTable& h = *m->properties.headers;
+  const FieldTable h = *m->properties().headers;
   EXPECT_EQ(HeaderStr(h, "x-first-death-reason"), "expired");
   EXPECT_EQ(HeaderStr(h, "x-first-death-queue"), "src");
   EXPECT_EQ(HeaderStr(h, "x-first-death-exchange"), "work");
@@ -84,10 +85,10 @@ TEST_F(DeadLetterTest, ExpiredCopyCarriesEveryXDeathField) {
   EXPECT_EQ(HeaderStr(h, "app"), "kept");
 
   // The copy does not expire again: expiration moved into the entry.
-  EXPECT_FALSE(m->properties.expiration.has_value());
+  EXPECT_FALSE(m->properties().expiration.has_value());
   EXPECT_FALSE(m->ttl_ms.has_value());
-  EXPECT_EQ(m->properties.content_type, "text/plain");
-  EXPECT_EQ(m->properties.message_id, "id-1");
+  EXPECT_EQ(m->properties().content_type, "text/plain");
+  EXPECT_EQ(m->properties().message_id, "id-1");
   EXPECT_EQ(m->body, "body");
   EXPECT_EQ(m->exchange, "dlx");
   EXPECT_EQ(m->routing_key, "k1") << "no x-dead-letter-routing-key: the original key";
@@ -102,7 +103,7 @@ TEST_F(DeadLetterTest, RawPropertiesOfTheCopyMatchItsDecodedProperties) {
   ASSERT_TRUE(m);
   amqp::BasicProperties decoded;
   ASSERT_TRUE(amqp::DecodeProperties(m->raw_properties, decoded));
-  EXPECT_EQ(decoded, m->properties) << "consumers get raw_properties as they are";
+  EXPECT_EQ(decoded, m->properties()) << "consumers get raw_properties as they are";
 }
 
 TEST_F(DeadLetterTest, QueueTtlDeathHasNoOriginalExpiration) {
@@ -221,7 +222,7 @@ TEST_F(RetryLoopTest, SecondDeathIncrementsCountAndMovesEntryToFront) {
   EXPECT_EQ(Count(Entry(deaths, 0)), 2);
   EXPECT_EQ(HeaderStr(Entry(deaths, 1), "queue"), "retry");
   EXPECT_EQ(Count(Entry(deaths, 1)), 1);
-  const FieldTable& h = *m->properties.headers;
+  const FieldTable h = *m->properties().headers;
   EXPECT_EQ(HeaderStr(h, "x-first-death-queue"), "work");
   EXPECT_EQ(HeaderStr(h, "x-first-death-reason"), "rejected");
   EXPECT_EQ(HeaderStr(h, "x-last-death-queue"), "work");
@@ -242,7 +243,7 @@ TEST_F(RetryLoopTest, ThirdRoundCountsTwoForBothEntries) {
   EXPECT_EQ(Count(Entry(deaths, 0)), 2);
   EXPECT_EQ(HeaderStr(Entry(deaths, 1), "queue"), "work");
   EXPECT_EQ(Count(Entry(deaths, 1)), 2);
-  EXPECT_EQ(HeaderStr(*e->message->properties.headers, "x-last-death-queue"), "retry");
+  EXPECT_EQ(HeaderStr(*e->message->properties().headers, "x-last-death-queue"), "retry");
 }
 
 // RabbitMQ keeps the time of the first death in an entry whose count goes up
@@ -335,10 +336,10 @@ TEST(MakeDeadLetterTest, DifferentReasonForTheSameQueueIsANewEntry) {
   EXPECT_EQ(HeaderStr(Entry(deaths, 0), "exchange"), "dlx") << "the exchange it died from";
   EXPECT_EQ(HeaderStr(Entry(deaths, 1), "reason"), "rejected");
   EXPECT_EQ(HeaderStr(Entry(deaths, 1), "exchange"), "ex");
-  EXPECT_EQ(HeaderStr(*m2->properties.headers, "x-first-death-reason"), "rejected");
-  EXPECT_EQ(HeaderStr(*m2->properties.headers, "x-first-death-exchange"), "ex");
-  EXPECT_EQ(HeaderStr(*m2->properties.headers, "x-last-death-reason"), "expired");
-  EXPECT_EQ(HeaderStr(*m2->properties.headers, "x-last-death-exchange"), "dlx");
+  EXPECT_EQ(HeaderStr(*m2->properties().headers, "x-first-death-reason"), "rejected");
+  EXPECT_EQ(HeaderStr(*m2->properties().headers, "x-first-death-exchange"), "ex");
+  EXPECT_EQ(HeaderStr(*m2->properties().headers, "x-last-death-reason"), "expired");
+  EXPECT_EQ(HeaderStr(*m2->properties().headers, "x-last-death-exchange"), "dlx");
 }
 
 }  // namespace

@@ -90,10 +90,10 @@ TEST_F(MessageTtlTest, ExpiredMessageIsDeadLetteredWithReasonExpired) {
   Publish("", "q", "m");
   runtime_.Advance(100);
   MessagePtr m = Only(*dead);
-  ASSERT_TRUE(m && m->properties.headers);
+  ASSERT_TRUE(m && m->properties().headers);
   EXPECT_EQ(m->body, "m");
-  EXPECT_EQ(HeaderStr(*m->properties.headers, "x-first-death-reason"), "expired");
-  EXPECT_EQ(HeaderStr(*m->properties.headers, "x-first-death-queue"), "q");
+  EXPECT_EQ(HeaderStr(*m->properties().headers, "x-first-death-reason"), "expired");
+  EXPECT_EQ(HeaderStr(*m->properties().headers, "x-first-death-queue"), "q");
 }
 
 TEST_F(MessageTtlTest, ExpiredMessageIsNeverDeliveredToALaterConsumer) {
@@ -118,8 +118,8 @@ TEST_F(MessageTtlTest, UnackedMessageDoesNotExpireButExpiresWhenRequeuedPastItsT
   EXPECT_EQ(q->ready_count(), 0u);
   EXPECT_EQ(q->unacked_count(), 0u);
   MessagePtr m = Only(*dead);
-  ASSERT_TRUE(m && m->properties.headers);
-  EXPECT_EQ(HeaderStr(*m->properties.headers, "x-first-death-reason"), "expired");
+  ASSERT_TRUE(m && m->properties().headers);
+  EXPECT_EQ(HeaderStr(*m->properties().headers, "x-first-death-reason"), "expired");
 }
 
 TEST_F(MessageTtlTest, MessageTtlZeroWithoutConsumerExpiresAtOnce) {

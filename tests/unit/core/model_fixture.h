@@ -230,10 +230,14 @@ class ModelTest : public ::testing::Test {
   VHost* vh_ = nullptr;
 };
 
-// Helpers to read dead-letter headers.
+// Helpers to read dead-letter headers. A Message keeps its properties
+// encoded; the decoded headers are kept here, by their bytes, for the whole
+// test run so that the pointers the helpers below hand out stay valid.
 inline const amqp::FieldTable& Headers(const Message& m) {
-  static const amqp::FieldTable kEmpty;
-  return m.properties.headers ? *m.properties.headers : kEmpty;
+  static std::map<std::string, amqp::FieldTable> decoded;
+  auto [it, fresh] = decoded.try_emplace(m.raw_properties);
+  if (fresh) it->second = m.properties().headers.value_or(amqp::FieldTable{});
+  return it->second;
 }
 inline std::string HeaderStr(const Message& m, const std::string& key) {
   const amqp::FieldValue* v = Headers(m).Find(key);

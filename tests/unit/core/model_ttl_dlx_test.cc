@@ -116,7 +116,7 @@ TEST_F(TtlDlxTest, PerMessageExpirationMovesToOriginalExpiration) {
   rt_.Advance(50);
   auto e = dlq_->Get(true);
   ASSERT_TRUE(e);
-  EXPECT_FALSE(e->message->properties.expiration.has_value());
+  EXPECT_FALSE(e->message->properties().expiration.has_value());
   EXPECT_FALSE(e->message->ttl_ms.has_value());
   const amqp::FieldTable* d = Death(*e->message, 0);
   ASSERT_NE(d, nullptr);

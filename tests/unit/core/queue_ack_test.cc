@@ -22,8 +22,8 @@ TEST_F(QueueAckTest, RejectWithoutRequeueDeadLettersWithReasonRejected) {
   EXPECT_EQ(q->unacked_count(), 0u);
   EXPECT_EQ(q->ready_count(), 0u);
   MessagePtr m = Only(*dead);
-  ASSERT_TRUE(m && m->properties.headers);
-  EXPECT_EQ(HeaderStr(*m->properties.headers, "x-first-death-reason"), "rejected");
+  ASSERT_TRUE(m && m->properties().headers);
+  EXPECT_EQ(HeaderStr(*m->properties().headers, "x-first-death-reason"), "rejected");
 }
 
 TEST_F(QueueAckTest, RejectWithoutDlxDiscards) {

@@ -22,7 +22,7 @@ class QueueOverflowTest : public CoreTest {
 
   std::string DeathReason() {
     MessagePtr m = Only(*dead_);
-    return m && m->properties.headers ? HeaderStr(*m->properties.headers, "x-first-death-reason")
+    return m && m->properties().headers ? HeaderStr(*m->properties().headers, "x-first-death-reason")
                                       : "<no message>";
   }
 
@@ -98,9 +98,9 @@ TEST_F(QueueOverflowTest, RejectPublishDlxRejectsAndDeadLetters) {
   EXPECT_TRUE(out.rejected);
   EXPECT_EQ(out.routed, 0u);
   MessagePtr m = Only(*dead_);
-  ASSERT_TRUE(m && m->properties.headers);
+  ASSERT_TRUE(m && m->properties().headers);
   EXPECT_EQ(m->body, "b") << "the refused message, not the head";
-  EXPECT_EQ(HeaderStr(*m->properties.headers, "x-first-death-reason"), "maxlen");
+  EXPECT_EQ(HeaderStr(*m->properties().headers, "x-first-death-reason"), "maxlen");
   EXPECT_EQ(Drain(*q), (Names{"a"}));
 }
 

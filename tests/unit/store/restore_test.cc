@@ -239,8 +239,8 @@ TEST_F(StoreTest, PagedOutMessagesReadBackIntact) {
     auto e = q->Get(true);
     ASSERT_TRUE(e && e->message);
     EXPECT_EQ(e->message->body, "body" + std::to_string(i));
-    EXPECT_EQ(e->message->properties.content_type, "text/plain");
-    EXPECT_EQ(e->message->properties.headers->Find("h")->AsInt(), 7);
+    EXPECT_EQ(e->message->properties().content_type, "text/plain");
+    EXPECT_EQ(e->message->properties().headers->Find("h")->AsInt(), 7);
   }
   // Transient copies are not restored.
   CloseNode();

@@ -107,6 +107,8 @@ class Runner {
   Wait WaitUntil(const std::function<bool()>& ready, int timeout_ms);
   Worker& NextWorker() { return *workers_[next_worker_++ % workers_.size()]; }
   void StartSetup();
+  void StartPacked(int count, const std::string& what,
+                   std::function<std::unique_ptr<ChannelRole>(int, LoopStats&)> make);
   void StartConsumers();
   void StartProducers();
   bool Finished() const;
@@ -147,21 +149,28 @@ void Runner::StartSetup() {
 }
 
 // Consumers (and producers) are packed --channels-per-connection to a
-// connection; connections go round-robin over the loops.
-void Runner::StartConsumers() {
+// connection; connections go round-robin over the loops. `make` builds the
+// role of the i-th one, on its loop.
+void Runner::StartPacked(int count, const std::string& what,
+                         std::function<std::unique_ptr<ChannelRole>(int, LoopStats&)> make) {
   const int per = options_.channels_per_connection;
-  for (int first = 0; first < options_.consumers; first += per) {
+  for (int first = 0; first < count; first += per) {
     Worker& w = NextWorker();
-    int last = std::min(options_.consumers, first + per);
-    w.loop.Post([this, &w, first, last] {
+    int last = std::min(count, first + per);
+    w.loop.Post([this, &w, first, last, what, make] {
       auto c = std::make_unique<Connection>(w.loop, control_, endpoint_,
-                                            "warren-perf consumers " + std::to_string(first));
-      for (int i = first; i < last; ++i)
-        c->AddChannel(std::make_unique<Consumer>(options_, options_.queues[i % options_.queues.size()], w.stats));
+                                            "warren-perf " + what + " " + std::to_string(first));
+      for (int i = first; i < last; ++i) c->AddChannel(make(i, w.stats));
       c->Start();
       w.connections.push_back(std::move(c));
     });
   }
+}
+
+void Runner::StartConsumers() {
+  StartPacked(options_.consumers, "consumers", [this](int i, LoopStats& stats) {
+    return std::make_unique<Consumer>(options_, options_.queues[i % options_.queues.size()], stats);
+  });
 }
 
 void Runner::StartProducers() {
@@ -176,19 +185,9 @@ void Runner::StartProducers() {
     }
     return;
   }
-  const int per = options_.channels_per_connection;
-  for (int first = 0; first < options_.producers; first += per) {
-    Worker& w = NextWorker();
-    int last = std::min(options_.producers, first + per);
-    w.loop.Post([this, &w, first, last] {
-      auto c = std::make_unique<Connection>(w.loop, control_, endpoint_,
-                                            "warren-perf producers " + std::to_string(first));
-      for (int i = first; i < last; ++i)
-        c->AddChannel(std::make_unique<Producer>(options_, static_cast<uint32_t>(i), w.stats));
-      c->Start();
-      w.connections.push_back(std::move(c));
-    });
-  }
+  StartPacked(options_.producers, "producers", [this](int i, LoopStats& stats) {
+    return std::make_unique<Producer>(options_, static_cast<uint32_t>(i), stats);
+  });
 }
 
 // With -C and/or -D: every counted producer and consumer reached its count.

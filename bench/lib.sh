@@ -45,6 +45,11 @@ stop_warren() {
 # alive PID: the process exists and is not a zombie.
 alive() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; [ "$(awk '{print $3}' <<<"$s")" != Z ]; }
 
+# RabbitMQ's default AMQP listener options plus reuseaddr: its port comes
+# from the ephemeral range, and a client socket of an earlier run still in
+# TIME_WAIT on that number would otherwise stop a restart (eaddrinuse).
+RABBIT_LISTEN_OPTIONS="-rabbit tcp_listen_options [{backlog,128},{nodelay,true},{linger,{true,0}},{exit_on_close,false},{reuseaddr,true}]"
+
 # rabbit_env CMD ARGS...: CMD with the private node's environment.
 rabbit_env() { env "${RABBIT_VARS[@]}" "$@"; }
 RABBIT_EXTRA_VARS=()
@@ -63,7 +68,7 @@ start_rabbit() {
       RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$RABBIT_PORT"
       RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT" RABBITMQ_MNESIA_BASE="$WORK/rmq/mnesia"
       RABBITMQ_LOG_BASE="$WORK/rmq/log" RABBITMQ_ENABLED_PLUGINS_FILE="$WORK/rmq/plugins"
-      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} $RABBIT_LISTEN_OPTIONS"
       ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$RABBIT_EPMD_PORT" "${RABBIT_EXTRA_VARS[@]}")
     mkdir -p "$WORK/rmq/mnesia" "$WORK/rmq/log"; touch "$WORK/rmq/plugins"
     chown -R rabbitmq:rabbitmq "$WORK/rmq"

@@ -18,12 +18,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${WARREN_NODE_BIN:?set WARREN_NODE_BIN to the warren-node binary}"
 SECONDS_EACH=${SECONDS_EACH:-10}
 RECOVER_COUNT=${RECOVER_COUNT:-1000000}
-ulimit -n "$(ulimit -Hn)"
-WORK=$(mktemp -d)
-chmod 755 "$WORK"  # rabbitmq-server runs as the rabbitmq user
 source "$here/lib.sh"
-cleanup() { stop_warren; stop_rabbit; rm -rf "$WORK"; }
-trap cleanup EXIT
+bench_start
 
 jars=/usr/share/java/amqp-client.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/slf4j-nop.jar
 javac -d "$WORK/classes" -cp "$jars" "$here/java/DurabilityBench.java"

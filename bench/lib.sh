@@ -1,5 +1,6 @@
 # Shared by the bench scripts: free ports, and starting/stopping a Warren
-# node and a private Debian RabbitMQ on loopback. Source it; set WORK first.
+# node and a private Debian RabbitMQ on loopback. Source it, then call
+# bench_start (or set WORK yourself).
 # Every start goes through start_until.py, which times it from the moment
 # the process starts until it serves (or until a queue holds COUNT messages).
 
@@ -15,6 +16,16 @@ print(json.dumps({"queues": [{"name": "q-%05d" % i, "vhost": "/", "durable": Tru
                               "auto_delete": False, "arguments": {}} for i in range(n)]}))
 PY
   chmod 644 "$2"
+}
+
+# bench_start: the open-file limit raised to the hard limit (a descriptor per
+# client), a scratch folder WORK the rabbitmq user can read, and a trap that
+# stops both brokers and removes WORK when the script exits.
+bench_start() {
+  ulimit -n "$(ulimit -Hn)"
+  WORK=$(mktemp -d)
+  chmod 755 "$WORK"  # rabbitmq-server runs as the rabbitmq user
+  trap 'stop_warren; stop_rabbit; rm -rf "$WORK"' EXIT
 }
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -33,12 +33,8 @@ PERF_BROKERS=${PERF_BROKERS:-warren rabbitmq}
 MEMORY_COUNT=${MEMORY_COUNT:-1000000}
 PERF_BUDGET=${PERF_BUDGET:-840}
 deadline=$((SECONDS + PERF_BUDGET))
-ulimit -n "$(ulimit -Hn)"
-WORK=$(mktemp -d)
-chmod 755 "$WORK"  # rabbitmq-server runs as the rabbitmq user
 source "$here/lib.sh"
-cleanup() { stop_warren; stop_rabbit; rm -rf "$WORK"; }
-trap cleanup EXIT
+bench_start
 mkdir -p "$WORK/runs"
 
 for b in $PERF_BROKERS; do

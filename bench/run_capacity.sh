@@ -7,12 +7,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${WARREN_NODE_BIN:?set WARREN_NODE_BIN to the warren-node binary}"
 CONNECTIONS=${CONNECTIONS:-10000}
 CHANNELS=${CHANNELS:-2000}
-ulimit -n "$(ulimit -Hn)"
-WORK=$(mktemp -d)
-chmod 755 "$WORK"  # rabbitmq-server runs as the rabbitmq user
 source "$here/lib.sh"
-cleanup() { stop_warren; stop_rabbit; rm -rf "$WORK"; }
-trap cleanup EXIT
+bench_start
 
 measure() {  # name pid port
   local name=$1 pid=$2 port=$3 t0 t1 c1 c2

@@ -121,7 +121,7 @@ Status Broker::SetPermissions(const std::string& user, const std::string& vhost,
   Permissions p{configure, write, read, {}, {}, {}};
   for (auto [pattern, re] : {std::pair{&configure, &p.configure_re}, {&write, &p.write_re},
                              {&read, &p.read_re}})
-    if (!CompileRegex(*pattern, *re))
+    if (!Pattern::Compile(*pattern, *re))
       return Err(ReplyCode::kPreconditionFailed, "invalid regular expression '" + *pattern + "'");
   permissions_[user][vhost] = std::move(p);
   ++permissions_epoch_;
@@ -164,11 +164,11 @@ bool Broker::Allowed(const std::string& user, const std::string& vhost, Access a
   const std::string& pattern =
       access == Access::kConfigure ? p.configure : access == Access::kWrite ? p.write : p.read;
   if (pattern.empty()) return false;
-  const std::regex& re = access == Access::kConfigure ? p.configure_re
-                         : access == Access::kWrite  ? p.write_re
-                                                     : p.read_re;
+  const Pattern& re = access == Access::kConfigure ? p.configure_re
+                      : access == Access::kWrite  ? p.write_re
+                                                  : p.read_re;
   const std::string& name = resource.empty() ? std::string("amq.default") : resource;
-  return std::regex_search(name, re);
+  return re.Search(name);
 }
 
 std::string Broker::RegisterReplyTo(DirectReplySink* sink) {

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <regex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -17,6 +16,7 @@
 #include "broker/core/client.h"
 #include "broker/core/message.h"
 #include "broker/core/persistence.h"
+#include "broker/core/regex.h"
 #include "broker/core/vhost.h"
 #include "common/config.h"
 #include "common/runtime.h"
@@ -34,7 +34,7 @@ enum class Access { kConfigure, kWrite, kRead };
 
 struct Permissions {
   std::string configure, write, read;
-  std::regex configure_re, write_re, read_re;
+  Pattern configure_re, write_re, read_re;
 };
 
 // A channel consuming from amq.rabbitmq.reply-to.

@@ -170,7 +170,7 @@ const char* ApplyToName(ApplyTo a) {
 }
 
 Status ValidatePolicy(Policy& policy) {
-  if (!CompileRegex(policy.pattern, policy.pattern_re))
+  if (!Pattern::Compile(policy.pattern, policy.pattern_re))
     return Invalid("pattern: " + Term(FieldValue::Str(policy.pattern)) +
                    " is not a valid regular expression");
   const amqp::FieldTable& d = policy.definition;
@@ -190,7 +190,7 @@ Status ValidatePolicy(Policy& policy) {
 bool PolicyMatches(const Policy& policy, bool is_queue, const std::string& name) {
   ApplyTo kind = is_queue ? ApplyTo::kQueues : ApplyTo::kExchanges;
   if (policy.apply_to != ApplyTo::kAll && policy.apply_to != kind) return false;
-  return std::regex_search(name, policy.pattern_re);
+  return policy.pattern_re.Search(name);
 }
 
 const Policy* EffectivePolicy(const std::map<std::string, Policy>& policies, bool is_queue,

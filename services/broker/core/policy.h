@@ -17,11 +17,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <regex>
 #include <string>
 
 #include "amqp/field_table.h"
 #include "broker/core/queue_args.h"
+#include "broker/core/regex.h"
 #include "common/status.h"
 
 namespace warren::core {
@@ -41,7 +41,7 @@ struct Policy {
   // Keys as RabbitMQ names them ("message-ttl", ...), values as JSON maps
   // onto field values: integers 'l', strings 'S', lists 'A', booleans 't'.
   amqp::FieldTable definition;
-  std::regex pattern_re;  // compiled from pattern by ValidatePolicy
+  Pattern pattern_re;  // compiled from pattern by ValidatePolicy
 };
 
 // Checks pattern (a valid regex), and each definition key and value as

@@ -9,6 +9,7 @@
 #include "broker/core/broker.h"
 #include "broker/core/dead_letter.h"
 #include "broker/core/exchange/headers.h"
+#include "broker/core/limits.h"
 
 namespace warren::core {
 
@@ -59,6 +60,7 @@ void VHost::DeclareBuiltins() {
 
 Status VHost::SetPolicy(Policy policy) {
   policy.vhost = name_;
+  if (Status s = CheckTable("definition", policy.definition); !s.ok()) return s;
   if (Status s = ValidatePolicy(policy); !s.ok()) return s;
   if (Persistence* store = definitions())
     store->PutPolicy(PolicyDef{name_, policy.name, policy.pattern, policy.apply_to,
@@ -111,6 +113,8 @@ Status VHost::DeclareExchange(const ExchangeDeclare& d) {
   if (!existing && IsReserved(d.name))
     return Err(ReplyCode::kAccessRefused,
                "exchange name '" + d.name + "' contains reserved prefix 'amq.*'");
+  if (Status s = CheckShortString("exchange name", d.name); !s.ok()) return s;
+  if (Status s = CheckTable("arguments", d.options.arguments); !s.ok()) return s;
   std::unique_ptr<Router> router = MakeRouter(d.type);
   if (!router) return Err(ReplyCode::kCommandInvalid, "unknown exchange type '" + d.type + "'");
   if (existing) {
@@ -231,6 +235,8 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
   if (!d.name.empty() && IsReserved(name))
     return Err(ReplyCode::kAccessRefused,
                "queue name '" + name + "' contains reserved prefix 'amq.*'");
+  if (Status s = CheckShortString("queue name", name); !s.ok()) return s.error();
+  if (Status s = CheckTable("arguments", d.arguments); !s.ok()) return s.error();
   auto args = ParseQueueArgs(d.arguments, name, name_);
   if (!args.ok()) return args.error();
   QueueOptions o;
@@ -376,6 +382,8 @@ Result<Exchange*> VHost::ResolveExchangeBinding(const std::string& destination,
 }
 
 Status VHost::AddBinding(Exchange& source, BindingSpec binding) {
+  if (Status s = CheckShortString("routing key", binding.routing_key); !s.ok()) return s;
+  if (Status s = CheckTable("arguments", binding.arguments); !s.ok()) return s;
   if (source.type() == "headers")
     if (auto why = ValidateHeadersBinding(binding.arguments))
       return Err(ReplyCode::kPreconditionFailed, *why);

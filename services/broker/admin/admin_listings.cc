@@ -13,7 +13,7 @@ namespace warren::admin {
 
 namespace {
 
-std::string Args(const amqp::FieldTable& t) { return ToJson(t).dump(); }
+std::string Args(const amqp::FieldTable& t) { return Dump(ToJson(t)); }
 
 template <class Map>
 std::vector<typename Map::const_iterator> SortedByName(const Map& m) {
@@ -162,7 +162,7 @@ grpc::Status AdminService::ListConnections(grpc::ServerContext* call, const v1::
   return Run(call, Need::kManagement, "", [&](const Caller& c) {
     for (const auto& [id, client] : broker().clients()) {
       core::ConnectionInfo i = client->Describe();
-      if (!c.has("administrator") && i.user != c.user) continue;
+      if (!c.sees_all() && i.user != c.user) continue;
       v1::Connection* o = out->add_connections();
       o->set_name(i.name);
       o->set_id(i.id);
@@ -172,7 +172,7 @@ grpc::Status AdminService::ListConnections(grpc::ServerContext* call, const v1::
       o->set_peer_port(i.peer_port);
       o->set_state(i.state);
       o->set_channels(static_cast<uint32_t>(i.channels.size()));
-      o->set_client_properties(ToJson(i.client_properties).dump());
+      o->set_client_properties(Dump(ToJson(i.client_properties)));
       o->set_frame_max(i.frame_max);
       o->set_heartbeat(i.heartbeat);
       o->set_recv_oct(i.recv_oct);
@@ -190,7 +190,7 @@ grpc::Status AdminService::ListChannels(grpc::ServerContext* call, const v1::Lis
   return Run(call, Need::kManagement, "", [&](const Caller& c) {
     for (const auto& [id, client] : broker().clients()) {
       core::ConnectionInfo i = client->Describe();
-      if (!c.has("administrator") && i.user != c.user) continue;
+      if (!c.sees_all() && i.user != c.user) continue;
       for (const core::ChannelInfo& ch : i.channels) {
         v1::Channel* o = out->add_channels();
         o->set_connection(i.name);

@@ -8,8 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/admin/admin_service.h"
+#include "broker/admin/json_values.h"
 #include "broker/admin/message_json.h"
 #include "broker/core/broker.h"
+#include "broker/core/limits.h"
+#include "common/text.h"
 
 namespace warren::admin {
 
@@ -43,26 +46,6 @@ std::string EncodeBase64(const std::string& in) {
   return out;
 }
 
-// Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool IsUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-    if (n == 9 || i + n >= s.size()) return false;
-    uint32_t cp = n == 0 ? c : c & (0x3F >> n);
-    for (size_t k = 1; k <= n; ++k) {
-      auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d >> 6) != 2) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 // The message as RabbitMQ's HTTP publish builds it; an error says why not.
 grpc::Status BuildMessage(const v1::PublishRequest& r, const std::string& exchange,
                           core::MessagePtr& out) {
@@ -76,10 +59,18 @@ grpc::Status BuildMessage(const v1::PublishRequest& r, const std::string& exchan
   }
   amqp::BasicProperties props;
   if (!r.properties().empty()) {
-    nlohmann::json j = nlohmann::json::parse(r.properties(), nullptr, false);
-    std::string error = "properties are not valid JSON";
-    if (j.is_discarded() || !PropertiesFromJson(j, props, error)) return Invalid(error);
+    nlohmann::json j;
+    std::string error;
+    if (!ParseJson(r.properties(), "properties", j, error) ||
+        !PropertiesFromJson(j, props, error))
+      return Invalid(error);
   }
+  // What the message log keeps must decode again after a restart.
+  if (Status s = core::CheckShortString("exchange name", exchange); !s.ok()) return ToGrpc(s);
+  if (Status s = core::CheckShortString("routing key", r.routing_key()); !s.ok())
+    return ToGrpc(s);
+  if (props.headers)
+    if (Status s = core::CheckTable("headers", *props.headers); !s.ok()) return ToGrpc(s);
   int64_t ttl = 0;
   if (props.expiration && !core::ParseExpiration(*props.expiration, ttl))
     return Invalid("invalid expiration '" + *props.expiration + "'");
@@ -93,9 +84,9 @@ grpc::Status AdminService::Publish(grpc::ServerContext* call, const v1::PublishR
                                    v1::PublishResponse* out) {
   const std::string exchange = r->exchange() == "amq.default" ? "" : r->exchange();
   core::MessagePtr message;
-  if (grpc::Status s = BuildMessage(*r, exchange, message); !s.ok()) return s;
   std::string vhost = VHostOf(r->vhost());
-  return Run(call, Need::kManagement, vhost, [&, vhost](const Caller& c) {
+  auto parse = [&] { return BuildMessage(*r, exchange, message); };
+  return Run(call, Need::kManagement, vhost, parse, [&, vhost](const Caller& c) {
     const std::string resource = exchange.empty() ? "amq.default" : exchange;
     if (grpc::Status s = Permit(c, vhost, Access::kWrite, "exchange", resource); !s.ok())
       return s;
@@ -151,7 +142,7 @@ grpc::Status AdminService::GetMessages(grpc::ServerContext* call,
       o->set_exchange(m.exchange);
       o->set_routing_key(m.routing_key);
       o->set_message_count(q->ready_count());
-      o->set_properties(PropertiesToJson(m.properties()).dump());
+      o->set_properties(Dump(PropertiesToJson(m.properties())));
       std::string body = r->truncate() > 0 && m.body.size() > r->truncate()
                              ? m.body.substr(0, r->truncate())
                              : m.body;

@@ -5,6 +5,7 @@
 
 #include "broker/admin/admin_service.h"
 #include "broker/admin/definitions_json.h"
+#include "broker/admin/json_values.h"
 #include "broker/core/broker.h"
 
 namespace warren::admin {
@@ -91,17 +92,19 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
 grpc::Status AdminService::ExportDefinitions(grpc::ServerContext* call, const v1::Empty*,
                                              v1::Definitions* out) {
   return Run(call, Need::kAdministrator, "", [&](const Caller&) {
-    out->set_json(admin::ExportDefinitions(broker()).dump(2));
+    out->set_json(Dump(admin::ExportDefinitions(broker()), 2));
     return grpc::Status::OK;
   });
 }
 
 grpc::Status AdminService::ImportDefinitions(grpc::ServerContext* call,
                                              const v1::Definitions* r, v1::Empty*) {
-  // Parsed on the gRPC thread: a large file does not hold up the loop.
-  nlohmann::json d = nlohmann::json::parse(r->json(), nullptr, /*allow_exceptions=*/false);
-  if (d.is_discarded()) return Invalid("the definitions are not valid JSON");
-  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+  nlohmann::json d;
+  auto parse = [&] {
+    std::string error;
+    return ParseJson(r->json(), "the definitions", d, error) ? grpc::Status::OK : Invalid(error);
+  };
+  return Run(call, Need::kAdministrator, "", parse, [&](const Caller&) {
     return ToGrpc(admin::ImportDefinitions(broker(), d));
   });
 }

@@ -22,9 +22,9 @@ using core::Access;
 // An "arguments" JSON object (empty text: none) as a field table.
 grpc::Status ParseArguments(const std::string& text, amqp::FieldTable& out) {
   if (text.empty()) return grpc::Status::OK;
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Invalid("arguments are not valid JSON");
+  nlohmann::json j;
   std::string error;
+  if (!ParseJson(text, "arguments", j, error)) return Invalid(error);
   if (!TableFromJson(j, out, error)) return Invalid("arguments: " + error);
   return grpc::Status::OK;
 }
@@ -62,7 +62,7 @@ std::string PropertiesKey(const std::string& routing_key, const amqp::FieldTable
   // A 32-bit FNV-1a of the arguments' JSON, in URL-safe base64 as RabbitMQ
   // shows its own 32-bit hash.
   uint32_t h = 2166136261u;
-  for (unsigned char c : ToJson(arguments).dump()) h = (h ^ c) * 16777619u;
+  for (unsigned char c : Dump(ToJson(arguments))) h = (h ^ c) * 16777619u;
   unsigned char raw[4] = {static_cast<unsigned char>(h >> 24), static_cast<unsigned char>(h >> 16),
                           static_cast<unsigned char>(h >> 8), static_cast<unsigned char>(h)};
   char b64[9] = {};
@@ -80,9 +80,9 @@ grpc::Status AdminService::DeclareQueue(grpc::ServerContext* call,
   d.durable = r->durable();
   d.auto_delete = r->auto_delete();
   if (d.name.empty()) return Invalid("a queue needs a name");
-  if (grpc::Status s = ParseArguments(r->arguments(), d.arguments); !s.ok()) return s;
   std::string vhost = VHostOf(r->vhost());
-  return Run(call, Need::kManagement, vhost, [&, vhost](const Caller& c) {
+  auto parse = [&] { return ParseArguments(r->arguments(), d.arguments); };
+  return Run(call, Need::kManagement, vhost, parse, [&, vhost](const Caller& c) {
     if (grpc::Status s = Permit(c, vhost, Access::kConfigure, "queue", d.name); !s.ok()) return s;
     core::VHost& v = *broker().FindVHost(vhost);
     bool existed = v.FindQueue(d.name) != nullptr;
@@ -102,9 +102,9 @@ grpc::Status AdminService::DeclareExchange(grpc::ServerContext* call,
   d.options.durable = r->durable();
   d.options.auto_delete = r->auto_delete();
   d.options.internal = r->internal();
-  if (grpc::Status s = ParseArguments(r->arguments(), d.options.arguments); !s.ok()) return s;
   std::string vhost = VHostOf(r->vhost());
-  return Run(call, Need::kManagement, vhost, [&, vhost](const Caller& c) {
+  auto parse = [&] { return ParseArguments(r->arguments(), d.options.arguments); };
+  return Run(call, Need::kManagement, vhost, parse, [&, vhost](const Caller& c) {
     if (grpc::Status s = Permit(c, vhost, Access::kConfigure, "exchange", d.name); !s.ok())
       return s;
     core::VHost& v = *broker().FindVHost(vhost);
@@ -137,12 +137,12 @@ grpc::Status AdminService::PermitBinding(const Caller& c, const std::string& vho
 
 grpc::Status AdminService::Bind(grpc::ServerContext* call, const v1::Binding* r, v1::Empty*) {
   amqp::FieldTable args;
-  if (grpc::Status s = ParseArguments(r->arguments(), args); !s.ok()) return s;
   std::string vhost = VHostOf(r->vhost());
   bool to_queue = IsQueueKind(r->destination_kind());
   if (!to_queue && r->destination_kind() != "exchange" && r->destination_kind() != "e")
     return Invalid("destination_kind must be \"queue\" or \"exchange\"");
-  return Run(call, Need::kManagement, vhost, [&, vhost, to_queue](const Caller& c) {
+  auto parse = [&] { return ParseArguments(r->arguments(), args); };
+  return Run(call, Need::kManagement, vhost, parse, [&, vhost, to_queue](const Caller& c) {
     if (grpc::Status s = PermitBinding(c, vhost, to_queue, r->destination(), r->source());
         !s.ok())
       return s;

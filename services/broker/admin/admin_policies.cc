@@ -28,13 +28,16 @@ grpc::Status AdminService::SetPolicy(grpc::ServerContext* call, const v1::Policy
   auto apply = core::ParseApplyTo(r->apply_to().empty() ? "all" : r->apply_to());
   if (!apply) return Invalid("apply-to must be one of queues, exchanges, all");
   p.apply_to = *apply;
-  nlohmann::json d = nlohmann::json::parse(r->definition(), nullptr, false);
-  if (d.is_discarded()) return Invalid("the policy definition is not valid JSON");
-  std::string error;
-  if (!TableFromJson(d, p.definition, error))
-    return Invalid("the policy definition must be a JSON object: " + error);
   if (p.name.empty()) return Invalid("a policy needs a name");
-  return Run(call, Need::kPolicymaker, p.vhost, [&](const Caller&) {
+  auto parse = [&] {
+    nlohmann::json d;
+    std::string error;
+    if (!ParseJson(r->definition(), "the policy definition", d, error)) return Invalid(error);
+    if (!TableFromJson(d, p.definition, error))
+      return Invalid("the policy definition must be a JSON object: " + error);
+    return grpc::Status::OK;
+  };
+  return Run(call, Need::kPolicymaker, p.vhost, parse, [&](const Caller&) {
     core::VHost* v = broker().FindVHost(p.vhost);
     if (!v) return NoVHost(p.vhost);
     return ToGrpc(v->SetPolicy(std::move(p)));
@@ -64,7 +67,7 @@ grpc::Status AdminService::ListPolicies(grpc::ServerContext* call, const v1::VHo
       o->set_pattern(p.pattern);
       o->set_apply_to(core::ApplyToName(p.apply_to));
       o->set_priority(p.priority);
-      o->set_definition(ToJson(p.definition).dump());
+      o->set_definition(Dump(ToJson(p.definition)));
     }
     return grpc::Status::OK;
   });

@@ -1,5 +1,8 @@
 #include "broker/admin/admin_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <chrono>
 #include <future>
@@ -21,6 +24,19 @@ using amqp::ReplyCode;
 bool PeerIsLoopback(const std::string& peer) {
   return peer.rfind("ipv4:127.", 0) == 0 || peer.rfind("ipv6:[::1]", 0) == 0 ||
          peer.rfind("ipv6:[::ffff:127.", 0) == 0 || peer.rfind("unix:", 0) == 0;
+}
+
+// An address as text: "127.0.0.1", "::1", "::ffff:127.0.0.1" (or in brackets).
+bool AddressIsLoopback(std::string_view address) {
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']')
+    address = address.substr(1, address.size() - 2);
+  in_addr v4;
+  in6_addr v6;
+  const std::string text(address);
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
 }  // namespace
@@ -53,35 +69,64 @@ grpc::Status NoQueue(const std::string& name, const std::string& vhost) {
   return NotFound("queue '" + name + "' in vhost '" + vhost + "' does not exist");
 }
 
-grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::string& vhost,
-                               Work work) {
-  std::string user, password;
-  auto md = call->client_metadata();
+grpc::Status AdminService::ReadCredentials(grpc::ServerContext* call, Credentials& out) {
+  const auto& md = call->client_metadata();
   auto it = md.find("authorization");
-  if (it == md.end() ||
-      !ParseBasicAuth(std::string_view(it->second.data(), it->second.size()), user, password))
+  if (it == md.end() || !ParseBasicAuth(std::string_view(it->second.data(), it->second.size()),
+                                        out.user, out.password))
     return {grpc::StatusCode::UNAUTHENTICATED,
             "no credentials: send \"authorization: Basic base64(user:password)\""};
-  const bool loopback = PeerIsLoopback(call->peer());
+  out.loopback = PeerIsLoopback(call->peer());
+  // warren-mgmt names the HTTP client it speaks for; that client must be on
+  // loopback too for a loopback-only user. (A caller can only make this
+  // stricter: the gRPC peer is checked in any case.)
+  if (auto f = md.find(kClientAddressKey); f != md.end())
+    out.loopback = out.loopback &&
+                   AddressIsLoopback(std::string_view(f->second.data(), f->second.size()));
+  return grpc::Status::OK;
+}
 
+grpc::Status AdminService::Admit(const Credentials& who, Need need, const std::string& vhost,
+                                 Caller& caller) const {
+  const core::User* u = broker().Authenticate(who.user, who.password);
+  if (!u || (!who.loopback && broker().IsLoopbackOnly(who.user)))
+    return {grpc::StatusCode::UNAUTHENTICATED,
+            u ? "user '" + who.user + "' can only connect via localhost"
+              : "invalid credentials for user '" + who.user + "'"};
+  caller = Caller{u->name, u->tags};
+  return Authorize(caller, need, vhost);
+}
+
+grpc::Status AdminService::OnLoop(const std::function<grpc::Status()>& fn) {
   std::promise<grpc::Status> done;
   std::future<grpc::Status> result = done.get_future();
-  ctx_.post([&] {
-    const core::User* u = broker().Authenticate(user, password);
-    if (!u || (!loopback && broker().IsLoopbackOnly(user))) {
-      done.set_value({grpc::StatusCode::UNAUTHENTICATED,
-                      u ? "user '" + user + "' can only connect via localhost"
-                        : "invalid credentials for user '" + user + "'"});
-      return;
-    }
-    Caller caller{u->name, u->tags};
-    grpc::Status allowed = Authorize(caller, need, vhost);
-    done.set_value(allowed.ok() ? work(caller) : allowed);
-  });
+  ctx_.post([&] { done.set_value(fn()); });
   // The loop may stop (node shutdown) before it runs the work.
   while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
     if (ctx_.loop_stopped()) return {grpc::StatusCode::UNAVAILABLE, "the node is stopping"};
   return result.get();
+}
+
+grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::string& vhost,
+                               Work work) {
+  Credentials who;
+  if (grpc::Status s = ReadCredentials(call, who); !s.ok()) return s;
+  return OnLoop([&] {
+    Caller caller;
+    grpc::Status admitted = Admit(who, need, vhost, caller);
+    return admitted.ok() ? work(caller) : admitted;
+  });
+}
+
+grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::string& vhost,
+                               Parse parse, Work work) {
+  Credentials who;
+  if (grpc::Status s = ReadCredentials(call, who); !s.ok()) return s;
+  Caller caller;
+  if (grpc::Status s = OnLoop([&] { return Admit(who, need, vhost, caller); }); !s.ok())
+    return s;
+  if (grpc::Status s = parse(); !s.ok()) return s;
+  return OnLoop([&] { return work(caller); });
 }
 
 grpc::Status AdminService::Authorize(const Caller& c, Need need, const std::string& vhost) const {

@@ -44,6 +44,10 @@ struct NodeStatus {
   uint64_t fds_limit = 0;
 };
 
+// The gRPC metadata warren-mgmt sends with every call: the address of the
+// HTTP client it speaks for, so loopback-only users (guest) stay on loopback.
+inline constexpr char kClientAddressKey[] = "x-warren-client-address";
+
 struct AdminContext {
   core::Broker* broker = nullptr;
   // Runs fn on the node's event loop.

@@ -121,10 +121,30 @@ class AdminService final : public v1::Admin::Service {
 
  private:
   using Work = std::function<grpc::Status(const Caller&)>;
+  using Parse = std::function<grpc::Status()>;
   // Authenticates the caller from the call's metadata, checks `need` (on
   // `vhost` for policymaker and management; empty: any of the caller's
   // vhosts), then runs `work` on the node's loop and returns its status.
   grpc::Status Run(grpc::ServerContext* call, Need need, const std::string& vhost, Work work);
+  // The same for a call that carries text to parse (JSON): `parse` runs on
+  // the gRPC thread once the caller is authenticated and authorized, so no
+  // byte of it is read for a stranger and a large text does not hold up the
+  // loop; `work` runs on the loop only if `parse` succeeded.
+  grpc::Status Run(grpc::ServerContext* call, Need need, const std::string& vhost, Parse parse,
+                   Work work);
+  // Who the call says it is: Basic credentials, and whether it comes from
+  // loopback (the gRPC peer, and the HTTP client warren-mgmt names in
+  // x-warren-client-address).
+  struct Credentials {
+    std::string user, password;
+    bool loopback = false;
+  };
+  static grpc::Status ReadCredentials(grpc::ServerContext* call, Credentials& out);
+  // On the loop: checks the password, guest's loopback rule and `need`.
+  grpc::Status Admit(const Credentials& who, Need need, const std::string& vhost,
+                     Caller& caller) const;
+  // Runs `fn` on the node's loop and waits for its status.
+  grpc::Status OnLoop(const std::function<grpc::Status()>& fn);
   grpc::Status Authorize(const Caller& caller, Need need, const std::string& vhost) const;
   // The vhosts a listing covers: one (checked for existence), or all that
   // the caller may see.

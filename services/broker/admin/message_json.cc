@@ -75,7 +75,7 @@ bool PropertiesFromJson(const json& j, amqp::BasicProperties& out, std::string& 
 json PropertiesToJson(const amqp::BasicProperties& p) {
   json out = json::object();
   for (const auto& [name, member] : kTexts)
-    if (p.*member) out[name] = *(p.*member);
+    if (p.*member) out[name] = JsonText(*(p.*member));
   if (p.delivery_mode) out["delivery_mode"] = *p.delivery_mode;
   if (p.priority) out["priority"] = *p.priority;
   if (p.timestamp) out["timestamp"] = *p.timestamp;

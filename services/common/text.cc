@@ -33,6 +33,49 @@ size_t SequenceAt(std::string_view s, size_t i) {
   return n;
 }
 
+// Control bytes and ill-formed UTF-8 as escapes; a backslash doubled when
+// `backslash` (so a log reader can tell "\n" typed by a client from an
+// escaped newline); at most `max` bytes of `s`, then "...".
+std::string Escape(std::string_view s, bool backslash, size_t max) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  const size_t shown = s.size() < max ? s.size() : max;
+  const std::string_view part = s.substr(0, shown);
+  out.reserve(shown + 8);
+  for (size_t i = 0; i < shown;) {
+    const auto c = static_cast<uint8_t>(part[i]);
+    const size_t n = SequenceAt(part, i);
+    if (c == '\\' && backslash) {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (n == 0 || c < 0x20 || c == 0x7F) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else if (n == 2 && c == 0xC2 && static_cast<uint8_t>(part[i + 1]) < 0xA0) {
+      // C1 controls (U+0080..U+009F: CSI among them) as \u0080..\u009f.
+      const auto c1 = static_cast<uint8_t>(part[i + 1]);
+      out += "\\u00";
+      out += kHex[c1 >> 4];
+      out += kHex[c1 & 15];
+      i += 2;
+      continue;
+    } else {
+      out.append(part.substr(i, n));
+      i += n;
+      continue;
+    }
+    ++i;
+  }
+  if (shown < s.size()) out += "...";
+  return out;
+}
+
 }  // namespace
 
 bool IsUtf8(std::string_view s) {
@@ -61,43 +104,8 @@ std::string ToUtf8(std::string_view s) {
   return out;
 }
 
-std::string LogSafe(std::string_view s, size_t max) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  const size_t shown = s.size() < max ? s.size() : max;
-  out.reserve(shown + 8);
-  for (size_t i = 0; i < shown;) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    size_t n = SequenceAt(s.substr(0, shown), i);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (n == 0 || c < 0x20 || c == 0x7F) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else if (n == 2 && c == 0xC2 && static_cast<uint8_t>(s[i + 1]) < 0xA0) {
-      // C1 controls (U+0080..U+009F: CSI among them) as \u0080..\u009f.
-      const auto c1 = static_cast<uint8_t>(s[i + 1]);
-      out += "\\u00";
-      out += kHex[c1 >> 4];
-      out += kHex[c1 & 15];
-      i += 2;
-      continue;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-      continue;
-    }
-    ++i;
-  }
-  if (shown < s.size()) out += "...";
-  return out;
-}
+std::string LogSafe(std::string_view s, size_t max) { return Escape(s, true, max); }
+
+std::string Printable(std::string_view s) { return Escape(s, false, s.size()); }
 
 }  // namespace warren

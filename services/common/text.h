@@ -23,4 +23,8 @@ std::string ToUtf8(std::string_view s);
 // shown, then "...".
 std::string LogSafe(std::string_view s, size_t max = 256);
 
+// `s` safe to print on a terminal (warrenctl's tables): as LogSafe, but a
+// backslash stays as it is and nothing is cut.
+std::string Printable(std::string_view s);
+
 }  // namespace warren

@@ -1,5 +1,6 @@
 #include "ctl/columns.h"
 
+#include "common/json_limits.h"
 #include "ctl/error.h"
 
 namespace warren::ctl {
@@ -26,6 +27,7 @@ nlohmann::ordered_json Scalar(const google::protobuf::Message& m, const FieldDes
   std::string text = r->GetString(m, f);
   if (!HoldsJson(f->name())) return text;
   if (text.empty()) return nlohmann::ordered_json::object();
+  if (!JsonDepthWithin(text)) return text;
   nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(text, nullptr, false);
   return parsed.is_discarded() ? nlohmann::ordered_json(text) : parsed;
 }

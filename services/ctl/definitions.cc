@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_limits.h"
 #include "ctl/command.h"
 #include "ctl/error.h"
 
@@ -40,6 +41,10 @@ void Import(Context& ctx, const std::string& path) {
     if (!file) throw CtlError(kExitDataErr, "Parent directory or file " + path + " does not exist");
     text = ReadAll(file);
     if (text.empty()) throw CtlError(kExitDataErr, "File " + path + " is zero-sized");
+  }
+  if (!JsonDepthWithin(text)) {
+    throw CtlError(kExitDataErr, "Failed to deserialise input (format: JSON): nested deeper than " +
+                                     std::to_string(kMaxJsonDepth) + " levels");
   }
   nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(text, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) {

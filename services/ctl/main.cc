@@ -3,6 +3,7 @@
 //             [--formatter table|json] [--timeout S] COMMAND [ARGS...]
 #include <iostream>
 
+#include "common/text.h"
 #include "ctl/command.h"
 #include "ctl/error.h"
 
@@ -84,7 +85,8 @@ int Main(int argc, char** argv) {
     (*run)(context);
   } catch (const CtlError& e) {
     std::cout.flush();
-    std::cerr << "Error: " << e.what() << '\n';
+    // The node's text may quote names a client chose.
+    std::cerr << "Error: " << Printable(e.what()) << '\n';
     return e.code;
   }
   return kExitOk;

@@ -2,7 +2,17 @@
 
 #include <iostream>
 
+#include "common/text.h"
+
 namespace warren::ctl {
+namespace {
+
+// JSON text that never throws on a string that is not UTF-8.
+std::string Dump(const nlohmann::ordered_json& value, int indent = -1) {
+  return value.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace
 
 void Output::Info(const std::string& line) const {
   if (!options_.quiet && !options_.json) std::cout << line << '\n';
@@ -11,7 +21,7 @@ void Output::Info(const std::string& line) const {
 void Output::Note(const std::string& line) const { Info(line); }
 
 void Output::PrintJson(const nlohmann::ordered_json& value) const {
-  std::cout << value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+  std::cout << Dump(value, 2) << '\n';
 }
 
 void Output::Print(const Table& table) const {
@@ -21,8 +31,7 @@ void Output::Print(const Table& table) const {
     for (size_t r = 0; r < table.rows.size(); ++r) {
       nlohmann::ordered_json object = nlohmann::ordered_json::object();
       for (size_t i = 0; i < table.columns.size(); ++i) object[table.columns[i]] = table.rows[r][i];
-      std::cout << (r ? ",\n" : "\n")
-                << object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+      std::cout << (r ? ",\n" : "\n") << Dump(object);
     }
     std::cout << "\n]\n";
     return;
@@ -41,7 +50,8 @@ void Output::Print(const Table& table) const {
 }
 
 std::string Cell(const nlohmann::ordered_json& value, bool json_text) {
-  if (value.is_string()) return value.get<std::string>();
+  // Names are bytes a client chose: never let them drive the terminal.
+  if (value.is_string()) return Printable(value.get<std::string>());
   if (value.is_null()) return "";
   if (value.is_array()) {
     std::string text = "[";
@@ -51,12 +61,12 @@ std::string Cell(const nlohmann::ordered_json& value, bool json_text) {
   if (value.is_object() && !json_text) {
     std::string text = "[";
     for (auto it = value.begin(); it != value.end(); ++it) {
-      text += (it == value.begin() ? "{" : ", {") + nlohmann::ordered_json(it.key()).dump() + "," +
-              it.value().dump() + "}";
+      text += (it == value.begin() ? "{" : ", {") + Dump(nlohmann::ordered_json(it.key())) + "," +
+              Dump(it.value()) + "}";
     }
     return text + "]";
   }
-  return value.dump();
+  return Dump(value);
 }
 
 }  // namespace warren::ctl

@@ -2,6 +2,7 @@
 // NAME PATTERN DEFINITION, clear_policy [-p vhost] NAME, list_policies.
 // DEFINITION must be a JSON object; that is checked here, the keys in it by
 // the node.
+#include "common/json_limits.h"
 #include "ctl/columns.h"
 #include "ctl/command.h"
 #include "ctl/error.h"
@@ -19,6 +20,10 @@ struct PolicyArgs {
 };
 
 void CheckDefinition(const std::string& text) {
+  if (!JsonDepthWithin(text)) {
+    throw CtlError(kExitDataErr, "policy definition nests deeper than " +
+                                     std::to_string(kMaxJsonDepth) + " levels");
+  }
   nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(text, nullptr, false);
   if (parsed.is_discarded()) {
     throw CtlError(kExitDataErr, "policy definition is not valid JSON: " + text);

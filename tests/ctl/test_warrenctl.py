@@ -250,6 +250,8 @@ class PolicyTest(NodeTest):
     def test_bad_policies(self):
         self.ctl.fails(DATAERR, r"not valid JSON", "set_policy", "p", "^a", "{not json")
         self.ctl.fails(DATAERR, r"JSON object", "set_policy", "p", "^a", '["message-ttl"]')
+        self.ctl.fails(DATAERR, r"deeper than 100", "set_policy", "p", "^a",
+                       '{"x":' * 1000 + "1" + "}" * 1000)
         self.ctl.fails(DATAERR, r"no-such-key", "set_policy", "p", "^a", '{"no-such-key":1}')
         self.ctl.fails(DATAERR, r"\(", "set_policy", "p", "(", '{"message-ttl":1}')
         self.ctl.fails(DATAERR, r"nosuch", "set_policy", "-p", "nosuch", "p", "^a",
@@ -294,6 +296,17 @@ class ListingTest(NodeTest):
         rows = self.ctl.json("list_queues", "name", "messages_ready", "arguments", "state")
         self.assertIn({"name": "l.q", "messages_ready": 3, "arguments": {"x-max-length": 10},
                        "state": "running"}, rows)
+
+    def test_names_cannot_drive_the_terminal(self):
+        # A client chooses names; an operator's terminal must not obey them.
+        name = "l.\x1b]0;owned\x07\x1b[2J"
+        self.ch.queue_declare(name)
+        self.addCleanup(lambda: self.ctl.run("delete_queue", name))
+        out = self.ctl.lines("-q", "list_queues", "name")
+        self.assertIn("l.\\x1b]0;owned\\x07\\x1b[2J", out)
+        self.assertFalse(any("\x1b" in line for line in out), out)
+        # JSON keeps the name exact (escaped by JSON itself).
+        self.assertIn(name, [q["name"] for q in self.ctl.json("list_queues", "name")])
 
     def test_unknown_column_is_a_usage_error_naming_it(self):
         for command, good in (("list_queues", "name"), ("list_exchanges", "name"),
@@ -429,6 +442,8 @@ class DefinitionsTest(NodeTest):
         self.assertIn("imported.stdin", names)
 
     def test_import_rejects_what_is_not_a_json_object(self):
+        self.ctl.fails(DATAERR, r"nested deeper than 100", "import_definitions", "-",
+                       stdin='{"vhosts":' + "[" * 30000)
         self.ctl.fails(DATAERR, r"JSON", "import_definitions", "-", stdin="[1, 2]")
         self.ctl.fails(DATAERR, r"JSON", "import_definitions", "-", stdin="{nope")
         self.ctl.fails(DATAERR, r"/no/such/file", "import_definitions", "/no/such/file")

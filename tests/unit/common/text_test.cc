@@ -50,6 +50,14 @@ TEST(LogSafeTest, BoundsTheLength) {
   EXPECT_EQ(LogSafe("\xE6\xB6\x88", 2), "\\xe6\\xb6...");  // a cut character is bytes
 }
 
+TEST(PrintableTest, KeepsBackslashesAndEscapesControls) {
+  EXPECT_EQ(Printable("a\\b"), "a\\b");
+  EXPECT_EQ(Printable("q\x1b]0;owned\x07"), "q\\x1b]0;owned\\x07");
+  EXPECT_EQ(Printable("tab\there"), "tab\\there");
+  EXPECT_EQ(Printable("\xFF"), "\\xff");
+  EXPECT_EQ(Printable(std::string(1000, 'x')).size(), 1000u);
+}
+
 TEST(JsonLimitsTest, CountsNestingOutsideStrings) {
   EXPECT_TRUE(JsonDepthWithin("{}", 1));
   EXPECT_FALSE(JsonDepthWithin("{\"a\":[]}", 1));

@@ -14,10 +14,10 @@ PERF_BIN := $(BUILD)/services/perf/warren-perf
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
   libtomlplusplus-dev libgtest-dev libgmock-dev libasio-dev nlohmann-json3-dev libcli11-dev \
-  libspdlog-dev libcpp-httplib-dev clang libclang-rt-14-dev \
+  libspdlog-dev libcpp-httplib-dev libre2-dev libpcre2-dev clang libclang-rt-14-dev \
   python3 python3-pika amqp-tools librabbitmq-client-java libslf4j-java prometheus chromium
 
-.PHONY: all deps build run test soak bench fuzz interop-deps clean
+.PHONY: all deps build run test asan soak bench fuzz interop-deps clean
 
 all: build
 
@@ -55,8 +55,19 @@ interop-deps:
 	  fi; \
 	done
 
-test: build interop-deps
+test: build interop-deps asan
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	$(ASAN_ENV) ctest --test-dir $(ASAN_BUILD) -L hardening --output-on-failure -j$(JOBS)
+
+# The cases that once crashed a process (ctest label "hardening") are built a
+# second time with ASan+UBSan and run again there (docs/testing.md).
+ASAN_BUILD ?= build-asan
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWARREN_SANITIZE=ON \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target warren_hardening
 
 # The crash test at length: hundreds of kill -9s under load.
 soak: build
@@ -95,4 +106,4 @@ fuzz: deps
 	build-fuzz/tests/fuzz/warren_fuzz_frame -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus
 
 clean:
-	rm -rf $(BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -5,7 +5,7 @@
 #include "common/password.h"
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class BrokerAccessTest : public ::testing::Test {
@@ -224,4 +224,4 @@ TEST_F(BrokerAccessTest, ConnectionIdsAreUniqueAndNonZero) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

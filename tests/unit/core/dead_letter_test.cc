@@ -6,34 +6,12 @@
 #include "broker/core/dead_letter.h"
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 using amqp::FieldArray;
 using amqp::FieldTable;
 using amqp::FieldValue;
-
-// The x-death array of `m` (empty when absent).
-FieldArray Deaths(const Message& m) {
-  const amqp::BasicProperties props = m.properties();
-  if (!props.headers) return {};
-  const FieldValue* v = props.headers->Find("x-death");
-  return v && v->AsArray() ? *v->AsArray() : FieldArray{};
-}
-
-const FieldTable& Entry(const FieldArray& deaths, size_t i) {
-  static const FieldTable kEmpty;
-  if (i >= deaths.size() || !deaths[i].AsTable()) {
-    ADD_FAILURE() << "no x-death entry " << i;
-    return kEmpty;
-  }
-  return *deaths[i].AsTable();
-}
-
-int64_t Count(const FieldTable& death) {
-  const FieldValue* c = death.Find("count");
-  return c && c->AsInt() ? *c->AsInt() : -1;
-}
 
 class DeadLetterTest : public CoreTest {
  protected:
@@ -343,4 +321,4 @@ TEST(MakeDeadLetterTest, DifferentReasonForTheSameQueueIsANewEntry) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

@@ -24,57 +24,11 @@
 #include "broker/core/vhost.h"
 #include "common/config.h"
 #include "common/runtime.h"
+#include "core/core_fixture.h"
 
 namespace warren::core::model_test {
 
-// A Runtime whose clock only moves in Advance. Timers run in deadline order
-// (ties in scheduling order), including ones scheduled while advancing.
-class ManualRuntime : public Runtime {
- public:
-  // The monotonic clock starts away from 0 (0 is the model's "no deadline").
-  static constexpr int64_t kStartMs = 1'000'000;
-  static constexpr int64_t kWallBase = 1'700'000'000;  // seconds at kStartMs
-
-  int64_t NowMs() const override { return now_ms_; }
-  int64_t WallSeconds() const override { return kWallBase + (now_ms_ - kStartMs) / 1000; }
-
-  TimerId ScheduleAfter(int64_t delay_ms, std::function<void()> fn) override {
-    TimerId id = ++last_id_;
-    timers_.emplace(id, Timer{now_ms_ + std::max<int64_t>(0, delay_ms), std::move(fn)});
-    return id;
-  }
-  void Cancel(TimerId id) override { timers_.erase(id); }
-
-  void SetNowMs(int64_t ms) { now_ms_ = ms; }
-  size_t pending() const { return timers_.size(); }
-
-  // Moves the clock forward by ms, running every timer that falls due.
-  void Advance(int64_t ms) {
-    const int64_t target = now_ms_ + ms;
-    for (;;) {
-      auto next = timers_.end();
-      for (auto it = timers_.begin(); it != timers_.end(); ++it)
-        if (it->second.deadline <= target &&
-            (next == timers_.end() || it->second.deadline < next->second.deadline))
-          next = it;  // map order = id order, so ties go to the earliest scheduled
-      if (next == timers_.end()) break;
-      now_ms_ = std::max(now_ms_, next->second.deadline);
-      std::function<void()> fn = std::move(next->second.fn);
-      timers_.erase(next);
-      fn();
-    }
-    now_ms_ = target;
-  }
-
- private:
-  struct Timer {
-    int64_t deadline;
-    std::function<void()> fn;
-  };
-  int64_t now_ms_ = kStartMs;
-  TimerId last_id_ = 0;
-  std::map<TimerId, Timer> timers_;
-};
+using ManualRuntime = test::ManualRuntime;
 
 // Records deliveries and cancellations; credit is settable per sink.
 class RecordingSink : public ConsumerSink {

@@ -5,7 +5,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class PublishPathTest : public CoreTest {
@@ -178,4 +178,4 @@ TEST_F(PublishPathTest, MessageIsSharedNotCopiedBetweenQueues) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

@@ -4,7 +4,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class QueueAckTest : public CoreTest {};
@@ -141,4 +141,4 @@ TEST_F(QueueAckTest, SettlingAfterTheQueueIsDeletedIsHarmless) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

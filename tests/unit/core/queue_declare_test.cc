@@ -4,7 +4,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 using amqp::FieldType;
@@ -204,4 +204,4 @@ TEST_F(QueueDeclareTest, ReservedAmqNamesAre403) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

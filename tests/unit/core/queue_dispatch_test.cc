@@ -5,7 +5,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class QueueDispatchTest : public CoreTest {};
@@ -192,4 +192,4 @@ TEST_F(QueueDispatchTest, ExclusiveConsumerOnAnIdleQueueIsAllowedAndReleasedOnCa
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

@@ -4,7 +4,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class QueueLifecycleTest : public CoreTest {};
@@ -203,4 +203,4 @@ TEST_F(ExclusiveQueueTest, RedeclareWithDifferentExclusiveFlagIs405) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

@@ -4,7 +4,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class QueueOverflowTest : public CoreTest {
@@ -161,4 +161,4 @@ TEST_F(QueueOverflowTest, RequeueBeyondMaxLengthDropsTheHead) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

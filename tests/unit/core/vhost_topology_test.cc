@@ -4,7 +4,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class VHostTopologyTest : public CoreTest {
@@ -250,4 +250,4 @@ TEST_F(VHostTopologyTest, BindingIsIdentifiedByArgumentsInAnyOrder) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

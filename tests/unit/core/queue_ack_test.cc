@@ -49,6 +49,7 @@ TEST_F(QueueAckTest, RequeueKeepsOriginalOrderAndSetsRedelivered) {
   while (auto e = q->Get(true)) got.emplace_back(e->message->body, e->redelivered);
   EXPECT_EQ(got, (std::vector<std::pair<std::string, bool>>{
                      {"1", true}, {"2", true}, {"3", false}, {"4", false}}));
+  EXPECT_EQ(q->counters().redelivered, 2u);
 }
 
 TEST_F(QueueAckTest, RequeueGoesBeforeMessagesPublishedLater) {

@@ -9,23 +9,6 @@ namespace {
 
 class QueueAckTest : public CoreTest {};
 
-TEST_F(QueueAckTest, RejectWithoutRequeueDeadLettersWithReasonRejected) {
-  ASSERT_TRUE(DeclareExchange("dlx", "fanout").ok());
-  auto dead = DeclareQueue("dead");
-  Bind("dead", "dlx", "");
-  auto q = DeclareQueue("q", Table({{"x-dead-letter-exchange", Str("dlx")}}));
-  Publish("", "q", "m");
-  auto e = q->Get(false);
-  ASSERT_TRUE(e);
-  EXPECT_EQ(q->unacked_count(), 1u);
-  q->Reject(*e);
-  EXPECT_EQ(q->unacked_count(), 0u);
-  EXPECT_EQ(q->ready_count(), 0u);
-  MessagePtr m = Only(*dead);
-  ASSERT_TRUE(m && m->properties().headers);
-  EXPECT_EQ(HeaderStr(*m->properties().headers, "x-first-death-reason"), "rejected");
-}
-
 TEST_F(QueueAckTest, RejectWithoutDlxDiscards) {
   auto q = DeclareQueue("q");
   Publish("", "q", "m");

@@ -22,8 +22,8 @@ class QueueOverflowTest : public CoreTest {
 
   std::string DeathReason() {
     MessagePtr m = Only(*dead_);
-    return m && m->properties().headers ? HeaderStr(*m->properties().headers, "x-first-death-reason")
-                                      : "<no message>";
+    if (!m || !m->properties().headers) return "<no message>";
+    return HeaderStr(*m->properties().headers, "x-first-death-reason");
   }
 
   std::shared_ptr<Queue> dead_;

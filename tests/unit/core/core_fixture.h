@@ -37,11 +37,12 @@
 
 namespace warren::core::test {
 
-// The monotonic clock starts at kStartMs, not 0: the node's steady clock is
-// never near 0, so a test at 0 would exercise a time the node never sees, and
-// a start away from 0 fails tests that mix up a time and a duration. (That a
-// deadline falling on 0 is still a deadline is tested on its own, with
-// SetNowMs(0).) WallSeconds is kWallBase at kStartMs, so stamps are known.
+// The monotonic clock starts at kStartMs, not 0: the node's steady clock
+// counts from boot and is in practice never near 0, so a test at 0 would run
+// at a time the node does not see, and a start away from 0 fails tests that
+// mix up a time and a duration. (That a deadline falling on 0 is still a
+// deadline is tested on its own, with SetNowMs(0).) WallSeconds is kWallBase
+// at kStartMs, so the stamps written into messages are known.
 class ManualRuntime final : public Runtime {
  public:
   static constexpr int64_t kStartMs = 1'000'000;

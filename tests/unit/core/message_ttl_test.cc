@@ -151,8 +151,8 @@ TEST_F(MessageTtlTest, MessageTtlZeroStillDeliversToAWaitingConsumer) {
   EXPECT_EQ(q->counters().dead_lettered, 0u);
 }
 
-// The clock never reads 0 in the node, but a deadline that lands on
-// monotonic 0 is still a deadline, not "never".
+// The node's steady clock counts from boot and hardly ever reads 0, but a
+// deadline that lands on monotonic 0 is still a deadline, not "never".
 TEST_F(MessageTtlTest, DeadlineAtMonotonicZeroIsARealDeadline) {
   runtime_.SetNowMs(0);
   auto q = DeclareQueue("q", Table({{"x-message-ttl", Long(0)}}));

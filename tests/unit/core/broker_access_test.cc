@@ -5,13 +5,12 @@
 #include "common/password.h"
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
-class BrokerAccessTest : public ::testing::Test {
+class BrokerAccessTest : public CoreTest {
  protected:
-  BrokerAccessTest() : broker_(runtime_, config_) {
-    EXPECT_TRUE(broker_.AddVHost("/").ok());
+  BrokerAccessTest() {
     EXPECT_TRUE(broker_.AddVHost("other").ok());
     EXPECT_TRUE(broker_.AddUser("alice", HashPassword("s3cret"), {"management"}).ok());
   }
@@ -25,10 +24,6 @@ class BrokerAccessTest : public ::testing::Test {
   bool Can(Access a, const std::string& resource, const std::string& vhost = "/") {
     return broker_.Allowed("alice", vhost, a, resource);
   }
-
-  ManualRuntime runtime_;
-  NodeConfig config_;
-  Broker broker_;
 };
 
 TEST_F(BrokerAccessTest, AuthenticateAcceptsTheRightPasswordOnly) {
@@ -114,9 +109,15 @@ TEST_F(BrokerAccessTest, PermissionsArePerVhost) {
   EXPECT_TRUE(broker_.CanAccessVHost("alice", "other"));
   EXPECT_FALSE(broker_.CanAccessVHost("alice", "/"));
   EXPECT_FALSE(broker_.Allowed("bob", "other", Access::kRead, "q"));
+  broker_.ClearPermissions("alice", "other");
+  EXPECT_FALSE(Can(Access::kRead, "q", "other"));
 }
 
 TEST_F(BrokerAccessTest, SetPermissionsWithAnInvalidRegexIs406AndChangesNothing) {
+  Status first = broker_.SetPermissions("alice", "/", "(", ".*", ".*");
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code, Code(amqp::ReplyCode::kPreconditionFailed));
+  EXPECT_FALSE(broker_.CanAccessVHost("alice", "/")) << "a refused grant grants nothing";
   Grant("^ok$", "^ok$", "^ok$");
   Status s = broker_.SetPermissions("alice", "/", ".*", "(unclosed", ".*");
   ASSERT_FALSE(s.ok());
@@ -172,13 +173,10 @@ TEST_F(BrokerAccessTest, DeletingAVhostCancelsConsumersOfItsQueues) {
   VHost* vh = broker_.FindVHost("other");
   QueueDeclare d;
   d.name = "q";
-  ASSERT_TRUE(vh->DeclareQueue(d, 1).ok());
-  RecordingSink sink;
-  auto c = std::make_shared<Consumer>(sink, "c", true, false, 0);
-  c->queue = vh->FindQueue("q");
-  c->queue->AddConsumer(c.get());
+  ASSERT_TRUE(vh->DeclareQueue(d, kConn).ok());
+  auto c = Consume(vh->FindQueue("q"), "c");
   ASSERT_TRUE(broker_.DeleteVHost("other").ok());
-  EXPECT_EQ(sink.cancelled, (Names{"c"}));
+  EXPECT_EQ(sink_.cancelled, (Names{"c"}));
   EXPECT_TRUE(c->queue->deleted());
 }
 
@@ -224,4 +222,4 @@ TEST_F(BrokerAccessTest, ConnectionIdsAreUniqueAndNonZero) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

@@ -1,12 +1,13 @@
-// Shared pieces for the broker model's unit tests: a manual clock and timer
-// wheel (ManualRuntime), a consumer sink that records what it is given and
-// lets the test set credit (RecordingSink), and a fixture holding a Broker
-// with the vhost "/" plus helpers to declare, publish, consume and inspect.
+// The broker model's unit-test fixture: a manual clock and timer wheel
+// (ManualRuntime), a consumer sink that records what it is given and lets the
+// test set credit (RecordingSink), helpers to build field tables and read
+// dead-letter headers, and CoreTest, a Broker with the vhost "/" plus helpers
+// to declare, publish, consume and inspect.
 //
-// Everything is synchronous: time moves only when a test calls Advance, and
-// Advance runs due timers in deadline order, including timers that callbacks
-// schedule inside the window (ScheduleAfter(0) is how the vhost defers a
-// queue deletion, so Advance(0) runs those).
+// Everything is synchronous: time moves only when a test calls Advance (or
+// SetNowMs), and Advance runs due timers in deadline order, including timers
+// that callbacks schedule inside the window (ScheduleAfter(0) is how the
+// vhost defers a queue deletion, so Advance(0) runs those).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -33,15 +35,21 @@
 #include "common/config.h"
 #include "common/runtime.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 
+// The monotonic clock starts at kStartMs, not 0: the node's steady clock
+// counts from boot and is in practice never near 0, so a test at 0 would run
+// at a time the node does not see, and a start away from 0 fails tests that
+// mix up a time and a duration. (That a deadline falling on 0 is still a
+// deadline is tested on its own, with SetNowMs(0).) WallSeconds is kWallBase
+// at kStartMs, so the stamps written into messages are known.
 class ManualRuntime final : public Runtime {
  public:
-  // An arbitrary fixed epoch second, so wall-clock stamps are predictable.
+  static constexpr int64_t kStartMs = 1'000'000;
   static constexpr int64_t kWallBase = 1'700'000'000;
 
   int64_t NowMs() const override { return now_ms_; }
-  int64_t WallSeconds() const override { return kWallBase + now_ms_ / 1000; }
+  int64_t WallSeconds() const override { return kWallBase + (now_ms_ - kStartMs) / 1000; }
 
   TimerId ScheduleAfter(int64_t delay_ms, std::function<void()> fn) override {
     TimerId id = ++last_id_;
@@ -64,7 +72,7 @@ class ManualRuntime final : public Runtime {
     int64_t until = now_ms_ + ms;
     while (!timers_.empty() && timers_.begin()->first.first <= until) {
       auto it = timers_.begin();
-      now_ms_ = it->first.first;
+      now_ms_ = std::max(now_ms_, it->first.first);  // SetNowMs may have passed it
       std::function<void()> fn = std::move(it->second);
       deadlines_.erase(it->first.second);
       timers_.erase(it);
@@ -73,10 +81,14 @@ class ManualRuntime final : public Runtime {
     now_ms_ = until;
   }
 
+  // Sets the clock without running any timer, as when the loop has not yet
+  // got round to a timer that is already due.
+  void SetNowMs(int64_t ms) { now_ms_ = ms; }
+
   size_t pending() const { return timers_.size(); }
 
  private:
-  int64_t now_ms_ = 0;
+  int64_t now_ms_ = kStartMs;
   TimerId last_id_ = 0;
   std::map<std::pair<int64_t, TimerId>, std::function<void()>> timers_;
   std::unordered_map<TimerId, int64_t> deadlines_;
@@ -134,6 +146,7 @@ inline amqp::FieldTable Table(
 
 inline amqp::FieldValue Long(int64_t v) { return amqp::FieldValue::Long(v); }
 inline amqp::FieldValue Str(std::string s) { return amqp::FieldValue::Str(std::move(s)); }
+inline amqp::FieldValue Bool(bool b) { return amqp::FieldValue::Bool(b); }
 
 // Header `key` as a string, or "<missing>" / "<not a string>".
 inline std::string HeaderStr(const amqp::FieldTable& t, std::string_view key) {
@@ -144,6 +157,30 @@ inline std::string HeaderStr(const amqp::FieldTable& t, std::string_view key) {
 }
 
 inline uint16_t Code(amqp::ReplyCode c) { return static_cast<uint16_t>(c); }
+
+// The x-death array of `m`, newest death first (empty when absent).
+inline amqp::FieldArray Deaths(const Message& m) {
+  const amqp::BasicProperties props = m.properties();
+  if (!props.headers) return {};
+  const amqp::FieldValue* v = props.headers->Find("x-death");
+  return v && v->AsArray() ? *v->AsArray() : amqp::FieldArray{};
+}
+
+// Entry `i` of an x-death array (fails the test when there is none).
+inline const amqp::FieldTable& Entry(const amqp::FieldArray& deaths, size_t i) {
+  static const amqp::FieldTable kEmpty;
+  if (i >= deaths.size() || !deaths[i].AsTable()) {
+    ADD_FAILURE() << "no x-death entry " << i;
+    return kEmpty;
+  }
+  return *deaths[i].AsTable();
+}
+
+// The "count" of an x-death entry, or -1.
+inline int64_t Count(const amqp::FieldTable& death) {
+  const amqp::FieldValue* c = death.Find("count");
+  return c && c->AsInt() ? *c->AsInt() : -1;
+}
 
 class CoreTest : public ::testing::Test {
  protected:
@@ -267,4 +304,4 @@ class CoreTest : public ::testing::Test {
   std::vector<std::shared_ptr<Consumer>> consumers_;
 };
 
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

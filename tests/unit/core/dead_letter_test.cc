@@ -6,34 +6,12 @@
 #include "broker/core/dead_letter.h"
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 using amqp::FieldArray;
 using amqp::FieldTable;
 using amqp::FieldValue;
-
-// The x-death array of `m` (empty when absent).
-FieldArray Deaths(const Message& m) {
-  const amqp::BasicProperties props = m.properties();
-  if (!props.headers) return {};
-  const FieldValue* v = props.headers->Find("x-death");
-  return v && v->AsArray() ? *v->AsArray() : FieldArray{};
-}
-
-const FieldTable& Entry(const FieldArray& deaths, size_t i) {
-  static const FieldTable kEmpty;
-  if (i >= deaths.size() || !deaths[i].AsTable()) {
-    ADD_FAILURE() << "no x-death entry " << i;
-    return kEmpty;
-  }
-  return *deaths[i].AsTable();
-}
-
-int64_t Count(const FieldTable& death) {
-  const FieldValue* c = death.Find("count");
-  return c && c->AsInt() ? *c->AsInt() : -1;
-}
 
 class DeadLetterTest : public CoreTest {
  protected:
@@ -113,6 +91,7 @@ TEST_F(DeadLetterTest, QueueTtlDeathHasNoOriginalExpiration) {
   runtime_.Advance(10);
   MessagePtr m = Only(*dead);
   ASSERT_TRUE(m);
+  EXPECT_EQ(HeaderStr(Entry(Deaths(*m), 0), "reason"), "expired");
   EXPECT_EQ(Entry(Deaths(*m), 0).Find("original-expiration"), nullptr);
   EXPECT_EQ(HeaderStr(Entry(Deaths(*m), 0), "exchange"), "") << "published to the default exchange";
 }
@@ -145,9 +124,36 @@ TEST_F(DeadLetterTest, RejectedMessageIsDeadLetteredWithReasonRejected) {
   ASSERT_TRUE(e);
   src->Reject(*e);
   MessagePtr m = Only(*dead);
-  ASSERT_TRUE(m);
+  ASSERT_TRUE(m && m->properties().headers);
   EXPECT_EQ(HeaderStr(Entry(Deaths(*m), 0), "reason"), "rejected");
+  EXPECT_EQ(HeaderStr(*m->properties().headers, "x-first-death-reason"), "rejected");
   EXPECT_EQ(src->counters().dead_lettered, 1u);
+}
+
+// A message rejected twice from the same queue (the DLX routes it back) has
+// one x-death entry with count 2; x-first-death-exchange stays that of the
+// first death, x-last-death-exchange is that of the latest.
+TEST_F(DeadLetterTest, RepeatedDeathUpdatesOnlyTheLastDeathHeaders) {
+  ASSERT_TRUE(DeclareExchange("dlx", "fanout").ok());
+  auto work = DeclareQueue("work", Table({{"x-dead-letter-exchange", Str("dlx")}}));
+  Bind("work", "dlx", "");
+  Consume(work, "c", /*no_ack=*/false);
+  Publish("", "work", "m");
+  for (size_t round = 1; round <= 2; ++round) {
+    ASSERT_EQ(sink_.deliveries.size(), round);
+    QueueEntry e = sink_.deliveries.back().entry;
+    work->Reject(std::move(e));
+  }
+  ASSERT_EQ(sink_.deliveries.size(), 3u);
+  const Message& m = *sink_.deliveries.back().entry.message;
+  FieldArray deaths = Deaths(m);
+  ASSERT_EQ(deaths.size(), 1u);
+  EXPECT_EQ(Count(Entry(deaths, 0)), 2);
+  EXPECT_EQ(HeaderStr(Entry(deaths, 0), "reason"), "rejected");
+  EXPECT_EQ(HeaderStr(Entry(deaths, 0), "queue"), "work");
+  const FieldTable h = *m.properties().headers;
+  EXPECT_EQ(HeaderStr(h, "x-first-death-exchange"), "");
+  EXPECT_EQ(HeaderStr(h, "x-last-death-exchange"), "dlx");
 }
 
 TEST_F(DeadLetterTest, DlxThatDoesNotExistDropsTheMessage) {
@@ -243,6 +249,7 @@ TEST_F(RetryLoopTest, ThirdRoundCountsTwoForBothEntries) {
   EXPECT_EQ(Count(Entry(deaths, 0)), 2);
   EXPECT_EQ(HeaderStr(Entry(deaths, 1), "queue"), "work");
   EXPECT_EQ(Count(Entry(deaths, 1)), 2);
+  EXPECT_EQ(HeaderStr(*e->message->properties().headers, "x-first-death-queue"), "work");
   EXPECT_EQ(HeaderStr(*e->message->properties().headers, "x-last-death-queue"), "retry");
 }
 
@@ -314,6 +321,7 @@ TEST_F(DeadLetterTest, AutomaticLoopAfterAnEarlierRejectionIsDropped) {
   EXPECT_EQ(b->ready_count(), 0u);
   runtime_.Advance(100);
   EXPECT_EQ(a->ready_count() + b->ready_count(), 0u) << "the message must not ping-pong";
+  EXPECT_EQ(runtime_.pending(), 0u) << "no expiry timer is left behind";
 }
 
 TEST(MakeDeadLetterTest, IsDeadLetterCycleLooksAtTheQueuesInXDeath) {
@@ -343,4 +351,4 @@ TEST(MakeDeadLetterTest, DifferentReasonForTheSameQueueIsANewEntry) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

@@ -4,9 +4,9 @@
 #include "broker/core/policy.h"
 
 #include "amqp/constants.h"
-#include "core/model_fixture.h"
+#include "core/core_fixture.h"
 
-namespace warren::core::model_test {
+namespace warren::core::test {
 namespace {
 
 using amqp::FieldArray;
@@ -30,7 +30,7 @@ std::string Why(amqp::FieldTable definition, std::string pattern = ".*") {
   Policy p = MakePolicy("p", std::move(pattern), std::move(definition));
   Status s = ValidatePolicy(p);
   if (s.ok()) return "";
-  EXPECT_EQ(s.error().code, static_cast<uint16_t>(amqp::ReplyCode::kPreconditionFailed));
+  EXPECT_EQ(s.error().code, Code(amqp::ReplyCode::kPreconditionFailed));
   return s.error().text;
 }
 
@@ -44,33 +44,33 @@ struct KeyCase {
 
 TEST(PolicyValidation, EachKeyTakesItsValuesAndRefusesOthers) {
   const std::vector<KeyCase> cases = {
-      {"message-ttl", {L(0), L(60000)}, {L(-1), S("10")}},
-      {"expires", {L(1), L(86400000)}, {L(0), L(-5), S("1")}},
-      {"max-length", {L(0), L(10)}, {L(-1), B(true)}},
-      {"max-length-bytes", {L(0), L(1 << 20)}, {L(-1), S("big")}},
+      {"message-ttl", {Long(0), Long(60000)}, {Long(-1), Str("10")}},
+      {"expires", {Long(1), Long(86400000)}, {Long(0), Long(-5), Str("1")}},
+      {"max-length", {Long(0), Long(10)}, {Long(-1), Bool(true)}},
+      {"max-length-bytes", {Long(0), Long(1 << 20)}, {Long(-1), Str("big")}},
       {"overflow",
-       {S("drop-head"), S("reject-publish"), S("reject-publish-dlx")},
-       {S("drop-tail"), S(""), L(1)}},
-      {"dead-letter-exchange", {S("dlx"), S("")}, {L(1), List({S("a")})}},
-      {"dead-letter-routing-key", {S("rk")}, {L(1)}},
-      {"queue-mode", {S("default"), S("lazy")}, {S("eager"), L(0)}},
-      {"alternate-exchange", {S("ae")}, {L(7)}},
-      {"ha-sync-mode", {S("manual"), S("automatic")}, {S("sometimes"), L(1)}},
-      {"ha-promote-on-shutdown", {S("always"), S("when-synced")}, {S("never")}},
-      {"ha-promote-on-failure", {S("always"), S("when-synced")}, {S("never")}},
-      {"ha-sync-batch-size", {L(1), L(4096)}, {L(0), L(-1), S("8")}},
+       {Str("drop-head"), Str("reject-publish"), Str("reject-publish-dlx")},
+       {Str("drop-tail"), Str(""), Long(1)}},
+      {"dead-letter-exchange", {Str("dlx"), Str("")}, {Long(1), List({Str("a")})}},
+      {"dead-letter-routing-key", {Str("rk")}, {Long(1)}},
+      {"queue-mode", {Str("default"), Str("lazy")}, {Str("eager"), Long(0)}},
+      {"alternate-exchange", {Str("ae")}, {Long(7)}},
+      {"ha-sync-mode", {Str("manual"), Str("automatic")}, {Str("sometimes"), Long(1)}},
+      {"ha-promote-on-shutdown", {Str("always"), Str("when-synced")}, {Str("never")}},
+      {"ha-promote-on-failure", {Str("always"), Str("when-synced")}, {Str("never")}},
+      {"ha-sync-batch-size", {Long(1), Long(4096)}, {Long(0), Long(-1), Str("8")}},
   };
   for (const KeyCase& c : cases) {
     // ha-* keys other than the batch size need an ha-mode beside them.
     bool needs_mode = c.key.rfind("ha-", 0) == 0 && c.key != "ha-sync-batch-size";
     for (const FieldValue& v : c.good) {
-      amqp::FieldTable d = Args({{c.key, v}});
-      if (needs_mode) d.Set("ha-mode", S("all"));
+      amqp::FieldTable d = Table({{c.key, v}});
+      if (needs_mode) d.Set("ha-mode", Str("all"));
       EXPECT_EQ(Why(d), "") << c.key;
     }
     for (const FieldValue& v : c.bad) {
-      amqp::FieldTable d = Args({{c.key, v}});
-      if (needs_mode) d.Set("ha-mode", S("all"));
+      amqp::FieldTable d = Table({{c.key, v}});
+      if (needs_mode) d.Set("ha-mode", Str("all"));
       std::string why = Why(d);
       EXPECT_NE(why.find("PRECONDITION_FAILED - Validation failed: " + c.key + ": "),
                 std::string::npos)
@@ -80,22 +80,22 @@ TEST(PolicyValidation, EachKeyTakesItsValuesAndRefusesOthers) {
 }
 
 TEST(PolicyValidation, TextsSayWhatIsWrongAsRabbitMqDoes) {
-  EXPECT_EQ(Why(Args({{"message-ttl", L(-1)}})),
+  EXPECT_EQ(Why(Table({{"message-ttl", Long(-1)}})),
             "PRECONDITION_FAILED - Validation failed: message-ttl: -1 is not a valid message TTL");
-  EXPECT_EQ(Why(Args({{"overflow", S("drop-tail")}})),
+  EXPECT_EQ(Why(Table({{"overflow", Str("drop-tail")}})),
             "PRECONDITION_FAILED - Validation failed: overflow: <<\"drop-tail\">> is not a valid "
             "overflow value");
-  EXPECT_EQ(Why(Args({{"ha-mode", S("all")}, {"ha-sync-mode", S("x")}})),
+  EXPECT_EQ(Why(Table({{"ha-mode", Str("all")}, {"ha-sync-mode", Str("x")}})),
             "PRECONDITION_FAILED - Validation failed: ha-sync-mode: must be \"manual\" or "
             "\"automatic\", got <<\"x\">>");
 }
 
 TEST(PolicyValidation, UnknownKeysAreNamedTogether) {
-  EXPECT_EQ(Why(Args({{"foo", L(1)}, {"max-length", L(1)}, {"bar", S("x")}})),
+  EXPECT_EQ(Why(Table({{"foo", Long(1)}, {"max-length", Long(1)}, {"bar", Str("x")}})),
             "PRECONDITION_FAILED - Validation failed: [<<\"foo\">>,<<\"bar\">>] are not "
             "recognised policy settings");
   // x-arguments are queue arguments, not policy keys.
-  EXPECT_NE(Why(Args({{"x-message-ttl", L(1)}})).find("are not recognised policy settings"),
+  EXPECT_NE(Why(Table({{"x-message-ttl", Long(1)}})).find("are not recognised policy settings"),
             std::string::npos);
 }
 
@@ -104,10 +104,10 @@ TEST(PolicyValidation, AnEmptyDefinitionIsRefused) {
 }
 
 TEST(PolicyValidation, ThePatternMustCompileAndIsCompiled) {
-  EXPECT_EQ(Why(Args({{"max-length", L(1)}}), "(unclosed"),
+  EXPECT_EQ(Why(Table({{"max-length", Long(1)}}), "(unclosed"),
             "PRECONDITION_FAILED - Validation failed: pattern: <<\"(unclosed\">> is not a valid "
             "regular expression");
-  Policy p = MakePolicy("p", "^(?!amq\\.).*", Args({{"max-length", L(1)}}), ApplyTo::kAll, -10);
+  Policy p = MakePolicy("p", "^(?!amq\\.).*", Table({{"max-length", Long(1)}}), ApplyTo::kAll, -10);
   ASSERT_TRUE(ValidatePolicy(p).ok());
   EXPECT_TRUE(PolicyMatches(p, true, "orders"));
   EXPECT_FALSE(PolicyMatches(p, true, "amq.gen-x"));
@@ -115,28 +115,29 @@ TEST(PolicyValidation, ThePatternMustCompileAndIsCompiled) {
 
 TEST(PolicyValidation, HaModeAndHaParamsGoTogether) {
   auto ha = [](FieldValue mode, std::optional<FieldValue> params) {
-    amqp::FieldTable d = Args({{"ha-mode", std::move(mode)}});
+    amqp::FieldTable d = Table({{"ha-mode", std::move(mode)}});
     if (params) d.Set("ha-params", *params);
     return Why(d);
   };
-  EXPECT_EQ(ha(S("all"), std::nullopt), "");
-  EXPECT_NE(ha(S("all"), L(2)).find("ha-params: ha-mode=\"all\" does not take parameters"),
+  EXPECT_EQ(ha(Str("all"), std::nullopt), "");
+  EXPECT_NE(ha(Str("all"), Long(2)).find("ha-params: ha-mode=\"all\" does not take parameters"),
             std::string::npos);
-  EXPECT_EQ(ha(S("exactly"), L(2)), "");
-  EXPECT_NE(ha(S("exactly"), std::nullopt).find("takes an integer, none given"),
+  EXPECT_EQ(ha(Str("exactly"), Long(2)), "");
+  EXPECT_NE(ha(Str("exactly"), std::nullopt).find("takes an integer, none given"),
             std::string::npos);
-  EXPECT_NE(ha(S("exactly"), L(0)).find("takes an integer, 0 given"), std::string::npos);
-  EXPECT_NE(ha(S("exactly"), S("2")).find("takes an integer, <<\"2\">> given"),
+  EXPECT_NE(ha(Str("exactly"), Long(0)).find("takes an integer, 0 given"), std::string::npos);
+  EXPECT_NE(ha(Str("exactly"), Str("2")).find("takes an integer, <<\"2\">> given"),
             std::string::npos);
-  EXPECT_EQ(ha(S("nodes"), List({S("rabbit@a"), S("rabbit@b")})), "");
-  EXPECT_NE(ha(S("nodes"), std::nullopt).find("takes a list, none given"), std::string::npos);
-  EXPECT_NE(ha(S("nodes"), List({})).find("list must be non-empty"), std::string::npos);
-  EXPECT_NE(ha(S("nodes"), List({S("a"), L(1)})).find("takes a list of strings, [1] given"),
+  EXPECT_EQ(ha(Str("nodes"), List({Str("rabbit@a"), Str("rabbit@b")})), "");
+  EXPECT_NE(ha(Str("nodes"), std::nullopt).find("takes a list, none given"), std::string::npos);
+  EXPECT_NE(ha(Str("nodes"), List({})).find("list must be non-empty"), std::string::npos);
+  EXPECT_NE(ha(Str("nodes"), List({Str("a"), Long(1)})).find("takes a list of strings, [1] given"),
             std::string::npos);
-  EXPECT_NE(ha(S("nodes"), S("a")).find("takes a list, <<\"a\">> given"), std::string::npos);
-  EXPECT_NE(ha(S("some"), std::nullopt).find("ha-mode: <<\"some\">> is not a valid ha-mode value"),
-            std::string::npos);
-  EXPECT_NE(Why(Args({{"ha-params", L(2)}})).find("ha-mode must be specified"),
+  EXPECT_NE(ha(Str("nodes"), Str("a")).find("takes a list, <<\"a\">> given"), std::string::npos);
+  EXPECT_NE(
+      ha(Str("some"), std::nullopt).find("ha-mode: <<\"some\">> is not a valid ha-mode value"),
+      std::string::npos);
+  EXPECT_NE(Why(Table({{"ha-params", Long(2)}})).find("ha-mode must be specified"),
             std::string::npos);
 }
 
@@ -148,12 +149,12 @@ TEST(PolicyValidation, ApplyToNamesRoundTrip) {
 }
 
 TEST(PolicyMatching, ThePatternIsSearchedNotAnchored) {
-  Policy p = MakePolicy("p", "ord", Args({{"max-length", L(1)}}));
+  Policy p = MakePolicy("p", "ord", Table({{"max-length", Long(1)}}));
   ASSERT_TRUE(ValidatePolicy(p).ok());
   EXPECT_TRUE(PolicyMatches(p, true, "orders"));
   EXPECT_TRUE(PolicyMatches(p, true, "my-orders"));
   EXPECT_FALSE(PolicyMatches(p, true, "invoices"));
-  Policy anchored = MakePolicy("a", "^ord", Args({{"max-length", L(1)}}));
+  Policy anchored = MakePolicy("a", "^ord", Table({{"max-length", Long(1)}}));
   ASSERT_TRUE(ValidatePolicy(anchored).ok());
   EXPECT_FALSE(PolicyMatches(anchored, true, "my-orders"));
 }
@@ -161,7 +162,7 @@ TEST(PolicyMatching, ThePatternIsSearchedNotAnchored) {
 TEST(PolicyMatching, ApplyToSelectsTheKind) {
   std::map<std::string, Policy> ps;
   for (auto [name, to] : {std::pair{"q", ApplyTo::kQueues}, {"x", ApplyTo::kExchanges}}) {
-    Policy p = MakePolicy(name, ".*", Args({{"max-length", L(1)}}), to);
+    Policy p = MakePolicy(name, ".*", Table({{"max-length", Long(1)}}), to);
     ASSERT_TRUE(ValidatePolicy(p).ok());
     ps.emplace(name, std::move(p));
   }
@@ -175,7 +176,7 @@ TEST(PolicyMatching, ApplyToSelectsTheKind) {
 TEST(PolicyMatching, HighestPriorityWinsAndTiesGoToTheFirstName) {
   std::map<std::string, Policy> ps;
   auto add = [&](const std::string& name, const std::string& pattern, int32_t prio) {
-    Policy p = MakePolicy(name, pattern, Args({{"max-length", L(1)}}), ApplyTo::kAll, prio);
+    Policy p = MakePolicy(name, pattern, Table({{"max-length", Long(1)}}), ApplyTo::kAll, prio);
     ASSERT_TRUE(ValidatePolicy(p).ok());
     ps.emplace(name, std::move(p));
   };
@@ -188,7 +189,7 @@ TEST(PolicyMatching, HighestPriorityWinsAndTiesGoToTheFirstName) {
   EXPECT_EQ(EffectivePolicy(ps, true, "other"), nullptr);
 }
 
-class PolicyTest : public ModelTest {
+class PolicyTest : public CoreTest {
  protected:
   void Set(const std::string& name, const std::string& pattern, amqp::FieldTable definition,
            ApplyTo apply_to = ApplyTo::kAll, int32_t priority = 0) {
@@ -198,25 +199,25 @@ class PolicyTest : public ModelTest {
   // The one ready message of `q` is still there ms-1 from now and gone at ms.
   void ExpectExpiresIn(Queue& q, int64_t ms) {
     EXPECT_EQ(q.ready_count(), 1u);
-    rt_.Advance(ms - 1);
+    runtime_.Advance(ms - 1);
     EXPECT_EQ(q.ready_count(), 1u);
-    rt_.Advance(1);
+    runtime_.Advance(1);
     EXPECT_EQ(q.ready_count(), 0u);
   }
   // "dlx" (fanout) -> "dlq".
   void DeclareDlx(const std::string& exchange = "dlx", const std::string& queue = "dlq") {
     ASSERT_TRUE(DeclareExchange(exchange, "fanout").ok());
-    Declare(queue);
+    DeclareQueue(queue);
     Bind(queue, exchange, "");
   }
 };
 
 TEST_F(PolicyTest, ANewMessageTtlExpiresMessagesAlreadyQueued) {
-  auto q = Declare("work");
-  ToQueue("work", "old");
-  rt_.Advance(3000);
-  ToQueue("work", "new");
-  Set("ttl", "^work$", Args({{"message-ttl", L(2000)}}));
+  auto q = DeclareQueue("work");
+  Publish("", "work", "old");
+  runtime_.Advance(3000);
+  Publish("", "work", "new");
+  Set("ttl", "^work$", Table({{"message-ttl", Long(2000)}}));
   EXPECT_EQ(q->policy_name(), "ttl");
   EXPECT_EQ(q->options().args.message_ttl, 2000);
   // "old" is 3000 ms old: gone at once. "new" has 2000 ms from its arrival.
@@ -226,169 +227,170 @@ TEST_F(PolicyTest, ANewMessageTtlExpiresMessagesAlreadyQueued) {
 
 TEST_F(PolicyTest, ADeadLetterExchangeAddedByAPolicyChangeTakesExpiredMessages) {
   DeclareDlx();
-  auto q = Declare("work");
-  Set("p", "^work$", Args({{"message-ttl", L(1000)}}));
-  ToQueue("work", "m");
-  rt_.Advance(500);
+  auto q = DeclareQueue("work");
+  Set("p", "^work$", Table({{"message-ttl", Long(1000)}}));
+  Publish("", "work", "m");
+  runtime_.Advance(500);
   // The same policy, replaced: now with a dead-letter exchange.
-  Set("p", "^work$", Args({{"message-ttl", L(1000)}, {"dead-letter-exchange", S("dlx")}}));
+  Set("p", "^work$", Table({{"message-ttl", Long(1000)}, {"dead-letter-exchange", Str("dlx")}}));
   EXPECT_EQ(vh_->policies().size(), 1u);
   EXPECT_EQ(q->ready_count(), 1u);
-  rt_.Advance(500);
+  runtime_.Advance(500);
   EXPECT_EQ(q->ready_count(), 0u);
   auto dlq = vh_->FindQueue("dlq");
   ASSERT_EQ(dlq->ready_count(), 1u);
   auto e = dlq->Get(true);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message->body, "m");
-  const amqp::FieldTable* d = Death(*e->message, 0);
-  ASSERT_NE(d, nullptr);
-  EXPECT_EQ(TableStr(*d, "reason"), "expired");
-  EXPECT_EQ(TableStr(*d, "queue"), "work");
+  amqp::FieldArray deaths = Deaths(*e->message);
+  EXPECT_EQ(HeaderStr(Entry(deaths, 0), "reason"), "expired");
+  EXPECT_EQ(HeaderStr(Entry(deaths, 0), "queue"), "work");
 }
 
 TEST_F(PolicyTest, QueueArgumentsWinExceptThatTheSmallerLimitApplies) {
   DeclareDlx("dlx-arg", "dlq-arg");
   DeclareDlx("dlx-policy", "dlq-policy");
-  auto q = Declare("work", Args({{"x-dead-letter-exchange", S("dlx-arg")},
-                                 {"x-message-ttl", L(500)},
-                                 {"x-max-length", L(100)}}));
+  auto q = DeclareQueue("work", Table({{"x-dead-letter-exchange", Str("dlx-arg")},
+                                 {"x-message-ttl", Long(500)},
+                                 {"x-max-length", Long(100)}}));
   Set("p", "^work$",
-      Args({{"dead-letter-exchange", S("dlx-policy")},
-            {"message-ttl", L(2000)},
-            {"max-length", L(3)}}));
+      Table({{"dead-letter-exchange", Str("dlx-policy")},
+            {"message-ttl", Long(2000)},
+            {"max-length", Long(3)}}));
   const QueueArgs& a = q->options().args;
   EXPECT_EQ(a.dead_letter_exchange, "dlx-arg");
   EXPECT_EQ(a.message_ttl, 500);  // the queue's is smaller
   EXPECT_EQ(a.max_length, 3);     // the policy's is smaller
-  ToQueue("work", "m");
-  rt_.Advance(500);
+  Publish("", "work", "m");
+  runtime_.Advance(500);
   EXPECT_EQ(vh_->FindQueue("dlq-arg")->ready_count(), 1u);
   EXPECT_EQ(vh_->FindQueue("dlq-policy")->ready_count(), 0u);
 }
 
 TEST_F(PolicyTest, APolicyTtlSmallerThanTheQueuesWins) {
-  auto q = Declare("work", Args({{"x-message-ttl", L(5000)}}));
-  Set("p", "^work$", Args({{"message-ttl", L(1000)}}));
-  ToQueue("work", "m");
+  auto q = DeclareQueue("work", Table({{"x-message-ttl", Long(5000)}}));
+  Set("p", "^work$", Table({{"message-ttl", Long(1000)}}));
+  Publish("", "work", "m");
   ExpectExpiresIn(*q, 1000);
 }
 
 TEST_F(PolicyTest, MaxLengthByPolicyTrimsAnExistingQueueFromTheHead) {
   DeclareDlx();
-  auto q = Declare("work");
-  for (int i = 0; i < 5; ++i) ToQueue("work", "m" + std::to_string(i));
-  Set("p", "^work$", Args({{"max-length", L(2)}, {"dead-letter-exchange", S("dlx")}}));
+  auto q = DeclareQueue("work");
+  for (int i = 0; i < 5; ++i) Publish("", "work", "m" + std::to_string(i));
+  Set("p", "^work$", Table({{"max-length", Long(2)}, {"dead-letter-exchange", Str("dlx")}}));
   EXPECT_EQ(q->ready_count(), 2u);
-  EXPECT_EQ(Drain(*vh_->FindQueue("dlq")), (Strings{"m0", "m1", "m2"}));
-  EXPECT_EQ(Drain(*q), (Strings{"m3", "m4"}));
+  EXPECT_EQ(Drain(*vh_->FindQueue("dlq")), (Names{"m0", "m1", "m2"}));
+  EXPECT_EQ(Drain(*q), (Names{"m3", "m4"}));
 }
 
 TEST_F(PolicyTest, ClearingThePolicyRestoresTheDeclaredBehaviour) {
-  auto q = Declare("work", Args({{"x-message-ttl", L(10000)}}));
-  Set("p", "^work$", Args({{"message-ttl", L(1000)}, {"max-length", L(1)}}));
+  auto q = DeclareQueue("work", Table({{"x-message-ttl", Long(10000)}}));
+  Set("p", "^work$", Table({{"message-ttl", Long(1000)}, {"max-length", Long(1)}}));
   ASSERT_TRUE(vh_->ClearPolicy("p").ok());
   EXPECT_TRUE(vh_->policies().empty());
   EXPECT_EQ(q->policy_name(), "");
   EXPECT_EQ(q->options().args.message_ttl, 10000);
   EXPECT_EQ(q->options().args.max_length, std::nullopt);
-  ToQueue("work", "a");
-  ToQueue("work", "b");
-  rt_.Advance(1000);
+  Publish("", "work", "a");
+  Publish("", "work", "b");
+  runtime_.Advance(1000);
   EXPECT_EQ(q->ready_count(), 2u);
-  rt_.Advance(9000);
+  runtime_.Advance(9000);
   EXPECT_EQ(q->ready_count(), 0u);
 }
 
 TEST_F(PolicyTest, ClearingAPolicyThatIsNotThereIsNotFound) {
   Status s = vh_->ClearPolicy("nope");
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code, static_cast<uint16_t>(amqp::ReplyCode::kNotFound));
+  EXPECT_EQ(s.error().code, Code(amqp::ReplyCode::kNotFound));
   EXPECT_EQ(s.error().text, "NOT_FOUND - policy 'nope' not found in vhost '/'");
 }
 
 TEST_F(PolicyTest, AnInvalidPolicyIsRefusedAndChangesNothing) {
-  auto q = Declare("work");
-  Status s = vh_->SetPolicy(MakePolicy("p", ".*", Args({{"max-length", L(-1)}})));
+  auto q = DeclareQueue("work");
+  Status s = vh_->SetPolicy(MakePolicy("p", ".*", Table({{"max-length", Long(-1)}})));
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code, static_cast<uint16_t>(amqp::ReplyCode::kPreconditionFailed));
+  EXPECT_EQ(s.error().code, Code(amqp::ReplyCode::kPreconditionFailed));
   EXPECT_TRUE(vh_->policies().empty());
   EXPECT_EQ(q->policy_name(), "");
 }
 
 TEST_F(PolicyTest, QueuesDeclaredLaterTakeThePolicyInEffect) {
-  Set("low", ".*", Args({{"max-length", L(10)}}), ApplyTo::kQueues, 0);
-  Set("high", "^orders", Args({{"max-length", L(1)}}), ApplyTo::kQueues, 1);
-  Set("exchanges-only", ".*", Args({{"max-length", L(5)}}), ApplyTo::kExchanges, 9);
-  auto orders = Declare("orders.eu");
-  auto other = Declare("other");
+  Set("low", ".*", Table({{"max-length", Long(10)}}), ApplyTo::kQueues, 0);
+  Set("high", "^orders", Table({{"max-length", Long(1)}}), ApplyTo::kQueues, 1);
+  Set("exchanges-only", ".*", Table({{"max-length", Long(5)}}), ApplyTo::kExchanges, 9);
+  auto orders = DeclareQueue("orders.eu");
+  auto other = DeclareQueue("other");
   EXPECT_EQ(orders->policy_name(), "high");
   EXPECT_EQ(orders->options().args.max_length, 1);
   EXPECT_EQ(other->policy_name(), "low");
-  ToQueue("orders.eu", "a");
-  ToQueue("orders.eu", "b");
-  EXPECT_EQ(Drain(*orders), Strings{"b"});
+  Publish("", "orders.eu", "a");
+  Publish("", "orders.eu", "b");
+  EXPECT_EQ(Drain(*orders), Names{"b"});
 }
 
 TEST_F(PolicyTest, ExpiresByPolicyDeletesAnUnusedQueue) {
-  Declare("idle");
-  Set("p", "^idle$", Args({{"expires", L(1000)}}));
-  rt_.Advance(999);
+  DeclareQueue("idle");
+  Set("p", "^idle$", Table({{"expires", Long(1000)}}));
+  runtime_.Advance(999);
   EXPECT_NE(vh_->FindQueue("idle"), nullptr);
-  rt_.Advance(1);
-  rt_.Advance(0);
+  runtime_.Advance(1);
+  runtime_.Advance(0);
   EXPECT_EQ(vh_->FindQueue("idle"), nullptr);
 }
 
 TEST_F(PolicyTest, OverflowByPolicyRejectsPublishesUnlessTheQueueSaysOtherwise) {
-  auto q = Declare("work");
-  auto declared = Declare("declared", Args({{"x-overflow", S("drop-head")}}));
-  Set("p", ".*", Args({{"max-length", L(1)}, {"overflow", S("reject-publish")}}));
-  EXPECT_FALSE(ToQueue("work", "a").rejected);
-  EXPECT_TRUE(ToQueue("work", "b").rejected);
-  EXPECT_FALSE(ToQueue("declared", "a").rejected);
-  EXPECT_FALSE(ToQueue("declared", "b").rejected);
-  EXPECT_EQ(Drain(*declared), Strings{"b"});
+  auto q = DeclareQueue("work");
+  auto declared = DeclareQueue("declared", Table({{"x-overflow", Str("drop-head")}}));
+  Set("p", ".*", Table({{"max-length", Long(1)}, {"overflow", Str("reject-publish")}}));
+  EXPECT_FALSE(Publish("", "work", "a").rejected);
+  EXPECT_TRUE(Publish("", "work", "b").rejected);
+  EXPECT_FALSE(Publish("", "declared", "a").rejected);
+  EXPECT_FALSE(Publish("", "declared", "b").rejected);
+  EXPECT_EQ(Drain(*declared), Names{"b"});
 }
 
 TEST_F(PolicyTest, AlternateExchangeByPolicyUnlessDeclared) {
   ASSERT_TRUE(DeclareExchange("ae", "fanout").ok());
-  auto unrouted = Declare("unrouted");
+  auto unrouted = DeclareQueue("unrouted");
   Bind("unrouted", "ae", "");
   ASSERT_TRUE(DeclareExchange("ae-declared", "fanout").ok());
-  auto declared_q = Declare("declared-ae");
+  auto declared_q = DeclareQueue("declared-ae");
   Bind("declared-ae", "ae-declared", "");
   ASSERT_TRUE(DeclareExchange("x", "direct").ok());
-  ASSERT_TRUE(DeclareExchange("y", "direct", Args({{"alternate-exchange", S("ae-declared")}})).ok());
-  Set("p", "^[xy]$", Args({{"alternate-exchange", S("ae")}}), ApplyTo::kExchanges);
+  ASSERT_TRUE(
+      DeclareExchange("y", "direct", Table({{"alternate-exchange", Str("ae-declared")}})).ok());
+  Set("p", "^[xy]$", Table({{"alternate-exchange", Str("ae")}}), ApplyTo::kExchanges);
   EXPECT_EQ(vh_->FindExchange("x")->policy_name(), "p");
   EXPECT_EQ(vh_->FindExchange("x")->alternate_exchange(), "ae");
   EXPECT_EQ(vh_->FindExchange("y")->alternate_exchange(), "ae-declared");
-  ToExchange("x", "nowhere", "via-policy");
-  ToExchange("y", "nowhere", "via-argument");
-  EXPECT_EQ(Drain(*unrouted), Strings{"via-policy"});
-  EXPECT_EQ(Drain(*declared_q), Strings{"via-argument"});
+  Publish("x", "nowhere", "via-policy");
+  Publish("y", "nowhere", "via-argument");
+  EXPECT_EQ(Drain(*unrouted), Names{"via-policy"});
+  EXPECT_EQ(Drain(*declared_q), Names{"via-argument"});
 
   ASSERT_TRUE(vh_->ClearPolicy("p").ok());
   EXPECT_EQ(vh_->FindExchange("x")->alternate_exchange(), std::nullopt);
   EXPECT_EQ(vh_->FindExchange("x")->policy_name(), "");
-  EXPECT_EQ(ToExchange("x", "nowhere", "dropped").routed, 0u);
+  EXPECT_EQ(Publish("x", "nowhere", "dropped").routed, 0u);
 }
 
 TEST_F(PolicyTest, ExchangesDeclaredLaterTakeThePolicy) {
   ASSERT_TRUE(DeclareExchange("ae", "fanout").ok());
-  Set("p", "^late$", Args({{"alternate-exchange", S("ae")}}));
+  Set("p", "^late$", Table({{"alternate-exchange", Str("ae")}}));
   ASSERT_TRUE(DeclareExchange("late", "topic").ok());
   EXPECT_EQ(vh_->FindExchange("late")->alternate_exchange(), "ae");
 }
 
 TEST_F(PolicyTest, MaxPriorityAndSingleActiveConsumerStayAsDeclared) {
-  auto q = Declare("work", Args({{"x-max-priority", L(5)}, {"x-single-active-consumer", B(true)}}));
-  Set("p", ".*", Args({{"max-length", L(9)}}));
+  auto q = DeclareQueue(
+      "work", Table({{"x-max-priority", Long(5)}, {"x-single-active-consumer", Bool(true)}}));
+  Set("p", ".*", Table({{"max-length", Long(9)}}));
   EXPECT_EQ(q->options().args.max_priority, 5);
   EXPECT_TRUE(q->options().args.single_active_consumer);
   EXPECT_EQ(q->options().args.max_length, 9);
 }
 
 }  // namespace
-}  // namespace warren::core::model_test
+}  // namespace warren::core::test

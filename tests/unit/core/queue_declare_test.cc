@@ -4,7 +4,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 using amqp::FieldType;
@@ -12,64 +12,55 @@ using amqp::FieldValue;
 
 class QueueDeclareTest : public CoreTest {
  protected:
-  void ExpectInvalidArg(const std::string& key, FieldValue value, const char* why) {
-    SCOPED_TRACE(key + ": " + why);
+  // Declaring "q" with `key` = `value` is refused with 406 invalid arg. When
+  // `reason` is given, it is what RabbitMQ says after the colon.
+  void ExpectInvalidArg(const std::string& key, FieldValue value, std::string reason = "") {
+    SCOPED_TRACE(key + " of type '" + std::string(1, value.type) + "' " + reason);
     amqp::FieldTable args;
     args.Set(key, std::move(value));
     auto r = TryDeclare("q", args);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Code(amqp::ReplyCode::kPreconditionFailed));
-    EXPECT_NE(r.error().text.find("PRECONDITION_FAILED - invalid arg '" + key +
-                                  "' for queue 'q' in vhost '/'"),
-              std::string::npos)
-        << r.error().text;
+    const std::string prefix =
+        "PRECONDITION_FAILED - invalid arg '" + key + "' for queue 'q' in vhost '/'";
+    if (reason.empty())
+      EXPECT_EQ(r.error().text.rfind(prefix, 0), 0u) << r.error().text;
+    else
+      EXPECT_EQ(r.error().text, prefix + ": " + reason);
     EXPECT_EQ(vh_->FindQueue("q"), nullptr) << "a refused declare creates nothing";
   }
 };
 
 TEST_F(QueueDeclareTest, InvalidArgumentsAre406InvalidArg) {
-  ExpectInvalidArg("x-message-ttl", Long(-1), "negative TTL");
-  ExpectInvalidArg("x-message-ttl", Str("1000"), "TTL as a string");
-  ExpectInvalidArg("x-message-ttl", FieldValue::Timestamp(5), "TTL as a timestamp");
-  ExpectInvalidArg("x-expires", Long(0), "zero x-expires");
-  ExpectInvalidArg("x-expires", Long(-5), "negative x-expires");
-  ExpectInvalidArg("x-max-length", Long(-1), "negative max length");
-  ExpectInvalidArg("x-max-length-bytes", Str("big"), "max length bytes as a string");
-  ExpectInvalidArg("x-overflow", Str("drop-tail"), "unknown overflow");
-  ExpectInvalidArg("x-overflow", Long(1), "overflow as a number");
-  ExpectInvalidArg("x-dead-letter-exchange", Long(1), "DLX as a number");
-  ExpectInvalidArg("x-max-priority", Long(256), "priority above 255");
-  ExpectInvalidArg("x-max-priority", Long(-1), "negative priority");
-  ExpectInvalidArg("x-single-active-consumer", Str("true"), "SAC as a string");
-  ExpectInvalidArg("x-queue-mode", Str("fast"), "unknown queue mode");
-  ExpectInvalidArg("x-queue-type", Str("stream"), "streams are not served");
-}
-
-TEST_F(QueueDeclareTest, DeadLetterRoutingKeyWithoutDlxIsInvalid) {
-  ExpectInvalidArg("x-dead-letter-routing-key", Str("k"), "routing key without DLX");
-  auto r = TryDeclare("q", Table({{"x-dead-letter-routing-key", Str("k")}}));
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().text.find("routing_key_but_no_dlx_defined"), std::string::npos);
+  ExpectInvalidArg("x-message-ttl", Long(-1), "{value_negative,-1}");
+  ExpectInvalidArg("x-message-ttl", Str("1000"), "{unacceptable_type,longstr}");
+  ExpectInvalidArg("x-message-ttl", FieldValue::Timestamp(5));
+  ExpectInvalidArg("x-expires", Long(0), "{value_zero,0}");
+  ExpectInvalidArg("x-expires", Long(-5), "{value_negative,-5}");
+  ExpectInvalidArg("x-max-length", Long(-1), "{value_negative,-1}");
+  ExpectInvalidArg("x-max-length-bytes", Long(-1), "{value_negative,-1}");
+  ExpectInvalidArg("x-max-length-bytes", Str("big"));
+  ExpectInvalidArg("x-overflow", Str("drop-tail"), "invalid_overflow");
+  ExpectInvalidArg("x-overflow", Long(1));
+  ExpectInvalidArg("x-dead-letter-exchange", Long(1));
+  ExpectInvalidArg("x-dead-letter-routing-key", Str("k"), "routing_key_but_no_dlx_defined");
+  ExpectInvalidArg("x-max-priority", Long(256), "{max_value_exceeded,256}");
+  ExpectInvalidArg("x-max-priority", Long(-1));
+  ExpectInvalidArg("x-single-active-consumer", Str("true"));
+  ExpectInvalidArg("x-queue-mode", Str("fast"));
+  ExpectInvalidArg("x-queue-type", Str("stream"), "{unsupported_queue_type,<<\"stream\">>}");
 }
 
 // rabbit_amqqueue:check_message_ttl_arg and check_expires_arg end in
 // rabbit_misc:check_expiry: above 4294967295 ms is {value_too_big, N}. Without
 // the bound, NowMs() + TTL can overflow int64.
 TEST_F(QueueDeclareTest, TtlAndExpiresAboveTheMaximumExpiryAreInvalid) {
-  ExpectInvalidArg("x-message-ttl", Long(4294967296), "TTL above 2^32-1");
-  ExpectInvalidArg("x-message-ttl", Long(INT64_MAX), "TTL that overflows a deadline");
-  ExpectInvalidArg("x-expires", Long(4294967296), "x-expires above 2^32-1");
+  ExpectInvalidArg("x-message-ttl", Long(4294967296));
+  ExpectInvalidArg("x-message-ttl", Long(INT64_MAX));
+  ExpectInvalidArg("x-expires", Long(4294967296));
   EXPECT_TRUE(TryDeclare("q", Table({{"x-message-ttl", Long(4294967295)},
                                      {"x-expires", Long(4294967295)}}))
                   .ok());
-}
-
-TEST_F(QueueDeclareTest, InvalidArgTextMatchesRabbitMq) {
-  auto r = TryDeclare("q", Table({{"x-message-ttl", Long(-1)}}));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().text,
-            "PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'q' in vhost '/': "
-            "{value_negative,-1}");
 }
 
 TEST_F(QueueDeclareTest, BoundaryArgumentsAreAccepted) {
@@ -204,4 +195,4 @@ TEST_F(QueueDeclareTest, ReservedAmqNamesAre403) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

@@ -5,7 +5,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class QueueDispatchTest : public CoreTest {};
@@ -169,6 +169,7 @@ TEST_F(QueueDispatchTest, ExclusiveConsumerIsRefusedWhenTheQueueHasConsumers) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, Code(amqp::ReplyCode::kAccessRefused));
   EXPECT_EQ(s.error().text, "ACCESS_REFUSED - queue 'q' in vhost '/' in exclusive use");
+  EXPECT_TRUE(q->CanAddConsumer(/*exclusive=*/false).ok()) << "plain consumers may share";
 }
 
 TEST_F(QueueDispatchTest, NoConsumerMayJoinAnExclusiveConsumer) {
@@ -178,6 +179,7 @@ TEST_F(QueueDispatchTest, NoConsumerMayJoinAnExclusiveConsumer) {
     Status s = q->CanAddConsumer(exclusive);
     ASSERT_FALSE(s.ok()) << exclusive;
     EXPECT_EQ(s.error().code, Code(amqp::ReplyCode::kAccessRefused));
+    EXPECT_EQ(s.error().text, "ACCESS_REFUSED - queue 'q' in vhost '/' in exclusive use");
   }
 }
 
@@ -192,4 +194,4 @@ TEST_F(QueueDispatchTest, ExclusiveConsumerOnAnIdleQueueIsAllowedAndReleasedOnCa
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

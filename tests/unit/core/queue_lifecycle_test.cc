@@ -4,7 +4,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class QueueLifecycleTest : public CoreTest {};
@@ -25,6 +25,7 @@ TEST_F(QueueLifecycleTest, AutoDeleteQueueGoesAfterItsLastConsumerLeaves) {
   runtime_.Advance(0);
   EXPECT_NE(vh_->FindQueue("q"), nullptr) << "one consumer is left";
   Cancel(b);
+  EXPECT_NE(vh_->FindQueue("q"), nullptr) << "the deletion is posted, not done at once";
   runtime_.Advance(0);
   EXPECT_EQ(vh_->FindQueue("q"), nullptr);
   EXPECT_TRUE(q->deleted());
@@ -81,11 +82,17 @@ TEST_F(QueueLifecycleTest, XExpiresWaitsWhileAConsumerIsAttached) {
   EXPECT_EQ(vh_->FindQueue("q"), nullptr);
 }
 
-TEST_F(QueueLifecycleTest, RedeclareRestartsXExpires) {
+TEST_F(QueueLifecycleTest, RedeclareAndPassiveDeclareRestartXExpires) {
   auto args = Table({{"x-expires", Long(1000)}});
   DeclareQueue("q", args);
   runtime_.Advance(600);
   ASSERT_TRUE(TryDeclare("q", args).ok());
+  runtime_.Advance(600);
+  EXPECT_NE(vh_->FindQueue("q"), nullptr);
+  QueueDeclare passive;
+  passive.name = "q";
+  passive.passive = true;
+  ASSERT_TRUE(vh_->DeclareQueue(passive, kConn).ok());
   runtime_.Advance(600);
   EXPECT_NE(vh_->FindQueue("q"), nullptr);
   runtime_.Advance(400);
@@ -111,6 +118,8 @@ TEST_F(QueueLifecycleTest, DeletingAQueueCancelsItsConsumers) {
   EXPECT_EQ(sink_.cancelled, (Names{"a", "b"}));
   EXPECT_TRUE(q->deleted());
   EXPECT_EQ(q->consumer_count(), 0u);
+  EXPECT_EQ(vh_->DeleteQueue("q", false, false, kConn).error().code,
+            Code(amqp::ReplyCode::kNotFound));
 }
 
 TEST_F(QueueLifecycleTest, DeleteQueueReportsReadyCountAndHonoursIfUnusedAndIfEmpty) {
@@ -171,6 +180,7 @@ TEST_F(ExclusiveQueueTest, OtherConnectionsGet405ForEveryOperation) {
 }
 
 TEST_F(ExclusiveQueueTest, OwnerConnectionUsesItFreely) {
+  EXPECT_EQ(vh_->FindQueue("mine")->exclusive_owner(), kOwner);
   EXPECT_TRUE(vh_->GetQueue("mine", kOwner).ok());
   EXPECT_TRUE(TryDeclare("mine", {}, false, true, false, kOwner).ok());
   EXPECT_TRUE(vh_->BindQueue("mine", "amq.direct", "k", {}, kOwner).ok());
@@ -203,4 +213,4 @@ TEST_F(ExclusiveQueueTest, RedeclareWithDifferentExclusiveFlagIs405) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

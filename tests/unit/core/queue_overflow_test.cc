@@ -4,7 +4,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class QueueOverflowTest : public CoreTest {
@@ -22,18 +22,25 @@ class QueueOverflowTest : public CoreTest {
 
   std::string DeathReason() {
     MessagePtr m = Only(*dead_);
-    return m && m->properties().headers ? HeaderStr(*m->properties().headers, "x-first-death-reason")
-                                      : "<no message>";
+    if (!m || !m->properties().headers) return "<no message>";
+    return HeaderStr(*m->properties().headers, "x-first-death-reason");
   }
 
   std::shared_ptr<Queue> dead_;
 };
 
+// No x-overflow: drop-head, the default.
 TEST_F(QueueOverflowTest, MaxLengthDropHeadDeadLettersTheOldestWithReasonMaxlen) {
   auto q = Limited(Table({{"x-max-length", Long(2)}}));
-  for (const char* body : {"a", "b", "c"}) EXPECT_FALSE(Publish("", "q", body).rejected);
-  EXPECT_EQ(dead_->ready_count(), 1u);
-  EXPECT_EQ(dead_->Get(true)->message->body, "a");
+  for (const char* body : {"a", "b", "c"}) {
+    PublishOutcome out = Publish("", "q", body);
+    EXPECT_FALSE(out.rejected);
+    EXPECT_EQ(out.routed, 1u) << "the new message is taken even when the head goes";
+  }
+  MessagePtr oldest = Only(*dead_);
+  ASSERT_TRUE(oldest && oldest->properties().headers);
+  EXPECT_EQ(oldest->body, "a");
+  EXPECT_EQ(HeaderStr(*oldest->properties().headers, "x-first-death-reason"), "maxlen");
   EXPECT_EQ(Drain(*q), (Names{"b", "c"}));
   Publish("", "q", "x");
   Publish("", "q", "y");
@@ -41,12 +48,11 @@ TEST_F(QueueOverflowTest, MaxLengthDropHeadDeadLettersTheOldestWithReasonMaxlen)
   EXPECT_EQ(Drain(*dead_), (Names{"x"}));
 }
 
-TEST_F(QueueOverflowTest, DropHeadIsTheDefaultOverflow) {
-  auto q = Limited(Table({{"x-max-length", Long(1)}}));
-  Publish("", "q", "a");
-  Publish("", "q", "b");
-  EXPECT_EQ(DeathReason(), "maxlen");
-  EXPECT_EQ(Drain(*q), (Names{"b"}));
+TEST_F(QueueOverflowTest, MaxLengthZeroWithoutAConsumerKeepsNothing) {
+  auto q = Limited(Table({{"x-max-length", Long(0)}}));
+  EXPECT_EQ(Publish("", "q", "m").routed, 1u);
+  EXPECT_EQ(q->ready_count(), 0u);
+  EXPECT_EQ(Drain(*dead_), (Names{"m"}));
 }
 
 TEST_F(QueueOverflowTest, MaxLengthBytesDropHeadCountsBodyBytes) {
@@ -81,6 +87,7 @@ TEST_F(QueueOverflowTest, RejectPublishRefusesTheNewMessageAndEnqueuesNothing) {
   EXPECT_EQ(dead_->ready_count(), 0u) << "reject-publish does not dead-letter";
   EXPECT_EQ(q->counters().published, 1u);
   EXPECT_EQ(Drain(*q), (Names{"a"}));
+  EXPECT_FALSE(Publish("", "q", "c").rejected) << "room again once the queue is drained";
 }
 
 TEST_F(QueueOverflowTest, RejectPublishByBytes) {
@@ -101,6 +108,8 @@ TEST_F(QueueOverflowTest, RejectPublishDlxRejectsAndDeadLetters) {
   ASSERT_TRUE(m && m->properties().headers);
   EXPECT_EQ(m->body, "b") << "the refused message, not the head";
   EXPECT_EQ(HeaderStr(*m->properties().headers, "x-first-death-reason"), "maxlen");
+  EXPECT_EQ(HeaderStr(Entry(Deaths(*m), 0), "reason"), "maxlen");
+  EXPECT_EQ(HeaderStr(Entry(Deaths(*m), 0), "queue"), "q");
   EXPECT_EQ(Drain(*q), (Names{"a"}));
 }
 
@@ -161,4 +170,4 @@ TEST_F(QueueOverflowTest, RequeueBeyondMaxLengthDropsTheHead) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

@@ -4,7 +4,7 @@
 
 #include "core/core_fixture.h"
 
-namespace warren::core::testing {
+namespace warren::core::test {
 namespace {
 
 class VHostTopologyTest : public CoreTest {
@@ -32,6 +32,11 @@ TEST_F(VHostTopologyTest, BuiltinExchangesExistWithTheirTypes) {
     EXPECT_FALSE(e->internal()) << name;
     EXPECT_TRUE(vh_->DeclareExchange(Passive(name)).ok()) << name;
   }
+  Exchange* trace = vh_->FindExchange("amq.rabbitmq.trace");
+  ASSERT_NE(trace, nullptr);
+  EXPECT_EQ(trace->type(), "topic");
+  EXPECT_TRUE(trace->durable());
+  EXPECT_TRUE(trace->internal());
   EXPECT_EQ(vh_->FindExchange(""), nullptr) << "the default exchange is not an object";
 }
 
@@ -66,6 +71,9 @@ TEST_F(VHostTopologyTest, UnknownTypeIsReportedBeforeTheReservedName) {
   Status s = DeclareExchange("amq.custom", "bogus");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, Code(amqp::ReplyCode::kCommandInvalid)) << s.error().text;
+  Status dflt = DeclareExchange("", "bogus");
+  ASSERT_FALSE(dflt.ok());
+  EXPECT_EQ(dflt.error().code, Code(amqp::ReplyCode::kCommandInvalid)) << dflt.error().text;
 }
 
 TEST_F(VHostTopologyTest, DeclaringTheDefaultExchangeIs403) {
@@ -213,6 +221,20 @@ TEST_F(VHostTopologyTest, UnbindingAMissingBindingLeavesAutoDeleteExchangeAlone)
   EXPECT_NE(vh_->FindExchange("temp"), nullptr);
 }
 
+TEST_F(VHostTopologyTest, DeletingAQueueRemovesItsBindings) {
+  ASSERT_TRUE(DeclareExchange("x", "direct").ok());
+  DeclareQueue("q");
+  Bind("q", "x", "k");
+  Bind("q", "amq.fanout", "");
+  ASSERT_TRUE(vh_->DeleteQueue("q", false, false, kConn).ok());
+  EXPECT_EQ(vh_->FindExchange("x")->router().size(), 0u);
+  EXPECT_EQ(vh_->FindExchange("amq.fanout")->router().size(), 0u);
+  EXPECT_EQ(Publish("", "q", "m").routed, 0u);
+  DeclareQueue("q");
+  EXPECT_EQ(Publish("x", "k", "m").routed, 0u) << "a new queue of that name is not bound";
+  EXPECT_EQ(Publish("amq.fanout", "", "m").routed, 0u);
+}
+
 TEST_F(VHostTopologyTest, BindingErrors) {
   DeclareQueue("q");
   Status no_queue = vh_->BindQueue("ghost", "amq.direct", "k", {}, kConn);
@@ -250,4 +272,4 @@ TEST_F(VHostTopologyTest, BindingIsIdentifiedByArgumentsInAnyOrder) {
 }
 
 }  // namespace
-}  // namespace warren::core::testing
+}  // namespace warren::core::test

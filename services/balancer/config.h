@@ -45,8 +45,12 @@ struct StatsConfig {
   Millis refresh{5000};
 };
 
+// Every duration is at most this (haproxy's own bound, about 24.8 days).
+inline constexpr Millis kMaxDuration{2147483647};
+
 struct BalancerConfig {
   int maxconn = 4096;
+  // [defaults], as haproxy's `timeout connect|client|server`.
   Millis timeout_connect{5000};
   Millis timeout_client{120000};
   Millis timeout_server{120000};
@@ -63,7 +67,8 @@ BalancerConfig DefaultConfig();
 BalancerConfig LoadConfigFile(const std::string& path);
 BalancerConfig LoadConfigText(const std::string& text, const std::string& origin);
 
-// "500ms", "5s", "2m", "1h"; a bare integer is milliseconds (haproxy's rule).
+// "500ms", "5s", "2m", "1h", "1d"; a bare integer is milliseconds (haproxy's
+// rule). Nothing above kMaxDuration.
 std::optional<Millis> ParseDuration(const std::string& text);
 
 const char* BalanceName(Balance b);

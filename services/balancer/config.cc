@@ -1,5 +1,6 @@
 #include "balancer/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
@@ -184,6 +185,10 @@ void ReadTimeouts(TableReader& r, BalancerConfig& c) {
   const std::string idle = "a silent peer would hold its session for ever";
   Set(c.timeout_client, r.PositiveDuration("timeout_client", idle));
   Set(c.timeout_server, r.PositiveDuration("timeout_server", idle));
+  c.timeout_client_fin = std::min(c.timeout_client, kDefaultFinTimeout);
+  c.timeout_server_fin = std::min(c.timeout_server, kDefaultFinTimeout);
+  Set(c.timeout_client_fin, r.PositiveDuration("timeout_client_fin", idle));
+  Set(c.timeout_server_fin, r.PositiveDuration("timeout_server_fin", idle));
 }
 
 BalancerConfig Read(const toml::table& root, const std::string& origin) {

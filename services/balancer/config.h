@@ -47,13 +47,18 @@ struct StatsConfig {
 
 // Every duration is at most this (haproxy's own bound, about 24.8 days).
 inline constexpr Millis kMaxDuration{2147483647};
+// A half-closed session's idle limit when timeout_*_fin is not set: this, or
+// timeout_client/timeout_server when that is shorter.
+inline constexpr Millis kDefaultFinTimeout{5000};
 
 struct BalancerConfig {
   int maxconn = 4096;
-  // [defaults], as haproxy's `timeout connect|client|server`.
+  // [defaults], as haproxy's `timeout connect|client|server|client-fin|server-fin`.
   Millis timeout_connect{5000};
-  Millis timeout_client{120000};
+  Millis timeout_client{120000};  // the client side idle (no byte read or written) this long
   Millis timeout_server{120000};
+  Millis timeout_client_fin = kDefaultFinTimeout;  // the same once one direction has ended
+  Millis timeout_server_fin = kDefaultFinTimeout;
   int retries = 3;
   Millis hard_stop_after{10000};  // [global]: after SIGTERM, sessions get this long to finish
   std::vector<ListenConfig> listens;

@@ -35,16 +35,16 @@ void Frontend::Reconfigure(const ListenConfig& config, const BalancerConfig& def
     if (same) servers.back()->Reconfigure(sc);
   }
   config_ = config;
-  timeouts_ = Timeouts{defaults.timeout_connect, defaults.timeout_client, defaults.timeout_server,
-                       defaults.retries};
-  timeout_connect_ = defaults.timeout_connect;
+  timeouts_ = Timeouts{defaults.timeout_connect,    defaults.timeout_client,
+                       defaults.timeout_server,     defaults.timeout_client_fin,
+                       defaults.timeout_server_fin, defaults.retries};
   pool_ = std::make_unique<ServerPool>(config.balance, std::move(servers));
   StartChecks();
 }
 
 void Frontend::StartChecks() {
   for (const auto& s : pool_->servers()) {
-    checks_.push_back(std::make_shared<HealthCheck>(io_, s, config_.name, timeout_connect_));
+    checks_.push_back(std::make_shared<HealthCheck>(io_, s, config_.name, timeouts_.connect));
     checks_.back()->Start();
   }
 }

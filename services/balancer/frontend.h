@@ -3,7 +3,8 @@
 // while no server is UP is closed at once. At maxconn (the listener's, or
 // [global] maxconn across all listeners) the Frontend stops accepting, so
 // further clients wait in the kernel's accept backlog, as haproxy does, and
-// accepting resumes when a session ends.
+// accepting resumes when a session ends; sessions of silent clients end
+// after timeout_client, so the backlog moves.
 //
 // Lifecycle: shared_ptr owned by the Balancer and by each of its sessions.
 // Reconfigure() swaps servers on SIGHUP (servers kept by name and address
@@ -71,7 +72,6 @@ class Frontend : public SessionOwner, public std::enable_shared_from_this<Fronte
   asio::ip::tcp::acceptor acceptor_;
   ListenConfig config_;
   Timeouts timeouts_;
-  Millis timeout_connect_{5000};
   std::unique_ptr<ServerPool> pool_;
   std::vector<std::shared_ptr<HealthCheck>> checks_;
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;

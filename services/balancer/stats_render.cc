@@ -66,7 +66,11 @@ std::string RenderJson(const Frontends& frontends) {
               {"balance", BalanceName(f->config().balance)}, {"servers", std::move(servers)}});
     listeners.push_back(std::move(j));
   }
-  return nlohmann::json{{"listeners", std::move(listeners)}}.dump(2) + "\n";
+  const LiveGauges& live = Live();
+  nlohmann::json process = {{"sessions", live.sessions}, {"buffers", live.buffers},
+                            {"buffered_bytes", live.buffered_bytes}};
+  return nlohmann::json{{"listeners", std::move(listeners)}, {"process", std::move(process)}}.dump(2) +
+         "\n";
 }
 
 std::string RenderHtml(const Frontends& frontends, Millis refresh, const std::string& uri) {
@@ -143,6 +147,13 @@ std::string RenderPrometheus(const Frontends& frontends) {
     for (const auto& s : f->pool().servers())
       out += "warren_balancer_server_up{listener=\"" + f->name() + "\",server=\"" + s->name() + "\"} " +
              (s->up() ? "1" : "0") + "\n";
+  const LiveGauges& live = Live();
+  out += "# HELP warren_balancer_live_sessions Session objects alive, closed ones included until "
+         "released\n# TYPE warren_balancer_live_sessions gauge\nwarren_balancer_live_sessions " +
+         Num(live.sessions) + "\n";
+  out += "# HELP warren_balancer_buffered_bytes Bytes held by forwarding buffers (a side slower "
+         "than the other)\n# TYPE warren_balancer_buffered_bytes gauge\nwarren_balancer_buffered_bytes " +
+         Num(live.buffered_bytes) + "\n";
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The stats page's three renderings of the listeners' live state: HTML for
 // people (refreshes itself every `refresh`), JSON (?format=json) and the
-// Prometheus text format (/metrics). Pure functions of the Frontends, no I/O.
+// Prometheus text format (/metrics). Pure functions of the Frontends and the
+// sessions' LiveGauges, no I/O.
 #pragma once
 
 #include <memory>

@@ -93,6 +93,8 @@ class CommandLine(unittest.TestCase):
              "defaults.timeout_client: must be at most 2147483647ms"),
             (good.replace('timeout_server = "120s"', 'timeout_server = "999999999999d"'),
              "defaults.timeout_server: must be at most 2147483647ms"),
+            (good.replace('retries = 3', 'retries = 3\ntimeout_client_fin = "0ms"'),
+             "defaults.timeout_client_fin: must be above 0"),
             (good.replace('refresh = "5s"', 'refresh = "0s"'), "stats.refresh: must be above 0"),
             (good.replace('name = "node1"', 'name = "node\\u001b[2J1"'),
              "listen[0].server[0].name: must not contain control characters"),

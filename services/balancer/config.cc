@@ -163,6 +163,7 @@ ListenConfig ReadListen(TableReader& r) {
                 LogSafe(*b, 100) + "'");
   }
   Set(l.maxconn, r.Int("maxconn", 0, 1000000));
+  Set(l.maxconn_per_source, r.Int("maxconn_per_source", 0, 1000000));
   std::set<std::string> names;
   if (const toml::array* servers = r.Tables("server")) {
     for (size_t i = 0; i < servers->size(); ++i) {

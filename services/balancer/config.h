@@ -36,6 +36,10 @@ struct ListenConfig {
   HostPort bind;
   Balance balance = Balance::kRoundRobin;
   int maxconn = 0;  // 0: only [global] maxconn bounds it
+  // Open sessions one client address may hold; a client over it is closed
+  // at once (haproxy: `tcp-request connection reject if { src_conn_cur ge N }`).
+  // 0: no per-address bound.
+  int maxconn_per_source = 0;
   std::vector<ServerConfig> servers;
 };
 

@@ -321,5 +321,25 @@ class Memory(unittest.TestCase):
         self.assertEqual(got, flood.payload)
         wait_until(lambda: b2.process() == IDLE, 5, "session released: %s" % b2.process())
 
+
+class PerSource(unittest.TestCase):
+    def test_maxconn_per_source_refuses_one_address_and_not_the_others(self):
+        backend = fake(self)
+        b = balancer(self, [lb.server_toml("hold", backend.port, check=False)],
+                     listen_extra="maxconn_per_source = 3\n")
+        first = open_clients(self, b, 3, source="127.0.0.2")
+        wait_until(lambda: server_sessions(b, "hold") == 3, 5, "three sessions from 127.0.0.2")
+        extra = open_clients(self, b, 1, source="127.0.0.2")[0]
+        wait_closed(extra, 5, "a fourth client from 127.0.0.2 is refused")
+        b.wait_log("127.0.0.2 already holds 3 sessions (maxconn_per_source); refusing client "
+                   "127.0.0.2:")
+        open_clients(self, b, 2, source="127.0.0.3")
+        wait_until(lambda: server_sessions(b, "hold") == 5, 5, "127.0.0.3 is let in")
+        first[0].close()
+        wait_until(lambda: server_sessions(b, "hold") == 4, 10, "a slot of 127.0.0.2 frees")
+        open_clients(self, b, 1, source="127.0.0.2")
+        wait_until(lambda: server_sessions(b, "hold") == 5, 5, "127.0.0.2 may come back")
+        self.assertEqual(listener(b)["errors"], 1)
+
 if __name__ == "__main__":
     lb.main()

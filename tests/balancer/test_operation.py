@@ -100,6 +100,8 @@ class CommandLine(unittest.TestCase):
              "listen[0].server[0].name: must not contain control characters"),
             (good.replace('uri = "/rabbitmq_stats"', 'uri = "/a b"'),
              "stats.uri: must be a path of visible ASCII characters"),
+            (good.replace('maxconn = 0\n', 'maxconn = 0\nmaxconn_per_source = -1\n'),
+             "listen[0].maxconn_per_source: must be between 0 and 1000000"),
         ]
         for text, expected in cases:
             with self.subTest(expected=expected):

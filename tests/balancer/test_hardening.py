@@ -322,6 +322,110 @@ class Memory(unittest.TestCase):
         wait_until(lambda: b2.process() == IDLE, 5, "session released: %s" % b2.process())
 
 
+class FileDescriptors(unittest.TestCase):
+    def test_running_out_of_descriptors_pauses_accepting_without_spinning(self):
+        backend = fake(self)
+        b = balancer(self, [lb.server_toml("hold", backend.port, check=False)],
+                     timeout_client="60s", timeout_server="60s")
+        open_clients(self, b, 5)
+        # Connected to the server: every descriptor of the five sessions is
+        # open (no stats request yet, whose socket could close meanwhile).
+        wait_until(lambda: backend.accepted == 5, 5, "five sessions connected")
+        fds = b.fds()
+        # Lower the balancer's file limit to its lowest free descriptor: from
+        # now on every accept fails with EMFILE, until the limit is raised.
+        lowest_free = min(set(range(len(fds) + 1)) - fds)
+        limits = resource.prlimit(b.proc.pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(b.proc.pid, resource.RLIMIT_NOFILE, (lowest_free, limits[1]))
+        open_clients(self, b, 2)
+        b.wait_log("rabbitmq_cluster: accept failed: Too many open files")
+        stats = []
+        for _ in range(3):
+            s = socket.create_connection((b.host, b.stats_port), timeout=5)
+            s.sendall(b"GET /rabbitmq_stats?format=json HTTP/1.0\r\n\r\n")
+            self.addCleanup(s.close)
+            stats.append(s)
+        used, wall = b.cpu_seconds(), time.monotonic()
+        time.sleep(1.5)  # the span measured: a loop retrying at once burns all of it
+        cpu, wall = b.cpu_seconds() - used, time.monotonic() - wall
+        self.assertLess(cpu, 0.1, "%.2f s of CPU in %.2f s while out of descriptors" % (cpu, wall))
+        resource.prlimit(b.proc.pid, resource.RLIMIT_NOFILE, limits)
+        for s in stats:
+            reply = wait_closed(s, 10, "the stats request is answered once accepts work again")
+            self.assertTrue(reply.startswith(b"HTTP/1.0 200 OK"), reply[:100])
+        wait_until(lambda: server_sessions(b, "hold") == 7, 5, "the waiting clients get in")
+        b.wait_log("rabbitmq_cluster: accepting again after")
+        self.assertEqual(b.log().count("rabbitmq_cluster: accept failed"), 1, "logged once")
+
+
+class StatsPage(unittest.TestCase):
+    def setUp(self):
+        self.backend = fake(self)
+        self.b = balancer(self, [lb.server_toml("hold", self.backend.port, check=False)])
+
+    def raw(self, request, timeout=5):
+        with socket.create_connection((self.b.host, self.b.stats_port), timeout=timeout) as s:
+            s.sendall(request)
+            return wait_closed(s, timeout, "an answer to %r" % request[:40])
+
+    def test_slow_clients_cannot_hold_the_stats_page(self):
+        slow = []
+        for _ in range(150):
+            s = socket.create_connection((self.b.host, self.b.stats_port), timeout=5)
+            s.sendall(b"GET /rabbitmq_stats HTTP/1.0\r\n")  # and never the end of the headers
+            self.addCleanup(s.close)
+            slow.append(s)
+        opened = time.monotonic()
+
+        def closed():
+            return sum(1 for s in slow if closed_one(s))
+        # Each slow client beyond 64 closes the oldest one, well before the
+        # 5 s a request may take.
+        count = wait_until(lambda: (lambda n: n if n >= 150 - 64 else None)(closed()), 3,
+                           "slow clients beyond 64 closed")
+        self.assertLess(time.monotonic() - opened, 5.0, "before their own deadline")
+        self.assertEqual(count, 150 - 64)
+        status, _, _ = self.b.http("/rabbitmq_stats")
+        self.assertEqual(status, 200)
+        survivors = [s for s in slow if not closed_one(s)]
+        self.assertEqual(len(survivors), 63, "the page's request took the oldest one's place")
+        for s in survivors:  # and the rest still get no more than 5 s
+            wait_closed(s, 10, "a slow client is closed at its deadline")
+
+    def test_bad_requests_get_4xx_and_are_logged_escaped(self):
+        reply = self.raw(b"GET /" + b"a" * 9000)
+        self.assertTrue(reply.startswith(b"HTTP/1.0 431 "), reply[:80])
+        self.assertIn(b"8 KiB", reply)
+        reply = self.raw(b"POST /rabbitmq_stats HTTP/1.0\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.0 405 "), reply[:80])
+        self.assertIn(b"Allow: GET, HEAD", reply)
+        reply = self.raw(b"GET /\x1b[2J\x07\r\nX-Forged: 1\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.0 400 "), reply[:80])
+        reply = self.raw(b"HEAD /rabbitmq_stats HTTP/1.0\r\n\r\n")
+        head, _, body = reply.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.0 200 OK"), head)
+        self.assertEqual(body, b"", "HEAD has no body")
+        self.b.wait_log('"GET /\\x1b[2J\\x07" 400')
+        log_is_clean(self, self.b)
+
+
+class Names(unittest.TestCase):
+    def test_every_value_on_the_stats_page_is_escaped(self):
+        backend = fake(self)
+        name = "a<b>&'\"\\c"
+        toml_name = name.replace("\\", "\\\\").replace('"', '\\"')
+        server = lb.server_toml("x", backend.port, check=False).replace(
+            'name = "x"', 'name = "%s"' % toml_name)
+        b = balancer(self, [server])
+        self.assertIn(name, b.servers(), "JSON carries the name as it is")
+        _, _, html = b.http("/rabbitmq_stats")
+        self.assertIn("<td>a&lt;b&gt;&amp;&#39;&quot;\\c</td>", html)
+        self.assertNotIn(name, html)
+        _, _, metrics = b.http("/metrics")
+        self.assertIn('warren_balancer_server_up{listener="rabbitmq_cluster",'
+                      'server="a<b>&\'\\"\\\\c"} 1', metrics)
+
+
 class PerSource(unittest.TestCase):
     def test_maxconn_per_source_refuses_one_address_and_not_the_others(self):
         backend = fake(self)

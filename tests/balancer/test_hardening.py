@@ -426,6 +426,37 @@ class Names(unittest.TestCase):
                       'server="a<b>&\'\\"\\\\c"} 1', metrics)
 
 
+class HealthCheckBytes(unittest.TestCase):
+    def test_malformed_backends_go_down_and_their_bytes_are_logged_escaped(self):
+        cases = {
+            # An HTTP server on the port, trying to forge a log line.
+            "http": b"HTTP/1.1 400 Bad Request\r\n\x1b[31mrabbitmq_cluster/x is UP\r\n",
+            # A frame header announcing 4 GiB: refused on sight.
+            "huge": b"\x01\x00\x00\xff\xff\xff\xf0",
+            # A method frame whose payload is not connection.start.
+            "garbled": b"\x01\x00\x00\x00\x00\x00\x04\xff\xff\xff\xff\xce",
+            # A broker of another AMQP version (spec 4.2.2).
+            "amqp10": b"AMQP\x00\x01\x00\x00",
+        }
+        servers = {name: fake(self, "reply", payload) for name, payload in cases.items()}
+        b = balancer(self, [lb.server_toml(name, s.port, inter="100ms", fall=1)
+                            for name, s in servers.items()])
+        for name in cases:
+            b.wait_state(name, "DOWN", timeout=10)
+        details = {n: s["last_check"]["detail"] for n, s in b.servers().items()}
+        self.assertEqual(details["http"], "not an AMQP frame (FRAME_ERROR - unknown frame type "
+                         "72); the server sent 'HTTP/1.1 400 Bad Request\\r\\n\\x1b[31m"
+                         "rabbitmq_cluster/x is UP\\r\\n'")
+        self.assertIn("exceeds frame_max 65536", details["huge"])
+        self.assertIn("first frame is not connection.start; the server sent '\\x01\\x00",
+                      details["garbled"])
+        self.assertEqual(details["amqp10"], "the server wants another protocol version, it sent "
+                         "'AMQP\\x00\\x01\\x00\\x00'")
+        b.wait_log("the server sent 'HTTP/1.1 400 Bad Request\\r\\n\\x1b[31m")
+        log_is_clean(self, b)
+        self.assertIsNone(b.proc.poll())
+
+
 class PerSource(unittest.TestCase):
     def test_maxconn_per_source_refuses_one_address_and_not_the_others(self):
         backend = fake(self)
@@ -444,6 +475,7 @@ class PerSource(unittest.TestCase):
         open_clients(self, b, 1, source="127.0.0.2")
         wait_until(lambda: server_sessions(b, "hold") == 5, 5, "127.0.0.2 may come back")
         self.assertEqual(listener(b)["errors"], 1)
+
 
 if __name__ == "__main__":
     lb.main()

@@ -1,9 +1,12 @@
 #include "balancer/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
 #include <toml++/toml.h>
+
+#include "common/text.h"
 
 namespace warren::balancer {
 
@@ -49,9 +52,19 @@ class TableReader {
     const toml::node* n = Get(key);
     if (!n) return std::nullopt;
     std::optional<Millis> d;
-    if (auto i = n->value_exact<int64_t>(); i && *i >= 0) d = Millis(*i);
-    if (auto s = n->value_exact<std::string>()) d = ParseDuration(*s);
+    auto i = n->value_exact<int64_t>();
+    auto s = n->value_exact<std::string>();
+    if ((i && *i < 0) || (s && !s->empty() && (*s)[0] == '-')) Fail(key, "must not be negative");
+    if (i) d = Millis(*i);
+    if (s) d = ParseDuration(*s);
     if (!d) Fail(key, "expected a duration such as \"500ms\", \"5s\" or \"2m\"");
+    if (*d > kMaxDuration) Fail(key, "must be at most 2147483647ms (24.8 days)");
+    return d;
+  }
+  // A duration that must be above 0, with `why` saying what 0 would mean.
+  std::optional<Millis> PositiveDuration(const std::string& key, const std::string& why) {
+    auto d = Duration(key);
+    if (d && d->count() == 0) Fail(key, "must be above 0 (" + why + ")");
     return d;
   }
   std::optional<HostPort> Address(const std::string& key) {
@@ -60,7 +73,7 @@ class TableReader {
     try {
       return ParseHostPort(*s, key);
     } catch (const ConfigError&) {
-      Fail(key, "expected HOST:PORT, got '" + *s + "'");
+      Fail(key, "expected HOST:PORT, got '" + LogSafe(*s, 100) + "'");
     }
   }
   // As Str/Address, but missing (or empty) is an error saying `what` it is.
@@ -68,6 +81,13 @@ class TableReader {
     auto v = Str(key);
     if (!v || v->empty()) Fail(key, "missing (" + what + ")");
     return *v;
+  }
+  // A name that goes into log lines and the stats page as it is.
+  std::string NeedName(const std::string& what) {
+    std::string name = NeedStr("name", what);
+    for (unsigned char ch : name)
+      if (ch < 0x20 || ch == 0x7F) Fail("name", "must not contain control characters");
+    return name;
   }
   HostPort NeedAddress(const std::string& key, const std::string& what) {
     auto v = Address(key);
@@ -108,7 +128,7 @@ void Set(T& field, std::optional<T> v) {
 
 ServerConfig ReadServer(TableReader& r) {
   ServerConfig s;
-  s.name = r.NeedStr("name", "every server needs a name");
+  s.name = r.NeedName("every server needs a name");
   s.address = r.NeedAddress("address", "HOST:PORT of an AMQP node");
   if (s.address.port == 0) r.Fail("address", "port 0 is not a server's port");
   if (const toml::node* n = r.Get("check")) {
@@ -131,7 +151,7 @@ ServerConfig ReadServer(TableReader& r) {
 
 ListenConfig ReadListen(TableReader& r) {
   ListenConfig l;
-  l.name = r.NeedStr("name", "every listener needs a name");
+  l.name = r.NeedName("every listener needs a name");
   l.bind = r.NeedAddress("bind", "HOST:PORT to accept clients on");
   if (auto mode = r.Str("mode"); mode && *mode != "tcp")
     r.Fail("mode", "only \"tcp\" is supported (AMQP is forwarded as a byte stream)");
@@ -139,9 +159,11 @@ ListenConfig ReadListen(TableReader& r) {
     if (*b == "roundrobin") l.balance = Balance::kRoundRobin;
     else if (*b == "leastconn") l.balance = Balance::kLeastConn;
     else if (*b == "source") l.balance = Balance::kSource;
-    else r.Fail("balance", "must be \"roundrobin\", \"leastconn\" or \"source\", not '" + *b + "'");
+    else r.Fail("balance", "must be \"roundrobin\", \"leastconn\" or \"source\", not '" +
+                LogSafe(*b, 100) + "'");
   }
   Set(l.maxconn, r.Int("maxconn", 0, 1000000));
+  Set(l.maxconn_per_source, r.Int("maxconn_per_source", 0, 1000000));
   std::set<std::string> names;
   if (const toml::array* servers = r.Tables("server")) {
     for (size_t i = 0; i < servers->size(); ++i) {
@@ -149,12 +171,25 @@ ListenConfig ReadListen(TableReader& r) {
                      r.path() + "server[" + std::to_string(i) + "].");
       l.servers.push_back(ReadServer(sr));
       if (!names.insert(l.servers.back().name).second)
-        sr.Fail("name", "'" + l.servers.back().name + "' is used twice in this listener");
+        sr.Fail("name", "'" + LogSafe(l.servers.back().name, 100) + "' is used twice in this listener");
     }
   }
   if (l.servers.empty()) r.Fail("server", "a listener needs at least one [[listen.server]]");
   r.Done();
   return l;
+}
+
+// [defaults] timeout_*: each above 0, since a session without an idle limit
+// would be held for ever by a peer that goes silent.
+void ReadTimeouts(TableReader& r, BalancerConfig& c) {
+  Set(c.timeout_connect, r.PositiveDuration("timeout_connect", "a connect needs a deadline"));
+  const std::string idle = "a silent peer would hold its session for ever";
+  Set(c.timeout_client, r.PositiveDuration("timeout_client", idle));
+  Set(c.timeout_server, r.PositiveDuration("timeout_server", idle));
+  c.timeout_client_fin = std::min(c.timeout_client, kDefaultFinTimeout);
+  c.timeout_server_fin = std::min(c.timeout_server, kDefaultFinTimeout);
+  Set(c.timeout_client_fin, r.PositiveDuration("timeout_client_fin", idle));
+  Set(c.timeout_server_fin, r.PositiveDuration("timeout_server_fin", idle));
 }
 
 BalancerConfig Read(const toml::table& root, const std::string& origin) {
@@ -170,12 +205,9 @@ BalancerConfig Read(const toml::table& root, const std::string& origin) {
   if (const toml::table* d = top.Table("defaults")) {
     TableReader r(*d, origin, "defaults.");
     if (auto mode = r.Str("mode"); mode && *mode != "tcp") r.Fail("mode", "only \"tcp\" is supported");
-    Set(c.timeout_connect, r.Duration("timeout_connect"));
-    Set(c.timeout_client, r.Duration("timeout_client"));
-    Set(c.timeout_server, r.Duration("timeout_server"));
+    ReadTimeouts(r, c);
     Set(c.retries, r.Int("retries", 0, 100));
     r.Done();
-    if (c.timeout_connect.count() == 0) r.Fail("timeout_connect", "must be above 0");
   }
   std::set<std::string> names;
   if (const toml::array* listens = top.Tables("listen")) {
@@ -183,7 +215,7 @@ BalancerConfig Read(const toml::table& root, const std::string& origin) {
       TableReader r(*listens->get(i)->as_table(), origin, "listen[" + std::to_string(i) + "].");
       c.listens.push_back(ReadListen(r));
       if (!names.insert(c.listens.back().name).second)
-        r.Fail("name", "'" + c.listens.back().name + "' is used twice");
+        r.Fail("name", "'" + LogSafe(c.listens.back().name, 100) + "' is used twice");
     }
   }
   if (c.listens.empty()) top.Fail("listen", "at least one [[listen]] is needed");
@@ -192,7 +224,10 @@ BalancerConfig Read(const toml::table& root, const std::string& origin) {
     c.stats.bind = r.NeedAddress("bind", "HOST:PORT of the stats page");
     Set(c.stats.uri, r.Str("uri"));
     if (c.stats.uri.empty() || c.stats.uri[0] != '/') r.Fail("uri", "must start with '/'");
-    Set(c.stats.refresh, r.Duration("refresh"));
+    for (unsigned char ch : c.stats.uri)
+      if (ch <= ' ' || ch >= 0x7F || ch == '?' || ch == '#')
+        r.Fail("uri", "must be a path of visible ASCII characters without '?' or '#'");
+    Set(c.stats.refresh, r.PositiveDuration("refresh", "the page would reload without pause"));
     r.Done();
   }
   top.Done();
@@ -235,14 +270,22 @@ BalancerConfig LoadConfigFile(const std::string& path) {
 std::optional<Millis> ParseDuration(const std::string& text) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  if (i == 0 || i > 12) return std::nullopt;
-  int64_t n = std::stoll(text.substr(0, i));
+  if (i == 0) return std::nullopt;
   std::string unit = text.substr(i);
-  if (unit.empty() || unit == "ms") return Millis(n);
-  if (unit == "s") return Millis(n * 1000);
-  if (unit == "m") return Millis(n * 60'000);
-  if (unit == "h") return Millis(n * 3'600'000);
-  return std::nullopt;
+  int64_t scale = 0;
+  if (unit.empty() || unit == "ms") scale = 1;
+  else if (unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60'000;
+  else if (unit == "h") scale = 3'600'000;
+  else if (unit == "d") scale = 86'400'000;
+  else return std::nullopt;
+  // Past kMaxDuration the exact value does not matter (it is refused), so
+  // any larger one is kMaxDuration + 1, computed without overflowing.
+  const Millis too_long = kMaxDuration + Millis(1);
+  if (i > 12) return too_long;
+  int64_t n = std::stoll(text.substr(0, i));
+  if (n > kMaxDuration.count() / scale) return too_long;
+  return Millis(n * scale);
 }
 
 // Indexed by the enums' order.

@@ -36,6 +36,10 @@ struct ListenConfig {
   HostPort bind;
   Balance balance = Balance::kRoundRobin;
   int maxconn = 0;  // 0: only [global] maxconn bounds it
+  // Open sessions one client address may hold; a client over it is closed
+  // at once (haproxy: `tcp-request connection reject if { src_conn_cur ge N }`).
+  // 0: no per-address bound.
+  int maxconn_per_source = 0;
   std::vector<ServerConfig> servers;
 };
 
@@ -45,11 +49,20 @@ struct StatsConfig {
   Millis refresh{5000};
 };
 
+// Every duration is at most this (haproxy's own bound, about 24.8 days).
+inline constexpr Millis kMaxDuration{2147483647};
+// A half-closed session's idle limit when timeout_*_fin is not set: this, or
+// timeout_client/timeout_server when that is shorter.
+inline constexpr Millis kDefaultFinTimeout{5000};
+
 struct BalancerConfig {
   int maxconn = 4096;
+  // [defaults], as haproxy's `timeout connect|client|server|client-fin|server-fin`.
   Millis timeout_connect{5000};
-  Millis timeout_client{120000};
+  Millis timeout_client{120000};  // the client side idle (no byte read or written) this long
   Millis timeout_server{120000};
+  Millis timeout_client_fin = kDefaultFinTimeout;  // the same once one direction has ended
+  Millis timeout_server_fin = kDefaultFinTimeout;
   int retries = 3;
   Millis hard_stop_after{10000};  // [global]: after SIGTERM, sessions get this long to finish
   std::vector<ListenConfig> listens;
@@ -63,7 +76,8 @@ BalancerConfig DefaultConfig();
 BalancerConfig LoadConfigFile(const std::string& path);
 BalancerConfig LoadConfigText(const std::string& text, const std::string& origin);
 
-// "500ms", "5s", "2m", "1h"; a bare integer is milliseconds (haproxy's rule).
+// "500ms", "5s", "2m", "1h", "1d"; a bare integer is milliseconds (haproxy's
+// rule). Nothing above kMaxDuration.
 std::optional<Millis> ParseDuration(const std::string& text);
 
 const char* BalanceName(Balance b);

@@ -1,5 +1,7 @@
 #include "balancer/frontend.h"
 
+#include <asio/steady_timer.hpp>
+
 #include "common/log.h"
 
 namespace warren::balancer {
@@ -35,16 +37,16 @@ void Frontend::Reconfigure(const ListenConfig& config, const BalancerConfig& def
     if (same) servers.back()->Reconfigure(sc);
   }
   config_ = config;
-  timeouts_ = Timeouts{defaults.timeout_connect, defaults.timeout_client, defaults.timeout_server,
-                       defaults.retries};
-  timeout_connect_ = defaults.timeout_connect;
+  timeouts_ = Timeouts{defaults.timeout_connect,    defaults.timeout_client,
+                       defaults.timeout_server,     defaults.timeout_client_fin,
+                       defaults.timeout_server_fin, defaults.retries};
   pool_ = std::make_unique<ServerPool>(config.balance, std::move(servers));
   StartChecks();
 }
 
 void Frontend::StartChecks() {
   for (const auto& s : pool_->servers()) {
-    checks_.push_back(std::make_shared<HealthCheck>(io_, s, config_.name, timeout_connect_));
+    checks_.push_back(std::make_shared<HealthCheck>(io_, s, config_.name, timeouts_.connect));
     checks_.back()->Start();
   }
 }
@@ -68,16 +70,33 @@ void Frontend::Accept() {
   acceptor_.async_accept([self = shared_from_this()](std::error_code ec, asio::ip::tcp::socket s) {
     self->accepting_ = false;
     if (!self->open_) return;
-    if (ec) {
-      // EMFILE and friends: log, then try again rather than stop serving.
-      spdlog::warn("{}: accept failed: {}", self->config_.name, ec.message());
-      auto timer = std::make_shared<asio::steady_timer>(self->io_, Millis(100));
-      timer->async_wait([self, timer](std::error_code) { self->ResumeAccepting(); });
-      return;
+    if (ec) return self->OnAcceptFailed(ec);
+    if (self->failed_accepts_ > 0) {
+      spdlog::info("{}: accepting again after {} failed accepts", self->config_.name,
+                   self->failed_accepts_);
+      self->failed_accepts_ = 0;
     }
     self->OnAccept(std::move(s));
     self->ResumeAccepting();
   });
+}
+
+void Frontend::OnAcceptFailed(std::error_code ec) {
+  // Out of file descriptors (EMFILE, ENFILE) or buffers: the client stays
+  // in the backlog, so accepting again at once would fail again at once and
+  // spin the loop. Pause instead; a session ending frees a descriptor and
+  // resumes sooner.
+  if (failed_accepts_++ == 0)
+    spdlog::warn("{}: accept failed: {}; retrying every 100 ms", config_.name, ec.message());
+  auto timer = std::make_shared<asio::steady_timer>(io_, Millis(100));
+  timer->async_wait([self = shared_from_this(), timer](std::error_code) { self->ResumeAccepting(); });
+}
+
+void Frontend::Refuse(asio::ip::tcp::socket& socket, const std::string& why) {
+  counters_.errors++;
+  if (auto more = refusals_log_.Allow()) spdlog::warn("{}: {}{}", config_.name, why, *more);
+  std::error_code ignored;
+  socket.close(ignored);
 }
 
 void Frontend::OnAccept(asio::ip::tcp::socket socket) {
@@ -85,13 +104,18 @@ void Frontend::OnAccept(asio::ip::tcp::socket socket) {
   auto peer = socket.remote_endpoint(ec);
   if (ec) return;  // already gone
   std::string ip = peer.address().to_string();
+  std::string client = ip + ":" + std::to_string(peer.port());
+  int& from_ip = per_source_[ip];
+  if (config_.maxconn_per_source > 0 && from_ip >= config_.maxconn_per_source) {
+    return Refuse(socket, ip + " already holds " + std::to_string(from_ip) +
+                              " sessions (maxconn_per_source); refusing client " + client);
+  }
   std::shared_ptr<Server> server = pool_->Pick(ip, {});
   if (!server) {
-    counters_.errors++;
-    spdlog::warn("{}: no server is UP; refusing client {}:{}", config_.name, ip, peer.port());
-    socket.close(ec);
-    return;
+    if (from_ip == 0) per_source_.erase(ip);
+    return Refuse(socket, "no server is UP; refusing client " + client);
   }
+  from_ip++;
   auto session = std::make_shared<Session>(io_, std::move(socket), shared_from_this(), timeouts_);
   sessions_.emplace(session.get(), session);
   global_.active++;
@@ -104,7 +128,12 @@ std::shared_ptr<Server> Frontend::PickServer(const std::string& client_ip,
 }
 
 void Frontend::SessionEnded(Session* session) {
-  if (sessions_.erase(session) == 0) return;
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  if (auto source = per_source_.find(session->client_ip());
+      source != per_source_.end() && --source->second <= 0)
+    per_source_.erase(source);
+  sessions_.erase(it);
   global_.active--;
   ResumeAccepting();
   if (global_.on_release) global_.on_release();

@@ -1,9 +1,13 @@
 // One [[listen]] section: the acceptor on its bind address, its ServerPool
 // and HealthChecks, and the registry of its sessions. A client accepted
-// while no server is UP is closed at once. At maxconn (the listener's, or
-// [global] maxconn across all listeners) the Frontend stops accepting, so
-// further clients wait in the kernel's accept backlog, as haproxy does, and
-// accepting resumes when a session ends.
+// while no server is UP, or from an address that already holds
+// maxconn_per_source sessions, is closed at once. At maxconn (the
+// listener's, or [global] maxconn across all listeners) the Frontend stops
+// accepting, so further clients wait in the kernel's accept backlog, as
+// haproxy does, and accepting resumes when a session ends; sessions of
+// silent clients end after timeout_client, so the backlog moves. A failed
+// accept (out of file descriptors) pauses accepting for 100 ms rather than
+// retrying at once.
 //
 // Lifecycle: shared_ptr owned by the Balancer and by each of its sessions.
 // Reconfigure() swaps servers on SIGHUP (servers kept by name and address
@@ -22,6 +26,7 @@
 
 #include "balancer/config.h"
 #include "balancer/health_check.h"
+#include "balancer/log_budget.h"
 #include "balancer/pool.h"
 #include "balancer/session.h"
 
@@ -61,7 +66,9 @@ class Frontend : public SessionOwner, public std::enable_shared_from_this<Fronte
 
  private:
   void Accept();
+  void OnAcceptFailed(std::error_code ec);
   void OnAccept(asio::ip::tcp::socket socket);
+  void Refuse(asio::ip::tcp::socket& socket, const std::string& why);
   bool AtLimit() const;
   void StartChecks();
   void StopChecks();
@@ -71,11 +78,13 @@ class Frontend : public SessionOwner, public std::enable_shared_from_this<Fronte
   asio::ip::tcp::acceptor acceptor_;
   ListenConfig config_;
   Timeouts timeouts_;
-  Millis timeout_connect_{5000};
   std::unique_ptr<ServerPool> pool_;
   std::vector<std::shared_ptr<HealthCheck>> checks_;
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;
+  std::unordered_map<std::string, int> per_source_;  // open sessions by client address
   Counters counters_;
+  LogBudget refusals_log_{5};
+  int64_t failed_accepts_ = 0;  // in a row; logged when the first fails and when one works again
   uint16_t port_ = 0;
   bool accepting_ = false;  // an async_accept is pending
   bool open_ = false;       // the acceptor is still ours to use

@@ -5,12 +5,26 @@
 #include "amqp/frame.h"
 #include "amqp/methods.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace warren::balancer {
 
 namespace {
 constexpr size_t kMaxStartBytes = 64 * 1024;  // connection.start is far smaller
+
+// What the server sent, quoted for a log line and the stats page (its bytes
+// are the server's, not ours: control bytes escaped, at most 64 shown).
+std::string Quote(const std::string& in) { return "'" + LogSafe(in, 64) + "'"; }
+
+// Why the first bytes of a server are not a connection.start frame.
+std::string NotAmqp(const std::string& in, const std::string& why) {
+  // A broker that does not speak 0-9-1 answers with the protocol header it
+  // does speak, then closes (spec 4.2.2).
+  if (in.size() >= 8 && in.compare(0, 4, "AMQP") == 0)
+    return "the server wants another protocol version, it sent " + Quote(in.substr(0, 8));
+  return why + "; the server sent " + Quote(in);
 }
+}  // namespace
 
 HealthCheck::HealthCheck(asio::io_context& io, std::shared_ptr<Server> server, std::string listener,
                          Millis timeout_connect)
@@ -90,20 +104,21 @@ void HealthCheck::ReadStart() {
         *read = nullptr;  // breaks the self-reference
         return self->Done(false, ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor
                                      ? "no connection.start within " + std::to_string(self->timeout_.count()) + " ms"
-                                     : "reading connection.start: " + ec.message());
+                                     : "reading connection.start: " + ec.message() +
+                                           (self->in_.empty() ? "" : "; the server sent " + Quote(self->in_)));
       }
       self->in_.append(buf->data(), n);
       amqp::FrameView frame;
       amqp::FrameError error;
       size_t used = 0;
-      switch (amqp::DecodeFrame(self->in_, 0, frame, used, error)) {
+      // The frame may not be larger than kMaxStartBytes: a bigger size is
+      // refused as soon as its header has arrived.
+      switch (amqp::DecodeFrame(self->in_, kMaxStartBytes, frame, used, error)) {
         case amqp::FrameDecode::kNeedMore:
-          if (self->in_.size() < kMaxStartBytes) return (*read)();
-          *read = nullptr;
-          return self->Done(false, "first frame larger than 64 KiB");
+          return (*read)();
         case amqp::FrameDecode::kError:
           *read = nullptr;
-          return self->Done(false, "not an AMQP frame (" + error.text + ")");
+          return self->Done(false, NotAmqp(self->in_, "not an AMQP frame (" + error.text + ")"));
         case amqp::FrameDecode::kOk: break;
       }
       *read = nullptr;
@@ -111,7 +126,7 @@ void HealthCheck::ReadStart() {
       if (frame.type != amqp::kFrameMethod || frame.channel != 0 ||
           amqp::DecodeMethod(frame.payload, method) != amqp::MethodDecode::kOk ||
           !std::holds_alternative<amqp::ConnectionStart>(method))
-        return self->Done(false, "first frame is not connection.start");
+        return self->Done(false, NotAmqp(self->in_, "first frame is not connection.start"));
       const auto& start = std::get<amqp::ConnectionStart>(method);
       self->Done(true, "connection.start, AMQP " + std::to_string(start.version_major) + "-" +
                            std::to_string(start.version_minor));

@@ -1,6 +1,8 @@
 // warren-balancer: parse flags and the config file, build a Balancer, run
 // its event loop. SIGHUP re-reads the file; SIGTERM/SIGINT stop accepting and
 // let sessions finish (up to [global] hard_stop_after), then exit 0.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +15,23 @@
 #include "common/log.h"
 
 namespace {
+
+// haproxy sizes its file limit from maxconn. Raise the soft limit to the
+// hard one (no privilege needed), and say so when even that is short of two
+// descriptors per session: accepts would then fail before maxconn.
+void RaiseFileLimit(int maxconn) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  rlim_t needed = 2 * static_cast<rlim_t>(maxconn) + 64;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed)
+    spdlog::warn("the file descriptor limit ({}) is below the {} that [global] maxconn = {} needs; "
+                 "clients will be refused with 'Too many open files' before maxconn",
+                 limit.rlim_cur, needed, maxconn);
+}
 
 void WaitForSignals(asio::io_context& io, asio::signal_set& signals, warren::balancer::Balancer& balancer,
                     bool& stopping) {
@@ -60,6 +79,7 @@ int main(int argc, char** argv) {
   }
   InitLogging(log_level);
   std::signal(SIGPIPE, SIG_IGN);
+  RaiseFileLimit(config.maxconn);
   if (config_file.empty()) spdlog::info("no config file: built-in defaults");
 
   asio::io_context io(1);

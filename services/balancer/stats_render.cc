@@ -4,18 +4,36 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
+
 namespace warren::balancer {
 
 namespace {
 
+// For HTML text and attribute values (either quote).
 std::string Escape(const std::string& s) {
   std::string out;
-  for (char c : s) {
+  for (char c : ToUtf8(s)) {
     switch (c) {
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '&': out += "&amp;"; break;
       case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// A Prometheus label value (text format: backslash, quote and newline escaped).
+std::string Label(const std::string& s) {
+  std::string out;
+  for (char c : ToUtf8(s)) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
       default: out += c;
     }
   }
@@ -66,7 +84,11 @@ std::string RenderJson(const Frontends& frontends) {
               {"balance", BalanceName(f->config().balance)}, {"servers", std::move(servers)}});
     listeners.push_back(std::move(j));
   }
-  return nlohmann::json{{"listeners", std::move(listeners)}}.dump(2) + "\n";
+  const LiveGauges& live = Live();
+  nlohmann::json process = {{"sessions", live.sessions}, {"buffers", live.buffers},
+                            {"buffered_bytes", live.buffered_bytes}};
+  return nlohmann::json{{"listeners", std::move(listeners)}, {"process", std::move(process)}}
+             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string RenderHtml(const Frontends& frontends, Millis refresh, const std::string& uri) {
@@ -127,13 +149,14 @@ std::string RenderPrometheus(const Frontends& frontends) {
       std::string name = std::string("warren_balancer_") + scope + "_" + m.name;
       out += "# HELP " + name + " " + m.help + "\n# TYPE " + name + " " + m.type + "\n";
       for (const auto& f : frontends) {
-        std::string labels = "listener=\"" + f->name() + "\"";
+        std::string labels = "listener=\"" + Label(f->name()) + "\"";
         if (!server) {
           out += name + "{" + labels + "} " + Num(m.get(f->counters())) + "\n";
           continue;
         }
         for (const auto& s : f->pool().servers())
-          out += name + "{" + labels + ",server=\"" + s->name() + "\"} " + Num(m.get(s->counters())) + "\n";
+          out += name + "{" + labels + ",server=\"" + Label(s->name()) + "\"} " +
+                 Num(m.get(s->counters())) + "\n";
       }
     }
   }
@@ -141,8 +164,15 @@ std::string RenderPrometheus(const Frontends& frontends) {
          "# TYPE warren_balancer_server_up gauge\n";
   for (const auto& f : frontends)
     for (const auto& s : f->pool().servers())
-      out += "warren_balancer_server_up{listener=\"" + f->name() + "\",server=\"" + s->name() + "\"} " +
-             (s->up() ? "1" : "0") + "\n";
+      out += "warren_balancer_server_up{listener=\"" + Label(f->name()) + "\",server=\"" +
+             Label(s->name()) + "\"} " + (s->up() ? "1" : "0") + "\n";
+  const LiveGauges& live = Live();
+  out += "# HELP warren_balancer_live_sessions Session objects alive, closed ones included until "
+         "released\n# TYPE warren_balancer_live_sessions gauge\nwarren_balancer_live_sessions " +
+         Num(live.sessions) + "\n";
+  out += "# HELP warren_balancer_buffered_bytes Bytes held by forwarding buffers (a side slower "
+         "than the other)\n# TYPE warren_balancer_buffered_bytes gauge\nwarren_balancer_buffered_bytes " +
+         Num(live.buffered_bytes) + "\n";
   return out;
 }
 

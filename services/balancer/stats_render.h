@@ -1,6 +1,9 @@
 // The stats page's three renderings of the listeners' live state: HTML for
 // people (refreshes itself every `refresh`), JSON (?format=json) and the
-// Prometheus text format (/metrics). Pure functions of the Frontends, no I/O.
+// Prometheus text format (/metrics). Pure functions of the Frontends and the
+// sessions' LiveGauges, no I/O. Every string that reaches a page (names from
+// the config, check details that quote a backend) is escaped for it: HTML
+// entities, Prometheus label escapes, JSON with ill-formed UTF-8 replaced.
 #pragma once
 
 #include <memory>

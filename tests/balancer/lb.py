@@ -3,7 +3,9 @@ warren-nodes the interop harness starts, on free loopback ports chosen
 before the start; reads its stats JSON and waits on it with deadlines."""
 import json
 import os
+import selectors
 import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -53,14 +55,19 @@ class Balancer:
     """`servers`: (name, port) pairs or full [[listen.server]] TOML strings."""
 
     def __init__(self, servers, balance="roundrobin", maxconn=0, timeout_connect="1s",
-                 timeout_client="120s", retries=3):
+                 timeout_client="120s", timeout_server="120s", retries=3, defaults_extra="",
+                 listen_extra=""):
+        """`defaults_extra`/`listen_extra`: more TOML lines for [defaults] and
+        the [[listen]]."""
         self.host = "127.0.0.1"
         self.port = harness.free_port()
         self.stats_port = harness.free_port()
         self.dir = tempfile.mkdtemp(prefix="warren-balancer-")
         self.config_path = os.path.join(self.dir, "balancer.toml")
         self.settings = dict(balance=balance, maxconn=maxconn, timeout_connect=timeout_connect,
-                             timeout_client=timeout_client, retries=retries)
+                             timeout_client=timeout_client, timeout_server=timeout_server,
+                             retries=retries, defaults_extra=defaults_extra,
+                             listen_extra=listen_extra)
         self.write_config(servers)
         self.proc = None
         self.lines = []
@@ -70,10 +77,12 @@ class Balancer:
         s = dict(self.settings, **overrides)
         out = ['[global]\nmaxconn = 4096\nhard_stop_after = "5s"\n',
                '[defaults]\ntimeout_connect = "%s"\ntimeout_client = "%s"\n'
-               'timeout_server = "120s"\nretries = %d\n' % (s["timeout_connect"],
-                                                            s["timeout_client"], s["retries"]),
+               'timeout_server = "%s"\nretries = %d\n%s' % (
+                   s["timeout_connect"], s["timeout_client"], s["timeout_server"], s["retries"],
+                   s["defaults_extra"]),
                '[[listen]]\nname = "rabbitmq_cluster"\nbind = "127.0.0.1:%d"\nmode = "tcp"\n'
-               'balance = "%s"\nmaxconn = %d\n' % (self.port, s["balance"], s["maxconn"])]
+               'balance = "%s"\nmaxconn = %d\n%s' % (self.port, s["balance"], s["maxconn"],
+                                                      s["listen_extra"])]
         for srv in servers:
             out.append(srv if isinstance(srv, str) else server_toml(*srv))
         out.append('[stats]\nbind = "127.0.0.1:%d"\nuri = "/rabbitmq_stats"\nrefresh = "5s"\n'
@@ -148,6 +157,24 @@ class Balancer:
         return wait_until(lambda: self.servers()[name]["state"] == state, timeout,
                           "%s %s; stats: %s" % (name, state, self.servers().get(name)))
 
+    def process(self):
+        """The stats JSON's process-wide gauges (sessions alive, buffers)."""
+        return self.stats()["process"]
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+    def cpu_seconds(self):
+        """User plus system CPU time the balancer has used so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def fds(self):
+        """The balancer's open file descriptors, by number."""
+        return {int(fd) for fd in os.listdir("/proc/%d/fd" % self.proc.pid)}
+
     def wait_checked(self, names, timeout=5.0):
         """Every named server UP with a passing check behind it."""
         def ok():
@@ -155,6 +182,153 @@ class Balancer:
             return all(s[n]["state"] == "UP" and s[n]["last_check"]["time"] > 0
                        and s[n]["last_check"]["ok"] for n in names)
         return wait_until(ok, timeout, "servers %s checked UP: %s" % (names, self.servers()))
+
+
+def wait_closed(sock, timeout, what="the balancer closes the socket"):
+    """Reads (and drops) from `sock` until its peer closes it (EOF or reset);
+    fails after `timeout` seconds. Returns the bytes read."""
+    deadline = time.monotonic() + timeout
+    got = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("not within %.1f s: %s" % (timeout, what))
+        sock.settimeout(left)
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return got
+        if not data:
+            return got
+        got += data
+
+
+class FakeServer:
+    """A TCP server on a free loopback port that stands in for a node that
+    misbehaves, one thread serving every connection by `mode`:
+      "hold"         read and drop everything; close on EOF
+      "close"        close each connection at once
+      "talk"         never read; send one byte every 0.2 s
+      "mute"         never read, never send
+      "echo_at_eof"  read until EOF, then send b"got N bytes" and close
+      "reply"        send `payload` at once (to an AMQP health check, say), then hold
+      "flood"        send `payload`, then close
+    """
+
+    def __init__(self, mode="hold", payload=b"", backlog=512):
+        self.mode, self.payload = mode, payload
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._conns = {}  # socket -> [bytes read, bytes left to send]
+        self._stop = False
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self.sock, selectors.EVENT_READ)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._stop = True
+        self._thread.join(timeout=5)
+        for c in list(self._conns):
+            c.close()
+        self.sock.close()
+        self._sel.close()
+
+    def _run(self):
+        next_talk = time.monotonic()
+        while not self._stop:
+            for key, events in self._sel.select(timeout=0.05):
+                if key.fileobj is self.sock:
+                    self._accept()
+                elif events & selectors.EVENT_WRITE:
+                    self._send(key.fileobj)
+                else:
+                    self._read(key.fileobj)
+            if self.mode == "talk" and time.monotonic() >= next_talk:
+                next_talk = time.monotonic() + 0.2
+                for c in list(self._conns):
+                    try:
+                        c.send(b".")
+                    except OSError:
+                        pass
+
+    def _accept(self):
+        try:
+            c, _ = self.sock.accept()
+        except BlockingIOError:
+            return
+        self.accepted += 1
+        if self.mode == "close":
+            c.close()
+            return
+        c.setblocking(False)
+        self._conns[c] = [0, b""]
+        if self.mode in ("reply", "flood"):
+            self._conns[c][1] = self.payload
+            self._sel.register(c, selectors.EVENT_WRITE)
+        elif self.mode not in ("talk", "mute"):
+            self._sel.register(c, selectors.EVENT_READ)
+
+    def _drop(self, c):
+        self._sel.unregister(c)
+        del self._conns[c]
+        c.close()
+
+    def _read(self, c):
+        try:
+            data = c.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._conns[c][0] += len(data)
+            return
+        if self.mode == "echo_at_eof":
+            self._sel.modify(c, selectors.EVENT_WRITE)
+            self._conns[c][1] = b"got %d bytes" % self._conns[c][0]
+            self._conns[c][0] = -1  # close once sent
+            return
+        self._drop(c)
+
+    def _send(self, c):
+        state = self._conns[c]
+        try:
+            n = c.send(state[1])
+        except BlockingIOError:
+            return
+        except OSError:
+            return self._drop(c)
+        state[1] = state[1][n:]
+        if state[1]:
+            return
+        if self.mode == "flood" or state[0] == -1:
+            return self._drop(c)
+        self._sel.modify(c, selectors.EVENT_READ)  # "reply": hold, reading
+
+
+def blackhole():
+    """A loopback address whose SYNs go unanswered: a listening socket that
+    never accepts, its one-connection queue already full. Returns (port,
+    sockets to close)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname(), timeout=5)
+    return listener.getsockname()[1], [filler, listener]
 
 
 def node_connections(node, user="guest"):

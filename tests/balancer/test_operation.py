@@ -77,6 +77,31 @@ class CommandLine(unittest.TestCase):
              "listen[0].server[0].address: expected HOST:PORT"),
             (good.replace('mode = "tcp"', 'mode = "http"'), "listen[0].mode: only \"tcp\""),
             ("[global\nmaxconn = 1", ":1: "),
+            # Timeouts: 0 would let a silent peer hold a session for ever;
+            # negative or past haproxy's 24.8 days makes no sense.
+            (good.replace('timeout_client = "120s"', 'timeout_client = "0s"'),
+             "defaults.timeout_client: must be above 0"),
+            (good.replace('timeout_server = "120s"', 'timeout_server = 0'),
+             "defaults.timeout_server: must be above 0"),
+            (good.replace('timeout_server = "120s"', 'timeout_server = -5'),
+             "defaults.timeout_server: must not be negative"),
+            (good.replace('timeout_client = "120s"', 'timeout_client = "-1s"'),
+             "defaults.timeout_client: must not be negative"),
+            (good.replace('timeout_connect = "1s"', 'timeout_connect = "999999999999h"'),
+             "defaults.timeout_connect: must be at most 2147483647ms"),
+            (good.replace('timeout_client = "120s"', 'timeout_client = "25d"'),
+             "defaults.timeout_client: must be at most 2147483647ms"),
+            (good.replace('timeout_server = "120s"', 'timeout_server = "999999999999d"'),
+             "defaults.timeout_server: must be at most 2147483647ms"),
+            (good.replace('retries = 3', 'retries = 3\ntimeout_client_fin = "0ms"'),
+             "defaults.timeout_client_fin: must be above 0"),
+            (good.replace('refresh = "5s"', 'refresh = "0s"'), "stats.refresh: must be above 0"),
+            (good.replace('name = "node1"', 'name = "node\\u001b[2J1"'),
+             "listen[0].server[0].name: must not contain control characters"),
+            (good.replace('uri = "/rabbitmq_stats"', 'uri = "/a b"'),
+             "stats.uri: must be a path of visible ASCII characters"),
+            (good.replace('maxconn = 0\n', 'maxconn = 0\nmaxconn_per_source = -1\n'),
+             "listen[0].maxconn_per_source: must be between 0 and 1000000"),
         ]
         for text, expected in cases:
             with self.subTest(expected=expected):

@@ -5,6 +5,7 @@ and the permissions, logins and vhosts from the harness's definitions."""
 import decimal
 import os
 import sys
+import time
 import unittest
 
 import pika
@@ -167,14 +168,31 @@ class PikaTest(unittest.TestCase):
     def test_deleting_a_queue_cancels_its_consumers(self):
         (q,) = self.queues("doomed", 1)
         cancelled = []
-        self.ch.basic_consume(q, lambda *a: None)
-        self.ch.add_on_cancel_callback(lambda frame: (cancelled.append(frame.method.consumer_tag),
-                                                      self.ch.stop_consuming()))
+        tag = self.ch.basic_consume(q, lambda *a: None)
+        self.ch.add_on_cancel_callback(lambda frame: (
+            cancelled.append((frame.method.consumer_tag, frame.method.nowait)),
+            self.ch.stop_consuming()))
         other = self.conn.channel()
         other.queue_delete(q)
         self.conn.call_later(30, self.ch.stop_consuming)
         self.ch.start_consuming()
-        self.assertEqual(len(cancelled), 1)
+        # RabbitMQ sends consumer cancel notifications with no-wait set: the
+        # client owes no basic.cancel-ok.
+        self.assertEqual(cancelled, [(tag, True)])
+
+    def test_deleting_a_queue_on_its_consumers_channel_cancels_it_after_delete_ok(self):
+        (q,) = self.queues("doomed-here", 1)
+        cancelled = []
+        tag = self.ch.basic_consume(q, lambda *a: None)
+        self.ch.add_on_cancel_callback(
+            lambda frame: cancelled.append((frame.method.consumer_tag, frame.method.nowait)))
+        self.assertEqual(self.ch.queue_delete(q).method.message_count, 0)
+        deadline = time.monotonic() + 30
+        while not cancelled and time.monotonic() < deadline:
+            self.conn.process_data_events(time_limit=1)
+        self.assertEqual(cancelled, [(tag, True)])
+        # The channel and the connection carry on.
+        self.assertEqual(self.ch.queue_declare(q).method.consumer_count, 0)
 
     def test_transaction_commit_and_rollback(self):
         (q,) = self.queues("tx", 1)

@@ -154,7 +154,10 @@ size_t Connection::Consume(std::string_view data) {
       return data.size();
     }
     used += consumed;
+    dispatching_ = true;
     HandleFrame(frame);
+    dispatching_ = false;
+    SendOwedCancels();
   }
   for (uint16_t n : confirms_owed_)
     if (auto it = channels_.find(n); it != channels_.end()) it->second->FlushConfirms();
@@ -510,6 +513,26 @@ void Connection::SendClose(uint16_t code, const std::string& text, uint16_t clas
 void Connection::Close(uint16_t code, const std::string& text) { SendClose(code, text, 0, 0); }
 
 void Connection::CloseChannelDone(uint16_t channel) { channels_.erase(channel); }
+
+void Connection::NotifyConsumerCancelled(uint16_t channel, const std::string& tag) {
+  cancels_owed_.emplace_back(channel, tag);
+  if (!dispatching_) SendOwedCancels();
+}
+
+void Connection::SendOwedCancels() {
+  if (cancels_owed_.empty()) return;
+  std::vector<std::pair<uint16_t, std::string>> owed;
+  owed.swap(cancels_owed_);
+  if (state_ != State::kOpen) return;
+  for (auto& [number, tag] : owed) {
+    // Not to a channel that closed meanwhile (spec 4.2.2: after channel.close
+    // only close and close-ok).
+    auto it = channels_.find(number);
+    if (it == channels_.end() || it->second->closing()) continue;
+    amqp::AppendMethodFrame(out_, number, amqp::BasicCancel{std::move(tag), true});
+  }
+  io_.RequestFlush();
+}
 
 std::string Connection::name() const {
   return peer_.host + ":" + std::to_string(peer_.port) + " -> " + peer_.local_host + ":" +

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "amqp/field_table.h"
@@ -122,6 +123,12 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   // Channel `channel` owes publisher confirms: they go out, coalesced, when
   // the current batch of input has been handled.
   void OweConfirms(uint16_t channel) { confirms_owed_.push_back(channel); }
+  // The model cancelled consumer `tag` of channel `channel` (its queue went
+  // away): basic.cancel with no-wait goes out, as RabbitMQ sends it. While a
+  // frame of this connection is being handled it waits for that frame's
+  // reply, so queue.delete-ok precedes the cancel of a consumer of the
+  // deleted queue (RabbitMQ's order).
+  void NotifyConsumerCancelled(uint16_t channel, const std::string& tag);
   // A basic.publish arrived: during an alarm, stop reading after this batch.
   void NotePublish() {
     published_ = true;
@@ -139,6 +146,7 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   size_t Consume(std::string_view data);
   bool HandleHeader(std::string_view data);
   void HandleFrame(const amqp::FrameView& frame);
+  void SendOwedCancels();
   void HandleConnectionMethod(amqp::Method& method);
   void HandleStartOk(amqp::ConnectionStartOk& m);
   void HandleTuneOk(const amqp::ConnectionTuneOk& m);
@@ -176,6 +184,8 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   core::VHost* vhost_ = nullptr;
   std::unordered_map<uint16_t, std::unique_ptr<Channel>> channels_;
   std::vector<uint16_t> confirms_owed_;
+  bool dispatching_ = false;  // inside HandleFrame
+  std::vector<std::pair<uint16_t, std::string>> cancels_owed_;  // (channel, consumer tag)
   bool torn_down_ = false;
   bool published_ = false;
   bool blocked_ = false;

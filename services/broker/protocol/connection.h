@@ -46,7 +46,9 @@ class ConnectionIo {
   virtual ~ConnectionIo() = default;
   // output() has new bytes: write them soon (once per loop iteration).
   virtual void RequestFlush() = 0;
-  // Write what is pending, then close the socket.
+  // Write what is pending, then close the socket without losing it to a
+  // reset: input that still arrives is read and dropped until the peer
+  // closes (bounded in time).
   virtual void CloseAfterFlush() = 0;
   // Bytes handed to the socket but not yet written, plus output().
   virtual size_t Backlog() const = 0;

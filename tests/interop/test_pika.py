@@ -259,6 +259,24 @@ class PikaTest(unittest.TestCase):
             root.queue_declare("only-in-other", passive=True)
         self.assertEqual(cm.exception.reply_code, 404)
 
+    def test_a_hostile_user_name_is_logged_escaped(self):
+        # A newline and a fake record in the user name must not forge a line
+        # in the node's log, nor an escape code reach the operator's terminal.
+        user = "mallory\n2030-01-01 00:00:00.000 [fake] admin logged in\x1b[31m"
+        with self.assertRaises(pika.exceptions.ProbableAuthenticationError):
+            self.connect(user, "wrong-password")
+        if self.broker.target != "warren":
+            return  # RabbitMQ's log format differs; the check is Warren's
+        escaped = "mallory\\n2030-01-01 00:00:00.000 [fake] admin logged in\\x1b[31m"
+        deadline = time.monotonic() + 10
+        while escaped not in self.broker.logs() and time.monotonic() < deadline:
+            time.sleep(0.05)  # polls the log the harness collects; bounded
+        logs = self.broker.logs()
+        self.assertIn("login refused for user '%s'" % escaped, logs)
+        for line in logs.splitlines():
+            self.assertFalse(line.startswith("2030-01-01"), "a forged log line: %r" % line)
+        self.assertNotIn("\x1b", logs)
+
     def test_guest_logs_in_from_loopback(self):
         ch = self.connect("guest", "guest").channel()
         self.assertEqual(ch.queue_declare("", exclusive=True).method.message_count, 0)

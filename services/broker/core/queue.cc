@@ -7,6 +7,7 @@
 #include "broker/core/dead_letter.h"
 #include "broker/core/errors.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace warren::core {
 
@@ -111,7 +112,7 @@ bool Queue::Load(QueueEntry& e) {
   // Skipped for now, but its record is neither settled nor released: the
   // message is still on disk and comes back at the next start.
   spdlog::error("queue '{}' in vhost '{}': message {} could not be read back; skipped until "
-                "the node restarts", name_, vhost_, e.disk.id);
+                "the node restarts", LogSafe(name_), LogSafe(vhost_), e.disk.id);
   e.logged = e.paged_ref = false;
   return false;
 }

@@ -8,6 +8,7 @@
 #include "broker/core/errors.h"
 #include "broker/protocol/channel.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace warren::protocol {
 
@@ -19,6 +20,9 @@ using amqp::ReplyCode;
 
 constexpr int64_t kHandshakeTimeoutMs = 10'000;
 constexpr int64_t kCloseOkTimeoutMs = 3'000;
+// Error texts quote client names (up to 255 octets each); logged escaped,
+// and whole up to this many octets.
+constexpr size_t kMaxLoggedErrorText = 1024;
 constexpr const char* kVersion = "0.1.0";
 // "AMQP" 1 1 0 9: the 0-9 header, which RabbitMQ serves as 0-9-1.
 constexpr std::string_view kProtocolHeader09{"AMQP\x01\x01\x00\x09", 8};
@@ -291,15 +295,15 @@ void Connection::HandleStartOk(amqp::ConnectionStartOk& m) {
     return;
   }
   if (!broker_.Authenticate(user, pass)) {
-    spdlog::warn("login refused for user '{}' from {}:{}: invalid credentials", user, peer_.host,
-                 peer_.port);
+    spdlog::warn("login refused for user '{}' from {}:{}: invalid credentials", LogSafe(user),
+                 peer_.host, peer_.port);
     RefuseLogin("ACCESS_REFUSED - Login was refused using authentication mechanism " +
                 m.mechanism + ". For details see the broker logfile.");
     return;
   }
   if (broker_.IsLoopbackOnly(user) && !peer_.loopback) {
-    spdlog::warn("login refused for user '{}' from {}: it may only connect via localhost", user,
-                 peer_.host);
+    spdlog::warn("login refused for user '{}' from {}: it may only connect via localhost",
+                 LogSafe(user), peer_.host);
     RefuseLogin("ACCESS_REFUSED - Login was refused using authentication mechanism " +
                 m.mechanism + ". For details see the broker logfile.");
     return;
@@ -465,7 +469,7 @@ void Connection::Fail(uint16_t channel, const Error& error, uint16_t class_id,
   auto it = channels_.find(channel);
   if (channel != 0 && !amqp::IsConnectionError(code) && it != channels_.end()) {
     spdlog::debug("channel error on {}:{} channel {}: {}", peer_.host, peer_.port, channel,
-                  error.text);
+                  LogSafe(error.text, kMaxLoggedErrorText));
     Channel& ch = *it->second;
     ch.Shutdown();
     ch.MarkClosing();
@@ -478,7 +482,8 @@ void Connection::Fail(uint16_t channel, const Error& error, uint16_t class_id,
     io_.RequestFlush();
     return;
   }
-  spdlog::info("closing connection {}:{}: {}", peer_.host, peer_.port, error.text);
+  spdlog::info("closing connection {}:{}: {}", peer_.host, peer_.port,
+               LogSafe(error.text, kMaxLoggedErrorText));
   SendClose(error.code, error.text, class_id, method_id);
 }
 

@@ -65,7 +65,7 @@ void Session::DoRead() {
   if (!reading_ || read_in_flight_ || close_after_flush_ || finished_) return;
   if (in_len_ == in_.size()) {
     // A frame bigger than the buffer is arriving; frame_max bounds it.
-    size_t limit = size_t{connection_->frame_max()} + amqp::kFrameOverhead;
+    size_t limit = connection_->input_frame_max();
     size_t next = std::max(in_.size() * 2, size_t{kInitialReadBuffer});
     in_.resize(std::max(std::min(next, limit * 2), in_len_ + 1));
   }

@@ -14,6 +14,10 @@
 //   kOpen --client connection.close--> close-ok, kClosed
 //   any --error--> kClosing (we sent connection.close; only close/close-ok
 //                  are read) --close-ok or timeout--> kClosed
+//   kClosed: the transport writes what is queued and closes gracefully
+//            (ConnectionIo::CloseAfterFlush); input is no longer read.
+//
+// Until tune-ok, frames longer than 4096 octets are refused.
 //
 // Lifecycle: created by the network layer per accepted socket, destroyed
 // after OnTransportClosed. Lives on the node's event loop; other connections'
@@ -97,6 +101,14 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   State state() const { return state_; }
   uint64_t id() const { return id_; }
   uint32_t frame_max() const { return frame_max_; }
+  // The largest frame read from the client, framing included. Until
+  // tune-ok it is the spec's minimum frame size (RabbitMQ's
+  // initial_frame_max), so a client that has not logged in cannot make the
+  // node buffer more; then frame_max, plus 8 octets of slack as RabbitMQ
+  // allows (FRAME_SIZE_FUDGE: many clients count frame_max without framing).
+  uint32_t input_frame_max() const {
+    return (tuned_ ? frame_max_ : amqp::kFrameMinSize) + amqp::kFrameOverhead;
+  }
   const PeerInfo& peer() const { return peer_; }
   // "PEER:PORT -> LOCAL:PORT", as RabbitMQ names a connection.
   std::string name() const;
@@ -172,6 +184,7 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   uint16_t channel_max_;
   uint32_t frame_max_;
   uint16_t heartbeat_ = 0;
+  bool tuned_ = false;  // tune-ok accepted: frame_max_ is negotiated
   int64_t last_recv_ms_ = 0;
   uint64_t written_at_last_tick_ = 0;
   TimerId heartbeat_timer_ = 0;

@@ -524,6 +524,13 @@ void Connection::SendClose(uint16_t code, const std::string& text, uint16_t clas
   amqp::AppendMethodFrame(out_, 0, close);
   state_ = State::kClosing;
   io_.RequestFlush();
+  if (blocked_) {
+    // The alarm no longer matters (everything but close and close-ok is
+    // discarded now), and Teardown took us off the alarm's listeners: read
+    // again so the client's close-ok can arrive.
+    blocked_ = sent_blocked_ = false;
+    io_.SetReading(true);
+  }
   std::weak_ptr<bool> alive = alive_;
   closing_timer_ = runtime().ScheduleAfter(kCloseOkTimeoutMs, [this, alive] {
     if (alive.expired()) return;

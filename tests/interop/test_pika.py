@@ -5,6 +5,7 @@ and the permissions, logins and vhosts from the harness's definitions."""
 import decimal
 import os
 import sys
+import time
 import unittest
 
 import pika
@@ -167,14 +168,31 @@ class PikaTest(unittest.TestCase):
     def test_deleting_a_queue_cancels_its_consumers(self):
         (q,) = self.queues("doomed", 1)
         cancelled = []
-        self.ch.basic_consume(q, lambda *a: None)
-        self.ch.add_on_cancel_callback(lambda frame: (cancelled.append(frame.method.consumer_tag),
-                                                      self.ch.stop_consuming()))
+        tag = self.ch.basic_consume(q, lambda *a: None)
+        self.ch.add_on_cancel_callback(lambda frame: (
+            cancelled.append((frame.method.consumer_tag, frame.method.nowait)),
+            self.ch.stop_consuming()))
         other = self.conn.channel()
         other.queue_delete(q)
         self.conn.call_later(30, self.ch.stop_consuming)
         self.ch.start_consuming()
-        self.assertEqual(len(cancelled), 1)
+        # RabbitMQ sends consumer cancel notifications with no-wait set: the
+        # client owes no basic.cancel-ok.
+        self.assertEqual(cancelled, [(tag, True)])
+
+    def test_deleting_a_queue_on_its_consumers_channel_cancels_it_after_delete_ok(self):
+        (q,) = self.queues("doomed-here", 1)
+        cancelled = []
+        tag = self.ch.basic_consume(q, lambda *a: None)
+        self.ch.add_on_cancel_callback(
+            lambda frame: cancelled.append((frame.method.consumer_tag, frame.method.nowait)))
+        self.assertEqual(self.ch.queue_delete(q).method.message_count, 0)
+        deadline = time.monotonic() + 30
+        while not cancelled and time.monotonic() < deadline:
+            self.conn.process_data_events(time_limit=1)
+        self.assertEqual(cancelled, [(tag, True)])
+        # The channel and the connection carry on.
+        self.assertEqual(self.ch.queue_declare(q).method.consumer_count, 0)
 
     def test_transaction_commit_and_rollback(self):
         (q,) = self.queues("tx", 1)
@@ -240,6 +258,24 @@ class PikaTest(unittest.TestCase):
         with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as cm:
             root.queue_declare("only-in-other", passive=True)
         self.assertEqual(cm.exception.reply_code, 404)
+
+    def test_a_hostile_user_name_is_logged_escaped(self):
+        # A newline and a fake record in the user name must not forge a line
+        # in the node's log, nor an escape code reach the operator's terminal.
+        user = "mallory\n2030-01-01 00:00:00.000 [fake] admin logged in\x1b[31m"
+        with self.assertRaises(pika.exceptions.ProbableAuthenticationError):
+            self.connect(user, "wrong-password")
+        if self.broker.target != "warren":
+            return  # RabbitMQ's log format differs; the check is Warren's
+        escaped = "mallory\\n2030-01-01 00:00:00.000 [fake] admin logged in\\x1b[31m"
+        deadline = time.monotonic() + 10
+        while escaped not in self.broker.logs() and time.monotonic() < deadline:
+            time.sleep(0.05)  # polls the log the harness collects; bounded
+        logs = self.broker.logs()
+        self.assertIn("login refused for user '%s'" % escaped, logs)
+        for line in logs.splitlines():
+            self.assertFalse(line.startswith("2030-01-01"), "a forged log line: %r" % line)
+        self.assertNotIn("\x1b", logs)
 
     def test_guest_logs_in_from_loopback(self):
         ch = self.connect("guest", "guest").channel()

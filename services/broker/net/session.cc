@@ -49,7 +49,8 @@ protocol::PeerInfo PeerOf(const asio::ip::tcp::socket& s) {
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, core::Broker& broker, OnFinished on_finished)
-    : socket_(std::move(socket)), on_finished_(std::move(on_finished)) {
+    : socket_(std::move(socket)), on_finished_(std::move(on_finished)),
+      close_timer_(socket_.get_executor()) {
   std::error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   connection_ = std::make_unique<protocol::Connection>(broker, *this, PeerOf(socket_));
@@ -64,7 +65,7 @@ void Session::DoRead() {
   if (!reading_ || read_in_flight_ || close_after_flush_ || finished_) return;
   if (in_len_ == in_.size()) {
     // A frame bigger than the buffer is arriving; frame_max bounds it.
-    size_t limit = size_t{connection_->frame_max()} + amqp::kFrameOverhead;
+    size_t limit = connection_->input_frame_max();
     size_t next = std::max(in_.size() * 2, size_t{kInitialReadBuffer});
     in_.resize(std::max(std::min(next, limit * 2), in_len_ + 1));
   }
@@ -79,6 +80,12 @@ void Session::OnRead(const std::error_code& ec, size_t n) {
   if (finished_) return;
   if (ec) {
     Finish();
+    return;
+  }
+  if (close_after_flush_) {
+    // The connection is done with input: what still arrives is dropped.
+    in_len_ = 0;
+    if (draining_) DoDrain();
     return;
   }
   bool filled = in_len_ + n == in_.size();
@@ -117,8 +124,12 @@ void Session::RequestFlush() {
 void Session::DoWrite() {
   if (write_in_flight_ || finished_) return;
   std::string& out = connection_->output();
+  if (draining_) {
+    out.clear();  // after our FIN nothing more can be sent
+    return;
+  }
   if (out.empty()) {
-    if (close_after_flush_) Finish();
+    if (close_after_flush_) ShutdownWrite();
     return;
   }
   // The log first: a client must never see a delivery the store has not
@@ -147,7 +158,7 @@ void Session::OnWrite(const std::error_code& ec, size_t n) {
     return;
   }
   if (close_after_flush_) {
-    Finish();
+    ShutdownWrite();
     return;
   }
   connection_->OnDrained();
@@ -163,8 +174,36 @@ void Session::SetReading(bool reading) {
 }
 
 void Session::CloseAfterFlush() {
+  if (close_after_flush_ || finished_) return;
   close_after_flush_ = true;
+  // A peer that reads nothing (a full window) or never closes cannot hold
+  // the socket longer than this.
+  close_timer_.expires_after(kCloseLinger);
+  close_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->Finish();
+  });
   RequestFlush();
+}
+
+void Session::ShutdownWrite() {
+  if (draining_ || finished_) return;
+  draining_ = true;
+  std::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (ec) {
+    Finish();
+    return;
+  }
+  DoDrain();
+}
+
+void Session::DoDrain() {
+  if (read_in_flight_ || finished_) return;
+  read_in_flight_ = true;
+  in_len_ = 0;
+  socket_.async_read_some(
+      asio::buffer(in_.data(), in_.size()),
+      [self = shared_from_this()](const std::error_code& ec, size_t n) { self->OnRead(ec, n); });
 }
 
 void Session::Close(uint16_t code, const std::string& text) {
@@ -175,6 +214,7 @@ void Session::Close(uint16_t code, const std::string& text) {
 void Session::Finish() {
   if (finished_) return;
   finished_ = true;
+  close_timer_.cancel();
   std::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);

@@ -3,16 +3,27 @@
 // protocol::Connection, and writes its output batched: all frames produced
 // in one loop iteration go out in one write (ARCHITECTURE.md "Message path").
 //
+// Closing (CloseAfterFlush) is graceful, so the peer reads every frame sent
+// before it, close-ok included: write what is queued, shut down the write
+// side (the peer sees EOF), then read and discard until the peer closes or
+// kCloseLinger passes, and only then close the socket. Closing a socket
+// with unread input makes the kernel send a reset instead, which can
+// destroy the close-ok in flight (a client that published a burst and then
+// closed would get ECONNRESET/EPIPE). RabbitMQ, too, reads after close-ok
+// until the client closes.
+//
 // Lifecycle: created by Listener, kept alive by its own pending handlers and
 // by the Listener's registry until Finish(). Single-threaded (the node loop).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 
 #include "broker/protocol/connection.h"
 
@@ -27,6 +38,10 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
   using OnFinished = std::function<void(Session*)>;
   Session(asio::ip::tcp::socket socket, core::Broker& broker, OnFinished on_finished);
   ~Session() override;
+
+  // How long a graceful close may take (writing the last frames and
+  // draining) before the socket is closed anyway.
+  static constexpr std::chrono::milliseconds kCloseLinger{5000};
 
   void Start();
   // Server-side close: connection.close with `code`, then the socket.
@@ -46,6 +61,9 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
   void OnRead(const std::error_code& ec, size_t n);
   void DoWrite();
   void OnWrite(const std::error_code& ec, size_t n);
+  // CloseAfterFlush, once the output is written: FIN, then drain.
+  void ShutdownWrite();
+  void DoDrain();
   void Finish();
 
   asio::ip::tcp::socket socket_;
@@ -60,7 +78,9 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
   bool write_in_flight_ = false;
   bool flush_posted_ = false;
   bool close_after_flush_ = false;
+  bool draining_ = false;  // write side shut down; input is discarded
   bool finished_ = false;
+  asio::steady_timer close_timer_;  // bounds a graceful close
 };
 
 }  // namespace warren::net

@@ -61,6 +61,8 @@ Status Channel::OnMethod(amqp::Method& method) {
           return Status::Ok();
         } else if constexpr (std::is_same_v<M, ChannelFlowOk>) {
           return Status::Ok();
+        } else if constexpr (std::is_same_v<M, BasicCancelOk>) {
+          return HandleBasicCancelOk(m);
         } else if constexpr (std::is_same_v<M, ConfirmSelect>) {
           if (tx_mode_)
             return AmqpError(ReplyCode::kPreconditionFailed,
@@ -192,11 +194,12 @@ void Channel::SendContent(const core::Message& m) {
 void Channel::Cancelled(core::Consumer& c) {
   auto it = consumers_.find(c.tag());
   if (it == consumers_.end()) return;
-  if (connection_.client_has("consumer_cancel_notify"))
-    Reply(amqp::BasicCancel{c.tag(), false});
+  std::string tag = c.tag();
   // The queue is gone; its unacked entries stay until acked (acks then
   // only count) so delivery tags keep their meaning.
   consumers_.erase(it);
+  if (connection_.client_has("consumer_cancel_notify"))
+    connection_.NotifyConsumerCancelled(number_, tag);
 }
 
 void Channel::DeliverReply(const core::MessagePtr& message) {

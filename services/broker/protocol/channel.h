@@ -108,6 +108,7 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
   Status HandleBasicConsume(amqp::BasicConsume& m);
   Status ConsumeReplyTo(const amqp::BasicConsume& m);
   Status HandleBasicCancel(const amqp::BasicCancel& m);
+  Status HandleBasicCancelOk(const amqp::BasicCancelOk& m);
   Status HandleBasicPublish(amqp::BasicPublish& m);
   Status FinishPublish();
   Status Route(const std::string& exchange, bool mandatory, const core::MessagePtr& message,

@@ -114,6 +114,15 @@ Status Channel::HandleBasicCancel(const amqp::BasicCancel& m) {
   return Status::Ok();
 }
 
+// A client answering a server-sent basic.cancel (some clients answer every
+// basic.cancel, whatever its no-wait). RabbitMQ 3.x closed the connection
+// for it (503); RabbitMQ 4 accepts it, as Warren does: the consumer is
+// normally gone already; one still live is cancelled, without a reply.
+Status Channel::HandleBasicCancelOk(const amqp::BasicCancelOk& m) {
+  if (auto it = consumers_.find(m.consumer_tag); it != consumers_.end()) RemoveConsumer(it);
+  return Status::Ok();
+}
+
 Status Channel::HandleBasicPublish(amqp::BasicPublish& m) {
   if (m.immediate) return AmqpError(ReplyCode::kNotImplemented, "immediate=true");
   connection_.NotePublish();

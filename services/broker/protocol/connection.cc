@@ -8,6 +8,7 @@
 #include "broker/core/errors.h"
 #include "broker/protocol/channel.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace warren::protocol {
 
@@ -19,6 +20,9 @@ using amqp::ReplyCode;
 
 constexpr int64_t kHandshakeTimeoutMs = 10'000;
 constexpr int64_t kCloseOkTimeoutMs = 3'000;
+// Error texts quote client names (up to 255 octets each); logged escaped,
+// and whole up to this many octets.
+constexpr size_t kMaxLoggedErrorText = 1024;
 constexpr const char* kVersion = "0.1.0";
 // "AMQP" 1 1 0 9: the 0-9 header, which RabbitMQ serves as 0-9-1.
 constexpr std::string_view kProtocolHeader09{"AMQP\x01\x01\x00\x09", 8};
@@ -77,6 +81,30 @@ void PeekIds(std::string_view payload, uint16_t& cls, uint16_t& mth) {
   };
   cls = u16(0);
   mth = u16(2);
+}
+
+// Reply texts are short strings (255 octets). As RabbitMQ, a longer one is
+// cut to 252 and ends in "..."; here the cut falls between UTF-8 characters,
+// so a text that was UTF-8 (a queue name in it, say) stays UTF-8.
+std::string ReplyText(const std::string& text) {
+  if (text.size() <= 255) return text;
+  size_t cut = 252;
+  while (cut > 0 && (static_cast<uint8_t>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "...";
+}
+
+// RabbitMQ's names for the connection states, used in its error texts.
+const char* StateName(Connection::State s) {
+  switch (s) {
+    case Connection::State::kAwaitingHeader:
+    case Connection::State::kAwaitingStartOk: return "starting";
+    case Connection::State::kAwaitingTuneOk: return "tuning";
+    case Connection::State::kAwaitingOpen: return "opening";
+    case Connection::State::kOpen: return "running";
+    case Connection::State::kClosing: return "closing";
+    case Connection::State::kClosed: return "closed";
+  }
+  return "unknown";
 }
 
 Error UndecodableMethod(amqp::MethodDecode r) {
@@ -143,10 +171,7 @@ size_t Connection::Consume(std::string_view data) {
     amqp::FrameView frame;
     size_t consumed = 0;
     amqp::FrameError error;
-    // Like RabbitMQ (FRAME_SIZE_FUDGE), accept payloads of up to frame_max
-    // octets: many clients count frame_max without the 8 octets of framing.
-    uint32_t limit = frame_max_ == 0 ? 0 : frame_max_ + amqp::kFrameOverhead;
-    auto r = amqp::DecodeFrame(data.substr(used), limit, frame, consumed, error);
+    auto r = amqp::DecodeFrame(data.substr(used), input_frame_max(), frame, consumed, error);
     if (r == amqp::FrameDecode::kNeedMore) break;
     if (r == amqp::FrameDecode::kError) {
       input_broken_ = true;
@@ -154,7 +179,10 @@ size_t Connection::Consume(std::string_view data) {
       return data.size();
     }
     used += consumed;
+    dispatching_ = true;
     HandleFrame(frame);
+    dispatching_ = false;
+    SendOwedCancels();
   }
   for (uint16_t n : confirms_owed_)
     if (auto it = channels_.find(n); it != channels_.end()) it->second->FlushConfirms();
@@ -221,6 +249,7 @@ void Connection::HandleFrame(const amqp::FrameView& frame) {
 void Connection::HandleConnectionMethod(amqp::Method& method) {
   uint16_t cls = amqp::ClassIdOf(method), mth = amqp::MethodIdOf(method);
   if (state_ == State::kClosing) {
+    // Spec 4.2.2 connection.close: discard all but close and close-ok.
     if (std::holds_alternative<amqp::ConnectionCloseOk>(method) ||
         std::holds_alternative<amqp::ConnectionClose>(method)) {
       if (std::holds_alternative<amqp::ConnectionClose>(method))
@@ -230,39 +259,36 @@ void Connection::HandleConnectionMethod(amqp::Method& method) {
     }
     return;
   }
-  auto expect = [&](State s, const char* what) {
-    if (state_ == s) return true;
-    Fail(0, core::AmqpError(ReplyCode::kCommandInvalid, std::string("expected ") + what), cls,
-         mth);
-    return false;
+  // As RabbitMQ: a method the connection's state does not expect (a second
+  // connection.open, close-ok with no close to answer, connection.blocked,
+  // which only a server sends, a channel-class method on channel 0) is a
+  // CHANNEL_ERROR naming the state.
+  auto unexpected = [&] {
+    Fail(0, core::AmqpError(ReplyCode::kChannelError,
+                            std::string("unexpected method in connection state ") +
+                                StateName(state_)),
+         cls, mth);
+  };
+  auto in = [&](State s) {
+    bool expected = state_ == s;
+    if (!expected) unexpected();
+    return expected;
   };
   if (auto* m = std::get_if<amqp::ConnectionStartOk>(&method)) {
-    if (expect(State::kAwaitingStartOk, "'connection.start_ok'")) HandleStartOk(*m);
+    if (in(State::kAwaitingStartOk)) HandleStartOk(*m);
   } else if (auto* m = std::get_if<amqp::ConnectionTuneOk>(&method)) {
-    if (expect(State::kAwaitingTuneOk, "'connection.tune_ok'")) HandleTuneOk(*m);
+    if (in(State::kAwaitingTuneOk)) HandleTuneOk(*m);
   } else if (auto* m = std::get_if<amqp::ConnectionOpen>(&method)) {
-    if (expect(State::kAwaitingOpen, "'connection.open'")) HandleOpen(*m);
+    if (in(State::kAwaitingOpen)) HandleOpen(*m);
   } else if (std::holds_alternative<amqp::ConnectionClose>(method)) {
     amqp::AppendMethodFrame(out_, 0, amqp::ConnectionCloseOk{});
     Teardown();
     state_ = State::kClosed;
     io_.CloseAfterFlush();
-  } else if (std::holds_alternative<amqp::ConnectionCloseOk>(method)) {
-    state_ = State::kClosed;
-    io_.CloseAfterFlush();
-  } else if (std::holds_alternative<amqp::ConnectionUpdateSecret>(method) &&
-             state_ == State::kOpen) {
-    amqp::AppendMethodFrame(out_, 0, amqp::ConnectionUpdateSecretOk{});
-  } else if (std::holds_alternative<amqp::ConnectionBlocked>(method) ||
-             std::holds_alternative<amqp::ConnectionUnblocked>(method)) {
-    // Sent by clients of brokers in both directions; nothing to do.
+  } else if (std::holds_alternative<amqp::ConnectionUpdateSecret>(method)) {
+    if (in(State::kOpen)) amqp::AppendMethodFrame(out_, 0, amqp::ConnectionUpdateSecretOk{});
   } else {
-    // RabbitMQ: a channel-class method on channel 0 is a channel error.
-    Fail(0, core::AmqpError(ReplyCode::kChannelError, "unexpected method in connection state " +
-                                                          std::string(state_ == State::kOpen
-                                                                          ? "running"
-                                                                          : "handshake")),
-         cls, mth);
+    unexpected();
   }
 }
 
@@ -288,15 +314,15 @@ void Connection::HandleStartOk(amqp::ConnectionStartOk& m) {
     return;
   }
   if (!broker_.Authenticate(user, pass)) {
-    spdlog::warn("login refused for user '{}' from {}:{}: invalid credentials", user, peer_.host,
-                 peer_.port);
+    spdlog::warn("login refused for user '{}' from {}:{}: invalid credentials", LogSafe(user),
+                 peer_.host, peer_.port);
     RefuseLogin("ACCESS_REFUSED - Login was refused using authentication mechanism " +
                 m.mechanism + ". For details see the broker logfile.");
     return;
   }
   if (broker_.IsLoopbackOnly(user) && !peer_.loopback) {
-    spdlog::warn("login refused for user '{}' from {}: it may only connect via localhost", user,
-                 peer_.host);
+    spdlog::warn("login refused for user '{}' from {}: it may only connect via localhost",
+                 LogSafe(user), peer_.host);
     RefuseLogin("ACCESS_REFUSED - Login was refused using authentication mechanism " +
                 m.mechanism + ". For details see the broker logfile.");
     return;
@@ -351,6 +377,7 @@ void Connection::HandleTuneOk(const amqp::ConnectionTuneOk& m) {
   channel_max_ = m.channel_max == 0 ? server_channel_max : m.channel_max;
   frame_max_ = m.frame_max == 0 ? server_frame_max : m.frame_max;
   heartbeat_ = m.heartbeat;
+  tuned_ = true;
   state_ = State::kAwaitingOpen;
   StartHeartbeats();
 }
@@ -462,20 +489,21 @@ void Connection::Fail(uint16_t channel, const Error& error, uint16_t class_id,
   auto it = channels_.find(channel);
   if (channel != 0 && !amqp::IsConnectionError(code) && it != channels_.end()) {
     spdlog::debug("channel error on {}:{} channel {}: {}", peer_.host, peer_.port, channel,
-                  error.text);
+                  LogSafe(error.text, kMaxLoggedErrorText));
     Channel& ch = *it->second;
     ch.Shutdown();
     ch.MarkClosing();
     amqp::ChannelClose close;
     close.reply_code = error.code;
-    close.reply_text = error.text;
+    close.reply_text = ReplyText(error.text);
     close.class_id = class_id;
     close.method_id = method_id;
     amqp::AppendMethodFrame(out_, channel, close);
     io_.RequestFlush();
     return;
   }
-  spdlog::info("closing connection {}:{}: {}", peer_.host, peer_.port, error.text);
+  spdlog::info("closing connection {}:{}: {}", peer_.host, peer_.port,
+               LogSafe(error.text, kMaxLoggedErrorText));
   SendClose(error.code, error.text, class_id, method_id);
 }
 
@@ -490,12 +518,19 @@ void Connection::SendClose(uint16_t code, const std::string& text, uint16_t clas
   }
   amqp::ConnectionClose close;
   close.reply_code = code;
-  close.reply_text = text;
+  close.reply_text = ReplyText(text);
   close.class_id = class_id;
   close.method_id = method_id;
   amqp::AppendMethodFrame(out_, 0, close);
   state_ = State::kClosing;
   io_.RequestFlush();
+  if (blocked_) {
+    // The alarm no longer matters (everything but close and close-ok is
+    // discarded now), and Teardown took us off the alarm's listeners: read
+    // again so the client's close-ok can arrive.
+    blocked_ = sent_blocked_ = false;
+    io_.SetReading(true);
+  }
   std::weak_ptr<bool> alive = alive_;
   closing_timer_ = runtime().ScheduleAfter(kCloseOkTimeoutMs, [this, alive] {
     if (alive.expired()) return;
@@ -510,6 +545,26 @@ void Connection::SendClose(uint16_t code, const std::string& text, uint16_t clas
 void Connection::Close(uint16_t code, const std::string& text) { SendClose(code, text, 0, 0); }
 
 void Connection::CloseChannelDone(uint16_t channel) { channels_.erase(channel); }
+
+void Connection::NotifyConsumerCancelled(uint16_t channel, const std::string& tag) {
+  cancels_owed_.emplace_back(channel, tag);
+  if (!dispatching_) SendOwedCancels();
+}
+
+void Connection::SendOwedCancels() {
+  if (cancels_owed_.empty()) return;
+  std::vector<std::pair<uint16_t, std::string>> owed;
+  owed.swap(cancels_owed_);
+  if (state_ != State::kOpen) return;
+  for (auto& [number, tag] : owed) {
+    // Not to a channel that closed meanwhile (spec 4.2.2: after channel.close
+    // only close and close-ok).
+    auto it = channels_.find(number);
+    if (it == channels_.end() || it->second->closing()) continue;
+    amqp::AppendMethodFrame(out_, number, amqp::BasicCancel{std::move(tag), true});
+  }
+  io_.RequestFlush();
+}
 
 std::string Connection::name() const {
   return peer_.host + ":" + std::to_string(peer_.port) + " -> " + peer_.local_host + ":" +

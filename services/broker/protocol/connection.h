@@ -14,6 +14,10 @@
 //   kOpen --client connection.close--> close-ok, kClosed
 //   any --error--> kClosing (we sent connection.close; only close/close-ok
 //                  are read) --close-ok or timeout--> kClosed
+//   kClosed: the transport writes what is queued and closes gracefully
+//            (ConnectionIo::CloseAfterFlush); input is no longer read.
+//
+// Until tune-ok, frames longer than 4096 octets are refused.
 //
 // Lifecycle: created by the network layer per accepted socket, destroyed
 // after OnTransportClosed. Lives on the node's event loop; other connections'
@@ -25,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "amqp/field_table.h"
@@ -45,7 +50,9 @@ class ConnectionIo {
   virtual ~ConnectionIo() = default;
   // output() has new bytes: write them soon (once per loop iteration).
   virtual void RequestFlush() = 0;
-  // Write what is pending, then close the socket.
+  // Write what is pending, then close the socket without losing it to a
+  // reset: input that still arrives is read and dropped until the peer
+  // closes (bounded in time).
   virtual void CloseAfterFlush() = 0;
   // Bytes handed to the socket but not yet written, plus output().
   virtual size_t Backlog() const = 0;
@@ -94,6 +101,14 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   State state() const { return state_; }
   uint64_t id() const { return id_; }
   uint32_t frame_max() const { return frame_max_; }
+  // The largest frame read from the client, framing included. Until
+  // tune-ok it is the spec's minimum frame size (RabbitMQ's
+  // initial_frame_max), so a client that has not logged in cannot make the
+  // node buffer more; then frame_max, plus 8 octets of slack as RabbitMQ
+  // allows (FRAME_SIZE_FUDGE: many clients count frame_max without framing).
+  uint32_t input_frame_max() const {
+    return (tuned_ ? frame_max_ : amqp::kFrameMinSize) + amqp::kFrameOverhead;
+  }
   const PeerInfo& peer() const { return peer_; }
   // "PEER:PORT -> LOCAL:PORT", as RabbitMQ names a connection.
   std::string name() const;
@@ -122,6 +137,12 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   // Channel `channel` owes publisher confirms: they go out, coalesced, when
   // the current batch of input has been handled.
   void OweConfirms(uint16_t channel) { confirms_owed_.push_back(channel); }
+  // The model cancelled consumer `tag` of channel `channel` (its queue went
+  // away): basic.cancel with no-wait goes out, as RabbitMQ sends it. While a
+  // frame of this connection is being handled it waits for that frame's
+  // reply, so queue.delete-ok precedes the cancel of a consumer of the
+  // deleted queue (RabbitMQ's order).
+  void NotifyConsumerCancelled(uint16_t channel, const std::string& tag);
   // A basic.publish arrived: during an alarm, stop reading after this batch.
   void NotePublish() {
     published_ = true;
@@ -139,6 +160,7 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   size_t Consume(std::string_view data);
   bool HandleHeader(std::string_view data);
   void HandleFrame(const amqp::FrameView& frame);
+  void SendOwedCancels();
   void HandleConnectionMethod(amqp::Method& method);
   void HandleStartOk(amqp::ConnectionStartOk& m);
   void HandleTuneOk(const amqp::ConnectionTuneOk& m);
@@ -162,6 +184,7 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   uint16_t channel_max_;
   uint32_t frame_max_;
   uint16_t heartbeat_ = 0;
+  bool tuned_ = false;  // tune-ok accepted: frame_max_ is negotiated
   int64_t last_recv_ms_ = 0;
   uint64_t written_at_last_tick_ = 0;
   TimerId heartbeat_timer_ = 0;
@@ -176,6 +199,8 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   core::VHost* vhost_ = nullptr;
   std::unordered_map<uint16_t, std::unique_ptr<Channel>> channels_;
   std::vector<uint16_t> confirms_owed_;
+  bool dispatching_ = false;  // inside HandleFrame
+  std::vector<std::pair<uint16_t, std::string>> cancels_owed_;  // (channel, consumer tag)
   bool torn_down_ = false;
   bool published_ = false;
   bool blocked_ = false;

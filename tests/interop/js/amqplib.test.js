@@ -293,3 +293,26 @@ test('an unknown exchange type closes the connection with 503 COMMAND_INVALID', 
   assert.match(err.message, /with message "COMMAND_INVALID - /, err.message);
   await assert.rejects(async () => conn.createChannel());  // the connection is gone
 });
+
+test('a burst of publishes then close: close-ok arrives, no EPIPE or reset', T, async () => {
+  // amqplib writes each channel through its own buffer, so connection.close
+  // (channel 0) can leave while publishes queued on channel 1 still follow
+  // it. The broker answers close-ok and reads (and drops, as RabbitMQ does)
+  // what follows until the client closes, instead of resetting the socket.
+  const conn = await amqp.connect(URL);
+  const errors = [];
+  conn.on('error', (err) => errors.push(err));
+  const ch = await conn.createChannel();
+  const body = Buffer.alloc(16 * 1024, 'b');
+  let buffered = 0;
+  for (let i = 0; i < 1000; i++) {  // 16 MB: far more than the socket takes at once
+    // No such queue: the broker drops each publish, so the burst costs no memory.
+    if (!ch.sendToQueue('interop-burst-nowhere', body)) buffered++;
+  }
+  assert.ok(buffered > 0, 'the burst never filled the socket, so close did not follow it');
+  // A reset shows as an 'error' (EPIPE, ECONNRESET) and close() never resolves.
+  await within(conn.close(), 'connection.close-ok after the burst').catch((err) => {
+    throw new Error(`${err.message}; connection errors: ${errors.map(String).join(', ')}`);
+  });
+  assert.deepStrictEqual(errors.map(String), []);
+});

@@ -4,6 +4,7 @@
 // close and close-ok (spec 4.2.2 channel.close).
 #include <gtest/gtest.h>
 
+#include "common/text.h"
 #include "frame_harness.h"
 
 namespace warren::protocol_test {
@@ -48,6 +49,21 @@ TEST_F(ChannelCloseTest, PassiveDeclareOfMissingQueueIsNotFound) {
   ASSERT_TRUE(c_.OpenChannel(2));
   EXPECT_TRUE(c_.DeclareQueue(2, "present"));
   EXPECT_TRUE(c_.Close());
+}
+
+// A reply text longer than a short string allows is cut as RabbitMQ cuts it
+// (252 octets and "..."), between characters: a UTF-8 name stays UTF-8.
+TEST_F(ChannelCloseTest, LongReplyTextIsCutBetweenCharacters) {
+  std::string name;
+  while (name.size() < 254) name += "\xc3\xa9";  // U+00E9, two octets
+  c_.Send(PassiveDeclare(1, name));
+  auto close = c_.Expect<amqp::ChannelClose>(1);
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->reply_code, static_cast<uint16_t>(ReplyCode::kNotFound));
+  EXPECT_LE(close->reply_text.size(), 255u);
+  EXPECT_TRUE(close->reply_text.ends_with("...")) << close->reply_text;
+  EXPECT_TRUE(close->reply_text.starts_with("NOT_FOUND - no queue '\xc3\xa9"));
+  EXPECT_TRUE(IsUtf8(close->reply_text)) << "cut inside a character: " << close->reply_text;
 }
 
 TEST_F(ChannelCloseTest, ChannelNumberCanBeReopenedAfterCloseOk) {

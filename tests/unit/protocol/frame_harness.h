@@ -246,7 +246,11 @@ class RawClient {
   bool Send(std::string_view bytes) {
     while (!bytes.empty()) {
       ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (n < 0 && send_error_ == 0) send_error_ = errno;
+        return false;
+      }
       bytes.remove_prefix(static_cast<size_t>(n));
     }
     return true;
@@ -349,6 +353,38 @@ class RawClient {
   // Octets received but not yet returned as frames.
   const std::string& pending() const { return buf_; }
   bool eof() const { return eof_; }
+  // The socket ended with a reset (ECONNRESET) rather than the broker's FIN.
+  bool reset() const { return reset_; }
+  // errno of the first send() that failed (EPIPE, ECONNRESET), else 0.
+  int send_error() const { return send_error_; }
+  // A client that ignores what the broker says: sends `chunk` over and over,
+  // as much as the window takes, while reading whatever arrives, until the
+  // broker's side of the socket ends (or `wait` passes). True on EOF.
+  bool SendUntilEof(std::string_view chunk, Millis wait = kEofWait) {
+    auto deadline = SteadyClock::now() + wait;
+    size_t at = 0;
+    while (!eof_) {
+      auto left = std::chrono::duration_cast<Millis>(deadline - SteadyClock::now()).count();
+      if (left <= 0) return false;
+      pollfd p{fd_, static_cast<short>(POLLIN | (send_error_ ? 0 : POLLOUT)), 0};
+      int r = ::poll(&p, 1, static_cast<int>(left));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+        Fill(SteadyClock::now());
+        continue;
+      }
+      if (p.revents & POLLOUT) {
+        ssize_t n = ::send(fd_, chunk.data() + at, chunk.size() - at, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) at = (at + static_cast<size_t>(n)) % chunk.size();
+        else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+          send_error_ = errno;
+      }
+    }
+    return true;
+  }
+  // Half-closes our side: the broker reads EOF after what was sent.
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
 
   // The handshake, step by step.
   bool SendHeader() { return Send(amqp::kProtocolHeader); }
@@ -475,6 +511,7 @@ class RawClient {
     ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
     if (n == 0 || (n < 0 && errno == ECONNRESET)) {
       eof_ = true;
+      reset_ = n < 0;
       return false;
     }
     if (n < 0) return false;
@@ -485,6 +522,8 @@ class RawClient {
   int fd_ = -1;
   bool connected_ = false;
   bool eof_ = false;
+  bool reset_ = false;
+  int send_error_ = 0;
   std::string buf_;
   amqp::ConnectionTune tune_;
   uint32_t frame_max_ = 0;

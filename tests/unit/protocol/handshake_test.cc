@@ -340,6 +340,108 @@ TEST_F(ConnectionHandshakeTest, ExclusiveQueueGoesAwayWithItsConnection) {
   EXPECT_TRUE(c.ExpectChannelClose(1, 404, 50, 10));
 }
 
+// A start-ok whose frame payload is `size` octets (padded with a client
+// property), as `RawClient::SendStartOk` would send it otherwise.
+std::string StartOkOfSize(size_t size) {
+  amqp::ConnectionStartOk ok;
+  ok.mechanism = "PLAIN";
+  ok.response = RawClient::Plain("guest", "guest");
+  ok.locale = "en_US";
+  ok.client_properties.Set("pad", amqp::FieldValue::Str(""));
+  std::string frame = MethodFrame(0, ok);
+  size_t payload = frame.size() - amqp::kFrameOverhead;
+  EXPECT_LE(payload, size);
+  ok.client_properties.Set("pad", amqp::FieldValue::Str(std::string(size - payload, 'p')));
+  frame = MethodFrame(0, ok);
+  EXPECT_EQ(frame.size() - amqp::kFrameOverhead, size);
+  return frame;
+}
+
+// Until tune-ok, frames are held to the spec's minimum frame size (4096
+// octets of payload), as RabbitMQ's initial_frame_max: a client that has
+// not logged in cannot make the node buffer frame_max octets.
+TEST_F(ConnectionHandshakeTest, StartOkUpToTheMinimumFrameSizeIsAccepted) {
+  RawClient c(node_.port());
+  c.SendHeader();
+  ASSERT_TRUE(c.ExpectStart());
+  c.Send(StartOkOfSize(amqp::kFrameMinSize));
+  EXPECT_TRUE(c.ExpectTune());
+}
+
+TEST_F(ConnectionHandshakeTest, StartOkOverTheMinimumFrameSizeIsAFrameError) {
+  RawClient c(node_.port());
+  c.SendHeader();
+  ASSERT_TRUE(c.ExpectStart());
+  c.Send(StartOkOfSize(amqp::kFrameMinSize + 1));
+  EXPECT_TRUE(c.ExpectConnectionClose(static_cast<uint16_t>(ReplyCode::kFrameError)));
+  EXPECT_TRUE(c.WaitEof());
+  EXPECT_TRUE(NodeServes(node_.port()));
+}
+
+// A connection-class method the connection's state does not expect is 504
+// CHANNEL_ERROR "unexpected method in connection state <state>", as
+// RabbitMQ answers it (rabbit_reader:handle_method0; checked against 3.10).
+struct OutOfState {
+  const char* name;
+  bool open;          // complete the handshake first (else stop after tune)
+  bool send_tune_ok;  // when not open: answer tune first
+  std::string frame;
+  uint16_t method_id;
+  const char* state;
+};
+
+void PrintTo(const OutOfState& o, std::ostream* os) { *os << o.name; }
+
+class OutOfStateTest : public ConnectionHandshakeTest,
+                       public ::testing::WithParamInterface<OutOfState> {};
+
+TEST_P(OutOfStateTest, IsAChannelErrorNamingTheState) {
+  const OutOfState& p = GetParam();
+  std::unique_ptr<RawClient> c;
+  if (p.open) {
+    c = std::make_unique<RawClient>(node_.port());
+    ASSERT_TRUE(c->Handshake());
+  } else {
+    c = AtTune();
+    if (p.send_tune_ok) c->SendTuneOk(2047, 131072, 0);
+  }
+  c->Send(p.frame);
+  auto close = c->Expect<amqp::ConnectionClose>(0);
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->reply_code, static_cast<uint16_t>(ReplyCode::kChannelError));
+  EXPECT_EQ(close->class_id, 10);
+  EXPECT_EQ(close->method_id, p.method_id);
+  EXPECT_EQ(close->reply_text,
+            std::string("CHANNEL_ERROR - unexpected method in connection state ") + p.state);
+  c->SendMethod(0, amqp::ConnectionCloseOk{});
+  EXPECT_TRUE(c->WaitEof());
+}
+
+amqp::ConnectionOpen OpenSlash() {
+  amqp::ConnectionOpen o;
+  o.virtual_host = "/";
+  return o;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Methods, OutOfStateTest,
+    ::testing::Values(
+        OutOfState{"second_open", true, false, MethodFrame(0, OpenSlash()), 40, "running"},
+        OutOfState{"start_ok_when_running", true, false,
+                   MethodFrame(0, amqp::ConnectionStartOk{{}, "PLAIN", "", "en_US"}), 11,
+                   "running"},
+        OutOfState{"close_ok_with_no_close_to_answer", true, false,
+                   MethodFrame(0, amqp::ConnectionCloseOk{}), 51, "running"},
+        OutOfState{"connection_blocked_from_the_client", true, false,
+                   MethodFrame(0, amqp::ConnectionBlocked{"low on patience"}), 60, "running"},
+        OutOfState{"open_before_tune_ok", false, false, MethodFrame(0, OpenSlash()), 40,
+                   "tuning"},
+        OutOfState{"second_tune_ok", false, true,
+                   MethodFrame(0, amqp::ConnectionTuneOk{2047, 131072, 0}), 31, "opening"},
+        OutOfState{"update_secret_before_open", false, true,
+                   MethodFrame(0, amqp::ConnectionUpdateSecret{"s", "r"}), 70, "opening"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
 // Stopping the node closes every connection with 320 CONNECTION_FORCED.
 TEST(ServerCloseTest, NodeStopSendsConnectionForced) {
   auto node = std::make_unique<TestNode>();

@@ -99,9 +99,62 @@ std::string BasicQos(uint32_t prefetch_size) {
   return RawFrame(amqp::kFrameMethod, 1, MethodPayload(60, 10, args));
 }
 
+// A field table of `levels` tables, each the only value ("n") of the one
+// outside it (the outermost is level 1, the innermost is empty), written
+// outside in: level k's length field counts the 7 octets of each entry
+// inside it.
+std::string NestedTable(int levels) {
+  std::string out;
+  amqp::Writer w(out);
+  for (int k = levels; k > 1; --k) {
+    w.U32(static_cast<uint32_t>(7 * (k - 1)));
+    w.Bytes(std::string_view("\x01nF", 3));
+  }
+  w.U32(0);
+  return out;
+}
+
+// A content header whose headers property is `table`.
+std::string HeaderWithHeadersTable(uint16_t channel, uint64_t body_size, std::string_view table) {
+  std::string payload;
+  amqp::Writer w(payload);
+  w.U16(60);
+  w.U16(0);
+  w.U64(body_size);
+  w.U16(1 << 13);  // headers only
+  w.Bytes(table);
+  return RawFrame(amqp::kFrameHeader, channel, payload);
+}
+
+// A content header with property flag words chained past the first
+// (continuation bit) whose later word sets a property basic does not have.
+std::string HeaderWithBogusFlagWord(uint16_t channel) {
+  std::string payload;
+  amqp::Writer w(payload);
+  w.U16(60);
+  w.U16(0);
+  w.U64(0);
+  w.U16(1);       // no property, continued
+  w.U16(1 << 8);  // a 15th+ property
+  return RawFrame(amqp::kFrameHeader, channel, payload);
+}
+
 constexpr Ids kNoMethod{0, 0};
 constexpr Ids kQueueDeclare{50, 10};
 constexpr Ids kBasicPublish{60, 40};
+
+// The deepest table the decoder takes passes (and shows NestedTable builds
+// well-formed tables, so the cases below fail for their depth alone).
+TEST_F(HostileFrameTest, TableAtTheDepthLimitIsAccepted) {
+  RawClient c(node_->port());
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(c.OpenChannel(1));
+  c.Send(RawFrame(amqp::kFrameMethod, 1,
+                  MethodPayload(50, 10, QueueDeclareArgs("deep", NestedTable(amqp::kMaxTableDepth)))));
+  EXPECT_TRUE(c.Expect<amqp::QueueDeclareOk>(1));
+  c.Send(PublishMethod(1) + HeaderWithHeadersTable(1, 0, NestedTable(amqp::kMaxTableDepth)));
+  EXPECT_TRUE(c.DeclareQueue(1, "still-open"));
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Frames, HostileFrameTest,
@@ -143,6 +196,20 @@ INSTANTIATE_TEST_SUITE_P(
         Hostile{"unknown_field_type",
                 QueueDeclareWithTable(1, std::string("\0\0\0\x03\x01kZ", 7)),
                 ReplyCode::kFrameError, kQueueDeclare},
+        // Nesting past amqp::kMaxTableDepth, in method arguments and in
+        // message properties: refused while decoding, before anything walks it.
+        Hostile{"field_table_nested_too_deep",
+                QueueDeclareWithTable(1, NestedTable(amqp::kMaxTableDepth + 1)),
+                ReplyCode::kFrameError, kQueueDeclare},
+        Hostile{"field_table_nested_far_too_deep",
+                QueueDeclareWithTable(1, NestedTable(10000)), ReplyCode::kFrameError,
+                kQueueDeclare},
+        Hostile{"headers_property_nested_too_deep",
+                PublishMethod(1) +
+                    HeaderWithHeadersTable(1, 0, NestedTable(amqp::kMaxTableDepth + 1)),
+                ReplyCode::kFrameError, kBasicPublish},
+        Hostile{"property_flags_beyond_basic", PublishMethod(1) + HeaderWithBogusFlagWord(1),
+                ReplyCode::kFrameError, kBasicPublish},
         Hostile{"trailing_bytes_after_arguments",
                 RawFrame(1, 1, MethodPayload(60, 10, std::string("\0\0\0\0\0\x0a\0\xff", 8))),
                 ReplyCode::kFrameError, Ids{60, 10}},

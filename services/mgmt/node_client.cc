@@ -1,6 +1,7 @@
 #include "mgmt/node_client.h"
 
 #include "common/log.h"
+#include "common/text.h"
 
 namespace warren::mgmt {
 
@@ -18,8 +19,31 @@ NodeClient::NodeClient(const std::vector<std::string>& nodes, double timeout_sec
   }
 }
 
+bool NodeClient::Begin(grpc::ClientContext* context) {
+  std::lock_guard lock(mu_);
+  if (stopped_) return false;
+  in_flight_.insert(context);
+  return true;
+}
+
+void NodeClient::End(grpc::ClientContext* context) {
+  std::lock_guard lock(mu_);
+  in_flight_.erase(context);
+}
+
+void NodeClient::Shutdown() {
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  for (grpc::ClientContext* c : in_flight_) c->TryCancel();
+}
+
+grpc::Status NodeClient::Stopping() {
+  return {grpc::StatusCode::UNAVAILABLE, "warren-mgmt is stopping"};
+}
+
 void NodeClient::Skipped(size_t node, const grpc::Status& status) const {
-  spdlog::warn("node {} unreachable ({}); trying the next", names_[node], status.error_message());
+  spdlog::warn("node {} unreachable ({}); trying the next", names_[node],
+               LogSafe(status.error_message()));
 }
 
 }  // namespace warren::mgmt

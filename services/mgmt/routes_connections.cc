@@ -22,7 +22,7 @@ Reply Connections(Call& call) {
 Reply CloseConnection(Call& call) {
   v1::CloseConnectionRequest c;
   c.set_name(call.arg(0));
-  std::string reason = call.http.get_header_value("X-Reason");
+  std::string reason = call.http.Header("X-Reason");
   c.set_reason(reason.empty() ? "Closed via management plugin" : reason);
   v1::Empty done;
   if (auto e = call.Rpc(&Stub::CloseConnection, c, done)) return *e;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <limits>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -114,7 +115,10 @@ class Session : public std::enable_shared_from_this<Session> {
     request_ = Request{};
     head_.emplace();
     head_->header_limit(static_cast<uint32_t>(limits_.head_limit));
-    head_->body_limit(boost::none);  // checked after Admit, so 401 comes before 413
+    // The body's size is checked after Admit, so a 401 comes before a 413.
+    // (Beast 1.74 compares the length with an empty optional as "above it",
+    // so "no limit" is the largest one.)
+    head_->body_limit(std::numeric_limits<uint64_t>::max());
     stream_.expires_after(limits_.head_timeout);
     auto self = shared_from_this();
     bhttp::async_read_header(stream_, buffer_, *head_,

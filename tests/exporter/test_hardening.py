@@ -33,6 +33,16 @@ class RawName(str):
     def encode(self, *args, **kwargs):
         return self.raw
 
+    # pika matches a reply to its request by name; the reply's name is these
+    # bytes (it decodes only UTF-8).
+    def __eq__(self, other):
+        return other == self.raw if isinstance(other, bytes) else str.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = str.__hash__
+
 
 def connect(port):
     return socket.create_connection(("127.0.0.1", port), timeout=10)

@@ -140,6 +140,14 @@ def password_hash(password, salt=b"\x90\x8d\xc6\x0a"):
     return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
+def close_quietly(conn):
+    """Closes a pika connection the broker may have closed already."""
+    try:
+        conn.close()
+    except pika.exceptions.AMQPError:
+        pass
+
+
 class RabbitmqadminTest(mgmt.NodeAndMgmt):
     """Every rabbitmqadmin verb and object type, in one story; the API says
     whether each did what it says."""
@@ -226,6 +234,12 @@ class RabbitmqadminTest(mgmt.NodeAndMgmt):
         self.assertIn("adm-x", [e["name"] for e in self.listed("exchanges")])
         self.assertIn("adm-q", [q["name"] for q in self.listed("queues")])
         self.assertIn("adm-q", self.admin("list", "queues", "name", "messages"))
+        self.admin("declare", "queue", "name=adm-q0")
+        names = [q["name"] for q in json.loads(
+            self.admin("-V", "/", "-S", "name", "-R", "-f", "raw_json", "list", "queues"))]
+        self.assertEqual(names, sorted(names, reverse=True))
+        self.assertLess(names.index("adm-q"), names.index("adm-q0"))
+        self.admin("delete", "queue", "name=adm-q0")
         self.admin("declare", "policy", "name=adm-p", "pattern=^adm-", 'definition={"max-length": 5}',
                    "priority=3", "apply-to=queues")
         p = self.get("/api/policies/%2F/adm-p")
@@ -267,7 +281,7 @@ class RabbitmqadminTest(mgmt.NodeAndMgmt):
         conn = pika.BlockingConnection(pika.ConnectionParameters(
             "127.0.0.1", self.broker.port,
             client_properties={"connection_name": "adm-conn"}))
-        self.addCleanup(lambda: conn.is_open and conn.close())
+        self.addCleanup(close_quietly, conn)
         ch = conn.channel()
         ch.basic_consume("adm-msgs", lambda *a: None, consumer_tag="adm-tag")
         names = [c["name"] for c in self.listed("connections")]

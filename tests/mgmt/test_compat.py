@@ -238,7 +238,7 @@ class RabbitmqadminTest(mgmt.NodeAndMgmt):
         names = [q["name"] for q in json.loads(
             self.admin("-V", "/", "-S", "name", "-R", "-f", "raw_json", "list", "queues"))]
         self.assertEqual(names, sorted(names, reverse=True))
-        self.assertLess(names.index("adm-q"), names.index("adm-q0"))
+        self.assertLess(names.index("adm-q0"), names.index("adm-q"))
         self.admin("delete", "queue", "name=adm-q0")
         self.admin("declare", "policy", "name=adm-p", "pattern=^adm-", 'definition={"max-length": 5}',
                    "priority=3", "apply-to=queues")

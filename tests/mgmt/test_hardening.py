@@ -392,6 +392,21 @@ class RawName(str):
     __hash__ = str.__hash__
 
 
+class LogTest(unittest.TestCase):
+    def test_request_lines_are_logged_escaped(self):
+        with mgmt.harness.Broker(definitions=mgmt.DEFINITIONS) as b, \
+                mgmt.Mgmt(["127.0.0.1:%d" % b.grpc_port],
+                          extra_args=["--log-level", "debug"]) as api:
+            status, _, _ = raw(api.port, request_text(
+                "GET", "/api/queues/%2F/q\xff\xfename", api.port, None,
+                ["Authorization: " + GUEST]))
+            self.assertEqual(status, 404)
+            line = mgmt.wait_for(
+                lambda: [l for l in api.log if "/api/queues/%2F/q" in l],
+                "the request logged")[0]
+            self.assertIn(r"/api/queues/%2F/q\xff\xfename -> 404", line)
+
+
 class StopTest(unittest.TestCase):
     def test_sigterm_stops_promptly_with_requests_in_flight(self):
         # A "node" that accepts and never answers: the request's gRPC call

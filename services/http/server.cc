@@ -4,6 +4,8 @@
 // Beast stays in this file (it is slow to compile).
 #include "http/server.h"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <cctype>
 #include <limits>
@@ -73,6 +75,7 @@ struct Server::Impl {
   Handler& handler;
   const Limits limits;
   std::atomic<size_t> connections{0};
+  size_t max_connections = 0;  // limits.max_connections, within the file limit
   // Declared before the I/O context: Sessions destroyed with it still count.
   net::io_context io;
   tcp::acceptor acceptor;
@@ -305,7 +308,7 @@ void Server::Impl::Accept() {
       });
       return;
     }
-    if (connections.load() >= limits.max_connections) {
+    if (connections.load() >= max_connections) {
       error_code ignored;
       socket.close(ignored);
     } else {
@@ -324,7 +327,28 @@ Server::~Server() {
   impl_->workers.join();
 }
 
+namespace {
+
+// Raises the open-file limit to the hard limit (one descriptor per client)
+// and lowers max_connections to what it leaves room for, so accept never
+// fails for want of descriptors.
+size_t ConnectionsAllowed(size_t wanted) {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return wanted;
+  if (files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+    getrlimit(RLIMIT_NOFILE, &files);
+  }
+  constexpr rlim_t kReserved = 64;  // gRPC channels, logs, the UI's files
+  if (files.rlim_cur == RLIM_INFINITY || files.rlim_cur > wanted + kReserved) return wanted;
+  return files.rlim_cur > 2 * kReserved ? files.rlim_cur - kReserved : files.rlim_cur / 2;
+}
+
+}  // namespace
+
 Result<uint16_t> Server::Listen(const std::string& host, uint16_t port) {
+  impl_->max_connections = ConnectionsAllowed(impl_->limits.max_connections);
   error_code ec;
   tcp::endpoint at;
   if (net::ip::address address = net::ip::make_address(host, ec); !ec) {

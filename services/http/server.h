@@ -63,7 +63,7 @@ struct Limits {
   size_t max_headers = 100;
   size_t max_target = 8000;                         // request target, bytes (414)
   uint64_t body_limit = 20'000'000;                 // bytes (413)
-  size_t max_connections = 1024;                    // more are closed at once
+  size_t max_connections = 4096;                    // more are closed at once
   size_t workers = 8;                               // the handler pool's threads
 };
 
@@ -89,7 +89,9 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds host:port (port 0: a free port) and returns the bound port.
+  // Binds host:port (port 0: a free port) and returns the bound port. Raises
+  // the process's open-file limit to its hard limit; max_connections is
+  // lowered to fit under it.
   Result<uint16_t> Listen(const std::string& host, uint16_t port);
   void Run();
   void Stop();

@@ -1,7 +1,6 @@
 #include "mgmt/listing.h"
 
 #include <algorithm>
-
 #include <memory>
 
 #include <re2/re2.h>

@@ -1,5 +1,7 @@
 #include "mgmt/node_client.h"
 
+#include <google/protobuf/descriptor.h>
+
 #include "common/log.h"
 #include "common/text.h"
 
@@ -39,6 +41,31 @@ void NodeClient::Shutdown() {
 
 grpc::Status NodeClient::Stopping() {
   return {grpc::StatusCode::UNAVAILABLE, "warren-mgmt is stopping"};
+}
+
+std::string NodeClient::NotUtf8(const google::protobuf::Message& message) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(message, &fields);
+  for (const FieldDescriptor* f : fields) {
+    if (f->type() == FieldDescriptor::TYPE_STRING) {
+      const int n = f->is_repeated() ? r->FieldSize(message, f) : 1;
+      for (int i = 0; i < n; ++i) {
+        std::string value = f->is_repeated() ? r->GetRepeatedString(message, f, i)
+                                             : r->GetString(message, f);
+        if (!IsUtf8(value)) return std::string(f->name());
+      }
+    } else if (f->type() == FieldDescriptor::TYPE_MESSAGE) {
+      const int n = f->is_repeated() ? r->FieldSize(message, f) : 1;
+      for (int i = 0; i < n; ++i) {
+        std::string inner = NotUtf8(f->is_repeated() ? r->GetRepeatedMessage(message, f, i)
+                                                      : r->GetMessage(message, f));
+        if (!inner.empty()) return std::string(f->name()) + "." + inner;
+      }
+    }
+  }
+  return "";
 }
 
 void NodeClient::Skipped(size_t node, const grpc::Status& status) const {

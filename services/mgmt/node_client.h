@@ -6,6 +6,10 @@
 // and the HTTP client's address as "x-warren-client-address", so a user the
 // node allows only from loopback is refused to a remote HTTP client even
 // though warren-mgmt itself reaches the node over loopback.
+// A request whose `string` fields (names of vhosts, users, policies, ...)
+// are not UTF-8 is refused with INVALID_ARGUMENT naming the field, before
+// anything is sent: protobuf would not carry it (queue and exchange names,
+// routing keys and payloads are `bytes` and may hold anything).
 // Thread-safe: the HTTP server's worker threads share one NodeClient.
 // Shutdown() (from the signal thread) cancels the calls in flight and makes
 // later ones fail at once, so workers blocked on a node are released.
@@ -19,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
 #include "warren/v1/admin.grpc.pb.h"
@@ -45,6 +50,8 @@ class NodeClient {
   template <typename Request, typename Response>
   grpc::Status Call(const Caller& caller, Method<Request, Response> method,
                     const Request& request, Response& response) {
+    if (std::string field = NotUtf8(request); !field.empty())
+      return {grpc::StatusCode::INVALID_ARGUMENT, field + " is not valid UTF-8"};
     grpc::Status status;
     size_t first = preferred_.load();
     for (size_t i = 0; i < stubs_.size(); ++i) {
@@ -67,6 +74,10 @@ class NodeClient {
 
   // Cancels every call in flight; later calls fail with UNAVAILABLE.
   void Shutdown();
+
+  // The first `string` field of `message` (nested ones too) that is not
+  // UTF-8, by name; "" when there is none.
+  static std::string NotUtf8(const google::protobuf::Message& message);
 
   static bool Unreachable(const grpc::Status& s) {
     return s.error_code() == grpc::StatusCode::UNAVAILABLE ||

@@ -89,6 +89,8 @@ std::optional<Reply> Server::Authenticate(const http::Request& head) {
                                &v1::Admin::Stub::AuthenticateUser, check, done);
   if (s.ok() || s.error_code() == grpc::StatusCode::PERMISSION_DENIED) return std::nullopt;
   if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) return Unauthorized(s.error_message());
+  // A user name or password that is not UTF-8 is no user's.
+  if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) return Unauthorized("Login failed");
   return FromGrpc(s);
 }
 

@@ -241,10 +241,10 @@ class HardeningTest(mgmt.NodeAndMgmt):
     def test_deeply_nested_json_is_400(self):
         deep = "[" * 50000 + "]" * 50000
         for method, path, body in (
-                ("POST", "/api/definitions", deep),
                 ("PUT", "/api/queues/%2F/deep", '{"arguments": {"x": %s}}' % deep),
                 ("PUT", "/api/policies/%2F/deep",
-                 '{"pattern": ".*", "definition": {"x": %s}}' % deep)):
+                 '{"pattern": ".*", "definition": {"x": %s}}' % deep),
+                ("POST", "/api/definitions", deep)):
             status, data, _ = self.api.request(method, path, raw=body)
             self.assertEqual(status, 400, path)
             self.assertIn("nested deeper", data["reason"])
@@ -368,6 +368,13 @@ class HardeningTest(mgmt.NodeAndMgmt):
         self.assertEqual(self.api.request("GET", "/api/connections")[0], 200)
         self.assertEqual(self.api.request("GET", "/api/channels")[0], 200)
         self.assertEqual(self.api.request("GET", "/api/queues/%2F/q%FF")[0], 200)
+        # A vhost, user or policy name is text: one that is not UTF-8 is a
+        # clear 400.
+        for path in ("/api/vhosts/v%FF", "/api/users/u%FF", "/api/policies/%2F/p%FF"):
+            status, data, _ = self.api.request("PUT", path, {"pattern": ".*",
+                                                             "definition": {}})
+            self.assertEqual(status, 400, path)
+            self.assertIn("not valid UTF-8", data["reason"], path)
 
 
 class RawName(str):

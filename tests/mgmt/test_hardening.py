@@ -414,6 +414,38 @@ class LogTest(unittest.TestCase):
             self.assertIn(r"/api/queues/%2F/q\xff\xfename -> 404", line)
 
 
+class ClientAddressTest(unittest.TestCase):
+    def test_every_node_call_carries_the_http_clients_address(self):
+        # A fake Admin service (python3-grpcio, generic handlers) that
+        # records each call's metadata and answers an empty message.
+        import grpc
+        from concurrent import futures
+        calls = []
+
+        def record(name):
+            def handler(request, context):
+                calls.append((name, dict(context.invocation_metadata())))
+                return b""
+            return grpc.unary_unary_rpc_method_handler(
+                handler, request_deserializer=None, response_serializer=None)
+
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
+            "warren.v1.Admin", {m: record(m) for m in ("AuthenticateUser", "WhoAmI",
+                                                       "AddVHost")})])
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        self.addCleanup(server.stop, None)
+        with mgmt.Mgmt(["127.0.0.1:%d" % port]) as api:
+            self.assertEqual(api.request("GET", "/api/whoami")[0], 200)
+            self.assertEqual(api.request("PUT", "/api/vhosts/v")[0], 201)
+        self.assertEqual([name for name, _ in calls],
+                         ["AuthenticateUser", "WhoAmI", "AuthenticateUser", "AddVHost"])
+        for name, metadata in calls:
+            self.assertEqual(metadata.get("x-warren-client-address"), "127.0.0.1", name)
+            self.assertEqual(metadata.get("authorization"), GUEST, name)
+
+
 class StopTest(unittest.TestCase):
     def test_sigterm_stops_promptly_with_requests_in_flight(self):
         # A "node" that accepts and never answers: the request's gRPC call

@@ -17,8 +17,8 @@ APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
   libtomlplusplus-dev libgtest-dev libgmock-dev libasio-dev nlohmann-json3-dev libcli11-dev \
   libspdlog-dev libboost-dev libre2-dev clang libclang-rt-14-dev \
-  python3 python3-pika python3-grpcio amqp-tools librabbitmq-client-java libslf4j-java prometheus chromium \
-  rabbitmq-server
+  python3 python3-pika python3-grpcio amqp-tools librabbitmq-client-java libslf4j-java \
+  prometheus chromium rabbitmq-server
 
 .PHONY: all deps build run test soak bench fuzz interop-deps clean
 

@@ -81,10 +81,15 @@ void ApplyKey(const std::string& key, const toml::node& value, const std::string
     out.http.body_timeout = Millis(Seconds(value, where));
   } else if (key == "idle_timeout") {
     out.http.idle_timeout = Millis(Seconds(value, where));
+  } else if (key == "allowed_origins") {
+    const toml::array* list = value.as_array();
+    if (!list) throw ConfigError(where + " must be a list of origins (\"https://host:port\")");
+    out.allowed_origins.clear();
+    for (const auto& item : *list) out.allowed_origins.push_back(String(item, where));
   } else {
     throw ConfigError(where + " is not a known key (known: http_listen, nodes, ui_dir, "
                       "log_level, timeout, max_body_size, head_timeout, body_timeout, "
-                      "idle_timeout)");
+                      "idle_timeout, allowed_origins)");
   }
 }
 

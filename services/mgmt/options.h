@@ -29,6 +29,10 @@ struct Options {
   // management.http.max_body_size, default 20000000 as there),
   // head_timeout, body_timeout, idle_timeout (seconds).
   http::Limits http;
+  // Origins besides this server's own whose pages may call the API (as
+  // RabbitMQ's management.cors.allow_origins), e.g. behind a proxy that
+  // rewrites Host: "https://rabbit.example.com". Key allowed_origins.
+  std::vector<std::string> allowed_origins;
 };
 
 // What the command line said; nullopt means "not given".

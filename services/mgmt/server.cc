@@ -44,9 +44,11 @@ http::Response ToHttp(Reply reply) {
 
 }  // namespace
 
-bool ForeignOrigin(const http::Request& head) {
+bool ForeignOrigin(const http::Request& head, const std::vector<std::string>& allowed) {
   if (!head.HasHeader("Origin")) return false;
   const std::string origin = Lower(Trim(head.Header("Origin")));
+  for (const std::string& a : allowed)
+    if (origin == Lower(a)) return false;
   const std::string host = Lower(Trim(head.Header("Host")));
   return host.empty() || (origin != "http://" + host && origin != "https://" + host);
 }
@@ -102,7 +104,7 @@ std::optional<http::Response> Server::Admit(const http::Request& head) {
     return std::nullopt;
   }
   if (auto e = router_.Find(head.method, head.target)) return ToHttp(*e);
-  if (ForeignOrigin(head))
+  if (ForeignOrigin(head, options_.allowed_origins))
     return ToHttp(Error(403, "not_authorised",
                         "cross-origin request refused: Origin is not this server"));
   if (auto e = Authenticate(head)) return ToHttp(*e);

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "http/server.h"
 #include "mgmt/node_client.h"
@@ -51,8 +52,9 @@ class Server : private http::Handler {
 };
 
 // The checks of Admit that need no node, exposed for their own sake.
-// A foreign Origin: present, and not this server's own (the Host header).
-bool ForeignOrigin(const http::Request& head);
+// A foreign Origin: present, and neither this server's own (the Host
+// header) nor one of `allowed` (compared without case).
+bool ForeignOrigin(const http::Request& head, const std::vector<std::string>& allowed);
 // A body of a write that is not declared JSON ("application/json", any
 // parameters); a write with no body and no Content-Type passes (what curl
 // sends for `curl -X PUT .../api/vhosts/x`).

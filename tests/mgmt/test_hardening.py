@@ -110,7 +110,8 @@ class HardeningTest(mgmt.NodeAndMgmt):
         cls.broker.__enter__()
         cls.conf = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
         cls.conf.write("head_timeout = %d\nbody_timeout = 3\nidle_timeout = 3\n"
-                       "max_body_size = %d\n" % (cls.HEAD_TIMEOUT, cls.MAX_BODY))
+                       "max_body_size = %d\nallowed_origins = [\"https://Proxy.example\"]\n"
+                       % (cls.HEAD_TIMEOUT, cls.MAX_BODY))
         cls.conf.close()
         try:
             cls.api = mgmt.Mgmt(["127.0.0.1:%d" % cls.broker.grpc_port],
@@ -319,6 +320,11 @@ class HardeningTest(mgmt.NodeAndMgmt):
                      "Content-Type": "application/json; charset=utf-8"})
         self.assertEqual(status, 201)
         self.api.ok("DELETE", "/api/vhosts/same-origin")
+        # An origin the configuration allows (allowed_origins).
+        status, _, _ = self.api.request("PUT", "/api/vhosts/allowed-origin", {},
+                                        headers={"Origin": "https://proxy.example"})
+        self.assertEqual(status, 201)
+        self.api.ok("DELETE", "/api/vhosts/allowed-origin")
 
     def test_writes_without_a_body_need_no_content_type(self):
         # curl -u guest:guest -X PUT http://localhost:15672/api/vhosts/vh1

@@ -11,11 +11,14 @@ BALANCER_BIN := $(BUILD)/services/balancer/warren-balancer
 MGMT_BIN := $(BUILD)/services/mgmt/warren-mgmt
 PERF_BIN := $(BUILD)/services/perf/warren-perf
 
+# rabbitmq-server brings rabbitmqadmin, which tests/mgmt/test_compat.py drives warren-mgmt with;
+# python3-grpcio plays a node in tests/mgmt/test_hardening.py.
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
   libtomlplusplus-dev libgtest-dev libgmock-dev libasio-dev nlohmann-json3-dev libcli11-dev \
-  libspdlog-dev libcpp-httplib-dev libre2-dev libpcre2-dev clang libclang-rt-14-dev \
-  python3 python3-pika amqp-tools librabbitmq-client-java libslf4j-java prometheus chromium
+  libspdlog-dev libboost-dev libre2-dev libpcre2-dev clang libclang-rt-14-dev \
+  python3 python3-pika python3-grpcio amqp-tools librabbitmq-client-java libslf4j-java \
+  prometheus chromium rabbitmq-server
 
 .PHONY: all deps build run test asan soak bench fuzz interop-deps clean
 

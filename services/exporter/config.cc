@@ -16,18 +16,19 @@ std::string WithPort(std::string node) {
 }
 
 int64_t DurationMs(const toml::node& v, const std::string& key) {
-  if (auto n = v.value<int64_t>()) return *n * 1000;
+  if (auto n = v.value<int64_t>(); n && *n > 0 && *n <= 86'400) return *n * 1000;
   if (auto s = v.value<std::string>()) {
     size_t used = 0;
     try {
       double x = std::stod(*s, &used);
       std::string unit = s->substr(used);
-      if (unit == "ms") return static_cast<int64_t>(x);
-      if (unit == "s" || unit.empty()) return static_cast<int64_t>(x * 1000);
+      if (x > 0 && x <= 86'400'000 && unit == "ms") return static_cast<int64_t>(x);
+      if (x > 0 && x <= 86'400 && (unit == "s" || unit.empty()))
+        return static_cast<int64_t>(x * 1000);
     } catch (const std::exception&) {
     }
   }
-  throw ConfigError(key + ": expected a duration such as \"2s\" or \"500ms\"");
+  throw ConfigError(key + ": expected a duration such as \"2s\" or \"500ms\" (at most a day)");
 }
 
 }  // namespace
@@ -61,6 +62,8 @@ void LoadExporterConfig(const std::string& path, ExporterConfig& c) {
     else if (key == "username") c.username = text();
     else if (key == "password") c.password = text();
     else if (key == "timeout") c.timeout_ms = DurationMs(v, key);
+    else if (key == "head_timeout") c.head_timeout_ms = DurationMs(v, key);
+    else if (key == "idle_timeout") c.idle_timeout_ms = DurationMs(v, key);
     else if (key == "per_object_metrics") {
       auto b = v.value<bool>();
       if (!b) throw ConfigError(key + ": expected true or false");
@@ -79,7 +82,7 @@ void LoadExporterConfig(const std::string& path, ExporterConfig& c) {
       }
     } else {
       throw ConfigError(key + ": unknown key (known: http_listen, nodes, username, password, "
-                              "timeout, per_object_metrics)");
+                              "timeout, head_timeout, idle_timeout, per_object_metrics)");
     }
   }
 }

@@ -20,6 +20,10 @@ struct ExporterConfig {
   // them per node as RabbitMQ's aggregated mode does. /metrics/per-object
   // always has them.
   bool per_object_metrics = true;
+  // HTTP: the request head's deadline and a keep-alive connection's idle
+  // deadline (Prometheus keeps its connection open between scrapes).
+  int64_t head_timeout_ms = 10'000;
+  int64_t idle_timeout_ms = 120'000;
 };
 
 // "a:1,b:2" -> {"a:1", "b:2"}; a bare host gets :25672.

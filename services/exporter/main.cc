@@ -1,36 +1,23 @@
 // warren-exporter: Prometheus metrics for Warren nodes, read from each node's
 // Admin gRPC service at scrape time and served on /metrics (per-queue series
 // unless per_object_metrics = false) and /metrics/per-object (always).
+#include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <memory>
+#include <thread>
 
 #include <CLI/CLI.hpp>
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
 
 #include "common/config.h"
 #include "common/log.h"
 #include "exporter/config.h"
-#include "exporter/metrics.h"
 #include "exporter/scraper.h"
+#include "exporter/serve.h"
+#include "http/server.h"
 
 namespace {
 
 using namespace warren::exporter;
-
-class NodesCollectable : public prometheus::Collectable {
- public:
-  NodesCollectable(const Scraper& scraper, bool per_object)
-      : scraper_(scraper), per_object_(per_object) {}
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    return BuildMetrics(scraper_.ScrapeAll(per_object_), per_object_);
-  }
-
- private:
-  const Scraper& scraper_;
-  bool per_object_;
-};
 
 ExporterConfig Configure(int argc, char** argv, int& exit_code) {
   CLI::App app{"warren-exporter: Prometheus metrics for Warren nodes"};
@@ -83,30 +70,37 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
   Scraper scraper(config);
-  auto metrics = std::make_shared<NodesCollectable>(scraper, config.per_object_metrics);
-  auto per_object = std::make_shared<NodesCollectable>(scraper, true);
-  std::unique_ptr<prometheus::Exposer> exposer;
-  try {
-    exposer = std::make_unique<prometheus::Exposer>(config.http_listen, 4);
-  } catch (const std::exception& e) {
+  MetricsHandler handler(scraper, config.per_object_metrics);
+  warren::http::Limits limits;
+  limits.head_timeout = std::chrono::milliseconds(config.head_timeout_ms);
+  limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  limits.body_limit = 0;  // a scrape has no body
+  limits.workers = 4;
+  warren::http::Server server(handler, limits);
+  warren::HostPort listen = warren::ParseHostPort(config.http_listen, "http_listen");
+  warren::Result<uint16_t> port = server.Listen(listen.host, listen.port);
+  if (!port.ok()) {
     std::fprintf(stderr, "warren-exporter: http_listen: cannot listen on %s: %s\n",
-                 config.http_listen.c_str(), e.what());
+                 config.http_listen.c_str(), port.error().text.c_str());
     return 2;
   }
-  exposer->RegisterCollectable(metrics, "/metrics");
-  exposer->RegisterCollectable(per_object, "/metrics/per-object");
-  warren::HostPort listen = warren::ParseHostPort(config.http_listen, "http_listen");
-  std::vector<int> ports = exposer->GetListeningPorts();
-  spdlog::info("http listening on {}:{}", listen.host, ports.empty() ? 0 : ports.front());
+  spdlog::info("http listening on {}:{}", listen.host, port.value());
   std::string joined;
   for (const auto& n : config.nodes) joined += (joined.empty() ? "" : ",") + n;
   spdlog::info("reading nodes {} (timeout {} ms, per-queue series on /metrics: {})", joined,
                config.timeout_ms, config.per_object_metrics);
 
-  int sig = 0;
-  sigwait(&stop, &sig);
-  spdlog::info("signal {} received, stopping", sig);
-  exposer.reset();
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&stop, &sig);
+    spdlog::info("signal {} received, stopping", sig);
+    // Reads in flight are cancelled so the workers are free; a stop before
+    // Run() makes Run() return at once.
+    scraper.Shutdown();
+    server.Stop();
+  });
+  server.Run();
+  signals.join();
   spdlog::info("stopped");
   return 0;
 }

@@ -3,6 +3,8 @@
 #include <map>
 #include <string>
 
+#include "common/text.h"
+
 namespace warren::exporter {
 
 namespace {
@@ -20,6 +22,9 @@ class Families {
     auto [it, fresh] = index_.try_emplace(name, families_.size());
     if (fresh) families_.push_back(MetricFamily{name, help, type, {}});
     ClientMetric m;
+    // Prometheus takes only UTF-8 label values; queue and vhost names are
+    // bytes (the serializer escapes \\, " and newlines).
+    for (auto& l : labels) l.value = ToUtf8(l.value);
     m.label = std::move(labels);
     if (type == MetricType::Counter) m.counter.value = value;
     else m.gauge.value = value;

@@ -4,6 +4,8 @@
 // keep working. Every series has a `node` label (the node's name), so one
 // exporter serves a whole cluster; warren_node_up and
 // warren_scrape_duration_seconds are labelled by the configured `address`.
+// Label values are made valid UTF-8 (ill-formed bytes become U+FFFD), so a
+// queue named with any bytes never fails a scrape.
 #pragma once
 
 #include <vector>

@@ -24,6 +24,24 @@ Scraper::Scraper(const ExporterConfig& config)
 
 Scraper::~Scraper() = default;
 
+bool Scraper::Begin(grpc::ClientContext* context) const {
+  std::lock_guard lock(mu_);
+  if (stopped_) return false;
+  in_flight_.insert(context);
+  return true;
+}
+
+void Scraper::End(grpc::ClientContext* context) const {
+  std::lock_guard lock(mu_);
+  in_flight_.erase(context);
+}
+
+void Scraper::Shutdown() {
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  for (grpc::ClientContext* c : in_flight_) c->TryCancel();
+}
+
 NodeSnapshot Scraper::Scrape(size_t i, bool with_queues) const {
   NodeSnapshot s;
   s.address = config_.nodes[i];
@@ -34,7 +52,12 @@ NodeSnapshot Scraper::Scrape(size_t i, bool with_queues) const {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", authorization_);
     ctx.set_deadline(deadline);
+    if (!Begin(&ctx)) {
+      s.error = "the exporter is stopping";
+      return false;
+    }
     grpc::Status st = ((*stubs_[i]).*method)(&ctx, request, response);
+    End(&ctx);
     if (!st.ok() && s.error.empty()) s.error = st.error_message();
     return st.ok();
   };

@@ -3,12 +3,18 @@
 // configured timeout. A node that does not answer is reported down; the
 // others are not held up by it.
 //
-// Thread-safe: the HTTP server calls ScrapeAll() from its worker threads.
+// Thread-safe: the HTTP server calls ScrapeAll() from its worker threads;
+// Shutdown() (from the signal thread) cancels the reads in flight and makes
+// later ones fail at once, so a stop is not held up by a slow node.
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <grpcpp/client_context.h>
 
 #include "exporter/config.h"
 #include "warren/v1/admin.grpc.pb.h"
@@ -30,13 +36,19 @@ class Scraper {
   explicit Scraper(const ExporterConfig& config);
   ~Scraper();
   std::vector<NodeSnapshot> ScrapeAll(bool with_queues) const;
+  void Shutdown();
 
  private:
   NodeSnapshot Scrape(size_t node, bool with_queues) const;
+  bool Begin(grpc::ClientContext* context) const;  // false once shut down
+  void End(grpc::ClientContext* context) const;
 
   ExporterConfig config_;
   std::string authorization_;
   std::vector<std::unique_ptr<warren::v1::Admin::Stub>> stubs_;
+  mutable std::mutex mu_;
+  bool stopped_ = false;                              // guarded by mu_
+  mutable std::set<grpc::ClientContext*> in_flight_;  // guarded by mu_
 };
 
 }  // namespace warren::exporter

@@ -1,7 +1,9 @@
-// Request bodies: a JSON object whose fields are those a route knows, of the
-// types it expects. Anything else is 400 bad_request with a reason naming
-// the field, as the management plugin answers a body it cannot use. An
-// empty body is an empty object.
+// Request bodies: a JSON object; the fields a route knows must have the
+// types it expects, others are ignored as the management plugin ignores them
+// (rabbitmqadmin sends a few it does not read). A body that is not JSON,
+// nests deeper than kMaxJsonDepth, or has a known field of the wrong type is
+// 400 bad_request with a reason naming it. An empty body (or "null") is an
+// empty object; a null field is an absent one.
 #pragma once
 
 #include <optional>
@@ -31,5 +33,12 @@ std::vector<std::string> TagList(const nlohmann::json& tags);
 
 // JSON text for a proto string field ("" when absent or null).
 std::string Text(const nlohmann::json& body, const char* field);
+
+// `text` as JSON, after checking its depth; nullopt when it is too deep or
+// not JSON (then `why` says which).
+std::optional<nlohmann::json> ParseUntrusted(const std::string& text, std::string& why);
+
+// JSON text whatever bytes its strings hold (ill-formed UTF-8 replaced).
+std::string Dump(const nlohmann::json& value);
 
 }  // namespace warren::mgmt

@@ -1,5 +1,10 @@
 #include "mgmt/format.h"
 
+#include <charconv>
+#include <string_view>
+
+#include "common/json_limits.h"
+
 namespace warren::mgmt {
 
 using nlohmann::json;
@@ -8,13 +13,20 @@ namespace {
 
 json OrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
+// The decimal number at the start of `text`; 0 when there is none.
+int64_t LeadingNumber(std::string_view text) {
+  int64_t out = 0;
+  std::from_chars(text.data(), text.data() + text.size(), out);
+  return out;
+}
+
 // "127.0.0.1:5000 -> 127.0.0.1:5672": the peer's host and port.
 json ConnectionDetails(const std::string& name) {
   json d = {{"name", name}};
   std::string peer = name.substr(0, name.find(" -> "));
   if (size_t colon = peer.rfind(':'); colon != std::string::npos) {
     d["peer_host"] = peer.substr(0, colon);
-    d["peer_port"] = std::atoi(peer.c_str() + colon + 1);
+    d["peer_port"] = LeadingNumber(std::string_view(peer).substr(colon + 1));
   }
   return d;
 }
@@ -22,6 +34,7 @@ json ConnectionDetails(const std::string& name) {
 }  // namespace
 
 json ParseJsonField(const std::string& text) {
+  if (!JsonDepthWithin(text)) return json::object();
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   return j.is_discarded() || j.is_null() ? json::object() : j;
 }
@@ -118,7 +131,7 @@ json FormatConsumer(const v1::Consumer& c) {
   json details = {{"name", channel}};
   if (size_t open = channel.rfind(" ("); open != std::string::npos) {
     details["connection_name"] = channel.substr(0, open);
-    details["number"] = std::atoi(channel.c_str() + open + 2);
+    details["number"] = LeadingNumber(std::string_view(channel).substr(open + 2));
   }
   return {{"consumer_tag", c.consumer_tag()},
           {"queue", {{"name", c.queue()}, {"vhost", c.vhost()}}},

@@ -13,8 +13,8 @@ namespace warren::mgmt {
 
 namespace v1 = ::warren::v1;
 
-// A proto field that holds JSON text, as JSON (an empty object when empty
-// or unreadable).
+// A proto field that holds JSON text, as JSON (an empty object when empty,
+// unreadable or nested deeper than kMaxJsonDepth).
 nlohmann::json ParseJsonField(const std::string& text);
 
 nlohmann::json FormatQueue(const v1::Queue& q);

@@ -1,7 +1,9 @@
 #include "mgmt/listing.h"
 
 #include <algorithm>
-#include <regex>
+#include <memory>
+
+#include <re2/re2.h>
 
 namespace warren::mgmt {
 namespace {
@@ -36,22 +38,26 @@ std::string Lower(std::string s) {
 }
 
 // Keeps the items whose name matches; false on a bad regular expression.
+// RE2 matches in time linear in the text, whatever the pattern (a
+// backtracking engine can spin for ever on "(a*)*b"); what it cannot do in
+// that time (backreferences, lookaround) is a bad expression here.
 bool FilterByName(json& items, const std::string& name, bool regex) {
   if (name.empty()) return true;
-  std::regex re;
+  std::unique_ptr<RE2> re;
   if (regex) {
-    try {
-      re = std::regex(name, std::regex::ECMAScript | std::regex::icase);
-    } catch (const std::regex_error&) {
-      return false;
-    }
+    RE2::Options options;
+    options.set_case_sensitive(false);
+    options.set_log_errors(false);
+    re = std::make_unique<RE2>(name, options);
+    if (!re->ok()) return false;
   }
+  const std::string lower_name = Lower(name);
   json kept = json::array();
   for (auto& item : items) {
     const json* n = Field(item, "name");
     std::string text = n && n->is_string() ? n->get<std::string>() : "";
-    bool match = regex ? std::regex_search(text, re)
-                       : Lower(text).find(Lower(name)) != std::string::npos;
+    bool match = regex ? RE2::PartialMatch(text, *re)
+                       : Lower(text).find(lower_name) != std::string::npos;
     if (match) kept.push_back(std::move(item));
   }
   items = std::move(kept);
@@ -96,16 +102,16 @@ json Columns(const json& item, const std::string& columns) {
 Reply ListReply(const Call& call, json items) {
   const size_t total = items.size();
   if (!FilterByName(items, call.Query("name"), call.QueryFlag("use_regex")))
-    return BadRequest("invalid regular expression in 'name'");
+    return BadRequest("invalid regular expression in 'name' (RE2 syntax)");
   Sort(items, call.Query("sort"), call.QueryFlag("sort_reverse"));
   if (std::string columns = call.Query("columns"); !columns.empty())
     for (auto& item : items) item = Columns(item, columns);
-  if (!call.http.has_param("page")) return Json(items);
+  if (!call.HasQuery("page")) return Json(items);
 
   int64_t page = 0, page_size = 100;
   if (!ParsePositive(call.Query("page"), page))
     return BadRequest("page must be a positive integer");
-  if (call.http.has_param("page_size") &&
+  if (call.HasQuery("page_size") &&
       (!ParsePositive(call.Query("page_size"), page_size) || page_size > kMaxPageSize))
     return BadRequest("page_size must be between 1 and 500");
   const int64_t filtered = static_cast<int64_t>(items.size());

@@ -2,7 +2,6 @@
 //   warren-mgmt [--config FILE] [--http-listen HOST:PORT] [--nodes HOST:PORT,...]
 //               [--ui-dir DIR] [--log-level LEVEL]
 #include <atomic>
-#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -32,6 +31,7 @@ Router BuildRouter() {
   AddExchangeRoutes(router);
   AddBindingRoutes(router);
   AddConnectionRoutes(router);
+  AddAbsentRoutes(router);
   return router;
 }
 
@@ -73,7 +73,7 @@ int Main(int argc, char** argv) {
     NodeClient nodes(options.nodes, options.timeout_seconds);
     Router router = BuildRouter();
     Server server(options, router, nodes);
-    server.Bind();
+    server.Listen();
     std::string node_list;
     for (const auto& n : options.nodes) node_list += (node_list.empty() ? "" : ", ") + n;
     spdlog::info("nodes: {}", node_list);
@@ -83,12 +83,10 @@ int Main(int argc, char** argv) {
       sigwait(&stop_signals, &sig);
       if (finished) return;
       spdlog::info("signal {}: stopping", sig);
-      // A stop that comes before Run() has started listening is not seen
-      // by the HTTP server: ask again until Run() has returned.
-      while (!finished) {
-        server.Stop();
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
+      // Calls to nodes in flight are cancelled, so the workers blocked on
+      // them are free; a stop before Run() makes Run() return at once.
+      nodes.Shutdown();
+      server.Stop();
     });
     server.Run();
     finished = true;

@@ -1,5 +1,6 @@
 #include "mgmt/options.h"
 
+#include <chrono>
 #include <cstdlib>
 
 #include <toml++/toml.h>
@@ -36,6 +37,22 @@ std::string String(const toml::node& value, const std::string& where) {
   return value.as_string()->get();
 }
 
+double Seconds(const toml::node& value, const std::string& where) {
+  double seconds = value.value<double>().value_or(0);
+  if (!(seconds > 0 && seconds <= 86400))
+    throw ConfigError(where + " must be a number of seconds above 0 (at most 86400)");
+  return seconds;
+}
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+uint64_t BodySize(int64_t bytes, const std::string& where) {
+  if (bytes <= 0) throw ConfigError(where + " must be a positive number of bytes");
+  return static_cast<uint64_t>(bytes);
+}
+
 // One key of the file; `where` names it in errors.
 void ApplyKey(const std::string& key, const toml::node& value, const std::string& where,
               Options& out) {
@@ -55,12 +72,24 @@ void ApplyKey(const std::string& key, const toml::node& value, const std::string
   } else if (key == "log_level") {
     out.log_level = String(value, where);
   } else if (key == "timeout") {
-    out.timeout_seconds = value.value<double>().value_or(0);
-    if (out.timeout_seconds <= 0)
-      throw ConfigError(where + " must be a positive number of seconds");
+    out.timeout_seconds = Seconds(value, where);
+  } else if (key == "max_body_size") {
+    out.http.body_limit = BodySize(value.value<int64_t>().value_or(0), where);
+  } else if (key == "head_timeout") {
+    out.http.head_timeout = Millis(Seconds(value, where));
+  } else if (key == "body_timeout") {
+    out.http.body_timeout = Millis(Seconds(value, where));
+  } else if (key == "idle_timeout") {
+    out.http.idle_timeout = Millis(Seconds(value, where));
+  } else if (key == "allowed_origins") {
+    const toml::array* list = value.as_array();
+    if (!list) throw ConfigError(where + " must be a list of origins (\"https://host:port\")");
+    out.allowed_origins.clear();
+    for (const auto& item : *list) out.allowed_origins.push_back(String(item, where));
   } else {
     throw ConfigError(where + " is not a known key (known: http_listen, nodes, ui_dir, "
-                      "log_level, timeout)");
+                      "log_level, timeout, max_body_size, head_timeout, body_timeout, "
+                      "idle_timeout, allowed_origins)");
   }
 }
 
@@ -109,6 +138,12 @@ Options ResolveOptions(const Flags& flags) {
   if (const char* v = Env("WARREN_NODES")) out.nodes = SplitNodes(v, "WARREN_NODES");
   if (const char* v = Env("WARREN_UI_DIR")) out.ui_dir = v;
   if (const char* v = Env("WARREN_LOG_LEVEL")) out.log_level = v;
+  if (const char* v = Env("WARREN_MAX_BODY_SIZE")) {
+    std::string text = v;
+    if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != text.npos)
+      throw ConfigError("WARREN_MAX_BODY_SIZE: \"" + text + "\" is not a number of bytes");
+    out.http.body_limit = BodySize(std::stoll(text), "WARREN_MAX_BODY_SIZE");
+  }
   if (flags.http_listen) out.http_listen = ParseEndpoint(*flags.http_listen, "--http-listen");
   if (flags.nodes) out.nodes = SplitNodes(*flags.nodes, "--nodes");
   if (flags.ui_dir) out.ui_dir = *flags.ui_dir;

@@ -1,7 +1,7 @@
 // warren-mgmt's settings and where they come from (ARCHITECTURE.md,
 // "Command-line contract"): built-in defaults, then the TOML file
 // (--config or WARREN_CONFIG), then WARREN_HTTP_LISTEN, WARREN_NODES,
-// WARREN_UI_DIR, WARREN_LOG_LEVEL, then flags. ResolveOptions throws
+// WARREN_UI_DIR, WARREN_LOG_LEVEL, WARREN_MAX_BODY_SIZE, then flags. ResolveOptions throws
 // ConfigError with one line naming the bad flag or key.
 #pragma once
 
@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "http/server.h"
 
 namespace warren::mgmt {
 
@@ -23,6 +25,14 @@ struct Options {
   std::string ui_dir;  // static files of the web UI
   std::string log_level = "info";
   double timeout_seconds = 30;  // the deadline of each call to a node
+  // HTTP limits. Keys: max_body_size (bytes; RabbitMQ's
+  // management.http.max_body_size, default 20000000 as there),
+  // head_timeout, body_timeout, idle_timeout (seconds).
+  http::Limits http;
+  // Origins besides this server's own whose pages may call the API (as
+  // RabbitMQ's management.cors.allow_origins), e.g. behind a proxy that
+  // rewrites Host: "https://rabbit.example.com". Key allowed_origins.
+  std::vector<std::string> allowed_origins;
 };
 
 // What the command line said; nullopt means "not given".

@@ -1,6 +1,7 @@
 #include "mgmt/router.h"
 
 #include <cctype>
+#include <string_view>
 
 namespace warren::mgmt {
 namespace {
@@ -11,10 +12,12 @@ int Hex(char c) {
   return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-std::string Decode(const std::string& s) {
+std::string Decode(std::string_view s, bool plus_is_space) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
+    if (plus_is_space && s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2])));
       i += 2;
     } else {
@@ -44,12 +47,42 @@ std::vector<std::string> PathSegments(const std::string& target) {
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
     if (slash == std::string::npos) slash = path.size();
-    out.push_back(Decode(path.substr(start, slash - start)));
+    out.push_back(Decode(path.substr(start, slash - start), false));
     start = slash + 1;
   }
   // "/api/vhosts/" is "/api/vhosts".
   if (out.size() > 1 && out.back().empty()) out.pop_back();
   return out;
+}
+
+QueryParams ParseQuery(const std::string& target) {
+  QueryParams out;
+  size_t question = target.find('?');
+  if (question == std::string::npos) return out;
+  std::string_view query(target);
+  query.remove_prefix(question + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    out.emplace_back(Decode(pair.substr(0, eq), true),
+                     eq == std::string_view::npos ? "" : Decode(pair.substr(eq + 1), true));
+  }
+  return out;
+}
+
+bool Call::HasQuery(const std::string& name) const {
+  for (const auto& [k, v] : query)
+    if (k == name) return true;
+  return false;
+}
+
+std::string Call::Query(const std::string& name) const {
+  for (const auto& [k, v] : query)
+    if (k == name) return v;
+  return "";
 }
 
 std::string EncodeSegment(const std::string& segment) {
@@ -71,26 +104,35 @@ void Router::Add(const std::string& method, const std::string& pattern, Handler 
   routes_.push_back({method, PathSegments(pattern), std::move(handler)});
 }
 
-Reply Router::Dispatch(const httplib::Request& request, NodeClient& nodes) const {
-  std::vector<std::string> path = PathSegments(request.target);
-  std::vector<std::string> args;
-  const Route* found = nullptr;
-  bool path_known = false;
+const Router::Route* Router::Match(const std::string& method,
+                                   const std::vector<std::string>& path,
+                                   std::vector<std::string>& args, bool& path_known) const {
+  path_known = false;
   for (const Route& r : routes_) {
     if (!Matches(r.pattern, path, args)) continue;
     path_known = true;
-    if (r.method == request.method) {
-      found = &r;
-      break;
-    }
+    if (r.method == method) return &r;
   }
-  if (!found) {
-    if (path_known) return Error(405, "method_not_allowed", request.method + " not allowed here");
-    return NotFound("Object Not Found");
-  }
-  std::string authorization = request.get_header_value("Authorization");
+  return nullptr;
+}
+
+std::optional<Reply> Router::Find(const std::string& method, const std::string& target) const {
+  std::vector<std::string> args;
+  bool path_known = false;
+  if (Match(method, PathSegments(target), args, path_known)) return std::nullopt;
+  if (path_known) return Error(405, "method_not_allowed", method + " not allowed here");
+  return NotFound("Object Not Found");
+}
+
+Reply Router::Dispatch(const http::Request& request, NodeClient& nodes) const {
+  std::vector<std::string> args;
+  bool path_known = false;
+  const Route* found = Match(request.method, PathSegments(request.target), args, path_known);
+  if (!found) return *Find(request.method, request.target);
+  std::string authorization = request.Header("Authorization");
   if (authorization.rfind("Basic ", 0) != 0) return Unauthorized("Login failed");
-  Call call{request, nodes, authorization, std::move(args)};
+  Call call{request, nodes, {authorization, request.peer}, std::move(args),
+            ParseQuery(request.target)};
   return found->handler(call);
 }
 

@@ -3,8 +3,9 @@
 // from the raw request target and then percent-decoded one by one, so
 // "%2F" names the vhost "/" instead of splitting the path. A handler gets a
 // Call: its decoded arguments, the query, the body, and Rpc() to the
-// nodes with the request's own credentials. Built once at start, then
-// read-only: Dispatch is called from the HTTP server's worker threads.
+// nodes with the request's own credentials and client address. Built once
+// at start, then read-only: Find and Dispatch are called from the HTTP
+// server's worker threads.
 #pragma once
 
 #include <functional>
@@ -12,23 +13,25 @@
 #include <string>
 #include <vector>
 
-#include <httplib.h>
-
+#include "http/server.h"
 #include "mgmt/node_client.h"
 #include "mgmt/reply.h"
 
 namespace warren::mgmt {
 
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
 struct Call {
-  const httplib::Request& http;
+  const http::Request& http;
   NodeClient& nodes;
-  std::string authorization;       // "Basic ...", passed through to the node
+  Caller caller;                   // credentials and address, passed to the node
   std::vector<std::string> args;   // the pattern's {} segments, decoded
+  QueryParams query;               // decoded, in order
 
   const std::string& arg(size_t i) const { return args.at(i); }
-  std::string Query(const std::string& name) const {
-    return http.has_param(name) ? http.get_param_value(name) : "";
-  }
+  bool HasQuery(const std::string& name) const;
+  // The first value of `name`; "" when absent.
+  std::string Query(const std::string& name) const;
   bool QueryFlag(const std::string& name) const { return Query(name) == "true"; }
   // A listing of the vhost args[0] names, or of every vhost when none.
   v1::ListRequest ListScope() const {
@@ -42,7 +45,7 @@ struct Call {
   template <typename Request, typename Response>
   std::optional<Reply> Rpc(Method<Request, Response> method, const Request& request,
                            Response& response) {
-    grpc::Status s = nodes.Call(authorization, method, request, response);
+    grpc::Status s = nodes.Call(caller, method, request, response);
     if (s.ok()) return std::nullopt;
     return FromGrpc(s);
   }
@@ -53,9 +56,12 @@ using Handler = std::function<Reply(Call&)>;
 class Router {
  public:
   void Add(const std::string& method, const std::string& pattern, Handler handler);
-  // 404 for an unknown path, 405 for a known path and another method, 401
-  // without Basic credentials; otherwise the route's reply.
-  Reply Dispatch(const httplib::Request& request, NodeClient& nodes) const;
+  // nullopt when a route takes this method and target; else 404 for an
+  // unknown path, 405 for a known path and another method.
+  std::optional<Reply> Find(const std::string& method, const std::string& target) const;
+  // 401 without Basic credentials; otherwise Find's error or the route's
+  // reply.
+  Reply Dispatch(const http::Request& request, NodeClient& nodes) const;
 
  private:
   struct Route {
@@ -63,12 +69,18 @@ class Router {
     std::vector<std::string> pattern;
     Handler handler;
   };
+  const Route* Match(const std::string& method, const std::vector<std::string>& path,
+                     std::vector<std::string>& args, bool& path_known) const;
+
   std::vector<Route> routes_;
 };
 
 // The path of a request target split at "/", each segment percent-decoded
 // (no "+" for space: that is a query's convention).
 std::vector<std::string> PathSegments(const std::string& target);
+// The query of a request target, "+" as space and percent-decoded; a "%"
+// not followed by two hex digits is kept as it is.
+QueryParams ParseQuery(const std::string& target);
 // Percent-encodes one path segment (what Location headers carry).
 std::string EncodeSegment(const std::string& segment);
 
@@ -79,5 +91,6 @@ void AddQueueRoutes(Router& router);
 void AddExchangeRoutes(Router& router);
 void AddBindingRoutes(Router& router);
 void AddConnectionRoutes(Router& router);
+void AddAbsentRoutes(Router& router);
 
 }  // namespace warren::mgmt

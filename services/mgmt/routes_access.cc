@@ -32,7 +32,7 @@ Reply PutVHost(Call& call) {
   v1::VHostRef ref;
   ref.set_name(call.arg(0));
   v1::Empty done;
-  grpc::Status s = call.nodes.Call(call.authorization, &Stub::AddVHost, ref, done);
+  grpc::Status s = call.nodes.Call(call.caller, &Stub::AddVHost, ref, done);
   if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) return NoContent();
   return s.ok() ? Created() : FromGrpc(s);
 }
@@ -95,7 +95,7 @@ Reply PutUser(Call& call) {
   add.set_password(password.empty() && hash.empty() ? UnguessablePassword() : password);
   add.set_password_hash(hash);
   v1::Empty done;
-  grpc::Status s = call.nodes.Call(call.authorization, &Stub::AddUser, add, done);
+  grpc::Status s = call.nodes.Call(call.caller, &Stub::AddUser, add, done);
   const bool existed = s.error_code() == grpc::StatusCode::ALREADY_EXISTS;
   if (!s.ok() && !existed) return FromGrpc(s);
   if (existed && (!password.empty() || !hash.empty())) {

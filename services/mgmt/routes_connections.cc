@@ -1,6 +1,7 @@
 // Connections, channels, consumers: /api/connections[/{name}[/channels]]
 // (DELETE closes, with the X-Reason header as the reason),
 // /api/channels[/{name}], /api/consumers[/{vhost}].
+#include "common/text.h"
 #include "mgmt/format.h"
 #include "mgmt/listing.h"
 #include "mgmt/router.h"
@@ -22,7 +23,7 @@ Reply Connections(Call& call) {
 Reply CloseConnection(Call& call) {
   v1::CloseConnectionRequest c;
   c.set_name(call.arg(0));
-  std::string reason = call.http.get_header_value("X-Reason");
+  std::string reason = ToUtf8(call.http.Header("X-Reason"));
   c.set_reason(reason.empty() ? "Closed via management plugin" : reason);
   v1::Empty done;
   if (auto e = call.Rpc(&Stub::CloseConnection, c, done)) return *e;

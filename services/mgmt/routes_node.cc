@@ -1,5 +1,6 @@
 // The node as a whole: /api/overview, /api/nodes[/{name}], /api/whoami,
-// /api/definitions, /api/aliveness-test/{vhost}, /api/health/checks/alarms.
+// /api/definitions[/{vhost}], /api/aliveness-test/{vhost},
+// /api/health/checks/alarms.
 #include "mgmt/body.h"
 #include "mgmt/format.h"
 #include "mgmt/router.h"
@@ -56,7 +57,7 @@ Reply Overview(Call& call) {
   v1::StatusResponse s;
   if (auto e = call.Rpc(&Stub::Overview, v1::Empty{}, o)) return *e;
   // The node's status needs the monitoring tag; without it, no listeners.
-  grpc::Status status = call.nodes.Call(call.authorization, &Stub::Status, v1::Empty{}, s);
+  grpc::Status status = call.nodes.Call(call.caller, &Stub::Status, v1::Empty{}, s);
   if (!status.ok() && status.error_code() != grpc::StatusCode::PERMISSION_DENIED)
     return FromGrpc(status);
   return Json({
@@ -114,11 +115,60 @@ Reply ExportDefinitions(Call& call) {
 }
 
 Reply ImportDefinitions(Call& call) {
-  json body = json::parse(call.http.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object())
-    return BadRequest("the definitions must be a JSON object");
+  std::string why;
+  std::optional<json> body = ParseUntrusted(call.http.body, why);
+  if (!body) return BadRequest("the definitions are " + why);
+  if (!body->is_object()) return BadRequest("the definitions must be a JSON object");
   v1::Definitions d;
   d.set_json(call.http.body);
+  v1::Empty done;
+  if (auto e = call.Rpc(&Stub::ImportDefinitions, d, done)) return *e;
+  return NoContent();
+}
+
+// The kinds of object one vhost's definitions hold (RabbitMQ's vhost
+// export: no users, vhosts or permissions, and no "vhost" fields).
+constexpr const char* kVHostKinds[] = {"queues", "exchanges", "bindings", "policies"};
+
+Reply ExportVHostDefinitions(Call& call) {
+  v1::Definitions d;
+  if (auto e = call.Rpc(&Stub::ExportDefinitions, v1::Empty{}, d)) return *e;
+  json all = ParseJsonField(d.json());
+  json out = json::object();
+  for (const char* key : {"rabbit_version", "rabbitmq_version", "product_name", "product_version"})
+    if (all.contains(key)) out[key] = all[key];
+  out["parameters"] = json::array();
+  for (const char* kind : kVHostKinds) {
+    out[kind] = json::array();
+    if (!all.contains(kind) || !all[kind].is_array()) continue;
+    for (json& item : all[kind]) {
+      if (!item.is_object() || item.value("vhost", json()) != call.arg(0)) continue;
+      item.erase("vhost");
+      out[kind].push_back(std::move(item));
+    }
+  }
+  return Json(out);
+}
+
+// Another vhost's (or the same one's) definitions into args[0]: its
+// queues, exchanges, bindings and policies, whatever vhost they named.
+Reply ImportVHostDefinitions(Call& call) {
+  std::string why;
+  std::optional<json> body = ParseUntrusted(call.http.body, why);
+  if (!body) return BadRequest("the definitions are " + why);
+  if (!body->is_object()) return BadRequest("the definitions must be a JSON object");
+  json defs = json::object();
+  for (const char* kind : kVHostKinds) {
+    if (!body->contains(kind)) continue;
+    if (!(*body)[kind].is_array()) return BadRequest(std::string(kind) + " must be a list");
+    for (json& item : (*body)[kind]) {
+      if (!item.is_object()) return BadRequest(std::string(kind) + " must hold objects");
+      item["vhost"] = call.arg(0);
+    }
+    defs[kind] = std::move((*body)[kind]);
+  }
+  v1::Definitions d;
+  d.set_json(Dump(defs));
   v1::Empty done;
   if (auto e = call.Rpc(&Stub::ImportDefinitions, d, done)) return *e;
   return NoContent();
@@ -174,6 +224,8 @@ void AddNodeRoutes(Router& r) {
   r.Add("GET", "/api/whoami", WhoAmI);
   r.Add("GET", "/api/definitions", ExportDefinitions);
   r.Add("POST", "/api/definitions", ImportDefinitions);
+  r.Add("GET", "/api/definitions/{}", ExportVHostDefinitions);
+  r.Add("POST", "/api/definitions/{}", ImportVHostDefinitions);
   r.Add("GET", "/api/aliveness-test/{}", Aliveness);
   r.Add("GET", "/api/health/checks/alarms", Alarms);
 }

@@ -45,6 +45,9 @@ Reply PutPolicy(Call& call) {
                                {"vhost", Type::kString}, {"component", Type::kString}},
                         body))
     return *e;
+  const int64_t priority = body.value("priority", int64_t{0});
+  if (priority < INT32_MIN || priority > INT32_MAX)
+    return BadRequest("field 'priority' must be a 32-bit integer");
   json existing;
   if (auto e = ListPolicies(call, &call.args[0], existing)) return *e;
   bool existed = false;
@@ -53,8 +56,8 @@ Reply PutPolicy(Call& call) {
   p.set_vhost(call.arg(0));
   p.set_name(call.arg(1));
   p.set_pattern(Text(body, "pattern"));
-  p.set_definition(body["definition"].is_object() ? body["definition"].dump() : "{}");
-  p.set_priority(body.value("priority", 0));
+  p.set_definition(body["definition"].is_object() ? Dump(body["definition"]) : "{}");
+  p.set_priority(static_cast<int32_t>(priority));
   p.set_apply_to(Text(body, "apply-to"));
   v1::Empty done;
   if (auto e = call.Rpc(&Stub::SetPolicy, p, done)) return *e;

@@ -11,6 +11,11 @@ namespace {
 using nlohmann::json;
 using Stub = v1::Admin::Stub;
 
+// At most this many messages per get: one answer holds them all in memory
+// (the node's, warren-mgmt's and the client's). A larger count gets this
+// many, as a queue with fewer messages gives fewer.
+constexpr int64_t kMaxGetCount = 10000;
+
 std::string QueueName(const Call& call) {
   return "queue '" + call.arg(1) + "' in vhost '" + call.arg(0) + "'";
 }
@@ -74,7 +79,7 @@ Reply Get(Call& call) {
   v1::GetMessagesRequest g;
   g.set_vhost(call.arg(0));
   g.set_queue(call.arg(1));
-  g.set_count(static_cast<uint32_t>(std::min<int64_t>(count, 1 << 20)));
+  g.set_count(static_cast<uint32_t>(std::min(count, kMaxGetCount)));
   g.set_ackmode(Text(body, "ackmode"));
   g.set_encoding(Text(body, "encoding"));
   g.set_truncate(static_cast<uint64_t>(truncate));

@@ -1,55 +1,136 @@
 #include "mgmt/server.h"
 
-#include <filesystem>
+#include <cctype>
 
+#include "common/basic_auth.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace warren::mgmt {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+bool IsApi(const std::string& target) {
+  return target == "/api" || target.rfind("/api/", 0) == 0 || target.rfind("/api?", 0) == 0;
+}
+
+bool IsWrite(const std::string& method) {
+  return method == "PUT" || method == "POST" || method == "PATCH" || method == "DELETE";
+}
+
+http::Response ToHttp(Reply reply) {
+  http::Response r;
+  r.status = reply.status;
+  r.headers.reserve(reply.headers.size() + 2);
+  for (auto& [name, value] : reply.headers) r.headers.push_back({name, std::move(value)});
+  r.headers.push_back({"Cache-Control", "no-cache"});
+  r.headers.push_back({"Vary", "Origin"});
+  if (!reply.body.empty()) {
+    r.content_type = reply.content_type;
+    r.body = std::move(reply.body);
+  }
+  return r;
+}
+
+}  // namespace
+
+bool ForeignOrigin(const http::Request& head, const std::vector<std::string>& allowed) {
+  if (!head.HasHeader("Origin")) return false;
+  const std::string origin = Lower(Trim(head.Header("Origin")));
+  for (const std::string& a : allowed)
+    if (origin == Lower(a)) return false;
+  const std::string host = Lower(Trim(head.Header("Host")));
+  return host.empty() || (origin != "http://" + host && origin != "https://" + host);
+}
+
+bool NeedsJsonType(const http::Request& head) {
+  if (!IsWrite(head.method)) return false;
+  if (!head.HasHeader("Content-Type")) return head.has_body;
+  std::string type = head.Header("Content-Type");
+  type = Lower(Trim(type.substr(0, type.find(';'))));
+  return type != "application/json";
+}
 
 Server::Server(const Options& options, const Router& router, NodeClient& nodes)
-    : options_(options), router_(router), nodes_(nodes) {
-  if (std::filesystem::is_directory(options.ui_dir)) {
-    http_.set_mount_point("/", options.ui_dir);
-  } else {
-    spdlog::warn("no web UI: {} is not a directory (only /api is served)", options.ui_dir);
-  }
-  auto serve = [this](const httplib::Request& req, httplib::Response& res) { Serve(req, res); };
-  const std::string api = "/api(/.*)?";
-  http_.Get(api, serve);
-  http_.Put(api, serve);
-  http_.Post(api, serve);
-  http_.Delete(api, serve);
-  http_.Patch(api, serve);
-  // Errors without a body of their own (an unknown file) are plain text.
-  httplib::Server::HandlerWithResponse plain = [](const httplib::Request&,
-                                                  httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_content(res.status == 404 ? "Not Found\n" : "Error\n", "text/plain");
-    return httplib::Server::HandlerResponse::Handled;
-  };
-  http_.set_error_handler(plain);
-}
+    : options_(options),
+      router_(router),
+      nodes_(nodes),
+      files_(options.ui_dir),
+      http_(*this, options.http) {}
 
-uint16_t Server::Bind() {
+uint16_t Server::Listen() {
   const Endpoint& at = options_.http_listen;
-  int port = at.port == 0 ? http_.bind_to_any_port(at.host)
-                          : (http_.bind_to_port(at.host, at.port) ? at.port : -1);
-  if (port <= 0)
-    throw ConfigError("http_listen: cannot listen on " + at.host + ":" + std::to_string(at.port));
-  spdlog::info("http listening on {}:{}", at.host, port);
-  return static_cast<uint16_t>(port);
+  Result<uint16_t> port = http_.Listen(at.host, at.port);
+  if (!port.ok())
+    throw ConfigError("http_listen: cannot listen on " + at.host + ":" +
+                      std::to_string(at.port) + ": " + port.error().text);
+  spdlog::info("http listening on {}:{}", at.host, port.value());
+  return port.value();
 }
 
-void Server::Run() { http_.listen_after_bind(); }
+// The node checks the credentials (AuthenticateUser, with the caller's own
+// credentials as the call's). Only "not authenticated" refuses: a user
+// whose tags do not allow the call is still who they say they are.
+std::optional<Reply> Server::Authenticate(const http::Request& head) {
+  const std::string authorization = head.Header("Authorization");
+  v1::AuthenticateUserRequest check;
+  if (!ParseBasicAuth(authorization, *check.mutable_name(), *check.mutable_password()))
+    return Unauthorized("Login failed");
+  v1::Empty done;
+  grpc::Status s = nodes_.Call(Caller{authorization, head.peer},
+                               &v1::Admin::Stub::AuthenticateUser, check, done);
+  if (s.ok() || s.error_code() == grpc::StatusCode::PERMISSION_DENIED) return std::nullopt;
+  if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) return Unauthorized(s.error_message());
+  // A user name or password that is not UTF-8 is no user's.
+  if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) return Unauthorized("Login failed");
+  return FromGrpc(s);
+}
 
-void Server::Serve(const httplib::Request& request, httplib::Response& response) const {
-  Reply reply = router_.Dispatch(request, nodes_);
-  response.status = reply.status;
-  for (const auto& [name, value] : reply.headers) response.set_header(name, value);
-  response.set_header("Cache-Control", "no-cache");
-  if (!reply.body.empty()) response.set_content(reply.body, reply.content_type);
-  spdlog::debug("{} {} -> {}", request.method, request.target, reply.status);
+std::optional<http::Response> Server::Admit(const http::Request& head) {
+  if (!IsApi(head.target)) {
+    if (head.method != "GET" && head.method != "HEAD")
+      return ToHttp(Error(405, "method_not_allowed", head.method + " not allowed here"));
+    if (head.has_body) return ToHttp(BadRequest("a GET request has no body"));
+    return std::nullopt;
+  }
+  if (auto e = router_.Find(head.method, head.target)) return ToHttp(*e);
+  if (ForeignOrigin(head, options_.allowed_origins))
+    return ToHttp(Error(403, "not_authorised",
+                        "cross-origin request refused: Origin is not this server"));
+  if (auto e = Authenticate(head)) return ToHttp(*e);
+  if (NeedsJsonType(head))
+    return ToHttp(Error(415, "unsupported_media_type",
+                        "a request body must be JSON (Content-Type: application/json)"));
+  return std::nullopt;
+}
+
+http::Response Server::Serve(const http::Request& request) {
+  http::Response r = IsApi(request.target) ? ToHttp(router_.Dispatch(request, nodes_))
+                                           : files_.Get(request.target);
+  spdlog::debug("{} {} {} -> {}", LogSafe(request.peer), LogSafe(request.method),
+                LogSafe(request.target), r.status);
+  return r;
+}
+
+http::Response Server::Refuse(int status, const std::string& reason) {
+  static const std::pair<int, const char*> kErrors[] = {
+      {400, "bad_request"}, {408, "request_timeout"}, {413, "payload_too_large"},
+      {414, "uri_too_long"}, {431, "request_header_fields_too_large"},
+      {500, "internal_error"}};
+  const char* error = "error";
+  for (const auto& [code, name] : kErrors)
+    if (code == status) error = name;
+  return ToHttp(Error(status, error, reason));
 }
 
 }  // namespace warren::mgmt

@@ -11,31 +11,44 @@ BALANCER_BIN := $(BUILD)/services/balancer/warren-balancer
 MGMT_BIN := $(BUILD)/services/mgmt/warren-mgmt
 PERF_BIN := $(BUILD)/services/perf/warren-perf
 
-# rabbitmq-server brings rabbitmqadmin, which tests/mgmt/test_compat.py drives warren-mgmt with;
-# python3-grpcio plays a node in tests/mgmt/test_hardening.py.
 APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler prometheus-cpp-dev \
   libtomlplusplus-dev libgtest-dev libgmock-dev libasio-dev nlohmann-json3-dev libcli11-dev \
   libspdlog-dev libboost-dev libre2-dev libpcre2-dev clang libclang-rt-14-dev \
   python3 python3-pika python3-grpcio amqp-tools librabbitmq-client-java libslf4j-java \
-  prometheus chromium rabbitmq-server
+  prometheus chromium
+# Only for tests: rabbitmq-server brings rabbitmqadmin, which tests/mgmt/test_compat.py drives
+# warren-mgmt with (python3-grpcio plays a node in tests/mgmt/test_hardening.py).
+TEST_PACKAGES := rabbitmq-server
 
-.PHONY: all deps build run test asan soak bench fuzz interop-deps clean
+# Installs the missing ones of $(1) without starting any service they bring (a packaged
+# RabbitMQ or Prometheus must not take the ports `make run` and the tests use).
+define apt_install_missing
+	@missing=""; \
+	for p in $(1); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	$(2) \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  guard=""; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+	    chmod +x /usr/sbin/policy-rc.d; guard=1; }; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; status=$$?; \
+	  [ -z "$$guard" ] || rm -f /usr/sbin/policy-rc.d; \
+	  exit $$status; \
+	fi
+endef
+
+.PHONY: all deps test-deps build run test asan soak bench fuzz interop-deps clean
 
 all: build
 
 # Installs only what is missing, so a ready machine pays nothing.
 deps:
-	@missing=""; \
-	for p in $(APT_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
-	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
-	fi
+	$(call apt_install_missing,$(APT_PACKAGES),command -v javac >/dev/null || missing="$$missing default-jdk-headless"; command -v npm >/dev/null || missing="$$missing nodejs npm";)
+
+test-deps:
+	$(call apt_install_missing,$(TEST_PACKAGES),)
 
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
@@ -58,7 +71,7 @@ interop-deps:
 	  fi; \
 	done
 
-test: build interop-deps asan
+test: build test-deps interop-deps asan
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 	$(ASAN_ENV) ctest --test-dir $(ASAN_BUILD) -L hardening --output-on-failure -j$(JOBS)
 
@@ -84,12 +97,7 @@ soak: build
 BENCH_PACKAGES := rabbitmq-server haproxy curl bc
 
 bench: build
-	@missing=""; for p in $(BENCH_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
-	fi
+	$(call apt_install_missing,$(BENCH_PACKAGES),)
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/run_capacity.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) bench/durability.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) bench/list_queues.sh

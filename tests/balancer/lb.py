@@ -33,15 +33,8 @@ def binary():
 
 
 def wait_until(predicate, timeout, what):
-    """Polls predicate until it returns a true value (returned); fails after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("not within %.1f s: %s" % (timeout, what))
-        time.sleep(0.02)
+    """harness.wait_for with the timeout first, as the balancer tests call it."""
+    return harness.wait_for(predicate, what, timeout=timeout)
 
 
 def server_toml(name, port, check="amqp", inter="100ms", rise=2, fall=2, weight=1, backup=False):

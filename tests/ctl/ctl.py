@@ -4,13 +4,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 
 import pika  # noqa: E402  (Debian's python3-pika)
 
 import harness  # noqa: E402,F401  (re-exported for the tests)
+from harness import wait_for  # noqa: E402,F401  (re-exported for the tests)
 
 
 def warrenctl(broker, *args, user="guest", password="guest", stdin=None, check=True):
@@ -38,12 +38,3 @@ def connect(broker, user="guest", password="guest", vhost="/"):
     params = pika.ConnectionParameters(broker.host, broker.port, vhost,
                                        pika.PlainCredentials(user, password), heartbeat=0)
     return pika.BlockingConnection(params)
-
-
-def wait_for(condition, what, timeout=10.0):
-    """Polls `condition` (which asks the node) until it holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("never happened: " + what)
-        time.sleep(0.02)

@@ -36,11 +36,7 @@ def wait_until(condition, connection, what, timeout=30.0):
 
 def wait_for_log(broker, text, timeout=10.0):
     """The node's log is read by the harness as it comes: wait for `text`."""
-    deadline = time.monotonic() + timeout
-    while text not in broker.logs():
-        if time.monotonic() > deadline:
-            raise AssertionError("the node never logged %r" % text)
-        time.sleep(0.05)
+    harness.wait_for(lambda: text in broker.logs(), "the node to log %r" % text, timeout=timeout)
 
 
 def publish_confirmed(broker, queue, count, body, window=256, timeout=120.0):

@@ -8,12 +8,10 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import unittest
 import urllib.parse
 import urllib.request
@@ -23,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import pika  # noqa: E402  (Debian's python3-pika)
 
 import harness  # noqa: E402
+from harness import free_port, wait_for  # noqa: E402
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 PROMETHEUS = "/usr/bin/prometheus"
@@ -34,18 +33,6 @@ HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def get(url):
     with HTTP.open(url, timeout=10) as r:
         return r.read().decode()
-
-
-def wait_for(condition, what, timeout=30.0):
-    """Polls `condition` (which asks a server) until it is true."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("never happened: " + what)
-        time.sleep(0.05)
 
 
 def samples(text, name):
@@ -99,12 +86,6 @@ class Exporter:
             self.proc.wait(timeout=20)
         shutil.rmtree(self.dir, ignore_errors=True)
         return self.proc.returncode
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ExporterTest(unittest.TestCase):

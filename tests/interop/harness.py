@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 # The tutorial's administrator (section 4.2.2) on "/", a second vhost, and a
@@ -85,9 +86,24 @@ def toml_config(defs=DEFINITIONS):
 
 
 def free_port():
+    """A TCP port free on 127.0.0.1 now (for a server that cannot pick its own)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for(condition, what, timeout=30.0, interval=0.02):
+    """Polls `condition` until it returns a true value, and returns that
+    value; fails naming `what` once `timeout` seconds have passed. The one
+    way the tests wait for something another process does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("not within %.1f s: %s" % (timeout, what))
+        time.sleep(interval)
 
 
 def _die_with_parent():

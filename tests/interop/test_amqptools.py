@@ -77,13 +77,13 @@ class AmqpToolsTest(unittest.TestCase):
             consumer.stderr.close()
         self.addCleanup(cleanup)
 
-        def wait_for(text, timeout):
+        def received(text, timeout):
             with cond:
                 return cond.wait_for(lambda: text in b"".join(seen), timeout)
 
         for _ in range(60):
             self.tool("amqp-publish", "-r", "tools-logs", "-b", "marker;")
-            if wait_for(b"marker;", 0.5):
+            if received(b"marker;", 0.5):
                 break
             if consumer.poll() is not None:
                 self.fail("amqp-consume exited (%d): %s" % (
@@ -92,7 +92,7 @@ class AmqpToolsTest(unittest.TestCase):
             self.fail("amqp-consume never received a message on tools-logs")
         self.tool("amqp-publish", "-e", "amq.topic", "-r", "metrics.app", "-b", "elsewhere;")
         self.tool("amqp-publish", "-e", "amq.topic", "-r", "logs.app.error", "-b", "logs;")
-        self.assertTrue(wait_for(b"logs;", 20), b"".join(seen))
+        self.assertTrue(received(b"logs;", 20), b"".join(seen))
         consumer.terminate()
         consumer.wait(timeout=20)
         got = b"".join(seen).decode()

@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import unittest
 import urllib.error
 import urllib.parse
@@ -18,6 +17,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 
 import harness  # noqa: E402  (re-exported for the tests)
+from harness import wait_for  # noqa: E402,F401  (re-exported for the tests)
 
 START_TIMEOUT = 20.0
 _LISTENING = re.compile(r"http listening on ([0-9.]+):(\d+)")
@@ -171,13 +171,3 @@ def q(name):
     return urllib.parse.quote(name, safe="")
 
 
-def wait_for(condition, what, timeout=10.0):
-    """Polls `condition` (which asks the node) until it holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("never happened: " + what)
-        time.sleep(0.02)

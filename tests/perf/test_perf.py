@@ -8,10 +8,13 @@ WARREN_PERF_BIN is the warren-perf binary. Every run ends on its counts (-C,
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+
+from harness import free_port  # noqa: E402
 
 PERF = os.environ["WARREN_PERF_BIN"]
 HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
@@ -52,12 +55,6 @@ def counted(*args, published, consumed, confirms=True):
 def check(ok, message):
     if not ok:
         raise AssertionError(message)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def case_confirms():

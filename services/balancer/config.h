@@ -1,5 +1,5 @@
-// warren-balancer's configuration: the TOML shape in ARCHITECTURE.md ("The
-// balancer's configuration says what the tutorial's haproxy.cfg says").
+// warren-balancer's configuration: the TOML shape of conf/balancer.toml,
+// which says what the tutorial's haproxy.cfg says.
 // Parsing throws ConfigError with one line naming the key and the problem;
 // unknown keys are errors. Plain values, copied freely; no I/O but reading
 // the file.

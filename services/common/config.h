@@ -1,6 +1,6 @@
 // The node's configuration: built-in defaults, then a TOML file, then
-// WARREN_* environment variables, then command-line flags (ARCHITECTURE.md,
-// "Command-line contract"). Loading throws ConfigError with one line naming
+// WARREN_* environment variables, then command-line flags (docs/architecture.md,
+// "Configuration"). Loading throws ConfigError with one line naming
 // the bad key; main() prints it and exits non-zero.
 #pragma once
 

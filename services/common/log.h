@@ -1,4 +1,4 @@
-// Logging goes to stderr through spdlog (ARCHITECTURE.md: every executable
+// Logging goes to stderr through spdlog (docs/architecture.md: every executable
 // logs to stderr). Include this only in .cc files; headers stay light.
 #pragma once
 

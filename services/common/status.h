@@ -1,6 +1,6 @@
-// Result types for the data path (no exceptions there; see STYLE.md
-// "Errors"). An Error carries an AMQP reply code and RabbitMQ-style text so
-// the protocol layer can turn it into channel.close or connection.close as is.
+// Result types for the data path (no exceptions there; see docs/errors.md).
+// An Error carries an AMQP reply code and RabbitMQ-style text so the protocol
+// layer can turn it into channel.close or connection.close as is.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// warren-mgmt's settings and where they come from (ARCHITECTURE.md,
-// "Command-line contract"): built-in defaults, then the TOML file
+// warren-mgmt's settings and where they come from (docs/architecture.md,
+// "Configuration"): built-in defaults, then the TOML file
 // (--config or WARREN_CONFIG), then WARREN_HTTP_LISTEN, WARREN_NODES,
 // WARREN_UI_DIR, WARREN_LOG_LEVEL, WARREN_MAX_BODY_SIZE, then flags. ResolveOptions throws
 // ConfigError with one line naming the bad flag or key.

@@ -1,5 +1,5 @@
 // One published message, parsed once and shared by every queue it is routed
-// to (ARCHITECTURE.md "Message path"). Immutable after construction; queues
+// to (docs/message-path.md). Immutable after construction; queues
 // hold QueueEntry values that point at it.
 #pragma once
 

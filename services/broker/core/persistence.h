@@ -1,4 +1,4 @@
-// What the model asks of durable storage (ARCHITECTURE.md "Durability"):
+// What the model asks of durable storage (docs/durability.md):
 // definitions that must survive a restart, and persistent messages in durable
 // queues. core/ calls this interface; store/ implements it on disk. A Broker
 // without one (unit tests) keeps everything in memory.

@@ -1,7 +1,7 @@
 // One accepted TCP socket carrying one AMQP connection. Reads into a buffer
 // that grows only while the peer sends large frames, hands bytes to the
 // protocol::Connection, and writes its output batched: all frames produced
-// in one loop iteration go out in one write (ARCHITECTURE.md "Message path").
+// in one loop iteration go out in one write (docs/message-path.md).
 //
 // Closing (CloseAfterFlush) is graceful, so the peer reads every frame sent
 // before it, close-ok included: write what is queued, shut down the write

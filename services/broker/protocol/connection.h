@@ -130,8 +130,8 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   // Used by channels.
   void Send() { io_.RequestFlush(); }
   // Turns an error from channel `channel` while handling (class, method) into
-  // channel.close or connection.close, per its reply code (one place, as
-  // STYLE.md asks).
+  // channel.close or connection.close, per its reply code (the one place;
+  // docs/errors.md).
   void Fail(uint16_t channel, const Error& error, uint16_t class_id, uint16_t method_id);
   void CloseChannelDone(uint16_t channel);
   // Channel `channel` owes publisher confirms: they go out, coalesced, when

@@ -1,4 +1,4 @@
-// Harness for the protocol component tests (STYLE.md "Tests, in tiers", tier
+// Harness for the protocol component tests (docs/testing.md "Tiers", tier
 // 2): a real Node on 127.0.0.1:0 running on its own thread, and a blocking
 // POSIX-socket client that writes raw bytes and reads frames back through the
 // codec. Every wait has a deadline (poll, with SO_RCVTIMEO as a backstop), so

@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path CorpusDir() {
-  return fs::path(__FILE__).parent_path().parent_path().parent_path() / "fuzz" / "corpus";
+  return fs::path(WARREN_SOURCE_DIR) / "tests" / "fuzz" / "corpus";
 }
 
 TEST(FuzzCorpusTest, EverySeedIsWholeValidFrames) {

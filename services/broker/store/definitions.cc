@@ -81,7 +81,7 @@ void EraseIf(Map& m, Pred pred) {
 }  // namespace
 
 DefinitionsLog::~DefinitionsLog() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) fs_.Close(fd_);
 }
 
 bool DefinitionsLog::Apply(uint8_t type, std::string_view payload) {
@@ -197,7 +197,7 @@ void DefinitionsLog::Record(uint8_t type, const std::string& payload) {
   size_t at = BeginRecord(out, type);
   out += payload;
   FinishRecord(out, at);
-  if (Status s = WriteAll(fd_, out); !s.ok())
+  if (Status s = WriteAll(fs_, fd_, out); !s.ok())
     spdlog::error("store: cannot write {}/{}: {}", dir_, kFile, s.error().text);
 }
 
@@ -205,7 +205,7 @@ Status DefinitionsLog::Open(const std::string& dir, bool& fresh) {
   dir_ = dir;
   std::string path = dir + "/" + kFile;
   size_t bad = 0;
-  auto scan = ScanFile(path, [&](uint8_t type, std::string_view payload, uint64_t) {
+  auto scan = ScanFile(fs_, path, [&](uint8_t type, std::string_view payload, uint64_t) {
     if (!Apply(type, payload)) ++bad;
   });
   if (!scan.ok()) return scan.error();
@@ -237,15 +237,15 @@ Status DefinitionsLog::Compact() {
   for (const auto& [k, b] : model_.bindings) put(kBindingPut, k);
   for (const auto& [k, p] : model_.policies) put(kPolicyPut, EncodePolicy(p));
   std::string path = dir_ + "/" + kFile, tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = fs_.Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return IoError(tmp + ": " + std::strerror(errno));
-  Status s = WriteAll(fd, out);
-  if (s.ok() && ::fsync(fd) != 0) s = IoError(std::strerror(errno));
-  ::close(fd);
+  Status s = WriteAll(fs_, fd, out);
+  if (s.ok() && fs_.Fsync(fd) != 0) s = IoError(std::strerror(errno));
+  fs_.Close(fd);
   if (!s.ok()) return IoError(tmp + ": " + s.error().text);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return IoError(path + ": " + std::strerror(errno));
-  SyncDirectory(dir_);
-  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fs_.Rename(tmp, path) != 0) return IoError(path + ": " + std::strerror(errno));
+  SyncDirectory(fs_, dir_);
+  fd_ = fs_.Open(path, O_WRONLY | O_APPEND);
   if (fd_ < 0) return IoError(path + ": " + std::strerror(errno));
   return Status::Ok();
 }

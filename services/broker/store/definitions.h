@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "broker/core/persistence.h"
+#include "broker/store/file_system.h"
 #include "common/status.h"
 
 namespace warren::store {
@@ -34,7 +35,7 @@ struct Definitions {
 
 class DefinitionsLog {
  public:
-  DefinitionsLog() = default;
+  explicit DefinitionsLog(FileSystem& fs = FileSystem::Default()) : fs_(fs) {}
   ~DefinitionsLog();
   DefinitionsLog(const DefinitionsLog&) = delete;
   DefinitionsLog& operator=(const DefinitionsLog&) = delete;
@@ -69,6 +70,7 @@ class DefinitionsLog {
   void Record(uint8_t type, const std::string& payload);
   Status Compact();
 
+  FileSystem& fs_;
   std::string dir_;
   int fd_ = -1;
   Definitions model_;

@@ -11,11 +11,11 @@
 
 namespace warren::store {
 
-Status WriteAll(int fd, std::string_view data, size_t* written) {
+Status WriteAll(FileSystem& fs, int fd, std::string_view data, size_t* written) {
   size_t done = 0;
   Status result = Status::Ok();
   while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    ssize_t n = fs.Write(fd, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       result = IoError(std::strerror(errno));
@@ -27,29 +27,30 @@ Status WriteAll(int fd, std::string_view data, size_t* written) {
   return result;
 }
 
-void SyncDirectory(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
+Status SyncDirectory(FileSystem& fs, const std::string& dir) {
+  int fd = fs.Open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return IoError(dir + ": " + std::strerror(errno));
+  fs.Fsync(fd);
+  fs.Close(fd);
+  return Status::Ok();
 }
 
-Result<ScanResult> ScanFile(const std::string& path, const RecordFn& fn) {
+Result<ScanResult> ScanFile(FileSystem& fs, const std::string& path, const RecordFn& fn) {
   ScanResult result;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = fs.Open(path, O_RDONLY);
   if (fd < 0) {
     if (errno != ENOENT) return IoError(path + ": " + std::strerror(errno));
     result.exists = false;
     return result;
   }
   struct stat st {};
-  ::fstat(fd, &st);
-  RecordScanner scan(fd, static_cast<uint64_t>(st.st_size));
+  fs.Fstat(fd, &st);
+  RecordScanner scan(fs, fd, static_cast<uint64_t>(st.st_size));
   uint8_t type;
   std::string_view payload;
   uint64_t offset;
   while (scan.Next(type, payload, offset)) fn(type, payload, offset);
-  ::close(fd);
+  fs.Close(fd);
   result.good_end = scan.good_end();
   result.dropped = scan.dropped();
   result.why = scan.why().empty() && result.dropped > 0 ? "damage" : scan.why();
@@ -66,7 +67,7 @@ bool RecordScanner::Fill(size_t want) {
   while (!eof_ && buf_.size() < want) {
     size_t old = buf_.size();
     buf_.resize(old + std::max(kChunk, want - old));
-    ssize_t n = ::read(fd_, buf_.data() + old, buf_.size() - old);
+    ssize_t n = fs_.Read(fd_, buf_.data() + old, buf_.size() - old);
     if (n < 0 && errno == EINTR) {
       buf_.resize(old);
       continue;

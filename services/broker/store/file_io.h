@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "broker/store/file_system.h"
 #include "common/status.h"
 
 namespace warren::store {
@@ -16,16 +17,16 @@ inline Error IoError(std::string text) { return Error{541, std::move(text)}; }
 
 // Writes all of `data` at the file's current offset; retries short writes.
 // `written` (if given) says how much went out, also when it fails part way.
-Status WriteAll(int fd, std::string_view data, size_t* written = nullptr);
+Status WriteAll(FileSystem& fs, int fd, std::string_view data, size_t* written = nullptr);
 // Makes a rename or unlink in `dir` durable.
-void SyncDirectory(const std::string& dir);
+Status SyncDirectory(FileSystem& fs, const std::string& dir);
 
 // Reads the records of one file in order, a chunk at a time, so that
 // recovery never holds more than one chunk (or one record) in memory.
 class RecordScanner {
  public:
   // Scans `fd` from its current offset (0) to `size`, the file's length.
-  RecordScanner(int fd, uint64_t size) : fd_(fd), file_end_(size) {}
+  RecordScanner(FileSystem& fs, int fd, uint64_t size) : fs_(fs), fd_(fd), file_end_(size) {}
   // The next record; false at the end of the file or at damage.
   bool Next(uint8_t& type, std::string_view& payload, uint64_t& offset);
   // Offset just past the last intact record.
@@ -38,6 +39,7 @@ class RecordScanner {
  private:
   bool Fill(size_t want);
 
+  FileSystem& fs_;
   int fd_;
   std::string buf_;
   size_t pos_ = 0;
@@ -59,6 +61,6 @@ struct ScanResult {
 using RecordFn = std::function<void(uint8_t type, std::string_view payload, uint64_t offset)>;
 // Streams the intact records of the file at `path` to `fn`. A missing file
 // is exists=false; any other failure to open it is an error.
-Result<ScanResult> ScanFile(const std::string& path, const RecordFn& fn);
+Result<ScanResult> ScanFile(FileSystem& fs, const std::string& path, const RecordFn& fn);
 
 }  // namespace warren::store

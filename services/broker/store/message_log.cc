@@ -1,6 +1,5 @@
 #include "broker/store/message_log.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -90,14 +89,12 @@ std::string MessageLog::PathOf(uint32_t segment) const {
 
 Status MessageLog::Recover(const Replay& replay) {
   std::vector<uint32_t> numbers;
-  if (DIR* d = ::opendir(options_.dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      uint32_t n;
-      if (ParseSegmentName(e->d_name, n)) numbers.push_back(n);
-    }
-    ::closedir(d);
-  } else {
+  std::vector<std::string> names;
+  if (options_.fs->List(options_.dir, names) != 0)
     return IoError(options_.dir + ": " + std::strerror(errno));
+  for (const std::string& name : names) {
+    uint32_t n;
+    if (ParseSegmentName(name.c_str(), n)) numbers.push_back(n);
   }
   std::sort(numbers.begin(), numbers.end());
   for (uint32_t n : numbers) {
@@ -110,7 +107,7 @@ Status MessageLog::Recover(const Replay& replay) {
 Status MessageLog::RecoverSegment(uint32_t number, const Replay& replay) {
   std::string path = PathOf(number);
   Segment& seg = segments_[number];
-  auto scan = ScanFile(path, [&](uint8_t type, std::string_view payload, uint64_t offset) {
+  auto scan = ScanFile(*options_.fs, path, [&](uint8_t type, std::string_view payload, uint64_t offset) {
     amqp::Reader r(payload);
     if (type == static_cast<uint8_t>(LogRecord::kPublish)) {
       PublishHeader h;
@@ -140,7 +137,7 @@ Status MessageLog::RecoverSegment(uint32_t number, const Replay& replay) {
   if (!r.why.empty()) {
     spdlog::warn("store: segment {}: {} at offset {}; dropped {} bytes after it", number, r.why,
                  r.good_end, r.dropped);
-    if (::truncate(path.c_str(), static_cast<off_t>(r.good_end)) != 0)
+    if (options_.fs->Truncate(path, static_cast<off_t>(r.good_end)) != 0)
       return IoError(path + ": cannot truncate: " + std::strerror(errno));
   }
   return Status::Ok();
@@ -156,9 +153,9 @@ void MessageLog::Start(const std::vector<std::pair<uint32_t, uint64_t>>& live_pe
 
 void MessageLog::OpenSegment() {
   std::string path = PathOf(current_);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = options_.fs->Open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) spdlog::critical("store: cannot create {}: {}", path, std::strerror(errno));
-  SyncDirectory(options_.dir);
+  SyncDirectory(*options_.fs, options_.dir);
   std::lock_guard<std::mutex> lock(mu_);
   fd_ = fd;
   segments_[current_];
@@ -174,7 +171,7 @@ void MessageLog::Rotate() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (options_.fsync) to_close_.push_back(fd_);
-    else ::close(fd_);
+    else options_.fs->Close(fd_);
     fd_ = -1;
   }
   ++current_;
@@ -242,12 +239,12 @@ core::MessagePtr MessageLog::Read(const core::DiskRef& ref) {
   if (ref.segment == current_ && ref.offset + ref.length > current_size_ - buffer_.size())
     WriteBuffered();
   Segment& seg = it->second;
-  if (seg.read_fd < 0) seg.read_fd = ::open(PathOf(ref.segment).c_str(), O_RDONLY | O_CLOEXEC);
+  if (seg.read_fd < 0) seg.read_fd = options_.fs->Open(PathOf(ref.segment), O_RDONLY);
   if (seg.read_fd < 0) return nullptr;
   std::string raw(ref.length, '\0');
   size_t got = 0;
   while (got < raw.size()) {
-    ssize_t n = ::pread(seg.read_fd, raw.data() + got, raw.size() - got,
+    ssize_t n = options_.fs->Pread(seg.read_fd, raw.data() + got, raw.size() - got,
                         static_cast<off_t>(ref.offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return nullptr;
@@ -297,7 +294,7 @@ void MessageLog::PostOnce(bool& posted, void (MessageLog::*fn)()) {
 void MessageLog::WriteBuffered() {
   if (closed_ || buffer_.empty()) return;
   size_t done = 0;
-  Status s = WriteAll(fd_, buffer_, &done);
+  Status s = WriteAll(*options_.fs, fd_, buffer_, &done);
   buffer_.erase(0, done);
   written_ = appended_ - buffer_.size();
   if (!s.ok()) {
@@ -327,12 +324,12 @@ void MessageLog::SyncLoop() {
     int fd = fd_;
     lock.unlock();
     for (int c : closing) {
-      ::fdatasync(c);
-      ::close(c);
+      options_.fs->Fdatasync(c);
+      options_.fs->Close(c);
     }
     if (target > done) {
-      if (fd >= 0) ::fdatasync(fd);
-      if (options_.extra_sync_fd >= 0) ::fdatasync(options_.extra_sync_fd);
+      if (fd >= 0) options_.fs->Fdatasync(fd);
+      if (options_.extra_sync_fd >= 0) options_.fs->Fdatasync(options_.extra_sync_fd);
       done = target;
       ++sync_rounds_;
       std::weak_ptr<bool> alive = alive_;
@@ -348,7 +345,7 @@ void MessageLog::Synced(uint64_t upto) {
   if (closed_ || upto <= synced_) return;
   synced_ = upto;
   while (!pending_unlinks_.empty() && pending_unlinks_.front().first <= upto) {
-    ::unlink(PathOf(pending_unlinks_.front().second).c_str());
+    options_.fs->Unlink(PathOf(pending_unlinks_.front().second));
     pending_unlinks_.pop_front();
   }
   if (options_.on_synced) options_.on_synced();
@@ -377,12 +374,12 @@ void MessageLog::Reclaim() {
       CarryForward(it->first);
       carried = true;
     }
-    if (s.read_fd >= 0) ::close(s.read_fd);
+    if (s.read_fd >= 0) options_.fs->Close(s.read_fd);
     doomed.push_back(it->first);
     it = segments_.erase(it);
   }
   if (!carried) {
-    for (uint32_t n : doomed) ::unlink(PathOf(n).c_str());
+    for (uint32_t n : doomed) options_.fs->Unlink(PathOf(n));
     return;
   }
   for (uint32_t n : doomed) pending_unlinks_.push_back({appended_, n});
@@ -390,7 +387,7 @@ void MessageLog::Reclaim() {
 }
 
 void MessageLog::CarryForward(uint32_t segment) {
-  auto scan = ScanFile(PathOf(segment), [&](uint8_t type, std::string_view payload, uint64_t) {
+  auto scan = ScanFile(*options_.fs, PathOf(segment), [&](uint8_t type, std::string_view payload, uint64_t) {
     Mark m;
     if (DecodeMark(type, payload, m) && m.segment != segment && segments_.count(m.segment))
       AppendMark(m.kind, m.queue, core::DiskRef{m.id, m.segment, 0, 0});
@@ -412,14 +409,14 @@ void MessageLog::Close() {
     sync_thread_.join();
   }
   if (fd_ >= 0) {
-    if (options_.fsync) ::fdatasync(fd_);
-    ::close(fd_);
+    if (options_.fsync) options_.fs->Fdatasync(fd_);
+    options_.fs->Close(fd_);
     fd_ = -1;
   }
-  for (int fd : to_close_) ::close(fd);
+  for (int fd : to_close_) options_.fs->Close(fd);
   to_close_.clear();
   for (auto& [n, s] : segments_)
-    if (s.read_fd >= 0) ::close(s.read_fd);
+    if (s.read_fd >= 0) options_.fs->Close(s.read_fd);
 }
 
 }  // namespace warren::store

@@ -36,11 +36,13 @@
 #include <vector>
 
 #include "broker/core/message.h"
+#include "broker/store/file_system.h"
 #include "common/status.h"
 
 namespace warren::store {
 
 struct MessageLogOptions {
+  FileSystem* fs = &FileSystem::Default();
   std::string dir;               // <data_dir>/messages
   uint64_t segment_size = 16 << 20;
   bool fsync = true;

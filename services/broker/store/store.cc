@@ -14,11 +14,12 @@
 
 namespace warren::store {
 
-Store::Store(StoreOptions options) : options_(std::move(options)) {}
+Store::Store(StoreOptions options)
+    : options_(std::move(options)), definitions_(*options_.fs) {}
 
 Store::~Store() {
   Close();
-  if (lock_fd_ >= 0) ::close(lock_fd_);
+  if (lock_fd_ >= 0) options_.fs->Close(lock_fd_);
 }
 
 Status Store::Open(bool& fresh) {
@@ -26,12 +27,13 @@ Status Store::Open(bool& fresh) {
   std::filesystem::create_directories(options_.data_dir + "/messages", ec);
   if (ec) return IoError(options_.data_dir + ": " + ec.message());
   std::string lock = options_.data_dir + "/.lock";
-  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  lock_fd_ = options_.fs->Open(lock, O_RDWR | O_CREAT, 0644);
   if (lock_fd_ < 0) return IoError(lock + ": " + std::strerror(errno));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
+  if (options_.fs->Flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
     return IoError(options_.data_dir + " is in use by another node");
   if (Status s = definitions_.Open(options_.data_dir, fresh); !s.ok()) return s;
   MessageLogOptions o;
+  o.fs = options_.fs;
   o.dir = options_.data_dir + "/messages";
   o.segment_size = options_.segment_size;
   o.fsync = options_.fsync;

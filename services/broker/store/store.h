@@ -25,10 +25,12 @@
 namespace warren::store {
 
 struct StoreOptions {
+  FileSystem* fs = &FileSystem::Default();
   std::string data_dir;
   bool fsync = true;
   uint64_t segment_size = 16 << 20;
   std::function<void(std::function<void()>)> post;  // onto the node's loop
+  std::function<void(const std::string&)> on_fatal;
 };
 
 class Store : public core::Persistence {

@@ -30,9 +30,9 @@ class DiskFailureTest(unittest.TestCase):
         workdir = tempfile.mkdtemp(prefix="warren-disk-failure-")
         self.fail_sync = os.path.join(workdir, "fail-sync")
         self.full_disk = os.path.join(workdir, "full-disk")
+        self.addCleanup(os.rmdir, workdir)  # cleanups run last-in first-out
         for trigger in (self.fail_sync, self.full_disk):
             self.addCleanup(lambda t=trigger: os.path.exists(t) and os.remove(t))
-        self.addCleanup(os.rmdir, workdir)
         # Only the node's process gets the shim (it inherits the environment).
         os.environ["LD_PRELOAD"] = lib
         os.environ["WARREN_TEST_FAIL_SYNC"] = self.fail_sync

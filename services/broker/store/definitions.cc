@@ -17,8 +17,6 @@ namespace warren::store {
 
 namespace {
 
-using namespace defs;
-
 // Nesting the store reads no matter what, to tell "too deep" from "broken"
 // in an error message.
 constexpr int kDiagnosisDepth = 1024;
@@ -52,17 +50,17 @@ Status DefinitionsLog::Open(const std::string& dir, const std::string& damaged_d
 Status DefinitionsLog::Replay(const std::string& damaged_dir, bool& fresh) {
   std::string file = path();
   std::optional<Undecodable> bad;
-  auto scan = ScanFile(fs_, file, FileKind::kDefinitions, /*legacy_resync=*/true,
-                       [&](uint8_t type, std::string_view payload, uint64_t offset) {
+  auto apply = [&](uint8_t type, std::string_view payload, uint64_t offset) {
     if (bad) return;
-    std::string why = Apply(model_, type, payload, kMaxStoredTableDepth);
+    std::string why = defs::Apply(model_, type, payload, kMaxStoredTableDepth);
     if (why.empty()) return;
     Definitions scratch;
-    if (Apply(scratch, type, payload, kDiagnosisDepth).empty())
+    if (defs::Apply(scratch, type, payload, kDiagnosisDepth).empty())
       why = "a field table in it is nested deeper than the " +
             std::to_string(kMaxStoredTableDepth) + " levels the store reads";
-    bad = Undecodable{offset, type, Describe(type, payload), why};
-  });
+    bad = Undecodable{offset, type, defs::Describe(type, payload), why};
+  };
+  auto scan = ScanFile(fs_, file, FileKind::kDefinitions, /*legacy_resync=*/true, apply);
   if (!scan.ok()) return scan.error();
   const ScanResult& r = scan.value();
   fresh = !r.exists;
@@ -82,8 +80,10 @@ Status DefinitionsLog::Replay(const std::string& damaged_dir, bool& fresh) {
                    "; not starting without it, so that it is not lost silently: " + kRemedy);
   for (const Damage& d : r.damage) {
     if (AllZero(fs_, file, d.offset, d.length)) {
-      spdlog::warn("store: {}: {} zero bytes at its end (offset {}), left by a crash before data "
-                   "reached the disk; left out", file, d.length, d.offset);
+      spdlog::warn(
+          "store: {}: {} zero bytes at its end (offset {}), left by a crash before data "
+          "reached the disk; left out",
+          file, d.length, d.offset);
       continue;
     }
     auto copy = KeepCopy(fs_, file, d.offset, d.length, damaged_dir, "definitions.log");
@@ -91,8 +91,10 @@ Status DefinitionsLog::Replay(const std::string& damaged_dir, bool& fresh) {
       return IoError(file + ": its last write was cut short (" + std::to_string(d.length) +
                      " bytes at offset " + std::to_string(d.offset) +
                      ") and no copy of it could be kept: " + copy.error().text);
-    spdlog::warn("store: {}: its last write was cut short ({}, {} bytes at offset {}); left "
-                 "out, a copy is at {}", file, d.why, d.length, d.offset, copy.value());
+    spdlog::warn(
+        "store: {}: its last write was cut short ({}, {} bytes at offset {}); left "
+        "out, a copy is at {}",
+        file, d.why, d.length, d.offset, copy.value());
   }
   return Status::Ok();
 }
@@ -105,14 +107,15 @@ Status DefinitionsLog::Compact() {
     out += payload;
     FinishRecord(out, framing_, at);
   };
-  put(kNextQueueId, EncodeNextQueueId(model_.next_queue_id));
-  for (const auto& v : model_.vhosts) put(kVHostPut, Strings({v}));
-  for (const auto& [n, u] : model_.users) put(kUserPut, EncodeUser(u));
-  for (const auto& [k, p] : model_.permissions) put(kPermissionsPut, EncodePermissions(p));
-  for (const auto& [k, e] : model_.exchanges) put(kExchangePut, EncodeExchange(e));
-  for (const auto& [k, q] : model_.queues) put(kQueuePut, EncodeQueue(q));
-  for (const auto& [k, b] : model_.bindings) put(kBindingPut, k);
-  for (const auto& [k, p] : model_.policies) put(kPolicyPut, EncodePolicy(p));
+  put(defs::kNextQueueId, defs::EncodeNextQueueId(model_.next_queue_id));
+  for (const auto& v : model_.vhosts) put(defs::kVHostPut, defs::Strings({v}));
+  for (const auto& [n, u] : model_.users) put(defs::kUserPut, defs::EncodeUser(u));
+  for (const auto& [k, p] : model_.permissions)
+    put(defs::kPermissionsPut, defs::EncodePermissions(p));
+  for (const auto& [k, e] : model_.exchanges) put(defs::kExchangePut, defs::EncodeExchange(e));
+  for (const auto& [k, q] : model_.queues) put(defs::kQueuePut, defs::EncodeQueue(q));
+  for (const auto& [k, b] : model_.bindings) put(defs::kBindingPut, k);
+  for (const auto& [k, p] : model_.policies) put(defs::kPolicyPut, defs::EncodePolicy(p));
   std::string file = path(), tmp = file + ".tmp";
   int fd = fs_.Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return IoError(tmp + ": " + std::strerror(errno));
@@ -128,9 +131,9 @@ Status DefinitionsLog::Compact() {
 }
 
 void DefinitionsLog::Record(uint8_t type, const std::string& payload) {
-  if (std::string why = Apply(model_, type, payload, kMaxStoredTableDepth); !why.empty()) {
+  if (std::string why = defs::Apply(model_, type, payload, kMaxStoredTableDepth); !why.empty()) {
     spdlog::error("store: the {} is not written: it would not decode ({})",
-                  Describe(type, payload), why);
+                  defs::Describe(type, payload), why);
     return;
   }
   if (fd_ < 0 || failed_) return;
@@ -158,8 +161,10 @@ bool DefinitionsLog::Flush() {
     return false;
   }
   if (blocked_reason_.empty())
-    spdlog::error("store: {}; publishers are blocked and nothing more is confirmed until it "
-                  "succeeds", why);
+    spdlog::error(
+        "store: {}; publishers are blocked and nothing more is confirmed until it "
+        "succeeds",
+        why);
   blocked_reason_ = why;
   return false;
 }
@@ -171,46 +176,56 @@ bool DefinitionsLog::Writable(const Status& s, const std::string& what) {
   return false;
 }
 
-void DefinitionsLog::PutVHost(const std::string& name) { Record(kVHostPut, Strings({name})); }
-void DefinitionsLog::DeleteVHost(const std::string& name) { Record(kVHostDelete, Strings({name})); }
-void DefinitionsLog::PutUser(const core::UserDef& user) { Record(kUserPut, EncodeUser(user)); }
-void DefinitionsLog::DeleteUser(const std::string& name) { Record(kUserDelete, Strings({name})); }
+void DefinitionsLog::PutVHost(const std::string& name) {
+  Record(defs::kVHostPut, defs::Strings({name}));
+}
+void DefinitionsLog::DeleteVHost(const std::string& name) {
+  Record(defs::kVHostDelete, defs::Strings({name}));
+}
+void DefinitionsLog::PutUser(const core::UserDef& user) {
+  Record(defs::kUserPut, defs::EncodeUser(user));
+}
+void DefinitionsLog::DeleteUser(const std::string& name) {
+  Record(defs::kUserDelete, defs::Strings({name}));
+}
 void DefinitionsLog::PutPermissions(const core::PermissionDef& p) {
-  Record(kPermissionsPut, EncodePermissions(p));
+  Record(defs::kPermissionsPut, defs::EncodePermissions(p));
 }
 void DefinitionsLog::DeletePermissions(const std::string& user, const std::string& vhost) {
-  Record(kPermissionsDelete, Strings({user, vhost}));
+  Record(defs::kPermissionsDelete, defs::Strings({user, vhost}));
 }
 void DefinitionsLog::PutExchange(const core::ExchangeDef& e) {
-  if (Writable(Encodable(e), "exchange '" + LogSafe(e.name) + "' in vhost '" + LogSafe(e.vhost) + "'"))
-    Record(kExchangePut, EncodeExchange(e));
+  if (Writable(Encodable(e),
+               "exchange '" + LogSafe(e.name) + "' in vhost '" + LogSafe(e.vhost) + "'"))
+    Record(defs::kExchangePut, defs::EncodeExchange(e));
 }
 void DefinitionsLog::DeleteExchange(const std::string& vhost, const std::string& name) {
-  Record(kExchangeDelete, Strings({vhost, name}));
+  Record(defs::kExchangeDelete, defs::Strings({vhost, name}));
 }
 uint64_t DefinitionsLog::NewQueueId() { return model_.next_queue_id++; }
 void DefinitionsLog::PutQueue(const core::QueueDef& q) {
   if (Writable(Encodable(q), "queue '" + LogSafe(q.name) + "' in vhost '" + LogSafe(q.vhost) + "'"))
-    Record(kQueuePut, EncodeQueue(q));
+    Record(defs::kQueuePut, defs::EncodeQueue(q));
 }
 void DefinitionsLog::DeleteQueue(const std::string& vhost, const std::string& name) {
-  Record(kQueueDelete, Strings({vhost, name}));
+  Record(defs::kQueueDelete, defs::Strings({vhost, name}));
 }
 void DefinitionsLog::PutBinding(const core::BindingDef& b) {
-  if (Writable(Encodable(b), "a binding from '" + LogSafe(b.source) + "' in vhost '" +
-                                 LogSafe(b.vhost) + "'"))
-    Record(kBindingPut, EncodeBinding(b));
+  if (Writable(Encodable(b),
+               "a binding from '" + LogSafe(b.source) + "' in vhost '" + LogSafe(b.vhost) + "'"))
+    Record(defs::kBindingPut, defs::EncodeBinding(b));
 }
 void DefinitionsLog::DeleteBinding(const core::BindingDef& b) {
   // A binding that could not be written has nothing to delete on disk.
-  if (Encodable(b).ok()) Record(kBindingDelete, EncodeBinding(b));
+  if (Encodable(b).ok()) Record(defs::kBindingDelete, defs::EncodeBinding(b));
 }
 void DefinitionsLog::PutPolicy(const core::PolicyDef& p) {
-  if (Writable(Encodable(p), "policy '" + LogSafe(p.name) + "' in vhost '" + LogSafe(p.vhost) + "'"))
-    Record(kPolicyPut, EncodePolicy(p));
+  if (Writable(Encodable(p),
+               "policy '" + LogSafe(p.name) + "' in vhost '" + LogSafe(p.vhost) + "'"))
+    Record(defs::kPolicyPut, defs::EncodePolicy(p));
 }
 void DefinitionsLog::DeletePolicy(const std::string& vhost, const std::string& name) {
-  Record(kPolicyDelete, Strings({vhost, name}));
+  Record(defs::kPolicyDelete, defs::Strings({vhost, name}));
 }
 
 }  // namespace warren::store

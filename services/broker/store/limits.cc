@@ -89,7 +89,7 @@ Status Walk(const amqp::FieldTable& table, uint64_t& bytes) {
   return Status::Ok();
 }
 
-Status Fits(std::initializer_list<const amqp::FieldTable*> tables, uint64_t names) {
+Status Check(std::initializer_list<const amqp::FieldTable*> tables, uint64_t names) {
   uint64_t bytes = names;
   for (const amqp::FieldTable* t : tables)
     if (Status s = Walk(*t, bytes); !s.ok()) return s;
@@ -99,23 +99,23 @@ Status Fits(std::initializer_list<const amqp::FieldTable*> tables, uint64_t name
 
 }  // namespace
 
-Status Encodable(const amqp::FieldTable& table) { return Fits({&table}, 0); }
+Status Encodable(const amqp::FieldTable& table) { return Check({&table}, 0); }
 
 Status Encodable(const core::ExchangeDef& e) {
-  return Fits({&e.arguments}, e.vhost.size() + e.name.size() + e.type.size());
+  return Check({&e.arguments}, e.vhost.size() + e.name.size() + e.type.size());
 }
 
 Status Encodable(const core::QueueDef& q) {
-  return Fits({&q.arguments}, q.vhost.size() + q.name.size());
+  return Check({&q.arguments}, q.vhost.size() + q.name.size());
 }
 
 Status Encodable(const core::BindingDef& b) {
-  return Fits({&b.arguments},
+  return Check({&b.arguments},
               b.vhost.size() + b.source.size() + b.destination.size() + b.routing_key.size());
 }
 
 Status Encodable(const core::PolicyDef& p) {
-  return Fits({&p.definition}, p.vhost.size() + p.name.size() + p.pattern.size());
+  return Check({&p.definition}, p.vhost.size() + p.name.size() + p.pattern.size());
 }
 
 }  // namespace warren::store

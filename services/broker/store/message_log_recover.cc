@@ -54,8 +54,7 @@ Status MessageLog::Recover(const Replay& replay) {
 Status MessageLog::RecoverSegment(uint32_t number, bool newest, const Replay& replay) {
   std::string path = PathOf(number);
   Segment& seg = segments_[number];
-  auto scan = ScanFile(fs_, path, FileKind::kSegment, false,
-                       [&](uint8_t type, std::string_view payload, uint64_t offset) {
+  auto record = [&](uint8_t type, std::string_view payload, uint64_t offset) {
     amqp::Reader r(payload);
     if (type == static_cast<uint8_t>(LogRecord::kPublish)) {
       PublishHeader h;
@@ -79,8 +78,9 @@ Status MessageLog::RecoverSegment(uint32_t number, bool newest, const Replay& re
       if (m.segment != number) seg.targets.insert(m.segment);
       replay.mark(m.kind, m.queue, m.id, m.segment);
     }
-  },
-                       &seg.framing);
+  };
+  // seg.framing is set from the file header before the first record.
+  auto scan = ScanFile(fs_, path, FileKind::kSegment, false, record, &seg.framing);
   if (!scan.ok()) return scan.error();
   for (const Damage& d : scan.value().damage)
     if (!KeepDamage(number, newest, d)) seg.keep = true;

@@ -19,8 +19,7 @@ constexpr uint64_t kLegacyResyncWork = 256ull << 20;
 
 RecordScanner::RecordScanner(FileSystem& fs, int fd, uint64_t size, uint64_t start,
                              const Framing& f, bool resync)
-    : fs_(fs), fd_(fd), size_(size), framing_(f), resync_(resync), pos_(start),
-      good_end_(start) {}
+    : fs_(fs), fd_(fd), size_(size), framing_(f), resync_(resync), pos_(start), good_end_(start) {}
 
 bool RecordScanner::Load(uint64_t offset, size_t n) {
   if (offset >= buf_offset_ && offset + n <= buf_offset_ + buf_.size()) return true;
@@ -33,7 +32,8 @@ bool RecordScanner::Load(uint64_t offset, size_t n) {
   buf_.resize(want);
   buf_offset_ = offset;
   while (keep < want) {
-    ssize_t got = fs_.Pread(fd_, buf_.data() + keep, want - keep, static_cast<off_t>(offset + keep));
+    ssize_t got =
+        fs_.Pread(fd_, buf_.data() + keep, want - keep, static_cast<off_t>(offset + keep));
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
       error_ = got < 0 ? std::strerror(errno) : "the file shrank while it was read";
@@ -84,7 +84,7 @@ bool RecordScanner::Next(uint8_t& type, std::string_view& payload, uint64_t& off
     if (!error_.empty()) return false;
     d.length = next - pos_;
     d.records = std::max<uint64_t>(markers, 1);
-    d.end = next < size_               ? Damage::kResynced
+    d.end = next < size_           ? Damage::kResynced
             : resync_ && !gave_up_ ? Damage::kEndOfFile
                                    : Damage::kGaveUp;
     damage_.push_back(std::move(d));

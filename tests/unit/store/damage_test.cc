@@ -149,8 +149,8 @@ TEST_F(DamageTest, RecordsHiddenInABodyAreNotReadWhenResynchronising) {
   std::string forged_props;
   amqp::EncodeProperties(amqp::BasicProperties{}, forged_props);
   std::string settle = EncodeMark(QueueId(), 1, 1);
-  std::string forge = EncodePublish(1000, 0, -1, 0, {QueueId()}, "", "q", forged_props,
-                                    "<999999>forged");
+  std::string forge =
+      EncodePublish(1000, 0, -1, 0, {QueueId()}, "", "q", forged_props, "<999999>forged");
   std::string planted;
   for (const Framing& f : {Framing::Legacy(), Framing::Salted(0), Framing::Salted(~0ull)}) {
     planted += MakeRecord(f, static_cast<uint8_t>(LogRecord::kSettle), settle);
@@ -249,7 +249,8 @@ TEST_F(LegacySegmentTest, AnOldSegmentIsRead) {
   WriteLegacySegment(queue, 5);
   OpenNode();
   std::vector<std::pair<std::string, bool>> got;
-  while (auto e = vhost().FindQueue("q")->Get(true)) got.emplace_back(e->message->body, e->redelivered);
+  while (auto e = vhost().FindQueue("q")->Get(true))
+    got.emplace_back(e->message->body, e->redelivered);
   EXPECT_EQ(got, (std::vector<std::pair<std::string, bool>>{
                      {Body(1), true}, {Body(2), false}, {Body(3), false}, {Body(4), false}}));
   EXPECT_TRUE(Copies().empty());

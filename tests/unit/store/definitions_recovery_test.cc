@@ -4,7 +4,6 @@
 // read back is never written (limits.h); and a damaged tail holding
 // record-like bytes does not turn into definitions.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 #include <zlib.h>
 
@@ -237,7 +236,8 @@ TEST(EncodableTest, SaysWhatTheStoreCannotReadBack) {
   EXPECT_NE(deep.error().text.find("nested deeper than 128"), std::string::npos);
 
   amqp::FieldTable in_array;  // arrays count as a level too
-  in_array.Set("a", amqp::FieldValue::Array({amqp::FieldValue::Table(Nested(kMaxStoredTableDepth - 1))}));
+  in_array.Set(
+      "a", amqp::FieldValue::Array({amqp::FieldValue::Table(Nested(kMaxStoredTableDepth - 1))}));
   EXPECT_FALSE(Encodable(in_array).ok());
 
   amqp::FieldTable long_key;
@@ -246,8 +246,9 @@ TEST(EncodableTest, SaysWhatTheStoreCannotReadBack) {
   long_key.entries[0].first.resize(255);
   EXPECT_TRUE(Encodable(long_key).ok());
 
-  for (amqp::FieldValue v : {amqp::FieldValue{'Z', int64_t{1}}, amqp::FieldValue{'b', int64_t{300}},
-                             amqp::FieldValue{'S', int64_t{1}}, amqp::FieldValue{'F', std::string()}}) {
+  for (amqp::FieldValue v :
+       {amqp::FieldValue{'Z', int64_t{1}}, amqp::FieldValue{'b', int64_t{300}},
+        amqp::FieldValue{'S', int64_t{1}}, amqp::FieldValue{'F', std::string()}}) {
     amqp::FieldTable t;
     t.Set("v", v);
     EXPECT_FALSE(Encodable(t).ok()) << v.type;

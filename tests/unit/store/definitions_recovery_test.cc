@@ -214,6 +214,25 @@ TEST_F(DefinitionsRecoveryTest, RecordsHiddenInATornTailAreNotRead) {
   EXPECT_EQ(log->model().queues.count({"/", "innocent"}), 0u);
 }
 
+TEST_F(DefinitionsRecoveryTest, AnOldFileIsReadAndRewrittenSalted) {
+  amqp::FieldTable args;
+  args.Set("x-max-length", amqp::FieldValue::Long(5));
+  std::string bytes = LegacyRecord(defs::kNextQueueId, defs::EncodeNextQueueId(9)) +
+                      LegacyRecord(defs::kVHostPut, defs::Strings({"/"})) +
+                      LegacyRecord(defs::kQueuePut, defs::EncodeQueue({"/", "q", 8, false, args}));
+  Spit(file(), bytes);
+  {
+    auto log = Open();
+    ASSERT_EQ(log->model().queues.count({"/", "q"}), 1u);
+    EXPECT_EQ(log->model().queues.at({"/", "q"}).arguments, args);
+    EXPECT_EQ(log->NewQueueId(), 9u);
+  }
+  Framing f;
+  EXPECT_EQ(ParseFileHeader(Slurp(file()).substr(0, kFileHeader), FileKind::kDefinitions, f),
+            HeaderState::kSalted);
+  EXPECT_EQ(Open()->model().queues.count({"/", "q"}), 1u);
+}
+
 TEST_F(DefinitionsRecoveryTest, WhatCannotBeReadBackIsNeverWritten) {
   amqp::FieldTable bad;
   bad.Set("k", amqp::FieldValue{'Z', int64_t{1}});

@@ -7,6 +7,8 @@
 #include <sys/file.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "store/store_fixture.h"
 
@@ -228,6 +230,31 @@ TEST_F(FileFailureTest, ASegmentWhoseAcksCannotBeCarriedForwardStays) {
   OpenNode(false, 64 << 10);
   EXPECT_EQ(vhost().FindQueue("q")->ready_count(), 0u) << "an acked message came back";
   EXPECT_EQ(Drain(*vhost().FindQueue("keep")), std::vector<std::string>{"pinned"});
+}
+
+// Recovery keeps a copy of damaged bytes before anything can delete them; a
+// segment whose damage could not be copied is never reclaimed.
+TEST_F(FileFailureTest, ADamagedSegmentWithNoRoomForACopyIsKept) {
+  OpenNode();
+  DeclareQueue("q", true);
+  for (int i = 0; i < 10; ++i) Publish("q", "message-" + std::to_string(i));
+  CloseNode();
+  std::filesystem::path seg = dir_ / "messages" / SegmentFiles().front();
+  std::string bytes;
+  {
+    std::ifstream in(seg, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  size_t at = bytes.find("message-4");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] ^= 0x01;
+  std::ofstream(seg, std::ios::binary | std::ios::trunc) << bytes;
+  fs_.Fail(Op::kOpen, ENOSPC, 1, -1, "damaged");
+  OpenNode();
+  EXPECT_EQ(Drain(*vhost().FindQueue("q")).size(), 9u);
+  Publish("q", "moves the log on");
+  RunPosted();
+  EXPECT_TRUE(std::filesystem::exists(seg)) << "the only copy of the damaged bytes was deleted";
 }
 
 TEST_F(FileFailureTest, AFailedDirectorySyncAfterCompactionRefusesTheStart) {

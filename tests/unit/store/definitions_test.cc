@@ -32,15 +32,6 @@ class DefinitionsTest : public ::testing::Test {
     return log;
   }
 
-  // Open, for tests that expect it to be refused: the error text.
-  std::string OpenRefused() {
-    DefinitionsLog log;
-    bool fresh = false;
-    Status s = log.Open(dir_.string(), (dir_ / "damaged").string(), fresh);
-    EXPECT_FALSE(s.ok()) << "opened";
-    return s.ok() ? "" : s.error().text;
-  }
-
   static core::BindingDef Binding(const std::string& source, const std::string& queue) {
     return core::BindingDef{"/", source, true, queue, "key", {}};
   }

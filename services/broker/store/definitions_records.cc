@@ -28,11 +28,13 @@ void DeleteVHost(Definitions& m, const std::string& v) {
   EraseIf(m.policies, [&](const core::PolicyDef& p) { return p.vhost == v; });
 }
 
-// A table that does not decode: why, as precisely as can be told.
-std::string TableError(amqp::Reader& r) {
-  return r.ok() ? "a field table in it does not decode (an unknown value type, a length that "
-                  "overruns, or nesting deeper than the store reads)"
-                : kTruncated;
+// Decodes the table that ends a record; says why not. DecodeTable fails
+// the reader on any error, so truncation before the table is told first.
+std::string Table(amqp::Reader& r, amqp::FieldTable& out, int depth) {
+  if (!r.ok()) return kTruncated;
+  if (amqp::DecodeTable(r, out, depth)) return "";
+  return "a field table in it does not decode (an unknown value type, a length that overruns, "
+         "or nesting deeper than the store reads)";
 }
 
 std::string ApplyEntity(Definitions& m, uint8_t type, amqp::Reader& r, std::string_view payload,
@@ -43,7 +45,7 @@ std::string ApplyEntity(Definitions& m, uint8_t type, amqp::Reader& r, std::stri
       uint8_t flags = r.U8();
       e.auto_delete = flags & 1;
       e.internal = flags & 2;
-      if (!amqp::DecodeTable(r, e.arguments, depth)) return TableError(r);
+      if (std::string why = Table(r, e.arguments, depth); !why.empty()) return why;
       m.exchanges[{e.vhost, e.name}] = std::move(e);
       return "";
     }
@@ -51,7 +53,7 @@ std::string ApplyEntity(Definitions& m, uint8_t type, amqp::Reader& r, std::stri
       core::QueueDef q{Str(r), Str(r), 0, false, {}};
       q.id = r.U64();
       q.auto_delete = r.U8() & 1;
-      if (!amqp::DecodeTable(r, q.arguments, depth)) return TableError(r);
+      if (std::string why = Table(r, q.arguments, depth); !why.empty()) return why;
       m.next_queue_id = std::max(m.next_queue_id, q.id + 1);
       m.queues[{q.vhost, q.name}] = std::move(q);
       return "";
@@ -64,7 +66,7 @@ std::string ApplyEntity(Definitions& m, uint8_t type, amqp::Reader& r, std::stri
       b.to_queue = r.U8() & 1;
       b.destination = Str(r);
       b.routing_key = Str(r);
-      if (!amqp::DecodeTable(r, b.arguments, depth)) return TableError(r);
+      if (std::string why = Table(r, b.arguments, depth); !why.empty()) return why;
       if (type == kBindingPut) m.bindings[std::string(payload)] = std::move(b);
       else m.bindings.erase(std::string(payload));
       return "";
@@ -75,7 +77,7 @@ std::string ApplyEntity(Definitions& m, uint8_t type, amqp::Reader& r, std::stri
       p.priority = static_cast<int32_t>(r.U32());
       auto parsed = core::ParseApplyTo(apply_to);
       if (r.ok() && !parsed) return "unknown apply-to '" + LogSafe(apply_to) + "'";
-      if (!amqp::DecodeTable(r, p.definition, depth)) return TableError(r);
+      if (std::string why = Table(r, p.definition, depth); !why.empty()) return why;
       p.apply_to = *parsed;
       m.policies[{p.vhost, p.name}] = std::move(p);
       return "";

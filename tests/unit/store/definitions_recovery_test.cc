@@ -127,9 +127,22 @@ TEST_F(DefinitionsRecoveryTest, ARecordThatDoesNotDecodeRefusesTheStart) {
   EXPECT_NE(error.find("definitions.log"), std::string::npos) << error;
   EXPECT_NE(error.find("queue record (vhost '/', name 'broken')"), std::string::npos) << error;
   EXPECT_NE(error.find("offset " + std::to_string(offset)), std::string::npos) << error;
-  EXPECT_NE(error.find("does not decode"), std::string::npos) << error;
+  EXPECT_NE(error.find("does not decode: a field table in it does not decode"),
+            std::string::npos)
+      << error;
   EXPECT_NE(error.find("backup"), std::string::npos) << "says what to do: " << error;
   EXPECT_EQ(Slurp(file()), bytes) << "the file was changed";
+}
+
+TEST_F(DefinitionsRecoveryTest, ATableTooDeepToReadRefusesTheStartAndSaysSo) {
+  // Written by an older version that did not check nesting.
+  Spit(file(), LegacyRecord(defs::kVHostPut, defs::Strings({"/"})) +
+                   LegacyRecord(defs::kQueuePut,
+                                defs::EncodeQueue({"/", "deep", 3, false, Nested(200)})));
+  std::string error = OpenRefused();
+  EXPECT_NE(error.find("name 'deep'"), std::string::npos) << error;
+  EXPECT_NE(error.find("nested deeper than the 128 levels the store reads"), std::string::npos)
+      << error;
 }
 
 TEST_F(DefinitionsRecoveryTest, DamageWithIntactRecordsAfterItRefusesTheStart) {

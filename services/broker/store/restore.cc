@@ -97,6 +97,17 @@ Status RestoreDefinitions(const Definitions& d, core::Broker& broker) {
   return Status::Ok();
 }
 
+// One line for all the damage recovery skipped (each range had its own).
+void LogDamage(Store& store) {
+  const RecoveryReport& damage = store.log().recovery();
+  if (damage.damaged_ranges == 0) return;
+  spdlog::warn("store: recovery skipped {} damaged range{} of the message log: {} bytes, at "
+               "least {} record{} lost; copies are under {}", damage.damaged_ranges,
+               damage.damaged_ranges == 1 ? "" : "s", damage.damaged_bytes,
+               damage.damaged_records, damage.damaged_records == 1 ? "" : "s",
+               store.damaged_dir());
+}
+
 }  // namespace
 
 Status Restore(Store& store, core::Broker& broker) {
@@ -163,13 +174,7 @@ Status Restore(Store& store, core::Broker& broker) {
                 .count();
   spdlog::info("store: recovered {} messages in {} durable queues ({} segments) in {} ms",
                restored, queues.size(), store.log().segment_count(), ms);
-  const RecoveryReport& damage = store.log().recovery();
-  if (damage.damaged_ranges > 0)
-    spdlog::warn("store: recovery skipped {} damaged range{} of the message log: {} bytes, at "
-                 "least {} record{} lost; copies are under {}", damage.damaged_ranges,
-                 damage.damaged_ranges == 1 ? "" : "s", damage.damaged_bytes,
-                 damage.damaged_records, damage.damaged_records == 1 ? "" : "s",
-                 store.damaged_dir());
+  LogDamage(store);
   return Status::Ok();
 }
 

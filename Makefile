@@ -108,13 +108,21 @@ bench: build
 	  WARREN_MGMT_BIN=$(abspath $(MGMT_BIN)) bench/mgmt_queues.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_PERF_BIN=$(abspath $(PERF_BIN)) bench/perf.sh
 
-# The codec fuzzer under ASan+UBSan for 60 s (see README.md).
+# Every libFuzzer target (tests/fuzz/) under ASan+UBSan, FUZZ_SECONDS (default 60) each, one after
+# the other (see README.md). warren_fuzz_NAME starts from a copy of tests/fuzz/corpus-NAME/ (the
+# codec's, frame: tests/fuzz/corpus/) in build-fuzz/corpus/NAME/, which keeps what it found.
 fuzz: deps
 	cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DWARREN_FUZZ=ON \
 	  -DWARREN_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
-	cmake --build build-fuzz --target warren_fuzz_frame -j$(JOBS)
-	mkdir -p build-fuzz/corpus && cp -n tests/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
-	build-fuzz/tests/fuzz/warren_fuzz_frame -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus
+	cmake --build build-fuzz --target warren_fuzzers -j$(JOBS)
+	@for fuzzer in $$(cat build-fuzz/tests/fuzz/fuzzers.txt); do \
+	  name=$${fuzzer#warren_fuzz_}; seeds=tests/fuzz/corpus-$$name; \
+	  if [ $$name = frame ]; then seeds=tests/fuzz/corpus; fi; \
+	  mkdir -p build-fuzz/corpus/$$name; \
+	  if [ -d $$seeds ]; then cp -n $$seeds/* build-fuzz/corpus/$$name/ 2>/dev/null || true; fi; \
+	  echo "== $$fuzzer, $${FUZZ_SECONDS:-60} s"; \
+	  build-fuzz/tests/fuzz/$$fuzzer -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus/$$name || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -138,34 +138,34 @@ void EncodeValue(const FieldValue& v, Writer& w) {
   }
 }
 
-bool DecodeValue(Reader& r, FieldValue& v, int depth);
+bool DecodeValue(Reader& r, FieldValue& v, int depth, int max_depth);
 
 // `depth` is the nesting level of the table or array being decoded, the
 // outermost table being 1; the limit holds whether or not it is empty.
-bool DecodeEntries(std::string_view bytes, FieldTable& out, int depth) {
-  if (depth > kMaxTableDepth) return false;
+bool DecodeEntries(std::string_view bytes, FieldTable& out, int depth, int max_depth) {
+  if (depth > max_depth) return false;
   Reader r(bytes);
   while (!r.empty()) {
     std::string key(r.ShortStr());
     FieldValue v;
-    if (!r.ok() || !DecodeValue(r, v, depth)) return false;
+    if (!r.ok() || !DecodeValue(r, v, depth, max_depth)) return false;
     out.entries.emplace_back(std::move(key), std::move(v));
   }
   return r.ok();
 }
 
-bool DecodeArray(std::string_view bytes, FieldArray& out, int depth) {
-  if (depth > kMaxTableDepth) return false;
+bool DecodeArray(std::string_view bytes, FieldArray& out, int depth, int max_depth) {
+  if (depth > max_depth) return false;
   Reader r(bytes);
   while (!r.empty()) {
     FieldValue v;
-    if (!DecodeValue(r, v, depth)) return false;
+    if (!DecodeValue(r, v, depth, max_depth)) return false;
     out.push_back(std::move(v));
   }
   return r.ok();
 }
 
-bool DecodeValue(Reader& r, FieldValue& v, int depth) {
+bool DecodeValue(Reader& r, FieldValue& v, int depth, int max_depth) {
   v.type = static_cast<char>(r.U8());
   switch (v.type) {
     case 't': v.value = r.U8() != 0; break;
@@ -191,14 +191,14 @@ bool DecodeValue(Reader& r, FieldValue& v, int depth) {
     case 'A': {
       FieldArray a;
       std::string_view body = r.LongStr();
-      if (!r.ok() || !DecodeArray(body, a, depth + 1)) return false;
+      if (!r.ok() || !DecodeArray(body, a, depth + 1, max_depth)) return false;
       v.value = std::move(a);
       break;
     }
     case 'F': {
       FieldTable t;
       std::string_view body = r.LongStr();
-      if (!r.ok() || !DecodeEntries(body, t, depth + 1)) return false;
+      if (!r.ok() || !DecodeEntries(body, t, depth + 1, max_depth)) return false;
       v.value = std::move(t);
       break;
     }
@@ -217,11 +217,13 @@ void EncodeTable(const FieldTable& table, std::string& out) {
   EncodeTableBody(table, w);
 }
 
-bool DecodeTable(Reader& in, FieldTable& out) {
+bool DecodeTable(Reader& in, FieldTable& out) { return DecodeTable(in, out, kMaxTableDepth); }
+
+bool DecodeTable(Reader& in, FieldTable& out, int max_depth) {
   std::string_view body = in.LongStr();
   if (!in.ok()) return false;
   out.entries.clear();
-  if (!DecodeEntries(body, out, 1)) {
+  if (!DecodeEntries(body, out, 1, max_depth)) {
     in.Fail();
     return false;
   }
@@ -230,7 +232,7 @@ bool DecodeTable(Reader& in, FieldTable& out) {
 
 bool DecodeTableEntries(std::string_view in, FieldTable& out) {
   out.entries.clear();
-  return DecodeEntries(in, out, 1);
+  return DecodeEntries(in, out, 1, kMaxTableDepth);
 }
 
 }  // namespace warren::amqp

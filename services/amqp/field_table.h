@@ -92,8 +92,10 @@ void EncodeTable(const FieldTable& table, std::string& out);
 
 class Reader;
 // Decodes a length-prefixed table. Returns false (and fails the reader) on
-// truncation, an unknown type letter, or nesting deeper than kMaxDepth.
+// truncation, an unknown type letter, or nesting deeper than kMaxTableDepth
+// (or `max_depth`: the store reads back what it wrote with its own limit).
 bool DecodeTable(Reader& in, FieldTable& out);
+bool DecodeTable(Reader& in, FieldTable& out, int max_depth);
 // Decodes table entries that fill the whole input (no length prefix), as the
 // AMQPLAIN response carries them.
 bool DecodeTableEntries(std::string_view in, FieldTable& out);

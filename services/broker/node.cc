@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 
 #include <asio/io_context.hpp>
@@ -62,6 +63,16 @@ int64_t SteadyMs() {
       .count();
 }
 
+// The store could not make something durable and will confirm nothing
+// more. Exiting at once leaves the disk as a kill -9 would, which recovery
+// is built for; a clean shutdown would only write more to a failing disk.
+[[noreturn]] void ExitOnStoreFailure(const std::string& why) {
+  spdlog::critical("{}; stopping the node so that nothing more is confirmed: restart it to "
+                   "recover from what is on disk", why);
+  spdlog::default_logger()->flush();
+  std::_Exit(kExitStoreFailed);
+}
+
 uint64_t OpenFiles() {
   std::error_code ec;
   uint64_t n = 0;
@@ -89,6 +100,7 @@ void Node::OpenStore() {
   o.segment_size = config_.segment_size;
   asio::io_context* io = io_.get();
   o.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  o.on_fatal = [](const std::string& why) { ExitOnStoreFailure(why); };
   store_ = std::make_unique<store::Store>(std::move(o));
   bool fresh = false;
   if (Status s = store_->Open(fresh); !s.ok()) throw ConfigError("data_dir: " + s.error().text);
@@ -128,7 +140,12 @@ void Node::Start() {
   HostPort amqp = ParseHostPort(config_.amqp_listen, "amqp_listen");
   spdlog::info("node {} starting, data directory {}", config_.node_name, config_.data_dir);
   OpenStore();
-  resources_ = std::make_unique<ResourceMonitor>(*broker_, *runtime_, config_);
+  resources_ = std::make_unique<ResourceMonitor>(
+      *broker_, *runtime_, config_, [this](std::string& why) {
+        bool blocked = store_->Poll();
+        if (blocked) why = store_->blocked_reason();
+        return blocked;
+      });
   resources_->Start();
   listener_ = std::make_unique<net::Listener>(*io_, *broker_);
   try {

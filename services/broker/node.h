@@ -8,7 +8,9 @@
 // Stop() has closed every connection. Stop() is called from a thread other
 // than the loop's: it stops the Admin service (which waits for calls that
 // run on the loop), then posts the rest to the loop. The store is closed
-// before the broker model is torn down.
+// before the broker model is torn down. If the store cannot make data
+// durable (a failed fdatasync), the process exits at once with
+// kExitStoreFailed.
 #pragma once
 
 #include <cstdint>
@@ -72,6 +74,10 @@ class Node {
   uint16_t grpc_port_ = 0;
   int64_t started_ms_ = 0;  // steady clock
 };
+
+// The exit status of a node that stopped because the store could not make
+// data durable (a failed fdatasync or write; store/README.md): EX_IOERR.
+inline constexpr int kExitStoreFailed = 74;
 
 // Fills defaults that depend on the machine (node name, data directory).
 void ResolveDefaults(NodeConfig& config);

@@ -30,13 +30,14 @@ std::string MiB(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 }  // namespace
 
-ResourceMonitor::ResourceMonitor(core::Broker& broker, Runtime& runtime, const NodeConfig& config)
+ResourceMonitor::ResourceMonitor(core::Broker& broker, Runtime& runtime, const NodeConfig& config,
+                                 StoreCheck store_check)
     : broker_(broker), runtime_(runtime), data_dir_(config.data_dir),
       memory_limit_(config.memory_limit != 0
                         ? config.memory_limit
                         : static_cast<uint64_t>(config.memory_high_watermark *
                                                 static_cast<double>(TotalMemory()))),
-      disk_free_limit_(config.disk_free_limit) {
+      disk_free_limit_(config.disk_free_limit), store_check_(std::move(store_check)) {
   // A paging ratio above 1 turns paging off, as in RabbitMQ.
   if (config.paging_ratio <= 1.0)
     broker_.set_page_above(
@@ -67,19 +68,28 @@ void ResourceMonitor::Tick() {
     else spdlog::info("memory alarm cleared: resident memory {}", MiB(rss));
     broker_.SetAlarm(core::Alarm::kMemory, memory_alarm);
   }
-  struct statvfs fs {};
-  if (statvfs(data_dir_.c_str(), &fs) == 0) {
-    uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-    bool disk_alarm = free < disk_free_limit_;
-    if (disk_alarm != broker_.alarm_on(core::Alarm::kDisk)) {
-      if (disk_alarm)
-        spdlog::warn("disk alarm set: {} free on {} is below the limit {}; publishers are "
-                     "blocked", MiB(free), data_dir_, MiB(disk_free_limit_));
-      else spdlog::info("disk alarm cleared: {} free on {}", MiB(free), data_dir_);
-      broker_.SetAlarm(core::Alarm::kDisk, disk_alarm);
-    }
-  }
+  CheckDisk();
   timer_ = runtime_.ScheduleAfter(kIntervalMs, [this] { Tick(); });
+}
+
+void ResourceMonitor::CheckDisk() {
+  std::string store_why;
+  bool store_blocked = store_check_ && store_check_(store_why);
+  struct statvfs fs {};
+  bool known = statvfs(data_dir_.c_str(), &fs) == 0;
+  uint64_t free = known ? static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize : 0;
+  bool low = known && free < disk_free_limit_;
+  if (!known && !store_blocked && !broker_.alarm_on(core::Alarm::kDisk)) return;
+  bool disk_alarm = low || store_blocked;
+  if (disk_alarm == broker_.alarm_on(core::Alarm::kDisk)) return;
+  if (store_blocked)
+    spdlog::warn("disk alarm set: the store cannot write ({}); publishers are blocked",
+                 store_why);
+  else if (disk_alarm)
+    spdlog::warn("disk alarm set: {} free on {} is below the limit {}; publishers are "
+                 "blocked", MiB(free), data_dir_, MiB(disk_free_limit_));
+  else spdlog::info("disk alarm cleared: {} free on {}", MiB(free), data_dir_);
+  broker_.SetAlarm(core::Alarm::kDisk, disk_alarm);
 }
 
 }  // namespace warren

@@ -1,5 +1,6 @@
 """Helpers shared by the durability tests: the interop harness, pika
-connections to it, draining a queue, and sampling the node's memory."""
+connections to it, draining a queue, waiting for a log line, and sampling the
+node's memory."""
 import os
 import sys
 import time
@@ -30,6 +31,11 @@ def drain(channel, queue, timeout=5.0):
             return out
         out.append((body, props, method.redelivered))
     raise AssertionError("%s still had messages after %.0fs" % (queue, timeout))
+
+
+def wait_for_log(broker, text, timeout=10.0):
+    """The node's log is read by the harness as it comes: wait for `text`."""
+    harness.wait_for(lambda: text in broker.logs(), "the node to log %r" % text, timeout=timeout)
 
 
 def rss_bytes(pid):

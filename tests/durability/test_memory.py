@@ -12,7 +12,7 @@ import unittest
 
 import pika
 
-from common import PERSISTENT, TRANSIENT, connect, harness
+from common import PERSISTENT, TRANSIENT, connect, harness, wait_for_log
 
 MiB = 1 << 20
 
@@ -32,11 +32,6 @@ def wait_until(condition, connection, what, timeout=30.0):
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for " + what)
         connection.process_data_events(time_limit=0.05)
-
-
-def wait_for_log(broker, text, timeout=10.0):
-    """The node's log is read by the harness as it comes: wait for `text`."""
-    harness.wait_for(lambda: text in broker.logs(), "the node to log %r" % text, timeout=timeout)
 
 
 def publish_confirmed(broker, queue, count, body, window=256, timeout=120.0):

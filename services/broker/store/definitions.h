@@ -1,20 +1,31 @@
 // The durable definitions (vhosts, users, permissions, exchanges, queues,
-// bindings, policies) as an append-only log of put/delete records, replayed at start
-// and rewritten compactly then. Each change is written with one write(2)
-// when it happens (so it survives kill -9) and is fsynced with the message
-// log's next group commit.
+// bindings, policies) as an append-only log of put/delete records, replayed
+// at start and rewritten compactly then (with a fresh salt, record.h). Each
+// change is written with one write(2) when it happens (so it survives
+// kill -9) and is fsynced with the message log's next group commit.
+//
+// Nothing is dropped silently: a record that does not decode, or damage with
+// intact records after it, makes Open() fail with one line saying where and
+// what to do (skipping a delete could bring back a deleted user or grant).
+// Only a damaged tail (the last write, cut short) is dropped, after a copy of
+// it is kept under <data_dir>/damaged. A definition that could not be read
+// back (limits.h) is never written. A write the disk refuses for lack of
+// space stays pending (pending(), Flush()); any other write error is fatal.
 //
 // Lifecycle: owned by the Store; used on the node's event loop only. The
-// sync thread reads fd() but never closes it.
+// message log's sync thread fdatasyncs fd() but never closes it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <utility>
 
 #include "broker/core/persistence.h"
+#include "broker/store/file_system.h"
+#include "broker/store/record.h"
 #include "common/status.h"
 
 namespace warren::store {
@@ -34,17 +45,27 @@ struct Definitions {
 
 class DefinitionsLog {
  public:
-  DefinitionsLog() = default;
+  explicit DefinitionsLog(FileSystem& fs = FileSystem::Default()) : fs_(fs) {}
   ~DefinitionsLog();
   DefinitionsLog(const DefinitionsLog&) = delete;
   DefinitionsLog& operator=(const DefinitionsLog&) = delete;
 
-  // Replays `dir`/definitions.log (a damaged tail is dropped and logged),
-  // then rewrites it with only what is live. `fresh` is set when there was
-  // no log: the node's first start.
-  Status Open(const std::string& dir, bool& fresh);
+  // Replays `dir`/definitions.log, then rewrites it with only what is live.
+  // `fresh` is set when there was no log: the node's first start. Copies of
+  // a damaged tail go to `damaged_dir`.
+  Status Open(const std::string& dir, const std::string& damaged_dir, bool& fresh);
   const Definitions& model() const { return model_; }
   int fd() const { return fd_; }
+  std::string path() const { return dir_ + "/definitions.log"; }
+  // Told once when a write fails for another reason than a full disk.
+  void set_on_fatal(std::function<void(const std::string&)> fn) { on_fatal_ = std::move(fn); }
+
+  // Records the disk refused (no space) are kept in order and written by
+  // Flush(), which says whether none are left.
+  bool pending() const { return !pending_.empty(); }
+  bool Flush();
+  const std::string& blocked_reason() const { return blocked_reason_; }
+  bool failed() const { return failed_; }
 
   void PutVHost(const std::string& name);
   void DeleteVHost(const std::string& name);
@@ -63,15 +84,22 @@ class DefinitionsLog {
   void DeletePolicy(const std::string& vhost, const std::string& name);
 
  private:
-  // Applies one record to the model; false when it does not decode.
-  bool Apply(uint8_t type, std::string_view payload);
   // Applies and appends one record.
   void Record(uint8_t type, const std::string& payload);
+  // Whether `s` allows writing `what`; logs why not.
+  bool Writable(const Status& s, const std::string& what);
+  Status Replay(const std::string& damaged_dir, bool& fresh);
   Status Compact();
 
+  FileSystem& fs_;
   std::string dir_;
   int fd_ = -1;
+  Framing framing_;
   Definitions model_;
+  std::string pending_;
+  std::string blocked_reason_;
+  bool failed_ = false;
+  std::function<void(const std::string&)> on_fatal_;
 };
 
 }  // namespace warren::store

@@ -1,12 +1,13 @@
-// Small file helpers for the store: whole writes, the record scanner that
-// recovery streams files through, and directory fsync.
+// Small file helpers for the store: whole writes and reads, directory fsync,
+// which errors a retry may cure, and the copies of damaged bytes recovery
+// keeps under <data_dir>/damaged.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 
+#include "broker/store/file_system.h"
 #include "common/status.h"
 
 namespace warren::store {
@@ -15,50 +16,31 @@ namespace warren::store {
 inline Error IoError(std::string text) { return Error{541, std::move(text)}; }
 
 // Writes all of `data` at the file's current offset; retries short writes.
-// `written` (if given) says how much went out, also when it fails part way.
-Status WriteAll(int fd, std::string_view data, size_t* written = nullptr);
-// Makes a rename or unlink in `dir` durable.
-void SyncDirectory(const std::string& dir);
+// `written` (if given) says how much went out, also when it fails part way;
+// `error` (if given) the failed call's errno.
+Status WriteAll(FileSystem& fs, int fd, std::string_view data, size_t* written = nullptr,
+                int* error = nullptr);
+// Reads exactly out.size() bytes at `offset`.
+Status PreadAll(FileSystem& fs, int fd, std::string& out, uint64_t offset);
+// Makes a create, rename or unlink in `dir` durable.
+Status SyncDirectory(FileSystem& fs, const std::string& dir);
+// mkdir that is content when the directory exists.
+Status MakeDirectory(FileSystem& fs, const std::string& dir);
 
-// Reads the records of one file in order, a chunk at a time, so that
-// recovery never holds more than one chunk (or one record) in memory.
-class RecordScanner {
- public:
-  // Scans `fd` from its current offset (0) to `size`, the file's length.
-  RecordScanner(int fd, uint64_t size) : fd_(fd), file_end_(size) {}
-  // The next record; false at the end of the file or at damage.
-  bool Next(uint8_t& type, std::string_view& payload, uint64_t& offset);
-  // Offset just past the last intact record.
-  uint64_t good_end() const { return good_end_; }
-  // Bytes after good_end() (damage or a torn tail), once Next returned false.
-  uint64_t dropped() const { return file_end_ - good_end_; }
-  // Why the scan stopped early: "torn record", "bad checksum" or "read error".
-  const std::string& why() const { return why_; }
+// Whether a failed write or open may succeed later without anything lost in
+// between: a full file system or quota, or no file descriptor free. The
+// store then holds confirms, raises the disk alarm and retries; any other
+// error stops the node (store/README.md, "When the disk fails").
+bool Retryable(int error);
 
- private:
-  bool Fill(size_t want);
+// Whether `length` bytes at `offset` of the file at `path` are all zero (a
+// file the file system extended before a crash, with no data written).
+bool AllZero(FileSystem& fs, const std::string& path, uint64_t offset, uint64_t length);
 
-  int fd_;
-  std::string buf_;
-  size_t pos_ = 0;
-  uint64_t buf_offset_ = 0;  // file offset of buf_[0]
-  uint64_t good_end_ = 0;
-  uint64_t file_end_;
-  bool eof_ = false;
-  std::string why_;
-};
-
-// How a whole-file scan ended: `dropped` bytes after `good_end` were not
-// intact records (`why` says what was wrong), or none.
-struct ScanResult {
-  bool exists = true;
-  uint64_t good_end = 0;
-  uint64_t dropped = 0;
-  std::string why;
-};
-using RecordFn = std::function<void(uint8_t type, std::string_view payload, uint64_t offset)>;
-// Streams the intact records of the file at `path` to `fn`. A missing file
-// is exists=false; any other failure to open it is an error.
-Result<ScanResult> ScanFile(const std::string& path, const RecordFn& fn);
+// Copies `length` bytes at `offset` of `source` to a file under `dir` named
+// after `name` and the range ("<name>.<start>-<end>"), made durable; a copy
+// of the same bytes made by an earlier start is reused. Returns its path.
+Result<std::string> KeepCopy(FileSystem& fs, const std::string& source, uint64_t offset,
+                             uint64_t length, const std::string& dir, const std::string& name);
 
 }  // namespace warren::store

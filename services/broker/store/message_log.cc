@@ -1,8 +1,6 @@
 #include "broker/store/message_log.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,7 +10,6 @@
 #include "amqp/properties.h"
 #include "amqp/wire.h"
 #include "broker/store/file_io.h"
-#include "broker/store/record.h"
 #include "common/log.h"
 
 namespace warren::store {
@@ -21,61 +18,10 @@ namespace {
 
 constexpr size_t kWriteAtOnce = 4 << 20;
 
-// Segment file names: 20 decimal digits, ".seg".
-bool ParseSegmentName(const char* name, uint32_t& number) {
-  size_t n = std::strlen(name);
-  if (n != 24 || std::strcmp(name + 20, ".seg") != 0) return false;
-  uint64_t v = 0;
-  for (size_t i = 0; i < 20; ++i) {
-    if (name[i] < '0' || name[i] > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
-  }
-  if (v == 0 || v > UINT32_MAX) return false;
-  number = static_cast<uint32_t>(v);
-  return true;
-}
-
-// The fixed part of a publish record, up to the queue ids.
-struct PublishHeader {
-  uint64_t id = 0;
-  int64_t wall_ms = 0;
-  int64_t ttl_ms = -1;
-  uint8_t priority = 0;
-  std::vector<uint64_t> queues;
-};
-
-bool DecodeHeader(amqp::Reader& r, PublishHeader& h) {
-  h.id = r.U64();
-  h.wall_ms = static_cast<int64_t>(r.U64());
-  h.ttl_ms = static_cast<int64_t>(r.U64());
-  h.priority = r.U8();
-  uint16_t n = r.U16();
-  for (uint16_t i = 0; i < n && r.ok(); ++i) h.queues.push_back(r.U64());
-  return r.ok();
-}
-
-// A deliver or settle record.
-struct Mark {
-  LogRecord kind;
-  uint64_t queue = 0, id = 0;
-  uint32_t segment = 0;  // where the message's publish record is
-};
-
-bool DecodeMark(uint8_t type, std::string_view payload, Mark& m) {
-  if (type != static_cast<uint8_t>(LogRecord::kDeliver) &&
-      type != static_cast<uint8_t>(LogRecord::kSettle))
-    return false;
-  amqp::Reader r(payload);
-  m.kind = static_cast<LogRecord>(type);
-  m.queue = r.U64();
-  m.id = r.U64();
-  m.segment = r.U32();
-  return r.ok();
-}
-
 }  // namespace
 
-MessageLog::MessageLog(MessageLogOptions options) : options_(std::move(options)) {}
+MessageLog::MessageLog(MessageLogOptions options)
+    : options_(std::move(options)), fs_(*options_.fs) {}
 
 MessageLog::~MessageLog() {
   Close();
@@ -88,93 +34,57 @@ std::string MessageLog::PathOf(uint32_t segment) const {
   return options_.dir + "/" + name;
 }
 
-Status MessageLog::Recover(const Replay& replay) {
-  std::vector<uint32_t> numbers;
-  if (DIR* d = ::opendir(options_.dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      uint32_t n;
-      if (ParseSegmentName(e->d_name, n)) numbers.push_back(n);
-    }
-    ::closedir(d);
-  } else {
-    return IoError(options_.dir + ": " + std::strerror(errno));
-  }
-  std::sort(numbers.begin(), numbers.end());
-  for (uint32_t n : numbers) {
-    if (Status s = RecoverSegment(n, replay); !s.ok()) return s;
-    current_ = n;
-  }
-  return Status::Ok();
-}
-
-Status MessageLog::RecoverSegment(uint32_t number, const Replay& replay) {
-  std::string path = PathOf(number);
-  Segment& seg = segments_[number];
-  auto scan = ScanFile(path, [&](uint8_t type, std::string_view payload, uint64_t offset) {
-    amqp::Reader r(payload);
-    if (type == static_cast<uint8_t>(LogRecord::kPublish)) {
-      PublishHeader h;
-      if (!DecodeHeader(r, h)) return;
-      next_id_ = std::max(next_id_, h.id + 1);
-      if (h.queues.empty()) return;  // a page-out copy: not kept across restarts
-      r.ShortStr();
-      r.ShortStr();
-      r.LongStr();
-      if (!r.ok()) return;
-      PublishInfo info;
-      info.ref = core::DiskRef{h.id, number, static_cast<uint32_t>(offset),
-                               static_cast<uint32_t>(kRecordHeader + payload.size())};
-      info.wall_ms = h.wall_ms;
-      info.ttl_ms = h.ttl_ms;
-      info.priority = h.priority;
-      info.size = static_cast<uint32_t>(r.remaining());
-      info.queues = std::move(h.queues);
-      replay.publish(info);
-    } else if (Mark m; DecodeMark(type, payload, m)) {
-      if (m.segment != number) seg.targets.insert(m.segment);
-      replay.mark(m.kind, m.queue, m.id, m.segment);
-    }
-  });
-  if (!scan.ok()) return scan.error();
-  const ScanResult& r = scan.value();
-  if (!r.why.empty()) {
-    spdlog::warn("store: segment {}: {} at offset {}; dropped {} bytes after it", number, r.why,
-                 r.good_end, r.dropped);
-    if (::truncate(path.c_str(), static_cast<off_t>(r.good_end)) != 0)
-      return IoError(path + ": cannot truncate: " + std::strerror(errno));
-  }
-  return Status::Ok();
-}
-
-void MessageLog::Start(const std::vector<std::pair<uint32_t, uint64_t>>& live_per_segment) {
+Status MessageLog::Start(const std::vector<std::pair<uint32_t, uint64_t>>& live_per_segment) {
   for (auto [segment, live] : live_per_segment) segments_[segment].live += live;
   ++current_;
   OpenSegment();
+  if (failed_ || blocked_) return IoError(failed_ ? "the message log failed" : blocked_reason_);
   if (options_.fsync) sync_thread_ = std::thread([this] { SyncLoop(); });
   Reclaim();
+  return Status::Ok();
 }
 
+// A new segment starts with its header, written with its first records.
 void MessageLog::OpenSegment() {
+  framing_ = Framing::Random();
+  Segment& seg = segments_[current_];
+  seg.framing = framing_;
+  buffer_ += FileHeader(FileKind::kSegment, framing_);
+  current_size_ = kFileHeader;
+  appended_ += kFileHeader;
+  OpenFile();
+}
+
+// Creates the current segment's file; its name is made durable before
+// anything in it can be confirmed.
+bool MessageLog::OpenFile() {
   std::string path = PathOf(current_);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) spdlog::critical("store: cannot create {}: {}", path, std::strerror(errno));
-  SyncDirectory(options_.dir);
+  int fd = fs_.Open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    Problem(errno, "cannot create " + path);
+    return false;
+  }
+  if (Status s = SyncDirectory(fs_, options_.dir); !s.ok()) {
+    fs_.Close(fd);
+    Fail("store: " + s.error().text + " (after creating " + path + ")");
+    return false;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   fd_ = fd;
-  segments_[current_];
-  current_size_ = 0;
+  fd_segment_ = current_;
+  return true;
 }
 
 void MessageLog::Rotate() {
   WriteBuffered();
   // Records still buffered belong to this segment's offsets: keep it until
   // they are out (a failing disk), however large it grows.
-  if (!buffer_.empty()) return;
+  if (!buffer_.empty() || fd_ < 0) return;
   uint32_t old = current_;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (options_.fsync) to_close_.push_back(fd_);
-    else ::close(fd_);
+    if (options_.fsync) to_close_.push_back({fd_, old});
+    else fs_.Close(fd_);
     fd_ = -1;
   }
   ++current_;
@@ -186,21 +96,12 @@ core::DiskRef MessageLog::AppendPublish(const core::Message& m, const std::vecto
                                         int64_t wall_ms) {
   size_t estimate = 64 + queues.size() * 8 + m.exchange.size() + m.routing_key.size() +
                     m.raw_properties.size() + m.body.size();
-  if (current_size_ > 0 && current_size_ + estimate > options_.segment_size) Rotate();
-  size_t at = BeginRecord(buffer_, static_cast<uint8_t>(LogRecord::kPublish));
+  if (current_size_ > kFileHeader && current_size_ + estimate > options_.segment_size) Rotate();
+  size_t at = BeginRecord(buffer_, framing_, static_cast<uint8_t>(LogRecord::kPublish));
   uint64_t id = next_id_++;
-  amqp::Writer w(buffer_);
-  w.U64(id);
-  w.U64(static_cast<uint64_t>(wall_ms));
-  w.U64(static_cast<uint64_t>(m.ttl_ms.value_or(-1)));
-  w.U8(m.priority());
-  w.U16(static_cast<uint16_t>(queues.size()));
-  for (uint64_t q : queues) w.U64(q);
-  w.ShortStr(m.exchange);
-  w.ShortStr(m.routing_key);
-  w.LongStr(m.raw_properties);
-  w.Bytes(m.body);
-  FinishRecord(buffer_, at);
+  buffer_ += EncodePublish(id, wall_ms, m.ttl_ms.value_or(-1), m.priority(), queues, m.exchange,
+                           m.routing_key, m.raw_properties, m.body);
+  FinishRecord(buffer_, framing_, at);
   auto length = static_cast<uint32_t>(buffer_.size() - at);
   core::DiskRef ref{id, current_, static_cast<uint32_t>(current_size_), length};
   current_size_ += length;
@@ -211,13 +112,10 @@ core::DiskRef MessageLog::AppendPublish(const core::Message& m, const std::vecto
 }
 
 void MessageLog::AppendMark(LogRecord kind, uint64_t queue, const core::DiskRef& ref) {
-  if (current_size_ > 0 && current_size_ + 32 > options_.segment_size) Rotate();
-  size_t at = BeginRecord(buffer_, static_cast<uint8_t>(kind));
-  amqp::Writer w(buffer_);
-  w.U64(queue);
-  w.U64(ref.id);
-  w.U32(ref.segment);
-  FinishRecord(buffer_, at);
+  if (current_size_ > kFileHeader && current_size_ + 40 > options_.segment_size) Rotate();
+  size_t at = BeginRecord(buffer_, framing_, static_cast<uint8_t>(kind));
+  buffer_ += EncodeMark(queue, ref.id, ref.segment);
+  FinishRecord(buffer_, framing_, at);
   uint64_t length = buffer_.size() - at;
   current_size_ += length;
   appended_ += length;
@@ -239,29 +137,26 @@ void MessageLog::Release(const core::DiskRef& ref) {
 core::MessagePtr MessageLog::Read(const core::DiskRef& ref) {
   auto it = segments_.find(ref.segment);
   if (it == segments_.end()) return nullptr;
-  if (ref.segment == current_ && ref.offset + ref.length > current_size_ - buffer_.size())
-    WriteBuffered();
   Segment& seg = it->second;
-  if (seg.read_fd < 0) seg.read_fd = ::open(PathOf(ref.segment).c_str(), O_RDONLY | O_CLOEXEC);
-  if (seg.read_fd < 0) return nullptr;
   std::string raw(ref.length, '\0');
-  size_t got = 0;
-  while (got < raw.size()) {
-    ssize_t n = ::pread(seg.read_fd, raw.data() + got, raw.size() - got,
-                        static_cast<off_t>(ref.offset + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return nullptr;
-    got += static_cast<size_t>(n);
+  uint64_t buffered_from = current_size_ - buffer_.size();
+  if (ref.segment == current_ && ref.offset >= buffered_from) {
+    // Not written yet (or held up by a full disk): read it from the buffer.
+    raw = buffer_.substr(ref.offset - buffered_from, ref.length);
+  } else {
+    if (ref.segment == current_ && ref.offset + ref.length > buffered_from) Flush();
+    if (seg.read_fd < 0) seg.read_fd = fs_.Open(PathOf(ref.segment), O_RDONLY);
+    if (seg.read_fd < 0 || !PreadAll(fs_, seg.read_fd, raw, ref.offset).ok()) return nullptr;
   }
   uint8_t type;
   std::string_view payload;
   size_t consumed;
-  if (ParseRecord(raw, type, payload, consumed) != RecordParse::kOk ||
+  if (ParseRecord(raw, seg.framing, type, payload, consumed) != RecordParse::kOk ||
       type != static_cast<uint8_t>(LogRecord::kPublish))
     return nullptr;
   amqp::Reader r(payload);
   PublishHeader h;
-  if (!DecodeHeader(r, h) || h.id != ref.id) return nullptr;
+  if (!DecodePublishHeader(r, h) || h.id != ref.id) return nullptr;
   auto m = std::make_shared<core::Message>();
   m->exchange = r.ShortStr();
   m->routing_key = r.ShortStr();
@@ -294,19 +189,59 @@ void MessageLog::PostOnce(bool& posted, void (MessageLog::*fn)()) {
   });
 }
 
+// While blocked, only Poll() retries: the hot path does not hammer a full disk.
 void MessageLog::WriteBuffered() {
-  if (closed_ || buffer_.empty()) return;
+  if (!closed_ && !blocked_ && !buffer_.empty()) Flush();
+}
+
+bool MessageLog::Flush() {
+  if (closed_ || failed_) return false;
+  if (fd_ < 0 && !OpenFile()) return false;
   size_t done = 0;
-  Status s = WriteAll(fd_, buffer_, &done);
+  int error = 0;
+  Status s = WriteAll(fs_, fd_, buffer_, &done, &error);
   buffer_.erase(0, done);
   written_ = appended_ - buffer_.size();
   if (!s.ok()) {
-    // The rest is kept for the next attempt; confirms wait until it is out.
-    spdlog::error("store: cannot write segment {}: {}", current_, s.error().text);
-    return;
+    // What is left stays buffered; confirms wait until it is out.
+    Problem(error, "cannot write " + PathOf(current_));
+    return false;
   }
+  if (blocked_) spdlog::info("store: the message log is written again");
+  blocked_ = false;
   if (options_.fsync) RequestSync();
   else Synced(written_);
+  return true;
+}
+
+void MessageLog::Problem(int error, const std::string& what) {
+  std::string why = what + ": " + std::strerror(error);
+  if (!Retryable(error)) {
+    Fail("store: " + why);
+    return;
+  }
+  if (!blocked_)
+    spdlog::error("store: {}; publishers are blocked and nothing more is confirmed until it "
+                  "succeeds", why);
+  blocked_ = true;
+  blocked_reason_ = why;
+}
+
+void MessageLog::Fail(const std::string& why) {
+  if (failed_.exchange(true)) return;
+  if (options_.on_fatal) options_.on_fatal(why);
+  else spdlog::critical("{}", why);
+}
+
+bool MessageLog::Poll() {
+  if (closed_ || failed_) return false;
+  if (blocked_) Flush();
+  if (reclaim_retry_ && !blocked_) {
+    reclaim_retry_ = false;
+    Reclaim();
+  }
+  UnlinkDead();
+  return blocked_;
 }
 
 void MessageLog::RequestSync() {
@@ -315,24 +250,45 @@ void MessageLog::RequestSync() {
   cv_.notify_one();
 }
 
+// One round: the rotated segments, then (if `files`) the current one and
+// the definitions. Returns what failed, if anything.
+std::string MessageLog::SyncRound(std::vector<std::pair<int, uint32_t>>& closing, int fd,
+                                  uint32_t segment, bool files) {
+  std::string failed;
+  auto sync = [&](int f, const std::string& path) {
+    if (failed.empty() && fs_.Fdatasync(f) != 0)
+      failed = "store: fdatasync of " + path + " failed: " + std::strerror(errno);
+  };
+  for (auto [c, n] : closing) {
+    sync(c, PathOf(n));
+    fs_.Close(c);
+  }
+  closing.clear();
+  if (files && fd >= 0) sync(fd, PathOf(segment));
+  if (files && options_.extra_sync_fd >= 0) sync(options_.extra_sync_fd, options_.extra_sync_path);
+  return failed;
+}
+
+// Linux may drop the pages a failed fdatasync did not write and report the
+// next call as a success: a failure is never retried, the log stops.
 void MessageLog::SyncLoop() {
   uint64_t done = 0;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stop_ || sync_target_ > done || !to_close_.empty(); });
     if (stop_ && sync_target_ <= done && to_close_.empty()) return;
-    std::vector<int> closing;
+    std::vector<std::pair<int, uint32_t>> closing;
     closing.swap(to_close_);
     uint64_t target = sync_target_;
     int fd = fd_;
+    uint32_t segment = fd_segment_;
     lock.unlock();
-    for (int c : closing) {
-      ::fdatasync(c);
-      ::close(c);
+    std::string failed = SyncRound(closing, fd, segment, target > done);
+    if (!failed.empty()) {
+      Fail(failed);
+      return;
     }
     if (target > done) {
-      if (fd >= 0) ::fdatasync(fd);
-      if (options_.extra_sync_fd >= 0) ::fdatasync(options_.extra_sync_fd);
       done = target;
       ++sync_rounds_;
       std::weak_ptr<bool> alive = alive_;
@@ -347,10 +303,7 @@ void MessageLog::SyncLoop() {
 void MessageLog::Synced(uint64_t upto) {
   if (closed_ || upto <= synced_) return;
   synced_ = upto;
-  while (!pending_unlinks_.empty() && pending_unlinks_.front().first <= upto) {
-    ::unlink(PathOf(pending_unlinks_.front().second).c_str());
-    pending_unlinks_.pop_front();
-  }
+  UnlinkDead();
   if (options_.on_synced) options_.on_synced();
 }
 
@@ -359,43 +312,68 @@ void MessageLog::ScheduleReclaim() {
 }
 
 void MessageLog::Reclaim() {
-  if (closed_) return;
+  if (closed_ || failed_) return;
   // Ascending: a segment's marks refer only to older segments, so one pass
   // deletes whole chains. A dead segment whose marks still matter to an
   // older live segment (an ack for a message there) first copies those
   // marks to the head of the log; its file goes once they are durable.
   bool carried = false;
-  std::vector<uint32_t> doomed;
   for (auto it = segments_.begin(); it != segments_.end();) {
     Segment& s = it->second;
-    if (it->first == current_ || s.live > 0) {
+    if (it->first == current_ || s.live > 0 || s.keep) {
       ++it;
       continue;
     }
     if (std::any_of(s.targets.begin(), s.targets.end(),
                     [&](uint32_t t) { return segments_.count(t) > 0; })) {
-      CarryForward(it->first);
+      if (!CarryForward(it->first)) {
+        reclaim_retry_ = true;  // Poll() tries again; the file stays meanwhile
+        ++it;
+        continue;
+      }
       carried = true;
     }
-    if (s.read_fd >= 0) ::close(s.read_fd);
-    doomed.push_back(it->first);
+    if (s.read_fd >= 0) fs_.Close(s.read_fd);
+    pending_unlinks_.push_back({carried ? appended_ : 0, it->first});
     it = segments_.erase(it);
   }
-  if (!carried) {
-    for (uint32_t n : doomed) ::unlink(PathOf(n).c_str());
-    return;
-  }
-  for (uint32_t n : doomed) pending_unlinks_.push_back({appended_, n});
-  WriteBuffered();
+  if (carried) WriteBuffered();
+  UnlinkDead();
 }
 
-void MessageLog::CarryForward(uint32_t segment) {
-  auto scan = ScanFile(PathOf(segment), [&](uint8_t type, std::string_view payload, uint64_t) {
-    Mark m;
-    if (DecodeMark(type, payload, m) && m.segment != segment && segments_.count(m.segment))
-      AppendMark(m.kind, m.queue, core::DiskRef{m.id, m.segment, 0, 0});
-  });
-  if (!scan.ok()) spdlog::error("store: {}", scan.error().text);
+bool MessageLog::CarryForward(uint32_t segment) {
+  std::vector<Mark> marks;
+  auto scan = ScanFile(fs_, PathOf(segment), FileKind::kSegment, false,
+                       [&](uint8_t type, std::string_view payload, uint64_t) {
+                         Mark m;
+                         if (DecodeMark(type, payload, m) && m.segment != segment &&
+                             segments_.count(m.segment))
+                           marks.push_back(m);
+                       });
+  if (!scan.ok()) {
+    spdlog::error("store: cannot read segment {} to carry its acks forward ({}); it stays until "
+                  "it can be read", segment, scan.error().text);
+    return false;
+  }
+  for (const Mark& m : marks) AppendMark(m.kind, m.queue, core::DiskRef{m.id, m.segment, 0, 0});
+  return true;
+}
+
+// Deletes dead segments in the order they died. One that cannot be deleted
+// holds back those after it: their acks may be for its messages.
+void MessageLog::UnlinkDead() {
+  while (!pending_unlinks_.empty() && pending_unlinks_.front().first <= synced_) {
+    std::string path = PathOf(pending_unlinks_.front().second);
+    if (fs_.Unlink(path) != 0 && errno != ENOENT) {
+      if (!unlink_failing_)
+        spdlog::error("store: cannot delete {}: {}; it and the segments that died after it are "
+                      "kept until it can be", path, std::strerror(errno));
+      unlink_failing_ = true;
+      return;
+    }
+    unlink_failing_ = false;
+    pending_unlinks_.pop_front();
+  }
 }
 
 void MessageLog::Close() {
@@ -412,14 +390,16 @@ void MessageLog::Close() {
     sync_thread_.join();
   }
   if (fd_ >= 0) {
-    if (options_.fsync) ::fdatasync(fd_);
-    ::close(fd_);
+    if (options_.fsync && !failed_ && fs_.Fdatasync(fd_) != 0)
+      spdlog::error("store: fdatasync of {} failed at shutdown: {}", PathOf(current_),
+                    std::strerror(errno));
+    fs_.Close(fd_);
     fd_ = -1;
   }
-  for (int fd : to_close_) ::close(fd);
+  for (auto [fd, n] : to_close_) fs_.Close(fd);
   to_close_.clear();
   for (auto& [n, s] : segments_)
-    if (s.read_fd >= 0) ::close(s.read_fd);
+    if (s.read_fd >= 0) fs_.Close(s.read_fd);
 }
 
 }  // namespace warren::store

@@ -5,7 +5,9 @@
 #include <deque>
 #include <unordered_map>
 
+#include "broker/store/file_io.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace warren::store {
 
@@ -46,9 +48,15 @@ struct QueueReplay {
   }
 };
 
-void RestoreDefinitions(const Definitions& d, core::Broker& broker) {
+// A durable queue that cannot be restored would lose its messages (their
+// segments would be reclaimed): the start is refused instead. Other
+// definitions that the model refuses stay in definitions.log and are
+// reported at every start.
+Status RestoreDefinitions(const Definitions& d, core::Broker& broker) {
   auto warn = [](const char* what, const std::string& name, const Status& s) {
-    if (!s.ok()) spdlog::warn("store: {} '{}' not restored: {}", what, name, s.error().text);
+    if (!s.ok())
+      spdlog::error("store: {} '{}' not restored (it stays in definitions.log): {}", what,
+                    LogSafe(name), s.error().text);
   };
   for (const auto& v : d.vhosts) warn("vhost", v, broker.AddVHost(v));
   for (const auto& [n, u] : d.users) warn("user", n, broker.AddUser(n, u.password_hash, u.tags));
@@ -71,9 +79,12 @@ void RestoreDefinitions(const Definitions& d, core::Broker& broker) {
   }
   for (const auto& [k, q] : d.queues) {
     core::VHost* vh = broker.FindVHost(q.vhost);
-    if (!vh) continue;
-    auto r = vh->RestoreQueue(q);
-    warn("queue", q.name, r.ok() ? Status::Ok() : Status(r.error()));
+    auto r = vh ? vh->RestoreQueue(q) : Result<core::Queue*>(Error{404, "its vhost is missing"});
+    if (!r.ok())
+      return IoError("durable queue '" + LogSafe(q.name) + "' in vhost '" + LogSafe(q.vhost) +
+                     "' cannot be restored: " + r.error().text +
+                     "; not starting without it, so that it and its messages are not lost: "
+                     "start the Warren version that declared it to drain or delete it");
   }
   for (const auto& [k, b] : d.bindings) {
     core::VHost* vh = broker.FindVHost(b.vhost);
@@ -83,6 +94,18 @@ void RestoreDefinitions(const Definitions& d, core::Broker& broker) {
                    : vh->BindExchange(b.destination, b.source, b.routing_key, b.arguments);
     warn("binding from", b.source, s);
   }
+  return Status::Ok();
+}
+
+// One line for all the damage recovery skipped (each range had its own).
+void LogDamage(Store& store) {
+  const RecoveryReport& damage = store.log().recovery();
+  if (damage.damaged_ranges == 0) return;
+  spdlog::warn("store: recovery skipped {} damaged range{} of the message log: {} bytes, at "
+               "least {} record{} lost; copies are under {}", damage.damaged_ranges,
+               damage.damaged_ranges == 1 ? "" : "s", damage.damaged_bytes,
+               damage.damaged_records, damage.damaged_records == 1 ? "" : "s",
+               store.damaged_dir());
 }
 
 }  // namespace
@@ -90,8 +113,9 @@ void RestoreDefinitions(const Definitions& d, core::Broker& broker) {
 Status Restore(Store& store, core::Broker& broker) {
   auto started = std::chrono::steady_clock::now();
   broker.set_restoring(true);
-  RestoreDefinitions(store.definitions_model(), broker);
+  Status defined = RestoreDefinitions(store.definitions_model(), broker);
   broker.set_restoring(false);
+  if (!defined.ok()) return defined;
 
   std::unordered_map<uint64_t, QueueReplay> queues;
   for (const auto& [name, vhost] : broker.vhosts())
@@ -144,12 +168,13 @@ Status Restore(Store& store, core::Broker& broker) {
     q.entries.clear();
     q.entries.shrink_to_fit();
   }
-  store.log().Start({live.begin(), live.end()});
+  if (Status s = store.log().Start({live.begin(), live.end()}); !s.ok()) return s;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - started)
                 .count();
   spdlog::info("store: recovered {} messages in {} durable queues ({} segments) in {} ms",
                restored, queues.size(), store.log().segment_count(), ms);
+  LogDamage(store);
   return Status::Ok();
 }
 

@@ -5,12 +5,22 @@
 //   <data_dir>/.lock              flock'ed while the node runs
 //   <data_dir>/definitions.log    definitions.h
 //   <data_dir>/messages/*.seg     message_log.h
+//   <data_dir>/damaged/           copies of damaged bytes recovery skipped
+//
+// synced() (what confirms wait for) never passes what is durable: it stops
+// while a definition is waiting for disk space (its queue's messages would
+// be orphaned without it), and for good once a write or sync failed in a way
+// that cannot be retried, after on_fatal was told (the node then exits, and
+// its next start recovers from what is on disk). Poll() retries what a full
+// disk held up and says whether publishers must stay blocked.
 //
 // Lifecycle: the Node opens it, restores the Broker from it (restore.h),
 // hands it to the Broker, and closes it before the Broker is destroyed (so
-// shutting down never reads as deleting queues). Event loop only.
+// shutting down never reads as deleting queues). Event loop only, except
+// that on_fatal may be called from the message log's sync thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,10 +35,14 @@
 namespace warren::store {
 
 struct StoreOptions {
+  FileSystem* fs = &FileSystem::Default();
   std::string data_dir;
   bool fsync = true;
   uint64_t segment_size = 16 << 20;
   std::function<void(std::function<void()>)> post;  // onto the node's loop
+  // Told once (from any thread) that the store stopped: a sync or write
+  // failed in a way that cannot be retried. The node logs it and exits.
+  std::function<void(const std::string&)> on_fatal;
 };
 
 class Store : public core::Persistence {
@@ -41,30 +55,47 @@ class Store : public core::Persistence {
   const Definitions& definitions_model() const { return definitions_.model(); }
   MessageLog& log() { return *log_; }
   void Close();
+  // Retries writes a full disk held up; true while they still fail (the
+  // disk alarm stays on). Called by the resource monitor's tick.
+  bool Poll();
+  std::string blocked_reason() const;
+  std::string damaged_dir() const { return options_.data_dir + "/damaged"; }
 
   // core::Persistence
-  void PutVHost(const std::string& name) override { definitions_.PutVHost(name); }
-  void DeleteVHost(const std::string& name) override { definitions_.DeleteVHost(name); }
-  void PutUser(const core::UserDef& user) override { definitions_.PutUser(user); }
-  void DeleteUser(const std::string& name) override { definitions_.DeleteUser(name); }
-  void PutPermissions(const core::PermissionDef& p) override { definitions_.PutPermissions(p); }
-  void DeletePermissions(const std::string& user, const std::string& vhost) override {
-    definitions_.DeletePermissions(user, vhost);
+  void PutVHost(const std::string& name) override { Def([&] { definitions_.PutVHost(name); }); }
+  void DeleteVHost(const std::string& name) override {
+    Def([&] { definitions_.DeleteVHost(name); });
   }
-  void PutExchange(const core::ExchangeDef& e) override { definitions_.PutExchange(e); }
+  void PutUser(const core::UserDef& user) override { Def([&] { definitions_.PutUser(user); }); }
+  void DeleteUser(const std::string& name) override {
+    Def([&] { definitions_.DeleteUser(name); });
+  }
+  void PutPermissions(const core::PermissionDef& p) override {
+    Def([&] { definitions_.PutPermissions(p); });
+  }
+  void DeletePermissions(const std::string& user, const std::string& vhost) override {
+    Def([&] { definitions_.DeletePermissions(user, vhost); });
+  }
+  void PutExchange(const core::ExchangeDef& e) override {
+    Def([&] { definitions_.PutExchange(e); });
+  }
   void DeleteExchange(const std::string& vhost, const std::string& name) override {
-    definitions_.DeleteExchange(vhost, name);
+    Def([&] { definitions_.DeleteExchange(vhost, name); });
   }
   uint64_t NewQueueId() override { return definitions_.NewQueueId(); }
-  void PutQueue(const core::QueueDef& q) override { definitions_.PutQueue(q); }
+  void PutQueue(const core::QueueDef& q) override { Def([&] { definitions_.PutQueue(q); }); }
   void DeleteQueue(const std::string& vhost, const std::string& name) override {
-    definitions_.DeleteQueue(vhost, name);
+    Def([&] { definitions_.DeleteQueue(vhost, name); });
   }
-  void PutBinding(const core::BindingDef& b) override { definitions_.PutBinding(b); }
-  void DeleteBinding(const core::BindingDef& b) override { definitions_.DeleteBinding(b); }
-  void PutPolicy(const core::PolicyDef& p) override { definitions_.PutPolicy(p); }
+  void PutBinding(const core::BindingDef& b) override {
+    Def([&] { definitions_.PutBinding(b); });
+  }
+  void DeleteBinding(const core::BindingDef& b) override {
+    Def([&] { definitions_.DeleteBinding(b); });
+  }
+  void PutPolicy(const core::PolicyDef& p) override { Def([&] { definitions_.PutPolicy(p); }); }
   void DeletePolicy(const std::string& vhost, const std::string& name) override {
-    definitions_.DeletePolicy(vhost, name);
+    Def([&] { definitions_.DeletePolicy(vhost, name); });
   }
 
   core::DiskRef Write(const core::Message& message, const std::vector<uint64_t>& queue_ids) override;
@@ -80,7 +111,15 @@ class Store : public core::Persistence {
   void CancelWait(core::SyncWaiter* waiter) override;
 
  private:
+  // Runs a definitions change; confirms stop while it waits for the disk.
+  template <class Fn>
+  void Def(Fn fn) {
+    fn();
+    HoldIfPending();
+  }
+  void HoldIfPending();
   void OnSynced();
+  void Fatal(const std::string& why);
 
   StoreOptions options_;
   int lock_fd_ = -1;
@@ -89,6 +128,11 @@ class Store : public core::Persistence {
   std::unique_ptr<MessageLog> log_;
   std::vector<core::SyncWaiter*> waiters_;
   std::vector<core::SyncWaiter*> notifying_;
+  // While set, synced() stays at held_at_: a definition is not on disk yet
+  // (or never will be: the store failed).
+  bool hold_ = false;
+  uint64_t held_at_ = 0;
+  std::atomic<bool> fatal_{false};
 };
 
 }  // namespace warren::store

@@ -26,7 +26,7 @@ class DefinitionsTest : public ::testing::Test {
   std::unique_ptr<DefinitionsLog> Open(bool* fresh_out = nullptr) {
     auto log = std::make_unique<DefinitionsLog>();
     bool fresh = false;
-    Status s = log->Open(dir_.string(), fresh);
+    Status s = log->Open(dir_.string(), (dir_ / "damaged").string(), fresh);
     EXPECT_TRUE(s.ok()) << s.error().text;
     if (fresh_out) *fresh_out = fresh;
     return log;

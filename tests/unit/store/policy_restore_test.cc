@@ -79,7 +79,7 @@ TEST_F(StoreTest, APolicyInTheStoreAppliesToTheMessagesThatComeBack) {
     // Written while the node is down, as a replicated definition might be.
     DefinitionsLog log;
     bool fresh = false;
-    ASSERT_TRUE(log.Open(dir_.string(), fresh).ok());
+    ASSERT_TRUE(log.Open(dir_.string(), (dir_ / "damaged").string(), fresh).ok());
     amqp::FieldTable def;
     def.Set("message-ttl", amqp::FieldValue::Long(0));
     log.PutPolicy({"/", "ttl", "^dq$", core::ApplyTo::kQueues, 0, def});

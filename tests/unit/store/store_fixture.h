@@ -1,6 +1,7 @@
 // Shared fixture for the store tests: a fresh temporary data directory, a
-// Store whose loop callbacks are queued here and run by RunPosted(), and a
-// broker model on a manual clock that the store can restore into.
+// Store whose loop callbacks are queued here and run by RunPosted(), a file
+// system that fails the calls a test asks it to (fs_), and a broker model on
+// a manual clock that the store can restore into.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,7 +17,8 @@
 #include "broker/core/broker.h"
 #include "broker/store/restore.h"
 #include "broker/store/store.h"
-#include "core/model_fixture.h"
+#include "core/core_fixture.h"
+#include "store/faulty_file_system.h"
 
 namespace warren::store::test {
 
@@ -34,7 +36,14 @@ class StoreTest : public ::testing::Test {
 
   // Opens the store (and a broker restored from it), as a node start does.
   void OpenNode(bool fsync = false, uint64_t segment_size = 16 << 20) {
+    Status s = TryOpenNode(fsync, segment_size);
+    ASSERT_TRUE(s.ok()) << s.error().text;
+  }
+
+  // OpenNode, for tests that expect the start to be refused.
+  Status TryOpenNode(bool fsync = false, uint64_t segment_size = 16 << 20) {
     StoreOptions o;
+    o.fs = &fs_;
     o.data_dir = dir_.string();
     o.fsync = fsync;
     o.segment_size = segment_size;
@@ -43,18 +52,22 @@ class StoreTest : public ::testing::Test {
       posted_.push_back(std::move(fn));
       cv_.notify_all();
     };
+    o.on_fatal = [this](const std::string& why) {
+      std::lock_guard<std::mutex> lock(mu_);
+      fatal_.push_back(why);
+      cv_.notify_all();
+    };
     store_ = std::make_unique<Store>(std::move(o));
     bool fresh = false;
-    Status s = store_->Open(fresh);
-    ASSERT_TRUE(s.ok()) << s.error().text;
+    if (Status s = store_->Open(fresh); !s.ok()) return s;
     fresh_ = fresh;
     broker_ = std::make_unique<core::Broker>(runtime_, config_);
     broker_->set_persistence(store_.get());
-    Status r = Restore(*store_, *broker_);
-    ASSERT_TRUE(r.ok()) << r.error().text;
+    if (Status r = Restore(*store_, *broker_); !r.ok()) return r;
     if (fresh) {
-      ASSERT_TRUE(broker_->AddVHost("/").ok());
+      if (Status v = broker_->AddVHost("/"); !v.ok()) return v;
     }
+    return Status::Ok();
   }
 
   // A clean stop: the store closes first, then the model goes.
@@ -76,6 +89,24 @@ class StoreTest : public ::testing::Test {
       if (batch.empty()) return;
       for (auto& fn : batch) fn();
     }
+  }
+
+  // Runs what the store posts until synced() reaches `position` or the
+  // store reports a fatal error; false if neither happens within 10 s.
+  bool WaitSyncedOrFatal(uint64_t position) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      RunPosted();
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!fatal_.empty() || store_->synced() >= position) return true;
+      if (!cv_.wait_until(lock, deadline, [&] { return !posted_.empty() || !fatal_.empty(); }))
+        return false;
+    }
+  }
+
+  std::vector<std::string> fatal() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fatal_;
   }
 
   // Waits (bounded) until the sync thread has posted something.
@@ -123,7 +154,8 @@ class StoreTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  core::model_test::ManualRuntime runtime_;
+  FaultyFileSystem fs_;
+  core::test::ManualRuntime runtime_;
   NodeConfig config_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<core::Broker> broker_;
@@ -131,6 +163,7 @@ class StoreTest : public ::testing::Test {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::function<void()>> posted_;
+  std::vector<std::string> fatal_;  // what on_fatal was told
   static inline int counter_ = 0;
 };
 

@@ -1,0 +1,240 @@
+#include "broker/store/definitions_records.h"
+
+#include <algorithm>
+
+#include "amqp/field_table.h"
+#include "amqp/wire.h"
+#include "common/text.h"
+
+namespace warren::store::defs {
+
+namespace {
+
+std::string Str(amqp::Reader& r) { return std::string(r.LongStr()); }
+
+template <class Map, class Pred>
+void EraseIf(Map& m, Pred pred) {
+  for (auto it = m.begin(); it != m.end();) it = pred(it->second) ? m.erase(it) : std::next(it);
+}
+
+constexpr const char* kTruncated = "it ends before its fields do";
+
+void DeleteVHost(Definitions& m, const std::string& v) {
+  m.vhosts.erase(v);
+  EraseIf(m.permissions, [&](const core::PermissionDef& p) { return p.vhost == v; });
+  EraseIf(m.exchanges, [&](const core::ExchangeDef& e) { return e.vhost == v; });
+  EraseIf(m.queues, [&](const core::QueueDef& q) { return q.vhost == v; });
+  EraseIf(m.bindings, [&](const core::BindingDef& b) { return b.vhost == v; });
+  EraseIf(m.policies, [&](const core::PolicyDef& p) { return p.vhost == v; });
+}
+
+// Decodes the table that ends a record; says why not. DecodeTable fails
+// the reader on any error, so truncation before the table is told first.
+std::string Table(amqp::Reader& r, amqp::FieldTable& out, int depth) {
+  if (!r.ok()) return kTruncated;
+  if (amqp::DecodeTable(r, out, depth)) return "";
+  return "a field table in it does not decode (an unknown value type, a length that overruns, "
+         "or nesting deeper than the store reads)";
+}
+
+std::string ApplyEntity(Definitions& m, uint8_t type, amqp::Reader& r, std::string_view payload,
+                        int depth) {
+  switch (type) {
+    case kExchangePut: {
+      core::ExchangeDef e{Str(r), Str(r), Str(r), false, false, {}};
+      uint8_t flags = r.U8();
+      e.auto_delete = flags & 1;
+      e.internal = flags & 2;
+      if (std::string why = Table(r, e.arguments, depth); !why.empty()) return why;
+      m.exchanges[{e.vhost, e.name}] = std::move(e);
+      return "";
+    }
+    case kQueuePut: {
+      core::QueueDef q{Str(r), Str(r), 0, false, {}};
+      q.id = r.U64();
+      q.auto_delete = r.U8() & 1;
+      if (std::string why = Table(r, q.arguments, depth); !why.empty()) return why;
+      m.next_queue_id = std::max(m.next_queue_id, q.id + 1);
+      m.queues[{q.vhost, q.name}] = std::move(q);
+      return "";
+    }
+    case kBindingPut:
+    case kBindingDelete: {
+      core::BindingDef b;
+      b.vhost = Str(r);
+      b.source = Str(r);
+      b.to_queue = r.U8() & 1;
+      b.destination = Str(r);
+      b.routing_key = Str(r);
+      if (std::string why = Table(r, b.arguments, depth); !why.empty()) return why;
+      if (type == kBindingPut) m.bindings[std::string(payload)] = std::move(b);
+      else m.bindings.erase(std::string(payload));
+      return "";
+    }
+    case kPolicyPut: {
+      core::PolicyDef p{Str(r), Str(r), Str(r), core::ApplyTo::kAll, 0, {}};
+      std::string apply_to = Str(r);
+      p.priority = static_cast<int32_t>(r.U32());
+      auto parsed = core::ParseApplyTo(apply_to);
+      if (r.ok() && !parsed) return "unknown apply-to '" + LogSafe(apply_to) + "'";
+      if (std::string why = Table(r, p.definition, depth); !why.empty()) return why;
+      p.apply_to = *parsed;
+      m.policies[{p.vhost, p.name}] = std::move(p);
+      return "";
+    }
+    default: return "unknown record type " + std::to_string(type);
+  }
+}
+
+}  // namespace
+
+std::string Strings(std::initializer_list<std::string_view> items) {
+  std::string out;
+  amqp::Writer w(out);
+  for (std::string_view s : items) w.LongStr(s);
+  return out;
+}
+
+std::string EncodeUser(const core::UserDef& u) {
+  std::string out = Strings({u.name, u.password_hash});
+  amqp::Writer w(out);
+  w.U32(static_cast<uint32_t>(u.tags.size()));
+  for (const auto& t : u.tags) w.LongStr(t);
+  return out;
+}
+
+std::string EncodePermissions(const core::PermissionDef& p) {
+  return Strings({p.user, p.vhost, p.configure, p.write, p.read});
+}
+
+std::string EncodeExchange(const core::ExchangeDef& e) {
+  std::string out = Strings({e.vhost, e.name, e.type});
+  amqp::Writer(out).U8(static_cast<uint8_t>((e.auto_delete ? 1 : 0) | (e.internal ? 2 : 0)));
+  amqp::EncodeTable(e.arguments, out);
+  return out;
+}
+
+std::string EncodeQueue(const core::QueueDef& q) {
+  std::string out = Strings({q.vhost, q.name});
+  amqp::Writer w(out);
+  w.U64(q.id);
+  w.U8(q.auto_delete ? 1 : 0);
+  amqp::EncodeTable(q.arguments, out);
+  return out;
+}
+
+std::string EncodeBinding(const core::BindingDef& b) {
+  std::string out = Strings({b.vhost, b.source});
+  amqp::Writer(out).U8(b.to_queue ? 1 : 0);
+  amqp::Writer(out).LongStr(b.destination);
+  amqp::Writer(out).LongStr(b.routing_key);
+  amqp::EncodeTable(b.arguments, out);
+  return out;
+}
+
+std::string EncodePolicy(const core::PolicyDef& p) {
+  std::string out = Strings({p.vhost, p.name, p.pattern, core::ApplyToName(p.apply_to)});
+  amqp::Writer(out).U32(static_cast<uint32_t>(p.priority));
+  amqp::EncodeTable(p.definition, out);
+  return out;
+}
+
+std::string EncodeNextQueueId(uint64_t id) {
+  std::string out;
+  amqp::Writer(out).U64(id);
+  return out;
+}
+
+std::string Apply(Definitions& m, uint8_t type, std::string_view payload, int max_depth) {
+  amqp::Reader r(payload);
+  std::string why;
+  switch (type) {
+    case kVHostPut: m.vhosts.insert(Str(r)); break;
+    case kVHostDelete: DeleteVHost(m, Str(r)); break;
+    case kUserPut: {
+      core::UserDef u{Str(r), Str(r), {}};
+      uint32_t n = r.U32();
+      for (uint32_t i = 0; i < n && r.ok(); ++i) u.tags.push_back(Str(r));
+      if (r.ok()) m.users[u.name] = std::move(u);
+      break;
+    }
+    case kUserDelete: {
+      std::string u = Str(r);
+      m.users.erase(u);
+      EraseIf(m.permissions, [&](const core::PermissionDef& p) { return p.user == u; });
+      break;
+    }
+    case kPermissionsPut: {
+      core::PermissionDef p{Str(r), Str(r), Str(r), Str(r), Str(r)};
+      if (r.ok()) m.permissions[{p.user, p.vhost}] = std::move(p);
+      break;
+    }
+    case kPermissionsDelete: {
+      std::string u = Str(r), v = Str(r);
+      if (r.ok()) m.permissions.erase({u, v});
+      break;
+    }
+    case kExchangeDelete: {
+      std::string v = Str(r), n = Str(r);
+      if (!r.ok()) break;
+      m.exchanges.erase({v, n});
+      EraseIf(m.bindings, [&](const core::BindingDef& b) {
+        return b.vhost == v && (b.source == n || (!b.to_queue && b.destination == n));
+      });
+      break;
+    }
+    case kQueueDelete: {
+      std::string v = Str(r), n = Str(r);
+      if (!r.ok()) break;
+      m.queues.erase({v, n});
+      EraseIf(m.bindings, [&](const core::BindingDef& b) {
+        return b.vhost == v && b.to_queue && b.destination == n;
+      });
+      break;
+    }
+    case kPolicyDelete: {
+      std::string v = Str(r), n = Str(r);
+      if (r.ok()) m.policies.erase({v, n});
+      break;
+    }
+    case kNextQueueId: {
+      uint64_t id = r.U64();
+      if (r.ok()) m.next_queue_id = std::max(m.next_queue_id, id);
+      break;
+    }
+    default: why = ApplyEntity(m, type, r, payload, max_depth); break;
+  }
+  if (why.empty() && !r.ok()) why = kTruncated;
+  return why;
+}
+
+std::string Describe(uint8_t type, std::string_view payload) {
+  static constexpr const char* kNames[] = {
+      "", "vhost", "vhost deletion", "user", "user deletion", "permissions",
+      "permissions deletion", "exchange", "exchange deletion", "queue", "queue deletion",
+      "binding", "binding deletion", "queue id", "policy", "policy deletion"};
+  if (type == 0 || type > kPolicyDelete) return "record of unknown type " + std::to_string(type);
+  std::string out = std::string(kNames[type]) + " record";
+  amqp::Reader r(payload);
+  auto quoted = [&](const char* what) {
+    std::string s = Str(r);
+    return r.ok() ? std::string(what) + " '" + LogSafe(s.substr(0, 200)) + "'" : std::string();
+  };
+  std::string first, second;
+  switch (type) {
+    case kVHostPut: case kVHostDelete: first = quoted("vhost"); break;
+    case kUserPut: case kUserDelete: first = quoted("user"); break;
+    case kPermissionsPut: case kPermissionsDelete:
+      first = quoted("user");
+      second = quoted("vhost");
+      break;
+    case kNextQueueId: break;
+    default:
+      first = quoted("vhost");
+      second = quoted(type == kBindingPut || type == kBindingDelete ? "source" : "name");
+  }
+  if (!first.empty()) out += " (" + first + (second.empty() ? "" : ", " + second) + ")";
+  return out;
+}
+
+}  // namespace warren::store::defs

@@ -1,0 +1,36 @@
+// The records of definitions.log (framing: record.h): one put or delete per
+// record, payloads in AMQP wire encoding (amqp/wire.h; tables as
+// amqp/field_table.h). Shared by the log, its fuzzer and its tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "broker/store/definitions.h"
+
+namespace warren::store::defs {
+
+enum Type : uint8_t {
+  kVHostPut = 1, kVHostDelete, kUserPut, kUserDelete, kPermissionsPut, kPermissionsDelete,
+  kExchangePut, kExchangeDelete, kQueuePut, kQueueDelete, kBindingPut, kBindingDelete,
+  kNextQueueId, kPolicyPut, kPolicyDelete,
+};
+
+std::string Strings(std::initializer_list<std::string_view> items);
+std::string EncodeUser(const core::UserDef& u);
+std::string EncodePermissions(const core::PermissionDef& p);
+std::string EncodeExchange(const core::ExchangeDef& e);
+std::string EncodeQueue(const core::QueueDef& q);
+std::string EncodeBinding(const core::BindingDef& b);
+std::string EncodePolicy(const core::PolicyDef& p);
+std::string EncodeNextQueueId(uint64_t id);
+
+// Applies one record to `m`, reading field tables up to `max_depth` levels.
+// Returns why it does not decode, or "" when it was applied.
+std::string Apply(Definitions& m, uint8_t type, std::string_view payload, int max_depth);
+// What a record is about, for error messages: "queue record (vhost '/',
+// name 'q')"; as much as can be read of it.
+std::string Describe(uint8_t type, std::string_view payload);
+
+}  // namespace warren::store::defs

@@ -4,7 +4,6 @@ their deadline; queue names that are not UTF-8, or hold quotes, backslashes
 and newlines, never fail a scrape and promtool accepts it; other paths and
 methods are refused; SIGTERM stops it at once with a scrape in flight."""
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -18,62 +17,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pika  # noqa: E402  (Debian's python3-pika)
 
 from test_exporter import PROMTOOL, Exporter, harness, samples  # noqa: E402
-
-HEAD_TIMEOUT = 2
-
-
-class RawName(str):
-    """A name pika sends as these bytes (pika takes only str)."""
-
-    def __new__(cls, raw):
-        obj = str.__new__(cls, raw.decode("latin-1"))
-        obj.raw = raw
-        return obj
-
-    def encode(self, *args, **kwargs):
-        return self.raw
-
-    # pika matches a reply to its request by name; the reply's name is these
-    # bytes (it decodes only UTF-8).
-    def __eq__(self, other):
-        return other == self.raw if isinstance(other, bytes) else str.__eq__(self, other)
-
-    def __ne__(self, other):
-        return not self == other
-
-    __hash__ = str.__hash__
-
-
-def connect(port):
-    return socket.create_connection(("127.0.0.1", port), timeout=10)
-
-
-def closed_by_peer(sock, deadline):
-    """True once the server closes `sock` before `deadline` (monotonic)."""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        ready, _, _ = select.select([sock], [], [], left)
-        if not ready:
-            continue
-        try:
-            if not sock.recv(65536):
-                return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
+from hostile import RawName, closed_by_peer, connect, raw  # noqa: E402
 
 
 def status_of(port, request):
-    with connect(port) as s:
-        s.sendall(request)
-        data = b""
-        while b"\r\n" not in data:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    return int(data.split()[1])
+    return raw(port, request)[0]
+
+HEAD_TIMEOUT = 2
 
 
 class HardeningTest(unittest.TestCase):

@@ -27,18 +27,11 @@
 #include "broker/core/limits.h"
 #include "common/config.h"
 #include "common/runtime.h"
+#include "fuzz_check.h"
 
 namespace {
 
 using namespace warren;
-
-#define FUZZ_CHECK(cond)                                                                  \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                       \
-    }                                                                                     \
-  } while (0)
 
 // Time stands still and timers never fire: import declares, nothing runs.
 class StillRuntime final : public Runtime {

@@ -23,6 +23,7 @@
 #include "broker/store/limits.h"
 #include "broker/store/scanner.h"
 #include "common/log.h"
+#include "fuzz_check.h"
 #include "store_fuzz_input.h"
 
 namespace {
@@ -30,26 +31,7 @@ namespace {
 using namespace warren::store;
 namespace fs = std::filesystem;
 
-#define FUZZ_CHECK(cond)                                                                   \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                        \
-    }                                                                                      \
-  } while (0)
-
-// A directory of its own for the process (on tmpfs when there is one),
-// removed at exit; never destroyed before that.
-const fs::path& Dir() {
-  static const fs::path* dir = [] {
-    fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
-    auto* d = new fs::path(base / ("warren-fuzz-definitions-" + std::to_string(::getpid())));
-    fs::create_directories(*d);
-    std::atexit([] { fs::remove_all(Dir()); });
-    return d;
-  }();
-  return *dir;
-}
+const fs::path& Dir() { return warren::fuzzing::ScratchDir("definitions"); }
 
 using Records = std::vector<std::pair<uint8_t, std::string>>;
 

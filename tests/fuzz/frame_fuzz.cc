@@ -24,20 +24,13 @@
 #include "amqp/methods.h"
 #include "amqp/properties.h"
 #include "amqp/wire.h"
+#include "fuzz_check.h"
 
 namespace {
 
 using namespace warren::amqp;
 
 constexpr uint32_t kFrameMax = 131072;
-
-#define FUZZ_CHECK(cond)                                                             \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                  \
-    }                                                                                \
-  } while (0)
 
 // False only when `v` holds a NaN somewhere.
 template <class T>

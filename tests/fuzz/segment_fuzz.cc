@@ -25,6 +25,7 @@
 
 #include "broker/store/message_log.h"
 #include "common/log.h"
+#include "fuzz_check.h"
 #include "store_fuzz_input.h"
 
 namespace {
@@ -33,26 +34,7 @@ using namespace warren;
 using namespace warren::store;
 namespace fs = std::filesystem;
 
-#define FUZZ_CHECK(cond)                                                                   \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                        \
-    }                                                                                      \
-  } while (0)
-
-// A directory of its own for the process (on tmpfs when there is one),
-// removed at exit; never destroyed before that.
-const fs::path& Dir() {
-  static const fs::path* dir = [] {
-    fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
-    auto* d = new fs::path(base / ("warren-fuzz-segment-" + std::to_string(::getpid())));
-    fs::create_directories(*d);
-    std::atexit([] { fs::remove_all(Dir()); });
-    return d;
-  }();
-  return *dir;
-}
+const fs::path& Dir() { return warren::fuzzing::ScratchDir("segment"); }
 
 // A message log on Dir() whose loop is a queue run by RunPosted().
 struct Log {

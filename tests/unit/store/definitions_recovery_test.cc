@@ -23,18 +23,8 @@ namespace warren::store {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void Spit(const fs::path& p, const std::string& bytes) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f << bytes;
-}
+using test::Slurp;
+using test::Spit;
 
 // A table nested `depth` levels deep (the outermost is level 1).
 amqp::FieldTable Nested(int depth) {

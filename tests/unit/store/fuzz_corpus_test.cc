@@ -7,33 +7,19 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "../../fuzz/store_fuzz_input.h"
 #include "broker/store/definitions.h"
 #include "broker/store/message_log.h"
+#include "store/store_fixture.h"
 
 namespace warren::store {
 namespace {
 
 namespace fs = std::filesystem;
+using test::Slurp;
 
-// tests/fuzz. __FILE__ is relative to the build directory when ccache
-// rewrites paths (CCACHE_BASEDIR); this binary is build/tests/unit/.
-fs::path FuzzDir() {
-  fs::path file = __FILE__;
-  if (file.is_relative())
-    file = fs::read_symlink("/proc/self/exe").parent_path().parent_path().parent_path() / file;
-  return file.parent_path().parent_path().parent_path() / "fuzz";
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+fs::path FuzzDir() { return fs::path(WARREN_SOURCE_DIR) / "tests" / "fuzz"; }
 
 class FuzzCorpusTest : public ::testing::Test {
  protected:

@@ -8,9 +8,11 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,19 @@
 #include "store/faulty_file_system.h"
 
 namespace warren::store::test {
+
+// A whole file's bytes, and a file made of `bytes` (what damage tests edit).
+inline std::string Slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+inline void Spit(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << bytes;
+}
 
 class StoreTest : public ::testing::Test {
  protected:

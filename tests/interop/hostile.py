@@ -1,0 +1,94 @@
+"""Helpers for tests that play a hostile or careless client: raw HTTP over a
+socket (for heads, bodies and timings no HTTP library would send), waiting
+for the server to close a connection, and AMQP names that are not UTF-8."""
+import select
+import socket
+import time
+
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_response(sock, timeout=10.0):
+    """(status, headers dict lower-cased, body bytes) of one response, read
+    with a deadline; raises on timeout or EOF before a whole response."""
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("connection closed before a response: %r" % data)
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return status, headers, body
+
+
+def closed_by_peer(sock, deadline):
+    """True once the server closes `sock` (EOF or reset) before `deadline`
+    (time.monotonic()); data it sends first is skipped."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        ready, _, _ = select.select([sock], [], [], left)
+        if not ready:
+            continue
+        try:
+            if not sock.recv(65536):
+                return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+
+
+def raw(port, text, timeout=10.0):
+    """Sends `text` (a whole request) and returns the response."""
+    with connect(port) as s:
+        s.sendall(text.encode("latin-1") if isinstance(text, str) else text)
+        return read_response(s, timeout)
+
+
+def request_text(method, path, port, body=None, headers=()):
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1:%d" % port]
+    lines += list(headers)
+    payload = b""
+    if body is not None:
+        payload = body if isinstance(body, bytes) else body.encode()
+        lines.append("Content-Length: %d" % len(payload))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+
+
+class RawName(str):
+    """A name pika sends as these bytes (pika takes only str)."""
+
+    def __new__(cls, raw):
+        obj = str.__new__(cls, raw.decode("latin-1"))
+        obj.raw = raw
+        return obj
+
+    def encode(self, *args, **kwargs):
+        return self.raw
+
+    # pika matches a reply to its request by name; the reply's name is these
+    # bytes (it decodes only UTF-8).
+    def __eq__(self, other):
+        return other == self.raw if isinstance(other, bytes) else str.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = str.__hash__

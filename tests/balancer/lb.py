@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 sys.path.insert(0, os.path.join(HERE, "..", "ctl"))
 
 import harness  # noqa: E402
+import pika  # noqa: E402  (Debian's python3-pika)
 from ctl import listing  # noqa: E402
 
 START_TIMEOUT = 10.0
@@ -35,6 +36,24 @@ def binary():
 def wait_until(predicate, timeout, what):
     """harness.wait_for with the timeout first, as the balancer tests call it."""
     return harness.wait_for(predicate, what, timeout=timeout)
+
+
+def connect(endpoint, heartbeat=0, socket_timeout=10):
+    """A pika connection as guest through `endpoint` (the balancer or a node)."""
+    return pika.BlockingConnection(pika.ConnectionParameters(
+        endpoint.host, endpoint.port, "/", pika.PlainCredentials("guest", "guest"),
+        heartbeat=heartbeat, connection_attempts=1, socket_timeout=socket_timeout,
+        blocked_connection_timeout=10))
+
+
+def round_trip(conn, body=b"ping"):
+    """Publishes `body` to a queue of its own on `conn` and returns what comes back."""
+    ch = conn.channel()
+    q = ch.queue_declare("", exclusive=True).method.queue
+    ch.basic_publish("", q, body)
+    got = wait_until(lambda: ch.basic_get(q, auto_ack=True)[2], 5, "message back")
+    ch.close()
+    return got
 
 
 def server_toml(name, port, check="amqp", inter="100ms", rise=2, fall=2, weight=1, backup=False):

@@ -13,18 +13,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lb  # noqa: E402
-from lb import harness, node_connections, wait_until  # noqa: E402
+from lb import connect, harness, node_connections, wait_until  # noqa: E402
 
-import pika  # noqa: E402
 
 NAMES = ["node1", "node2", "node3"]
-
-
-def connect(endpoint):
-    params = pika.ConnectionParameters(endpoint.host, endpoint.port, "/",
-                                       pika.PlainCredentials("guest", "guest"), heartbeat=0,
-                                       connection_attempts=1, socket_timeout=5)
-    return pika.BlockingConnection(params)
 
 
 class ThreeNodes(unittest.TestCase):

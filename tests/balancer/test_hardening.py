@@ -16,17 +16,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lb  # noqa: E402
-from lb import harness, wait_closed, wait_until  # noqa: E402
+from lb import connect, harness, round_trip, wait_closed, wait_until  # noqa: E402
 
 import pika  # noqa: E402
 
 IDLE = {"sessions": 0, "buffers": 0, "buffered_bytes": 0}
-
-
-def connect(endpoint, heartbeat=0):
-    return pika.BlockingConnection(pika.ConnectionParameters(
-        endpoint.host, endpoint.port, "/", pika.PlainCredentials("guest", "guest"),
-        heartbeat=heartbeat, connection_attempts=1, socket_timeout=10, blocked_connection_timeout=10))
 
 
 def close_later(test, conn):
@@ -39,15 +33,6 @@ def close_later(test, conn):
             pass
     test.addCleanup(close)
     return conn
-
-
-def round_trip(conn, body=b"ping"):
-    ch = conn.channel()
-    q = ch.queue_declare("", exclusive=True).method.queue
-    ch.basic_publish("", q, body)
-    got = wait_until(lambda: ch.basic_get(q, auto_ack=True)[2], 5, "message back")
-    ch.close()
-    return got
 
 
 def balancer(test, servers, **kwargs):

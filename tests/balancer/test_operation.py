@@ -13,26 +13,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lb  # noqa: E402
-from lb import harness, node_connections, wait_until  # noqa: E402
+from lb import connect, harness, node_connections, round_trip, wait_until  # noqa: E402
 
-import pika  # noqa: E402
 
 HEADER = b"AMQP\x00\x00\x09\x01"
-
-
-def connect(endpoint):
-    return pika.BlockingConnection(pika.ConnectionParameters(
-        endpoint.host, endpoint.port, "/", pika.PlainCredentials("guest", "guest"),
-        heartbeat=0, connection_attempts=1, socket_timeout=5))
-
-
-def round_trip(conn, body=b"ping"):
-    ch = conn.channel()
-    q = ch.queue_declare("", exclusive=True).method.queue
-    ch.basic_publish("", q, body)
-    got = wait_until(lambda: ch.basic_get(q, auto_ack=True)[2], 5, "message back")
-    ch.close()
-    return got
 
 
 def run(*args, env=None):

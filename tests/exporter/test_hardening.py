@@ -5,7 +5,6 @@ and newlines, never fail a scrape and promtool accepts it; other paths and
 methods are refused; SIGTERM stops it at once with a scrape in flight."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pika  # noqa: E402  (Debian's python3-pika)
 
 from test_exporter import PROMTOOL, Exporter, harness, samples  # noqa: E402
-from hostile import RawName, closed_by_peer, connect, raw  # noqa: E402
+from hostile import RawName, closed_by_peer, connect, raw, silent_server  # noqa: E402
 
 
 def status_of(port, request):
@@ -102,24 +101,8 @@ class HardeningTest(unittest.TestCase):
 class StopTest(unittest.TestCase):
     def test_sigterm_stops_promptly_with_a_scrape_in_flight(self):
         # A "node" that accepts and never answers.
-        silent = socket.socket()
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(16)
-        self.addCleanup(silent.close)
-        accepted = threading.Event()
-        held = []
-
-        def accept():
-            while True:
-                try:
-                    c, _ = silent.accept()
-                except OSError:
-                    return
-                held.append(c)
-                accepted.set()
-
-        threading.Thread(target=accept, daemon=True).start()
-        e = Exporter(["127.0.0.1:%d" % silent.getsockname()[1]], 'timeout = "60s"\n')
+        silent, accepted = silent_server(self)
+        e = Exporter(["127.0.0.1:%d" % silent], 'timeout = "60s"\n')
         self.addCleanup(e.stop)
         scrape = connect(e.port)
         self.addCleanup(scrape.close)
@@ -129,8 +112,6 @@ class StopTest(unittest.TestCase):
         e.proc.send_signal(signal.SIGTERM)
         self.assertEqual(e.proc.wait(timeout=10), 0)
         self.assertLess(time.monotonic() - started, 5.0)
-        for c in held:
-            c.close()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ socket (for heads, bodies and timings no HTTP library would send), waiting
 for the server to close a connection, and AMQP names that are not UTF-8."""
 import select
 import socket
+import threading
 import time
 
 
@@ -92,3 +93,28 @@ class RawName(str):
         return not self == other
 
     __hash__ = str.__hash__
+
+
+def silent_server(test):
+    """A server on 127.0.0.1 that accepts connections and never answers (a
+    node that hangs), closed at `test`'s cleanup. Returns its port and an
+    Event set once it has accepted a connection."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    test.addCleanup(listener.close)
+    accepted = threading.Event()
+    held = []
+    test.addCleanup(lambda: [c.close() for c in held])
+
+    def accept():
+        while True:
+            try:
+                c, _ = listener.accept()
+            except OSError:
+                return
+            held.append(c)
+            accepted.set()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener.getsockname()[1], accepted

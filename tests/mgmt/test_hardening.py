@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import tempfile
 import threading
 import time
@@ -19,7 +18,8 @@ import unittest
 import pika  # Debian's python3-pika
 
 import mgmt
-from hostile import RawName, closed_by_peer, connect, raw, read_response, request_text  # noqa: E402
+from hostile import (RawName, closed_by_peer, connect, raw, read_response, request_text,  # noqa: E402
+                     silent_server)
 
 GUEST = "Basic " + base64.b64encode(b"guest:guest").decode()
 WRONG = "Basic " + base64.b64encode(b"guest:wrong").decode()
@@ -368,24 +368,8 @@ class StopTest(unittest.TestCase):
     def test_sigterm_stops_promptly_with_requests_in_flight(self):
         # A "node" that accepts and never answers: the request's gRPC call
         # blocks until warren-mgmt cancels it.
-        silent = socket.socket()
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(16)
-        self.addCleanup(silent.close)
-        accepted = threading.Event()
-        held = []
-
-        def accept():
-            while True:
-                try:
-                    c, _ = silent.accept()
-                except OSError:
-                    return
-                held.append(c)
-                accepted.set()
-
-        threading.Thread(target=accept, daemon=True).start()
-        with mgmt.Mgmt(["127.0.0.1:%d" % silent.getsockname()[1]]) as api:
+        silent, accepted = silent_server(self)
+        with mgmt.Mgmt(["127.0.0.1:%d" % silent]) as api:
             slow = [connect(api.port) for _ in range(8)]
             for s in slow:
                 s.sendall(b"GET /api/overview HTTP/1.1\r\n")
@@ -399,8 +383,6 @@ class StopTest(unittest.TestCase):
             self.assertLess(time.monotonic() - started, 5.0)
             for s in slow + [in_flight]:
                 s.close()
-        for c in held:
-            c.close()
 
 
 if __name__ == "__main__":

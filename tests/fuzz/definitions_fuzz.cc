@@ -59,13 +59,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  fs::remove_all(Dir());
-  fs::create_directories(Dir());
-  {
-    std::ofstream f(Dir() / "definitions.log", std::ios::binary);
-    std::string bytes = fuzz::BuildFile(data, size, FileKind::kDefinitions);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  }
+  fuzz::PlaceFile(Dir(), Dir() / "definitions.log", data, size, FileKind::kDefinitions);
   Records first;
   {
     DefinitionsLog log;

@@ -85,13 +85,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  fs::remove_all(Dir());
-  fs::create_directories(Dir() / "messages");
-  {
-    std::ofstream f(Dir() / "messages" / "00000000000000000001.seg", std::ios::binary);
-    std::string bytes = fuzz::BuildFile(data, size, FileKind::kSegment);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  }
+  fuzz::PlaceFile(Dir(), Dir() / "messages" / "00000000000000000001.seg", data, size,
+                  FileKind::kSegment);
   Recovered first;
   {
     Log l;

@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +55,17 @@ inline std::string BuildFile(const uint8_t* data, size_t size, FileKind kind) {
       return file;
     }
   }
+}
+
+// Empties `dir` and writes what BuildFile makes of the input as `file`
+// inside it: each run starts from a data directory holding only that file.
+inline void PlaceFile(const std::filesystem::path& dir, const std::filesystem::path& file,
+                      const uint8_t* data, size_t size, FileKind kind) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream f(file, std::ios::binary);
+  std::string bytes = BuildFile(data, size, kind);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 // A mode-1 input holding `records` (for seeds).

@@ -25,20 +25,6 @@ std::string Body(int i, size_t size = 200) {
   return prefix + std::string(size - 8, '.');
 }
 
-// A record exactly as Warren before per-segment salts wrote it:
-// u32 crc | u32 length | u8 type | payload, the CRC over length, type and payload.
-std::string LegacyRecord(uint8_t type, std::string_view payload) {
-  std::string out(9, '\0');
-  uint32_t length = static_cast<uint32_t>(payload.size());
-  std::memcpy(&out[4], &length, 4);
-  out[8] = static_cast<char>(type);
-  out += payload;
-  uint32_t crc = static_cast<uint32_t>(
-      crc32(0, reinterpret_cast<const Bytef*>(out.data() + 4), static_cast<uInt>(out.size() - 4)));
-  std::memcpy(&out[0], &crc, 4);
-  return out;
-}
-
 class DamageTest : public StoreTest {
  protected:
   // Publishes `n` equal-sized persistent messages to durable queue "q".

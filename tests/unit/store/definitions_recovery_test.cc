@@ -23,6 +23,7 @@ namespace warren::store {
 namespace {
 
 namespace fs = std::filesystem;
+using test::LegacyRecord;
 using test::Slurp;
 using test::Spit;
 
@@ -36,19 +37,6 @@ amqp::FieldTable Nested(int depth) {
     t = std::move(outer);
   }
   return t;
-}
-
-// A record as Warren wrote definitions.log before salts (no file header).
-std::string LegacyRecord(uint8_t type, std::string_view payload) {
-  std::string out(9, '\0');
-  uint32_t length = static_cast<uint32_t>(payload.size());
-  std::memcpy(&out[4], &length, 4);
-  out[8] = static_cast<char>(type);
-  out += payload;
-  uint32_t crc = static_cast<uint32_t>(
-      crc32(0, reinterpret_cast<const Bytef*>(out.data() + 4), static_cast<uInt>(out.size() - 4)));
-  std::memcpy(&out[0], &crc, 4);
-  return out;
 }
 
 class DefinitionsRecoveryTest : public ::testing::Test {

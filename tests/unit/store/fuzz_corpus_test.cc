@@ -29,12 +29,9 @@ class FuzzCorpusTest : public ::testing::Test {
 
   // Writes what the fuzzer would make of `seed` to `file` in a fresh dir_.
   void Place(const fs::path& seed, const fs::path& file, FileKind kind) {
-    fs::remove_all(dir_);
-    fs::create_directories(file.parent_path());
     std::string input = Slurp(seed);
-    std::string bytes = fuzz::BuildFile(reinterpret_cast<const uint8_t*>(input.data()),
-                                        input.size(), kind);
-    std::ofstream(file, std::ios::binary) << bytes;
+    fuzz::PlaceFile(dir_, file, reinterpret_cast<const uint8_t*>(input.data()), input.size(),
+                    kind);
   }
 
   fs::path dir_;

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -14,6 +16,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/core/broker.h"
@@ -35,6 +38,21 @@ inline std::string Slurp(const std::filesystem::path& p) {
 inline void Spit(const std::filesystem::path& p, const std::string& bytes) {
   std::ofstream f(p, std::ios::binary | std::ios::trunc);
   f << bytes;
+}
+
+// A record exactly as Warren wrote every store file before salts, built
+// here independently of record.cc: u32 crc | u32 length | u8 type | payload,
+// little-endian, the CRC-32 over length, type and payload.
+inline std::string LegacyRecord(uint8_t type, std::string_view payload) {
+  std::string out(9, '\0');
+  uint32_t length = static_cast<uint32_t>(payload.size());
+  std::memcpy(&out[4], &length, 4);
+  out[8] = static_cast<char>(type);
+  out += payload;
+  uint32_t crc = static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(out.data() + 4), static_cast<uInt>(out.size() - 4)));
+  std::memcpy(&out[0], &crc, 4);
+  return out;
 }
 
 class StoreTest : public ::testing::Test {

@@ -33,6 +33,14 @@ class AccessTest : public ::testing::Test {
     p.set_read(".*");
     ASSERT_TRUE(node_.stub().SetPermissions(AdminNode::Guest().get(), p, &e).ok());
   }
+  // An AMQP login as a user AddUser made, with channel 1 open.
+  void LogIn(RawClient& c, const std::string& user) {
+    Login login;
+    login.user = user;
+    login.pass = user;
+    ASSERT_TRUE(c.Handshake(login));
+    ASSERT_TRUE(c.OpenChannel(1));
+  }
   AdminNode node_;
 };
 
@@ -41,11 +49,7 @@ TEST_F(AccessTest, MonitoringSeesEveryConnectionAndChannel) {
   AddUser("watcher", "monitoring");
   AddUser("manager", "management");
   RawClient c(node_.amqp_port());
-  Login login;
-  login.user = "app";
-  login.pass = "app";
-  ASSERT_TRUE(c.Handshake(login));
-  ASSERT_TRUE(c.OpenChannel(1));
+  ASSERT_NO_FATAL_FAILURE(LogIn(c, "app"));
 
   v1::ListRequest all;
   all.set_all_vhosts(true);
@@ -109,11 +113,7 @@ TEST_F(AccessTest, HostilePatternsCannotStallTheNode) {
   ASSERT_TRUE(node_.stub().SetPermissions(AdminNode::Guest().get(), p, &e).ok());
 
   RawClient c(node_.amqp_port());
-  Login login;
-  login.user = "app";
-  login.pass = "app";
-  ASSERT_TRUE(c.Handshake(login));
-  ASSERT_TRUE(c.OpenChannel(1));
+  ASSERT_NO_FATAL_FAILURE(LogIn(c, "app"));
   amqp::QueueDeclare d;
   d.queue = name;
   c.SendMethod(1, d);

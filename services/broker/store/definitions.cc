@@ -171,8 +171,8 @@ bool DefinitionsLog::Flush() {
 
 bool DefinitionsLog::Writable(const Status& s, const std::string& what) {
   if (s.ok()) return true;
-  spdlog::error("store: {} is not written to disk and will not survive a restart: {}", what,
-                s.error().text);
+  spdlog::error("store: {} is not written to disk and will not survive a restart: {}",
+                what, LogSafe(s.error().text, 1024));
   return false;
 }
 

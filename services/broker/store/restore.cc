@@ -56,7 +56,7 @@ Status RestoreDefinitions(const Definitions& d, core::Broker& broker) {
   auto warn = [](const char* what, const std::string& name, const Status& s) {
     if (!s.ok())
       spdlog::error("store: {} '{}' not restored (it stays in definitions.log): {}", what,
-                    LogSafe(name), s.error().text);
+                    LogSafe(name), LogSafe(s.error().text, 1024));
   };
   for (const auto& v : d.vhosts) warn("vhost", v, broker.AddVHost(v));
   for (const auto& [n, u] : d.users) warn("user", n, broker.AddUser(n, u.password_hash, u.tags));

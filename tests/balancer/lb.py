@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -194,6 +195,26 @@ class Balancer:
             return all(s[n]["state"] == "UP" and s[n]["last_check"]["time"] > 0
                        and s[n]["last_check"]["ok"] for n in names)
         return wait_until(ok, timeout, "servers %s checked UP: %s" % (names, self.servers()))
+
+
+class OneNodeTest(unittest.TestCase):
+    """Tests that share one node (started for the class); balancer() puts a
+    warren-balancer in front of it (or of `servers`), stopped at cleanup,
+    once its health checks have seen node1."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = harness.Broker().__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.stop()
+
+    def balancer(self, servers=None, **kwargs):
+        b = Balancer(servers or [("node1", self.node.port)], **kwargs).__enter__()
+        self.addCleanup(b.stop)
+        b.wait_checked(["node1"])
+        return b
 
 
 def wait_closed(sock, timeout, what="the balancer closes the socket"):

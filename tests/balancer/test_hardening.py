@@ -173,20 +173,7 @@ class IdleTimeouts(unittest.TestCase):
         self.assertGreater(time.monotonic() - start, 1.5, "not timeout_client")
 
 
-class NodeTimeouts(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.node = harness.Broker().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.stop()
-
-    def balancer(self, **kwargs):
-        b = balancer(self, [("node1", self.node.port)], **kwargs)
-        b.wait_checked(["node1"])
-        return b
-
+class NodeTimeouts(lb.OneNodeTest):
     def test_one_way_traffic_keeps_both_sides_active(self):
         # A publisher that never hears back from its node (no confirms, no
         # heartbeats) and a consumer that never speaks (auto-ack): each

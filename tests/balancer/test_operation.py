@@ -99,21 +99,7 @@ class CommandLine(unittest.TestCase):
                          "warren-balancer: /nonexistent/balancer.toml: cannot be read")
 
 
-class WithOneNode(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.node = harness.Broker().__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.stop()
-
-    def balancer(self, servers=None, **kwargs):
-        b = lb.Balancer(servers or [("node1", self.node.port)], **kwargs).__enter__()
-        self.addCleanup(b.stop)
-        b.wait_checked(["node1"])
-        return b
-
+class WithOneNode(lb.OneNodeTest):
     def test_unreachable_server_is_logged_marked_down_and_skipped(self):
         dead = harness.free_port()
         b = self.balancer([("node1", self.node.port), ("ghost", dead)])

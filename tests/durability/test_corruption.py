@@ -18,6 +18,17 @@ HEADER = 64  # every segment starts with a file header
 SEED = int(os.environ.get("WARREN_TEST_SEED", str(random.SystemRandom().randrange(1 << 30))))
 
 
+def own_node(test):
+    """A warren-node for `test` alone, stopped at its cleanup; other brokers
+    skip the test (segment files are Warren's own format)."""
+    if os.environ.get("WARREN_INTEROP_TARGET", "warren") != "warren":
+        test.skipTest("segment files are Warren's own format")
+    broker = harness.Broker()
+    broker.__enter__()
+    test.addCleanup(broker.stop)
+    return broker
+
+
 class CorruptionTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -25,11 +36,7 @@ class CorruptionTest(unittest.TestCase):
         cls.rng = random.Random(SEED)
 
     def setUp(self):
-        if os.environ.get("WARREN_INTEROP_TARGET", "warren") != "warren":
-            self.skipTest("segment files are Warren's own format")
-        self.broker = harness.Broker()
-        self.broker.__enter__()
-        self.addCleanup(self.broker.stop)
+        self.broker = own_node(self)
         self.publish(COUNT)
         self.broker.stop_node()
         segments = sorted(glob.glob(os.path.join(self.broker.data_dir, "messages", "*.seg")))
@@ -130,11 +137,7 @@ class MidSegmentDamageTest(unittest.TestCase):
     COUNT = 10000
 
     def setUp(self):
-        if os.environ.get("WARREN_INTEROP_TARGET", "warren") != "warren":
-            self.skipTest("segment files are Warren's own format")
-        self.broker = harness.Broker()
-        self.broker.__enter__()
-        self.addCleanup(self.broker.stop)
+        self.broker = own_node(self)
 
     def test_four_corrupt_bytes_lose_one_message(self):
         c = connect(self.broker)

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
@@ -16,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pika  # noqa: E402  (Debian's python3-pika)
 
 from test_exporter import PROMTOOL, Exporter, harness, samples  # noqa: E402
-from hostile import RawName, closed_by_peer, connect, raw, silent_server  # noqa: E402
+from hostile import RawName, closed_by_peer, connect, raw, silent_server, slow_clients  # noqa: E402
 
 
 def status_of(port, request):
@@ -38,27 +37,7 @@ class HardeningTest(unittest.TestCase):
         cls.broker.__exit__(None, None, None)
 
     def test_slow_clients_do_not_starve_scrapes_and_are_cut_off(self):
-        slow = []
-        for _ in range(32):
-            s = connect(self.exporter.port)
-            s.sendall(b"GET /metrics HTTP/1.1\r\n")
-            slow.append(s)
-        self.addCleanup(lambda: [s.close() for s in slow])
-        stop = threading.Event()
-        self.addCleanup(stop.set)
-
-        def drip():
-            # The attack: one header line a second on every connection.
-            n = 0
-            while not stop.wait(1.0):
-                n += 1
-                for s in slow:
-                    try:
-                        s.sendall(b"X-Slow-%d: 1\r\n" % n)
-                    except OSError:
-                        pass
-
-        threading.Thread(target=drip, daemon=True).start()
+        slow = slow_clients(self, self.exporter.port, b"GET /metrics HTTP/1.1\r\n")
         started = time.monotonic()
         text = self.exporter.metrics()
         self.assertLess(time.monotonic() - started, 5.0)

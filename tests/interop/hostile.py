@@ -118,3 +118,31 @@ def silent_server(test):
 
     threading.Thread(target=accept, daemon=True).start()
     return listener.getsockname()[1], accepted
+
+
+def slow_clients(test, port, request_line, count=32):
+    """`count` connections to 127.0.0.1:`port` that send `request_line` and
+    then one more header line a second, never finishing the head
+    (slowloris); closed, and the dripping stopped, at `test`'s cleanup.
+    Returns the sockets."""
+    slow = []
+    for _ in range(count):
+        s = connect(port)
+        s.sendall(request_line)
+        slow.append(s)
+    stop = threading.Event()
+    test.addCleanup(lambda: [s.close() for s in slow])
+    test.addCleanup(stop.set)
+
+    def drip():
+        n = 0
+        while not stop.wait(1.0):
+            n += 1
+            for s in slow:
+                try:
+                    s.sendall(b"X-Slow-%d: 1\r\n" % n)
+                except OSError:
+                    pass
+
+    threading.Thread(target=drip, daemon=True).start()
+    return slow

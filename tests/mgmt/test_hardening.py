@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import tempfile
-import threading
 import time
 import unittest
 
@@ -19,7 +18,7 @@ import pika  # Debian's python3-pika
 
 import mgmt
 from hostile import (RawName, closed_by_peer, connect, raw, read_response, request_text,  # noqa: E402
-                     silent_server)
+                     silent_server, slow_clients)
 
 GUEST = "Basic " + base64.b64encode(b"guest:guest").decode()
 WRONG = "Basic " + base64.b64encode(b"guest:wrong").decode()
@@ -65,28 +64,7 @@ class HardeningTest(mgmt.NodeAndMgmt):
     # --- slow clients -----------------------------------------------------
 
     def test_slow_clients_do_not_starve_others_and_are_cut_off(self):
-        slow = []
-        for _ in range(32):
-            s = connect(self.api.port)
-            s.sendall(b"GET /api/overview HTTP/1.1\r\n")
-            slow.append(s)
-        stop = threading.Event()
-
-        def drip():
-            # The attack: one header line a second on every connection.
-            n = 0
-            while not stop.wait(1.0):
-                n += 1
-                for s in slow:
-                    try:
-                        s.sendall(b"X-Slow-%d: 1\r\n" % n)
-                    except OSError:
-                        pass
-
-        dripper = threading.Thread(target=drip, daemon=True)
-        dripper.start()
-        self.addCleanup(lambda: [s.close() for s in slow])
-        self.addCleanup(stop.set)
+        slow = slow_clients(self, self.api.port, b"GET /api/overview HTTP/1.1\r\n")
         started = time.monotonic()
         status, data, _ = self.api.request("GET", "/api/whoami")
         self.assertEqual((status, data["name"]), (200, "guest"))

@@ -22,19 +22,6 @@
 namespace warren::mgmt {
 namespace {
 
-Router BuildRouter() {
-  Router router;
-  AddNodeRoutes(router);
-  AddAccessRoutes(router);
-  AddPolicyRoutes(router);
-  AddQueueRoutes(router);
-  AddExchangeRoutes(router);
-  AddBindingRoutes(router);
-  AddConnectionRoutes(router);
-  AddAbsentRoutes(router);
-  return router;
-}
-
 int Main(int argc, char** argv) {
   CLI::App app{"warren-mgmt: the RabbitMQ-compatible management HTTP API and web UI",
                "warren-mgmt"};
@@ -71,7 +58,7 @@ int Main(int argc, char** argv) {
     Options options = ResolveOptions(flags);
     InitLogging(options.log_level);
     NodeClient nodes(options.nodes, options.timeout_seconds);
-    Router router = BuildRouter();
+    Router router = ApiRouter();
     Server server(options, router, nodes);
     server.Listen();
     std::string node_list;

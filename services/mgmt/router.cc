@@ -136,4 +136,17 @@ Reply Router::Dispatch(const http::Request& request, NodeClient& nodes) const {
   return found->handler(call);
 }
 
+Router ApiRouter() {
+  Router router;
+  AddNodeRoutes(router);
+  AddAccessRoutes(router);
+  AddPolicyRoutes(router);
+  AddQueueRoutes(router);
+  AddExchangeRoutes(router);
+  AddBindingRoutes(router);
+  AddConnectionRoutes(router);
+  AddAbsentRoutes(router);
+  return router;
+}
+
 }  // namespace warren::mgmt

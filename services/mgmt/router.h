@@ -84,6 +84,9 @@ QueryParams ParseQuery(const std::string& target);
 // Percent-encodes one path segment (what Location headers carry).
 std::string EncodeSegment(const std::string& segment);
 
+// Every route of the API (the Add*Routes below).
+Router ApiRouter();
+
 void AddNodeRoutes(Router& router);
 void AddAccessRoutes(Router& router);
 void AddPolicyRoutes(Router& router);

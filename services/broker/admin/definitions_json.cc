@@ -64,7 +64,11 @@ void ExportVHostObjects(const core::VHost& v, json& out) {
     auto e = v.exchanges().find(d.name);
     return e != v.exchanges().end() && e->second->durable();
   };
-  for (const auto& [name, e] : v.exchanges()) {
+  for (const auto& entry : v.exchanges()) {
+    // Not a structured binding: clang before 16 cannot capture one in the
+    // lambda below (the fuzzers are built with Debian's clang 14).
+    const std::string& name = entry.first;
+    const auto& e = entry.second;
     if (!e->durable()) continue;
     if (name.rfind("amq.", 0) != 0)
       out["exchanges"].push_back({{"name", name}, {"vhost", v.name()}, {"type", e->type()},

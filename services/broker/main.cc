@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   using namespace warren;
   CLI::App app{"warren-node: a RabbitMQ-compatible AMQP 0-9-1 message broker"};
   app.set_version_flag("--version", std::string("warren-node 0.1.0"));
-  std::string config_file, node_name, amqp_listen, grpc_listen, data_dir, log_level;
+  std::string config_file, node_name, amqp_listen, grpc_listen, data_dir, log_level,
+      cluster_secret_file;
   app.add_option("--config", config_file, "TOML config file (env WARREN_CONFIG)");
   app.add_option("--node-name", node_name, "node name (env WARREN_NODE_NAME)");
   app.add_option("--amqp-listen", amqp_listen,
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
                  "gRPC address HOST:PORT, default 0.0.0.0:25672 (env WARREN_GRPC_LISTEN)");
   app.add_option("--data-dir", data_dir, "data directory (env WARREN_DATA_DIR)");
   app.add_option("--log-level", log_level, "trace|debug|info|warning|error (env WARREN_LOG_LEVEL)");
+  app.add_option("--cluster-secret-file", cluster_secret_file,
+                 "the secret the cluster's nodes share, default DATA_DIR/cluster-secret, made "
+                 "when absent (env WARREN_CLUSTER_SECRET_FILE)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -40,6 +44,7 @@ int main(int argc, char** argv) {
     if (!grpc_listen.empty()) config.grpc_listen = grpc_listen;
     if (!data_dir.empty()) config.data_dir = data_dir;
     if (!log_level.empty()) config.log_level = log_level;
+    if (!cluster_secret_file.empty()) config.cluster_secret_file = cluster_secret_file;
     ParseHostPort(config.amqp_listen, "amqp_listen");
     ParseHostPort(config.grpc_listen, "grpc_listen");
     ResolveDefaults(config);

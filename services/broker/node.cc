@@ -17,6 +17,7 @@
 #include "broker/net/listener.h"
 #include "broker/resources.h"
 #include "broker/store/restore.h"
+#include "broker/cluster/secret.h"
 #include "broker/store/store.h"
 #include "common/log.h"
 #include "common/password.h"
@@ -37,6 +38,8 @@ void ResolveDefaults(NodeConfig& config) {
                           ? preferred.string()
                           : (std::filesystem::current_path() / "warren-data").string();
   }
+  if (config.cluster_secret_file.empty())
+    config.cluster_secret_file = (std::filesystem::path(config.data_dir) / "cluster-secret").string();
 }
 
 uint64_t RaiseFileLimit() {
@@ -136,9 +139,18 @@ void Node::LoadAccess(bool fresh) {
          "permissions." + p.user + "@" + p.vhost);
 }
 
+void Node::LoadClusterSecret() {
+  std::string path = config_.cluster_secret_file;
+  if (path.empty()) path = (std::filesystem::path(config_.data_dir) / "cluster-secret").string();
+  bool created = false;
+  secret_ = std::make_unique<cluster::Secret>(cluster::Secret::LoadOrCreate(path, created));
+  spdlog::info("cluster secret {} {}", created ? "made in" : "read from", path);
+}
+
 void Node::Start() {
   HostPort amqp = ParseHostPort(config_.amqp_listen, "amqp_listen");
   spdlog::info("node {} starting, data directory {}", config_.node_name, config_.data_dir);
+  LoadClusterSecret();
   OpenStore();
   resources_ = std::make_unique<ResourceMonitor>(
       *broker_, *runtime_, config_, [this](std::string& why) {

@@ -2,7 +2,8 @@
 // broker model (vhosts, users, permissions from NodeConfig) and the AMQP
 // listener. main() and in-process tests build the same Node.
 //
-// Lifecycle: Start() opens the store in data_dir and restores what it kept,
+// Lifecycle: Start() reads the cluster secret (making its file when absent),
+// opens the store in data_dir and restores what it kept,
 // then binds AMQP and the gRPC Admin service (throws ConfigError on a bad
 // address or an unusable data directory); Run() blocks on the loop until
 // Stop() has closed every connection. Stop() is called from a thread other
@@ -28,6 +29,9 @@ namespace warren {
 namespace admin {
 class AdminServer;
 struct NodeStatus;
+}
+namespace cluster {
+class Secret;
 }
 namespace core {
 class Broker;
@@ -56,6 +60,8 @@ class Node {
   const NodeConfig& config() const { return config_; }
 
  private:
+  // The cluster secret from its file, made when absent (cluster/secret.h).
+  void LoadClusterSecret();
   void OpenStore();
   // Users, vhosts and permissions from the config; the default user and
   // vhost only on the first start (`fresh`), as RabbitMQ does.
@@ -66,6 +72,7 @@ class Node {
   NodeConfig config_;
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<net::AsioRuntime> runtime_;
+  std::unique_ptr<cluster::Secret> secret_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<core::Broker> broker_;
   std::unique_ptr<ResourceMonitor> resources_;

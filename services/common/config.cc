@@ -112,6 +112,11 @@ void LoadAmqp(const toml::table& t, const std::string& origin, NodeConfig& c) {
     c.max_message_size = Int(*n, origin, "amqp.max_message_size", 1, 512ll * 1024 * 1024);
 }
 
+void LoadCluster(const toml::table& t, const std::string& origin, NodeConfig& c) {
+  CheckKeys(t, {"secret_file"}, origin, "cluster.");
+  if (auto n = t.get("secret_file")) c.cluster_secret_file = Str(*n, origin, "cluster.secret_file");
+}
+
 void LoadUsers(const toml::array& a, const std::string& origin, NodeConfig& c) {
   for (const auto& item : a) {
     const toml::table& t = *item.as_table();
@@ -147,7 +152,7 @@ void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
   CheckKeys(root,
             {"node_name", "amqp_listen", "grpc_listen", "data_dir", "log_level", "amqp",
              "default_vhost", "default_user", "default_pass", "loopback_users", "vhosts", "users",
-             "permissions", "store", "alarms"},
+             "permissions", "store", "alarms", "cluster"},
             origin, "");
   auto str = [&](const char* key, std::string& field) {
     if (auto n = root.get(key)) field = Str(*n, origin, key);
@@ -165,7 +170,8 @@ void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
     if (!n->is_table()) Fail(origin, "amqp", "expected a table");
     LoadAmqp(*n->as_table(), origin, c);
   }
-  for (auto [key, load] : {std::pair{"store", &LoadStore}, {"alarms", &LoadAlarms}}) {
+  for (auto [key, load] : {std::pair{"store", &LoadStore}, {"alarms", &LoadAlarms},
+                           {"cluster", &LoadCluster}}) {
     if (auto n = root.get(key)) {
       if (!n->is_table()) Fail(origin, key, "expected a table");
       load(*n->as_table(), origin, c);
@@ -245,6 +251,7 @@ void ApplyEnvironment(NodeConfig& config) {
   env("WARREN_GRPC_LISTEN", config.grpc_listen);
   env("WARREN_DATA_DIR", config.data_dir);
   env("WARREN_LOG_LEVEL", config.log_level);
+  env("WARREN_CLUSTER_SECRET_FILE", config.cluster_secret_file);
 }
 
 HostPort ParseHostPort(const std::string& value, const std::string& what) {

@@ -64,6 +64,10 @@ struct NodeConfig {
   uint64_t memory_limit = 0;           // bytes; wins over the share when set
   double paging_ratio = 0.5;           // above 1: never page
   uint64_t disk_free_limit = 50'000'000;
+
+  // [cluster]: the file holding the secret every node of the cluster shares
+  // (docs/cluster.md); default <data_dir>/cluster-secret, made when absent.
+  std::string cluster_secret_file;
 };
 
 // "256MiB", "50MB", "1048576" in bytes; nullopt when not a size.
@@ -74,7 +78,7 @@ void LoadConfigFile(const std::string& path, NodeConfig& config);
 // Parses TOML text (for tests); `origin` names the source in errors.
 void LoadConfigText(const std::string& text, const std::string& origin, NodeConfig& config);
 // Applies WARREN_NODE_NAME, WARREN_AMQP_LISTEN, WARREN_GRPC_LISTEN,
-// WARREN_DATA_DIR, WARREN_LOG_LEVEL when set.
+// WARREN_DATA_DIR, WARREN_LOG_LEVEL, WARREN_CLUSTER_SECRET_FILE when set.
 void ApplyEnvironment(NodeConfig& config);
 
 struct HostPort {

@@ -178,6 +178,18 @@ TEST(ConfigTest, BadStoreAndAlarmValuesNameTheKey) {
   EXPECT_THAT(LoadError("[alarms]\ndisk_free_limit = -1\n"), HasSubstr("alarms.disk_free_limit"));
 }
 
+TEST(ConfigTest, ClusterSecretFileComesFromTheFileThenTheEnvironment) {
+  NodeConfig c;
+  LoadConfigText("[cluster]\nsecret_file = \"/etc/warren/secret\"\n", "test.toml", c);
+  EXPECT_EQ(c.cluster_secret_file, "/etc/warren/secret");
+  setenv("WARREN_CLUSTER_SECRET_FILE", "/run/secrets/warren", 1);
+  ApplyEnvironment(c);
+  unsetenv("WARREN_CLUSTER_SECRET_FILE");
+  EXPECT_EQ(c.cluster_secret_file, "/run/secrets/warren");
+  EXPECT_THAT(LoadError("[cluster]\ncookie = \"x\"\n"), HasSubstr("cluster.cookie: unknown key"));
+  EXPECT_THAT(LoadError("[cluster]\nsecret_file = 1\n"), HasSubstr("cluster.secret_file"));
+}
+
 TEST(ParseSizeTest, ReadsRabbitMQStyleUnits) {
   EXPECT_EQ(ParseSize("1048576"), 1048576u);
   EXPECT_EQ(ParseSize("50MB"), 50000000u);

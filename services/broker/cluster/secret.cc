@@ -1,0 +1,151 @@
+#include "broker/cluster/secret.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "common/config.h"
+
+namespace warren::cluster {
+namespace {
+
+constexpr size_t kGeneratedSize = 32;  // A-Z: about 150 bits
+
+[[noreturn]] void Fail(const std::string& path, const std::string& what) {
+  throw ConfigError("cluster secret file " + path + ": " + what);
+}
+
+std::string Errno() { return std::strerror(errno); }
+
+// kGeneratedSize letters A-Z from the system's random source, without bias.
+std::string RandomSecret(const std::string& path) {
+  std::string out;
+  while (out.size() < kGeneratedSize) {
+    unsigned char bytes[64];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) Fail(path, "no random bytes to make a secret from");
+    for (unsigned char b : bytes)
+      if (b < 26 * 9 && out.size() < kGeneratedSize) out.push_back(static_cast<char>('A' + b % 26));
+  }
+  return out;
+}
+
+void WriteAll(int fd, const std::string& text, const std::string& path) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) Fail(path, "cannot be written: " + Errno());
+    done += static_cast<size_t>(n);
+  }
+}
+
+// Writes a new secret through a temporary file renamed into place, synced
+// with its directory, so a crash leaves either no file or the whole secret.
+void Create(const std::string& path, const std::string& secret) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) Fail(path, "its directory cannot be made: " + ec.message());
+  std::string tmp = path + ".new";
+  unlink(tmp.c_str());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) Fail(path, "cannot be created: " + Errno());
+  try {
+    WriteAll(fd, secret + "\n", path);
+    if (fsync(fd) != 0) Fail(path, "cannot be synced: " + Errno());
+  } catch (...) {
+    close(fd);
+    unlink(tmp.c_str());
+    throw;
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) Fail(path, "cannot be created: " + Errno());
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+}
+
+std::string ReadSecretFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) Fail(path, "cannot be read: " + Errno());
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    Fail(path, "is not a regular file");
+  }
+  if ((st.st_mode & 077) != 0) {
+    close(fd);
+    Fail(path, "must be accessible by its owner only (chmod 600)");
+  }
+  std::string text;
+  char buf[512];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      close(fd);
+      Fail(path, "cannot be read: " + Errno());
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxSecretSize + 2) break;  // too long; said below
+  }
+  close(fd);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+std::string CheckSecretText(std::string_view text) {
+  if (text.empty()) return "is empty";
+  if (text.size() > kMaxSecretSize)
+    return "holds more than " + std::to_string(kMaxSecretSize) + " characters";
+  for (char c : text)
+    if (c < '!' || c > '~') return "may hold only printable ASCII characters, no spaces";
+  return "";
+}
+
+Secret Secret::LoadOrCreate(const std::string& path, bool& created) {
+  created = false;
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) Fail(path, "cannot be read: " + Errno());
+    Create(path, RandomSecret(path));
+    created = true;
+  }
+  std::string text = ReadSecretFile(path);
+  if (std::string why = CheckSecretText(text); !why.empty()) Fail(path, why);
+  return Secret(std::move(text));
+}
+
+Secret Secret::FromText(std::string text) { return Secret(std::move(text)); }
+
+std::string Secret::Prove(std::string_view transcript) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), text_.data(), static_cast<int>(text_.size()),
+       reinterpret_cast<const unsigned char*>(transcript.data()), transcript.size(), mac, &size);
+  return std::string(reinterpret_cast<const char*>(mac), size);
+}
+
+bool Secret::Verify(std::string_view transcript, std::string_view proof) const {
+  if (proof.size() != kProofSize) return false;
+  std::string expected = Prove(transcript);
+  return CRYPTO_memcmp(expected.data(), proof.data(), kProofSize) == 0;
+}
+
+}  // namespace warren::cluster

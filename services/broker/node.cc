@@ -10,14 +10,16 @@
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <grpcpp/impl/service_type.h>
 
 #include "broker/admin/admin_server.h"
+#include "broker/cluster/cluster_service.h"
+#include "broker/cluster/secret.h"
 #include "broker/core/broker.h"
 #include "broker/net/asio_runtime.h"
 #include "broker/net/listener.h"
 #include "broker/resources.h"
 #include "broker/store/restore.h"
-#include "broker/cluster/secret.h"
 #include "broker/store/store.h"
 #include "common/log.h"
 #include "common/password.h"
@@ -180,7 +182,8 @@ void Node::StartAdmin() {
   c.loop_stopped = [io] { return io->stopped(); };
   c.status = [this] { return Describe(); };
   admin_ = std::make_unique<admin::AdminServer>(std::move(c));
-  grpc_port_ = admin_->Start(grpc.host, grpc.port);
+  cluster_service_ = cluster::MakeClusterService(*secret_, config_.node_name);
+  grpc_port_ = admin_->Start(grpc.host, grpc.port, {cluster_service_.get()});
   spdlog::info("grpc listening on {}:{}", grpc.host, grpc_port_);
 }
 

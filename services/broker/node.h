@@ -23,6 +23,9 @@
 namespace asio {
 class io_context;
 }
+namespace grpc {
+class Service;
+}
 
 namespace warren {
 
@@ -77,6 +80,7 @@ class Node {
   std::unique_ptr<core::Broker> broker_;
   std::unique_ptr<ResourceMonitor> resources_;
   std::unique_ptr<net::Listener> listener_;
+  std::unique_ptr<grpc::Service> cluster_service_;  // served by admin_'s server
   std::unique_ptr<admin::AdminServer> admin_;
   uint16_t grpc_port_ = 0;
   int64_t started_ms_ = 0;  // steady clock

@@ -177,13 +177,15 @@ AdminServer::AdminServer(AdminContext context)
 
 AdminServer::~AdminServer() { Shutdown(); }
 
-uint16_t AdminServer::Start(const std::string& host, uint16_t port) {
+uint16_t AdminServer::Start(const std::string& host, uint16_t port,
+                            const std::vector<grpc::Service*>& others) {
   grpc::ServerBuilder builder;
   int bound = 0;
   std::string address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
                         std::to_string(port);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound);
   builder.RegisterService(service_.get());
+  for (grpc::Service* other : others) builder.RegisterService(other);
   builder.SetMaxReceiveMessageSize(64 << 20);  // definitions files
   builder.SetMaxSendMessageSize(256 << 20);    // listings of many queues
   server_ = builder.BuildAndStart();

@@ -18,6 +18,7 @@
 
 namespace grpc {
 class Server;
+class Service;
 }
 
 namespace warren::core {
@@ -66,9 +67,10 @@ class AdminServer {
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
-  // Binds host:port (port 0: any free port) and starts serving; returns the
-  // bound port.
-  uint16_t Start(const std::string& host, uint16_t port);
+  // Binds host:port (port 0: any free port) and starts serving, `others`
+  // (the Cluster service) on the same port; returns the bound port.
+  uint16_t Start(const std::string& host, uint16_t port,
+                 const std::vector<grpc::Service*>& others = {});
   void Shutdown();
 
  private:

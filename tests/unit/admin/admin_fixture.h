@@ -43,6 +43,8 @@ class AdminNode {
     Start();
   }
   uint16_t amqp_port() const { return amqp_port_; }
+  std::string grpc_address() const { return "127.0.0.1:" + std::to_string(node_->grpc_port()); }
+  const std::filesystem::path& data_dir() const { return dir_; }
   v1::Admin::Stub& stub() { return *stub_; }
 
   // A context carrying `user`:`password` (none when user is empty) and,

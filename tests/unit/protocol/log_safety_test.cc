@@ -1,41 +1,19 @@
 // What clients send reaches the node's log only escaped (warren::LogSafe): a
 // user name, vhost or queue name with a newline cannot forge a log line, and
 // one with terminal escape codes cannot drive the operator's terminal.
-#include <mutex>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "frame_harness.h"
+#include "log_capture.h"
 
 namespace warren::protocol_test {
 namespace {
-
-// Collects formatted log lines; read from the test thread while the node's
-// loop thread writes (both under the sink's mutex).
-class CaptureSink : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::string text() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return text_;
-  }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    text_.append(formatted.data(), formatted.size());
-  }
-  void flush_() override {}
-
- private:
-  std::string text_;
-};
 
 // A hostile name: a forged log line after a newline, and an ANSI escape.
 const std::string kHostile = "mallory\n2030-01-01 00:00:00.000 [fake] admin logged in\x1b[31m";
@@ -43,22 +21,16 @@ const std::string kHostile = "mallory\n2030-01-01 00:00:00.000 [fake] admin logg
 class LogSafetyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    previous_ = spdlog::default_logger();
-    sink_ = std::make_shared<CaptureSink>();
-    auto logger = std::make_shared<spdlog::logger>("capture", sink_);
-    // The node's own format (common/log.cc): one record per line.
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
-    logger->set_level(spdlog::level::debug);
-    spdlog::set_default_logger(logger);
+    log_ = std::make_unique<testing::LogCapture>();
     node_ = std::make_unique<TestNode>();
   }
   void TearDown() override {
     node_.reset();
-    spdlog::set_default_logger(previous_);
+    log_.reset();
   }
   std::vector<std::string> Lines() {
     std::vector<std::string> lines;
-    std::istringstream in(sink_->text());
+    std::istringstream in(log_->text());
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
   }
@@ -77,13 +49,12 @@ class LogSafetyTest : public ::testing::Test {
   }
   // The log has a line with `what` in it.
   ::testing::AssertionResult Logged(const std::string& what) {
-    std::string text = sink_->text();
+    std::string text = log_->text();
     if (text.find(what) != std::string::npos) return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure() << "no '" << what << "' in the log:\n" << text;
   }
 
-  std::shared_ptr<spdlog::logger> previous_;
-  std::shared_ptr<CaptureSink> sink_;
+  std::unique_ptr<testing::LogCapture> log_;
   std::unique_ptr<TestNode> node_;
 };
 

@@ -1,0 +1,103 @@
+#include "broker/cluster/handshake.h"
+
+#include <stdexcept>
+
+#include <openssl/rand.h>
+
+namespace warren::cluster {
+namespace {
+
+void Field(std::string& out, std::string_view field) {
+  uint32_t n = static_cast<uint32_t>(field.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+  out.append(field);
+}
+
+std::string Transcript(std::string_view role, std::initializer_list<std::string_view> fields) {
+  std::string out = "warren-cluster-v1";
+  Field(out, role);
+  for (std::string_view f : fields) Field(out, f);
+  return out;
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string RandomChallenge() {
+  std::string out(kChallengeSize, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(out.size())) != 1)
+    throw std::runtime_error("no random bytes for a cluster challenge");
+  return out;
+}
+
+std::string ServerTranscript(std::string_view client_challenge, std::string_view server_challenge,
+                             std::string_view caller, std::string_view callee) {
+  return Transcript("server", {client_challenge, server_challenge, caller, callee});
+}
+
+std::string ClientTranscript(std::string_view client_challenge, std::string_view server_challenge,
+                             std::string_view caller, std::string_view callee,
+                             std::string_view method) {
+  return Transcript("client", {client_challenge, server_challenge, caller, callee, method});
+}
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> FromHex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = HexDigit(hex[i]), lo = HexDigit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::string SessionTable::Open(std::string client_challenge, std::string caller, int64_t now_ms) {
+  std::string challenge = RandomChallenge();
+  std::lock_guard lock(mu_);
+  while (by_challenge_.size() >= capacity_ && !by_order_.empty()) {
+    by_challenge_.erase(by_order_.begin()->second);
+    by_order_.erase(by_order_.begin());
+  }
+  uint64_t order = next_order_++;
+  by_challenge_[challenge] = {{std::move(client_challenge), std::move(caller)}, now_ms, order};
+  by_order_[order] = challenge;
+  return challenge;
+}
+
+std::optional<SessionTable::Session> SessionTable::Take(const std::string& server_challenge,
+                                                        int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto it = by_challenge_.find(server_challenge);
+  if (it == by_challenge_.end()) return std::nullopt;
+  Entry entry = std::move(it->second);
+  by_order_.erase(entry.order);
+  by_challenge_.erase(it);
+  if (now_ms - entry.opened_ms > ttl_ms_) return std::nullopt;
+  return std::move(entry.session);
+}
+
+size_t SessionTable::size() const {
+  std::lock_guard lock(mu_);
+  return by_challenge_.size();
+}
+
+}  // namespace warren::cluster

@@ -1,7 +1,12 @@
 #include "broker/cluster/cluster_service.h"
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <string_view>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
@@ -30,9 +35,40 @@ std::string Metadata(const grpc::CallbackServerContext* context, const char* key
   return std::string(it->second.data(), it->second.size());
 }
 
+// Reads one peer's Raft stream into the inbox until the peer ends it.
+class RaftReader final : public grpc::ServerReadReactor<v1::RaftBatch> {
+ public:
+  RaftReader(const RaftInbox& inbox, std::string from) : inbox_(inbox), from_(std::move(from)) {
+    StartRead(&batch_);
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    for (std::string& m : *batch_.mutable_messages()) inbox_(from_, std::move(m));
+    batch_.Clear();
+    StartRead(&batch_);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  const RaftInbox& inbox_;
+  const std::string from_;
+  v1::RaftBatch batch_;
+};
+
+// A stream refused before anything is read.
+class RefusedStream final : public grpc::ServerReadReactor<v1::RaftBatch> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 class Service final : public v1::Cluster::CallbackService {
  public:
-  Service(const Secret& secret, std::string node) : secret_(secret), node_(std::move(node)) {}
+  Service(const Secret& secret, std::string node, RaftInbox inbox)
+      : secret_(secret), node_(std::move(node)), inbox_(std::move(inbox)) {}
 
   grpc::ServerUnaryReactor* Hello(grpc::CallbackServerContext* context,
                                   const v1::HelloRequest* request,
@@ -56,14 +92,28 @@ class Service final : public v1::Cluster::CallbackService {
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context, const v1::PingRequest*,
                                  v1::PingResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    grpc::Status status = Authenticate(context, kPingMethod);
+    std::string caller;
+    grpc::Status status = Authenticate(context, kPingMethod, caller);
     if (status.ok()) response->set_node(node_);
     reactor->Finish(status);
     return reactor;
   }
 
+  grpc::ServerReadReactor<v1::RaftBatch>* Raft(grpc::CallbackServerContext* context,
+                                               v1::RaftBatchAck*) override {
+    std::string caller;
+    grpc::Status status = Authenticate(context, kRaftMethod, caller);
+    if (!status.ok()) return new RefusedStream(status);
+    if (!inbox_)
+      return new RefusedStream({grpc::StatusCode::UNAVAILABLE, node_ + " runs no Raft group"});
+    return new RaftReader(inbox_, std::move(caller));
+  }
+
  private:
-  grpc::Status Authenticate(const grpc::CallbackServerContext* context, std::string_view method) {
+  // OK when the call carries a proof for `method` made in an open session;
+  // then `caller` is the node that opened it.
+  grpc::Status Authenticate(const grpc::CallbackServerContext* context, std::string_view method,
+                            std::string& caller) {
     std::optional<std::string> challenge = FromHex(Metadata(context, kSessionKey));
     std::optional<std::string> proof = FromHex(Metadata(context, kProofKey));
     if (!challenge || !proof || challenge->empty())
@@ -74,6 +124,7 @@ class Service final : public v1::Cluster::CallbackService {
         ClientTranscript(session->client_challenge, *challenge, session->caller, node_, method);
     if (!secret_.Verify(transcript, *proof))
       return Refuse(context, method, session->caller, "it holds another cluster secret");
+    caller = std::move(session->caller);
     return grpc::Status::OK;
   }
 
@@ -86,13 +137,15 @@ class Service final : public v1::Cluster::CallbackService {
 
   const Secret& secret_;
   const std::string node_;
+  const RaftInbox inbox_;
   SessionTable sessions_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::string node) {
-  return std::make_unique<Service>(secret, std::move(node));
+std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::string node,
+                                                  RaftInbox inbox) {
+  return std::make_unique<Service>(secret, std::move(node), std::move(inbox));
 }
 
 struct PeerClient::Impl {
@@ -152,6 +205,108 @@ grpc::Status PeerClient::Ping(std::string& node) {
   grpc::Status status = impl_->stub->Ping(&context, v1::PingRequest{}, &response);
   if (status.ok()) node = response.node();
   return status;
+}
+
+struct RaftSender::State {
+  PeerClient peer;
+  std::mutex mu;
+  std::condition_variable wake;
+  std::deque<std::string> queue;
+  grpc::ClientContext* open = nullptr;  // the stream's context, to cancel it
+  bool stopping = false;
+  uint64_t dropped = 0;
+  std::thread thread;
+
+  State(const std::string& address, const Secret& secret, std::string self)
+      : peer(address, secret, std::move(self)) {}
+
+  // Streams queued messages until the stream breaks or the sender stops;
+  // false when it could not open.
+  bool Stream() {
+    grpc::ClientContext context;
+    if (!peer.impl_->Authenticate(context, kRaftMethod).ok()) return false;
+    v1::RaftBatchAck ack;
+    std::unique_ptr<grpc::ClientWriter<v1::RaftBatch>> writer = peer.impl_->stub->Raft(&context, &ack);
+    {
+      std::lock_guard lock(mu);
+      if (stopping) {
+        context.TryCancel();
+        return true;
+      }
+      open = &context;
+    }
+    for (;;) {
+      v1::RaftBatch batch;
+      {
+        std::unique_lock lock(mu);
+        wake.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (stopping) break;
+        while (!queue.empty() && batch.messages_size() < 256) {
+          batch.add_messages(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      if (!writer->Write(batch)) {
+        std::lock_guard lock(mu);
+        dropped += static_cast<uint64_t>(batch.messages_size());
+        break;
+      }
+    }
+    {
+      std::lock_guard lock(mu);
+      open = nullptr;
+    }
+    writer->WritesDone();
+    writer->Finish();
+    return true;
+  }
+
+  void Run() {
+    auto backoff = std::chrono::milliseconds(100);
+    for (;;) {
+      {
+        std::lock_guard lock(mu);
+        if (stopping) return;
+      }
+      if (Stream()) backoff = std::chrono::milliseconds(100);
+      std::unique_lock lock(mu);
+      // A retry interval, not a synchronisation: the peer is down or refused.
+      wake.wait_for(lock, backoff, [&] { return stopping; });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+  }
+};
+
+RaftSender::RaftSender(const std::string& address, const Secret& secret, std::string self)
+    : state_(std::make_unique<State>(address, secret, std::move(self))) {
+  state_->thread = std::thread([s = state_.get()] { s->Run(); });
+}
+
+RaftSender::~RaftSender() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->stopping = true;
+    if (state_->open) state_->open->TryCancel();
+  }
+  state_->wake.notify_all();
+  state_->thread.join();
+}
+
+void RaftSender::Send(std::string message) {
+  {
+    std::lock_guard lock(state_->mu);
+    if (state_->queue.size() >= kMaxQueued) {
+      ++state_->dropped;
+      return;
+    }
+    state_->queue.push_back(std::move(message));
+  }
+  state_->wake.notify_one();
+}
+
+uint64_t RaftSender::dropped() const {
+  std::lock_guard lock(state_->mu);
+  return state_->dropped;
 }
 
 }  // namespace warren::cluster

@@ -5,10 +5,12 @@
 //
 // The service runs on gRPC's callback API: its handlers never block (the
 // handshake needs no broker state). PeerClient calls are blocking: make them
-// from a thread other than the node's event loop.
+// from a thread other than the node's event loop. RaftSender carries one
+// node's Raft messages to a peer, whose service hands them to its RaftInbox.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,9 +25,16 @@ namespace warren::cluster {
 class Secret;
 
 inline constexpr char kPingMethod[] = "/warren.v1.Cluster/Ping";
+inline constexpr char kRaftMethod[] = "/warren.v1.Cluster/Raft";
 
-// The service of the node named `node`; `secret` must outlive it.
-std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::string node);
+// Where Raft messages from peers go: called on gRPC's threads (post to the
+// node's loop from there), each peer's messages in the order it sent them.
+using RaftInbox = std::function<void(const std::string& from_node, std::string message)>;
+
+// The service of the node named `node`; `secret` must outlive it. Without
+// an inbox, Raft streams are refused with UNAVAILABLE.
+std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::string node,
+                                                  RaftInbox inbox = {});
 
 class PeerClient {
  public:
@@ -42,8 +51,31 @@ class PeerClient {
   grpc::Status Ping(std::string& node);
 
  private:
+  friend class RaftSender;
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// Streams Raft messages to one peer from a thread of its own: Send() never
+// blocks. It (re)opens the stream, handshake first, whenever it is down,
+// waiting 100 ms doubling to 2 s between failed attempts. At most
+// kMaxQueued messages wait; beyond that, and when a stream breaks, messages
+// are dropped (counted): Raft sends again what it still needs.
+class RaftSender {
+ public:
+  static constexpr size_t kMaxQueued = 4096;
+
+  RaftSender(const std::string& address, const Secret& secret, std::string self);
+  ~RaftSender();  // stops the thread; what is queued is dropped
+  RaftSender(const RaftSender&) = delete;
+  RaftSender& operator=(const RaftSender&) = delete;
+
+  void Send(std::string message);
+  uint64_t dropped() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace warren::cluster

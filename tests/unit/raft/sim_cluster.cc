@@ -241,6 +241,11 @@ NodeId SimCluster::WaitForLeader(int max_ticks) {
   return Leader();
 }
 
+NodeId SimCluster::WaitForNewLeader(NodeId old, int max_ticks) {
+  auto other = [&] { return Leader() != kNoNode && Leader() != old; };
+  return RunUntil(other, max_ticks) ? Leader() : kNoNode;
+}
+
 // The Ready cycle (raft.h): write, sync, send, apply, Advance.
 void SimCluster::RunReady(Node& n) {
   for (int round = 0; round < 4; ++round) {

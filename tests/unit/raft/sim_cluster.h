@@ -77,6 +77,8 @@ class SimCluster {
   // The live leader of the highest term, or kNoNode.
   NodeId Leader() const;
   NodeId WaitForLeader(int max_ticks = 200);
+  // A leader other than `old` (which may still believe it leads).
+  NodeId WaitForNewLeader(NodeId old, int max_ticks = 200);
 
   // ---- Clients
   // Proposes through `id`; the oracle learns of the acknowledgement when

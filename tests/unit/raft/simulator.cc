@@ -16,7 +16,7 @@ std::string N(uint64_t v) { return std::to_string(v); }
 class Chaos {
  public:
   Chaos(const Scenario& s, uint64_t seed, bool trace)
-      : s_(s), cluster_(FirstVoters(s.voters), seed) {
+      : s_(s), cluster_(FirstVoters(s.voters), seed, DrawOptions(seed)) {
     cluster_.set_trace(trace);
     Rng& rng = cluster_.rng();
     Faults& f = cluster_.faults();
@@ -24,6 +24,9 @@ class Chaos {
     f.duplicate = rng.Pick(std::vector<double>{0, 0.02, 0.1});
     f.max_delay = static_cast<int>(rng.Pick(std::vector<uint64_t>{0, 1, 3, 6}));
     f.sync_delay = rng.Pick(std::vector<double>{0, 0.2, 0.5});
+    // Quiet clusters matter too: with few proposals a cut-off node's log
+    // stays as up to date as the others', and only leases stop it.
+    propose_ = rng.Pick(std::vector<double>{0.02, 0.2, 0.5});
     cluster_.Trace("faults: loss " + std::to_string(f.loss) + " dup " +
                    std::to_string(f.duplicate) + " delay " + N(f.max_delay) + " sync delay " +
                    std::to_string(f.sync_delay));
@@ -48,6 +51,18 @@ class Chaos {
   }
 
  private:
+  // Timeouts and batching vary by seed: one entry per message with a window
+  // of two makes old entries reach a quorum without the new leader's no-op.
+  static Options DrawOptions(uint64_t seed) {
+    Rng rng(~seed);
+    Options o = SimCluster::DefaultOptions();
+    o.election_ticks = static_cast<int>(6 + rng.Below(7));
+    o.heartbeat_ticks = static_cast<int>(1 + rng.Below(o.election_ticks / 2));
+    o.max_entries_per_message = rng.Pick(std::vector<size_t>{1, 2, 4, 8});
+    o.max_inflight_entries = rng.Pick(std::vector<size_t>{2, 8, 32});
+    return o;
+  }
+
   static std::vector<NodeId> FirstVoters(int n) {
     std::vector<NodeId> ids;
     for (int i = 1; i <= n; ++i) ids.push_back(static_cast<NodeId>(i));
@@ -59,13 +74,19 @@ class Chaos {
   // One tick's events, each with its own small chance.
   void Disturb() {
     if (rng().Chance(0.02)) Crash();
+    if (rng().Chance(0.01)) CrashLeader();
+    if (rng().Chance(0.01)) IsolateLeader();
+    if (rng().Chance(0.01)) Reboot();
     for (NodeId id : cluster_.ids()) {
       if (!cluster_.IsUp(id) && rng().Chance(0.06)) cluster_.Restart(id);
     }
     if (rng().Chance(0.015)) Repartition();
     if (rng().Chance(0.03)) cluster_.HealNetwork();
-    if (rng().Chance(0.5)) Propose();
+    if (rng().Chance(propose_)) Propose();
     if (s_.membership && rng().Chance(0.03)) ChangeMembership();
+    if (s_.membership && rng().Chance(0.005)) {
+      for (int i = 0; i < 4; ++i) ChangeMembership();  // all but the first are refused
+    }
     if (rng().Chance(0.05)) cluster_.TakeSnapshot(rng().Pick(cluster_.ids()));
     if (rng().Chance(0.005)) Transfer();
   }
@@ -73,6 +94,30 @@ class Chaos {
   void Crash() {
     std::vector<NodeId> up = cluster_.live();
     if (!up.empty()) cluster_.Crash(rng().Pick(up));
+  }
+
+  // Leaders that lose power soon after they win are what the commit rule
+  // (§5.4.2, the paper's Figure 8) is about.
+  void CrashLeader() {
+    if (NodeId leader = cluster_.Leader(); leader != kNoNode) cluster_.Crash(leader);
+  }
+
+  // Down and up within the tick: whatever the node promised in memory only
+  // (that it heard from a leader lately) is forgotten.
+  void Reboot() {
+    std::vector<NodeId> up = cluster_.live();
+    if (up.empty()) return;
+    NodeId id = rng().Pick(up);
+    cluster_.Crash(id);
+    cluster_.Restart(id);
+  }
+
+  void IsolateLeader() {
+    NodeId leader = cluster_.Leader();
+    if (leader == kNoNode) return;
+    cluster_.HealNetwork();
+    cluster_.Isolate(leader);
+    cluster_.Trace("leader " + N(leader) + " isolated");
   }
 
   // A symmetric split of the nodes, or a few one-way cuts.
@@ -214,6 +259,7 @@ class Chaos {
   Scenario s_;
   SimCluster cluster_;
   uint64_t commands_ = 0;
+  double propose_ = 0.5;  // chance of a proposal per tick
 };
 
 }  // namespace

@@ -206,7 +206,8 @@ Result<Message> DecodeMessage(std::string_view bytes) {
     return RaftError(Errc::kMalformed, "raft message: larger than its bound");
   }
   Reader r(bytes);
-  Message m;
+  Result<Message> result = Message{};  // built in place: no move out at the end
+  Message& m = result.value();
   uint8_t kind = r.Byte();
   m.from = r.Varint();
   m.to = r.Varint();
@@ -217,7 +218,7 @@ Result<Message> DecodeMessage(std::string_view bytes) {
   if (r.ok()) GetBody<0>(r, kind, m);
   if (r.ok() && r.remaining() != 0) r.Fail("trailing bytes");
   if (!r.ok()) return RaftError(Errc::kMalformed, std::string("raft message: ") + r.why());
-  return m;
+  return result;
 }
 
 std::string EncodeConfiguration(const Configuration& c) {

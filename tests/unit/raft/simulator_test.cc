@@ -21,9 +21,9 @@ namespace warren::raft::sim {
 namespace {
 
 #if defined(__SANITIZE_ADDRESS__)
-constexpr uint64_t kDefaultSeeds = 100;  // the sanitizers slow each run about tenfold
+constexpr uint64_t kDefaultSeeds = 300;  // the sanitizers slow each run about tenfold
 #else
-constexpr uint64_t kDefaultSeeds = 1000;
+constexpr uint64_t kDefaultSeeds = 3000;
 #endif
 
 // Printed if the core stops the process on a broken invariant (RAFT_CHECK)

@@ -43,8 +43,10 @@ class Driver {
     return all;
   }
 
-  void Receive(NodeId from, Term term, MessageBody body) {
-    raft_.Step(Message{from, raft_.id(), term, std::move(body)});
+  // The body is built in the message (not moved from another variant).
+  template <class Body>
+  void Receive(NodeId from, Term term, Body body) {
+    raft_.Step(Message{from, raft_.id(), term, MessageBody(std::move(body))});
   }
 
   void TickUntil(Role role, int max_ticks = 100) {

@@ -35,20 +35,10 @@ NodeId Change(SimCluster& c, Kind kind, NodeId node) {
   return leader;
 }
 
-Index ProposeSome(SimCluster& c, NodeId leader, int n) {
-  Index last = 0;
-  for (int i = 0; i < n; ++i) {
-    Result<Proposal> p = c.Propose(leader, "c" + std::to_string(i));
-    EXPECT_TRUE(p.ok());
-    if (p.ok()) last = p->index;
-  }
-  return last;
-}
-
 TEST(RaftMembership, LearnerCatchesUpThenBecomesAVoter) {
   SimCluster c({1, 2, 3}, /*seed=*/41);
   NodeId leader = c.WaitForLeader();
-  Index last = ProposeSome(c, leader, 20);
+  Index last = c.ProposeMany(leader, 20);
   NodeId learner = c.NextId();
   Change(c, Kind::kAddLearner, learner);
   c.AddNode();
@@ -81,7 +71,7 @@ TEST(RaftMembership, LaggingLearnerIsNotPromoted) {
   Change(c, Kind::kAddLearner, learner);
   c.AddNode();
   c.Isolate(learner);
-  Index last = ProposeSome(c, leader, 5);
+  Index last = c.ProposeMany(leader, 5);
   ASSERT_TRUE(c.WaitApplied(leader, last));
   Result<Proposal> p = c.raft(leader).ProposeMembership({Kind::kPromote, learner});
   ASSERT_FALSE(p.ok());
@@ -151,7 +141,7 @@ TEST(RaftMembership, RemovedLeaderStepsDownOnceItsRemovalCommits) {
   EXPECT_GE(c.raft(old).commit_index(), p->index);
   NodeId leader = c.WaitForNewLeader(old, 30);  // handed over, no election timeout
   ASSERT_NE(leader, kNoNode);
-  Index last = ProposeSome(c, leader, 3);
+  Index last = c.ProposeMany(leader, 3);
   EXPECT_TRUE(c.WaitApplied(leader, last)) << "two voters commit on their own";
   Term term = c.raft(leader).term();
   c.Run(300);
@@ -168,18 +158,18 @@ TEST(RaftMembership, GroupGrowsFromThreeToFiveAndShrinksBack) {
     Change(c, Kind::kAddLearner, n);
     c.AddNode();
     Change(c, Kind::kPromote, n);
-    ProposeSome(c, c.Leader(), 5);
+    EXPECT_NE(c.ProposeMany(c.Leader(), 5), 0u);
   }
   EXPECT_EQ(c.raft(c.Leader()).config().voters.size(), 5u);
   for (NodeId gone : {NodeId{1}, NodeId{2}}) {
     Change(c, Kind::kRemove, gone);
     c.Retire(gone);
-    ProposeSome(c, c.WaitForLeader(), 5);
+    EXPECT_NE(c.ProposeMany(c.WaitForLeader(), 5), 0u);
   }
   NodeId leader = c.WaitForLeader();
   ASSERT_NE(leader, kNoNode);
   EXPECT_EQ(c.raft(leader).config().voters, (std::vector<NodeId>{3, 4, 5}));
-  Index last = ProposeSome(c, leader, 3);
+  Index last = c.ProposeMany(leader, 3);
   for (NodeId id : {3, 4, 5}) EXPECT_TRUE(c.WaitApplied(id, last)) << "node " << id;
   EXPECT_EQ(c.failure(), "");
 }

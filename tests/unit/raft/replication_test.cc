@@ -83,12 +83,11 @@ TEST(RaftReplication, DivergedOldLeaderIsRepairedWithARejectionPerTerm) {
   NodeId first = c.WaitForLeader();
   ASSERT_TRUE(c.RunUntil([&] { return c.state(first % 3 + 1).applied >= 2; }, 50));
   c.Isolate(first);
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(c.Propose(first, "lost" + std::to_string(i)).ok());
+  ASSERT_NE(c.ProposeMany(first, 30, "lost"), 0u);
   NodeId second = c.WaitForNewLeader(first);
   ASSERT_NE(second, kNoNode);
   NodeId third = 6 - first - second;
-  Index last = 0;
-  for (int i = 0; i < 30; ++i) last = c.Propose(second, "kept" + std::to_string(i))->index;
+  Index last = c.ProposeMany(second, 30, "kept");
   ASSERT_TRUE(c.WaitApplied(third, last));
   // The second leader goes; the first comes back and must help elect the
   // third, whose log runs past its own in a later term.
@@ -113,11 +112,8 @@ TEST(RaftReplication, LaggingFollowerCatchesUpInBatches) {
   SimCluster c({1, 2, 3}, /*seed=*/32);
   NodeId leader = c.WaitForLeader();
   NodeId slow = leader % 3 + 1;
-  c.Isolate(slow);
-  Index last = 0;
-  for (int i = 0; i < 100; ++i) last = c.Propose(leader, "c" + std::to_string(i))->index;
-  ASSERT_TRUE(c.WaitApplied(leader, last));
-  c.HealNetwork();
+  Index last = c.CommitWithout(slow, leader, 100);
+  ASSERT_NE(last, 0u);
   EXPECT_TRUE(c.WaitApplied(slow, last));
   EXPECT_EQ(c.state(slow).commands, c.state(leader).commands);
   EXPECT_EQ(c.failure(), "");

@@ -307,6 +307,24 @@ Result<Proposal> SimCluster::Propose(NodeId id, std::string command) {
   return p;
 }
 
+Index SimCluster::ProposeMany(NodeId id, int n, const std::string& prefix) {
+  Index last = 0;
+  for (int i = 0; i < n; ++i) {
+    Result<Proposal> p = Propose(id, prefix + N(i));
+    if (!p.ok()) return 0;
+    last = p->index;
+  }
+  return last;
+}
+
+Index SimCluster::CommitWithout(NodeId behind, NodeId leader, int n) {
+  Isolate(behind);
+  Index last = ProposeMany(leader, n);
+  bool committed = last != 0 && WaitApplied(leader, last);
+  HealNetwork();
+  return committed ? last : 0;
+}
+
 bool SimCluster::WaitApplied(NodeId id, Index index, int max_ticks) {
   return RunUntil([&] { return IsUp(id) && state(id).applied >= index; }, max_ticks);
 }

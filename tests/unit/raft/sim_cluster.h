@@ -84,6 +84,12 @@ class SimCluster {
   // Proposes through `id`; the oracle learns of the acknowledgement when
   // that node applies the entry.
   Result<Proposal> Propose(NodeId id, std::string command);
+  // Proposes `n` commands, prefix + "0", prefix + "1"..., through `id`;
+  // returns the last one's index, or 0 if any was refused.
+  Index ProposeMany(NodeId id, int n, const std::string& prefix = "c");
+  // Cuts `behind` off, commits `n` commands through `leader` without it,
+  // and reconnects it; returns the last command's index (0 if it failed).
+  Index CommitWithout(NodeId behind, NodeId leader, int n);
   // Ticks until `id` has applied `index`.
   bool WaitApplied(NodeId id, Index index, int max_ticks = 200);
 

@@ -13,22 +13,16 @@ namespace {
 
 using sim::SimCluster;
 
-Index ProposeMany(SimCluster& c, NodeId leader, int n) {
-  Index last = 0;
-  for (int i = 0; i < n; ++i) last = c.Propose(leader, "c" + std::to_string(i))->index;
-  return last;
-}
-
 TEST(RaftSnapshot, LaggingFollowerInstallsTheSnapshotAndCatchesUp) {
   SimCluster c({1, 2, 3}, /*seed=*/51);
   NodeId leader = c.WaitForLeader();
   NodeId lagging = leader % 3 + 1;
   c.Crash(lagging);
-  Index last = ProposeMany(c, leader, 40);
+  Index last = c.ProposeMany(leader, 40);
   ASSERT_TRUE(c.WaitApplied(leader, last));
   ASSERT_TRUE(c.TakeSnapshot(leader));
   EXPECT_EQ(c.raft(leader).log().first_index(), last + 1);
-  Index more = ProposeMany(c, leader, 3);
+  Index more = c.ProposeMany(leader, 3);
   c.Restart(lagging);
   ASSERT_TRUE(c.WaitApplied(lagging, more));
   EXPECT_EQ(c.stats().installs, 1u);
@@ -44,7 +38,7 @@ TEST(RaftSnapshot, JoiningLearnerLearnsTheConfigurationFromTheSnapshot) {
   NodeId learner = c.NextId();
   Result<Proposal> add = c.raft(leader).ProposeMembership({MembershipChange::Kind::kAddLearner, learner});
   ASSERT_TRUE(add.ok());
-  Index last = ProposeMany(c, leader, 5);
+  Index last = c.ProposeMany(leader, 5);
   ASSERT_TRUE(c.WaitApplied(leader, last));
   ASSERT_TRUE(c.TakeSnapshot(leader));  // the log, membership entries included, is gone
   c.AddNode();
@@ -57,7 +51,7 @@ TEST(RaftSnapshot, JoiningLearnerLearnsTheConfigurationFromTheSnapshot) {
 TEST(RaftSnapshot, CompactionNeedsAnAppliedIndexPastTheLastSnapshot) {
   SimCluster c({1}, /*seed=*/53);
   c.WaitForLeader();
-  Index last = ProposeMany(c, 1, 3);
+  Index last = c.ProposeMany(1, 3);
   ASSERT_TRUE(c.WaitApplied(1, last));
   Raft& r = c.raft(1);
   Result<SnapshotMeta> ahead = r.Compact(last + 1, "x");

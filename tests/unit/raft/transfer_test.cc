@@ -29,11 +29,8 @@ TEST(RaftTransfer, TargetIsBroughtUpToDateFirst) {
   SimCluster c({1, 2, 3}, /*seed=*/72);
   NodeId leader = c.WaitForLeader();
   NodeId target = leader % 3 + 1;
-  c.Isolate(target);
-  Index last = 0;
-  for (int i = 0; i < 20; ++i) last = c.Propose(leader, "c" + std::to_string(i))->index;
-  ASSERT_TRUE(c.WaitApplied(leader, last));
-  c.HealNetwork();
+  Index last = c.CommitWithout(target, leader, 20);
+  ASSERT_NE(last, 0u);
   ASSERT_TRUE(c.raft(leader).TransferLeadership(target).ok());
   ASSERT_EQ(c.WaitForNewLeader(leader, 30), target);
   EXPECT_TRUE(c.raft(target).log().TermAt(last).has_value());

@@ -24,7 +24,8 @@ class CommitRuleTest : public ::testing::Test {
 
   // A peer's acknowledgement; what the leader then hands out.
   Ready Ack(NodeId from, Index match) {
-    d_.Receive(from, d_.raft().term(), AppendEntriesResponse{.success = true, .match_index = match});
+    d_.Receive(from, d_.raft().term(),
+               AppendEntriesResponse{.success = true, .match_index = match});
     return d_.Flush();
   }
 

@@ -71,8 +71,8 @@ TEST(RaftLease, TransferGivesUpTheLeaseForTheRestOfTheTerm) {
   d.BecomeLeader({2, 3});
   Term term = d.raft().term();
   auto ack = [&](NodeId peer) {
-    d.Receive(peer, term,
-              AppendEntriesResponse{.success = true, .match_index = 2, .lease_tick = d.raft().now()});
+    AppendEntriesResponse ack{.success = true, .match_index = 2, .lease_tick = d.raft().now()};
+    d.Receive(peer, term, ack);
   };
   ack(2);
   ack(3);

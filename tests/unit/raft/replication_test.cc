@@ -95,7 +95,8 @@ TEST(RaftReplication, DivergedOldLeaderIsRepairedWithARejectionPerTerm) {
   c.Isolate(second);
   std::set<Index> probed;  // where the leader's probes were refused
   c.SetFilter([&](Message& m) {
-    if (auto* r = std::get_if<AppendEntriesResponse>(&m.body); r && !r->success) probed.insert(r->reject_index);
+    auto* r = std::get_if<AppendEntriesResponse>(&m.body);
+    if (r != nullptr && !r->success) probed.insert(r->reject_index);
     return true;
   });
   ASSERT_EQ(c.WaitForNewLeader(second), third);

@@ -330,7 +330,8 @@ bool SimCluster::WaitApplied(NodeId id, Index index, int max_ticks) {
 }
 
 void SimCluster::Trace(const std::string& line) const {
-  if (trace_) std::fprintf(stderr, "[%llu] %s\n", static_cast<unsigned long long>(now_), line.c_str());
+  if (!trace_) return;
+  std::fprintf(stderr, "[%llu] %s\n", static_cast<unsigned long long>(now_), line.c_str());
 }
 
 }  // namespace warren::raft::sim

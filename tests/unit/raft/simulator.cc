@@ -175,8 +175,9 @@ class Chaos {
       return;
     }
     Result<Proposal> p = r.ProposeMembership(change);
+    std::string outcome = p.ok() ? " proposed at " + N(p->index) : ": " + p.error().text;
     cluster_.Trace("membership change " + N(static_cast<int>(change.kind)) + " of node " +
-                   N(change.node) + (p.ok() ? " proposed at " + N(p->index) : ": " + p.error().text));
+                   N(change.node) + outcome);
     if (p.ok() && change.kind == MembershipChange::Kind::kAddLearner) cluster_.AddNode();
   }
 

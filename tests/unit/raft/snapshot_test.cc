@@ -36,8 +36,8 @@ TEST(RaftSnapshot, JoiningLearnerLearnsTheConfigurationFromTheSnapshot) {
   NodeId leader = c.WaitForLeader();
   ASSERT_TRUE(c.RunUntil([&] { return c.raft(leader).commit_index() >= 2; }, 50));
   NodeId learner = c.NextId();
-  Result<Proposal> add = c.raft(leader).ProposeMembership({MembershipChange::Kind::kAddLearner, learner});
-  ASSERT_TRUE(add.ok());
+  MembershipChange add{MembershipChange::Kind::kAddLearner, learner};
+  ASSERT_TRUE(c.raft(leader).ProposeMembership(add).ok());
   Index last = c.ProposeMany(leader, 5);
   ASSERT_TRUE(c.WaitApplied(leader, last));
   ASSERT_TRUE(c.TakeSnapshot(leader));  // the log, membership entries included, is gone

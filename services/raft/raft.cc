@@ -35,6 +35,7 @@ bool Is(const Message& m) {
 Persisted Persisted::Bootstrap(std::vector<NodeId> voters) {
   std::sort(voters.begin(), voters.end());
   voters.erase(std::unique(voters.begin(), voters.end()), voters.end());
+  RAFT_CHECK(!voters.empty() && voters.front() != kNoNode);
   Persisted p;
   p.hard_state.term = 1;
   p.entries.push_back(

@@ -1,8 +1,6 @@
 #include "raft/log.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <iterator>
 #include <utility>
 
@@ -10,11 +8,6 @@
 #include "raft/codec.h"
 
 namespace warren::raft {
-
-void CheckFailed(const char* cond, const char* file, int line) {
-  std::fprintf(stderr, "raft: invariant broken: %s at %s:%d\n", cond, file, line);
-  std::abort();
-}
 
 RaftLog::RaftLog(SnapshotMeta snapshot, std::vector<Entry> entries)
     : snapshot_(std::move(snapshot)) {

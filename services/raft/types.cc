@@ -1,0 +1,30 @@
+#include "raft/types.h"
+
+#include <algorithm>
+
+namespace warren::raft {
+
+namespace {
+
+bool SortedUnique(const std::vector<NodeId>& ids) {
+  return std::adjacent_find(ids.begin(), ids.end(),
+                            [](NodeId a, NodeId b) { return a >= b; }) == ids.end();
+}
+
+}  // namespace
+
+bool Configuration::IsVoter(NodeId id) const {
+  return std::binary_search(voters.begin(), voters.end(), id);
+}
+
+bool Configuration::IsLearner(NodeId id) const {
+  return std::binary_search(learners.begin(), learners.end(), id);
+}
+
+bool Configuration::IsValid() const {
+  if (!SortedUnique(voters) || !SortedUnique(learners)) return false;
+  if (IsVoter(kNoNode) || IsLearner(kNoNode)) return false;
+  return std::none_of(learners.begin(), learners.end(), [&](NodeId id) { return IsVoter(id); });
+}
+
+}  // namespace warren::raft

@@ -1,0 +1,93 @@
+// Check-quorum and the leader's lease: a leader that no quorum has answered
+// for an election timeout steps down, and a lease (LeaseUntil) never
+// outlives the promise of the voters that back it, even across their
+// restarts or a leadership transfer.
+#include <gtest/gtest.h>
+
+#include "driver.h"
+#include "sim_cluster.h"
+
+namespace warren::raft::test {
+namespace {
+
+using sim::SimCluster;
+
+constexpr int kElection = 10;  // SimCluster::DefaultOptions().election_ticks
+
+TEST(RaftLease, LeaderCutOffFromTheMajorityStepsDown) {
+  SimCluster c({1, 2, 3, 4, 5}, /*seed=*/21);
+  NodeId old = c.WaitForLeader();
+  c.Isolate(old);
+  EXPECT_TRUE(c.RunUntil([&] { return c.raft(old).role() != Role::kLeader; }, kElection + 2));
+  EXPECT_NE(c.WaitForNewLeader(old), kNoNode);
+  EXPECT_EQ(c.failure(), "") << "no two leases at once";
+}
+
+TEST(RaftLease, LeaseLastsAnElectionTimeoutPastTheLastQuorumAnswer) {
+  SimCluster c({1, 2, 3}, /*seed=*/22);
+  NodeId leader = c.WaitForLeader();
+  ASSERT_TRUE(c.RunUntil([&] { return c.raft(leader).HasLease(); }, 10));
+  c.Isolate(leader);
+  Raft& r = c.raft(leader);
+  uint64_t until = *r.LeaseUntil();
+  EXPECT_LE(until, r.now() + kElection);
+  c.RunUntil([&] { return !r.HasLease(); }, 2 * kElection);
+  EXPECT_FALSE(r.HasLease());
+  EXPECT_LE(r.now(), until) << "the lease lapses when it says";
+}
+
+TEST(RaftLease, FollowerIsLeaderOnlyWithoutLease) {
+  SimCluster c({1, 2, 3}, /*seed=*/23);
+  NodeId leader = c.WaitForLeader();
+  for (NodeId id : c.ids()) {
+    if (id == leader) continue;
+    EXPECT_FALSE(c.raft(id).LeaseUntil().has_value());
+  }
+}
+
+// The restarted follower forgot, in memory, that it heard from the leader
+// a moment ago; it must still refuse to help anyone else win until the
+// lease it backed has run out.
+TEST(RaftLease, RestartedFollowerKeepsTheLeaseItBacked) {
+  Options o = SimCluster::DefaultOptions();
+  o.heartbeat_ticks = 4;
+  SimCluster c({1, 2, 3}, /*seed=*/24, o);
+  NodeId leader = c.WaitForLeader();
+  ASSERT_TRUE(c.RunUntil([&] { return c.raft(leader).HasLease(); }, 10));
+  NodeId backer = leader % 3 + 1;
+  NodeId rival = backer % 3 + 1;
+  c.Cut(leader, rival);  // the rival stops hearing from the leader
+  ASSERT_TRUE(c.RunUntil([&] { return c.raft(rival).role() == Role::kPreCandidate; }, 100));
+  c.Cut(leader, backer);  // and the backer hears nothing more either
+  c.Crash(backer);
+  c.Restart(backer);
+  EXPECT_NE(c.WaitForNewLeader(leader, 6 * kElection), kNoNode)
+      << "another node wins once the lease has run out";
+  EXPECT_EQ(c.failure(), "");
+}
+
+TEST(RaftLease, TransferGivesUpTheLeaseForTheRestOfTheTerm) {
+  Driver d(1, Persisted::Bootstrap({1, 2, 3}));
+  d.BecomeLeader({2, 3});
+  Term term = d.raft().term();
+  auto ack = [&](NodeId peer) {
+    AppendEntriesResponse ack{.success = true, .match_index = 2, .lease_tick = d.raft().now()};
+    d.Receive(peer, term, ack);
+  };
+  ack(2);
+  ack(3);
+  d.Flush();
+  EXPECT_TRUE(d.raft().HasLease());
+  ASSERT_TRUE(d.raft().TransferLeadership(2).ok());
+  EXPECT_EQ(Sent<TimeoutNow>(d.Flush().messages).size(), 1u);
+  EXPECT_FALSE(d.raft().LeaseUntil().has_value());
+  for (int i = 0; i < kElection; ++i) {  // node 2 never takes over: the transfer lapses
+    d.raft().Tick();
+    ack(3);
+  }
+  EXPECT_TRUE(d.raft().Propose("x").ok()) << "proposals are taken again";
+  EXPECT_FALSE(d.raft().LeaseUntil().has_value()) << "but node 2 may still campaign";
+}
+
+}  // namespace
+}  // namespace warren::raft::test

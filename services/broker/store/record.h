@@ -2,7 +2,8 @@
 // segments). A file starts with a 64-byte header, two copies of
 //
 //   magic "\x89WARREN\n" | u16 version (2) | u8 kind ('S' segment,
-//   'D' definitions) | u8 0 | u32 0 | u64 salt | u32 crc | u32 0
+//   'D' definitions, 'R' the cluster's Raft log) | u8 0 | u32 0 | u64 salt |
+//   u32 crc | u32 0
 //
 // (the CRC covering the 24 bytes before it), then records
 //
@@ -32,7 +33,7 @@ inline constexpr size_t kFileHeader = 64;
 // Larger than any message Warren accepts (amqp.max_message_size ≤ 512 MiB).
 inline constexpr uint32_t kMaxRecordPayload = 1u << 30;
 
-enum class FileKind : uint8_t { kSegment = 'S', kDefinitions = 'D' };
+enum class FileKind : uint8_t { kSegment = 'S', kDefinitions = 'D', kRaft = 'R' };
 
 // How the records of one file are framed.
 class Framing {

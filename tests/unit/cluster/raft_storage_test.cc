@@ -5,14 +5,17 @@
 #include "broker/cluster/raft_storage.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "../../fuzz/store_fuzz_input.h"
 #include "store/faulty_file_system.h"
 
 namespace warren::cluster {
@@ -176,6 +179,40 @@ TEST_F(RaftStorageTest, AFileMostlyStaleIsRewrittenToWhatItDescribes) {
   ASSERT_TRUE(back.ok()) << back.error().text;
   EXPECT_EQ(back->snapshot, Snap(index - 1, 1, "small state"));
   EXPECT_EQ(back->entries, std::vector<Entry>{E(index, 1, big)});
+}
+
+}  // namespace
+}  // namespace warren::cluster
+
+namespace warren::cluster {
+namespace {
+
+// The raft_log fuzzer's seeds (tests/fuzz/corpus-raft_log) are logs the
+// storage reads as a node's start does: the framed ones open, to entries
+// that follow the snapshot, and the raw one is refused.
+TEST(RaftLogSeedsTest, TheFramedSeedsOpenAndTheRawOneIsRefused) {
+  fs::path corpus = fs::path(WARREN_SOURCE_DIR) / "tests" / "fuzz" / "corpus-raft_log";
+  fs::path dir = fs::temp_directory_path() / ("warren-raft-seeds-" + std::to_string(getpid()));
+  int opened = 0;
+  for (const auto& seed : fs::directory_iterator(corpus)) {
+    std::ifstream in(seed.path(), std::ios::binary);
+    std::string input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    store::fuzz::PlaceFile(dir, dir / "cluster" / "raft.log",
+                           reinterpret_cast<const uint8_t*>(input.data()), input.size(),
+                           store::FileKind::kRaft);
+    Result<raft::Persisted> p =
+        RaftStorage(store::FileSystem::Default(), (dir / "cluster").string()).Open();
+    if (seed.path().filename() == "raw_bytes") {
+      EXPECT_FALSE(p.ok());
+      continue;
+    }
+    ASSERT_TRUE(p.ok()) << seed.path() << ": " << p.error().text;
+    raft::Index next = p->snapshot.meta.index + 1;
+    for (const Entry& e : p->entries) EXPECT_EQ(e.index, next++) << seed.path();
+    ++opened;
+  }
+  fs::remove_all(dir);
+  EXPECT_EQ(opened, 5);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
-namespace warren::testing {
+namespace warren::testkit {
 
 class LogCapture {
  public:
@@ -51,4 +51,4 @@ class LogCapture {
   std::shared_ptr<Sink> sink_;
 };
 
-}  // namespace warren::testing
+}  // namespace warren::testkit

@@ -91,7 +91,7 @@ class ClusterServiceTest : public ::testing::Test {
     return stub_->Ping(&context, v1::PingRequest{}, &response);
   }
 
-  testing::LogCapture log_;
+  testkit::LogCapture log_;
   Secret secret_ = Secret::FromText("SHARED");
   std::unique_ptr<grpc::Service> service_;
   std::unique_ptr<grpc::Server> server_;

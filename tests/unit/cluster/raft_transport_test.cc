@@ -71,7 +71,7 @@ class Receiver {
 };
 
 // True once the captured log holds `text`, within `limit`.
-bool WaitForLog(testing::LogCapture& log, const std::string& text, seconds limit) {
+bool WaitForLog(testkit::LogCapture& log, const std::string& text, seconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (log.text().find(text) == std::string::npos) {
     if (std::chrono::steady_clock::now() > deadline) return false;
@@ -100,7 +100,7 @@ TEST(RaftTransportTest, MessagesArriveInOrderNamingTheSender) {
 }
 
 TEST(RaftTransportTest, ASenderWithAnotherSecretDeliversNothingAndSaysWhy) {
-  testing::LogCapture log;
+  testkit::LogCapture log;
   Mailbox mailbox;
   Receiver b(Secret::FromText("SHARED"), mailbox);
   RaftSender to_b(b.address(), Secret::FromText("OTHER"), "warren@a");

@@ -21,7 +21,7 @@ const std::string kHostile = "mallory\n2030-01-01 00:00:00.000 [fake] admin logg
 class LogSafetyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    log_ = std::make_unique<testing::LogCapture>();
+    log_ = std::make_unique<testkit::LogCapture>();
     node_ = std::make_unique<TestNode>();
   }
   void TearDown() override {
@@ -54,7 +54,7 @@ class LogSafetyTest : public ::testing::Test {
     return ::testing::AssertionFailure() << "no '" << what << "' in the log:\n" << text;
   }
 
-  std::unique_ptr<testing::LogCapture> log_;
+  std::unique_ptr<testkit::LogCapture> log_;
   std::unique_ptr<TestNode> node_;
 };
 

@@ -1,0 +1,104 @@
+// Runs one node's Raft core (raft/raft.h) on the node's event loop: ticks
+// from a Runtime timer; each Ready saved through RaftStorage before any of
+// its messages goes out; messages encoded and handed to a Transport;
+// committed entries applied to a StateMachine in log order; each proposal
+// answered once the entry at its index is applied (docs/cluster.md, "The
+// Raft driver").
+//
+// A proposal is answered OK when the entry applied at its index is the one
+// it proposed (same term), and kNotCommitted when another entry took that
+// index (a new leader overwrote it), when this node is not the leader, or
+// when no majority applied it within proposal_timeout_ms (the minority side
+// of a partition). After a timeout the entry may still commit later, as
+// with any broker that answers before it knows: the state machine applies it
+// on every node all the same.
+//
+// Lifecycle: every call on the loop that owns the Runtime. A failed save
+// calls on_fatal (the node exits, as the message store does): nothing that
+// depended on it has been sent.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/runtime.h"
+#include "common/status.h"
+#include "raft/raft.h"
+
+namespace warren::cluster {
+
+class RaftStorage;
+
+inline constexpr uint16_t kNotCommitted = 504;  // what a client sees: a timeout, retry
+
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // A committed command, in log order on every node.
+  virtual void Apply(const raft::Entry& entry) = 0;
+  // Replaces the whole state (a snapshot from the leader, or at start).
+  virtual void Restore(const raft::Snapshot& snapshot) = 0;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Sends an encoded message to `to`; may drop it (Raft sends again).
+  virtual void Send(raft::NodeId to, std::string bytes) = 0;
+};
+
+struct DriverOptions {
+  raft::Options raft;
+  int64_t tick_ms = 100;
+  int64_t proposal_timeout_ms = 5000;
+  std::function<void(const std::string&)> on_fatal;
+};
+
+class RaftDriver {
+ public:
+  using Done = std::function<void(Status)>;
+
+  // `persisted` is what storage.Open() read (for a new group's first
+  // members: Persisted::Bootstrap, saved through storage first, so a restart
+  // reads it back); the state machine is restored from its snapshot here.
+  RaftDriver(Runtime& runtime, RaftStorage& storage, Transport& transport,
+             StateMachine& machine, DriverOptions options, raft::Persisted persisted);
+  ~RaftDriver();
+  RaftDriver(const RaftDriver&) = delete;
+  RaftDriver& operator=(const RaftDriver&) = delete;
+
+  void Start();  // ticks begin
+  // A message's bytes from a peer; bytes that do not decode are dropped.
+  void Receive(std::string_view bytes);
+  // Proposes `command`; `done` runs exactly once (see above).
+  void Propose(std::string command, Done done);
+
+  const raft::Raft& raft() const { return raft_; }
+
+ private:
+  struct Pending {
+    raft::Term term;
+    Done done;
+    TimerId timer;
+  };
+  void Tick();
+  void Process();
+  void Resolve(raft::Index index, Status status);
+
+  Runtime& runtime_;
+  RaftStorage& storage_;
+  Transport& transport_;
+  StateMachine& machine_;
+  DriverOptions options_;
+  raft::Raft raft_;
+  TimerId tick_timer_ = 0;
+  bool processing_ = false;
+  bool failed_ = false;
+  std::map<raft::Index, Pending> pending_;
+};
+
+}  // namespace warren::cluster

@@ -1,0 +1,232 @@
+// Three nodes' Raft drivers in one process, on one manual clock, with a
+// network the test controls (each message delivered 1 ms after it is sent,
+// or dropped across a cut) and each node's log on disk: a leader is
+// elected, proposals are answered once applied everywhere, a minority
+// leader's proposals time out, a restarted node replays its log, and a
+// failed save stops the node before it sends anything.
+#include "broker/cluster/raft_driver.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "broker/cluster/raft_storage.h"
+#include "manual_runtime.h"
+#include "store/faulty_file_system.h"
+
+namespace warren::cluster {
+namespace {
+
+namespace fs = std::filesystem;
+using raft::NodeId;
+
+class Recorder final : public StateMachine {
+ public:
+  void Apply(const raft::Entry& e) override {
+    if (e.type == raft::EntryType::kCommand) commands.push_back(e.payload);
+  }
+  void Restore(const raft::Snapshot&) override { commands.clear(); }
+  std::vector<std::string> commands;
+};
+
+class Network;
+
+// One node: its storage, state machine and driver.
+struct TestNode {
+  NodeId id;
+  std::unique_ptr<RaftStorage> storage;
+  Recorder machine;
+  std::unique_ptr<RaftDriver> driver;
+  std::optional<std::string> fatal;
+};
+
+class Network final : public Transport {
+ public:
+  Network(testkit::ManualRuntime& runtime, NodeId from, std::map<NodeId, TestNode*>& nodes,
+          std::set<NodeId>& cut, std::vector<NodeId>& sent_by)
+      : runtime_(runtime), from_(from), nodes_(nodes), cut_(cut), sent_by_(sent_by) {}
+  void Send(NodeId to, std::string bytes) override {
+    sent_by_.push_back(from_);
+    if (cut_.count(from_) != cut_.count(to)) return;  // across the partition
+    runtime_.ScheduleAfter(1, [this, to, bytes = std::move(bytes)] {
+      auto it = nodes_.find(to);
+      if (it != nodes_.end() && it->second->driver) it->second->driver->Receive(bytes);
+    });
+  }
+
+ private:
+  testkit::ManualRuntime& runtime_;
+  NodeId from_;
+  std::map<NodeId, TestNode*>& nodes_;
+  std::set<NodeId>& cut_;
+  std::vector<NodeId>& sent_by_;
+};
+
+class RaftDriverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/warren-driver-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    for (NodeId id : {1, 2, 3}) {
+      nodes_[id] = std::make_unique<TestNode>();
+      nodes_[id]->id = id;
+      by_id_[id] = nodes_[id].get();
+      networks_[id] = std::make_unique<Network>(runtime_, id, by_id_, cut_, sent_by_);
+      Boot(id, store::FileSystem::Default(), true);
+    }
+  }
+  void TearDown() override {
+    for (auto& [id, n] : nodes_) n->driver.reset();
+    fs::remove_all(root_);
+  }
+
+  // (Re)starts node `id` from its log on disk.
+  void Boot(NodeId id, store::FileSystem& files, bool first) {
+    TestNode& n = *nodes_[id];
+    n.driver.reset();
+    n.storage = std::make_unique<RaftStorage>(files, (root_ / std::to_string(id)).string());
+    Result<raft::Persisted> persisted = n.storage->Open();
+    ASSERT_TRUE(persisted.ok()) << persisted.error().text;
+    if (first) {  // a new group: its first state is written before Raft runs on it
+      persisted = raft::Persisted::Bootstrap({1, 2, 3});
+      raft::Ready initial;
+      initial.hard_state = persisted->hard_state;
+      initial.entries = persisted->entries;
+      ASSERT_TRUE(n.storage->Save(initial).ok());
+    }
+    DriverOptions o;
+    o.raft.id = id;
+    o.raft.election_ticks = 10;
+    o.raft.heartbeat_ticks = 2;
+    o.raft.seed = id * 7919;
+    o.tick_ms = 100;
+    o.on_fatal = [&n](const std::string& why) { n.fatal = why; };
+    n.machine.commands.clear();
+    n.driver = std::make_unique<RaftDriver>(runtime_, *n.storage, *networks_[id], n.machine, o,
+                                            std::move(persisted.value()));
+    n.driver->Start();
+  }
+
+  // The one node that leads among `among`; 0 when none or several do.
+  NodeId Leader(std::set<NodeId> among = {1, 2, 3}) {
+    NodeId leader = 0;
+    for (NodeId id : among)
+      if (nodes_[id]->driver->raft().role() == raft::Role::kLeader) {
+        if (leader != 0) return 0;
+        leader = id;
+      }
+    return leader;
+  }
+
+  // Moves the clock until `done` holds, at most `ms`.
+  bool RunUntil(const std::function<bool()>& done, int64_t ms = 10000) {
+    for (int64_t t = 0; t < ms; t += 10) {
+      if (done()) return true;
+      runtime_.Advance(10);
+    }
+    return done();
+  }
+
+  std::optional<Status> Propose(NodeId on, const std::string& command) {
+    auto answer = std::make_shared<std::optional<Status>>();
+    nodes_[on]->driver->Propose(command, [answer](Status s) { *answer = s; });
+    RunUntil([&] { return answer->has_value(); });
+    return *answer;
+  }
+
+  testkit::ManualRuntime runtime_;
+  store::test::FaultyFileSystem faulty_;  // outlives the nodes that use it
+  fs::path root_;
+  std::map<NodeId, std::unique_ptr<TestNode>> nodes_;
+  std::map<NodeId, TestNode*> by_id_;
+  std::map<NodeId, std::unique_ptr<Network>> networks_;
+  std::set<NodeId> cut_;
+  std::vector<NodeId> sent_by_;
+};
+
+TEST_F(RaftDriverTest, ALeaderIsElectedAndProposalsAreAnsweredOnceAppliedEverywhere) {
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId leader = Leader();
+  for (const char* c : {"declare a", "declare b", "bind a b"}) {
+    std::optional<Status> s = Propose(leader, c);
+    ASSERT_TRUE(s.has_value() && s->ok()) << (s ? s->error().text : "no answer");
+  }
+  ASSERT_TRUE(RunUntil([&] {
+    for (auto& [id, n] : nodes_)
+      if (n->machine.commands.size() < 3) return false;
+    return true;
+  }));
+  for (auto& [id, n] : nodes_)
+    EXPECT_EQ(n->machine.commands,
+              (std::vector<std::string>{"declare a", "declare b", "bind a b"}))
+        << "node " << id;
+}
+
+TEST_F(RaftDriverTest, AProposalOnAFollowerIsRefusedAtOnce) {
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId follower = Leader() == 1 ? 2 : 1;
+  std::optional<Status> answer;
+  nodes_[follower]->driver->Propose("x", [&](Status s) { answer = s; });
+  ASSERT_TRUE(answer.has_value()) << "answered without waiting";
+  EXPECT_EQ(answer->error().code, kNotCommitted);
+}
+
+TEST_F(RaftDriverTest, ALeaderCutOffFromTheMajorityTimesOutAndTheMajorityGoesOn) {
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId old = Leader();
+  cut_ = {old};
+  std::optional<Status> lost = Propose(old, "on the minority side");
+  ASSERT_TRUE(lost.has_value());
+  EXPECT_EQ(lost->error().code, kNotCommitted);
+  EXPECT_NE(lost->error().text.find("no majority answered in time"), std::string::npos)
+      << lost->error().text;
+  std::set<NodeId> majority;
+  for (NodeId id : {1, 2, 3})
+    if (id != old) majority.insert(id);
+  ASSERT_TRUE(RunUntil([&] { return Leader(majority) != 0; }));
+  std::optional<Status> ok = Propose(Leader(majority), "on the majority side");
+  ASSERT_TRUE(ok.has_value() && ok->ok());
+  cut_.clear();
+  ASSERT_TRUE(RunUntil([&] { return nodes_[old]->machine.commands.size() == 1; }));
+  EXPECT_EQ(nodes_[old]->machine.commands, std::vector<std::string>{"on the majority side"})
+      << "the minority's entry was replaced, never applied";
+}
+
+TEST_F(RaftDriverTest, ARestartedNodeReplaysItsLogFromDisk) {
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId leader = Leader();
+  ASSERT_TRUE(Propose(leader, "one")->ok());
+  ASSERT_TRUE(Propose(leader, "two")->ok());
+  NodeId follower = leader == 1 ? 2 : 1;
+  ASSERT_TRUE(RunUntil([&] { return nodes_[follower]->machine.commands.size() == 2; }));
+  Boot(follower, store::FileSystem::Default(), false);
+  EXPECT_TRUE(nodes_[follower]->machine.commands.empty());
+  ASSERT_TRUE(RunUntil([&] { return nodes_[follower]->machine.commands.size() == 2; }));
+  EXPECT_EQ(nodes_[follower]->machine.commands, (std::vector<std::string>{"one", "two"}));
+}
+
+TEST_F(RaftDriverTest, AFailedSaveStopsTheNodeAndNothingItHeldIsSent) {
+  Boot(1, faulty_, false);
+  faulty_.Fail(store::test::Op::kFdatasync, EIO, 1, -1);
+  ASSERT_TRUE(RunUntil([&] { return nodes_[1]->fatal.has_value(); }));
+  EXPECT_NE(nodes_[1]->fatal->find("fdatasync"), std::string::npos) << *nodes_[1]->fatal;
+  // Neither the messages of the Ready whose save failed (a vote, an
+  // acknowledgement) nor any later one leave the node.
+  size_t at_failure = sent_by_.size();
+  RunUntil([] { return false; }, 3000);
+  for (size_t i = at_failure; i < sent_by_.size(); ++i)
+    EXPECT_NE(sent_by_[i], 1u) << "node 1 sent after its save failed";
+  EXPECT_EQ(faulty_.failed(store::test::Op::kFdatasync), 1) << "no save was tried again";
+}
+
+}  // namespace
+}  // namespace warren::cluster

@@ -6,8 +6,6 @@
 // failed save stops the node before it sends anything.
 #include "broker/cluster/raft_driver.h"
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -20,12 +18,12 @@
 
 #include "broker/cluster/raft_storage.h"
 #include "manual_runtime.h"
+#include "temp_dir.h"
 #include "store/faulty_file_system.h"
 
 namespace warren::cluster {
 namespace {
 
-namespace fs = std::filesystem;
 using raft::NodeId;
 
 class Recorder final : public StateMachine {
@@ -73,9 +71,6 @@ class Network final : public Transport {
 class RaftDriverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/warren-driver-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
     for (NodeId id : {1, 2, 3}) {
       nodes_[id] = std::make_unique<TestNode>();
       nodes_[id]->id = id;
@@ -86,7 +81,6 @@ class RaftDriverTest : public ::testing::Test {
   }
   void TearDown() override {
     for (auto& [id, n] : nodes_) n->driver.reset();
-    fs::remove_all(root_);
   }
 
   // (Re)starts node `id` from its log on disk.
@@ -145,7 +139,7 @@ class RaftDriverTest : public ::testing::Test {
 
   testkit::ManualRuntime runtime_;
   store::test::FaultyFileSystem faulty_;  // outlives the nodes that use it
-  fs::path root_;
+  testkit::TempDir root_{"driver"};
   std::map<NodeId, std::unique_ptr<TestNode>> nodes_;
   std::map<NodeId, TestNode*> by_id_;
   std::map<NodeId, std::unique_ptr<Network>> networks_;

@@ -4,9 +4,6 @@
 // reported, and a file grown mostly stale is rewritten.
 #include "broker/cluster/raft_storage.h"
 
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -17,6 +14,7 @@
 
 #include "../../fuzz/store_fuzz_input.h"
 #include "store/faulty_file_system.h"
+#include "temp_dir.h"
 
 namespace warren::cluster {
 namespace {
@@ -40,12 +38,6 @@ raft::Snapshot Snap(raft::Index index, raft::Term term, std::string data) {
 
 class RaftStorageTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/warren-raftlog-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = fs::path(tmpl) / "cluster";
-  }
-  void TearDown() override { fs::remove_all(dir_.parent_path()); }
 
   // What a fresh start reads back.
   Result<raft::Persisted> Reopen() {
@@ -54,7 +46,8 @@ class RaftStorageTest : public ::testing::Test {
   }
   std::string Path() const { return (dir_ / "raft.log").string(); }
 
-  fs::path dir_;
+  testkit::TempDir root_{"raftlog"};
+  fs::path dir_ = root_ / "cluster";
 };
 
 TEST_F(RaftStorageTest, AFreshFileIsEmptyAndWhatASaveWroteComesBack) {
@@ -192,7 +185,8 @@ namespace {
 // that follow the snapshot, and the raw one is refused.
 TEST(RaftLogSeedsTest, TheFramedSeedsOpenAndTheRawOneIsRefused) {
   fs::path corpus = fs::path(WARREN_SOURCE_DIR) / "tests" / "fuzz" / "corpus-raft_log";
-  fs::path dir = fs::temp_directory_path() / ("warren-raft-seeds-" + std::to_string(getpid()));
+  testkit::TempDir root("raft-seeds");
+  fs::path dir = root.path();
   int opened = 0;
   for (const auto& seed : fs::directory_iterator(corpus)) {
     std::ifstream in(seed.path(), std::ios::binary);
@@ -211,7 +205,6 @@ TEST(RaftLogSeedsTest, TheFramedSeedsOpenAndTheRawOneIsRefused) {
     for (const Entry& e : p->entries) EXPECT_EQ(e.index, next++) << seed.path();
     ++opened;
   }
-  fs::remove_all(dir);
   EXPECT_EQ(opened, 5);
 }
 

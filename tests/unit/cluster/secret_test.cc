@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "common/config.h"
+#include "temp_dir.h"
 
 namespace warren::cluster {
 namespace {
@@ -20,13 +21,6 @@ namespace fs = std::filesystem;
 
 class SecretFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/warren-secret-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Place(const std::string& text, mode_t mode) {
     std::string path = (dir_ / "secret").string();
     std::ofstream(path) << text;
@@ -44,7 +38,8 @@ class SecretFileTest : public ::testing::Test {
     return "";
   }
 
-  fs::path dir_;
+  testkit::TempDir root_{"secret"};
+  const fs::path& dir_ = root_.path();
 };
 
 TEST_F(SecretFileTest, AnAbsentFileIsMadeOwnerOnlyAndReadTheSameNextTime) {

@@ -135,7 +135,7 @@ class Service final : public v1::Cluster::CallbackService {
     return {grpc::StatusCode::UNAUTHENTICATED, "refused by " + node_ + ": " + why};
   }
 
-  const Secret& secret_;
+  const Secret secret_;
   const std::string node_;
   const RaftInbox inbox_;
   SessionTable sessions_;

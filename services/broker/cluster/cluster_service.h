@@ -31,8 +31,8 @@ inline constexpr char kRaftMethod[] = "/warren.v1.Cluster/Raft";
 // node's loop from there), each peer's messages in the order it sent them.
 using RaftInbox = std::function<void(const std::string& from_node, std::string message)>;
 
-// The service of the node named `node`; `secret` must outlive it. Without
-// an inbox, Raft streams are refused with UNAVAILABLE.
+// The service of the node named `node` (`secret` is copied). Without an
+// inbox, Raft streams are refused with UNAVAILABLE.
 std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::string node,
                                                   RaftInbox inbox = {});
 

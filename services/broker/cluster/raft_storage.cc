@@ -114,17 +114,21 @@ Result<raft::Persisted> RaftStorage::Open() {
   if (Status s = store::MakeDirectory(fs_, dir_); !s.ok()) return s;
   fd_ = fs_.Open(path_, O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd_ < 0 && errno == ENOENT) {
-    framing_ = store::Framing::Random();
     fd_ = fs_.Open(path_, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd_ < 0) return store::IoError(path_ + ": cannot be created: " + Errno(errno));
-    std::string header = store::FileHeader(store::FileKind::kRaft, framing_);
-    if (Status s = Append(header); !s.ok()) return s;
-    if (Status s = store::SyncDirectory(fs_, dir_); !s.ok()) return s;
-    return mirror_;
+    return Create();
   }
   if (fd_ < 0) return store::IoError(path_ + ": cannot be opened: " + Errno(errno));
   struct stat st {};
   if (fs_.Fstat(fd_, &st) != 0) return store::IoError(path_ + ": " + Errno(errno));
+  // Shorter than its header: a crash cut the file's creation short, before
+  // anything was stored in it (records follow the header's sync).
+  if (static_cast<uint64_t>(st.st_size) < store::kFileHeader) {
+    spdlog::warn("{}: making again a file whose creation was cut short ({} bytes)", path_,
+                 st.st_size);
+    if (fs_.Truncate(path_, 0) != 0) return store::IoError(path_ + ": " + Errno(errno));
+    return Create();
+  }
   std::string text(static_cast<size_t>(st.st_size), '\0');
   if (Status s = store::PreadAll(fs_, fd_, text, 0); !s.ok()) return s;
   if (store::ParseFileHeader(text, store::FileKind::kRaft, framing_) !=
@@ -151,6 +155,14 @@ Result<raft::Persisted> RaftStorage::Open() {
     at += consumed;
   }
   size_ = at;
+  return mirror_;
+}
+
+Result<raft::Persisted> RaftStorage::Create() {
+  framing_ = store::Framing::Random();
+  size_ = 0;
+  if (Status s = Append(store::FileHeader(store::FileKind::kRaft, framing_)); !s.ok()) return s;
+  if (Status s = store::SyncDirectory(fs_, dir_); !s.ok()) return s;
   return mirror_;
 }
 

@@ -12,7 +12,8 @@
 //                       stored snapshot and every entry (from a leader)
 //   'C' compaction      as 'S', but keeps the entries after its index (the
 //                       node's own snapshot)
-// Open() replays them. A torn last record (a write the crash cut short,
+// Open() replays them. A file shorter than its header (its creation cut
+// short) is made again. A torn last record (a write the crash cut short,
 // which nothing sent depended on) is cut off; any other damage, or records
 // that do not fit together, refuses start naming the offset: Raft must not
 // run on a log it cannot trust. When the file holds more than twice what
@@ -55,6 +56,7 @@ class RaftStorage {
   uint64_t file_size() const { return size_; }
 
  private:
+  Result<raft::Persisted> Create();  // a new file: its header, synced
   Status Append(const std::string& records);
   Status MaybeRewrite();
   // Applies one record to the mirror; false when it does not fit.

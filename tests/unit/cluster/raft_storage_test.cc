@@ -124,6 +124,24 @@ TEST_F(RaftStorageTest, ATornLastRecordIsCutAndEverythingBeforeItKept) {
   EXPECT_TRUE(Reopen().ok());
 }
 
+TEST_F(RaftStorageTest, AFileWhoseCreationWasCutShortIsMadeAgain) {
+  {
+    RaftStorage storage(store::FileSystem::Default(), dir_.string());
+    ASSERT_TRUE(storage.Open().ok());
+  }
+  fs::resize_file(Path(), 20);  // the crash came while the header was written
+  RaftStorage storage(store::FileSystem::Default(), dir_.string());
+  Result<raft::Persisted> back = storage.Open();
+  ASSERT_TRUE(back.ok()) << back.error().text;
+  EXPECT_TRUE(back->entries.empty());
+  raft::Ready a;
+  a.entries = {E(1, 1)};
+  ASSERT_TRUE(storage.Save(a).ok());
+  back = Reopen();
+  ASSERT_TRUE(back.ok()) << back.error().text;
+  EXPECT_EQ(back->entries, std::vector<Entry>{E(1, 1)});
+}
+
 TEST_F(RaftStorageTest, DamageBeforeTheEndRefusesStartNamingTheOffset) {
   {
     RaftStorage storage(store::FileSystem::Default(), dir_.string());

@@ -5,6 +5,8 @@
 namespace warren {
 namespace {
 
+constexpr char kHexDigits[] = "0123456789abcdef";
+
 // Length of the well-formed UTF-8 sequence at s[i], or 0 when the bytes
 // there are not one (RFC 3629 table 3-7).
 size_t SequenceAt(std::string_view s, size_t i) {
@@ -37,7 +39,6 @@ size_t SequenceAt(std::string_view s, size_t i) {
 // `backslash` (so a log reader can tell "\n" typed by a client from an
 // escaped newline); at most `max` bytes of `s`, then "...".
 std::string Escape(std::string_view s, bool backslash, size_t max) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   const size_t shown = s.size() < max ? s.size() : max;
   const std::string_view part = s.substr(0, shown);
@@ -55,14 +56,14 @@ std::string Escape(std::string_view s, bool backslash, size_t max) {
       out += "\\t";
     } else if (n == 0 || c < 0x20 || c == 0x7F) {
       out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      out += kHexDigits[c >> 4];
+      out += kHexDigits[c & 15];
     } else if (n == 2 && c == 0xC2 && static_cast<uint8_t>(part[i + 1]) < 0xA0) {
       // C1 controls (U+0080..U+009F: CSI among them) as \u0080..\u009f.
       const auto c1 = static_cast<uint8_t>(part[i + 1]);
       out += "\\u00";
-      out += kHex[c1 >> 4];
-      out += kHex[c1 & 15];
+      out += kHexDigits[c1 >> 4];
+      out += kHexDigits[c1 & 15];
       i += 2;
       continue;
     } else {
@@ -107,5 +108,33 @@ std::string ToUtf8(std::string_view s) {
 std::string LogSafe(std::string_view s, size_t max) { return Escape(s, true, max); }
 
 std::string Printable(std::string_view s) { return Escape(s, false, s.size()); }
+
+std::string ToHex(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHexDigits[c >> 4]);
+    out.push_back(kHexDigits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> FromHex(std::string_view hex) {
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
 
 }  // namespace warren

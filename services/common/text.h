@@ -5,6 +5,7 @@
 // input").
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,5 +27,10 @@ std::string LogSafe(std::string_view s, size_t max = 256);
 // `s` safe to print on a terminal (warrenctl's tables): as LogSafe, but a
 // backslash stays as it is and nothing is cut.
 std::string Printable(std::string_view s);
+
+// Bytes as lowercase hex, two digits each; and back, nullopt unless `hex`
+// is an even number of hex digits (either case).
+std::string ToHex(std::string_view bytes);
+std::optional<std::string> FromHex(std::string_view hex);
 
 }  // namespace warren

@@ -1,7 +1,8 @@
 // The node-to-node handshake's pieces that hold no sockets (the protocol is
 // described in proto/warren/v1/cluster.proto and docs/cluster.md): random
 // challenges, the two transcripts each side proves with the cluster secret,
-// and the callee's table of open sessions.
+// and the callee's table of open sessions. Challenges and proofs travel in
+// metadata as hex (common/text.h, ToHex / FromHex).
 #pragma once
 
 #include <cstddef>
@@ -32,10 +33,6 @@ std::string ServerTranscript(std::string_view client_challenge, std::string_view
 std::string ClientTranscript(std::string_view client_challenge, std::string_view server_challenge,
                              std::string_view caller, std::string_view callee,
                              std::string_view method);
-
-std::string ToHex(std::string_view bytes);
-// nullopt unless `hex` is an even number of hex digits.
-std::optional<std::string> FromHex(std::string_view hex);
 
 // The callee's sessions: Hello opens one, the authenticated call it allows
 // takes it (once). At most `capacity` are open; opening one more forgets the

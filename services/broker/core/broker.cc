@@ -8,6 +8,7 @@
 #include "broker/core/errors.h"
 #include "broker/core/regex.h"
 #include "common/password.h"
+#include "common/text.h"
 
 namespace warren::core {
 
@@ -174,13 +175,9 @@ bool Broker::Allowed(const std::string& user, const std::string& vhost, Access a
 std::string Broker::RegisterReplyTo(DirectReplySink* sink) {
   unsigned char raw[12];
   RAND_bytes(raw, sizeof raw);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string key = std::string(kReplyToQueue) + ".";
-  for (unsigned char c : raw) {
-    key.push_back(kHex[c >> 4]);
-    key.push_back(kHex[c & 15]);
-  }
-  key += "." + std::to_string(++reply_to_counter_);
+  std::string key = std::string(kReplyToQueue) + "." +
+                    ToHex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw)) + "." +
+                    std::to_string(++reply_to_counter_);
   reply_to_[key] = sink;
   return key;
 }

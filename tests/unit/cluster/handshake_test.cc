@@ -11,6 +11,7 @@
 
 #include "broker/cluster/cluster_service.h"
 #include "broker/cluster/secret.h"
+#include "common/text.h"
 #include "log_capture.h"
 #include "warren/v1/cluster.grpc.pb.h"
 
@@ -45,15 +46,6 @@ TEST(TranscriptTest, FieldsCannotBeShiftedFromOneToAnotherNorRolesSwapped) {
   EXPECT_NE(ClientTranscript("a", "b", "n1", "n2", "/m"), ClientTranscript("a", "b", "n1", "n2", "/n"));
   EXPECT_NE(ServerTranscript("a", "b", "n1", "n2").substr(0, 30),
             ClientTranscript("a", "b", "n1", "n2", "").substr(0, 30));
-}
-
-TEST(HexTest, RoundTripsAndRefusesWhatIsNotHex) {
-  std::string bytes("\x00\xff\x10 z", 5);
-  EXPECT_EQ(ToHex(bytes), "00ff10207a");
-  EXPECT_EQ(FromHex("00FF10207a"), bytes);
-  EXPECT_FALSE(FromHex("abc").has_value());
-  EXPECT_FALSE(FromHex("zz").has_value());
-  EXPECT_EQ(FromHex(""), std::string());
 }
 
 // A node's Cluster service alone on 127.0.0.1, port chosen by the kernel.

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "common/config.h"
+#include "common/text.h"
 #include "temp_dir.h"
 
 namespace warren::cluster {
@@ -106,13 +107,7 @@ TEST(SecretProofTest, AProofVerifiesOnlyForTheSameSecretAndTranscript) {
 TEST(SecretProofTest, TheProofIsRfc4231HmacSha256) {
   // RFC 4231, test case 2: key "Jefe".
   std::string proof = Secret::FromText("Jefe").Prove("what do ya want for nothing?");
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : proof) {
-    hex.push_back(kHex[c >> 4]);
-    hex.push_back(kHex[c & 15]);
-  }
-  EXPECT_EQ(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(ToHex(proof), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 }  // namespace

@@ -58,6 +58,15 @@ TEST(PrintableTest, KeepsBackslashesAndEscapesControls) {
   EXPECT_EQ(Printable(std::string(1000, 'x')).size(), 1000u);
 }
 
+TEST(HexTest, RoundTripsAndRefusesWhatIsNotHex) {
+  std::string bytes("\x00\xff\x10 z", 5);
+  EXPECT_EQ(ToHex(bytes), "00ff10207a");
+  EXPECT_EQ(FromHex("00FF10207a"), bytes);
+  EXPECT_FALSE(FromHex("abc").has_value());
+  EXPECT_FALSE(FromHex("zz").has_value());
+  EXPECT_EQ(FromHex(""), std::string());
+}
+
 TEST(JsonLimitsTest, CountsNestingOutsideStrings) {
   EXPECT_TRUE(JsonDepthWithin("{}", 1));
   EXPECT_FALSE(JsonDepthWithin("{\"a\":[]}", 1));

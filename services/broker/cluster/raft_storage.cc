@@ -217,19 +217,8 @@ Status RaftStorage::MaybeRewrite() {
   store::Framing old = framing_;
   framing_ = store::Framing::Random();
   std::string text = Describe();
-  std::string tmp = path_ + ".new";
-  fs_.Unlink(tmp);
-  int fd = fs_.Open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  Status s = fd < 0 ? store::IoError(tmp + ": cannot be created: " + Errno(errno))
-                    : store::WriteAll(fs_, fd, text);
-  if (s.ok() && fs_.Fdatasync(fd) != 0) s = store::IoError(tmp + ": fdatasync: " + Errno(errno));
-  if (fd >= 0) fs_.Close(fd);
-  if (s.ok() && fs_.Rename(tmp, path_) != 0)
-    s = store::IoError(path_ + ": cannot be replaced: " + Errno(errno));
-  if (s.ok()) s = store::SyncDirectory(fs_, dir_);
-  if (!s.ok()) {
-    framing_ = old;  // the old file, still whole, goes on
-    fs_.Unlink(tmp);
+  if (Status s = store::ReplaceFile(fs_, path_, text, 0600); !s.ok()) {
+    framing_ = old;  // the caller stops the node: nothing more is written
     return s;
   }
   fs_.Close(fd_);

@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "broker/store/file_io.h"
 #include "common/config.h"
 
 namespace warren::cluster {
@@ -38,44 +39,15 @@ std::string RandomSecret(const std::string& path) {
   return out;
 }
 
-void WriteAll(int fd, const std::string& text, const std::string& path) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) Fail(path, "cannot be written: " + Errno());
-    done += static_cast<size_t>(n);
-  }
-}
-
-// Writes a new secret through a temporary file renamed into place, synced
-// with its directory, so a crash leaves either no file or the whole secret.
+// Writes a new secret (store::ReplaceFile: a temporary file synced and
+// renamed, the directory synced), so a crash leaves no half-written secret.
 void Create(const std::string& path, const std::string& secret) {
-  namespace fs = std::filesystem;
-  fs::path dir = fs::path(path).parent_path();
-  if (dir.empty()) dir = ".";
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   if (ec) Fail(path, "its directory cannot be made: " + ec.message());
-  std::string tmp = path + ".new";
-  unlink(tmp.c_str());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) Fail(path, "cannot be created: " + Errno());
-  try {
-    WriteAll(fd, secret + "\n", path);
-    if (fsync(fd) != 0) Fail(path, "cannot be synced: " + Errno());
-  } catch (...) {
-    close(fd);
-    unlink(tmp.c_str());
-    throw;
-  }
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) Fail(path, "cannot be created: " + Errno());
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
+  Status s = store::ReplaceFile(store::FileSystem::Default(), path, secret + "\n", 0600);
+  if (!s.ok()) Fail(path, "cannot be created: " + s.error().text);
 }
 
 std::string ReadSecretFile(const std::string& path) {

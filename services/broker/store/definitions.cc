@@ -116,15 +116,8 @@ Status DefinitionsLog::Compact() {
   for (const auto& [k, q] : model_.queues) put(defs::kQueuePut, defs::EncodeQueue(q));
   for (const auto& [k, b] : model_.bindings) put(defs::kBindingPut, k);
   for (const auto& [k, p] : model_.policies) put(defs::kPolicyPut, defs::EncodePolicy(p));
-  std::string file = path(), tmp = file + ".tmp";
-  int fd = fs_.Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return IoError(tmp + ": " + std::strerror(errno));
-  Status s = WriteAll(fs_, fd, out);
-  if (s.ok() && fs_.Fsync(fd) != 0) s = IoError(std::string("fsync: ") + std::strerror(errno));
-  if (fs_.Close(fd) != 0 && s.ok()) s = IoError(std::string("close: ") + std::strerror(errno));
-  if (!s.ok()) return IoError(tmp + ": " + s.error().text);
-  if (fs_.Rename(tmp, file) != 0) return IoError(file + ": " + std::strerror(errno));
-  if (Status d = SyncDirectory(fs_, dir_); !d.ok()) return d;
+  std::string file = path();
+  if (Status s = ReplaceFile(fs_, file, out); !s.ok()) return s;
   fd_ = fs_.Open(file, O_WRONLY | O_APPEND);
   if (fd_ < 0) return IoError(file + ": " + std::strerror(errno));
   return Status::Ok();

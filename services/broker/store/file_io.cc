@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace warren::store {
 
@@ -83,6 +84,28 @@ Status PreadAll(FileSystem& fs, int fd, std::string& out, uint64_t offset) {
     got += static_cast<size_t>(n);
   }
   return Status::Ok();
+}
+
+Status ReplaceFile(FileSystem& fs, const std::string& path, std::string_view contents,
+                   mode_t mode) {
+  std::string tmp = path + ".tmp";
+  fs.Unlink(tmp);  // a leftover from a crash, whose mode O_TRUNC would keep
+  int fd = fs.Open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Errno(tmp);
+  Status s = WriteAll(fs, fd, contents);
+  if (s.ok() && fs.Fsync(fd) != 0) s = IoError(std::string("fsync: ") + std::strerror(errno));
+  if (fs.Close(fd) != 0 && s.ok()) s = IoError(std::string("close: ") + std::strerror(errno));
+  if (!s.ok()) {
+    fs.Unlink(tmp);
+    return IoError(tmp + ": " + s.error().text);
+  }
+  if (fs.Rename(tmp, path) != 0) {
+    Error e = Errno(path);
+    fs.Unlink(tmp);
+    return e;
+  }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return SyncDirectory(fs, dir.empty() ? "." : dir);
 }
 
 Status SyncDirectory(FileSystem& fs, const std::string& dir) {

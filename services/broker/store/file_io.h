@@ -22,6 +22,12 @@ Status WriteAll(FileSystem& fs, int fd, std::string_view data, size_t* written =
                 int* error = nullptr);
 // Reads exactly out.size() bytes at `offset`.
 Status PreadAll(FileSystem& fs, int fd, std::string& out, uint64_t offset);
+// Replaces (or creates) the file at `path` with `contents` so that a crash
+// leaves either the old file or the new one, whole: written to `path`.tmp
+// (made afresh with `mode`), fsynced, renamed over `path`, and the
+// directory fsynced. On failure the temporary file is removed.
+Status ReplaceFile(FileSystem& fs, const std::string& path, std::string_view contents,
+                   mode_t mode = 0644);
 // Makes a create, rename or unlink in `dir` durable.
 Status SyncDirectory(FileSystem& fs, const std::string& dir);
 // mkdir that is content when the directory exists.

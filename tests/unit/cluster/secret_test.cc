@@ -54,7 +54,7 @@ TEST_F(SecretFileTest, AnAbsentFileIsMadeOwnerOnlyAndReadTheSameNextTime) {
   Secret again = Secret::LoadOrCreate(path, created);
   EXPECT_FALSE(created);
   EXPECT_TRUE(again.Verify("t", first.Prove("t")));
-  EXPECT_FALSE(fs::exists(path + ".new"));
+  EXPECT_FALSE(fs::exists(path + ".tmp")) << "no temporary file is left";
 }
 
 TEST_F(SecretFileTest, TwoNewFilesHoldDifferentSecrets) {

@@ -481,11 +481,7 @@ class AccessTest(NodeTest):
 
 class OptionsTest(NodeTest):
     def write_config(self, text):
-        f = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
-        self.addCleanup(os.unlink, f.name)
-        f.write(text)
-        f.close()
-        return f.name
+        return harness.temp_file(self, text)
 
     def test_config_file_then_env_then_flags(self):
         good = self.write_config('node = "%s"\nusername = "admin"\npassword = "123456"\n'

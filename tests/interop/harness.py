@@ -92,6 +92,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def temp_file(test, text, suffix=".toml"):
+    """A file holding `text` (a config file, usually), removed at `test`'s
+    cleanup. Returns its path."""
+    f = tempfile.NamedTemporaryFile("w", suffix=suffix, delete=False)
+    test.addCleanup(os.unlink, f.name)
+    f.write(text)
+    f.close()
+    return f.name
+
+
 def wait_for(condition, what, timeout=30.0, interval=0.02):
     """Polls `condition` until it returns a true value, and returns that
     value; fails naming `what` once `timeout` seconds have passed. The one

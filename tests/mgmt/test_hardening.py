@@ -24,14 +24,6 @@ GUEST = "Basic " + base64.b64encode(b"guest:guest").decode()
 WRONG = "Basic " + base64.b64encode(b"guest:wrong").decode()
 
 
-def config_file(test, text):
-    f = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
-    test.addCleanup(os.unlink, f.name)
-    f.write(text)
-    f.close()
-    return f.name
-
-
 class HardeningTest(mgmt.NodeAndMgmt):
     """One node and warren-mgmt with short deadlines and a small body cap."""
     HEAD_TIMEOUT = 3

@@ -83,14 +83,11 @@ class NodesTest(unittest.TestCase):
             self.assertEqual(api.ok("GET", "/api/whoami")["name"], "guest")
 
     def test_settings_from_config_file_and_env(self):
-        conf = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
-        self.addCleanup(os.unlink, conf.name)
-        conf.write('nodes = ["127.0.0.1:%d"]\nhttp_listen = "127.0.0.1:1"\n'
-                   % self.broker.grpc_port)
-        conf.close()
+        conf = mgmt.harness.temp_file(
+            self, 'nodes = ["127.0.0.1:%d"]\nhttp_listen = "127.0.0.1:1"\n' % self.broker.grpc_port)
         # The nodes come from the file; the environment's listen address
         # overrides the file's.
-        env = dict(os.environ, WARREN_CONFIG=conf.name, WARREN_HTTP_LISTEN="127.0.0.1:0")
+        env = dict(os.environ, WARREN_CONFIG=conf, WARREN_HTTP_LISTEN="127.0.0.1:0")
         with mgmt.Mgmt(None, listen=None, env=env) as api:
             self.assertEqual(api.ok("GET", "/api/whoami")["name"], "guest")
             self.assertEqual(api.stop(), 0)
@@ -122,15 +119,12 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual((r.returncode, r.stdout.split()[0]), (0, "warren-mgmt"))
 
     def test_bad_flags_and_config_exit_with_one_line(self):
-        conf = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
-        self.addCleanup(os.unlink, conf.name)
-        conf.write('colour = "red"\n')
-        conf.close()
+        conf = mgmt.harness.temp_file(self, 'colour = "red"\n')
         for args, needle in ((["--no-such-flag"], "no-such-flag"),
                              (["--http-listen", "127.0.0.1:99999"], "99999"),
                              (["--http-listen", "nonsense"], "nonsense"),
                              (["--nodes", ""], "--nodes"),
-                             (["--config", conf.name], "colour"),
+                             (["--config", conf], "colour"),
                              (["--config", "/no/such/file.toml"], "/no/such/file.toml")):
             r = self.run_mgmt(*args)
             self.assertNotEqual(r.returncode, 0, args)

@@ -40,8 +40,6 @@ void ResolveDefaults(NodeConfig& config) {
                           ? preferred.string()
                           : (std::filesystem::current_path() / "warren-data").string();
   }
-  if (config.cluster_secret_file.empty())
-    config.cluster_secret_file = (std::filesystem::path(config.data_dir) / "cluster-secret").string();
 }
 
 uint64_t RaiseFileLimit() {

@@ -1,0 +1,25 @@
+// Metadata commands (core/command.h) as bytes in the cluster's Raft log
+// (docs/cluster.md, "Metadata as commands").
+//
+// The bytes are a protobuf message (MetadataCommand in
+// proto/warren/v1/cluster.proto); field tables travel in AMQP's own table
+// encoding. Log entries come from peers and from disk, so decoding is
+// bounded: it refuses what the model would refuse from a client (names and
+// keys over 255 bytes, tables deeper than core/limits allows) and never
+// trusts a length it has not checked.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "broker/core/command.h"
+#include "common/status.h"
+
+namespace warren::cluster {
+
+std::string EncodeCommand(const core::Command& command);
+// A clear error (code 0, one line naming what is wrong) for bytes that are
+// not a command this version understands.
+Result<core::Command> DecodeCommand(std::string_view bytes);
+
+}  // namespace warren::cluster

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "broker/core/client.h"
+#include "broker/core/command.h"
 #include "broker/core/message.h"
 #include "broker/core/persistence.h"
 #include "broker/core/regex.h"
@@ -77,6 +78,11 @@ class Broker {
 
   Runtime& runtime() { return runtime_; }
   const NodeConfig& config() const { return config_; }
+
+  // Where metadata changes go (core/command.h): applied at once unless a
+  // cluster set its own gate, which must outlive the broker's use of it.
+  MetadataGate& metadata() { return *gate_; }
+  void set_metadata_gate(MetadataGate* gate) { gate_ = gate ? gate : &local_gate_; }
 
   VHost* FindVHost(const std::string& name);
   Status AddVHost(const std::string& name);
@@ -162,6 +168,8 @@ class Broker {
  private:
   Runtime& runtime_;
   NodeConfig config_;
+  LocalGate local_gate_{*this};
+  MetadataGate* gate_ = &local_gate_;
   std::map<std::string, std::unique_ptr<VHost>> vhosts_;
   std::map<std::string, User> users_;
   // user -> vhost -> permissions

@@ -73,6 +73,7 @@ struct Applier {
       return Of(AmqpError(amqp::ReplyCode::kPreconditionFailed, "queue name must not be empty"));
     QueueDeclare d;
     d.name = c.name;
+    d.server_named = c.server_named;
     d.durable = c.durable;
     d.exclusive = c.exclusive;
     d.auto_delete = c.auto_delete;

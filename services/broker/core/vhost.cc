@@ -232,7 +232,7 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
     return QueueDeclared{name, static_cast<uint32_t>(existing.ready_count()),
                          static_cast<uint32_t>(existing.consumer_count())};
   }
-  if (!d.name.empty() && IsReserved(name))
+  if (!d.name.empty() && !d.server_named && IsReserved(name))
     return Err(ReplyCode::kAccessRefused,
                "queue name '" + name + "' contains reserved prefix 'amq.*'");
   if (Status s = CheckShortString("queue name", name); !s.ok()) return s.error();

@@ -34,6 +34,8 @@ struct ExchangeDeclare {
 
 struct QueueDeclare {
   std::string name;  // empty: server-named amq.gen-...
+  // `name` came from NewQueueName(): the amq. prefix is the server's own.
+  bool server_named = false;
   bool passive = false;
   bool durable = false;
   bool exclusive = false;
@@ -68,6 +70,9 @@ class VHost : public QueueHost {
   Result<Exchange*> GetExchange(const std::string& name);
 
   Result<QueueDeclared> DeclareQueue(const QueueDeclare& d, uint64_t connection);
+  // A fresh server-named queue name ("amq.gen-" and 22 random characters),
+  // for a caller that must know the name before it declares (a command).
+  std::string NewQueueName();
   // Re-creates a durable queue the store kept (at start only).
   Result<Queue*> RestoreQueue(const QueueDef& def);
   // Returns the number of ready messages the queue had.
@@ -137,7 +142,6 @@ class VHost : public QueueHost {
   Persistence* definitions();
   bool IsDurable(const Destination& d);
   BindingDef ToDef(const Exchange& source, const BindingSpec& b) const;
-  std::string NewQueueName();
 
   Broker& broker_;
   Runtime& runtime_;

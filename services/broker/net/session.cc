@@ -90,6 +90,10 @@ void Session::OnRead(const std::error_code& ec, size_t n) {
   }
   bool filled = in_len_ + n == in_.size();
   in_len_ += n;
+  Offer(filled, n);
+}
+
+void Session::Offer(bool filled, size_t n) {
   size_t used = connection_->OnData(std::string_view(in_.data(), in_len_));
   if (used > 0) {
     std::memmove(in_.data(), in_.data() + used, in_len_ - used);
@@ -170,7 +174,23 @@ size_t Session::Backlog() const {
 
 void Session::SetReading(bool reading) {
   reading_ = reading;
-  if (reading_) DoRead();
+  if (!reading_) return;
+  // Frames the connection held back (a metadata change was in flight) are
+  // still buffered: offer them again before reading more. Posted, so the
+  // connection is not re-entered from its own call. A read in flight offers
+  // them itself when it completes.
+  if (in_len_ > 0 && !read_in_flight_) {
+    if (offer_posted_) return;
+    offer_posted_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->offer_posted_ = false;
+      if (self->finished_ || self->close_after_flush_ || !self->reading_ || self->read_in_flight_)
+        return;
+      self->Offer(false, 0);
+    });
+    return;
+  }
+  DoRead();
 }
 
 void Session::CloseAfterFlush() {

@@ -59,6 +59,9 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
  private:
   void DoRead();
   void OnRead(const std::error_code& ec, size_t n);
+  // Hands the buffered input to the connection, keeps what it did not take,
+  // sizes the buffer (`filled`: the last read of `n` bytes filled it), reads on.
+  void Offer(bool filled, size_t n);
   void DoWrite();
   void OnWrite(const std::error_code& ec, size_t n);
   // CloseAfterFlush, once the output is written: FIN, then drain.
@@ -75,6 +78,7 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
   uint64_t bytes_written_ = 0;
   bool reading_ = true;
   bool read_in_flight_ = false;
+  bool offer_posted_ = false;  // buffered input is to be offered again (SetReading)
   bool write_in_flight_ = false;
   bool flush_posted_ = false;
   bool close_after_flush_ = false;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -102,6 +103,12 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
   Status HandleQueuePurge(const amqp::QueuePurge& m);
   Status HandleQueueDelete(const amqp::QueueDelete& m);
   Status Check(core::Access access, const std::string& resource, const char* kind);
+  // Hands a metadata change to the connection (Connection::Submit); `then`
+  // turns its outcome into the reply. An error `then` returns closes the
+  // channel as one from method (class_id, method_id) would; answered at once
+  // (a node alone), it is returned from here for the dispatch to handle.
+  using Then = std::function<Status(const core::Outcome&)>;
+  Status Submit(core::Command command, uint16_t class_id, uint16_t method_id, Then then);
 
   // channel_basic.cc: basic, confirm and tx classes
   Status HandleBasicQos(const amqp::BasicQos& m);
@@ -176,6 +183,8 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
   std::optional<std::string> last_write_checked_;
   uint64_t last_write_epoch_ = 0;  // Broker::permissions_epoch() when it was checked
   uint64_t consumer_tag_counter_ = 0;
+  // Expires with the channel: a metadata change answered later finds out.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace warren::protocol

@@ -1,5 +1,7 @@
 // The exchange and queue classes of a Channel: permission checks (where
-// RabbitMQ makes them) in front of the vhost's typed commands.
+// RabbitMQ makes them), then the change as a metadata command (core/command.h)
+// through the connection, answered once it is applied; passive declares and
+// purges read or change this node's model directly.
 #include "amqp/constants.h"
 #include "broker/core/errors.h"
 #include "broker/protocol/channel.h"
@@ -10,6 +12,22 @@ namespace warren::protocol {
 using amqp::ReplyCode;
 using core::Access;
 using core::AmqpError;
+using core::Outcome;
+
+namespace {
+
+// The class and method ids of the methods that become commands, for the
+// channel.close an error answers with.
+constexpr uint16_t kExchange = 40, kQueue = 50;
+constexpr uint16_t kExchangeDeclare = 10, kExchangeDelete = 20, kExchangeBind = 30,
+                   kExchangeUnbind = 40;
+constexpr uint16_t kQueueDeclare = 10, kQueueBind = 20, kQueueDelete = 40, kQueueUnbind = 50;
+
+bool NotFound(const Outcome& o) {
+  return !o.status.ok() && o.status.error().code == static_cast<uint16_t>(ReplyCode::kNotFound);
+}
+
+}  // namespace
 
 Status Channel::Check(Access access, const std::string& resource, const char* kind) {
   const std::string& vhost_name = vhost().name();
@@ -21,43 +39,76 @@ Status Channel::Check(Access access, const std::string& resource, const char* ki
                        vhost_name + "' refused for user '" + connection_.user() + "'");
 }
 
+Status Channel::Submit(core::Command command, uint16_t class_id, uint16_t method_id, Then then) {
+  // Whether Submit is still on the stack: an answer given at once is
+  // returned (the dispatch turns an error into channel.close after the
+  // handler is done with the channel); a later one closes the channel here.
+  struct Answer {
+    bool submitting = true;
+    Status now;
+  };
+  auto answer = std::make_shared<Answer>();
+  std::weak_ptr<bool> alive = alive_;
+  connection_.Submit(std::move(command), [this, alive, answer, class_id, method_id,
+                                          then = std::move(then)](const Outcome& outcome) {
+    if (alive.expired() || closing_) return;
+    Status s = then(outcome);
+    if (answer->submitting) answer->now = std::move(s);
+    else if (!s.ok()) connection_.Fail(number_, s.error(), class_id, method_id);
+  });
+  answer->submitting = false;
+  return answer->now;
+}
+
 Status Channel::HandleExchangeDeclare(const amqp::ExchangeDeclare& m) {
-  if (!m.passive) {
-    if (Status s = Check(Access::kConfigure, m.exchange, "exchange"); !s.ok()) return s;
+  if (m.passive) {
+    core::ExchangeDeclare d;
+    d.name = m.exchange;
+    d.type = m.type;
+    d.passive = true;
+    if (Status s = vhost().DeclareExchange(d); !s.ok()) return s;
+    if (!m.no_wait) Reply(amqp::ExchangeDeclareOk{});
+    return Status::Ok();
   }
-  core::ExchangeDeclare d;
-  d.name = m.exchange;
-  d.type = m.type;
-  d.passive = m.passive;
-  d.options.durable = m.durable;
-  d.options.auto_delete = m.auto_delete;
-  d.options.internal = m.internal;
-  d.options.arguments = m.arguments;
-  if (Status s = vhost().DeclareExchange(d); !s.ok()) return s;
-  if (!m.no_wait) Reply(amqp::ExchangeDeclareOk{});
-  return Status::Ok();
+  if (Status s = Check(Access::kConfigure, m.exchange, "exchange"); !s.ok()) return s;
+  core::cmd::DeclareExchange c{vhost().name(), m.exchange, m.type, m.durable, m.auto_delete,
+                               m.internal, m.arguments};
+  return Submit(std::move(c), kExchange, kExchangeDeclare, [this, no_wait = m.no_wait](auto& o) {
+    if (!o.status.ok()) return o.status;
+    if (!no_wait) Reply(amqp::ExchangeDeclareOk{});
+    return Status::Ok();
+  });
 }
 
 Status Channel::HandleExchangeDelete(const amqp::ExchangeDelete& m) {
   if (Status s = Check(Access::kConfigure, m.exchange, "exchange"); !s.ok()) return s;
-  Status s = vhost().DeleteExchange(m.exchange, m.if_unused);
-  // Deleting an exchange that does not exist succeeds, as in RabbitMQ 3.x.
-  if (!s.ok() && s.error().code != static_cast<uint16_t>(ReplyCode::kNotFound)) return s;
-  if (!m.no_wait) Reply(amqp::ExchangeDeleteOk{});
-  return Status::Ok();
+  core::cmd::DeleteExchange c{vhost().name(), m.exchange, m.if_unused};
+  return Submit(std::move(c), kExchange, kExchangeDelete, [this, no_wait = m.no_wait](auto& o) {
+    // Deleting an exchange that does not exist succeeds, as in RabbitMQ 3.x.
+    if (!o.status.ok() && !NotFound(o)) return o.status;
+    if (!no_wait) Reply(amqp::ExchangeDeleteOk{});
+    return Status::Ok();
+  });
 }
 
 Status Channel::HandleExchangeBind(const amqp::ExchangeBind& m, bool bind) {
   if (Status s = Check(Access::kWrite, m.destination, "exchange"); !s.ok()) return s;
   if (Status s = Check(Access::kRead, m.source, "exchange"); !s.ok()) return s;
-  Status s = bind ? vhost().BindExchange(m.destination, m.source, m.routing_key, m.arguments)
-                  : vhost().UnbindExchange(m.destination, m.source, m.routing_key, m.arguments);
-  if (!s.ok()) return s;
-  if (!m.no_wait) {
-    if (bind) Reply(amqp::ExchangeBindOk{});
-    else Reply(amqp::ExchangeUnbindOk{});
-  }
-  return Status::Ok();
+  auto then = [this, bind, no_wait = m.no_wait](const Outcome& o) {
+    if (!o.status.ok()) return o.status;
+    if (!no_wait) {
+      if (bind) Reply(amqp::ExchangeBindOk{});
+      else Reply(amqp::ExchangeUnbindOk{});
+    }
+    return Status::Ok();
+  };
+  if (bind)
+    return Submit(core::cmd::Bind{vhost().name(), m.source, m.destination, m.routing_key, false,
+                                  m.arguments, connection_.id()},
+                  kExchange, kExchangeBind, std::move(then));
+  return Submit(core::cmd::Unbind{vhost().name(), m.source, m.destination, m.routing_key, false,
+                                  m.arguments, connection_.id()},
+                kExchange, kExchangeUnbind, std::move(then));
 }
 
 Status Channel::HandleQueueDeclare(const amqp::QueueDeclare& m) {
@@ -67,48 +118,57 @@ Status Channel::HandleQueueDeclare(const amqp::QueueDeclare& m) {
     if (!m.no_wait) Reply(amqp::QueueDeclareOk{m.queue, 0, 0});
     return Status::Ok();
   }
-  core::QueueDeclare d;
-  d.name = m.queue;
-  d.passive = m.passive;
-  d.durable = m.durable;
-  d.exclusive = m.exclusive;
-  d.auto_delete = m.auto_delete;
-  d.arguments = m.arguments;
-  if (!m.passive && !m.queue.empty()) {
-    if (Status s = Check(Access::kConfigure, m.queue, "queue"); !s.ok()) return s;
+  if (m.passive) {
+    core::QueueDeclare d;
+    d.name = m.queue;
+    d.passive = true;
+    auto r = vhost().DeclareQueue(d, connection_.id());
+    if (!r.ok()) return r.status();
+    if (!m.no_wait) Reply(amqp::QueueDeclareOk{r->name, r->message_count, r->consumer_count});
+    return Status::Ok();
   }
-  auto r = vhost().DeclareQueue(d, connection_.id());
-  if (!r.ok()) return r.status();
-  if (!m.passive && m.queue.empty()) {
-    if (Status s = Check(Access::kConfigure, r->name, "queue"); !s.ok()) {
-      (void)vhost().DeleteQueue(r->name, false, false, connection_.id());
-      return s;
-    }
-  }
-  if (!m.no_wait) Reply(amqp::QueueDeclareOk{r->name, r->message_count, r->consumer_count});
-  return Status::Ok();
+  core::cmd::DeclareQueue c;
+  c.vhost = vhost().name();
+  c.server_named = m.queue.empty();
+  c.name = c.server_named ? vhost().NewQueueName() : m.queue;
+  c.durable = m.durable;
+  c.exclusive = m.exclusive;
+  c.auto_delete = m.auto_delete;
+  c.arguments = m.arguments;
+  c.connection = connection_.id();
+  if (Status s = Check(Access::kConfigure, c.name, "queue"); !s.ok()) return s;
+  std::string name = c.name;
+  return Submit(std::move(c), kQueue, kQueueDeclare,
+                [this, name = std::move(name), no_wait = m.no_wait](const Outcome& o) {
+                  if (!o.status.ok()) return o.status;
+                  if (!no_wait)
+                    Reply(amqp::QueueDeclareOk{name, o.message_count, o.consumer_count});
+                  return Status::Ok();
+                });
 }
 
 Status Channel::HandleQueueBind(const amqp::QueueBind& m) {
   if (Status s = Check(Access::kWrite, m.queue, "queue"); !s.ok()) return s;
   if (Status s = Check(Access::kRead, m.exchange, "exchange"); !s.ok()) return s;
-  if (Status s = vhost().BindQueue(m.queue, m.exchange, m.routing_key, m.arguments,
-                                   connection_.id());
-      !s.ok())
-    return s;
-  if (!m.no_wait) Reply(amqp::QueueBindOk{});
-  return Status::Ok();
+  core::cmd::Bind c{vhost().name(), m.exchange, m.queue, m.routing_key, true, m.arguments,
+                    connection_.id()};
+  return Submit(std::move(c), kQueue, kQueueBind, [this, no_wait = m.no_wait](auto& o) {
+    if (!o.status.ok()) return o.status;
+    if (!no_wait) Reply(amqp::QueueBindOk{});
+    return Status::Ok();
+  });
 }
 
 Status Channel::HandleQueueUnbind(const amqp::QueueUnbind& m) {
   if (Status s = Check(Access::kWrite, m.queue, "queue"); !s.ok()) return s;
   if (Status s = Check(Access::kRead, m.exchange, "exchange"); !s.ok()) return s;
-  if (Status s = vhost().UnbindQueue(m.queue, m.exchange, m.routing_key, m.arguments,
-                                     connection_.id());
-      !s.ok())
-    return s;
-  Reply(amqp::QueueUnbindOk{});
-  return Status::Ok();
+  core::cmd::Unbind c{vhost().name(), m.exchange, m.queue, m.routing_key, true, m.arguments,
+                      connection_.id()};
+  return Submit(std::move(c), kQueue, kQueueUnbind, [this](auto& o) {
+    if (!o.status.ok()) return o.status;
+    Reply(amqp::QueueUnbindOk{});
+    return Status::Ok();
+  });
 }
 
 Status Channel::HandleQueuePurge(const amqp::QueuePurge& m) {
@@ -121,16 +181,13 @@ Status Channel::HandleQueuePurge(const amqp::QueuePurge& m) {
 
 Status Channel::HandleQueueDelete(const amqp::QueueDelete& m) {
   if (Status s = Check(Access::kConfigure, m.queue, "queue"); !s.ok()) return s;
-  auto r = vhost().DeleteQueue(m.queue, m.if_unused, m.if_empty, connection_.id());
-  uint32_t count = 0;
-  if (!r.ok()) {
+  core::cmd::DeleteQueue c{vhost().name(), m.queue, m.if_unused, m.if_empty, connection_.id()};
+  return Submit(std::move(c), kQueue, kQueueDelete, [this, no_wait = m.no_wait](auto& o) {
     // Deleting a queue that does not exist succeeds, as in RabbitMQ 3.x.
-    if (r.error().code != static_cast<uint16_t>(ReplyCode::kNotFound)) return r.status();
-  } else {
-    count = r.value();
-  }
-  if (!m.no_wait) Reply(amqp::QueueDeleteOk{count});
-  return Status::Ok();
+    if (!o.status.ok() && !NotFound(o)) return o.status;
+    if (!no_wait) Reply(amqp::QueueDeleteOk{o.status.ok() ? o.message_count : 0});
+    return Status::Ok();
+  });
 }
 
 }  // namespace warren::protocol

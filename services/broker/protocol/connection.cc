@@ -167,7 +167,8 @@ size_t Connection::Consume(std::string_view data) {
     if (!HandleHeader(data)) return data.size();
     used = amqp::kProtocolHeader.size();
   }
-  while (state_ != State::kClosed && used < data.size()) {
+  // A metadata change in flight holds the rest of the input (Submit).
+  while (state_ != State::kClosed && used < data.size() && holds_ == 0) {
     amqp::FrameView frame;
     size_t consumed = 0;
     amqp::FrameError error;
@@ -191,6 +192,7 @@ size_t Connection::Consume(std::string_view data) {
     block_after_batch_ = false;
     if (broker_.alarmed()) Block();
   }
+  if (holds_ > 0) io_.SetReading(false);
   io_.RequestFlush();
   return state_ == State::kClosed ? data.size() : used;
 }
@@ -524,11 +526,12 @@ void Connection::SendClose(uint16_t code, const std::string& text, uint16_t clas
   amqp::AppendMethodFrame(out_, 0, close);
   state_ = State::kClosing;
   io_.RequestFlush();
-  if (blocked_) {
-    // The alarm no longer matters (everything but close and close-ok is
-    // discarded now), and Teardown took us off the alarm's listeners: read
-    // again so the client's close-ok can arrive.
+  if (blocked_ || holds_ > 0) {
+    // The alarm and the changes in flight no longer matter (everything but
+    // close and close-ok is discarded now), and Teardown took us off the
+    // alarm's listeners: read again so the client's close-ok can arrive.
     blocked_ = sent_blocked_ = false;
+    holds_ = 0;
     io_.SetReading(true);
   }
   std::weak_ptr<bool> alive = alive_;
@@ -611,7 +614,7 @@ void Connection::StartHeartbeats() {
 void Connection::HeartbeatTick() {
   if (state_ == State::kClosed) return;
   int64_t now = runtime().NowMs();
-  if (!blocked_ && now - last_recv_ms_ >= int64_t{heartbeat_} * 2000) {
+  if (!blocked_ && holds_ == 0 && now - last_recv_ms_ >= int64_t{heartbeat_} * 2000) {
     // Two intervals without a byte from the peer: it is gone.
     spdlog::warn("closing connection {}:{}: missed heartbeats from client, timeout: {}s",
                  peer_.host, peer_.port, heartbeat_);
@@ -666,10 +669,39 @@ void Connection::Unblock() {
   if (sent_blocked_ && state_ == State::kOpen)
     amqp::AppendMethodFrame(out_, 0, amqp::ConnectionUnblocked{});
   sent_blocked_ = false;
-  // Time spent blocked does not count against the client's heartbeats.
-  last_recv_ms_ = runtime().NowMs();
   io_.RequestFlush();
+  ResumeReading();
+}
+
+void Connection::ResumeReading() {
+  if (blocked_ || holds_ > 0 || state_ == State::kClosed) return;
+  // Time spent not reading does not count against the client's heartbeats.
+  last_recv_ms_ = runtime().NowMs();
   io_.SetReading(true);
+}
+
+void Connection::Submit(core::Command command, std::function<void(const core::Outcome&)> done) {
+  ++holds_;
+  std::weak_ptr<bool> alive = alive_;
+  broker_.metadata().Submit(
+      std::move(command), [this, alive, done = std::move(done)](const core::Outcome& outcome) {
+        if (alive.expired()) return;
+        if (holds_ > 0) --holds_;
+        // Answered while its frame is handled (a node alone): the frame's own
+        // dispatch sends the reply and reads on.
+        bool later = !dispatching_;
+        if (state_ != State::kOpen) return;
+        if (!later) {
+          done(outcome);
+          return;
+        }
+        dispatching_ = true;
+        done(outcome);
+        dispatching_ = false;
+        SendOwedCancels();
+        io_.RequestFlush();
+        ResumeReading();
+      });
 }
 
 void Connection::Teardown() {

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -149,6 +150,12 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
     if (broker_.alarmed()) block_after_batch_ = true;
   }
   bool blocked() const { return blocked_; }
+  // Runs a metadata change (core/command.h) for one of its channels. Until
+  // it is answered no further frame of this connection is handled (the
+  // socket is not read), so the client's next method, on any channel, sees
+  // the change, as on RabbitMQ. `done` runs on the loop, at once or later
+  // (a cluster answers after commit), unless the connection is gone by then.
+  void Submit(core::Command command, std::function<void(const core::Outcome&)> done);
 
   // core::AlarmListener
   void OnAlarmChanged(bool on) override;
@@ -173,6 +180,8 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   void Teardown();
   void Block();
   void Unblock();
+  // Reads again once neither an alarm nor a metadata change holds input.
+  void ResumeReading();
 
   core::Broker& broker_;
   ConnectionIo& io_;
@@ -207,6 +216,7 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   bool sent_blocked_ = false;
   bool block_after_batch_ = false;
   bool input_broken_ = false;
+  uint32_t holds_ = 0;  // metadata changes not yet answered (Submit)
   mutable bool deliveries_paused_ = false;
   std::shared_ptr<bool> alive_;
 };

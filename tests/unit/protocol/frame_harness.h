@@ -57,8 +57,10 @@ inline constexpr Millis kEofWait{8000};
 class TestNode {
  public:
   using Tweak = std::function<void(NodeConfig&)>;
+  // Runs after Start(), before the loop thread exists (e.g. to set a gate).
+  using Prepare = std::function<void(Node&)>;
 
-  explicit TestNode(const Tweak& tweak = {}) {
+  explicit TestNode(const Tweak& tweak = {}, const Prepare& prepare = {}) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "warren-proto-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
@@ -71,6 +73,7 @@ class TestNode {
     node_ = std::make_unique<Node>(config);
     node_->Start();
     port_ = node_->amqp_port();  // read before the loop thread exists
+    if (prepare) prepare(*node_);
     thread_ = std::thread([n = node_.get()] { n->Run(); });
   }
   ~TestNode() {

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "../../fuzz/command_samples.h"
@@ -15,6 +18,7 @@
 namespace warren::cluster {
 namespace {
 
+namespace fs = std::filesystem;
 using amqp::FieldTable;
 using amqp::FieldValue;
 using fuzz::SameCommand;
@@ -249,6 +253,26 @@ TEST(CommandCodecTest, AnApplyToOutOfRangeIsRefused) {
   EXPECT_EQ(Refusal(Serialized(pb)), "SetPolicy: apply_to 3 is none of all, queues and exchanges");
   pb.mutable_set_policy()->set_apply_to(static_cast<Pb::ApplyTo>(-1));
   EXPECT_EQ(Refusal(Serialized(pb)), "SetPolicy: apply_to -1 is none of all, queues and exchanges");
+}
+
+// The seeds of warren_fuzz_command (tests/fuzz/corpus-command) are the
+// samples' encodings, byte for byte: golden bytes for the wire format, and a
+// fuzzer that starts deep inside the decoder. Regenerate them with
+// warren_command_fuzz_corpus (tests/fuzz/) only when the format changes on
+// purpose.
+TEST(CommandCodecTest, EverySeedIsTheEncodingOfItsSample) {
+  fs::path corpus = fs::path(WARREN_SOURCE_DIR) / "tests" / "fuzz" / "corpus-command";
+  size_t seeds = 0;
+  for (const auto& [name, command] : SampleCommands()) {
+    std::ifstream f(corpus / name, std::ios::binary);
+    ASSERT_TRUE(f) << "no seed " << (corpus / name);
+    std::stringstream bytes;
+    bytes << f.rdbuf();
+    EXPECT_EQ(bytes.str(), EncodeCommand(command)) << name;
+    ++seeds;
+  }
+  size_t files = std::distance(fs::directory_iterator(corpus), fs::directory_iterator());
+  EXPECT_EQ(files, seeds) << "a seed with no sample";
 }
 
 }  // namespace

@@ -43,20 +43,22 @@ grpc::Status AdminService::AddUser(grpc::ServerContext* call, const v1::AddUserR
                                    v1::Empty*) {
   std::string hash;
   if (grpc::Status s = HashOf(r->password(), r->password_hash(), hash); !s.ok()) return s;
-  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     if (r->name().empty()) return Invalid("user name must not be empty");
     if (broker().FindUser(r->name()))
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "User \"" + r->name() + "\" already exists");
-    return ToGrpc(broker().AddUser(r->name(), hash, {}));
+    command = core::cmd::AddUser{r->name(), hash, {}};
+    return grpc::Status::OK;
   });
 }
 
 grpc::Status AdminService::DeleteUser(grpc::ServerContext* call, const v1::UserRef* r,
                                       v1::Empty*) {
-  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     if (!broker().FindUser(r->name())) return NoUser(r->name());
-    return ToGrpc(broker().DeleteUser(r->name()));
+    command = core::cmd::DeleteUser{r->name()};
+    return grpc::Status::OK;
   });
 }
 
@@ -64,9 +66,10 @@ grpc::Status AdminService::ChangePassword(grpc::ServerContext* call,
                                           const v1::ChangePasswordRequest* r, v1::Empty*) {
   std::string hash;
   if (grpc::Status s = HashOf(r->password(), r->password_hash(), hash); !s.ok()) return s;
-  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     if (!broker().FindUser(r->name())) return NoUser(r->name());
-    return ToGrpc(broker().ChangePasswordHash(r->name(), hash));
+    command = core::cmd::ChangePassword{r->name(), hash};
+    return grpc::Status::OK;
   });
 }
 
@@ -82,9 +85,10 @@ grpc::Status AdminService::AuthenticateUser(grpc::ServerContext* call,
 
 grpc::Status AdminService::SetUserTags(grpc::ServerContext* call, const v1::SetUserTagsRequest* r,
                                        v1::Empty*) {
-  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     if (!broker().FindUser(r->name())) return NoUser(r->name());
-    return ToGrpc(broker().SetUserTags(r->name(), {r->tags().begin(), r->tags().end()}));
+    command = core::cmd::SetUserTags{r->name(), {r->tags().begin(), r->tags().end()}};
+    return grpc::Status::OK;
   });
 }
 
@@ -110,19 +114,21 @@ grpc::Status AdminService::ListUsers(grpc::ServerContext* call, const v1::Empty*
 
 grpc::Status AdminService::AddVHost(grpc::ServerContext* call, const v1::VHostRef* r,
                                     v1::Empty*) {
-  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     if (broker().FindVHost(r->name()))
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "Virtual host \"" + r->name() + "\" already exists");
-    return ToGrpc(broker().AddVHost(r->name()));
+    command = core::cmd::AddVHost{r->name()};
+    return grpc::Status::OK;
   });
 }
 
 grpc::Status AdminService::DeleteVHost(grpc::ServerContext* call, const v1::VHostRef* r,
                                        v1::Empty*) {
-  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     if (!broker().FindVHost(r->name())) return NoVHost(r->name());
-    return ToGrpc(broker().DeleteVHost(r->name()));
+    command = core::cmd::DeleteVHost{r->name()};
+    return grpc::Status::OK;
   });
 }
 
@@ -144,22 +150,22 @@ grpc::Status AdminService::ListVHosts(grpc::ServerContext* call, const v1::Empty
 
 grpc::Status AdminService::SetPermissions(grpc::ServerContext* call, const v1::Permission* r,
                                           v1::Empty*) {
-  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     std::string vhost = r->vhost().empty() ? "/" : r->vhost();
     if (!broker().FindUser(r->user())) return NoUser(r->user());
     if (!broker().FindVHost(vhost)) return NoVHost(vhost);
-    return ToGrpc(
-        broker().SetPermissions(r->user(), vhost, r->configure(), r->write(), r->read()));
+    command = core::cmd::SetPermissions{r->user(), vhost, r->configure(), r->write(), r->read()};
+    return grpc::Status::OK;
   });
 }
 
 grpc::Status AdminService::ClearPermissions(grpc::ServerContext* call,
                                             const v1::ClearPermissionsRequest* r, v1::Empty*) {
-  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     std::string vhost = r->vhost().empty() ? "/" : r->vhost();
     if (!broker().FindUser(r->user())) return NoUser(r->user());
     if (!broker().FindVHost(vhost)) return NoVHost(vhost);
-    broker().ClearPermissions(r->user(), vhost);
+    command = core::cmd::ClearPermissions{r->user(), vhost};
     return grpc::Status::OK;
   });
 }

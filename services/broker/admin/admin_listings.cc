@@ -251,14 +251,20 @@ grpc::Status AdminService::PurgeQueue(grpc::ServerContext* call, const v1::Queue
 grpc::Status AdminService::DeleteQueue(grpc::ServerContext* call, const v1::DeleteQueueRequest* r,
                                        v1::DeleteQueueResponse* out) {
   std::string vhost = r->vhost().empty() ? "/" : r->vhost();
-  return Run(call, Need::kManagement, vhost, [&, vhost](const Caller& c) {
-    auto del = [&](core::VHost& v, uint64_t owner) {
-      return v.DeleteQueue(r->name(), r->if_unused(), r->if_empty(), owner);
-    };
-    uint64_t n = 0;
-    grpc::Status s = ChangeQueue(c, vhost, core::Access::kConfigure, r->name(), del, n);
-    out->set_messages(n);
-    return s;
+  auto plan = [&, vhost](const Caller& c, auto& command) {
+    if (grpc::Status s = Permit(c, vhost, core::Access::kConfigure, "queue", r->name()); !s.ok())
+      return s;
+    std::shared_ptr<core::Queue> q = broker().FindVHost(vhost)->FindQueue(r->name());
+    if (!q) return NoQueue(r->name(), vhost);
+    // As its owner: an exclusive queue is deleted for the operator.
+    command = core::cmd::DeleteQueue{vhost, r->name(), r->if_unused(), r->if_empty(),
+                                     q->exclusive_owner()};
+    return grpc::Status::OK;
+  };
+  return Change(call, Need::kManagement, vhost, plan, [&](const core::Outcome& o) {
+    if (!o.status.ok()) return ToGrpc(o.status);
+    out->set_messages(o.message_count);
+    return grpc::Status::OK;
   });
 }
 

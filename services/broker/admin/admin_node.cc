@@ -99,14 +99,34 @@ grpc::Status AdminService::ExportDefinitions(grpc::ServerContext* call, const v1
 
 grpc::Status AdminService::ImportDefinitions(grpc::ServerContext* call,
                                              const v1::Definitions* r, v1::Empty*) {
-  nlohmann::json d;
+  std::vector<ImportStep> steps;
   auto parse = [&] {
+    nlohmann::json d;
     std::string error;
-    return ParseJson(r->json(), "the definitions", d, error) ? grpc::Status::OK : Invalid(error);
+    if (!ParseJson(r->json(), "the definitions", d, error)) return Invalid(error);
+    auto planned = PlanImport(d);
+    if (!planned.ok()) return ToGrpc(planned.error());
+    steps = std::move(planned.value());
+    return grpc::Status::OK;
   };
-  return Run(call, Need::kAdministrator, "", parse, [&](const Caller&) {
-    return ToGrpc(admin::ImportDefinitions(broker(), d));
-  });
+  // The first step once the caller is admitted and the document planned;
+  // the rest one after another, each applied before the next is planned.
+  size_t next = 0;
+  auto plan = [&](const Caller&, std::optional<core::Command>& command) {
+    if (next == steps.size()) return grpc::Status::OK;
+    ImportStep& step = steps[next++];
+    if (grpc::Status s = ToGrpc(CheckImportStep(broker(), step)); !s.ok()) return s;
+    command = std::move(step.command);
+    return grpc::Status::OK;
+  };
+  Caller caller;
+  grpc::Status s = Change(call, Need::kAdministrator, "", parse,
+                          [&](const Caller& c, std::optional<core::Command>& command) {
+                            caller = c;
+                            return plan(c, command);
+                          });
+  while (s.ok() && next < steps.size()) s = Submit(caller, plan, {});
+  return s;
 }
 
 }  // namespace warren::admin

@@ -82,12 +82,16 @@ grpc::Status AdminService::DeclareQueue(grpc::ServerContext* call,
   if (d.name.empty()) return Invalid("a queue needs a name");
   std::string vhost = VHostOf(r->vhost());
   auto parse = [&] { return ParseArguments(r->arguments(), d.arguments); };
-  return Run(call, Need::kManagement, vhost, parse, [&, vhost](const Caller& c) {
+  bool existed = false;
+  auto plan = [&, vhost](const Caller& c, auto& command) {
     if (grpc::Status s = Permit(c, vhost, Access::kConfigure, "queue", d.name); !s.ok()) return s;
-    core::VHost& v = *broker().FindVHost(vhost);
-    bool existed = v.FindQueue(d.name) != nullptr;
-    auto declared = v.DeclareQueue(d, 0);
-    if (!declared.ok()) return ToGrpc(declared.error());
+    existed = broker().FindVHost(vhost)->FindQueue(d.name) != nullptr;
+    command = core::cmd::DeclareQueue{vhost,         d.name,       false, d.durable, false,
+                                      d.auto_delete, d.arguments,  0};
+    return grpc::Status::OK;
+  };
+  return Change(call, Need::kManagement, vhost, parse, plan, [&](const core::Outcome& o) {
+    if (!o.status.ok()) return ToGrpc(o.status);
     out->set_created(!existed);
     return grpc::Status::OK;
   });
@@ -104,12 +108,22 @@ grpc::Status AdminService::DeclareExchange(grpc::ServerContext* call,
   d.options.internal = r->internal();
   std::string vhost = VHostOf(r->vhost());
   auto parse = [&] { return ParseArguments(r->arguments(), d.options.arguments); };
-  return Run(call, Need::kManagement, vhost, parse, [&, vhost](const Caller& c) {
+  bool existed = false;
+  auto plan = [&, vhost](const Caller& c, auto& command) {
     if (grpc::Status s = Permit(c, vhost, Access::kConfigure, "exchange", d.name); !s.ok())
       return s;
-    core::VHost& v = *broker().FindVHost(vhost);
-    bool existed = v.FindExchange(d.name) != nullptr;
-    if (grpc::Status s = ToGrpc(v.DeclareExchange(d)); !s.ok()) return s;
+    existed = broker().FindVHost(vhost)->FindExchange(d.name) != nullptr;
+    command = core::cmd::DeclareExchange{vhost,
+                                         d.name,
+                                         d.type,
+                                         d.options.durable,
+                                         d.options.auto_delete,
+                                         d.options.internal,
+                                         d.options.arguments};
+    return grpc::Status::OK;
+  };
+  return Change(call, Need::kManagement, vhost, parse, plan, [&](const core::Outcome& o) {
+    if (!o.status.ok()) return ToGrpc(o.status);
     out->set_created(!existed);
     return grpc::Status::OK;
   });
@@ -118,10 +132,11 @@ grpc::Status AdminService::DeclareExchange(grpc::ServerContext* call,
 grpc::Status AdminService::DeleteExchange(grpc::ServerContext* call,
                                           const v1::DeleteExchangeRequest* r, v1::Empty*) {
   std::string vhost = VHostOf(r->vhost());
-  return Run(call, Need::kManagement, vhost, [&, vhost](const Caller& c) {
+  return Change(call, Need::kManagement, vhost, [&, vhost](const Caller& c, auto& command) {
     if (grpc::Status s = Permit(c, vhost, Access::kConfigure, "exchange", r->name()); !s.ok())
       return s;
-    return ToGrpc(broker().FindVHost(vhost)->DeleteExchange(r->name(), r->if_unused()));
+    command = core::cmd::DeleteExchange{vhost, r->name(), r->if_unused()};
+    return grpc::Status::OK;
   });
 }
 
@@ -142,22 +157,23 @@ grpc::Status AdminService::Bind(grpc::ServerContext* call, const v1::Binding* r,
   if (!to_queue && r->destination_kind() != "exchange" && r->destination_kind() != "e")
     return Invalid("destination_kind must be \"queue\" or \"exchange\"");
   auto parse = [&] { return ParseArguments(r->arguments(), args); };
-  return Run(call, Need::kManagement, vhost, parse, [&, vhost, to_queue](const Caller& c) {
+  auto plan = [&, vhost, to_queue](const Caller& c, auto& command) {
     if (grpc::Status s = PermitBinding(c, vhost, to_queue, r->destination(), r->source());
         !s.ok())
       return s;
-    core::VHost& v = *broker().FindVHost(vhost);
-    return ToGrpc(to_queue
-                      ? v.BindQueue(r->destination(), r->source(), r->routing_key(), args, 0)
-                      : v.BindExchange(r->destination(), r->source(), r->routing_key(), args));
-  });
+    command = core::cmd::Bind{vhost,    r->source(), r->destination(), r->routing_key(),
+                              to_queue, args,        0};
+    return grpc::Status::OK;
+  };
+  return Change(call, Need::kManagement, vhost, parse, plan);
 }
 
 grpc::Status AdminService::Unbind(grpc::ServerContext* call, const v1::UnbindRequest* r,
                                   v1::Empty*) {
   std::string vhost = VHostOf(r->vhost());
   bool to_queue = IsQueueKind(r->destination_kind());
-  return Run(call, Need::kManagement, vhost, [&, vhost, to_queue](const Caller& c) {
+  return Change(call, Need::kManagement, vhost, [&, vhost, to_queue](const Caller& c,
+                                                                     auto& command) {
     if (grpc::Status s = PermitBinding(c, vhost, to_queue, r->destination(), r->source());
         !s.ok())
       return s;
@@ -172,10 +188,9 @@ grpc::Status AdminService::Unbind(grpc::ServerContext* call, const v1::UnbindReq
         found = b;
     });
     if (!found) return NotFound("no such binding");
-    return ToGrpc(to_queue ? v.UnbindQueue(found->destination.name, r->source(),
-                                           found->routing_key, found->arguments, 0)
-                           : v.UnbindExchange(found->destination.name, r->source(),
-                                              found->routing_key, found->arguments));
+    command = core::cmd::Unbind{vhost,    r->source(),        found->destination.name,
+                                found->routing_key, to_queue, found->arguments, 0};
+    return grpc::Status::OK;
   });
 }
 

@@ -37,20 +37,21 @@ grpc::Status AdminService::SetPolicy(grpc::ServerContext* call, const v1::Policy
       return Invalid("the policy definition must be a JSON object: " + error);
     return grpc::Status::OK;
   };
-  return Run(call, Need::kPolicymaker, p.vhost, parse, [&](const Caller&) {
-    core::VHost* v = broker().FindVHost(p.vhost);
-    if (!v) return NoVHost(p.vhost);
-    return ToGrpc(v->SetPolicy(std::move(p)));
+  return Change(call, Need::kPolicymaker, p.vhost, parse, [&](const Caller&, auto& command) {
+    if (!broker().FindVHost(p.vhost)) return NoVHost(p.vhost);
+    command = core::cmd::SetPolicy{p.vhost,     p.name,     p.pattern,
+                                   p.apply_to, p.priority, std::move(p.definition)};
+    return grpc::Status::OK;
   });
 }
 
 grpc::Status AdminService::ClearPolicy(grpc::ServerContext* call, const v1::PolicyRef* r,
                                        v1::Empty*) {
   std::string vhost = VHostOr(r->vhost());
-  return Run(call, Need::kPolicymaker, vhost, [&](const Caller&) {
-    core::VHost* v = broker().FindVHost(vhost);
-    if (!v) return NoVHost(vhost);
-    return ToGrpc(v->ClearPolicy(r->name()));
+  return Change(call, Need::kPolicymaker, vhost, [&](const Caller&, auto& command) {
+    if (!broker().FindVHost(vhost)) return NoVHost(vhost);
+    command = core::cmd::ClearPolicy{vhost, r->name()};
+    return grpc::Status::OK;
   });
 }
 

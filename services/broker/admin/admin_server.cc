@@ -55,6 +55,8 @@ grpc::Status ToGrpc(const Error& e) {
     case ReplyCode::kNotFound: return {grpc::StatusCode::NOT_FOUND, text};
     case ReplyCode::kAccessRefused: return {grpc::StatusCode::PERMISSION_DENIED, text};
     case ReplyCode::kResourceLocked: return {grpc::StatusCode::FAILED_PRECONDITION, text};
+    // A cluster could not commit the change in time: try again.
+    case ReplyCode::kChannelError: return {grpc::StatusCode::UNAVAILABLE, text};
     default: return {grpc::StatusCode::INVALID_ARGUMENT, text};
   }
 }
@@ -127,6 +129,50 @@ grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::
     return s;
   if (grpc::Status s = parse(); !s.ok()) return s;
   return OnLoop([&] { return work(caller); });
+}
+
+grpc::Status AdminService::Change(grpc::ServerContext* call, Need need, const std::string& vhost,
+                                  Plan plan, Answer answer) {
+  Credentials who;
+  if (grpc::Status s = ReadCredentials(call, who); !s.ok()) return s;
+  Caller caller;
+  if (grpc::Status s = OnLoop([&] { return Admit(who, need, vhost, caller); }); !s.ok())
+    return s;
+  return Submit(caller, plan, answer);
+}
+
+grpc::Status AdminService::Change(grpc::ServerContext* call, Need need, const std::string& vhost,
+                                  Parse parse, Plan plan, Answer answer) {
+  Credentials who;
+  if (grpc::Status s = ReadCredentials(call, who); !s.ok()) return s;
+  Caller caller;
+  if (grpc::Status s = OnLoop([&] { return Admit(who, need, vhost, caller); }); !s.ok())
+    return s;
+  if (grpc::Status s = parse(); !s.ok()) return s;
+  return Submit(caller, plan, answer);
+}
+
+grpc::Status AdminService::Submit(const Caller& caller, const Plan& plan, const Answer& answer) {
+  // Shared with the gate's answer, which may come after this call gave up.
+  auto outcome = std::make_shared<std::promise<core::Outcome>>();
+  std::future<core::Outcome> result = outcome->get_future();
+  bool submitted = false;
+  grpc::Status planned = OnLoop([&] {
+    std::optional<core::Command> command;
+    grpc::Status s = plan(caller, command);
+    if (!s.ok() || !command) return s;
+    submitted = true;
+    broker().metadata().Submit(std::move(*command),
+                               [outcome](const core::Outcome& o) { outcome->set_value(o); });
+    return grpc::Status::OK;
+  });
+  if (!planned.ok() || !submitted) return planned;
+  // The gate answers every change once; a cluster within its proposal
+  // timeout. Only a loop that stops first leaves it unanswered.
+  while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
+    if (ctx_.loop_stopped()) return {grpc::StatusCode::UNAVAILABLE, "the node is stopping"};
+  core::Outcome o = result.get();
+  return answer ? answer(o) : ToGrpc(o.status);
 }
 
 grpc::Status AdminService::Authorize(const Caller& c, Need need, const std::string& vhost) const {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,7 @@
 
 #include "broker/admin/admin_server.h"
 #include "broker/core/broker.h"
+#include "broker/core/command.h"
 #include "common/status.h"
 #include "warren/v1/admin.grpc.pb.h"
 
@@ -132,6 +134,21 @@ class AdminService final : public v1::Admin::Service {
   // loop; `work` runs on the loop only if `parse` succeeded.
   grpc::Status Run(grpc::ServerContext* call, Need need, const std::string& vhost, Parse parse,
                    Work work);
+  // A metadata change (core/command.h). Once the caller is admitted, `plan`
+  // runs on the loop and either refuses (its status) or names the command
+  // (an OK status with no command: nothing to change). The command goes
+  // through the broker's gate; the call waits for its outcome (a cluster
+  // answers after commit), which `answer`, on the gRPC thread and without
+  // touching the model, turns into the call's status (default: the
+  // outcome's own).
+  using Plan = std::function<grpc::Status(const Caller&, std::optional<core::Command>&)>;
+  using Answer = std::function<grpc::Status(const core::Outcome&)>;
+  grpc::Status Change(grpc::ServerContext* call, Need need, const std::string& vhost, Plan plan,
+                      Answer answer = {});
+  grpc::Status Change(grpc::ServerContext* call, Need need, const std::string& vhost, Parse parse,
+                      Plan plan, Answer answer = {});
+  // The change `plan` names for `caller`, through the gate, waited for.
+  grpc::Status Submit(const Caller& caller, const Plan& plan, const Answer& answer);
   // Who the call says it is: Basic credentials, and whether it comes from
   // loopback (the gRPC peer, and the HTTP client warren-mgmt names in
   // x-warren-client-address).

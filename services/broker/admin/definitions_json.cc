@@ -122,14 +122,12 @@ const json& Section(const json& d, const char* key) {
   return d[key];
 }
 
-core::VHost* VHostOf(core::Broker& broker, const json& item, const std::string& where) {
-  std::string name = item.value("vhost", std::string("/"));
-  core::VHost* v = broker.FindVHost(name);
-  if (!v) throw std::invalid_argument(where + ": vhost '" + name + "' does not exist");
-  return v;
+// A step for an object of a vhost: the vhost must exist when it runs.
+ImportStep InVHost(const json& item, const std::string& where, core::Command command) {
+  return ImportStep{std::move(command), item.value("vhost", std::string("/")), where};
 }
 
-Status ImportUser(core::Broker& broker, const json& u) {
+Result<core::cmd::AddUser> PlanUser(const json& u) {
   std::string name = u.at("name").get<std::string>();
   std::string where = "user '" + name + "'";
   std::string hash;
@@ -143,86 +141,94 @@ Status ImportUser(core::Broker& broker, const json& u) {
   } else if (u.contains("password")) {
     hash = HashPassword(u["password"].get<std::string>());
   }
-  return broker.AddUser(name, hash, Tags(u.value("tags", json())));
+  return core::cmd::AddUser{name, hash, Tags(u.value("tags", json()))};
 }
 
-Status ImportObjects(core::Broker& broker, const json& d) {
+Status PlanObjects(const json& d, std::vector<ImportStep>& out) {
   for (const auto& p : Section(d, "policies")) {
-    core::Policy policy;
-    policy.name = p.at("name").get<std::string>();
-    std::string where = "policy '" + policy.name + "'";
-    core::VHost* v = VHostOf(broker, p, where);
-    policy.vhost = v->name();
-    policy.pattern = p.at("pattern").get<std::string>();
+    core::cmd::SetPolicy c;
+    c.name = p.at("name").get<std::string>();
+    std::string where = "policy '" + c.name + "'";
+    c.vhost = p.value("vhost", std::string("/"));
+    c.pattern = p.at("pattern").get<std::string>();
     auto apply = core::ParseApplyTo(p.value("apply-to", std::string("all")));
     if (!apply) return Bad(where + ": apply-to must be queues, exchanges or all");
-    policy.apply_to = *apply;
-    policy.priority = p.value("priority", 0);
-    policy.definition = Table(p, "definition", where);
-    if (Status s = v->SetPolicy(std::move(policy)); !s.ok()) return s;
+    c.apply_to = *apply;
+    c.priority = p.value("priority", 0);
+    c.definition = Table(p, "definition", where);
+    out.push_back(InVHost(p, where, std::move(c)));
   }
   for (const auto& e : Section(d, "exchanges")) {
-    core::ExchangeDeclare x;
-    x.name = e.at("name").get<std::string>();
-    std::string where = "exchange '" + x.name + "'";
-    core::VHost* v = VHostOf(broker, e, where);
-    x.type = e.at("type").get<std::string>();
-    x.options.durable = e.value("durable", true);
-    x.options.auto_delete = e.value("auto_delete", false);
-    x.options.internal = e.value("internal", false);
-    x.options.arguments = Table(e, "arguments", where);
-    if (Status s = v->DeclareExchange(x); !s.ok()) return s;
+    core::cmd::DeclareExchange c;
+    c.name = e.at("name").get<std::string>();
+    std::string where = "exchange '" + c.name + "'";
+    c.vhost = e.value("vhost", std::string("/"));
+    c.type = e.at("type").get<std::string>();
+    c.durable = e.value("durable", true);
+    c.auto_delete = e.value("auto_delete", false);
+    c.internal = e.value("internal", false);
+    c.arguments = Table(e, "arguments", where);
+    out.push_back(InVHost(e, where, std::move(c)));
   }
   for (const auto& q : Section(d, "queues")) {
-    core::QueueDeclare x;
-    x.name = q.at("name").get<std::string>();
-    std::string where = "queue '" + x.name + "'";
-    core::VHost* v = VHostOf(broker, q, where);
-    x.durable = q.value("durable", true);
-    x.auto_delete = q.value("auto_delete", false);
-    x.arguments = Table(q, "arguments", where);
-    if (auto r = v->DeclareQueue(x, 0); !r.ok()) return r.error();
+    core::cmd::DeclareQueue c;
+    c.name = q.at("name").get<std::string>();
+    std::string where = "queue '" + c.name + "'";
+    if (c.name.empty()) return Bad(where + ": a queue needs a name");
+    c.vhost = q.value("vhost", std::string("/"));
+    c.durable = q.value("durable", true);
+    c.auto_delete = q.value("auto_delete", false);
+    c.arguments = Table(q, "arguments", where);
+    out.push_back(InVHost(q, where, std::move(c)));
   }
   for (const auto& b : Section(d, "bindings")) {
-    std::string source = b.at("source").get<std::string>();
-    std::string dest = b.at("destination").get<std::string>();
-    std::string where = "binding '" + source + "' -> '" + dest + "'";
-    core::VHost* v = VHostOf(broker, b, where);
-    std::string key = b.value("routing_key", std::string());
-    amqp::FieldTable args = Table(b, "arguments", where);
+    core::cmd::Bind c;
+    c.source = b.at("source").get<std::string>();
+    c.destination = b.at("destination").get<std::string>();
+    std::string where = "binding '" + c.source + "' -> '" + c.destination + "'";
+    c.vhost = b.value("vhost", std::string("/"));
+    c.routing_key = b.value("routing_key", std::string());
+    c.arguments = Table(b, "arguments", where);
     std::string kind = b.value("destination_type", std::string("queue"));
-    Status s = kind == "queue"      ? v->BindQueue(dest, source, key, args, 0)
-               : kind == "exchange" ? v->BindExchange(dest, source, key, args)
-                                    : Status(Bad(where + ": destination_type must be queue or "
-                                                         "exchange"));
-    if (!s.ok()) return s;
+    if (kind != "queue" && kind != "exchange")
+      return Bad(where + ": destination_type must be queue or exchange");
+    c.to_queue = kind == "queue";
+    out.push_back(InVHost(b, where, std::move(c)));
   }
   return Status::Ok();
 }
 
 }  // namespace
 
-Status ImportDefinitions(core::Broker& broker, const json& d) {
+Result<std::vector<ImportStep>> PlanImport(const json& d) {
   if (!d.is_object()) return Bad("definitions must be a JSON object");
+  std::vector<ImportStep> steps;
   try {
     for (const auto& v : Section(d, "vhosts"))
-      if (Status s = broker.AddVHost(v.at("name").get<std::string>()); !s.ok()) return s;
-    for (const auto& u : Section(d, "users"))
-      if (Status s = ImportUser(broker, u); !s.ok()) return s;
-    for (const auto& p : Section(d, "permissions")) {
-      std::string user = p.at("user").get<std::string>();
-      std::string vhost = p.value("vhost", std::string("/"));
-      if (Status s = broker.SetPermissions(user, vhost, p.value("configure", std::string()),
-                                           p.value("write", std::string()),
-                                           p.value("read", std::string()));
-          !s.ok())
-        return s;
+      steps.push_back({core::cmd::AddVHost{v.at("name").get<std::string>()}, "", ""});
+    for (const auto& u : Section(d, "users")) {
+      auto user = PlanUser(u);
+      if (!user.ok()) return user.error();
+      steps.push_back({std::move(user.value()), "", ""});
     }
-    return ImportObjects(broker, d);
+    for (const auto& p : Section(d, "permissions"))
+      steps.push_back({core::cmd::SetPermissions{p.at("user").get<std::string>(),
+                                                 p.value("vhost", std::string("/")),
+                                                 p.value("configure", std::string()),
+                                                 p.value("write", std::string()),
+                                                 p.value("read", std::string())},
+                       "", ""});
+    if (Status s = PlanObjects(d, steps); !s.ok()) return s.error();
   } catch (const std::exception& e) {
     // json::exception (a missing key, a wrong type) and our own.
     return Bad(std::string("invalid definitions: ") + e.what());
   }
+  return steps;
+}
+
+Status CheckImportStep(const core::Broker& broker, const ImportStep& step) {
+  if (step.vhost.empty() || broker.vhosts().count(step.vhost)) return Status::Ok();
+  return Bad(step.where + ": vhost '" + step.vhost + "' does not exist");
 }
 
 }  // namespace warren::admin

@@ -4,8 +4,12 @@
 // exchanges, queues and bindings.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <nlohmann/json_fwd.hpp>
 
+#include "broker/core/command.h"
 #include "common/status.h"
 
 namespace warren::core {
@@ -16,12 +20,20 @@ namespace warren::admin {
 
 nlohmann::json ExportDefinitions(const core::Broker& broker);
 
-// Applies a definitions document in RabbitMQ's order (vhosts, users,
-// permissions, policies, exchanges, queues, bindings); what exists already
-// and is the same is left as is. Keys Warren does not keep (parameters,
-// topic permissions, limits) are ignored. Stops at the first item that
-// fails, with an error naming it; what came before stays imported, as in
-// RabbitMQ.
-Status ImportDefinitions(core::Broker& broker, const nlohmann::json& definitions);
+// A definitions document as the metadata changes that import it, in
+// RabbitMQ's order (vhosts, users, permissions, policies, exchanges, queues,
+// bindings). What exists already and is the same is left as is when they are
+// applied. Keys Warren does not keep (parameters, topic permissions, limits)
+// are ignored. A document that is not well formed is refused whole, before
+// anything changes; applying stops at the first change that fails, with an
+// error naming it, and what came before stays imported, as in RabbitMQ.
+struct ImportStep {
+  core::Command command;
+  std::string vhost;  // must exist when the step runs; empty: none named
+  std::string where;  // names the item in errors
+};
+Result<std::vector<ImportStep>> PlanImport(const nlohmann::json& definitions);
+// 406 naming the item when the step's vhost does not exist (yet).
+Status CheckImportStep(const core::Broker& broker, const ImportStep& step);
 
 }  // namespace warren::admin

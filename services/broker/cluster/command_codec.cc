@@ -159,6 +159,7 @@ struct Writer {
     m.set_auto_delete(c.auto_delete);
     m.set_arguments(TableBytes(c.arguments));
     m.set_connection(c.connection);
+    m.set_server_named(c.server_named);
   }
   void operator()(const cmd::DeleteQueue& c) {
     Pb::DeleteQueue& m = *out.mutable_delete_queue();
@@ -306,6 +307,7 @@ cmd::DeleteExchange Read(Pb::DeleteExchange& m, FieldReader& f) {
 cmd::DeclareQueue Read(Pb::DeclareQueue& m, FieldReader& f) {
   return {.vhost = f.Name("vhost name", m.mutable_vhost()),
           .name = f.Name("queue name", m.mutable_name()),
+          .server_named = m.server_named(),
           .durable = m.durable(),
           .exclusive = m.exclusive(),
           .auto_delete = m.auto_delete(),

@@ -2,11 +2,14 @@
 // (docs/cluster.md, "Metadata as commands").
 //
 // The bytes are a protobuf message (MetadataCommand in
-// proto/warren/v1/cluster.proto); field tables travel in AMQP's own table
+// proto/warren/v1/metadata.proto); field tables travel in AMQP's own table
 // encoding. Log entries come from peers and from disk, so decoding is
 // bounded: it refuses what the model would refuse from a client (names and
-// keys over 255 bytes, tables deeper than core/limits allows) and never
-// trusts a length it has not checked.
+// keys over 255 bytes, tables deeper than core/limits allows), hashes,
+// patterns and whole commands over their own bounds (command_codec.cc), and
+// never trusts a length it has not checked. Encoding cannot fail, so whoever
+// proposes a command must first check that it decodes: a committed entry
+// that no node can decode cannot be applied.
 #pragma once
 
 #include <string>

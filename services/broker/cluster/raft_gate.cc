@@ -2,7 +2,9 @@
 
 #include <utility>
 
+#include "amqp/constants.h"
 #include "broker/cluster/command_codec.h"
+#include "broker/core/errors.h"
 
 namespace warren::cluster {
 namespace {
@@ -29,6 +31,13 @@ void RaftGate::Submit(core::Command command, Done done) {
     return;
   }
   std::string bytes = EncodeCommand(command);
+  // Encoding cannot fail, but what does not decode could be applied nowhere:
+  // a name or table past the codec's bounds, which the model refuses too.
+  if (Result<core::Command> c = DecodeCommand(bytes); !c.ok()) {
+    Answer(id, Refused(core::AmqpError(amqp::ReplyCode::kPreconditionFailed,
+                                       "the change cannot be replicated: " + c.error().text)));
+    return;
+  }
   const raft::Raft& raft = driver_.raft();
   if (raft.role() == raft::Role::kLeader) {
     Propose(id, std::move(bytes));

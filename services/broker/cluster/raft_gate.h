@@ -14,6 +14,8 @@
 //   answer within the proposal timeout (a lost leader, a cut link, a follower
 //   that lags) is 504.
 // - No leader known (an election under way, or a node cut off): 504 at once.
+// - A command that does not decode after encoding (past the codec's bounds,
+//   command_codec.h) is refused with 406 before anything is proposed.
 // - ProposeForPeer is the leader's side of forwarding: what Cluster.Propose
 //   runs on the node's loop.
 //

@@ -16,7 +16,9 @@
 // - WhenApplied lets a caller wait for "applied >= i" (a follower answering
 //   its client only once its own broker shows the change).
 // - A snapshot that does not decode is refused, with a clear error, and the
-//   broker is left as it was; it never crashes the node.
+//   broker is left as it was; it never crashes the node. The applied index
+//   still moves to the snapshot's (the log has moved past it), and the log
+//   says the node's metadata may now differ from the cluster's.
 //
 // Lifecycle: one per node, over the node's Broker, which outlives it; every
 // call on the node's loop. Waiters still registered when it goes are

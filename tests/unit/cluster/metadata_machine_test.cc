@@ -135,8 +135,9 @@ TEST_F(MetadataMachineTest, ApplyingASnapshotsCommandsToAnEmptyBrokerGivesTheSam
       ++exchanges;
       EXPECT_NE(e->name.rfind("amq.", 0), 0u) << "built-in exchanges are not declared";
     }
-    if (auto* q = std::get_if<cmd::DeclareQueue>(&c); q && q->name == "reply")
+    if (auto* q = std::get_if<cmd::DeclareQueue>(&c); q && q->name == "reply") {
       EXPECT_TRUE(q->exclusive && q->connection == kOwner) << "the exclusive owner is kept";
+    }
     if (std::holds_alternative<cmd::Bind>(c)) ++bindings;
   }
   EXPECT_EQ(exchanges, 3u);
@@ -247,8 +248,9 @@ TEST_F(MetadataMachineTest, DamagedSnapshotBytesAreRefusedClearlyAndChangeNothin
       bytes[random() % bytes.size()] ^= static_cast<char>(1 + random() % 255);
     Replica fresh(runtime_);
     std::string fresh_before = fresh.machine.TakeSnapshot();
-    if (!fresh.machine.RestoreSnapshot(bytes).ok())
+    if (!fresh.machine.RestoreSnapshot(bytes).ok()) {
       EXPECT_EQ(fresh.machine.TakeSnapshot(), fresh_before);
+    }
   }
 }
 

@@ -67,8 +67,9 @@ class RefusedStream final : public grpc::ServerReadReactor<v1::RaftBatch> {
 
 class Service final : public v1::Cluster::CallbackService {
  public:
-  Service(const Secret& secret, std::string node, RaftInbox inbox)
-      : secret_(secret), node_(std::move(node)), inbox_(std::move(inbox)) {}
+  Service(const Secret& secret, std::string node, RaftInbox inbox, ProposeHandler propose)
+      : secret_(secret), node_(std::move(node)), inbox_(std::move(inbox)),
+        propose_(std::move(propose)) {}
 
   grpc::ServerUnaryReactor* Hello(grpc::CallbackServerContext* context,
                                   const v1::HelloRequest* request,
@@ -109,6 +110,35 @@ class Service final : public v1::Cluster::CallbackService {
     return new RaftReader(inbox_, std::move(caller));
   }
 
+  grpc::ServerUnaryReactor* Propose(grpc::CallbackServerContext* context,
+                                    const v1::ProposeRequest* request,
+                                    v1::ProposeResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    std::string caller;
+    grpc::Status status = Authenticate(context, kProposeMethod, caller);
+    if (!status.ok()) {
+      reactor->Finish(status);
+      return reactor;
+    }
+    if (!propose_) {
+      reactor->Finish({grpc::StatusCode::UNAVAILABLE, node_ + " runs no Raft group"});
+      return reactor;
+    }
+    // The reply comes from the node's loop; the call stays open until then.
+    propose_(request->command(), [reactor, response](ForwardResult r) {
+      response->set_index(r.index);
+      response->set_term(r.term);
+      if (!r.outcome.status.ok()) {
+        response->set_code(r.outcome.status.error().code);
+        response->set_text(r.outcome.status.error().text);
+      }
+      response->set_message_count(r.outcome.message_count);
+      response->set_consumer_count(r.outcome.consumer_count);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
  private:
   // OK when the call carries a proof for `method` made in an open session;
   // then `caller` is the node that opened it.
@@ -138,14 +168,16 @@ class Service final : public v1::Cluster::CallbackService {
   const Secret secret_;
   const std::string node_;
   const RaftInbox inbox_;
+  const ProposeHandler propose_;
   SessionTable sessions_;
 };
 
 }  // namespace
 
 std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::string node,
-                                                  RaftInbox inbox) {
-  return std::make_unique<Service>(secret, std::move(node), std::move(inbox));
+                                                  RaftInbox inbox, ProposeHandler propose) {
+  return std::make_unique<Service>(secret, std::move(node), std::move(inbox),
+                                   std::move(propose));
 }
 
 struct PeerClient::Impl {
@@ -204,6 +236,28 @@ grpc::Status PeerClient::Ping(std::string& node) {
   v1::PingResponse response;
   grpc::Status status = impl_->stub->Ping(&context, v1::PingRequest{}, &response);
   if (status.ok()) node = response.node();
+  return status;
+}
+
+grpc::Status PeerClient::Propose(const std::string& command, ForwardResult& result) {
+  grpc::ClientContext context;
+  if (grpc::Status s = impl_->Authenticate(context, kProposeMethod); !s.ok()) return s;
+  impl_->Deadline(context);
+  v1::ProposeRequest request;
+  request.set_command(command);
+  v1::ProposeResponse response;
+  grpc::Status status = impl_->stub->Propose(&context, request, &response);
+  if (!status.ok()) return status;
+  if (response.code() > 0xFFFF || (response.index() == 0 && response.code() == 0))
+    return {grpc::StatusCode::INTERNAL, "the answer to Propose from " + impl_->address +
+                                            " is neither an outcome nor a refusal"};
+  result.index = response.index();
+  result.term = response.term();
+  result.outcome.status = response.code() == 0
+                              ? Status::Ok()
+                              : Status(Error{static_cast<uint16_t>(response.code()), response.text()});
+  result.outcome.message_count = response.message_count();
+  result.outcome.consumer_count = response.consumer_count();
   return status;
 }
 

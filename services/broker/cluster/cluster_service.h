@@ -7,6 +7,8 @@
 // handshake needs no broker state). PeerClient calls are blocking: make them
 // from a thread other than the node's event loop. RaftSender carries one
 // node's Raft messages to a peer, whose service hands them to its RaftInbox.
+// Propose carries a follower's metadata change to the leader, whose service
+// hands it to its ProposeHandler.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,8 @@
 #include <string>
 
 #include <grpcpp/support/status.h>
+
+#include "broker/cluster/forwarding.h"
 
 namespace grpc {
 class Service;
@@ -26,15 +30,25 @@ class Secret;
 
 inline constexpr char kPingMethod[] = "/warren.v1.Cluster/Ping";
 inline constexpr char kRaftMethod[] = "/warren.v1.Cluster/Raft";
+inline constexpr char kProposeMethod[] = "/warren.v1.Cluster/Propose";
 
 // Where Raft messages from peers go: called on gRPC's threads (post to the
 // node's loop from there), each peer's messages in the order it sent them.
 using RaftInbox = std::function<void(const std::string& from_node, std::string message)>;
 
+// Runs a metadata command (encoded) a follower forwarded: called on a gRPC
+// thread, it must not block. The node posts it to its loop, where
+// RaftGate::ProposeForPeer runs it, and `reply` is called exactly once, from
+// any thread; the call is answered then.
+using ProposeHandler =
+    std::function<void(std::string command, std::function<void(ForwardResult)> reply)>;
+
 // The service of the node named `node` (`secret` is copied). Without an
-// inbox, Raft streams are refused with UNAVAILABLE.
+// inbox, Raft streams are refused with UNAVAILABLE; without a handler, so
+// are proposals.
 std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::string node,
-                                                  RaftInbox inbox = {});
+                                                  RaftInbox inbox = {},
+                                                  ProposeHandler propose = {});
 
 class PeerClient {
  public:
@@ -49,6 +63,11 @@ class PeerClient {
   // The peer's node name. UNAUTHENTICATED when either side finds the other
   // holds another secret; UNAVAILABLE / DEADLINE_EXCEEDED when unreachable.
   grpc::Status Ping(std::string& node);
+  // Sends an encoded metadata command to the peer (the leader) and waits
+  // for its answer: the leader's result, also when the change was refused
+  // or not committed. A failed call (unreachable, refused, past the
+  // timeout) is the gRPC status; `result` is then untouched.
+  grpc::Status Propose(const std::string& command, ForwardResult& result);
 
  private:
   friend class RaftSender;

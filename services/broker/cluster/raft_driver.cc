@@ -1,5 +1,6 @@
 #include "broker/cluster/raft_driver.h"
 
+#include <algorithm>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -8,13 +9,10 @@
 #include "raft/codec.h"
 
 namespace warren::cluster {
-namespace {
 
 Error NotCommitted(const std::string& why) {
-  return Error{kNotCommitted, "the cluster did not commit the change: " + why};
+  return Error{kNotCommitted, "metadata change not committed: " + why};
 }
-
-}  // namespace
 
 RaftDriver::RaftDriver(Runtime& runtime, RaftStorage& storage, Transport& transport,
                        StateMachine& machine, DriverOptions options, raft::Persisted persisted)
@@ -24,8 +22,10 @@ RaftDriver::RaftDriver(Runtime& runtime, RaftStorage& storage, Transport& transp
 }
 
 RaftDriver::~RaftDriver() {
+  stopping_ = true;  // a Done that proposes again is refused at once
   runtime_.Cancel(tick_timer_);
-  for (auto& [index, p] : pending_) runtime_.Cancel(p.timer);
+  while (!pending_.empty())
+    Resolve(pending_.begin()->first, NotCommitted("the node is stopping"));
 }
 
 void RaftDriver::Start() {
@@ -49,9 +49,13 @@ void RaftDriver::Receive(std::string_view bytes) {
 }
 
 void RaftDriver::Propose(std::string command, Done done) {
+  if (stopping_ || failed_) {
+    done(NotCommitted("the node is stopping"), {});
+    return;
+  }
   Result<raft::Proposal> p = raft_.Propose(std::move(command));
   if (!p.ok()) {
-    done(NotCommitted(p.error().text));
+    done(NotCommitted(p.error().text), {});
     return;
   }
   raft::Index index = p->index;
@@ -68,7 +72,30 @@ void RaftDriver::Resolve(raft::Index index, Status status) {
   Pending p = std::move(it->second);
   pending_.erase(it);
   runtime_.Cancel(p.timer);
-  p.done(status);
+  p.done(status, raft::Proposal{index, p.term});
+}
+
+void RaftDriver::Fail(const Status& status) {
+  failed_ = true;
+  if (options_.on_fatal) options_.on_fatal(status.error().text);
+}
+
+// After Advance, so everything applied is acknowledged (Raft::Compact needs
+// that). A compaction the core refuses (a snapshot past its bound) is
+// logged and tried again compact_every entries later.
+void RaftDriver::MaybeCompact() {
+  if (options_.compact_every == 0) return;
+  raft::Index applied = raft_.log().applied();
+  raft::Index since = std::max(raft_.log().snapshot().index, compact_tried_at_);
+  if (applied < since + options_.compact_every) return;
+  Result<raft::SnapshotMeta> meta = raft_.Compact(applied, machine_.TakeSnapshot());
+  if (!meta.ok()) {
+    compact_tried_at_ = applied;
+    spdlog::error("cluster: the Raft log was not compacted at index {}: {}", applied,
+                  meta.error().text);
+    return;
+  }
+  if (Status s = storage_.SaveCompaction(raft_.snapshot()); !s.ok()) Fail(s);
 }
 
 void RaftDriver::Process() {
@@ -78,9 +105,8 @@ void RaftDriver::Process() {
     raft::Ready ready = raft_.TakeReady();
     // 1. Durable before anything that relies on it is sent.
     if (Status s = storage_.Save(ready); !s.ok()) {
-      failed_ = true;
       processing_ = false;
-      if (options_.on_fatal) options_.on_fatal(s.error().text);
+      Fail(s);
       return;
     }
     // 2. Send.
@@ -102,6 +128,8 @@ void RaftDriver::Process() {
                            : Status(NotCommitted("a new leader replaced the entry")));
     }
     raft_.Advance();
+    MaybeCompact();
+    if (failed_) break;
   }
   processing_ = false;
 }

@@ -13,9 +13,15 @@
 // with any broker that answers before it knows: the state machine applies it
 // on every node all the same.
 //
+// Every compact_every applied entries the driver takes the state machine's
+// snapshot at the applied index, compacts the core's log to it and saves it
+// (RaftStorage::SaveCompaction), so the log on disk and in memory stays
+// bounded (docs/cluster.md, "Metadata through the log").
+//
 // Lifecycle: every call on the loop that owns the Runtime. A failed save
 // calls on_fatal (the node exits, as the message store does): nothing that
-// depended on it has been sent.
+// depended on it has been sent. Destroying the driver answers every
+// proposal still pending with kNotCommitted, there and then.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +41,9 @@ class RaftStorage;
 
 inline constexpr uint16_t kNotCommitted = 504;  // what a client sees: a timeout, retry
 
+// "metadata change not committed: <why>", code kNotCommitted.
+Error NotCommitted(const std::string& why);
+
 class StateMachine {
  public:
   virtual ~StateMachine() = default;
@@ -42,6 +51,8 @@ class StateMachine {
   virtual void Apply(const raft::Entry& entry) = 0;
   // Replaces the whole state (a snapshot from the leader, or at start).
   virtual void Restore(const raft::Snapshot& snapshot) = 0;
+  // The whole state as of the last entry applied, for compaction.
+  virtual std::string TakeSnapshot() const = 0;
 };
 
 class Transport {
@@ -55,12 +66,16 @@ struct DriverOptions {
   raft::Options raft;
   int64_t tick_ms = 100;
   int64_t proposal_timeout_ms = 5000;
+  // Applied entries between two compactions; 0: never compact.
+  uint64_t compact_every = 10000;
   std::function<void(const std::string&)> on_fatal;
 };
 
 class RaftDriver {
  public:
-  using Done = std::function<void(Status)>;
+  // `at` is the proposal's index and term; zero when it was refused before
+  // it had any (this node is not the leader).
+  using Done = std::function<void(Status status, raft::Proposal at)>;
 
   // `persisted` is what storage.Open() read (for a new group's first
   // members: Persisted::Bootstrap, saved through storage first, so a restart
@@ -88,6 +103,8 @@ class RaftDriver {
   void Tick();
   void Process();
   void Resolve(raft::Index index, Status status);
+  void MaybeCompact();
+  void Fail(const Status& status);
 
   Runtime& runtime_;
   RaftStorage& storage_;
@@ -98,6 +115,8 @@ class RaftDriver {
   TimerId tick_timer_ = 0;
   bool processing_ = false;
   bool failed_ = false;
+  bool stopping_ = false;
+  raft::Index compact_tried_at_ = 0;  // the applied index of the last failed compaction
   std::map<raft::Index, Pending> pending_;
 };
 

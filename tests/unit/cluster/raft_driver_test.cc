@@ -1,9 +1,11 @@
 // Three nodes' Raft drivers in one process, on one manual clock, with a
 // network the test controls (each message delivered 1 ms after it is sent,
 // or dropped across a cut) and each node's log on disk: a leader is
-// elected, proposals are answered once applied everywhere, a minority
-// leader's proposals time out, a restarted node replays its log, and a
-// failed save stops the node before it sends anything.
+// elected, proposals are answered once applied everywhere (with their index
+// and term), a minority leader's proposals time out, proposals pending when
+// the driver goes are answered, a restarted node replays its log, the log
+// is compacted every N entries and a restart starts from that snapshot, and
+// a failed save stops the node before it sends anything.
 #include "broker/cluster/raft_driver.h"
 
 #include <filesystem>
@@ -17,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/cluster/raft_storage.h"
+#include "raft/wire.h"
 #include "manual_runtime.h"
 #include "temp_dir.h"
 #include "store/faulty_file_system.h"
@@ -26,13 +29,25 @@ namespace {
 
 using raft::NodeId;
 
+// Keeps the commands it applied; its snapshot is those commands.
 class Recorder final : public StateMachine {
  public:
   void Apply(const raft::Entry& e) override {
     if (e.type == raft::EntryType::kCommand) commands.push_back(e.payload);
   }
-  void Restore(const raft::Snapshot&) override { commands.clear(); }
+  void Restore(const raft::Snapshot& s) override {
+    commands.clear();
+    raft::wire::Reader r(s.data);
+    while (r.ok() && r.remaining() > 0) commands.emplace_back(r.Bytes(s.data.size()));
+    ++restored;
+  }
+  std::string TakeSnapshot() const override {
+    std::string out;
+    for (const std::string& c : commands) raft::wire::PutBytes(out, c);
+    return out;
+  }
   std::vector<std::string> commands;
+  int restored = 0;
 };
 
 class Network;
@@ -103,6 +118,7 @@ class RaftDriverTest : public ::testing::Test {
     o.raft.heartbeat_ticks = 2;
     o.raft.seed = id * 7919;
     o.tick_ms = 100;
+    o.compact_every = compact_every_;
     o.on_fatal = [&n](const std::string& why) { n.fatal = why; };
     n.machine.commands.clear();
     n.driver = std::make_unique<RaftDriver>(runtime_, *n.storage, *networks_[id], n.machine, o,
@@ -132,7 +148,7 @@ class RaftDriverTest : public ::testing::Test {
 
   std::optional<Status> Propose(NodeId on, const std::string& command) {
     auto answer = std::make_shared<std::optional<Status>>();
-    nodes_[on]->driver->Propose(command, [answer](Status s) { *answer = s; });
+    nodes_[on]->driver->Propose(command, [answer](Status s, raft::Proposal) { *answer = s; });
     RunUntil([&] { return answer->has_value(); });
     return *answer;
   }
@@ -145,6 +161,7 @@ class RaftDriverTest : public ::testing::Test {
   std::map<NodeId, std::unique_ptr<Network>> networks_;
   std::set<NodeId> cut_;
   std::vector<NodeId> sent_by_;
+  uint64_t compact_every_ = 10000;
 };
 
 TEST_F(RaftDriverTest, ALeaderIsElectedAndProposalsAreAnsweredOnceAppliedEverywhere) {
@@ -169,7 +186,7 @@ TEST_F(RaftDriverTest, AProposalOnAFollowerIsRefusedAtOnce) {
   ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
   NodeId follower = Leader() == 1 ? 2 : 1;
   std::optional<Status> answer;
-  nodes_[follower]->driver->Propose("x", [&](Status s) { answer = s; });
+  nodes_[follower]->driver->Propose("x", [&](Status s, raft::Proposal) { answer = s; });
   ASSERT_TRUE(answer.has_value()) << "answered without waiting";
   EXPECT_EQ(answer->error().code, kNotCommitted);
 }
@@ -193,6 +210,71 @@ TEST_F(RaftDriverTest, ALeaderCutOffFromTheMajorityTimesOutAndTheMajorityGoesOn)
   ASSERT_TRUE(RunUntil([&] { return nodes_[old]->machine.commands.size() == 1; }));
   EXPECT_EQ(nodes_[old]->machine.commands, std::vector<std::string>{"on the majority side"})
       << "the minority's entry was replaced, never applied";
+}
+
+TEST_F(RaftDriverTest, AProposalIsAnsweredWithTheIndexAndTermItWasCommittedAt) {
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId leader = Leader();
+  std::vector<raft::Proposal> at;
+  for (const char* c : {"one", "two"}) {
+    nodes_[leader]->driver->Propose(c, [&](Status s, raft::Proposal p) {
+      EXPECT_TRUE(s.ok());
+      at.push_back(p);
+    });
+  }
+  ASSERT_TRUE(RunUntil([&] { return at.size() == 2; }));
+  raft::Term term = nodes_[leader]->driver->raft().term();
+  EXPECT_EQ(at[0].term, term);
+  EXPECT_EQ(at[1].term, term);
+  EXPECT_GT(at[0].index, 1u) << "after the bootstrap configuration and the leader's no-op";
+  EXPECT_EQ(at[1].index, at[0].index + 1);
+  EXPECT_EQ(nodes_[leader]->driver->raft().log().At(at[1].index).payload, "two");
+}
+
+TEST_F(RaftDriverTest, ProposalsPendingWhenTheDriverGoesAreAnsweredOnceAsNotCommitted) {
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId leader = Leader();
+  cut_ = {leader};  // nothing it proposes can commit
+  std::vector<Status> answers;
+  for (const char* c : {"a", "b"})
+    nodes_[leader]->driver->Propose(c, [&](Status s, raft::Proposal) { answers.push_back(s); });
+  runtime_.Advance(100);
+  ASSERT_TRUE(answers.empty());
+  nodes_[leader]->driver.reset();
+  ASSERT_EQ(answers.size(), 2u);
+  for (const Status& s : answers) {
+    EXPECT_EQ(s.error().code, kNotCommitted);
+    EXPECT_EQ(s.error().text, "metadata change not committed: the node is stopping");
+  }
+  runtime_.Advance(10000);  // past the proposal timeout: no second answer
+  EXPECT_EQ(answers.size(), 2u);
+}
+
+TEST_F(RaftDriverTest, TheLogIsCompactedEveryNEntriesAndARestartStartsFromTheSnapshot) {
+  compact_every_ = 3;
+  for (NodeId id : {1, 2, 3}) Boot(id, store::FileSystem::Default(), false);
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId leader = Leader();
+  std::vector<std::string> sent = {"c1", "c2", "c3", "c4", "c5", "c6", "c7"};
+  for (const std::string& c : sent) ASSERT_TRUE(Propose(leader, c)->ok());
+  ASSERT_TRUE(RunUntil([&] {
+    for (auto& [id, n] : nodes_)
+      if (n->machine.commands.size() < sent.size()) return false;
+    return true;
+  }));
+  for (auto& [id, n] : nodes_) {
+    const raft::RaftLog& log = n->driver->raft().log();
+    EXPECT_GT(log.snapshot().index, 0u) << "node " << id;
+    EXPECT_LT(log.applied() - log.snapshot().index, 3u) << "node " << id;
+  }
+  NodeId follower = leader == 1 ? 2 : 1;
+  Boot(follower, store::FileSystem::Default(), false);
+  TestNode& n = *nodes_[follower];
+  EXPECT_EQ(n.machine.restored, 1);
+  EXPECT_FALSE(n.machine.commands.empty()) << "restored from the snapshot on disk";
+  EXPECT_EQ(n.driver->raft().log().snapshot().index, n.driver->raft().snapshot().meta.index);
+  ASSERT_TRUE(RunUntil([&] { return n.machine.commands.size() == sent.size(); }));
+  EXPECT_EQ(n.machine.commands, sent);
 }
 
 TEST_F(RaftDriverTest, ARestartedNodeReplaysItsLogFromDisk) {

@@ -1,0 +1,145 @@
+#include "broker/cluster/raft_gate.h"
+
+#include <utility>
+
+#include "amqp/constants.h"
+#include "broker/cluster/command_codec.h"
+#include "broker/core/errors.h"
+
+namespace warren::cluster {
+namespace {
+
+ForwardResult Refused(Error error) { return ForwardResult{core::Outcome{std::move(error)}, 0, 0}; }
+
+}  // namespace
+
+RaftGate::RaftGate(Runtime& runtime, RaftDriver& driver, MetadataMachine& machine,
+                   Forwarder& forwarder, int64_t timeout_ms)
+    : runtime_(runtime), driver_(driver), machine_(machine), forwarder_(forwarder),
+      timeout_ms_(timeout_ms) {}
+
+RaftGate::~RaftGate() {
+  stopping_ = true;  // a client answered below that submits again is refused at once
+  alive_.reset();
+  while (!calls_.empty()) Answer(calls_.begin()->first, Refused(NotCommitted("the node is stopping")));
+}
+
+void RaftGate::Submit(core::Command command, Done done) {
+  uint64_t id = Open([done = std::move(done)](ForwardResult r) { done(r.outcome); });
+  if (stopping_) {
+    Answer(id, Refused(NotCommitted("the node is stopping")));
+    return;
+  }
+  std::string bytes = EncodeCommand(command);
+  // Encoding cannot fail, but what does not decode could be applied nowhere:
+  // a name or table past the codec's bounds, which the model refuses too.
+  if (Result<core::Command> c = DecodeCommand(bytes); !c.ok()) {
+    Answer(id, Refused(core::AmqpError(amqp::ReplyCode::kPreconditionFailed,
+                                       "the change cannot be replicated: " + c.error().text)));
+    return;
+  }
+  const raft::Raft& raft = driver_.raft();
+  if (raft.role() == raft::Role::kLeader) {
+    Propose(id, std::move(bytes));
+    return;
+  }
+  if (raft.leader() == raft::kNoNode || raft.leader() == raft.id()) {
+    Answer(id, Refused(NotCommitted("no leader is known (an election may be under way); retry")));
+    return;
+  }
+  Forward(id, raft.leader(), std::move(bytes));
+}
+
+void RaftGate::ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply) {
+  uint64_t id = Open(std::move(reply));
+  if (stopping_) {
+    Answer(id, Refused(NotCommitted("the node is stopping")));
+    return;
+  }
+  // Junk stays out of the log, though it comes from a peer holding the secret.
+  if (Result<core::Command> c = DecodeCommand(command); !c.ok()) {
+    Answer(id, Refused(NotCommitted("the leader cannot decode it: " + c.error().text)));
+    return;
+  }
+  Propose(id, std::move(command));
+}
+
+uint64_t RaftGate::Open(Reply reply) {
+  uint64_t id = ++last_call_;
+  calls_[id].reply = std::move(reply);
+  return id;
+}
+
+void RaftGate::Answer(uint64_t id, ForwardResult result) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;  // answered already (a timeout, then a late answer)
+  Call call = std::move(it->second);
+  calls_.erase(it);
+  if (call.timer != 0) runtime_.Cancel(call.timer);
+  if (call.wait) machine_.CancelWait(*call.wait);
+  call.reply(std::move(result));
+}
+
+// The driver answers once the entry is applied here, right after the
+// machine computed its outcome, or with 504 (its own proposal timeout).
+void RaftGate::Propose(uint64_t id, std::string command) {
+  std::weak_ptr<bool> alive = alive_;
+  driver_.Propose(std::move(command), [this, alive, id](Status s, raft::Proposal at) {
+    if (alive.expired()) return;
+    if (!s.ok()) {
+      Answer(id, Refused(s.error()));
+      return;
+    }
+    std::optional<core::Outcome> outcome = machine_.OutcomeAt(at.index);
+    if (!outcome) {  // cannot happen: the driver answers right after the apply
+      Answer(id, Refused(NotCommitted("the outcome of entry " + std::to_string(at.index) +
+                                      " is no longer known")));
+      return;
+    }
+    Answer(id, ForwardResult{std::move(*outcome), at.index, at.term});
+  });
+}
+
+void RaftGate::Forward(uint64_t id, raft::NodeId leader, std::string command) {
+  Call& call = calls_[id];
+  call.leader = leader;
+  call.timer = runtime_.ScheduleAfter(timeout_ms_, [this, id] { TimedOut(id); });
+  std::weak_ptr<bool> alive = alive_;
+  forwarder_.Forward(leader, std::move(command), [this, alive, id](ForwardResult r) {
+    if (!alive.expired()) OnForwarded(id, std::move(r));
+  });
+}
+
+void RaftGate::OnForwarded(uint64_t id, ForwardResult result) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;
+  if (result.index == 0 || machine_.applied_index() >= result.index) {
+    Answer(id, std::move(result));
+    return;
+  }
+  // Committed on the leader: answer once this node shows it too.
+  raft::Index index = result.index;
+  it->second.committed_at = index;
+  it->second.wait = machine_.WhenApplied(
+      index, [this, id, r = std::move(result)]() mutable { Answer(id, std::move(r)); });
+}
+
+void RaftGate::TimedOut(uint64_t id) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;
+  Call& call = it->second;
+  call.timer = 0;
+  std::string ms = std::to_string(timeout_ms_);
+  std::string leader = "the leader (node " + std::to_string(call.leader) + ")";
+  if (call.committed_at == 0) {
+    Answer(id, Refused(NotCommitted("no answer from " + leader + " within " + ms + " ms")));
+    return;
+  }
+  Answer(id, Refused(Error{kNotCommitted, "metadata change not confirmed: " + leader +
+                                              " committed it at index " +
+                                              std::to_string(call.committed_at) +
+                                              ", but this node had not applied it within " + ms +
+                                              " ms"}));
+}
+
+}  // namespace warren::cluster

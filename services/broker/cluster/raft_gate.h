@@ -1,0 +1,95 @@
+// The MetadataGate of a node in a cluster (core/command.h; docs/cluster.md,
+// "Metadata through the log"): a change is committed through the Raft log
+// and applied on every node in log order before its client is answered.
+//
+// - On the leader, Submit encodes the command and proposes it; once the
+//   entry is applied here, the client gets the Outcome the state machine
+//   computed for it (a 406 from the model included). A proposal that does
+//   not commit is answered kNotCommitted (504), "metadata change not
+//   committed: ...".
+// - On a follower, the command goes to the leader through the Forwarder; the
+//   leader answers once it has applied the entry, with its index, and the
+//   follower answers its client only once its own machine has applied that
+//   index (read-your-writes on the node the client is connected to). No
+//   answer within the proposal timeout (a lost leader, a cut link, a follower
+//   that lags) is 504.
+// - No leader known (an election under way, or a node cut off): 504 at once.
+// - A command that does not decode after encoding (past the codec's bounds,
+//   command_codec.h) is refused with 406 before anything is proposed.
+// - ProposeForPeer is the leader's side of forwarding: what Cluster.Propose
+//   runs on the node's loop.
+//
+// Every Done and every peer's reply runs exactly once, on the loop: when
+// answered, or with 504 when the gate is destroyed with work pending. If the
+// driver goes first, what it had pending is answered (504) through the
+// gate; the gate must then only be destroyed.
+//
+// Lifecycle: one per node; every call on the node's loop. The runtime,
+// machine and forwarder outlive it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "broker/cluster/forwarding.h"
+#include "broker/cluster/metadata_machine.h"
+#include "broker/cluster/raft_driver.h"
+#include "broker/core/command.h"
+#include "common/runtime.h"
+
+namespace warren::cluster {
+
+class RaftGate final : public core::MetadataGate {
+ public:
+  // `timeout_ms` bounds a follower's wait for its leader and its own apply
+  // (the driver's proposal_timeout_ms bounds the leader's).
+  RaftGate(Runtime& runtime, RaftDriver& driver, MetadataMachine& machine, Forwarder& forwarder,
+           int64_t timeout_ms = 5000);
+  ~RaftGate() override;
+  RaftGate(const RaftGate&) = delete;
+  RaftGate& operator=(const RaftGate&) = delete;
+
+  void Submit(core::Command command, Done done) override;
+
+  // A command a follower forwarded (encoded): proposed if this node leads,
+  // refused with 504 otherwise; answered once applied here.
+  void ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply);
+
+  size_t pending() const { return calls_.size(); }
+
+ private:
+  using Reply = std::function<void(ForwardResult)>;
+  // A change waiting for its answer.
+  struct Call {
+    Reply reply;
+    TimerId timer = 0;                             // a follower's timeout
+    std::optional<MetadataMachine::WaitId> wait;  // for this node's apply
+    raft::NodeId leader = raft::kNoNode;           // forwarded to
+    raft::Index committed_at = 0;                  // the leader's answer
+  };
+
+  uint64_t Open(Reply reply);
+  void Answer(uint64_t id, ForwardResult result);
+  void Propose(uint64_t id, std::string command);
+  void Forward(uint64_t id, raft::NodeId leader, std::string command);
+  void OnForwarded(uint64_t id, ForwardResult result);
+  void TimedOut(uint64_t id);
+
+  Runtime& runtime_;
+  RaftDriver& driver_;
+  MetadataMachine& machine_;
+  Forwarder& forwarder_;
+  const int64_t timeout_ms_;
+  std::map<uint64_t, Call> calls_;
+  uint64_t last_call_ = 0;
+  bool stopping_ = false;
+  // Expires with the gate: callbacks from the driver and the forwarder that
+  // come later find it gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace warren::cluster

@@ -1,0 +1,63 @@
+// Metadata for the cluster's tests: commands that make one of everything a
+// snapshot must carry (vhosts, users with hash and tags, permissions,
+// policies, exchanges of every type with flags and arguments, durable,
+// transient, auto-delete and exclusive queues, bindings to queues and to
+// exchanges, from built-in and declared exchanges, with arguments).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "amqp/field_table.h"
+#include "broker/core/command.h"
+#include "common/password.h"
+
+namespace warren::cluster::test {
+
+namespace cmd = core::cmd;
+
+inline amqp::FieldTable Args(std::vector<std::pair<std::string, amqp::FieldValue>> entries) {
+  amqp::FieldTable t;
+  for (auto& [k, v] : entries) t.entries.emplace_back(k, std::move(v));
+  return t;
+}
+
+// The connection that owns the exclusive queue "reply".
+inline constexpr uint64_t kOwner = 7;
+
+// In an order that applies cleanly to an empty broker; the same commands at
+// every call (a password hash has a random salt: made once).
+inline std::vector<core::Command> ExampleDefinitions() {
+  using amqp::FieldValue;
+  static const std::string alice = HashPassword("wonderland");
+  static const std::string bob = HashPassword("builder");
+  return {
+      cmd::AddVHost{"/"},
+      cmd::AddVHost{"shop"},
+      cmd::AddUser{"alice", alice, {"administrator", "monitoring"}},
+      cmd::AddUser{"bob", bob, {}},
+      cmd::SetPermissions{"alice", "/", ".*", ".*", ".*"},
+      cmd::SetPermissions{"bob", "shop", "^orders", "", "orders.*"},
+      cmd::SetPolicy{"shop", "limits", "^orders", core::ApplyTo::kQueues, 5,
+                     Args({{"max-length", FieldValue::Long(1000)}})},
+      cmd::DeclareExchange{"shop", "events", "topic", true, false, false, {}},
+      cmd::DeclareExchange{"shop", "fan", "fanout", false, true, false,
+                           Args({{"alternate-exchange", FieldValue::Str("events")}})},
+      cmd::DeclareExchange{"shop", "docs", "headers", true, false, true, {}},
+      cmd::DeclareQueue{"shop", "orders", true, false, false,
+                        Args({{"x-message-ttl", FieldValue::Long(60000)}}), 0},
+      cmd::DeclareQueue{"shop", "audit", false, false, true, {}, 0},
+      cmd::DeclareQueue{"shop", "reply", false, true, false, {}, kOwner},
+      cmd::DeclareQueue{"/", "jobs", true, false, false, {}, 0},
+      cmd::Bind{"shop", "events", "orders", "order.*", true, {}, 0},
+      cmd::Bind{"shop", "events", "audit", "#", true, {}, 0},
+      cmd::Bind{"shop", "events", "fan", "order.created", false, {}, 0},
+      cmd::Bind{"shop", "fan", "audit", "", true, {}, 0},
+      cmd::Bind{"shop", "docs", "audit", "",  true,
+                Args({{"x-match", FieldValue::Str("all")}, {"format", FieldValue::Str("pdf")}}), 0},
+      cmd::Bind{"shop", "amq.direct", "reply", "reply", true, {}, kOwner},
+      cmd::Bind{"/", "amq.topic", "jobs", "jobs.#", true, {}, 0},
+  };
+}
+
+}  // namespace warren::cluster::test

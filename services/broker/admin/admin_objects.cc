@@ -86,8 +86,7 @@ grpc::Status AdminService::DeclareQueue(grpc::ServerContext* call,
   auto plan = [&, vhost](const Caller& c, auto& command) {
     if (grpc::Status s = Permit(c, vhost, Access::kConfigure, "queue", d.name); !s.ok()) return s;
     existed = broker().FindVHost(vhost)->FindQueue(d.name) != nullptr;
-    command = core::cmd::DeclareQueue{vhost,         d.name,       false, d.durable, false,
-                                      d.auto_delete, d.arguments,  0};
+    command = core::cmd::DeclareQueue{vhost, d.name, d.durable, false, d.auto_delete, d.arguments};
     return grpc::Status::OK;
   };
   return Change(call, Need::kManagement, vhost, parse, plan, [&](const core::Outcome& o) {

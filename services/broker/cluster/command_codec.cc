@@ -307,12 +307,12 @@ cmd::DeleteExchange Read(Pb::DeleteExchange& m, FieldReader& f) {
 cmd::DeclareQueue Read(Pb::DeclareQueue& m, FieldReader& f) {
   return {.vhost = f.Name("vhost name", m.mutable_vhost()),
           .name = f.Name("queue name", m.mutable_name()),
-          .server_named = m.server_named(),
           .durable = m.durable(),
           .exclusive = m.exclusive(),
           .auto_delete = m.auto_delete(),
           .arguments = f.Table("arguments", m.arguments()),
-          .connection = m.connection()};
+          .connection = m.connection(),
+          .server_named = m.server_named()};
 }
 cmd::DeleteQueue Read(Pb::DeleteQueue& m, FieldReader& f) {
   return {.vhost = f.Name("vhost name", m.mutable_vhost()),

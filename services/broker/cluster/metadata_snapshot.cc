@@ -50,9 +50,10 @@ void DescribeVHost(const core::VHost& v, std::vector<Command>& out) {
   }
   for (const std::string& name : SortedNames(v.queues())) {
     const core::Queue& q = *v.queues().at(name);
+    // Only the server names a queue amq.*: declared again under that name.
     out.push_back(cmd::DeclareQueue{v.name(), name, q.durable(), q.exclusive_owner() != 0,
                                     q.auto_delete(), q.options().arguments,
-                                    q.exclusive_owner()});
+                                    q.exclusive_owner(), name.rfind("amq.", 0) == 0});
   }
   // A router's own order depends on its history: order by encoding instead.
   std::vector<std::pair<std::string, cmd::Bind>> bindings;

@@ -81,10 +81,10 @@ struct DeleteExchange {
 // Never passive, never server-named: the caller has chosen the name.
 struct DeclareQueue {
   std::string vhost, name;
-  bool server_named = false;  // `name` is VHost::NewQueueName()'s (amq.gen-...)
   bool durable = false, exclusive = false, auto_delete = false;
   amqp::FieldTable arguments;
   uint64_t connection = 0;  // the declaring connection (exclusive owner); 0: none
+  bool server_named = false;  // `name` is VHost::NewQueueName()'s (amq.gen-...)
 };
 struct DeleteQueue {
   std::string vhost, name;

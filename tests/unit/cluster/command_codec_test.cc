@@ -116,7 +116,7 @@ TEST(CommandCodecTest, EveryApplyToComesBack) {
 TEST(CommandCodecTest, WhatIsAtEveryBoundIsAccepted) {
   std::string longest(core::kMaxShortString, 'n');
   core::Command queue = core::cmd::DeclareQueue{
-      longest, longest, false, true, false, false, NestedTable(amqp::kMaxTableDepth), 1};
+      longest, longest, true, false, false, NestedTable(amqp::kMaxTableDepth), 1};
   core::Command user = core::cmd::AddUser{longest, std::string(255, 'h'), {longest}};
   core::Command permissions = core::cmd::SetPermissions{
       longest, longest, std::string(64 << 10, '.'), "", std::string(64 << 10, '*')};

@@ -49,6 +49,8 @@ inline std::vector<core::Command> ExampleDefinitions() {
       cmd::DeclareQueue{"shop", "audit", false, false, true, {}, 0},
       cmd::DeclareQueue{"shop", "reply", false, true, false, {}, kOwner},
       cmd::DeclareQueue{"/", "jobs", true, false, false, {}, 0},
+      // Server-named: the snapshot must declare it again under its amq. name.
+      cmd::DeclareQueue{"/", "amq.gen-Jx0t5a9dTq0mYvQ2l1w3bA", false, false, true, {}, 0, true},
       cmd::Bind{"shop", "events", "orders", "order.*", true, {}, 0},
       cmd::Bind{"shop", "events", "audit", "#", true, {}, 0},
       cmd::Bind{"shop", "events", "fan", "order.created", false, {}, 0},

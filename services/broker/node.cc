@@ -14,6 +14,9 @@
 
 #include "broker/admin/admin_server.h"
 #include "broker/cluster/cluster_service.h"
+#include "broker/cluster/forwarding.h"
+#include "broker/cluster/member.h"
+#include "broker/cluster/raft_driver.h"
 #include "broker/cluster/secret.h"
 #include "broker/core/broker.h"
 #include "broker/net/asio_runtime.h"
@@ -90,6 +93,7 @@ uint64_t OpenFiles() {
 Node::~Node() {
   admin_.reset();
   listener_.reset();
+  member_.reset();
   resources_.reset();
   if (store_) store_->Close();
   broker_.reset();
@@ -159,6 +163,10 @@ void Node::Start() {
         return blocked;
       });
   resources_->Start();
+  // The cluster before AMQP: no client's change may reach a node that has
+  // not yet routed changes through the cluster.
+  StartAdmin();
+  JoinCluster();
   listener_ = std::make_unique<net::Listener>(*io_, *broker_);
   try {
     listener_->Listen(amqp.host, amqp.port);
@@ -167,8 +175,22 @@ void Node::Start() {
                       e.code().message());
   }
   spdlog::info("amqp listening on {}:{}", listener_->host(), listener_->port());
-  StartAdmin();
   started_ms_ = SteadyMs();
+}
+
+void Node::JoinCluster() {
+  if (config_.cluster_seeds.empty()) return;  // a node alone: a cluster of one
+  cluster::MemberOptions o;
+  o.seeds = config_.cluster_seeds;
+  o.node_name = config_.node_name;
+  o.data_dir = config_.data_dir;
+  asio::io_context* io = io_.get();
+  o.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  o.on_fatal = [](const std::string& why) { ExitOnStoreFailure("cluster: " + why); };
+  auto member = cluster::Member::Join(std::move(o), *secret_, *runtime_, *broker_);
+  if (!member.ok()) throw ConfigError(member.error().text);
+  member_ = std::move(member.value());
+  member_->Start();
 }
 
 void Node::StartAdmin() {
@@ -180,7 +202,29 @@ void Node::StartAdmin() {
   c.loop_stopped = [io] { return io->stopped(); };
   c.status = [this] { return Describe(); };
   admin_ = std::make_unique<admin::AdminServer>(std::move(c));
-  cluster_service_ = cluster::MakeClusterService(*secret_, config_.node_name);
+  // What peers send is handed to the member on the loop; until it exists
+  // (JoinCluster), or on a node alone, it is dropped or refused.
+  auto inbox = [this, io](const std::string&, std::string message) {
+    asio::post(*io, [this, message = std::move(message)]() mutable {
+      if (member_) member_->Receive(std::move(message));
+    });
+  };
+  auto propose = [this, io](std::string command,
+                            std::function<void(cluster::ForwardResult)> reply) {
+    asio::post(*io, [this, command = std::move(command), reply = std::move(reply)]() mutable {
+      if (member_) {
+        member_->ProposeForPeer(std::move(command), std::move(reply));
+        return;
+      }
+      cluster::ForwardResult refused;
+      refused.outcome.status =
+          Error{cluster::kNotCommitted, "metadata change not committed: " + config_.node_name +
+                                            " is not a member of a cluster"};
+      reply(refused);
+    });
+  };
+  cluster_service_ =
+      cluster::MakeClusterService(*secret_, config_.node_name, inbox, propose);
   grpc_port_ = admin_->Start(grpc.host, grpc.port, {cluster_service_.get()});
   spdlog::info("grpc listening on {}:{}", grpc.host, grpc_port_);
 }

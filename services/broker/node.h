@@ -4,8 +4,9 @@
 //
 // Lifecycle: Start() reads the cluster secret (making its file when absent),
 // opens the store in data_dir and restores what it kept,
-// then binds AMQP and the gRPC Admin service (throws ConfigError on a bad
-// address or an unusable data directory); Run() blocks on the loop until
+// then serves gRPC (Admin and Cluster), joins the cluster when it has seeds
+// (cluster/member.h), and binds AMQP last (throws ConfigError on a bad
+// address, an unusable data directory or a cluster it cannot join); Run() blocks on the loop until
 // Stop() has closed every connection. Stop() is called from a thread other
 // than the loop's: it stops the Admin service (which waits for calls that
 // run on the loop), then posts the rest to the loop. The store is closed
@@ -34,6 +35,7 @@ class AdminServer;
 struct NodeStatus;
 }
 namespace cluster {
+class Member;
 class Secret;
 }
 namespace core {
@@ -70,6 +72,9 @@ class Node {
   // vhost only on the first start (`fresh`), as RabbitMQ does.
   void LoadAccess(bool fresh);
   void StartAdmin();
+  // With cluster_seeds: joins the cluster (cluster/member.h); its Raft group
+  // carries every metadata change from then on.
+  void JoinCluster();
   admin::NodeStatus Describe() const;
 
   NodeConfig config_;
@@ -81,6 +86,7 @@ class Node {
   std::unique_ptr<ResourceMonitor> resources_;
   std::unique_ptr<net::Listener> listener_;
   std::unique_ptr<grpc::Service> cluster_service_;  // served by admin_'s server
+  std::unique_ptr<cluster::Member> member_;         // with cluster_seeds
   std::unique_ptr<admin::AdminServer> admin_;
   uint16_t grpc_port_ = 0;
   int64_t started_ms_ = 0;  // steady clock

@@ -113,8 +113,14 @@ void LoadAmqp(const toml::table& t, const std::string& origin, NodeConfig& c) {
 }
 
 void LoadCluster(const toml::table& t, const std::string& origin, NodeConfig& c) {
-  CheckKeys(t, {"secret_file"}, origin, "cluster.");
+  CheckKeys(t, {"secret_file", "seeds"}, origin, "cluster.");
   if (auto n = t.get("secret_file")) c.cluster_secret_file = Str(*n, origin, "cluster.secret_file");
+  if (auto n = t.get("seeds")) {
+    const toml::array* a = n->as_array();
+    if (!a) Fail(origin, "cluster.seeds", "expected a list of \"HOST:PORT\" strings");
+    c.cluster_seeds.clear();
+    for (const auto& s : *a) c.cluster_seeds.push_back(Str(s, origin, "cluster.seeds"));
+  }
 }
 
 void LoadUsers(const toml::array& a, const std::string& origin, NodeConfig& c) {
@@ -252,6 +258,22 @@ void ApplyEnvironment(NodeConfig& config) {
   env("WARREN_DATA_DIR", config.data_dir);
   env("WARREN_LOG_LEVEL", config.log_level);
   env("WARREN_CLUSTER_SECRET_FILE", config.cluster_secret_file);
+  if (const char* v = std::getenv("WARREN_CLUSTER_SEEDS"); v && *v)
+    config.cluster_seeds = SplitSeeds(v);
+}
+
+std::vector<std::string> SplitSeeds(std::string_view list) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= list.size()) {
+    size_t comma = std::min(list.find(',', at), list.size());
+    std::string_view item = list.substr(at, comma - at);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    at = comma + 1;
+  }
+  return out;
 }
 
 HostPort ParseHostPort(const std::string& value, const std::string& what) {

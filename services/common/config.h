@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace warren {
@@ -68,6 +69,10 @@ struct NodeConfig {
   // [cluster]: the file holding the secret every node of the cluster shares
   // (docs/cluster.md); default <data_dir>/cluster-secret, made when absent.
   std::string cluster_secret_file;
+  // [cluster] seeds: the gRPC addresses (HOST:PORT) of every node of a
+  // cluster formed at start (docs/cluster.md, "Forming a cluster"), this
+  // node's included; empty: the node stands alone.
+  std::vector<std::string> cluster_seeds;
 };
 
 // "256MiB", "50MB", "1048576" in bytes; nullopt when not a size.
@@ -87,5 +92,7 @@ struct HostPort {
 };
 // "host:port" or "[v6]:port"; throws ConfigError naming `what`.
 HostPort ParseHostPort(const std::string& value, const std::string& what);
+// "a:1, b:2" -> {"a:1", "b:2"} (--cluster-seeds, WARREN_CLUSTER_SEEDS).
+std::vector<std::string> SplitSeeds(std::string_view list);
 
 }  // namespace warren

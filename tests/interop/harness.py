@@ -123,10 +123,13 @@ def _die_with_parent():
 
 
 class Broker:
-    def __init__(self, definitions=DEFINITIONS, extra_config="", amqp_port=0):
+    def __init__(self, definitions=DEFINITIONS, extra_config="", amqp_port=0, grpc_port=0,
+                 args=()):
         self.host = "127.0.0.1"
         self.port = None
         self.amqp_port = amqp_port  # 0: the node picks; else every (re)start uses it
+        self.grpc_listen_port = grpc_port  # likewise for gRPC (a cluster's seeds name it)
+        self.args = list(args)  # more command-line arguments for warren-node
         self.grpc_port = None  # Warren's Admin service (gRPC); None for RabbitMQ
         self.definitions = definitions
         self.extra_config = extra_config
@@ -211,8 +214,9 @@ class Broker:
             f.write(toml_config(self.definitions) + "\n" + self.extra_config + "\n")
         self.port = self.grpc_port = None
         self.proc = subprocess.Popen(
-            [binary, "--amqp-listen", "127.0.0.1:%d" % self.amqp_port, "--grpc-listen", "127.0.0.1:0",
-             "--data-dir", os.path.join(self.dir, "data"), "--config", config],
+            [binary, "--amqp-listen", "127.0.0.1:%d" % self.amqp_port,
+             "--grpc-listen", "127.0.0.1:%d" % self.grpc_listen_port,
+             "--data-dir", os.path.join(self.dir, "data"), "--config", config] + self.args,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, errors="replace", preexec_fn=_die_with_parent)
         listening = threading.Event()
@@ -225,17 +229,18 @@ class Broker:
                 m = _LISTENING.search(line)
                 if m and self.port is None:
                     self.host, self.port = m.group(1), int(m.group(2))
-                # The Admin service starts right after the AMQP listener.
                 m = _GRPC_LISTENING.search(line)
-                if m and not listening.is_set():
+                if m and self.grpc_port is None:
                     self.grpc_port = int(m.group(2))
+                # gRPC serves first (a cluster is joined through it), AMQP last.
+                if self.port is not None and self.grpc_port is not None:
                     listening.set()
             listening.set()  # EOF: the node exited
 
         self._drain = threading.Thread(target=drain, daemon=True)
         self._drain.start()
         if not listening.wait(WARREN_START_TIMEOUT):
-            raise RuntimeError("warren-node did not log 'grpc listening on' within %ds:\n%s"
+            raise RuntimeError("warren-node did not log 'amqp listening on' within %ds:\n%s"
                                % (WARREN_START_TIMEOUT, self.logs()))
         if self.port is None or self.grpc_port is None:
             raise RuntimeError("warren-node exited (status %s) before listening:\n%s"

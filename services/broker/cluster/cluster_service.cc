@@ -186,6 +186,9 @@ struct PeerClient::Impl {
   std::string self;
   std::chrono::milliseconds timeout;
   std::unique_ptr<v1::Cluster::Stub> stub;
+  // The refusal is logged once, not at every reconnection (RaftSender
+  // retries every 2 s), until the peer is accepted again.
+  bool refusal_logged = false;
 
   void Deadline(grpc::ClientContext& context) const {
     context.set_deadline(std::chrono::system_clock::now() + timeout);
@@ -204,14 +207,17 @@ struct PeerClient::Impl {
     if (!status.ok()) return status;
     std::string transcript = ServerTranscript(mine, answer.challenge(), self, answer.node());
     if (!secret.Verify(transcript, answer.proof())) {
-      spdlog::warn("cluster: refused node {} at {}: it holds another cluster secret",
-                   LogSafe(answer.node()), LogSafe(address));
+      if (!refusal_logged)
+        spdlog::warn("cluster: refused node {} at {}: it holds another cluster secret",
+                     LogSafe(answer.node()), LogSafe(address));
+      refusal_logged = true;
       return {grpc::StatusCode::UNAUTHENTICATED,
               "node " + Printable(answer.node()) + " at " + address +
                   " holds another cluster secret"};
     }
     std::string proof =
         secret.Prove(ClientTranscript(mine, answer.challenge(), self, answer.node(), method));
+    refusal_logged = false;
     context.AddMetadata(kSessionKey, ToHex(answer.challenge()));
     context.AddMetadata(kProofKey, ToHex(proof));
     return grpc::Status::OK;

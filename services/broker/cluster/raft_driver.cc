@@ -98,6 +98,16 @@ void RaftDriver::MaybeCompact() {
   if (Status s = storage_.SaveCompaction(raft_.snapshot()); !s.ok()) Fail(s);
 }
 
+void RaftDriver::NoteLeader() {
+  raft::NodeId leader = raft_.leader();
+  if (leader == logged_leader_ && raft_.term() == logged_term_) return;
+  if (leader == raft::kNoNode) return;  // an election: logged once it has a winner
+  logged_leader_ = leader;
+  logged_term_ = raft_.term();
+  spdlog::info("cluster: member {} leads the metadata in term {}{}", leader, logged_term_,
+               leader == raft_.id() ? " (this node)" : "");
+}
+
 void RaftDriver::Process() {
   if (processing_ || failed_) return;  // re-entered from a callback: the loop below goes on
   processing_ = true;
@@ -128,6 +138,7 @@ void RaftDriver::Process() {
                            : Status(NotCommitted("a new leader replaced the entry")));
     }
     raft_.Advance();
+    NoteLeader();
     MaybeCompact();
     if (failed_) break;
   }

@@ -102,6 +102,8 @@ class RaftDriver {
   };
   void Tick();
   void Process();
+  // Logs each new leader once: "cluster: member N leads ... in term T".
+  void NoteLeader();
   void Resolve(raft::Index index, Status status);
   void MaybeCompact();
   void Fail(const Status& status);
@@ -114,6 +116,8 @@ class RaftDriver {
   raft::Raft raft_;
   TimerId tick_timer_ = 0;
   bool processing_ = false;
+  raft::NodeId logged_leader_ = raft::kNoNode;
+  raft::Term logged_term_ = 0;
   bool failed_ = false;
   bool stopping_ = false;
   raft::Index compact_tried_at_ = 0;  // the applied index of the last failed compaction

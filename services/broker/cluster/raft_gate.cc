@@ -21,6 +21,7 @@ RaftGate::RaftGate(Runtime& runtime, RaftDriver& driver, MetadataMachine& machin
 RaftGate::~RaftGate() {
   stopping_ = true;  // a client answered below that submits again is refused at once
   alive_.reset();
+  if (leader_poll_ != 0) runtime_.Cancel(leader_poll_);
   while (!calls_.empty()) Answer(calls_.begin()->first, Refused(NotCommitted("the node is stopping")));
 }
 
@@ -38,16 +39,53 @@ void RaftGate::Submit(core::Command command, Done done) {
                                        "the change cannot be replicated: " + c.error().text)));
     return;
   }
+  if (!Dispatch(id, bytes)) AwaitLeader(id, std::move(bytes));
+}
+
+bool RaftGate::Dispatch(uint64_t id, std::string& command) {
   const raft::Raft& raft = driver_.raft();
   if (raft.role() == raft::Role::kLeader) {
-    Propose(id, std::move(bytes));
-    return;
+    Propose(id, std::move(command));
+    return true;
   }
-  if (raft.leader() == raft::kNoNode || raft.leader() == raft.id()) {
-    Answer(id, Refused(NotCommitted("no leader is known (an election may be under way); retry")));
-    return;
+  if (raft.leader() == raft::kNoNode || raft.leader() == raft.id()) return false;
+  Forward(id, raft.leader(), std::move(command));
+  return true;
+}
+
+void RaftGate::AwaitLeader(uint64_t id, std::string command) {
+  calls_[id].timer = runtime_.ScheduleAfter(timeout_ms_, [this, id] {
+    awaiting_leader_.erase(id);
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return;
+    it->second.timer = 0;
+    Answer(id, Refused(NotCommitted("no leader was elected within " +
+                                    std::to_string(timeout_ms_) + " ms; retry")));
+  });
+  awaiting_leader_[id] = std::move(command);
+  if (leader_poll_ == 0)
+    leader_poll_ = runtime_.ScheduleAfter(kLeaderPollMs, [this] { PollLeader(); });
+}
+
+void RaftGate::PollLeader() {
+  leader_poll_ = 0;
+  std::map<uint64_t, std::string> waiting = std::move(awaiting_leader_);
+  awaiting_leader_.clear();
+  for (auto& [id, command] : waiting) {
+    auto it = calls_.find(id);
+    if (it == calls_.end()) continue;
+    TimerId deadline = it->second.timer;
+    it->second.timer = 0;
+    if (Dispatch(id, command)) {
+      // A forwarded call set its own timer; the wait for a leader is over.
+      runtime_.Cancel(deadline);
+    } else {
+      calls_[id].timer = deadline;
+      awaiting_leader_[id] = std::move(command);
+    }
   }
-  Forward(id, raft.leader(), std::move(bytes));
+  if (!awaiting_leader_.empty())
+    leader_poll_ = runtime_.ScheduleAfter(kLeaderPollMs, [this] { PollLeader(); });
 }
 
 void RaftGate::ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply) {
@@ -102,6 +140,7 @@ void RaftGate::Propose(uint64_t id, std::string command) {
 
 void RaftGate::Forward(uint64_t id, raft::NodeId leader, std::string command) {
   Call& call = calls_[id];
+  if (call.timer != 0) runtime_.Cancel(call.timer);
   call.leader = leader;
   call.timer = runtime_.ScheduleAfter(timeout_ms_, [this, id] { TimedOut(id); });
   std::weak_ptr<bool> alive = alive_;

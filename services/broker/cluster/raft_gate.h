@@ -13,7 +13,9 @@
 //   index (read-your-writes on the node the client is connected to). No
 //   answer within the proposal timeout (a lost leader, a cut link, a follower
 //   that lags) is 504.
-// - No leader known (an election under way, or a node cut off): 504 at once.
+// - No leader known (an election under way, or a node cut off): the change
+//   waits for one, polling every kLeaderPollMs; 504 when none is elected
+//   within the timeout.
 // - A command that does not decode after encoding (past the codec's bounds,
 //   command_codec.h) is refused with 406 before anything is proposed.
 // - ProposeForPeer is the leader's side of forwarding: what Cluster.Propose
@@ -60,6 +62,8 @@ class RaftGate final : public core::MetadataGate {
   void ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply);
 
   size_t pending() const { return calls_.size(); }
+  // A leader is polled for this often while changes wait for one.
+  static constexpr int64_t kLeaderPollMs = 50;
 
  private:
   using Reply = std::function<void(ForwardResult)>;
@@ -73,6 +77,13 @@ class RaftGate final : public core::MetadataGate {
   };
 
   uint64_t Open(Reply reply);
+  // Proposes (leader) or forwards (a leader is known); false when no leader
+  // is known, `command` then left as it was.
+  bool Dispatch(uint64_t id, std::string& command);
+  // No leader known (an election under way): the change waits for one, at
+  // most timeout_ms_, then is answered 504.
+  void AwaitLeader(uint64_t id, std::string command);
+  void PollLeader();
   void Answer(uint64_t id, ForwardResult result);
   void Propose(uint64_t id, std::string command);
   void Forward(uint64_t id, raft::NodeId leader, std::string command);
@@ -85,6 +96,8 @@ class RaftGate final : public core::MetadataGate {
   Forwarder& forwarder_;
   const int64_t timeout_ms_;
   std::map<uint64_t, Call> calls_;
+  std::map<uint64_t, std::string> awaiting_leader_;  // call -> its encoded command
+  TimerId leader_poll_ = 0;
   uint64_t last_call_ = 0;
   bool stopping_ = false;
   // Expires with the gate: callbacks from the driver and the forwarder that

@@ -104,13 +104,26 @@ TEST_F(RaftGateTest, ConflictingDeclaresOnTwoNodesGiveOneOkAndOne406AndEveryNode
     EXPECT_EQ(n.broker->FindVHost("/")->FindQueue("q")->durable(), winner_durable) << "node " << id;
 }
 
-TEST_F(RaftGateTest, NoLeaderKnownIsAnswered504AtOnce) {
-  auto answer = SubmitAsync(1, cmd::AddVHost{"/"});  // no tick yet: no election
-  ASSERT_TRUE(answer->outcome.has_value()) << "answered without waiting";
+TEST_F(RaftGateTest, AChangeMadeBeforeAnyLeaderWaitsForTheElectionAndIsApplied) {
+  auto answer = SubmitAsync(1, cmd::AddVHost{"early"});  // no tick yet: no election
+  EXPECT_FALSE(answer->outcome.has_value()) << "answered before any leader was elected";
+  ASSERT_TRUE(RunUntil([&] { return answer->outcome.has_value(); }, kTimeoutMs));
+  ASSERT_TRUE(answer->outcome->status.ok()) << answer->outcome->status.error().text;
+  for (NodeId id : {1, 2, 3})
+    EXPECT_TRUE(RunUntil([&] { return nodes_[id].broker->FindVHost("early") != nullptr; })) << id;
+}
+
+TEST_F(RaftGateTest, NoLeaderElectedWithinTheTimeoutIs504) {
+  cut_ = {1};  // node 1 never hears of the leader the others elect
+  int64_t sent = runtime_.NowMs();
+  auto answer = SubmitAsync(1, cmd::AddVHost{"/"});
+  ASSERT_TRUE(RunUntil([&] { return answer->outcome.has_value(); }, kTimeoutMs + 1000));
+  EXPECT_LE(answer->at_ms - sent, kTimeoutMs + RaftGate::kLeaderPollMs);
   EXPECT_EQ(answer->outcome->status.error().code, kNotCommitted);
   EXPECT_EQ(answer->outcome->status.error().text,
-            "metadata change not committed: no leader is known (an election may be under way); "
-            "retry");
+            "metadata change not committed: no leader was elected within " +
+                std::to_string(kTimeoutMs) + " ms; retry");
+  EXPECT_EQ(nodes_[1].broker->FindVHost("/"), nullptr);
 }
 
 TEST_F(RaftGateTest, TheMinorityAnswers504WithinTheTimeoutTheMajorityGoesOnAndAllConvergeAfter) {
@@ -133,10 +146,13 @@ TEST_F(RaftGateTest, TheMinorityAnswers504WithinTheTimeoutTheMajorityGoesOnAndAl
   NodeId follower = *majority.begin() == leader ? *majority.rbegin() : *majority.begin();
   EXPECT_TRUE(Submit(leader, cmd::AddVHost{"majority-1"}).status.ok());
   EXPECT_TRUE(Submit(follower, cmd::AddVHost{"majority-2"}).status.ok());
-  // By now the old leader has stepped down (check-quorum) and knows no leader.
+  // By now the old leader has stepped down (check-quorum) and knows no
+  // leader: its change waits for one, and none comes within the timeout.
   auto meanwhile = SubmitAsync(old, cmd::AddVHost{"minority-2"});
-  ASSERT_TRUE(meanwhile->outcome.has_value());
-  EXPECT_NE(meanwhile->outcome->status.error().text.find("no leader is known"), std::string::npos)
+  EXPECT_FALSE(meanwhile->outcome.has_value());
+  ASSERT_TRUE(RunUntil([&] { return meanwhile->outcome.has_value(); }, kTimeoutMs + 1000));
+  EXPECT_NE(meanwhile->outcome->status.error().text.find("no leader was elected"),
+            std::string::npos)
       << meanwhile->outcome->status.error().text;
 
   cut_.clear();

@@ -1,0 +1,181 @@
+"""Three warren-node processes on loopback formed into one cluster from seeds
+(docs/cluster.md, "Forming a cluster"): a metadata change sent to any node
+is seen on every node, users are set up once, a node with another secret is
+refused, a node left without a majority refuses changes instead of hanging,
+and the two that remain after the leader is killed go on with nothing that
+was acknowledged lost.
+
+Each test starts its own cluster (harness.Broker per node, fixed gRPC ports
+chosen free at run time, because the seeds must name them before any node
+starts) and stops it.
+"""
+import os
+import re
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ctl"))
+
+import pika  # noqa: E402
+from ctl import connect, harness, listing, wait_for, warrenctl  # noqa: E402
+
+NO_DEFINITIONS = {"vhosts": [], "users": [], "permissions": []}
+SECRET = "CLUSTERTESTSECRETABCDEFGHIJKLMN"
+_LEADS = re.compile(r"cluster: member (\d+) leads the metadata in term (\d+)")
+
+
+class Cluster:
+    """Three nodes given the same seeds; `secrets` per node (default shared)."""
+
+    def __init__(self, test, secrets=(SECRET, SECRET, SECRET)):
+        self.test = test
+        ports = [harness.free_port() for _ in secrets]
+        seeds = ",".join("127.0.0.1:%d" % p for p in ports)
+        self.nodes = []
+        for i, (port, secret) in enumerate(zip(ports, secrets)):
+            secret_file = harness.temp_file(test, secret + "\n", suffix=".secret")
+            os.chmod(secret_file, 0o600)
+            node = harness.Broker(NO_DEFINITIONS, grpc_port=port,
+                                  args=["--node-name", "warren@c%d" % (i + 1),
+                                        "--cluster-secret-file", secret_file,
+                                        "--cluster-seeds", seeds])
+            self.nodes.append(node)
+        # Member ids are the seeds' places in sorted order.
+        self.by_id = {i + 1: n for i, n in enumerate(
+            sorted(self.nodes, key=lambda n: "127.0.0.1:%d" % n.grpc_listen_port))}
+
+    def __enter__(self):
+        try:
+            for n in self.nodes:
+                n.__enter__()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for n in self.nodes:
+            n.stop()
+
+    def leader(self, among=None):
+        """The node the logs of `among` (default: all) last name as leader."""
+        def named():
+            latest = None
+            for n in among or self.nodes:
+                for m in _LEADS.finditer(n.logs()):
+                    if latest is None or int(m.group(2)) > latest[1]:
+                        latest = (int(m.group(1)), int(m.group(2)))
+            return latest
+        member, _ = wait_for(named, "a metadata leader named in the logs", timeout=20)
+        return self.by_id[member]
+
+
+def declare(node, queue, user="guest", password="guest", **kwargs):
+    with connect(node, user, password) as c:
+        c.channel().queue_declare(queue, **kwargs)
+
+
+def exists(node, queue):
+    try:
+        with connect(node) as c:
+            c.channel().queue_declare(queue, passive=True)
+        return True
+    except pika.exceptions.ChannelClosedByBroker as e:
+        if e.reply_code == 404:
+            return False
+        raise
+
+
+def refused_with(node, queue):
+    """The reply code a declare of `queue` on `node` is refused with."""
+    try:
+        declare(node, queue)
+    except pika.exceptions.ConnectionClosedByBroker as e:
+        return e.reply_code, e.reply_text
+    except pika.exceptions.ChannelClosedByBroker as e:
+        return e.reply_code, e.reply_text
+    return None
+
+
+class ClusterTest(unittest.TestCase):
+    def test_changes_sent_to_any_node_are_seen_on_every_node(self):
+        with Cluster(self) as c:
+            n1, n2, n3 = c.nodes
+            # The tutorial's user, set up once, through three different nodes.
+            warrenctl(n2, "add_user", "admin", "123456")
+            warrenctl(n3, "set_user_tags", "admin", "administrator")
+            warrenctl(n1, "set_permissions", "-p", "/", "admin", ".*", ".*", ".*")
+            for n in c.nodes:
+                users = {u["user"]: u["tags"] for u in listing(n, "list_users")}
+                self.assertIn("admin", users, n.logs())
+            declare(n3, "orders", "admin", "123456", durable=True)
+            declare(n1, "audit", durable=False)
+            for n in c.nodes:
+                self.assertTrue(exists(n, "orders"))
+                self.assertTrue(exists(n, "audit"))
+            # The model's refusal comes back from whichever node is asked.
+            code, text = refused_with(n2, "orders")  # durable=False against durable
+            self.assertEqual(code, 406, text)
+            self.assertIn("inequivalent arg 'durable'", text)
+
+    def test_a_node_with_another_secret_is_refused_and_both_sides_say_so(self):
+        with Cluster(self, secrets=(SECRET, SECRET, "ANOTHERSECRETZZZZZZZZZZZZZZZZZZZ")) as c:
+            n1, n2, n3 = c.nodes
+            declare(n1, "q")  # the two that share the secret are a majority
+            self.assertTrue(exists(n2, "q"))
+            code, text = refused_with(n3, "q3")
+            self.assertEqual(code, 504, text)
+            self.assertFalse(exists(n1, "q3"))
+            # Each side refuses the other once its Raft link tries to connect.
+            wait_for(lambda: re.search(r"refused node warren@c[12] at .*another cluster secret",
+                                       n3.logs()), "the odd node logging the refusal")
+            for n in (n1, n2):
+                wait_for(lambda: re.search(r"refused node warren@c3 at .*another cluster secret",
+                                           n.logs()), "the others logging the refusal")
+                self.assertEqual(n.logs().count("refused node warren@c3"), 1, n.logs())
+
+    def test_a_node_without_a_majority_refuses_changes_within_seconds(self):
+        with Cluster(self) as c:
+            n1, n2, n3 = c.nodes
+            declare(n1, "before")
+            n2.kill()
+            n3.kill()
+            started = time.monotonic()
+            code, text = refused_with(n1, "after")
+            self.assertLess(time.monotonic() - started, 15.0)
+            self.assertEqual(code, 504, text)
+            self.assertIn("not committed", text)
+            self.assertTrue(exists(n1, "before"))
+            self.assertFalse(exists(n1, "after"))
+
+    def test_killing_the_leader_loses_no_acknowledged_change_and_a_new_leader_serves(self):
+        with Cluster(self) as c:
+            leader = c.leader()
+            survivors = [n for n in c.nodes if n is not leader]
+            acknowledged = []
+            for i in range(20):
+                declare(survivors[0], "before-%d" % i)
+                acknowledged.append("before-%d" % i)
+            leader.kill()
+            killed_at = time.monotonic()
+
+            def declared_again():
+                name = "after-%d" % len(acknowledged)
+                if refused_with(survivors[0], name) is None:
+                    acknowledged.append(name)
+                    return True
+                return False
+            wait_for(declared_again, "a change accepted after the leader was killed", timeout=20)
+            failover = time.monotonic() - killed_at
+            for i in range(20):
+                declare(survivors[1], "later-%d" % i)
+                acknowledged.append("later-%d" % i)
+            for n in survivors:
+                for name in acknowledged:
+                    self.assertTrue(exists(n, name), "%s missing on %s" % (name, n.grpc_port))
+            print("new leader accepting changes %.2f s after kill -9" % failover, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()

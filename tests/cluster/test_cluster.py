@@ -106,14 +106,18 @@ class ClusterTest(unittest.TestCase):
             warrenctl(n2, "add_user", "admin", "123456")
             warrenctl(n3, "set_user_tags", "admin", "administrator")
             warrenctl(n1, "set_permissions", "-p", "/", "admin", ".*", ".*", ".*")
+            # Acknowledged once a majority has it and the node asked applied it;
+            # the third node applies it a moment later.
             for n in c.nodes:
-                users = {u["user"]: u["tags"] for u in listing(n, "list_users")}
-                self.assertIn("admin", users, n.logs())
+                wait_for(lambda: {"user": "admin", "tags": ["administrator"]}
+                         in listing(n, "list_users"), "admin, tagged, on every node", timeout=10)
             declare(n3, "orders", "admin", "123456", durable=True)
+            self.assertTrue(exists(n3, "orders"), "read-your-writes on the node asked")
             declare(n1, "audit", durable=False)
+            self.assertTrue(exists(n1, "audit"), "read-your-writes on the node asked")
             for n in c.nodes:
-                self.assertTrue(exists(n, "orders"))
-                self.assertTrue(exists(n, "audit"))
+                wait_for(lambda: exists(n, "orders") and exists(n, "audit"),
+                         "both queues on every node", timeout=10)
             # The model's refusal comes back from whichever node is asked.
             code, text = refused_with(n2, "orders")  # durable=False against durable
             self.assertEqual(code, 406, text)
@@ -171,9 +175,11 @@ class ClusterTest(unittest.TestCase):
             for i in range(20):
                 declare(survivors[1], "later-%d" % i)
                 acknowledged.append("later-%d" % i)
+            # Nothing acknowledged is lost: every name reaches both survivors
+            # (the one not asked applies the last ones a moment later).
             for n in survivors:
-                for name in acknowledged:
-                    self.assertTrue(exists(n, name), "%s missing on %s" % (name, n.grpc_port))
+                wait_for(lambda: all(exists(n, name) for name in acknowledged),
+                         "every acknowledged queue on node %d" % n.grpc_port, timeout=10)
             print("new leader accepting changes %.2f s after kill -9" % failover, file=sys.stderr)
 
 

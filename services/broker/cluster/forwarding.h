@@ -21,6 +21,9 @@ struct ForwardResult {
   core::Outcome outcome;
   raft::Index index = 0;  // where the leader committed and applied the entry
   raft::Term term = 0;
+  // The leader could not be reached at all (the change never left this
+  // node), so it may be sent again, to the next leader.
+  bool unreached = false;
 };
 
 // Carries an encoded command (command_codec.h) to the leader. The node

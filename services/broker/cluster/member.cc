@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
+#include <fstream>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -105,7 +107,12 @@ class ForwardThread final : public Forwarder {
         auto& client = clients_[job.leader];
         if (!client) client = std::make_unique<PeerClient>(address->second, secret_, self_);
         grpc::Status s = client->Propose(job.command, result);
-        if (!s.ok()) result = NotCommitted(job.leader, "could not be reached: " + s.error_message());
+        if (!s.ok()) {
+          result = NotCommitted(job.leader, "could not be reached: " + s.error_message());
+          // No connection: nothing was sent. A deadline may have passed
+          // after the leader took it, so that is not sent again.
+          result.unreached = s.error_code() == grpc::StatusCode::UNAVAILABLE;
+        }
       }
       post_([done = std::move(job.done), result = std::move(result)] { done(result); });
     }
@@ -125,6 +132,25 @@ class ForwardThread final : public Forwarder {
 
 bool IsEmpty(const raft::Persisted& p) {
   return p.hard_state.term == 0 && p.entries.empty() && p.snapshot.meta.index == 0;
+}
+
+// DATA_DIR/cluster/member: "id N\n", written when the member first starts.
+// A restart with seeds that number this node otherwise is refused: its
+// votes and log were cast as member N.
+constexpr size_t kMaxMemberFile = 64;
+
+Result<raft::NodeId> ReadMemberId(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return raft::kNoNode;
+  std::string text(kMaxMemberFile + 1, '\0');
+  f.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(f.gcount()));
+  unsigned long long id = 0;
+  char end = 0;
+  if (text.size() > kMaxMemberFile || std::sscanf(text.c_str(), "id %llu%c", &id, &end) != 2 ||
+      end != '\n' || id == 0)
+    return Error{0, path + ": not a member file (\"id N\"); refusing to start (docs/cluster.md)"};
+  return static_cast<raft::NodeId>(id);
 }
 
 }  // namespace
@@ -167,22 +193,33 @@ Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secr
   parts->storage = std::make_unique<RaftStorage>(store::FileSystem::Default(), dir);
   Result<raft::Persisted> persisted = parts->storage->Open();
   if (!persisted.ok()) return persisted.error();
-  if (!IsEmpty(persisted.value()))
-    // Its broker was restored from the store, which does not yet record how
-    // far into the log it had applied; replaying the log over it could undo
-    // what came after (docs/cluster.md, "Still to build").
-    return Error{0, "cluster: " + parts->storage->path() +
-                        " holds this member's earlier log, and a member cannot restart yet "
-                        "(docs/cluster.md); the data directory is left as it is"};
-  std::vector<raft::NodeId> voters;
-  for (const auto& [id, address] : addresses) voters.push_back(id);
-  persisted = raft::Persisted::Bootstrap(voters);
-  raft::Ready initial;
-  initial.hard_state = persisted->hard_state;
-  initial.entries = persisted->entries;
-  if (Status s = parts->storage->Save(initial); !s.ok()) return s.error();
+  const std::string member_file = dir + "/member";
+  Result<raft::NodeId> recorded = ReadMemberId(member_file);
+  if (!recorded.ok()) return recorded.error();
+  bool restart = !IsEmpty(persisted.value());
+  if (restart && recorded.value() != self)
+    return Error{0, "cluster: this node was member " + std::to_string(recorded.value()) +
+                        " and the seeds now make it member " + std::to_string(self) +
+                        ": give it the seeds it started with (docs/cluster.md)"};
+  if (!restart) {
+    std::vector<raft::NodeId> voters;
+    for (const auto& [id, address] : addresses) voters.push_back(id);
+    persisted = raft::Persisted::Bootstrap(voters);
+    raft::Ready initial;
+    initial.hard_state = persisted->hard_state;
+    initial.entries = persisted->entries;
+    if (Status s = parts->storage->Save(initial); !s.ok()) return s.error();
+    if (Status s = store::ReplaceFile(store::FileSystem::Default(), member_file,
+                                      "id " + std::to_string(self) + "\n");
+        !s.ok())
+      return s.error();
+  }
 
   parts->machine = std::make_unique<MetadataMachine>(broker);
+  // A restart: the broker came back from the store with every entry it had
+  // applied (docs/cluster.md, "A member's restart").
+  uint64_t applied = broker.persistence() ? broker.persistence()->metadata_applied() : 0;
+  if (restart) parts->machine->SkipThrough(applied);
   parts->transport = std::make_unique<PeerTransport>();
   for (const auto& [id, address] : addresses)
     if (id != self)
@@ -199,8 +236,11 @@ Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secr
                                                *parts->machine, d, std::move(persisted.value()));
   parts->gate = std::make_unique<RaftGate>(runtime, *parts->driver, *parts->machine,
                                            *parts->forwarder, d.proposal_timeout_ms);
-  spdlog::info("cluster: this node is member {} of {} ({}), the Raft log is in {}", self,
-               seeds.size(), addresses[self], parts->storage->path());
+  spdlog::info("cluster: this node is member {} of {} ({}), the Raft log is in {}{}", self,
+               seeds.size(), addresses[self], parts->storage->path(),
+               restart ? ", restarted with the metadata applied through entry " +
+                             std::to_string(applied)
+                       : "");
   return std::unique_ptr<Member>(new Member(std::move(parts)));
 }
 

@@ -44,8 +44,10 @@ class Member {
  public:
   // Finds this node among the seeds (a seed whose Ping answers this node's
   // name) and opens its Raft log; a new log is started with every seed a
-  // voter. Errors: no seed is this node; the log is damaged; the log belongs
-  // to a member that restarted (not yet supported, docs/cluster.md).
+  // voter. A restarted member goes on from its log, skipping the entries its
+  // store already holds. Errors: no seed is this node; the log or the member
+  // file is damaged; the seeds number this node otherwise than at its first
+  // start.
   static Result<std::unique_ptr<Member>> Join(MemberOptions options, const Secret& secret,
                                               Runtime& runtime, core::Broker& broker);
   ~Member();

@@ -5,6 +5,7 @@
 #include "amqp/constants.h"
 #include "broker/cluster/command_codec.h"
 #include "broker/cluster/metadata_snapshot.h"
+#include "broker/core/broker.h"
 #include "broker/core/errors.h"
 #include "common/text.h"
 
@@ -14,7 +15,14 @@ MetadataMachine::MetadataMachine(core::Broker& broker) : broker_(broker) {}
 
 MetadataMachine::~MetadataMachine() = default;
 
+void MetadataMachine::SkipThrough(raft::Index index) { skip_through_ = index; }
+
 void MetadataMachine::Apply(const raft::Entry& entry) {
+  if (entry.index <= skip_through_) {
+    // The broker came back from the store with this entry's effects.
+    AppliedTo(entry.index);
+    return;
+  }
   if (entry.type == raft::EntryType::kCommand) {
     core::Outcome outcome;
     Result<core::Command> command = DecodeCommand(entry.payload);
@@ -31,11 +39,18 @@ void MetadataMachine::Apply(const raft::Entry& entry) {
     }
     outcomes_.emplace_back(entry.index, std::move(outcome));
     if (outcomes_.size() > kKeptOutcomes) outcomes_.pop_front();
+    // After the definitions it changed, in the same file and order.
+    if (core::Persistence* store = broker_.definitions()) store->PutMetadataApplied(entry.index);
   }
   AppliedTo(entry.index);
 }
 
 void MetadataMachine::Restore(const raft::Snapshot& snapshot) {
+  if (snapshot.meta.index <= skip_through_) {
+    // The store's definitions are as new as the snapshot, or newer.
+    AppliedTo(snapshot.meta.index);
+    return;
+  }
   if (Status s = RestoreSnapshot(snapshot.data); !s.ok())
     spdlog::error("cluster: refused the snapshot at index {}; this node's metadata stays as it "
                   "was and may differ from the cluster's: {}",

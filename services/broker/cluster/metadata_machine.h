@@ -57,6 +57,12 @@ class MetadataMachine final : public StateMachine {
 
   // StateMachine.
   void Apply(const raft::Entry& entry) override;
+  // At a restart: the broker, read back from the store, already holds the
+  // effects of every entry through `index` (Persistence::metadata_applied),
+  // so those entries, and a snapshot no newer, only move the applied index.
+  // After each command it applies, the machine records its index in the
+  // store, in order with the definitions the command changed.
+  void SkipThrough(raft::Index index);
   void Restore(const raft::Snapshot& snapshot) override;  // logs a refused one
   std::string TakeSnapshot() const override;
 
@@ -81,6 +87,7 @@ class MetadataMachine final : public StateMachine {
 
   core::Broker& broker_;
   raft::Index applied_ = 0;
+  raft::Index skip_through_ = 0;  // SkipThrough
   std::deque<std::pair<raft::Index, core::Outcome>> outcomes_;  // the latest last
   std::map<std::pair<raft::Index, WaitId>, std::function<void()>> waiters_;
   std::unordered_map<WaitId, raft::Index> waiting_for_;

@@ -49,19 +49,14 @@ bool RaftGate::Dispatch(uint64_t id, std::string& command) {
     return true;
   }
   if (raft.leader() == raft::kNoNode || raft.leader() == raft.id()) return false;
+  if (auto it = calls_.find(id); it != calls_.end() && it->second.unreachable == raft.leader())
+    return false;  // still the leader that could not be reached: wait for the next
   Forward(id, raft.leader(), std::move(command));
   return true;
 }
 
 void RaftGate::AwaitLeader(uint64_t id, std::string command) {
-  calls_[id].timer = runtime_.ScheduleAfter(timeout_ms_, [this, id] {
-    awaiting_leader_.erase(id);
-    auto it = calls_.find(id);
-    if (it == calls_.end()) return;
-    it->second.timer = 0;
-    Answer(id, Refused(NotCommitted("no leader was elected within " +
-                                    std::to_string(timeout_ms_) + " ms; retry")));
-  });
+  calls_[id].timer = runtime_.ScheduleAfter(timeout_ms_, [this, id] { TimedOut(id); });
   awaiting_leader_[id] = std::move(command);
   if (leader_poll_ == 0)
     leader_poll_ = runtime_.ScheduleAfter(kLeaderPollMs, [this] { PollLeader(); });
@@ -72,17 +67,9 @@ void RaftGate::PollLeader() {
   std::map<uint64_t, std::string> waiting = std::move(awaiting_leader_);
   awaiting_leader_.clear();
   for (auto& [id, command] : waiting) {
-    auto it = calls_.find(id);
-    if (it == calls_.end()) continue;
-    TimerId deadline = it->second.timer;
-    it->second.timer = 0;
-    if (Dispatch(id, command)) {
-      // A forwarded call set its own timer; the wait for a leader is over.
-      runtime_.Cancel(deadline);
-    } else {
-      calls_[id].timer = deadline;
-      awaiting_leader_[id] = std::move(command);
-    }
+    if (!calls_.count(id)) continue;
+    // The call's deadline (its timer) holds through every dispatch.
+    if (!Dispatch(id, command)) awaiting_leader_[id] = std::move(command);
   }
   if (!awaiting_leader_.empty())
     leader_poll_ = runtime_.ScheduleAfter(kLeaderPollMs, [this] { PollLeader(); });
@@ -140,9 +127,10 @@ void RaftGate::Propose(uint64_t id, std::string command) {
 
 void RaftGate::Forward(uint64_t id, raft::NodeId leader, std::string command) {
   Call& call = calls_[id];
-  if (call.timer != 0) runtime_.Cancel(call.timer);
   call.leader = leader;
-  call.timer = runtime_.ScheduleAfter(timeout_ms_, [this, id] { TimedOut(id); });
+  if (call.timer == 0)  // else the first dispatch's deadline still holds
+    call.timer = runtime_.ScheduleAfter(timeout_ms_, [this, id] { TimedOut(id); });
+  call.command = command;  // kept, to send again if the leader cannot be reached
   std::weak_ptr<bool> alive = alive_;
   forwarder_.Forward(leader, std::move(command), [this, alive, id](ForwardResult r) {
     if (!alive.expired()) OnForwarded(id, std::move(r));
@@ -152,6 +140,16 @@ void RaftGate::Forward(uint64_t id, raft::NodeId leader, std::string command) {
 void RaftGate::OnForwarded(uint64_t id, ForwardResult result) {
   auto it = calls_.find(id);
   if (it == calls_.end()) return;
+  if (result.unreached) {
+    // A leader that is gone (killed, or its node stopped): the change waits
+    // for the next one within the same deadline, as with no leader known.
+    it->second.unreachable = it->second.leader;
+    awaiting_leader_[id] = std::move(it->second.command);
+    if (leader_poll_ == 0)
+      leader_poll_ = runtime_.ScheduleAfter(kLeaderPollMs, [this] { PollLeader(); });
+    return;
+  }
+  it->second.command.clear();
   if (result.index == 0 || machine_.applied_index() >= result.index) {
     Answer(id, std::move(result));
     return;
@@ -169,6 +167,15 @@ void RaftGate::TimedOut(uint64_t id) {
   Call& call = it->second;
   call.timer = 0;
   std::string ms = std::to_string(timeout_ms_);
+  if (awaiting_leader_.erase(id) > 0) {
+    std::string why = call.unreachable != raft::kNoNode
+                          ? "the leader (node " + std::to_string(call.unreachable) +
+                                ") could not be reached and no other was elected within " + ms +
+                                " ms; retry"
+                          : "no leader was elected within " + ms + " ms; retry";
+    Answer(id, Refused(NotCommitted(why)));
+    return;
+  }
   std::string leader = "the leader (node " + std::to_string(call.leader) + ")";
   if (call.committed_at == 0) {
     Answer(id, Refused(NotCommitted("no answer from " + leader + " within " + ms + " ms")));

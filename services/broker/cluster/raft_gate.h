@@ -74,6 +74,8 @@ class RaftGate final : public core::MetadataGate {
     std::optional<MetadataMachine::WaitId> wait;  // for this node's apply
     raft::NodeId leader = raft::kNoNode;           // forwarded to
     raft::Index committed_at = 0;                  // the leader's answer
+    std::string command;                           // while forwarded: to send again
+    raft::NodeId unreachable = raft::kNoNode;      // a leader it could not reach
   };
 
   uint64_t Open(Reply reply);

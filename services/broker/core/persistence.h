@@ -91,6 +91,12 @@ class Persistence {
   // Replaces the vhost's policy of the same name.
   virtual void PutPolicy(const PolicyDef& policy) = 0;
   virtual void DeletePolicy(const std::string& vhost, const std::string& name) = 0;
+  // A cluster member applied its metadata log through `index`: recorded
+  // after, and in order with, the definitions that entry changed, so a
+  // restart knows which entries its definitions already hold
+  // (docs/cluster.md, "A member's restart"). 0 when never recorded.
+  virtual void PutMetadataApplied(uint64_t /*index*/) {}
+  virtual uint64_t metadata_applied() const { return 0; }
 
   // Messages. A record is referenced once per durable queue it was written
   // for (or once, for a page-out copy written with no queue); every

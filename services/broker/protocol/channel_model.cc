@@ -141,8 +141,13 @@ Status Channel::HandleQueueDeclare(const amqp::QueueDeclare& m) {
   return Submit(std::move(c), kQueue, kQueueDeclare,
                 [this, name = std::move(name), no_wait = m.no_wait](const Outcome& o) {
                   if (!o.status.ok()) return o.status;
-                  if (!no_wait)
-                    Reply(amqp::QueueDeclareOk{name, o.message_count, o.consumer_count});
+                  if (no_wait) return Status::Ok();
+                  // The counts are this node's queue's: the outcome may have
+                  // been computed on another node (a cluster's leader).
+                  auto q = vhost().FindQueue(name);
+                  Reply(amqp::QueueDeclareOk{
+                      name, q ? static_cast<uint32_t>(q->ready_count()) : o.message_count,
+                      q ? static_cast<uint32_t>(q->consumer_count()) : o.consumer_count});
                   return Status::Ok();
                 });
 }

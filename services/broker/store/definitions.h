@@ -40,6 +40,7 @@ struct Definitions {
   std::map<std::string, core::BindingDef> bindings;  // keyed by their encoding
   std::map<std::pair<std::string, std::string>, core::PolicyDef> policies;        // vhost, name
   uint64_t next_queue_id = 1;
+  uint64_t metadata_applied = 0;  // a cluster member's (core/persistence.h)
   bool empty() const { return vhosts.empty() && users.empty(); }
 };
 
@@ -82,6 +83,7 @@ class DefinitionsLog {
   void DeleteBinding(const core::BindingDef& b);
   void PutPolicy(const core::PolicyDef& p);
   void DeletePolicy(const std::string& vhost, const std::string& name);
+  void PutMetadataApplied(uint64_t index);
 
  private:
   // Applies and appends one record.

@@ -202,6 +202,11 @@ std::string Apply(Definitions& m, uint8_t type, std::string_view payload, int ma
       if (r.ok()) m.next_queue_id = std::max(m.next_queue_id, id);
       break;
     }
+    case kMetadataApplied: {
+      uint64_t index = r.U64();
+      if (r.ok()) m.metadata_applied = std::max(m.metadata_applied, index);
+      break;
+    }
     default: why = ApplyEntity(m, type, r, payload, max_depth); break;
   }
   if (why.empty() && !r.ok()) why = kTruncated;
@@ -212,8 +217,10 @@ std::string Describe(uint8_t type, std::string_view payload) {
   static constexpr const char* kNames[] = {
       "", "vhost", "vhost deletion", "user", "user deletion", "permissions",
       "permissions deletion", "exchange", "exchange deletion", "queue", "queue deletion",
-      "binding", "binding deletion", "queue id", "policy", "policy deletion"};
-  if (type == 0 || type > kPolicyDelete) return "record of unknown type " + std::to_string(type);
+      "binding", "binding deletion", "queue id", "policy", "policy deletion",
+      "metadata log position"};
+  if (type == 0 || type > kMetadataApplied)
+    return "record of unknown type " + std::to_string(type);
   std::string out = std::string(kNames[type]) + " record";
   amqp::Reader r(payload);
   auto quoted = [&](const char* what) {
@@ -228,7 +235,7 @@ std::string Describe(uint8_t type, std::string_view payload) {
       first = quoted("user");
       second = quoted("vhost");
       break;
-    case kNextQueueId: break;
+    case kNextQueueId: case kMetadataApplied: break;
     default:
       first = quoted("vhost");
       second = quoted(type == kBindingPut || type == kBindingDelete ? "source" : "name");

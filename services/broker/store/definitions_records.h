@@ -14,7 +14,7 @@ namespace warren::store::defs {
 enum Type : uint8_t {
   kVHostPut = 1, kVHostDelete, kUserPut, kUserDelete, kPermissionsPut, kPermissionsDelete,
   kExchangePut, kExchangeDelete, kQueuePut, kQueueDelete, kBindingPut, kBindingDelete,
-  kNextQueueId, kPolicyPut, kPolicyDelete,
+  kNextQueueId, kPolicyPut, kPolicyDelete, kMetadataApplied,
 };
 
 std::string Strings(std::initializer_list<std::string_view> items);
@@ -24,6 +24,7 @@ std::string EncodeExchange(const core::ExchangeDef& e);
 std::string EncodeQueue(const core::QueueDef& q);
 std::string EncodeBinding(const core::BindingDef& b);
 std::string EncodePolicy(const core::PolicyDef& p);
+// Also the payload of kMetadataApplied: one 64-bit number.
 std::string EncodeNextQueueId(uint64_t id);
 
 // Applies one record to `m`, reading field tables up to `max_depth` levels.

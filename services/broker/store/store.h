@@ -97,6 +97,10 @@ class Store : public core::Persistence {
   void DeletePolicy(const std::string& vhost, const std::string& name) override {
     Def([&] { definitions_.DeletePolicy(vhost, name); });
   }
+  void PutMetadataApplied(uint64_t index) override {
+    Def([&] { definitions_.PutMetadataApplied(index); });
+  }
+  uint64_t metadata_applied() const override { return definitions_.model().metadata_applied; }
 
   core::DiskRef Write(const core::Message& message, const std::vector<uint64_t>& queue_ids) override;
   void AddRef(const core::DiskRef& ref) override;

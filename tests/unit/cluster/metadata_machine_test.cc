@@ -273,5 +273,28 @@ TEST_F(MetadataMachineTest, ASnapshotFromTheLeaderThatDoesNotDecodeIsLoggedAndTh
       << log.text();
 }
 
+TEST_F(MetadataMachineTest, AfterARestartEntriesTheStoreAlreadyHeldAreSkippedAndLaterOnesApplied) {
+  Replica r(runtime_);
+  // The store gave back a broker with entries 2..4 applied: "/" and a queue
+  // declared durable after one declared otherwise was deleted.
+  r.ApplyAll({cmd::AddVHost{"/"}, cmd::DeclareQueue{"/", "q", true, false, false, {}, 0}});
+  r.machine.SkipThrough(4);
+  r.machine.Apply(CommandEntry(2, cmd::AddVHost{"/"}));
+  r.machine.Apply(CommandEntry(3, cmd::DeleteQueue{"/", "q", false, false, 0}));
+  r.machine.Apply(CommandEntry(4, cmd::DeclareQueue{"/", "q", true, false, false, {}, 0}));
+  EXPECT_EQ(r.machine.applied_index(), 4u);
+  ASSERT_NE(r.broker.FindVHost("/")->FindQueue("q"), nullptr) << "replaying 3 would delete it";
+  EXPECT_FALSE(r.machine.OutcomeAt(3).has_value()) << "skipped entries have no outcome";
+  // A snapshot no newer than what the store held is not restored over it.
+  raft::Snapshot old;
+  old.meta.index = 4;
+  old.data = "not even a snapshot";
+  r.machine.Restore(old);
+  EXPECT_NE(r.broker.FindVHost("/")->FindQueue("q"), nullptr);
+  r.machine.Apply(CommandEntry(5, cmd::DeclareQueue{"/", "later", false, false, false, {}, 0}));
+  EXPECT_NE(r.broker.FindVHost("/")->FindQueue("later"), nullptr);
+  EXPECT_EQ(r.machine.applied_index(), 5u);
+}
+
 }  // namespace
 }  // namespace warren::cluster

@@ -145,6 +145,21 @@ TEST_F(DefinitionsTest, QueueIdsAreNeverReusedAfterADelete) {
   EXPECT_EQ(log->NewQueueId(), 3u);
 }
 
+TEST_F(DefinitionsTest, TheClusterLogPositionSurvivesReopensAndCompactions) {
+  {
+    auto log = Open();
+    EXPECT_EQ(log->model().metadata_applied, 0u) << "a node alone never records one";
+    log->PutVHost("v");
+    log->PutMetadataApplied(7);
+    log->PutQueue({"v", "q", log->NewQueueId(), false, {}});
+    log->PutMetadataApplied(8);
+  }
+  Open();  // compacts
+  auto log = Open();
+  EXPECT_EQ(log->model().metadata_applied, 8u);
+  EXPECT_EQ(log->model().queues.count({"v", "q"}), 1u);
+}
+
 TEST_F(DefinitionsTest, ADamagedTailDropsOnlyWhatFollowsTheDamage) {
   {
     auto log = Open();

@@ -16,6 +16,7 @@
 #include "broker/cluster/cluster_service.h"
 #include "broker/cluster/forwarding.h"
 #include "broker/cluster/member.h"
+#include "broker/cluster/peer_probe.h"
 #include "broker/cluster/raft_driver.h"
 #include "broker/cluster/secret.h"
 #include "broker/core/broker.h"
@@ -201,6 +202,9 @@ void Node::StartAdmin() {
   c.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
   c.loop_stopped = [io] { return io->stopped(); };
   c.status = [this] { return Describe(); };
+  c.cluster = [this] { return DescribeCluster(); };
+  probe_ = std::make_unique<cluster::PeerProbe>(*secret_, config_.node_name);
+  c.probe = [this](admin::ClusterView& view) { ProbePeers(view); };
   admin_ = std::make_unique<admin::AdminServer>(std::move(c));
   // What peers send is handed to the member on the loop; until it exists
   // (JoinCluster), or on a node alone, it is dropped or refused.
@@ -247,6 +251,44 @@ admin::NodeStatus Node::Describe() const {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0) s.fds_limit = lim.rlim_cur;
   return s;
+}
+
+admin::ClusterView Node::DescribeCluster() const {
+  admin::ClusterView view;
+  if (!member_) {  // a node alone: a cluster of one that it leads
+    HostPort grpc = ParseHostPort(config_.grpc_listen, "grpc_listen");
+    view.self = view.leader = 1;
+    std::string host = grpc.host.find(':') == std::string::npos ? grpc.host : "[" + grpc.host + "]";
+    view.members.push_back(
+        {1, host + ":" + std::to_string(grpc_port_), config_.node_name, true, true});
+    return view;
+  }
+  cluster::MemberView m = member_->Describe();
+  view.self = m.self;
+  view.leader = m.leader;
+  view.term = m.term;
+  for (const auto& p : m.members) {
+    bool self = p.id == m.self;
+    view.members.push_back(
+        {p.id, p.address, self ? config_.node_name : std::string(), p.voter, self});
+  }
+  return view;
+}
+
+void Node::ProbePeers(admin::ClusterView& view) {
+  std::vector<admin::ClusterMember*> others;
+  std::vector<std::string> addresses;
+  for (auto& m : view.members) {
+    if (m.id == view.self || m.address.empty()) continue;
+    others.push_back(&m);
+    addresses.push_back(m.address);
+  }
+  if (addresses.empty()) return;
+  std::vector<cluster::PeerProbe::Answer> answers = probe_->Probe(addresses);
+  for (size_t i = 0; i < others.size(); ++i) {
+    others[i]->running = answers[i].running;
+    others[i]->node_name = answers[i].node_name;
+  }
 }
 
 uint16_t Node::amqp_port() const { return listener_ ? listener_->port() : 0; }

@@ -32,10 +32,12 @@ namespace warren {
 
 namespace admin {
 class AdminServer;
+struct ClusterView;
 struct NodeStatus;
 }
 namespace cluster {
 class Member;
+class PeerProbe;
 class Secret;
 }
 namespace core {
@@ -76,6 +78,11 @@ class Node {
   // carries every metadata change from then on.
   void JoinCluster();
   admin::NodeStatus Describe() const;
+  // On the loop: the cluster's members from the Raft configuration (a node
+  // alone: itself); only this node is marked running (ProbePeers, off the
+  // loop, marks the others).
+  admin::ClusterView DescribeCluster() const;
+  void ProbePeers(admin::ClusterView& view);
 
   NodeConfig config_;
   std::unique_ptr<asio::io_context> io_;
@@ -87,6 +94,7 @@ class Node {
   std::unique_ptr<net::Listener> listener_;
   std::unique_ptr<grpc::Service> cluster_service_;  // served by admin_'s server
   std::unique_ptr<cluster::Member> member_;         // with cluster_seeds
+  std::unique_ptr<cluster::PeerProbe> probe_;       // used off the loop (cluster_status)
   std::unique_ptr<admin::AdminServer> admin_;
   uint16_t grpc_port_ = 0;
   int64_t started_ms_ = 0;  // steady clock

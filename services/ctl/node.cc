@@ -1,6 +1,8 @@
-// status and cluster_status, in rabbitmqctl 3.13's section layout. Warren
-// has no clusters yet, so cluster_status shows this node as the only disk
-// and running node.
+// status and cluster_status, in rabbitmqctl 3.13's section layout.
+// cluster_status lists every member of the cluster (disk nodes) and those
+// that answered the node asked just now (running nodes); versions, alarms
+// and listeners are the node asked's own (docs/cluster.md, "cluster_status").
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -83,25 +85,73 @@ void PrintStatus(const Context& ctx, const v1::StatusResponse& s) {
   Section("Listeners", ListenerLines(s, "I"));
 }
 
-void PrintClusterStatus(const Context& ctx, const v1::StatusResponse& s) {
+// A member as cluster_status names it: its node name, or its gRPC address
+// when the node asked has not reached it since it started.
+std::string Shown(const v1::ClusterMember& m) {
+  return m.node_name().empty() ? m.address() : m.node_name();
+}
+
+// The cluster's name: member 1's (the first seed in sorted order), so
+// every node gives the same one; a node alone gives its own.
+std::string ClusterName(const v1::ClusterStatusResponse& c) {
+  for (const auto& m : c.members())
+    if (m.id() == 1) return Shown(m);
+  return c.node().node_name();
+}
+
+std::vector<std::string> Names(const v1::ClusterStatusResponse& c, bool running_only) {
+  std::vector<std::string> names;
+  for (const auto& m : c.members())
+    if (m.running() || !running_only) names.push_back(Shown(m));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+const v1::ClusterMember* Leader(const v1::ClusterStatusResponse& c) {
+  for (const auto& m : c.members())
+    if (m.id() == c.leader_id()) return &m;
+  return nullptr;
+}
+
+json MembersJson(const v1::ClusterStatusResponse& c) {
+  json out = json::array();
+  for (const auto& m : c.members()) {
+    out.push_back({{"id", m.id()},
+                   {"node_name", m.node_name().empty() ? json() : json(m.node_name())},
+                   {"address", m.address()},
+                   {"voter", m.voter()},
+                   {"running", m.running()}});
+  }
+  return out;
+}
+
+void PrintClusterStatus(const Context& ctx, const v1::ClusterStatusResponse& c) {
+  const v1::StatusResponse& s = c.node();
   const std::string& node = s.node_name();
-  const std::string version = s.product() + " " + s.version();
+  const v1::ClusterMember* leader = Leader(c);
   if (ctx.out.json()) {
-    ctx.out.PrintJson({{"cluster_name", node},
-                       {"disk_nodes", {node}},
-                       {"running_nodes", {node}},
+    ctx.out.PrintJson({{"cluster_name", ClusterName(c)},
+                       {"disk_nodes", Names(c, false)},
+                       {"running_nodes", Names(c, true)},
                        {"versions", {{node, {{"product_name", s.product()},
                                              {"product_version", s.version()}}}}},
                        {"alarms", s.alarms()},
                        {"partitions", json::object()},
-                       {"listeners", {{node, ListenersJson(s)}}}});
+                       {"listeners", {{node, ListenersJson(s)}}},
+                       {"leader", leader ? json(Shown(*leader)) : json()},
+                       {"term", c.term()},
+                       {"members", MembersJson(c)}});
     return;
   }
   ctx.out.Info("Cluster status of node " + node + " ...");
-  std::cout << "Basics\n\nCluster name: " << node << '\n';
-  Section("Disk Nodes", {node});
-  Section("Running Nodes", {node});
-  Section("Versions", {node + ": " + version});
+  std::cout << "Basics\n\nCluster name: " << ClusterName(c) << "\nMetadata leader: "
+            << (leader ? Shown(*leader) + " (member " + std::to_string(leader->id()) +
+                             ", term " + std::to_string(c.term()) + ")"
+                       : std::string("(none known)"))
+            << '\n';
+  Section("Disk Nodes", Names(c, false));
+  Section("Running Nodes", Names(c, true));
+  Section("Versions", {node + ": " + s.product() + " " + s.version()});
   Section("Alarms", AlarmLines(s));
   Section("Network Partitions", {"(none)"});
   Section("Listeners", ListenerLines(s, "Node: " + node + ", i"));
@@ -113,9 +163,10 @@ void AddNodeCommands(Commands& commands) {
   commands.Add("status", "Shows the node's runtime, memory, disk and listeners", [](Context& ctx) {
     PrintStatus(ctx, ctx.client.Call(&v1::Admin::Stub::Status, v1::Empty()));
   });
-  commands.Add("cluster_status", "Shows the cluster's nodes (this node alone for now)",
+  commands.Add("cluster_status", "Shows the cluster's nodes: members, running, leader",
                [](Context& ctx) {
-                 PrintClusterStatus(ctx, ctx.client.Call(&v1::Admin::Stub::Status, v1::Empty()));
+                 PrintClusterStatus(
+                     ctx, ctx.client.Call(&v1::Admin::Stub::ClusterStatus, v1::Empty()));
                });
 }
 

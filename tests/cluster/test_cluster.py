@@ -2,8 +2,9 @@
 (docs/cluster.md, "Forming a cluster"): a metadata change sent to any node
 is seen on every node, users are set up once, a node with another secret is
 refused, a node left without a majority refuses changes instead of hanging,
-and the two that remain after the leader is killed go on with nothing that
-was acknowledged lost.
+the two that remain after the leader is killed go on with nothing that
+was acknowledged lost, and cluster_status on any node lists every member and
+which of them answer.
 
 Each test starts its own cluster (harness.Broker per node, fixed gRPC ports
 chosen free at run time, because the seeds must name them before any node
@@ -16,6 +17,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ctl"))
+
+import json  # noqa: E402
 
 import pika  # noqa: E402
 from ctl import connect, harness, listing, wait_for, warrenctl  # noqa: E402
@@ -40,6 +43,7 @@ class Cluster:
                                   args=["--node-name", "warren@c%d" % (i + 1),
                                         "--cluster-secret-file", secret_file,
                                         "--cluster-seeds", seeds])
+            node.node_name = "warren@c%d" % (i + 1)
             self.nodes.append(node)
         # Member ids are the seeds' places in sorted order.
         self.by_id = {i + 1: n for i, n in enumerate(
@@ -213,6 +217,50 @@ class ClusterTest(unittest.TestCase):
                 wait_for(lambda: all(exists(n, name) for name in acknowledged),
                          "every acknowledged queue on node %d" % n.grpc_port, timeout=10)
             print("new leader accepting changes %.2f s after kill -9" % failover, file=sys.stderr)
+
+
+    def test_cluster_status_lists_every_member_and_drops_a_killed_one_from_running(self):
+        def status(node):
+            return json.loads(warrenctl(node, "cluster_status", "--formatter", "json")[1])
+
+        def status_once_running(node, running, what):
+            """`node`'s status once its running_nodes are `running`."""
+            def reached():
+                s = status(node)
+                return s if s["running_nodes"] == running else None
+            return wait_for(reached, "%s %s" % (node.node_name, what), timeout=10)
+
+        with Cluster(self) as c:
+            names = sorted(n.node_name for n in c.nodes)
+            leader = c.leader()
+            for n in c.nodes:
+                # Running: answering this node's Ping, which a node just
+                # started may not do at once.
+                s = status_once_running(n, names, "seeing all three running")
+                self.assertEqual(s["disk_nodes"], names, s)
+                self.assertEqual((s["partitions"], s["alarms"]), ({}, []), s)
+                # Member 1's name: the same on every node.
+                self.assertEqual(s["cluster_name"], c.by_id[1].node_name, s)
+                self.assertEqual([(m["id"], m["node_name"], m["voter"]) for m in s["members"]],
+                                 [(i, c.by_id[i].node_name, True) for i in (1, 2, 3)], s)
+            # The leader the logs name is the one its own node reports.
+            wait_for(lambda: status(leader)["leader"] == leader.node_name,
+                     "the leader reporting itself as leader", timeout=10)
+            # The text form names every node, in both node sections.
+            out = warrenctl(c.nodes[0], "cluster_status")[1]
+            for section in ("Disk Nodes", "Running Nodes"):
+                self.assertIn("\n%s\n\n%s\n\n" % (section, "\n".join(names)), out)
+            self.assertIn("\nNetwork Partitions\n\n(none)\n", out)
+
+            killed, survivors = c.nodes[2], c.nodes[:2]
+            killed.kill()
+            alive = sorted(n.node_name for n in survivors)
+            for n in survivors:
+                s = status_once_running(n, alive, "dropping the killed node from running")
+                self.assertEqual(s["disk_nodes"], names, "a killed member is still a member")
+                out = warrenctl(n, "cluster_status")[1]
+                self.assertIn("\nDisk Nodes\n\n%s\n\n" % "\n".join(names), out)
+                self.assertIn("\nRunning Nodes\n\n%s\n\n" % "\n".join(alive), out)
 
 
 if __name__ == "__main__":

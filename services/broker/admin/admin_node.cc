@@ -1,4 +1,5 @@
-// The node as a whole: status, overview counters, definitions export/import.
+// The node as a whole: status, cluster status, overview counters, definitions
+// export/import.
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -10,32 +11,60 @@
 
 namespace warren::admin {
 
+void AdminService::FillStatus(v1::StatusResponse& out) const {
+  NodeStatus s = ctx_.status();
+  out.set_node_name(s.node_name);
+  out.set_version("0.1.0");
+  out.set_product("Warren");
+  out.set_pid(static_cast<uint32_t>(getpid()));
+  out.set_uptime_ms(s.uptime_ms);
+  out.set_memory_bytes(s.memory_bytes);
+  out.set_memory_limit(s.memory_limit);
+  out.set_disk_free(s.disk_free);
+  out.set_disk_free_limit(s.disk_free_limit);
+  if (broker().alarm_on(core::Alarm::kMemory)) out.add_alarms("memory");
+  if (broker().alarm_on(core::Alarm::kDisk)) out.add_alarms("disk");
+  for (const auto& l : s.listeners) {
+    v1::Listener* o = out.add_listeners();
+    o->set_protocol(l.protocol);
+    o->set_address(l.host);
+    o->set_port(l.port);
+  }
+  out.set_data_dir(s.data_dir);
+  out.set_file_descriptors_used(s.fds_used);
+  out.set_file_descriptors_limit(s.fds_limit);
+}
+
 grpc::Status AdminService::Status(grpc::ServerContext* call, const v1::Empty*,
                                   v1::StatusResponse* out) {
   return Run(call, Need::kMonitoring, "", [&](const Caller&) {
-    NodeStatus s = ctx_.status();
-    out->set_node_name(s.node_name);
-    out->set_version("0.1.0");
-    out->set_product("Warren");
-    out->set_pid(static_cast<uint32_t>(getpid()));
-    out->set_uptime_ms(s.uptime_ms);
-    out->set_memory_bytes(s.memory_bytes);
-    out->set_memory_limit(s.memory_limit);
-    out->set_disk_free(s.disk_free);
-    out->set_disk_free_limit(s.disk_free_limit);
-    if (broker().alarm_on(core::Alarm::kMemory)) out->add_alarms("memory");
-    if (broker().alarm_on(core::Alarm::kDisk)) out->add_alarms("disk");
-    for (const auto& l : s.listeners) {
-      v1::Listener* o = out->add_listeners();
-      o->set_protocol(l.protocol);
-      o->set_address(l.host);
-      o->set_port(l.port);
-    }
-    out->set_data_dir(s.data_dir);
-    out->set_file_descriptors_used(s.fds_used);
-    out->set_file_descriptors_limit(s.fds_limit);
+    FillStatus(*out);
     return grpc::Status::OK;
   });
+}
+
+grpc::Status AdminService::ClusterStatus(grpc::ServerContext* call, const v1::Empty*,
+                                         v1::ClusterStatusResponse* out) {
+  ClusterView view;
+  grpc::Status s = Run(call, Need::kMonitoring, "", [&](const Caller&) {
+    FillStatus(*out->mutable_node());
+    view = ctx_.cluster();
+    return grpc::Status::OK;
+  });
+  if (!s.ok()) return s;
+  ctx_.probe(view);  // here, on the gRPC thread: it waits for the peers
+  out->set_self_id(view.self);
+  out->set_leader_id(view.leader);
+  out->set_term(view.term);
+  for (const ClusterMember& m : view.members) {
+    v1::ClusterMember* o = out->add_members();
+    o->set_id(m.id);
+    o->set_node_name(m.node_name);
+    o->set_address(m.address);
+    o->set_voter(m.voter);
+    o->set_running(m.running);
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,

@@ -45,6 +45,24 @@ struct NodeStatus {
   uint64_t fds_limit = 0;
 };
 
+// One member of the cluster, for ClusterStatus.
+struct ClusterMember {
+  uint64_t id = 0;
+  std::string address;    // gRPC HOST:PORT
+  std::string node_name;  // empty when not known
+  bool voter = false;
+  bool running = false;
+};
+
+// What ClusterStatus reports about the cluster: `cluster` fills it on the
+// loop (running: this node only), then `probe` off the loop (the others).
+struct ClusterView {
+  uint64_t self = 0;
+  uint64_t leader = 0;  // 0: none known
+  uint64_t term = 0;
+  std::vector<ClusterMember> members;  // by id
+};
+
 // The gRPC metadata warren-mgmt sends with every call: the address of the
 // HTTP client it speaks for, so loopback-only users (guest) stay on loopback.
 inline constexpr char kClientAddressKey[] = "x-warren-client-address";
@@ -56,6 +74,11 @@ struct AdminContext {
   // True once the loop no longer runs posted work (the node is stopping).
   std::function<bool()> loop_stopped;
   std::function<NodeStatus()> status;  // called on the loop
+  std::function<ClusterView()> cluster;  // called on the loop
+  // Called on a gRPC thread, never the loop: marks which of the other
+  // members answer now and fills the names it knows. It blocks (2 s at most:
+  // cluster/peer_probe.h).
+  std::function<void(ClusterView&)> probe;
 };
 
 class AdminService;

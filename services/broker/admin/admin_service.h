@@ -1,7 +1,7 @@
 // The Admin service's handlers (admin.proto). Internal to admin/: the Node
 // sees only AdminServer. Handlers are split by topic: admin_access.cc
 // (users, vhosts, permissions), admin_policies.cc, admin_listings.cc,
-// admin_node.cc (status, overview, definitions). Each authenticates,
+// admin_node.cc (status, cluster status, overview, definitions). Each authenticates,
 // authorizes by tags and does its work in one Run() on the node's loop.
 #pragma once
 
@@ -101,6 +101,8 @@ class AdminService final : public v1::Admin::Service {
                                v1::Empty*) override;
 
   grpc::Status Status(grpc::ServerContext*, const v1::Empty*, v1::StatusResponse*) override;
+  grpc::Status ClusterStatus(grpc::ServerContext*, const v1::Empty*,
+                             v1::ClusterStatusResponse*) override;
   grpc::Status Overview(grpc::ServerContext*, const v1::Empty*, v1::OverviewResponse*) override;
   grpc::Status ExportDefinitions(grpc::ServerContext*, const v1::Empty*,
                                  v1::Definitions*) override;
@@ -179,6 +181,8 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ChangeQueue(const Caller& caller, const std::string& vhost, core::Access access,
                            const std::string& queue, const QueueOp& op, uint64_t& messages) const;
   core::Broker& broker() const { return *ctx_.broker; }
+  // On the loop: this node's status (Status, and ClusterStatus's `node`).
+  void FillStatus(v1::StatusResponse& out) const;
 
   AdminContext& ctx_;
 };

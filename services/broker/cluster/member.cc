@@ -164,6 +164,7 @@ struct Member::Parts {
   std::unique_ptr<RaftDriver> driver;
   std::unique_ptr<RaftGate> gate;
   core::Broker* broker = nullptr;
+  std::map<raft::NodeId, std::string> addresses;  // every seed's, by member id
 };
 
 Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secret,
@@ -189,6 +190,7 @@ Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secr
   auto parts = std::make_unique<Parts>();
   parts->id = self;
   parts->broker = &broker;
+  parts->addresses = addresses;
   std::string dir = (std::filesystem::path(o.data_dir) / "cluster").string();
   parts->storage = std::make_unique<RaftStorage>(store::FileSystem::Default(), dir);
   Result<raft::Persisted> persisted = parts->storage->Open();
@@ -271,6 +273,24 @@ void Member::Receive(std::string message) { parts_->driver->Receive(message); }
 
 void Member::ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply) {
   parts_->gate->ProposeForPeer(std::move(command), std::move(reply));
+}
+
+MemberView Member::Describe() const {
+  const raft::Raft& raft = parts_->driver->raft();
+  MemberView view;
+  view.self = parts_->id;
+  view.leader = raft.leader();
+  view.term = raft.term();
+  auto add = [&](raft::NodeId id, bool voter) {
+    auto address = parts_->addresses.find(id);
+    view.members.push_back(
+        {id, address == parts_->addresses.end() ? std::string() : address->second, voter});
+  };
+  for (raft::NodeId id : raft.config().voters) add(id, true);
+  for (raft::NodeId id : raft.config().learners) add(id, false);
+  std::sort(view.members.begin(), view.members.end(),
+            [](const MemberView::Peer& a, const MemberView::Peer& b) { return a.id < b.id; });
+  return view;
 }
 
 }  // namespace warren::cluster

@@ -31,6 +31,20 @@ namespace warren::cluster {
 class Secret;
 struct ForwardResult;
 
+// The Raft group as this member sees it (Member::Describe): for
+// cluster_status.
+struct MemberView {
+  struct Peer {
+    uint64_t id = 0;
+    std::string address;  // gRPC HOST:PORT; empty when this member knows none
+    bool voter = false;   // else a learner
+  };
+  uint64_t self = 0;
+  uint64_t leader = 0;  // 0: none known
+  uint64_t term = 0;
+  std::vector<Peer> members;  // the configuration in force, by id
+};
+
 struct MemberOptions {
   std::vector<std::string> seeds;  // gRPC HOST:PORT of every member
   std::string node_name;           // this node's; unique in the cluster
@@ -64,6 +78,9 @@ class Member {
   // runs once).
   void Receive(std::string message);
   void ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply);
+
+  // Read-only, on the loop: the configuration, the leader and the term.
+  MemberView Describe() const;
 
  private:
   struct Parts;

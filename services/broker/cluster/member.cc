@@ -206,11 +206,8 @@ Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secr
   if (!restart) {
     std::vector<raft::NodeId> voters;
     for (const auto& [id, address] : addresses) voters.push_back(id);
-    persisted = raft::Persisted::Bootstrap(voters);
-    raft::Ready initial;
-    initial.hard_state = persisted->hard_state;
-    initial.entries = persisted->entries;
-    if (Status s = parts->storage->Save(initial); !s.ok()) return s.error();
+    persisted = parts->storage->Bootstrap(voters);
+    if (!persisted.ok()) return persisted.error();
     if (Status s = store::ReplaceFile(store::FileSystem::Default(), member_file,
                                       "id " + std::to_string(self) + "\n");
         !s.ok())

@@ -188,6 +188,15 @@ Status RaftStorage::Save(const raft::Ready& ready) {
   return MaybeRewrite();
 }
 
+Result<raft::Persisted> RaftStorage::Bootstrap(std::vector<raft::NodeId> voters) {
+  raft::Persisted first = raft::Persisted::Bootstrap(std::move(voters));
+  raft::Ready initial;
+  initial.hard_state = first.hard_state;
+  initial.entries = first.entries;
+  if (Status s = Save(initial); !s.ok()) return s.error();
+  return first;
+}
+
 Status RaftStorage::SaveCompaction(const raft::Snapshot& snapshot) {
   std::string payload = SnapshotRecord(snapshot);
   std::string record = store::MakeRecord(framing_, kCompaction, payload);

@@ -51,6 +51,9 @@ class RaftStorage {
   // The node's own snapshot (from Raft::Compact): synced; the entries it
   // covers are dropped.
   Status SaveCompaction(const raft::Snapshot& snapshot);
+  // A new group's first state (Persisted::Bootstrap(voters)), saved before
+  // Raft runs on it so a restart reads it back; returned for the driver.
+  Result<raft::Persisted> Bootstrap(std::vector<raft::NodeId> voters);
 
   const std::string& path() const { return path_; }
   uint64_t file_size() const { return size_; }

@@ -65,11 +65,8 @@ class MetadataCluster : public ::testing::Test {
     Result<raft::Persisted> persisted = n.storage->Open();
     ASSERT_TRUE(persisted.ok()) << persisted.error().text;
     if (first) {
-      persisted = raft::Persisted::Bootstrap({1, 2, 3});
-      raft::Ready initial;
-      initial.hard_state = persisted->hard_state;
-      initial.entries = persisted->entries;
-      ASSERT_TRUE(n.storage->Save(initial).ok());
+      persisted = n.storage->Bootstrap({1, 2, 3});
+      ASSERT_TRUE(persisted.ok()) << persisted.error().text;
     }
     DriverOptions o;
     o.raft.id = id;

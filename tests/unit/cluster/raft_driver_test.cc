@@ -106,11 +106,8 @@ class RaftDriverTest : public ::testing::Test {
     Result<raft::Persisted> persisted = n.storage->Open();
     ASSERT_TRUE(persisted.ok()) << persisted.error().text;
     if (first) {  // a new group: its first state is written before Raft runs on it
-      persisted = raft::Persisted::Bootstrap({1, 2, 3});
-      raft::Ready initial;
-      initial.hard_state = persisted->hard_state;
-      initial.entries = persisted->entries;
-      ASSERT_TRUE(n.storage->Save(initial).ok());
+      persisted = n.storage->Bootstrap({1, 2, 3});
+      ASSERT_TRUE(persisted.ok()) << persisted.error().text;
     }
     DriverOptions o;
     o.raft.id = id;

@@ -127,6 +127,21 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(code, 406, text)
             self.assertIn("inequivalent arg 'durable'", text)
 
+    def test_an_exclusive_queue_is_locked_to_its_connection_on_every_node(self):
+        with Cluster(self) as c:
+            n1, n2, _ = c.nodes
+            with connect(n1) as owner:
+                owner.channel().queue_declare("mine", exclusive=True)
+                # Wait through gRPC: node2's first AMQP connection is the one
+                # tried below (each node numbers its connections from its own
+                # base, so it is not the owner's number over again).
+                wait_for(lambda: "mine" in [q["name"] for q in listing(n2, "list_queues", "name")],
+                         "the exclusive queue on node2")
+                with connect(n2) as other:
+                    with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as refused:
+                        other.channel().queue_declare("mine", passive=True)
+                    self.assertEqual(refused.exception.reply_code, 405)
+
     def test_a_node_with_another_secret_is_refused_and_both_sides_say_so(self):
         with Cluster(self, secrets=(SECRET, SECRET, "ANOTHERSECRETZZZZZZZZZZZZZZZZZZZ")) as c:
             n1, n2, n3 = c.nodes

@@ -120,13 +120,17 @@ grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::
   });
 }
 
-grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::string& vhost,
-                               Parse parse, Work work) {
+grpc::Status AdminService::Admitted(grpc::ServerContext* call, Need need,
+                                    const std::string& vhost, Caller& caller) {
   Credentials who;
   if (grpc::Status s = ReadCredentials(call, who); !s.ok()) return s;
+  return OnLoop([&] { return Admit(who, need, vhost, caller); });
+}
+
+grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::string& vhost,
+                               Parse parse, Work work) {
   Caller caller;
-  if (grpc::Status s = OnLoop([&] { return Admit(who, need, vhost, caller); }); !s.ok())
-    return s;
+  if (grpc::Status s = Admitted(call, need, vhost, caller); !s.ok()) return s;
   if (grpc::Status s = parse(); !s.ok()) return s;
   return OnLoop([&] { return work(caller); });
 }
@@ -139,11 +143,8 @@ grpc::Status AdminService::Change(grpc::ServerContext* call, Need need, const st
 
 grpc::Status AdminService::Change(grpc::ServerContext* call, Need need, const std::string& vhost,
                                   Parse parse, Plan plan, Answer answer) {
-  Credentials who;
-  if (grpc::Status s = ReadCredentials(call, who); !s.ok()) return s;
   Caller caller;
-  if (grpc::Status s = OnLoop([&] { return Admit(who, need, vhost, caller); }); !s.ok())
-    return s;
+  if (grpc::Status s = Admitted(call, need, vhost, caller); !s.ok()) return s;
   if (grpc::Status s = parse(); !s.ok()) return s;
   return Submit(caller, plan, answer);
 }

@@ -159,6 +159,9 @@ class AdminService final : public v1::Admin::Service {
     bool loopback = false;
   };
   static grpc::Status ReadCredentials(grpc::ServerContext* call, Credentials& out);
+  // Reads the call's credentials and admits its caller (Admit, on the loop).
+  grpc::Status Admitted(grpc::ServerContext* call, Need need, const std::string& vhost,
+                        Caller& caller);
   // On the loop: checks the password, guest's loopback rule and `need`.
   grpc::Status Admit(const Credentials& who, Need need, const std::string& vhost,
                      Caller& caller) const;

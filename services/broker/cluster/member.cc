@@ -258,6 +258,7 @@ Member::~Member() {
 }
 
 void Member::Start() {
+  parts_->broker->set_connection_id_base(uint64_t{parts_->id} << 48);
   parts_->broker->set_metadata_gate(parts_->gate.get());
   parts_->driver->Start();
 }

@@ -127,6 +127,12 @@ class Broker {
   DirectReplySink* FindReplyTo(const std::string& key) const;
 
   uint64_t NextConnectionId() { return ++last_connection_id_; }
+  // A cluster member numbers its connections from `base` (its member id in
+  // the top 16 bits), so a connection id, which names an exclusive queue's
+  // owner in the replicated metadata, is the same connection on every node.
+  void set_connection_id_base(uint64_t base) {
+    if (last_connection_id_ < base) last_connection_id_ = base;
+  }
   // Open client connections, by id (core/client.h). A connection registers
   // once it is open on a vhost and unregisters when it closes.
   void RegisterClient(uint64_t id, ClientConnection* c) { clients_[id] = c; }

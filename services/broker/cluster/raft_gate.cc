@@ -45,6 +45,11 @@ void RaftGate::Submit(core::Command command, Done done) {
 bool RaftGate::Dispatch(uint64_t id, std::string& command) {
   const raft::Raft& raft = driver_.raft();
   if (raft.role() == raft::Role::kLeader) {
+    // The driver's proposal timeout bounds it from here, with its own text.
+    if (auto it = calls_.find(id); it != calls_.end() && it->second.timer != 0) {
+      runtime_.Cancel(it->second.timer);
+      it->second.timer = 0;
+    }
     Propose(id, std::move(command));
     return true;
   }

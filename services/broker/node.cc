@@ -222,8 +222,7 @@ void Node::StartAdmin() {
       }
       cluster::ForwardResult refused;
       refused.outcome.status =
-          Error{cluster::kNotCommitted, "metadata change not committed: " + config_.node_name +
-                                            " is not a member of a cluster"};
+          cluster::NotCommitted(config_.node_name + " is not a member of a cluster");
       reply(refused);
     });
   };

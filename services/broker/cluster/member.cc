@@ -84,8 +84,8 @@ class ForwardThread final : public Forwarder {
 
   static ForwardResult NotCommitted(raft::NodeId leader, const std::string& why) {
     ForwardResult r;
-    r.outcome.status = Error{kNotCommitted, "metadata change not committed: the leader (node " +
-                                                std::to_string(leader) + ") " + why + "; retry"};
+    r.outcome.status =
+        cluster::NotCommitted("the leader (node " + std::to_string(leader) + ") " + why + "; retry");
     return r;
   }
 

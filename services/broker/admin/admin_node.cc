@@ -128,34 +128,24 @@ grpc::Status AdminService::ExportDefinitions(grpc::ServerContext* call, const v1
 
 grpc::Status AdminService::ImportDefinitions(grpc::ServerContext* call,
                                              const v1::Definitions* r, v1::Empty*) {
-  std::vector<ImportStep> steps;
-  auto parse = [&] {
-    nlohmann::json d;
-    std::string error;
-    if (!ParseJson(r->json(), "the definitions", d, error)) return Invalid(error);
-    auto planned = PlanImport(d);
-    if (!planned.ok()) return ToGrpc(planned.error());
-    steps = std::move(planned.value());
-    return grpc::Status::OK;
-  };
-  // The first step once the caller is admitted and the document planned;
-  // the rest one after another, each applied before the next is planned.
-  size_t next = 0;
-  auto plan = [&](const Caller&, std::optional<core::Command>& command) {
-    if (next == steps.size()) return grpc::Status::OK;
-    ImportStep& step = steps[next++];
-    if (grpc::Status s = ToGrpc(CheckImportStep(broker(), step)); !s.ok()) return s;
-    command = std::move(step.command);
-    return grpc::Status::OK;
-  };
+  // Nothing of the document is read for a caller who is not admitted.
   Caller caller;
-  grpc::Status s = Change(call, Need::kAdministrator, "", parse,
-                          [&](const Caller& c, std::optional<core::Command>& command) {
-                            caller = c;
-                            return plan(c, command);
-                          });
-  while (s.ok() && next < steps.size()) s = Submit(caller, plan, {});
-  return s;
+  if (grpc::Status s = Admitted(call, Need::kAdministrator, "", caller); !s.ok()) return s;
+  nlohmann::json d;
+  std::string error;
+  if (!ParseJson(r->json(), "the definitions", d, error)) return Invalid(error);
+  auto steps = PlanImport(d);
+  if (!steps.ok()) return ToGrpc(steps.error());
+  // One after another, each applied before the next is checked.
+  for (ImportStep& step : steps.value()) {
+    grpc::Status s = Submit(caller, [&](const Caller&, std::optional<core::Command>& command) {
+      if (grpc::Status s = ToGrpc(CheckImportStep(broker(), step)); !s.ok()) return s;
+      command = std::move(step.command);
+      return grpc::Status::OK;
+    }, {});
+    if (!s.ok()) return s;
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace warren::admin

@@ -107,9 +107,9 @@ Status DefinitionsLog::Compact() {
     out += payload;
     FinishRecord(out, framing_, at);
   };
-  put(defs::kNextQueueId, defs::EncodeNextQueueId(model_.next_queue_id));
+  put(defs::kNextQueueId, defs::EncodeNumber(model_.next_queue_id));
   if (model_.metadata_applied != 0)
-    put(defs::kMetadataApplied, defs::EncodeNextQueueId(model_.metadata_applied));
+    put(defs::kMetadataApplied, defs::EncodeNumber(model_.metadata_applied));
   for (const auto& v : model_.vhosts) put(defs::kVHostPut, defs::Strings({v}));
   for (const auto& [n, u] : model_.users) put(defs::kUserPut, defs::EncodeUser(u));
   for (const auto& [k, p] : model_.permissions)
@@ -199,7 +199,7 @@ void DefinitionsLog::DeleteExchange(const std::string& vhost, const std::string&
 }
 uint64_t DefinitionsLog::NewQueueId() { return model_.next_queue_id++; }
 void DefinitionsLog::PutMetadataApplied(uint64_t index) {
-  Record(defs::kMetadataApplied, defs::EncodeNextQueueId(index));
+  Record(defs::kMetadataApplied, defs::EncodeNumber(index));
 }
 void DefinitionsLog::PutQueue(const core::QueueDef& q) {
   if (Writable(Encodable(q), "queue '" + LogSafe(q.name) + "' in vhost '" + LogSafe(q.vhost) + "'"))

@@ -139,9 +139,9 @@ std::string EncodePolicy(const core::PolicyDef& p) {
   return out;
 }
 
-std::string EncodeNextQueueId(uint64_t id) {
+std::string EncodeNumber(uint64_t n) {
   std::string out;
-  amqp::Writer(out).U64(id);
+  amqp::Writer(out).U64(n);
   return out;
 }
 

@@ -24,8 +24,8 @@ std::string EncodeExchange(const core::ExchangeDef& e);
 std::string EncodeQueue(const core::QueueDef& q);
 std::string EncodeBinding(const core::BindingDef& b);
 std::string EncodePolicy(const core::PolicyDef& p);
-// Also the payload of kMetadataApplied: one 64-bit number.
-std::string EncodeNextQueueId(uint64_t id);
+// The payload of kNextQueueId and kMetadataApplied: one 64-bit number.
+std::string EncodeNumber(uint64_t n);
 
 // Applies one record to `m`, reading field tables up to `max_depth` levels.
 // Returns why it does not decode, or "" when it was applied.

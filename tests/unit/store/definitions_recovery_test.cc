@@ -208,7 +208,7 @@ TEST_F(DefinitionsRecoveryTest, RecordsHiddenInATornTailAreNotRead) {
 TEST_F(DefinitionsRecoveryTest, AnOldFileIsReadAndRewrittenSalted) {
   amqp::FieldTable args;
   args.Set("x-max-length", amqp::FieldValue::Long(5));
-  std::string bytes = LegacyRecord(defs::kNextQueueId, defs::EncodeNextQueueId(9)) +
+  std::string bytes = LegacyRecord(defs::kNextQueueId, defs::EncodeNumber(9)) +
                       LegacyRecord(defs::kVHostPut, defs::Strings({"/"})) +
                       LegacyRecord(defs::kQueuePut, defs::EncodeQueue({"/", "q", 8, false, args}));
   Spit(file(), bytes);

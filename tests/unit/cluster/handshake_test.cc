@@ -11,6 +11,7 @@
 
 #include "broker/cluster/cluster_service.h"
 #include "broker/cluster/secret.h"
+#include "cluster/loopback_server.h"
 #include "common/text.h"
 #include "log_capture.h"
 #include "warren/v1/cluster.grpc.pb.h"
@@ -53,13 +54,10 @@ class ClusterServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     service_ = MakeClusterService(secret_, "warren@callee");
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_TRUE(server_ && port > 0);
-    address_ = "127.0.0.1:" + std::to_string(port);
+    testkit::LoopbackServer served = testkit::ServeOnLoopback(*service_);
+    server_ = std::move(served.server);
+    ASSERT_TRUE(server_ && served.port > 0);
+    address_ = served.address();
     stub_ = v1::Cluster::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
   }
   void TearDown() override { server_->Shutdown(); }

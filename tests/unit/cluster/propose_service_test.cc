@@ -18,6 +18,7 @@
 #include "broker/cluster/handshake.h"
 #include "broker/cluster/raft_driver.h"
 #include "broker/cluster/secret.h"
+#include "cluster/loopback_server.h"
 #include "common/text.h"
 #include "log_capture.h"
 #include "warren/v1/cluster.grpc.pb.h"
@@ -68,13 +69,10 @@ class ProposeServiceTest : public ::testing::Test {
  protected:
   void Serve(ProposeHandler handler) {
     service_ = MakeClusterService(secret_, "warren@leader", {}, std::move(handler));
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_TRUE(server_ && port > 0);
-    address_ = "127.0.0.1:" + std::to_string(port);
+    testkit::LoopbackServer served = testkit::ServeOnLoopback(*service_);
+    server_ = std::move(served.server);
+    ASSERT_TRUE(server_ && served.port > 0);
+    address_ = served.address();
   }
   void TearDown() override {
     if (server_) server_->Shutdown();

@@ -16,6 +16,7 @@
 
 #include "broker/cluster/cluster_service.h"
 #include "broker/cluster/secret.h"
+#include "cluster/loopback_server.h"
 #include "log_capture.h"
 
 namespace warren::cluster {
@@ -54,11 +55,9 @@ class Receiver {
  public:
   Receiver(const Secret& secret, Mailbox& mailbox, int port = 0)
       : service_(MakeClusterService(secret, "warren@b", mailbox.inbox())) {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:" + std::to_string(port),
-                             grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
+    testkit::LoopbackServer served = testkit::ServeOnLoopback(*service_, port);
+    server_ = std::move(served.server);
+    port_ = served.port;
   }
   ~Receiver() { server_->Shutdown(std::chrono::system_clock::now()); }
   int port() const { return port_; }

@@ -38,14 +38,27 @@ void GetIds(Reader& r, std::vector<NodeId>& ids) {
 void PutConfig(std::string& out, const Configuration& c) {
   PutIds(out, c.voters);
   PutIds(out, c.learners);
+  PutVarint(out, c.addresses.size());
+  for (const auto& [id, address] : c.addresses) {
+    PutVarint(out, id);
+    PutBytes(out, address);
+  }
 }
 
 void GetConfig(Reader& r, Configuration& c) {
   GetIds(r, c.voters);
   GetIds(r, c.learners);
+  uint64_t n = r.Varint();
+  if (n > kMaxMembers || n > r.remaining()) return r.Fail("too many addresses");
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    NodeId id = r.Varint();
+    std::string address(r.Bytes(kMaxAddressBytes));
+    if (r.ok() && !c.addresses.emplace(id, std::move(address)).second)
+      return r.Fail("an address given twice");
+  }
   if (!r.ok()) return;
   if (c.voters.size() + c.learners.size() > kMaxMembers) return r.Fail("too many members");
-  if (!c.IsValid()) r.Fail("configuration not sorted, not disjoint, or naming node 0");
+  if (!c.IsValid()) r.Fail("configuration not sorted, not disjoint, naming node 0, or an address of no member");
 }
 
 // ---- Bodies: one Put and one Get per message type. --------------------------

@@ -6,6 +6,7 @@
 //   append   = prev_index prev_term commit lease_tick count entry*
 //   entry    = term type:u8 bytes                 (index = prev_index + position)
 //   config   = count voter* count learner*        (sorted, disjoint, non-zero ids)
+//              count (id address)*               (members' addresses, each bytes)
 //   snapshot = index term config bytes
 //   bytes    = length payload
 //

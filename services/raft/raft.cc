@@ -33,13 +33,18 @@ bool Is(const Message& m) {
 // The first configuration is the log's first entry, the same bytes on every
 // first member, so a node that joins later learns it like any other entry.
 Persisted Persisted::Bootstrap(std::vector<NodeId> voters) {
+  return Bootstrap(Configuration{std::move(voters), {}, {}});
+}
+
+Persisted Persisted::Bootstrap(Configuration first) {
+  std::vector<NodeId>& voters = first.voters;
   std::sort(voters.begin(), voters.end());
   voters.erase(std::unique(voters.begin(), voters.end()), voters.end());
-  RAFT_CHECK(!voters.empty() && voters.front() != kNoNode);
+  RAFT_CHECK(!voters.empty() && voters.front() != kNoNode && first.learners.empty());
+  RAFT_CHECK(first.IsValid());
   Persisted p;
   p.hard_state.term = 1;
-  p.entries.push_back(
-      Entry{1, 1, EntryType::kMembership, EncodeConfiguration(Configuration{voters, {}})});
+  p.entries.push_back(Entry{1, 1, EntryType::kMembership, EncodeConfiguration(first)});
   return p;
 }
 

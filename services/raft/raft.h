@@ -82,6 +82,9 @@ struct Persisted {
   // existing group starts from an empty Persisted and learns everything,
   // that entry included, from the leader.
   static Persisted Bootstrap(std::vector<NodeId> voters);
+  // The same with the first members' addresses (Configuration::addresses);
+  // its learners must be empty.
+  static Persisted Bootstrap(Configuration first);
 };
 
 enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
@@ -103,6 +106,7 @@ struct MembershipChange {
   enum class Kind : uint8_t { kAddLearner, kPromote, kRemove };
   Kind kind = Kind::kAddLearner;
   NodeId node = kNoNode;
+  std::string address = {};  // kAddLearner: the new member's, kept in the configuration
 };
 
 class Raft {

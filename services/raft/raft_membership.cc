@@ -79,7 +79,9 @@ Result<Configuration> Raft::NextConfig(const MembershipChange& change) const {
     case MembershipChange::Kind::kAddLearner:
       if (n == kNoNode || c.Contains(n)) return Invalid(node + " is already a member");
       if (c.voters.size() + c.learners.size() >= kMaxMembers) return Invalid("too many members");
+      if (change.address.size() > kMaxAddressBytes) return Invalid(node + ": address too long");
       Insert(c.learners, n);
+      if (!change.address.empty()) c.addresses[n] = change.address;
       break;
     case MembershipChange::Kind::kPromote: {
       if (!c.IsLearner(n)) return Invalid(node + " is not a learner");
@@ -97,6 +99,7 @@ Result<Configuration> Raft::NextConfig(const MembershipChange& change) const {
       if (c.IsVoter(n) && c.voters.size() == 1) return Invalid(node + " is the last voter");
       Erase(c.voters, n);
       Erase(c.learners, n);
+      c.addresses.erase(n);
       break;
   }
   return c;

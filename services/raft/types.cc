@@ -24,6 +24,8 @@ bool Configuration::IsLearner(NodeId id) const {
 bool Configuration::IsValid() const {
   if (!SortedUnique(voters) || !SortedUnique(learners)) return false;
   if (IsVoter(kNoNode) || IsLearner(kNoNode)) return false;
+  for (const auto& [id, address] : addresses)
+    if (!Contains(id) || address.size() > kMaxAddressBytes) return false;
   return std::none_of(learners.begin(), learners.end(), [&](NodeId id) { return IsVoter(id); });
 }
 

@@ -3,7 +3,9 @@
 // and snapshots. Plain data, copied freely; no thread owns them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,12 +14,14 @@ namespace warren::raft {
 // A member of the group. Ids are numbers rather than node names: they are
 // compared, sorted and sent in every message, and a number is one varint on
 // the wire. The cluster layer gives each node a fresh id when it joins and
-// keeps id -> name/address in its replicated members table; an id is never
-// reused, so nothing a former member sent can be mistaken for a new one's.
+// keeps how to reach it in the configuration (Configuration::addresses); an
+// id is never reused, so nothing a former member sent can be mistaken for a
+// new one's.
 using NodeId = uint64_t;
 using Term = uint64_t;
 using Index = uint64_t;
 inline constexpr NodeId kNoNode = 0;
+inline constexpr size_t kMaxAddressBytes = 1024;
 
 enum class EntryType : uint8_t {
   kCommand = 0,     // the state machine's command, opaque to the core
@@ -42,17 +46,22 @@ struct HardState {
 };
 
 // Who votes and who only receives the log. Both lists are sorted, without
-// duplicates, and disjoint; kNoNode is never a member.
+// duplicates, and disjoint; kNoNode is never a member. `addresses` travels
+// with the membership, in the same entry: for each member that has one, a
+// value opaque to the core (the cluster layer's way to reach that member),
+// at most kMaxAddressBytes long.
 struct Configuration {
   std::vector<NodeId> voters;
   std::vector<NodeId> learners;
+  std::map<NodeId, std::string> addresses = {};
 
   bool IsVoter(NodeId id) const;
   bool IsLearner(NodeId id) const;
   bool Contains(NodeId id) const { return IsVoter(id) || IsLearner(id); }
   // The number of voters that makes a majority.
   size_t Quorum() const { return voters.size() / 2 + 1; }
-  // Sorted, disjoint, no kNoNode: what a decoded configuration must be.
+  // Sorted, disjoint, no kNoNode, an address only for a member and within
+  // bounds: what a decoded configuration must be.
   bool IsValid() const;
   bool operator==(const Configuration&) const = default;
 };

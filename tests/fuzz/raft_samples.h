@@ -14,7 +14,7 @@
 namespace warren::raft::fuzz {
 
 inline std::vector<std::pair<std::string, Message>> SampleMessages() {
-  Configuration grown{{1, 2, 3}, {4, 1000000}};
+  Configuration grown{{1, 2, 3}, {4, 1000000}, {{1, "127.0.0.1:25672"}, {1000000, "n5:25672"}}};
   AppendEntries append{41, 6, 40, 123456, {}};
   append.entries = {Entry{42, 6, EntryType::kCommand, "declare queue q"},
                     Entry{43, 7, EntryType::kNoOp, ""},

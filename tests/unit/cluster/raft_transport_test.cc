@@ -87,7 +87,9 @@ TEST(RaftTransportTest, MessagesArriveInOrderNamingTheSender) {
   RaftSender to_b(b.address(), secret, "warren@a");
   for (int i = 0; i < 5000; ++i) {
     to_b.Send("m" + std::to_string(i));
-    if (i % 1000 == 999) ASSERT_TRUE(mailbox.WaitFor(static_cast<size_t>(i + 1), seconds(20)));
+    if (i % 1000 == 999) {
+      ASSERT_TRUE(mailbox.WaitFor(static_cast<size_t>(i + 1), seconds(20)));
+    }
   }
   std::vector<std::pair<std::string, std::string>> got = mailbox.got();
   ASSERT_EQ(got.size(), 5000u);

@@ -19,13 +19,13 @@ using Kind = MembershipChange::Kind;
 
 // Proposes `change` through the leader until it is accepted, then waits for
 // it to commit; returns the leader that took it.
-NodeId Change(SimCluster& c, Kind kind, NodeId node) {
+NodeId Change(SimCluster& c, Kind kind, NodeId node, const std::string& address = "") {
   Result<Proposal> p = RaftError(Errc::kNotLeader, "");
   NodeId leader = kNoNode;
   c.RunUntil(
       [&] {
         leader = c.Leader();
-        if (leader != kNoNode) p = c.raft(leader).ProposeMembership({kind, node});
+        if (leader != kNoNode) p = c.raft(leader).ProposeMembership({kind, node, address});
         return p.ok();
       },
       300);
@@ -47,6 +47,20 @@ TEST(RaftMembership, LearnerCatchesUpThenBecomesAVoter) {
   Change(c, Kind::kPromote, learner);
   EXPECT_TRUE(c.raft(c.Leader()).config().IsVoter(learner));
   EXPECT_EQ(c.raft(c.Leader()).config().Quorum(), 3u);
+  EXPECT_EQ(c.failure(), "");
+}
+
+TEST(RaftMembership, AMembersAddressComesWithItAndGoesWithIt) {
+  SimCluster c({1, 2, 3}, /*seed=*/48);
+  c.WaitForLeader();
+  NodeId learner = c.NextId();
+  Change(c, Kind::kAddLearner, learner, "n4:25672");
+  c.AddNode();
+  ASSERT_TRUE(c.RunUntil([&] { return c.raft(learner).config().IsLearner(learner); }, 300));
+  for (NodeId id : {NodeId{1}, NodeId{2}, NodeId{3}, learner})
+    EXPECT_EQ(c.raft(id).config().addresses.at(learner), "n4:25672") << "node " << id;
+  Change(c, Kind::kRemove, learner);
+  EXPECT_EQ(c.raft(c.Leader()).config().addresses.count(learner), 0u);
   EXPECT_EQ(c.failure(), "");
 }
 

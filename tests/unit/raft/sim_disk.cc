@@ -12,13 +12,19 @@ void SimDisk::Format(const Persisted& initial) {
 }
 
 void SimDisk::Write(const Ready& ready) {
-  if (ready.hard_state) pending_.push_back({Op::Kind::kHardState, *ready.hard_state, {}, {}});
-  if (ready.snapshot) pending_.push_back({Op::Kind::kInstall, {}, *ready.snapshot, {}});
-  for (const Entry& e : ready.entries) pending_.push_back({Op::Kind::kEntry, {}, {}, e});
+  if (ready.hard_state) Queue(Op::Kind::kHardState).hard_state = *ready.hard_state;
+  if (ready.snapshot) Queue(Op::Kind::kInstall).snapshot = *ready.snapshot;
+  for (const Entry& e : ready.entries) Queue(Op::Kind::kEntry).entry = e;
 }
 
 void SimDisk::WriteSnapshot(const Snapshot& snapshot) {
-  pending_.push_back({Op::Kind::kCompact, {}, snapshot, {}});
+  Queue(Op::Kind::kCompact).snapshot = snapshot;
+}
+
+SimDisk::Op& SimDisk::Queue(Op::Kind kind) {
+  pending_.emplace_back();
+  pending_.back().kind = kind;
+  return pending_.back();
 }
 
 void SimDisk::Sync() {

@@ -30,11 +30,12 @@ class SimDisk {
 
  private:
   struct Op {
-    enum class Kind { kHardState, kInstall, kCompact, kEntry } kind;
+    enum class Kind { kHardState, kInstall, kCompact, kEntry } kind = Kind::kEntry;
     HardState hard_state;
     Snapshot snapshot;
     Entry entry;
   };
+  Op& Queue(Op::Kind kind);  // a new pending write of that kind
   void Apply(const Op& op);
   void Put(const Entry& e);
 

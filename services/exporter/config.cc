@@ -54,8 +54,8 @@ void LoadExporterConfig(const std::string& path, ExporterConfig& c) {
   }
   for (const auto& [k, v] : file) {
     std::string key(k.str());
-    auto text = [&] {
-      if (auto s = v.value<std::string>()) return *s;
+    auto text = [&, &node = v] {
+      if (auto s = node.value<std::string>()) return *s;
       throw ConfigError(key + ": expected a string");
     };
     if (key == "http_listen") c.http_listen = text();

@@ -43,6 +43,7 @@ void PutConfig(std::string& out, const Configuration& c) {
     PutVarint(out, id);
     PutBytes(out, address);
   }
+  PutVarint(out, c.highest);
 }
 
 void GetConfig(Reader& r, Configuration& c) {
@@ -56,6 +57,7 @@ void GetConfig(Reader& r, Configuration& c) {
     if (r.ok() && !c.addresses.emplace(id, std::move(address)).second)
       return r.Fail("an address given twice");
   }
+  c.highest = r.Varint();
   if (!r.ok()) return;
   if (c.voters.size() + c.learners.size() > kMaxMembers) return r.Fail("too many members");
   if (!c.IsValid()) r.Fail("configuration not sorted, not disjoint, naming node 0, or an address of no member");

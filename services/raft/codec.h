@@ -6,7 +6,8 @@
 //   append   = prev_index prev_term commit lease_tick count entry*
 //   entry    = term type:u8 bytes                 (index = prev_index + position)
 //   config   = count voter* count learner*        (sorted, disjoint, non-zero ids)
-//              count (id address)*               (members' addresses, each bytes)
+//              count (id address)* highest       (members' addresses, each bytes;
+//                                                the highest id ever a member)
 //   snapshot = index term config bytes
 //   bytes    = length payload
 //

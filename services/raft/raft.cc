@@ -42,6 +42,7 @@ Persisted Persisted::Bootstrap(Configuration first) {
   voters.erase(std::unique(voters.begin(), voters.end()), voters.end());
   RAFT_CHECK(!voters.empty() && voters.front() != kNoNode && first.learners.empty());
   RAFT_CHECK(first.IsValid());
+  first.highest = voters.back();
   Persisted p;
   p.hard_state.term = 1;
   p.entries.push_back(Entry{1, 1, EntryType::kMembership, EncodeConfiguration(first)});

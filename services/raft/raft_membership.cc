@@ -78,9 +78,11 @@ Result<Configuration> Raft::NextConfig(const MembershipChange& change) const {
   switch (change.kind) {
     case MembershipChange::Kind::kAddLearner:
       if (n == kNoNode || c.Contains(n)) return Invalid(node + " is already a member");
+      if (n < c.NextId()) return Invalid(node + " was a member before: ids are never reused");
       if (c.voters.size() + c.learners.size() >= kMaxMembers) return Invalid("too many members");
       if (change.address.size() > kMaxAddressBytes) return Invalid(node + ": address too long");
       Insert(c.learners, n);
+      c.highest = n;
       if (!change.address.empty()) c.addresses[n] = change.address;
       break;
     case MembershipChange::Kind::kPromote: {

@@ -21,6 +21,13 @@ bool Configuration::IsLearner(NodeId id) const {
   return std::binary_search(learners.begin(), learners.end(), id);
 }
 
+NodeId Configuration::NextId() const {
+  NodeId top = highest;
+  if (!voters.empty()) top = std::max(top, voters.back());
+  if (!learners.empty()) top = std::max(top, learners.back());
+  return top + 1;
+}
+
 bool Configuration::IsValid() const {
   if (!SortedUnique(voters) || !SortedUnique(learners)) return false;
   if (IsVoter(kNoNode) || IsLearner(kNoNode)) return false;

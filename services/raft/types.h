@@ -49,15 +49,19 @@ struct HardState {
 // duplicates, and disjoint; kNoNode is never a member. `addresses` travels
 // with the membership, in the same entry: for each member that has one, a
 // value opaque to the core (the cluster layer's way to reach that member),
-// at most kMaxAddressBytes long.
+// at most kMaxAddressBytes long. `highest` is the highest id that was ever a
+// member: a learner is added only with a higher one, so no id is reused.
 struct Configuration {
   std::vector<NodeId> voters;
   std::vector<NodeId> learners;
   std::map<NodeId, std::string> addresses = {};
+  NodeId highest = kNoNode;
 
   bool IsVoter(NodeId id) const;
   bool IsLearner(NodeId id) const;
   bool Contains(NodeId id) const { return IsVoter(id) || IsLearner(id); }
+  // The id the next member added gets: above every id that was a member.
+  NodeId NextId() const;
   // The number of voters that makes a majority.
   size_t Quorum() const { return voters.size() / 2 + 1; }
   // Sorted, disjoint, no kNoNode, an address only for a member and within

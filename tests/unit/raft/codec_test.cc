@@ -125,28 +125,28 @@ TEST(RaftCodec, ConfigurationsMustBeSortedDisjointAndNamed) {
   auto decodes = [](std::initializer_list<int> bytes) {
     return DecodeConfiguration(Bytes(bytes)).ok();
   };
-  EXPECT_TRUE(decodes({2, 1, 2, 1, 3, 0}));
-  EXPECT_FALSE(decodes({2, 2, 1, 0, 0})) << "unsorted";
-  EXPECT_FALSE(decodes({2, 1, 1, 0, 0})) << "repeated";
-  EXPECT_FALSE(decodes({1, 1, 1, 1, 0})) << "both voter and learner";
-  EXPECT_FALSE(decodes({1, 0, 0, 0})) << "node 0";
-  EXPECT_FALSE(decodes({1, 1, 0, 0, 9})) << "trailing bytes";
+  EXPECT_TRUE(decodes({2, 1, 2, 1, 3, 0, 0}));
+  EXPECT_FALSE(decodes({2, 2, 1, 0, 0, 0})) << "unsorted";
+  EXPECT_FALSE(decodes({2, 1, 1, 0, 0, 0})) << "repeated";
+  EXPECT_FALSE(decodes({1, 1, 1, 1, 0, 0})) << "both voter and learner";
+  EXPECT_FALSE(decodes({1, 0, 0, 0, 0})) << "node 0";
+  EXPECT_FALSE(decodes({1, 1, 0, 0, 0, 9})) << "trailing bytes";
   Configuration big;
   for (NodeId id = 1; id <= kMaxMembers + 1; ++id) big.voters.push_back(id);
   EXPECT_FALSE(DecodeConfiguration(EncodeConfiguration(big)).ok()) << "too many members";
 }
 
 TEST(RaftCodec, AddressesTravelWithTheirMembersOnly) {
-  Configuration c{{1, 2}, {3}, {{1, "127.0.0.1:25672"}, {3, "node3:25672"}}};
+  Configuration c{{1, 2}, {3}, {{1, "127.0.0.1:25672"}, {3, "node3:25672"}}, 5};
   Result<Configuration> back = DecodeConfiguration(EncodeConfiguration(c));
   ASSERT_TRUE(back.ok()) << back.error().text;
   EXPECT_EQ(back.value(), c);
   auto decodes = [](std::initializer_list<int> bytes) {
     return DecodeConfiguration(Bytes(bytes)).ok();
   };
-  EXPECT_TRUE(decodes({1, 1, 0, 1, 1, 1, 'a'}));
-  EXPECT_FALSE(decodes({1, 1, 0, 1, 2, 1, 'a'})) << "the address of no member";
-  EXPECT_FALSE(decodes({1, 1, 0, 2, 1, 1, 'a', 1, 1, 'b'})) << "one member's address twice";
+  EXPECT_TRUE(decodes({1, 1, 0, 1, 1, 1, 'a', 1}));
+  EXPECT_FALSE(decodes({1, 1, 0, 1, 2, 1, 'a', 2})) << "the address of no member";
+  EXPECT_FALSE(decodes({1, 1, 0, 2, 1, 1, 'a', 1, 1, 'b', 1})) << "one member's address twice";
   EXPECT_FALSE(decodes({1, 1, 0, 9, 1})) << "more addresses than bytes";
   Configuration too_long{{1}, {}, {{1, std::string(kMaxAddressBytes + 1, 'a')}}};
   EXPECT_FALSE(DecodeConfiguration(EncodeConfiguration(too_long)).ok());

@@ -64,6 +64,21 @@ TEST(RaftMembership, AMembersAddressComesWithItAndGoesWithIt) {
   EXPECT_EQ(c.failure(), "");
 }
 
+TEST(RaftMembership, AnIdThatWasAMemberIsNeverGivenAgain) {
+  SimCluster c({1, 2, 3}, /*seed=*/49);
+  c.WaitForLeader();
+  NodeId learner = c.NextId();
+  Change(c, Kind::kAddLearner, learner);
+  c.AddNode();
+  Change(c, Kind::kRemove, learner);
+  c.Retire(learner);
+  NodeId leader = c.WaitForLeader();
+  EXPECT_EQ(c.raft(leader).config().NextId(), learner + 1);
+  Result<Proposal> again = c.raft(leader).ProposeMembership({Kind::kAddLearner, learner});
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().text.find("never reused"), std::string::npos) << again.error().text;
+}
+
 TEST(RaftMembership, LearnerNeverCampaigns) {
   SimCluster c({1, 2, 3}, /*seed=*/42);
   c.WaitForLeader();

@@ -36,6 +36,7 @@ void RaftDriver::Tick() {
   raft_.Tick();
   Process();
   tick_timer_ = runtime_.ScheduleAfter(options_.tick_ms, [this] { Tick(); });
+  if (options_.on_tick) options_.on_tick();
 }
 
 void RaftDriver::Receive(std::string_view bytes) {
@@ -53,7 +54,18 @@ void RaftDriver::Propose(std::string command, Done done) {
     done(NotCommitted("the node is stopping"), {});
     return;
   }
-  Result<raft::Proposal> p = raft_.Propose(std::move(command));
+  Track(raft_.Propose(std::move(command)), std::move(done));
+}
+
+void RaftDriver::ProposeMembership(raft::MembershipChange change, Done done) {
+  if (stopping_ || failed_) {
+    done(NotCommitted("the node is stopping"), {});
+    return;
+  }
+  Track(raft_.ProposeMembership(std::move(change)), std::move(done));
+}
+
+void RaftDriver::Track(Result<raft::Proposal> p, Done done) {
   if (!p.ok()) {
     done(NotCommitted(p.error().text), {});
     return;
@@ -108,6 +120,12 @@ void RaftDriver::NoteLeader() {
                leader == raft_.id() ? " (this node)" : "");
 }
 
+void RaftDriver::NoteConfig() {
+  if (raft_.config() == seen_config_) return;
+  seen_config_ = raft_.config();
+  if (options_.on_config) options_.on_config(seen_config_);
+}
+
 void RaftDriver::Process() {
   if (processing_ || failed_) return;  // re-entered from a callback: the loop below goes on
   processing_ = true;
@@ -139,6 +157,7 @@ void RaftDriver::Process() {
     }
     raft_.Advance();
     NoteLeader();
+    NoteConfig();
     MaybeCompact();
     if (failed_) break;
   }

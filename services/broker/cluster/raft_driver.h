@@ -69,6 +69,11 @@ struct DriverOptions {
   // Applied entries between two compactions; 0: never compact.
   uint64_t compact_every = 10000;
   std::function<void(const std::string&)> on_fatal;
+  // Called after each tick, and whenever the configuration in force (the
+  // members and their addresses) differs from the one last seen; both on
+  // the loop, never re-entering the driver's own processing.
+  std::function<void()> on_tick;
+  std::function<void(const raft::Configuration&)> on_config;
 };
 
 class RaftDriver {
@@ -91,6 +96,9 @@ class RaftDriver {
   void Receive(std::string_view bytes);
   // Proposes `command`; `done` runs exactly once (see above).
   void Propose(std::string command, Done done);
+  // Proposes a membership change (raft.h); answered as Propose is, once
+  // the configuration entry is applied here.
+  void ProposeMembership(raft::MembershipChange change, Done done);
 
   const raft::Raft& raft() const { return raft_; }
 
@@ -102,6 +110,10 @@ class RaftDriver {
   };
   void Tick();
   void Process();
+  // Answers `done` at once when `p` was refused, else once its entry is
+  // applied (or replaced, or not committed in time).
+  void Track(Result<raft::Proposal> p, Done done);
+  void NoteConfig();
   // Logs each new leader once: "cluster: member N leads ... in term T".
   void NoteLeader();
   void Resolve(raft::Index index, Status status);
@@ -118,6 +130,7 @@ class RaftDriver {
   bool processing_ = false;
   raft::NodeId logged_leader_ = raft::kNoNode;
   raft::Term logged_term_ = 0;
+  raft::Configuration seen_config_;
   bool failed_ = false;
   bool stopping_ = false;
   raft::Index compact_tried_at_ = 0;  // the applied index of the last failed compaction

@@ -4,7 +4,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <future>
 #include <cstdlib>
 #include <filesystem>
 
@@ -16,6 +18,7 @@
 #include "broker/cluster/cluster_service.h"
 #include "broker/cluster/forwarding.h"
 #include "broker/cluster/member.h"
+#include "broker/cluster/membership.h"
 #include "broker/cluster/peer_probe.h"
 #include "broker/cluster/raft_driver.h"
 #include "broker/cluster/secret.h"
@@ -168,30 +171,59 @@ void Node::Start() {
   // not yet routed changes through the cluster.
   StartAdmin();
   JoinCluster();
-  listener_ = std::make_unique<net::Listener>(*io_, *broker_);
-  try {
-    listener_->Listen(amqp.host, amqp.port);
-  } catch (const std::system_error& e) {
-    throw ConfigError("amqp_listen: cannot listen on " + config_.amqp_listen + ": " +
-                      e.code().message());
-  }
-  spdlog::info("amqp listening on {}:{}", listener_->host(), listener_->port());
+  if (Status s = ListenAmqp(); !s.ok()) throw ConfigError(s.error().text);
   started_ms_ = SteadyMs();
 }
 
-void Node::JoinCluster() {
-  if (config_.cluster_seeds.empty()) return;  // a node alone: a cluster of one
+Status Node::ListenAmqp() {
+  HostPort amqp = ParseHostPort(config_.amqp_listen, "amqp_listen");
+  auto listener = std::make_unique<net::Listener>(*io_, *broker_);
+  try {
+    listener->Listen(amqp.host, amqp.port);
+  } catch (const std::system_error& e) {
+    return Error{409, "amqp_listen: cannot listen on " + config_.amqp_listen + ": " +
+                          e.code().message()};
+  }
+  listener_ = std::move(listener);
+  app_running_ = true;
+  spdlog::info("amqp listening on {}:{}", listener_->host(), listener_->port());
+  return Status::Ok();
+}
+
+cluster::MemberOptions Node::MemberOptionsFor() const {
   cluster::MemberOptions o;
   o.seeds = config_.cluster_seeds;
   o.node_name = config_.node_name;
+  o.address = AdvertisedAddress();
   o.data_dir = config_.data_dir;
   asio::io_context* io = io_.get();
   o.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
   o.on_fatal = [](const std::string& why) { ExitOnStoreFailure("cluster: " + why); };
-  auto member = cluster::Member::Join(std::move(o), *secret_, *runtime_, *broker_);
+  return o;
+}
+
+void Node::JoinCluster() {
+  Result<uint64_t> recorded = cluster::Member::RecordedId(config_.data_dir);
+  if (!recorded.ok()) throw ConfigError(recorded.error().text);
+  if (config_.cluster_seeds.empty() && recorded.value() == 0) return;  // alone: a cluster of one
+  auto member = config_.cluster_seeds.empty()
+                    ? cluster::Member::Resume(MemberOptionsFor(), *secret_, *runtime_, *broker_)
+                    : cluster::Member::Join(MemberOptionsFor(), *secret_, *runtime_, *broker_);
   if (!member.ok()) throw ConfigError(member.error().text);
   member_ = std::move(member.value());
   member_->Start();
+  member_id_ = member_->id();
+}
+
+std::string Node::AdvertisedAddress() const {
+  std::string host = ParseHostPort(config_.grpc_listen, "grpc_listen").host;
+  if (host.empty() || host == "0.0.0.0" || host == "::") {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    host = name;
+  }
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(grpc_port_);
 }
 
 void Node::StartAdmin() {
@@ -205,6 +237,14 @@ void Node::StartAdmin() {
   c.cluster = [this] { return DescribeCluster(); };
   probe_ = std::make_unique<cluster::PeerProbe>(*secret_, config_.node_name);
   c.probe = [this](admin::ClusterView& view) { ProbePeers(view); };
+  c.stop_app = [this] { return StopApp(); };
+  c.start_app = [this] { return StartApp(); };
+  c.reset = [this] { return Reset(); };
+  c.join_cluster = [this](const std::string& node) { return JoinClusterOf(node); };
+  c.forget_cluster_node = [this](const std::string& node, bool offline) {
+    return ForgetClusterNode(node, offline);
+  };
+  c.app_running = [this] { return app_running_.load(); };
   admin_ = std::make_unique<admin::AdminServer>(std::move(c));
   // What peers send is handed to the member on the loop; until it exists
   // (JoinCluster), or on a node alone, it is dropped or refused.
@@ -226,8 +266,15 @@ void Node::StartAdmin() {
       reply(refused);
     });
   };
-  cluster_service_ =
-      cluster::MakeClusterService(*secret_, config_.node_name, inbox, propose);
+  auto members = [this, io](cluster::MembersChange change,
+                            std::function<void(cluster::MembersResult)> reply) {
+    asio::post(*io, [this, change = std::move(change), reply = std::move(reply)]() mutable {
+      ChangeMembers(std::move(change), std::move(reply));
+    });
+  };
+  auto state = [this] { return cluster::PingState{app_running_.load(), member_id_.load()}; };
+  cluster_service_ = cluster::MakeClusterService(*secret_, config_.node_name,
+                                                 {inbox, propose, members, state});
   grpc_port_ = admin_->Start(grpc.host, grpc.port, {cluster_service_.get()});
   spdlog::info("grpc listening on {}:{}", grpc.host, grpc_port_);
 }
@@ -243,7 +290,7 @@ admin::NodeStatus Node::Describe() const {
   if (statvfs(config_.data_dir.c_str(), &fs) == 0)
     s.disk_free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
   s.disk_free_limit = config_.disk_free_limit;
-  if (listener_) s.listeners.push_back({"amqp", listener_->host(), listener_->port()});
+  if (listener_ && app_running_) s.listeners.push_back({"amqp", listener_->host(), listener_->port()});
   s.listeners.push_back({"grpc", ParseHostPort(config_.grpc_listen, "grpc_listen").host,
                          grpc_port_});
   s.fds_used = OpenFiles();
@@ -255,11 +302,8 @@ admin::NodeStatus Node::Describe() const {
 admin::ClusterView Node::DescribeCluster() const {
   admin::ClusterView view;
   if (!member_) {  // a node alone: a cluster of one that it leads
-    HostPort grpc = ParseHostPort(config_.grpc_listen, "grpc_listen");
     view.self = view.leader = 1;
-    std::string host = grpc.host.find(':') == std::string::npos ? grpc.host : "[" + grpc.host + "]";
-    view.members.push_back(
-        {1, host + ":" + std::to_string(grpc_port_), config_.node_name, true, true});
+    view.members.push_back({1, AdvertisedAddress(), config_.node_name, true, app_running_});
     return view;
   }
   cluster::MemberView m = member_->Describe();
@@ -269,7 +313,7 @@ admin::ClusterView Node::DescribeCluster() const {
   for (const auto& p : m.members) {
     bool self = p.id == m.self;
     view.members.push_back(
-        {p.id, p.address, self ? config_.node_name : std::string(), p.voter, self});
+        {p.id, p.address, self ? config_.node_name : p.node, p.voter, self && app_running_});
   }
   return view;
 }
@@ -291,6 +335,240 @@ void Node::ProbePeers(admin::ClusterView& view) {
 }
 
 uint16_t Node::amqp_port() const { return listener_ ? listener_->port() : 0; }
+
+// ---- Membership (docs/cluster.md, "Members") --------------------------------
+
+Status Node::OnLoop(const std::function<Status()>& fn) {
+  std::promise<Status> done;
+  std::future<Status> result = done.get_future();
+  asio::post(*io_, [&] { done.set_value(fn()); });
+  // The loop may stop (node shutdown) before it runs the work.
+  while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
+    if (io_->stopped()) return Error{503, "the node is stopping"};
+  return result.get();
+}
+
+namespace {
+
+Error StillRunning(const std::string& node) {
+  return Error{409, "Warren is still running on node " + node +
+                        ". Please stop it with 'warrenctl stop_app' first."};
+}
+
+// A Ping's failure as a membership command reports it.
+Error Unreached(const std::string& address, const grpc::Status& s) {
+  if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) return Error{403, s.error_message()};
+  return Error{503, "cannot reach " + address + ": " + s.error_message()};
+}
+
+}  // namespace
+
+Status Node::StopApp() {
+  return OnLoop([this]() -> Status {
+    if (!app_running_) return Status::Ok();
+    app_running_ = false;
+    listener_->Shutdown();
+    closed_listeners_.push_back(std::move(listener_));
+    spdlog::info("stop_app: AMQP no longer listens and its connections are closed; the node "
+                 "stays in its cluster");
+    return Status::Ok();
+  });
+}
+
+Status Node::StartApp() {
+  return OnLoop([this]() -> Status {
+    if (app_running_) return Status::Ok();
+    if (!member_) {
+      // join_cluster enrolled this node: it starts as that member now.
+      Result<uint64_t> recorded = cluster::Member::RecordedId(config_.data_dir);
+      if (!recorded.ok()) return Error{500, recorded.error().text};
+      if (recorded.value() != 0) {
+        auto member =
+            cluster::Member::Resume(MemberOptionsFor(), *secret_, *runtime_, *broker_);
+        if (!member.ok()) return Error{500, member.error().text};
+        member_ = std::move(member.value());
+        member_->Start();
+        member_id_ = member_->id();
+      }
+    }
+    spdlog::info("start_app: the application starts again");
+    return ListenAmqp();
+  });
+}
+
+Status Node::WipeLocal() {
+  member_.reset();
+  member_id_ = 0;
+  if (Status s = cluster::Member::Erase(config_.data_dir); !s.ok()) return Error{500, s.error().text};
+  core::Broker& b = *broker_;
+  std::vector<std::string> vhosts, users;
+  for (const auto& [name, v] : b.vhosts()) vhosts.push_back(name);
+  for (const auto& [name, u] : b.users()) users.push_back(name);
+  for (const auto& v : vhosts)
+    if (Status s = b.DeleteVHost(v); !s.ok()) return Error{500, "reset: " + s.error().text};
+  for (const auto& u : users)
+    if (Status s = b.DeleteUser(u); !s.ok()) return Error{500, "reset: " + s.error().text};
+  if (b.persistence()) b.persistence()->PutMetadataApplied(0);
+  try {
+    LoadAccess(/*fresh=*/true);
+  } catch (const ConfigError& e) {
+    return Error{500, std::string("reset: ") + e.what()};
+  }
+  spdlog::info("reset: this node is in no cluster and holds only the default user and vhost");
+  return Status::Ok();
+}
+
+Status Node::Reset() {
+  uint64_t self = 0;
+  std::vector<std::string> members;
+  if (Status s = OnLoop([&]() -> Status {
+        if (app_running_) return StillRunning(config_.node_name);
+        if (member_) {
+          self = member_->id();
+          members = member_->Addresses();
+        }
+        return Status::Ok();
+      });
+      !s.ok())
+    return s;
+  if (self != 0 && members.size() > 1) {
+    // Leave the cluster first: a member that vanished without leaving would
+    // count against the majority for ever.
+    cluster::MembersChange leave;
+    leave.kind = cluster::MembersChange::Kind::kRemove;
+    leave.id = self;
+    cluster::MembersResult r = cluster::AskLeader(*secret_, config_.node_name, members, leave);
+    if (!r.status.ok() && r.status.error().code != 404)
+      return Error{r.status.error().code, "reset: the cluster did not let this node leave, so "
+                                          "nothing was reset: " + r.status.error().text};
+  }
+  return OnLoop([this] { return WipeLocal(); });
+}
+
+Result<bool> Node::JoinClusterOf(const std::string& node) {
+  Result<std::string> address = cluster::NodeAddress(node);
+  if (!address.ok()) return address.error();
+  uint64_t self = 0;
+  std::vector<std::string> members;
+  std::string mine;
+  if (Status s = OnLoop([&]() -> Status {
+        if (app_running_) return StillRunning(config_.node_name);
+        mine = AdvertisedAddress();
+        if (member_) {
+          self = member_->id();
+          members = member_->Addresses();
+        }
+        return Status::Ok();
+      });
+      !s.ok())
+    return s.error();
+  cluster::PeerClient target(address.value(), *secret_, config_.node_name);
+  std::string name;
+  cluster::PingState state;
+  if (grpc::Status s = target.Ping(name, state); !s.ok()) return Unreached(address.value(), s);
+  if (name == config_.node_name || address.value() == mine)
+    return Error{400, "cannot join " + node + ": it is this node itself"};
+  bool already = std::find(members.begin(), members.end(), address.value()) != members.end();
+  if (self != 0 && already) return true;  // RabbitMQ's {ok, already_member}
+  if (self != 0 && members.size() > 1) {
+    // A member of another cluster leaves it first, as reset does.
+    if (Status s = Reset(); !s.ok()) return s.error();
+    self = 0;
+  }
+  cluster::MembersChange join;
+  join.kind = cluster::MembersChange::Kind::kAdd;
+  join.address = mine;
+  join.node = config_.node_name;
+  join.id = self;
+  cluster::MembersResult r =
+      cluster::AskLeader(*secret_, config_.node_name, {address.value()}, join);
+  if (!r.status.ok()) return Error{r.status.error().code, r.status.error().text};
+  uint64_t id = r.id;
+  if (Status s = OnLoop([&]() -> Status {
+        if (Status w = WipeLocal(); !w.ok()) return w;
+        if (Status e = cluster::Member::Enrol(config_.data_dir, id, r.members); !e.ok())
+          return Error{500, e.error().text};
+        spdlog::info("join_cluster: this node is member {} of {}'s cluster; start_app starts it",
+                     id, name);
+        return Status::Ok();
+      });
+      !s.ok())
+    return s.error();
+  return r.already_member;
+}
+
+Status Node::ForgetClusterNode(const std::string& node, bool offline) {
+  Result<std::string> address = cluster::NodeAddress(node);
+  uint64_t gone = 0, self = 0;
+  std::string gone_address;
+  std::vector<std::string> members;
+  if (Status s = OnLoop([&]() -> Status {
+        if (offline && app_running_)
+          return Error{409, "--offline: this node (" + config_.node_name +
+                                ") is running; stop it with 'warrenctl stop_app' first"};
+        if (!offline && !app_running_)
+          return Error{409, "this node (" + config_.node_name +
+                                ") is stopped: start_app it, or use --offline"};
+        if (!member_) return Error{404, node + " is not a member of this node's cluster"};
+        self = member_->id();
+        members = member_->Addresses();
+        for (const auto& m : member_->Describe().members) {
+          bool named = m.node == node || (address.ok() && m.address == address.value());
+          if (named && gone == 0) {
+            gone = m.id;
+            gone_address = m.address;
+          }
+        }
+        if (gone == 0) return Error{404, node + " is not a member of this node's cluster"};
+        if (gone == self)
+          return Error{400, "cannot forget this node itself; run reset on it instead"};
+        return Status::Ok();
+      });
+      !s.ok())
+    return s;
+  cluster::PeerClient target(gone_address, *secret_, config_.node_name, /*timeout_ms=*/1000);
+  std::string name;
+  cluster::PingState state;
+  if (target.Ping(name, state).ok() && state.running && state.member == gone)
+    return Error{409, "cannot forget " + node + ": it is running. Stop it first with "
+                                                "'warrenctl -n " + gone_address + " stop_app'"};
+  cluster::MembersChange forget;
+  forget.kind = cluster::MembersChange::Kind::kRemove;
+  forget.id = gone;
+  cluster::MembersResult r = cluster::AskLeader(*secret_, config_.node_name, members, forget);
+  if (!r.status.ok()) return Error{r.status.error().code, r.status.error().text};
+  return Status::Ok();
+}
+
+void Node::ChangeMembers(cluster::MembersChange change,
+                         std::function<void(cluster::MembersResult)> reply) {
+  if (!member_ && change.kind == cluster::MembersChange::Kind::kAdd) {
+    if (!app_running_) {
+      cluster::MembersResult r;
+      r.status = Error{409, config_.node_name + " is stopped; start_app it before others join it"};
+      reply(r);
+      return;
+    }
+    // A node alone that a join_cluster names founds the cluster.
+    auto member = cluster::Member::Found(MemberOptionsFor(), *secret_, *runtime_, *broker_);
+    if (!member.ok()) {
+      cluster::MembersResult r;
+      r.status = Error{500, member.error().text};
+      reply(r);
+      return;
+    }
+    member_ = std::move(member.value());
+    member_->Start();
+    member_id_ = member_->id();
+  }
+  if (!member_) {
+    cluster::MembersResult r;
+    r.status = Error{404, config_.node_name + " is in no cluster"};
+    reply(r);
+    return;
+  }
+  member_->ChangeMembers(std::move(change), std::move(reply));
+}
 
 void Node::Run() { io_->run(); }
 

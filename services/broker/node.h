@@ -5,7 +5,7 @@
 // Lifecycle: Start() reads the cluster secret (making its file when absent),
 // opens the store in data_dir and restores what it kept,
 // then serves gRPC (Admin and Cluster), joins the cluster when it has seeds
-// (cluster/member.h), and binds AMQP last (throws ConfigError on a bad
+// or goes on as the member it was (cluster/member.h), and binds AMQP last (throws ConfigError on a bad
 // address, an unusable data directory or a cluster it cannot join); Run() blocks on the loop until
 // Stop() has closed every connection. Stop() is called from a thread other
 // than the loop's: it stops the Admin service (which waits for calls that
@@ -15,11 +15,15 @@
 // kExitStoreFailed.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
+#include "common/status.h"
 
 namespace asio {
 class io_context;
@@ -37,6 +41,9 @@ struct NodeStatus;
 }
 namespace cluster {
 class Member;
+struct MemberOptions;
+struct MembersChange;
+struct MembersResult;
 class PeerProbe;
 class Secret;
 }
@@ -62,6 +69,17 @@ class Node {
   void Stop();
 
   uint16_t amqp_port() const;
+  // The tutorial's membership commands (docs/cluster.md, "Members"), called
+  // by the Admin service on a gRPC thread, never the loop; each blocks until
+  // done. An Error is the refusal: 400 a bad name, 403 another secret, 404
+  // not a member, 409 the application's state (running or stopped), 503 no
+  // leader reached.
+  Status StopApp();
+  Status StartApp();
+  Status Reset();
+  // join_cluster: true when this node already was a member of that cluster.
+  Result<bool> JoinClusterOf(const std::string& node);
+  Status ForgetClusterNode(const std::string& node, bool offline);
   uint16_t grpc_port() const { return grpc_port_; }
   core::Broker& broker() { return *broker_; }
   const NodeConfig& config() const { return config_; }
@@ -75,8 +93,25 @@ class Node {
   void LoadAccess(bool fresh);
   void StartAdmin();
   // With cluster_seeds: joins the cluster (cluster/member.h); its Raft group
-  // carries every metadata change from then on.
+  // carries every metadata change from then on. Without, a node that was a
+  // member goes on as one.
   void JoinCluster();
+  cluster::MemberOptions MemberOptionsFor() const;
+  // On the loop: AMQP listens again (start) or stops and closes every
+  // connection (stop).
+  Status ListenAmqp();
+  // On the loop: what a reset leaves: no cluster, no definitions nor
+  // messages, the default user and vhost (as at a first start).
+  Status WipeLocal();
+  // gRPC HOST:PORT the other members reach this node at: the gRPC listen
+  // host, or this machine's name when it listens on every address.
+  std::string AdvertisedAddress() const;
+  // Runs fn on the loop and waits for it (from a gRPC thread).
+  Status OnLoop(const std::function<Status()>& fn);
+  // Cluster.ChangeMembers from a peer, on the loop: a node alone that a
+  // join_cluster names founds a cluster first.
+  void ChangeMembers(cluster::MembersChange change,
+                     std::function<void(cluster::MembersResult)> reply);
   admin::NodeStatus Describe() const;
   // On the loop: the cluster's members from the Raft configuration (a node
   // alone: itself); only this node is marked running (ProbePeers, off the
@@ -92,6 +127,11 @@ class Node {
   std::unique_ptr<core::Broker> broker_;
   std::unique_ptr<ResourceMonitor> resources_;
   std::unique_ptr<net::Listener> listener_;
+  // Listeners stop_app closed, kept until the node goes: their sessions may
+  // still be closing.
+  std::vector<std::unique_ptr<net::Listener>> closed_listeners_;
+  std::atomic<bool> app_running_{false};  // AMQP serves (after start, until stop_app)
+  std::atomic<uint64_t> member_id_{0};     // member_'s id, for Ping
   std::unique_ptr<grpc::Service> cluster_service_;  // served by admin_'s server
   std::unique_ptr<cluster::Member> member_;         // with cluster_seeds
   std::unique_ptr<cluster::PeerProbe> probe_;       // used off the loop (cluster_status)

@@ -157,9 +157,64 @@ void PrintClusterStatus(const Context& ctx, const v1::ClusterStatusResponse& c) 
   Section("Listeners", ListenerLines(s, "Node: " + node + ", i"));
 }
 
+// The name of the node -n reaches, for the info lines ("... node warren@node2").
+std::string NodeName(Context& ctx) {
+  return ctx.client.Call(&v1::Admin::Stub::Status, v1::Empty()).node_name();
+}
+
+// stop_app, start_app, reset: no arguments, one call, one info line.
+void AddAppCommand(Commands& commands, const std::string& name, const std::string& description,
+                   const std::string& info, Method<v1::Empty, v1::Empty> method) {
+  commands.Add(name, description, [=](Context& ctx) {
+    ctx.out.Info(Fill(info, "{node}", NodeName(ctx)));
+    ctx.client.Call(method, v1::Empty());
+  });
+}
+
+struct ForgetArgs {
+  std::string node;
+  bool offline = false;
+};
+
+void AddMembershipCommands(Commands& commands) {
+  AddAppCommand(commands, "stop_app",
+                "Stops AMQP on the node (closing its connections); the node stays in its cluster",
+                "Stopping warren application on node {node} ...", &v1::Admin::Stub::StopApp);
+  AddAppCommand(commands, "start_app", "Starts AMQP on the node again",
+                "Starting node {node} ...", &v1::Admin::Stub::StartApp);
+  AddAppCommand(commands, "reset",
+                "Makes a stopped node leave its cluster and forget every definition and message",
+                "Resetting node {node} ...", &v1::Admin::Stub::Reset);
+  auto target = Args<std::string>();
+  CLI::App* join = commands.Add(
+      "join_cluster", "Makes a stopped node a member of the cluster another node is in",
+      [target](Context& ctx) {
+        ctx.out.Info("Clustering node " + NodeName(ctx) + " with " + *target);
+        v1::JoinClusterRequest request;
+        request.set_node(*target);
+        auto response = ctx.client.Call(&v1::Admin::Stub::JoinCluster, request);
+        if (response.already_member()) ctx.out.Info("The node is already a member of this cluster");
+      });
+  join->add_option("node", *target, "warren@HOST (gRPC port 25672) or HOST:PORT")->required();
+  auto forget = Args<ForgetArgs>();
+  CLI::App* command = commands.Add(
+      "forget_cluster_node", "Removes a stopped node from the cluster, asked of another member",
+      [forget](Context& ctx) {
+        ctx.out.Info("Removing node " + forget->node + " from the cluster");
+        v1::ForgetClusterNodeRequest request;
+        request.set_node(forget->node);
+        request.set_offline(forget->offline);
+        ctx.client.Call(&v1::Admin::Stub::ForgetClusterNode, request);
+      });
+  command->add_option("node", forget->node, "the member's name or gRPC HOST:PORT")->required();
+  command->add_flag("--offline", forget->offline,
+                    "asked of a node whose application is stopped (stop_app)");
+}
+
 }  // namespace
 
 void AddNodeCommands(Commands& commands) {
+  AddMembershipCommands(commands);
   commands.Add("status", "Shows the node's runtime, memory, disk and listeners", [](Context& ctx) {
     PrintStatus(ctx, ctx.client.Call(&v1::Admin::Stub::Status, v1::Empty()));
   });

@@ -37,7 +37,7 @@ void AdminService::FillStatus(v1::StatusResponse& out) const {
 
 grpc::Status AdminService::Status(grpc::ServerContext* call, const v1::Empty*,
                                   v1::StatusResponse* out) {
-  return Run(call, Need::kMonitoring, "", [&](const Caller&) {
+  return RunAnyState(call, Need::kMonitoring, [&](const Caller&) {
     FillStatus(*out);
     return grpc::Status::OK;
   });
@@ -46,7 +46,7 @@ grpc::Status AdminService::Status(grpc::ServerContext* call, const v1::Empty*,
 grpc::Status AdminService::ClusterStatus(grpc::ServerContext* call, const v1::Empty*,
                                          v1::ClusterStatusResponse* out) {
   ClusterView view;
-  grpc::Status s = Run(call, Need::kMonitoring, "", [&](const Caller&) {
+  grpc::Status s = RunAnyState(call, Need::kMonitoring, [&](const Caller&) {
     FillStatus(*out->mutable_node());
     view = ctx_.cluster();
     return grpc::Status::OK;
@@ -65,6 +65,66 @@ grpc::Status AdminService::ClusterStatus(grpc::ServerContext* call, const v1::Em
     o->set_running(m.running);
   }
   return grpc::Status::OK;
+}
+
+namespace {
+
+// A membership command's refusal (AdminContext's codes) as a gRPC status.
+grpc::Status MembershipStatus(const warren::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  const Error& e = s.error();
+  switch (e.code) {
+    case 400: return {grpc::StatusCode::INVALID_ARGUMENT, e.text};
+    case 403: return {grpc::StatusCode::PERMISSION_DENIED, e.text};
+    case 404: return {grpc::StatusCode::NOT_FOUND, e.text};
+    case 409: return {grpc::StatusCode::FAILED_PRECONDITION, e.text};
+    // The cluster (not this node) could not be reached or did not commit.
+    case 503:
+    case 504: return {grpc::StatusCode::ABORTED, e.text};
+    default: return {grpc::StatusCode::INTERNAL, e.text};
+  }
+}
+
+}  // namespace
+
+grpc::Status AdminService::Membership(grpc::ServerContext* call,
+                                      const std::function<warren::Status()>& command) {
+  if (grpc::Status s = RunAnyState(call, Need::kAdministrator, [](const Caller&) {
+        return grpc::Status::OK;
+      });
+      !s.ok())
+    return s;
+  return MembershipStatus(command());  // here, on the gRPC thread: it waits for peers
+}
+
+grpc::Status AdminService::StopApp(grpc::ServerContext* call, const v1::Empty*, v1::Empty*) {
+  return Membership(call, ctx_.stop_app);
+}
+
+grpc::Status AdminService::StartApp(grpc::ServerContext* call, const v1::Empty*, v1::Empty*) {
+  return Membership(call, ctx_.start_app);
+}
+
+grpc::Status AdminService::Reset(grpc::ServerContext* call, const v1::Empty*, v1::Empty*) {
+  return Membership(call, ctx_.reset);
+}
+
+grpc::Status AdminService::JoinCluster(grpc::ServerContext* call,
+                                       const v1::JoinClusterRequest* request,
+                                       v1::JoinClusterResponse* out) {
+  return Membership(call, [&] {
+    Result<bool> joined = ctx_.join_cluster(request->node());
+    if (joined.ok()) out->set_already_member(joined.value());
+    return joined.status();
+  });
+}
+
+grpc::Status AdminService::ForgetClusterNode(grpc::ServerContext* call,
+                                             const v1::ForgetClusterNodeRequest* request,
+                                             v1::Empty*) {
+  return Membership(call, [&] {
+    return ctx_.forget_cluster_node(request->node(), request->offline());
+  });
 }
 
 grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,

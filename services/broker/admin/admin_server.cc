@@ -89,14 +89,18 @@ grpc::Status AdminService::ReadCredentials(grpc::ServerContext* call, Credential
 }
 
 grpc::Status AdminService::Admit(const Credentials& who, Need need, const std::string& vhost,
-                                 Caller& caller) const {
+                                 Caller& caller, bool any_state) const {
   const core::User* u = broker().Authenticate(who.user, who.password);
   if (!u || (!who.loopback && broker().IsLoopbackOnly(who.user)))
     return {grpc::StatusCode::UNAUTHENTICATED,
             u ? "user '" + who.user + "' can only connect via localhost"
               : "invalid credentials for user '" + who.user + "'"};
   caller = Caller{u->name, u->tags};
-  return Authorize(caller, need, vhost);
+  grpc::Status authorized = Authorize(caller, need, vhost);
+  if (authorized.ok() && !any_state && ctx_.app_running && !ctx_.app_running())
+    return {grpc::StatusCode::FAILED_PRECONDITION,
+            "the application is not running on this node (stop_app): run start_app first"};
+  return authorized;
 }
 
 grpc::Status AdminService::OnLoop(const std::function<grpc::Status()>& fn) {
@@ -116,6 +120,16 @@ grpc::Status AdminService::Run(grpc::ServerContext* call, Need need, const std::
   return OnLoop([&] {
     Caller caller;
     grpc::Status admitted = Admit(who, need, vhost, caller);
+    return admitted.ok() ? work(caller) : admitted;
+  });
+}
+
+grpc::Status AdminService::RunAnyState(grpc::ServerContext* call, Need need, Work work) {
+  Credentials who;
+  if (grpc::Status s = ReadCredentials(call, who); !s.ok()) return s;
+  return OnLoop([&] {
+    Caller caller;
+    grpc::Status admitted = Admit(who, need, "", caller, /*any_state=*/true);
     return admitted.ok() ? work(caller) : admitted;
   });
 }

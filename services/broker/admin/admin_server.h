@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
+
 namespace grpc {
 class Server;
 class Service;
@@ -79,6 +81,15 @@ struct AdminContext {
   // members answer now and fills the names it knows. It blocks (2 s at most:
   // cluster/peer_probe.h).
   std::function<void(ClusterView&)> probe;
+  // The membership commands (Node's; docs/cluster.md, "Members"): called on
+  // a gRPC thread once the caller is admitted, blocking. An Error's code:
+  // 400 a bad name, 403 another secret, 404 not a member, 409 the
+  // application's state, 503 no leader reached.
+  std::function<Status()> stop_app, start_app, reset;
+  std::function<Result<bool>(const std::string& node)> join_cluster;  // true: already a member
+  std::function<Status(const std::string& node, bool offline)> forget_cluster_node;
+  // Any thread: false after stop_app (most calls are then refused).
+  std::function<bool()> app_running;
 };
 
 class AdminService;

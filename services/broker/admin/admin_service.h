@@ -103,6 +103,13 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status Status(grpc::ServerContext*, const v1::Empty*, v1::StatusResponse*) override;
   grpc::Status ClusterStatus(grpc::ServerContext*, const v1::Empty*,
                              v1::ClusterStatusResponse*) override;
+  grpc::Status StopApp(grpc::ServerContext*, const v1::Empty*, v1::Empty*) override;
+  grpc::Status StartApp(grpc::ServerContext*, const v1::Empty*, v1::Empty*) override;
+  grpc::Status Reset(grpc::ServerContext*, const v1::Empty*, v1::Empty*) override;
+  grpc::Status JoinCluster(grpc::ServerContext*, const v1::JoinClusterRequest*,
+                           v1::JoinClusterResponse*) override;
+  grpc::Status ForgetClusterNode(grpc::ServerContext*, const v1::ForgetClusterNodeRequest*,
+                                 v1::Empty*) override;
   grpc::Status Overview(grpc::ServerContext*, const v1::Empty*, v1::OverviewResponse*) override;
   grpc::Status ExportDefinitions(grpc::ServerContext*, const v1::Empty*,
                                  v1::Definitions*) override;
@@ -130,6 +137,14 @@ class AdminService final : public v1::Admin::Service {
   // `vhost` for policymaker and management; empty: any of the caller's
   // vhosts), then runs `work` on the node's loop and returns its status.
   grpc::Status Run(grpc::ServerContext* call, Need need, const std::string& vhost, Work work);
+  // The same for the calls a node answers while its application is stopped
+  // (stop_app): status, cluster_status and the membership commands. Every
+  // other call is then refused with FAILED_PRECONDITION.
+  grpc::Status RunAnyState(grpc::ServerContext* call, Need need, Work work);
+  // A membership command (administrator, in any state): `command` runs on
+  // the gRPC thread once the caller is admitted.
+  grpc::Status Membership(grpc::ServerContext* call,
+                          const std::function<warren::Status()>& command);
   // The same for a call that carries text to parse (JSON): `parse` runs on
   // the gRPC thread once the caller is authenticated and authorized, so no
   // byte of it is read for a stranger and a large text does not hold up the
@@ -162,9 +177,10 @@ class AdminService final : public v1::Admin::Service {
   // Reads the call's credentials and admits its caller (Admit, on the loop).
   grpc::Status Admitted(grpc::ServerContext* call, Need need, const std::string& vhost,
                         Caller& caller);
-  // On the loop: checks the password, guest's loopback rule and `need`.
+  // On the loop: checks the password, guest's loopback rule and `need`,
+  // and, unless `any_state`, that the application runs.
   grpc::Status Admit(const Credentials& who, Need need, const std::string& vhost,
-                     Caller& caller) const;
+                     Caller& caller, bool any_state = false) const;
   // Runs `fn` on the node's loop and waits for its status.
   grpc::Status OnLoop(const std::function<grpc::Status()>& fn);
   grpc::Status Authorize(const Caller& caller, Need need, const std::string& vhost) const;

@@ -13,6 +13,7 @@
 
 #include "broker/cluster/handshake.h"
 #include "broker/cluster/secret.h"
+#include "raft/codec.h"
 #include "common/text.h"
 #include "warren/v1/cluster.grpc.pb.h"
 
@@ -67,9 +68,8 @@ class RefusedStream final : public grpc::ServerReadReactor<v1::RaftBatch> {
 
 class Service final : public v1::Cluster::CallbackService {
  public:
-  Service(const Secret& secret, std::string node, RaftInbox inbox, ProposeHandler propose)
-      : secret_(secret), node_(std::move(node)), inbox_(std::move(inbox)),
-        propose_(std::move(propose)) {}
+  Service(const Secret& secret, std::string node, ClusterHandlers handlers)
+      : secret_(secret), node_(std::move(node)), handlers_(std::move(handlers)) {}
 
   grpc::ServerUnaryReactor* Hello(grpc::CallbackServerContext* context,
                                   const v1::HelloRequest* request,
@@ -95,7 +95,12 @@ class Service final : public v1::Cluster::CallbackService {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     std::string caller;
     grpc::Status status = Authenticate(context, kPingMethod, caller);
-    if (status.ok()) response->set_node(node_);
+    if (status.ok()) {
+      response->set_node(node_);
+      PingState state = handlers_.state ? handlers_.state() : PingState{true, 0};
+      response->set_running(state.running);
+      response->set_member(state.member);
+    }
     reactor->Finish(status);
     return reactor;
   }
@@ -105,9 +110,9 @@ class Service final : public v1::Cluster::CallbackService {
     std::string caller;
     grpc::Status status = Authenticate(context, kRaftMethod, caller);
     if (!status.ok()) return new RefusedStream(status);
-    if (!inbox_)
+    if (!handlers_.inbox)
       return new RefusedStream({grpc::StatusCode::UNAVAILABLE, node_ + " runs no Raft group"});
-    return new RaftReader(inbox_, std::move(caller));
+    return new RaftReader(handlers_.inbox, std::move(caller));
   }
 
   grpc::ServerUnaryReactor* Propose(grpc::CallbackServerContext* context,
@@ -120,12 +125,12 @@ class Service final : public v1::Cluster::CallbackService {
       reactor->Finish(status);
       return reactor;
     }
-    if (!propose_) {
+    if (!handlers_.propose) {
       reactor->Finish({grpc::StatusCode::UNAVAILABLE, node_ + " runs no Raft group"});
       return reactor;
     }
     // The reply comes from the node's loop; the call stays open until then.
-    propose_(request->command(), [reactor, response](ForwardResult r) {
+    handlers_.propose(request->command(), [reactor, response](ForwardResult r) {
       response->set_index(r.index);
       response->set_term(r.term);
       if (!r.outcome.status.ok()) {
@@ -134,6 +139,44 @@ class Service final : public v1::Cluster::CallbackService {
       }
       response->set_message_count(r.outcome.message_count);
       response->set_consumer_count(r.outcome.consumer_count);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* ChangeMembers(grpc::CallbackServerContext* context,
+                                          const v1::MembersRequest* request,
+                                          v1::MembersResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    std::string caller;
+    grpc::Status status = Authenticate(context, kMembersMethod, caller);
+    if (!status.ok()) {
+      reactor->Finish(status);
+      return reactor;
+    }
+    if (!handlers_.members) {
+      reactor->Finish({grpc::StatusCode::UNAVAILABLE, node_ + " takes no change of members"});
+      return reactor;
+    }
+    if (request->address().size() > kMaxGrpcAddress || request->node().size() > kMaxNodeName) {
+      reactor->Finish({grpc::StatusCode::INVALID_ARGUMENT, "address or node name too long"});
+      return reactor;
+    }
+    MembersChange change;
+    change.kind = request->kind() == v1::MembersRequest::REMOVE ? MembersChange::Kind::kRemove
+                                                                : MembersChange::Kind::kAdd;
+    change.address = request->address();
+    change.node = request->node();
+    change.id = request->id();
+    handlers_.members(std::move(change), [reactor, response](MembersResult r) {
+      if (!r.status.ok()) {
+        response->set_code(r.status.error().code == 0 ? 500 : r.status.error().code);
+        response->set_text(r.status.error().text);
+      }
+      response->set_id(r.id);
+      response->set_already_member(r.already_member);
+      response->set_leader(r.leader);
+      for (const auto& [id, address] : r.members) (*response->mutable_members())[id] = address;
       reactor->Finish(grpc::Status::OK);
     });
     return reactor;
@@ -167,17 +210,15 @@ class Service final : public v1::Cluster::CallbackService {
 
   const Secret secret_;
   const std::string node_;
-  const RaftInbox inbox_;
-  const ProposeHandler propose_;
+  const ClusterHandlers handlers_;
   SessionTable sessions_;
 };
 
 }  // namespace
 
 std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::string node,
-                                                  RaftInbox inbox, ProposeHandler propose) {
-  return std::make_unique<Service>(secret, std::move(node), std::move(inbox),
-                                   std::move(propose));
+                                                  ClusterHandlers handlers) {
+  return std::make_unique<Service>(secret, std::move(node), std::move(handlers));
 }
 
 struct PeerClient::Impl {
@@ -236,12 +277,47 @@ PeerClient::PeerClient(const std::string& address, const Secret& secret, std::st
 PeerClient::~PeerClient() = default;
 
 grpc::Status PeerClient::Ping(std::string& node) {
+  PingState state;
+  return Ping(node, state);
+}
+
+grpc::Status PeerClient::Ping(std::string& node, PingState& state) {
   grpc::ClientContext context;
   if (grpc::Status s = impl_->Authenticate(context, kPingMethod); !s.ok()) return s;
   impl_->Deadline(context);
   v1::PingResponse response;
   grpc::Status status = impl_->stub->Ping(&context, v1::PingRequest{}, &response);
-  if (status.ok()) node = response.node();
+  if (status.ok()) {
+    node = response.node();
+    state = {response.running(), response.member()};
+  }
+  return status;
+}
+
+grpc::Status PeerClient::ChangeMembers(const MembersChange& change, MembersResult& result) {
+  grpc::ClientContext context;
+  if (grpc::Status s = impl_->Authenticate(context, kMembersMethod); !s.ok()) return s;
+  impl_->Deadline(context);
+  v1::MembersRequest request;
+  request.set_kind(change.kind == MembersChange::Kind::kRemove ? v1::MembersRequest::REMOVE
+                                                               : v1::MembersRequest::ADD);
+  request.set_address(change.address);
+  request.set_node(change.node);
+  request.set_id(change.id);
+  v1::MembersResponse response;
+  grpc::Status status = impl_->stub->ChangeMembers(&context, request, &response);
+  if (!status.ok()) return status;
+  result.status = response.code() == 0
+                      ? Status::Ok()
+                      : Status(Error{static_cast<uint16_t>(std::min<uint32_t>(response.code(), 599)),
+                                     Printable(response.text())});
+  result.id = response.id();
+  result.already_member = response.already_member();
+  result.leader = response.leader();
+  if (response.members_size() > static_cast<int>(raft::kMaxMembers))
+    return {grpc::StatusCode::INTERNAL, "too many members in the answer"};
+  for (const auto& [id, address] : response.members())
+    if (address.size() <= raft::kMaxAddressBytes) result.members[id] = address;
   return status;
 }
 

@@ -19,6 +19,7 @@
 #include <grpcpp/support/status.h>
 
 #include "broker/cluster/forwarding.h"
+#include "broker/cluster/membership.h"
 
 namespace grpc {
 class Service;
@@ -31,6 +32,7 @@ class Secret;
 inline constexpr char kPingMethod[] = "/warren.v1.Cluster/Ping";
 inline constexpr char kRaftMethod[] = "/warren.v1.Cluster/Raft";
 inline constexpr char kProposeMethod[] = "/warren.v1.Cluster/Propose";
+inline constexpr char kMembersMethod[] = "/warren.v1.Cluster/ChangeMembers";
 
 // Where Raft messages from peers go: called on gRPC's threads (post to the
 // node's loop from there), each peer's messages in the order it sent them.
@@ -43,12 +45,30 @@ using RaftInbox = std::function<void(const std::string& from_node, std::string m
 using ProposeHandler =
     std::function<void(std::string command, std::function<void(ForwardResult)> reply)>;
 
+// Carries out a change of members (join_cluster, forget_cluster_node,
+// reset) for a peer; as ProposeHandler: called on a gRPC thread, `reply`
+// exactly once from any thread.
+using MembersHandler =
+    std::function<void(MembersChange change, std::function<void(MembersResult)> reply)>;
+
+// What Ping answers besides the node's name.
+struct PingState {
+  bool running = false;  // the application runs (not after stop_app)
+  uint64_t member = 0;   // its member id; 0: in no cluster
+};
+
+struct ClusterHandlers {
+  RaftInbox inbox = {};
+  ProposeHandler propose = {};
+  MembersHandler members = {};
+  std::function<PingState()> state = {};  // called on gRPC threads
+};
+
 // The service of the node named `node` (`secret` is copied). Without an
 // inbox, Raft streams are refused with UNAVAILABLE; without a handler, so
-// are proposals.
+// are proposals and changes of members. Without `state`, Ping says running.
 std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::string node,
-                                                  RaftInbox inbox = {},
-                                                  ProposeHandler propose = {});
+                                                  ClusterHandlers handlers = {});
 
 class PeerClient {
  public:
@@ -63,6 +83,9 @@ class PeerClient {
   // The peer's node name. UNAUTHENTICATED when either side finds the other
   // holds another secret; UNAVAILABLE / DEADLINE_EXCEEDED when unreachable.
   grpc::Status Ping(std::string& node);
+  grpc::Status Ping(std::string& node, PingState& state);
+  // A change of members (membership.h): the callee's answer in `result`.
+  grpc::Status ChangeMembers(const MembersChange& change, MembersResult& result);
   // Sends an encoded metadata command to the peer (the leader) and waits
   // for its answer: the leader's result, also when the change was refused
   // or not committed. A failed call (unreachable, refused, past the

@@ -14,6 +14,8 @@
 
 #include "broker/cluster/cluster_service.h"
 #include "broker/cluster/forwarding.h"
+#include "broker/cluster/membership.h"
+#include "broker/cluster/metadata_snapshot.h"
 #include "broker/cluster/metadata_machine.h"
 #include "broker/cluster/raft_driver.h"
 #include "broker/cluster/raft_gate.h"
@@ -27,18 +29,50 @@ namespace warren::cluster {
 
 namespace {
 
-// Raft messages to each peer, on the peer's RaftSender.
+// Raft messages to each member the configuration names, on a RaftSender
+// each, made and dropped as members come and go.
 class PeerTransport final : public Transport {
  public:
-  void Add(raft::NodeId id, std::unique_ptr<RaftSender> sender) {
-    senders_[id] = std::move(sender);
+  PeerTransport(raft::NodeId self, const Secret& secret, std::string node_name)
+      : self_(self), secret_(secret), node_name_(std::move(node_name)) {}
+
+  // The members to reach until the first configuration arrives (a node
+  // join_cluster enrolled: the leader's first message finds it, and its
+  // answers must find the leader).
+  void Introduce(std::map<raft::NodeId, std::string> introductions) {
+    introductions_ = std::move(introductions);
+  }
+
+  void Update(const raft::Configuration& config) {
+    std::map<raft::NodeId, Link> next;
+    const auto& addresses =
+        config.voters.empty() && config.learners.empty() ? introductions_ : config.addresses;
+    for (const auto& [id, value] : addresses) {
+      if (id == self_) continue;
+      std::string address = DecodeMemberAddress(value).grpc;
+      auto it = links_.find(id);
+      if (it != links_.end() && it->second.address == address) {
+        next[id] = std::move(it->second);
+      } else {
+        next[id] = Link{address, std::make_unique<RaftSender>(address, secret_, node_name_)};
+      }
+    }
+    links_ = std::move(next);
   }
   void Send(raft::NodeId to, std::string bytes) override {
-    if (auto it = senders_.find(to); it != senders_.end()) it->second->Send(std::move(bytes));
+    if (auto it = links_.find(to); it != links_.end()) it->second.sender->Send(std::move(bytes));
   }
 
  private:
-  std::map<raft::NodeId, std::unique_ptr<RaftSender>> senders_;
+  struct Link {
+    std::string address;
+    std::unique_ptr<RaftSender> sender;
+  };
+  const raft::NodeId self_;
+  const Secret& secret_;
+  const std::string node_name_;
+  std::map<raft::NodeId, std::string> introductions_;
+  std::map<raft::NodeId, Link> links_;
 };
 
 // Forwarded changes go to the leader from a thread of its own, one at a
@@ -50,10 +84,10 @@ class ForwardThread final : public Forwarder {
  public:
   static constexpr size_t kMaxQueued = 1024;
 
-  ForwardThread(std::map<raft::NodeId, std::string> addresses, const Secret& secret,
-                std::string self, std::function<void(std::function<void()>)> post)
-      : addresses_(std::move(addresses)), secret_(secret), self_(std::move(self)),
-        post_(std::move(post)), thread_([this] { Run(); }) {}
+  ForwardThread(const Secret& secret, std::string self,
+                std::function<void(std::function<void()>)> post)
+      : secret_(secret), self_(std::move(self)), post_(std::move(post)),
+        thread_([this] { Run(); }) {}
   ~ForwardThread() override {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -61,6 +95,12 @@ class ForwardThread final : public Forwarder {
     }
     cv_.notify_all();
     thread_.join();
+  }
+
+  // The members' addresses, from each new configuration.
+  void SetAddresses(std::map<raft::NodeId, std::string> addresses) {
+    std::lock_guard<std::mutex> lock(mu_);
+    addresses_ = std::move(addresses);
   }
 
   void Forward(raft::NodeId leader, std::string command,
@@ -92,21 +132,23 @@ class ForwardThread final : public Forwarder {
   void Run() {
     for (;;) {
       Job job;
+      std::string address;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (stopping_) return;
         job = std::move(queue_.front());
         queue_.pop_front();
+        if (auto it = addresses_.find(job.leader); it != addresses_.end()) address = it->second;
       }
       ForwardResult result;
-      auto address = addresses_.find(job.leader);
-      if (address == addresses_.end()) {
-        result = NotCommitted(job.leader, "is not one of the seeds");
+      if (address.empty()) {
+        result = NotCommitted(job.leader, "has no address in the configuration");
       } else {
         auto& client = clients_[job.leader];
-        if (!client) client = std::make_unique<PeerClient>(address->second, secret_, self_);
-        grpc::Status s = client->Propose(job.command, result);
+        if (!client || client->address != address)
+          client = std::make_unique<Client>(address, secret_, self_);
+        grpc::Status s = client->peer.Propose(job.command, result);
         if (!s.ok()) {
           result = NotCommitted(job.leader, "could not be reached: " + s.error_message());
           // No connection: nothing was sent. A deadline may have passed
@@ -118,14 +160,21 @@ class ForwardThread final : public Forwarder {
     }
   }
 
-  const std::map<raft::NodeId, std::string> addresses_;
+  struct Client {
+    Client(const std::string& a, const Secret& secret, const std::string& self)
+        : address(a), peer(a, secret, self) {}
+    std::string address;
+    PeerClient peer;
+  };
+
   const Secret& secret_;
   const std::string self_;
   const std::function<void(std::function<void()>)> post_;
-  std::map<raft::NodeId, std::unique_ptr<PeerClient>> clients_;  // the thread's own
+  std::map<raft::NodeId, std::unique_ptr<Client>> clients_;  // the thread's own
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> queue_;
+  std::map<raft::NodeId, std::string> addresses_;
   bool stopping_ = false;
   std::thread thread_;
 };
@@ -134,24 +183,85 @@ bool IsEmpty(const raft::Persisted& p) {
   return p.hard_state.term == 0 && p.entries.empty() && p.snapshot.meta.index == 0;
 }
 
-// DATA_DIR/cluster/member: "id N\n", written when the member first starts.
+std::string ClusterDir(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "cluster").string();
+}
+
+std::string MemberFile(const std::string& data_dir) { return ClusterDir(data_dir) + "/member"; }
+
+// DATA_DIR/cluster/member, written when the member first starts (or
+// join_cluster enrols it):
+//   id N                  this node's member id
+//   peer ID ADDRESS...    (join_cluster) a member to reach until the leader's
+//                         first message brings the configuration
 // A restart with seeds that number this node otherwise is refused: its
 // votes and log were cast as member N.
-constexpr size_t kMaxMemberFile = 64;
+constexpr size_t kMaxMemberFile = 64 * 1024;
 
-Result<raft::NodeId> ReadMemberId(const std::string& path) {
+struct MemberRecord {
+  raft::NodeId id = raft::kNoNode;  // none: no file
+  std::map<raft::NodeId, std::string> peers;
+};
+
+Result<MemberRecord> ReadMember(const std::string& path) {
+  MemberRecord out;
   std::ifstream f(path, std::ios::binary);
-  if (!f) return raft::kNoNode;
+  if (!f) return out;
   std::string text(kMaxMemberFile + 1, '\0');
   f.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(f.gcount()));
-  unsigned long long id = 0;
-  char end = 0;
-  if (text.size() > kMaxMemberFile || std::sscanf(text.c_str(), "id %llu%c", &id, &end) != 2 ||
-      end != '\n' || id == 0)
-    return Error{0, path + ": not a member file (\"id N\"); refusing to start (docs/cluster.md)"};
-  return static_cast<raft::NodeId>(id);
+  Error bad{0, path + ": not a member file (\"id N\" then \"peer ID ADDRESS\" lines); refusing "
+               "to start (docs/cluster.md)"};
+  if (text.size() > kMaxMemberFile || text.empty() || text.back() != '\n') return bad;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    std::string line = text.substr(at, end - at);
+    at = end + 1;
+    unsigned long long id = 0;
+    int used = 0;
+    if (out.id == raft::kNoNode) {
+      if (std::sscanf(line.c_str(), "id %llu%n", &id, &used) != 1 || id == 0 ||
+          static_cast<size_t>(used) != line.size())
+        return bad;
+      out.id = id;
+    } else {
+      if (std::sscanf(line.c_str(), "peer %llu %n", &id, &used) != 1 || id == 0 ||
+          static_cast<size_t>(used) >= line.size() ||
+          line.size() - static_cast<size_t>(used) > raft::kMaxAddressBytes)
+        return bad;
+      out.peers[id] = line.substr(static_cast<size_t>(used));
+    }
+  }
+  return out;
 }
+
+Result<raft::NodeId> ReadMemberId(const std::string& path) {
+  Result<MemberRecord> r = ReadMember(path);
+  if (!r.ok()) return r.error();
+  return r->id;
+}
+
+Status WriteMember(const std::string& data_dir, const MemberRecord& record) {
+  std::error_code ec;
+  std::filesystem::create_directories(ClusterDir(data_dir), ec);
+  if (ec) return Error{0, ClusterDir(data_dir) + ": " + ec.message()};
+  std::string text = "id " + std::to_string(record.id) + "\n";
+  for (const auto& [id, address] : record.peers) {
+    if (address.find('\n') != std::string::npos) continue;
+    text += "peer " + std::to_string(id) + " " + address + "\n";
+  }
+  return store::ReplaceFile(store::FileSystem::Default(), MemberFile(data_dir), text);
+}
+
+Status WriteMemberId(const std::string& data_dir, raft::NodeId id) {
+  return WriteMember(data_dir, MemberRecord{id, {}});
+}
+
+// How long a change of members waits for a leader that can take it (an
+// election, or a new leader's first commit), polling every kMembersPollMs.
+constexpr int64_t kMembersWaitMs = 5000;
+constexpr int64_t kMembersPollMs = 50;
 
 }  // namespace
 
@@ -164,8 +274,65 @@ struct Member::Parts {
   std::unique_ptr<RaftDriver> driver;
   std::unique_ptr<RaftGate> gate;
   core::Broker* broker = nullptr;
-  std::map<raft::NodeId, std::string> addresses;  // every seed's, by member id
+  Runtime* runtime = nullptr;
+  bool promoting = false;  // a learner's promotion is proposed
+  bool was_member = false;  // this node was in a configuration seen
+  // Changes of members waiting for a leader that can take them.
+  struct Waiting {
+    MembersChange change;
+    std::function<void(MembersResult)> reply;
+    int64_t deadline_ms = 0;
+    TimerId timer = 0;
+  };
+  std::map<uint64_t, Waiting> waiting;
+  uint64_t last_waiting = 0;
+
+  void OnConfig(const raft::Configuration& config);
+  void OnTick();
+  // Tries `w` now; false when it must wait (no leader able to take it yet).
+  bool TryChange(Waiting& w);
+  void Retry(uint64_t key);
+  // Proposes `change`: false when the leader refused it at once (it cannot
+  // take a change yet), else `then` runs once it is answered.
+  bool ProposeChange(raft::MembershipChange change, std::function<void(Status)> then);
 };
+
+Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::NodeId self,
+                                              raft::Persisted persisted, bool restart,
+                                              const Secret& secret, Runtime& runtime,
+                                              core::Broker& broker,
+                                              std::unique_ptr<RaftStorage> storage) {
+  auto parts = std::make_unique<Parts>();
+  parts->id = self;
+  parts->broker = &broker;
+  parts->runtime = &runtime;
+  parts->storage = std::move(storage);
+  parts->machine = std::make_unique<MetadataMachine>(broker);
+  // A restart: the broker came back from the store with every entry it had
+  // applied (docs/cluster.md, "A member's restart").
+  uint64_t applied = broker.persistence() ? broker.persistence()->metadata_applied() : 0;
+  if (restart) parts->machine->SkipThrough(applied);
+  parts->transport = std::make_unique<PeerTransport>(self, secret, o.node_name);
+  parts->transport->Introduce(o.introductions);
+  parts->forwarder = std::make_unique<ForwardThread>(secret, o.node_name, o.post);
+  DriverOptions d;
+  d.raft.id = self;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&d.raft.seed), sizeof d.raft.seed);
+  d.on_fatal = o.on_fatal;
+  Parts* p = parts.get();
+  d.on_config = [p](const raft::Configuration& config) { p->OnConfig(config); };
+  d.on_tick = [p] { p->OnTick(); };
+  parts->driver = std::make_unique<RaftDriver>(runtime, *parts->storage, *parts->transport,
+                                               *parts->machine, d, std::move(persisted));
+  parts->gate = std::make_unique<RaftGate>(runtime, *parts->driver, *parts->machine,
+                                           *parts->forwarder, d.proposal_timeout_ms);
+  spdlog::info("cluster: this node is member {}, the Raft log is in {}{}", self,
+               parts->storage->path(),
+               restart ? ", restarted with the metadata applied through entry " +
+                             std::to_string(applied)
+                       : "");
+  return std::unique_ptr<Member>(new Member(std::move(parts)));
+}
 
 Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secret,
                                              Runtime& runtime, core::Broker& broker) {
@@ -174,10 +341,11 @@ Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secr
   seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
   // Which seed is this node: the one whose Ping answers with our name.
   raft::NodeId self = raft::kNoNode;
-  std::map<raft::NodeId, std::string> addresses;
+  raft::Configuration first;
   for (size_t i = 0; i < seeds.size(); ++i) {
     raft::NodeId id = i + 1;
-    addresses[id] = seeds[i];
+    first.voters.push_back(id);
+    first.addresses[id] = EncodeMemberAddress({seeds[i], ""});
     if (self != raft::kNoNode) continue;
     PeerClient client(seeds[i], secret, o.node_name, o.ping_timeout_ms);
     std::string name;
@@ -186,17 +354,12 @@ Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secr
   if (self == raft::kNoNode)
     return Error{0, "cluster_seeds: none of them is this node (" + o.node_name +
                         "): list this node's own gRPC address among them"};
+  first.addresses[self] = EncodeMemberAddress({seeds[self - 1], o.node_name});
 
-  auto parts = std::make_unique<Parts>();
-  parts->id = self;
-  parts->broker = &broker;
-  parts->addresses = addresses;
-  std::string dir = (std::filesystem::path(o.data_dir) / "cluster").string();
-  parts->storage = std::make_unique<RaftStorage>(store::FileSystem::Default(), dir);
-  Result<raft::Persisted> persisted = parts->storage->Open();
+  auto storage = std::make_unique<RaftStorage>(store::FileSystem::Default(), ClusterDir(o.data_dir));
+  Result<raft::Persisted> persisted = storage->Open();
   if (!persisted.ok()) return persisted.error();
-  const std::string member_file = dir + "/member";
-  Result<raft::NodeId> recorded = ReadMemberId(member_file);
+  Result<raft::NodeId> recorded = ReadMemberId(MemberFile(o.data_dir));
   if (!recorded.ok()) return recorded.error();
   bool restart = !IsEmpty(persisted.value());
   if (restart && recorded.value() != self)
@@ -204,43 +367,81 @@ Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secr
                         " and the seeds now make it member " + std::to_string(self) +
                         ": give it the seeds it started with (docs/cluster.md)"};
   if (!restart) {
-    std::vector<raft::NodeId> voters;
-    for (const auto& [id, address] : addresses) voters.push_back(id);
-    persisted = parts->storage->Bootstrap(voters);
+    persisted = storage->Bootstrap(raft::Persisted::Bootstrap(first));
     if (!persisted.ok()) return persisted.error();
-    if (Status s = store::ReplaceFile(store::FileSystem::Default(), member_file,
-                                      "id " + std::to_string(self) + "\n");
-        !s.ok())
-      return s.error();
+    if (Status s = WriteMemberId(o.data_dir, self); !s.ok()) return s.error();
   }
+  spdlog::info("cluster: the seeds make this node member {} of {} ({})", self, seeds.size(),
+               seeds[self - 1]);
+  return Build(o, self, std::move(persisted.value()), restart, secret, runtime, broker,
+               std::move(storage));
+}
 
-  parts->machine = std::make_unique<MetadataMachine>(broker);
-  // A restart: the broker came back from the store with every entry it had
-  // applied (docs/cluster.md, "A member's restart").
-  uint64_t applied = broker.persistence() ? broker.persistence()->metadata_applied() : 0;
-  if (restart) parts->machine->SkipThrough(applied);
-  parts->transport = std::make_unique<PeerTransport>();
-  for (const auto& [id, address] : addresses)
-    if (id != self)
-      parts->transport->Add(id, std::make_unique<RaftSender>(address, secret, o.node_name));
-  std::map<raft::NodeId, std::string> others = addresses;
-  others.erase(self);
-  parts->forwarder =
-      std::make_unique<ForwardThread>(std::move(others), secret, o.node_name, o.post);
-  DriverOptions d;
-  d.raft.id = self;
-  RAND_bytes(reinterpret_cast<unsigned char*>(&d.raft.seed), sizeof d.raft.seed);
-  d.on_fatal = o.on_fatal;
-  parts->driver = std::make_unique<RaftDriver>(runtime, *parts->storage, *parts->transport,
-                                               *parts->machine, d, std::move(persisted.value()));
-  parts->gate = std::make_unique<RaftGate>(runtime, *parts->driver, *parts->machine,
-                                           *parts->forwarder, d.proposal_timeout_ms);
-  spdlog::info("cluster: this node is member {} of {} ({}), the Raft log is in {}{}", self,
-               seeds.size(), addresses[self], parts->storage->path(),
-               restart ? ", restarted with the metadata applied through entry " +
-                             std::to_string(applied)
-                       : "");
-  return std::unique_ptr<Member>(new Member(std::move(parts)));
+Result<std::unique_ptr<Member>> Member::Found(MemberOptions o, const Secret& secret,
+                                              Runtime& runtime, core::Broker& broker) {
+  Result<raft::NodeId> recorded = ReadMemberId(MemberFile(o.data_dir));
+  if (!recorded.ok()) return recorded.error();
+  if (recorded.value() != raft::kNoNode)
+    return Error{0, "cluster: this node is already member " + std::to_string(recorded.value()) +
+                        " of a cluster"};
+  auto storage = std::make_unique<RaftStorage>(store::FileSystem::Default(), ClusterDir(o.data_dir));
+  Result<raft::Persisted> opened = storage->Open();
+  if (!opened.ok()) return opened.error();
+  if (!IsEmpty(opened.value()))
+    return Error{0, "cluster: " + storage->path() + " holds a Raft log but no member file"};
+  // The group starts from a snapshot of this node's metadata, so a node
+  // that joins is given all of it (entry 1 is inside the snapshot).
+  raft::Persisted first;
+  first.hard_state.term = 1;
+  first.snapshot.meta.index = 1;
+  first.snapshot.meta.term = 1;
+  first.snapshot.meta.config.voters = {1};
+  first.snapshot.meta.config.highest = 1;
+  first.snapshot.meta.config.addresses[1] = EncodeMemberAddress({o.address, o.node_name});
+  first.snapshot.data = EncodeSnapshot(DescribeMetadata(broker));
+  Result<raft::Persisted> persisted = storage->Bootstrap(std::move(first));
+  if (!persisted.ok()) return persisted.error();
+  if (Status s = WriteMemberId(o.data_dir, 1); !s.ok()) return s.error();
+  spdlog::info("cluster: this node founds a cluster as member 1 ({})", o.address);
+  return Build(o, 1, std::move(persisted.value()), false, secret, runtime, broker,
+               std::move(storage));
+}
+
+Result<std::unique_ptr<Member>> Member::Resume(MemberOptions o, const Secret& secret,
+                                               Runtime& runtime, core::Broker& broker) {
+  Result<MemberRecord> recorded = ReadMember(MemberFile(o.data_dir));
+  if (!recorded.ok()) return recorded.error();
+  if (recorded->id == raft::kNoNode)
+    return Error{0, "cluster: this node is a member of no cluster"};
+  o.introductions = recorded->peers;
+  auto storage = std::make_unique<RaftStorage>(store::FileSystem::Default(), ClusterDir(o.data_dir));
+  Result<raft::Persisted> persisted = storage->Open();
+  if (!persisted.ok()) return persisted.error();
+  bool restart = !IsEmpty(persisted.value());
+  return Build(o, recorded->id, std::move(persisted.value()), restart, secret, runtime, broker,
+               std::move(storage));
+}
+
+Result<uint64_t> Member::RecordedId(const std::string& data_dir) {
+  Result<raft::NodeId> id = ReadMemberId(MemberFile(data_dir));
+  if (!id.ok()) return id.error();
+  return uint64_t{id.value()};
+}
+
+Status Member::Enrol(const std::string& data_dir, uint64_t id,
+                     const std::map<uint64_t, std::string>& members) {
+  if (Status s = Erase(data_dir); !s.ok()) return s;
+  MemberRecord record{id, {}};
+  for (const auto& [member, address] : members)
+    if (member != id) record.peers[member] = address;
+  return WriteMember(data_dir, record);
+}
+
+Status Member::Erase(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(ClusterDir(data_dir), ec);
+  if (ec) return Error{0, ClusterDir(data_dir) + ": " + ec.message()};
+  return Status::Ok();
 }
 
 Member::Member(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -248,6 +449,13 @@ Member::Member(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 Member::~Member() {
   if (!parts_) return;
   parts_->broker->set_metadata_gate(nullptr);
+  for (auto& [key, w] : parts_->waiting) {
+    parts_->runtime->Cancel(w.timer);
+    MembersResult r;
+    r.status = Error{503, "the node is stopping"};
+    w.reply(r);
+  }
+  parts_->waiting.clear();
   // The order RaftGate asks for: the gate answers what it holds, then the
   // driver, the links and the machine go.
   parts_->gate.reset();
@@ -260,7 +468,43 @@ Member::~Member() {
 void Member::Start() {
   parts_->broker->set_connection_id_base(uint64_t{parts_->id} << 48);
   parts_->broker->set_metadata_gate(parts_->gate.get());
+  parts_->OnConfig(parts_->driver->raft().config());
   parts_->driver->Start();
+}
+
+void Member::Parts::OnConfig(const raft::Configuration& config) {
+  transport->Update(config);
+  // (Forwarding waits for a configuration: a change needs a known leader.)
+  std::map<raft::NodeId, std::string> others;
+  for (const auto& [member, value] : config.addresses)
+    if (member != id) others[member] = DecodeMemberAddress(value).grpc;
+  forwarder->SetAddresses(std::move(others));
+  if (config.Contains(id)) {
+    was_member = true;
+  } else if (was_member) {
+    was_member = false;
+    spdlog::warn("cluster: this node (member {}) is no longer a member of the cluster: it was "
+                 "forgotten; reset it before it joins again",
+                 id);
+  }
+}
+
+// The leader makes a learner that has caught up a voter, one at a time.
+void Member::Parts::OnTick() {
+  const raft::Raft& raft = driver->raft();
+  if (promoting || raft.role() != raft::Role::kLeader) return;
+  for (raft::NodeId learner : raft.config().learners) {
+    if (raft.MatchIndex(learner).value_or(0) < raft.commit_index()) continue;
+    promoting = true;
+    driver->ProposeMembership({raft::MembershipChange::Kind::kPromote, learner},
+                              [this, learner](Status s, raft::Proposal) {
+                                promoting = false;
+                                if (s.ok())
+                                  spdlog::info("cluster: member {} has caught up and now votes",
+                                               learner);
+                              });
+    return;
+  }
 }
 
 uint64_t Member::id() const { return parts_->id; }
@@ -273,22 +517,131 @@ void Member::ProposeForPeer(std::string command, std::function<void(ForwardResul
   parts_->gate->ProposeForPeer(std::move(command), std::move(reply));
 }
 
+void Member::ChangeMembers(MembersChange change, std::function<void(MembersResult)> reply) {
+  uint64_t key = ++parts_->last_waiting;
+  Parts::Waiting& w = parts_->waiting[key];
+  w.change = std::move(change);
+  w.reply = std::move(reply);
+  w.deadline_ms = parts_->runtime->NowMs() + kMembersWaitMs;
+  parts_->Retry(key);
+}
+
+void Member::Parts::Retry(uint64_t key) {
+  auto it = waiting.find(key);
+  if (it == waiting.end()) return;
+  if (!TryChange(it->second)) {
+    if (runtime->NowMs() < it->second.deadline_ms) {
+      it->second.timer = runtime->ScheduleAfter(kMembersPollMs, [this, key] { Retry(key); });
+      return;
+    }
+    MembersResult late;
+    late.status = Error{503, "no leader took the change within " +
+                                 std::to_string(kMembersWaitMs / 1000) +
+                                 " s (no majority of the cluster answers)"};
+    it->second.reply(late);
+  }
+  waiting.erase(key);
+}
+
+bool Member::Parts::TryChange(Waiting& w) {
+  const raft::Raft& raft = driver->raft();
+  const raft::Configuration& config = raft.config();
+  MembersResult r;
+  if (raft.role() != raft::Role::kLeader) {
+    raft::NodeId leader = raft.leader();
+    auto known = config.addresses.find(leader);
+    if (leader == raft::kNoNode || known == config.addresses.end()) return false;
+    r.status = Error{421, "this node does not lead the cluster"};
+    r.leader = DecodeMemberAddress(known->second).grpc;
+    w.reply(r);
+    return true;
+  }
+  auto done = [reply = w.reply](MembersResult r) { reply(std::move(r)); };
+  if (w.change.kind == MembersChange::Kind::kAdd) {
+    for (const auto& [member, value] : config.addresses) {
+      if (DecodeMemberAddress(value).grpc != w.change.address) continue;
+      if (member == w.change.id) {
+        r.id = member;
+        r.already_member = true;
+      } else {
+        r.status = Error{409, w.change.address + " is already member " + std::to_string(member) +
+                                  " of this cluster: forget_cluster_node it first"};
+      }
+      done(r);
+      return true;
+    }
+    raft::NodeId id_for = config.NextId();
+    MemberAddress address{w.change.address, w.change.node};
+    return ProposeChange({raft::MembershipChange::Kind::kAddLearner, id_for,
+                          EncodeMemberAddress(address)},
+                         [this, done, id_for, address](Status s) {
+                           MembersResult r;
+                           r.status = s;
+                           r.id = s.ok() ? id_for : 0;
+                           if (s.ok()) r.members = driver->raft().config().addresses;
+                           if (s.ok())
+                             spdlog::info("cluster: {} ({}) joined as member {}", address.node,
+                                          address.grpc, id_for);
+                           done(r);
+                         });
+  }
+  if (!config.Contains(w.change.id)) {
+    r.status = Error{404, "member " + std::to_string(w.change.id) + " is not in the cluster"};
+    done(r);
+    return true;
+  }
+  uint64_t gone = w.change.id;
+  return ProposeChange({raft::MembershipChange::Kind::kRemove, gone}, [done, gone](Status s) {
+    if (s.ok()) spdlog::info("cluster: member {} was removed", gone);
+    MembersResult r;
+    r.status = s;
+    done(r);
+  });
+}
+
+bool Member::Parts::ProposeChange(raft::MembershipChange change, std::function<void(Status)> then) {
+  auto refused = std::make_shared<bool>(false);
+  driver->ProposeMembership(std::move(change), [refused, then](Status s, raft::Proposal at) {
+    if (at.index == 0 && !s.ok()) {
+      *refused = true;  // before it had an index: tried again while the wait lasts
+      return;
+    }
+    then(s);
+  });
+  return !*refused;
+}
+
 MemberView Member::Describe() const {
   const raft::Raft& raft = parts_->driver->raft();
+  const raft::Configuration& config = raft.config();
   MemberView view;
   view.self = parts_->id;
   view.leader = raft.leader();
   view.term = raft.term();
   auto add = [&](raft::NodeId id, bool voter) {
-    auto address = parts_->addresses.find(id);
-    view.members.push_back(
-        {id, address == parts_->addresses.end() ? std::string() : address->second, voter});
+    auto known = config.addresses.find(id);
+    MemberAddress a = known == config.addresses.end() ? MemberAddress{}
+                                                      : DecodeMemberAddress(known->second);
+    view.members.push_back({id, a.grpc, a.node, voter});
   };
-  for (raft::NodeId id : raft.config().voters) add(id, true);
-  for (raft::NodeId id : raft.config().learners) add(id, false);
+  for (raft::NodeId id : config.voters) add(id, true);
+  for (raft::NodeId id : config.learners) add(id, false);
   std::sort(view.members.begin(), view.members.end(),
             [](const MemberView::Peer& a, const MemberView::Peer& b) { return a.id < b.id; });
   return view;
+}
+
+std::vector<std::string> Member::Addresses() const {
+  const raft::Raft& raft = parts_->driver->raft();
+  std::vector<std::string> out;
+  for (const auto& [id, value] : raft.config().addresses) {
+    std::string address = DecodeMemberAddress(value).grpc;
+    if (id == raft.leader())
+      out.insert(out.begin(), address);
+    else
+      out.push_back(address);
+  }
+  return out;
 }
 
 }  // namespace warren::cluster

@@ -1,25 +1,34 @@
-// This node as a member of a cluster formed from seeds (docs/cluster.md,
-// "Forming a cluster"): it finds itself among the seeds, owns the Raft group
-// of the cluster's metadata (storage, state machine, driver, gate) and its
-// links to the peers (a RaftSender each, and a forwarding thread for
-// changes a client sent here while another node leads).
+// This node as a member of a cluster (docs/cluster.md, "Forming a cluster"
+// and "Members"): it owns the Raft group of the cluster's metadata
+// (storage, state machine, driver, gate) and its links to the peers (a
+// RaftSender to each member the configuration names, and a forwarding
+// thread for changes a client sent here while another node leads).
 //
-// Node ids: the seeds, sorted, numbered from 1. Every node is given the same
-// list (in any order), so every node numbers them alike.
+// A node becomes a member in one of three ways:
+//   - Join: from seeds. The seeds, sorted, are numbered from 1; every node
+//     is given the same list (in any order), so every node numbers them alike.
+//   - Found: a node alone that a join_cluster names becomes the first member
+//     of a new cluster; its metadata is the group's first snapshot.
+//   - Resume: a node that was a member (DATA_DIR/cluster/member) goes on
+//     from its log, seeds or not; a node that join_cluster enrolled starts
+//     here with an empty log, as a learner the leader brings up to date.
+// The leader adds and removes members (ChangeMembers) and makes a learner a
+// voter once it has caught up.
 //
-// Lifecycle: built by the Node after its gRPC port serves (Join pings the
-// seeds, itself included, to learn which one it is), before any client
-// connects; every call on the node's loop. Destroyed after the loop
-// stopped, before the broker.
+// Lifecycle: built by the Node after its gRPC port serves, before any
+// client connects; every call on the node's loop. Destroyed after the loop
+// stopped, or on the loop by reset, before the broker.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/runtime.h"
 #include "common/status.h"
+#include "raft/raft.h"
 
 namespace warren::core {
 class Broker;
@@ -28,8 +37,11 @@ class MetadataGate;
 
 namespace warren::cluster {
 
+class RaftStorage;
 class Secret;
 struct ForwardResult;
+struct MembersChange;
+struct MembersResult;
 
 // The Raft group as this member sees it (Member::Describe): for
 // cluster_status.
@@ -37,6 +49,7 @@ struct MemberView {
   struct Peer {
     uint64_t id = 0;
     std::string address;  // gRPC HOST:PORT; empty when this member knows none
+    std::string node;     // its name, when the configuration has it
     bool voter = false;   // else a learner
   };
   uint64_t self = 0;
@@ -46,8 +59,12 @@ struct MemberView {
 };
 
 struct MemberOptions {
-  std::vector<std::string> seeds;  // gRPC HOST:PORT of every member
+  std::vector<std::string> seeds;  // Join: gRPC HOST:PORT of every member
   std::string node_name;           // this node's; unique in the cluster
+  std::string address;             // Found: this node's gRPC HOST:PORT, as the others reach it
+  // Resume (from the member file): members to reach until the first
+  // configuration arrives, by id ("HOST:PORT NAME").
+  std::map<uint64_t, std::string> introductions;
   std::string data_dir;            // the Raft log goes in DATA_DIR/cluster
   std::function<void(std::function<void()>)> post;  // onto the node's loop, from any thread
   std::function<void(const std::string&)> on_fatal;  // the Raft log cannot be saved
@@ -64,6 +81,22 @@ class Member {
   // start.
   static Result<std::unique_ptr<Member>> Join(MemberOptions options, const Secret& secret,
                                               Runtime& runtime, core::Broker& broker);
+  // This node alone becomes member 1 of a new cluster, at options.address.
+  static Result<std::unique_ptr<Member>> Found(MemberOptions options, const Secret& secret,
+                                               Runtime& runtime, core::Broker& broker);
+  // A node that was a member (WasMember) goes on from its log.
+  static Result<std::unique_ptr<Member>> Resume(MemberOptions options, const Secret& secret,
+                                                Runtime& runtime, core::Broker& broker);
+  // DATA_DIR/cluster/member: the id this node has in its cluster; 0 when it
+  // is in none. An unreadable file is an error.
+  static Result<uint64_t> RecordedId(const std::string& data_dir);
+  // join_cluster's last step on the joining node: the id the cluster gave
+  // it and the members then (by id, "HOST:PORT NAME"), recorded so that
+  // Resume starts it as that member and reaches them.
+  static Status Enrol(const std::string& data_dir, uint64_t id,
+                      const std::map<uint64_t, std::string>& members);
+  // reset: forgets the cluster (the Raft log and the member file).
+  static Status Erase(const std::string& data_dir);
   ~Member();
   Member(const Member&) = delete;
   Member& operator=(const Member&) = delete;
@@ -78,13 +111,25 @@ class Member {
   // runs once).
   void Receive(std::string message);
   void ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply);
+  // A change of members a peer (or this node) asked for: carried out here
+  // when this node leads, else answered with the leader's address.
+  void ChangeMembers(MembersChange change, std::function<void(MembersResult)> reply);
 
   // Read-only, on the loop: the configuration, the leader and the term.
   MemberView Describe() const;
+  // Read-only, on the loop: every member's gRPC address, the leader's
+  // first when known (where AskLeader starts).
+  std::vector<std::string> Addresses() const;
 
  private:
   struct Parts;
   explicit Member(std::unique_ptr<Parts> parts);
+  // The parts around `persisted` (already saved in `storage`) for member `self`.
+  static Result<std::unique_ptr<Member>> Build(const MemberOptions& o, uint64_t self,
+                                               raft::Persisted persisted, bool restart,
+                                               const Secret& secret, Runtime& runtime,
+                                               core::Broker& broker,
+                                               std::unique_ptr<RaftStorage> storage);
   std::unique_ptr<Parts> parts_;
 };
 

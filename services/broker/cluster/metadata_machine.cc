@@ -57,6 +57,8 @@ void MetadataMachine::Restore(const raft::Snapshot& snapshot) {
                   snapshot.meta.index, LogSafe(s.error().text, 1024));
   // Outcomes before the snapshot are no longer known entry by entry.
   outcomes_.clear();
+  if (core::Persistence* store = broker_.definitions())
+    store->PutMetadataApplied(snapshot.meta.index);
   AppliedTo(snapshot.meta.index);
 }
 

@@ -16,7 +16,8 @@ std::vector<PeerProbe::Answer> PeerProbe::Probe(const std::vector<std::string>& 
     for (size_t i = 0; i < addresses.size(); ++i) {
       pings.emplace_back([this, &address = addresses[i], &answer = answers[i]] {
         PeerClient client(address, secret_, self_, timeout_ms_);
-        answer.running = client.Ping(answer.node_name).ok();
+        PingState state;
+        answer.running = client.Ping(answer.node_name, state).ok() && state.running;
       });
     }
   }  // every ping has answered or timed out

@@ -188,10 +188,10 @@ Status RaftStorage::Save(const raft::Ready& ready) {
   return MaybeRewrite();
 }
 
-Result<raft::Persisted> RaftStorage::Bootstrap(std::vector<raft::NodeId> voters) {
-  raft::Persisted first = raft::Persisted::Bootstrap(std::move(voters));
+Result<raft::Persisted> RaftStorage::Bootstrap(raft::Persisted first) {
   raft::Ready initial;
   initial.hard_state = first.hard_state;
+  if (first.snapshot.meta.index > 0) initial.snapshot = first.snapshot;
   initial.entries = first.entries;
   if (Status s = Save(initial); !s.ok()) return s.error();
   return first;

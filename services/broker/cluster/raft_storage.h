@@ -51,9 +51,10 @@ class RaftStorage {
   // The node's own snapshot (from Raft::Compact): synced; the entries it
   // covers are dropped.
   Status SaveCompaction(const raft::Snapshot& snapshot);
-  // A new group's first state (Persisted::Bootstrap(voters)), saved before
-  // Raft runs on it so a restart reads it back; returned for the driver.
-  Result<raft::Persisted> Bootstrap(std::vector<raft::NodeId> voters);
+  // A new group's first state (Persisted::Bootstrap, or a founding
+  // member's snapshot), saved before Raft runs on it so a restart reads it
+  // back; returned for the driver.
+  Result<raft::Persisted> Bootstrap(raft::Persisted first);
 
   const std::string& path() const { return path_; }
   uint64_t file_size() const { return size_; }

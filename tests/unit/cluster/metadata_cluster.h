@@ -65,7 +65,7 @@ class MetadataCluster : public ::testing::Test {
     Result<raft::Persisted> persisted = n.storage->Open();
     ASSERT_TRUE(persisted.ok()) << persisted.error().text;
     if (first) {
-      persisted = n.storage->Bootstrap({1, 2, 3});
+      persisted = n.storage->Bootstrap(raft::Persisted::Bootstrap({1, 2, 3}));
       ASSERT_TRUE(persisted.ok()) << persisted.error().text;
     }
     DriverOptions o;

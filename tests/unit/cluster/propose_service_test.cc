@@ -68,7 +68,7 @@ class Leader {
 class ProposeServiceTest : public ::testing::Test {
  protected:
   void Serve(ProposeHandler handler) {
-    service_ = MakeClusterService(secret_, "warren@leader", {}, std::move(handler));
+    service_ = MakeClusterService(secret_, "warren@leader", {.propose = std::move(handler)});
     testkit::LoopbackServer served = testkit::ServeOnLoopback(*service_);
     server_ = std::move(served.server);
     ASSERT_TRUE(server_ && served.port > 0);

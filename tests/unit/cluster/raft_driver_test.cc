@@ -106,7 +106,7 @@ class RaftDriverTest : public ::testing::Test {
     Result<raft::Persisted> persisted = n.storage->Open();
     ASSERT_TRUE(persisted.ok()) << persisted.error().text;
     if (first) {  // a new group: its first state is written before Raft runs on it
-      persisted = n.storage->Bootstrap({1, 2, 3});
+      persisted = n.storage->Bootstrap(raft::Persisted::Bootstrap({1, 2, 3}));
       ASSERT_TRUE(persisted.ok()) << persisted.error().text;
     }
     DriverOptions o;

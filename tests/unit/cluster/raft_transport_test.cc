@@ -54,7 +54,7 @@ class Mailbox {
 class Receiver {
  public:
   Receiver(const Secret& secret, Mailbox& mailbox, int port = 0)
-      : service_(MakeClusterService(secret, "warren@b", mailbox.inbox())) {
+      : service_(MakeClusterService(secret, "warren@b", {.inbox = mailbox.inbox()})) {
     testkit::LoopbackServer served = testkit::ServeOnLoopback(*service_, port);
     server_ = std::move(served.server);
     port_ = served.port;

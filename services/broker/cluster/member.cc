@@ -3,8 +3,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
-#include <cstdio>
 #include <fstream>
 #include <deque>
 #include <filesystem>
@@ -213,24 +213,31 @@ Result<MemberRecord> ReadMember(const std::string& path) {
   Error bad{0, path + ": not a member file (\"id N\" then \"peer ID ADDRESS\" lines); refusing "
                "to start (docs/cluster.md)"};
   if (text.size() > kMaxMemberFile || text.empty() || text.back() != '\n') return bad;
+  // "KEYWORD N" then, for a peer, " ADDRESS": N a decimal id above 0.
+  auto parse = [](std::string_view line, std::string_view keyword, raft::NodeId& id,
+                  std::string_view& rest) {
+    if (line.substr(0, keyword.size() + 1) != std::string(keyword) + " ") return false;
+    line.remove_prefix(keyword.size() + 1);
+    auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), id);
+    if (ec != std::errc() || id == raft::kNoNode || end == line.data()) return false;
+    rest = line.substr(static_cast<size_t>(end - line.data()));
+    return true;
+  };
   size_t at = 0;
   while (at < text.size()) {
     size_t end = text.find('\n', at);
-    std::string line = text.substr(at, end - at);
+    std::string_view line(text.data() + at, end - at);
     at = end + 1;
-    unsigned long long id = 0;
-    int used = 0;
+    raft::NodeId id = raft::kNoNode;
+    std::string_view rest;
     if (out.id == raft::kNoNode) {
-      if (std::sscanf(line.c_str(), "id %llu%n", &id, &used) != 1 || id == 0 ||
-          static_cast<size_t>(used) != line.size())
-        return bad;
+      if (!parse(line, "id", id, rest) || !rest.empty()) return bad;
       out.id = id;
     } else {
-      if (std::sscanf(line.c_str(), "peer %llu %n", &id, &used) != 1 || id == 0 ||
-          static_cast<size_t>(used) >= line.size() ||
-          line.size() - static_cast<size_t>(used) > raft::kMaxAddressBytes)
+      if (!parse(line, "peer", id, rest) || rest.size() < 2 || rest[0] != ' ' ||
+          rest.size() - 1 > raft::kMaxAddressBytes)
         return bad;
-      out.peers[id] = line.substr(static_cast<size_t>(used));
+      out.peers[id] = std::string(rest.substr(1));
     }
   }
   return out;

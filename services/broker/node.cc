@@ -97,6 +97,7 @@ uint64_t OpenFiles() {
 Node::~Node() {
   admin_.reset();
   listener_.reset();
+  closed_listeners_.clear();  // their sessions use the broker
   member_.reset();
   resources_.reset();
   if (store_) store_->Close();
@@ -177,6 +178,8 @@ void Node::Start() {
 
 Status Node::ListenAmqp() {
   HostPort amqp = ParseHostPort(config_.amqp_listen, "amqp_listen");
+  // start_app after stop_app: the port chosen at the first start (port 0).
+  if (amqp.port == 0) amqp.port = amqp_bound_port_;
   auto listener = std::make_unique<net::Listener>(*io_, *broker_);
   try {
     listener->Listen(amqp.host, amqp.port);
@@ -185,6 +188,7 @@ Status Node::ListenAmqp() {
                           e.code().message()};
   }
   listener_ = std::move(listener);
+  amqp_bound_port_ = listener_->port();
   app_running_ = true;
   spdlog::info("amqp listening on {}:{}", listener_->host(), listener_->port());
   return Status::Ok();

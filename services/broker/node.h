@@ -130,6 +130,7 @@ class Node {
   // Listeners stop_app closed, kept until the node goes: their sessions may
   // still be closing.
   std::vector<std::unique_ptr<net::Listener>> closed_listeners_;
+  uint16_t amqp_bound_port_ = 0;  // the AMQP port of the first start (for amqp_listen port 0)
   std::atomic<bool> app_running_{false};  // AMQP serves (after start, until stop_app)
   std::atomic<uint64_t> member_id_{0};     // member_'s id, for Ping
   std::unique_ptr<grpc::Service> cluster_service_;  // served by admin_'s server

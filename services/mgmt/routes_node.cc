@@ -91,14 +91,30 @@ Reply Overview(Call& call) {
   });
 }
 
+// Every member of the cluster (ClusterStatus): the node warren-mgmt talks
+// to in full, the others by name (their gRPC address while the node asked
+// has not reached them), type and whether they run; their own figures are
+// theirs to report (docs/cluster.md, "cluster_status").
 Reply Nodes(Call& call) {
-  v1::StatusResponse s;
-  if (auto e = call.Rpc(&Stub::Status, v1::Empty{}, s)) return *e;
-  if (!call.args.empty()) {
-    if (call.arg(0) != s.node_name()) return NotFound("node '" + call.arg(0) + "' not found");
-    return Json(FormatNode(s));
+  v1::ClusterStatusResponse c;
+  if (auto e = call.Rpc(&Stub::ClusterStatus, v1::Empty{}, c)) return *e;
+  json nodes = json::array();
+  for (const auto& m : c.members()) {
+    json node;
+    if (m.id() == c.self_id()) {
+      node = FormatNode(c.node());
+    } else {
+      node = {{"name", m.node_name().empty() ? m.address() : m.node_name()},
+              {"type", "disc"},
+              {"partitions", json::array()}};
+    }
+    node["running"] = m.running();
+    nodes.push_back(std::move(node));
   }
-  return Json(json::array({FormatNode(s)}));
+  if (call.args.empty()) return Json(nodes);
+  for (const auto& node : nodes)
+    if (node["name"] == call.arg(0)) return Json(node);
+  return NotFound("node '" + call.arg(0) + "' not found");
 }
 
 Reply WhoAmI(Call& call) {

@@ -43,13 +43,27 @@ class Families {
   std::map<std::string, size_t> index_;
 };
 
+// The cluster's name as cluster_status gives it: member 1's (its name, or
+// its address while unknown), so every node gives the same one.
+std::string ClusterName(const NodeSnapshot& s) {
+  for (const auto& m : s.cluster.members())
+    if (m.id() == 1) return m.node_name().empty() ? m.address() : m.node_name();
+  return s.status.node_name();
+}
+
 void NodeTotals(Families& f, const NodeSnapshot& s, const Labels& node) {
   const auto& st = s.status;
   const auto& o = s.overview;
   Labels identity = node;
   identity.push_back({"rabbitmq_node", st.node_name()});
-  identity.push_back({"rabbitmq_cluster", st.node_name()});
+  identity.push_back({"rabbitmq_cluster", ClusterName(s)});
   f.Gauge("rabbitmq_identity_info", "RabbitMQ node & cluster identity info", identity, 1);
+  double running = 0;
+  for (const auto& m : s.cluster.members()) running += m.running() ? 1 : 0;
+  f.Gauge("warren_cluster_members", "Members of the node's cluster (Raft voters and learners)",
+          node, s.cluster.members_size());
+  f.Gauge("warren_cluster_running_members",
+          "Members of the node's cluster that run and answered it just now", node, running);
   Labels build = node;
   build.push_back({"product", st.product()});
   build.push_back({"rabbitmq_version", st.version()});

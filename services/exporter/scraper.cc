@@ -64,9 +64,10 @@ NodeSnapshot Scraper::Scrape(size_t i, bool with_queues) const {
   v1::Empty empty;
   v1::ListRequest all;
   all.set_all_vhosts(true);
-  s.up = call(&v1::Admin::Stub::Status, empty, &s.status) &&
+  s.up = call(&v1::Admin::Stub::ClusterStatus, empty, &s.cluster) &&
          call(&v1::Admin::Stub::Overview, empty, &s.overview) &&
          (!with_queues || call(&v1::Admin::Stub::ListQueues, all, &s.queues));
+  s.status = s.cluster.node();
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return s;
 }

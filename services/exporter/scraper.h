@@ -26,7 +26,8 @@ struct NodeSnapshot {
   bool up = false;
   std::string error;  // why it is down
   double seconds = 0;
-  warren::v1::StatusResponse status;
+  warren::v1::ClusterStatusResponse cluster;  // its members as it sees them, and its status
+  warren::v1::StatusResponse status;          // cluster.node()
   warren::v1::OverviewResponse overview;
   warren::v1::ListQueuesResponse queues;
 };

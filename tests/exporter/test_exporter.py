@@ -129,6 +129,12 @@ class ExporterTest(unittest.TestCase):
         self.assertEqual(list(received.values()), [8])
         self.assertIn(("protocol", "amqp091"), next(iter(received)))
         self.assertEqual(list(samples(text, "warren_node_up").values()), [1])
+        # A node alone is a cluster of one, named after itself.
+        [(identity, _)] = samples(text, "rabbitmq_identity_info").items()
+        node = dict(identity)["rabbitmq_node"]
+        self.assertEqual(dict(identity)["rabbitmq_cluster"], node)
+        self.assertEqual(list(samples(text, "warren_cluster_members").values()), [1])
+        self.assertEqual(list(samples(text, "warren_cluster_running_members").values()), [1])
 
     def test_aggregated_mode_sums_queues_per_node(self):
         self.fill("a", 2)

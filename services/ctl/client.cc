@@ -47,6 +47,9 @@ void AdminClient::Fail(const grpc::Status& status) const {
   const std::string& message = status.error_message();
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
+      // The node answered: its cluster did not commit the change in time.
+      if (message.rfind("metadata change not committed", 0) == 0)
+        throw CtlError(kExitTempFail, message);
       throw CtlError(kExitUnavailable,
                      "unable to perform an operation on node " + options_.node +
                          ": node unreachable (" + message + ")");

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# A 3-node Warren cluster against a 3-node RabbitMQ cluster, side by side in
+# one run, on loopback (the client: cluster_declares.py, the same for both).
+#   1. DECLARES (10,000) queue.declares (durable, not exclusive, distinct
+#      names) through one node: one connection, one channel, each waiting for
+#      its declare-ok. Warren: through a follower, so every declare is
+#      forwarded to the metadata leader; RabbitMQ: through rc2, a joined node.
+#      Total time, declares/s, p50/p99 per declare, and the ratio.
+#   2. Failover: kill -9 of Warren's metadata leader, then the time until a
+#      survivor logs a new leader and until a declare through a survivor
+#      succeeds. RabbitMQ 3.10 has no metadata leader (Mnesia); for reference,
+#      the time until a declare through rc2 succeeds after kill -9 of rc1.
+#   3. perf.sh's scenario 2 (1 / 1, 1 KiB, confirms 100, prefetch 100,
+#      SECONDS_EACH s) on a queue declared through node 1, with the client on
+#      node 1 and then on node 2. Warren does not yet place a queue on one
+#      node (each node keeps its own copy), so its two figures are not a
+#      remote against a local queue; RabbitMQ's are. Needs WARREN_PERF_BIN;
+#      CLUSTER_PERF=0 skips it.
+# Warren's nodes form from seeds (docs/cluster.md); RabbitMQ's start as
+# rc1..rc3@localhost with their own epmd and cookie (a private HOME), and rc2
+# and rc3 join rc1 with stop_app, reset, join_cluster, start_app. Warren's
+# cluster is stopped before RabbitMQ's starts. Everything is stopped at exit.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+: "${WARREN_NODE_BIN:?set WARREN_NODE_BIN to the warren-node binary}"
+DECLARES=${DECLARES:-10000}
+SECONDS_EACH=${SECONDS_EACH:-10}
+CLUSTER_PERF=${CLUSTER_PERF:-1}
+[ -n "${WARREN_PERF_BIN:-}" ] || CLUSTER_PERF=0
+source "$here/lib.sh"
+ulimit -n "$(ulimit -Hn)"
+WORK=$(mktemp -d)
+chmod 755 "$WORK"  # rabbitmq-server runs as the rabbitmq user
+client() { /usr/bin/python3 "$here/cluster_declares.py" "$@"; }
+json_get() { /usr/bin/python3 -c 'import json, sys
+v = json.loads(sys.argv[1]).get(sys.argv[2])
+print("-" if v is None else v)' "$1" "$2"; }
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+letters() { /usr/bin/python3 -c 'import secrets, string, sys
+sys.stdout.write("".join(secrets.choice(string.ascii_uppercase) for _ in range(int(sys.argv[1]))))' "$1"; }
+
+# --- Warren ------------------------------------------------------------------
+WPID=() WAMQP=() WGRPC=()
+
+warren_cluster_up() {
+  local i seeds out
+  mkdir -p "$WORK/warren"
+  letters 32 >"$WORK/warren/secret"
+  chmod 600 "$WORK/warren/secret"
+  for i in 1 2 3; do WGRPC[i]=$(free_port); WAMQP[i]=$(free_port); done
+  seeds="127.0.0.1:${WGRPC[1]},127.0.0.1:${WGRPC[2]},127.0.0.1:${WGRPC[3]}"
+  for i in 1 2 3; do
+    out=$(/usr/bin/python3 "$here/start_until.py" --port "${WAMQP[i]}" --timeout 60 \
+            --log "$WORK/warren/c$i.log" -- "$WARREN_NODE_BIN" --node-name "warren@c$i" \
+            --cluster-secret-file "$WORK/warren/secret" --cluster-seeds "$seeds" \
+            --grpc-listen "127.0.0.1:${WGRPC[i]}" --amqp-listen "127.0.0.1:${WAMQP[i]}" \
+            --data-dir "$WORK/warren/c$i") \
+      || { echo "warren@c$i did not start; its log:" >&2; tail -20 "$WORK/warren/c$i.log" >&2; return 1; }
+    read -r WPID[i] _ <<<"$out"
+  done
+}
+
+# warren_leader: "NODE TERM" of the latest leader that says "(this node)" in
+# its own log, once every running node's log names a leader in that term.
+warren_leader() {
+  local i t best=0 node=""
+  for i in 1 2 3; do
+    t=$(sed -n 's/.*cluster: member [0-9]* leads the metadata in term \([0-9]*\) (this node).*/\1/p' \
+          "$WORK/warren/c$i.log" | tail -n 1)
+    if [ -n "$t" ] && [ "$t" -gt "$best" ]; then best=$t; node=$i; fi
+  done
+  [ -n "$node" ] || return 1
+  for i in 1 2 3; do
+    alive "${WPID[i]}" || continue
+    grep -q "leads the metadata in term $best\b" "$WORK/warren/c$i.log" || return 1
+  done
+  echo "$node $best"
+}
+
+# member_of NODE: NODE's member id (the seeds' places in sorted order).
+member_of() {
+  sed -n 's/.*cluster: the seeds make this node member \([0-9]*\) of.*/\1/p' "$WORK/warren/c$1.log" | head -n 1
+}
+
+stop_warren_cluster() {
+  local i
+  for i in 1 2 3; do [ -n "${WPID[i]:-}" ] && kill "${WPID[i]}" 2>/dev/null || true; done
+  for i in 1 2 3; do
+    [ -n "${WPID[i]:-}" ] || continue
+    for _ in $(seq 400); do alive "${WPID[i]}" || break; sleep 0.05; done
+    alive "${WPID[i]}" && { echo "warren@c$i ignored SIGTERM for 20 s; SIGKILL" >&2; kill -9 "${WPID[i]}"; }
+    WPID[i]=""
+  done
+  return 0
+}
+
+# --- RabbitMQ ----------------------------------------------------------------
+RPID=() RAMQP=() RDIST=() REPMD=""
+R=$WORK/rmq
+
+# rc_env I CMD...: CMD as the rabbitmq user with node rcI's environment (the
+# shared private HOME holds the cluster's cookie).
+rc_env() {
+  local i=$1; shift
+  (cd "$R" && env HOME="$R/home" RABBITMQ_NODENAME="rc$i@localhost" \
+     RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="${RAMQP[i]}" \
+     RABBITMQ_DIST_PORT="${RDIST[i]}" RABBITMQ_MNESIA_BASE="$R/rc$i/mnesia" \
+     RABBITMQ_LOG_BASE="$R/rc$i/log" RABBITMQ_ENABLED_PLUGINS_FILE="$R/plugins" \
+     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} $RABBIT_LISTEN_OPTIONS" \
+     ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$REPMD" \
+     setpriv --reuid rabbitmq --regid rabbitmq --init-groups "$@")
+}
+# rc_ctl I ARGS...: rabbitmqctl against rcI; its output goes to $R/ctl.log,
+# shown if it fails.
+rc_ctl() {
+  local i=$1; shift
+  echo "# rabbitmqctl -n rc$i@localhost $*" >>"$R/ctl.log"
+  rc_env "$i" /usr/lib/rabbitmq/bin/rabbitmqctl -q -n "rc$i@localhost" "$@" 2>>"$R/ctl.log" \
+    || { echo "rabbitmqctl -n rc$i@localhost $* failed:" >&2; tail -n 20 "$R/ctl.log" >&2; return 1; }
+}
+
+rabbit_cluster_up() {
+  local i p starters=()
+  mkdir -p "$R/home"; touch "$R/plugins"
+  letters 20 >"$R/home/.erlang.cookie"
+  REPMD=$(free_port)
+  for i in 1 2 3; do
+    RAMQP[i]=$(free_port); RDIST[i]=$(free_port); mkdir -p "$R/rc$i/mnesia" "$R/rc$i/log"
+  done
+  chown -R rabbitmq:rabbitmq "$R"
+  chmod 700 "$R/home"; chmod 400 "$R/home/.erlang.cookie"
+  # The three boot at once; each start is timed until its AMQP port serves.
+  for i in 1 2 3; do
+    rc_env "$i" true  # fails early if setpriv cannot switch user
+    /usr/bin/python3 "$here/start_until.py" --port "${RAMQP[i]}" --timeout 120 \
+      --log "$R/rc$i/console.log" -- env HOME="$R/home" RABBITMQ_NODENAME="rc$i@localhost" \
+      RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="${RAMQP[i]}" \
+      RABBITMQ_DIST_PORT="${RDIST[i]}" RABBITMQ_MNESIA_BASE="$R/rc$i/mnesia" \
+      RABBITMQ_LOG_BASE="$R/rc$i/log" RABBITMQ_ENABLED_PLUGINS_FILE="$R/plugins" \
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} $RABBIT_LISTEN_OPTIONS" \
+      ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$REPMD" \
+      setsid setpriv --reuid rabbitmq --regid rabbitmq --init-groups \
+      /usr/lib/rabbitmq/bin/rabbitmq-server >"$R/rc$i.start" &
+    starters[i]=$!
+  done
+  for i in 1 2 3; do
+    wait "${starters[i]}" || { echo "rc$i did not start:" >&2; tail -20 "$R/rc$i/console.log" >&2; return 1; }
+  done
+  for i in 1 2 3; do
+    for p in $(pgrep -x beam.smp); do
+      if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "RABBITMQ_NODE_PORT=${RAMQP[i]}"; then
+        RPID[i]=$p
+      fi
+    done
+    [ -n "${RPID[i]:-}" ] || { echo "no beam.smp found for rc$i" >&2; return 1; }
+  done
+  for i in 2 3; do
+    rc_ctl "$i" stop_app >>"$R/ctl.log"
+    rc_ctl "$i" reset >>"$R/ctl.log"
+    rc_ctl "$i" join_cluster rc1@localhost >>"$R/ctl.log"
+    rc_ctl "$i" start_app >>"$R/ctl.log"
+  done
+  local running
+  running=$(rc_ctl 1 cluster_status --formatter json |
+    /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)["running_nodes"]))')
+  [ "$running" = 3 ] || { echo "RabbitMQ cluster has $running running nodes, not 3" >&2; return 1; }
+}
+
+stop_rabbit_cluster() {
+  local i
+  for i in 1 2 3; do [ -n "${RPID[i]:-}" ] && kill "${RPID[i]}" 2>/dev/null || true; done
+  for i in 1 2 3; do
+    [ -n "${RPID[i]:-}" ] || continue
+    for _ in $(seq 600); do alive "${RPID[i]}" || break; sleep 0.05; done
+    alive "${RPID[i]}" && { echo "rc$i did not stop in 30 s; SIGKILL" >&2; kill -9 "${RPID[i]}"; }
+    RPID[i]=""
+  done
+  if [ -n "$REPMD" ]; then
+    env ERL_EPMD_PORT="$REPMD" epmd -port "$REPMD" -kill >/dev/null 2>&1 || true
+    REPMD=""
+  fi
+  return 0
+}
+
+cleanup() { stop_warren_cluster; stop_rabbit_cluster; rm -rf "$WORK"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# perf_run PORT TAG QUEUE: scenario 2 of perf.sh through PORT on QUEUE; the
+# consumed rate, or FAIL.
+perf_run() {
+  local out="$WORK/perf-$2.json"
+  if timeout --kill-after=10 $((SECONDS_EACH + 60)) "$WARREN_PERF_BIN" \
+       -h "amqp://guest:guest@127.0.0.1:$1/%2F" -u "$3" --auto-delete false \
+       -x 1 -y 1 -s 1024 -c 100 -q 100 -z "$SECONDS_EACH" --id "$2" --json "$out" \
+       >"$WORK/perf-$2.log" 2>&1; then
+    /usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["consume_rate"])' "$out"
+  else
+    tail -n 5 "$WORK/perf-$2.log" >&2; echo FAIL
+  fi
+}
+
+# --- runs --------------------------------------------------------------------
+rabbit_version=$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo none)
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+echo "cluster bench $(date -u +%Y-%m-%dT%H:%M:%SZ): $(nproc) cores, Warren $commit, RabbitMQ $rabbit_version"
+
+t0=$SECONDS
+warren_cluster_up
+echo "warren   | 3 nodes serving in $((SECONDS - t0)) s"
+leader=""
+for _ in $(seq 400); do leader=$(warren_leader) && break; sleep 0.05; done
+[ -n "$leader" ] || { echo "no Warren metadata leader within 20 s" >&2; exit 1; }
+read -r wl wterm <<<"$leader"
+followers=()
+for i in 1 2 3; do [ "$i" = "$wl" ] || followers+=("$i"); done
+wf=${followers[0]} wo=${followers[1]}
+echo "warren   | metadata leader warren@c$wl (member $(member_of "$wl"), term $wterm);" \
+  "declares through warren@c$wf (member $(member_of "$wf")), load average $(loadavg)"
+w_decl=$(client declares --port "${WAMQP[wf]}" --count "$DECLARES" --check-port "${WAMQP[wo]}")
+echo "warren   | $w_decl"
+if [ "$CLUSTER_PERF" = 1 ]; then
+  client declare --port "${WAMQP[1]}" perf-on-1 perf-on-2
+  w_perf1=$(perf_run "${WAMQP[1]}" warren-1 perf-on-1)
+  w_perf2=$(perf_run "${WAMQP[2]}" warren-2 perf-on-2)
+fi
+w_fail=$(client failover --kill "${WPID[wl]}" --port "${WAMQP[wf]}" \
+           --log "$WORK/warren/c$wf.log" "$WORK/warren/c$wo.log")
+WPID[wl]=""
+nm=$(json_get "$w_fail" new_leader_member) new_leader="(none logged)"
+for i in 1 2 3; do
+  if [ "$(member_of "$i")" = "$nm" ]; then new_leader="warren@c$i (member $nm)"; fi
+done
+echo "warren   | kill -9 of warren@c$wl: $w_fail; new leader $new_leader"
+stop_warren_cluster
+
+r_decl='{}' r_fail='{}' r_perf1=- r_perf2=-
+if have_rabbit; then
+  t0=$SECONDS
+  if ! rabbit_cluster_up; then
+    echo "rabbitmq | the cluster did not form" >&2; exit 1
+  fi
+  echo "rabbitmq | 3 nodes clustered in $((SECONDS - t0)) s; declares through rc2@localhost, load average $(loadavg)"
+  r_decl=$(client declares --port "${RAMQP[2]}" --count "$DECLARES" --check-port "${RAMQP[3]}")
+  echo "rabbitmq | $r_decl"
+  if [ "$CLUSTER_PERF" = 1 ]; then
+    client declare --port "${RAMQP[1]}" perf-on-1 perf-on-2
+    r_perf1=$(perf_run "${RAMQP[1]}" rabbitmq-1 perf-on-1)
+    r_perf2=$(perf_run "${RAMQP[2]}" rabbitmq-2 perf-on-2)
+  fi
+  r_fail=$(client failover --kill "${RPID[1]}" --port "${RAMQP[2]}")
+  RPID[1]=""
+  echo "rabbitmq | kill -9 of rc1: $r_fail"
+  stop_rabbit_cluster
+else
+  echo "rabbitmq-server is not installed (apt-get install rabbitmq-server): Warren's figures only"
+fi
+
+# ratio A B: A/B to 2 places, or - when either is missing.
+ratio() {
+  case "$1$2" in *-*|*FAIL*) echo - ;; *) printf '%.2f' "$(echo "scale=6; $1 / $2" | bc)" ;; esac
+}
+row() { printf '%-52s | %9s | %9s | %s\n' "$@"; }
+g() { json_get "$1" "$2"; }
+echo
+row "3-node cluster, loopback, $(nproc) cores" warren rabbitmq "ratio"
+row "$DECLARES declares through one node: total s" "$(g "$w_decl" seconds)" "$(g "$r_decl" seconds)" \
+  "$(ratio "$(g "$r_decl" seconds)" "$(g "$w_decl" seconds)")"
+row "  declares/s (the project's goal: 5x)" "$(g "$w_decl" rate)" "$(g "$r_decl" rate)" \
+  "$(ratio "$(g "$w_decl" rate)" "$(g "$r_decl" rate)") (Warren/RabbitMQ)"
+row "  p50 ms per declare" "$(g "$w_decl" p50_ms)" "$(g "$r_decl" p50_ms)" \
+  "$(ratio "$(g "$r_decl" p50_ms)" "$(g "$w_decl" p50_ms)")"
+row "  p99 ms per declare" "$(g "$w_decl" p99_ms)" "$(g "$r_decl" p99_ms)" \
+  "$(ratio "$(g "$r_decl" p99_ms)" "$(g "$w_decl" p99_ms)")"
+row "  client CPU s (pika)" "$(g "$w_decl" client_cpu_s)" "$(g "$r_decl" client_cpu_s)" ""
+row "kill -9 of the metadata leader: new leader logged, s" "$(g "$w_fail" leader_s)" "(none)" ""
+row "  first declare through a survivor ok, s" "$(g "$w_fail" declare_s)" "$(g "$r_fail" declare_s)" \
+  "RabbitMQ: kill -9 of rc1, no leader"
+if [ "$CLUSTER_PERF" = 1 ]; then
+  row "perf scenario 2, queue declared on node 1: msg/s," "" "" ""
+  row "  client on node 1" "$w_perf1" "$r_perf1" "$(ratio "$w_perf1" "$r_perf1")"
+  row "  client on node 2 (Warren: queues not yet placed" "$w_perf2" "$r_perf2" "$(ratio "$w_perf2" "$r_perf2")"
+  row "  on one node: its node 2 run is local too)" "" "" ""
+fi
+echo "ratio: rates Warren/RabbitMQ, times RabbitMQ/Warren: above 1 means Warren did better"
+echo "cluster bench took $SECONDS s"

@@ -22,13 +22,11 @@ import json  # noqa: E402
 
 import pika  # noqa: E402
 from ctl import connect, harness, listing, wait_for, warrenctl  # noqa: E402
-
-NO_DEFINITIONS = {"vhosts": [], "users": [], "permissions": []}
-SECRET = "CLUSTERTESTSECRETABCDEFGHIJKLMN"
+from nodes import NO_DEFINITIONS, SECRET, NodeGroup, secret_file  # noqa: E402
 _LEADS = re.compile(r"cluster: member (\d+) leads the metadata in term (\d+)")
 
 
-class Cluster:
+class Cluster(NodeGroup):
     """Three nodes given the same seeds; `secrets` per node (default shared)."""
 
     def __init__(self, test, secrets=(SECRET, SECRET, SECRET)):
@@ -37,30 +35,15 @@ class Cluster:
         seeds = ",".join("127.0.0.1:%d" % p for p in ports)
         self.nodes = []
         for i, (port, secret) in enumerate(zip(ports, secrets)):
-            secret_file = harness.temp_file(test, secret + "\n", suffix=".secret")
-            os.chmod(secret_file, 0o600)
             node = harness.Broker(NO_DEFINITIONS, grpc_port=port,
                                   args=["--node-name", "warren@c%d" % (i + 1),
-                                        "--cluster-secret-file", secret_file,
+                                        "--cluster-secret-file", secret_file(test, secret),
                                         "--cluster-seeds", seeds])
             node.node_name = "warren@c%d" % (i + 1)
             self.nodes.append(node)
         # Member ids are the seeds' places in sorted order.
         self.by_id = {i + 1: n for i, n in enumerate(
             sorted(self.nodes, key=lambda n: "127.0.0.1:%d" % n.grpc_listen_port))}
-
-    def __enter__(self):
-        try:
-            for n in self.nodes:
-                n.__enter__()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        for n in self.nodes:
-            n.stop()
 
     def leader(self, among=None):
         """The node the logs of `among` (default: all) last name as leader."""

@@ -19,9 +19,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import pika  # noqa: E402
 from ctl import connect, harness, listing, wait_for, warrenctl  # noqa: E402
+from nodes import NO_DEFINITIONS, NodeGroup, secret_file  # noqa: E402
 
-NO_DEFINITIONS = {"vhosts": [], "users": [], "permissions": []}
-SECRET = "CLUSTERTESTSECRETABCDEFGHIJKLMN"
 NAMES = ["warren@m1", "warren@m2", "warren@m3"]
 NOT_RUNNING = "the application is not running on this node (stop_app): run start_app first"
 ALL = {"vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}
@@ -37,32 +36,18 @@ def address(node):
     return "127.0.0.1:%d" % node.grpc_port
 
 
-class Nodes:
+class Nodes(NodeGroup):
     """Three nodes, each alone at first: no seeds, one shared secret."""
 
     def __init__(self, test):
-        secret_file = harness.temp_file(test, SECRET + "\n", suffix=".secret")
-        os.chmod(secret_file, 0o600)
+        secret = secret_file(test)
         self.nodes = []
         for name in NAMES:
             node = harness.Broker(NO_DEFINITIONS, grpc_port=harness.free_port(),
                                   amqp_port=harness.free_port(),
-                                  args=["--node-name", name, "--cluster-secret-file", secret_file])
+                                  args=["--node-name", name, "--cluster-secret-file", secret])
             node.node_name = name
             self.nodes.append(node)
-
-    def __enter__(self):
-        try:
-            for n in self.nodes:
-                n.__enter__()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        for n in self.nodes:
-            n.stop()
 
 
 def status(node):

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <cstdlib>
 #include <filesystem>
 
@@ -172,8 +175,14 @@ void Node::Start() {
   // not yet routed changes through the cluster.
   StartAdmin();
   JoinCluster();
-  if (Status s = ListenAmqp(); !s.ok()) throw ConfigError(s.error().text);
   started_ms_ = SteadyMs();
+  // The loop does not run yet: these pings need nothing of it.
+  if (member_ && Forgotten(member_->id(), member_->Peers())) {
+    spdlog::error("{}; the node starts with its application stopped",
+                  ForgottenError(member_->id()).text);
+    return;
+  }
+  if (Status s = ListenAmqp(); !s.ok()) throw ConfigError(s.error().text);
 }
 
 Status Node::ListenAmqp() {
@@ -214,9 +223,7 @@ void Node::JoinCluster() {
                     ? cluster::Member::Resume(MemberOptionsFor(), *secret_, *runtime_, *broker_)
                     : cluster::Member::Join(MemberOptionsFor(), *secret_, *runtime_, *broker_);
   if (!member.ok()) throw ConfigError(member.error().text);
-  member_ = std::move(member.value());
-  member_->Start();
-  member_id_ = member_->id();
+  Adopt(std::move(member.value()));
 }
 
 std::string Node::AdvertisedAddress() const {
@@ -276,7 +283,12 @@ void Node::StartAdmin() {
       ChangeMembers(std::move(change), std::move(reply));
     });
   };
-  auto state = [this] { return cluster::PingState{app_running_.load(), member_id_.load()}; };
+  auto state = [this](uint64_t caller) {
+    cluster::PingState s{app_running_.load(), member_id_.load(), false};
+    std::lock_guard<std::mutex> lock(known_mu_);
+    if (caller != 0 && known_ids_) s.knows_caller = known_ids_->Contains(caller);
+    return s;
+  };
   cluster_service_ = cluster::MakeClusterService(*secret_, config_.node_name,
                                                  {inbox, propose, members, state});
   grpc_port_ = admin_->Start(grpc.host, grpc.port, {cluster_service_.get()});
@@ -380,27 +392,76 @@ Status Node::StopApp() {
 }
 
 Status Node::StartApp() {
+  uint64_t self = 0;
+  std::map<uint64_t, std::string> peers;
+  bool running = false;
+  if (Status s = OnLoop([&]() -> Status {
+        running = app_running_;
+        if (running) return Status::Ok();
+        if (!member_) {
+          // join_cluster enrolled this node: it starts as that member now.
+          Result<uint64_t> recorded = cluster::Member::RecordedId(config_.data_dir);
+          if (!recorded.ok()) return Error{500, recorded.error().text};
+          if (recorded.value() != 0) {
+            auto member =
+                cluster::Member::Resume(MemberOptionsFor(), *secret_, *runtime_, *broker_);
+            if (!member.ok()) return Error{500, member.error().text};
+            Adopt(std::move(member.value()));
+          }
+        }
+        if (member_) {
+          self = member_->id();
+          peers = member_->Peers();
+        }
+        return Status::Ok();
+      });
+      !s.ok() || running)
+    return s;
+  if (self != 0 && Forgotten(self, peers)) return ForgottenError(self);
   return OnLoop([this]() -> Status {
     if (app_running_) return Status::Ok();
-    if (!member_) {
-      // join_cluster enrolled this node: it starts as that member now.
-      Result<uint64_t> recorded = cluster::Member::RecordedId(config_.data_dir);
-      if (!recorded.ok()) return Error{500, recorded.error().text};
-      if (recorded.value() != 0) {
-        auto member =
-            cluster::Member::Resume(MemberOptionsFor(), *secret_, *runtime_, *broker_);
-        if (!member.ok()) return Error{500, member.error().text};
-        member_ = std::move(member.value());
-        member_->Start();
-        member_id_ = member_->id();
-      }
-    }
     spdlog::info("start_app: the application starts again");
     return ListenAmqp();
   });
 }
 
+Error Node::ForgottenError(uint64_t self) const {
+  return Error{409, "this node (member " + std::to_string(self) +
+                        ") was removed from its cluster (forget_cluster_node) and must not serve "
+                        "the metadata it kept: reset it, then join again or use it alone"};
+}
+
+void Node::Adopt(std::unique_ptr<cluster::Member> member) {
+  member_ = std::move(member);
+  member_->Start();
+  member_id_ = member_->id();
+  std::lock_guard<std::mutex> lock(known_mu_);
+  known_ids_ = member_->known_ids();
+}
+
+bool Node::Forgotten(uint64_t self, const std::map<uint64_t, std::string>& peers) const {
+  std::vector<std::future<std::optional<bool>>> answers;
+  for (const auto& [id, address] : peers)
+    answers.push_back(std::async(std::launch::async, [this, self, address = address] {
+      cluster::PeerClient peer(address, *secret_, config_.node_name, /*timeout_ms=*/1000);
+      std::string name;
+      cluster::PingState state;
+      if (!peer.Ping(name, state, self).ok() || state.member == 0) return std::optional<bool>();
+      return std::optional<bool>(state.knows_caller);
+    }));
+  bool unknown = false, known = false;
+  for (auto& a : answers) {
+    std::optional<bool> knows = a.get();
+    if (knows) (*knows ? known : unknown) = true;
+  }
+  return unknown && !known;
+}
+
 Status Node::WipeLocal() {
+  {
+    std::lock_guard<std::mutex> lock(known_mu_);
+    known_ids_.reset();
+  }
   member_.reset();
   member_id_ = 0;
   if (Status s = cluster::Member::Erase(config_.data_dir); !s.ok()) return Error{500, s.error().text};
@@ -561,9 +622,7 @@ void Node::ChangeMembers(cluster::MembersChange change,
       reply(r);
       return;
     }
-    member_ = std::move(member.value());
-    member_->Start();
-    member_id_ = member_->id();
+    Adopt(std::move(member.value()));
   }
   if (!member_) {
     cluster::MembersResult r;

@@ -18,7 +18,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,7 @@ struct ClusterView;
 struct NodeStatus;
 }
 namespace cluster {
+class KnownIds;
 class Member;
 struct MemberOptions;
 struct MembersChange;
@@ -108,6 +111,12 @@ class Node {
   std::string AdvertisedAddress() const;
   // Runs fn on the loop and waits for it (from a gRPC thread).
   Status OnLoop(const std::function<Status()>& fn);
+  // On the loop: `member` becomes this node's member and starts.
+  void Adopt(std::unique_ptr<cluster::Member> member);
+  // Blocking (never on the loop): the peers that answer agree that member
+  // `self` is no longer in their cluster (some say so, none says otherwise).
+  bool Forgotten(uint64_t self, const std::map<uint64_t, std::string>& peers) const;
+  Error ForgottenError(uint64_t self) const;
   // Cluster.ChangeMembers from a peer, on the loop: a node alone that a
   // join_cluster names founds a cluster first.
   void ChangeMembers(cluster::MembersChange change,
@@ -133,6 +142,9 @@ class Node {
   uint16_t amqp_bound_port_ = 0;  // the AMQP port of the first start (for amqp_listen port 0)
   std::atomic<bool> app_running_{false};  // AMQP serves (after start, until stop_app)
   std::atomic<uint64_t> member_id_{0};     // member_'s id, for Ping
+  // member_'s configuration, for Ping on gRPC threads.
+  mutable std::mutex known_mu_;
+  std::shared_ptr<const cluster::KnownIds> known_ids_;
   std::unique_ptr<grpc::Service> cluster_service_;  // served by admin_'s server
   std::unique_ptr<cluster::Member> member_;         // with cluster_seeds
   std::unique_ptr<cluster::PeerProbe> probe_;       // used off the loop (cluster_status)

@@ -279,6 +279,22 @@ class MembershipTest(unittest.TestCase):
             self.ok(n1, "add_vhost", "after-forget")
             self.assertIn("after-forget", vhost_names(n1))
 
+            # The forgotten node3 must not serve what it kept (RabbitMQ refuses
+            # to start such a node): start_app is refused until it is reset.
+            forgotten = "this node (member 3) was removed from its cluster"
+            self.refused(n3, "start_app", says=forgotten)
+            self.refused(n3, "list_queues", says=NOT_RUNNING)
+            # Restarted, it comes up with its application stopped and says why.
+            n3.kill()
+            n3.restart(wait_for_amqp=False)
+            wait_for(lambda: forgotten in n3.logs().split("killed with SIGKILL")[-1],
+                     "the restarted node3 logging that it was forgotten")
+            self.refused(n3, "list_queues", says=NOT_RUNNING)
+            self.ok(n3, "reset", says="Resetting node %s ..." % NAMES[2])
+            self.ok(n3, "start_app", says="Starting node %s ..." % NAMES[2])
+            self.assertEqual(status(n3)["disk_nodes"], [NAMES[2]])
+            self.assertEqual(vhost_names(n3), ["/"])
+
     def test_a_joined_member_killed_and_restarted_without_seeds_is_the_same_member(self):
         with Nodes(self) as c:
             n1, n2, n3 = c.nodes

@@ -183,13 +183,14 @@ class Broker:
         self._require_warren("stop_node")
         self._stop_warren()
 
-    def restart(self):
+    def restart(self, wait_for_amqp=True):
         """Start the node again on the same data directory (a new port unless
-        the Broker was made with amqp_port)."""
+        the Broker was made with amqp_port). Without wait_for_amqp, only its
+        gRPC port is waited for (a node that starts with AMQP stopped)."""
         self._require_warren("restart")
         if self.proc is not None and self.proc.poll() is None:
             self._stop_warren()
-        self._start_warren()
+        self._start_warren(amqp=wait_for_amqp)
 
     def _require_warren(self, what):
         if self.target != "warren":
@@ -203,7 +204,7 @@ class Broker:
         return "".join(self._log)
 
     # Warren ----------------------------------------------------------------
-    def _start_warren(self):
+    def _start_warren(self, amqp=True):
         binary = os.environ.get("WARREN_NODE_BIN")
         if not binary or not os.path.isabs(binary) or not os.access(binary, os.X_OK):
             raise RuntimeError("WARREN_NODE_BIN must be the absolute path of the warren-node "
@@ -233,7 +234,7 @@ class Broker:
                 if m and self.grpc_port is None:
                     self.grpc_port = int(m.group(2))
                 # gRPC serves first (a cluster is joined through it), AMQP last.
-                if self.port is not None and self.grpc_port is not None:
+                if self.grpc_port is not None and (self.port is not None or not amqp):
                     listening.set()
             listening.set()  # EOF: the node exited
 
@@ -242,7 +243,7 @@ class Broker:
         if not listening.wait(WARREN_START_TIMEOUT):
             raise RuntimeError("warren-node did not log 'amqp listening on' within %ds:\n%s"
                                % (WARREN_START_TIMEOUT, self.logs()))
-        if self.port is None or self.grpc_port is None:
+        if self.grpc_port is None or (amqp and self.port is None):
             raise RuntimeError("warren-node exited (status %s) before listening:\n%s"
                                % (self.proc.wait(), self.logs()))
 

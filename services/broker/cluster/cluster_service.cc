@@ -90,16 +90,19 @@ class Service final : public v1::Cluster::CallbackService {
     return reactor;
   }
 
-  grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context, const v1::PingRequest*,
+  grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context,
+                                 const v1::PingRequest* request,
                                  v1::PingResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     std::string caller;
     grpc::Status status = Authenticate(context, kPingMethod, caller);
     if (status.ok()) {
       response->set_node(node_);
-      PingState state = handlers_.state ? handlers_.state() : PingState{true, 0};
+      PingState state =
+          handlers_.state ? handlers_.state(request->member()) : PingState{true, 0, false};
       response->set_running(state.running);
       response->set_member(state.member);
+      response->set_knows_caller(state.knows_caller);
     }
     reactor->Finish(status);
     return reactor;
@@ -281,15 +284,17 @@ grpc::Status PeerClient::Ping(std::string& node) {
   return Ping(node, state);
 }
 
-grpc::Status PeerClient::Ping(std::string& node, PingState& state) {
+grpc::Status PeerClient::Ping(std::string& node, PingState& state, uint64_t member) {
   grpc::ClientContext context;
   if (grpc::Status s = impl_->Authenticate(context, kPingMethod); !s.ok()) return s;
   impl_->Deadline(context);
+  v1::PingRequest request;
+  request.set_member(member);
   v1::PingResponse response;
-  grpc::Status status = impl_->stub->Ping(&context, v1::PingRequest{}, &response);
+  grpc::Status status = impl_->stub->Ping(&context, request, &response);
   if (status.ok()) {
     node = response.node();
-    state = {response.running(), response.member()};
+    state = {response.running(), response.member(), response.knows_caller()};
   }
   return status;
 }

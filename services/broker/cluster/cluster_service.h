@@ -53,15 +53,17 @@ using MembersHandler =
 
 // What Ping answers besides the node's name.
 struct PingState {
-  bool running = false;  // the application runs (not after stop_app)
-  uint64_t member = 0;   // its member id; 0: in no cluster
+  bool running = false;       // the application runs (not after stop_app)
+  uint64_t member = 0;        // its member id; 0: in no cluster
+  bool knows_caller = false;  // the caller's member id is in its configuration
 };
 
 struct ClusterHandlers {
   RaftInbox inbox = {};
   ProposeHandler propose = {};
   MembersHandler members = {};
-  std::function<PingState()> state = {};  // called on gRPC threads
+  // Called on gRPC threads with the caller's member id (0: none).
+  std::function<PingState(uint64_t caller)> state = {};
 };
 
 // The service of the node named `node` (`secret` is copied). Without an
@@ -83,7 +85,8 @@ class PeerClient {
   // The peer's node name. UNAUTHENTICATED when either side finds the other
   // holds another secret; UNAVAILABLE / DEADLINE_EXCEEDED when unreachable.
   grpc::Status Ping(std::string& node);
-  grpc::Status Ping(std::string& node, PingState& state);
+  // `member`: this node's member id, for the peer's knows_caller.
+  grpc::Status Ping(std::string& node, PingState& state, uint64_t member = 0);
   // A change of members (membership.h): the callee's answer in `result`.
   grpc::Status ChangeMembers(const MembersChange& change, MembersResult& result);
   // Sends an encoded metadata command to the peer (the leader) and waits

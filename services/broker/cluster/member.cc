@@ -283,6 +283,8 @@ struct Member::Parts {
   core::Broker* broker = nullptr;
   Runtime* runtime = nullptr;
   bool promoting = false;  // a learner's promotion is proposed
+  std::map<raft::NodeId, std::string> introductions;  // from the member file
+  std::shared_ptr<KnownIds> known = std::make_shared<KnownIds>();
   bool was_member = false;  // this node was in a configuration seen
   // Changes of members waiting for a leader that can take them.
   struct Waiting {
@@ -321,6 +323,7 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
   if (restart) parts->machine->SkipThrough(applied);
   parts->transport = std::make_unique<PeerTransport>(self, secret, o.node_name);
   parts->transport->Introduce(o.introductions);
+  parts->introductions = o.introductions;
   parts->forwarder = std::make_unique<ForwardThread>(secret, o.node_name, o.post);
   DriverOptions d;
   d.raft.id = self;
@@ -480,6 +483,9 @@ void Member::Start() {
 }
 
 void Member::Parts::OnConfig(const raft::Configuration& config) {
+  std::vector<uint64_t> members = config.voters;
+  members.insert(members.end(), config.learners.begin(), config.learners.end());
+  known->Set(std::move(members));
   transport->Update(config);
   // (Forwarding waits for a configuration: a change needs a known leader.)
   std::map<raft::NodeId, std::string> others;
@@ -617,6 +623,27 @@ bool Member::Parts::ProposeChange(raft::MembershipChange change, std::function<v
   });
   return !*refused;
 }
+
+std::map<uint64_t, std::string> Member::Peers() const {
+  const raft::Configuration& config = parts_->driver->raft().config();
+  bool none = config.voters.empty() && config.learners.empty();
+  std::map<uint64_t, std::string> out;
+  for (const auto& [id, value] : none ? parts_->introductions : config.addresses)
+    if (id != parts_->id) out[id] = DecodeMemberAddress(value).grpc;
+  return out;
+}
+
+bool KnownIds::Contains(uint64_t id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::find(ids_.begin(), ids_.end(), id) != ids_.end();
+}
+
+void KnownIds::Set(std::vector<uint64_t> ids) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ids_ = std::move(ids);
+}
+
+std::shared_ptr<const KnownIds> Member::known_ids() const { return parts_->known; }
 
 MemberView Member::Describe() const {
   const raft::Raft& raft = parts_->driver->raft();

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,19 @@ struct MemberOptions {
   std::function<void(std::function<void()>)> post;  // onto the node's loop, from any thread
   std::function<void(const std::string&)> on_fatal;  // the Raft log cannot be saved
   int64_t ping_timeout_ms = 2000;
+};
+
+// The ids of a member's configuration in force, kept up to date by the
+// member and read from any thread (what Ping tells a caller about itself).
+// It may outlive the member, and then stays as it last was.
+class KnownIds {
+ public:
+  bool Contains(uint64_t id) const;
+  void Set(std::vector<uint64_t> ids);
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<uint64_t> ids_;
 };
 
 class Member {
@@ -120,6 +134,11 @@ class Member {
   // Read-only, on the loop: every member's gRPC address, the leader's
   // first when known (where AskLeader starts).
   std::vector<std::string> Addresses() const;
+  // Read-only, on the loop: the other members by id and gRPC address (those
+  // of the member file while no configuration has come yet).
+  std::map<uint64_t, std::string> Peers() const;
+  // The ids of the configuration in force, kept up to date (KnownIds).
+  std::shared_ptr<const KnownIds> known_ids() const;
 
  private:
   struct Parts;

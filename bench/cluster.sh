@@ -47,7 +47,9 @@ warren_cluster_up() {
   mkdir -p "$WORK/warren"
   letters 32 >"$WORK/warren/secret"
   chmod 600 "$WORK/warren/secret"
-  for i in 1 2 3; do WGRPC[i]=$(free_port); WAMQP[i]=$(free_port); done
+  local ports
+  read -r -a ports <<<"$(free_ports 6)"
+  for i in 1 2 3; do WGRPC[i]=${ports[2 * i - 2]}; WAMQP[i]=${ports[2 * i - 1]}; done
   seeds="127.0.0.1:${WGRPC[1]},127.0.0.1:${WGRPC[2]},127.0.0.1:${WGRPC[3]}"
   for i in 1 2 3; do
     out=$(/usr/bin/python3 "$here/start_until.py" --port "${WAMQP[i]}" --timeout 60 \
@@ -82,14 +84,38 @@ member_of() {
   sed -n 's/.*cluster: the seeds make this node member \([0-9]*\) of.*/\1/p' "$WORK/warren/c$1.log" | head -n 1
 }
 
+# stop_all SECONDS WHAT PID...: SIGTERM to each PID (empty ones skipped), then
+# SIGKILL to any still alive after SECONDS.
+stop_all() {
+  local seconds=$1 what=$2 pid
+  shift 2
+  for pid in "$@"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    [ -n "$pid" ] || continue
+    for _ in $(seq $((seconds * 20))); do alive "$pid" || break; sleep 0.05; done
+    alive "$pid" && { echo "$what $pid did not stop in $seconds s; SIGKILL" >&2; kill -9 "$pid"; }
+  done
+  return 0
+}
+
 stop_warren_cluster() {
-  local i
-  for i in 1 2 3; do [ -n "${WPID[i]:-}" ] && kill "${WPID[i]}" 2>/dev/null || true; done
-  for i in 1 2 3; do
-    [ -n "${WPID[i]:-}" ] || continue
-    for _ in $(seq 400); do alive "${WPID[i]}" || break; sleep 0.05; done
-    alive "${WPID[i]}" && { echo "warren@c$i ignored SIGTERM for 20 s; SIGKILL" >&2; kill -9 "${WPID[i]}"; }
-    WPID[i]=""
+  stop_all 20 warren-node "${WPID[@]}"
+  WPID=()
+}
+
+# free_ports N: N distinct free loopback ports (all bound at once, then freed).
+free_ports() {
+  /usr/bin/python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
+
+# environ_pids REGEX: the processes whose environment has a line matching REGEX.
+environ_pids() {
+  local p
+  for p in /proc/[0-9]*; do
+    { tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qx "$1" && echo "${p#/proc/}"
   done
   return 0
 }
@@ -123,9 +149,12 @@ rabbit_cluster_up() {
   local i p starters=()
   mkdir -p "$R/home"; touch "$R/plugins"
   letters 20 >"$R/home/.erlang.cookie"
-  REPMD=$(free_port)
+  local ports
+  read -r -a ports <<<"$(free_ports 7)"
+  REPMD=${ports[6]}
   for i in 1 2 3; do
-    RAMQP[i]=$(free_port); RDIST[i]=$(free_port); mkdir -p "$R/rc$i/mnesia" "$R/rc$i/log"
+    RAMQP[i]=${ports[2 * i - 2]}; RDIST[i]=${ports[2 * i - 1]}
+    mkdir -p "$R/rc$i/mnesia" "$R/rc$i/log"
   done
   chown -R rabbitmq:rabbitmq "$R"
   chmod 700 "$R/home"; chmod 400 "$R/home/.erlang.cookie"
@@ -167,14 +196,11 @@ rabbit_cluster_up() {
 }
 
 stop_rabbit_cluster() {
-  local i
-  for i in 1 2 3; do [ -n "${RPID[i]:-}" ] && kill "${RPID[i]}" 2>/dev/null || true; done
-  for i in 1 2 3; do
-    [ -n "${RPID[i]:-}" ] || continue
-    for _ in $(seq 600); do alive "${RPID[i]}" || break; sleep 0.05; done
-    alive "${RPID[i]}" && { echo "rc$i did not stop in 30 s; SIGKILL" >&2; kill -9 "${RPID[i]}"; }
-    RPID[i]=""
-  done
+  # Ours also when a start failed before its pid was recorded: the Erlang
+  # processes whose environment names our scratch folder or our epmd port.
+  stop_all 30 beam.smp "${RPID[@]}" $(environ_pids "RABBITMQ_MNESIA_BASE=$R/rc[123]/mnesia")
+  [ -z "$REPMD" ] || stop_all 5 epmd $(environ_pids "ERL_EPMD_PORT=$REPMD")
+  RPID=()
   if [ -n "$REPMD" ]; then
     env ERL_EPMD_PORT="$REPMD" epmd -port "$REPMD" -kill >/dev/null 2>&1 || true
     REPMD=""

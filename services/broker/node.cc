@@ -548,6 +548,9 @@ Result<bool> Node::JoinClusterOf(const std::string& node) {
   cluster::MembersResult r =
       cluster::AskLeader(*secret_, config_.node_name, {address.value()}, join);
   if (!r.status.ok()) return Error{r.status.error().code, r.status.error().text};
+  // Already in that cluster as this very member: its log and metadata stay
+  // (wiping a voter's log would let it vote on what it no longer holds).
+  if (r.already_member) return true;
   uint64_t id = r.id;
   if (Status s = OnLoop([&]() -> Status {
         if (Status w = WipeLocal(); !w.ok()) return w;
@@ -559,7 +562,7 @@ Result<bool> Node::JoinClusterOf(const std::string& node) {
       });
       !s.ok())
     return s.error();
-  return r.already_member;
+  return false;
 }
 
 Status Node::ForgetClusterNode(const std::string& node, bool offline) {

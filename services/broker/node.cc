@@ -491,7 +491,16 @@ Status Node::Reset() {
         if (member_) {
           self = member_->id();
           members = member_->Addresses();
+          return Status::Ok();
         }
+        // Enrolled by join_cluster but never started: the cluster has it as
+        // a learner all the same.
+        Result<uint64_t> recorded = cluster::Member::RecordedId(config_.data_dir);
+        Result<std::vector<std::string>> peers = cluster::Member::RecordedPeers(config_.data_dir);
+        if (!recorded.ok() || !peers.ok()) return Status::Ok();  // wiped below all the same
+        self = recorded.value();
+        members = peers.value();
+        members.push_back(AdvertisedAddress());
         return Status::Ok();
       });
       !s.ok())

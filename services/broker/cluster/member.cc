@@ -438,6 +438,14 @@ Result<uint64_t> Member::RecordedId(const std::string& data_dir) {
   return uint64_t{id.value()};
 }
 
+Result<std::vector<std::string>> Member::RecordedPeers(const std::string& data_dir) {
+  Result<MemberRecord> r = ReadMember(MemberFile(data_dir));
+  if (!r.ok()) return r.error();
+  std::vector<std::string> out;
+  for (const auto& [id, value] : r->peers) out.push_back(DecodeMemberAddress(value).grpc);
+  return out;
+}
+
 Status Member::Enrol(const std::string& data_dir, uint64_t id,
                      const std::map<uint64_t, std::string>& members) {
   if (Status s = Erase(data_dir); !s.ok()) return s;

@@ -346,7 +346,8 @@ void Node::ProbePeers(admin::ClusterView& view) {
   std::vector<cluster::PeerProbe::Answer> answers = probe_->Probe(addresses);
   for (size_t i = 0; i < others.size(); ++i) {
     others[i]->running = answers[i].running;
-    others[i]->node_name = answers[i].node_name;
+    // A name the configuration holds stays when the member does not answer.
+    if (!answers[i].node_name.empty()) others[i]->node_name = answers[i].node_name;
   }
 }
 

@@ -295,6 +295,18 @@ class MembershipTest(unittest.TestCase):
             self.assertEqual(status(n3)["disk_nodes"], [NAMES[2]])
             self.assertEqual(vhost_names(n3), ["/"])
 
+    def test_a_node_joined_but_never_started_leaves_nothing_behind_when_reset(self):
+        with Nodes(self) as c:
+            n1, n2, _ = c.nodes
+            self.ok(n2, "stop_app")
+            self.ok(n2, "join_cluster", address(n1))
+            self.status_once(n1, "node2 a member", lambda s: s["disk_nodes"] == NAMES[:2])
+            self.ok(n2, "reset", says="Resetting node %s ..." % NAMES[1])
+            s = self.status_once(n1, "node2 gone", lambda s: s["disk_nodes"] == NAMES[:1])
+            self.assertEqual([m["node_name"] for m in s["members"]], NAMES[:1], s)
+            self.ok(n2, "start_app")
+            self.assertEqual(status(n2)["disk_nodes"], [NAMES[1]])
+
     def test_a_joined_member_killed_and_restarted_without_seeds_is_the_same_member(self):
         with Nodes(self) as c:
             n1, n2, n3 = c.nodes

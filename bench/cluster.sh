@@ -214,6 +214,13 @@ trap 'exit 130' INT TERM
 
 # perf_run PORT TAG QUEUE: scenario 2 of perf.sh through PORT on QUEUE; the
 # consumed rate, or FAIL.
+# perf_pair NAME PORT1 PORT2: two queues declared through node 1, then
+# perf_run with the client on node 1 and on node 2: "RATE1 RATE2".
+perf_pair() {
+  client declare --port "$2" perf-on-1 perf-on-2
+  echo "$(perf_run "$2" "$1-1" perf-on-1) $(perf_run "$3" "$1-2" perf-on-2)"
+}
+
 perf_run() {
   local out="$WORK/perf-$2.json"
   if timeout --kill-after=10 $((SECONDS_EACH + 60)) "$WARREN_PERF_BIN" \
@@ -246,9 +253,7 @@ echo "warren   | metadata leader warren@c$wl (member $(member_of "$wl"), term $w
 w_decl=$(client declares --port "${WAMQP[wf]}" --count "$DECLARES" --check-port "${WAMQP[wo]}")
 echo "warren   | $w_decl"
 if [ "$CLUSTER_PERF" = 1 ]; then
-  client declare --port "${WAMQP[1]}" perf-on-1 perf-on-2
-  w_perf1=$(perf_run "${WAMQP[1]}" warren-1 perf-on-1)
-  w_perf2=$(perf_run "${WAMQP[2]}" warren-2 perf-on-2)
+  read -r w_perf1 w_perf2 <<<"$(perf_pair warren "${WAMQP[1]}" "${WAMQP[2]}")"
 fi
 w_fail=$(client failover --kill "${WPID[wl]}" --port "${WAMQP[wf]}" \
            --log "$WORK/warren/c$wf.log" "$WORK/warren/c$wo.log")
@@ -270,9 +275,7 @@ if have_rabbit; then
   r_decl=$(client declares --port "${RAMQP[2]}" --count "$DECLARES" --check-port "${RAMQP[3]}")
   echo "rabbitmq | $r_decl"
   if [ "$CLUSTER_PERF" = 1 ]; then
-    client declare --port "${RAMQP[1]}" perf-on-1 perf-on-2
-    r_perf1=$(perf_run "${RAMQP[1]}" rabbitmq-1 perf-on-1)
-    r_perf2=$(perf_run "${RAMQP[2]}" rabbitmq-2 perf-on-2)
+    read -r r_perf1 r_perf2 <<<"$(perf_pair rabbitmq "${RAMQP[1]}" "${RAMQP[2]}")"
   fi
   r_fail=$(client failover --kill "${RPID[1]}" --port "${RAMQP[2]}")
   RPID[1]=""

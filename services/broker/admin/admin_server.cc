@@ -168,7 +168,7 @@ grpc::Status AdminService::Submit(const Caller& caller, const Plan& plan, const 
   auto outcome = std::make_shared<std::promise<core::Outcome>>();
   std::future<core::Outcome> result = outcome->get_future();
   bool submitted = false;
-  grpc::Status planned = OnLoop([&] {
+  auto plan_and_submit = [&] {
     std::optional<core::Command> command;
     grpc::Status s = plan(caller, command);
     if (!s.ok() || !command) return s;
@@ -176,7 +176,22 @@ grpc::Status AdminService::Submit(const Caller& caller, const Plan& plan, const 
     broker().metadata().Submit(std::move(*command),
                                [outcome](const core::Outcome& o) { outcome->set_value(o); });
     return grpc::Status::OK;
-  });
+  };
+  grpc::Status planned = OnLoop(plan_and_submit);
+  if (planned.error_code() == grpc::StatusCode::NOT_FOUND) {
+    // What the plan did not find may be a change just acknowledged through
+    // another node: this node catches up with its cluster (a barrier; at
+    // once for a node alone) and plans once more (docs/cluster.md).
+    auto synced = std::make_shared<std::promise<void>>();
+    std::future<void> caught_up = synced->get_future();
+    OnLoop([&] {
+      broker().metadata().Barrier([synced] { synced->set_value(); });
+      return grpc::Status::OK;
+    });
+    while (caught_up.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
+      if (ctx_.loop_stopped()) return {grpc::StatusCode::UNAVAILABLE, "the node is stopping"};
+    planned = OnLoop(plan_and_submit);
+  }
   if (!planned.ok() || !submitted) return planned;
   // The gate answers every change once; a cluster within its proposal
   // timeout. Only a loop that stops first leaves it unanswered.

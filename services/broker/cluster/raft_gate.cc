@@ -42,9 +42,34 @@ void RaftGate::Submit(core::Command command, Done done) {
   if (!Dispatch(id, bytes)) AwaitLeader(id, std::move(bytes));
 }
 
+void RaftGate::Barrier(std::function<void()> done) {
+  uint64_t id = Open([done = std::move(done)](ForwardResult) { done(); });
+  if (stopping_) {
+    Answer(id, Refused(NotCommitted("the node is stopping")));
+    return;
+  }
+  std::string none;  // a barrier: no command
+  if (!Dispatch(id, none)) AwaitLeader(id, std::move(none));
+}
+
+void RaftGate::LeaderBarrier(uint64_t id) {
+  raft::Index index = driver_.raft().commit_index();
+  ForwardResult at{core::Outcome{}, index, driver_.raft().term()};
+  if (machine_.applied_index() >= index) {
+    Answer(id, std::move(at));
+    return;
+  }
+  calls_[id].wait =
+      machine_.WhenApplied(index, [this, id, at]() mutable { Answer(id, std::move(at)); });
+}
+
 bool RaftGate::Dispatch(uint64_t id, std::string& command) {
   const raft::Raft& raft = driver_.raft();
   if (raft.role() == raft::Role::kLeader) {
+    if (command.empty()) {
+      LeaderBarrier(id);
+      return true;
+    }
     // The driver's proposal timeout bounds it from here, with its own text.
     if (auto it = calls_.find(id); it != calls_.end() && it->second.timer != 0) {
       runtime_.Cancel(it->second.timer);
@@ -84,6 +109,13 @@ void RaftGate::ProposeForPeer(std::string command, std::function<void(ForwardRes
   uint64_t id = Open(std::move(reply));
   if (stopping_) {
     Answer(id, Refused(NotCommitted("the node is stopping")));
+    return;
+  }
+  if (command.empty()) {  // a follower's barrier
+    if (driver_.raft().role() == raft::Role::kLeader)
+      LeaderBarrier(id);
+    else
+      Answer(id, Refused(NotCommitted("this node does not lead")));
     return;
   }
   // Junk stays out of the log, though it comes from a peer holding the secret.

@@ -56,6 +56,11 @@ class RaftGate final : public core::MetadataGate {
   RaftGate& operator=(const RaftGate&) = delete;
 
   void Submit(core::Command command, Done done) override;
+  // On the leader: once it has applied its commit index. On a follower: the
+  // leader's commit index is asked for as a forwarded change with no
+  // command, and `done` runs once this node has applied that far (or at the
+  // timeout).
+  void Barrier(std::function<void()> done) override;
 
   // A command a follower forwarded (encoded): proposed if this node leads,
   // refused with 504 otherwise; answered once applied here.
@@ -88,6 +93,9 @@ class RaftGate final : public core::MetadataGate {
   void PollLeader();
   void Answer(uint64_t id, ForwardResult result);
   void Propose(uint64_t id, std::string command);
+  // The leader's side of a barrier: answered with its commit index once it
+  // has applied that far.
+  void LeaderBarrier(uint64_t id);
   void Forward(uint64_t id, raft::NodeId leader, std::string command);
   void OnForwarded(uint64_t id, ForwardResult result);
   void TimedOut(uint64_t id);

@@ -134,6 +134,11 @@ class MetadataGate {
   using Done = std::function<void(const Outcome&)>;
   virtual ~MetadataGate() = default;
   virtual void Submit(Command command, Done done) = 0;
+  // `done` runs once this node has applied every change acknowledged
+  // anywhere before the call (a cluster's follower catches up with its
+  // leader; docs/cluster.md, "A barrier"), or once that could not be done
+  // in time. A node alone: at once.
+  virtual void Barrier(std::function<void()> done) { done(); }
 };
 
 // A node alone: applies each command at once.

@@ -197,6 +197,27 @@ TEST_F(RaftGateTest, AFollowerThatHasNotAppliedTheLeadersEntryInTimeSaysSoAnd504
   EXPECT_NE(nodes_[follower].broker->FindVHost("/"), nullptr);
 }
 
+TEST_F(RaftGateTest, ABarrierOnALaggingFollowerEndsOnceItShowsWhatWasAcknowledgedElsewhere) {
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId leader = Leader();
+  NodeId acked_on = AnyFollower(leader);
+  NodeId lagging = 6 - leader - acked_on;
+  deaf_ = {lagging};  // acknowledged by the leader and acked_on alone
+  core::Outcome added = Submit(acked_on, cmd::AddUser{"admin", "", {}});
+  ASSERT_TRUE(added.status.ok()) << added.status.error().text;
+  ASSERT_EQ(nodes_[lagging].broker->FindUser("admin"), nullptr);
+  deaf_.clear();
+  bool done = false;
+  nodes_[lagging].gate->Barrier([&] { done = true; });
+  EXPECT_FALSE(done) << "it has not caught up yet";
+  ASSERT_TRUE(RunUntil([&] { return done; }, kTimeoutMs));
+  EXPECT_NE(nodes_[lagging].broker->FindUser("admin"), nullptr);
+  // On the leader, and on a node that is up to date, it ends at once.
+  bool on_leader = false;
+  nodes_[leader].gate->Barrier([&] { on_leader = true; });
+  EXPECT_TRUE(on_leader);
+}
+
 TEST_F(RaftGateTest, ACommandPastTheCodecsBoundsIsRefusedBeforeItIsProposed) {
   ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
   NodeId leader = Leader();

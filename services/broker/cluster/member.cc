@@ -364,7 +364,8 @@ Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secr
   if (self == raft::kNoNode)
     return Error{0, "cluster_seeds: none of them is this node (" + o.node_name +
                         "): list this node's own gRPC address among them"};
-  first.addresses[self] = EncodeMemberAddress({seeds[self - 1], o.node_name});
+  // Entry 1 must be the same bytes on every seed: no names, which each
+  // seed knows only of itself (cluster_status learns them by Ping).
 
   auto storage = std::make_unique<RaftStorage>(store::FileSystem::Default(), ClusterDir(o.data_dir));
   Result<raft::Persisted> persisted = storage->Open();

@@ -31,6 +31,7 @@
 #include "broker/resources.h"
 #include "broker/store/restore.h"
 #include "broker/store/store.h"
+#include "common/await.h"
 #include "common/log.h"
 #include "common/password.h"
 
@@ -359,9 +360,8 @@ Status Node::OnLoop(const std::function<Status()>& fn) {
   std::promise<Status> done;
   std::future<Status> result = done.get_future();
   asio::post(*io_, [&] { done.set_value(fn()); });
-  // The loop may stop (node shutdown) before it runs the work.
-  while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
-    if (io_->stopped()) return Error{503, "the node is stopping"};
+  if (!AwaitUnlessStopped(result, [this] { return io_->stopped(); }))
+    return Error{503, "the node is stopping"};
   return result.get();
 }
 

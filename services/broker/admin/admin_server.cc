@@ -10,6 +10,7 @@
 #include "amqp/constants.h"
 #include "broker/admin/admin_service.h"
 #include "broker/core/broker.h"
+#include "common/await.h"
 #include "common/basic_auth.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -108,8 +109,8 @@ grpc::Status AdminService::OnLoop(const std::function<grpc::Status()>& fn) {
   std::future<grpc::Status> result = done.get_future();
   ctx_.post([&] { done.set_value(fn()); });
   // The loop may stop (node shutdown) before it runs the work.
-  while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
-    if (ctx_.loop_stopped()) return {grpc::StatusCode::UNAVAILABLE, "the node is stopping"};
+  if (!AwaitUnlessStopped(result, ctx_.loop_stopped))
+    return {grpc::StatusCode::UNAVAILABLE, "the node is stopping"};
   return result.get();
 }
 
@@ -188,15 +189,15 @@ grpc::Status AdminService::Submit(const Caller& caller, const Plan& plan, const 
       broker().metadata().Barrier([synced] { synced->set_value(); });
       return grpc::Status::OK;
     });
-    while (caught_up.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
-      if (ctx_.loop_stopped()) return {grpc::StatusCode::UNAVAILABLE, "the node is stopping"};
+    if (!AwaitUnlessStopped(caught_up, ctx_.loop_stopped))
+      return {grpc::StatusCode::UNAVAILABLE, "the node is stopping"};
     planned = OnLoop(plan_and_submit);
   }
   if (!planned.ok() || !submitted) return planned;
   // The gate answers every change once; a cluster within its proposal
   // timeout. Only a loop that stops first leaves it unanswered.
-  while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
-    if (ctx_.loop_stopped()) return {grpc::StatusCode::UNAVAILABLE, "the node is stopping"};
+  if (!AwaitUnlessStopped(result, ctx_.loop_stopped))
+    return {grpc::StatusCode::UNAVAILABLE, "the node is stopping"};
   core::Outcome o = result.get();
   return answer ? answer(o) : ToGrpc(o.status);
 }

@@ -307,7 +307,7 @@ admin::NodeStatus Node::Describe() const {
   if (statvfs(config_.data_dir.c_str(), &fs) == 0)
     s.disk_free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
   s.disk_free_limit = config_.disk_free_limit;
-  if (listener_ && app_running_) s.listeners.push_back({"amqp", listener_->host(), listener_->port()});
+  if (listener_) s.listeners.push_back({"amqp", listener_->host(), listener_->port()});
   s.listeners.push_back({"grpc", ParseHostPort(config_.grpc_listen, "grpc_listen").host,
                          grpc_port_});
   s.fds_used = OpenFiles();
@@ -496,11 +496,10 @@ Status Node::Reset() {
         }
         // Enrolled by join_cluster but never started: the cluster has it as
         // a learner all the same.
-        Result<uint64_t> recorded = cluster::Member::RecordedId(config_.data_dir);
-        Result<std::vector<std::string>> peers = cluster::Member::RecordedPeers(config_.data_dir);
-        if (!recorded.ok() || !peers.ok()) return Status::Ok();  // wiped below all the same
-        self = recorded.value();
-        members = peers.value();
+        Result<cluster::Member::Record> recorded = cluster::Member::Recorded(config_.data_dir);
+        if (!recorded.ok()) return Status::Ok();  // wiped below all the same
+        self = recorded->id;
+        members = recorded->peers;
         members.push_back(AdvertisedAddress());
         return Status::Ok();
       });

@@ -33,23 +33,14 @@ namespace {
 // each, made and dropped as members come and go.
 class PeerTransport final : public Transport {
  public:
-  PeerTransport(raft::NodeId self, const Secret& secret, std::string node_name)
-      : self_(self), secret_(secret), node_name_(std::move(node_name)) {}
+  PeerTransport(const Secret& secret, std::string node_name)
+      : secret_(secret), node_name_(std::move(node_name)) {}
 
-  // The members to reach until the first configuration arrives (a node
-  // join_cluster enrolled: the leader's first message finds it, and its
-  // answers must find the leader).
-  void Introduce(std::map<raft::NodeId, std::string> introductions) {
-    introductions_ = std::move(introductions);
-  }
-
-  void Update(const raft::Configuration& config) {
+  // The other members' gRPC addresses, by id: a link to each, kept while
+  // its address stays the same.
+  void Update(const std::map<raft::NodeId, std::string>& peers) {
     std::map<raft::NodeId, Link> next;
-    const auto& addresses =
-        config.voters.empty() && config.learners.empty() ? introductions_ : config.addresses;
-    for (const auto& [id, value] : addresses) {
-      if (id == self_) continue;
-      std::string address = DecodeMemberAddress(value).grpc;
+    for (const auto& [id, address] : peers) {
       auto it = links_.find(id);
       if (it != links_.end() && it->second.address == address) {
         next[id] = std::move(it->second);
@@ -68,10 +59,8 @@ class PeerTransport final : public Transport {
     std::string address;
     std::unique_ptr<RaftSender> sender;
   };
-  const raft::NodeId self_;
   const Secret& secret_;
   const std::string node_name_;
-  std::map<raft::NodeId, std::string> introductions_;
   std::map<raft::NodeId, Link> links_;
 };
 
@@ -97,7 +86,7 @@ class ForwardThread final : public Forwarder {
     thread_.join();
   }
 
-  // The members' addresses, from each new configuration.
+  // The other members' gRPC addresses, from each new configuration.
   void SetAddresses(std::map<raft::NodeId, std::string> addresses) {
     std::lock_guard<std::mutex> lock(mu_);
     addresses_ = std::move(addresses);
@@ -283,7 +272,10 @@ struct Member::Parts {
   core::Broker* broker = nullptr;
   Runtime* runtime = nullptr;
   bool promoting = false;  // a learner's promotion is proposed
-  std::map<raft::NodeId, std::string> introductions;  // from the member file
+  // From the member file: the members to reach until the first
+  // configuration arrives (a node join_cluster enrolled: the leader's first
+  // message finds it, and its answers must find the leader).
+  std::map<raft::NodeId, std::string> introductions;
   std::shared_ptr<KnownIds> known = std::make_shared<KnownIds>();
   bool was_member = false;  // this node was in a configuration seen
   // Changes of members waiting for a leader that can take them.
@@ -296,6 +288,9 @@ struct Member::Parts {
   std::map<uint64_t, Waiting> waiting;
   uint64_t last_waiting = 0;
 
+  // The other members' gRPC addresses, by id: from `config`, or from the
+  // introductions while no configuration has come yet.
+  std::map<raft::NodeId, std::string> PeersIn(const raft::Configuration& config) const;
   void OnConfig(const raft::Configuration& config);
   void OnTick();
   // Tries `w` now; false when it must wait (no leader able to take it yet).
@@ -321,8 +316,7 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
   // applied (docs/cluster.md, "A member's restart").
   uint64_t applied = broker.persistence() ? broker.persistence()->metadata_applied() : 0;
   if (restart) parts->machine->SkipThrough(applied);
-  parts->transport = std::make_unique<PeerTransport>(self, secret, o.node_name);
-  parts->transport->Introduce(o.introductions);
+  parts->transport = std::make_unique<PeerTransport>(secret, o.node_name);
   parts->introductions = o.introductions;
   parts->forwarder = std::make_unique<ForwardThread>(secret, o.node_name, o.post);
   DriverOptions d;
@@ -439,11 +433,11 @@ Result<uint64_t> Member::RecordedId(const std::string& data_dir) {
   return uint64_t{id.value()};
 }
 
-Result<std::vector<std::string>> Member::RecordedPeers(const std::string& data_dir) {
+Result<Member::Record> Member::Recorded(const std::string& data_dir) {
   Result<MemberRecord> r = ReadMember(MemberFile(data_dir));
   if (!r.ok()) return r.error();
-  std::vector<std::string> out;
-  for (const auto& [id, value] : r->peers) out.push_back(DecodeMemberAddress(value).grpc);
+  Record out{r->id, {}};
+  for (const auto& [id, value] : r->peers) out.peers.push_back(DecodeMemberAddress(value).grpc);
   return out;
 }
 
@@ -491,16 +485,22 @@ void Member::Start() {
   parts_->driver->Start();
 }
 
+std::map<raft::NodeId, std::string> Member::Parts::PeersIn(
+    const raft::Configuration& config) const {
+  bool none = config.voters.empty() && config.learners.empty();
+  std::map<raft::NodeId, std::string> out;
+  for (const auto& [member, value] : none ? introductions : config.addresses)
+    if (member != id) out[member] = DecodeMemberAddress(value).grpc;
+  return out;
+}
+
 void Member::Parts::OnConfig(const raft::Configuration& config) {
   std::vector<uint64_t> members = config.voters;
   members.insert(members.end(), config.learners.begin(), config.learners.end());
   known->Set(std::move(members));
-  transport->Update(config);
-  // (Forwarding waits for a configuration: a change needs a known leader.)
-  std::map<raft::NodeId, std::string> others;
-  for (const auto& [member, value] : config.addresses)
-    if (member != id) others[member] = DecodeMemberAddress(value).grpc;
-  forwarder->SetAddresses(std::move(others));
+  std::map<raft::NodeId, std::string> peers = PeersIn(config);
+  transport->Update(peers);
+  forwarder->SetAddresses(std::move(peers));
   if (config.Contains(id)) {
     was_member = true;
   } else if (was_member) {
@@ -578,7 +578,7 @@ bool Member::Parts::TryChange(Waiting& w) {
     w.reply(r);
     return true;
   }
-  auto done = [reply = w.reply](MembersResult r) { reply(std::move(r)); };
+  const std::function<void(MembersResult)>& done = w.reply;
   if (w.change.kind == MembersChange::Kind::kAdd) {
     for (const auto& [member, value] : config.addresses) {
       if (DecodeMemberAddress(value).grpc != w.change.address) continue;
@@ -634,12 +634,7 @@ bool Member::Parts::ProposeChange(raft::MembershipChange change, std::function<v
 }
 
 std::map<uint64_t, std::string> Member::Peers() const {
-  const raft::Configuration& config = parts_->driver->raft().config();
-  bool none = config.voters.empty() && config.learners.empty();
-  std::map<uint64_t, std::string> out;
-  for (const auto& [id, value] : none ? parts_->introductions : config.addresses)
-    if (id != parts_->id) out[id] = DecodeMemberAddress(value).grpc;
-  return out;
+  return parts_->PeersIn(parts_->driver->raft().config());
 }
 
 bool KnownIds::Contains(uint64_t id) const {

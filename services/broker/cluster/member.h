@@ -104,9 +104,14 @@ class Member {
   // DATA_DIR/cluster/member: the id this node has in its cluster; 0 when it
   // is in none. An unreadable file is an error.
   static Result<uint64_t> RecordedId(const std::string& data_dir);
-  // The gRPC addresses the member file names (join_cluster's `peer` lines):
-  // whom a node enrolled but never started asks to leave.
-  static Result<std::vector<std::string>> RecordedPeers(const std::string& data_dir);
+  // The same id, and the gRPC addresses of the members the file names
+  // (join_cluster's `peer` lines): whom a node enrolled but never started
+  // asks to leave.
+  struct Record {
+    uint64_t id = 0;
+    std::vector<std::string> peers;
+  };
+  static Result<Record> Recorded(const std::string& data_dir);
   // join_cluster's last step on the joining node: the id the cluster gave
   // it and the members then (by id, "HOST:PORT NAME"), recorded so that
   // Resume starts it as that member and reaches them.

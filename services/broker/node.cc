@@ -23,6 +23,9 @@
 #include "broker/cluster/member.h"
 #include "broker/cluster/membership.h"
 #include "broker/cluster/peer_probe.h"
+#include "broker/cluster/queue_home.h"
+#include "broker/cluster/queue_wire.h"
+#include "broker/cluster/remote_queues.h"
 #include "broker/cluster/raft_driver.h"
 #include "broker/cluster/secret.h"
 #include "broker/core/broker.h"
@@ -102,7 +105,7 @@ Node::~Node() {
   admin_.reset();
   listener_.reset();
   closed_listeners_.clear();  // their sessions use the broker
-  member_.reset();
+  DropMember();
   resources_.reset();
   if (store_) store_->Close();
   broker_.reset();
@@ -290,8 +293,16 @@ void Node::StartAdmin() {
     if (caller != 0 && known_ids_) s.knows_caller = known_ids_->Contains(caller);
     return s;
   };
+  // A stream from a member whose clients use queues homed here.
+  auto queues = [this, io](std::shared_ptr<cluster::HomeLink> link,
+                           std::shared_ptr<v1::QueueFrame> frame) {
+    asio::post(*io, [this, link = std::move(link), frame = std::move(frame)] {
+      if (queue_home_) queue_home_->Receive(link, frame.get());
+      else if (frame) link->End();  // not a member (any more)
+    });
+  };
   cluster_service_ = cluster::MakeClusterService(*secret_, config_.node_name,
-                                                 {inbox, propose, members, state});
+                                                 {inbox, propose, members, state, queues});
   grpc_port_ = admin_->Start(grpc.host, grpc.port, {cluster_service_.get()});
   spdlog::info("grpc listening on {}:{}", grpc.host, grpc_port_);
 }
@@ -436,8 +447,33 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   member_ = std::move(member);
   member_->Start();
   member_id_ = member_->id();
+  queue_home_ = std::make_unique<cluster::QueueHome>(*broker_);
+  cluster::RemoteQueuesOptions q;
+  q.self = config_.node_name;
+  asio::io_context* io = io_.get();
+  q.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  q.resolve = [this](uint64_t id) {
+    for (const cluster::MemberView::Peer& p : member_->Describe().members)
+      if (p.id == id) return std::make_pair(p.address, p.node);
+    return std::make_pair(std::string(), std::string());
+  };
+  q.members = [this] {
+    std::vector<uint64_t> ids;
+    for (const cluster::MemberView::Peer& p : member_->Describe().members) ids.push_back(p.id);
+    return ids;
+  };
+  q.max_message_size = config_.max_message_size;
+  remote_queues_ = std::make_unique<cluster::RemoteQueues>(std::move(q), *secret_, *runtime_);
+  broker_->set_remote(remote_queues_.get());
   std::lock_guard<std::mutex> lock(known_mu_);
   known_ids_ = member_->known_ids();
+}
+
+void Node::DropMember() {
+  if (broker_) broker_->set_remote(nullptr);
+  remote_queues_.reset();
+  queue_home_.reset();
+  member_.reset();
 }
 
 bool Node::Forgotten(uint64_t self, const std::map<uint64_t, std::string>& peers) const {
@@ -463,7 +499,7 @@ Status Node::WipeLocal() {
     std::lock_guard<std::mutex> lock(known_mu_);
     known_ids_.reset();
   }
-  member_.reset();
+  DropMember();
   member_id_ = 0;
   if (Status s = cluster::Member::Erase(config_.data_dir); !s.ok()) return Error{500, s.error().text};
   core::Broker& b = *broker_;

@@ -44,6 +44,8 @@ struct NodeStatus;
 namespace cluster {
 class KnownIds;
 class Member;
+class QueueHome;
+class RemoteQueues;
 struct MemberOptions;
 struct MembersChange;
 struct MembersResult;
@@ -113,6 +115,8 @@ class Node {
   Status OnLoop(const std::function<Status()>& fn);
   // On the loop: `member` becomes this node's member and starts.
   void Adopt(std::unique_ptr<cluster::Member> member);
+  // On the loop: the member goes, and what serves queues across nodes with it.
+  void DropMember();
   // Blocking (never on the loop): the peers that answer agree that member
   // `self` is no longer in their cluster (some say so, none says otherwise).
   bool Forgotten(uint64_t self, const std::map<uint64_t, std::string>& peers) const;
@@ -147,6 +151,10 @@ class Node {
   std::shared_ptr<const cluster::KnownIds> known_ids_;
   std::unique_ptr<grpc::Service> cluster_service_;  // served by admin_'s server
   std::unique_ptr<cluster::Member> member_;         // with cluster_seeds
+  // Queues across nodes while a member: this node as the home of its
+  // queues, and the links to the other homes (the broker's QueueRemote).
+  std::unique_ptr<cluster::QueueHome> queue_home_;
+  std::unique_ptr<cluster::RemoteQueues> remote_queues_;
   std::unique_ptr<cluster::PeerProbe> probe_;       // used off the loop (cluster_status)
   std::unique_ptr<admin::AdminServer> admin_;
   uint16_t grpc_port_ = 0;

@@ -154,6 +154,9 @@ std::vector<MetricFamily> BuildMetrics(const std::vector<NodeSnapshot>& nodes, b
       continue;
     }
     for (const auto& q : s.queues.queues()) {
+      // Each node reports the queues homed on it; its records of queues
+      // homed elsewhere carry no counts (docs/cluster.md).
+      if (!q.node().empty() && q.node() != s.status.node_name()) continue;
       Labels labels{{"node", s.status.node_name()}, {"queue", q.name()}, {"vhost", q.vhost()}};
       double memory = static_cast<double>(q.memory());
       double bytes = static_cast<double>(q.message_bytes_ready());

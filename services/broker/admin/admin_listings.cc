@@ -7,7 +7,9 @@
 
 #include "broker/admin/admin_service.h"
 #include "broker/admin/json_values.h"
+#include "amqp/constants.h"
 #include "broker/core/broker.h"
+#include "broker/core/errors.h"
 
 namespace warren::admin {
 
@@ -101,8 +103,14 @@ grpc::Status AdminService::ListQueues(grpc::ServerContext* call, const v1::ListR
     for (const auto& name : vhosts) {
       const core::VHost& v = *broker().FindVHost(name);
       out->mutable_queues()->Reserve(out->queues_size() + static_cast<int>(v.queues().size()));
-      for (auto it : SortedByName(v.queues()))
-        FillQueue(out->add_queues(), *it->second, broker().config().node_name);
+      for (auto it : SortedByName(v.queues())) {
+        // A queue homed on another member is shown with its home; its
+        // counts are that node's to tell (list it there).
+        const core::Queue& q = *it->second;
+        core::QueueRemote* remote = broker().remote();
+        FillQueue(out->add_queues(), q,
+                  q.remote() && remote ? remote->NodeName(q.home()) : broker().config().node_name);
+      }
     }
     return grpc::Status::OK;
   });
@@ -256,6 +264,23 @@ grpc::Status AdminService::DeleteQueue(grpc::ServerContext* call, const v1::Dele
       return s;
     std::shared_ptr<core::Queue> q = broker().FindVHost(vhost)->FindQueue(r->name());
     if (!q) return NoQueue(r->name(), vhost);
+    // In a cluster the delete is applied whatever the queue holds
+    // (core/command.cc): its conditions are checked here, where the queue
+    // is; a queue homed elsewhere is checked by its home.
+    if (broker().self_member() != 0 && (r->if_unused() || r->if_empty())) {
+      if (q->remote())
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            "queue '" + r->name() + "' in vhost '" + vhost +
+                                "' is homed on another node: delete it with --if-unused or "
+                                "--if-empty through that node");
+      if (r->if_unused() && q->consumer_count() > 0)
+        return ToGrpc(core::AmqpError(amqp::ReplyCode::kPreconditionFailed,
+                                      "queue '" + r->name() + "' in vhost '" + vhost + "' in use"));
+      if (r->if_empty() && q->ready_count() > 0)
+        return ToGrpc(core::AmqpError(amqp::ReplyCode::kPreconditionFailed,
+                                      "queue '" + r->name() + "' in vhost '" + vhost +
+                                          "' not empty"));
+    }
     // As its owner: an exclusive queue is deleted for the operator.
     command = core::cmd::DeleteQueue{vhost, r->name(), r->if_unused(), r->if_empty(),
                                      q->exclusive_owner()};

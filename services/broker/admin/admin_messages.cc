@@ -131,6 +131,10 @@ grpc::Status AdminService::GetMessages(grpc::ServerContext* call,
     if (grpc::Status s = Permit(c, vhost, Access::kRead, "queue", r->queue()); !s.ok()) return s;
     std::shared_ptr<core::Queue> q = broker().FindVHost(vhost)->FindQueue(r->queue());
     if (!q) return NoQueue(r->queue(), vhost);
+    if (q->remote())
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "queue '" + r->queue() + "' in vhost '" + vhost +
+                              "' is homed on another node: get its messages through that node");
     std::vector<core::QueueEntry> taken;
     for (uint32_t i = 0; i < r->count(); ++i) {
       std::optional<core::QueueEntry> entry = q->Get(false);

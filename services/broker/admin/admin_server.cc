@@ -260,6 +260,9 @@ uint16_t AdminServer::Start(const std::string& host, uint16_t port,
   builder.RegisterService(service_.get());
   for (grpc::Service* other : others) builder.RegisterService(other);
   builder.SetMaxReceiveMessageSize(64 << 20);  // definitions files
+  // Peers ping their long-lived Queues streams every 2 s (cluster_service.cc).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder.SetMaxSendMessageSize(256 << 20);    // listings of many queues
   server_ = builder.BuildAndStart();
   if (!server_ || bound == 0) {

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/cluster/handshake.h"
+#include "broker/cluster/queue_wire.h"
 #include "broker/cluster/secret.h"
 #include "raft/codec.h"
 #include "common/text.h"
@@ -63,6 +64,44 @@ class RaftReader final : public grpc::ServerReadReactor<v1::RaftBatch> {
 class RefusedStream final : public grpc::ServerReadReactor<v1::RaftBatch> {
  public:
   explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// A caller's Queues stream: frames in go to the handler one at a time (the
+// next is read when the loop asks, HomeLink::ReadNext); ops out are written
+// as the loop sends them (HomeLink::Send).
+class QueueStream final : public grpc::ServerBidiReactor<v1::QueueFrame, v1::QueueFrame> {
+ public:
+  QueueStream(const QueuesHandler& handler, std::string caller)
+      : handler_(handler), link_(std::make_shared<HomeLink>(std::move(caller))) {
+    link_->Attach(this, &in_);
+    link_->ReadNext();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      link_->End();
+      handler_(link_, nullptr);
+      return;
+    }
+    auto frame = std::make_shared<v1::QueueFrame>(std::move(in_));
+    in_.Clear();
+    handler_(link_, std::move(frame));
+  }
+  void OnWriteDone(bool ok) override { link_->WriteDone(ok); }
+  void OnDone() override {
+    link_->Detach();
+    delete this;
+  }
+
+ private:
+  const QueuesHandler& handler_;
+  std::shared_ptr<HomeLink> link_;
+  v1::QueueFrame in_;
+};
+
+class RefusedQueueStream final : public grpc::ServerBidiReactor<v1::QueueFrame, v1::QueueFrame> {
+ public:
+  explicit RefusedQueueStream(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
 };
 
@@ -185,6 +224,16 @@ class Service final : public v1::Cluster::CallbackService {
     return reactor;
   }
 
+  grpc::ServerBidiReactor<v1::QueueFrame, v1::QueueFrame>* Queues(
+      grpc::CallbackServerContext* context) override {
+    std::string caller;
+    grpc::Status status = Authenticate(context, kQueuesMethod, caller);
+    if (!status.ok()) return new RefusedQueueStream(status);
+    if (!handlers_.queues)
+      return new RefusedQueueStream({grpc::StatusCode::UNAVAILABLE, node_ + " homes no queues"});
+    return new QueueStream(handlers_.queues, std::move(caller));
+  }
+
  private:
   // OK when the call carries a proof for `method` made in an open session;
   // then `caller` is the node that opened it.
@@ -224,6 +273,65 @@ std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::str
   return std::make_unique<Service>(secret, std::move(node), std::move(handlers));
 }
 
+void HomeLink::Send(v1::QueueOp op) {
+  if (!outbox_.Push(std::move(op))) return;
+  std::lock_guard lock(mu_);
+  StartWriteLocked();
+}
+
+void HomeLink::ReadNext() {
+  std::lock_guard lock(mu_);
+  if (reactor_ && !ending_ && !finished_) reactor_->StartRead(in_);
+}
+
+void HomeLink::Attach(Reactor* reactor, v1::QueueFrame* in) {
+  std::lock_guard lock(mu_);
+  reactor_ = reactor;
+  in_ = in;
+}
+
+void HomeLink::WriteDone(bool ok) {
+  std::lock_guard lock(mu_);
+  writing_ = false;
+  if (!ok) {
+    // The caller is gone; the read side ends too and says so.
+    outbox_.Close();
+    ending_ = true;
+  }
+  if (ending_) FinishLocked();
+  else StartWriteLocked();
+}
+
+void HomeLink::End() {
+  std::lock_guard lock(mu_);
+  ending_ = true;
+  outbox_.Close();
+  if (!writing_) FinishLocked();
+}
+
+void HomeLink::Detach() {
+  std::lock_guard lock(mu_);
+  reactor_ = nullptr;
+  finished_ = true;
+  outbox_.Close();
+}
+
+void HomeLink::StartWriteLocked() {
+  if (!reactor_ || writing_ || ending_ || finished_) return;
+  std::vector<v1::QueueOp> ops = outbox_.TakeFrame();
+  if (ops.empty()) return;
+  out_.Clear();
+  for (v1::QueueOp& op : ops) *out_.add_ops() = std::move(op);
+  writing_ = true;
+  reactor_->StartWrite(&out_);
+}
+
+void HomeLink::FinishLocked() {
+  if (finished_ || !reactor_) return;
+  finished_ = true;
+  reactor_->Finish(grpc::Status::OK);
+}
+
 struct PeerClient::Impl {
   std::string address;
   Secret secret;
@@ -233,6 +341,7 @@ struct PeerClient::Impl {
   // The refusal is logged once, not at every reconnection (RaftSender
   // retries every 2 s), until the peer is accepted again.
   bool refusal_logged = false;
+  std::string peer_name;  // as the last verified handshake gave it
 
   void Deadline(grpc::ClientContext& context) const {
     context.set_deadline(std::chrono::system_clock::now() + timeout);
@@ -262,6 +371,7 @@ struct PeerClient::Impl {
     std::string proof =
         secret.Prove(ClientTranscript(mine, answer.challenge(), self, answer.node(), method));
     refusal_logged = false;
+    peer_name = answer.node();
     context.AddMetadata(kSessionKey, ToHex(answer.challenge()));
     context.AddMetadata(kProofKey, ToHex(proof));
     return grpc::Status::OK;
@@ -270,9 +380,15 @@ struct PeerClient::Impl {
 
 PeerClient::PeerClient(const std::string& address, const Secret& secret, std::string self,
                        int64_t timeout_ms)
-    : impl_(new Impl{address, secret, std::move(self), std::chrono::milliseconds(timeout_ms), {}}) {
+    : impl_(new Impl{address, secret, std::move(self), std::chrono::milliseconds(timeout_ms), {},
+                     false, {}}) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);  // peers are reached directly
+  // A peer that stops answering on a stream that stays open (Queues) is
+  // noticed within seconds, not when TCP gives up.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 3000);
+  args.SetMaxReceiveMessageSize(64 << 20);  // as the gRPC port takes (admin_server.cc)
   impl_->stub = v1::Cluster::NewStub(
       grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
 }
@@ -348,6 +464,15 @@ grpc::Status PeerClient::Propose(const std::string& command, ForwardResult& resu
   return status;
 }
 
+std::unique_ptr<PeerClient::QueueStreamClient> PeerClient::OpenQueues(
+    grpc::ClientContext& context, grpc::Status& status) {
+  status = impl_->Authenticate(context, kQueuesMethod);
+  if (!status.ok()) return nullptr;
+  std::unique_ptr<QueueStreamClient> stream = impl_->stub->Queues(&context);
+  if (!stream) status = {grpc::StatusCode::UNAVAILABLE, "the Queues stream did not open"};
+  return stream;
+}
+
 struct RaftSender::State {
   PeerClient peer;
   std::mutex mu;
@@ -358,14 +483,18 @@ struct RaftSender::State {
   uint64_t dropped = 0;
   std::thread thread;
 
-  State(const std::string& address, const Secret& secret, std::string self)
-      : peer(address, secret, std::move(self)) {}
+  std::function<void(const std::string&)> learned;
+
+  State(const std::string& address, const Secret& secret, std::string self,
+        std::function<void(const std::string&)> on_name)
+      : peer(address, secret, std::move(self)), learned(std::move(on_name)) {}
 
   // Streams queued messages until the stream breaks or the sender stops;
   // false when it could not open.
   bool Stream() {
     grpc::ClientContext context;
     if (!peer.impl_->Authenticate(context, kRaftMethod).ok()) return false;
+    if (learned) learned(peer.impl_->peer_name);
     v1::RaftBatchAck ack;
     std::unique_ptr<grpc::ClientWriter<v1::RaftBatch>> writer = peer.impl_->stub->Raft(&context, &ack);
     {
@@ -418,8 +547,9 @@ struct RaftSender::State {
   }
 };
 
-RaftSender::RaftSender(const std::string& address, const Secret& secret, std::string self)
-    : state_(std::make_unique<State>(address, secret, std::move(self))) {
+RaftSender::RaftSender(const std::string& address, const Secret& secret, std::string self,
+                       std::function<void(const std::string&)> learned)
+    : state_(std::make_unique<State>(address, secret, std::move(self), std::move(learned))) {
   state_->thread = std::thread([s = state_.get()] { s->Run(); });
 }
 

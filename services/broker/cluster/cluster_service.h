@@ -23,6 +23,13 @@
 
 namespace grpc {
 class Service;
+class ClientContext;
+template <class W, class R>
+class ClientReaderWriter;
+}
+
+namespace warren::v1 {
+class QueueFrame;
 }
 
 namespace warren::cluster {
@@ -33,6 +40,16 @@ inline constexpr char kPingMethod[] = "/warren.v1.Cluster/Ping";
 inline constexpr char kRaftMethod[] = "/warren.v1.Cluster/Raft";
 inline constexpr char kProposeMethod[] = "/warren.v1.Cluster/Propose";
 inline constexpr char kMembersMethod[] = "/warren.v1.Cluster/ChangeMembers";
+inline constexpr char kQueuesMethod[] = "/warren.v1.Cluster/Queues";
+
+class HomeLink;  // queue_wire.h
+
+// A caller's Queues stream at this node (the queues' home): called on gRPC
+// threads with each frame the caller sent, and once with a null frame when
+// the stream ended. Post to the node's loop; once a frame is handled there,
+// HomeLink::ReadNext reads the next.
+using QueuesHandler =
+    std::function<void(std::shared_ptr<HomeLink> link, std::shared_ptr<v1::QueueFrame> frame)>;
 
 // Where Raft messages from peers go: called on gRPC's threads (post to the
 // node's loop from there), each peer's messages in the order it sent them.
@@ -64,6 +81,7 @@ struct ClusterHandlers {
   MembersHandler members = {};
   // Called on gRPC threads with the caller's member id (0: none).
   std::function<PingState(uint64_t caller)> state = {};
+  QueuesHandler queues = {};
 };
 
 // The service of the node named `node` (`secret` is copied). Without an
@@ -94,6 +112,11 @@ class PeerClient {
   // or not committed. A failed call (unreachable, refused, past the
   // timeout) is the gRPC status; `result` is then untouched.
   grpc::Status Propose(const std::string& command, ForwardResult& result);
+  // Opens a Queues stream on `context` (the handshake first; no deadline:
+  // the stream lasts). Null with the reason in `status` when it could not.
+  using QueueStreamClient = grpc::ClientReaderWriter<v1::QueueFrame, v1::QueueFrame>;
+  std::unique_ptr<QueueStreamClient> OpenQueues(grpc::ClientContext& context,
+                                                grpc::Status& status);
 
  private:
   friend class RaftSender;
@@ -110,7 +133,10 @@ class RaftSender {
  public:
   static constexpr size_t kMaxQueued = 4096;
 
-  RaftSender(const std::string& address, const Secret& secret, std::string self);
+  // `learned`, when given, is called on the sender's thread with the
+  // peer's node name after each handshake that verified.
+  RaftSender(const std::string& address, const Secret& secret, std::string self,
+             std::function<void(const std::string&)> learned = {});
   ~RaftSender();  // stops the thread; what is queued is dropped
   RaftSender(const RaftSender&) = delete;
   RaftSender& operator=(const RaftSender&) = delete;

@@ -160,6 +160,7 @@ struct Writer {
     m.set_arguments(TableBytes(c.arguments));
     m.set_connection(c.connection);
     m.set_server_named(c.server_named);
+    m.set_node(c.node);
   }
   void operator()(const cmd::DeleteQueue& c) {
     Pb::DeleteQueue& m = *out.mutable_delete_queue();
@@ -312,7 +313,8 @@ cmd::DeclareQueue Read(Pb::DeclareQueue& m, FieldReader& f) {
           .auto_delete = m.auto_delete(),
           .arguments = f.Table("arguments", m.arguments()),
           .connection = m.connection(),
-          .server_named = m.server_named()};
+          .server_named = m.server_named(),
+          .node = m.node()};
 }
 cmd::DeleteQueue Read(Pb::DeleteQueue& m, FieldReader& f) {
   return {.vhost = f.Name("vhost name", m.mutable_vhost()),

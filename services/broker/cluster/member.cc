@@ -31,10 +31,30 @@ namespace {
 
 // Raft messages to each member the configuration names, on a RaftSender
 // each, made and dropped as members come and go.
+// The node names members answered handshakes with, for members whose
+// configuration entry has none (seeds): written by the Raft senders'
+// threads, read on the loop.
+class NameBook {
+ public:
+  void Learn(raft::NodeId id, const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    names_[id] = name;
+  }
+  std::string Find(raft::NodeId id) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = names_.find(id);
+    return it == names_.end() ? std::string() : it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<raft::NodeId, std::string> names_;
+};
+
 class PeerTransport final : public Transport {
  public:
-  PeerTransport(const Secret& secret, std::string node_name)
-      : secret_(secret), node_name_(std::move(node_name)) {}
+  PeerTransport(const Secret& secret, std::string node_name, std::shared_ptr<NameBook> names)
+      : secret_(secret), node_name_(std::move(node_name)), names_(std::move(names)) {}
 
   // The other members' gRPC addresses, by id: a link to each, kept while
   // its address stays the same.
@@ -45,7 +65,11 @@ class PeerTransport final : public Transport {
       if (it != links_.end() && it->second.address == address) {
         next[id] = std::move(it->second);
       } else {
-        next[id] = Link{address, std::make_unique<RaftSender>(address, secret_, node_name_)};
+        auto learned = [names = names_, id = id](const std::string& name) {
+          if (!name.empty() && name.size() <= 255) names->Learn(id, name);  // as Hello bounds it
+        };
+        next[id] = Link{address,
+                        std::make_unique<RaftSender>(address, secret_, node_name_, learned)};
       }
     }
     links_ = std::move(next);
@@ -61,6 +85,7 @@ class PeerTransport final : public Transport {
   };
   const Secret& secret_;
   const std::string node_name_;
+  std::shared_ptr<NameBook> names_;
   std::map<raft::NodeId, Link> links_;
 };
 
@@ -265,6 +290,7 @@ struct Member::Parts {
   raft::NodeId id = raft::kNoNode;
   std::unique_ptr<RaftStorage> storage;
   std::unique_ptr<MetadataMachine> machine;
+  std::shared_ptr<NameBook> names = std::make_shared<NameBook>();
   std::unique_ptr<PeerTransport> transport;
   std::unique_ptr<ForwardThread> forwarder;
   std::unique_ptr<RaftDriver> driver;
@@ -309,6 +335,8 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
   auto parts = std::make_unique<Parts>();
   parts->id = self;
   parts->broker = &broker;
+  // Before anything is applied: a queue declared for this member is homed here.
+  broker.set_self_member(self);
   parts->runtime = &runtime;
   parts->storage = std::move(storage);
   parts->machine = std::make_unique<MetadataMachine>(broker);
@@ -316,7 +344,7 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
   // applied (docs/cluster.md, "A member's restart").
   uint64_t applied = broker.persistence() ? broker.persistence()->metadata_applied() : 0;
   if (restart) parts->machine->SkipThrough(applied);
-  parts->transport = std::make_unique<PeerTransport>(secret, o.node_name);
+  parts->transport = std::make_unique<PeerTransport>(secret, o.node_name, parts->names);
   parts->introductions = o.introductions;
   parts->forwarder = std::make_unique<ForwardThread>(secret, o.node_name, o.post);
   DriverOptions d;
@@ -403,6 +431,7 @@ Result<std::unique_ptr<Member>> Member::Found(MemberOptions o, const Secret& sec
   first.snapshot.meta.config.voters = {1};
   first.snapshot.meta.config.highest = 1;
   first.snapshot.meta.config.addresses[1] = EncodeMemberAddress({o.address, o.node_name});
+  broker.set_self_member(1);  // the home of every queue it has
   first.snapshot.data = EncodeSnapshot(DescribeMetadata(broker));
   Result<raft::Persisted> persisted = storage->Bootstrap(std::move(first));
   if (!persisted.ok()) return persisted.error();
@@ -462,6 +491,7 @@ Member::Member(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 Member::~Member() {
   if (!parts_) return;
   parts_->broker->set_metadata_gate(nullptr);
+  parts_->broker->set_self_member(0);
   for (auto& [key, w] : parts_->waiting) {
     parts_->runtime->Cancel(w.timer);
     MembersResult r;
@@ -660,6 +690,7 @@ MemberView Member::Describe() const {
     auto known = config.addresses.find(id);
     MemberAddress a = known == config.addresses.end() ? MemberAddress{}
                                                       : DecodeMemberAddress(known->second);
+    if (a.node.empty()) a.node = parts_->names->Find(id);
     view.members.push_back({id, a.grpc, a.node, voter});
   };
   for (raft::NodeId id : config.voters) add(id, true);

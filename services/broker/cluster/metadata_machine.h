@@ -71,6 +71,7 @@ class MetadataMachine final : public StateMachine {
   Status RestoreSnapshot(std::string_view data);
 
   raft::Index applied_index() const { return applied_; }
+  core::Broker& broker() { return broker_; }
   // The outcome of the command entry at `index`, while it is kept.
   std::optional<core::Outcome> OutcomeAt(raft::Index index) const;
 

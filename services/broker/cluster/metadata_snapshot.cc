@@ -38,7 +38,8 @@ uint64_t OwnerOf(const core::VHost& v, const std::string& queue) {
   return it == v.queues().end() ? 0 : it->second->exclusive_owner();
 }
 
-void DescribeVHost(const core::VHost& v, std::vector<Command>& out) {
+// `self`: this node's member id, the home of the queues it holds.
+void DescribeVHost(const core::VHost& v, uint64_t self, std::vector<Command>& out) {
   for (const auto& [name, p] : v.policies())
     out.push_back(cmd::SetPolicy{v.name(), name, p.pattern, p.apply_to, p.priority, p.definition});
   std::vector<std::string> exchanges = SortedNames(v.exchanges());
@@ -53,7 +54,8 @@ void DescribeVHost(const core::VHost& v, std::vector<Command>& out) {
     // Only the server names a queue amq.*: declared again under that name.
     out.push_back(cmd::DeclareQueue{v.name(), name, q.durable(), q.exclusive_owner() != 0,
                                     q.auto_delete(), q.options().arguments,
-                                    q.exclusive_owner(), name.rfind("amq.", 0) == 0});
+                                    q.exclusive_owner(), name.rfind("amq.", 0) == 0,
+                                    q.remote() ? q.home() : self});
   }
   // A router's own order depends on its history: order by encoding instead.
   std::vector<std::pair<std::string, cmd::Bind>> bindings;
@@ -184,7 +186,7 @@ std::vector<Command> DescribeMetadata(const core::Broker& broker) {
   for (const auto& [user, per_vhost] : broker.permissions())
     for (const auto& [vhost, p] : per_vhost)
       out.push_back(cmd::SetPermissions{user, vhost, p.configure, p.write, p.read});
-  for (const auto& [name, v] : broker.vhosts()) DescribeVHost(*v, out);
+  for (const auto& [name, v] : broker.vhosts()) DescribeVHost(*v, broker.self_member(), out);
   return out;
 }
 

@@ -26,6 +26,7 @@ RaftGate::~RaftGate() {
 }
 
 void RaftGate::Submit(core::Command command, Done done) {
+  core::PlaceNewQueue(machine_.broker(), command);
   uint64_t id = Open([done = std::move(done)](ForwardResult r) { done(r.outcome); });
   if (stopping_) {
     Answer(id, Refused(NotCommitted("the node is stopping")));

@@ -29,6 +29,27 @@ VHost* Broker::FindVHost(const std::string& name) {
   return it == vhosts_.end() ? nullptr : it->second.get();
 }
 
+uint64_t Broker::PlaceQueue(const std::string& locator) const {
+  if (self_member_ == 0 || !remote_ || locator == "client-local") return self_member_;
+  std::vector<uint64_t> members = remote_->Members();
+  if (members.empty()) return self_member_;
+  if (locator == "random") {
+    uint32_t pick = 0;
+    RAND_bytes(reinterpret_cast<unsigned char*>(&pick), sizeof pick);
+    return members[pick % members.size()];
+  }
+  std::map<uint64_t, size_t> homed;
+  for (uint64_t m : members) homed[m] = 0;
+  for (const auto& [vname, v] : vhosts_)
+    for (const auto& [qname, q] : v->queues())
+      if (auto it = homed.find(q->remote() ? q->home() : self_member_); it != homed.end())
+        ++it->second;
+  auto fewest = std::min_element(homed.begin(), homed.end(), [](const auto& a, const auto& b) {
+    return a.second < b.second;
+  });
+  return fewest->first;
+}
+
 Status Broker::AddVHost(const std::string& name) {
   if (name.empty()) return Err(ReplyCode::kPreconditionFailed, "vhost name must not be empty");
   if (vhosts_.count(name)) return Status::Ok();

@@ -18,6 +18,7 @@
 #include "broker/core/message.h"
 #include "broker/core/persistence.h"
 #include "broker/core/regex.h"
+#include "broker/core/remote.h"
 #include "broker/core/vhost.h"
 #include "common/config.h"
 #include "common/runtime.h"
@@ -126,6 +127,18 @@ class Broker {
   void UnregisterReplyTo(const std::string& key);
   DirectReplySink* FindReplyTo(const std::string& key) const;
 
+  // This node's member id in its cluster (0: alone), the home of the queues
+  // it declares for its clients; and what reaches queues homed on other
+  // members (null: none are, or they cannot be reached from here).
+  uint64_t self_member() const { return self_member_; }
+  void set_self_member(uint64_t id) { self_member_ = id; }
+  QueueRemote* remote() const { return remote_; }
+  void set_remote(QueueRemote* remote) { remote_ = remote; }
+  // The member a new queue is homed on, by its locator (VHost::QueueLocator):
+  // client-local (this node), min-masters / balanced (the member homing the
+  // fewest queues, the lowest id among equals), random. 0 for a node alone.
+  uint64_t PlaceQueue(const std::string& locator) const;
+
   uint64_t NextConnectionId() { return ++last_connection_id_; }
   // A cluster member numbers its connections from `base` (its member id in
   // the top 16 bits), so a connection id, which names an exclusive queue's
@@ -183,6 +196,8 @@ class Broker {
   std::unordered_map<std::string, DirectReplySink*> reply_to_;
   uint64_t reply_to_counter_ = 0;
   uint64_t last_connection_id_ = 0;
+  uint64_t self_member_ = 0;
+  QueueRemote* remote_ = nullptr;
   uint64_t permissions_epoch_ = 0;
   std::map<uint64_t, ClientConnection*> clients_;
   BrokerCounters counters_;

@@ -78,6 +78,7 @@ struct Applier {
     d.exclusive = c.exclusive;
     d.auto_delete = c.auto_delete;
     d.arguments = c.arguments;
+    d.home = c.node == broker.self_member() ? 0 : c.node;
     auto r = v.value()->DeclareQueue(d, c.connection);
     if (!r.ok()) return Of(r.status());
     return Outcome{Status::Ok(), r->message_count, r->consumer_count};
@@ -85,7 +86,12 @@ struct Applier {
   Outcome operator()(const cmd::DeleteQueue& c) {
     auto v = VHostOf(broker, c.vhost);
     if (!v.ok()) return Of(v.status());
-    auto r = v.value()->DeleteQueue(c.name, c.if_unused, c.if_empty, c.connection);
+    // In a cluster only the home knows whether its queue is used or empty,
+    // and every member must apply the delete alike: the asking node checked
+    // the conditions before proposing (protocol::Channel::HandleQueueDelete).
+    bool alone = broker.self_member() == 0;
+    auto r = v.value()->DeleteQueue(c.name, alone && c.if_unused, alone && c.if_empty,
+                                    c.connection);
     if (!r.ok()) return Of(r.status());
     return Outcome{Status::Ok(), r.value(), 0};
   }
@@ -108,6 +114,14 @@ struct Applier {
 };
 
 }  // namespace
+
+void PlaceNewQueue(Broker& broker, Command& command) {
+  auto* d = std::get_if<cmd::DeclareQueue>(&command);
+  if (!d || d->node != 0) return;
+  VHost* v = broker.FindVHost(d->vhost);
+  d->node = d->exclusive || !v ? broker.self_member()
+                               : broker.PlaceQueue(v->QueueLocator(d->name, d->arguments));
+}
 
 Outcome Apply(Broker& broker, const Command& command) {
   return std::visit(Applier{broker}, command);

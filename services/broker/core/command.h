@@ -85,6 +85,9 @@ struct DeclareQueue {
   amqp::FieldTable arguments;
   uint64_t connection = 0;  // the declaring connection (exclusive owner); 0: none
   bool server_named = false;  // `name` is VHost::NewQueueName()'s (amq.gen-...)
+  // The member that holds the queue's messages (its home; core/remote.h),
+  // chosen by the declaring node. 0: the node that applies it (a node alone).
+  uint64_t node = 0;
 };
 struct DeleteQueue {
   std::string vhost, name;
@@ -125,6 +128,12 @@ struct Outcome {
 // Applies `command` to `broker`: checks the model's rules and, when they
 // hold, changes the model (and writes what is durable to its store).
 Outcome Apply(Broker& broker, const Command& command);
+
+// In a cluster, before a DeclareQueue that names no home is proposed: its
+// home (docs/cluster.md, "Queues across nodes"). An exclusive queue lives
+// where its connection does; any other where its locator places it
+// (Broker::PlaceQueue). Other commands are left as they are.
+void PlaceNewQueue(Broker& broker, Command& command);
 
 // Takes metadata changes for a broker. Done is called exactly once, on the
 // node's loop: possibly before Submit returns (a node alone), or later, once

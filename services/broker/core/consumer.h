@@ -51,6 +51,12 @@ class Consumer : public std::enable_shared_from_this<Consumer> {
   // The queue consumed from; kept alive while the consumer exists so its
   // unacked deliveries can still be settled after a delete.
   std::shared_ptr<Queue> queue;
+  // The consumer's id at the queue's home when the queue is homed on
+  // another member (core/remote.h); 0 until the home took it.
+  uint64_t remote_id = 0;
+  // Deliveries taken while the client's socket was backed up: the home is
+  // told it may send that many more once it drains.
+  uint32_t remote_credit_owed = 0;
 
  private:
   ConsumerSink& sink_;

@@ -41,6 +41,7 @@ struct QueueDef {
   uint64_t id = 0;  // the store's queue id, never reused
   bool auto_delete = false;
   amqp::FieldTable arguments;
+  uint64_t home = 0;  // the member holding its messages; 0: this node
 };
 
 struct BindingDef {

@@ -60,7 +60,7 @@ struct KeyRule {
   std::string_view problem{};
 };
 
-constexpr std::array<KeyRule, 15> kRules = {{
+constexpr std::array<KeyRule, 16> kRules = {{
     {KeyRule::kInteger, "message-ttl", 0, {}, "%v is not a valid message TTL"},
     {KeyRule::kInteger, "expires", 1, {}, "%v is not a valid queue expiry"},
     {KeyRule::kInteger, "max-length", 0, {}, "%v is not a valid maximum length"},
@@ -81,6 +81,8 @@ constexpr std::array<KeyRule, 15> kRules = {{
     {KeyRule::kOneOf, "ha-promote-on-failure", 0, {"always", "when-synced"},
      "must be \"always\" or \"when-synced\", got %v"},
     {KeyRule::kInteger, "ha-sync-batch-size", 1, {}, "takes an integer greater than 0, %v given"},
+    {KeyRule::kOneOf, "queue-master-locator", 0, {"client-local", "min-masters", "random"},
+     "%v is not a valid master locator"},
 }};
 
 const KeyRule* FindRule(std::string_view key) {

@@ -385,7 +385,7 @@ void Queue::DropExpiredHeads() {
 }
 
 void Queue::ArmExpiryTimer() {
-  if (deleted_) return;
+  if (deleted_ || remote()) return;
   int64_t next = kNeverExpires;
   for (const auto& level : levels_)
     if (!level.empty()) next = std::min(next, Deadline(level.front()));
@@ -409,7 +409,7 @@ void Queue::Touch() {
 }
 
 void Queue::ArmUnusedTimer() {
-  if (!options_.args.expires || deleted_) return;
+  if (!options_.args.expires || deleted_ || remote()) return;
   runtime_.Cancel(unused_timer_);
   // The constructor runs before any shared_ptr owns the queue, so the timer
   // looks the queue up through the host by name instead of weak_from_this.

@@ -59,6 +59,9 @@ struct QueueOptions {
   bool auto_delete = false;
   uint64_t exclusive_owner = 0;  // connection id; 0 = not exclusive
   uint64_t store_id = 0;         // durable queues: the store's id for it
+  // The member that holds the queue's messages when that is another one
+  // (core/remote.h): this node keeps only the record. 0: this node.
+  uint64_t home = 0;
   amqp::FieldTable arguments;
   QueueArgs args;
 };
@@ -87,6 +90,10 @@ class Queue : public std::enable_shared_from_this<Queue> {
   bool auto_delete() const { return options_.auto_delete; }
   uint64_t exclusive_owner() const { return options_.exclusive_owner; }
   bool deleted() const { return deleted_; }
+  // Homed on another member (options().home): no messages, consumers or
+  // timers here; what clients do with it goes to the home (core/remote.h).
+  bool remote() const { return options_.home != 0; }
+  uint64_t home() const { return options_.home; }
   // The policy in effect (empty when none); options().args already has it.
   const std::string& policy_name() const { return policy_name_; }
 

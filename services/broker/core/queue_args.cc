@@ -133,6 +133,14 @@ Result<QueueArgs> ParseQueueArgs(const amqp::FieldTable& args, const std::string
   if (mode && *mode != "default" && *mode != "lazy")
     return Invalid("x-queue-mode", queue, vhost, "{unacceptable_value,<<\"" + *mode + "\">>}");
   out.lazy = mode && *mode == "lazy";
+  // Where a cluster places the queue (docs/cluster.md, "Queues across
+  // nodes"); "balanced" is the newer name of min-masters.
+  std::optional<std::string> locator;
+  if (auto e = str_arg("x-queue-master-locator", locator)) return *e;
+  if (locator && *locator != "client-local" && *locator != "min-masters" &&
+      *locator != "random" && *locator != "balanced")
+    return Invalid("x-queue-master-locator", queue, vhost,
+                   "{unacceptable_value,<<\"" + *locator + "\">>}");
   std::optional<std::string> type;
   if (auto e = str_arg("x-queue-type", type)) return *e;
   // Quorum queues are served by classic queues until replication exists;

@@ -10,6 +10,8 @@
 #include "broker/core/dead_letter.h"
 #include "broker/core/exchange/headers.h"
 #include "broker/core/limits.h"
+#include "common/log.h"
+#include "common/text.h"
 
 namespace warren::core {
 
@@ -245,16 +247,28 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
   o.exclusive_owner = d.exclusive ? connection : 0;
   o.arguments = d.arguments;
   o.args = args.value();
+  o.home = d.home;
   // Exclusive queues die with their connection, so only others are stored.
+  // A queue homed elsewhere is stored as a record, so a restart routes to it.
   Persistence* store = definitions();
   if (store && d.durable && !d.exclusive) {
     o.store_id = store->NewQueueId();
-    store->PutQueue(QueueDef{name_, name, o.store_id, d.auto_delete, d.arguments});
+    store->PutQueue(QueueDef{name_, name, o.store_id, d.auto_delete, d.arguments, d.home});
   }
   auto& q = queues_[name];
   q = std::make_shared<Queue>(*this, runtime_, name_, name, std::move(o));
   q->ApplyPolicy(EffectivePolicy(policies_, true, name));
   return QueueDeclared{name, 0, 0};
+}
+
+std::string VHost::QueueLocator(const std::string& name,
+                                const amqp::FieldTable& arguments) const {
+  if (const amqp::FieldValue* v = arguments.Find("x-queue-master-locator"))
+    if (const std::string* s = v->AsString()) return *s;
+  if (const Policy* p = EffectivePolicy(policies_, true, name))
+    if (const amqp::FieldValue* v = p->definition.Find("queue-master-locator"))
+      if (const std::string* s = v->AsString()) return *s;
+  return "client-local";
 }
 
 Result<Queue*> VHost::RestoreQueue(const QueueDef& def) {
@@ -266,6 +280,7 @@ Result<Queue*> VHost::RestoreQueue(const QueueDef& def) {
   o.store_id = def.id;
   o.arguments = def.arguments;
   o.args = args.value();
+  o.home = def.home;
   auto q = std::make_shared<Queue>(*this, runtime_, name_, def.name, std::move(o));
   queues_[def.name] = q;
   q->ApplyPolicy(EffectivePolicy(policies_, true, def.name));
@@ -291,6 +306,9 @@ Result<uint32_t> VHost::DeleteQueue(const std::string& name, bool if_unused, boo
 Result<uint32_t> VHost::PurgeQueue(const std::string& name, uint64_t connection) {
   auto q = GetQueue(name, connection);
   if (!q.ok()) return q.error();
+  if (q.value()->remote())  // the channel asks the home (core/remote.h)
+    return Err(ReplyCode::kPreconditionFailed, "queue '" + name + "' in vhost '" + name_ +
+                                                   "' is homed on another node: purge it there");
   return static_cast<uint32_t>(q.value()->Purge());
 }
 
@@ -315,15 +333,27 @@ void VHost::DeleteUnusedQueue(Queue& queue) {
     auto q = weak.lock();
     auto it = queues_.find(name);
     if (!q || it == queues_.end() || it->second != q || q->consumer_count() > 0) return;
-    EraseQueue(name);
+    DeleteEverywhere(*q);
   });
 }
 
 void VHost::DeleteExclusiveQueues(uint64_t connection) {
-  std::vector<std::string> names;
+  std::vector<std::shared_ptr<Queue>> owned;
   for (const auto& [n, q] : queues_)
-    if (q->exclusive_owner() == connection) names.push_back(n);
-  for (const auto& n : names) EraseQueue(n);
+    if (q->exclusive_owner() == connection && !q->remote()) owned.push_back(q);
+  for (const auto& q : owned) DeleteEverywhere(*q);
+}
+
+void VHost::DeleteEverywhere(const Queue& queue) {
+  // A change like any other, so every member drops its record (a node
+  // alone: at once). Refused only when the cluster cannot commit it (the
+  // minority side of a partition): the queue stays until deleted again.
+  cmd::DeleteQueue c{name_, queue.name(), false, false, queue.exclusive_owner()};
+  std::string what = "queue '" + queue.name() + "' in vhost '" + name_ + "'";
+  broker_.metadata().Submit(std::move(c), [what](const Outcome& o) {
+    if (!o.status.ok() && o.status.error().code != 404)
+      spdlog::warn("could not delete unused {}: {}", LogSafe(what), LogSafe(o.status.error().text));
+  });
 }
 
 void VHost::RemoveBindingsTo(const Destination& destination) {
@@ -496,6 +526,17 @@ PublishOutcome VHost::Publish(Exchange* exchange, const MessagePtr& message) {
   return EnqueueAll(held, message);
 }
 
+PublishOutcome VHost::PublishTo(const std::vector<std::string>& names,
+                                const MessagePtr& message) {
+  std::vector<std::shared_ptr<Queue>> held;
+  for (const std::string& name : names) {
+    auto it = queues_.find(name);
+    if (it == queues_.end() || it->second->remote()) continue;
+    if (std::find(held.begin(), held.end(), it->second) == held.end()) held.push_back(it->second);
+  }
+  return EnqueueAll(held, message);
+}
+
 PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queues,
                                  const MessagePtr& message) {
   PublishOutcome outcome;
@@ -505,7 +546,8 @@ PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queu
   Persistence* store = persistence();
   if (store && message->persistent()) {
     for (auto& q : queues)
-      if (q->store_id() != 0 && q->Accepts(*message)) logged_for.push_back(q->store_id());
+      if (q->store_id() != 0 && !q->remote() && q->Accepts(*message))
+        logged_for.push_back(q->store_id());
     if (!logged_for.empty()) {
       message->disk = store->Write(*message, logged_for);
       if (message->disk.valid()) outcome.durable_at = store->appended();
@@ -513,6 +555,15 @@ PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queu
     }
   }
   for (auto& q : queues) {
+    if (q->remote()) {
+      auto route = std::find_if(outcome.remote.begin(), outcome.remote.end(),
+                                [&](const RemoteRoute& r) { return r.home == q->home(); });
+      if (route == outcome.remote.end())
+        route = outcome.remote.insert(outcome.remote.end(), RemoteRoute{q->home(), {}});
+      route->queues.push_back(q->name());
+      ++outcome.routed;
+      continue;
+    }
     bool logged = std::find(logged_for.begin(), logged_for.end(), q->store_id()) !=
                   logged_for.end();
     if (q->Enqueue(message, logged) == Queue::EnqueueResult::kRejected) outcome.rejected = true;
@@ -532,7 +583,12 @@ void VHost::PublishDeadLetter(Queue&, const std::string& exchange, MessagePtr me
   std::vector<std::shared_ptr<Queue>> held;
   for (Queue* q : queues)
     if (!IsDeadLetterCycle(*message, q->name())) held.push_back(q->shared_from_this());
-  EnqueueAll(held, message);
+  PublishOutcome outcome = EnqueueAll(held, message);
+  // Dead letters for queues homed elsewhere are sent on without waiting
+  // for the home: at most once, as dead-lettering is.
+  if (QueueRemote* remote = broker_.remote())
+    for (RemoteRoute& r : outcome.remote)
+      remote->Publish(r.home, name_, std::move(r.queues), message, [](bool) {});
 }
 
 }  // namespace warren::core

@@ -41,6 +41,7 @@ struct QueueDeclare {
   bool exclusive = false;
   bool auto_delete = false;
   amqp::FieldTable arguments;
+  uint64_t home = 0;  // the member holding its messages; 0: this node
 };
 
 struct QueueDeclared {
@@ -49,11 +50,19 @@ struct QueueDeclared {
   uint32_t consumer_count = 0;
 };
 
+// Queues a message was routed to that are homed on member `home`
+// (core/remote.h): the caller forwards it there.
+struct RemoteRoute {
+  uint64_t home = 0;
+  std::vector<std::string> queues;
+};
+
 struct PublishOutcome {
-  size_t routed = 0;      // queues that took the message
+  size_t routed = 0;      // queues that took the message, here or (remote) elsewhere
   bool rejected = false;  // some queue refused it (x-overflow reject-publish)
   // Written to the store: a confirm waits until the log is synced this far.
   uint64_t durable_at = 0;
+  std::vector<RemoteRoute> remote;
 };
 
 class VHost : public QueueHost {
@@ -70,6 +79,9 @@ class VHost : public QueueHost {
   Result<Exchange*> GetExchange(const std::string& name);
 
   Result<QueueDeclared> DeclareQueue(const QueueDeclare& d, uint64_t connection);
+  // x-queue-master-locator, else the queue-master-locator of the policy
+  // that would apply to queue `name`, else "client-local".
+  std::string QueueLocator(const std::string& name, const amqp::FieldTable& arguments) const;
   // A fresh server-named queue name ("amq.gen-" and 22 random characters),
   // for a caller that must know the name before it declares (a command).
   std::string NewQueueName();
@@ -105,6 +117,9 @@ class VHost : public QueueHost {
   // Routes `message` from `exchange` (nullptr: the default exchange) and
   // enqueues it on every queue it reaches.
   PublishOutcome Publish(Exchange* exchange, const MessagePtr& message);
+  // Enqueues a message another member routed to queues homed here, by
+  // name; a queue that is gone (or not homed here) is skipped.
+  PublishOutcome PublishTo(const std::vector<std::string>& queues, const MessagePtr& message);
   // The exclusive queues of a closing connection go with it.
   void DeleteExclusiveQueues(uint64_t connection);
 
@@ -136,6 +151,9 @@ class VHost : public QueueHost {
   Status AddBinding(Exchange& source, BindingSpec binding);
   void RemoveBinding(Exchange& source, const BindingSpec& binding);
   void EraseQueue(const std::string& name);
+  // Deletes an unused auto-delete, expired or exclusive queue through the
+  // metadata gate, so every cluster member forgets it.
+  void DeleteEverywhere(const Queue& queue);
   void RemoveBindingsTo(const Destination& destination);
   void MaybeAutoDeleteExchange(Exchange& exchange);
   // The store for definition changes; nullptr while the node restores them.

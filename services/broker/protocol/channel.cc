@@ -214,7 +214,15 @@ void Channel::DeliverReply(const core::MessagePtr& message) {
 
 void Channel::ResumeDeliveries() {
   std::vector<std::shared_ptr<core::Queue>> queues;
-  for (auto& [tag, c] : consumers_) queues.push_back(c->queue);
+  core::QueueRemote* remote = connection_.broker().remote();
+  for (auto& [tag, c] : consumers_) {
+    if (!c->queue->remote()) {
+      queues.push_back(c->queue);
+    } else if (c->remote_credit_owed > 0 && remote && !connection_.backlogged()) {
+      remote->Credit(c->queue->home(), c->remote_id, c->remote_credit_owed);
+      c->remote_credit_owed = 0;
+    }
+  }
   for (auto& q : queues) q->TryDeliver();
 }
 

@@ -41,7 +41,10 @@ struct PendingPublish {
   bool have_header = false;
 };
 
-class Channel : public core::ConsumerSink, public core::DirectReplySink, public core::SyncWaiter {
+class Channel : public core::ConsumerSink,
+                public core::DirectReplySink,
+                public core::SyncWaiter,
+                public core::RemoteConsumerSink {
  public:
   Channel(Connection& connection, uint16_t number);
   ~Channel() override;
@@ -74,6 +77,10 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
   void DeliverReply(const core::MessagePtr& message) override;
   // core::SyncWaiter: the store made more of its log durable.
   void OnSynced() override;
+  // core::RemoteConsumerSink: a consumer of a queue homed elsewhere.
+  bool RemoteDeliver(uint64_t consumer, core::MessagePtr message, bool redelivered,
+                     uint64_t delivery) override;
+  void RemoteCancelled(uint64_t consumer) override;
 
  private:
   struct Unacked {
@@ -102,18 +109,41 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
   Status HandleQueueUnbind(const amqp::QueueUnbind& m);
   Status HandleQueuePurge(const amqp::QueuePurge& m);
   Status HandleQueueDelete(const amqp::QueueDelete& m);
+  // The delete itself, once its conditions were checked (`messages`: what
+  // the queue held then, for delete-ok; nullopt: the outcome's count).
+  Status DeleteQueue(core::cmd::DeleteQueue c, bool no_wait, std::optional<uint32_t> messages);
+  // Asks the home of a queue homed on another member (core/remote.h):
+  // `ask` makes the call, `then` turns a successful answer into the reply.
+  // An unreachable home is 404 naming it (HomeDownText), as RabbitMQ
+  // refuses a queue whose node is down.
+  using Ask = std::function<void(core::QueueRemote&, core::QueueRemote::Reply)>;
+  using RemoteThen = std::function<Status(const core::RemoteReply&)>;
+  Status AskHome(const core::Queue& queue, uint16_t class_id, uint16_t method_id, const Ask& ask,
+                 RemoteThen then);
+  std::string HomeDownText(const core::Queue& queue);
   Status Check(core::Access access, const std::string& resource, const char* kind);
-  // Hands a metadata change to the connection (Connection::Submit); `then`
+  // Hands a metadata change to the broker's gate, holding the connection's
+  // input (Connection::Hold); `then`
   // turns its outcome into the reply. An error `then` returns closes the
   // channel as one from method (class_id, method_id) would; answered at once
   // (a node alone), it is returned from here for the dispatch to handle.
   using Then = std::function<Status(const core::Outcome&)>;
   Status Submit(core::Command command, uint16_t class_id, uint16_t method_id, Then then);
+  // What Submit is made of, for anything answered later (a queue's home):
+  // `start` asks, and calls the Finish it is given once, now or later, with
+  // what makes the reply; input is held until then, and an error it returns
+  // closes the channel as one from (class_id, method_id) would.
+  using Finish = std::function<void(const std::function<Status()>&)>;
+  Status Await(uint16_t class_id, uint16_t method_id, const std::function<void(Finish)>& start);
 
   // channel_basic.cc: basic, confirm and tx classes
   Status HandleBasicQos(const amqp::BasicQos& m);
   Status HandleBasicConsume(amqp::BasicConsume& m);
   Status ConsumeReplyTo(const amqp::BasicConsume& m);
+  // basic.consume of a queue homed on another member: consume-ok once the
+  // home took the consumer.
+  Status ConsumeRemote(const std::shared_ptr<core::Queue>& queue, amqp::BasicConsume& m,
+                       const std::string& tag, int priority);
   Status HandleBasicCancel(const amqp::BasicCancel& m);
   Status HandleBasicCancelOk(const amqp::BasicCancelOk& m);
   Status HandleBasicPublish(amqp::BasicPublish& m);
@@ -121,15 +151,33 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
   Status Route(const std::string& exchange, bool mandatory, const core::MessagePtr& message,
                uint64_t seq);
   Status HandleBasicGet(const amqp::BasicGet& m);
+  void SendGet(const std::shared_ptr<core::Queue>& queue, std::optional<core::QueueEntry> entry,
+               uint32_t message_count, bool no_ack);
   Status Settle(TxAck kind, uint64_t tag, bool multiple);
   Status HandleBasicRecover(bool requeue, bool reply);
   Status HandleTxCommit();
   Status HandleTxRollback();
   void SendReturn(const core::Message& message, const std::string& exchange);
   void SendContent(const core::Message& message);
+  // Sends a routed message on to the homes of the queues homed elsewhere.
+  // `waits`: answers publish `seq` (0: unconfirmed) now waits for; `failed`:
+  // some home cannot be reached at all (the publish is nacked).
+  struct Forwarded {
+    uint32_t waits = 0;
+    bool failed = false;
+  };
+  Forwarded Forward(std::vector<core::RemoteRoute>& routes, const core::MessagePtr& message,
+                    uint64_t seq);
+  // A home answered one of publish `seq`'s waits.
+  void RemoteConfirmed(uint64_t seq, bool ok);
+  // Settles deliveries from queues homed elsewhere, at their homes.
+  void SettleRemote(std::vector<Unacked> entries, core::SettleKind kind);
   // Confirms publish `seq`, once the store has synced past `durable_at`
-  // (0: nothing written). Confirms go out in publish order.
-  void Confirm(uint64_t seq, bool ack, uint64_t durable_at);
+  // (0: nothing written) and `remote_waits` homes answered. Confirms go out
+  // in publish order.
+  void Confirm(uint64_t seq, bool ack, uint64_t durable_at, uint32_t remote_waits = 0);
+  // Sends the confirms (and tx.commit-oks) whose waits are over, in order.
+  void DrainAwaiting();
   void ConfirmNow(uint64_t seq, bool ack, bool owe);
   void RemoveConsumer(std::unordered_map<std::string, std::shared_ptr<core::Consumer>>::iterator it);
   void RequeueAll(std::vector<Unacked> entries);
@@ -152,6 +200,8 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
 
   std::optional<PendingPublish> publish_;
   std::unordered_map<std::string, std::shared_ptr<core::Consumer>> consumers_;
+  // Consumers of queues homed elsewhere: their id at the home -> tag.
+  std::unordered_map<uint64_t, std::string> remote_consumers_;
   std::map<uint64_t, Unacked> unacked_;
   uint64_t next_delivery_tag_ = 1;
   uint16_t prefetch_count_ = 0;         // for consumers created from now on
@@ -170,6 +220,7 @@ class Channel : public core::ConsumerSink, public core::DirectReplySink, public 
     bool ack;
     uint64_t durable_at;
     bool commit_ok = false;  // tx.commit-ok rather than a confirm
+    uint32_t remote_waits = 0;  // homes of queues elsewhere yet to answer
   };
   std::deque<AwaitingSync> awaiting_sync_;
 

@@ -69,6 +69,7 @@ Status Channel::HandleBasicConsume(amqp::BasicConsume& m) {
     priority = static_cast<int>(*v);
   }
   std::shared_ptr<core::Queue> queue = q.value();
+  if (queue->remote()) return ConsumeRemote(queue, m, tag, priority);
   if (Status s = queue->CanAddConsumer(m.exclusive); !s.ok()) return s;
   auto c = std::make_shared<core::Consumer>(*this, tag, m.no_ack, m.exclusive, priority);
   c->prefetch = prefetch_count_;
@@ -79,6 +80,79 @@ Status Channel::HandleBasicConsume(amqp::BasicConsume& m) {
   if (!m.no_wait) Reply(amqp::BasicConsumeOk{tag});
   queue->AddConsumer(c.get());
   return Status::Ok();
+}
+
+Status Channel::ConsumeRemote(const std::shared_ptr<core::Queue>& queue, amqp::BasicConsume& m,
+                             const std::string& tag, int priority) {
+  core::QueueRemote* remote = connection_.broker().remote();
+  if (!remote) return AmqpError(ReplyCode::kNotFound, HomeDownText(*queue));
+  auto c = std::make_shared<core::Consumer>(*this, tag, m.no_ack, m.exclusive, priority);
+  c->prefetch = prefetch_count_;
+  c->queue = queue;
+  c->arguments = m.arguments;
+  core::RemoteConsume rc{vhost().name(), queue->name(), tag, m.no_ack, m.exclusive, priority,
+                         prefetch_count_, std::move(m.arguments), connection_.id()};
+  uint64_t home = queue->home();
+  std::string down = HomeDownText(*queue);
+  std::weak_ptr<bool> alive = alive_;
+  return Await(amqp::BasicConsume::kClassId, amqp::BasicConsume::kMethodId, [&](Finish finish) {
+    remote->Consume(home, std::move(rc), this,
+                    [this, alive, remote, home, c, down, finish,
+                     no_wait = m.no_wait](uint64_t id, Status refused) {
+                      // A channel that went meanwhile no longer wants it.
+                      bool wanted = !alive.expired() && !closing_ && !shut_down_;
+                      if (id != 0 && !wanted) remote->Cancel(home, id);
+                      finish([&]() -> Status {
+                        if (id == 0)
+                          return refused.ok() ? AmqpError(ReplyCode::kNotFound, down) : refused;
+                        c->remote_id = id;
+                        consumers_[c->tag()] = c;
+                        remote_consumers_[id] = c->tag();
+                        if (!no_wait) Reply(amqp::BasicConsumeOk{c->tag()});
+                        return Status::Ok();
+                      });
+                    });
+  });
+}
+
+bool Channel::RemoteDeliver(uint64_t consumer, core::MessagePtr message, bool redelivered,
+                            uint64_t delivery) {
+  auto id = remote_consumers_.find(consumer);
+  if (id == remote_consumers_.end() || closing_ || shut_down_) return false;
+  auto it = consumers_.find(id->second);
+  if (it == consumers_.end()) return false;
+  std::shared_ptr<core::Consumer> c = it->second;
+  core::QueueEntry entry;
+  entry.size = static_cast<uint32_t>(message->body.size());
+  entry.message = std::move(message);
+  entry.redelivered = redelivered;
+  entry.seq = delivery;  // what the home settles it by
+  Deliver(*c, std::move(entry));
+  // The home sends more once this one is off the link and on its way to
+  // the client; while the socket is backed up, the credit waits.
+  if (connection_.backlogged()) ++c->remote_credit_owed;
+  else if (core::QueueRemote* remote = connection_.broker().remote())
+    remote->Credit(c->queue->home(), consumer, 1);
+  return true;
+}
+
+void Channel::RemoteCancelled(uint64_t consumer) {
+  auto id = remote_consumers_.find(consumer);
+  if (id == remote_consumers_.end()) return;
+  std::string tag = id->second;
+  remote_consumers_.erase(id);
+  auto it = consumers_.find(tag);
+  if (it != consumers_.end()) Cancelled(*it->second);
+}
+
+void Channel::SettleRemote(std::vector<Unacked> entries, core::SettleKind kind) {
+  core::QueueRemote* remote = connection_.broker().remote();
+  if (!remote || entries.empty()) return;
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<uint64_t>> by_consumer;
+  for (Unacked& u : entries)
+    by_consumer[{u.queue->home(), u.consumer ? u.consumer->remote_id : 0}].push_back(u.entry.seq);
+  for (auto& [key, deliveries] : by_consumer)
+    remote->Settle(key.first, key.second, kind, std::move(deliveries));
 }
 
 Status Channel::ConsumeReplyTo(const amqp::BasicConsume& m) {
@@ -99,7 +173,13 @@ void Channel::RemoveConsumer(
     std::unordered_map<std::string, std::shared_ptr<core::Consumer>>::iterator it) {
   std::shared_ptr<core::Consumer> c = std::move(it->second);
   consumers_.erase(it);
-  c->queue->RemoveConsumer(c.get());
+  if (!c->queue->remote()) {
+    c->queue->RemoveConsumer(c.get());
+    return;
+  }
+  remote_consumers_.erase(c->remote_id);
+  if (core::QueueRemote* remote = connection_.broker().remote())
+    remote->Cancel(c->queue->home(), c->remote_id);
 }
 
 Status Channel::HandleBasicCancel(const amqp::BasicCancel& m) {
@@ -207,6 +287,7 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
     }
     outcome = vhost().Publish(e, message);
   }
+  Forwarded forwarded = Forward(outcome.remote, message, seq);
   if (outcome.routed > 0) {
     ++counters.messages_routed;
   } else if (!outcome.rejected) {
@@ -218,8 +299,46 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
     }
   }
   if (outcome.durable_at != 0) last_durable_at_ = outcome.durable_at;
-  if (seq != 0) Confirm(seq, !outcome.rejected, outcome.durable_at);
+  if (seq != 0)
+    Confirm(seq, !outcome.rejected && !forwarded.failed, outcome.durable_at, forwarded.waits);
   return Status::Ok();
+}
+
+Channel::Forwarded Channel::Forward(std::vector<core::RemoteRoute>& routes,
+                                    const core::MessagePtr& message, uint64_t seq) {
+  Forwarded out;
+  if (routes.empty()) return out;
+  core::QueueRemote* remote = connection_.broker().remote();
+  if (!remote) {
+    // Homed on members this node cannot reach at all.
+    out.failed = true;
+    return out;
+  }
+  std::weak_ptr<bool> alive = alive_;
+  for (core::RemoteRoute& r : routes) {
+    if (seq != 0) ++out.waits;
+    remote->Publish(r.home, vhost().name(), std::move(r.queues), message,
+                    [this, alive, seq](bool ok) {
+                      if (seq == 0 || alive.expired()) return;
+                      RemoteConfirmed(seq, ok);
+                    });
+    // A home that cannot keep up pushes back: this client is read no
+    // further until the link to it drains.
+    if (remote->Congested(r.home)) {
+      Connection::Resume resume = connection_.Hold();
+      remote->WhenDrained(r.home, [resume] { resume([] {}); });
+    }
+  }
+  return out;
+}
+
+void Channel::RemoteConfirmed(uint64_t seq, bool ok) {
+  auto it = std::find_if(awaiting_sync_.begin(), awaiting_sync_.end(),
+                         [seq](const AwaitingSync& a) { return a.seq == seq && !a.commit_ok; });
+  if (it == awaiting_sync_.end() || it->remote_waits == 0) return;
+  --it->remote_waits;
+  if (!ok) it->ack = false;
+  DrainAwaiting();
 }
 
 void Channel::SendReturn(const core::Message& message, const std::string& exchange) {
@@ -232,22 +351,26 @@ void Channel::SendReturn(const core::Message& message, const std::string& exchan
   SendContent(message);
 }
 
-void Channel::Confirm(uint64_t seq, bool ack, uint64_t durable_at) {
+void Channel::Confirm(uint64_t seq, bool ack, uint64_t durable_at, uint32_t remote_waits) {
   ++connection_.broker().counters().messages_confirmed;
   core::Persistence* store = connection_.broker().persistence();
   bool must_wait = durable_at != 0 && store && store->synced() < durable_at;
-  if (must_wait || !awaiting_sync_.empty()) {
-    awaiting_sync_.push_back({seq, ack, durable_at});
+  if (must_wait || remote_waits > 0 || !awaiting_sync_.empty()) {
+    awaiting_sync_.push_back({seq, ack, durable_at, false, remote_waits});
     if (must_wait) store->WaitForSync(this);
     return;
   }
   ConfirmNow(seq, ack, true);
 }
 
-void Channel::OnSynced() {
+void Channel::OnSynced() { DrainAwaiting(); }
+
+void Channel::DrainAwaiting() {
+  if (closing_ || shut_down_) return;
   core::Persistence* store = connection_.broker().persistence();
-  if (!store || closing_ || shut_down_) return;
-  while (!awaiting_sync_.empty() && awaiting_sync_.front().durable_at <= store->synced()) {
+  uint64_t synced = store ? store->synced() : UINT64_MAX;
+  while (!awaiting_sync_.empty() && awaiting_sync_.front().durable_at <= synced &&
+         awaiting_sync_.front().remote_waits == 0) {
     AwaitingSync a = awaiting_sync_.front();
     awaiting_sync_.pop_front();
     if (!a.commit_ok) {
@@ -259,7 +382,8 @@ void Channel::OnSynced() {
   }
   FlushConfirms();
   connection_.Send();
-  if (!awaiting_sync_.empty()) store->WaitForSync(this);
+  if (store && !awaiting_sync_.empty() && awaiting_sync_.front().durable_at > synced)
+    store->WaitForSync(this);
 }
 
 void Channel::ConfirmNow(uint64_t seq, bool ack, bool owe) {
@@ -285,10 +409,35 @@ Status Channel::HandleBasicGet(const amqp::BasicGet& m) {
   auto q = vhost().GetQueue(m.queue, connection_.id());
   if (!q.ok()) return q.status();
   std::shared_ptr<core::Queue> queue = q.value();
+  if (queue->remote()) {
+    auto ask = [&](core::QueueRemote& r, core::QueueRemote::Reply done) {
+      r.Get(queue->home(), vhost().name(), queue->name(), m.no_ack, connection_.id(),
+            std::move(done));
+    };
+    return AskHome(*queue, amqp::BasicGet::kClassId, amqp::BasicGet::kMethodId, ask,
+                   [this, queue, no_ack = m.no_ack](const core::RemoteReply& r) {
+                     core::QueueEntry entry;
+                     if (r.message) {
+                       entry.size = static_cast<uint32_t>(r.message->body.size());
+                       entry.message = r.message;
+                       entry.redelivered = r.redelivered;
+                       entry.seq = r.delivery;  // what the home settles it by
+                     }
+                     SendGet(queue, r.message ? std::optional(std::move(entry)) : std::nullopt,
+                             r.message_count, no_ack);
+                     return Status::Ok();
+                   });
+  }
   std::optional<core::QueueEntry> entry = queue->Get(m.no_ack);
+  SendGet(queue, std::move(entry), static_cast<uint32_t>(queue->ready_count()), m.no_ack);
+  return Status::Ok();
+}
+
+void Channel::SendGet(const std::shared_ptr<core::Queue>& queue,
+                      std::optional<core::QueueEntry> entry, uint32_t message_count, bool no_ack) {
   if (!entry) {
     Reply(amqp::BasicGetEmpty{});
-    return Status::Ok();
+    return;
   }
   uint64_t tag = next_delivery_tag_++;
   const core::Message& msg = *entry->message;
@@ -297,12 +446,11 @@ Status Channel::HandleBasicGet(const amqp::BasicGet& m) {
   ok.redelivered = entry->redelivered;
   ok.exchange = msg.exchange;
   ok.routing_key = msg.routing_key;
-  ok.message_count = static_cast<uint32_t>(queue->ready_count());
+  ok.message_count = message_count;
   CountDelivery(entry->redelivered);
   amqp::AppendMethodFrame(connection_.output(), number_, ok);
   SendContent(msg);
-  if (!m.no_ack) unacked_.emplace(tag, Unacked{queue, std::move(*entry), nullptr});
-  return Status::Ok();
+  if (!no_ack) unacked_.emplace(tag, Unacked{queue, std::move(*entry), nullptr});
 }
 
 Status Channel::Settle(TxAck kind, uint64_t tag, bool multiple) {
@@ -327,18 +475,23 @@ Status Channel::Settle(TxAck kind, uint64_t tag, bool multiple) {
     settled.push_back(std::move(it->second));
     unacked_.erase(it);
   }
-  std::vector<Unacked> requeue;
+  std::vector<Unacked> requeue, remote;
   for (Unacked& u : settled) {
+    if (kind == TxAck::kRequeue) {
+      requeue.push_back(std::move(u));  // RequeueAll counts it
+      continue;
+    }
     if (u.consumer) {
       --u.consumer->unacked;
       --consumer_unacked_;
     }
-    if (kind == TxAck::kAck) {
-      u.queue->Ack(u.entry);
-      ++connection_.broker().counters().messages_acked;
-    } else if (kind == TxAck::kReject) u.queue->Reject(std::move(u.entry));
-    else requeue.push_back(std::move(u));
+    if (kind == TxAck::kAck) ++connection_.broker().counters().messages_acked;
+    if (u.queue->remote()) remote.push_back(std::move(u));
+    else if (kind == TxAck::kAck) u.queue->Ack(u.entry);
+    else u.queue->Reject(std::move(u.entry));
   }
+  SettleRemote(std::move(remote),
+               kind == TxAck::kAck ? core::SettleKind::kAck : core::SettleKind::kReject);
   RequeueAll(std::move(requeue));
   ResumeDeliveries();
   return Status::Ok();
@@ -347,10 +500,15 @@ Status Channel::Settle(TxAck kind, uint64_t tag, bool multiple) {
 void Channel::RequeueAll(std::vector<Unacked> entries) {
   // Group by queue so each queue re-sorts once.
   std::vector<std::pair<std::shared_ptr<core::Queue>, std::vector<core::QueueEntry>>> groups;
+  std::vector<Unacked> remote;
   for (Unacked& u : entries) {
     if (u.consumer) {
       if (u.consumer->unacked > 0) --u.consumer->unacked;
       if (consumer_unacked_ > 0) --consumer_unacked_;
+    }
+    if (u.queue->remote()) {
+      remote.push_back(std::move(u));
+      continue;
     }
     auto it = std::find_if(groups.begin(), groups.end(),
                            [&](const auto& g) { return g.first == u.queue; });
@@ -361,6 +519,7 @@ void Channel::RequeueAll(std::vector<Unacked> entries) {
     it->second.push_back(std::move(u.entry));
   }
   for (auto& [queue, list] : groups) queue->Requeue(std::move(list));
+  SettleRemote(std::move(remote), core::SettleKind::kRequeue);
 }
 
 Status Channel::HandleBasicRecover(bool requeue, bool reply) {

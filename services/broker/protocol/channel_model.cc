@@ -21,7 +21,8 @@ namespace {
 constexpr uint16_t kExchange = 40, kQueue = 50;
 constexpr uint16_t kExchangeDeclare = 10, kExchangeDelete = 20, kExchangeBind = 30,
                    kExchangeUnbind = 40;
-constexpr uint16_t kQueueDeclare = 10, kQueueBind = 20, kQueueDelete = 40, kQueueUnbind = 50;
+constexpr uint16_t kQueueDeclare = 10, kQueueBind = 20, kQueuePurge = 30, kQueueDelete = 40,
+                   kQueueUnbind = 50;
 
 bool NotFound(const Outcome& o) {
   return !o.status.ok() && o.status.error().code == static_cast<uint16_t>(ReplyCode::kNotFound);
@@ -39,25 +40,37 @@ Status Channel::Check(Access access, const std::string& resource, const char* ki
                        vhost_name + "' refused for user '" + connection_.user() + "'");
 }
 
-Status Channel::Submit(core::Command command, uint16_t class_id, uint16_t method_id, Then then) {
-  // Whether Submit is still on the stack: an answer given at once is
+Status Channel::Await(uint16_t class_id, uint16_t method_id,
+                      const std::function<void(Finish)>& start) {
+  // Whether Await is still on the stack: an answer given at once is
   // returned (the dispatch turns an error into channel.close after the
   // handler is done with the channel); a later one closes the channel here.
   struct Answer {
-    bool submitting = true;
+    bool waiting = true;
     Status now;
   };
   auto answer = std::make_shared<Answer>();
   std::weak_ptr<bool> alive = alive_;
-  connection_.Submit(std::move(command), [this, alive, answer, class_id, method_id,
-                                          then = std::move(then)](const Outcome& outcome) {
-    if (alive.expired() || closing_) return;
-    Status s = then(outcome);
-    if (answer->submitting) answer->now = std::move(s);
-    else if (!s.ok()) connection_.Fail(number_, s.error(), class_id, method_id);
+  Connection::Resume resume = connection_.Hold();
+  start([this, alive, answer, class_id, method_id, resume](const std::function<Status()>& reply) {
+    resume([&] {
+      if (alive.expired() || closing_) return;
+      Status s = reply();
+      if (answer->waiting) answer->now = std::move(s);
+      else if (!s.ok()) connection_.Fail(number_, s.error(), class_id, method_id);
+    });
   });
-  answer->submitting = false;
+  answer->waiting = false;
   return answer->now;
+}
+
+Status Channel::Submit(core::Command command, uint16_t class_id, uint16_t method_id, Then then) {
+  return Await(class_id, method_id, [&](Finish finish) {
+    connection_.broker().metadata().Submit(
+        std::move(command), [finish, then = std::move(then)](const Outcome& outcome) {
+          finish([&] { return then(outcome); });
+        });
+  });
 }
 
 Status Channel::HandleExchangeDeclare(const amqp::ExchangeDeclare& m) {
@@ -119,6 +132,17 @@ Status Channel::HandleQueueDeclare(const amqp::QueueDeclare& m) {
     return Status::Ok();
   }
   if (m.passive) {
+    if (auto q = vhost().GetQueue(m.queue, connection_.id()); q.ok() && q.value()->remote()) {
+      auto ask = [q = q.value(), this](core::QueueRemote& r, core::QueueRemote::Reply done) {
+        r.Stat(q->home(), vhost().name(), q->name(), connection_.id(), std::move(done));
+      };
+      return AskHome(*q.value(), kQueue, kQueueDeclare, ask,
+                     [this, name = m.queue, no_wait = m.no_wait](const core::RemoteReply& r) {
+                       if (!no_wait)
+                         Reply(amqp::QueueDeclareOk{name, r.message_count, r.consumer_count});
+                       return Status::Ok();
+                     });
+    }
     core::QueueDeclare d;
     d.name = m.queue;
     d.passive = true;
@@ -142,14 +166,49 @@ Status Channel::HandleQueueDeclare(const amqp::QueueDeclare& m) {
                 [this, name = std::move(name), no_wait = m.no_wait](const Outcome& o) {
                   if (!o.status.ok()) return o.status;
                   if (no_wait) return Status::Ok();
-                  // The counts are this node's queue's: the outcome may have
-                  // been computed on another node (a cluster's leader).
+                  // The counts are the home's: the outcome may have been
+                  // computed on another node (a cluster's leader).
                   auto q = vhost().FindQueue(name);
+                  if (q && q->remote()) {
+                    auto ask = [q, this](core::QueueRemote& r, core::QueueRemote::Reply done) {
+                      r.Stat(q->home(), vhost().name(), q->name(), connection_.id(),
+                             std::move(done));
+                    };
+                    return AskHome(*q, kQueue, kQueueDeclare, ask,
+                                   [this, name](const core::RemoteReply& r) {
+                                     Reply(amqp::QueueDeclareOk{name, r.message_count,
+                                                                r.consumer_count});
+                                     return Status::Ok();
+                                   });
+                  }
                   Reply(amqp::QueueDeclareOk{
                       name, q ? static_cast<uint32_t>(q->ready_count()) : o.message_count,
                       q ? static_cast<uint32_t>(q->consumer_count()) : o.consumer_count});
                   return Status::Ok();
                 });
+}
+
+std::string Channel::HomeDownText(const core::Queue& queue) {
+  core::QueueRemote* remote = connection_.broker().remote();
+  return core::HomeDown(remote ? remote->NodeName(queue.home())
+                               : "member " + std::to_string(queue.home()),
+                        queue.name(), queue.durable(), vhost().name());
+}
+
+Status Channel::AskHome(const core::Queue& queue, uint16_t class_id, uint16_t method_id,
+                        const Ask& ask, RemoteThen then) {
+  core::QueueRemote* remote = connection_.broker().remote();
+  std::string down = HomeDownText(queue);
+  if (!remote) return AmqpError(ReplyCode::kNotFound, down);
+  return Await(class_id, method_id, [&](Finish finish) {
+    ask(*remote, [finish, then = std::move(then), down](core::RemoteReply r) {
+      finish([&]() -> Status {
+        if (r.unreachable) return AmqpError(ReplyCode::kNotFound, down);
+        if (!r.status.ok()) return r.status;
+        return then(r);
+      });
+    });
+  });
 }
 
 Status Channel::HandleQueueBind(const amqp::QueueBind& m) {
@@ -178,6 +237,16 @@ Status Channel::HandleQueueUnbind(const amqp::QueueUnbind& m) {
 
 Status Channel::HandleQueuePurge(const amqp::QueuePurge& m) {
   if (Status s = Check(Access::kRead, m.queue, "queue"); !s.ok()) return s;
+  if (auto q = vhost().GetQueue(m.queue, connection_.id()); q.ok() && q.value()->remote()) {
+    auto ask = [q = q.value(), this](core::QueueRemote& r, core::QueueRemote::Reply done) {
+      r.Purge(q->home(), vhost().name(), q->name(), connection_.id(), std::move(done));
+    };
+    return AskHome(*q.value(), kQueue, kQueuePurge, ask,
+                   [this, no_wait = m.no_wait](const core::RemoteReply& r) {
+                     if (!no_wait) Reply(amqp::QueuePurgeOk{r.message_count});
+                     return Status::Ok();
+                   });
+  }
   auto r = vhost().PurgeQueue(m.queue, connection_.id());
   if (!r.ok()) return r.status();
   if (!m.no_wait) Reply(amqp::QueuePurgeOk{r.value()});
@@ -187,10 +256,40 @@ Status Channel::HandleQueuePurge(const amqp::QueuePurge& m) {
 Status Channel::HandleQueueDelete(const amqp::QueueDelete& m) {
   if (Status s = Check(Access::kConfigure, m.queue, "queue"); !s.ok()) return s;
   core::cmd::DeleteQueue c{vhost().name(), m.queue, m.if_unused, m.if_empty, connection_.id()};
-  return Submit(std::move(c), kQueue, kQueueDelete, [this, no_wait = m.no_wait](auto& o) {
+  auto q = vhost().GetQueue(m.queue, connection_.id());
+  if (connection_.broker().self_member() == 0 || !q.ok())
+    return DeleteQueue(std::move(c), m.no_wait, std::nullopt);
+  // In a cluster every member applies a delete alike, and only the home
+  // knows whether the queue is used or empty: the conditions are checked
+  // here, first, and the command deletes (core/command.cc).
+  auto check = [this, c, no_wait = m.no_wait](uint32_t messages, uint32_t consumers) -> Status {
+    if (c.if_unused && consumers > 0)
+      return AmqpError(ReplyCode::kPreconditionFailed,
+                       "queue '" + c.name + "' in vhost '" + c.vhost + "' in use");
+    if (c.if_empty && messages > 0)
+      return AmqpError(ReplyCode::kPreconditionFailed,
+                       "queue '" + c.name + "' in vhost '" + c.vhost + "' not empty");
+    return DeleteQueue(c, no_wait, messages);
+  };
+  const core::Queue& queue = *q.value();
+  if (!queue.remote())
+    return check(static_cast<uint32_t>(queue.ready_count()),
+                 static_cast<uint32_t>(queue.consumer_count()));
+  auto ask = [q = q.value(), this](core::QueueRemote& r, core::QueueRemote::Reply done) {
+    r.Stat(q->home(), vhost().name(), q->name(), connection_.id(), std::move(done));
+  };
+  return AskHome(queue, kQueue, kQueueDelete, ask, [check](const core::RemoteReply& r) {
+    return check(r.message_count, r.consumer_count);
+  });
+}
+
+Status Channel::DeleteQueue(core::cmd::DeleteQueue c, bool no_wait,
+                            std::optional<uint32_t> messages) {
+  return Submit(std::move(c), kQueue, kQueueDelete, [this, no_wait, messages](auto& o) {
     // Deleting a queue that does not exist succeeds, as in RabbitMQ 3.x.
     if (!o.status.ok() && !NotFound(o)) return o.status;
-    if (!no_wait) Reply(amqp::QueueDeleteOk{o.status.ok() ? o.message_count : 0});
+    if (!no_wait)
+      Reply(amqp::QueueDeleteOk{!o.status.ok() ? 0 : messages ? *messages : o.message_count});
     return Status::Ok();
   });
 }

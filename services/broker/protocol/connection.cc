@@ -680,28 +680,26 @@ void Connection::ResumeReading() {
   io_.SetReading(true);
 }
 
-void Connection::Submit(core::Command command, std::function<void(const core::Outcome&)> done) {
+Connection::Resume Connection::Hold() {
   ++holds_;
   std::weak_ptr<bool> alive = alive_;
-  broker_.metadata().Submit(
-      std::move(command), [this, alive, done = std::move(done)](const core::Outcome& outcome) {
-        if (alive.expired()) return;
-        if (holds_ > 0) --holds_;
-        // Answered while its frame is handled (a node alone): the frame's own
-        // dispatch sends the reply and reads on.
-        bool later = !dispatching_;
-        if (state_ != State::kOpen) return;
-        if (!later) {
-          done(outcome);
-          return;
-        }
-        dispatching_ = true;
-        done(outcome);
-        dispatching_ = false;
-        SendOwedCancels();
-        io_.RequestFlush();
-        ResumeReading();
-      });
+  return [this, alive](const std::function<void()>& reply) {
+    if (alive.expired()) return;
+    if (holds_ > 0) --holds_;
+    if (state_ != State::kOpen) return;
+    // Answered while its frame is handled (a node alone): the frame's own
+    // dispatch sends the reply and reads on.
+    if (dispatching_) {
+      reply();
+      return;
+    }
+    dispatching_ = true;
+    reply();
+    dispatching_ = false;
+    SendOwedCancels();
+    io_.RequestFlush();
+    ResumeReading();
+  };
 }
 
 void Connection::Teardown() {

@@ -150,12 +150,15 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
     if (broker_.alarmed()) block_after_batch_ = true;
   }
   bool blocked() const { return blocked_; }
-  // Runs a metadata change (core/command.h) for one of its channels. Until
-  // it is answered no further frame of this connection is handled (the
-  // socket is not read), so the client's next method, on any channel, sees
-  // the change, as on RabbitMQ. `done` runs on the loop, at once or later
-  // (a cluster answers after commit), unless the connection is gone by then.
-  void Submit(core::Command command, std::function<void(const core::Outcome&)> done);
+  // Holds input while one of its channels waits for an answer: a metadata
+  // change (core/command.h) or a queue's home (core/remote.h). Until the
+  // returned function is called (once) no further frame of this connection
+  // is handled (the socket is not read), so the client's next method, on
+  // any channel, sees the change, as on RabbitMQ. It runs `reply` as the
+  // answer to the frame that asked, at once or later (a cluster answers
+  // after commit), unless the connection is gone by then, and reads on.
+  using Resume = std::function<void(const std::function<void()>& reply)>;
+  Resume Hold();
 
   // core::AlarmListener
   void OnAlarmChanged(bool on) override;
@@ -216,7 +219,7 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   bool sent_blocked_ = false;
   bool block_after_batch_ = false;
   bool input_broken_ = false;
-  uint32_t holds_ = 0;  // metadata changes not yet answered (Submit)
+  uint32_t holds_ = 0;  // answers awaited (Hold)
   mutable bool deliveries_paused_ = false;
   std::shared_ptr<bool> alive_;
 };

@@ -54,6 +54,9 @@ std::string ApplyEntity(Definitions& m, uint8_t type, amqp::Reader& r, std::stri
       q.id = r.U64();
       q.auto_delete = r.U8() & 1;
       if (std::string why = Table(r, q.arguments, depth); !why.empty()) return why;
+      // Written by a cluster member for a queue homed elsewhere; records
+      // from before clustering end at the table (this node's own).
+      if (r.remaining() >= 8) q.home = r.U64();
       m.next_queue_id = std::max(m.next_queue_id, q.id + 1);
       m.queues[{q.vhost, q.name}] = std::move(q);
       return "";
@@ -120,6 +123,7 @@ std::string EncodeQueue(const core::QueueDef& q) {
   w.U64(q.id);
   w.U8(q.auto_delete ? 1 : 0);
   amqp::EncodeTable(q.arguments, out);
+  if (q.home != 0) amqp::Writer(out).U64(q.home);
   return out;
 }
 

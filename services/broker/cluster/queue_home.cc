@@ -1,0 +1,357 @@
+#include "broker/cluster/queue_home.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "amqp/constants.h"
+#include "amqp/field_table.h"
+#include "amqp/wire.h"
+#include "broker/cluster/queue_wire.h"
+#include "broker/core/broker.h"
+#include "broker/core/errors.h"
+#include "common/text.h"
+
+namespace warren::cluster {
+
+using Op = v1::QueueOp;
+
+class QueueHome::Session final : public core::SyncWaiter {
+ public:
+  Session(QueueHome& home, std::shared_ptr<HomeLink> link)
+      : home_(home), broker_(home.broker_), link_(std::move(link)) {}
+
+  ~Session() override {
+    if (core::Persistence* store = broker_.persistence()) store->CancelWait(this);
+    // The caller is gone: its consumers go, and what they had not settled
+    // goes back to its queues, as for a client whose connection closed.
+    while (!consumers_.empty()) Cancel(consumers_.begin()->first);
+    std::map<core::Queue*, std::pair<std::shared_ptr<core::Queue>, std::vector<core::QueueEntry>>>
+        back;
+    for (auto& [id, d] : deliveries_) {
+      auto& slot = back[d.queue.get()];
+      slot.first = d.queue;
+      slot.second.push_back(std::move(d.entry));
+    }
+    deliveries_.clear();
+    for (auto& [q, entries] : back) entries.first->Requeue(std::move(entries.second));
+  }
+
+  void Handle(Op& op) {
+    switch (op.kind()) {
+      case Op::PUBLISH: return Publish(op);
+      case Op::CONSUME: return Consume(op);
+      case Op::CREDIT: return Credit(op.id(), op.count());
+      case Op::SETTLE: return Settle(op);
+      case Op::CANCEL: return Cancel(op.id());
+      case Op::GET: return Get(op);
+      case Op::PURGE: return Purge(op);
+      case Op::STAT: return Stat(op);
+      default:
+        spdlog::warn("cluster: node {} sent a Queues op this node does not take ({})",
+                     LogSafe(link_->caller()), static_cast<int>(op.kind()));
+    }
+  }
+
+  // core::SyncWaiter: the store synced; publishes held for it are answered.
+  void OnSynced() override {
+    core::Persistence* store = broker_.persistence();
+    uint64_t synced = store ? store->synced() : UINT64_MAX;
+    while (!awaiting_.empty() && awaiting_.front().durable_at <= synced) {
+      Answer(awaiting_.front().id, awaiting_.front().ok);
+      awaiting_.pop_front();
+    }
+    if (store && !awaiting_.empty()) store->WaitForSync(this);
+  }
+
+ private:
+  // A consumer another member's client has on a queue homed here.
+  class Remote final : public core::ConsumerSink {
+   public:
+    Remote(Session& session, uint64_t id) : session_(session), id_(id) {}
+    bool HasCredit(const core::Consumer& c) const override {
+      if (credit == 0 || session_.link_->ended() ||
+          session_.link_->queued_bytes() > kHomeOutboxBytes)
+        return false;
+      return c.no_ack() || c.prefetch == 0 || c.unacked < c.prefetch;
+    }
+    void Deliver(core::Consumer& c, core::QueueEntry entry) override {
+      session_.Deliver(*this, c, std::move(entry));
+    }
+    void Cancelled(core::Consumer&) override { session_.Cancelled(id_); }
+    std::string Label() const override { return "cluster node " + session_.link_->caller(); }
+
+    uint64_t id() const { return id_; }
+    uint32_t credit = kCreditWindow;
+    std::shared_ptr<core::Consumer> consumer;
+
+   private:
+    Session& session_;
+    uint64_t id_;
+  };
+
+  struct Delivery {
+    std::shared_ptr<core::Queue> queue;
+    core::QueueEntry entry;
+    uint64_t consumer = 0;  // 0: a get
+  };
+  struct Awaiting {
+    uint64_t id;
+    bool ok;
+    uint64_t durable_at;
+  };
+
+  static Op Reply(uint64_t id) {
+    Op r;
+    r.set_kind(Op::REPLY);
+    r.set_id(id);
+    return r;
+  }
+  void Refuse(uint64_t id, const Error& e) {
+    Op r = Reply(id);
+    r.set_code(e.code == 0 ? 500 : e.code);
+    r.set_text(e.text);
+    link_->Send(std::move(r));
+  }
+  void Answer(uint64_t id, bool ok) {
+    Op r = Reply(id);
+    if (!ok) r.set_code(static_cast<uint32_t>(amqp::ReplyCode::kPreconditionFailed));
+    link_->Send(std::move(r));
+  }
+
+  // The queue named by a request, as the client's own node would check it
+  // (404, 405 exclusive to another connection). A record of a queue homed
+  // elsewhere is not this node's to serve: 404 too.
+  Result<std::shared_ptr<core::Queue>> QueueOf(const Op& op) {
+    if (!ShortString(op.vhost()) || op.queues_size() != 1 || !ShortString(op.queues(0)))
+      return core::AmqpError(amqp::ReplyCode::kSyntaxError, "a Queues op names one queue");
+    core::VHost* v = broker_.FindVHost(op.vhost());
+    if (!v) return core::AmqpError(amqp::ReplyCode::kNotFound, "no vhost '" + op.vhost() + "'");
+    auto q = v->GetQueue(op.queues(0), op.connection());
+    if (q.ok() && q.value()->remote())
+      return core::AmqpError(amqp::ReplyCode::kNotFound,
+                             "queue '" + op.queues(0) + "' in vhost '" + op.vhost() +
+                                 "' is not homed on this node");
+    return q;
+  }
+
+  void Publish(Op& op) {
+    bool ok = true;
+    uint64_t durable_at = 0;
+    core::VHost* v = ShortString(op.vhost()) ? broker_.FindVHost(op.vhost()) : nullptr;
+    uint64_t max = std::min<uint64_t>(broker_.config().max_message_size, kMaxForwardedMessage);
+    Result<core::MessagePtr> message = FromWire(*op.mutable_message(), max);
+    if (!message.ok()) {
+      spdlog::warn("cluster: refused a publish from node {}: {}", LogSafe(link_->caller()),
+                   message.error().text);
+      ok = false;
+    } else if (v) {
+      std::vector<std::string> names;
+      for (const std::string& name : op.queues())
+        if (ShortString(name)) names.push_back(name);
+      core::PublishOutcome outcome = v->PublishTo(names, message.value());
+      ok = !outcome.rejected;
+      durable_at = outcome.durable_at;
+      ++broker_.counters().messages_received;
+      if (outcome.routed > 0) ++broker_.counters().messages_routed;
+    }
+    // Answered in order: after every earlier one, once on disk.
+    core::Persistence* store = broker_.persistence();
+    bool must_wait = durable_at != 0 && store && store->synced() < durable_at;
+    if (must_wait || !awaiting_.empty()) {
+      awaiting_.push_back({op.id(), ok, durable_at});
+      if (store) store->WaitForSync(this);
+      if (!must_wait) OnSynced();
+      return;
+    }
+    Answer(op.id(), ok);
+  }
+
+  void Consume(Op& op) {
+    if (consumers_.count(op.id()) || !ShortString(op.tag())) {
+      Refuse(op.id(), core::AmqpError(amqp::ReplyCode::kNotAllowed, "consumer id in use"));
+      return;
+    }
+    auto q = QueueOf(op);
+    if (!q.ok()) return Refuse(op.id(), q.error());
+    std::shared_ptr<core::Queue> queue = q.value();
+    if (Status s = queue->CanAddConsumer(op.exclusive()); !s.ok())
+      return Refuse(op.id(), s.error());
+    amqp::FieldTable arguments;
+    if (!op.arguments().empty()) {
+      amqp::Reader r(op.arguments());
+      if (!amqp::DecodeTable(r, arguments) || r.remaining() != 0)
+        return Refuse(op.id(), core::AmqpError(amqp::ReplyCode::kSyntaxError,
+                                               "consumer arguments that do not decode"));
+    }
+    auto remote = std::make_unique<Remote>(*this, op.id());
+    remote->consumer = std::make_shared<core::Consumer>(*remote, op.tag(), op.no_ack(),
+                                                        op.exclusive(), op.priority());
+    remote->consumer->prefetch = static_cast<uint16_t>(std::min<uint32_t>(op.prefetch(), 65535));
+    remote->consumer->arguments = std::move(arguments);
+    remote->consumer->queue = queue;
+    core::Consumer* consumer = remote->consumer.get();
+    consumers_[op.id()] = std::move(remote);
+    // The answer goes before the first delivery.
+    link_->Send(Reply(op.id()));
+    queue->AddConsumer(consumer);
+  }
+
+  void Deliver(Remote& remote, core::Consumer& c, core::QueueEntry entry) {
+    uint64_t delivery = ++home_.next_delivery_;
+    Op d;
+    d.set_kind(Op::DELIVER);
+    d.set_id(remote.id());
+    d.set_delivery(delivery);
+    d.set_redelivered(entry.redelivered);
+    ToWire(*entry.message, *d.mutable_message());
+    --remote.credit;
+    ++broker_.counters().messages_delivered;
+    if (entry.redelivered) ++broker_.counters().messages_redelivered;
+    if (!c.no_ack()) {
+      ++c.unacked;
+      deliveries_[delivery] = Delivery{c.queue, std::move(entry), remote.id()};
+    }
+    link_->Send(std::move(d));
+  }
+
+  // The consumer's queue went away.
+  void Cancelled(uint64_t id) {
+    auto it = consumers_.find(id);
+    if (it == consumers_.end()) return;
+    Op c;
+    c.set_kind(Op::CANCELLED);
+    c.set_id(id);
+    link_->Send(std::move(c));
+    consumers_.erase(it);
+  }
+
+  void Cancel(uint64_t id) {
+    auto it = consumers_.find(id);
+    if (it == consumers_.end()) return;
+    std::unique_ptr<Remote> remote = std::move(it->second);
+    consumers_.erase(it);
+    // Its unsettled deliveries stay until settled (or the stream ends).
+    remote->consumer->queue->RemoveConsumer(remote->consumer.get());
+  }
+
+  void Credit(uint64_t id, uint32_t count) {
+    auto it = consumers_.find(id);
+    if (it == consumers_.end()) return;
+    Remote& r = *it->second;
+    r.credit = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{r.credit} + count, kCreditWindow));
+    r.consumer->queue->TryDeliver();
+  }
+
+  void Settle(Op& op) {
+    std::vector<std::shared_ptr<core::Queue>> touched;
+    std::map<core::Queue*, std::vector<core::QueueEntry>> requeue;
+    for (uint64_t id : op.deliveries()) {
+      auto it = deliveries_.find(id);
+      if (it == deliveries_.end()) continue;  // settled already, or of an earlier stream
+      Delivery d = std::move(it->second);
+      deliveries_.erase(it);
+      if (auto c = consumers_.find(d.consumer); c != consumers_.end() && d.consumer != 0) {
+        core::Consumer& consumer = *c->second->consumer;
+        if (consumer.unacked > 0) --consumer.unacked;
+      }
+      if (std::find(touched.begin(), touched.end(), d.queue) == touched.end())
+        touched.push_back(d.queue);
+      switch (op.settle()) {
+        case Op::ACK:
+          d.queue->Ack(d.entry);
+          ++broker_.counters().messages_acked;
+          break;
+        case Op::REJECT: d.queue->Reject(std::move(d.entry)); break;
+        default: requeue[d.queue.get()].push_back(std::move(d.entry)); break;
+      }
+    }
+    for (auto& [queue, entries] : requeue) queue->Requeue(std::move(entries));
+    // A consumer held back by its prefetch may take more now.
+    for (auto& q : touched) q->TryDeliver();
+  }
+
+  void Get(Op& op) {
+    auto q = QueueOf(op);
+    if (!q.ok()) return Refuse(op.id(), q.error());
+    std::shared_ptr<core::Queue> queue = q.value();
+    std::optional<core::QueueEntry> entry = queue->Get(op.no_ack());
+    Op r = Reply(op.id());
+    r.set_count(static_cast<uint32_t>(queue->ready_count()));
+    if (entry) {
+      uint64_t delivery = ++home_.next_delivery_;
+      r.set_found(true);
+      r.set_delivery(delivery);
+      r.set_redelivered(entry->redelivered);
+      ToWire(*entry->message, *r.mutable_message());
+      ++broker_.counters().messages_delivered;
+      if (!op.no_ack()) deliveries_[delivery] = Delivery{queue, std::move(*entry), 0};
+    }
+    link_->Send(std::move(r));
+  }
+
+  void Purge(Op& op) {
+    auto q = QueueOf(op);
+    if (!q.ok()) return Refuse(op.id(), q.error());
+    Op r = Reply(op.id());
+    r.set_count(static_cast<uint32_t>(q.value()->Purge()));
+    link_->Send(std::move(r));
+  }
+
+  void Stat(Op& op) {
+    auto q = QueueOf(op);
+    if (!q.ok()) return Refuse(op.id(), q.error());
+    q.value()->Touch();
+    Op r = Reply(op.id());
+    r.set_count(static_cast<uint32_t>(q.value()->ready_count()));
+    r.set_consumers(static_cast<uint32_t>(q.value()->consumer_count()));
+    link_->Send(std::move(r));
+  }
+
+  QueueHome& home_;
+  core::Broker& broker_;
+  std::shared_ptr<HomeLink> link_;
+  std::map<uint64_t, std::unique_ptr<Remote>> consumers_;
+  std::map<uint64_t, Delivery> deliveries_;
+  std::deque<Awaiting> awaiting_;
+};
+
+QueueHome::QueueHome(core::Broker& broker) : broker_(broker) {
+  // Above every id this node gave out before it restarted (at fewer than
+  // 65,536 deliveries a millisecond), so a settlement a caller sent before
+  // then matches nothing now.
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  next_delivery_ = static_cast<uint64_t>(ms) << 16;
+}
+
+QueueHome::~QueueHome() { sessions_.clear(); }
+
+void QueueHome::Receive(const std::shared_ptr<HomeLink>& link, v1::QueueFrame* frame) {
+  auto it = sessions_.find(link.get());
+  if (!frame) {
+    if (it != sessions_.end()) sessions_.erase(it);
+    return;
+  }
+  if (it == sessions_.end()) {
+    if (link->ended()) return;
+    it = sessions_.emplace(link.get(), std::make_unique<Session>(*this, link)).first;
+  }
+  if (static_cast<size_t>(frame->ops_size()) > kMaxOpsPerFrame) {
+    spdlog::warn("cluster: node {} sent a Queues frame of {} ops; its stream is dropped",
+                 LogSafe(link->caller()), frame->ops_size());
+    sessions_.erase(it);
+    link->End();
+    return;
+  }
+  for (v1::QueueOp& op : *frame->mutable_ops()) it->second->Handle(op);
+  link->ReadNext();
+}
+
+}  // namespace warren::cluster

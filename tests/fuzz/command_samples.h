@@ -94,7 +94,7 @@ inline std::vector<std::pair<std::string, core::Command>> SampleCommands() {
                                                 EveryTypeTable()}},
       {"delete-exchange", cmd::DeleteExchange{vhost, "x.\xff", true}},
       {"declare-queue", cmd::DeclareQueue{vhost, std::string(255, '\x81'), true, true, false,
-                                          QueueArguments(), 18446744073709551615u, true}},
+                                          QueueArguments(), 18446744073709551615u, true, 3}},
       {"delete-queue", cmd::DeleteQueue{vhost, "amq.gen-0", true, true, 7}},
       {"bind", cmd::Bind{vhost, "amq.headers", "q\xff", "a.#.\x80", true, binding_args, 9}},
       {"bind-exchange", cmd::Bind{"/", "amq.topic", "x.\xff", "", false, {}, 0}},
@@ -134,7 +134,7 @@ inline auto Fields(const cmd::DeleteExchange& c) {
 }
 inline auto Fields(const cmd::DeclareQueue& c) {
   return std::tuple(c.vhost, c.name, c.durable, c.exclusive, c.auto_delete,
-                    TableBytes(c.arguments), c.connection, c.server_named);
+                    TableBytes(c.arguments), c.connection, c.server_named, c.node);
 }
 inline auto Fields(const cmd::DeleteQueue& c) {
   return std::tuple(c.vhost, c.name, c.if_unused, c.if_empty, c.connection);

@@ -42,19 +42,18 @@ class QueueHome::Session final : public core::SyncWaiter {
     for (auto& [q, entries] : back) entries.first->Requeue(std::move(entries.second));
   }
 
-  void Handle(Op& op) {
+  // False for an op a home does not take (ignored).
+  bool Handle(Op& op) {
     switch (op.kind()) {
-      case Op::PUBLISH: return Publish(op);
-      case Op::CONSUME: return Consume(op);
-      case Op::CREDIT: return Credit(op.id(), op.count());
-      case Op::SETTLE: return Settle(op);
-      case Op::CANCEL: return Cancel(op.id());
-      case Op::GET: return Get(op);
-      case Op::PURGE: return Purge(op);
-      case Op::STAT: return Stat(op);
-      default:
-        spdlog::warn("cluster: node {} sent a Queues op this node does not take ({})",
-                     LogSafe(link_->caller()), static_cast<int>(op.kind()));
+      case Op::PUBLISH: Publish(op); return true;
+      case Op::CONSUME: Consume(op); return true;
+      case Op::CREDIT: Credit(op.id(), op.count()); return true;
+      case Op::SETTLE: Settle(op); return true;
+      case Op::CANCEL: Cancel(op.id()); return true;
+      case Op::GET: Get(op); return true;
+      case Op::PURGE: Purge(op); return true;
+      case Op::STAT: Stat(op); return true;
+      default: return false;
     }
   }
 
@@ -147,8 +146,8 @@ class QueueHome::Session final : public core::SyncWaiter {
     uint64_t max = std::min<uint64_t>(broker_.config().max_message_size, kMaxForwardedMessage);
     Result<core::MessagePtr> message = FromWire(*op.mutable_message(), max);
     if (!message.ok()) {
-      spdlog::warn("cluster: refused a publish from node {}: {}", LogSafe(link_->caller()),
-                   message.error().text);
+      ++refused;
+      refusal = message.error().text;
       ok = false;
     } else if (v) {
       std::vector<std::string> names;
@@ -313,6 +312,12 @@ class QueueHome::Session final : public core::SyncWaiter {
     link_->Send(std::move(r));
   }
 
+ public:
+  // Publishes refused since the last frame was logged, and the last reason.
+  int refused = 0;
+  std::string refusal;
+
+ private:
   QueueHome& home_;
   core::Broker& broker_;
   std::shared_ptr<HomeLink> link_;
@@ -350,7 +355,18 @@ void QueueHome::Receive(const std::shared_ptr<HomeLink>& link, v1::QueueFrame* f
     link->End();
     return;
   }
-  for (v1::QueueOp& op : *frame->mutable_ops()) it->second->Handle(op);
+  Session& session = *it->second;
+  int ignored = 0;
+  for (v1::QueueOp& op : *frame->mutable_ops())
+    if (!session.Handle(op)) ++ignored;
+  // Once a frame, so a peer cannot flood the log.
+  if (ignored > 0)
+    spdlog::warn("cluster: node {} sent {} Queues ops a home does not take; ignored",
+                 LogSafe(link->caller()), ignored);
+  if (session.refused > 0)
+    spdlog::warn("cluster: refused {} publishes from node {}: {}", session.refused,
+                 LogSafe(link->caller()), session.refusal);
+  session.refused = 0;
   link->ReadNext();
 }
 

@@ -94,6 +94,8 @@ class HomeLink {
   void ReadNext();
   size_t queued_bytes() const { return outbox_.bytes(); }
   bool ended() const { return outbox_.closed(); }
+  // What waits to be written, taken: for a link no reactor writes (tests).
+  std::vector<v1::QueueOp> TakeQueued() { return outbox_.TakeFrame(); }
 
   // From the reactor.
   void Attach(Reactor* reactor, v1::QueueFrame* in);

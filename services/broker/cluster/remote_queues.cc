@@ -137,6 +137,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
   }
 
   void Receive(v1::QueueFrame& frame) {
+    int ignored = 0;
     for (Op& op : *frame.mutable_ops()) {
       switch (op.kind()) {
         case Op::REPLY: Answer(op); break;
@@ -150,11 +151,17 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
           sink->RemoteCancelled(op.id());
           break;
         }
-        default:
-          spdlog::warn("cluster: node {} sent a Queues op this node does not take ({})",
-                       LogSafe(owner_.NodeName(home_)), static_cast<int>(op.kind()));
+        default: ++ignored;
       }
     }
+    // Once a frame, so a peer cannot flood the log.
+    if (ignored > 0)
+      spdlog::warn("cluster: node {} sent {} Queues ops a caller does not take; ignored",
+                   LogSafe(owner_.NodeName(home_)), ignored);
+    if (undecodable_ > 0)
+      spdlog::warn("cluster: node {} sent {} messages that were refused: {}",
+                   LogSafe(owner_.NodeName(home_)), undecodable_, undecodable_why_);
+    undecodable_ = 0;
   }
 
   void Opened() { open_ = true; }
@@ -252,8 +259,8 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
       Result<core::MessagePtr> m =
           FromWire(*op.mutable_message(), owner_.options_.max_message_size);
       if (!m.ok()) {
-        spdlog::warn("cluster: node {} answered a get with {}", LogSafe(owner_.NodeName(home_)),
-                     m.error().text);
+        ++undecodable_;
+        undecodable_why_ = m.error().text;
         Settle(0, core::SettleKind::kRequeue, {op.delivery()});
         r.status = Error{static_cast<uint16_t>(amqp::ReplyCode::kInternalError),
                          "the queue's home sent a message that does not decode"};
@@ -270,8 +277,8 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     auto it = consumers_.find(op.id());
     Result<core::MessagePtr> m = FromWire(*op.mutable_message(), owner_.options_.max_message_size);
     if (!m.ok()) {
-      spdlog::warn("cluster: node {} delivered {}", LogSafe(owner_.NodeName(home_)),
-                   m.error().text);
+      ++undecodable_;
+      undecodable_why_ = m.error().text;
       Settle(op.id(), core::SettleKind::kReject, {op.delivery()});
       return;
     }
@@ -388,6 +395,8 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
   std::map<uint64_t, uint32_t> credits_;
   bool credit_flush_ = false;
   std::vector<std::function<void()>> drained_;
+  int undecodable_ = 0;  // messages refused in the frame being handled
+  std::string undecodable_why_;
 };
 
 RemoteQueues::RemoteQueues(RemoteQueuesOptions options, const Secret& secret, Runtime& runtime)

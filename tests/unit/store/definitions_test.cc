@@ -76,6 +76,28 @@ TEST_F(DefinitionsTest, EverythingPutSurvivesAReopen) {
   EXPECT_EQ(d.bindings.begin()->second, Binding("x", "q"));
 }
 
+// A cluster member keeps the record of a queue homed on another member
+// (docs/cluster.md, "Queues across nodes") with that home; records written
+// before clustering, which end at their arguments, are this node's own.
+TEST_F(DefinitionsTest, AQueueKeepsItsHomeAndRecordsWithoutOneAreThisNodes) {
+  {
+    auto log = Open();
+    log->PutVHost("/");
+    amqp::FieldTable args;
+    args.Set("x-max-length", amqp::FieldValue::Long(5));
+    log->PutQueue({"/", "far", log->NewQueueId(), true, args, 3});
+    log->PutQueue({"/", "near", log->NewQueueId(), false, args, 0});
+  }
+  auto log = Open();
+  const Definitions& d = log->model();
+  ASSERT_EQ(d.queues.count({"/", "far"}), 1u);
+  EXPECT_EQ(d.queues.at({"/", "far"}).home, 3u);
+  EXPECT_TRUE(d.queues.at({"/", "far"}).auto_delete);
+  EXPECT_NE(d.queues.at({"/", "far"}).arguments.Find("x-max-length"), nullptr);
+  ASSERT_EQ(d.queues.count({"/", "near"}), 1u);
+  EXPECT_EQ(d.queues.at({"/", "near"}).home, 0u);
+}
+
 TEST_F(DefinitionsTest, DeletesCascadeToBindingsAndPermissions) {
   {
     auto log = Open();

@@ -1,0 +1,330 @@
+// A channel's side of queues homed on another cluster member (core/remote.h,
+// docs/cluster.md "Queues across nodes"): a real node whose broker holds the
+// record of a queue homed on member 2, and a fake home (core::QueueRemote)
+// that answers from the node's loop a turn later, as a stream would. A client
+// speaks AMQP to the node; what reaches the home and what the client gets back
+// are checked:
+// - a confirm waits for the home, goes out in publish order, and is a nack
+//   when the home refuses or cannot be reached;
+// - basic.get and basic.consume deliver what the home sends, and acks,
+//   rejects, cancels and a closing channel go back to the home by its ids;
+// - deliveries give the home credit back;
+// - an unreachable home is refused with RabbitMQ's 404 naming it;
+// - queue.delete with if-empty asks the home first.
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <tuple>
+
+#include <gtest/gtest.h>
+
+#include "broker/core/broker.h"
+#include "broker/core/command.h"
+#include "protocol/frame_harness.h"
+
+namespace warren::protocol_test {
+namespace {
+
+using core::SettleKind;
+
+class FakeHome final : public core::QueueRemote {
+ public:
+  struct Settled {
+    uint64_t consumer;
+    SettleKind kind;
+    std::vector<uint64_t> deliveries;
+    bool operator==(const Settled&) const = default;
+  };
+
+  void Attach(Runtime& runtime) { runtime_ = &runtime; }
+
+  // What the test sets before the client acts.
+  std::atomic<bool> reachable{true};
+  std::atomic<bool> refuse_publishes{false};
+  std::atomic<uint32_t> messages{0};  // what STAT answers
+
+  // What the home was sent (read after a reply that follows it).
+  std::vector<std::string> Published() {
+    std::lock_guard lock(mu_);
+    return published_;
+  }
+  std::vector<Settled> Settles() {
+    std::lock_guard lock(mu_);
+    return settles_;
+  }
+  std::vector<uint64_t> Cancelled() {
+    std::lock_guard lock(mu_);
+    return cancelled_;
+  }
+  uint32_t Credit() {
+    std::lock_guard lock(mu_);
+    return credit_;
+  }
+
+  std::string NodeName(uint64_t home) const override {
+    return home == 2 ? "warren@far" : "member " + std::to_string(home);
+  }
+  std::vector<uint64_t> Members() const override { return {1, 2}; }
+  void Publish(uint64_t, const std::string&, std::vector<std::string> queues,
+               core::MessagePtr message, std::function<void(bool)> done) override {
+    {
+      std::lock_guard lock(mu_);
+      published_.push_back(message->body);
+    }
+    bool ok = reachable && !refuse_publishes && queues == std::vector<std::string>{"far"};
+    Later([done, ok] { done(ok); });
+  }
+  bool Congested(uint64_t) const override { return false; }
+  void WhenDrained(uint64_t, std::function<void()> drained) override { Later(drained); }
+  void Consume(uint64_t, core::RemoteConsume c, core::RemoteConsumerSink* sink,
+               std::function<void(uint64_t, Status)> done) override {
+    if (!reachable) {
+      Later([done] { done(0, Status::Ok()); });
+      return;
+    }
+    Later([this, done, sink, tag = c.tag] {
+      done(kConsumer, Status::Ok());
+      // Two deliveries follow the answer, as on the stream.
+      sink->RemoteDeliver(kConsumer, core::MakeMessage("", "far", {}, "d1"), false, 501);
+      sink->RemoteDeliver(kConsumer, core::MakeMessage("", "far", {}, "d2"), true, 502);
+    });
+  }
+  void Credit(uint64_t, uint64_t consumer, uint32_t count) override {
+    std::lock_guard lock(mu_);
+    if (consumer == kConsumer) credit_ += count;
+  }
+  void Cancel(uint64_t, uint64_t consumer) override {
+    std::lock_guard lock(mu_);
+    cancelled_.push_back(consumer);
+  }
+  void Settle(uint64_t, uint64_t consumer, SettleKind kind,
+              std::vector<uint64_t> deliveries) override {
+    std::lock_guard lock(mu_);
+    settles_.push_back({consumer, kind, std::move(deliveries)});
+  }
+  void Get(uint64_t, const std::string&, const std::string&, bool, uint64_t,
+           Reply done) override {
+    core::RemoteReply r = Answer();
+    if (r.status.ok()) {
+      r.message = core::MakeMessage("", "far", {}, "got");
+      r.redelivered = true;
+      r.delivery = 900;
+      r.message_count = 4;
+    }
+    Later([done, r] { done(r); });
+  }
+  void Purge(uint64_t, const std::string&, const std::string&, uint64_t, Reply done) override {
+    core::RemoteReply r = Answer();
+    r.message_count = messages;
+    Later([done, r] { done(r); });
+  }
+  void Stat(uint64_t, const std::string&, const std::string&, uint64_t, Reply done) override {
+    core::RemoteReply r = Answer();
+    r.message_count = messages;
+    r.consumer_count = 1;
+    Later([done, r] { done(r); });
+  }
+
+  static constexpr uint64_t kConsumer = 77;
+
+ private:
+  core::RemoteReply Answer() const {
+    core::RemoteReply r;
+    if (!reachable) {
+      r.unreachable = true;
+      r.status = Error{404, ""};
+    }
+    return r;
+  }
+  // Answers come a loop turn later, never inside the call.
+  void Later(std::function<void()> fn) { runtime_->ScheduleAfter(0, std::move(fn)); }
+
+  Runtime* runtime_ = nullptr;
+  std::mutex mu_;
+  std::vector<std::string> published_;
+  std::vector<Settled> settles_;
+  std::vector<uint64_t> cancelled_;
+  uint32_t credit_ = 0;
+};
+
+// A node that is member 1 of a cluster, with the durable queue "far" homed
+// on member 2 and "near" homed here.
+struct MemberNode {
+  FakeHome home;
+  TestNode node{{}, [this](Node& n) {
+                  core::Broker& b = n.broker();
+                  home.Attach(b.runtime());
+                  b.set_self_member(1);
+                  b.set_remote(&home);
+                  core::cmd::DeclareQueue far;
+                  far.vhost = "/";
+                  far.name = "far";
+                  far.durable = true;
+                  far.node = 2;
+                  EXPECT_TRUE(core::Apply(b, far).status.ok());
+                  core::cmd::DeclareQueue near = far;
+                  near.name = "near";
+                  near.node = 1;
+                  EXPECT_TRUE(core::Apply(b, near).status.ok());
+                }};
+  ~MemberNode() { node.Stop(); }
+};
+
+class RemoteQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(c_.Handshake());
+    ASSERT_TRUE(c_.OpenChannel(1));
+  }
+  // A round trip on the connection: what the client sent before it has
+  // been handled (and what it caused on the loop has had its turn).
+  void Sync() {
+    c_.SendMethod(1, amqp::BasicQos{0, 0, false});
+    ASSERT_TRUE(c_.Expect<amqp::BasicQosOk>(1));
+  }
+  std::optional<amqp::ChannelClose> Refusal() { return c_.Expect<amqp::ChannelClose>(1); }
+
+  MemberNode n_;
+  RawClient c_{n_.node.port()};
+};
+
+TEST_F(RemoteQueueTest, AConfirmWaitsForTheHomeAndConfirmsGoOutInPublishOrder) {
+  c_.SendMethod(1, amqp::ConfirmSelect{});
+  ASSERT_TRUE(c_.Expect<amqp::ConfirmSelectOk>(1));
+  // 1 goes to the home (answered a turn later), 2 stays here (at once).
+  c_.Send(PublishFrames(1, "", "far", "one"));
+  c_.Send(PublishFrames(1, "", "near", "two"));
+  uint64_t acked = 0;
+  while (acked < 2) {
+    auto ack = c_.Expect<amqp::BasicAck>(1);
+    ASSERT_TRUE(ack);
+    ASSERT_GT(ack->delivery_tag, acked);
+    // Publish 2 may not be confirmed alone before publish 1.
+    if (acked == 0 && ack->delivery_tag == 2) {
+      EXPECT_TRUE(ack->multiple);
+    }
+    acked = ack->delivery_tag;
+  }
+  EXPECT_EQ(n_.home.Published(), std::vector<std::string>{"one"});
+}
+
+TEST_F(RemoteQueueTest, APublishTheHomeRefusesIsNacked) {
+  n_.home.refuse_publishes = true;
+  c_.SendMethod(1, amqp::ConfirmSelect{});
+  ASSERT_TRUE(c_.Expect<amqp::ConfirmSelectOk>(1));
+  c_.Send(PublishFrames(1, "", "far", "lost?"));
+  auto nack = c_.Expect<amqp::BasicNack>(1);
+  ASSERT_TRUE(nack);
+  EXPECT_EQ(nack->delivery_tag, 1u);
+}
+
+TEST_F(RemoteQueueTest, GetDeliversWhatTheHomeSentAndTheAckGoesBackByTheHomesId) {
+  amqp::BasicGet get;
+  get.queue = "far";
+  c_.SendMethod(1, get);
+  auto ok = c_.Expect<amqp::BasicGetOk>(1);
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(ok->redelivered);
+  EXPECT_EQ(ok->message_count, 4u);
+  std::string header;
+  std::vector<std::string> body;
+  ASSERT_TRUE(ReadContent(c_, 1, header, body));
+  EXPECT_EQ(body, std::vector<std::string>{"got"});
+  c_.SendMethod(1, amqp::BasicAck{ok->delivery_tag, false});
+  Sync();
+  EXPECT_EQ(n_.home.Settles(),
+            (std::vector<FakeHome::Settled>{{0, SettleKind::kAck, {900}}}));
+}
+
+TEST_F(RemoteQueueTest, ConsumeOkComesFromTheHomeAndCancelAndCloseGoBackToIt) {
+  amqp::BasicConsume consume;
+  consume.queue = "far";
+  consume.consumer_tag = "mine";
+  c_.SendMethod(1, consume);
+  auto ok = c_.Expect<amqp::BasicConsumeOk>(1);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->consumer_tag, "mine");
+  std::vector<uint64_t> tags;
+  for (const char* want : {"d1", "d2"}) {
+    auto d = c_.Expect<amqp::BasicDeliver>(1);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->consumer_tag, "mine");
+    EXPECT_EQ(d->redelivered, std::string(want) == "d2");
+    std::string header;
+    std::vector<std::string> body;
+    ASSERT_TRUE(ReadContent(c_, 1, header, body));
+    EXPECT_EQ(body, std::vector<std::string>{want});
+    tags.push_back(d->delivery_tag);
+  }
+  // Reject the first without requeue; cancel; the second goes back on close.
+  c_.SendMethod(1, amqp::BasicReject{tags[0], false});
+  c_.SendMethod(1, amqp::BasicCancel{"mine", false});
+  ASSERT_TRUE(c_.Expect<amqp::BasicCancelOk>(1));
+  EXPECT_EQ(n_.home.Cancelled(), std::vector<uint64_t>{FakeHome::kConsumer});
+  EXPECT_EQ(n_.home.Credit(), 2u) << "each delivery taken gives the home one credit";
+  c_.SendMethod(1, amqp::ChannelClose{200, "bye", 0, 0});
+  ASSERT_TRUE(c_.Expect<amqp::ChannelCloseOk>(1));
+  ASSERT_TRUE(c_.OpenChannel(1));
+  Sync();
+  EXPECT_EQ(n_.home.Settles(),
+            (std::vector<FakeHome::Settled>{{FakeHome::kConsumer, SettleKind::kReject, {501}},
+                                            {FakeHome::kConsumer, SettleKind::kRequeue, {502}}}));
+}
+
+TEST_F(RemoteQueueTest, AnUnreachableHomeIsRefusedWith404NamingIt) {
+  n_.home.reachable = false;
+  amqp::QueueDeclare passive;
+  passive.queue = "far";
+  passive.passive = true;
+  c_.SendMethod(1, passive);
+  auto close = Refusal();
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->reply_code, 404);
+  EXPECT_EQ(close->reply_text,
+            "NOT_FOUND - home node 'warren@far' of durable queue 'far' in vhost '/' is down or "
+            "inaccessible");
+  EXPECT_EQ(close->class_id, 50);
+  EXPECT_EQ(close->method_id, 10);
+  c_.SendMethod(1, amqp::ChannelCloseOk{});
+  ASSERT_TRUE(c_.OpenChannel(1));
+  amqp::BasicConsume consume;
+  consume.queue = "far";
+  c_.SendMethod(1, consume);
+  EXPECT_TRUE(c_.ExpectChannelClose(1, 404, 60, 20));
+  c_.SendMethod(1, amqp::ChannelCloseOk{});
+  ASSERT_TRUE(c_.OpenChannel(1));
+  c_.SendMethod(1, amqp::ConfirmSelect{});
+  ASSERT_TRUE(c_.Expect<amqp::ConfirmSelectOk>(1));
+  c_.Send(PublishFrames(1, "", "far", "nowhere"));
+  EXPECT_TRUE(c_.Expect<amqp::BasicNack>(1));
+}
+
+TEST_F(RemoteQueueTest, DeleteIfEmptyAsksTheHomeFirst) {
+  n_.home.messages = 3;
+  amqp::QueueDelete del;
+  del.queue = "far";
+  del.if_empty = true;
+  c_.SendMethod(1, del);
+  EXPECT_TRUE(c_.ExpectChannelClose(1, 406, 50, 40));
+  c_.SendMethod(1, amqp::ChannelCloseOk{});
+  ASSERT_TRUE(c_.OpenChannel(1));
+  amqp::QueuePurge purge;
+  purge.queue = "far";
+  c_.SendMethod(1, purge);
+  auto purged = c_.Expect<amqp::QueuePurgeOk>(1);
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(purged->message_count, 3u);
+  del.if_empty = false;
+  c_.SendMethod(1, del);
+  auto deleted = c_.Expect<amqp::QueueDeleteOk>(1);
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->message_count, 3u) << "what the home held";
+  amqp::QueueDeclare passive;
+  passive.queue = "far";
+  passive.passive = true;
+  c_.SendMethod(1, passive);
+  EXPECT_TRUE(c_.ExpectChannelClose(1, 404, 50, 10)) << "the record is gone";
+}
+
+}  // namespace
+}  // namespace warren::protocol_test

@@ -447,11 +447,12 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   member_ = std::move(member);
   member_->Start();
   member_id_ = member_->id();
-  queue_home_ = std::make_unique<cluster::QueueHome>(*broker_);
+  asio::io_context* io = io_.get();
+  auto post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  queue_home_ = std::make_unique<cluster::QueueHome>(*broker_, post);
   cluster::RemoteQueuesOptions q;
   q.self = config_.node_name;
-  asio::io_context* io = io_.get();
-  q.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  q.post = post;
   q.resolve = [this](uint64_t id) {
     for (const cluster::MemberView::Peer& p : member_->Describe().members)
       if (p.id == id) return std::make_pair(p.address, p.node);

@@ -273,8 +273,9 @@ std::unique_ptr<grpc::Service> MakeClusterService(const Secret& secret, std::str
   return std::make_unique<Service>(secret, std::move(node), std::move(handlers));
 }
 
-void HomeLink::Send(v1::QueueOp op) {
-  if (!outbox_.Push(std::move(op))) return;
+void HomeLink::Send(v1::QueueOp op) { outbox_.Push(std::move(op)); }
+
+void HomeLink::Flush() {
   std::lock_guard lock(mu_);
   StartWriteLocked();
 }

@@ -105,6 +105,12 @@ class QueueHome::Session final : public core::SyncWaiter {
     uint64_t durable_at;
   };
 
+  // Queues an op for the caller; what a loop turn queued is written together.
+  void Out(Op op) {
+    link_->Send(std::move(op));
+    home_.Flush(link_);
+  }
+
   static Op Reply(uint64_t id) {
     Op r;
     r.set_kind(Op::REPLY);
@@ -115,12 +121,12 @@ class QueueHome::Session final : public core::SyncWaiter {
     Op r = Reply(id);
     r.set_code(e.code == 0 ? 500 : e.code);
     r.set_text(e.text);
-    link_->Send(std::move(r));
+    Out(std::move(r));
   }
   void Answer(uint64_t id, bool ok) {
     Op r = Reply(id);
     if (!ok) r.set_code(static_cast<uint32_t>(amqp::ReplyCode::kPreconditionFailed));
-    link_->Send(std::move(r));
+    Out(std::move(r));
   }
 
   // The queue named by a request, as the client's own node would check it
@@ -197,7 +203,7 @@ class QueueHome::Session final : public core::SyncWaiter {
     core::Consumer* consumer = remote->consumer.get();
     consumers_[op.id()] = std::move(remote);
     // The answer goes before the first delivery.
-    link_->Send(Reply(op.id()));
+    Out(Reply(op.id()));
     queue->AddConsumer(consumer);
   }
 
@@ -216,7 +222,7 @@ class QueueHome::Session final : public core::SyncWaiter {
       ++c.unacked;
       deliveries_[delivery] = Delivery{c.queue, std::move(entry), remote.id()};
     }
-    link_->Send(std::move(d));
+    Out(std::move(d));
   }
 
   // The consumer's queue went away.
@@ -226,7 +232,7 @@ class QueueHome::Session final : public core::SyncWaiter {
     Op c;
     c.set_kind(Op::CANCELLED);
     c.set_id(id);
-    link_->Send(std::move(c));
+    Out(std::move(c));
     consumers_.erase(it);
   }
 
@@ -291,7 +297,7 @@ class QueueHome::Session final : public core::SyncWaiter {
       ++broker_.counters().messages_delivered;
       if (!op.no_ack()) deliveries_[delivery] = Delivery{queue, std::move(*entry), 0};
     }
-    link_->Send(std::move(r));
+    Out(std::move(r));
   }
 
   void Purge(Op& op) {
@@ -299,7 +305,7 @@ class QueueHome::Session final : public core::SyncWaiter {
     if (!q.ok()) return Refuse(op.id(), q.error());
     Op r = Reply(op.id());
     r.set_count(static_cast<uint32_t>(q.value()->Purge()));
-    link_->Send(std::move(r));
+    Out(std::move(r));
   }
 
   void Stat(Op& op) {
@@ -309,7 +315,7 @@ class QueueHome::Session final : public core::SyncWaiter {
     Op r = Reply(op.id());
     r.set_count(static_cast<uint32_t>(q.value()->ready_count()));
     r.set_consumers(static_cast<uint32_t>(q.value()->consumer_count()));
-    link_->Send(std::move(r));
+    Out(std::move(r));
   }
 
  public:
@@ -326,7 +332,8 @@ class QueueHome::Session final : public core::SyncWaiter {
   std::deque<Awaiting> awaiting_;
 };
 
-QueueHome::QueueHome(core::Broker& broker) : broker_(broker) {
+QueueHome::QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post)
+    : broker_(broker), post_(std::move(post)) {
   // Above every id this node gave out before it restarted (at fewer than
   // 65,536 deliveries a millisecond), so a settlement a caller sent before
   // then matches nothing now.
@@ -336,7 +343,24 @@ QueueHome::QueueHome(core::Broker& broker) : broker_(broker) {
   next_delivery_ = static_cast<uint64_t>(ms) << 16;
 }
 
-QueueHome::~QueueHome() { sessions_.clear(); }
+QueueHome::~QueueHome() {
+  sessions_.clear();
+  *alive_ = false;
+}
+
+void QueueHome::Flush(const std::shared_ptr<HomeLink>& link) {
+  unflushed_.insert(link);
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  post_([this, alive] {
+    if (alive.expired()) return;
+    flush_scheduled_ = false;
+    std::set<std::shared_ptr<HomeLink>> links;
+    links.swap(unflushed_);
+    for (const auto& l : links) l->Flush();
+  });
+}
 
 void QueueHome::Receive(const std::shared_ptr<HomeLink>& link, v1::QueueFrame* frame) {
   auto it = sessions_.find(link.get());

@@ -15,8 +15,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace warren::v1 {
 class QueueFrame;
@@ -32,7 +34,9 @@ class HomeLink;
 
 class QueueHome {
  public:
-  explicit QueueHome(core::Broker& broker);
+  // `post` runs a function on the node's loop once the current turn is
+  // over (what a turn queued for a caller is written then, together).
+  QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post);
   ~QueueHome();
   QueueHome(const QueueHome&) = delete;
   QueueHome& operator=(const QueueHome&) = delete;
@@ -43,7 +47,15 @@ class QueueHome {
 
  private:
   class Session;
+  // Writes what `link` queued once this loop turn is over, with whatever
+  // else the turn queued for it.
+  void Flush(const std::shared_ptr<HomeLink>& link);
+
   core::Broker& broker_;
+  std::function<void(std::function<void()>)> post_;
+  std::set<std::shared_ptr<HomeLink>> unflushed_;
+  bool flush_scheduled_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::map<HomeLink*, std::unique_ptr<Session>> sessions_;
   uint64_t next_delivery_ = 0;  // unique across sessions and restarts: a stale settle matches nothing
 };

@@ -89,8 +89,10 @@ class HomeLink {
   using Reactor = grpc::ServerBidiReactor<v1::QueueFrame, v1::QueueFrame>;
   explicit HomeLink(std::string caller) : caller_(std::move(caller)) {}
   const std::string& caller() const { return caller_; }
-  // From the loop. Dropped once the stream ended.
+  // From the loop: queues an op (dropped once the stream ended); Flush
+  // starts writing what is queued.
   void Send(v1::QueueOp op);
+  void Flush();
   void ReadNext();
   size_t queued_bytes() const { return outbox_.bytes(); }
   bool ended() const { return outbox_.closed(); }

@@ -93,8 +93,18 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     }
     if (answered) pending_[op.id()] = std::move(pending);
     outbox_.Push(std::move(op));
-    { std::lock_guard lock(mu_); }  // the writer is waiting, or will see the op
-    wake_.notify_one();
+    // The writer is woken once a loop turn, for everything the turn queued:
+    // one frame, not one write per op.
+    if (kick_scheduled_) return;
+    kick_scheduled_ = true;
+    std::weak_ptr<Link> weak = weak_from_this();
+    owner_.options_.post([weak] {
+      auto self = weak.lock();
+      if (!self) return;
+      self->kick_scheduled_ = false;
+      { std::lock_guard lock(self->mu_); }  // the writer is waiting, or will see the ops
+      self->wake_.notify_one();
+    });
   }
 
   bool congested() const { return outbox_.bytes() > kCongestedBytes; }
@@ -111,7 +121,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     if (credit_flush_) return;
     credit_flush_ = true;
     std::weak_ptr<Link> weak = weak_from_this();
-    owner_.runtime_.ScheduleAfter(0, [weak] {
+    owner_.options_.post([weak] {
       if (auto self = weak.lock()) self->FlushCredits();
     });
   }
@@ -394,6 +404,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
   std::map<uint64_t, core::RemoteConsumerSink*> consumers_;
   std::map<uint64_t, uint32_t> credits_;
   bool credit_flush_ = false;
+  bool kick_scheduled_ = false;
   std::vector<std::function<void()>> drained_;
   int undecodable_ = 0;  // messages refused in the frame being handled
   std::string undecodable_why_;

@@ -36,7 +36,8 @@ class QueueHomeTest : public ::testing::Test {
     EXPECT_TRUE(broker_.AddVHost("/").ok());
     broker_.set_self_member(1);
     link_ = std::make_shared<HomeLink>("warren@caller");
-    home_ = std::make_unique<QueueHome>(broker_);
+    home_ = std::make_unique<QueueHome>(
+        broker_, [this](std::function<void()> fn) { runtime_.ScheduleAfter(0, std::move(fn)); });
   }
   ~QueueHomeTest() override {
     home_.reset();

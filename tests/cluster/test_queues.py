@@ -16,6 +16,8 @@ The tests prove that:
   the deleted queue is gone on every node;
 - deliveries left unacknowledged by a client of another node come back,
   redelivered, when that client's connection closes;
+- a queue and exchange declared through one node are used through the others at
+  once, without waiting for them to apply the declarations;
 - x-queue-master-locator "min-masters" places a queue on a node with fewest
   queues, not on the node asked;
 - a queue whose node is stopped is refused with 404 naming that node, as
@@ -250,6 +252,26 @@ class QueuesAcrossNodesTest(unittest.TestCase):
             self.assertEqual(body, b"m0", "requeued at its place, the head")
             self.assertTrue(method.redelivered)
             self.assertEqual(method.message_count, 2)
+
+    def test_a_queue_declared_through_one_node_is_used_through_another_at_once(self):
+        # No waiting: a node that does not know a queue or exchange yet
+        # catches up with the cluster before it refuses (docs/cluster.md,
+        # "A barrier"), as RabbitMQ's metadata is visible on every node once
+        # a declare is answered.
+        with connect(self.n1) as conn:
+            ch = conn.channel()
+            ch.exchange_declare("at-once-x", "direct")
+            ch.queue_declare("at-once", durable=True)
+            ch.queue_bind("at-once", "at-once-x", "k")
+        with connect(self.n3) as conn:
+            ch = conn.channel()
+            self.assertEqual(ch.queue_declare("at-once", passive=True).method.message_count, 0)
+            ch.exchange_declare("at-once-x", passive=True)
+            ch.confirm_delivery()
+            ch.basic_publish("at-once-x", "k", b"now", PERSISTENT, mandatory=True)
+        with connect(self.n2) as conn:
+            method, _, body = conn.channel().basic_get("at-once", auto_ack=True)
+            self.assertEqual(body, b"now")
 
     def test_min_masters_places_the_queue_on_the_node_with_fewest(self):
         for name in ("mm-1", "mm-2"):

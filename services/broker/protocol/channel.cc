@@ -22,7 +22,42 @@ core::VHost& Channel::vhost() { return *connection_.vhost(); }
 std::string& Channel::Out() { return connection_.output(); }
 void Channel::Sent() { connection_.Send(); }
 
+namespace {
+
+// Methods that look a queue or exchange up on this node, without a change
+// through the metadata gate, and that a cluster member answers after a
+// barrier before refusing for not found (docs/cluster.md, "A barrier"): a
+// queue or exchange declared through another member a moment ago may not
+// have been applied here yet.
+bool LooksUp(const amqp::Method& method) {
+  using namespace amqp;
+  if (auto* d = std::get_if<QueueDeclare>(&method)) return d->passive;
+  if (auto* d = std::get_if<ExchangeDeclare>(&method)) return d->passive;
+  return std::holds_alternative<BasicConsume>(method) ||
+         std::holds_alternative<BasicGet>(method) ||
+         std::holds_alternative<BasicPublish>(method) ||
+         std::holds_alternative<QueuePurge>(method);
+}
+
+}  // namespace
+
 Status Channel::OnMethod(amqp::Method& method) {
+  Status s = Dispatch(method);
+  if (s.ok() || s.error().code != static_cast<uint16_t>(ReplyCode::kNotFound) ||
+      connection_.broker().self_member() == 0 || !LooksUp(method))
+    return s;
+  // Once more, after this node has applied what any member acknowledged.
+  // (These methods refuse for not found before they take anything from
+  // `method`, so it is still whole.)
+  amqp::Method copy = method;
+  return Await(amqp::ClassIdOf(copy), amqp::MethodIdOf(copy), [&](Finish finish) {
+    connection_.broker().metadata().Barrier([this, finish, copy = std::move(copy)]() mutable {
+      finish([&] { return Dispatch(copy); });
+    });
+  });
+}
+
+Status Channel::Dispatch(amqp::Method& method) {
   using namespace amqp;
   return std::visit(
       [&](auto& m) -> Status {

@@ -83,6 +83,8 @@ class Channel : public core::ConsumerSink,
   void RemoteCancelled(uint64_t consumer) override;
 
  private:
+  // OnMethod's work, once (OnMethod may run it again after a barrier).
+  Status Dispatch(amqp::Method& method);
   struct Unacked {
     std::shared_ptr<core::Queue> queue;
     core::QueueEntry entry;

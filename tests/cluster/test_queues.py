@@ -26,6 +26,8 @@ The tests prove that:
   node is restarted from its data directory;
 - a consumer connected to another node is cancelled (basic.cancel) when the
   queue's node stops;
+- forget_cluster_node of a stopped node deletes the queues it homed, on every
+  node, as RabbitMQ does;
 - the tutorial's Java Producer and Consumer (tests/interop/java) work with the
   Producer on one node, the Consumer on another and the queue on a third.
 
@@ -384,6 +386,22 @@ class QueueNodeStopsTest(unittest.TestCase):
                 pump_until(conn, lambda: cancelled, "basic.cancel on warren@c2")
                 self.assertEqual(cancelled, [tag])
                 self.assertTrue(ch.is_open, "the channel stays open, as RabbitMQ's does")
+
+    def test_forgetting_a_stopped_node_deletes_the_queues_it_homed(self):
+        with Cluster(self) as c:
+            n1, n2, n3 = c.nodes
+            queue_on_c1(c, "orphan", messages=2)
+            declare(n2, "kept", durable=True)
+            n1.stop_node()
+            warrenctl(n2, "forget_cluster_node", "warren@c1")
+            # As RabbitMQ forgets a removed node's classic queues: the record
+            # goes on every member (through the log), not just the node asked,
+            # by the time forget_cluster_node is answered.
+            for n in (n2, n3):
+                code, text = passive_refusal(n, "orphan")
+                self.assertEqual(code, 404, text)
+                self.assertEqual(text, "NOT_FOUND - no queue 'orphan' in vhost '/'")
+                self.assertIsNone(passive_refusal(n, "kept"), "other homes' queues stay")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@
 #include "broker/core/broker.h"
 #include "broker/store/file_io.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace warren::cluster {
 
@@ -325,6 +326,9 @@ struct Member::Parts {
   // Proposes `change`: false when the leader refused it at once (it cannot
   // take a change yet), else `then` runs once it is answered.
   bool ProposeChange(raft::MembershipChange change, std::function<void(Status)> then);
+  // The leader, once member `gone` was removed: its queues are deleted
+  // through the log; `then` once every delete was answered.
+  void ForgetQueuesOf(uint64_t gone, std::function<void()> then);
 };
 
 Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::NodeId self,
@@ -643,12 +647,42 @@ bool Member::Parts::TryChange(Waiting& w) {
     return true;
   }
   uint64_t gone = w.change.id;
-  return ProposeChange({raft::MembershipChange::Kind::kRemove, gone}, [done, gone](Status s) {
-    if (s.ok()) spdlog::info("cluster: member {} was removed", gone);
+  return ProposeChange({raft::MembershipChange::Kind::kRemove, gone}, [this, done, gone](Status s) {
     MembersResult r;
     r.status = s;
-    done(r);
+    if (!s.ok()) {
+      done(r);
+      return;
+    }
+    spdlog::info("cluster: member {} was removed", gone);
+    ForgetQueuesOf(gone, [done, r] { done(r); });
   });
+}
+
+void Member::Parts::ForgetQueuesOf(uint64_t gone, std::function<void()> then) {
+  // As RabbitMQ forgets a removed node's classic queues: their messages
+  // left with it, and a record that routes to no one would hide that.
+  std::vector<core::cmd::DeleteQueue> deletes;
+  for (const auto& [vname, v] : broker->vhosts())
+    for (const auto& [qname, q] : v->queues())
+      if (q->remote() ? q->home() == gone : gone == id)
+        deletes.push_back({vname, qname, false, false, q->exclusive_owner()});
+  if (deletes.empty()) {
+    then();
+    return;
+  }
+  spdlog::info("cluster: deleting the {} queues homed on member {}", deletes.size(), gone);
+  // The change is answered once every delete was.
+  auto left = std::make_shared<size_t>(deletes.size());
+  for (core::cmd::DeleteQueue& d : deletes) {
+    std::string what = "queue '" + d.name + "' in vhost '" + d.vhost + "'";
+    gate->Submit(std::move(d), [what, left, then](const core::Outcome& o) {
+      if (!o.status.ok() && o.status.error().code != 404)
+        spdlog::warn("cluster: could not delete {} of a removed member: {}", LogSafe(what),
+                     LogSafe(o.status.error().text));
+      if (--*left == 0) then();
+    });
+  }
 }
 
 bool Member::Parts::ProposeChange(raft::MembershipChange change, std::function<void(Status)> then) {

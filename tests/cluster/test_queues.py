@@ -4,7 +4,8 @@ queue lives on one node, its home, and a client connected to any node uses it.
 
 The tests prove that:
 - a queue lives on the node it was declared through, and list_queues on every
-  node names that node (column `node`);
+  node names that node (column `node`) and gives the counts its home has (state
+  `down` while the home is);
 - messages published through one node are consumed through another, each
   confirmed, in order, once, and acknowledged so that the queue is empty on its
   own node afterwards;
@@ -275,6 +276,20 @@ class QueuesAcrossNodesTest(unittest.TestCase):
             method, _, body = conn.channel().basic_get("at-once", auto_ack=True)
             self.assertEqual(body, b"now")
 
+    def test_list_queues_through_any_node_shows_the_counts_of_the_queues_home(self):
+        queue_on_c1(self.cluster, "counted", messages=4)
+        with connect(self.n3) as conn:
+            ch = conn.channel()
+            ch.basic_qos(prefetch_count=1)
+            _, got = subscribe(ch, "counted")
+            pump_until(conn, lambda: len(got) == 1, "one delivery held unacknowledged")
+            for n in self.cluster.nodes:
+                row = queue_row(n, "counted", "node", "messages", "messages_ready",
+                                "messages_unacknowledged", "consumers", "state")
+                self.assertEqual(row, {"name": "counted", "node": "warren@c1", "messages": 4,
+                                       "messages_ready": 3, "messages_unacknowledged": 1,
+                                       "consumers": 1, "state": "running"}, n.node_name)
+
     def test_min_masters_places_the_queue_on_the_node_with_fewest(self):
         for name in ("mm-1", "mm-2"):
             declare(self.n1, name, durable=True)
@@ -360,6 +375,11 @@ class QueueNodeStopsTest(unittest.TestCase):
                 self.assertEqual(refused.exception.reply_code, 404, refused.exception.reply_text)
                 self.assertIn("warren@c1", refused.exception.reply_text)
                 self.assertIn("down or inaccessible", refused.exception.reply_text)
+
+            # Listed through the others with the state RabbitMQ lists a queue
+            # whose node is down in.
+            self.assertEqual(queue_row(n2, "dq", "node", "state"),
+                             {"name": "dq", "node": "warren@c1", "state": "down"})
 
             n1.restart()  # the same data directory
             wait_for(lambda: passive_refusal(n3, "dq") is None,

@@ -2,12 +2,16 @@
 // list_channels, list_consumers) and the operations on them (purge_queue,
 // delete_queue, close_connection).
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
+#include "amqp/constants.h"
 #include "broker/admin/admin_service.h"
 #include "broker/admin/json_values.h"
-#include "amqp/constants.h"
 #include "broker/core/broker.h"
 #include "broker/core/errors.h"
 
@@ -97,15 +101,14 @@ grpc::Status AdminService::ChangeQueue(const Caller& c, const std::string& vhost
 
 grpc::Status AdminService::ListQueues(grpc::ServerContext* call, const v1::ListRequest* r,
                                       v1::ListQueuesResponse* out) {
-  return Run(call, Need::kManagement, "", [&](const Caller& c) {
+  grpc::Status status = Run(call, Need::kManagement, "", [&](const Caller& c) {
     std::vector<std::string> vhosts;
     if (grpc::Status s = ListedVHosts(c, *r, vhosts); !s.ok()) return s;
     for (const auto& name : vhosts) {
       const core::VHost& v = *broker().FindVHost(name);
       out->mutable_queues()->Reserve(out->queues_size() + static_cast<int>(v.queues().size()));
       for (auto it : SortedByName(v.queues())) {
-        // A queue homed on another member is shown with its home; its
-        // counts are that node's to tell (list it there).
+        // A queue homed on another member is shown with its home.
         const core::Queue& q = *it->second;
         core::QueueRemote* remote = broker().remote();
         FillQueue(out->add_queues(), q,
@@ -114,6 +117,60 @@ grpc::Status AdminService::ListQueues(grpc::ServerContext* call, const v1::ListR
     }
     return grpc::Status::OK;
   });
+  if (status.ok()) FillRemoteCounts(*out);
+  return status;
+}
+
+void AdminService::FillRemoteCounts(v1::ListQueuesResponse& out) {
+  // What the homes answer, kept apart from `out` (a late answer must not
+  // touch it once this call returned).
+  struct Asked {
+    std::mutex mu;
+    std::condition_variable answered;
+    size_t left = 0;
+    std::map<int, core::RemoteReply> replies;  // by row
+  };
+  auto asked = std::make_shared<Asked>();
+  std::vector<int> rows;  // of queues homed elsewhere
+  OnLoop([&] {
+    core::QueueRemote* remote = broker().remote();
+    if (!remote) return grpc::Status::OK;
+    for (int i = 0; i < out.queues_size(); ++i) {
+      const v1::Queue& row = out.queues(i);
+      core::VHost* v = broker().FindVHost(row.vhost());
+      std::shared_ptr<core::Queue> q = v ? v->FindQueue(row.name()) : nullptr;
+      if (!q || !q->remote()) continue;
+      rows.push_back(i);
+      {
+        std::lock_guard lock(asked->mu);
+        ++asked->left;
+      }
+      remote->Stat(q->home(), row.vhost(), row.name(), q->exclusive_owner(),
+                   [asked, i](core::RemoteReply r) {
+                     std::lock_guard lock(asked->mu);
+                     asked->replies[i] = std::move(r);
+                     if (--asked->left == 0) asked->answered.notify_all();
+                   });
+    }
+    return grpc::Status::OK;
+  });
+  // A home that does not answer in time is listed without counts, as
+  // RabbitMQ lists a queue whose node is down.
+  std::unique_lock lock(asked->mu);
+  asked->answered.wait_for(lock, std::chrono::seconds(2), [&] { return asked->left == 0; });
+  for (auto& [i, r] : asked->replies) {
+    v1::Queue& row = *out.mutable_queues(i);
+    if (!r.status.ok()) {
+      row.set_state("down");
+      continue;
+    }
+    row.set_messages_ready(r.message_count);
+    row.set_messages_unacknowledged(r.unacked_count);
+    row.set_messages(uint64_t{r.message_count} + r.unacked_count);
+    row.set_consumers(r.consumer_count);
+  }
+  for (int i : rows)
+    if (!asked->replies.count(i)) out.mutable_queues(i)->set_state("down");
 }
 
 grpc::Status AdminService::ListExchanges(grpc::ServerContext* call, const v1::ListRequest* r,

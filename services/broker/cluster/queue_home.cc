@@ -315,6 +315,7 @@ class QueueHome::Session final : public core::SyncWaiter {
     Op r = Reply(op.id());
     r.set_count(static_cast<uint32_t>(q.value()->ready_count()));
     r.set_consumers(static_cast<uint32_t>(q.value()->consumer_count()));
+    r.set_unacked(static_cast<uint32_t>(q.value()->unacked_count()));
     Out(std::move(r));
   }
 

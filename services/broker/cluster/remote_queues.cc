@@ -265,6 +265,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     }
     r.message_count = op.count();
     r.consumer_count = op.consumers();
+    r.unacked_count = op.unacked();
     if (op.found()) {
       Result<core::MessagePtr> m =
           FromWire(*op.mutable_message(), owner_.options_.max_message_size);

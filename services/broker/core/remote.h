@@ -28,6 +28,7 @@ struct RemoteReply {
   Status status;
   uint32_t message_count = 0;
   uint32_t consumer_count = 0;
+  uint32_t unacked_count = 0;  // Stat
   // Get: the message (null: the queue was empty), whether it was delivered
   // before, and the home's id for settling it.
   MessagePtr message;

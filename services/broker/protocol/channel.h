@@ -123,6 +123,8 @@ class Channel : public core::ConsumerSink,
   Status AskHome(const core::Queue& queue, uint16_t class_id, uint16_t method_id, const Ask& ask,
                  RemoteThen then);
   std::string HomeDownText(const core::Queue& queue);
+  // Asks the home of `q` for its counts (AskHome's `ask`).
+  Ask StatOf(const std::shared_ptr<core::Queue>& q);
   Status Check(core::Access access, const std::string& resource, const char* kind);
   // Hands a metadata change to the broker's gate, holding the connection's
   // input (Connection::Hold); `then`

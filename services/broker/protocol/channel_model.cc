@@ -133,10 +133,7 @@ Status Channel::HandleQueueDeclare(const amqp::QueueDeclare& m) {
   }
   if (m.passive) {
     if (auto q = vhost().GetQueue(m.queue, connection_.id()); q.ok() && q.value()->remote()) {
-      auto ask = [q = q.value(), this](core::QueueRemote& r, core::QueueRemote::Reply done) {
-        r.Stat(q->home(), vhost().name(), q->name(), connection_.id(), std::move(done));
-      };
-      return AskHome(*q.value(), kQueue, kQueueDeclare, ask,
+      return AskHome(*q.value(), kQueue, kQueueDeclare, StatOf(q.value()),
                      [this, name = m.queue, no_wait = m.no_wait](const core::RemoteReply& r) {
                        if (!no_wait)
                          Reply(amqp::QueueDeclareOk{name, r.message_count, r.consumer_count});
@@ -170,11 +167,7 @@ Status Channel::HandleQueueDeclare(const amqp::QueueDeclare& m) {
                   // computed on another node (a cluster's leader).
                   auto q = vhost().FindQueue(name);
                   if (q && q->remote()) {
-                    auto ask = [q, this](core::QueueRemote& r, core::QueueRemote::Reply done) {
-                      r.Stat(q->home(), vhost().name(), q->name(), connection_.id(),
-                             std::move(done));
-                    };
-                    return AskHome(*q, kQueue, kQueueDeclare, ask,
+                    return AskHome(*q, kQueue, kQueueDeclare, StatOf(q),
                                    [this, name](const core::RemoteReply& r) {
                                      Reply(amqp::QueueDeclareOk{name, r.message_count,
                                                                 r.consumer_count});
@@ -186,6 +179,12 @@ Status Channel::HandleQueueDeclare(const amqp::QueueDeclare& m) {
                       q ? static_cast<uint32_t>(q->consumer_count()) : o.consumer_count});
                   return Status::Ok();
                 });
+}
+
+Channel::Ask Channel::StatOf(const std::shared_ptr<core::Queue>& q) {
+  return [q, this](core::QueueRemote& r, core::QueueRemote::Reply done) {
+    r.Stat(q->home(), vhost().name(), q->name(), connection_.id(), std::move(done));
+  };
 }
 
 std::string Channel::HomeDownText(const core::Queue& queue) {
@@ -275,12 +274,10 @@ Status Channel::HandleQueueDelete(const amqp::QueueDelete& m) {
   if (!queue.remote())
     return check(static_cast<uint32_t>(queue.ready_count()),
                  static_cast<uint32_t>(queue.consumer_count()));
-  auto ask = [q = q.value(), this](core::QueueRemote& r, core::QueueRemote::Reply done) {
-    r.Stat(q->home(), vhost().name(), q->name(), connection_.id(), std::move(done));
-  };
-  return AskHome(queue, kQueue, kQueueDelete, ask, [check](const core::RemoteReply& r) {
-    return check(r.message_count, r.consumer_count);
-  });
+  return AskHome(queue, kQueue, kQueueDelete, StatOf(q.value()),
+                 [check](const core::RemoteReply& r) {
+                   return check(r.message_count, r.consumer_count);
+                 });
 }
 
 Status Channel::DeleteQueue(core::cmd::DeleteQueue c, bool no_wait,

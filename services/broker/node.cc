@@ -449,7 +449,11 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   member_id_ = member_->id();
   asio::io_context* io = io_.get();
   auto post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
-  queue_home_ = std::make_unique<cluster::QueueHome>(*broker_, post);
+  // Changes a member forwards on its Queues stream, as Cluster.Propose.
+  auto propose = [this](std::string command, std::function<void(cluster::ForwardResult)> reply) {
+    member_->ProposeForPeer(std::move(command), std::move(reply));
+  };
+  queue_home_ = std::make_unique<cluster::QueueHome>(*broker_, post, propose);
   cluster::RemoteQueuesOptions q;
   q.self = config_.node_name;
   q.post = post;
@@ -466,12 +470,14 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   q.max_message_size = config_.max_message_size;
   remote_queues_ = std::make_unique<cluster::RemoteQueues>(std::move(q), *secret_, *runtime_);
   broker_->set_remote(remote_queues_.get());
+  member_->ForwardThrough(remote_queues_.get());
   std::lock_guard<std::mutex> lock(known_mu_);
   known_ids_ = member_->known_ids();
 }
 
 void Node::DropMember() {
   if (broker_) broker_->set_remote(nullptr);
+  if (member_) member_->ForwardThrough(nullptr);
   remote_queues_.reset();
   queue_home_.reset();
   member_.reset();

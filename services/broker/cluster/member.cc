@@ -52,6 +52,22 @@ class NameBook {
   std::map<raft::NodeId, std::string> names_;
 };
 
+// What the gate forwards changes through: the member's own thread
+// (ForwardThread) until the node offers a stream (Member::ForwardThrough).
+class ChosenForwarder final : public Forwarder {
+ public:
+  explicit ChosenForwarder(Forwarder& fallback) : fallback_(fallback) {}
+  void Use(Forwarder* chosen) { chosen_ = chosen; }
+  void Forward(raft::NodeId leader, std::string command,
+               std::function<void(ForwardResult)> done) override {
+    (chosen_ ? *chosen_ : fallback_).Forward(leader, std::move(command), std::move(done));
+  }
+
+ private:
+  Forwarder& fallback_;
+  Forwarder* chosen_ = nullptr;
+};
+
 class PeerTransport final : public Transport {
  public:
   PeerTransport(const Secret& secret, std::string node_name, std::shared_ptr<NameBook> names)
@@ -294,6 +310,7 @@ struct Member::Parts {
   std::shared_ptr<NameBook> names = std::make_shared<NameBook>();
   std::unique_ptr<PeerTransport> transport;
   std::unique_ptr<ForwardThread> forwarder;
+  std::unique_ptr<ChosenForwarder> chosen;
   std::unique_ptr<RaftDriver> driver;
   std::unique_ptr<RaftGate> gate;
   core::Broker* broker = nullptr;
@@ -351,6 +368,7 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
   parts->transport = std::make_unique<PeerTransport>(secret, o.node_name, parts->names);
   parts->introductions = o.introductions;
   parts->forwarder = std::make_unique<ForwardThread>(secret, o.node_name, o.post);
+  parts->chosen = std::make_unique<ChosenForwarder>(*parts->forwarder);
   DriverOptions d;
   d.raft.id = self;
   RAND_bytes(reinterpret_cast<unsigned char*>(&d.raft.seed), sizeof d.raft.seed);
@@ -361,7 +379,7 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
   parts->driver = std::make_unique<RaftDriver>(runtime, *parts->storage, *parts->transport,
                                                *parts->machine, d, std::move(persisted));
   parts->gate = std::make_unique<RaftGate>(runtime, *parts->driver, *parts->machine,
-                                           *parts->forwarder, d.proposal_timeout_ms);
+                                           *parts->chosen, d.proposal_timeout_ms);
   spdlog::info("cluster: this node is member {}, the Raft log is in {}{}", self,
                parts->storage->path(),
                restart ? ", restarted with the metadata applied through entry " +
@@ -507,10 +525,13 @@ Member::~Member() {
   // driver, the links and the machine go.
   parts_->gate.reset();
   parts_->driver.reset();
+  parts_->chosen.reset();
   parts_->forwarder.reset();
   parts_->transport.reset();
   parts_->machine.reset();
 }
+
+void Member::ForwardThrough(Forwarder* forwarder) { parts_->chosen->Use(forwarder); }
 
 void Member::Start() {
   parts_->broker->set_connection_id_base(uint64_t{parts_->id} << 48);

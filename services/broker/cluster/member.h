@@ -41,6 +41,7 @@ namespace warren::cluster {
 class RaftStorage;
 class Secret;
 struct ForwardResult;
+class Forwarder;
 struct MembersChange;
 struct MembersResult;
 
@@ -125,6 +126,10 @@ class Member {
 
   // Ticks begin; the broker's metadata changes go through the cluster.
   void Start();
+  // Changes sent here while another member leads go to it through
+  // `forwarder` (the node's Queues streams; null: a Propose call each, from
+  // a thread of the member's own). It must outlive its use, or be unset first.
+  void ForwardThrough(Forwarder* forwarder);
   uint64_t id() const;
   core::MetadataGate& gate();
 

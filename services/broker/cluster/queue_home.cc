@@ -12,6 +12,7 @@
 #include "amqp/constants.h"
 #include "amqp/field_table.h"
 #include "amqp/wire.h"
+#include "broker/cluster/forwarding.h"
 #include "broker/cluster/queue_wire.h"
 #include "broker/core/broker.h"
 #include "broker/core/errors.h"
@@ -53,6 +54,7 @@ class QueueHome::Session final : public core::SyncWaiter {
       case Op::GET: Get(op); return true;
       case Op::PURGE: Purge(op); return true;
       case Op::STAT: Stat(op); return true;
+      case Op::PROPOSE: Propose(op); return true;
       default: return false;
     }
   }
@@ -300,6 +302,32 @@ class QueueHome::Session final : public core::SyncWaiter {
     Out(std::move(r));
   }
 
+  void Propose(Op& op) {
+    if (!home_.propose_) {
+      Op r = Reply(op.id());
+      r.set_code(503);
+      r.set_text("this node runs no Raft group");
+      Out(std::move(r));
+      return;
+    }
+    // Answered after commit, perhaps once this stream is gone (dropped then)
+    // or this home is (the link alone is kept).
+    home_.propose_(std::move(*op.mutable_command()),
+                   [link = link_, id = op.id()](ForwardResult result) {
+                     Op r = Reply(id);
+                     r.set_index(result.index);
+                     r.set_term(result.term);
+                     if (!result.outcome.status.ok()) {
+                       r.set_code(result.outcome.status.error().code);
+                       r.set_text(result.outcome.status.error().text);
+                     }
+                     r.set_count(result.outcome.message_count);
+                     r.set_consumers(result.outcome.consumer_count);
+                     link->Send(std::move(r));
+                     link->Flush();
+                   });
+  }
+
   void Purge(Op& op) {
     auto q = QueueOf(op);
     if (!q.ok()) return Refuse(op.id(), q.error());
@@ -333,8 +361,9 @@ class QueueHome::Session final : public core::SyncWaiter {
   std::deque<Awaiting> awaiting_;
 };
 
-QueueHome::QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post)
-    : broker_(broker), post_(std::move(post)) {
+QueueHome::QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post,
+                     Propose propose)
+    : broker_(broker), post_(std::move(post)), propose_(std::move(propose)) {
   // Above every id this node gave out before it restarted (at fewer than
   // 65,536 deliveries a millisecond), so a settlement a caller sent before
   // then matches nothing now.

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
 
 namespace warren::v1 {
 class QueueFrame;
@@ -31,12 +32,17 @@ class Broker;
 namespace warren::cluster {
 
 class HomeLink;
+struct ForwardResult;
 
 class QueueHome {
  public:
+  // A metadata change a caller forwarded (PROPOSE): `reply` runs once, on
+  // the loop (cluster_service.h's ProposeHandler, on the loop).
+  using Propose = std::function<void(std::string command, std::function<void(ForwardResult)> reply)>;
   // `post` runs a function on the node's loop once the current turn is
   // over (what a turn queued for a caller is written then, together).
-  QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post);
+  QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post,
+            Propose propose = {});
   ~QueueHome();
   QueueHome(const QueueHome&) = delete;
   QueueHome& operator=(const QueueHome&) = delete;
@@ -53,6 +59,7 @@ class QueueHome {
 
   core::Broker& broker_;
   std::function<void(std::function<void()>)> post_;
+  Propose propose_;
   std::set<std::shared_ptr<HomeLink>> unflushed_;
   bool flush_scheduled_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

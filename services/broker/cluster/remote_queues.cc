@@ -14,6 +14,7 @@
 #include "amqp/field_table.h"
 #include "broker/cluster/cluster_service.h"
 #include "broker/cluster/queue_wire.h"
+#include "broker/cluster/raft_driver.h"
 #include "common/text.h"
 
 namespace warren::cluster {
@@ -81,12 +82,14 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     core::QueueRemote::Reply reply;
     std::function<void(uint64_t, Status)> consumed;
     core::RemoteConsumerSink* sink = nullptr;
+    std::function<void(ForwardResult)> proposed;
+    bool answered() const { return published || reply || consumed || proposed; }
   };
 
   // Queues `op` with what waits for its answer (none for settle, credit,
   // cancel). A link that could not open a moment ago fails it at once.
   void Send(Op op, Pending pending) {
-    bool answered = pending.published || pending.reply || pending.consumed;
+    bool answered = pending.answered();
     if (owner_.runtime_.NowMs() < down_until_ms_) {
       if (answered) FailSoon(std::move(pending));
       return;
@@ -180,7 +183,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
   // on it fails; then the link may open a new one.
   void Down(bool refused) {
     if (refused) down_until_ms_ = owner_.runtime_.NowMs() + kDownMs;
-    Fail(true);
+    Fail(true, /*sent=*/!refused);
   }
 
   void Drained() {
@@ -191,14 +194,29 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
 
  private:
   void FailSoon(Pending pending) {
-    owner_.runtime_.ScheduleAfter(0, [pending = std::move(pending)] {
-      if (pending.published) pending.published(false);
-      else if (pending.reply) pending.reply(Unreachable());
-      else if (pending.consumed) pending.consumed(0, Status::Ok());
+    owner_.runtime_.ScheduleAfter(0, [pending = std::move(pending)]() mutable {
+      FailOne(pending, /*sent=*/false);
     });
   }
 
-  void Fail(bool reopen) {
+  // `sent`: it may have reached the home before the stream broke.
+  static void FailOne(Pending& p, bool sent) {
+    if (p.published) {
+      p.published(false);
+    } else if (p.reply) {
+      p.reply(Unreachable());
+    } else if (p.consumed) {
+      p.consumed(0, Status::Ok());
+    } else if (p.proposed) {
+      ForwardResult r;
+      r.outcome.status = NotCommitted(sent ? "the stream to the leader broke; retry"
+                                           : "the leader could not be reached; retry");
+      r.unreached = !sent;
+      p.proposed(r);
+    }
+  }
+
+  void Fail(bool reopen, bool sent = true) {
     open_ = false;
     outbox_.Reopen();  // what waited was for the stream that broke
     std::map<uint64_t, Pending> pending;
@@ -206,11 +224,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     std::map<uint64_t, core::RemoteConsumerSink*> consumers;
     consumers.swap(consumers_);
     credits_.clear();
-    for (auto& [id, p] : pending) {
-      if (p.published) p.published(false);
-      else if (p.reply) p.reply(Unreachable());
-      else if (p.consumed) p.consumed(0, Status::Ok());
-    }
+    for (auto& [id, p] : pending) FailOne(p, sent);
     for (auto& [id, sink] : consumers) sink->RemoteCancelled(id);
     Drained();
     if (!reopen) return;
@@ -246,6 +260,17 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     pending_.erase(it);
     if (p.published) {
       p.published(op.code() == 0);
+      return;
+    }
+    if (p.proposed) {
+      ForwardResult r;
+      r.index = op.index();
+      r.term = op.term();
+      if (op.code() != 0) r.outcome.status = Refusal(op);
+      else if (op.index() == 0) r.outcome.status = NotCommitted("the leader did not say why");
+      r.outcome.message_count = op.count();
+      r.outcome.consumer_count = op.consumers();
+      p.proposed(r);
       return;
     }
     if (p.consumed) {
@@ -512,6 +537,17 @@ void RemoteQueues::Request(uint64_t home, const std::string& vhost, const std::s
   Link::Pending pending;
   pending.reply = std::move(done);
   LinkTo(home).Send(std::move(op), std::move(pending));
+}
+
+void RemoteQueues::Forward(raft::NodeId leader, std::string command,
+                           std::function<void(ForwardResult)> done) {
+  Op op;
+  op.set_kind(Op::PROPOSE);
+  op.set_id(++next_id_);
+  op.set_command(std::move(command));
+  Link::Pending pending;
+  pending.proposed = std::move(done);
+  LinkTo(leader).Send(std::move(op), std::move(pending));
 }
 
 void RemoteQueues::Get(uint64_t home, const std::string& vhost, const std::string& queue,

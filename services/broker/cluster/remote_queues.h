@@ -26,8 +26,9 @@
 #include <string>
 #include <vector>
 
-#include "broker/core/remote.h"
+#include "broker/cluster/forwarding.h"
 #include "broker/cluster/secret.h"
+#include "broker/core/remote.h"
 #include "common/runtime.h"
 
 namespace warren::cluster {
@@ -44,7 +45,7 @@ struct RemoteQueuesOptions {
   int64_t hello_timeout_ms = 2000;
 };
 
-class RemoteQueues final : public core::QueueRemote {
+class RemoteQueues final : public core::QueueRemote, public Forwarder {
  public:
   RemoteQueues(RemoteQueuesOptions options, const Secret& secret, Runtime& runtime);
   // Stops every link; what waited on one is failed, its consumers cancelled.
@@ -70,6 +71,13 @@ class RemoteQueues final : public core::QueueRemote {
              uint64_t connection, Reply done) override;
   void Stat(uint64_t home, const std::string& vhost, const std::string& queue,
             uint64_t connection, Reply done) override;
+
+  // Forwarder: a metadata change goes to the leader on the same stream
+  // (PROPOSE), pipelined, with no handshake of its own. A change the link
+  // could not send is answered `unreached` (it may go to the next leader);
+  // one sent on a stream that broke, not committed.
+  void Forward(raft::NodeId leader, std::string command,
+               std::function<void(ForwardResult)> done) override;
 
  private:
   class Link;

@@ -6,7 +6,8 @@
 // What it proves: each op is carried out on the local queue and answered as
 // docs/cluster.md says (a consume's answer before its first delivery,
 // deliveries within credit and prefetch, gets set aside until settled); when
-// the stream ends, what the caller held goes back; and ops a peer could send
+// the stream ends, what the caller held goes back; a forwarded metadata change
+// is answered whenever the gate answers it; and ops a peer could send
 // to break a node (names past their bound, properties that do not decode, a
 // queue homed elsewhere, unknown delivery ids, a frame of too many ops) are
 // refused or ignored without changing a queue.
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/cluster/forwarding.h"
 #include "broker/cluster/queue_wire.h"
 #include "broker/core/broker.h"
 #include "broker/core/command.h"
@@ -37,7 +39,11 @@ class QueueHomeTest : public ::testing::Test {
     broker_.set_self_member(1);
     link_ = std::make_shared<HomeLink>("warren@caller");
     home_ = std::make_unique<QueueHome>(
-        broker_, [this](std::function<void()> fn) { runtime_.ScheduleAfter(0, std::move(fn)); });
+        broker_, [this](std::function<void()> fn) { runtime_.ScheduleAfter(0, std::move(fn)); },
+        [this](std::string command, std::function<void(ForwardResult)> reply) {
+          proposed_.push_back(command);
+          replies_.push_back(std::move(reply));
+        });
   }
   ~QueueHomeTest() override {
     home_.reset();
@@ -106,6 +112,8 @@ class QueueHomeTest : public ::testing::Test {
   ManualRuntime runtime_;
   core::Broker broker_;
   std::shared_ptr<HomeLink> link_;
+  std::vector<std::string> proposed_;  // PROPOSE ops handed to the leader's gate
+  std::vector<std::function<void(ForwardResult)>> replies_;
   std::unique_ptr<QueueHome> home_;
 };
 
@@ -253,6 +261,37 @@ TEST_F(QueueHomeTest, SettlementsOfUnknownDeliveriesAndUnknownOpsChangeNothing) 
   Send({Settle(0, Op::ACK, {1, 2, 3}), Settle(77, Op::REJECT, {9}), unknown, credit});
   EXPECT_TRUE(Sent().empty());
   EXPECT_EQ(Queue("q")->ready_count(), 1u);
+}
+
+TEST_F(QueueHomeTest, AForwardedChangeIsAnsweredWhenTheGateAnswersEvenAfterTheStreamEnded) {
+  Op propose;
+  propose.set_kind(Op::PROPOSE);
+  propose.set_id(11);
+  propose.set_command("encoded");
+  Op second = propose;
+  second.set_id(12);
+  Send({propose, second});
+  ASSERT_EQ(proposed_, (std::vector<std::string>{"encoded", "encoded"}));
+  EXPECT_TRUE(Sent().empty()) << "nothing until the gate answers";
+  ForwardResult committed;
+  committed.index = 42;
+  committed.term = 3;
+  committed.outcome.message_count = 7;
+  replies_[0](committed);
+  std::vector<Op> sent = Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].id(), 11u);
+  EXPECT_EQ(sent[0].index(), 42u);
+  EXPECT_EQ(sent[0].term(), 3u);
+  EXPECT_EQ(sent[0].code(), 0u);
+  EXPECT_EQ(sent[0].count(), 7u);
+  link_->End();  // the caller went (as the stream's reactor sees it first)
+  home_->Receive(link_, nullptr);
+  home_.reset();
+  ForwardResult refused;
+  refused.outcome.status = Error{406, "PRECONDITION_FAILED - no"};
+  replies_[1](refused);  // the gate answers later all the same
+  EXPECT_TRUE(Sent().empty()) << "dropped: the stream ended";
 }
 
 TEST_F(QueueHomeTest, AFrameOfTooManyOpsEndsTheStream) {

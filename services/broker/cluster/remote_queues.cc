@@ -114,8 +114,18 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
 
   void WhenDrained(std::function<void()> drained) {
     drained_.push_back(std::move(drained));
-    std::lock_guard lock(mu_);
-    drained_wanted_ = true;
+    {
+      std::lock_guard lock(mu_);
+      drained_wanted_ = true;
+    }
+    // The writer may have drained the outbox before it saw the wish (and
+    // then writes nothing more to check it after): answer it here.
+    if (outbox_.bytes() < kDrainedBytes) {
+      std::weak_ptr<Link> weak = weak_from_this();
+      owner_.options_.post([weak] {
+        if (auto self = weak.lock()) self->Drained();
+      });
+    }
   }
 
   void Credit(uint64_t consumer, uint32_t count) {

@@ -8,9 +8,12 @@ const qid = (q) => `queue ${q.vhost} ${q.name}`;
 export const queueHref = (q) => `#/queues/${seg(q.vhost)}/${seg(q.name)}`;
 
 function queuesTable(queues) {
+  // As RabbitMQ's UI: the node a queue lives on, once queues live on more than one.
+  const clustered = new Set(queues.map((q) => q.node)).size > 1;
   return table([
     { title: 'Virtual host', value: (q) => q.vhost },
     { title: 'Name', value: (q) => link(queueHref(q), q.name) },
+    ...(clustered ? [{ title: 'Node', value: (q) => q.node }] : []),
     { title: 'Features', value: features },
     { title: 'State', value: (q) => statePill(q.state) },
     { title: 'Ready', num: true, value: (q) => fmtNum(q.messages_ready) },

@@ -117,8 +117,7 @@ void Node::OpenStore() {
   o.data_dir = config_.data_dir;
   o.fsync = config_.fsync;
   o.segment_size = config_.segment_size;
-  asio::io_context* io = io_.get();
-  o.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  o.post = LoopPost();
   o.on_fatal = [](const std::string& why) { ExitOnStoreFailure(why); };
   store_ = std::make_unique<store::Store>(std::move(o));
   bool fresh = false;
@@ -207,14 +206,18 @@ Status Node::ListenAmqp() {
   return Status::Ok();
 }
 
+std::function<void(std::function<void()>)> Node::LoopPost() const {
+  asio::io_context* io = io_.get();
+  return [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+}
+
 cluster::MemberOptions Node::MemberOptionsFor() const {
   cluster::MemberOptions o;
   o.seeds = config_.cluster_seeds;
   o.node_name = config_.node_name;
   o.address = AdvertisedAddress();
   o.data_dir = config_.data_dir;
-  asio::io_context* io = io_.get();
-  o.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  o.post = LoopPost();
   o.on_fatal = [](const std::string& why) { ExitOnStoreFailure("cluster: " + why); };
   return o;
 }
@@ -246,7 +249,7 @@ void Node::StartAdmin() {
   admin::AdminContext c;
   c.broker = broker_.get();
   asio::io_context* io = io_.get();
-  c.post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  c.post = LoopPost();
   c.loop_stopped = [io] { return io->stopped(); };
   c.status = [this] { return Describe(); };
   c.cluster = [this] { return DescribeCluster(); };
@@ -447,8 +450,7 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   member_ = std::move(member);
   member_->Start();
   member_id_ = member_->id();
-  asio::io_context* io = io_.get();
-  auto post = [io](std::function<void()> fn) { asio::post(*io, std::move(fn)); };
+  auto post = LoopPost();
   // Changes a member forwards on its Queues stream, as Cluster.Propose.
   auto propose = [this](std::string command, std::function<void(cluster::ForwardResult)> reply) {
     member_->ProposeForPeer(std::move(command), std::move(reply));

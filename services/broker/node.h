@@ -102,6 +102,9 @@ class Node {
   // member goes on as one.
   void JoinCluster();
   cluster::MemberOptions MemberOptionsFor() const;
+  // Runs a function on the node's loop, from any thread (what the store,
+  // the member, the Admin service and the queue links are given).
+  std::function<void(std::function<void()>)> LoopPost() const;
   // On the loop: AMQP listens again (start) or stops and closes every
   // connection (stop).
   Status ListenAmqp();

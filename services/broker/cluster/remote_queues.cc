@@ -7,7 +7,6 @@
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
-#include "warren/v1/cluster.grpc.pb.h"
 #include <spdlog/spdlog.h>
 
 #include "amqp/constants.h"
@@ -16,6 +15,7 @@
 #include "broker/cluster/queue_wire.h"
 #include "broker/cluster/raft_driver.h"
 #include "common/text.h"
+#include "warren/v1/cluster.grpc.pb.h"
 
 namespace warren::cluster {
 
@@ -58,8 +58,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
   ~Link() { Stop(); }
 
   void Start() {
-    std::weak_ptr<Link> weak = weak_from_this();
-    thread_ = std::thread([this, weak] { Run(weak); });
+    thread_ = std::thread([this] { Run(); });
   }
 
   // Stops the threads, then fails what waited (on the loop).
@@ -100,13 +99,10 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     // one frame, not one write per op.
     if (kick_scheduled_) return;
     kick_scheduled_ = true;
-    std::weak_ptr<Link> weak = weak_from_this();
-    owner_.options_.post([weak] {
-      auto self = weak.lock();
-      if (!self) return;
-      self->kick_scheduled_ = false;
-      { std::lock_guard lock(self->mu_); }  // the writer is waiting, or will see the ops
-      self->wake_.notify_one();
+    OnLoop([](Link& self) {
+      self.kick_scheduled_ = false;
+      { std::lock_guard lock(self.mu_); }  // the writer is waiting, or will see the ops
+      self.wake_.notify_one();
     });
   }
 
@@ -120,12 +116,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     }
     // The writer may have drained the outbox before it saw the wish (and
     // then writes nothing more to check it after): answer it here.
-    if (outbox_.bytes() < kDrainedBytes) {
-      std::weak_ptr<Link> weak = weak_from_this();
-      owner_.options_.post([weak] {
-        if (auto self = weak.lock()) self->Drained();
-      });
-    }
+    if (outbox_.bytes() < kDrainedBytes) OnLoop([](Link& self) { self.Drained(); });
   }
 
   void Credit(uint64_t consumer, uint32_t count) {
@@ -133,10 +124,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     credits_[consumer] += count;
     if (credit_flush_) return;
     credit_flush_ = true;
-    std::weak_ptr<Link> weak = weak_from_this();
-    owner_.options_.post([weak] {
-      if (auto self = weak.lock()) self->FlushCredits();
-    });
+    OnLoop([](Link& self) { self.FlushCredits(); });
   }
 
   void Cancel(uint64_t consumer) {
@@ -203,6 +191,14 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
   }
 
  private:
+  // Runs `fn` on the node's loop, from any thread, unless the link is gone
+  // by then.
+  void OnLoop(std::function<void(Link&)> fn) {
+    owner_.options_.post([weak = weak_from_this(), fn = std::move(fn)] {
+      if (auto self = weak.lock()) fn(*self);
+    });
+  }
+
   void FailSoon(Pending pending) {
     owner_.runtime_.ScheduleAfter(0, [pending = std::move(pending)]() mutable {
       FailOne(pending, /*sent=*/false);
@@ -335,7 +331,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
 
   // --- the link's threads ---
 
-  void Run(const std::weak_ptr<Link>& weak) {
+  void Run() {
     for (;;) {
       {
         std::unique_lock lock(mu_);
@@ -343,15 +339,13 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
         if (stopping_) return;
         may_connect_ = false;
       }
-      bool opened = Stream(weak);
-      owner_.options_.post([weak, opened] {
-        if (auto self = weak.lock()) self->Down(!opened);
-      });
+      bool opened = Stream();
+      OnLoop([opened](Link& self) { self.Down(!opened); });
     }
   }
 
   // One stream, from opening to breaking; false when it did not open.
-  bool Stream(const std::weak_ptr<Link>& weak) {
+  bool Stream() {
     grpc::ClientContext context;
     grpc::Status status;
     std::unique_ptr<PeerClient::QueueStreamClient> stream = peer_.OpenQueues(context, status);
@@ -369,17 +363,13 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
       context_ = &context;
       broken_ = false;
     }
-    owner_.options_.post([weak] {
-      if (auto self = weak.lock()) self->Opened();
-    });
+    OnLoop([](Link& self) { self.Opened(); });
     std::thread reader([&] {
       v1::QueueFrame frame;
       while (stream->Read(&frame)) {
         auto posted = std::make_shared<v1::QueueFrame>(std::move(frame));
         frame.Clear();
-        owner_.options_.post([weak, posted] {
-          if (auto self = weak.lock()) self->Receive(*posted);
-        });
+        OnLoop([posted](Link& self) { self.Receive(*posted); });
       }
       std::lock_guard lock(mu_);
       broken_ = true;
@@ -404,10 +394,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
           drained = true;
         }
       }
-      if (drained)
-        owner_.options_.post([weak] {
-          if (auto self = weak.lock()) self->Drained();
-        });
+      if (drained) OnLoop([](Link& self) { self.Drained(); });
     }
     context.TryCancel();
     reader.join();

@@ -22,6 +22,18 @@ namespace warren::cluster {
 
 using Op = v1::QueueOp;
 
+namespace {
+
+// Entries going back to their queues, grouped so that each queue re-sorts
+// once.
+using Requeues = std::map<std::shared_ptr<core::Queue>, std::vector<core::QueueEntry>>;
+
+void RequeueEach(Requeues& requeues) {
+  for (auto& [queue, entries] : requeues) queue->Requeue(std::move(entries));
+}
+
+}  // namespace
+
 class QueueHome::Session final : public core::SyncWaiter {
  public:
   Session(QueueHome& home, std::shared_ptr<HomeLink> link)
@@ -32,15 +44,10 @@ class QueueHome::Session final : public core::SyncWaiter {
     // The caller is gone: its consumers go, and what they had not settled
     // goes back to its queues, as for a client whose connection closed.
     while (!consumers_.empty()) Cancel(consumers_.begin()->first);
-    std::map<core::Queue*, std::pair<std::shared_ptr<core::Queue>, std::vector<core::QueueEntry>>>
-        back;
-    for (auto& [id, d] : deliveries_) {
-      auto& slot = back[d.queue.get()];
-      slot.first = d.queue;
-      slot.second.push_back(std::move(d.entry));
-    }
+    Requeues back;
+    for (auto& [id, d] : deliveries_) back[d.queue].push_back(std::move(d.entry));
     deliveries_.clear();
-    for (auto& [q, entries] : back) entries.first->Requeue(std::move(entries.second));
+    RequeueEach(back);
   }
 
   // False for an op a home does not take (ignored).
@@ -257,7 +264,7 @@ class QueueHome::Session final : public core::SyncWaiter {
 
   void Settle(Op& op) {
     std::vector<std::shared_ptr<core::Queue>> touched;
-    std::map<core::Queue*, std::vector<core::QueueEntry>> requeue;
+    Requeues requeue;
     for (uint64_t id : op.deliveries()) {
       auto it = deliveries_.find(id);
       if (it == deliveries_.end()) continue;  // settled already, or of an earlier stream
@@ -275,10 +282,10 @@ class QueueHome::Session final : public core::SyncWaiter {
           ++broker_.counters().messages_acked;
           break;
         case Op::REJECT: d.queue->Reject(std::move(d.entry)); break;
-        default: requeue[d.queue.get()].push_back(std::move(d.entry)); break;
+        default: requeue[d.queue].push_back(std::move(d.entry)); break;
       }
     }
-    for (auto& [queue, entries] : requeue) queue->Requeue(std::move(entries));
+    RequeueEach(requeue);
     // A consumer held back by its prefetch may take more now.
     for (auto& q : touched) q->TryDeliver();
   }

@@ -36,10 +36,11 @@ Result<core::MessagePtr> FromWire(v1::QueueMessage& wire, uint64_t max_body) {
 }
 
 bool QueueOutbox::Push(v1::QueueOp op) {
+  size_t size = op.ByteSizeLong();  // once, outside the lock
   std::lock_guard lock(mu_);
   if (closed_) return false;
-  bytes_ += op.ByteSizeLong();
-  ops_.push_back(std::move(op));
+  bytes_ += size;
+  ops_.push_back({std::move(op), size});
   return true;
 }
 
@@ -48,13 +49,13 @@ std::vector<v1::QueueOp> QueueOutbox::TakeFrame() {
   std::vector<v1::QueueOp> frame;
   size_t taken = 0, bytes = 0;
   while (taken < ops_.size() && taken < kFrameOps && (taken == 0 || bytes < kFrameBytes)) {
-    bytes += ops_[taken].ByteSizeLong();
+    bytes += ops_[taken].size;
     ++taken;
   }
   frame.reserve(taken);
-  for (size_t i = 0; i < taken; ++i) frame.push_back(std::move(ops_[i]));
+  for (size_t i = 0; i < taken; ++i) frame.push_back(std::move(ops_[i].op));
   ops_.erase(ops_.begin(), ops_.begin() + static_cast<std::ptrdiff_t>(taken));
-  bytes_ = bytes_ > bytes ? bytes_ - bytes : 0;
+  bytes_ -= bytes;
   return frame;
 }
 

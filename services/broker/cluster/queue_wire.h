@@ -73,9 +73,13 @@ class QueueOutbox {
   bool closed() const;
 
  private:
+  struct Queued {
+    v1::QueueOp op;
+    size_t size;  // its encoded bytes, counted once
+  };
   mutable std::mutex mu_;
-  std::vector<v1::QueueOp> ops_;
-  size_t bytes_ = 0;
+  std::vector<Queued> ops_;
+  size_t bytes_ = 0;  // the sum of ops_'s sizes
   bool closed_ = false;
 };
 

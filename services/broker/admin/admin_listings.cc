@@ -5,15 +5,15 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "amqp/constants.h"
 #include "broker/admin/admin_service.h"
 #include "broker/admin/json_values.h"
 #include "broker/core/broker.h"
-#include "broker/core/errors.h"
 
 namespace warren::admin {
 
@@ -54,6 +54,54 @@ void FillQueue(v1::Queue* o, const core::Queue& q, const std::string& node) {
   o->set_dead_lettered(c.dead_lettered);
   if (q.exclusive_owner()) o->set_owner_pid(std::to_string(q.exclusive_owner()));
 }
+
+// ListQueues' counts of queues homed on other members, asked of their homes
+// (docs/cluster.md, "Queues across nodes"). Shared with the answers, which
+// may come after the call gave up waiting: only Fill touches the response.
+class HomeCounts : public std::enable_shared_from_this<HomeCounts> {
+ public:
+  // On the loop: asks `q`'s home for the counts of row `row`.
+  void Ask(core::QueueRemote& remote, int row, const core::Queue& q) {
+    {
+      std::lock_guard lock(mu_);
+      ++left_;
+      rows_.push_back(row);
+    }
+    remote.Stat(q.home(), q.vhost(), q.name(), q.exclusive_owner(),
+                [self = shared_from_this(), row](core::RemoteReply r) {
+                  std::lock_guard lock(self->mu_);
+                  self->replies_[row] = std::move(r);
+                  if (--self->left_ == 0) self->answered_.notify_all();
+                });
+  }
+  // On the gRPC thread, once asked: waits up to 2 s, then fills the rows. A
+  // home that did not answer leaves its rows without counts, state "down",
+  // as RabbitMQ lists a queue whose node is down.
+  void Fill(v1::ListQueuesResponse& out) {
+    std::unique_lock lock(mu_);
+    answered_.wait_for(lock, std::chrono::seconds(2), [&] { return left_ == 0; });
+    for (int i : rows_) {
+      v1::Queue& row = *out.mutable_queues(i);
+      auto it = replies_.find(i);
+      if (it == replies_.end() || !it->second.status.ok()) {
+        row.set_state("down");
+        continue;
+      }
+      const core::RemoteReply& r = it->second;
+      row.set_messages_ready(r.message_count);
+      row.set_messages_unacknowledged(r.unacked_count);
+      row.set_messages(uint64_t{r.message_count} + r.unacked_count);
+      row.set_consumers(r.consumer_count);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable answered_;
+  size_t left_ = 0;
+  std::vector<int> rows_;
+  std::map<int, core::RemoteReply> replies_;
+};
 
 void FillBinding(v1::Binding* o, const std::string& vhost, const std::string& source,
                  const core::BindingSpec& b) {
@@ -101,76 +149,33 @@ grpc::Status AdminService::ChangeQueue(const Caller& c, const std::string& vhost
 
 grpc::Status AdminService::ListQueues(grpc::ServerContext* call, const v1::ListRequest* r,
                                       v1::ListQueuesResponse* out) {
+  auto counts = std::make_shared<HomeCounts>();
   grpc::Status status = Run(call, Need::kManagement, "", [&](const Caller& c) {
     std::vector<std::string> vhosts;
     if (grpc::Status s = ListedVHosts(c, *r, vhosts); !s.ok()) return s;
+    core::QueueRemote* remote = broker().remote();
+    std::map<uint64_t, std::string> homes;  // each home's name, looked up once
     for (const auto& name : vhosts) {
       const core::VHost& v = *broker().FindVHost(name);
       out->mutable_queues()->Reserve(out->queues_size() + static_cast<int>(v.queues().size()));
       for (auto it : SortedByName(v.queues())) {
-        // A queue homed on another member is shown with its home.
         const core::Queue& q = *it->second;
-        core::QueueRemote* remote = broker().remote();
-        FillQueue(out->add_queues(), q,
-                  q.remote() && remote ? remote->NodeName(q.home()) : broker().config().node_name);
+        if (!q.remote() || !remote) {
+          FillQueue(out->add_queues(), q, broker().config().node_name);
+          continue;
+        }
+        // A queue homed on another member: shown with its home, and its
+        // counts asked of that home.
+        auto [home, added] = homes.try_emplace(q.home());
+        if (added) home->second = remote->NodeName(q.home());
+        counts->Ask(*remote, out->queues_size(), q);
+        FillQueue(out->add_queues(), q, home->second);
       }
     }
     return grpc::Status::OK;
   });
-  if (status.ok()) FillRemoteCounts(*out);
+  if (status.ok()) counts->Fill(*out);
   return status;
-}
-
-void AdminService::FillRemoteCounts(v1::ListQueuesResponse& out) {
-  // What the homes answer, kept apart from `out` (a late answer must not
-  // touch it once this call returned).
-  struct Asked {
-    std::mutex mu;
-    std::condition_variable answered;
-    size_t left = 0;
-    std::map<int, core::RemoteReply> replies;  // by row
-  };
-  auto asked = std::make_shared<Asked>();
-  std::vector<int> rows;  // of queues homed elsewhere
-  OnLoop([&] {
-    core::QueueRemote* remote = broker().remote();
-    if (!remote) return grpc::Status::OK;
-    for (int i = 0; i < out.queues_size(); ++i) {
-      const v1::Queue& row = out.queues(i);
-      core::VHost* v = broker().FindVHost(row.vhost());
-      std::shared_ptr<core::Queue> q = v ? v->FindQueue(row.name()) : nullptr;
-      if (!q || !q->remote()) continue;
-      rows.push_back(i);
-      {
-        std::lock_guard lock(asked->mu);
-        ++asked->left;
-      }
-      remote->Stat(q->home(), row.vhost(), row.name(), q->exclusive_owner(),
-                   [asked, i](core::RemoteReply r) {
-                     std::lock_guard lock(asked->mu);
-                     asked->replies[i] = std::move(r);
-                     if (--asked->left == 0) asked->answered.notify_all();
-                   });
-    }
-    return grpc::Status::OK;
-  });
-  // A home that does not answer in time is listed without counts, as
-  // RabbitMQ lists a queue whose node is down.
-  std::unique_lock lock(asked->mu);
-  asked->answered.wait_for(lock, std::chrono::seconds(2), [&] { return asked->left == 0; });
-  for (auto& [i, r] : asked->replies) {
-    v1::Queue& row = *out.mutable_queues(i);
-    if (!r.status.ok()) {
-      row.set_state("down");
-      continue;
-    }
-    row.set_messages_ready(r.message_count);
-    row.set_messages_unacknowledged(r.unacked_count);
-    row.set_messages(uint64_t{r.message_count} + r.unacked_count);
-    row.set_consumers(r.consumer_count);
-  }
-  for (int i : rows)
-    if (!asked->replies.count(i)) out.mutable_queues(i)->set_state("down");
 }
 
 grpc::Status AdminService::ListExchanges(grpc::ServerContext* call, const v1::ListRequest* r,
@@ -330,13 +335,9 @@ grpc::Status AdminService::DeleteQueue(grpc::ServerContext* call, const v1::Dele
                             "queue '" + r->name() + "' in vhost '" + vhost +
                                 "' is homed on another node: delete it with --if-unused or "
                                 "--if-empty through that node");
-      if (r->if_unused() && q->consumer_count() > 0)
-        return ToGrpc(core::AmqpError(amqp::ReplyCode::kPreconditionFailed,
-                                      "queue '" + r->name() + "' in vhost '" + vhost + "' in use"));
-      if (r->if_empty() && q->ready_count() > 0)
-        return ToGrpc(core::AmqpError(amqp::ReplyCode::kPreconditionFailed,
-                                      "queue '" + r->name() + "' in vhost '" + vhost +
-                                          "' not empty"));
+      warren::Status conditions = core::CheckDeleteConditions(
+          vhost, r->name(), r->if_unused(), r->if_empty(), q->consumer_count(), q->ready_count());
+      if (!conditions.ok()) return ToGrpc(conditions);
     }
     // As its owner: an exclusive queue is deleted for the operator.
     command = core::cmd::DeleteQueue{vhost, r->name(), r->if_unused(), r->if_empty(),

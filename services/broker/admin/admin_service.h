@@ -131,10 +131,6 @@ class AdminService final : public v1::Admin::Service {
                            v1::GetMessagesResponse*) override;
 
  private:
-  // ListQueues' rows of queues homed on other members get their counts
-  // from their homes (docs/cluster.md, "Queues across nodes"); a home that
-  // does not answer within 2 s leaves its rows at 0, state "down".
-  void FillRemoteCounts(v1::ListQueuesResponse& out);
   using Work = std::function<grpc::Status(const Caller&)>;
   using Parse = std::function<grpc::Status()>;
   // Authenticates the caller from the call's metadata, checks `need` (on

@@ -287,17 +287,26 @@ Result<Queue*> VHost::RestoreQueue(const QueueDef& def) {
   return q.get();
 }
 
+Status CheckDeleteConditions(const std::string& vhost, const std::string& queue, bool if_unused,
+                             bool if_empty, uint64_t consumers, uint64_t messages) {
+  if (if_unused && consumers > 0)
+    return Err(ReplyCode::kPreconditionFailed,
+               "queue '" + queue + "' in vhost '" + vhost + "' in use");
+  if (if_empty && messages > 0)
+    return Err(ReplyCode::kPreconditionFailed,
+               "queue '" + queue + "' in vhost '" + vhost + "' not empty");
+  return Status::Ok();
+}
+
 Result<uint32_t> VHost::DeleteQueue(const std::string& name, bool if_unused, bool if_empty,
                                     uint64_t connection) {
   auto q = GetQueue(name, connection);
   if (!q.ok()) return q.error();
   Queue& queue = *q.value();
-  if (if_unused && queue.consumer_count() > 0)
-    return Err(ReplyCode::kPreconditionFailed,
-               "queue '" + name + "' in vhost '" + name_ + "' in use");
-  if (if_empty && queue.ready_count() > 0)
-    return Err(ReplyCode::kPreconditionFailed,
-               "queue '" + name + "' in vhost '" + name_ + "' not empty");
+  if (Status s = CheckDeleteConditions(name_, name, if_unused, if_empty, queue.consumer_count(),
+                                       queue.ready_count());
+      !s.ok())
+    return s.error();
   auto count = static_cast<uint32_t>(queue.ready_count());
   EraseQueue(name);
   return count;

@@ -44,6 +44,13 @@ struct QueueDeclare {
   uint64_t home = 0;  // the member holding its messages; 0: this node
 };
 
+// queue.delete's if-unused and if-empty for a queue with `consumers`
+// consumers and `messages` ready: 406 with RabbitMQ's text when one fails.
+// (In a cluster the asking node checks them with the home's counts before
+// it proposes the delete: docs/cluster.md, "Queues across nodes".)
+Status CheckDeleteConditions(const std::string& vhost, const std::string& queue, bool if_unused,
+                             bool if_empty, uint64_t consumers, uint64_t messages);
+
 struct QueueDeclared {
   std::string name;
   uint32_t message_count = 0;

@@ -262,12 +262,10 @@ Status Channel::HandleQueueDelete(const amqp::QueueDelete& m) {
   // knows whether the queue is used or empty: the conditions are checked
   // here, first, and the command deletes (core/command.cc).
   auto check = [this, c, no_wait = m.no_wait](uint32_t messages, uint32_t consumers) -> Status {
-    if (c.if_unused && consumers > 0)
-      return AmqpError(ReplyCode::kPreconditionFailed,
-                       "queue '" + c.name + "' in vhost '" + c.vhost + "' in use");
-    if (c.if_empty && messages > 0)
-      return AmqpError(ReplyCode::kPreconditionFailed,
-                       "queue '" + c.name + "' in vhost '" + c.vhost + "' not empty");
+    if (Status s = core::CheckDeleteConditions(c.vhost, c.name, c.if_unused, c.if_empty,
+                                               consumers, messages);
+        !s.ok())
+      return s;
     return DeleteQueue(c, no_wait, messages);
   };
   const core::Queue& queue = *q.value();

@@ -386,6 +386,16 @@ Error StillRunning(const std::string& node) {
                         ". Please stop it with 'warrenctl stop_app' first."};
 }
 
+// A node given seeds forms its seed cluster at every start: a join_cluster
+// or reset would be undone, half-way, by its next start (docs/cluster.md,
+// "Forming a cluster from seeds").
+Error FormedFromSeeds(const std::string& command, const std::string& node) {
+  return Error{409, "cannot " + command + ": node " + node +
+                        " forms its cluster from its seeds (--cluster-seeds, "
+                        "WARREN_CLUSTER_SEEDS or [cluster] seeds); start it without seeds to "
+                        "change its membership by hand"};
+}
+
 // A Ping's failure as a membership command reports it.
 Error Unreached(const std::string& address, const grpc::Status& s) {
   if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) return Error{403, s.error_message()};
@@ -533,6 +543,7 @@ Status Node::Reset() {
   uint64_t self = 0;
   std::vector<std::string> members;
   if (Status s = OnLoop([&]() -> Status {
+        if (!config_.cluster_seeds.empty()) return FormedFromSeeds("reset", config_.node_name);
         if (app_running_) return StillRunning(config_.node_name);
         if (member_) {
           self = member_->id();
@@ -571,6 +582,8 @@ Result<bool> Node::JoinClusterOf(const std::string& node) {
   std::vector<std::string> members;
   std::string mine;
   if (Status s = OnLoop([&]() -> Status {
+        if (!config_.cluster_seeds.empty())
+          return FormedFromSeeds("join_cluster", config_.node_name);
         if (app_running_) return StillRunning(config_.node_name);
         mine = AdvertisedAddress();
         if (member_) {

@@ -127,6 +127,23 @@ class ClusterTest(unittest.TestCase):
                         other.channel().queue_declare("mine", passive=True)
                     self.assertEqual(refused.exception.reply_code, 405)
 
+    def test_a_node_formed_from_seeds_refuses_join_cluster_and_reset_and_stays_a_member(self):
+        # Its next start would form the seed cluster again: refused before
+        # anything changes, stopped or not.
+        with Cluster(self) as c:
+            n1, n2, n3 = c.nodes
+            warrenctl(n2, "stop_app")
+            for args in (("join_cluster", "127.0.0.1:%d" % n3.grpc_port), ("reset",)):
+                status, _, err = warrenctl(n2, *args, check=False)
+                self.assertNotEqual(status, 0, args)
+                self.assertIn("forms its cluster from its seeds", err)
+            warrenctl(n2, "start_app")
+            declare(n1, "after-refusals", durable=True)
+            wait_for(lambda: exists(n2, "after-refusals"), "node2 still applying the log",
+                     timeout=10)
+            s = json.loads(warrenctl(n3, "cluster_status", "--formatter", "json")[1])
+            self.assertEqual(len(s["disk_nodes"]), 3, s)
+
     def test_a_node_with_another_secret_is_refused_and_both_sides_say_so(self):
         with Cluster(self, secrets=(SECRET, SECRET, "ANOTHERSECRETZZZZZZZZZZZZZZZZZZZ")) as c:
             n1, n2, n3 = c.nodes

@@ -206,6 +206,41 @@ class ClusterTest(unittest.TestCase):
             for n in c.nodes:
                 wait_for(lambda: exists(n, "after-restart"), "a change made on the restarted node")
 
+    def test_a_restarted_member_routes_through_transient_exchanges_and_drops_its_transient_queues(self):
+        # The store keeps only durable definitions; the rest comes back from
+        # the log (docs/cluster.md, "A member's restart").
+        with Cluster(self) as c:
+            n1, n2, n3 = c.nodes
+            with connect(n1) as conn:
+                ch = conn.channel()
+                ch.exchange_declare("events", "fanout", durable=False)
+                ch.queue_declare("on-n1", durable=False)  # homed on node1
+                ch.queue_bind("on-n1", "events")
+                ch.queue_declare("kept", durable=True)
+                ch.queue_bind("kept", "events")
+            with connect(n2) as conn:
+                ch = conn.channel()
+                ch.queue_declare("on-n2", durable=False)  # homed on node2: lost with it
+                ch.queue_bind("on-n2", "events")
+            wait_for(lambda: exists(n2, "on-n1") and exists(n2, "kept"), "node2 has every record")
+            n2.kill()
+            n2.restart()
+            self.assertIn("rebuilt from the log 1 transient exchanges, 1 records", n2.logs())
+            # Published through node2: the exchange, its bindings and node1's
+            # queue are there again.
+            with connect(n2) as conn:
+                ch = conn.channel()
+                ch.confirm_delivery()
+                ch.basic_publish("events", "", b"after the restart")
+            for n in c.nodes:
+                wait_for(lambda: not exists(n, "on-n2"), "node2's transient queue gone from %s"
+                         % n.node_name, timeout=10)
+            with connect(n3) as conn:
+                ch = conn.channel()
+                for queue in ("on-n1", "kept"):
+                    count = ch.queue_declare(queue, passive=True).method.message_count
+                    self.assertEqual(count, 1, queue)
+
     def test_killing_the_leader_loses_no_acknowledged_change_and_a_new_leader_serves(self):
         with Cluster(self) as c:
             leader = c.leader()

@@ -20,6 +20,7 @@
 #include "broker/cluster/raft_driver.h"
 #include "broker/cluster/raft_gate.h"
 #include "broker/cluster/raft_storage.h"
+#include "broker/cluster/restart_metadata.h"
 #include "broker/cluster/secret.h"
 #include "broker/core/broker.h"
 #include "broker/store/file_io.h"
@@ -316,6 +317,14 @@ struct Member::Parts {
   core::Broker* broker = nullptr;
   Runtime* runtime = nullptr;
   bool promoting = false;  // a learner's promotion is proposed
+  // This member's transient queues its restart lost, to delete through the
+  // log (restart_metadata.h): tried each tick until every one is answered.
+  // Shared with the answers, which may come while the parts are destroyed.
+  struct Lost {
+    std::vector<core::cmd::DeleteQueue> queues;
+    bool deleting = false;
+  };
+  std::shared_ptr<Lost> lost = std::make_shared<Lost>();
   // From the member file: the members to reach until the first
   // configuration arrives (a node join_cluster enrolled: the leader's first
   // message finds it, and its answers must find the leader).
@@ -346,6 +355,8 @@ struct Member::Parts {
   // The leader, once member `gone` was removed: its queues are deleted
   // through the log; `then` once every delete was answered.
   void ForgetQueuesOf(uint64_t gone, std::function<void()> then);
+  // Proposes the deletes of `lost`; those refused for want of a leader stay.
+  void DeleteLost();
 };
 
 Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::NodeId self,
@@ -364,7 +375,16 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
   // A restart: the broker came back from the store with every entry it had
   // applied (docs/cluster.md, "A member's restart").
   uint64_t applied = broker.persistence() ? broker.persistence()->metadata_applied() : 0;
-  if (restart) parts->machine->SkipThrough(applied);
+  if (restart) {
+    TransientRestore rebuilt = RestoreTransient(broker, persisted, applied, self);
+    if (rebuilt.exchanges + rebuilt.records + rebuilt.bindings + rebuilt.lost.size() > 0)
+      spdlog::info("cluster: rebuilt from the log {} transient exchanges, {} records of other "
+                   "members' transient queues and {} bindings; {} transient queues of this "
+                   "member lost their messages and are deleted",
+                   rebuilt.exchanges, rebuilt.records, rebuilt.bindings, rebuilt.lost.size());
+    parts->lost->queues = std::move(rebuilt.lost);
+    parts->machine->SkipThrough(applied);
+  }
   parts->transport = std::make_unique<PeerTransport>(secret, o.node_name, parts->names);
   parts->introductions = o.introductions;
   parts->forwarder = std::make_unique<ForwardThread>(secret, o.node_name, o.post);
@@ -568,6 +588,7 @@ void Member::Parts::OnConfig(const raft::Configuration& config) {
 
 // The leader makes a learner that has caught up a voter, one at a time.
 void Member::Parts::OnTick() {
+  if (!lost->queues.empty() && !lost->deleting) DeleteLost();
   const raft::Raft& raft = driver->raft();
   if (promoting || raft.role() != raft::Role::kLeader) return;
   for (raft::NodeId learner : raft.config().learners) {
@@ -702,6 +723,22 @@ void Member::Parts::ForgetQueuesOf(uint64_t gone, std::function<void()> then) {
         spdlog::warn("cluster: could not delete {} of a removed member: {}", LogSafe(what),
                      LogSafe(o.status.error().text));
       if (--*left == 0) then();
+    });
+  }
+}
+
+void Member::Parts::DeleteLost() {
+  lost->deleting = true;
+  std::vector<core::cmd::DeleteQueue> deletes;
+  deletes.swap(lost->queues);
+  auto left = std::make_shared<size_t>(deletes.size());
+  for (core::cmd::DeleteQueue& d : deletes) {
+    core::cmd::DeleteQueue again = d;
+    gate->Submit(std::move(d), [state = lost, left, again](const core::Outcome& o) {
+      // 404: this node never rebuilt it, so its own apply finds none; the
+      // others applied the same entry and deleted their records.
+      if (!o.status.ok() && o.status.error().code != 404) state->queues.push_back(again);
+      if (--*left == 0) state->deleting = false;
     });
   }
 }

@@ -29,6 +29,7 @@
 #include "broker/cluster/raft_driver.h"
 #include "broker/cluster/secret.h"
 #include "broker/core/broker.h"
+#include "broker/core/command.h"
 #include "broker/net/asio_runtime.h"
 #include "broker/net/listener.h"
 #include "broker/resources.h"
@@ -128,30 +129,46 @@ void Node::OpenStore() {
   LoadAccess(fresh);
 }
 
-void Node::LoadAccess(bool fresh) {
-  core::Broker& b = *broker_;
-  auto must = [](Status s, const std::string& what) {
-    if (!s.ok()) throw ConfigError(what + ": " + s.error().text);
-  };
-  if (fresh && !config_.default_vhost.empty())
-    must(b.AddVHost(config_.default_vhost), "default_vhost");
-  for (const auto& v : config_.vhosts) must(b.AddVHost(v), "vhosts." + v);
-  if (fresh && !config_.default_user.empty()) {
-    must(b.AddUser(config_.default_user, HashPassword(config_.default_pass), {"administrator"}),
-         "default_user");
-    if (!config_.default_vhost.empty())
-      must(b.SetPermissions(config_.default_user, config_.default_vhost, ".*", ".*", ".*"),
-           "default_user");
+namespace {
+
+// The config file's vhosts, users and permissions (and on a fresh data
+// directory the default vhost and user first) as changes, each with the
+// config key it comes from.
+std::vector<std::pair<core::Command, std::string>> AccessChanges(const NodeConfig& config,
+                                                                 bool fresh) {
+  namespace cmd = core::cmd;
+  std::vector<std::pair<core::Command, std::string>> out;
+  if (fresh && !config.default_vhost.empty())
+    out.emplace_back(cmd::AddVHost{config.default_vhost}, "default_vhost");
+  for (const auto& v : config.vhosts) out.emplace_back(cmd::AddVHost{v}, "vhosts." + v);
+  if (fresh && !config.default_user.empty()) {
+    out.emplace_back(cmd::AddUser{config.default_user, HashPassword(config.default_pass),
+                                  {"administrator"}},
+                     "default_user");
+    if (!config.default_vhost.empty())
+      out.emplace_back(
+          cmd::SetPermissions{config.default_user, config.default_vhost, ".*", ".*", ".*"},
+          "default_user");
   }
-  for (const auto& u : config_.users) {
+  for (const auto& u : config.users) {
     if (!u.password_hash.empty() && !IsValidPasswordHash(u.password_hash))
       throw ConfigError("users." + u.name + ".password_hash: not a salted SHA-256 hash");
     std::string hash = u.password_hash.empty() ? HashPassword(u.password) : u.password_hash;
-    must(b.AddUser(u.name, hash, u.tags), "users." + u.name);
+    out.emplace_back(cmd::AddUser{u.name, hash, u.tags}, "users." + u.name);
   }
-  for (const auto& p : config_.permissions)
-    must(b.SetPermissions(p.user, p.vhost, p.configure, p.write, p.read),
-         "permissions." + p.user + "@" + p.vhost);
+  for (const auto& p : config.permissions)
+    out.emplace_back(cmd::SetPermissions{p.user, p.vhost, p.configure, p.write, p.read},
+                     "permissions." + p.user + "@" + p.vhost);
+  return out;
+}
+
+}  // namespace
+
+void Node::LoadAccess(bool fresh) {
+  for (const auto& [change, what] : AccessChanges(config_, fresh)) {
+    core::Outcome o = core::Apply(*broker_, change);
+    if (!o.status.ok()) throw ConfigError(what + ": " + o.status.error().text);
+  }
 }
 
 void Node::LoadClusterSecret() {
@@ -459,6 +476,10 @@ Error Node::ForgottenError(uint64_t self) const {
 void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   member_ = std::move(member);
   member_->Start();
+  // The config file's access definitions are the cluster's, as every other
+  // change (docs/cluster.md, "Forming a cluster from seeds"); the default
+  // user and vhost stay each node's first start's.
+  member_->ProposeOwn(AccessChanges(config_, /*fresh=*/false));
   member_id_ = member_->id();
   auto post = LoopPost();
   // Changes a member forwards on its Queues stream, as Cluster.Propose.

@@ -27,15 +27,16 @@ _LEADS = re.compile(r"cluster: member (\d+) leads the metadata in term (\d+)")
 
 
 class Cluster(NodeGroup):
-    """Three nodes given the same seeds; `secrets` per node (default shared)."""
+    """Three nodes given the same seeds; `secrets` per node (default shared),
+    and node1's config file's access `definitions`."""
 
-    def __init__(self, test, secrets=(SECRET, SECRET, SECRET)):
+    def __init__(self, test, secrets=(SECRET, SECRET, SECRET), definitions=NO_DEFINITIONS):
         self.test = test
         ports = [harness.free_port() for _ in secrets]
         seeds = ",".join("127.0.0.1:%d" % p for p in ports)
         self.nodes = []
         for i, (port, secret) in enumerate(zip(ports, secrets)):
-            node = harness.Broker(NO_DEFINITIONS, grpc_port=port,
+            node = harness.Broker(definitions if i == 0 else NO_DEFINITIONS, grpc_port=port,
                                   args=["--node-name", "warren@c%d" % (i + 1),
                                         "--cluster-secret-file", secret_file(test, secret),
                                         "--cluster-seeds", seeds])
@@ -111,6 +112,23 @@ class ClusterTest(unittest.TestCase):
             code, text = refused_with(n2, "orders")  # durable=False against durable
             self.assertEqual(code, 406, text)
             self.assertIn("inequivalent arg 'durable'", text)
+
+    def test_users_in_one_nodes_config_file_are_the_clusters(self):
+        # As rabbitmq.conf's definitions import: through the log, so every
+        # node has them, not only the node whose file names them.
+        config = {"vhosts": ["shop"],
+                  "users": [{"name": "clerk", "password": "s3cret", "tags": []}],
+                  "permissions": [{"user": "clerk", "vhost": "shop", "configure": ".*",
+                                   "write": ".*", "read": ".*"}]}
+        with Cluster(self, definitions=config) as c:
+            n3 = c.nodes[2]
+            wait_for(lambda: "clerk" in [u["user"] for u in listing(n3, "list_users")],
+                     "node1's config user on node3", timeout=10)
+            wait_for(lambda: {"user": "clerk", "configure": ".*", "write": ".*", "read": ".*"}
+                     in listing(n3, "list_permissions", "-p", "shop"),
+                     "its permissions on node3", timeout=10)
+            with connect(n3, "clerk", "s3cret", vhost="shop") as conn:
+                conn.channel().queue_declare("orders", durable=True)
 
     def test_an_exclusive_queue_is_locked_to_its_connection_on_every_node(self):
         with Cluster(self) as c:

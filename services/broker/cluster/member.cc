@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <condition_variable>
-#include <fstream>
 #include <deque>
+#include <fstream>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -317,14 +317,15 @@ struct Member::Parts {
   core::Broker* broker = nullptr;
   Runtime* runtime = nullptr;
   bool promoting = false;  // a learner's promotion is proposed
-  // This member's transient queues its restart lost, to delete through the
-  // log (restart_metadata.h): tried each tick until every one is answered.
-  // Shared with the answers, which may come while the parts are destroyed.
-  struct Lost {
-    std::vector<core::cmd::DeleteQueue> queues;
-    bool deleting = false;
+  // Changes this member makes of itself once it runs (Member::ProposeOwn).
+  // Shared with their answers, which may come while the parts go.
+  struct Own {
+    std::deque<std::pair<core::Command, std::string>> changes;  // with what it is
+    bool proposing = false;
   };
-  std::shared_ptr<Lost> lost = std::make_shared<Lost>();
+  std::shared_ptr<Own> own = std::make_shared<Own>();
+  // Expires before the gate and the driver go (declared after them).
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   // From the member file: the members to reach until the first
   // configuration arrives (a node join_cluster enrolled: the leader's first
   // message finds it, and its answers must find the leader).
@@ -355,8 +356,8 @@ struct Member::Parts {
   // The leader, once member `gone` was removed: its queues are deleted
   // through the log; `then` once every delete was answered.
   void ForgetQueuesOf(uint64_t gone, std::function<void()> then);
-  // Proposes the deletes of `lost`; those refused for want of a leader stay.
-  void DeleteLost();
+  // Proposes the first of `own`, if none is proposed now.
+  void ProposeOwn();
 };
 
 Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::NodeId self,
@@ -382,7 +383,10 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
                    "members' transient queues and {} bindings; {} transient queues of this "
                    "member lost their messages and are deleted",
                    rebuilt.exchanges, rebuilt.records, rebuilt.bindings, rebuilt.lost.size());
-    parts->lost->queues = std::move(rebuilt.lost);
+    for (core::cmd::DeleteQueue& d : rebuilt.lost) {
+      std::string what = "the delete of transient queue '" + d.name + "' in vhost '" + d.vhost + "'";
+      parts->own->changes.emplace_back(std::move(d), std::move(what));
+    }
     parts->machine->SkipThrough(applied);
   }
   parts->transport = std::make_unique<PeerTransport>(secret, o.node_name, parts->names);
@@ -588,7 +592,7 @@ void Member::Parts::OnConfig(const raft::Configuration& config) {
 
 // The leader makes a learner that has caught up a voter, one at a time.
 void Member::Parts::OnTick() {
-  if (!lost->queues.empty() && !lost->deleting) DeleteLost();
+  ProposeOwn();
   const raft::Raft& raft = driver->raft();
   if (promoting || raft.role() != raft::Role::kLeader) return;
   for (raft::NodeId learner : raft.config().learners) {
@@ -608,6 +612,11 @@ void Member::Parts::OnTick() {
 uint64_t Member::id() const { return parts_->id; }
 
 core::MetadataGate& Member::gate() { return *parts_->gate; }
+
+void Member::ProposeOwn(std::vector<std::pair<core::Command, std::string>> changes) {
+  for (auto& c : changes) parts_->own->changes.push_back(std::move(c));
+  parts_->ProposeOwn();
+}
 
 void Member::Receive(std::string message) { parts_->driver->Receive(message); }
 
@@ -727,20 +736,25 @@ void Member::Parts::ForgetQueuesOf(uint64_t gone, std::function<void()> then) {
   }
 }
 
-void Member::Parts::DeleteLost() {
-  lost->deleting = true;
-  std::vector<core::cmd::DeleteQueue> deletes;
-  deletes.swap(lost->queues);
-  auto left = std::make_shared<size_t>(deletes.size());
-  for (core::cmd::DeleteQueue& d : deletes) {
-    core::cmd::DeleteQueue again = d;
-    gate->Submit(std::move(d), [state = lost, left, again](const core::Outcome& o) {
-      // 404: this node never rebuilt it, so its own apply finds none; the
-      // others applied the same entry and deleted their records.
-      if (!o.status.ok() && o.status.error().code != 404) state->queues.push_back(again);
-      if (--*left == 0) state->deleting = false;
+void Member::Parts::ProposeOwn() {
+  if (own->proposing || own->changes.empty()) return;
+  own->proposing = true;
+  std::weak_ptr<bool> live = alive;
+  gate->Submit(own->changes.front().first, [this, state = own, live](const core::Outcome& o) {
+    state->proposing = false;
+    if (!o.status.ok() && o.status.error().code == kNotCommitted)
+      return;  // no leader took it: again at the next tick
+    // 404: a delete this node's own apply found nothing for (a lost queue
+    // it never rebuilt), while the others deleted their records.
+    if (!o.status.ok() && o.status.error().code != 404)
+      spdlog::warn("cluster: {} was refused: {}", LogSafe(state->changes.front().second),
+                   LogSafe(o.status.error().text, 1024));
+    state->changes.pop_front();
+    if (live.expired()) return;
+    runtime->ScheduleAfter(0, [this, live] {
+      if (!live.expired()) ProposeOwn();
     });
-  }
+  });
 }
 
 bool Member::Parts::ProposeChange(raft::MembershipChange change, std::function<void(Status)> then) {

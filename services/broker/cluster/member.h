@@ -25,8 +25,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "broker/core/command.h"
 #include "common/runtime.h"
 #include "common/status.h"
 #include "raft/raft.h"
@@ -132,6 +134,12 @@ class Member {
   void ForwardThrough(Forwarder* forwarder);
   uint64_t id() const;
   core::MetadataGate& gate();
+  // Changes this member makes of itself, each with what it is for the log:
+  // proposed one at a time, in order, each again at the next tick while no
+  // leader commits it (504); any other refusal is logged and the next goes.
+  // The config file's access definitions (node.cc) and, at a restart, the
+  // deletes of this member's lost transient queues (restart_metadata.h).
+  void ProposeOwn(std::vector<std::pair<core::Command, std::string>> changes);
 
   // What the Cluster service receives, posted to the loop by the node: a
   // Raft message from a peer, and a change a follower forwarded (`reply`

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 
@@ -131,14 +132,23 @@ void RaftDriver::Process() {
   processing_ = true;
   while (raft_.HasReady()) {
     raft::Ready ready = raft_.TakeReady();
-    // 1. Durable before anything that relies on it is sent.
+    // 1. A leader's appends go out before its own write, so its followers
+    //    write while it does (docs/cluster.md, "The Raft driver").
+    bool leading = raft_.role() == raft::Role::kLeader;
+    auto early = [leading](const raft::Message& m) {
+      return leading && (std::holds_alternative<raft::AppendEntries>(m.body) ||
+                         std::holds_alternative<raft::InstallSnapshot>(m.body));
+    };
+    for (const raft::Message& m : ready.messages)
+      if (early(m)) transport_.Send(m.to, raft::EncodeMessage(m));
+    // 2. Durable before anything that relies on it is sent.
     if (Status s = storage_.Save(ready); !s.ok()) {
       processing_ = false;
       Fail(s);
       return;
     }
-    // 2. Send.
-    for (const raft::Message& m : ready.messages) transport_.Send(m.to, raft::EncodeMessage(m));
+    for (const raft::Message& m : ready.messages)
+      if (!early(m)) transport_.Send(m.to, raft::EncodeMessage(m));
     // 3. Restore, apply, answer.
     if (ready.snapshot) {
       machine_.Restore(*ready.snapshot);

@@ -4,8 +4,10 @@
 // elected, proposals are answered once applied everywhere (with their index
 // and term), a minority leader's proposals time out, proposals pending when
 // the driver goes are answered, a restarted node replays its log, the log
-// is compacted every N entries and a restart starts from that snapshot, and
-// a failed save stops the node before it sends anything.
+// is compacted every N entries and a restart starts from that snapshot, a
+// leader's appends leave before its own save (and its client is not told a
+// change committed when that save fails), and a failed save stops the node
+// before it sends anything else.
 #include "broker/cluster/raft_driver.h"
 
 #include <filesystem>
@@ -285,6 +287,31 @@ TEST_F(RaftDriverTest, ARestartedNodeReplaysItsLogFromDisk) {
   EXPECT_TRUE(nodes_[follower]->machine.commands.empty());
   ASSERT_TRUE(RunUntil([&] { return nodes_[follower]->machine.commands.size() == 2; }));
   EXPECT_EQ(nodes_[follower]->machine.commands, (std::vector<std::string>{"one", "two"}));
+}
+
+TEST_F(RaftDriverTest, ALeaderSendsItsAppendsBeforeItsOwnSaveAndIsNotAnsweredWhenThatFails) {
+  for (NodeId id : {1, 2, 3}) Boot(id, faulty_, false);
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId leader = Leader();
+  raft::Index before = nodes_[leader]->driver->raft().log().last_index();
+  // Only the leader's next fdatasync fails (its directory is named by its id).
+  faulty_.Fail(store::test::Op::kFdatasync, EIO, 1, 1,
+               (root_ / std::to_string(leader) / "").string());
+  auto answer = std::make_shared<std::optional<Status>>();
+  nodes_[leader]->driver->Propose("while-saving",
+                                  [answer](Status s, raft::Proposal) { *answer = s; });
+  ASSERT_TRUE(nodes_[leader]->fatal.has_value()) << "the save runs while proposing";
+  // The append left before the save: the followers have the entry.
+  RunUntil([&] {
+    for (NodeId id : {1, 2, 3})
+      if (id != leader && nodes_[id]->driver->raft().log().last_index() <= before) return false;
+    return true;
+  }, 1000);
+  for (NodeId id : {1, 2, 3})
+    if (id != leader) EXPECT_GT(nodes_[id]->driver->raft().log().last_index(), before) << id;
+  // Its client is never told the change committed: the leader never counted
+  // a copy it does not hold.
+  EXPECT_TRUE(!answer->has_value() || !answer->value().ok());
 }
 
 TEST_F(RaftDriverTest, AFailedSaveStopsTheNodeAndNothingItHeldIsSent) {

@@ -77,6 +77,15 @@ class QueueHome::Session final : public core::SyncWaiter {
     if (store && !awaiting_.empty()) store->WaitForSync(this);
   }
 
+  // Before the link's frame goes: the publishes held since the last one.
+  void FlushHeld() {
+    if (held_through_ == 0) return;
+    Op r = Reply(held_through_);
+    r.set_through(true);
+    held_through_ = 0;
+    link_->Send(std::move(r));
+  }
+
  private:
   // A consumer another member's client has on a queue homed here.
   class Remote final : public core::ConsumerSink {
@@ -132,9 +141,17 @@ class QueueHome::Session final : public core::SyncWaiter {
     r.set_text(e.text);
     Out(std::move(r));
   }
+  // Publishes are answered in order: those held wait to go as one REPLY
+  // `through` the last (FlushHeld); a refused one goes after them, alone.
   void Answer(uint64_t id, bool ok) {
+    if (ok) {
+      held_through_ = id;
+      home_.Flush(link_);
+      return;
+    }
+    FlushHeld();
     Op r = Reply(id);
-    if (!ok) r.set_code(static_cast<uint32_t>(amqp::ReplyCode::kPreconditionFailed));
+    r.set_code(static_cast<uint32_t>(amqp::ReplyCode::kPreconditionFailed));
     Out(std::move(r));
   }
 
@@ -366,6 +383,7 @@ class QueueHome::Session final : public core::SyncWaiter {
   std::map<uint64_t, std::unique_ptr<Remote>> consumers_;
   std::map<uint64_t, Delivery> deliveries_;
   std::deque<Awaiting> awaiting_;
+  uint64_t held_through_ = 0;  // the last publish held and not yet answered; 0: none
 };
 
 QueueHome::QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post,
@@ -395,7 +413,10 @@ void QueueHome::Flush(const std::shared_ptr<HomeLink>& link) {
     flush_scheduled_ = false;
     std::set<std::shared_ptr<HomeLink>> links;
     links.swap(unflushed_);
-    for (const auto& l : links) l->Flush();
+    for (const auto& l : links) {
+      if (auto it = sessions_.find(l.get()); it != sessions_.end()) it->second->FlushHeld();
+      l->Flush();
+    }
   });
 }
 

@@ -254,7 +254,26 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     }
   }
 
+  // Every publish up to `last` still waiting was held. Answered after all
+  // are taken out: an answer may send more, or fail the link.
+  void AnswerPublishesThrough(uint64_t last) {
+    std::vector<std::function<void(bool)>> held;
+    for (auto it = pending_.begin(); it != pending_.end() && it->first <= last;) {
+      if (!it->second.published) {
+        ++it;
+        continue;
+      }
+      held.push_back(std::move(it->second.published));
+      it = pending_.erase(it);
+    }
+    for (auto& published : held) published(true);
+  }
+
   void Answer(Op& op) {
+    if (op.through()) {
+      AnswerPublishesThrough(op.id());
+      return;
+    }
     auto it = pending_.find(op.id());
     if (it == pending_.end()) {
       // Not waited for (its request failed meanwhile): a message the home

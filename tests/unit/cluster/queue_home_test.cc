@@ -124,8 +124,27 @@ TEST_F(QueueHomeTest, APublishIsEnqueuedOnTheNamedQueueAndAnswered) {
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].kind(), Op::REPLY);
   EXPECT_EQ(sent[0].id(), 7u);
+  EXPECT_TRUE(sent[0].through());
   EXPECT_EQ(sent[0].code(), 0u);
   EXPECT_EQ(Queue("q")->ready_count(), 1u);
+}
+
+TEST_F(QueueHomeTest, HeldPublishesAreAnsweredTogetherAndARefusedOneAloneAfterThoseBeforeIt) {
+  Declare("q");
+  Op bad = Publish(3, "q", "x");
+  bad.mutable_message()->set_properties(std::string("\xff\xff", 2));
+  Send({Publish(1, "q", "a"), Publish(2, "q", "b"), bad, Publish(4, "q", "c"),
+        Publish(5, "q", "d")});
+  std::vector<Op> sent = Sent();
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_TRUE(sent[0].through());
+  EXPECT_EQ(sent[0].id(), 2u) << "1 and 2, before the refusal of 3";
+  EXPECT_FALSE(sent[1].through());
+  EXPECT_EQ(sent[1].id(), 3u);
+  EXPECT_NE(sent[1].code(), 0u);
+  EXPECT_TRUE(sent[2].through());
+  EXPECT_EQ(sent[2].id(), 5u);
+  EXPECT_EQ(Queue("q")->ready_count(), 4u);
 }
 
 TEST_F(QueueHomeTest, APublishWhosePropertiesDoNotDecodeIsRefusedAndEnqueuesNothing) {

@@ -257,7 +257,8 @@ Result<Proposal> Raft::Propose(std::string command) {
                                           std::to_string(kMaxEntryBytes));
   }
   Index index = log_.Append(term_, EntryType::kCommand, std::move(command));
-  BroadcastAppend(/*heartbeat=*/false);
+  // Sent with the next Ready: proposals made before it share one append.
+  append_owed_ = true;
   return Proposal{index, term_};
 }
 
@@ -266,11 +267,15 @@ Result<Proposal> Raft::Propose(std::string command) {
 bool Raft::HasReady() const {
   if (ready_out_) return false;
   return HardState{term_, vote_} != handed_out_ || snapshot_out_ || log_.HasUnstable() ||
-         !outbox_.empty() || log_.committed() > log_.applying();
+         !outbox_.empty() || append_owed_ || log_.committed() > log_.applying();
 }
 
 Ready Raft::TakeReady() {
   RAFT_CHECK(!ready_out_);
+  if (append_owed_) {
+    append_owed_ = false;
+    if (role_ == Role::kLeader) BroadcastAppend(/*heartbeat=*/false);
+  }
   Ready r;
   HardState hs{term_, vote_};
   if (hs != handed_out_) r.hard_state = handed_out_ = hs;

@@ -230,6 +230,7 @@ class Raft {
   std::optional<Snapshot> snapshot_out_;  // to go out in the next Ready
   std::vector<Message> outbox_;
   bool ready_out_ = false;
+  bool append_owed_ = false;  // proposals since the last Ready, not yet sent
   Index ready_applied_ = 0;  // what the Ready out hands over to apply
 };
 

@@ -25,6 +25,7 @@ RaftDriver::RaftDriver(Runtime& runtime, RaftStorage& storage, Transport& transp
 RaftDriver::~RaftDriver() {
   stopping_ = true;  // a Done that proposes again is refused at once
   runtime_.Cancel(tick_timer_);
+  runtime_.Cancel(process_timer_);
   while (!pending_.empty())
     Resolve(pending_.begin()->first, NotCommitted("the node is stopping"));
 }
@@ -76,7 +77,13 @@ void RaftDriver::Track(Result<raft::Proposal> p, Done done) {
     Resolve(index, NotCommitted("no majority answered in time"));
   });
   pending_[index] = Pending{p->term, std::move(done), timer};
-  Process();
+  // After what else this loop turn brings: the proposals of one turn, from
+  // every client, share one save and one append per follower.
+  if (process_timer_ != 0) return;
+  process_timer_ = runtime_.ScheduleAfter(0, [this] {
+    process_timer_ = 0;
+    Process();
+  });
 }
 
 void RaftDriver::Resolve(raft::Index index, Status status) {

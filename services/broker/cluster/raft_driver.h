@@ -127,6 +127,7 @@ class RaftDriver {
   DriverOptions options_;
   raft::Raft raft_;
   TimerId tick_timer_ = 0;
+  TimerId process_timer_ = 0;  // proposals wait for it (Track)
   bool processing_ = false;
   raft::NodeId logged_leader_ = raft::kNoNode;
   raft::Term logged_term_ = 0;

@@ -5,7 +5,8 @@
 // and term), a minority leader's proposals time out, proposals pending when
 // the driver goes are answered, a restarted node replays its log, the log
 // is compacted every N entries and a restart starts from that snapshot, a
-// leader's appends leave before its own save (and its client is not told a
+// leader's proposals of one loop turn share one append per follower, its
+// appends leave before its own save (and its client is not told a
 // change committed when that save fails), and a failed save stops the node
 // before it sends anything else.
 #include "broker/cluster/raft_driver.h"
@@ -289,6 +290,22 @@ TEST_F(RaftDriverTest, ARestartedNodeReplaysItsLogFromDisk) {
   EXPECT_EQ(nodes_[follower]->machine.commands, (std::vector<std::string>{"one", "two"}));
 }
 
+TEST_F(RaftDriverTest, TheProposalsOfOneLoopTurnShareOneAppendPerFollower) {
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId leader = Leader();
+  auto answered = std::make_shared<int>(0);
+  size_t before = sent_by_.size();
+  for (int i = 0; i < 10; ++i)
+    nodes_[leader]->driver->Propose("c" + std::to_string(i), [answered](Status s, raft::Proposal) {
+      if (s.ok()) ++*answered;
+    });
+  runtime_.Advance(0);
+  size_t appends = 0;
+  for (size_t i = before; i < sent_by_.size(); ++i) appends += sent_by_[i] == leader;
+  EXPECT_EQ(appends, 2u) << "one to each follower, carrying all ten";
+  ASSERT_TRUE(RunUntil([&] { return *answered == 10; }));
+}
+
 TEST_F(RaftDriverTest, ALeaderSendsItsAppendsBeforeItsOwnSaveAndIsNotAnsweredWhenThatFails) {
   for (NodeId id : {1, 2, 3}) Boot(id, faulty_, false);
   ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
@@ -300,7 +317,8 @@ TEST_F(RaftDriverTest, ALeaderSendsItsAppendsBeforeItsOwnSaveAndIsNotAnsweredWhe
   auto answer = std::make_shared<std::optional<Status>>();
   nodes_[leader]->driver->Propose("while-saving",
                                   [answer](Status s, raft::Proposal) { *answer = s; });
-  ASSERT_TRUE(nodes_[leader]->fatal.has_value()) << "the save runs while proposing";
+  runtime_.Advance(0);  // the proposals of this turn are saved together, after it
+  ASSERT_TRUE(nodes_[leader]->fatal.has_value()) << "the save runs once the turn ends";
   // The append left before the save: the followers have the entry.
   RunUntil([&] {
     for (NodeId id : {1, 2, 3})

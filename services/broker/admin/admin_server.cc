@@ -260,6 +260,8 @@ uint16_t AdminServer::Start(const std::string& host, uint16_t port,
   builder.RegisterService(service_.get());
   for (grpc::Service* other : others) builder.RegisterService(other);
   builder.SetMaxReceiveMessageSize(64 << 20);  // definitions files
+  // A second node given the same port must fail to start, not share it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Peers ping their long-lived Queues streams every 2 s (cluster_service.cc).
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);

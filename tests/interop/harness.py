@@ -85,11 +85,20 @@ def toml_config(defs=DEFINITIONS):
     return "\n".join(out)
 
 
+_issued_ports = set()
+
+
 def free_port():
-    """A TCP port free on 127.0.0.1 now (for a server that cannot pick its own)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port free on 127.0.0.1 now (for a server that cannot pick its own),
+    never one this process was given before: the kernel may hand a port it just
+    freed out again, and a cluster's nodes must not be given the same one."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _issued_ports:
+            _issued_ports.add(port)
+            return port
 
 
 def temp_file(test, text, suffix=".toml"):

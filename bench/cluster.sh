@@ -5,7 +5,9 @@
 #      names) through one node: one connection, one channel, each waiting for
 #      its declare-ok. Warren: through a follower, so every declare is
 #      forwarded to the metadata leader; RabbitMQ: through rc2, a joined node.
-#      Total time, declares/s, p50/p99 per declare, and the ratio.
+#      Total time, declares/s, p50/p99 per declare, and the ratio. Then as
+#      many again with DECLARE_CLIENTS (16) connections declaring at once, as
+#      clients reconnecting after a failover do: declares/s and p99.
 #   2. Failover: kill -9 of Warren's metadata leader, then the time until a
 #      survivor logs a new leader and until a declare through a survivor
 #      succeeds. RabbitMQ 3.10 has no metadata leader (Mnesia); for reference,
@@ -25,6 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${WARREN_NODE_BIN:?set WARREN_NODE_BIN to the warren-node binary}"
 DECLARES=${DECLARES:-10000}
 SECONDS_EACH=${SECONDS_EACH:-10}
+DECLARE_CLIENTS=${DECLARE_CLIENTS:-16}
 CLUSTER_PERF=${CLUSTER_PERF:-1}
 [ -n "${WARREN_PERF_BIN:-}" ] || CLUSTER_PERF=0
 source "$here/lib.sh"
@@ -252,6 +255,9 @@ echo "warren   | metadata leader warren@c$wl (member $(member_of "$wl"), term $w
   "declares through warren@c$wf (member $(member_of "$wf")), load average $(loadavg)"
 w_decl=$(client declares --port "${WAMQP[wf]}" --count "$DECLARES" --check-port "${WAMQP[wo]}")
 echo "warren   | $w_decl"
+w_cdecl=$(client declares --port "${WAMQP[wf]}" --count "$DECLARES" --prefix cdecl- \
+            --clients "$DECLARE_CLIENTS")
+echo "warren   | $w_cdecl"
 if [ "$CLUSTER_PERF" = 1 ]; then
   read -r w_perf1 w_perf2 <<<"$(perf_pair warren "${WAMQP[1]}" "${WAMQP[2]}")"
 fi
@@ -265,7 +271,7 @@ done
 echo "warren   | kill -9 of warren@c$wl: $w_fail; new leader $new_leader"
 stop_warren_cluster
 
-r_decl='{}' r_fail='{}' r_perf1=- r_perf2=-
+r_decl='{}' r_cdecl='{}' r_fail='{}' r_perf1=- r_perf2=-
 if have_rabbit; then
   t0=$SECONDS
   if ! rabbit_cluster_up; then
@@ -274,6 +280,9 @@ if have_rabbit; then
   echo "rabbitmq | 3 nodes clustered in $((SECONDS - t0)) s; declares through rc2@localhost, load average $(loadavg)"
   r_decl=$(client declares --port "${RAMQP[2]}" --count "$DECLARES" --check-port "${RAMQP[3]}")
   echo "rabbitmq | $r_decl"
+  r_cdecl=$(client declares --port "${RAMQP[2]}" --count "$DECLARES" --prefix cdecl- \
+              --clients "$DECLARE_CLIENTS")
+  echo "rabbitmq | $r_cdecl"
   if [ "$CLUSTER_PERF" = 1 ]; then
     read -r r_perf1 r_perf2 <<<"$(perf_pair rabbitmq "${RAMQP[1]}" "${RAMQP[2]}")"
   fi
@@ -302,6 +311,10 @@ row "  p50 ms per declare" "$(g "$w_decl" p50_ms)" "$(g "$r_decl" p50_ms)" \
 row "  p99 ms per declare" "$(g "$w_decl" p99_ms)" "$(g "$r_decl" p99_ms)" \
   "$(ratio "$(g "$r_decl" p99_ms)" "$(g "$w_decl" p99_ms)")"
 row "  client CPU s (pika)" "$(g "$w_decl" client_cpu_s)" "$(g "$r_decl" client_cpu_s)" ""
+row "  $DECLARE_CLIENTS clients at once: declares/s" "$(g "$w_cdecl" rate)" "$(g "$r_cdecl" rate)" \
+  "$(ratio "$(g "$w_cdecl" rate)" "$(g "$r_cdecl" rate)") (Warren/RabbitMQ)"
+row "  $DECLARE_CLIENTS clients at once: p99 ms per declare" "$(g "$w_cdecl" p99_ms)" \
+  "$(g "$r_cdecl" p99_ms)" "$(ratio "$(g "$r_cdecl" p99_ms)" "$(g "$w_cdecl" p99_ms)")"
 row "kill -9 of the metadata leader: new leader logged, s" "$(g "$w_fail" leader_s)" "(none)" ""
 row "  first declare through a survivor ok, s" "$(g "$w_fail" declare_s)" "$(g "$r_fail" declare_s)" \
   "RabbitMQ: kill -9 of rc1, no leader"

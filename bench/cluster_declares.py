@@ -3,12 +3,16 @@
 (Debian's python3-pika):
 
   cluster_declares.py declares --port P --count N [--prefix PFX] [--check-port Q]
+                              [--clients K]
       N queue.declares (durable, not exclusive, not auto-delete, names
       PFX00000...) on one connection and one channel, one after another, each
-      waiting for its declare-ok. Prints one line of JSON: seconds, rate,
-      p50/p99/max latency in ms, and the client's own CPU seconds. With
-      --check-port, the last name is then looked up (passive declare) through
-      that other node, retried for up to 10 s, to show the declares reached it.
+      waiting for its declare-ok. With --clients K, K connections (one thread
+      each, all opened before the clock starts) declare N/K each at the same
+      time, as clients reconnecting after a failover do. Prints one line of
+      JSON: seconds, rate, p50/p99/max latency in ms, and the client's own CPU
+      seconds. With --check-port, the last name is then looked up (passive
+      declare) through that other node, retried for up to 10 s, to show the
+      declares reached it.
 
   cluster_declares.py failover --kill PID --port P --log LOG... [--timeout S]
       kill -9 PID (the metadata leader), then measures from that moment: until
@@ -46,21 +50,40 @@ def percentile(sorted_values, p):
 
 
 def declares(a):
-    conn = pika.BlockingConnection(params(a.port))
-    ch = conn.channel()
+    clients = max(1, a.clients)
+    conns = [pika.BlockingConnection(params(a.port)) for _ in range(clients)]
+    channels = [c.channel() for c in conns]
     lat = []
+    errors = []
+
+    def run(k):
+        try:
+            mine = []
+            for i in range(k, a.count, clients):
+                s = time.perf_counter()
+                channels[k].queue_declare("%s%05d" % (a.prefix, i), durable=True,
+                                          exclusive=False, auto_delete=False)
+                mine.append(time.perf_counter() - s)
+            lat.extend(mine)
+        except Exception as e:  # reported below, failing the run
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
     cpu0 = time.process_time()
     t0 = time.perf_counter()
-    for i in range(a.count):
-        s = time.perf_counter()
-        ch.queue_declare("%s%05d" % (a.prefix, i), durable=True, exclusive=False,
-                         auto_delete=False)
-        lat.append(time.perf_counter() - s)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     total = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
-    conn.close()
+    for c in conns:
+        c.close()
+    if errors:
+        sys.exit("declares failed: %s" % errors[0])
     lat.sort()
-    out = {"count": a.count, "seconds": round(total, 3), "rate": round(a.count / total, 1),
+    out = {"count": a.count, "clients": clients, "seconds": round(total, 3),
+           "rate": round(a.count / total, 1),
            "p50_ms": round(percentile(lat, 50) * 1e3, 3),
            "p99_ms": round(percentile(lat, 99) * 1e3, 3),
            "max_ms": round(lat[-1] * 1e3, 3), "client_cpu_s": round(cpu, 2)}
@@ -149,6 +172,7 @@ def main():
     d.add_argument("--count", type=int, default=10000)
     d.add_argument("--prefix", default="decl-")
     d.add_argument("--check-port", type=int)
+    d.add_argument("--clients", type=int, default=1)
     f = sub.add_parser("failover")
     f.add_argument("--kill", type=int, required=True)
     f.add_argument("--port", type=int, required=True)

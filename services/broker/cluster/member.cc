@@ -6,8 +6,8 @@
 #include <charconv>
 #include <condition_variable>
 #include <deque>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>

@@ -15,6 +15,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +27,7 @@
 #include "broker/core/broker.h"
 #include "broker/core/command.h"
 #include "common/config.h"
+#include "../fuzz/queue_home_frames.h"
 #include "manual_runtime.h"
 
 namespace warren::cluster {
@@ -319,6 +323,35 @@ TEST_F(QueueHomeTest, AFrameOfTooManyOpsEndsTheStream) {
   Send(std::move(ops));
   EXPECT_TRUE(link_->ended());
   EXPECT_TRUE(Sent().empty());
+}
+
+// The seeds of warren_fuzz_queue_home (tests/fuzz/corpus-queue_home) are
+// streams of frames that parse, carried out by a home like this one; when
+// each stream ends, the caller holds nothing.
+TEST_F(QueueHomeTest, TheFuzzersSeedsAreStreamsAHomeCarriesOut) {
+  Declare("q");
+  Declare("limited");
+  Declare("mine");
+  Declare("elsewhere", 2);
+  namespace fs = std::filesystem;
+  fs::path corpus = fs::path(WARREN_SOURCE_DIR) / "tests" / "fuzz" / "corpus-queue_home";
+  int seeds = 0;
+  for (const auto& entry : fs::directory_iterator(corpus)) {
+    std::ifstream file(entry.path(), std::ios::binary);
+    std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    auto link = std::make_shared<HomeLink>("warren@seed");
+    for (std::string_view f : fuzz::SplitFrames(bytes)) {
+      v1::QueueFrame frame;
+      ASSERT_TRUE(frame.ParseFromArray(f.data(), static_cast<int>(f.size()))) << entry.path();
+      home_->Receive(link, &frame);
+      runtime_.Advance(0);
+      EXPECT_FALSE(link->ended()) << entry.path();
+    }
+    home_->Receive(link, nullptr);
+    for (const char* name : {"q", "limited", "mine"}) EXPECT_EQ(Queue(name)->unacked_count(), 0u);
+    ++seeds;
+  }
+  EXPECT_GE(seeds, 3);
 }
 
 }  // namespace

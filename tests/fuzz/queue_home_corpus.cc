@@ -1,0 +1,93 @@
+// Writes the seed corpus of warren_fuzz_queue_home: a few streams of frames
+// (queue_home_frames.h) using every op a caller sends, on the queues the
+// fuzzer's home holds. Usage: warren_queue_home_fuzz_corpus <dir>, which
+// fills <dir>/corpus-queue_home (tests/fuzz/ in the source tree).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "broker/cluster/queue_wire.h"
+#include "broker/core/message.h"
+#include "queue_home_frames.h"
+#include "warren/v1/cluster.pb.h"
+
+using Op = warren::v1::QueueOp;
+
+namespace {
+
+Op Request(Op::Kind kind, uint64_t id, const std::string& queue) {
+  Op op;
+  op.set_kind(kind);
+  op.set_id(id);
+  op.set_vhost("/");
+  if (!queue.empty()) op.add_queues(queue);
+  return op;
+}
+
+Op Publish(uint64_t id, const std::string& queue, const std::string& body) {
+  Op op = Request(Op::PUBLISH, id, queue);
+  warren::cluster::ToWire(*warren::core::MakeMessage("", queue, {}, body), *op.mutable_message());
+  return op;
+}
+
+Op Consume(uint64_t id, const std::string& queue, uint32_t prefetch, uint64_t connection = 0) {
+  Op op = Request(Op::CONSUME, id, queue);
+  op.set_tag("ctag-" + std::to_string(id));
+  op.set_prefetch(prefetch);
+  op.set_connection(connection);
+  return op;
+}
+
+Op Settle(uint64_t consumer, Op::Settle kind, std::vector<uint64_t> deliveries) {
+  Op op;
+  op.set_kind(Op::SETTLE);
+  op.set_id(consumer);
+  op.set_settle(kind);
+  for (uint64_t d : deliveries) op.add_deliveries(d);
+  return op;
+}
+
+std::string Frame(std::vector<Op> ops) {
+  warren::v1::QueueFrame frame;
+  for (Op& op : ops) *frame.add_ops() = std::move(op);
+  return frame.SerializeAsString();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <dir>\n", argv[0]);
+    return 2;
+  }
+  Op credit = Request(Op::CREDIT, 10, "");
+  credit.set_count(5);
+  Op propose = Request(Op::PROPOSE, 30, "");
+  propose.set_command("not a command");
+  std::map<std::string, std::vector<std::string>> streams = {
+      {"publish_consume_settle",
+       {Frame({Publish(1, "q", "a"), Publish(2, "q", "b"), Publish(3, "limited", "c"),
+               Publish(4, "limited", "d"), Publish(5, "limited", "e")}),
+        Frame({Consume(10, "q", 1), credit}),
+        Frame({Settle(10, Op::ACK, {1, 2}), Settle(10, Op::REQUEUE, {3}),
+               Request(Op::CANCEL, 10, "")})}},
+      {"get_purge_stat",
+       {Frame({Publish(1, "q", "a"), Request(Op::GET, 2, "q"), Request(Op::GET, 3, "elsewhere"),
+               Request(Op::PURGE, 4, "limited"), Request(Op::STAT, 5, "q")}),
+        Frame({Settle(0, Op::REJECT, {1}), Request(Op::STAT, 6, "elsewhere")})}},
+      {"exclusive_and_propose",
+       {Frame({Consume(20, "mine", 0, 7), Consume(21, "mine", 0, 8), propose}),
+        Frame({Publish(22, "mine", "x"), Request(Op::CANCEL, 20, "")})}},
+  };
+  std::filesystem::path dir = std::filesystem::path(argv[1]) / "corpus-queue_home";
+  std::filesystem::create_directories(dir);
+  for (const auto& [name, frames] : streams) {
+    std::string bytes = warren::cluster::fuzz::JoinFrames(frames);
+    std::ofstream(dir / name, std::ios::binary | std::ios::trunc)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  return 0;
+}

@@ -9,46 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "broker/cluster/queue_wire.h"
-#include "broker/core/message.h"
 #include "queue_home_frames.h"
-#include "warren/v1/cluster.pb.h"
 
-using Op = warren::v1::QueueOp;
+using namespace warren::cluster::fuzz;
 
 namespace {
-
-Op Request(Op::Kind kind, uint64_t id, const std::string& queue) {
-  Op op;
-  op.set_kind(kind);
-  op.set_id(id);
-  op.set_vhost("/");
-  if (!queue.empty()) op.add_queues(queue);
-  return op;
-}
-
-Op Publish(uint64_t id, const std::string& queue, const std::string& body) {
-  Op op = Request(Op::PUBLISH, id, queue);
-  warren::cluster::ToWire(*warren::core::MakeMessage("", queue, {}, body), *op.mutable_message());
-  return op;
-}
-
-Op Consume(uint64_t id, const std::string& queue, uint32_t prefetch, uint64_t connection = 0) {
-  Op op = Request(Op::CONSUME, id, queue);
-  op.set_tag("ctag-" + std::to_string(id));
-  op.set_prefetch(prefetch);
-  op.set_connection(connection);
-  return op;
-}
-
-Op Settle(uint64_t consumer, Op::Settle kind, std::vector<uint64_t> deliveries) {
-  Op op;
-  op.set_kind(Op::SETTLE);
-  op.set_id(consumer);
-  op.set_settle(kind);
-  for (uint64_t d : deliveries) op.add_deliveries(d);
-  return op;
-}
 
 std::string Frame(std::vector<Op> ops) {
   warren::v1::QueueFrame frame;
@@ -85,7 +50,7 @@ int main(int argc, char** argv) {
   std::filesystem::path dir = std::filesystem::path(argv[1]) / "corpus-queue_home";
   std::filesystem::create_directories(dir);
   for (const auto& [name, frames] : streams) {
-    std::string bytes = warren::cluster::fuzz::JoinFrames(frames);
+    std::string bytes = JoinFrames(frames);
     std::ofstream(dir / name, std::ios::binary | std::ios::trunc)
         .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }

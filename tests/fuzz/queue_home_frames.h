@@ -1,7 +1,9 @@
 // The input of warren_fuzz_queue_home: the frames a caller sends on one
 // Cluster.Queues stream, each as a 2-byte big-endian length and that many
 // bytes of an encoded QueueFrame. Shared by the fuzzer, which splits an
-// input, and the corpus generator, which joins sample frames.
+// input, the corpus generator, which joins sample frames, and the unit
+// tests of the home (tests/unit/cluster/queue_home_test.cc), which build
+// their ops as the generator does.
 #pragma once
 
 #include <cstddef>
@@ -10,7 +12,47 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/cluster/queue_wire.h"
+#include "broker/core/message.h"
+#include "warren/v1/cluster.pb.h"
+
 namespace warren::cluster::fuzz {
+
+using Op = v1::QueueOp;
+
+// A caller's request `id` of `kind` on `queue` of vhost "/" (none: no queue).
+inline Op Request(Op::Kind kind, uint64_t id, const std::string& queue) {
+  Op op;
+  op.set_kind(kind);
+  op.set_id(id);
+  op.set_vhost("/");
+  if (!queue.empty()) op.add_queues(queue);
+  return op;
+}
+
+inline Op Publish(uint64_t id, const std::string& queue, const std::string& body) {
+  Op op = Request(Op::PUBLISH, id, queue);
+  ToWire(*core::MakeMessage("", queue, {}, body), *op.mutable_message());
+  return op;
+}
+
+inline Op Consume(uint64_t id, const std::string& queue, uint32_t prefetch = 0,
+                  uint64_t connection = 0) {
+  Op op = Request(Op::CONSUME, id, queue);
+  op.set_tag("ctag-" + std::to_string(id));
+  op.set_prefetch(prefetch);
+  op.set_connection(connection);
+  return op;
+}
+
+inline Op Settle(uint64_t consumer, Op::Settle kind, std::vector<uint64_t> deliveries) {
+  Op op;
+  op.set_kind(Op::SETTLE);
+  op.set_id(consumer);
+  op.set_settle(kind);
+  for (uint64_t d : deliveries) op.add_deliveries(d);
+  return op;
+}
 
 inline std::string JoinFrames(const std::vector<std::string>& frames) {
   std::string out;

@@ -34,6 +34,10 @@ namespace warren::cluster {
 namespace {
 
 using Op = v1::QueueOp;
+using fuzz::Consume;
+using fuzz::Publish;
+using fuzz::Request;
+using fuzz::Settle;
 using testkit::ManualRuntime;
 
 class QueueHomeTest : public ::testing::Test {
@@ -82,34 +86,6 @@ class QueueHomeTest : public ::testing::Test {
       if (frame.empty()) return out;
       for (Op& op : frame) out.push_back(std::move(op));
     }
-  }
-
-  static Op Request(Op::Kind kind, uint64_t id, const std::string& queue) {
-    Op op;
-    op.set_kind(kind);
-    op.set_id(id);
-    op.set_vhost("/");
-    op.add_queues(queue);
-    return op;
-  }
-  static Op Publish(uint64_t id, const std::string& queue, const std::string& body) {
-    Op op = Request(Op::PUBLISH, id, queue);
-    ToWire(*core::MakeMessage("", queue, {}, body), *op.mutable_message());
-    return op;
-  }
-  static Op Consume(uint64_t id, const std::string& queue, uint32_t prefetch = 0) {
-    Op op = Request(Op::CONSUME, id, queue);
-    op.set_tag("ctag-" + std::to_string(id));
-    op.set_prefetch(prefetch);
-    return op;
-  }
-  static Op Settle(uint64_t consumer, Op::Settle kind, std::vector<uint64_t> deliveries) {
-    Op op;
-    op.set_kind(Op::SETTLE);
-    op.set_id(consumer);
-    op.set_settle(kind);
-    for (uint64_t d : deliveries) op.add_deliveries(d);
-    return op;
   }
 
   NodeConfig config_;

@@ -185,11 +185,11 @@ class QueueHome::Session final : public core::SyncWaiter {
       std::vector<std::string> names;
       for (const std::string& name : op.queues())
         if (ShortString(name)) names.push_back(name);
+      // Counted (received, routed) by the client's channel, on its node,
+      // as RabbitMQ counts its global message stats: not again here.
       core::PublishOutcome outcome = v->PublishTo(names, message.value());
       ok = !outcome.rejected;
       durable_at = outcome.durable_at;
-      ++broker_.counters().messages_received;
-      if (outcome.routed > 0) ++broker_.counters().messages_routed;
     }
     // Answered in order: after every earlier one, once on disk.
     core::Persistence* store = broker_.persistence();
@@ -241,9 +241,7 @@ class QueueHome::Session final : public core::SyncWaiter {
     d.set_delivery(delivery);
     d.set_redelivered(entry.redelivered);
     ToWire(*entry.message, *d.mutable_message());
-    --remote.credit;
-    ++broker_.counters().messages_delivered;
-    if (entry.redelivered) ++broker_.counters().messages_redelivered;
+    --remote.credit;  // delivered: counted by the client's channel
     if (!c.no_ack()) {
       ++c.unacked;
       deliveries_[delivery] = Delivery{c.queue, std::move(entry), remote.id()};
@@ -295,8 +293,7 @@ class QueueHome::Session final : public core::SyncWaiter {
         touched.push_back(d.queue);
       switch (op.settle()) {
         case Op::ACK:
-          d.queue->Ack(d.entry);
-          ++broker_.counters().messages_acked;
+          d.queue->Ack(d.entry);  // counted by the client's channel
           break;
         case Op::REJECT: d.queue->Reject(std::move(d.entry)); break;
         default: requeue[d.queue].push_back(std::move(d.entry)); break;
@@ -319,8 +316,7 @@ class QueueHome::Session final : public core::SyncWaiter {
       r.set_found(true);
       r.set_delivery(delivery);
       r.set_redelivered(entry->redelivered);
-      ToWire(*entry->message, *r.mutable_message());
-      ++broker_.counters().messages_delivered;
+      ToWire(*entry->message, *r.mutable_message());  // counted by the client's channel
       if (!op.no_ack()) deliveries_[delivery] = Delivery{queue, std::move(*entry), 0};
     }
     Out(std::move(r));

@@ -141,6 +141,23 @@ TEST_F(QueueHomeTest, APublishWhosePropertiesDoNotDecodeIsRefusedAndEnqueuesNoth
   EXPECT_EQ(Queue("q")->ready_count(), 0u);
 }
 
+TEST_F(QueueHomeTest, TheMessageCountersAreTheClientsNodesNotTheHomes) {
+  // Counted once, by the client's channel on its own node, as RabbitMQ
+  // counts its global message stats where the channel is.
+  Declare("q");
+  Send({Publish(1, "q", "a"), Publish(2, "q", "b"), Consume(5, "q")});
+  std::vector<Op> sent = Sent();
+  std::vector<uint64_t> deliveries;
+  for (const Op& op : sent)
+    if (op.kind() == Op::DELIVER) deliveries.push_back(op.delivery());
+  ASSERT_EQ(deliveries.size(), 2u);
+  Send({Settle(5, Op::ACK, deliveries)});
+  const core::BrokerCounters& c = broker_.counters();
+  EXPECT_EQ(c.messages_received + c.messages_routed + c.messages_delivered + c.messages_acked,
+            0u);
+  EXPECT_EQ(Queue("q")->ready_count() + Queue("q")->unacked_count(), 0u);
+}
+
 TEST_F(QueueHomeTest, AConsumeIsAnsweredBeforeItsFirstDeliveryAndPrefetchHoldsUntilSettled) {
   Declare("q");
   for (const char* body : {"a", "b", "c"}) PublishHere("q", body);

@@ -9,8 +9,8 @@
 // that broker holds and the store's broker lacks is then applied to the
 // store's broker. This member's own transient queues lost their messages
 // with the restart: they are not rebuilt, and are returned, to be deleted
-// cluster-wide through the log, as RabbitMQ deletes a restarted node's
-// non-durable queues.
+// cluster-wide through the log, as RabbitMQ deletes a node's non-durable
+// queues (it does so when the node goes down).
 //
 // Called once, on the loop, while the member is built and before the
 // driver replays anything.

@@ -283,9 +283,12 @@ void Node::StartAdmin() {
   admin_ = std::make_unique<admin::AdminServer>(std::move(c));
   // What peers send is handed to the member on the loop; until it exists
   // (JoinCluster), or on a node alone, it is dropped or refused.
-  auto inbox = [this, io](const std::string&, std::string message) {
-    asio::post(*io, [this, message = std::move(message)]() mutable {
-      if (member_) member_->Receive(std::move(message));
+  auto inbox = [this, io](const std::string&, std::vector<std::string> messages,
+                          std::function<void()> handled) {
+    asio::post(*io, [this, messages = std::move(messages), handled = std::move(handled)]() mutable {
+      if (member_)
+        for (std::string& m : messages) member_->Receive(std::move(m));
+      handled();
     });
   };
   auto propose = [this, io](std::string command,

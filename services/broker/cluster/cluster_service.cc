@@ -4,9 +4,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
@@ -37,27 +39,60 @@ std::string Metadata(const grpc::CallbackServerContext* context, const char* key
   return std::string(it->second.data(), it->second.size());
 }
 
-// Reads one peer's Raft stream into the inbox until the peer ends it.
+// Reads one peer's Raft stream into the inbox until the peer ends it, one
+// batch at a time: the next read starts once the inbox says the last batch
+// was handled (RaftInbox), so what waits for the node's loop is bounded by
+// one batch per peer.
 class RaftReader final : public grpc::ServerReadReactor<v1::RaftBatch> {
  public:
-  RaftReader(const RaftInbox& inbox, std::string from) : inbox_(inbox), from_(std::move(from)) {
+  RaftReader(const RaftInbox& inbox, std::string from)
+      : inbox_(inbox), from_(std::move(from)), gate_(std::make_shared<Gate>()) {
+    gate_->reader = this;
     StartRead(&batch_);
   }
   void OnReadDone(bool ok) override {
     if (!ok) {
-      Finish(grpc::Status::OK);
+      End();
       return;
     }
-    for (std::string& m : *batch_.mutable_messages()) inbox_(from_, std::move(m));
+    std::vector<std::string> messages(std::make_move_iterator(batch_.mutable_messages()->begin()),
+                                      std::make_move_iterator(batch_.mutable_messages()->end()));
     batch_.Clear();
-    StartRead(&batch_);
+    inbox_(from_, std::move(messages), [gate = gate_] { gate->Next(); });
   }
-  void OnDone() override { delete this; }
+  // The peer went while no read was outstanding (one was, and it fails).
+  void OnCancel() override { End(); }
+  void OnDone() override {
+    {
+      std::lock_guard lock(gate_->mu);
+      gate_->reader = nullptr;
+    }
+    delete this;
+  }
 
  private:
+  // Shared with the inbox's `handled`, which may come after the stream ended.
+  struct Gate {
+    std::mutex mu;
+    RaftReader* reader = nullptr;  // until OnDone
+    bool finished = false;
+    void Next() {
+      std::lock_guard lock(mu);
+      if (reader && !finished) reader->StartRead(&reader->batch_);
+    }
+  };
+
+  void End() {
+    std::lock_guard lock(gate_->mu);
+    if (gate_->finished) return;
+    gate_->finished = true;
+    Finish(grpc::Status::OK);
+  }
+
   const RaftInbox& inbox_;
   const std::string from_;
   v1::RaftBatch batch_;
+  std::shared_ptr<Gate> gate_;
 };
 
 // A stream refused before anything is read.

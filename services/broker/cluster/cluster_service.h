@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <grpcpp/support/status.h>
 
@@ -52,8 +53,13 @@ using QueuesHandler =
     std::function<void(std::shared_ptr<HomeLink> link, std::shared_ptr<v1::QueueFrame> frame)>;
 
 // Where Raft messages from peers go: called on gRPC's threads (post to the
-// node's loop from there), each peer's messages in the order it sent them.
-using RaftInbox = std::function<void(const std::string& from_node, std::string message)>;
+// node's loop from there) with each batch a peer sent, its messages in the
+// order it sent them. `handled` must be called once they are, from any
+// thread: the peer's next batch is read only then, so a peer that sends
+// faster than the node handles is held back by its own stream.
+using RaftInbox = std::function<void(const std::string& from_node,
+                                     std::vector<std::string> messages,
+                                     std::function<void()> handled)>;
 
 // Runs a metadata command (encoded) a follower forwarded: called on a gRPC
 // thread, it must not block. The node posts it to its loop, where

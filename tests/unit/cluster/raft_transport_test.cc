@@ -1,8 +1,11 @@
 // Raft messages between two nodes' Cluster services over loopback gRPC:
-// delivered in order with the sender's name, only from a node that holds
-// the secret, and again once a restarted peer is back.
+// delivered in order with the sender's name, a peer's next batch read only
+// once the last was handled, only from a node that holds the secret, and
+// again once a restarted peer is back.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,10 +31,12 @@ using std::chrono::seconds;
 class Mailbox {
  public:
   RaftInbox inbox() {
-    return [this](const std::string& from, std::string message) {
+    return [this](const std::string& from, std::vector<std::string> messages,
+                  std::function<void()> handled) {
       std::lock_guard lock(mu_);
-      got_.emplace_back(from, std::move(message));
+      for (std::string& m : messages) got_.emplace_back(from, std::move(m));
       changed_.notify_all();
+      handled();
     };
   }
   // True once `count` messages are in, within `limit`.
@@ -50,10 +55,52 @@ class Mailbox {
   std::vector<std::pair<std::string, std::string>> got_;
 };
 
+// An inbox whose batches wait for the test thread to handle them, one at
+// a time, as a busy loop would.
+class HeldMailbox {
+ public:
+  RaftInbox inbox() {
+    return [this](const std::string&, std::vector<std::string> messages,
+                  std::function<void()> handled) {
+      std::lock_guard lock(mu_);
+      waiting_.push_back({messages.size(), std::move(handled)});
+      most_waiting_ = std::max(most_waiting_, waiting_.size());
+      changed_.notify_all();
+    };
+  }
+  // Handles batches as they come until `count` messages are in, within
+  // `limit` per batch; the number of batches handled, 0 on a timeout.
+  size_t HandleUntil(size_t count, seconds limit) {
+    size_t got = 0, batches = 0;
+    while (got < count) {
+      std::unique_lock lock(mu_);
+      if (!changed_.wait_for(lock, limit, [&] { return !waiting_.empty(); })) return 0;
+      auto [size, handled] = std::move(waiting_.front());
+      waiting_.pop_front();
+      lock.unlock();
+      got += size;
+      ++batches;
+      handled();
+    }
+    return batches;
+  }
+  size_t most_waiting() {
+    std::lock_guard lock(mu_);
+    return most_waiting_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<std::pair<size_t, std::function<void()>>> waiting_;
+  size_t most_waiting_ = 0;
+};
+
 // Node "warren@b": its Cluster service on 127.0.0.1 (`port` 0: any free one).
 class Receiver {
  public:
-  Receiver(const Secret& secret, Mailbox& mailbox, int port = 0)
+  template <class Box>
+  Receiver(const Secret& secret, Box& mailbox, int port = 0)
       : service_(MakeClusterService(secret, "warren@b", {.inbox = mailbox.inbox()})) {
     testkit::LoopbackServer served = testkit::ServeOnLoopback(*service_, port);
     server_ = std::move(served.server);
@@ -97,6 +144,18 @@ TEST(RaftTransportTest, MessagesArriveInOrderNamingTheSender) {
     EXPECT_EQ(got[i].first, "warren@a");
     ASSERT_EQ(got[i].second, "m" + std::to_string(i));
   }
+  EXPECT_EQ(to_b.dropped(), 0u);
+}
+
+TEST(RaftTransportTest, APeersNextBatchIsReadOnlyOnceTheLastWasHandled) {
+  Secret secret = Secret::FromText("SHARED");
+  HeldMailbox mailbox;
+  Receiver b(secret, mailbox);
+  RaftSender to_b(b.address(), secret, "warren@a");
+  for (int i = 0; i < 2000; ++i) to_b.Send("m" + std::to_string(i));
+  size_t batches = mailbox.HandleUntil(2000, seconds(20));
+  ASSERT_GT(batches, 1u) << "the sender sends at most 256 a batch";
+  EXPECT_EQ(mailbox.most_waiting(), 1u) << "a batch was read before the last was handled";
   EXPECT_EQ(to_b.dropped(), 0u);
 }
 

@@ -5,9 +5,6 @@
 // the metadata exactly the snapshot's, and damaged bytes refused.
 #include "broker/cluster/metadata_machine.h"
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -19,6 +16,7 @@
 #include "broker/cluster/metadata_snapshot.h"
 #include "broker/core/broker.h"
 #include "common/config.h"
+#include "fuzz_seeds.h"
 #include "log_capture.h"
 #include "manual_runtime.h"
 #include "metadata_examples.h"
@@ -302,21 +300,16 @@ TEST_F(MetadataMachineTest, AfterARestartEntriesTheStoreAlreadyHeldAreSkippedAnd
 // The seeds of warren_fuzz_metadata_snapshot (tests/fuzz/corpus-metadata_snapshot)
 // are snapshots this build decodes and restores without a refusal.
 TEST_F(MetadataMachineTest, TheSnapshotFuzzersSeedsDecodeAndRestore) {
-  namespace fs = std::filesystem;
-  fs::path corpus = fs::path(WARREN_SOURCE_DIR) / "tests" / "fuzz" / "corpus-metadata_snapshot";
-  int seeds = 0;
-  for (const auto& entry : fs::directory_iterator(corpus)) {
-    std::ifstream file(entry.path(), std::ios::binary);
-    std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  auto seeds = testkit::FuzzSeeds("corpus-metadata_snapshot");
+  for (const auto& [path, bytes] : seeds) {
     Replica r(runtime_);
-    EXPECT_TRUE(r.machine.RestoreSnapshot(bytes).ok()) << entry.path();
+    EXPECT_TRUE(r.machine.RestoreSnapshot(bytes).ok()) << path;
     // Nothing refused: the broker holds every definition the seed does.
     Result<std::vector<core::Command>> decoded = DecodeSnapshot(bytes);
-    ASSERT_TRUE(decoded.ok()) << entry.path();
-    EXPECT_EQ(DescribeMetadata(r.broker).size(), decoded->size()) << entry.path();
-    ++seeds;
+    ASSERT_TRUE(decoded.ok()) << path;
+    EXPECT_EQ(DescribeMetadata(r.broker).size(), decoded->size()) << path;
   }
-  EXPECT_GE(seeds, 2);
+  EXPECT_GE(seeds.size(), 2u);
 }
 
 }  // namespace

@@ -15,9 +15,6 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +25,7 @@
 #include "broker/core/command.h"
 #include "common/config.h"
 #include "../fuzz/queue_home_frames.h"
+#include "fuzz_seeds.h"
 #include "manual_runtime.h"
 
 namespace warren::cluster {
@@ -326,25 +324,20 @@ TEST_F(QueueHomeTest, TheFuzzersSeedsAreStreamsAHomeCarriesOut) {
   Declare("limited");
   Declare("mine");
   Declare("elsewhere", 2);
-  namespace fs = std::filesystem;
-  fs::path corpus = fs::path(WARREN_SOURCE_DIR) / "tests" / "fuzz" / "corpus-queue_home";
-  int seeds = 0;
-  for (const auto& entry : fs::directory_iterator(corpus)) {
-    std::ifstream file(entry.path(), std::ios::binary);
-    std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  auto seeds = testkit::FuzzSeeds("corpus-queue_home");
+  for (const auto& [path, bytes] : seeds) {
     auto link = std::make_shared<HomeLink>("warren@seed");
     for (std::string_view f : fuzz::SplitFrames(bytes)) {
       v1::QueueFrame frame;
-      ASSERT_TRUE(frame.ParseFromArray(f.data(), static_cast<int>(f.size()))) << entry.path();
+      ASSERT_TRUE(frame.ParseFromArray(f.data(), static_cast<int>(f.size()))) << path;
       home_->Receive(link, &frame);
       runtime_.Advance(0);
-      EXPECT_FALSE(link->ended()) << entry.path();
+      EXPECT_FALSE(link->ended()) << path;
     }
     home_->Receive(link, nullptr);
     for (const char* name : {"q", "limited", "mine"}) EXPECT_EQ(Queue(name)->unacked_count(), 0u);
-    ++seeds;
   }
-  EXPECT_GE(seeds, 3);
+  EXPECT_GE(seeds.size(), 3u);
 }
 
 }  // namespace

@@ -5,8 +5,6 @@
 #include "broker/cluster/raft_storage.h"
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -14,6 +12,7 @@
 
 #include "../../fuzz/store_fuzz_input.h"
 #include "store/faulty_file_system.h"
+#include "fuzz_seeds.h"
 #include "temp_dir.h"
 
 namespace warren::cluster {
@@ -202,25 +201,22 @@ namespace {
 // storage reads as a node's start does: the framed ones open, to entries
 // that follow the snapshot, and the raw one is refused.
 TEST(RaftLogSeedsTest, TheFramedSeedsOpenAndTheRawOneIsRefused) {
-  fs::path corpus = fs::path(WARREN_SOURCE_DIR) / "tests" / "fuzz" / "corpus-raft_log";
   testkit::TempDir root("raft-seeds");
   fs::path dir = root.path();
   int opened = 0;
-  for (const auto& seed : fs::directory_iterator(corpus)) {
-    std::ifstream in(seed.path(), std::ios::binary);
-    std::string input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& [path, input] : testkit::FuzzSeeds("corpus-raft_log")) {
     store::fuzz::PlaceFile(dir, dir / "cluster" / "raft.log",
                            reinterpret_cast<const uint8_t*>(input.data()), input.size(),
                            store::FileKind::kRaft);
     Result<raft::Persisted> p =
         RaftStorage(store::FileSystem::Default(), (dir / "cluster").string()).Open();
-    if (seed.path().filename() == "raw_bytes") {
+    if (path.filename() == "raw_bytes") {
       EXPECT_FALSE(p.ok());
       continue;
     }
-    ASSERT_TRUE(p.ok()) << seed.path() << ": " << p.error().text;
+    ASSERT_TRUE(p.ok()) << path << ": " << p.error().text;
     raft::Index next = p->snapshot.meta.index + 1;
-    for (const Entry& e : p->entries) EXPECT_EQ(e.index, next++) << seed.path();
+    for (const Entry& e : p->entries) EXPECT_EQ(e.index, next++) << path;
     ++opened;
   }
   EXPECT_EQ(opened, 5);

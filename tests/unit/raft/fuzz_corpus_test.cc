@@ -3,29 +3,19 @@
 // Regenerate them with warren_raft_fuzz_corpus (tests/fuzz/).
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
+#include "fuzz_seeds.h"
 #include "raft/codec.h"
 
 namespace warren::raft {
 namespace {
 
-namespace fs = std::filesystem;
-
 TEST(RaftFuzzCorpus, EverySeedIsAMessage) {
-  int seeds = 0;
-  for (const auto& e : fs::directory_iterator(fs::path(WARREN_SOURCE_DIR) / "tests" / "fuzz" /
-                                              "corpus-raft_message")) {
-    ++seeds;
-    std::ifstream f(e.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << f.rdbuf();
-    Result<Message> m = DecodeMessage(bytes.str());
-    EXPECT_TRUE(m.ok()) << e.path() << ": " << (m.ok() ? "" : m.error().text);
+  auto seeds = testkit::FuzzSeeds("corpus-raft_message");
+  for (const auto& [path, bytes] : seeds) {
+    Result<Message> m = DecodeMessage(bytes);
+    EXPECT_TRUE(m.ok()) << path << ": " << (m.ok() ? "" : m.error().text);
   }
-  EXPECT_GE(seeds, 7) << "one seed per message kind";
+  EXPECT_GE(seeds.size(), 7u) << "one seed per message kind";
 }
 
 }  // namespace

@@ -286,8 +286,7 @@ void Node::StartAdmin() {
   auto inbox = [this, io](const std::string&, std::vector<std::string> messages,
                           std::function<void()> handled) {
     asio::post(*io, [this, messages = std::move(messages), handled = std::move(handled)]() mutable {
-      if (member_)
-        for (std::string& m : messages) member_->Receive(std::move(m));
+      if (member_) member_->Receive(messages);
       handled();
     });
   };

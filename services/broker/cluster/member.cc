@@ -618,7 +618,9 @@ void Member::ProposeOwn(std::vector<std::pair<core::Command, std::string>> chang
   parts_->ProposeOwn();
 }
 
-void Member::Receive(std::string message) { parts_->driver->Receive(message); }
+void Member::Receive(const std::vector<std::string>& messages) {
+  parts_->driver->Receive(messages);
+}
 
 void Member::ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply) {
   parts_->gate->ProposeForPeer(std::move(command), std::move(reply));

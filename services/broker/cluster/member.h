@@ -141,10 +141,10 @@ class Member {
   // deletes of this member's lost transient queues (restart_metadata.h).
   void ProposeOwn(std::vector<std::pair<core::Command, std::string>> changes);
 
-  // What the Cluster service receives, posted to the loop by the node: a
-  // Raft message from a peer, and a change a follower forwarded (`reply`
-  // runs once).
-  void Receive(std::string message);
+  // What the Cluster service receives, posted to the loop by the node: the
+  // Raft messages of one read from a peer's stream, and a change a follower
+  // forwarded (`reply` runs once).
+  void Receive(const std::vector<std::string>& messages);
   void ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply);
   // A change of members a peer (or this node) asked for: carried out here
   // when this node leads, else answered with the leader's address.

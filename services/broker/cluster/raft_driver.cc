@@ -42,13 +42,22 @@ void RaftDriver::Tick() {
 }
 
 void RaftDriver::Receive(std::string_view bytes) {
+  Step(bytes);
+  Process();
+}
+
+void RaftDriver::Receive(const std::vector<std::string>& batch) {
+  for (const std::string& bytes : batch) Step(bytes);
+  Process();
+}
+
+void RaftDriver::Step(std::string_view bytes) {
   Result<raft::Message> m = raft::DecodeMessage(bytes);
   if (!m.ok()) {
     spdlog::warn("cluster: dropped a Raft message that does not decode: {}", m.error().text);
     return;
   }
   raft_.Step(std::move(m.value()));
-  Process();
 }
 
 void RaftDriver::Propose(std::string command, Done done) {

@@ -94,6 +94,9 @@ class RaftDriver {
   void Start();  // ticks begin
   // A message's bytes from a peer; bytes that do not decode are dropped.
   void Receive(std::string_view bytes);
+  // What one read from a peer's stream brought, stepped together: they share
+  // one save (one fsync) and one batch of answers per peer.
+  void Receive(const std::vector<std::string>& batch);
   // Proposes `command`; `done` runs exactly once (see above).
   void Propose(std::string command, Done done);
   // Proposes a membership change (raft.h); answered as Propose is, once
@@ -109,6 +112,7 @@ class RaftDriver {
     TimerId timer;
   };
   void Tick();
+  void Step(std::string_view bytes);  // decoded and given to the core, or dropped
   void Process();
   // Answers `done` at once when `p` was refused, else once its entry is
   // applied (or replaced, or not committed in time).

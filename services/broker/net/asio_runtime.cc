@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <asio/post.hpp>
+
 namespace warren::net {
 
 int64_t AsioRuntime::NowMs() const {
@@ -16,6 +18,17 @@ int64_t AsioRuntime::WallSeconds() const {
 
 TimerId AsioRuntime::ScheduleAfter(int64_t delay_ms, std::function<void()> fn) {
   TimerId id = ++next_id_;
+  if (delay_ms <= 0) {
+    // Posted, not a timer: a timer due now still costs the loop a round
+    // through the kernel's timer and epoll before it runs. The entry (no
+    // timer) is what Cancel removes.
+    timers_.emplace(id, nullptr);
+    asio::post(io_, [this, id, fn = std::move(fn)] {
+      if (timers_.erase(id) == 0) return;  // cancelled
+      fn();
+    });
+    return id;
+  }
   auto timer = std::make_unique<asio::steady_timer>(io_);
   timer->expires_after(std::chrono::milliseconds(delay_ms));
   timer->async_wait([this, id, fn = std::move(fn)](const std::error_code& ec) {
@@ -33,7 +46,7 @@ void AsioRuntime::Cancel(TimerId id) {
   if (id == 0) return;
   auto it = timers_.find(id);
   if (it == timers_.end()) return;
-  it->second->cancel();
+  if (it->second) it->second->cancel();
   timers_.erase(it);
 }
 

@@ -67,11 +67,17 @@ struct TestNode {
 class Network final : public Transport {
  public:
   Network(testkit::ManualRuntime& runtime, NodeId from, std::map<NodeId, TestNode*>& nodes,
-          std::set<NodeId>& cut, std::vector<NodeId>& sent_by)
-      : runtime_(runtime), from_(from), nodes_(nodes), cut_(cut), sent_by_(sent_by) {}
+          std::set<NodeId>& cut, std::vector<NodeId>& sent_by,
+          std::map<NodeId, std::vector<std::string>>& held)
+      : runtime_(runtime), from_(from), nodes_(nodes), cut_(cut), sent_by_(sent_by),
+        held_(held) {}
   void Send(NodeId to, std::string bytes) override {
     sent_by_.push_back(from_);
     if (cut_.count(from_) != cut_.count(to)) return;  // across the partition
+    if (auto h = held_.find(to); h != held_.end()) {  // kept, for the test to hand over
+      h->second.push_back(std::move(bytes));
+      return;
+    }
     runtime_.ScheduleAfter(1, [this, to, bytes = std::move(bytes)] {
       auto it = nodes_.find(to);
       if (it != nodes_.end() && it->second->driver) it->second->driver->Receive(bytes);
@@ -84,6 +90,7 @@ class Network final : public Transport {
   std::map<NodeId, TestNode*>& nodes_;
   std::set<NodeId>& cut_;
   std::vector<NodeId>& sent_by_;
+  std::map<NodeId, std::vector<std::string>>& held_;
 };
 
 class RaftDriverTest : public ::testing::Test {
@@ -93,7 +100,7 @@ class RaftDriverTest : public ::testing::Test {
       nodes_[id] = std::make_unique<TestNode>();
       nodes_[id]->id = id;
       by_id_[id] = nodes_[id].get();
-      networks_[id] = std::make_unique<Network>(runtime_, id, by_id_, cut_, sent_by_);
+      networks_[id] = std::make_unique<Network>(runtime_, id, by_id_, cut_, sent_by_, held_);
       Boot(id, store::FileSystem::Default(), true);
     }
   }
@@ -161,6 +168,7 @@ class RaftDriverTest : public ::testing::Test {
   std::map<NodeId, std::unique_ptr<Network>> networks_;
   std::set<NodeId> cut_;
   std::vector<NodeId> sent_by_;
+  std::map<NodeId, std::vector<std::string>> held_;  // messages to these nodes wait here
   uint64_t compact_every_ = 10000;
 };
 
@@ -304,6 +312,26 @@ TEST_F(RaftDriverTest, TheProposalsOfOneLoopTurnShareOneAppendPerFollower) {
   for (size_t i = before; i < sent_by_.size(); ++i) appends += sent_by_[i] == leader;
   EXPECT_EQ(appends, 2u) << "one to each follower, carrying all ten";
   ASSERT_TRUE(RunUntil([&] { return *answered == 10; }));
+}
+
+TEST_F(RaftDriverTest, WhatOneReadFromAPeerBringsIsSavedWithOneFsync) {
+  for (NodeId id : {1, 2, 3}) Boot(id, faulty_, false);
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId leader = Leader();
+  NodeId follower = leader == 1 ? 2 : 1;
+  held_[follower];
+  for (int i = 0; i < 3; ++i) {  // three turns: three appends to the follower
+    nodes_[leader]->driver->Propose("c" + std::to_string(i), [](Status, raft::Proposal) {});
+    runtime_.Advance(0);
+  }
+  std::vector<std::string> batch = std::move(held_[follower]);
+  held_.erase(follower);
+  ASSERT_GE(batch.size(), 3u);
+  raft::Index before = nodes_[follower]->driver->raft().log().last_index();
+  int syncs = faulty_.calls(store::test::Op::kFdatasync);
+  nodes_[follower]->driver->Receive(batch);
+  EXPECT_EQ(faulty_.calls(store::test::Op::kFdatasync), syncs + 1);
+  EXPECT_EQ(nodes_[follower]->driver->raft().log().last_index(), before + 3);
 }
 
 TEST_F(RaftDriverTest, ALeaderSendsItsAppendsBeforeItsOwnSaveAndIsNotAnsweredWhenThatFails) {

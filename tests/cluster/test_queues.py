@@ -191,6 +191,18 @@ class QueuesAcrossNodesTest(unittest.TestCase):
                 wait_for(lambda: queue_row(self.n1, "relay", "messages")["messages"] == 0,
                          "relay empty on warren@c1 once acknowledged", timeout=FORWARDED)
 
+    def test_a_transaction_through_another_node_commits_on_the_queue_s_node(self):
+        queue_on_c1(self.cluster, "txq")
+        with connect(self.n2) as conn:
+            ch = conn.channel()
+            ch.tx_select()
+            for body in bodies(50):
+                ch.basic_publish("", "txq", body, PERSISTENT)
+            ch.tx_rollback()
+            ch.basic_publish("", "txq", b"committed", PERSISTENT)
+            ch.tx_commit()
+            self.assertEqual(passive_count(self.n1, "txq"), 1)
+
     def test_get_ack_reject_and_requeue_through_another_node(self):
         queue_on_c1(self.cluster, "got", messages=3)
         with connect(self.n2) as conn:
@@ -375,6 +387,17 @@ class QueueNodeStopsTest(unittest.TestCase):
                 self.assertEqual(refused.exception.reply_code, 404, refused.exception.reply_text)
                 self.assertIn("warren@c1", refused.exception.reply_text)
                 self.assertIn("down or inaccessible", refused.exception.reply_text)
+                # A transaction's commit waits for the queue's node: with it
+                # down, the commit fails as RabbitMQ's does when a queue
+                # refuses part of it, instead of a commit-ok for lost messages.
+                tx = conn.channel()
+                tx.tx_select()
+                tx.basic_publish("", "dq", b"never held", PERSISTENT)
+                with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as failed:
+                    tx.tx_commit()
+                self.assertEqual(failed.exception.reply_code, 406, failed.exception.reply_text)
+                self.assertEqual(failed.exception.reply_text,
+                                 "PRECONDITION_FAILED - partial tx completion")
 
             # Listed through the others with the state RabbitMQ lists a queue
             # whose node is down in.

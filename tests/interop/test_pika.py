@@ -205,6 +205,22 @@ class PikaTest(unittest.TestCase):
         tx.tx_commit()
         self.assertEqual(self.drain(q), [b"committed"])
 
+    def test_a_commit_whose_message_a_queue_refuses_fails_as_partial(self):
+        # RabbitMQ answers a commit only once every queue took its messages;
+        # one refused (reject-publish at max length) fails it with 406.
+        (q,) = self.queues("tx-partial", 1)
+        self.ch.queue_delete(q)
+        self.ch.queue_declare(q, arguments={"x-max-length": 1, "x-overflow": "reject-publish"})
+        tx = self.conn.channel()
+        tx.tx_select()
+        tx.basic_publish("", q, b"taken")
+        tx.basic_publish("", q, b"refused")
+        with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as cm:
+            tx.tx_commit()
+        self.assertEqual(cm.exception.reply_code, 406)
+        self.assertEqual(cm.exception.reply_text, "PRECONDITION_FAILED - partial tx completion")
+        self.assertEqual(self.drain(q), [b"taken"])
+
     def test_permissions_limit_a_user_to_its_patterns(self):
         # "limited" may configure/write/read only names starting "limited-".
         ch = self.connect("limited", "limited").channel()

@@ -172,8 +172,11 @@ class Channel : public core::ConsumerSink,
   };
   Forwarded Forward(std::vector<core::RemoteRoute>& routes, const core::MessagePtr& message,
                     uint64_t seq);
-  // A home answered one of publish `seq`'s waits.
-  void RemoteConfirmed(uint64_t seq, bool ok);
+  // A home answered one of the waits of publish `id` (a confirm), or of
+  // tx.commit `id` (`commit`).
+  void RemoteAnswered(uint64_t id, bool commit, bool ok);
+  // RabbitMQ's refusal of a commit some of whose messages a queue refused.
+  static Status PartialCommit();
   // Settles deliveries from queues homed elsewhere, at their homes.
   void SettleRemote(std::vector<Unacked> entries, core::SettleKind kind);
   // Confirms publish `seq`, once the store has synced past `durable_at`
@@ -223,7 +226,7 @@ class Channel : public core::ConsumerSink,
     uint64_t seq;
     bool ack;
     uint64_t durable_at;
-    bool commit_ok = false;  // tx.commit-ok rather than a confirm
+    bool commit_ok = false;  // tx.commit-ok (seq: the commit's id) rather than a confirm
     uint32_t remote_waits = 0;  // homes of queues elsewhere yet to answer
   };
   std::deque<AwaitingSync> awaiting_sync_;
@@ -231,6 +234,13 @@ class Channel : public core::ConsumerSink,
   bool tx_mode_ = false;
   std::vector<TxPublish> tx_publishes_;
   std::vector<TxOp> tx_acks_;
+  // tx.commits so far: each one's id, for its homes' answers to find it.
+  uint64_t tx_commits_ = 0;
+  // While tx.commit routes its publishes: its id, the homes it waits for
+  // and whether a queue refused a message.
+  uint64_t tx_committing_ = 0;
+  uint32_t tx_commit_waits_ = 0;
+  bool tx_commit_failed_ = false;
 
   std::string reply_to_key_;         // amq.rabbitmq.reply-to.<token> when consuming
   std::string reply_to_consumer_tag_;

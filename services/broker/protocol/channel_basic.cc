@@ -301,6 +301,10 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
   if (outcome.durable_at != 0) last_durable_at_ = outcome.durable_at;
   if (seq != 0)
     Confirm(seq, !outcome.rejected && !forwarded.failed, outcome.durable_at, forwarded.waits);
+  if (tx_committing_ != 0) {
+    tx_commit_waits_ += forwarded.waits;
+    if (outcome.rejected || forwarded.failed) tx_commit_failed_ = true;
+  }
   return Status::Ok();
 }
 
@@ -315,12 +319,15 @@ Channel::Forwarded Channel::Forward(std::vector<core::RemoteRoute>& routes,
     return out;
   }
   std::weak_ptr<bool> alive = alive_;
+  // A confirm (seq), or the tx.commit being routed, waits for the home.
+  uint64_t commit = seq == 0 ? tx_committing_ : 0;
   for (core::RemoteRoute& r : routes) {
-    if (seq != 0) ++out.waits;
+    if (seq != 0 || commit != 0) ++out.waits;
     remote->Publish(r.home, vhost().name(), std::move(r.queues), message,
-                    [this, alive, seq](bool ok) {
-                      if (seq == 0 || alive.expired()) return;
-                      RemoteConfirmed(seq, ok);
+                    [this, alive, seq, commit](bool ok) {
+                      if (alive.expired()) return;
+                      if (seq != 0) RemoteAnswered(seq, false, ok);
+                      else if (commit != 0) RemoteAnswered(commit, true, ok);
                     });
     // A home that cannot keep up pushes back: this client is read no
     // further until the link to it drains.
@@ -332,9 +339,10 @@ Channel::Forwarded Channel::Forward(std::vector<core::RemoteRoute>& routes,
   return out;
 }
 
-void Channel::RemoteConfirmed(uint64_t seq, bool ok) {
-  auto it = std::find_if(awaiting_sync_.begin(), awaiting_sync_.end(),
-                         [seq](const AwaitingSync& a) { return a.seq == seq && !a.commit_ok; });
+void Channel::RemoteAnswered(uint64_t id, bool commit, bool ok) {
+  auto it = std::find_if(awaiting_sync_.begin(), awaiting_sync_.end(), [&](const AwaitingSync& a) {
+    return a.seq == id && a.commit_ok == commit;
+  });
   if (it == awaiting_sync_.end() || it->remote_waits == 0) return;
   --it->remote_waits;
   if (!ok) it->ack = false;
@@ -376,6 +384,11 @@ void Channel::DrainAwaiting() {
     if (!a.commit_ok) {
       ConfirmNow(a.seq, a.ack, false);
       continue;
+    }
+    if (!a.ack) {  // a queue refused one of the commit's messages
+      connection_.Fail(number_, PartialCommit().error(), amqp::TxCommit::kClassId,
+                       amqp::TxCommit::kMethodId);
+      return;
     }
     FlushConfirms();
     Reply(amqp::TxCommitOk{});
@@ -540,26 +553,41 @@ Status Channel::HandleTxCommit() {
   tx_publishes_.clear();
   tx_acks_.clear();
   tx_mode_ = false;  // let Settle apply directly
+  // Publishes routed from here count their homes' answers for this commit.
+  uint64_t commit = ++tx_commits_;
+  tx_committing_ = commit;
+  tx_commit_waits_ = 0;
+  tx_commit_failed_ = false;
   Status result = Status::Ok();
   for (TxPublish& p : publishes) {
     result = Route(p.exchange, p.mandatory, p.message, 0);
     if (!result.ok()) break;
   }
+  tx_committing_ = 0;
   for (const TxOp& op : acks) {
     if (!result.ok()) break;
     result = Settle(op.kind, op.tag, op.multiple);
   }
   tx_mode_ = true;
   if (!result.ok()) return result;
-  // As RabbitMQ: commit-ok once the committed persistent messages are on disk.
+  // As RabbitMQ: commit-ok once every queue took the committed messages
+  // (homes on other nodes answered) and the persistent ones are on disk; a
+  // message a queue refused fails the commit (406, "partial tx completion").
   core::Persistence* store = connection_.broker().persistence();
-  if (store && store->synced() < last_durable_at_) {
-    awaiting_sync_.push_back({0, true, last_durable_at_, true});
-    store->WaitForSync(this);
+  bool must_sync = store && store->synced() < last_durable_at_;
+  if (must_sync || tx_commit_waits_ > 0 || !awaiting_sync_.empty()) {
+    awaiting_sync_.push_back(
+        {commit, !tx_commit_failed_, last_durable_at_, true, tx_commit_waits_});
+    if (must_sync) store->WaitForSync(this);
     return Status::Ok();
   }
+  if (tx_commit_failed_) return PartialCommit();
   Reply(amqp::TxCommitOk{});
   return Status::Ok();
+}
+
+Status Channel::PartialCommit() {
+  return AmqpError(ReplyCode::kPreconditionFailed, "partial tx completion");
 }
 
 Status Channel::HandleTxRollback() {

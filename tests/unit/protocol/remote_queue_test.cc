@@ -6,6 +6,8 @@
 // are checked:
 // - a confirm waits for the home, goes out in publish order, and is a nack
 //   when the home refuses or cannot be reached;
+// - tx.commit-ok waits for the homes too, and a refused message fails the
+//   commit as RabbitMQ does (406, partial tx completion);
 // - basic.get and basic.consume deliver what the home sends, and acks,
 //   rejects, cancels and a closing channel go back to the home by its ids;
 // - deliveries give the home credit back;
@@ -42,6 +44,8 @@ class FakeHome final : public core::QueueRemote {
   std::atomic<bool> reachable{true};
   std::atomic<bool> refuse_publishes{false};
   std::atomic<uint32_t> messages{0};  // what STAT answers
+  // Publishes are answered only when the next STAT comes (on the loop).
+  std::atomic<bool> hold_publishes{false};
 
   // What the home was sent (read after a reply that follows it).
   std::vector<std::string> Published() {
@@ -72,6 +76,10 @@ class FakeHome final : public core::QueueRemote {
       published_.push_back(message->body);
     }
     bool ok = reachable && !refuse_publishes && queues == std::vector<std::string>{"far"};
+    if (hold_publishes) {
+      held_.push_back([done, ok] { done(ok); });
+      return;
+    }
     Later([done, ok] { done(ok); });
   }
   bool Congested(uint64_t) const override { return false; }
@@ -119,6 +127,8 @@ class FakeHome final : public core::QueueRemote {
     Later([done, r] { done(r); });
   }
   void Stat(uint64_t, const std::string&, const std::string&, uint64_t, Reply done) override {
+    for (auto& answer : held_) Later(std::move(answer));  // before this answer
+    held_.clear();
     core::RemoteReply r = Answer();
     r.message_count = messages;
     r.consumer_count = 1;
@@ -145,6 +155,7 @@ class FakeHome final : public core::QueueRemote {
   std::vector<Settled> settles_;
   std::vector<uint64_t> cancelled_;
   uint32_t credit_ = 0;
+  std::vector<std::function<void()>> held_;  // the loop's alone
 };
 
 // A node that is member 1 of a cluster, with the durable queue "far" homed
@@ -216,6 +227,40 @@ TEST_F(RemoteQueueTest, APublishTheHomeRefusesIsNacked) {
   auto nack = c_.Expect<amqp::BasicNack>(1);
   ASSERT_TRUE(nack);
   EXPECT_EQ(nack->delivery_tag, 1u);
+}
+
+TEST_F(RemoteQueueTest, TxCommitOkWaitsUntilTheHomeHoldsTheCommittedMessages) {
+  n_.home.hold_publishes = true;
+  c_.SendMethod(1, amqp::TxSelect{});
+  ASSERT_TRUE(c_.Expect<amqp::TxSelectOk>(1));
+  c_.Send(PublishFrames(1, "", "far", "one"));
+  c_.Send(PublishFrames(1, "", "near", "two"));
+  c_.Send(PublishFrames(1, "", "far", "three"));
+  c_.SendMethod(1, amqp::TxCommit{});
+  Sync();  // basic.qos-ok comes first: the home has not answered
+  EXPECT_EQ(n_.home.Published(), (std::vector<std::string>{"one", "three"}));
+  // A passive declare of "far" asks the home, which answers the publishes first.
+  amqp::QueueDeclare passive;
+  passive.queue = "far";
+  passive.passive = true;
+  c_.SendMethod(1, passive);
+  ASSERT_TRUE(c_.Expect<amqp::TxCommitOk>(1));
+  ASSERT_TRUE(c_.Expect<amqp::QueueDeclareOk>(1));
+}
+
+TEST_F(RemoteQueueTest, ACommitWhoseMessageTheHomeRefusedFailsAsPartial) {
+  n_.home.refuse_publishes = true;
+  c_.SendMethod(1, amqp::TxSelect{});
+  ASSERT_TRUE(c_.Expect<amqp::TxSelectOk>(1));
+  c_.Send(PublishFrames(1, "", "near", "kept"));
+  c_.Send(PublishFrames(1, "", "far", "refused"));
+  c_.SendMethod(1, amqp::TxCommit{});
+  auto close = Refusal();
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->reply_code, 406);
+  EXPECT_EQ(close->reply_text, "PRECONDITION_FAILED - partial tx completion");
+  EXPECT_EQ(close->class_id, 90);
+  EXPECT_EQ(close->method_id, 20);
 }
 
 TEST_F(RemoteQueueTest, GetDeliversWhatTheHomeSentAndTheAckGoesBackByTheHomesId) {

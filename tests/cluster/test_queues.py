@@ -238,6 +238,25 @@ class QueuesAcrossNodesTest(unittest.TestCase):
             self.assertEqual([b for _, _, b in got], [b"m0", b"m1", b"m2"],
                              "one acknowledgement lets exactly one more through")
 
+    def test_a_channel_s_global_prefetch_spans_its_consumers_of_queues_on_another_node(self):
+        queue_on_c1(self.cluster, "global-a", messages=5)
+        queue_on_c1(self.cluster, "global-b", messages=5)
+        with connect(self.n2) as conn:
+            ch = conn.channel()
+            ch.basic_qos(prefetch_count=3, global_qos=True)
+            _, got_a = subscribe(ch, "global-a")
+            _, got_b = subscribe(ch, "global-b")
+            pump_until(conn, lambda: len(got_a) + len(got_b) >= 3, "the first three deliveries")
+            # A bounded look for a fourth delivery, which must not come.
+            conn.process_data_events(time_limit=0.3)
+            self.assertEqual(len(got_a) + len(got_b), 3, "global prefetch 3 exceeded")
+            first = (got_a or got_b)[0][0]
+            ch.basic_ack(first.delivery_tag)
+            pump_until(conn, lambda: len(got_a) + len(got_b) >= 4, "one more once one was acked")
+            conn.process_data_events(time_limit=0.2)
+            self.assertEqual(len(got_a) + len(got_b), 4,
+                             "one acknowledgement lets exactly one more through")
+
     def test_purge_and_delete_through_another_node(self):
         c = self.cluster
         queue_on_c1(c, "purged", messages=5)

@@ -248,6 +248,7 @@ void Channel::DeliverReply(const core::MessagePtr& message) {
 }
 
 void Channel::ResumeDeliveries() {
+  ReleaseHeldRemote();
   std::vector<std::shared_ptr<core::Queue>> queues;
   core::QueueRemote* remote = connection_.broker().remote();
   for (auto& [tag, c] : consumers_) {
@@ -272,6 +273,7 @@ void Channel::Shutdown() {
     reply_to_key_.clear();
   }
   while (!consumers_.empty()) RemoveConsumer(consumers_.begin());
+  RequeueHeldRemote(nullptr);
   std::vector<Unacked> pending;
   pending.reserve(unacked_.size());
   for (auto& [tag, u] : unacked_) pending.push_back(std::move(u));

@@ -179,6 +179,12 @@ class Channel : public core::ConsumerSink,
   static Status PartialCommit();
   // Settles deliveries from queues homed elsewhere, at their homes.
   void SettleRemote(std::vector<Unacked> entries, core::SettleKind kind);
+  // A delivery from a home to the client, and the home's credit for it.
+  void DeliverRemote(const std::shared_ptr<core::Consumer>& c, core::QueueEntry entry);
+  // Deliveries held by the global prefetch: sent while it allows, or given
+  // back to their homes (those of consumer `of`; null: all).
+  void ReleaseHeldRemote();
+  void RequeueHeldRemote(const core::Consumer* of);
   // Confirms publish `seq`, once the store has synced past `durable_at`
   // (0: nothing written) and `remote_waits` homes answered. Confirms go out
   // in publish order.
@@ -214,6 +220,9 @@ class Channel : public core::ConsumerSink,
   uint16_t prefetch_count_ = 0;         // for consumers created from now on
   uint16_t global_prefetch_ = 0;        // whole channel (global=true)
   uint64_t consumer_unacked_ = 0;       // unacked deliveries to consumers
+  // Deliveries from homes on other nodes past the global prefetch, in the
+  // order they came (docs/cluster.md, "Queues across nodes").
+  std::deque<Unacked> held_remote_;
 
   // Publisher confirms: seqs up to confirmed_ have been answered; acks up to
   // pending_ack_ are owed and go out coalesced in FlushConfirms.

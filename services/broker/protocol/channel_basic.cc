@@ -127,13 +127,45 @@ bool Channel::RemoteDeliver(uint64_t consumer, core::MessagePtr message, bool re
   entry.message = std::move(message);
   entry.redelivered = redelivered;
   entry.seq = delivery;  // what the home settles it by
+  // The channel's global prefetch spans consumers of every home, which each
+  // home cannot see: past it, deliveries wait here, in order, and their
+  // credit with them, so a home sends at most its credit window more.
+  if (!c->no_ack() && global_prefetch_ != 0 &&
+      (consumer_unacked_ >= global_prefetch_ || !held_remote_.empty())) {
+    held_remote_.push_back(Unacked{c->queue, std::move(entry), c});
+    return true;
+  }
+  DeliverRemote(c, std::move(entry));
+  return true;
+}
+
+void Channel::DeliverRemote(const std::shared_ptr<core::Consumer>& c, core::QueueEntry entry) {
   Deliver(*c, std::move(entry));
   // The home sends more once this one is off the link and on its way to
   // the client; while the socket is backed up, the credit waits.
   if (connection_.backlogged()) ++c->remote_credit_owed;
   else if (core::QueueRemote* remote = connection_.broker().remote())
-    remote->Credit(c->queue->home(), consumer, 1);
-  return true;
+    remote->Credit(c->queue->home(), c->remote_id, 1);
+}
+
+void Channel::ReleaseHeldRemote() {
+  while (!held_remote_.empty() && !closing_ && !shut_down_ && !connection_.backlogged() &&
+         (global_prefetch_ == 0 || consumer_unacked_ < global_prefetch_)) {
+    Unacked h = std::move(held_remote_.front());
+    held_remote_.pop_front();
+    DeliverRemote(h.consumer, std::move(h.entry));
+  }
+}
+
+void Channel::RequeueHeldRemote(const core::Consumer* of) {
+  std::vector<Unacked> back;
+  std::deque<Unacked> kept;
+  for (Unacked& h : held_remote_) {
+    if (of == nullptr || h.consumer.get() == of) back.push_back(std::move(h));
+    else kept.push_back(std::move(h));
+  }
+  held_remote_ = std::move(kept);
+  SettleRemote(std::move(back), core::SettleKind::kRequeue);
 }
 
 void Channel::RemoteCancelled(uint64_t consumer) {
@@ -142,7 +174,9 @@ void Channel::RemoteCancelled(uint64_t consumer) {
   std::string tag = id->second;
   remote_consumers_.erase(id);
   auto it = consumers_.find(tag);
-  if (it != consumers_.end()) Cancelled(*it->second);
+  if (it == consumers_.end()) return;
+  RequeueHeldRemote(it->second.get());  // its queue is gone at the home
+  Cancelled(*it->second);
 }
 
 void Channel::SettleRemote(std::vector<Unacked> entries, core::SettleKind kind) {
@@ -180,6 +214,7 @@ void Channel::RemoveConsumer(
   remote_consumers_.erase(c->remote_id);
   if (core::QueueRemote* remote = connection_.broker().remote())
     remote->Cancel(c->queue->home(), c->remote_id);
+  RequeueHeldRemote(c.get());  // never reached the client
 }
 
 Status Channel::HandleBasicCancel(const amqp::BasicCancel& m) {

@@ -11,6 +11,8 @@
 // - basic.get and basic.consume deliver what the home sends, and acks,
 //   rejects, cancels and a closing channel go back to the home by its ids;
 // - deliveries give the home credit back;
+// - a channel's global prefetch holds the home's deliveries (and their
+//   credit) until acks make room, and gives back those held at a cancel;
 // - an unreachable home is refused with RabbitMQ's 404 naming it;
 // - queue.delete with if-empty asks the home first.
 #include <atomic>
@@ -314,6 +316,53 @@ TEST_F(RemoteQueueTest, ConsumeOkComesFromTheHomeAndCancelAndCloseGoBackToIt) {
   EXPECT_EQ(n_.home.Settles(),
             (std::vector<FakeHome::Settled>{{FakeHome::kConsumer, SettleKind::kReject, {501}},
                                             {FakeHome::kConsumer, SettleKind::kRequeue, {502}}}));
+}
+
+TEST_F(RemoteQueueTest, AChannelsGlobalPrefetchHoldsTheHomesDeliveriesUntilAcked) {
+  c_.SendMethod(1, amqp::BasicQos{0, 1, true});
+  ASSERT_TRUE(c_.Expect<amqp::BasicQosOk>(1));
+  amqp::BasicConsume consume;
+  consume.queue = "far";
+  consume.consumer_tag = "one-at-a-time";
+  c_.SendMethod(1, consume);
+  ASSERT_TRUE(c_.Expect<amqp::BasicConsumeOk>(1));
+  std::string header;
+  std::vector<std::string> body;
+  auto first = c_.Expect<amqp::BasicDeliver>(1);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(ReadContent(c_, 1, header, body));
+  EXPECT_EQ(body, std::vector<std::string>{"d1"});
+  Sync();  // qos-ok before any second delivery: the home sent d2, the channel holds it
+  EXPECT_EQ(n_.home.Credit(), 1u) << "no credit for a delivery the client has not had";
+  c_.SendMethod(1, amqp::BasicAck{first->delivery_tag, false});
+  auto second = c_.Expect<amqp::BasicDeliver>(1);
+  ASSERT_TRUE(second);
+  body.clear();
+  ASSERT_TRUE(ReadContent(c_, 1, header, body));
+  EXPECT_EQ(body, std::vector<std::string>{"d2"});
+  EXPECT_TRUE(second->redelivered);
+  Sync();
+  EXPECT_EQ(n_.home.Credit(), 2u);
+}
+
+TEST_F(RemoteQueueTest, DeliveriesHeldByTheGlobalPrefetchGoBackToTheHomeOnCancel) {
+  c_.SendMethod(1, amqp::BasicQos{0, 1, true});
+  ASSERT_TRUE(c_.Expect<amqp::BasicQosOk>(1));
+  amqp::BasicConsume consume;
+  consume.queue = "far";
+  consume.consumer_tag = "leaving";
+  c_.SendMethod(1, consume);
+  ASSERT_TRUE(c_.Expect<amqp::BasicConsumeOk>(1));
+  std::string header;
+  std::vector<std::string> body;
+  ASSERT_TRUE(c_.Expect<amqp::BasicDeliver>(1));
+  ASSERT_TRUE(ReadContent(c_, 1, header, body));
+  Sync();
+  c_.SendMethod(1, amqp::BasicCancel{"leaving", false});
+  ASSERT_TRUE(c_.Expect<amqp::BasicCancelOk>(1));
+  // d2 never reached the client: the home has it back; d1 stays unacked.
+  EXPECT_EQ(n_.home.Settles(),
+            (std::vector<FakeHome::Settled>{{FakeHome::kConsumer, SettleKind::kRequeue, {502}}}));
 }
 
 TEST_F(RemoteQueueTest, AnUnreachableHomeIsRefusedWith404NamingIt) {

@@ -257,6 +257,23 @@ class QueuesAcrossNodesTest(unittest.TestCase):
             self.assertEqual(len(got_a) + len(got_b), 4,
                              "one acknowledgement lets exactly one more through")
 
+    def test_direct_reply_to_answers_a_client_of_another_node(self):
+        queue_on_c1(self.cluster, "rpc-requests")
+        with connect(self.n1) as client, connect(self.n3) as server:
+            ch = client.channel()
+            replies = []
+            ch.basic_consume("amq.rabbitmq.reply-to",
+                             lambda _ch, _m, _p, body: replies.append(body), auto_ack=True)
+            ch.basic_publish("", "rpc-requests", b"ping",
+                             pika.BasicProperties(reply_to="amq.rabbitmq.reply-to"))
+            # The server, a client of warren@c3, answers to the rewritten key.
+            sch = server.channel()
+            _, props, body = first_get(sch, "rpc-requests")
+            self.assertEqual(body, b"ping")
+            sch.basic_publish("", props.reply_to, b"pong", mandatory=True)
+            pump_until(client, lambda: replies, "the reply on warren@c1")
+            self.assertEqual(replies, [b"pong"])
+
     def test_purge_and_delete_through_another_node(self):
         c = self.cluster
         queue_on_c1(c, "purged", messages=5)

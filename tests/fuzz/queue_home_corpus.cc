@@ -32,6 +32,13 @@ int main(int argc, char** argv) {
   credit.set_count(5);
   Op propose = Request(Op::PROPOSE, 30, "");
   propose.set_command("not a command");
+  // Replies to direct reply-to keys: one this node never gave out, one
+  // naming no member.
+  Op reply = Request(Op::DIRECT_REPLY, 0, "");
+  warren::cluster::ToWire(*warren::core::MakeMessage("", "amq.rabbitmq.reply-to.1.00ff.1", {}, "pong"),
+         *reply.mutable_message());
+  Op junk_reply = Request(Op::DIRECT_REPLY, 0, "");
+  warren::cluster::ToWire(*warren::core::MakeMessage("", "not-a-key", {}, "x"), *junk_reply.mutable_message());
   std::map<std::string, std::vector<std::string>> streams = {
       {"publish_consume_settle",
        {Frame({Publish(1, "q", "a"), Publish(2, "q", "b"), Publish(3, "limited", "c"),
@@ -46,6 +53,7 @@ int main(int argc, char** argv) {
       {"exclusive_and_propose",
        {Frame({Consume(20, "mine", 0, 7), Consume(21, "mine", 0, 8), propose}),
         Frame({Publish(22, "mine", "x"), Request(Op::CANCEL, 20, "")})}},
+      {"direct_reply", {Frame({reply, junk_reply, Publish(1, "q", "a")})}},
   };
   std::filesystem::path dir = std::filesystem::path(argv[1]) / "corpus-queue_home";
   std::filesystem::create_directories(dir);

@@ -62,6 +62,7 @@ class QueueHome::Session final : public core::SyncWaiter {
       case Op::PURGE: Purge(op); return true;
       case Op::STAT: Stat(op); return true;
       case Op::PROPOSE: Propose(op); return true;
+      case Op::DIRECT_REPLY: DirectReply(op); return true;
       default: return false;
     }
   }
@@ -169,6 +170,20 @@ class QueueHome::Session final : public core::SyncWaiter {
                              "queue '" + op.queues(0) + "' in vhost '" + op.vhost() +
                                  "' is not homed on this node");
     return q;
+  }
+
+  // A reply for a direct reply-to consumer of this node: delivered, or
+  // dropped when the key names none (its client went), as on one node.
+  void DirectReply(Op& op) {
+    uint64_t max = std::min<uint64_t>(broker_.config().max_message_size, kMaxForwardedMessage);
+    Result<core::MessagePtr> message = FromWire(*op.mutable_message(), max);
+    if (!message.ok()) {
+      ++refused;
+      refusal = message.error().text;
+      return;
+    }
+    if (core::DirectReplySink* sink = broker_.FindReplyTo(message.value()->routing_key))
+      sink->DeliverReply(message.value());
   }
 
   void Publish(Op& op) {

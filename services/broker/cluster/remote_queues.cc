@@ -1,5 +1,6 @@
 #include "broker/cluster/remote_queues.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -495,6 +496,17 @@ void RemoteQueues::Publish(uint64_t home, const std::string& vhost,
   for (std::string& q : queues) op.add_queues(std::move(q));
   ToWire(*message, *op.mutable_message());
   link.Send(std::move(op), std::move(pending));
+}
+
+void RemoteQueues::DirectReply(uint64_t member, core::MessagePtr message) {
+  // Only to a member of the cluster: a key is what a client sent.
+  std::vector<uint64_t> members = options_.members();
+  if (std::find(members.begin(), members.end(), member) == members.end()) return;
+  if (message->body.size() + message->raw_properties.size() > kMaxForwardedMessage) return;
+  Op op;
+  op.set_kind(Op::DIRECT_REPLY);
+  ToWire(*message, *op.mutable_message());
+  LinkTo(member).Send(std::move(op), {});
 }
 
 bool RemoteQueues::Congested(uint64_t home) const {

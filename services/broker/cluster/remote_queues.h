@@ -71,6 +71,7 @@ class RemoteQueues final : public core::QueueRemote, public Forwarder {
              uint64_t connection, Reply done) override;
   void Stat(uint64_t home, const std::string& vhost, const std::string& queue,
             uint64_t connection, Reply done) override;
+  void DirectReply(uint64_t member, core::MessagePtr message) override;
 
   // Forwarder: a metadata change goes to the leader on the same stream
   // (PROPOSE), pipelined, with no handshake of its own. A change the link

@@ -196,7 +196,8 @@ bool Broker::Allowed(const std::string& user, const std::string& vhost, Access a
 std::string Broker::RegisterReplyTo(DirectReplySink* sink) {
   unsigned char raw[12];
   RAND_bytes(raw, sizeof raw);
-  std::string key = std::string(kReplyToQueue) + "." +
+  // The member comes first, so another node knows where to send a reply.
+  std::string key = std::string(kReplyToQueue) + "." + std::to_string(self_member_) + "." +
                     ToHex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw)) + "." +
                     std::to_string(++reply_to_counter_);
   reply_to_[key] = sink;
@@ -208,6 +209,23 @@ void Broker::UnregisterReplyTo(const std::string& key) { reply_to_.erase(key); }
 DirectReplySink* Broker::FindReplyTo(const std::string& key) const {
   auto it = reply_to_.find(key);
   return it == reply_to_.end() ? nullptr : it->second;
+}
+
+uint64_t ReplyToMember(std::string_view key) {
+  std::string_view prefix = kReplyToQueue;
+  if (key.size() <= prefix.size() + 1 || key.substr(0, prefix.size()) != prefix ||
+      key[prefix.size()] != '.')
+    return 0;
+  key.remove_prefix(prefix.size() + 1);
+  uint64_t member = 0;
+  size_t digits = 0;
+  for (; digits < key.size() && key[digits] != '.'; ++digits) {
+    char c = key[digits];
+    if (c < '0' || c > '9' || digits >= 19) return 0;  // not a member id
+    member = member * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (digits == 0 || digits == key.size()) return 0;
+  return member;
 }
 
 }  // namespace warren::core

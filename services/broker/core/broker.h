@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -71,6 +72,9 @@ class AlarmListener {
 };
 
 inline constexpr std::string_view kReplyToQueue = "amq.rabbitmq.reply-to";
+// The cluster member a direct reply-to key was given out by
+// (amq.rabbitmq.reply-to.MEMBER.TOKEN.N); 0 when the key names none.
+uint64_t ReplyToMember(std::string_view key);
 
 class Broker {
  public:

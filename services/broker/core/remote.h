@@ -107,6 +107,9 @@ class QueueRemote {
   // The queue's message and consumer counts.
   virtual void Stat(uint64_t home, const std::string& vhost, const std::string& queue,
                     uint64_t connection, Reply done) = 0;
+  // A reply to a direct reply-to consumer on member `member` (the message's
+  // routing key names it): delivered there, or dropped, as on one node.
+  virtual void DirectReply(uint64_t member, MessagePtr message) = 0;
 };
 
 }  // namespace warren::core

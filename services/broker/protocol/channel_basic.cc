@@ -308,8 +308,15 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
   core::PublishOutcome outcome;
   auto& counters = connection_.broker().counters();
   if (exchange.empty() && StartsWith(message->routing_key, core::kReplyToQueue)) {
-    if (core::DirectReplySink* sink = connection_.broker().FindReplyTo(message->routing_key)) {
+    core::Broker& broker = connection_.broker();
+    uint64_t member = core::ReplyToMember(message->routing_key);
+    if (core::DirectReplySink* sink = broker.FindReplyTo(message->routing_key)) {
       sink->DeliverReply(message);
+      outcome.routed = 1;
+    } else if (member != 0 && member != broker.self_member() && broker.remote()) {
+      // The consumer is a client of another member: delivered there or
+      // dropped there, as a reply to a consumer gone is here.
+      broker.remote()->DirectReply(member, message);
       outcome.routed = 1;
     }
   } else {

@@ -214,6 +214,21 @@ TEST_F(BrokerAccessTest, DirectReplyToRegistry) {
   EXPECT_EQ(broker_.FindReplyTo(kb), &b);
 }
 
+TEST_F(BrokerAccessTest, AReplyToKeyNamesTheMemberThatGaveItOut) {
+  NullReplySink a;
+  broker_.set_self_member(3);
+  std::string key = broker_.RegisterReplyTo(&a);
+  EXPECT_EQ(ReplyToMember(key), 3u) << key;
+  EXPECT_EQ(ReplyToMember("amq.rabbitmq.reply-to.12.abc.1"), 12u);
+  // What a client may send instead names no member.
+  for (const char* junk :
+       {"amq.rabbitmq.reply-to", "amq.rabbitmq.reply-to.", "amq.rabbitmq.reply-to.7",
+        "amq.rabbitmq.reply-to..x", "amq.rabbitmq.reply-to.x7.abc", "amq.rabbitmq.reply-to.-1.a",
+        "amq.rabbitmq.reply-to.99999999999999999999.a", "amq.rabbitmq.reply-toX.2.a",
+        "other.2.a", ""})
+    EXPECT_EQ(ReplyToMember(junk), 0u) << junk;
+}
+
 TEST_F(BrokerAccessTest, ConnectionIdsAreUniqueAndNonZero) {
   uint64_t a = broker_.NextConnectionId();
   uint64_t b = broker_.NextConnectionId();

@@ -14,7 +14,8 @@
 // - a channel's global prefetch holds the home's deliveries (and their
 //   credit) until acks make room, and gives back those held at a cancel;
 // - an unreachable home is refused with RabbitMQ's 404 naming it;
-// - queue.delete with if-empty asks the home first.
+// - queue.delete with if-empty asks the home first;
+// - a reply to a direct reply-to key of another member goes to that member.
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -137,6 +138,15 @@ class FakeHome final : public core::QueueRemote {
     Later([done, r] { done(r); });
   }
 
+  void DirectReply(uint64_t member, core::MessagePtr message) override {
+    std::lock_guard lock(mu_);
+    replies_.emplace_back(member, message->routing_key, message->body);
+  }
+  std::vector<std::tuple<uint64_t, std::string, std::string>> Replies() {
+    std::lock_guard lock(mu_);
+    return replies_;
+  }
+
   static constexpr uint64_t kConsumer = 77;
 
  private:
@@ -158,6 +168,7 @@ class FakeHome final : public core::QueueRemote {
   std::vector<uint64_t> cancelled_;
   uint32_t credit_ = 0;
   std::vector<std::function<void()>> held_;  // the loop's alone
+  std::vector<std::tuple<uint64_t, std::string, std::string>> replies_;
 };
 
 // A node that is member 1 of a cluster, with the durable queue "far" homed
@@ -363,6 +374,31 @@ TEST_F(RemoteQueueTest, DeliveriesHeldByTheGlobalPrefetchGoBackToTheHomeOnCancel
   // d2 never reached the client: the home has it back; d1 stays unacked.
   EXPECT_EQ(n_.home.Settles(),
             (std::vector<FakeHome::Settled>{{FakeHome::kConsumer, SettleKind::kRequeue, {502}}}));
+}
+
+TEST_F(RemoteQueueTest, AReplyToAConsumerOfAnotherMemberGoesToThatMember) {
+  // Member 2's key goes there; a key of this member (1) that no consumer
+  // holds, and one naming no member, are unroutable here: returned.
+  c_.Send(PublishFrames(1, "", "amq.rabbitmq.reply-to.2.00ff.7", "answer", NoProperties(),
+                        131072, true));
+  c_.Send(PublishFrames(1, "", "amq.rabbitmq.reply-to.1.00ff.8", "lost", NoProperties(),
+                        131072, true));
+  c_.Send(PublishFrames(1, "", "amq.rabbitmq.reply-to.x.00ff.9", "junk", NoProperties(),
+                        131072, true));
+  std::vector<std::string> returned;
+  for (int i = 0; i < 2; ++i) {
+    auto r = c_.Expect<amqp::BasicReturn>(1);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->reply_code, 312);
+    std::string header;
+    std::vector<std::string> body;
+    ASSERT_TRUE(ReadContent(c_, 1, header, body));
+    returned.push_back(body.empty() ? "" : body[0]);
+  }
+  Sync();  // no third return
+  EXPECT_EQ(returned, (std::vector<std::string>{"lost", "junk"}));
+  EXPECT_EQ(n_.home.Replies(), (std::vector<std::tuple<uint64_t, std::string, std::string>>{
+                                   {2, "amq.rabbitmq.reply-to.2.00ff.7", "answer"}}));
 }
 
 TEST_F(RemoteQueueTest, AnUnreachableHomeIsRefusedWith404NamingIt) {

@@ -207,6 +207,33 @@ class RemoteQueueTest : public ::testing::Test {
     ASSERT_TRUE(c_.Expect<amqp::BasicQosOk>(1));
   }
   std::optional<amqp::ChannelClose> Refusal() { return c_.Expect<amqp::ChannelClose>(1); }
+  // tx.select, a publish of each (queue, body), tx.commit; false when the
+  // channel did not become transactional.
+  bool Commit(const std::vector<std::pair<std::string, std::string>>& publishes) {
+    c_.SendMethod(1, amqp::TxSelect{});
+    if (!c_.Expect<amqp::TxSelectOk>(1)) return false;
+    for (const auto& [queue, body] : publishes) c_.Send(PublishFrames(1, "", queue, body));
+    c_.SendMethod(1, amqp::TxCommit{});
+    return true;
+  }
+  // basic.qos global 1, then a consumer `tag` of "far": its first delivery
+  // (d1), once the home's second (d2) has reached the channel and waits.
+  std::optional<amqp::BasicDeliver> ConsumeFarOneAtATime(const std::string& tag) {
+    c_.SendMethod(1, amqp::BasicQos{0, 1, true});
+    if (!c_.Expect<amqp::BasicQosOk>(1)) return std::nullopt;
+    amqp::BasicConsume consume;
+    consume.queue = "far";
+    consume.consumer_tag = tag;
+    c_.SendMethod(1, consume);
+    if (!c_.Expect<amqp::BasicConsumeOk>(1)) return std::nullopt;
+    auto first = c_.Expect<amqp::BasicDeliver>(1);
+    std::string header;
+    std::vector<std::string> body;
+    if (!first || !ReadContent(c_, 1, header, body)) return std::nullopt;
+    EXPECT_EQ(body, std::vector<std::string>{"d1"});
+    Sync();  // qos-ok before any second delivery: the home sent d2, the channel holds it
+    return first;
+  }
 
   MemberNode n_;
   RawClient c_{n_.node.port()};
@@ -244,12 +271,7 @@ TEST_F(RemoteQueueTest, APublishTheHomeRefusesIsNacked) {
 
 TEST_F(RemoteQueueTest, TxCommitOkWaitsUntilTheHomeHoldsTheCommittedMessages) {
   n_.home.hold_publishes = true;
-  c_.SendMethod(1, amqp::TxSelect{});
-  ASSERT_TRUE(c_.Expect<amqp::TxSelectOk>(1));
-  c_.Send(PublishFrames(1, "", "far", "one"));
-  c_.Send(PublishFrames(1, "", "near", "two"));
-  c_.Send(PublishFrames(1, "", "far", "three"));
-  c_.SendMethod(1, amqp::TxCommit{});
+  ASSERT_TRUE(Commit({{"far", "one"}, {"near", "two"}, {"far", "three"}}));
   Sync();  // basic.qos-ok comes first: the home has not answered
   EXPECT_EQ(n_.home.Published(), (std::vector<std::string>{"one", "three"}));
   // A passive declare of "far" asks the home, which answers the publishes first.
@@ -263,11 +285,7 @@ TEST_F(RemoteQueueTest, TxCommitOkWaitsUntilTheHomeHoldsTheCommittedMessages) {
 
 TEST_F(RemoteQueueTest, ACommitWhoseMessageTheHomeRefusedFailsAsPartial) {
   n_.home.refuse_publishes = true;
-  c_.SendMethod(1, amqp::TxSelect{});
-  ASSERT_TRUE(c_.Expect<amqp::TxSelectOk>(1));
-  c_.Send(PublishFrames(1, "", "near", "kept"));
-  c_.Send(PublishFrames(1, "", "far", "refused"));
-  c_.SendMethod(1, amqp::TxCommit{});
+  ASSERT_TRUE(Commit({{"near", "kept"}, {"far", "refused"}}));
   auto close = Refusal();
   ASSERT_TRUE(close);
   EXPECT_EQ(close->reply_code, 406);
@@ -330,25 +348,14 @@ TEST_F(RemoteQueueTest, ConsumeOkComesFromTheHomeAndCancelAndCloseGoBackToIt) {
 }
 
 TEST_F(RemoteQueueTest, AChannelsGlobalPrefetchHoldsTheHomesDeliveriesUntilAcked) {
-  c_.SendMethod(1, amqp::BasicQos{0, 1, true});
-  ASSERT_TRUE(c_.Expect<amqp::BasicQosOk>(1));
-  amqp::BasicConsume consume;
-  consume.queue = "far";
-  consume.consumer_tag = "one-at-a-time";
-  c_.SendMethod(1, consume);
-  ASSERT_TRUE(c_.Expect<amqp::BasicConsumeOk>(1));
-  std::string header;
-  std::vector<std::string> body;
-  auto first = c_.Expect<amqp::BasicDeliver>(1);
+  auto first = ConsumeFarOneAtATime("one-at-a-time");
   ASSERT_TRUE(first);
-  ASSERT_TRUE(ReadContent(c_, 1, header, body));
-  EXPECT_EQ(body, std::vector<std::string>{"d1"});
-  Sync();  // qos-ok before any second delivery: the home sent d2, the channel holds it
   EXPECT_EQ(n_.home.Credit(), 1u) << "no credit for a delivery the client has not had";
   c_.SendMethod(1, amqp::BasicAck{first->delivery_tag, false});
   auto second = c_.Expect<amqp::BasicDeliver>(1);
   ASSERT_TRUE(second);
-  body.clear();
+  std::string header;
+  std::vector<std::string> body;
   ASSERT_TRUE(ReadContent(c_, 1, header, body));
   EXPECT_EQ(body, std::vector<std::string>{"d2"});
   EXPECT_TRUE(second->redelivered);
@@ -357,18 +364,7 @@ TEST_F(RemoteQueueTest, AChannelsGlobalPrefetchHoldsTheHomesDeliveriesUntilAcked
 }
 
 TEST_F(RemoteQueueTest, DeliveriesHeldByTheGlobalPrefetchGoBackToTheHomeOnCancel) {
-  c_.SendMethod(1, amqp::BasicQos{0, 1, true});
-  ASSERT_TRUE(c_.Expect<amqp::BasicQosOk>(1));
-  amqp::BasicConsume consume;
-  consume.queue = "far";
-  consume.consumer_tag = "leaving";
-  c_.SendMethod(1, consume);
-  ASSERT_TRUE(c_.Expect<amqp::BasicConsumeOk>(1));
-  std::string header;
-  std::vector<std::string> body;
-  ASSERT_TRUE(c_.Expect<amqp::BasicDeliver>(1));
-  ASSERT_TRUE(ReadContent(c_, 1, header, body));
-  Sync();
+  ASSERT_TRUE(ConsumeFarOneAtATime("leaving"));
   c_.SendMethod(1, amqp::BasicCancel{"leaving", false});
   ASSERT_TRUE(c_.Expect<amqp::BasicCancelOk>(1));
   // d2 never reached the client: the home has it back; d1 stays unacked.

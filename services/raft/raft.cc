@@ -298,6 +298,14 @@ void Raft::Advance() {
   if (role_ == Role::kLeader) MaybeCommit();  // our own copy now counts
 }
 
+std::optional<uint64_t> Raft::LastHeard(NodeId peer) const {
+  if (role_ != Role::kLeader) return std::nullopt;
+  if (peer == id()) return now_;
+  const Progress* pr = FindProgress(peer);
+  if (pr == nullptr) return std::nullopt;
+  return std::max(leader_since_, pr->lease_tick);
+}
+
 std::optional<Index> Raft::MatchIndex(NodeId peer) const {
   if (role_ != Role::kLeader) return std::nullopt;
   if (peer == id()) return log_.stable_index();

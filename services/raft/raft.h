@@ -140,6 +140,9 @@ class Raft {
   uint64_t now() const { return now_; }  // ticks since this Raft was built
   // Leader only: how far a peer's log is known to match ours.
   std::optional<Index> MatchIndex(NodeId peer) const;
+  // Leader only: the latest tick (of now()) the peer is known to have
+  // answered this leader at, or the tick it became leader if none since.
+  std::optional<uint64_t> LastHeard(NodeId peer) const;
   // Leader only: the tick (of now()) until which no other node can be leader.
   // A quorum has answered messages sent at tick t, and each of those voters
   // refuses to vote for anyone else for T ticks after hearing from us, so no

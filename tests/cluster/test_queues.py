@@ -452,6 +452,28 @@ class QueueNodeStopsTest(unittest.TestCase):
                 for method, _, _ in got:
                     ch.basic_ack(method.delivery_tag)
 
+    def test_a_killed_node_s_transient_queues_are_deleted_and_can_be_declared_again_elsewhere(self):  # noqa: E501
+        with Cluster(self) as c:
+            n1, n2, _ = c.nodes
+            declare(n1, "tq")  # not durable: homed on warren@c1
+            queue_on_c1(c, "kept")  # durable
+            visible_everywhere(c, "tq")
+            n1.kill()
+            # RabbitMQ deletes a down node's non-durable queues; Warren once
+            # the metadata leader has not heard from it for 5 s.
+            wait_for(lambda: queue_row(n2, "tq") is None, "tq forgotten through warren@c2",
+                     timeout=30, interval=0.2)
+            self.assertEqual(queue_row(n2, "kept", "node", "state"),
+                             {"name": "kept", "node": "warren@c1", "state": "down"},
+                             "a durable queue waits for its node")
+            declare(n2, "tq")  # a client that reconnected elsewhere declares it again
+            self.assertEqual(queue_row(n2, "tq", "node"), {"name": "tq", "node": "warren@c2"})
+            n1.restart()
+            wait_for(lambda: queue_row(n1, "tq", "node") == {"name": "tq", "node": "warren@c2"},
+                     "warren@c1 back, with tq homed on warren@c2", timeout=FORWARDED,
+                     interval=0.2)
+            self.assertEqual(passive_count(n1, "kept"), 0)
+
     def test_a_consumer_on_another_node_is_cancelled_when_the_queue_s_node_stops(self):
         with Cluster(self) as c:
             n1, n2, _ = c.nodes

@@ -95,7 +95,7 @@ inline std::vector<std::pair<std::string, core::Command>> SampleCommands() {
       {"delete-exchange", cmd::DeleteExchange{vhost, "x.\xff", true}},
       {"declare-queue", cmd::DeclareQueue{vhost, std::string(255, '\x81'), true, true, false,
                                           QueueArguments(), 18446744073709551615u, true, 3}},
-      {"delete-queue", cmd::DeleteQueue{vhost, "amq.gen-0", true, true, 7}},
+      {"delete-queue", cmd::DeleteQueue{vhost, "amq.gen-0", true, true, 7, 4}},
       {"bind", cmd::Bind{vhost, "amq.headers", "q\xff", "a.#.\x80", true, binding_args, 9}},
       {"bind-exchange", cmd::Bind{"/", "amq.topic", "x.\xff", "", false, {}, 0}},
       {"unbind", cmd::Unbind{vhost, "amq.headers", "q\xff", "a.#.\x80", false, EveryTypeTable(),
@@ -137,7 +137,7 @@ inline auto Fields(const cmd::DeclareQueue& c) {
                     TableBytes(c.arguments), c.connection, c.server_named, c.node);
 }
 inline auto Fields(const cmd::DeleteQueue& c) {
-  return std::tuple(c.vhost, c.name, c.if_unused, c.if_empty, c.connection);
+  return std::tuple(c.vhost, c.name, c.if_unused, c.if_empty, c.connection, c.home);
 }
 inline auto Fields(const cmd::Bind& c) {
   return std::tuple(c.vhost, c.source, c.destination, c.routing_key, c.to_queue,

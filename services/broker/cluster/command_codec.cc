@@ -169,6 +169,7 @@ struct Writer {
     m.set_if_unused(c.if_unused);
     m.set_if_empty(c.if_empty);
     m.set_connection(c.connection);
+    m.set_home(c.home);
   }
   void operator()(const cmd::Bind& c) { WriteBinding(*out.mutable_bind(), c); }
   void operator()(const cmd::Unbind& c) { WriteBinding(*out.mutable_unbind(), c); }
@@ -321,7 +322,8 @@ cmd::DeleteQueue Read(Pb::DeleteQueue& m, FieldReader& f) {
           .name = f.Name("queue name", m.mutable_name()),
           .if_unused = m.if_unused(),
           .if_empty = m.if_empty(),
-          .connection = m.connection()};
+          .connection = m.connection(),
+          .home = m.home()};
 }
 template <class Binding, class Message>
 Binding ReadBinding(Message& m, FieldReader& f) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "broker/cluster/cluster_service.h"
@@ -358,6 +359,11 @@ struct Member::Parts {
   void ForgetQueuesOf(uint64_t gone, std::function<void()> then);
   // Proposes the first of `own`, if none is proposed now.
   void ProposeOwn();
+  // The leader, each tick: the transient queues of a member silent for
+  // kSilentMemberMs are deleted through the log, once per silence.
+  void DropTransientQueuesOfSilent();
+  std::set<raft::NodeId> silent;  // members whose silence was acted on
+  int64_t tick_ms = 100;
 };
 
 Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::NodeId self,
@@ -400,6 +406,7 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
   Parts* p = parts.get();
   d.on_config = [p](const raft::Configuration& config) { p->OnConfig(config); };
   d.on_tick = [p] { p->OnTick(); };
+  parts->tick_ms = d.tick_ms;
   parts->driver = std::make_unique<RaftDriver>(runtime, *parts->storage, *parts->transport,
                                                *parts->machine, d, std::move(persisted));
   parts->gate = std::make_unique<RaftGate>(runtime, *parts->driver, *parts->machine,
@@ -591,7 +598,43 @@ void Member::Parts::OnConfig(const raft::Configuration& config) {
 }
 
 // The leader makes a learner that has caught up a voter, one at a time.
+void Member::Parts::DropTransientQueuesOfSilent() {
+  const raft::Raft& raft = driver->raft();
+  if (raft.role() != raft::Role::kLeader) {
+    silent.clear();  // the next leader decides afresh
+    return;
+  }
+  uint64_t limit = static_cast<uint64_t>(kSilentMemberMs / tick_ms);
+  std::vector<raft::NodeId> members = raft.config().voters;
+  members.insert(members.end(), raft.config().learners.begin(), raft.config().learners.end());
+  for (raft::NodeId m : members) {
+    std::optional<uint64_t> heard = raft.LastHeard(m);
+    if (m == id || !heard) continue;
+    if (raft.now() - *heard < limit) {
+      silent.erase(m);
+      continue;
+    }
+    if (!silent.insert(m).second) continue;  // acted on already
+    // As RabbitMQ deletes a node's non-durable and exclusive queues when the
+    // node goes down: their messages went with it, and clients that declare
+    // them again through another node get new ones there.
+    size_t before = own->changes.size();
+    for (const auto& [vname, v] : broker->vhosts())
+      for (const auto& [qname, q] : v->queues())
+        if (q->remote() && q->home() == m && (!q->durable() || q->exclusive_owner() != 0))
+          own->changes.emplace_back(
+              core::cmd::DeleteQueue{vname, qname, false, false, q->exclusive_owner(), m},
+              "the delete of transient queue '" + qname + "' in vhost '" + vname +
+                  "' of silent member " + std::to_string(m));
+    if (own->changes.size() > before)
+      spdlog::info("cluster: member {} has not answered for {} s: deleting its {} transient "
+                   "queues",
+                   m, kSilentMemberMs / 1000, own->changes.size() - before);
+  }
+}
+
 void Member::Parts::OnTick() {
+  DropTransientQueuesOfSilent();
   ProposeOwn();
   const raft::Raft& raft = driver->raft();
   if (promoting || raft.role() != raft::Role::kLeader) return;

@@ -62,6 +62,12 @@ struct MemberView {
   std::vector<Peer> members;  // the configuration in force, by id
 };
 
+// A member the leader has not heard from for this long is taken as down:
+// its transient (non-durable or exclusive) queues are deleted, as RabbitMQ
+// deletes them when their node goes down (docs/cluster.md, "A member that
+// goes silent").
+inline constexpr int64_t kSilentMemberMs = 5000;
+
 struct MemberOptions {
   std::vector<std::string> seeds;  // Join: gRPC HOST:PORT of every member
   std::string node_name;           // this node's; unique in the cluster

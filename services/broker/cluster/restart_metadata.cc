@@ -52,7 +52,8 @@ struct Rebuild {
     if (c.node == self || c.node == kNoOne) {
       // Held here, and not durable: its messages are gone.
       lost.insert({c.vhost, c.name});
-      out.lost.push_back(cmd::DeleteQueue{c.vhost, c.name, false, false, c.connection});
+      out.lost.push_back(
+          cmd::DeleteQueue{c.vhost, c.name, false, false, c.connection, c.node == self ? self : 0});
       return;
     }
     Apply(c, "the record of queue '" + c.name + "'");

@@ -90,6 +90,14 @@ struct Applier {
     // and every member must apply the delete alike: the asking node checked
     // the conditions before proposing (protocol::Channel::HandleQueueDelete).
     bool alone = broker.self_member() == 0;
+    if (c.home != 0) {
+      std::shared_ptr<Queue> q = v.value()->FindQueue(c.name);
+      uint64_t home = q && q->remote() ? q->home() : broker.self_member();
+      if (!q || home != c.home)
+        return Of(AmqpError(amqp::ReplyCode::kNotFound,
+                            "no queue '" + c.name + "' in vhost '" + c.vhost +
+                                "' homed on member " + std::to_string(c.home)));
+    }
     auto r = v.value()->DeleteQueue(c.name, alone && c.if_unused, alone && c.if_empty,
                                     c.connection);
     if (!r.ok()) return Of(r.status());

@@ -93,6 +93,10 @@ struct DeleteQueue {
   std::string vhost, name;
   bool if_unused = false, if_empty = false;
   uint64_t connection = 0;
+  // Only the queue homed on this member (0: whichever holds the name): a
+  // delete for a member that lost its queue must not take one declared
+  // since on another member under the same name.
+  uint64_t home = 0;
 };
 // A binding from exchange `source` to a queue (to_queue) or an exchange.
 struct Bind {

@@ -59,6 +59,23 @@ class QueueRecordTest : public CoreTest {
   Cluster members_;
 };
 
+TEST_F(QueueRecordTest, ADeleteForOneMemberLeavesAQueueOfTheSameNameHomedOnAnother) {
+  ASSERT_TRUE(DeclareOn("again", 2).status.ok());
+  ASSERT_TRUE(DeclareOn("mine", 1).status.ok());
+  Outcome wrong = Apply(broker_, cmd::DeleteQueue{"/", "again", false, false, 0, 3});
+  EXPECT_EQ(wrong.status.error().code, 404);
+  EXPECT_EQ(wrong.status.error().text,
+            "NOT_FOUND - no queue 'again' in vhost '/' homed on member 3");
+  EXPECT_NE(vh_->FindQueue("again"), nullptr) << "member 2's queue stays";
+  EXPECT_TRUE(Apply(broker_, cmd::DeleteQueue{"/", "again", false, false, 0, 2}).status.ok());
+  EXPECT_EQ(vh_->FindQueue("again"), nullptr);
+  // This member's own queue, named by this member's id.
+  EXPECT_TRUE(Apply(broker_, cmd::DeleteQueue{"/", "mine", false, false, 0, 1}).status.ok());
+  EXPECT_EQ(vh_->FindQueue("mine"), nullptr);
+  EXPECT_EQ(Apply(broker_, cmd::DeleteQueue{"/", "gone", false, false, 0, 2}).status.error().code,
+            404);
+}
+
 TEST_F(QueueRecordTest, AQueueDeclaredForAnotherMemberIsARecordThatRoutesThere) {
   ASSERT_TRUE(DeclareOn("far", 2).status.ok());
   ASSERT_TRUE(DeclareOn("other", 3).status.ok());

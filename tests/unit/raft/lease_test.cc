@@ -36,6 +36,25 @@ TEST(RaftLease, LeaseLastsAnElectionTimeoutPastTheLastQuorumAnswer) {
   EXPECT_LE(r.now(), until) << "the lease lapses when it says";
 }
 
+TEST(RaftLease, TheLeaderKnowsWhenItLastHeardFromEachPeer) {
+  SimCluster c({1, 2, 3, 4, 5}, /*seed=*/25);
+  NodeId leader = c.WaitForLeader();
+  Raft& r = c.raft(leader);
+  NodeId quiet = leader % 5 + 1;
+  NodeId talking = quiet % 5 + 1;
+  ASSERT_NE(talking, leader);
+  ASSERT_TRUE(c.RunUntil([&] { return r.LastHeard(quiet).value_or(0) > r.now() - 3; }, 20));
+  c.Isolate(quiet);
+  uint64_t cut_at = r.now();
+  c.RunUntil([] { return false; }, 3 * kElection);
+  ASSERT_EQ(r.role(), Role::kLeader) << "four of five still answer";
+  EXPECT_LE(*r.LastHeard(quiet), cut_at);
+  EXPECT_GT(*r.LastHeard(talking), cut_at);
+  EXPECT_EQ(*r.LastHeard(leader), r.now());
+  EXPECT_FALSE(r.LastHeard(99).has_value()) << "not a member";
+  EXPECT_FALSE(c.raft(quiet).LastHeard(leader).has_value()) << "a follower keeps no such count";
+}
+
 TEST(RaftLease, FollowerIsLeaderOnlyWithoutLease) {
   SimCluster c({1, 2, 3}, /*seed=*/23);
   NodeId leader = c.WaitForLeader();

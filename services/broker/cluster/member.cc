@@ -597,7 +597,6 @@ void Member::Parts::OnConfig(const raft::Configuration& config) {
   }
 }
 
-// The leader makes a learner that has caught up a voter, one at a time.
 void Member::Parts::DropTransientQueuesOfSilent() {
   const raft::Raft& raft = driver->raft();
   if (raft.role() != raft::Role::kLeader) {
@@ -633,6 +632,8 @@ void Member::Parts::DropTransientQueuesOfSilent() {
   }
 }
 
+// Also the leader's: it makes a learner that has caught up a voter, one at a
+// time.
 void Member::Parts::OnTick() {
   DropTransientQueuesOfSilent();
   ProposeOwn();

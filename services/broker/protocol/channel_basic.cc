@@ -133,6 +133,7 @@ bool Channel::RemoteDeliver(uint64_t consumer, core::MessagePtr message, bool re
   if (!c->no_ack() && global_prefetch_ != 0 &&
       (consumer_unacked_ >= global_prefetch_ || !held_remote_.empty())) {
     held_remote_.push_back(Unacked{c->queue, std::move(entry), c});
+    ReleaseHeldRemote();  // room a recover made, with no ack since
     return true;
   }
   DeliverRemote(c, std::move(entry));
@@ -575,6 +576,7 @@ void Channel::RequeueAll(std::vector<Unacked> entries) {
   }
   for (auto& [queue, list] : groups) queue->Requeue(std::move(list));
   SettleRemote(std::move(remote), core::SettleKind::kRequeue);
+  ReleaseHeldRemote();  // the global prefetch has room again
 }
 
 Status Channel::HandleBasicRecover(bool requeue, bool reply) {

@@ -363,6 +363,20 @@ TEST_F(RemoteQueueTest, AChannelsGlobalPrefetchHoldsTheHomesDeliveriesUntilAcked
   EXPECT_EQ(n_.home.Credit(), 2u);
 }
 
+TEST_F(RemoteQueueTest, ARecoverMakesRoomForADeliveryTheGlobalPrefetchHeld) {
+  ASSERT_TRUE(ConsumeFarOneAtATime("recovering"));
+  c_.SendMethod(1, amqp::BasicRecover{true});
+  auto held = c_.Expect<amqp::BasicDeliver>(1);
+  ASSERT_TRUE(held) << "d2 comes once d1 went back, with no ack";
+  std::string header;
+  std::vector<std::string> body;
+  ASSERT_TRUE(ReadContent(c_, 1, header, body));
+  EXPECT_EQ(body, std::vector<std::string>{"d2"});
+  ASSERT_TRUE(c_.Expect<amqp::BasicRecoverOk>(1));
+  EXPECT_EQ(n_.home.Settles(),
+            (std::vector<FakeHome::Settled>{{FakeHome::kConsumer, SettleKind::kRequeue, {501}}}));
+}
+
 TEST_F(RemoteQueueTest, DeliveriesHeldByTheGlobalPrefetchGoBackToTheHomeOnCancel) {
   ASSERT_TRUE(ConsumeFarOneAtATime("leaving"));
   c_.SendMethod(1, amqp::BasicCancel{"leaving", false});

@@ -30,7 +30,14 @@ The tests prove that:
 - forget_cluster_node of a stopped node deletes the queues it homed, on every
   node, as RabbitMQ does;
 - the tutorial's Java Producer and Consumer (tests/interop/java) work with the
-  Producer on one node, the Consumer on another and the queue on a third.
+  Producer on one node, the Consumer on another and the queue on a third;
+- a transaction through another node commits there, and fails with RabbitMQ's
+  406 "partial tx completion" while the queue's node is down;
+- a channel's global prefetch spans its consumers of queues on another node;
+- direct reply-to answers a client of another node;
+- a killed node's transient queues are deleted (as RabbitMQ does when a node
+  goes down) and can be declared again through another node, while its durable
+  queues wait for it.
 
 Tests that stop a node start a cluster of their own (harness.Broker per node,
 gRPC ports chosen free at run time, test_cluster.py's Cluster) and stop it; the

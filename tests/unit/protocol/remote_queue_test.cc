@@ -15,8 +15,12 @@
 //   credit) until acks make room, and gives back those held at a cancel;
 // - an unreachable home is refused with RabbitMQ's 404 naming it;
 // - queue.delete with if-empty asks the home first;
-// - a reply to a direct reply-to key of another member goes to that member.
+// - a reply to a direct reply-to key of another member goes to that member;
+// - a congested link to the home stops the node reading the publisher until
+//   it drains (flow control).
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <tuple>
@@ -49,11 +53,23 @@ class FakeHome final : public core::QueueRemote {
   std::atomic<uint32_t> messages{0};  // what STAT answers
   // Publishes are answered only when the next STAT comes (on the loop).
   std::atomic<bool> hold_publishes{false};
+  // The link to the home holds more than it should (Congested).
+  std::atomic<bool> congested{false};
 
   // What the home was sent (read after a reply that follows it).
   std::vector<std::string> Published() {
     std::lock_guard lock(mu_);
     return published_;
+  }
+  // Waits (at most 5 s) until a caller waits for the link to drain.
+  bool WaitForDrainWaiter() {
+    std::unique_lock lock(mu_);
+    return seen_.wait_for(lock, std::chrono::seconds(5), [&] { return drain_waits_ > 0; });
+  }
+  // Publishes and STATs, in the order the home got them.
+  std::vector<std::string> Events() {
+    std::lock_guard lock(mu_);
+    return events_;
   }
   std::vector<Settled> Settles() {
     std::lock_guard lock(mu_);
@@ -77,6 +93,7 @@ class FakeHome final : public core::QueueRemote {
     {
       std::lock_guard lock(mu_);
       published_.push_back(message->body);
+      events_.push_back("publish " + message->body);
     }
     bool ok = reachable && !refuse_publishes && queues == std::vector<std::string>{"far"};
     if (hold_publishes) {
@@ -85,8 +102,17 @@ class FakeHome final : public core::QueueRemote {
     }
     Later([done, ok] { done(ok); });
   }
-  bool Congested(uint64_t) const override { return false; }
-  void WhenDrained(uint64_t, std::function<void()> drained) override { Later(drained); }
+  bool Congested(uint64_t) const override { return congested; }
+  // A congested link's waiters are released at the next STAT, as a link's
+  // are once its outbox drains.
+  void WhenDrained(uint64_t, std::function<void()> drained) override {
+    held_.push_back(std::move(drained));
+    {
+      std::lock_guard lock(mu_);
+      ++drain_waits_;
+    }
+    seen_.notify_all();
+  }
   void Consume(uint64_t, core::RemoteConsume c, core::RemoteConsumerSink* sink,
                std::function<void(uint64_t, Status)> done) override {
     if (!reachable) {
@@ -130,6 +156,10 @@ class FakeHome final : public core::QueueRemote {
     Later([done, r] { done(r); });
   }
   void Stat(uint64_t, const std::string&, const std::string&, uint64_t, Reply done) override {
+    {
+      std::lock_guard lock(mu_);
+      events_.push_back("stat");
+    }
     for (auto& answer : held_) Later(std::move(answer));  // before this answer
     held_.clear();
     core::RemoteReply r = Answer();
@@ -164,6 +194,9 @@ class FakeHome final : public core::QueueRemote {
   Runtime* runtime_ = nullptr;
   std::mutex mu_;
   std::vector<std::string> published_;
+  std::vector<std::string> events_;
+  int drain_waits_ = 0;
+  std::condition_variable seen_;
   std::vector<Settled> settles_;
   std::vector<uint64_t> cancelled_;
   uint32_t credit_ = 0;
@@ -292,6 +325,29 @@ TEST_F(RemoteQueueTest, ACommitWhoseMessageTheHomeRefusedFailsAsPartial) {
   EXPECT_EQ(close->reply_text, "PRECONDITION_FAILED - partial tx completion");
   EXPECT_EQ(close->class_id, 90);
   EXPECT_EQ(close->method_id, 20);
+}
+
+TEST_F(RemoteQueueTest, ACongestedLinkStopsReadingThePublisherUntilItDrains) {
+  n_.home.congested = true;
+  // One write: the node has the second publish in hand when the first
+  // finds the link congested, and must leave it unread.
+  c_.Send(PublishFrames(1, "", "far", "first") + PublishFrames(1, "", "far", "second"));
+  ASSERT_TRUE(n_.home.WaitForDrainWaiter()) << "the congested link was not waited for";
+  ASSERT_EQ(n_.home.Published(), std::vector<std::string>{"first"});
+  n_.home.congested = false;
+  // Another client's passive declare asks the home, which drains the link.
+  RawClient other{n_.node.port()};
+  ASSERT_TRUE(other.Handshake());
+  ASSERT_TRUE(other.OpenChannel(1));
+  amqp::QueueDeclare passive;
+  passive.queue = "far";
+  passive.passive = true;
+  other.SendMethod(1, passive);
+  ASSERT_TRUE(other.Expect<amqp::QueueDeclareOk>(1));
+  Sync();  // the publisher's connection reads on
+  EXPECT_EQ(n_.home.Events(),
+            (std::vector<std::string>{"publish first", "stat", "publish second"}))
+      << "the second publish waited for the link to drain";
 }
 
 TEST_F(RemoteQueueTest, GetDeliversWhatTheHomeSentAndTheAckGoesBackByTheHomesId) {

@@ -240,6 +240,13 @@ class RemoteQueueTest : public ::testing::Test {
     ASSERT_TRUE(c_.Expect<amqp::BasicQosOk>(1));
   }
   std::optional<amqp::ChannelClose> Refusal() { return c_.Expect<amqp::ChannelClose>(1); }
+  // A passive queue.declare of "far": the node asks the home (STAT).
+  static amqp::QueueDeclare PassiveFar() {
+    amqp::QueueDeclare passive;
+    passive.queue = "far";
+    passive.passive = true;
+    return passive;
+  }
   // tx.select, a publish of each (queue, body), tx.commit; false when the
   // channel did not become transactional.
   bool Commit(const std::vector<std::pair<std::string, std::string>>& publishes) {
@@ -308,10 +315,7 @@ TEST_F(RemoteQueueTest, TxCommitOkWaitsUntilTheHomeHoldsTheCommittedMessages) {
   Sync();  // basic.qos-ok comes first: the home has not answered
   EXPECT_EQ(n_.home.Published(), (std::vector<std::string>{"one", "three"}));
   // A passive declare of "far" asks the home, which answers the publishes first.
-  amqp::QueueDeclare passive;
-  passive.queue = "far";
-  passive.passive = true;
-  c_.SendMethod(1, passive);
+  c_.SendMethod(1, PassiveFar());
   ASSERT_TRUE(c_.Expect<amqp::TxCommitOk>(1));
   ASSERT_TRUE(c_.Expect<amqp::QueueDeclareOk>(1));
 }
@@ -337,12 +341,8 @@ TEST_F(RemoteQueueTest, ACongestedLinkStopsReadingThePublisherUntilItDrains) {
   n_.home.congested = false;
   // Another client's passive declare asks the home, which drains the link.
   RawClient other{n_.node.port()};
-  ASSERT_TRUE(other.Handshake());
-  ASSERT_TRUE(other.OpenChannel(1));
-  amqp::QueueDeclare passive;
-  passive.queue = "far";
-  passive.passive = true;
-  other.SendMethod(1, passive);
+  ASSERT_TRUE(other.Handshake() && other.OpenChannel(1));
+  other.SendMethod(1, PassiveFar());
   ASSERT_TRUE(other.Expect<amqp::QueueDeclareOk>(1));
   Sync();  // the publisher's connection reads on
   EXPECT_EQ(n_.home.Events(),
@@ -469,10 +469,7 @@ TEST_F(RemoteQueueTest, AReplyToAConsumerOfAnotherMemberGoesToThatMember) {
 
 TEST_F(RemoteQueueTest, AnUnreachableHomeIsRefusedWith404NamingIt) {
   n_.home.reachable = false;
-  amqp::QueueDeclare passive;
-  passive.queue = "far";
-  passive.passive = true;
-  c_.SendMethod(1, passive);
+  c_.SendMethod(1, PassiveFar());
   auto close = Refusal();
   ASSERT_TRUE(close);
   EXPECT_EQ(close->reply_code, 404);
@@ -515,10 +512,7 @@ TEST_F(RemoteQueueTest, DeleteIfEmptyAsksTheHomeFirst) {
   auto deleted = c_.Expect<amqp::QueueDeleteOk>(1);
   ASSERT_TRUE(deleted);
   EXPECT_EQ(deleted->message_count, 3u) << "what the home held";
-  amqp::QueueDeclare passive;
-  passive.queue = "far";
-  passive.passive = true;
-  c_.SendMethod(1, passive);
+  c_.SendMethod(1, PassiveFar());
   EXPECT_TRUE(c_.ExpectChannelClose(1, 404, 50, 10)) << "the record is gone";
 }
 

@@ -359,6 +359,10 @@ struct Member::Parts {
   void ForgetQueuesOf(uint64_t gone, std::function<void()> then);
   // Proposes the first of `own`, if none is proposed now.
   void ProposeOwn();
+  // Runs `fn` with each queue homed on `member` (this node's own queues when
+  // it is this node) and its vhost's name.
+  void ForEachQueueOn(uint64_t member,
+                      const std::function<void(const std::string&, const core::Queue&)>& fn) const;
   // The leader, each tick: the transient queues of a member silent for
   // kSilentMemberMs are deleted through the log, once per silence.
   void DropTransientQueuesOfSilent();
@@ -597,6 +601,14 @@ void Member::Parts::OnConfig(const raft::Configuration& config) {
   }
 }
 
+void Member::Parts::ForEachQueueOn(
+    uint64_t member,
+    const std::function<void(const std::string&, const core::Queue&)>& fn) const {
+  for (const auto& [vname, v] : broker->vhosts())
+    for (const auto& [qname, q] : v->queues())
+      if (q->remote() ? q->home() == member : member == id) fn(vname, *q);
+}
+
 void Member::Parts::DropTransientQueuesOfSilent() {
   const raft::Raft& raft = driver->raft();
   if (raft.role() != raft::Role::kLeader) {
@@ -618,13 +630,13 @@ void Member::Parts::DropTransientQueuesOfSilent() {
     // node goes down: their messages went with it, and clients that declare
     // them again through another node get new ones there.
     size_t before = own->changes.size();
-    for (const auto& [vname, v] : broker->vhosts())
-      for (const auto& [qname, q] : v->queues())
-        if (q->remote() && q->home() == m && (!q->durable() || q->exclusive_owner() != 0))
-          own->changes.emplace_back(
-              core::cmd::DeleteQueue{vname, qname, false, false, q->exclusive_owner(), m},
-              "the delete of transient queue '" + qname + "' in vhost '" + vname +
-                  "' of silent member " + std::to_string(m));
+    ForEachQueueOn(m, [&](const std::string& vhost, const core::Queue& q) {
+      if (q.durable() && q.exclusive_owner() == 0) return;
+      own->changes.emplace_back(
+          core::cmd::DeleteQueue{vhost, q.name(), false, false, q.exclusive_owner(), m},
+          "the delete of transient queue '" + q.name() + "' in vhost '" + vhost +
+              "' of silent member " + std::to_string(m));
+    });
     if (own->changes.size() > before)
       spdlog::info("cluster: member {} has not answered for {} s: deleting its {} transient "
                    "queues",
@@ -760,10 +772,9 @@ void Member::Parts::ForgetQueuesOf(uint64_t gone, std::function<void()> then) {
   // As RabbitMQ forgets a removed node's classic queues: their messages
   // left with it, and a record that routes to no one would hide that.
   std::vector<core::cmd::DeleteQueue> deletes;
-  for (const auto& [vname, v] : broker->vhosts())
-    for (const auto& [qname, q] : v->queues())
-      if (q->remote() ? q->home() == gone : gone == id)
-        deletes.push_back({vname, qname, false, false, q->exclusive_owner()});
+  ForEachQueueOn(gone, [&](const std::string& vhost, const core::Queue& q) {
+    deletes.push_back({vhost, q.name(), false, false, q.exclusive_owner()});
+  });
   if (deletes.empty()) {
     then();
     return;

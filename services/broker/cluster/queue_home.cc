@@ -172,16 +172,23 @@ class QueueHome::Session final : public core::SyncWaiter {
     return q;
   }
 
-  // A reply for a direct reply-to consumer of this node: delivered, or
-  // dropped when the key names none (its client went), as on one node.
-  void DirectReply(Op& op) {
+  // The op's message, checked as a client's is (FromWire) and bounded as
+  // this node bounds a client's; a refusal is counted for the frame's log.
+  Result<core::MessagePtr> MessageOf(Op& op) {
     uint64_t max = std::min<uint64_t>(broker_.config().max_message_size, kMaxForwardedMessage);
     Result<core::MessagePtr> message = FromWire(*op.mutable_message(), max);
     if (!message.ok()) {
       ++refused;
       refusal = message.error().text;
-      return;
     }
+    return message;
+  }
+
+  // A reply for a direct reply-to consumer of this node: delivered, or
+  // dropped when the key names none (its client went), as on one node.
+  void DirectReply(Op& op) {
+    Result<core::MessagePtr> message = MessageOf(op);
+    if (!message.ok()) return;
     if (core::DirectReplySink* sink = broker_.FindReplyTo(message.value()->routing_key))
       sink->DeliverReply(message.value());
   }
@@ -190,11 +197,8 @@ class QueueHome::Session final : public core::SyncWaiter {
     bool ok = true;
     uint64_t durable_at = 0;
     core::VHost* v = ShortString(op.vhost()) ? broker_.FindVHost(op.vhost()) : nullptr;
-    uint64_t max = std::min<uint64_t>(broker_.config().max_message_size, kMaxForwardedMessage);
-    Result<core::MessagePtr> message = FromWire(*op.mutable_message(), max);
+    Result<core::MessagePtr> message = MessageOf(op);
     if (!message.ok()) {
-      ++refused;
-      refusal = message.error().text;
       ok = false;
     } else if (v) {
       std::vector<std::string> names;

@@ -477,15 +477,22 @@ std::string RemoteQueues::NodeName(uint64_t home) const {
 
 std::vector<uint64_t> RemoteQueues::Members() const { return options_.members(); }
 
+// A message over kMaxForwardedMessage does not fit the gRPC port's frame:
+// logged, and not sent.
+bool RemoteQueues::Forwardable(const core::Message& message) {
+  if (message.body.size() + message.raw_properties.size() <= kMaxForwardedMessage) return true;
+  spdlog::warn("cluster: a message of {} bytes is larger than another node takes",
+               message.body.size());
+  return false;
+}
+
 void RemoteQueues::Publish(uint64_t home, const std::string& vhost,
                            std::vector<std::string> queues, core::MessagePtr message,
                            std::function<void(bool)> done) {
   Link& link = LinkTo(home);
   Link::Pending pending;
   pending.published = std::move(done);
-  if (message->body.size() + message->raw_properties.size() > kMaxForwardedMessage) {
-    spdlog::warn("cluster: a message of {} bytes is larger than a queue on another node takes",
-                 message->body.size());
+  if (!Forwardable(*message)) {
     runtime_.ScheduleAfter(0, [done = std::move(pending.published)] { done(false); });
     return;
   }
@@ -502,7 +509,7 @@ void RemoteQueues::DirectReply(uint64_t member, core::MessagePtr message) {
   // Only to a member of the cluster: a key is what a client sent.
   std::vector<uint64_t> members = options_.members();
   if (std::find(members.begin(), members.end(), member) == members.end()) return;
-  if (message->body.size() + message->raw_properties.size() > kMaxForwardedMessage) return;
+  if (!Forwardable(*message)) return;
   Op op;
   op.set_kind(Op::DIRECT_REPLY);
   ToWire(*message, *op.mutable_message());

@@ -84,6 +84,7 @@ class RemoteQueues final : public core::QueueRemote, public Forwarder {
   class Link;
   // The link to `home`, made when first asked for.
   Link& LinkTo(uint64_t home);
+  static bool Forwardable(const core::Message& message);
   void Request(uint64_t home, const std::string& vhost, const std::string& queue, int kind,
                bool no_ack, uint64_t connection, Reply done);
 

@@ -133,7 +133,6 @@ bool Channel::RemoteDeliver(uint64_t consumer, core::MessagePtr message, bool re
   if (!c->no_ack() && global_prefetch_ != 0 &&
       (consumer_unacked_ >= global_prefetch_ || !held_remote_.empty())) {
     held_remote_.push_back(Unacked{c->queue, std::move(entry), c});
-    ReleaseHeldRemote();  // room a recover made, with no ack since
     return true;
   }
   DeliverRemote(c, std::move(entry));

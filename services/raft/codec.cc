@@ -76,6 +76,7 @@ void Put(std::string& out, const AppendEntries& m) {
     out.push_back(static_cast<char>(e.type));
     PutBytes(out, e.payload);
   }
+  PutVarint(out, m.stable);
 }
 
 // An entry a leader could have sent: known type, terms that never go
@@ -113,6 +114,7 @@ void Get(Reader& r, Term term, AppendEntries& m) {
     GetEntry(r, min_term, term, e);
     min_term = e.term;
   }
+  m.stable = r.Varint();
 }
 
 void Put(std::string& out, const AppendEntriesResponse& m) {

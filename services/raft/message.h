@@ -15,12 +15,15 @@ namespace warren::raft {
 // Entries after prev_index (whose term must be prev_term), or none: a
 // heartbeat. lease_tick is the leader's tick when it sent the message; the
 // follower echoes it so the leader knows how recently a quorum heard from it.
+// stable: how far the leader's own log was durable when it sent the message
+// (a follower that is the rest of a quorum commits from it, docs/raft.md).
 struct AppendEntries {
   Index prev_index = 0;
   Term prev_term = 0;
   Index commit = 0;
   uint64_t lease_tick = 0;
   std::vector<Entry> entries;  // indexes prev_index + 1, prev_index + 2, ...
+  Index stable = 0;
   bool operator==(const AppendEntries&) const = default;
 };
 

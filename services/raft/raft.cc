@@ -204,6 +204,7 @@ void Raft::BecomeFollower(Term term, NodeId leader) {
   }
   role_ = Role::kFollower;
   leader_ = leader;
+  leader_match_ = leader_stable_ = 0;
   votes_.clear();
   progress_.clear();
   transfer_to_ = kNoNode;
@@ -293,9 +294,15 @@ Ready Raft::TakeReady() {
 void Raft::Advance() {
   RAFT_CHECK(ready_out_);
   ready_out_ = false;
+  Index stable = log_.stable_index();
   log_.AckStable();
   log_.AppliedTo(ready_applied_);
-  if (role_ == Role::kLeader) MaybeCommit();  // our own copy now counts
+  if (role_ == Role::kLeader) {
+    MaybeCommit();  // our own copy now counts
+    if (log_.stable_index() > stable) TellStable();
+  } else {
+    MaybeCommitAsFollower();
+  }
 }
 
 std::optional<uint64_t> Raft::LastHeard(NodeId peer) const {

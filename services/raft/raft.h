@@ -187,6 +187,8 @@ class Raft {
   void HandleReject(Progress& pr, const AppendEntriesResponse& resp);
   void OnMatch(Progress& pr, Index match);
   void MaybeCommit();
+  void TellStable();
+  void MaybeCommitAsFollower();
 
   // raft_membership.cc: configuration changes and leadership transfer.
   void OnLogChanged();
@@ -222,6 +224,10 @@ class Raft {
   std::vector<std::pair<NodeId, bool>> votes_;  // this election's answers
 
   std::vector<Progress> progress_;  // leader: every member but itself
+  // Follower: how far its log is known to match this term's leader's, and
+  // how far the leader said its own log was durable (MaybeCommitAsFollower).
+  Index leader_match_ = 0;
+  Index leader_stable_ = 0;
   Index term_start_ = 0;            // leader: the index of its no-op
   uint64_t leader_since_ = 0;       // leader: the tick it was elected
   NodeId transfer_to_ = kNoNode;    // leader: handing over to

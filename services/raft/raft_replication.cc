@@ -54,7 +54,8 @@ void Raft::SendAppend(Progress& pr, bool heartbeat) {
     }
     if (pr.state == ReplicationState::kProbe) pr.paused = true;
   }
-  Send(pr.id, AppendEntries{prev, *log_.TermAt(prev), log_.committed(), now_, std::move(entries)});
+  Send(pr.id, AppendEntries{prev, *log_.TermAt(prev), log_.committed(), now_, std::move(entries),
+                            log_.stable_index()});
 }
 
 void Raft::HandleAppend(const Message& m, AppendEntries& ae) {
@@ -72,7 +73,42 @@ void Raft::HandleAppend(const Message& m, AppendEntries& ae) {
     log_.CommitTo(std::min(ae.commit, match));
     resp.match_index = match;
   }
+  leader_match_ = std::max(leader_match_, resp.match_index);
+  leader_stable_ = std::max(leader_stable_, ae.stable);
+  MaybeCommitAsFollower();
   Send(m.from, resp);
+}
+
+// The leader's own log became durable further (Advance). A follower that
+// has the entries too, and with the leader makes a quorum, commits them as
+// soon as it knows (MaybeCommitAsFollower), one message before the leader's
+// commit would reach it. Only for followers that have not acknowledged them
+// yet, and only when two voters are a quorum.
+void Raft::TellStable() {
+  if (config().Quorum() > 2 || log_.committed() >= log_.stable_index()) return;
+  for (Progress& pr : progress_) {
+    if (pr.state == ReplicationState::kReplicate && pr.match < log_.stable_index() &&
+        config().IsVoter(pr.id))
+      SendAppend(pr, /*heartbeat=*/true);
+  }
+}
+
+// A follower's commit rule (docs/raft.md, "A follower that completes a
+// quorum"): an entry of the current term that this follower and the leader
+// both hold durably is on a quorum when the two are one, so it is committed
+// (§5.4.2), whoever counts. The leader's entries up to leader_match_ are ours,
+// so the two logs agree up to the lower of the two durable points. Only while
+// our configuration is committed: the leader's may then be one change ahead,
+// whose quorums still meet every quorum of ours.
+void Raft::MaybeCommitAsFollower() {
+  if (role_ != Role::kFollower || leader_ == kNoNode) return;
+  const Configuration& c = config();
+  if (c.Quorum() > 2 || !c.IsVoter(id()) || !c.IsVoter(leader_) ||
+      log_.config_index() > log_.committed())
+    return;
+  Index durable = std::min({leader_match_, leader_stable_, log_.stable_index()});
+  if (durable <= log_.committed() || log_.TermAt(durable) != term_) return;
+  log_.CommitTo(durable);
 }
 
 void Raft::Reject(const Message& m, const AppendEntries& ae) {

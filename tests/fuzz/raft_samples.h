@@ -20,9 +20,10 @@ inline std::vector<std::pair<std::string, Message>> SampleMessages() {
                     Entry{43, 7, EntryType::kNoOp, ""},
                     Entry{44, 7, EntryType::kMembership, EncodeConfiguration(grown)},
                     Entry{45, 7, EntryType::kCommand, std::string(300, 'x')}};
+  append.stable = 41;
   return {
       {"append", Message{1, 2, 7, append}},
-      {"heartbeat", Message{1, 3, 7, AppendEntries{45, 7, 45, 124000, {}}}},
+      {"heartbeat", Message{1, 3, 7, AppendEntries{45, 7, 45, 124000, {}, 45}}},
       {"append-ok", Message{2, 1, 7, AppendEntriesResponse{true, 45, 0, 0, 0, 123456}}},
       {"append-reject", Message{3, 1, 7, AppendEntriesResponse{false, 0, 41, 30, 5, 123456}}},
       {"pre-vote", Message{2, 3, 8, VoteRequest{true, false, 45, 7}}},

@@ -17,11 +17,13 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "broker/cluster/raft_storage.h"
+#include "raft/codec.h"
 #include "raft/wire.h"
 #include "manual_runtime.h"
 #include "temp_dir.h"
@@ -64,15 +66,23 @@ struct TestNode {
   std::optional<std::string> fatal;
 };
 
+// A message a node sent: from whom, and how many log entries it carried.
+struct Sent {
+  NodeId from = 0;
+  size_t entries = 0;
+};
+
 class Network final : public Transport {
  public:
   Network(testkit::ManualRuntime& runtime, NodeId from, std::map<NodeId, TestNode*>& nodes,
-          std::set<NodeId>& cut, std::vector<NodeId>& sent_by,
+          std::set<NodeId>& cut, std::vector<Sent>& sent_by,
           std::map<NodeId, std::vector<std::string>>& held)
       : runtime_(runtime), from_(from), nodes_(nodes), cut_(cut), sent_by_(sent_by),
         held_(held) {}
   void Send(NodeId to, std::string bytes) override {
-    sent_by_.push_back(from_);
+    Result<raft::Message> m = raft::DecodeMessage(bytes);
+    const auto* ae = m.ok() ? std::get_if<raft::AppendEntries>(&m->body) : nullptr;
+    sent_by_.push_back(Sent{from_, ae ? ae->entries.size() : 0});
     if (cut_.count(from_) != cut_.count(to)) return;  // across the partition
     if (auto h = held_.find(to); h != held_.end()) {  // kept, for the test to hand over
       h->second.push_back(std::move(bytes));
@@ -89,7 +99,7 @@ class Network final : public Transport {
   NodeId from_;
   std::map<NodeId, TestNode*>& nodes_;
   std::set<NodeId>& cut_;
-  std::vector<NodeId>& sent_by_;
+  std::vector<Sent>& sent_by_;
   std::map<NodeId, std::vector<std::string>>& held_;
 };
 
@@ -167,7 +177,7 @@ class RaftDriverTest : public ::testing::Test {
   std::map<NodeId, TestNode*> by_id_;
   std::map<NodeId, std::unique_ptr<Network>> networks_;
   std::set<NodeId> cut_;
-  std::vector<NodeId> sent_by_;
+  std::vector<Sent> sent_by_;
   std::map<NodeId, std::vector<std::string>> held_;  // messages to these nodes wait here
   uint64_t compact_every_ = 10000;
 };
@@ -308,9 +318,10 @@ TEST_F(RaftDriverTest, TheProposalsOfOneLoopTurnShareOneAppendPerFollower) {
       if (s.ok()) ++*answered;
     });
   runtime_.Advance(0);
-  size_t appends = 0;
-  for (size_t i = before; i < sent_by_.size(); ++i) appends += sent_by_[i] == leader;
-  EXPECT_EQ(appends, 2u) << "one to each follower, carrying all ten";
+  std::vector<size_t> appends;
+  for (size_t i = before; i < sent_by_.size(); ++i)
+    if (sent_by_[i].from == leader && sent_by_[i].entries > 0) appends.push_back(sent_by_[i].entries);
+  EXPECT_EQ(appends, (std::vector<size_t>{10, 10})) << "one to each follower, carrying all ten";
   ASSERT_TRUE(RunUntil([&] { return *answered == 10; }));
 }
 
@@ -372,7 +383,7 @@ TEST_F(RaftDriverTest, AFailedSaveStopsTheNodeAndNothingItHeldIsSent) {
   size_t at_failure = sent_by_.size();
   RunUntil([] { return false; }, 3000);
   for (size_t i = at_failure; i < sent_by_.size(); ++i)
-    EXPECT_NE(sent_by_[i], 1u) << "node 1 sent after its save failed";
+    EXPECT_NE(sent_by_[i].from, 1u) << "node 1 sent after its save failed";
   EXPECT_EQ(faulty_.failed(store::test::Op::kFdatasync), 1) << "no save was tried again";
 }
 

@@ -44,7 +44,8 @@ TEST(RaftCodec, EntryIndexesFollowPrevIndex) {
   std::string bytes = Bytes({1, 1, 2, 3,  // append from 1 to 2, term 3
                              9, 2, 0, 0,  // prev 9/2, commit 0, lease tick 0
                              2,           // two entries
-                             2, 0, 1, 'a', 3, 2, 0});
+                             2, 0, 1, 'a', 3, 2, 0,
+                             7});         // the leader's log durable up to 7
   Result<Message> m = DecodeMessage(bytes);
   ASSERT_TRUE(m.ok()) << m.error().text;
   const auto& ae = std::get<AppendEntries>(m.value().body);

@@ -58,7 +58,9 @@ TEST(RaftRestart, WholeGroupRestartedFromDiskKeepsEveryCommittedCommand) {
 }
 
 // Nothing that depends on a write leaves a node before the write is
-// synced, so a crash that loses it loses nothing anyone was told of.
+// synced, so a crash that loses it loses nothing anyone was told of. (A
+// leader's append does go out before its own write: nobody counts it until
+// the copies are synced.)
 TEST(RaftRestart, CrashLosesOnlyWhatNobodyWasToldOf) {
   SimCluster c({1, 2, 3}, /*seed=*/62);
   NodeId leader = c.WaitForLeader();
@@ -67,11 +69,8 @@ TEST(RaftRestart, CrashLosesOnlyWhatNobodyWasToldOf) {
   c.faults().sync_delay = 1;  // from now on no write is synced
   ASSERT_TRUE(c.Propose(leader, "never synced").ok());
   c.Run(5);
-  for (NodeId id : c.ids()) {
-    if (id == leader) continue;
-    const RaftLog& log = c.raft(id).log();
-    EXPECT_EQ(log.last_index(), kept) << "node " << id << " heard of an unsynced entry";
-  }
+  for (NodeId id : c.ids())
+    EXPECT_EQ(c.raft(id).commit_index(), kept) << "node " << id << " counted an unsynced entry";
   c.Crash(leader);
   c.faults().sync_delay = 0;
   c.Restart(leader);

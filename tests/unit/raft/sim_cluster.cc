@@ -246,7 +246,8 @@ NodeId SimCluster::WaitForNewLeader(NodeId old, int max_ticks) {
   return RunUntil(other, max_ticks) ? Leader() : kNoNode;
 }
 
-// The Ready cycle (raft.h): write, sync, send, apply, Advance.
+// The Ready cycle (raft.h): write, sync, send, apply, Advance; a leader's
+// appends are sent before the write.
 void SimCluster::RunReady(Node& n) {
   for (int round = 0; round < 4; ++round) {
     if (n.unsynced) {
@@ -256,6 +257,19 @@ void SimCluster::RunReady(Node& n) {
     if (!n.raft->HasReady()) return;
     Ready r = n.raft->TakeReady();
     oracle_.OnEntries(n.id, n.raft->log(), r.entries);
+    // A leader's appends go out before its own write is durable, as the
+    // node's driver sends them (docs/cluster.md, "The Raft driver").
+    if (n.raft->role() == Role::kLeader) {
+      std::vector<Message> later;
+      for (Message& m : r.messages) {
+        if (std::holds_alternative<AppendEntries>(m.body) ||
+            std::holds_alternative<InstallSnapshot>(m.body))
+          Send(m);
+        else
+          later.push_back(std::move(m));
+      }
+      r.messages = std::move(later);
+    }
     n.disk.Write(r);
     n.unsynced = std::move(r);
   }

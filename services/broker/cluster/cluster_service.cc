@@ -210,6 +210,7 @@ class Service final : public v1::Cluster::CallbackService {
     handlers_.propose(request->command(), [reactor, response](ForwardResult r) {
       response->set_index(r.index);
       response->set_term(r.term);
+      response->set_appended(r.appended);
       if (!r.outcome.status.ok()) {
         response->set_code(r.outcome.status.error().code);
         response->set_text(r.outcome.status.error().text);
@@ -492,6 +493,7 @@ grpc::Status PeerClient::Propose(const std::string& command, ForwardResult& resu
                                             " is neither an outcome nor a refusal"};
   result.index = response.index();
   result.term = response.term();
+  result.appended = response.appended() && response.code() == 0;
   result.outcome.status = response.code() == 0
                               ? Status::Ok()
                               : Status(Error{static_cast<uint16_t>(response.code()), response.text()});

@@ -21,6 +21,11 @@ struct ForwardResult {
   core::Outcome outcome;
   raft::Index index = 0;  // where the leader committed and applied the entry
   raft::Term term = 0;
+  // The leader answered once it appended the entry at index (in term),
+  // before it committed; `outcome` is then empty: the follower takes the
+  // outcome from its own apply of that entry (docs/cluster.md, "Metadata
+  // through the log").
+  bool appended = false;
   // The leader could not be reached at all (the change never left this
   // node), so it may be sent again, to the next leader.
   bool unreached = false;

@@ -37,7 +37,7 @@ void MetadataMachine::Apply(const raft::Entry& entry) {
           "log entry " + std::to_string(entry.index) + " is not a metadata command: " +
               command.error().text);
     }
-    outcomes_.emplace_back(entry.index, std::move(outcome));
+    outcomes_.push_back(Kept{entry.index, entry.term, std::move(outcome)});
     if (outcomes_.size() > kKeptOutcomes) outcomes_.pop_front();
     // After the definitions it changed, in the same file and order.
     if (core::Persistence* store = broker_.definitions()) store->PutMetadataApplied(entry.index);
@@ -77,7 +77,13 @@ std::string MetadataMachine::TakeSnapshot() const {
 
 std::optional<core::Outcome> MetadataMachine::OutcomeAt(raft::Index index) const {
   for (auto it = outcomes_.rbegin(); it != outcomes_.rend(); ++it)
-    if (it->first == index) return it->second;
+    if (it->index == index) return it->outcome;
+  return std::nullopt;
+}
+
+std::optional<core::Outcome> MetadataMachine::OutcomeAt(raft::Index index, raft::Term term) const {
+  for (auto it = outcomes_.rbegin(); it != outcomes_.rend(); ++it)
+    if (it->index == index) return it->term == term ? std::optional(it->outcome) : std::nullopt;
   return std::nullopt;
 }
 

@@ -72,8 +72,11 @@ class MetadataMachine final : public StateMachine {
 
   raft::Index applied_index() const { return applied_; }
   core::Broker& broker() { return broker_; }
-  // The outcome of the command entry at `index`, while it is kept.
+  // The outcome of the command entry at `index`, while it is kept; with
+  // `term`, only if that entry is of that term (not one a new leader put
+  // there instead).
   std::optional<core::Outcome> OutcomeAt(raft::Index index) const;
+  std::optional<core::Outcome> OutcomeAt(raft::Index index, raft::Term term) const;
 
   using WaitId = uint64_t;
   // Runs `fn` once applied_index() >= index: at once when it already is,
@@ -89,7 +92,12 @@ class MetadataMachine final : public StateMachine {
   core::Broker& broker_;
   raft::Index applied_ = 0;
   raft::Index skip_through_ = 0;  // SkipThrough
-  std::deque<std::pair<raft::Index, core::Outcome>> outcomes_;  // the latest last
+  struct Kept {
+    raft::Index index;
+    raft::Term term;
+    core::Outcome outcome;
+  };
+  std::deque<Kept> outcomes_;  // the latest last
   std::map<std::pair<raft::Index, WaitId>, std::function<void()>> waiters_;
   std::unordered_map<WaitId, raft::Index> waiting_for_;
   WaitId last_wait_ = 0;

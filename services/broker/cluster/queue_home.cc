@@ -356,6 +356,7 @@ class QueueHome::Session final : public core::SyncWaiter {
                      Op r = Reply(id);
                      r.set_index(result.index);
                      r.set_term(result.term);
+                     r.set_appended(result.appended);
                      if (!result.outcome.status.ok()) {
                        r.set_code(result.outcome.status.error().code);
                        r.set_text(result.outcome.status.error().text);

@@ -60,12 +60,12 @@ void RaftDriver::Step(std::string_view bytes) {
   raft_.Step(std::move(m.value()));
 }
 
-void RaftDriver::Propose(std::string command, Done done) {
+std::optional<raft::Proposal> RaftDriver::Propose(std::string command, Done done) {
   if (stopping_ || failed_) {
     done(NotCommitted("the node is stopping"), {});
-    return;
+    return std::nullopt;
   }
-  Track(raft_.Propose(std::move(command)), std::move(done));
+  return Track(raft_.Propose(std::move(command)), std::move(done));
 }
 
 void RaftDriver::ProposeMembership(raft::MembershipChange change, Done done) {
@@ -76,10 +76,10 @@ void RaftDriver::ProposeMembership(raft::MembershipChange change, Done done) {
   Track(raft_.ProposeMembership(std::move(change)), std::move(done));
 }
 
-void RaftDriver::Track(Result<raft::Proposal> p, Done done) {
+std::optional<raft::Proposal> RaftDriver::Track(Result<raft::Proposal> p, Done done) {
   if (!p.ok()) {
     done(NotCommitted(p.error().text), {});
-    return;
+    return std::nullopt;
   }
   raft::Index index = p->index;
   TimerId timer = runtime_.ScheduleAfter(options_.proposal_timeout_ms, [this, index] {
@@ -88,11 +88,13 @@ void RaftDriver::Track(Result<raft::Proposal> p, Done done) {
   pending_[index] = Pending{p->term, std::move(done), timer};
   // After what else this loop turn brings: the proposals of one turn, from
   // every client, share one save and one append per follower.
-  if (process_timer_ != 0) return;
-  process_timer_ = runtime_.ScheduleAfter(0, [this] {
-    process_timer_ = 0;
-    Process();
-  });
+  if (process_timer_ == 0) {
+    process_timer_ = runtime_.ScheduleAfter(0, [this] {
+      process_timer_ = 0;
+      Process();
+    });
+  }
+  return p.value();
 }
 
 void RaftDriver::Resolve(raft::Index index, Status status) {

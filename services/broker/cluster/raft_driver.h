@@ -97,8 +97,10 @@ class RaftDriver {
   // What one read from a peer's stream brought, stepped together: they share
   // one save (one fsync) and one batch of answers per peer.
   void Receive(const std::vector<std::string>& batch);
-  // Proposes `command`; `done` runs exactly once (see above).
-  void Propose(std::string command, Done done);
+  // Proposes `command`; `done` runs exactly once (see above). Returns where
+  // the entry was appended, or none when it was refused at once (`done` has
+  // then run).
+  std::optional<raft::Proposal> Propose(std::string command, Done done);
   // Proposes a membership change (raft.h); answered as Propose is, once
   // the configuration entry is applied here.
   void ProposeMembership(raft::MembershipChange change, Done done);
@@ -116,7 +118,7 @@ class RaftDriver {
   void Process();
   // Answers `done` at once when `p` was refused, else once its entry is
   // applied (or replaced, or not committed in time).
-  void Track(Result<raft::Proposal> p, Done done);
+  std::optional<raft::Proposal> Track(Result<raft::Proposal> p, Done done);
   void NoteConfig();
   // Logs each new leader once: "cluster: member N leads ... in term T".
   void NoteLeader();

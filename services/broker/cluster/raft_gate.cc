@@ -124,7 +124,13 @@ void RaftGate::ProposeForPeer(std::string command, std::function<void(ForwardRes
     Answer(id, Refused(NotCommitted("the leader cannot decode it: " + c.error().text)));
     return;
   }
-  Propose(id, std::move(command));
+  // The follower waits for its own apply of the entry all the same: told
+  // where it is now, it needs no answer after the commit.
+  if (std::optional<raft::Proposal> at = Propose(id, std::move(command))) {
+    ForwardResult appended{core::Outcome{}, at->index, at->term};
+    appended.appended = true;
+    Answer(id, std::move(appended));
+  }
 }
 
 uint64_t RaftGate::Open(Reply reply) {
@@ -145,15 +151,15 @@ void RaftGate::Answer(uint64_t id, ForwardResult result) {
 
 // The driver answers once the entry is applied here, right after the
 // machine computed its outcome, or with 504 (its own proposal timeout).
-void RaftGate::Propose(uint64_t id, std::string command) {
+std::optional<raft::Proposal> RaftGate::Propose(uint64_t id, std::string command) {
   std::weak_ptr<bool> alive = alive_;
-  driver_.Propose(std::move(command), [this, alive, id](Status s, raft::Proposal at) {
+  return driver_.Propose(std::move(command), [this, alive, id](Status s, raft::Proposal at) {
     if (alive.expired()) return;
     if (!s.ok()) {
       Answer(id, Refused(s.error()));
       return;
     }
-    std::optional<core::Outcome> outcome = machine_.OutcomeAt(at.index);
+    std::optional<core::Outcome> outcome = machine_.OutcomeAt(at.index, at.term);
     if (!outcome) {  // cannot happen: the driver answers right after the apply
       Answer(id, Refused(NotCommitted("the outcome of entry " + std::to_string(at.index) +
                                       " is no longer known")));
@@ -188,15 +194,37 @@ void RaftGate::OnForwarded(uint64_t id, ForwardResult result) {
     return;
   }
   it->second.command.clear();
-  if (result.index == 0 || machine_.applied_index() >= result.index) {
+  if (result.index == 0) {
     Answer(id, std::move(result));
     return;
   }
-  // Committed on the leader: answer once this node shows it too.
-  raft::Index index = result.index;
-  it->second.committed_at = index;
-  it->second.wait = machine_.WhenApplied(
-      index, [this, id, r = std::move(result)]() mutable { Answer(id, std::move(r)); });
+  raft::Proposal at{result.index, result.term};
+  it->second.appended_at = at.index;
+  std::function<void()> answer;
+  if (result.appended)
+    answer = [this, id, at] { AnswerApplied(id, at); };
+  else  // a leader that answered after its own apply, with the outcome
+    answer = [this, id, r = std::move(result)]() mutable { Answer(id, std::move(r)); };
+  if (machine_.applied_index() >= at.index) {
+    answer();
+    return;
+  }
+  it->second.wait = machine_.WhenApplied(at.index, std::move(answer));
+}
+
+void RaftGate::AnswerApplied(uint64_t id, raft::Proposal at) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;
+  std::optional<core::Outcome> outcome = machine_.OutcomeAt(at.index, at.term);
+  if (!outcome) {
+    Answer(id, Refused(NotCommitted(
+                   "the leader (node " + std::to_string(it->second.leader) +
+                   ") appended it at index " + std::to_string(at.index) +
+                   ", but this node applied another entry there (a new leader's) or no longer "
+                   "knows its outcome; retry")));
+    return;
+  }
+  Answer(id, ForwardResult{std::move(*outcome), at.index, at.term});
 }
 
 void RaftGate::TimedOut(uint64_t id) {
@@ -215,13 +243,13 @@ void RaftGate::TimedOut(uint64_t id) {
     return;
   }
   std::string leader = "the leader (node " + std::to_string(call.leader) + ")";
-  if (call.committed_at == 0) {
+  if (call.appended_at == 0) {
     Answer(id, Refused(NotCommitted("no answer from " + leader + " within " + ms + " ms")));
     return;
   }
   Answer(id, Refused(Error{kNotCommitted, "metadata change not confirmed: " + leader +
-                                              " committed it at index " +
-                                              std::to_string(call.committed_at) +
+                                              " appended it at index " +
+                                              std::to_string(call.appended_at) +
                                               ", but this node had not applied it within " + ms +
                                               " ms"}));
 }

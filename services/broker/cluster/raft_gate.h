@@ -8,11 +8,14 @@
 //   not commit is answered kNotCommitted (504), "metadata change not
 //   committed: ...".
 // - On a follower, the command goes to the leader through the Forwarder; the
-//   leader answers once it has applied the entry, with its index, and the
-//   follower answers its client only once its own machine has applied that
-//   index (read-your-writes on the node the client is connected to). No
-//   answer within the proposal timeout (a lost leader, a cut link, a follower
-//   that lags) is 504.
+//   leader answers as soon as it has appended the entry, with its index and
+//   term, and the follower answers its client once its own machine has
+//   applied that index, with the outcome its machine computed for the entry
+//   (read-your-writes on the node the client is connected to). An entry of
+//   another term there (a new leader replaced it) is 504. The follower's
+//   commit may come before the leader's (raft.h, docs/raft.md "A follower
+//   that completes a quorum"). No answer within the proposal timeout (a lost
+//   leader, a cut link, a follower that lags) is 504.
 // - No leader known (an election under way, or a node cut off): the change
 //   waits for one, polling every kLeaderPollMs; 504 when none is elected
 //   within the timeout.
@@ -63,7 +66,7 @@ class RaftGate final : public core::MetadataGate {
   void Barrier(std::function<void()> done) override;
 
   // A command a follower forwarded (encoded): proposed if this node leads,
-  // refused with 504 otherwise; answered once applied here.
+  // refused with 504 otherwise; answered once appended here (appended set).
   void ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply);
 
   size_t pending() const { return calls_.size(); }
@@ -78,7 +81,7 @@ class RaftGate final : public core::MetadataGate {
     TimerId timer = 0;                             // a follower's timeout
     std::optional<MetadataMachine::WaitId> wait;  // for this node's apply
     raft::NodeId leader = raft::kNoNode;           // forwarded to
-    raft::Index committed_at = 0;                  // the leader's answer
+    raft::Index appended_at = 0;                   // the leader's answer
     std::string command;                           // while forwarded: to send again
     raft::NodeId unreachable = raft::kNoNode;      // a leader it could not reach
   };
@@ -92,7 +95,10 @@ class RaftGate final : public core::MetadataGate {
   void AwaitLeader(uint64_t id, std::string command);
   void PollLeader();
   void Answer(uint64_t id, ForwardResult result);
-  void Propose(uint64_t id, std::string command);
+  std::optional<raft::Proposal> Propose(uint64_t id, std::string command);
+  // A follower's call the leader appended at `at`: answered with the outcome
+  // of this node's own apply of it.
+  void AnswerApplied(uint64_t id, raft::Proposal at);
   // The leader's side of a barrier: answered with its commit index once it
   // has applied that far.
   void LeaderBarrier(uint64_t id);

@@ -292,6 +292,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
       ForwardResult r;
       r.index = op.index();
       r.term = op.term();
+      r.appended = op.appended() && op.index() != 0 && op.code() == 0;
       if (op.code() != 0) r.outcome.status = Refusal(op);
       else if (op.index() == 0) r.outcome.status = NotCommitted("the leader did not say why");
       r.outcome.message_count = op.count();

@@ -187,7 +187,7 @@ TEST_F(RaftGateTest, AFollowerThatHasNotAppliedTheLeadersEntryInTimeSaysSoAnd504
   EXPECT_EQ(answer->outcome->status.error().code, kNotCommitted);
   EXPECT_NE(answer->outcome->status.error().text.find(
                 "metadata change not confirmed: the leader (node " + std::to_string(leader) +
-                ") committed it at index "),
+                ") appended it at index "),
             std::string::npos)
       << answer->outcome->status.error().text;
   EXPECT_EQ(nodes_[follower].broker->FindVHost("/"), nullptr);
@@ -254,19 +254,42 @@ TEST_F(RaftGateTest, EveryDoneIsAnsweredOnceWhenTheGatesGoWithWorkPending) {
   EXPECT_EQ(on_follower->calls, 1);
 }
 
-TEST_F(RaftGateTest, APeersForwardedChangeIsAnsweredWhenTheLeadersGateGoes) {
+TEST_F(RaftGateTest, TheLeaderAnswersAPeersChangeOnceAppendedAndTheClientOnceItsNodeApplied) {
   ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
   NodeId leader = Leader();
   NodeId follower = AnyFollower(leader);
   mute_ = {leader};  // forwarding works; what the leader proposes cannot commit
   auto answer = SubmitAsync(follower, cmd::AddVHost{"b"});
-  runtime_.Advance(5);  // the command reaches the leader's gate
-  ASSERT_EQ(nodes_[leader].gate->pending(), 1u);
-  nodes_[leader].gate.reset();
-  ASSERT_TRUE(RunUntil([&] { return answer->outcome.has_value(); }, 10));
+  runtime_.Advance(5);  // the command reaches the leader's gate, and its answer comes back
+  EXPECT_EQ(nodes_[leader].gate->pending(), 0u) << "answered once appended";
+  EXPECT_EQ(nodes_[follower].gate->pending(), 1u);
+  EXPECT_FALSE(answer->outcome.has_value()) << "not applied on the client's node yet";
+  mute_.clear();
+  ASSERT_TRUE(RunUntil([&] { return answer->outcome.has_value(); }));
   EXPECT_EQ(answer->calls, 1);
-  EXPECT_EQ(answer->outcome->status.error().text,
-            "metadata change not committed: the node is stopping");
+  EXPECT_TRUE(answer->outcome->status.ok()) << answer->outcome->status.error().text;
+  EXPECT_NE(nodes_[follower].broker->FindVHost("b"), nullptr);
+}
+
+TEST_F(RaftGateTest, AFollowerWhoseEntryANewLeaderReplacedAnswers504) {
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId leader = Leader();
+  NodeId follower = AnyFollower(leader);
+  mute_ = {leader};  // the leader appends the change but cannot replicate it
+  auto answer = SubmitAsync(follower, cmd::AddVHost{"b"});
+  runtime_.Advance(5);
+  ASSERT_EQ(nodes_[leader].gate->pending(), 0u);
+  cut_ = {leader};  // the others elect a leader without the entry and write over it
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0 && Leader() != leader; }));
+  NodeId next = Leader();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Submit(next, cmd::AddVHost{"v" + std::to_string(i)}).status.ok());
+  ASSERT_TRUE(RunUntil([&] { return answer->outcome.has_value(); }));
+  EXPECT_EQ(answer->calls, 1);
+  EXPECT_EQ(answer->outcome->status.error().code, kNotCommitted);
+  EXPECT_NE(answer->outcome->status.error().text.find("this node applied another entry there"),
+            std::string::npos)
+      << answer->outcome->status.error().text;
+  EXPECT_EQ(nodes_[follower].broker->FindVHost("b"), nullptr);
 }
 
 TEST_F(RaftGateTest, EveryDoneIsAnsweredOnceWhenTheDriverGoesFirst) {

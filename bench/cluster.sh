@@ -274,8 +274,12 @@ stop_warren_cluster
 r_decl='{}' r_cdecl='{}' r_fail='{}' r_perf1=- r_perf2=-
 if have_rabbit; then
   t0=$SECONDS
+  # A port chosen free can be taken before a node binds it (an Erlang node's
+  # own outgoing connections use the same range): one more try, new ports.
   if ! rabbit_cluster_up; then
-    echo "rabbitmq | the cluster did not form" >&2; exit 1
+    echo "rabbitmq | the cluster did not form; once more, on other ports" >&2
+    stop_rabbit_cluster; rm -rf "$R"
+    rabbit_cluster_up || { echo "rabbitmq | the cluster did not form" >&2; exit 1; }
   fi
   echo "rabbitmq | 3 nodes clustered in $((SECONDS - t0)) s; declares through rc2@localhost, load average $(loadavg)"
   r_decl=$(client declares --port "${RAMQP[2]}" --count "$DECLARES" --check-port "${RAMQP[3]}")

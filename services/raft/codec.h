@@ -3,7 +3,7 @@
 // bytes that decode encode back to exactly the same bytes.
 //
 //   message  = kind:u8 from to term body          (kind 1..7: MessageBody's order)
-//   append   = prev_index prev_term commit lease_tick count entry*
+//   append   = prev_index prev_term commit lease_tick count entry* stable
 //   entry    = term type:u8 bytes                 (index = prev_index + position)
 //   config   = count voter* count learner*        (sorted, disjoint, non-zero ids)
 //              count (id address)* highest       (members' addresses, each bytes;

@@ -25,7 +25,9 @@
 //      and every stored entry; an entry at index i replaces the stored entry
 //      at i and everything after it.
 //   2. send ready.messages, and not before step 1 is durable: a vote, an
-//      acknowledgement of entries or a leader's claim all rely on it.
+//      acknowledgement of entries or a leader's claim all rely on it. (A
+//      leader's AppendEntries and InstallSnapshot may go before: they claim
+//      nothing of its own write; their `stable` says how far it is durable.)
 //   3. restore the state machine from ready.snapshot, if any, then apply
 //      ready.committed in order. (Committed entries are already durable on a
 //      quorum, so applying may overlap step 1; the order between them may

@@ -7,6 +7,8 @@ CLI::App* Commands::Add(const std::string& name, const std::string& description,
   command->add_option("--formatter", flags_.formatter, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}));
   command->add_flag("-q,--quiet", flags_.quiet, "no informational lines");
+  command->add_flag("-s,--silent", flags_.silent,
+                    "no informational lines nor table headers; health checks print nothing");
   command->add_option("-t,--timeout", flags_.timeout_seconds, "seconds to wait for the node");
   runs_.emplace(command, std::move(run));
   return command;

@@ -86,6 +86,13 @@ void AddPolicyCommands(Commands& commands);
 void AddListingCommands(Commands& commands);
 void AddQueueCommands(Commands& commands);  // purge, delete, close_connection
 void AddNodeCommands(Commands& commands);   // status, cluster_status
+// ping, await_startup and the check_* health checks of rabbitmq-diagnostics.
+void AddHealthCommands(Commands& commands);
+
+// A listener's purpose as status prints it ("AMQP 0-9-1"), and one alarm's
+// line ("Memory alarm on node N"); node.cc.
+std::string Purpose(const std::string& protocol);
+std::string AlarmLine(const std::string& alarm, const std::string& node);
 void AddDefinitionCommands(Commands& commands);
 
 }  // namespace warren::ctl

@@ -20,6 +20,8 @@ void AddGlobalFlags(CLI::App& app, Flags& flags) {
   app.add_option("-p,--password", flags.password, "that user's password (guest)");
   app.add_option("--config", flags.config, "TOML file with node, username, password");
   app.add_flag("-q,--quiet", flags.quiet, "no informational lines");
+  app.add_flag("-s,--silent", flags.silent,
+               "no informational lines nor table headers; health checks print nothing");
   app.add_option("--formatter", flags.formatter, "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}));
   app.add_option("-t,--timeout", flags.timeout_seconds, "seconds to wait for the node (30)");
@@ -58,6 +60,7 @@ int Main(int argc, char** argv) {
   AddListingCommands(commands);
   AddQueueCommands(commands);
   AddNodeCommands(commands);
+  AddHealthCommands(commands);
   AddDefinitionCommands(commands);
   AddHelp(commands, app);
   try {
@@ -85,8 +88,9 @@ int Main(int argc, char** argv) {
     (*run)(context);
   } catch (const CtlError& e) {
     std::cout.flush();
-    // The node's text may quote names a client chose.
-    std::cerr << "Error: " << Printable(e.what()) << '\n';
+    // The node's text may quote names a client chose. A failed health check
+    // under --silent says nothing: its exit status is the answer.
+    if (*e.what() != '\0') std::cerr << "Error: " << Printable(e.what()) << '\n';
     return e.code;
   }
   return kExitOk;

@@ -20,16 +20,9 @@ std::string Gigabytes(uint64_t bytes) {
   return text;
 }
 
-std::string Purpose(const std::string& protocol) {
-  return protocol == "amqp" ? "AMQP 0-9-1" : protocol == "grpc" ? "Admin API (gRPC)" : protocol;
-}
-
 std::vector<std::string> AlarmLines(const v1::StatusResponse& s) {
   std::vector<std::string> lines;
-  for (const auto& alarm : s.alarms()) {
-    lines.push_back((alarm == "disk" ? "Free disk space" : alarm == "memory" ? "Memory" : alarm) +
-                    std::string(" alarm on node ") + s.node_name());
-  }
+  for (const auto& alarm : s.alarms()) lines.push_back(AlarmLine(alarm, s.node_name()));
   if (lines.empty()) lines.push_back("(none)");
   return lines;
 }
@@ -212,6 +205,15 @@ void AddMembershipCommands(Commands& commands) {
 }
 
 }  // namespace
+
+std::string Purpose(const std::string& protocol) {
+  return protocol == "amqp" ? "AMQP 0-9-1" : protocol == "grpc" ? "Admin API (gRPC)" : protocol;
+}
+
+std::string AlarmLine(const std::string& alarm, const std::string& node) {
+  return (alarm == "disk" ? "Free disk space" : alarm == "memory" ? "Memory" : alarm) +
+         std::string(" alarm on node ") + node;
+}
 
 void AddNodeCommands(Commands& commands) {
   AddMembershipCommands(commands);

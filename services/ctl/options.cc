@@ -56,11 +56,15 @@ Options ResolveOptions(const Flags& flags) {
   ApplyFlag(flags.username, out.username);
   ApplyFlag(flags.password, out.password);
   if (out.node.find(':') == std::string::npos) out.node += ":25672";
-  out.quiet = flags.quiet;
+  out.quiet = flags.quiet || flags.silent;
+  out.silent = flags.silent;
   out.json = flags.formatter == "json";
-  out.table_headers = !flags.no_table_headers;
+  out.table_headers = !flags.no_table_headers && !flags.silent;
   if (flags.timeout_seconds == 0) throw CtlError(kExitUsage, "--timeout must be positive");
-  if (flags.timeout_seconds > 0) out.timeout_seconds = flags.timeout_seconds;
+  if (flags.timeout_seconds > 0) {
+    out.timeout_seconds = flags.timeout_seconds;
+    out.timeout_given = true;
+  }
   return out;
 }
 

@@ -12,9 +12,11 @@ struct Options {
   std::string username = "guest";
   std::string password = "guest";
   bool quiet = false;           // no "Listing ..." info lines
+  bool silent = false;          // --silent: quiet, no table headers, health checks print nothing
   bool json = false;            // --formatter json
   bool table_headers = true;    // off with --no-table-headers
   double timeout_seconds = 30;  // the deadline of each call
+  bool timeout_given = false;   // -t on the command line (await_startup's own default otherwise)
 };
 
 // What the command line said; an empty string or a negative timeout is
@@ -27,6 +29,7 @@ struct Flags {
   std::string formatter;
   double timeout_seconds = -1;
   bool quiet = false;
+  bool silent = false;
   bool no_table_headers = false;
 };
 

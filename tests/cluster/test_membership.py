@@ -312,10 +312,18 @@ class MembershipTest(unittest.TestCase):
             n1, n2, n3 = c.nodes
             self.form(c)
             before = members(status(n1))
+            self.ok(n1, "check_if_node_is_quorum_critical",
+                    says="Node %s is not critical for the quorum of the cluster's metadata"
+                    % NAMES[0])
             n3.kill()
             s = self.status_once(n1, "node3 no longer running",
                                  lambda s: s["running_nodes"] == NAMES[:2])
             self.assertEqual(s["disk_nodes"], NAMES, "a killed member is still a member")
+            # Two of three run: stopping either would leave the metadata no majority.
+            rc, out, err = warrenctl(n1, "check_if_node_is_quorum_critical", check=False)
+            self.assertEqual(rc, 69, out + err)
+            self.assertIn("the cluster's metadata will become unavailable if node %s stops "
+                          "(2 of 3 voting members run; 2 are needed)" % NAMES[0], err)
             self.ok(n1, "add_vhost", "while-down")
             self.ok(n2, "add_user", "late", "pw")
             n3.restart()  # same data directory, same ports, no seeds

@@ -407,6 +407,78 @@ class NodeCommandTest(NodeTest):
         self.assertEqual((status["running_nodes"], status["disk_nodes"]), ([node], [node]))
 
 
+class HealthCheckTest(NodeTest):
+    """rabbitmq-diagnostics' health checks: exit 0 and one line when they pass,
+    69 when they fail, 75 when the node does not answer in time."""
+
+    def test_every_check_passes_on_a_running_node(self):
+        node = self.ctl.json("status")["node_name"]
+        self.assertEqual(self.ctl.lines("ping")[-1], "Ping succeeded")
+        self.assertEqual(self.ctl.ok("await_startup"), "")
+        self.assertEqual(self.ctl.lines("check_running")[-1],
+                         "Warren on node %s is fully booted and running" % node)
+        self.assertEqual(self.ctl.lines("check_local_alarms")[-1],
+                         "Node %s reported no local alarms" % node)
+        self.assertEqual(self.ctl.lines("check_port_connectivity")[-1],
+                         "Successfully connected to ports %s on node %s (using node hostname "
+                         "resolution)" % (", ".join(str(p) for p in sorted(
+                             [self.broker.port, self.broker.grpc_port])), node))
+        self.assertEqual(self.ctl.lines("check_if_node_is_quorum_critical")[-1],
+                         "Node %s seems to be the only one in a single node cluster, the check "
+                         "does not apply" % node)
+
+    def test_quiet_keeps_the_result_and_silent_leaves_only_the_exit_status(self):
+        self.assertEqual(self.ctl.lines("-q", "check_running"), self.ctl.lines("check_running")[1:])
+        for check in ("check_running", "check_local_alarms", "check_port_connectivity",
+                      "check_if_node_is_quorum_critical", "ping"):
+            self.assertEqual(self.ctl.ok("-s", check), "", check)
+        self.ctl.ok("add_user", "silent-sam", "pw")
+        users = self.ctl.lines("list_users", "--silent")
+        self.assertIn("silent-sam\t[]", users)
+        self.assertFalse(any(line.startswith(("Listing", "user\t")) for line in users), users)
+
+    def test_a_listener_that_cannot_be_reached_fails_69_naming_it(self):
+        # The node listens on 127.0.0.1 only: 127.0.0.2 refuses both ports.
+        r = self.ctl.fails(UNAVAILABLE, r"port: %d, protocol: amqp.*refused" % self.broker.port,
+                           "check_port_connectivity", "--address", "127.0.0.2")
+        self.assertIn("Will connect to 127.0.0.2:%d" % self.broker.port, r.stdout)
+        r = self.ctl.run("-s", "check_port_connectivity", "-a", "127.0.0.2")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (UNAVAILABLE, "", ""))
+
+    def test_a_stopped_application_fails_check_running_and_await_startup_waits_for_start_app(self):
+        node = self.ctl.json("status")["node_name"]
+        self.ctl.ok("stop_app")
+        self.addCleanup(lambda: self.ctl.run("start_app"))
+        self.ctl.fails(UNAVAILABLE, r"Warren on node %s is not running" % re.escape(node),
+                       "check_running")
+        self.ctl.fails(TEMPFAIL, r"was not running within 1000 ms", "-t", "1", "await_startup")
+        self.assertEqual(self.ctl.lines("ping")[-1], "Ping succeeded", "the process answers")
+        waiting = subprocess.Popen([warrenctl_bin(), "-n", self.node, "-t", "30",
+                                    "await_startup"], env=clean_env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: waiting.poll() is None and waiting.kill())
+        self.ctl.ok("start_app")
+        out, err = waiting.communicate(timeout=30)
+        self.assertEqual((waiting.returncode, err), (0, ""))
+        self.ctl.ok("check_running")
+
+
+class AlarmTest(unittest.TestCase):
+    """A node whose memory limit every process is past: the alarm is on."""
+
+    def test_check_local_alarms_fails_69_naming_the_alarm(self):
+        with harness.Broker(definitions=DEFINITIONS,
+                            extra_config="[alarms]\nmemory_limit = 1\n") as broker:
+            ctl = Ctl(self, "127.0.0.1:%d" % broker.grpc_port)
+            node = ctl.json("status")["node_name"]
+            ctl.fails(UNAVAILABLE, r"reported local alarms: Memory alarm on node %s$"
+                      % re.escape(node), "check_local_alarms")
+            r = ctl.run("--silent", "check_local_alarms")
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (UNAVAILABLE, "", ""))
+            self.assertEqual(ctl.lines("check_running")[-1],
+                             "Warren on node %s is fully booted and running" % node)
+
+
 class DefinitionsTest(NodeTest):
     def test_export_to_stdout_and_file(self):
         r = self.ctl.run("export_definitions", "-")
@@ -536,6 +608,15 @@ class UnreachableTest(unittest.TestCase):
             s.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
             node = "127.0.0.1:%d" % s.getsockname()[1]
             self.ctl.fails(UNAVAILABLE, re.escape(node), "list_users", node=node)
+
+    def test_ping_and_await_startup_of_a_node_that_is_not_there(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+            node = "127.0.0.1:%d" % s.getsockname()[1]
+            self.ctl.fails(UNAVAILABLE, r"Failed to connect and authenticate to %s in 30000 ms"
+                           % re.escape(node), "ping", node=node)
+            self.ctl.fails(TEMPFAIL, re.escape(node) + r" was not running within 1000 ms",
+                           "--timeout", "1", "await_startup", node=node)
 
     def test_silent_node_is_exit_75_after_the_timeout(self):
         with socket.socket() as s:

@@ -258,6 +258,10 @@ void ApplyEnvironment(NodeConfig& config) {
   env("WARREN_DATA_DIR", config.data_dir);
   env("WARREN_LOG_LEVEL", config.log_level);
   env("WARREN_CLUSTER_SECRET_FILE", config.cluster_secret_file);
+  // RABBITMQ_DEFAULT_USER and _PASS of RabbitMQ's image: the first user of a
+  // node's first start (a container's only way to choose it).
+  env("WARREN_DEFAULT_USER", config.default_user);
+  env("WARREN_DEFAULT_PASS", config.default_pass);
   if (const char* v = std::getenv("WARREN_CLUSTER_SEEDS"); v && *v)
     config.cluster_seeds = SplitSeeds(v);
 }

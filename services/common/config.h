@@ -83,7 +83,8 @@ void LoadConfigFile(const std::string& path, NodeConfig& config);
 // Parses TOML text (for tests); `origin` names the source in errors.
 void LoadConfigText(const std::string& text, const std::string& origin, NodeConfig& config);
 // Applies WARREN_NODE_NAME, WARREN_AMQP_LISTEN, WARREN_GRPC_LISTEN,
-// WARREN_DATA_DIR, WARREN_LOG_LEVEL, WARREN_CLUSTER_SECRET_FILE when set.
+// WARREN_DATA_DIR, WARREN_LOG_LEVEL, WARREN_CLUSTER_SECRET_FILE,
+// WARREN_CLUSTER_SEEDS, WARREN_DEFAULT_USER and WARREN_DEFAULT_PASS when set.
 void ApplyEnvironment(NodeConfig& config);
 
 struct HostPort {

@@ -190,6 +190,18 @@ TEST(ConfigTest, ClusterSecretFileComesFromTheFileThenTheEnvironment) {
   EXPECT_THAT(LoadError("[cluster]\nsecret_file = 1\n"), HasSubstr("cluster.secret_file"));
 }
 
+TEST(ConfigTest, TheFirstUserComesFromTheEnvironmentAsInRabbitMQsImage) {
+  NodeConfig c;
+  LoadConfigText("default_user = \"guest\"\ndefault_pass = \"guest\"\n", "test.toml", c);
+  setenv("WARREN_DEFAULT_USER", "ops", 1);
+  setenv("WARREN_DEFAULT_PASS", "s3cret", 1);
+  ApplyEnvironment(c);
+  unsetenv("WARREN_DEFAULT_USER");
+  unsetenv("WARREN_DEFAULT_PASS");
+  EXPECT_EQ(c.default_user, "ops");
+  EXPECT_EQ(c.default_pass, "s3cret");
+}
+
 TEST(ParseSizeTest, ReadsRabbitMQStyleUnits) {
   EXPECT_EQ(ParseSize("1048576"), 1048576u);
   EXPECT_EQ(ParseSize("50MB"), 50000000u);

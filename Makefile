@@ -18,8 +18,9 @@ APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   python3 python3-pika python3-grpcio amqp-tools librabbitmq-client-java libslf4j-java \
   prometheus chromium
 # Only for tests: rabbitmq-server brings rabbitmqadmin, which tests/mgmt/test_compat.py drives
-# warren-mgmt with (python3-grpcio plays a node in tests/mgmt/test_hardening.py).
-TEST_PACKAGES := rabbitmq-server
+# warren-mgmt with (python3-grpcio plays a node in tests/mgmt/test_hardening.py); docker.io and
+# debootstrap run the images (tests/e2e, docker/README.md).
+TEST_PACKAGES := rabbitmq-server docker.io debootstrap
 
 # Installs the missing ones of $(1) without starting any service they bring (a packaged
 # RabbitMQ or Prometheus must not take the ports `make run` and the tests use).
@@ -39,7 +40,7 @@ define apt_install_missing
 	fi
 endef
 
-.PHONY: all deps test-deps build run test asan soak bench fuzz interop-deps clean
+.PHONY: all deps test-deps build run test asan soak bench fuzz interop-deps clean images e2e
 
 all: build
 
@@ -74,6 +75,15 @@ interop-deps:
 test: build test-deps interop-deps asan
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 	$(ASAN_ENV) ctest --test-dir $(ASAN_BUILD) -L hardening --output-on-failure -j$(JOBS)
+
+# Warren's four images, compiled inside `docker build` (docker/README.md); needs a running
+# Docker engine (`dockerd &`). The image tests alone, from this build's executables (they
+# start an engine themselves, and are part of `make test`): `make e2e`.
+images: test-deps
+	docker/images.sh
+
+e2e: build test-deps
+	ctest --test-dir $(BUILD) -L e2e --output-on-failure
 
 # The cases that once crashed a process (ctest label "hardening") are built a
 # second time with ASan+UBSan and run again there (docs/testing.md). clang, -O1 and line tables

@@ -93,6 +93,8 @@ void AddHealthCommands(Commands& commands);
 // line ("Memory alarm on node N"); node.cc.
 std::string Purpose(const std::string& protocol);
 std::string AlarmLine(const std::string& alarm, const std::string& node);
+// The member of cluster_status with that id, or null.
+const v1::ClusterMember* MemberById(const v1::ClusterStatusResponse& status, uint64_t id);
 void AddDefinitionCommands(Commands& commands);
 
 }  // namespace warren::ctl

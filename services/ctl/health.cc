@@ -95,9 +95,7 @@ std::string Connect(const std::string& host, uint32_t port, int timeout_ms) {
 // This node's own entry in cluster_status; none when it is in no cluster's
 // configuration.
 const v1::ClusterMember* Self(const v1::ClusterStatusResponse& status) {
-  for (const auto& m : status.members())
-    if (m.id() == status.self_id()) return &m;
-  return nullptr;
+  return MemberById(status, status.self_id());
 }
 
 bool AppRunning(const v1::ClusterStatusResponse& status) {

@@ -101,9 +101,7 @@ std::vector<std::string> Names(const v1::ClusterStatusResponse& c, bool running_
 }
 
 const v1::ClusterMember* Leader(const v1::ClusterStatusResponse& c) {
-  for (const auto& m : c.members())
-    if (m.id() == c.leader_id()) return &m;
-  return nullptr;
+  return MemberById(c, c.leader_id());
 }
 
 json MembersJson(const v1::ClusterStatusResponse& c) {
@@ -208,6 +206,12 @@ void AddMembershipCommands(Commands& commands) {
 
 std::string Purpose(const std::string& protocol) {
   return protocol == "amqp" ? "AMQP 0-9-1" : protocol == "grpc" ? "Admin API (gRPC)" : protocol;
+}
+
+const v1::ClusterMember* MemberById(const v1::ClusterStatusResponse& status, uint64_t id) {
+  for (const auto& m : status.members())
+    if (m.id() == id) return &m;
+  return nullptr;
 }
 
 std::string AlarmLine(const std::string& alarm, const std::string& node) {

@@ -169,6 +169,7 @@ class Network:
         self.dir = tempfile.mkdtemp(prefix="warren-partition-")
         self.nodes = [Node(self, i) for i in (1, 2, 3)]
         self.made_bridge = False
+        self.forward_rule = None  # an iptables rule this network added (accept_bridged)
         self.made_ns = []
         self.torn_down = False
         self.saved_logs = []
@@ -186,6 +187,7 @@ class Network:
             self.made_ns.append(n.ns)
         _ip("link", "add", self.bridge, "type", "bridge")
         self.made_bridge = True
+        self.accept_bridged()
         _ip("link", "set", self.bridge, "up")
         for n in self.nodes:
             _ip("link", "add", n.host_veth, "type", "veth", "peer", "name", n.ns_veth,
@@ -195,6 +197,23 @@ class Network:
             _ip("-n", n.ns, "link", "set", "lo", "up")
             _ip("-n", n.ns, "addr", "add", n.address + "/24", "dev", n.ns_veth)
             _ip("-n", n.ns, "link", "set", n.ns_veth, "up")
+
+    def accept_bridged(self):
+        """A Docker engine on this machine (tests/e2e starts one) sets the
+        FORWARD policy to DROP and sends bridged frames through it
+        (br_netfilter): then our bridge's traffic needs a rule of its own,
+        removed with the bridge."""
+        try:
+            with open("/proc/sys/net/bridge/bridge-nf-call-iptables") as f:
+                if f.read().strip() != "1":
+                    return
+        except OSError:
+            return  # bridged frames do not go through iptables
+        rule = ["FORWARD", "-i", self.bridge, "-o", self.bridge, "-j", "ACCEPT"]
+        p = subprocess.run(["iptables", "-I"] + rule, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise AssertionError("iptables -I %s: %s" % (" ".join(rule), p.stderr))
+        self.forward_rule = rule
 
     def start(self):
         secret_file = os.path.join(self.dir, "cluster.secret")
@@ -230,6 +249,8 @@ class Network:
                 _ip("link", "del", n.host_veth, check=False)
         if self.made_bridge:
             _ip("link", "del", self.bridge, check=False)
+        if self.forward_rule:
+            subprocess.run(["iptables", "-D"] + self.forward_rule, capture_output=True)
         self.saved_logs = [(n.name, n.address, n.logs()) for n in self.nodes]
         shutil.rmtree(self.dir, ignore_errors=True)
 

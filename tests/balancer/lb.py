@@ -131,14 +131,8 @@ class Balancer:
         self.stop()
 
     def stop(self, timeout=10):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
         if self.proc:
+            harness.terminate(self.proc, timeout)
             self._drain.join(timeout=5)
             self.proc.stdout.close()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -9,6 +9,8 @@ import sys
 import tempfile
 import time
 
+from harness import terminate  # tests/interop, on the path of the tests that use this
+
 # Debian's CLI: it builds with BuildKit without the buildx plugin.
 DOCKER = "/usr/bin/docker" if os.access("/usr/bin/docker", os.X_OK) else shutil.which("docker")
 SKIP = 77
@@ -55,12 +57,7 @@ class Engine:
     def __exit__(self, *exc):
         if self.proc is None:
             return False
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc, 60)
         os.unlink(self.log.name)
         self.proc = None
         return False

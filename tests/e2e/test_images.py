@@ -91,9 +91,8 @@ class ImagesTest(unittest.TestCase):
 
     def remove(self, name):
         if self._outcome.result is not None and not self._outcome.success:
-            print("---- logs of %s ----\n%s" % (name, docker("logs", name, check=False).stdout
-                                                + docker("logs", name, check=False).stderr),
-                  file=sys.stderr)
+            logs = docker("logs", name, check=False)
+            print("---- logs of %s ----\n%s" % (name, logs.stdout + logs.stderr), file=sys.stderr)
         docker("rm", "-f", "-v", name, check=False)
 
     def volume(self):
@@ -141,7 +140,8 @@ class ImagesTest(unittest.TestCase):
         self.assertEqual(stop.returncode, 0)
         state = json.loads(docker("inspect", node).stdout)[0]["State"]
         self.assertEqual(state["ExitCode"], 0, "SIGTERM as PID 1 ends in a clean stop")
-        logs = docker("logs", node).stderr + docker("logs", node).stdout
+        logs = docker("logs", node)
+        logs = logs.stderr + logs.stdout
         self.assertIn("signal 15 received, stopping", logs)
         self.assertRegex(logs, r"\[info\] stopped\n")
         with self.assertRaises(pika.exceptions.ConnectionClosedByBroker) as closed:

@@ -111,6 +111,21 @@ def temp_file(test, text, suffix=".toml"):
     return f.name
 
 
+def terminate(proc, timeout):
+    """SIGTERM to `proc`, then SIGKILL if it has not exited within `timeout`
+    seconds; waits for it either way. True when it had to be killed."""
+    if proc.poll() is not None:
+        return False
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return True
+
+
 def wait_for(condition, what, timeout=30.0, interval=0.02):
     """Polls `condition` until it returns a true value, and returns that
     value; fails naming `what` once `timeout` seconds have passed. The one
@@ -257,14 +272,8 @@ class Broker:
                                % (self.proc.wait(), self.logs()))
 
     def _stop_warren(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self._log.append("[harness] no exit %ds after SIGTERM; SIGKILL\n" % STOP_TIMEOUT)
-                self.proc.kill()
-                self.proc.wait()
+        if terminate(self.proc, STOP_TIMEOUT):
+            self._log.append("[harness] no exit %ds after SIGTERM; SIGKILL\n" % STOP_TIMEOUT)
         if self.proc.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL):
             self._log.append("[harness] warren-node exit status %s\n" % self.proc.returncode)
         self._finish_run()

@@ -93,14 +93,8 @@ class Mgmt:
 
     def stop(self):
         """SIGTERM; returns the exit status."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
         if self.proc:
+            harness.terminate(self.proc, 10)
             self._drain.join(timeout=5)
             self.proc.stdout.close()
         return self.proc.returncode if self.proc else None

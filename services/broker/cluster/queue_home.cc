@@ -34,13 +34,12 @@ void RequeueEach(Requeues& requeues) {
 
 }  // namespace
 
-class QueueHome::Session final : public core::SyncWaiter {
+class QueueHome::Session final {
  public:
   Session(QueueHome& home, std::shared_ptr<HomeLink> link)
       : home_(home), broker_(home.broker_), link_(std::move(link)) {}
 
-  ~Session() override {
-    if (core::Persistence* store = broker_.persistence()) store->CancelWait(this);
+  ~Session() {
     // The caller is gone: its consumers go, and what they had not settled
     // goes back to its queues, as for a client whose connection closed.
     while (!consumers_.empty()) Cancel(consumers_.begin()->first);
@@ -65,17 +64,6 @@ class QueueHome::Session final : public core::SyncWaiter {
       case Op::DIRECT_REPLY: DirectReply(op); return true;
       default: return false;
     }
-  }
-
-  // core::SyncWaiter: the store synced; publishes held for it are answered.
-  void OnSynced() override {
-    core::Persistence* store = broker_.persistence();
-    uint64_t synced = store ? store->synced() : UINT64_MAX;
-    while (!awaiting_.empty() && awaiting_.front().durable_at <= synced) {
-      Answer(awaiting_.front().id, awaiting_.front().ok);
-      awaiting_.pop_front();
-    }
-    if (store && !awaiting_.empty()) store->WaitForSync(this);
   }
 
   // Before the link's frame goes: the publishes held since the last one.
@@ -117,11 +105,6 @@ class QueueHome::Session final : public core::SyncWaiter {
     std::shared_ptr<core::Queue> queue;
     core::QueueEntry entry;
     uint64_t consumer = 0;  // 0: a get
-  };
-  struct Awaiting {
-    uint64_t id;
-    bool ok;
-    uint64_t durable_at;
   };
 
   // Queues an op for the caller; what a loop turn queued is written together.
@@ -194,32 +177,38 @@ class QueueHome::Session final : public core::SyncWaiter {
   }
 
   void Publish(Op& op) {
-    bool ok = true;
-    uint64_t durable_at = 0;
+    core::Ticket ticket = core::NewTicket();
     core::VHost* v = ShortString(op.vhost()) ? broker_.FindVHost(op.vhost()) : nullptr;
     Result<core::MessagePtr> message = MessageOf(op);
     if (!message.ok()) {
-      ok = false;
+      ticket->Refuse();
     } else if (v) {
       std::vector<std::string> names;
       for (const std::string& name : op.queues())
         if (ShortString(name)) names.push_back(name);
       // Counted (received, routed) by the client's channel, on its node,
       // as RabbitMQ counts its global message stats: not again here.
-      core::PublishOutcome outcome = v->PublishTo(names, message.value());
-      ok = !outcome.rejected;
-      durable_at = outcome.durable_at;
+      v->PublishTo(names, message.value(), ticket.get());
     }
-    // Answered in order: after every earlier one, once on disk.
-    core::Persistence* store = broker_.persistence();
-    bool must_wait = durable_at != 0 && store && store->synced() < durable_at;
-    if (must_wait || !awaiting_.empty()) {
-      awaiting_.push_back({op.id(), ok, durable_at});
-      if (store) store->WaitForSync(this);
-      if (!must_wait) OnSynced();
+    // Answered in order: after every earlier one, once its ticket is done.
+    const uint64_t key = awaiting_.next_key();
+    std::weak_ptr<bool> alive = alive_;
+    bool done = broker_.durability().Await(ticket, [this, alive, key](bool ok) {
+      if (alive.expired() || !awaiting_.Done(key, ok)) return;
+      AnswerDone();
+    });
+    if (done && awaiting_.empty()) {
+      Answer(op.id(), ticket->ok());
       return;
     }
-    Answer(op.id(), ok);
+    awaiting_.Add(op.id(), done, ticket->ok());
+  }
+
+  void AnswerDone() {
+    awaiting_.Drain([this](uint64_t id, bool ok) {
+      Answer(id, ok);
+      return true;
+    });
   }
 
   void Consume(Op& op) {
@@ -398,7 +387,8 @@ class QueueHome::Session final : public core::SyncWaiter {
   std::shared_ptr<HomeLink> link_;
   std::map<uint64_t, std::unique_ptr<Remote>> consumers_;
   std::map<uint64_t, Delivery> deliveries_;
-  std::deque<Awaiting> awaiting_;
+  core::InOrder<uint64_t> awaiting_;  // publishes' op ids
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   uint64_t held_through_ = 0;  // the last publish held and not yet answered; 0: none
 };
 

@@ -16,6 +16,7 @@
 
 #include "broker/core/client.h"
 #include "broker/core/command.h"
+#include "broker/core/durability.h"
 #include "broker/core/message.h"
 #include "broker/core/persistence.h"
 #include "broker/core/regex.h"
@@ -162,8 +163,13 @@ class Broker {
 
   // Durable storage (null: memory only). While restoring, definitions()
   // is null so replayed definitions are not written again.
-  void set_persistence(Persistence* store) { persistence_ = store; }
+  void set_persistence(Persistence* store) {
+    durability_.Forget();
+    persistence_ = store;
+  }
   Persistence* persistence() const { return persistence_; }
+  // What confirms, commits and homes' answers wait on (core/durability.h).
+  Durability& durability() { return durability_; }
   Persistence* definitions() const { return restoring_ ? nullptr : persistence_; }
   void set_restoring(bool restoring) { restoring_ = restoring; }
 
@@ -206,6 +212,7 @@ class Broker {
   std::map<uint64_t, ClientConnection*> clients_;
   BrokerCounters counters_;
   Persistence* persistence_ = nullptr;
+  Durability durability_{persistence_};
   bool restoring_ = false;
   uint64_t page_above_ = 0;
   uint64_t rss_sample_ = 0;

@@ -524,7 +524,8 @@ void VHost::Route(Exchange* exchange, const Message& message, std::vector<Queue*
     out.push_back(it->second.get());
 }
 
-PublishOutcome VHost::Publish(Exchange* exchange, const MessagePtr& message) {
+PublishOutcome VHost::Publish(Exchange* exchange, const MessagePtr& message,
+                              TicketState* ticket) {
   std::vector<Queue*> queues;
   Route(exchange, *message, queues);
   // Hold the queues while enqueuing: a delivery may lead to a queue's
@@ -532,22 +533,22 @@ PublishOutcome VHost::Publish(Exchange* exchange, const MessagePtr& message) {
   std::vector<std::shared_ptr<Queue>> held;
   held.reserve(queues.size());
   for (Queue* q : queues) held.push_back(q->shared_from_this());
-  return EnqueueAll(held, message);
+  return EnqueueAll(held, message, ticket);
 }
 
 PublishOutcome VHost::PublishTo(const std::vector<std::string>& names,
-                                const MessagePtr& message) {
+                                const MessagePtr& message, TicketState* ticket) {
   std::vector<std::shared_ptr<Queue>> held;
   for (const std::string& name : names) {
     auto it = queues_.find(name);
     if (it == queues_.end() || it->second->remote()) continue;
     if (std::find(held.begin(), held.end(), it->second) == held.end()) held.push_back(it->second);
   }
-  return EnqueueAll(held, message);
+  return EnqueueAll(held, message, ticket);
 }
 
 PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queues,
-                                 const MessagePtr& message) {
+                                 const MessagePtr& message, TicketState* ticket) {
   PublishOutcome outcome;
   // A persistent message is written once, for every durable queue that will
   // take it, before any of them sees it.
@@ -559,8 +560,8 @@ PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queu
         logged_for.push_back(q->store_id());
     if (!logged_for.empty()) {
       message->disk = store->Write(*message, logged_for);
-      if (message->disk.valid()) outcome.durable_at = store->appended();
-      else logged_for.clear();  // the store is closed (shutting down)
+      if (!message->disk.valid()) logged_for.clear();
+      else if (ticket) ticket->NeedSync(store->appended());  // the store is closed (shutting down)
     }
   }
   for (auto& q : queues) {
@@ -578,6 +579,7 @@ PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queu
     if (q->Enqueue(message, logged) == Queue::EnqueueResult::kRejected) outcome.rejected = true;
     else ++outcome.routed;
   }
+  if (outcome.rejected && ticket) ticket->Refuse();
   return outcome;
 }
 
@@ -592,7 +594,7 @@ void VHost::PublishDeadLetter(Queue&, const std::string& exchange, MessagePtr me
   std::vector<std::shared_ptr<Queue>> held;
   for (Queue* q : queues)
     if (!IsDeadLetterCycle(*message, q->name())) held.push_back(q->shared_from_this());
-  PublishOutcome outcome = EnqueueAll(held, message);
+  PublishOutcome outcome = EnqueueAll(held, message, nullptr);
   // Dead letters for queues homed elsewhere are sent on without waiting
   // for the home: at most once, as dead-lettering is.
   if (QueueRemote* remote = broker_.remote())

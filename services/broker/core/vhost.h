@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "amqp/field_table.h"
+#include "broker/core/durability.h"
 #include "broker/core/exchange.h"
 #include "broker/core/policy.h"
 #include "broker/core/queue.h"
@@ -67,8 +68,6 @@ struct RemoteRoute {
 struct PublishOutcome {
   size_t routed = 0;      // queues that took the message, here or (remote) elsewhere
   bool rejected = false;  // some queue refused it (x-overflow reject-publish)
-  // Written to the store: a confirm waits until the log is synced this far.
-  uint64_t durable_at = 0;
   std::vector<RemoteRoute> remote;
 };
 
@@ -122,11 +121,15 @@ class VHost : public QueueHost {
   const std::map<std::string, Policy>& policies() const { return policies_; }
 
   // Routes `message` from `exchange` (nullptr: the default exchange) and
-  // enqueues it on every queue it reaches.
-  PublishOutcome Publish(Exchange* exchange, const MessagePtr& message);
+  // enqueues it on every queue it reaches. `ticket` (when something waits
+  // on the message: core/durability.h) is given what the message needs to
+  // be held: its store position, and a refusal when a queue refused it.
+  PublishOutcome Publish(Exchange* exchange, const MessagePtr& message,
+                         TicketState* ticket = nullptr);
   // Enqueues a message another member routed to queues homed here, by
   // name; a queue that is gone (or not homed here) is skipped.
-  PublishOutcome PublishTo(const std::vector<std::string>& queues, const MessagePtr& message);
+  PublishOutcome PublishTo(const std::vector<std::string>& queues, const MessagePtr& message,
+                           TicketState* ticket = nullptr);
   // The exclusive queues of a closing connection go with it.
   void DeleteExclusiveQueues(uint64_t connection);
 
@@ -147,7 +150,7 @@ class VHost : public QueueHost {
   void ApplyPolicies();
   void Route(Exchange* exchange, const Message& message, std::vector<Queue*>& out);
   PublishOutcome EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queues,
-                            const MessagePtr& message);
+                            const MessagePtr& message, TicketState* ticket);
   void RouteInto(Exchange& exchange, const Message& message, std::vector<Queue*>& out);
   void Collect(Exchange& exchange, const Message& message, std::vector<Queue*>& out,
                int depth);

@@ -266,8 +266,7 @@ void Channel::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   publish_.reset();
-  if (core::Persistence* store = connection_.broker().persistence()) store->CancelWait(this);
-  awaiting_sync_.clear();
+  awaiting_.Clear();
   if (!reply_to_key_.empty()) {
     connection_.broker().UnregisterReplyTo(reply_to_key_);
     reply_to_key_.clear();

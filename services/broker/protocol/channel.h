@@ -43,7 +43,6 @@ struct PendingPublish {
 
 class Channel : public core::ConsumerSink,
                 public core::DirectReplySink,
-                public core::SyncWaiter,
                 public core::RemoteConsumerSink {
  public:
   Channel(Connection& connection, uint16_t number);
@@ -75,8 +74,6 @@ class Channel : public core::ConsumerSink,
   void Cancelled(core::Consumer& c) override;
   // core::DirectReplySink
   void DeliverReply(const core::MessagePtr& message) override;
-  // core::SyncWaiter: the store made more of its log durable.
-  void OnSynced() override;
   // core::RemoteConsumerSink: a consumer of a queue homed elsewhere.
   bool RemoteDeliver(uint64_t consumer, core::MessagePtr message, bool redelivered,
                      uint64_t delivery) override;
@@ -166,15 +163,10 @@ class Channel : public core::ConsumerSink,
   // Sends a routed message on to the homes of the queues homed elsewhere.
   // `waits`: answers publish `seq` (0: unconfirmed) now waits for; `failed`:
   // some home cannot be reached at all (the publish is nacked).
-  struct Forwarded {
-    uint32_t waits = 0;
-    bool failed = false;
-  };
-  Forwarded Forward(std::vector<core::RemoteRoute>& routes, const core::MessagePtr& message,
-                    uint64_t seq);
-  // A home answered one of the waits of publish `id` (a confirm), or of
-  // tx.commit `id` (`commit`).
-  void RemoteAnswered(uint64_t id, bool commit, bool ok);
+  // Sends a message routed to queues homed on other members to their
+  // homes; each home's answer is a wait of `ticket` (null: nothing waits).
+  void Forward(std::vector<core::RemoteRoute>& routes, const core::MessagePtr& message,
+               const core::Ticket& ticket);
   // RabbitMQ's refusal of a commit some of whose messages a queue refused.
   static Status PartialCommit();
   // Settles deliveries from queues homed elsewhere, at their homes.
@@ -185,11 +177,14 @@ class Channel : public core::ConsumerSink,
   // back to their homes (those of consumer `of`; null: all).
   void ReleaseHeldRemote();
   void RequeueHeldRemote(const core::Consumer* of);
-  // Confirms publish `seq`, once the store has synced past `durable_at`
-  // (0: nothing written) and `remote_waits` homes answered. Confirms go out
-  // in publish order.
-  void Confirm(uint64_t seq, bool ack, uint64_t durable_at, uint32_t remote_waits = 0);
-  // Sends the confirms (and tx.commit-oks) whose waits are over, in order.
+  // Confirms publish `seq` (ack, or nack when refused) once its ticket is
+  // done. Confirms and commit-oks go out in publish order.
+  void Confirm(uint64_t seq, const core::Ticket& ticket);
+  // Queues an answer (a confirm, or tx.commit-ok) behind its ticket. True
+  // (nothing queued) when it is done and nothing is queued before it: the
+  // caller answers at once.
+  bool AwaitTicket(uint64_t seq, bool commit, const core::Ticket& ticket);
+  // Sends the confirms (and tx.commit-oks) whose tickets are done, in order.
   void DrainAwaiting();
   void ConfirmNow(uint64_t seq, bool ack, bool owe);
   void RemoveConsumer(std::unordered_map<std::string, std::shared_ptr<core::Consumer>>::iterator it);
@@ -230,26 +225,19 @@ class Channel : public core::ConsumerSink,
   uint64_t next_publish_seq_ = 1;
   uint64_t confirmed_ = 0;
   uint64_t pending_ack_ = 0;
-  uint64_t last_durable_at_ = 0;  // store position of this channel's latest write
-  struct AwaitingSync {
-    uint64_t seq;
-    bool ack;
-    uint64_t durable_at;
-    bool commit_ok = false;  // tx.commit-ok (seq: the commit's id) rather than a confirm
-    uint32_t remote_waits = 0;  // homes of queues elsewhere yet to answer
+  struct Awaiting {
+    uint64_t seq;            // the publish confirmed, or the tx.commit's id
+    bool commit_ok = false;  // tx.commit-ok rather than a confirm
   };
-  std::deque<AwaitingSync> awaiting_sync_;
+  core::InOrder<Awaiting> awaiting_;
 
   bool tx_mode_ = false;
   std::vector<TxPublish> tx_publishes_;
   std::vector<TxOp> tx_acks_;
   // tx.commits so far: each one's id, for its homes' answers to find it.
   uint64_t tx_commits_ = 0;
-  // While tx.commit routes its publishes: its id, the homes it waits for
-  // and whether a queue refused a message.
-  uint64_t tx_committing_ = 0;
-  uint32_t tx_commit_waits_ = 0;
-  bool tx_commit_failed_ = false;
+  // While tx.commit routes its publishes: the one ticket they all add to.
+  core::Ticket tx_ticket_;
 
   std::string reply_to_key_;         // amq.rabbitmq.reply-to.<token> when consuming
   std::string reply_to_consumer_tag_;

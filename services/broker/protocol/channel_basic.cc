@@ -307,6 +307,8 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
                       const core::MessagePtr& message, uint64_t seq) {
   core::PublishOutcome outcome;
   auto& counters = connection_.broker().counters();
+  // What a confirm (seq) or the tx.commit being routed waits on.
+  core::Ticket ticket = seq != 0 ? core::NewTicket() : tx_ticket_;
   if (exchange.empty() && StartsWith(message->routing_key, core::kReplyToQueue)) {
     core::Broker& broker = connection_.broker();
     uint64_t member = core::ReplyToMember(message->routing_key);
@@ -327,9 +329,9 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
         return AmqpError(ReplyCode::kNotFound,
                          "no exchange '" + exchange + "' in vhost '" + vhost().name() + "'");
     }
-    outcome = vhost().Publish(e, message);
+    outcome = vhost().Publish(e, message, ticket.get());
   }
-  Forwarded forwarded = Forward(outcome.remote, message, seq);
+  Forward(outcome.remote, message, ticket);
   if (outcome.routed > 0) {
     ++counters.messages_routed;
   } else if (!outcome.rejected) {
@@ -340,37 +342,27 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
       ++counters.messages_unroutable_dropped;
     }
   }
-  if (outcome.durable_at != 0) last_durable_at_ = outcome.durable_at;
-  if (seq != 0)
-    Confirm(seq, !outcome.rejected && !forwarded.failed, outcome.durable_at, forwarded.waits);
-  if (tx_committing_ != 0) {
-    tx_commit_waits_ += forwarded.waits;
-    if (outcome.rejected || forwarded.failed) tx_commit_failed_ = true;
-  }
+  if (seq != 0) Confirm(seq, ticket);
   return Status::Ok();
 }
 
-Channel::Forwarded Channel::Forward(std::vector<core::RemoteRoute>& routes,
-                                    const core::MessagePtr& message, uint64_t seq) {
-  Forwarded out;
-  if (routes.empty()) return out;
+void Channel::Forward(std::vector<core::RemoteRoute>& routes, const core::MessagePtr& message,
+                      const core::Ticket& ticket) {
+  if (routes.empty()) return;
   core::QueueRemote* remote = connection_.broker().remote();
   if (!remote) {
     // Homed on members this node cannot reach at all.
-    out.failed = true;
-    return out;
+    if (ticket) ticket->Refuse();
+    return;
   }
-  std::weak_ptr<bool> alive = alive_;
-  // A confirm (seq), or the tx.commit being routed, waits for the home.
-  uint64_t commit = seq == 0 ? tx_committing_ : 0;
+  core::Durability& durability = connection_.broker().durability();
   for (core::RemoteRoute& r : routes) {
-    if (seq != 0 || commit != 0) ++out.waits;
-    remote->Publish(r.home, vhost().name(), std::move(r.queues), message,
-                    [this, alive, seq, commit](bool ok) {
-                      if (alive.expired()) return;
-                      if (seq != 0) RemoteAnswered(seq, false, ok);
-                      else if (commit != 0) RemoteAnswered(commit, true, ok);
-                    });
+    std::function<void(bool)> answered = [](bool) {};
+    if (ticket) {
+      ticket->AddWait();
+      answered = [&durability, ticket](bool ok) { durability.Answer(ticket, ok); };
+    }
+    remote->Publish(r.home, vhost().name(), std::move(r.queues), message, std::move(answered));
     // A home that cannot keep up pushes back: this client is read no
     // further until the link to it drains.
     if (remote->Congested(r.home)) {
@@ -378,17 +370,6 @@ Channel::Forwarded Channel::Forward(std::vector<core::RemoteRoute>& routes,
       remote->WhenDrained(r.home, [resume] { resume([] {}); });
     }
   }
-  return out;
-}
-
-void Channel::RemoteAnswered(uint64_t id, bool commit, bool ok) {
-  auto it = std::find_if(awaiting_sync_.begin(), awaiting_sync_.end(), [&](const AwaitingSync& a) {
-    return a.seq == id && a.commit_ok == commit;
-  });
-  if (it == awaiting_sync_.end() || it->remote_waits == 0) return;
-  --it->remote_waits;
-  if (!ok) it->ack = false;
-  DrainAwaiting();
 }
 
 void Channel::SendReturn(const core::Message& message, const std::string& exchange) {
@@ -401,44 +382,46 @@ void Channel::SendReturn(const core::Message& message, const std::string& exchan
   SendContent(message);
 }
 
-void Channel::Confirm(uint64_t seq, bool ack, uint64_t durable_at, uint32_t remote_waits) {
+void Channel::Confirm(uint64_t seq, const core::Ticket& ticket) {
   ++connection_.broker().counters().messages_confirmed;
-  core::Persistence* store = connection_.broker().persistence();
-  bool must_wait = durable_at != 0 && store && store->synced() < durable_at;
-  if (must_wait || remote_waits > 0 || !awaiting_sync_.empty()) {
-    awaiting_sync_.push_back({seq, ack, durable_at, false, remote_waits});
-    if (must_wait) store->WaitForSync(this);
-    return;
-  }
-  ConfirmNow(seq, ack, true);
+  // The usual case: nothing to wait for and nothing before it. The ack is
+  // owed and goes out coalesced with this turn's others.
+  if (AwaitTicket(seq, false, ticket)) ConfirmNow(seq, ticket->ok(), true);
 }
 
-void Channel::OnSynced() { DrainAwaiting(); }
+bool Channel::AwaitTicket(uint64_t seq, bool commit, const core::Ticket& ticket) {
+  const uint64_t key = awaiting_.next_key();
+  std::weak_ptr<bool> alive = alive_;
+  bool done = connection_.broker().durability().Await(ticket, [this, alive, key](bool ok) {
+    if (alive.expired() || !awaiting_.Done(key, ok)) return;
+    DrainAwaiting();
+  });
+  if (done && awaiting_.empty()) return true;
+  awaiting_.Add({seq, commit}, done, ticket->ok());
+  return false;
+}
 
 void Channel::DrainAwaiting() {
   if (closing_ || shut_down_) return;
-  core::Persistence* store = connection_.broker().persistence();
-  uint64_t synced = store ? store->synced() : UINT64_MAX;
-  while (!awaiting_sync_.empty() && awaiting_sync_.front().durable_at <= synced &&
-         awaiting_sync_.front().remote_waits == 0) {
-    AwaitingSync a = awaiting_sync_.front();
-    awaiting_sync_.pop_front();
+  bool failed = false;
+  awaiting_.Drain([&](const Awaiting& a, bool ok) {
     if (!a.commit_ok) {
-      ConfirmNow(a.seq, a.ack, false);
-      continue;
+      ConfirmNow(a.seq, ok, false);
+      return true;
     }
-    if (!a.ack) {  // a queue refused one of the commit's messages
+    if (!ok) {  // a queue refused one of the commit's messages
       connection_.Fail(number_, PartialCommit().error(), amqp::TxCommit::kClassId,
                        amqp::TxCommit::kMethodId);
-      return;
+      failed = true;
+      return false;
     }
     FlushConfirms();
     Reply(amqp::TxCommitOk{});
-  }
+    return true;
+  });
+  if (failed) return;
   FlushConfirms();
   connection_.Send();
-  if (store && !awaiting_sync_.empty() && awaiting_sync_.front().durable_at > synced)
-    store->WaitForSync(this);
 }
 
 void Channel::ConfirmNow(uint64_t seq, bool ack, bool owe) {
@@ -596,17 +579,16 @@ Status Channel::HandleTxCommit() {
   tx_publishes_.clear();
   tx_acks_.clear();
   tx_mode_ = false;  // let Settle apply directly
-  // Publishes routed from here count their homes' answers for this commit.
+  // Every publish routed from here adds to the commit's one ticket.
   uint64_t commit = ++tx_commits_;
-  tx_committing_ = commit;
-  tx_commit_waits_ = 0;
-  tx_commit_failed_ = false;
+  tx_ticket_ = core::NewTicket();
   Status result = Status::Ok();
   for (TxPublish& p : publishes) {
     result = Route(p.exchange, p.mandatory, p.message, 0);
     if (!result.ok()) break;
   }
-  tx_committing_ = 0;
+  core::Ticket ticket = std::move(tx_ticket_);
+  tx_ticket_.reset();
   for (const TxOp& op : acks) {
     if (!result.ok()) break;
     result = Settle(op.kind, op.tag, op.multiple);
@@ -616,15 +598,8 @@ Status Channel::HandleTxCommit() {
   // As RabbitMQ: commit-ok once every queue took the committed messages
   // (homes on other nodes answered) and the persistent ones are on disk; a
   // message a queue refused fails the commit (406, "partial tx completion").
-  core::Persistence* store = connection_.broker().persistence();
-  bool must_sync = store && store->synced() < last_durable_at_;
-  if (must_sync || tx_commit_waits_ > 0 || !awaiting_sync_.empty()) {
-    awaiting_sync_.push_back(
-        {commit, !tx_commit_failed_, last_durable_at_, true, tx_commit_waits_});
-    if (must_sync) store->WaitForSync(this);
-    return Status::Ok();
-  }
-  if (tx_commit_failed_) return PartialCommit();
+  if (!AwaitTicket(commit, true, ticket)) return Status::Ok();
+  if (!ticket->ok()) return PartialCommit();
   Reply(amqp::TxCommitOk{});
   return Status::Ok();
 }

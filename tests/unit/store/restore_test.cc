@@ -195,7 +195,7 @@ TEST_F(StoreTest, ConfirmsWaitForAGroupCommittedSync) {
     int calls = 0;
     void OnSynced() override { ++calls; }
   } waiter;
-  core::PublishOutcome o = Publish("q", "durable");
+  Published o = Publish("q", "durable");
   ASSERT_GT(o.durable_at, 0u);
   EXPECT_LT(store_->synced(), o.durable_at);
   store_->WaitForSync(&waiter);

@@ -162,13 +162,21 @@ class StoreTest : public ::testing::Test {
     return vhost().FindQueue(name);
   }
 
-  core::PublishOutcome Publish(const std::string& routing_key, const std::string& body,
-                               bool persistent = true, const std::string& exchange = "") {
+  // What a publish routed, and the store position its ticket waits for.
+  struct Published : core::PublishOutcome {
+    uint64_t durable_at = 0;
+  };
+  Published Publish(const std::string& routing_key, const std::string& body,
+                    bool persistent = true, const std::string& exchange = "") {
     amqp::BasicProperties p;
     if (persistent) p.delivery_mode = 2;
     auto m = core::MakeMessage(exchange, routing_key, p, body);
     core::Exchange* e = exchange.empty() ? nullptr : vhost().FindExchange(exchange);
-    return vhost().Publish(e, m);
+    core::Ticket ticket = core::NewTicket();
+    Published out;
+    static_cast<core::PublishOutcome&>(out) = vhost().Publish(e, m, ticket.get());
+    out.durable_at = ticket->durable_at();
+    return out;
   }
 
   // Takes every ready message of `q` with basic.get semantics (auto-ack).

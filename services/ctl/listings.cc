@@ -48,7 +48,17 @@ void AddVhostListings(Commands& commands) {
   AddListing(commands, "list_queues", "Lists queues and their properties", true,
              "Timeout: {timeout} seconds ...\nListing queues for vhost {vhost} ...",
              &v1::Admin::Stub::ListQueues, &v1::ListQueuesResponse::queues,
-             Listing<v1::Queue>{{"name", "messages"}, {}});
+             Listing<v1::Queue>{
+                 {"name", "messages"},
+                 // A mirrored queue's copies by node name: RabbitMQ's pid
+                 // columns, and the names rabbitmqctl 3.13 also takes.
+                 {{"slave_pids", [](const v1::Queue& q) { return FieldValue(q, "mirror_nodes"); }},
+                  {"synchronised_slave_pids",
+                   [](const v1::Queue& q) { return FieldValue(q, "synchronised_mirror_nodes"); }},
+                  {"mirrors", [](const v1::Queue& q) { return FieldValue(q, "mirror_nodes"); }},
+                  {"synchronised_mirrors", [](const v1::Queue& q) {
+                     return FieldValue(q, "synchronised_mirror_nodes");
+                   }}}});
   AddListing(commands, "list_exchanges", "Lists exchanges", true,
              "Listing exchanges for vhost {vhost} ...",
              &v1::Admin::Stub::ListExchanges, &v1::ListExchangesResponse::exchanges,

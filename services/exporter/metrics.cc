@@ -162,6 +162,13 @@ std::vector<MetricFamily> BuildMetrics(const std::vector<NodeSnapshot>& nodes, b
       double bytes = static_cast<double>(q.message_bytes_ready());
       QueueGauges(f, labels, q.messages_ready(), q.messages_unacknowledged(), q.consumers(),
                   &memory, &bytes);
+      if (q.mirror_nodes_size() > 0) {
+        f.Gauge("warren_queue_mirrors", "Mirrors the queue has on other nodes", labels,
+                q.mirror_nodes_size());
+        f.Gauge("warren_queue_unsynchronised_mirrors",
+                "Mirrors of the queue that do not hold all it holds yet", labels,
+                q.mirror_nodes_size() - q.synchronised_mirror_nodes_size());
+      }
     }
   }
   return f.Take();

@@ -64,6 +64,12 @@ json FormatQueue(const v1::Queue& q) {
         {"ack", q.acked()},
         {"redeliver", q.redelivered()}}},
   };
+  // A mirrored queue, as RabbitMQ's API shows one: its mirrors' nodes.
+  if (q.mirror_nodes_size() > 0) {
+    o["slave_nodes"] = std::vector<std::string>(q.mirror_nodes().begin(), q.mirror_nodes().end());
+    o["synchronised_slave_nodes"] = std::vector<std::string>(
+        q.synchronised_mirror_nodes().begin(), q.synchronised_mirror_nodes().end());
+  }
   return o;
 }
 

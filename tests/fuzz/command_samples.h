@@ -100,6 +100,7 @@ inline std::vector<std::pair<std::string, core::Command>> SampleCommands() {
       {"bind-exchange", cmd::Bind{"/", "amq.topic", "x.\xff", "", false, {}, 0}},
       {"unbind", cmd::Unbind{vhost, "amq.headers", "q\xff", "a.#.\x80", false, EveryTypeTable(),
                              1}},
+      {"set-mirrors", cmd::SetMirrors{vhost, "q\xff", 2, core::Mirrors{{1, 3, 70000}, {3}, 9}}},
   };
 }
 
@@ -146,6 +147,11 @@ inline auto Fields(const cmd::Bind& c) {
 inline auto Fields(const cmd::Unbind& c) {
   return std::tuple(c.vhost, c.source, c.destination, c.routing_key, c.to_queue,
                     TableBytes(c.arguments), c.connection);
+}
+
+inline auto Fields(const cmd::SetMirrors& c) {
+  return std::tuple(c.vhost, c.name, c.home, c.mirrors.members, c.mirrors.in_sync,
+                    c.mirrors.epoch);
 }
 
 // Same kind, same fields.

@@ -30,8 +30,28 @@ std::vector<typename Map::const_iterator> SortedByName(const Map& m) {
   return out;
 }
 
-void FillQueue(v1::Queue* o, const core::Queue& q, const std::string& node) {
-  o->set_node(node);
+// Member names by id, each looked up once per listing.
+class NodeNames {
+ public:
+  explicit NodeNames(core::Broker& broker) : broker_(broker) {}
+  const std::string& operator()(uint64_t id) {
+    auto [it, added] = names_.try_emplace(id);
+    if (added)
+      it->second = id == 0 || id == broker_.self_member() || !broker_.remote()
+                       ? broker_.config().node_name
+                       : broker_.remote()->NodeName(id);
+    return it->second;
+  }
+
+ private:
+  core::Broker& broker_;
+  std::map<uint64_t, std::string> names_;
+};
+
+void FillQueue(v1::Queue* o, const core::Queue& q, NodeNames& names) {
+  o->set_node(names(q.home()));
+  for (uint64_t id : q.mirrors().members) o->add_mirror_nodes(names(id));
+  for (uint64_t id : q.mirrors().in_sync) o->add_synchronised_mirror_nodes(names(id));
   o->set_vhost(q.vhost());
   o->set_name(q.name());
   o->set_durable(q.durable());
@@ -154,22 +174,16 @@ grpc::Status AdminService::ListQueues(grpc::ServerContext* call, const v1::ListR
     std::vector<std::string> vhosts;
     if (grpc::Status s = ListedVHosts(c, *r, vhosts); !s.ok()) return s;
     core::QueueRemote* remote = broker().remote();
-    std::map<uint64_t, std::string> homes;  // each home's name, looked up once
+    NodeNames names(broker());
     for (const auto& name : vhosts) {
       const core::VHost& v = *broker().FindVHost(name);
       out->mutable_queues()->Reserve(out->queues_size() + static_cast<int>(v.queues().size()));
       for (auto it : SortedByName(v.queues())) {
         const core::Queue& q = *it->second;
-        if (!q.remote() || !remote) {
-          FillQueue(out->add_queues(), q, broker().config().node_name);
-          continue;
-        }
-        // A queue homed on another member: shown with its home, and its
-        // counts asked of that home.
-        auto [home, added] = homes.try_emplace(q.home());
-        if (added) home->second = remote->NodeName(q.home());
-        counts->Ask(*remote, out->queues_size(), q);
-        FillQueue(out->add_queues(), q, home->second);
+        // A queue homed on another member is shown with its home, and its
+        // counts are asked of that home.
+        if (q.remote() && remote) counts->Ask(*remote, out->queues_size(), q);
+        FillQueue(out->add_queues(), q, names);
       }
     }
     return grpc::Status::OK;

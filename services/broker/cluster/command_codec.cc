@@ -10,6 +10,7 @@
 // refusal is one line naming the kind and the field, never the field's bytes.
 #include "broker/cluster/command_codec.h"
 
+#include <algorithm>
 #include <iterator>
 #include <optional>
 #include <utility>
@@ -46,6 +47,10 @@ constexpr size_t kMaxPattern = size_t{64} << 10;
 // is refused by core::CheckTable, whose text names the depth, rather than as
 // unreadable. The table reader recurses once a level; the store reads its own
 // records to this depth too (store::kMaxStoredTableDepth).
+// Mirrors of one queue: a cluster of Warren nodes is a handful of members;
+// this only bounds what a hostile entry can make a node allocate.
+constexpr size_t kMaxMirrors = 255;
+
 constexpr int kReadTableDepth = 2 * amqp::kMaxTableDepth;
 
 // The model words its refusals for a client ("PRECONDITION_FAILED - queue
@@ -171,6 +176,15 @@ struct Writer {
     m.set_connection(c.connection);
     m.set_home(c.home);
   }
+  void operator()(const cmd::SetMirrors& c) {
+    Pb::SetMirrors& m = *out.mutable_set_mirrors();
+    m.set_vhost(c.vhost);
+    m.set_name(c.name);
+    m.set_home(c.home);
+    m.set_epoch(c.mirrors.epoch);
+    for (uint64_t id : c.mirrors.members) m.add_mirrors(id);
+    for (uint64_t id : c.mirrors.in_sync) m.add_in_sync(id);
+  }
   void operator()(const cmd::Bind& c) { WriteBinding(*out.mutable_bind(), c); }
   void operator()(const cmd::Unbind& c) { WriteBinding(*out.mutable_unbind(), c); }
 };
@@ -206,7 +220,16 @@ class FieldReader {
     return std::move(*field);
   }
   amqp::FieldTable Table(const std::string& what, const std::string& bytes);
+  // Member ids: at most kMaxMirrors, none 0, ascending; each in `within`
+  // when given (in-sync mirrors are mirrors).
+  std::vector<uint64_t> Members(const std::string& what,
+                                const google::protobuf::RepeatedField<uint64_t>& ids,
+                                const std::vector<uint64_t>* within = nullptr);
   core::ApplyTo ApplyTo(int value);
+
+  void Require(bool holds, const std::string& text) {
+    if (!holds) Refuse(text);
+  }
 
   template <class Command>
   Result<core::Command> Finish(Command command) {
@@ -236,6 +259,24 @@ amqp::FieldTable FieldReader::Table(const std::string& what, const std::string& 
     Refuse(ModelText(s));
   }
   return table;
+}
+
+std::vector<uint64_t> FieldReader::Members(const std::string& what,
+                                           const google::protobuf::RepeatedField<uint64_t>& ids,
+                                           const std::vector<uint64_t>* within) {
+  if (ids.size() > static_cast<int>(kMaxMirrors)) {
+    Refuse(what + ": " + std::to_string(ids.size()) + " members; at most " +
+           std::to_string(kMaxMirrors) + " are allowed");
+    return {};
+  }
+  std::vector<uint64_t> out(ids.begin(), ids.end());
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == 0 || (i > 0 && out[i] <= out[i - 1]))
+      Refuse(what + ": not distinct member ids in ascending order");
+    else if (within && !std::binary_search(within->begin(), within->end(), out[i]))
+      Refuse(what + ": member " + std::to_string(out[i]) + " is not a mirror");
+  }
+  return out;
 }
 
 core::ApplyTo FieldReader::ApplyTo(int value) {
@@ -325,6 +366,20 @@ cmd::DeleteQueue Read(Pb::DeleteQueue& m, FieldReader& f) {
           .connection = m.connection(),
           .home = m.home()};
 }
+cmd::SetMirrors Read(Pb::SetMirrors& m, FieldReader& f) {
+  cmd::SetMirrors c{.vhost = f.Name("vhost name", m.mutable_vhost()),
+                    .name = f.Name("queue name", m.mutable_name()),
+                    .home = m.home(),
+                    .mirrors = {}};
+  c.mirrors.epoch = m.epoch();
+  c.mirrors.members = f.Members("mirrors", m.mirrors());
+  c.mirrors.in_sync = f.Members("in_sync", m.in_sync(), &c.mirrors.members);
+  f.Require(c.home != 0, "home: not a member id");
+  f.Require(!std::binary_search(c.mirrors.members.begin(), c.mirrors.members.end(), c.home),
+            "mirrors: the home is among them");
+  f.Require(c.mirrors.epoch != 0, "epoch: 0 is no change's");
+  return c;
+}
 template <class Binding, class Message>
 Binding ReadBinding(Message& m, FieldReader& f) {
   return {.vhost = f.Name("vhost name", m.mutable_vhost()),
@@ -363,6 +418,7 @@ Result<core::Command> ReadCommand(Pb& pb) {
     case Pb::kDeleteQueue: return ReadKind(pb.mutable_delete_queue());
     case Pb::kBind: return ReadKind(pb.mutable_bind());
     case Pb::kUnbind: return ReadKind(pb.mutable_unbind());
+    case Pb::kSetMirrors: return ReadKind(pb.mutable_set_mirrors());
     case Pb::COMMAND_NOT_SET: break;
   }
   return Error{0, "metadata command: none set, or of a kind this version does not know"};

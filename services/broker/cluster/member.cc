@@ -18,6 +18,7 @@
 #include "broker/cluster/membership.h"
 #include "broker/cluster/metadata_snapshot.h"
 #include "broker/cluster/metadata_machine.h"
+#include "broker/cluster/mirror_planner.h"
 #include "broker/cluster/raft_driver.h"
 #include "broker/cluster/raft_gate.h"
 #include "broker/cluster/raft_storage.h"
@@ -368,6 +369,10 @@ struct Member::Parts {
   void DropTransientQueuesOfSilent();
   std::set<raft::NodeId> silent;  // members whose silence was acted on
   int64_t tick_ms = 100;
+  std::string node_name;  // this node's
+  std::unique_ptr<MirrorPlanner> planner;
+  // Every member of the configuration with its node name, for placement.
+  std::vector<core::MemberName> MemberNames() const;
 };
 
 Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::NodeId self,
@@ -415,6 +420,8 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
                                                *parts->machine, d, std::move(persisted));
   parts->gate = std::make_unique<RaftGate>(runtime, *parts->driver, *parts->machine,
                                            *parts->chosen, d.proposal_timeout_ms);
+  parts->node_name = o.node_name;
+  parts->planner = std::make_unique<MirrorPlanner>(broker, *parts->gate);
   spdlog::info("cluster: this node is member {}, the Raft log is in {}{}", self,
                parts->storage->path(),
                restart ? ", restarted with the metadata applied through entry " +
@@ -558,6 +565,7 @@ Member::~Member() {
   parts_->waiting.clear();
   // The order RaftGate asks for: the gate answers what it holds, then the
   // driver, the links and the machine go.
+  parts_->planner.reset();
   parts_->gate.reset();
   parts_->driver.reset();
   parts_->chosen.reset();
@@ -650,6 +658,7 @@ void Member::Parts::OnTick() {
   DropTransientQueuesOfSilent();
   ProposeOwn();
   const raft::Raft& raft = driver->raft();
+  if (raft.role() == raft::Role::kLeader) planner->Plan(MemberNames());
   if (promoting || raft.role() != raft::Role::kLeader) return;
   for (raft::NodeId learner : raft.config().learners) {
     if (raft.MatchIndex(learner).value_or(0) < raft.commit_index()) continue;
@@ -663,6 +672,21 @@ void Member::Parts::OnTick() {
                               });
     return;
   }
+}
+
+std::vector<core::MemberName> Member::Parts::MemberNames() const {
+  const raft::Configuration& config = driver->raft().config();
+  std::vector<core::MemberName> out;
+  for (const std::vector<raft::NodeId>* ids : {&config.voters, &config.learners}) {
+    for (raft::NodeId id : *ids) {
+      auto known = config.addresses.find(id);
+      std::string name =
+          known == config.addresses.end() ? "" : DecodeMemberAddress(known->second).node;
+      if (name.empty()) name = id == this->id ? node_name : names->Find(id);
+      out.push_back({id, std::move(name)});
+    }
+  }
+  return out;
 }
 
 uint64_t Member::id() const { return parts_->id; }

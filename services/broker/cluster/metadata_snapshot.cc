@@ -56,6 +56,8 @@ void DescribeVHost(const core::VHost& v, uint64_t self, std::vector<Command>& ou
                                     q.auto_delete(), q.options().arguments,
                                     q.exclusive_owner(), name.rfind("amq.", 0) == 0,
                                     q.remote() ? q.home() : self});
+    if (q.mirrors().epoch != 0)
+      out.push_back(cmd::SetMirrors{v.name(), name, q.remote() ? q.home() : self, q.mirrors()});
   }
   // A router's own order depends on its history: order by encoding instead.
   std::vector<std::pair<std::string, cmd::Bind>> bindings;
@@ -78,7 +80,8 @@ bool IsDefinition(const Command& c) {
          std::holds_alternative<cmd::SetPermissions>(c) ||
          std::holds_alternative<cmd::SetPolicy>(c) ||
          std::holds_alternative<cmd::DeclareExchange>(c) ||
-         std::holds_alternative<cmd::DeclareQueue>(c) || std::holds_alternative<cmd::Bind>(c);
+         std::holds_alternative<cmd::DeclareQueue>(c) ||
+         std::holds_alternative<cmd::SetMirrors>(c) || std::holds_alternative<cmd::Bind>(c);
 }
 
 // What a list of definitions holds, keyed as the model identifies objects;
@@ -167,6 +170,9 @@ struct Naming {
   std::string operator()(const cmd::DeclareQueue& c) const {
     return "queue '" + c.name + "' in vhost '" + c.vhost + "'";
   }
+  std::string operator()(const cmd::SetMirrors& c) const {
+    return "mirrors of queue '" + c.name + "' in vhost '" + c.vhost + "'";
+  }
   std::string operator()(const cmd::Bind& c) const {
     return "binding '" + c.source + "' -> '" + c.destination + "' in vhost '" + c.vhost + "'";
   }
@@ -175,6 +181,17 @@ struct Naming {
     return "command";
   }
 };
+
+// A queue kept by the removals above already has the mirrors the snapshot
+// gives it: their epoch is no change.
+bool HoldsAlready(const core::Broker& broker, const Command& c) {
+  const auto* m = std::get_if<cmd::SetMirrors>(&c);
+  if (!m) return false;
+  auto v = broker.vhosts().find(m->vhost);
+  if (v == broker.vhosts().end()) return false;
+  auto it = v->second->queues().find(m->name);
+  return it != v->second->queues().end() && it->second->mirrors() == m->mirrors;
+}
 
 }  // namespace
 
@@ -238,6 +255,7 @@ size_t ReconcileMetadata(core::Broker& broker, const std::vector<Command>& comma
       (void)core::Apply(broker, *undo);
   size_t refused = 0;
   for (const Command& c : commands) {
+    if (HoldsAlready(broker, c)) continue;
     core::Outcome o = core::Apply(broker, c);
     if (o.status.ok()) continue;
     ++refused;

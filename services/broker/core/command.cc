@@ -103,6 +103,11 @@ struct Applier {
     if (!r.ok()) return Of(r.status());
     return Outcome{Status::Ok(), r.value(), 0};
   }
+  Outcome operator()(const cmd::SetMirrors& c) {
+    auto v = VHostOf(broker, c.vhost);
+    if (!v.ok()) return Of(v.status());
+    return Of(v.value()->SetMirrors(c.name, c.home, c.mirrors));
+  }
   Outcome operator()(const cmd::Bind& c) {
     auto v = VHostOf(broker, c.vhost);
     if (!v.ok()) return Of(v.status());

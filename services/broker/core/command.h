@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "amqp/field_table.h"
+#include "broker/core/persistence.h"
 #include "broker/core/policy.h"
 #include "common/status.h"
 
@@ -98,6 +99,13 @@ struct DeleteQueue {
   // since on another member under the same name.
   uint64_t home = 0;
 };
+// A mirrored queue's copies change (core/mirroring.h): applied only while
+// the queue is homed on `home` and its epoch is below `mirrors.epoch`.
+struct SetMirrors {
+  std::string vhost, name;
+  uint64_t home = 0;
+  Mirrors mirrors;
+};
 // A binding from exchange `source` to a queue (to_queue) or an exchange.
 struct Bind {
   std::string vhost, source, destination, routing_key;
@@ -118,7 +126,8 @@ using Command =
     std::variant<cmd::AddVHost, cmd::DeleteVHost, cmd::AddUser, cmd::DeleteUser,
                  cmd::ChangePassword, cmd::SetUserTags, cmd::SetPermissions,
                  cmd::ClearPermissions, cmd::SetPolicy, cmd::ClearPolicy, cmd::DeclareExchange,
-                 cmd::DeleteExchange, cmd::DeclareQueue, cmd::DeleteQueue, cmd::Bind, cmd::Unbind>;
+                 cmd::DeleteExchange, cmd::DeclareQueue, cmd::DeleteQueue, cmd::Bind, cmd::Unbind,
+                 cmd::SetMirrors>;
 
 // What applying a command answered. `status` is the model's (RabbitMQ's
 // reply code and text); for DeclareQueue the counts are the queue's when it

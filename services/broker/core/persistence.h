@@ -36,12 +36,23 @@ struct ExchangeDef {
   amqp::FieldTable arguments;
 };
 
+// A mirrored queue's copies (core/mirroring.h): other members holding a
+// copy, and which of them hold all the home holds. Changed only by committed
+// metadata (cmd::SetMirrors); the epoch goes up with every change.
+struct Mirrors {
+  std::vector<uint64_t> members;  // sorted member ids, the home not among them
+  std::vector<uint64_t> in_sync;  // sorted, a subset of members
+  uint64_t epoch = 0;
+  bool operator==(const Mirrors&) const = default;
+};
+
 struct QueueDef {
   std::string vhost, name;
   uint64_t id = 0;  // the store's queue id, never reused
   bool auto_delete = false;
   amqp::FieldTable arguments;
   uint64_t home = 0;  // the member holding its messages; 0: this node
+  Mirrors mirrors;
 };
 
 struct BindingDef {

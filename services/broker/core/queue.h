@@ -62,6 +62,7 @@ struct QueueOptions {
   // The member that holds the queue's messages when that is another one
   // (core/remote.h): this node keeps only the record. 0: this node.
   uint64_t home = 0;
+  Mirrors mirrors;  // core/mirroring.h
   amqp::FieldTable arguments;
   QueueArgs args;
 };
@@ -94,6 +95,9 @@ class Queue : public std::enable_shared_from_this<Queue> {
   // timers here; what clients do with it goes to the home (core/remote.h).
   bool remote() const { return options_.home != 0; }
   uint64_t home() const { return options_.home; }
+  // Its copies on other members (core/mirroring.h); set by VHost::SetMirrors.
+  const Mirrors& mirrors() const { return options_.mirrors; }
+  void set_mirrors(Mirrors mirrors) { options_.mirrors = std::move(mirrors); }
   // The policy in effect (empty when none); options().args already has it.
   const std::string& policy_name() const { return policy_name_; }
 

@@ -253,12 +253,28 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
   Persistence* store = definitions();
   if (store && d.durable && !d.exclusive) {
     o.store_id = store->NewQueueId();
-    store->PutQueue(QueueDef{name_, name, o.store_id, d.auto_delete, d.arguments, d.home});
+    store->PutQueue(QueueDef{name_, name, o.store_id, d.auto_delete, d.arguments, d.home, {}});
   }
   auto& q = queues_[name];
   q = std::make_shared<Queue>(*this, runtime_, name_, name, std::move(o));
   q->ApplyPolicy(EffectivePolicy(policies_, true, name));
   return QueueDeclared{name, 0, 0};
+}
+
+Status VHost::SetMirrors(const std::string& name, uint64_t home, Mirrors mirrors) {
+  std::shared_ptr<Queue> q = FindQueue(name);
+  if (!q) return Err(ReplyCode::kNotFound, "no queue '" + name + "' in vhost '" + name_ + "'");
+  uint64_t is_home = q->remote() ? q->home() : broker_.self_member();
+  if (is_home != home || mirrors.epoch <= q->mirrors().epoch)
+    return Err(ReplyCode::kPreconditionFailed,
+               "stale mirror change for queue '" + name + "' in vhost '" + name_ + "': home " +
+                   std::to_string(is_home) + ", epoch " + std::to_string(q->mirrors().epoch));
+  q->set_mirrors(std::move(mirrors));
+  Persistence* store = definitions();
+  if (store && q->store_id() != 0)
+    store->PutQueue(QueueDef{name_, name, q->store_id(), q->auto_delete(), q->options().arguments,
+                             q->home(), q->mirrors()});
+  return Status::Ok();
 }
 
 std::string VHost::QueueLocator(const std::string& name,
@@ -281,6 +297,7 @@ Result<Queue*> VHost::RestoreQueue(const QueueDef& def) {
   o.arguments = def.arguments;
   o.args = args.value();
   o.home = def.home;
+  o.mirrors = def.mirrors;
   auto q = std::make_shared<Queue>(*this, runtime_, name_, def.name, std::move(o));
   queues_[def.name] = q;
   q->ApplyPolicy(EffectivePolicy(policies_, true, def.name));

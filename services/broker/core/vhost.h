@@ -87,6 +87,10 @@ class VHost : public QueueHost {
   Result<QueueDeclared> DeclareQueue(const QueueDeclare& d, uint64_t connection);
   // x-queue-master-locator, else the queue-master-locator of the policy
   // that would apply to queue `name`, else "client-local".
+  // A committed change of a queue's mirrors (cmd::SetMirrors). Refused
+  // (406) unless the queue is homed on `home` and `mirrors.epoch` is above
+  // its own: a change decided from an older record is stale.
+  Status SetMirrors(const std::string& queue, uint64_t home, Mirrors mirrors);
   std::string QueueLocator(const std::string& name, const amqp::FieldTable& arguments) const;
   // A fresh server-named queue name ("amq.gen-" and 22 random characters),
   // for a caller that must know the name before it declares (a command).

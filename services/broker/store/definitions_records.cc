@@ -28,6 +28,21 @@ void DeleteVHost(Definitions& m, const std::string& v) {
   EraseIf(m.policies, [&](const core::PolicyDef& p) { return p.vhost == v; });
 }
 
+// At most this many member ids in a mirrors list: a cluster has far fewer.
+constexpr size_t kMaxMirrorIds = 255;
+
+// A count (one byte) and that many member ids, sorted and distinct.
+std::string Ids(amqp::Reader& r, std::vector<uint64_t>& out) {
+  uint8_t n = r.U8();
+  for (uint8_t i = 0; i < n && r.ok(); ++i) {
+    uint64_t id = r.U64();
+    if (id == 0 || (!out.empty() && id <= out.back()))
+      return "its mirrors are not distinct member ids in order";
+    out.push_back(id);
+  }
+  return r.ok() ? "" : kTruncated;
+}
+
 // Decodes the table that ends a record; says why not. DecodeTable fails
 // the reader on any error, so truncation before the table is told first.
 std::string Table(amqp::Reader& r, amqp::FieldTable& out, int depth) {
@@ -55,8 +70,14 @@ std::string ApplyEntity(Definitions& m, uint8_t type, amqp::Reader& r, std::stri
       q.auto_delete = r.U8() & 1;
       if (std::string why = Table(r, q.arguments, depth); !why.empty()) return why;
       // Written by a cluster member for a queue homed elsewhere; records
-      // from before clustering end at the table (this node's own).
+      // from before clustering end at the table (this node's own). A
+      // mirrored queue's record goes on with its mirrors (core/mirroring.h).
       if (r.remaining() >= 8) q.home = r.U64();
+      if (r.remaining() >= 8) {
+        q.mirrors.epoch = r.U64();
+        if (std::string why = Ids(r, q.mirrors.members); !why.empty()) return why;
+        if (std::string why = Ids(r, q.mirrors.in_sync); !why.empty()) return why;
+      }
       m.next_queue_id = std::max(m.next_queue_id, q.id + 1);
       m.queues[{q.vhost, q.name}] = std::move(q);
       return "";
@@ -123,7 +144,15 @@ std::string EncodeQueue(const core::QueueDef& q) {
   w.U64(q.id);
   w.U8(q.auto_delete ? 1 : 0);
   amqp::EncodeTable(q.arguments, out);
-  if (q.home != 0) amqp::Writer(out).U64(q.home);
+  if (q.home != 0 || q.mirrors.epoch != 0) amqp::Writer(out).U64(q.home);
+  if (q.mirrors.epoch != 0) {
+    amqp::Writer w2(out);
+    w2.U64(q.mirrors.epoch);
+    for (const std::vector<uint64_t>* ids : {&q.mirrors.members, &q.mirrors.in_sync}) {
+      w2.U8(static_cast<uint8_t>(std::min<size_t>(ids->size(), kMaxMirrorIds)));
+      for (size_t i = 0; i < ids->size() && i < kMaxMirrorIds; ++i) w2.U64((*ids)[i]);
+    }
+  }
   return out;
 }
 

@@ -76,11 +76,11 @@ TEST(CommandCodecTest, EveryKindComesBackExactly) {
   }
 }
 
-TEST(CommandCodecTest, SamplesCoverAllSixteenKinds) {
+TEST(CommandCodecTest, SamplesCoverAllSeventeenKinds) {
   std::set<size_t> kinds;
   for (const auto& [name, command] : SampleCommands()) kinds.insert(command.index());
   EXPECT_EQ(kinds.size(), std::variant_size_v<core::Command>);
-  EXPECT_EQ(kinds.size(), 16u);
+  EXPECT_EQ(kinds.size(), 17u);
 }
 
 TEST(CommandCodecTest, NamesThatAreNotUtf8ComeBackByteForByte) {
@@ -244,6 +244,41 @@ TEST(CommandCodecTest, TablesThatDoNotDecodeAreRefused) {
   Pb pb;
   pb.mutable_set_policy()->set_definition("\0\0", 2);
   EXPECT_EQ(Refusal(Serialized(pb)).rfind("SetPolicy: definition: not an AMQP field table", 0), 0u);
+}
+
+// A SetMirrors entry for queue "q" homed on `home`.
+Pb Mirrors(uint64_t home, std::vector<uint64_t> mirrors, std::vector<uint64_t> in_sync,
+           uint64_t epoch = 1) {
+  Pb pb;
+  Pb::SetMirrors& m = *pb.mutable_set_mirrors();
+  m.set_vhost("/");
+  m.set_name("q");
+  m.set_home(home);
+  m.set_epoch(epoch);
+  for (uint64_t id : mirrors) m.add_mirrors(id);
+  for (uint64_t id : in_sync) m.add_in_sync(id);
+  return pb;
+}
+
+TEST(CommandCodecTest, MirrorsThatAreNotAMirrorSetAreRefused) {
+  EXPECT_EQ(Refusal(Serialized(Mirrors(1, {2, 3}, {3}))), "");
+  EXPECT_EQ(Refusal(Serialized(Mirrors(1, {3, 2}, {}))),
+            "SetMirrors: mirrors: not distinct member ids in ascending order");
+  EXPECT_EQ(Refusal(Serialized(Mirrors(1, {2, 2}, {}))),
+            "SetMirrors: mirrors: not distinct member ids in ascending order");
+  EXPECT_EQ(Refusal(Serialized(Mirrors(1, {0, 2}, {}))),
+            "SetMirrors: mirrors: not distinct member ids in ascending order");
+  EXPECT_EQ(Refusal(Serialized(Mirrors(1, {2}, {3}))),
+            "SetMirrors: in_sync: member 3 is not a mirror");
+  EXPECT_EQ(Refusal(Serialized(Mirrors(2, {2, 3}, {}))),
+            "SetMirrors: mirrors: the home is among them");
+  EXPECT_EQ(Refusal(Serialized(Mirrors(0, {2}, {}))), "SetMirrors: home: not a member id");
+  EXPECT_EQ(Refusal(Serialized(Mirrors(1, {2}, {}, 0))),
+            "SetMirrors: epoch: 0 is no change's");
+  std::vector<uint64_t> many;
+  for (uint64_t id = 2; id < 2 + 256; ++id) many.push_back(id);
+  EXPECT_EQ(Refusal(Serialized(Mirrors(1, many, {}))),
+            "SetMirrors: mirrors: 256 members; at most 255 are allowed");
 }
 
 TEST(CommandCodecTest, AnApplyToOutOfRangeIsRefused) {

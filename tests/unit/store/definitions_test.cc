@@ -98,6 +98,27 @@ TEST_F(DefinitionsTest, AQueueKeepsItsHomeAndRecordsWithoutOneAreThisNodes) {
   EXPECT_EQ(d.queues.at({"/", "near"}).home, 0u);
 }
 
+// A mirrored queue's record keeps its mirrors, in-sync set and epoch
+// (core/mirroring.h), whether it is homed here (home 0) or elsewhere.
+TEST_F(DefinitionsTest, AQueueKeepsItsMirrors) {
+  core::Mirrors here{{2, 3}, {3}, 7};
+  core::Mirrors far{{1}, {}, 1};
+  {
+    auto log = Open();
+    log->PutVHost("/");
+    log->PutQueue({"/", "here", log->NewQueueId(), false, {}, 0, here});
+    log->PutQueue({"/", "far", log->NewQueueId(), false, {}, 2, far});
+    log->PutQueue({"/", "plain", log->NewQueueId(), false, {}, 0, {}});
+  }
+  auto log = Open();
+  const Definitions& d = log->model();
+  EXPECT_EQ(d.queues.at({"/", "here"}).mirrors, here);
+  EXPECT_EQ(d.queues.at({"/", "here"}).home, 0u);
+  EXPECT_EQ(d.queues.at({"/", "far"}).mirrors, far);
+  EXPECT_EQ(d.queues.at({"/", "far"}).home, 2u);
+  EXPECT_EQ(d.queues.at({"/", "plain"}).mirrors, core::Mirrors{});
+}
+
 TEST_F(DefinitionsTest, DeletesCascadeToBindingsAndPermissions) {
   {
     auto log = Open();

@@ -135,6 +135,28 @@ export function features(o) {
     o.policy && h('abbr.feat.feat-policy', { title: `Policy ${o.policy}` }, o.policy));
 }
 
+// A mirrored queue's node as RabbitMQ's UI shows it: the home, then "+N" for
+// its mirrors, marked while some of them are not in sync.
+export function queueNode(q) {
+  const mirrors = q.slave_nodes || [];
+  if (!mirrors.length) return q.node;
+  const synced = new Set(q.synchronised_slave_nodes || []);
+  const unsynced = mirrors.filter((n) => !synced.has(n));
+  return h('span', q.node, ' ',
+    h(unsynced.length ? 'abbr.mirrors.unsynced' : 'abbr.mirrors',
+      { title: mirrors.map((n) => `${n}${synced.has(n) ? '' : ' (not in sync)'}`).join('\n') },
+      `+${mirrors.length}`));
+}
+
+// Each mirror of a queue, with whether it is in sync.
+export function mirrorList(q) {
+  const mirrors = q.slave_nodes || [];
+  if (!mirrors.length) return h('span.muted', 'none');
+  const synced = new Set(q.synchronised_slave_nodes || []);
+  return h('span', ...mirrors.map((n, i) => h('span', i ? ', ' : '', n,
+    !synced.has(n) && h('span.muted', ' (not in sync)'))));
+}
+
 export function kvList(obj) {
   const entries = Object.entries(obj || {});
   if (!entries.length) return h('span.muted', 'none');

@@ -1,7 +1,7 @@
 // One queue: its state and counts (refreshed), consumers and bindings, and
 // the purge, delete, publish and get-messages actions.
 import { api, seg } from '../api.js';
-import { dangerButton, features, fmtBytes, fmtNum, h, kvList, link, live, pageHead, rate, section, statePill, table } from '../dom.js';
+import { dangerButton, features, fmtBytes, fmtNum, h, kvList, link, live, mirrorList, pageHead, rate, section, statePill, table } from '../dom.js';
 import { getMessagesForm, publishForm } from '../messages.js';
 
 function summary(q) {
@@ -17,6 +17,7 @@ function summary(q) {
       h('dt', 'Features'), h('dd', features(q), !q.durable && 'transient'),
       h('dt', 'Policy'), h('dd', q.policy || h('span.muted', 'none')),
       h('dt', 'Node'), h('dd', q.node || '–'),
+      h('dt', 'Mirrors'), h('dd', mirrorList(q)),
       h('dt', 'Memory'), h('dd', fmtBytes(q.memory)),
       h('dt', 'Arguments'), h('dd', kvList(q.arguments))));
 }

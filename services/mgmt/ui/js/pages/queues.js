@@ -1,6 +1,6 @@
 // Queues: every queue with its counts and rates, and the form to declare one.
 import { api, seg } from '../api.js';
-import { action, features, fmtNum, h, link, rate, statePill, table } from '../dom.js';
+import { action, features, fmtNum, h, link, queueNode, rate, statePill, table } from '../dom.js';
 import { checkbox, field, form, keyValueRows, submit, text, vhostSelect } from '../forms.js';
 import { declared, durabilityField, listWithForm } from '../list-page.js';
 
@@ -13,7 +13,7 @@ function queuesTable(queues) {
   return table([
     { title: 'Virtual host', value: (q) => q.vhost },
     { title: 'Name', value: (q) => link(queueHref(q), q.name) },
-    ...(clustered ? [{ title: 'Node', value: (q) => q.node }] : []),
+    ...(clustered ? [{ title: 'Node', value: queueNode }] : []),
     { title: 'Features', value: features },
     { title: 'State', value: (q) => statePill(q.state) },
     { title: 'Ready', num: true, value: (q) => fmtNum(q.messages_ready) },

@@ -1,0 +1,36 @@
+#include "broker/cluster/mirror_planner.h"
+
+#include <spdlog/spdlog.h>
+
+#include "broker/core/broker.h"
+#include "common/text.h"
+
+namespace warren::cluster {
+
+void MirrorPlanner::Plan(const std::vector<core::MemberName>& members) {
+  size_t proposed = 0;
+  for (const auto& [vname, v] : broker_.vhosts()) {
+    for (const auto& [qname, q] : v->queues()) {
+      if (proposed >= kPerTick) return;
+      uint64_t home = q->remote() ? q->home() : broker_.self_member();
+      const core::Policy* policy = core::EffectivePolicy(v->policies(), true, qname);
+      std::vector<uint64_t> wanted = core::WantedMirrors(*q, policy, home, members);
+      if (wanted == q->mirrors().members) continue;
+      auto key = std::make_pair(vname, qname);
+      if (!in_flight_->insert(key).second) continue;
+      ++proposed;
+      core::cmd::SetMirrors change{vname, qname, home,
+                                   core::NextMirrors(q->mirrors(), std::move(wanted))};
+      gate_.Submit(std::move(change), [flight = in_flight_, key](const core::Outcome& o) {
+        flight->erase(key);
+        // A queue deleted meanwhile (404) or a record changed meanwhile
+        // (406, stale): the next tick plans from what is there now.
+        if (!o.status.ok() && o.status.error().code != 404 && o.status.error().code != 406)
+          spdlog::warn("cluster: the mirrors of queue '{}' in vhost '{}' were not changed: {}",
+                       LogSafe(key.second), LogSafe(key.first), LogSafe(o.status.error().text));
+      });
+    }
+  }
+}
+
+}  // namespace warren::cluster

@@ -1,0 +1,116 @@
+"""Mirrored queues by policy (docs/mirroring.md): three warren-node processes
+on loopback formed into one cluster from seeds, and the tutorial's policy.
+
+The tests prove that:
+- the tutorial's `set_policy ha-all "^" '{"ha-mode":"all","ha-sync-mode":
+  "automatic"}'` gives a queue declared through c1 mirrors on c2 and c3, as
+  every node lists them (list_queues slave_pids / mirrors), and a mirror set is
+  never listed in sync unless it is a mirror;
+- `ha-mode: exactly` with `ha-params: 2` gives one mirror, and `ha-mode: nodes`
+  puts the mirrors on the nodes it names;
+- changing the policy changes the mirrors of queues that exist, and clearing
+  it takes them away, while the queue keeps its messages;
+- a quorum queue (x-queue-type: quorum) has mirrors on the other two nodes
+  without any policy;
+- an exclusive queue is never mirrored.
+
+One cluster for the class (test_cluster.py's Cluster), each test with queues
+of its own names.
+"""
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ctl"))
+
+from ctl import connect, listing, wait_for, warrenctl  # noqa: E402
+from test_cluster import Cluster, declare  # noqa: E402
+from test_queues import _ClassScope, publish, bodies, visible_everywhere  # noqa: E402
+
+PLACED = 15.0  # seconds for the metadata leader to place mirrors (it ticks every 100 ms)
+
+
+def mirrors(node, queue):
+    """(mirrors, those in sync) of `queue` as `node` lists them, or None."""
+    rows = [q for q in listing(node, "list_queues", "name", "slave_pids",
+                               "synchronised_slave_pids", "mirrors", "synchronised_mirrors")
+            if q["name"] == queue]
+    if not rows:
+        return None
+    row = rows[0]
+    assert row["mirrors"] == row["slave_pids"], row
+    assert row["synchronised_mirrors"] == row["synchronised_slave_pids"], row
+    return sorted(row["slave_pids"]), sorted(row["synchronised_slave_pids"])
+
+
+def wait_mirrored(cluster, queue, wanted):
+    """Waits until every node lists `wanted` (node names) as `queue`'s mirrors."""
+    for n in cluster.nodes:
+        def placed():
+            m = mirrors(n, queue)
+            return m if m is not None and m[0] == sorted(wanted) else None
+        got = wait_for(placed, "%s mirrored on %s as seen from %s" % (queue, wanted, n.node_name),
+                       timeout=PLACED, interval=0.1)
+        assert set(got[1]) <= set(got[0]), "in sync only among its mirrors: %r" % (got,)
+
+
+class MirrorPlacementTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster(_ClassScope(cls))
+        cls.cluster.__enter__()
+        cls.addClassCleanup(cls.cluster.__exit__)
+        cls.n1, cls.n2, cls.n3 = cls.cluster.nodes
+
+    def set_policy(self, name, pattern, definition):
+        warrenctl(self.n2, "set_policy", name, pattern, json.dumps(definition))
+        self.addCleanup(warrenctl, self.n2, "clear_policy", name, check=False)
+
+    def test_the_tutorials_ha_all_policy_mirrors_on_every_other_node(self):
+        self.set_policy("ha-all", "^all\\.", {"ha-mode": "all", "ha-sync-mode": "automatic"})
+        declare(self.n1, "all.q", durable=True)
+        wait_mirrored(self.cluster, "all.q", ["warren@c2", "warren@c3"])
+        declare(self.n3, "all.on3", durable=True)
+        wait_mirrored(self.cluster, "all.on3", ["warren@c1", "warren@c2"])
+
+    def test_exactly_and_nodes_place_mirrors_where_they_say(self):
+        self.set_policy("two", "^two\\.", {"ha-mode": "exactly", "ha-params": 2})
+        declare(self.n1, "two.q", durable=True)
+        wait_mirrored(self.cluster, "two.q", ["warren@c2"])
+        self.set_policy("named", "^named\\.", {"ha-mode": "nodes",
+                                               "ha-params": ["warren@c3", "warren@c1"]})
+        declare(self.n1, "named.q", durable=True)
+        wait_mirrored(self.cluster, "named.q", ["warren@c3"])
+
+    def test_a_policy_changed_or_cleared_moves_the_mirrors_of_a_queue_that_holds_messages(self):
+        declare(self.n1, "moving.q", durable=True)
+        publish(self.n1, "moving.q", bodies(10))
+        visible_everywhere(self.cluster, "moving.q")
+        wait_mirrored(self.cluster, "moving.q", [])
+        self.set_policy("moving", "^moving\\.", {"ha-mode": "all"})
+        wait_mirrored(self.cluster, "moving.q", ["warren@c2", "warren@c3"])
+        warrenctl(self.n1, "set_policy", "moving", "^moving\\.",
+                  json.dumps({"ha-mode": "exactly", "ha-params": 2}))
+        wait_mirrored(self.cluster, "moving.q", ["warren@c2"])
+        warrenctl(self.n3, "clear_policy", "moving")
+        wait_mirrored(self.cluster, "moving.q", [])
+        with connect(self.n1) as conn:
+            count = conn.channel().queue_declare("moving.q", passive=True).method.message_count
+        self.assertEqual(count, 10, "the queue served and kept its messages throughout")
+
+    def test_a_quorum_queue_is_mirrored_without_a_policy_and_an_exclusive_one_never(self):
+        declare(self.n2, "quorum.q", durable=True, arguments={"x-queue-type": "quorum"})
+        wait_mirrored(self.cluster, "quorum.q", ["warren@c1", "warren@c3"])
+        self.set_policy("mine", "^mine\\.", {"ha-mode": "all"})
+        with connect(self.n1) as conn:
+            conn.channel().queue_declare("mine.excl", exclusive=True)
+            # Placement runs every tick: a queue it would mirror gets its
+            # mirrors well within this, and an exclusive one never does.
+            declare(self.n1, "mine.other")
+            wait_mirrored(self.cluster, "mine.other", ["warren@c2", "warren@c3"])
+            self.assertEqual(mirrors(self.n1, "mine.excl"), ([], []))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,123 @@
+// Where a mirrored queue's copies go (core/mirroring.h), and the committed
+// change that moves them (cmd::SetMirrors, VHost::SetMirrors): the policy's
+// ha-mode and ha-params, quorum queues, exclusive queues, and stale changes.
+#include "broker/core/mirroring.h"
+
+#include <gtest/gtest.h>
+
+#include "broker/core/command.h"
+#include "core_fixture.h"
+
+namespace warren::core::test {
+namespace {
+
+using amqp::FieldValue;
+
+class MirroringTest : public CoreTest {
+ protected:
+  MirroringTest() { broker_.set_self_member(1); }
+
+  std::vector<MemberName> members_{{1, "warren@a"}, {2, "warren@b"}, {3, "warren@c"},
+                                   {4, "warren@d"}};
+
+  // The mirrors `definition` wants for queue `name` homed on `home`.
+  std::vector<uint64_t> Wanted(const std::string& name, amqp::FieldTable definition,
+                               uint64_t home = 1) {
+    Policy p{"/", "p", ".*", ApplyTo::kAll, 0, std::move(definition), {}};
+    return WantedMirrors(*vh_->FindQueue(name), &p, home, members_);
+  }
+  static amqp::FieldTable Mode(const std::string& mode, std::optional<FieldValue> params = {}) {
+    amqp::FieldTable t;
+    t.Set("ha-mode", FieldValue::Str(mode));
+    if (params) t.Set("ha-params", *params);
+    return t;
+  }
+  Outcome SetMirrors(const std::string& name, uint64_t home, Mirrors m) {
+    return Apply(broker_, cmd::SetMirrors{"/", name, home, std::move(m)});
+  }
+};
+
+TEST_F(MirroringTest, HaModeAllMirrorsOnEveryOtherMember) {
+  DeclareQueue("q");
+  EXPECT_EQ(Wanted("q", Mode("all")), (std::vector<uint64_t>{2, 3, 4}));
+  EXPECT_EQ(Wanted("q", Mode("all"), 3), (std::vector<uint64_t>{1, 2, 4}));
+}
+
+TEST_F(MirroringTest, NoHaModeAndNoPolicyMeanNoMirrors) {
+  DeclareQueue("q");
+  EXPECT_TRUE(Wanted("q", {}).empty());
+  EXPECT_TRUE(WantedMirrors(*vh_->FindQueue("q"), nullptr, 1, members_).empty());
+}
+
+TEST_F(MirroringTest, HaModeExactlyCountsTheHomeAndSpreadsAfterIt) {
+  DeclareQueue("q");
+  EXPECT_EQ(Wanted("q", Mode("exactly", FieldValue::Long(2))), (std::vector<uint64_t>{2}));
+  EXPECT_EQ(Wanted("q", Mode("exactly", FieldValue::Long(2)), 3), (std::vector<uint64_t>{4}));
+  EXPECT_EQ(Wanted("q", Mode("exactly", FieldValue::Long(2)), 4), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(Wanted("q", Mode("exactly", FieldValue::Long(3)), 4), (std::vector<uint64_t>{1, 2}));
+  // More copies than members: every member.
+  EXPECT_EQ(Wanted("q", Mode("exactly", FieldValue::Long(9))), (std::vector<uint64_t>{2, 3, 4}));
+  EXPECT_TRUE(Wanted("q", Mode("exactly", FieldValue::Long(1))).empty());
+}
+
+TEST_F(MirroringTest, HaModeExactlyKeepsTheMirrorsItHas) {
+  DeclareQueue("q");
+  ASSERT_TRUE(SetMirrors("q", 1, {{4}, {4}, 1}).status.ok());
+  // Two copies: member 4 stays, rather than moving to member 2.
+  EXPECT_EQ(Wanted("q", Mode("exactly", FieldValue::Long(2))), (std::vector<uint64_t>{4}));
+  EXPECT_EQ(Wanted("q", Mode("exactly", FieldValue::Long(3))), (std::vector<uint64_t>{2, 4}));
+}
+
+TEST_F(MirroringTest, HaModeNodesNamesTheMembers) {
+  DeclareQueue("q");
+  auto names = [](std::vector<std::string> list) {
+    amqp::FieldArray a;
+    for (auto& n : list) a.push_back(FieldValue::Str(n));
+    return FieldValue::Array(std::move(a));
+  };
+  EXPECT_EQ(Wanted("q", Mode("nodes", names({"warren@c", "warren@a", "warren@zz"}))),
+            (std::vector<uint64_t>{3}))
+      << "the home is no mirror of itself; unknown names are left out";
+  EXPECT_EQ(Wanted("q", Mode("nodes", names({"warren@d", "warren@b"}))),
+            (std::vector<uint64_t>{2, 4}));
+}
+
+TEST_F(MirroringTest, AQuorumQueueHasThreeCopiesAndAnExclusiveQueueNone) {
+  amqp::FieldTable quorum;
+  quorum.Set("x-queue-type", FieldValue::Str("quorum"));
+  DeclareQueue("qq", quorum);
+  EXPECT_EQ(WantedMirrors(*vh_->FindQueue("qq"), nullptr, 1, members_),
+            (std::vector<uint64_t>{2, 3}));
+  std::vector<MemberName> two{{1, "a"}, {2, "b"}};
+  EXPECT_EQ(WantedMirrors(*vh_->FindQueue("qq"), nullptr, 1, two), (std::vector<uint64_t>{2}));
+
+  ASSERT_TRUE(TryDeclare("mine", {}, false, true).ok());
+  EXPECT_TRUE(Wanted("mine", Mode("all")).empty());
+}
+
+TEST_F(MirroringTest, NextMirrorsRaisesTheEpochAndKeepsOnlyMirrorsStillThereInSync) {
+  Mirrors now{{2, 3}, {2, 3}, 4};
+  Mirrors next = NextMirrors(now, {3, 4});
+  EXPECT_EQ(next.members, (std::vector<uint64_t>{3, 4}));
+  EXPECT_EQ(next.in_sync, (std::vector<uint64_t>{3})) << "a new mirror is not in sync";
+  EXPECT_EQ(next.epoch, 5u);
+}
+
+TEST_F(MirroringTest, AChangeFromAnOlderRecordOrForAnotherHomeIsStale) {
+  DeclareQueue("q");
+  ASSERT_TRUE(SetMirrors("q", 1, {{2, 3}, {}, 1}).status.ok());
+  EXPECT_EQ(vh_->FindQueue("q")->mirrors(), (Mirrors{{2, 3}, {}, 1}));
+  Outcome same_epoch = SetMirrors("q", 1, {{2}, {}, 1});
+  EXPECT_EQ(same_epoch.status.error().code, 406);
+  EXPECT_EQ(same_epoch.status.error().text,
+            "PRECONDITION_FAILED - stale mirror change for queue 'q' in vhost '/': home 1, "
+            "epoch 1");
+  EXPECT_EQ(SetMirrors("q", 2, {{3}, {}, 2}).status.error().code, 406) << "not its home";
+  EXPECT_EQ(vh_->FindQueue("q")->mirrors(), (Mirrors{{2, 3}, {}, 1}));
+  EXPECT_TRUE(SetMirrors("q", 1, {{}, {}, 2}).status.ok()) << "a policy cleared: no mirrors";
+  EXPECT_TRUE(vh_->FindQueue("q")->mirrors().members.empty());
+  EXPECT_EQ(SetMirrors("gone", 1, {{2}, {}, 1}).status.error().code, 404);
+}
+
+}  // namespace
+}  // namespace warren::core::test

@@ -21,6 +21,7 @@
 #include "broker/cluster/cluster_service.h"
 #include "broker/cluster/forwarding.h"
 #include "broker/cluster/member.h"
+#include "broker/cluster/queue_replicator.h"
 #include "broker/cluster/membership.h"
 #include "broker/cluster/peer_probe.h"
 #include "broker/cluster/queue_home.h"
@@ -506,6 +507,9 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   remote_queues_ = std::make_unique<cluster::RemoteQueues>(std::move(q), *secret_, *runtime_);
   broker_->set_remote(remote_queues_.get());
   member_->ForwardThrough(remote_queues_.get());
+  replicator_ = std::make_unique<cluster::QueueReplicator>(*broker_, *remote_queues_,
+                                                           member_->gate(), *runtime_,
+                                                           &queue_home_->copies());
   std::lock_guard<std::mutex> lock(known_mu_);
   known_ids_ = member_->known_ids();
 }
@@ -513,6 +517,7 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
 void Node::DropMember() {
   if (broker_) broker_->set_remote(nullptr);
   if (member_) member_->ForwardThrough(nullptr);
+  replicator_.reset();
   remote_queues_.reset();
   queue_home_.reset();
   member_.reset();

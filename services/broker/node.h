@@ -46,6 +46,7 @@ class KnownIds;
 class Member;
 class QueueHome;
 class RemoteQueues;
+class QueueReplicator;
 struct MemberOptions;
 struct MembersChange;
 struct MembersResult;
@@ -158,6 +159,7 @@ class Node {
   // queues, and the links to the other homes (the broker's QueueRemote).
   std::unique_ptr<cluster::QueueHome> queue_home_;
   std::unique_ptr<cluster::RemoteQueues> remote_queues_;
+  std::unique_ptr<cluster::QueueReplicator> replicator_;  // mirrored queues homed here
   std::unique_ptr<cluster::PeerProbe> probe_;       // used off the loop (cluster_status)
   std::unique_ptr<admin::AdminServer> admin_;
   uint16_t grpc_port_ = 0;

@@ -12,13 +12,21 @@ The tests prove that:
   it takes them away, while the queue keeps its messages;
 - a quorum queue (x-queue-type: quorum) has mirrors on the other two nodes
   without any policy;
-- an exclusive queue is never mirrored.
+- an exclusive queue is never mirrored;
+- mirrors copy the messages a queue held before it was mirrored and then join
+  the in-sync set (synchronised_slave_pids), while the queue keeps serving;
+- a mirror whose process is stopped (SIGSTOP) delays confirms by a bounded
+  time only: it leaves the in-sync set, publishers are confirmed without it,
+  and once it runs again it copies the queue again and is back in sync;
+- a mirror killed (kill -9) while its queue is idle leaves the in-sync set,
+  and once restarted it copies the queue again and is back in sync.
 
-One cluster for the class (test_cluster.py's Cluster), each test with queues
-of its own names.
+One cluster for the placement tests (test_cluster.py's Cluster), each test
+with queues of its own names; the test that stops a process has its own.
 """
 import json
 import os
+import signal
 import sys
 import unittest
 
@@ -42,6 +50,23 @@ def mirrors(node, queue):
     assert row["mirrors"] == row["slave_pids"], row
     assert row["synchronised_mirrors"] == row["synchronised_slave_pids"], row
     return sorted(row["slave_pids"]), sorted(row["synchronised_slave_pids"])
+
+
+def next_after(cluster, node):
+    """The node whose member id follows `node`'s (the lowest after the
+    highest): where `ha-mode: exactly` puts a queue's first mirror."""
+    ids = sorted(cluster.by_id)
+    own = [i for i in ids if cluster.by_id[i] is node][0]
+    return cluster.by_id[ids[(ids.index(own) + 1) % len(ids)]].node_name
+
+
+def wait_in_sync(cluster, queue, wanted, timeout=PLACED):
+    """Waits until every node lists `wanted` (node names) as `queue`'s mirrors
+    in sync."""
+    for n in cluster.nodes:
+        wait_for(lambda: mirrors(n, queue)[1] == sorted(wanted),
+                 "%s in sync on %s as seen from %s" % (queue, wanted, n.node_name),
+                 timeout=timeout, interval=0.1)
 
 
 def wait_mirrored(cluster, queue, wanted):
@@ -77,7 +102,7 @@ class MirrorPlacementTest(unittest.TestCase):
     def test_exactly_and_nodes_place_mirrors_where_they_say(self):
         self.set_policy("two", "^two\\.", {"ha-mode": "exactly", "ha-params": 2})
         declare(self.n1, "two.q", durable=True)
-        wait_mirrored(self.cluster, "two.q", ["warren@c2"])
+        wait_mirrored(self.cluster, "two.q", [next_after(self.cluster, self.n1)])
         self.set_policy("named", "^named\\.", {"ha-mode": "nodes",
                                                "ha-params": ["warren@c3", "warren@c1"]})
         declare(self.n1, "named.q", durable=True)
@@ -92,7 +117,9 @@ class MirrorPlacementTest(unittest.TestCase):
         wait_mirrored(self.cluster, "moving.q", ["warren@c2", "warren@c3"])
         warrenctl(self.n1, "set_policy", "moving", "^moving\\.",
                   json.dumps({"ha-mode": "exactly", "ha-params": 2}))
-        wait_mirrored(self.cluster, "moving.q", ["warren@c2"])
+        # The mirrors it has are kept first, by member id.
+        kept = min(i for i, n in self.cluster.by_id.items() if n is not self.n1)
+        wait_mirrored(self.cluster, "moving.q", [self.cluster.by_id[kept].node_name])
         warrenctl(self.n3, "clear_policy", "moving")
         wait_mirrored(self.cluster, "moving.q", [])
         with connect(self.n1) as conn:
@@ -110,6 +137,68 @@ class MirrorPlacementTest(unittest.TestCase):
             declare(self.n1, "mine.other")
             wait_mirrored(self.cluster, "mine.other", ["warren@c2", "warren@c3"])
             self.assertEqual(mirrors(self.n1, "mine.excl"), ([], []))
+
+
+    def test_mirrors_copy_what_the_queue_held_and_join_the_in_sync_set(self):
+        declare(self.n1, "backlog.q", durable=True)
+        publish(self.n1, "backlog.q", bodies(500))
+        with connect(self.n2) as conn:  # some delivered and not yet acknowledged
+            ch = conn.channel()
+            held = [ch.basic_get("backlog.q") for _ in range(5)]
+            self.assertTrue(all(m is not None for m, _, _ in held))
+            self.set_policy("backlog", "^backlog\\.", {"ha-mode": "all",
+                                                       "ha-sync-batch-size": 64})
+            wait_mirrored(self.cluster, "backlog.q", ["warren@c2", "warren@c3"])
+            publish(self.n3, "backlog.q", bodies(100))  # the queue serves during the sync
+            # Not in sync while 5 deliveries it never copied may come back.
+            self.assertEqual(mirrors(self.n1, "backlog.q")[1], [])
+            for method, _, _ in held[:2]:
+                ch.basic_ack(method.delivery_tag)
+            for method, _, _ in held[2:]:
+                ch.basic_reject(method.delivery_tag, requeue=True)
+            wait_in_sync(self.cluster, "backlog.q", ["warren@c2", "warren@c3"])
+        with connect(self.n1) as conn:
+            count = conn.channel().queue_declare("backlog.q", passive=True).method.message_count
+        self.assertEqual(count, 598)
+
+
+class MirrorFailureTest(unittest.TestCase):
+    def test_a_stopped_mirror_leaves_the_in_sync_set_and_confirms_go_on(self):
+        with Cluster(self) as c:
+            n1, n2, n3 = c.nodes
+            warrenctl(n2, "set_policy", "ha-all", "^", json.dumps(
+                {"ha-mode": "all", "ha-sync-mode": "automatic"}))
+            declare(n1, "held.q", durable=True)
+            wait_in_sync(c, "held.q", ["warren@c2", "warren@c3"])
+            os.kill(n3.proc.pid, signal.SIGSTOP)
+            try:
+                # Each publish is confirmed (pika raises otherwise): the first
+                # waits for c3 to leave the in-sync set, the rest do not.
+                publish(n1, "held.q", bodies(20))
+                self.assertEqual(mirrors(n1, "held.q")[1], ["warren@c2"])
+                c3 = [i for i, n in c.by_id.items() if n is n3][0]
+                self.assertIn("on member %d left the in-sync set" % c3, n1.logs())
+            finally:
+                os.kill(n3.proc.pid, signal.SIGCONT)
+            wait_in_sync(c, "held.q", ["warren@c2", "warren@c3"], timeout=30)
+            with connect(n1) as conn:
+                count = conn.channel().queue_declare("held.q", passive=True).method.message_count
+            self.assertEqual(count, 20)
+
+
+    def test_a_mirror_killed_while_idle_leaves_the_in_sync_set_and_syncs_again(self):
+        with Cluster(self) as c:
+            n1, n2, n3 = c.nodes
+            warrenctl(n2, "set_policy", "ha-all", "^", json.dumps({"ha-mode": "all"}))
+            declare(n1, "idle.q", durable=True)
+            publish(n1, "idle.q", bodies(30))
+            wait_in_sync(c, "idle.q", ["warren@c2", "warren@c3"])
+            n3.kill()
+            # Nothing is in flight: the broken stream alone takes it out.
+            wait_for(lambda: mirrors(n1, "idle.q")[1] == ["warren@c2"],
+                     "warren@c3 out of the in-sync set", timeout=PLACED)
+            n3.restart()
+            wait_in_sync(c, "idle.q", ["warren@c2", "warren@c3"], timeout=30)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
        {Frame({Consume(20, "mine", 0, 7), Consume(21, "mine", 0, 8), propose}),
         Frame({Publish(22, "mine", "x"), Request(Op::CANCEL, 20, "")})}},
       {"direct_reply", {Frame({reply, junk_reply, Publish(1, "q", "a")})}},
+      {"mirror",
+       {Frame({MirrorReset("elsewhere", 1), MirrorEnter(1, "elsewhere", 5, "a"),
+               MirrorEnter(2, "q", 6, "b"), MirrorLeave("elsewhere", {5, 7})}),
+        Frame({MirrorReset("q", 3), MirrorEnter(3, "elsewhere", 0, "c")})}},
   };
   std::filesystem::path dir = std::filesystem::path(argv[1]) / "corpus-queue_home";
   std::filesystem::create_directories(dir);

@@ -54,6 +54,25 @@ inline Op Settle(uint64_t consumer, Op::Settle kind, std::vector<uint64_t> deliv
   return op;
 }
 
+// A mirrored queue's home feeding this member's copy (docs/mirroring.md).
+inline Op MirrorReset(const std::string& queue, uint64_t epoch) {
+  Op op = Request(Op::MIRROR_RESET, 0, queue);
+  op.set_term(epoch);
+  return op;
+}
+inline Op MirrorEnter(uint64_t id, const std::string& queue, uint64_t seq,
+                      const std::string& body) {
+  Op op = Request(Op::MIRROR_ENTER, id, queue);
+  op.set_delivery(seq);
+  ToWire(*core::MakeMessage("", queue, {}, body), *op.mutable_message());
+  return op;
+}
+inline Op MirrorLeave(const std::string& queue, std::vector<uint64_t> seqs) {
+  Op op = Request(Op::MIRROR_LEAVE, 0, queue);
+  for (uint64_t s : seqs) op.add_deliveries(s);
+  return op;
+}
+
 inline std::string JoinFrames(const std::vector<std::string>& frames) {
   std::string out;
   for (const std::string& f : frames) {

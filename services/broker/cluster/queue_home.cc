@@ -62,6 +62,9 @@ class QueueHome::Session final {
       case Op::STAT: Stat(op); return true;
       case Op::PROPOSE: Propose(op); return true;
       case Op::DIRECT_REPLY: DirectReply(op); return true;
+      case Op::MIRROR_RESET:
+      case Op::MIRROR_ENTER:
+      case Op::MIRROR_LEAVE: Mirror(op); return true;
       default: return false;
     }
   }
@@ -188,9 +191,13 @@ class QueueHome::Session final {
         if (ShortString(name)) names.push_back(name);
       // Counted (received, routed) by the client's channel, on its node,
       // as RabbitMQ counts its global message stats: not again here.
-      v->PublishTo(names, message.value(), ticket.get());
+      v->PublishTo(names, message.value(), ticket);
     }
-    // Answered in order: after every earlier one, once its ticket is done.
+    AnswerWhenDone(op.id(), ticket);
+  }
+
+  // Answered in order: after every earlier publish, once its ticket is done.
+  void AnswerWhenDone(uint64_t id, const core::Ticket& ticket) {
     const uint64_t key = awaiting_.next_key();
     std::weak_ptr<bool> alive = alive_;
     bool done = broker_.durability().Await(ticket, [this, alive, key](bool ok) {
@@ -198,10 +205,46 @@ class QueueHome::Session final {
       AnswerDone();
     });
     if (done && awaiting_.empty()) {
-      Answer(op.id(), ticket->ok());
+      Answer(id, ticket->ok());
       return;
     }
-    awaiting_.Add(op.id(), done, ticket->ok());
+    awaiting_.Add(id, done, ticket->ok());
+  }
+
+  // Whether the record of `queue` names this member among its mirrors.
+  bool Mirrors(const std::string& vhost, const std::string& queue) {
+    core::VHost* v = broker_.FindVHost(vhost);
+    std::shared_ptr<core::Queue> q = v ? v->FindQueue(queue) : nullptr;
+    if (!q || !q->remote()) return false;
+    const std::vector<uint64_t>& m = q->mirrors().members;
+    return std::find(m.begin(), m.end(), broker_.self_member()) != m.end();
+  }
+
+  // The home of a queue this member mirrors feeds the copy
+  // (docs/mirroring.md, "Replication").
+  void Mirror(Op& op) {
+    if (op.queues_size() != 1 || !ShortString(op.vhost()) || !ShortString(op.queues(0))) {
+      if (op.kind() == Op::MIRROR_ENTER) Answer(op.id(), false);
+      return;
+    }
+    MirrorCopies& copies = home_.copies_;
+    const std::string& queue = op.queues(0);
+    switch (op.kind()) {
+      case Op::MIRROR_RESET:
+        // Only for a queue this member mirrors: what a copy may cost is
+        // bounded by the queues the metadata gives it.
+        if (Mirrors(op.vhost(), queue)) copies.Reset(op.vhost(), queue, op.term());
+        return;
+      case Op::MIRROR_LEAVE:
+        copies.Leave(op.vhost(), queue, {op.deliveries().begin(), op.deliveries().end()});
+        return;
+      default: break;
+    }
+    core::Ticket ticket = core::NewTicket();
+    Result<core::MessagePtr> message = MessageOf(op);
+    if (!message.ok() || !copies.Enter(op.vhost(), queue, op.delivery(), message.value()))
+      ticket->Refuse();
+    AnswerWhenDone(op.id(), ticket);
   }
 
   void AnswerDone() {

@@ -21,6 +21,8 @@
 #include <set>
 #include <string>
 
+#include "broker/cluster/mirror_copies.h"
+
 namespace warren::v1 {
 class QueueFrame;
 }
@@ -51,6 +53,9 @@ class QueueHome {
   // stream's next frame once this one is handled.
   void Receive(const std::shared_ptr<HomeLink>& link, v1::QueueFrame* frame);
 
+  // The copies of queues this member mirrors.
+  MirrorCopies& copies() { return copies_; }
+
  private:
   class Session;
   // Writes what `link` queued once this loop turn is over, with whatever
@@ -58,6 +63,7 @@ class QueueHome {
   void Flush(const std::shared_ptr<HomeLink>& link);
 
   core::Broker& broker_;
+  MirrorCopies copies_;
   std::function<void(std::function<void()>)> post_;
   Propose propose_;
   std::set<std::shared_ptr<HomeLink>> unflushed_;

@@ -177,6 +177,9 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
   }
 
   void Opened() { open_ = true; }
+  uint64_t breaks() const { return breaks_; }
+  // Could not open a moment ago: what is sent now is dropped or failed.
+  bool refusing() const { return owner_.runtime_.NowMs() < down_until_ms_; }
 
   // The stream broke (or never opened: `refused`): everything that waited
   // on it fails; then the link may open a new one.
@@ -225,6 +228,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
 
   void Fail(bool reopen, bool sent = true) {
     open_ = false;
+    ++breaks_;
     outbox_.Reopen();  // what waited was for the stream that broke
     std::map<uint64_t, Pending> pending;
     pending.swap(pending_);
@@ -443,6 +447,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
 
   // The loop's.
   bool open_ = false;
+  uint64_t breaks_ = 0;  // streams that broke (or failed to open) so far
   int64_t down_until_ms_ = 0;
   std::map<uint64_t, Pending> pending_;
   std::map<uint64_t, core::RemoteConsumerSink*> consumers_;
@@ -516,6 +521,49 @@ void RemoteQueues::DirectReply(uint64_t member, core::MessagePtr message) {
   ToWire(*message, *op.mutable_message());
   LinkTo(member).Send(std::move(op), {});
 }
+
+void RemoteQueues::MirrorReset(uint64_t member, const std::string& vhost,
+                               const std::string& queue, uint64_t epoch) {
+  Op op;
+  op.set_kind(Op::MIRROR_RESET);
+  op.set_vhost(vhost);
+  op.add_queues(queue);
+  op.set_term(epoch);
+  LinkTo(member).Send(std::move(op), {});
+}
+
+void RemoteQueues::MirrorEnter(uint64_t member, const std::string& vhost,
+                               const std::string& queue, uint64_t seq, core::MessagePtr message,
+                               std::function<void(bool)> held) {
+  Link::Pending pending;
+  pending.published = std::move(held);
+  if (!Forwardable(*message)) {
+    runtime_.ScheduleAfter(0, [done = std::move(pending.published)] { done(false); });
+    return;
+  }
+  Op op;
+  op.set_kind(Op::MIRROR_ENTER);
+  op.set_id(++next_id_);
+  op.set_vhost(vhost);
+  op.add_queues(queue);
+  op.set_delivery(seq);
+  ToWire(*message, *op.mutable_message());
+  LinkTo(member).Send(std::move(op), std::move(pending));
+}
+
+void RemoteQueues::MirrorLeave(uint64_t member, const std::string& vhost,
+                               const std::string& queue, std::vector<uint64_t> seqs) {
+  Op op;
+  op.set_kind(Op::MIRROR_LEAVE);
+  op.set_vhost(vhost);
+  op.add_queues(queue);
+  for (uint64_t s : seqs) op.add_deliveries(s);
+  LinkTo(member).Send(std::move(op), {});
+}
+
+uint64_t RemoteQueues::Breaks(uint64_t member) { return LinkTo(member).breaks(); }
+
+bool RemoteQueues::Refusing(uint64_t member) { return LinkTo(member).refusing(); }
 
 bool RemoteQueues::Congested(uint64_t home) const {
   auto it = links_.find(home);

@@ -73,6 +73,22 @@ class RemoteQueues final : public core::QueueRemote, public Forwarder {
             uint64_t connection, Reply done) override;
   void DirectReply(uint64_t member, core::MessagePtr message) override;
 
+  // Mirroring (docs/mirroring.md, "Replication"): a home's feed to a member
+  // that holds a mirror of one of its queues, in order on the stream to it.
+  // `held(true)` once the mirror holds the entry; false when the stream
+  // broke first (or the mirror had no copy started: no reset since).
+  void MirrorReset(uint64_t member, const std::string& vhost, const std::string& queue,
+                   uint64_t epoch);
+  void MirrorEnter(uint64_t member, const std::string& vhost, const std::string& queue,
+                   uint64_t seq, core::MessagePtr message, std::function<void(bool)> held);
+  void MirrorLeave(uint64_t member, const std::string& vhost, const std::string& queue,
+                   std::vector<uint64_t> seqs);
+  // How many times the stream to `member` broke or could not open: a feed
+  // that sees it move knows its mirror may have lost what it was sent.
+  uint64_t Breaks(uint64_t member);
+  // The stream to `member` could not open a moment ago (sends now fail).
+  bool Refusing(uint64_t member);
+
   // Forwarder: a metadata change goes to the leader on the same stream
   // (PROPOSE), pipelined, with no handshake of its own. A change the link
   // could not send is answered `unreached` (it may go to the next leader);

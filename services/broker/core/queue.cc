@@ -118,6 +118,7 @@ bool Queue::Load(QueueEntry& e) {
 }
 
 void Queue::Forget(QueueEntry& e) {
+  if (replica_) replica_->Left(e.seq);
   Persistence* store = host_.persistence();
   if (store && (e.logged || e.paged_ref)) {
     if (e.logged && !deleted_) store->Settle(options_.store_id, e.disk);
@@ -139,7 +140,8 @@ bool Queue::OverLimit(uint64_t extra_count, uint64_t extra_bytes) const {
   return false;
 }
 
-Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message, bool logged) {
+Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message, bool logged,
+                                    const Ticket& ticket) {
   if (deleted_) return EnqueueResult::kAccepted;
   const QueueArgs& a = options_.args;
   if (!Accepts(*message)) {
@@ -148,6 +150,7 @@ Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message, bool logged) {
   }
   QueueEntry e = MakeEntry(message, logged);
   ++counters_.published;
+  if (replica_) replica_->Entered(e, ticket);
   // An empty queue with a consumer ready hands the message straight over:
   // it never waits at the head, so even a TTL of 0 reaches the consumer
   // (as in RabbitMQ).
@@ -313,6 +316,7 @@ void Queue::Requeue(std::vector<QueueEntry> entries) {
   for (auto& e : entries) {
     if (unacked_ > 0) --unacked_;
     e.redelivered = true;
+    if (replica_) replica_->Requeued(e);
     MaybePageOut(e);
     PushSorted(std::move(e));
   }

@@ -16,6 +16,7 @@
 
 #include "amqp/field_table.h"
 #include "broker/core/consumer.h"
+#include "broker/core/durability.h"
 #include "broker/core/message.h"
 #include "broker/core/persistence.h"
 #include "broker/core/policy.h"
@@ -42,6 +43,21 @@ class QueueHost {
   virtual bool ShouldPage() = 0;
   // Bytes of message bodies held in memory by ready entries moved by `delta`.
   virtual void ResidentBytesChanged(int64_t delta) = 0;
+};
+
+// What a mirrored queue's home tells its mirrors (docs/mirroring.md,
+// "Replication"): each entry that joins the queue, each one that comes back
+// (requeued) and each one that leaves it for good. Set by the cluster on the
+// queues homed here that have mirrors; called on the loop, synchronously.
+class QueueReplica {
+ public:
+  virtual ~QueueReplica() = default;
+  // `entry` joined the queue; `ticket` (may be empty) waits on the copies.
+  virtual void Entered(const QueueEntry& entry, const Ticket& ticket) = 0;
+  // A delivered entry is back in the queue (requeue, recover, a consumer gone).
+  virtual void Requeued(const QueueEntry& entry) = 0;
+  // Entry `seq` left the queue: acked, dropped, expired, dead-lettered, purged.
+  virtual void Left(uint64_t seq) = 0;
 };
 
 // A message read back from the store at start, in log order.
@@ -98,6 +114,18 @@ class Queue : public std::enable_shared_from_this<Queue> {
   // Its copies on other members (core/mirroring.h); set by VHost::SetMirrors.
   const Mirrors& mirrors() const { return options_.mirrors; }
   void set_mirrors(Mirrors mirrors) { options_.mirrors = std::move(mirrors); }
+  // Told of every entry that joins, comes back or leaves (null: none).
+  void set_replica(QueueReplica* replica) { replica_ = replica; }
+  QueueReplica* replica() const { return replica_; }
+  // The seq the next entry gets: entries below it joined before.
+  uint64_t next_seq() const { return next_seq_; }
+  // Calls `fn` with each ready entry, in queue order by priority level
+  // (paged-out ones have no message in memory: QueueEntry::disk).
+  template <class Fn>
+  void ForEachReady(Fn&& fn) const {
+    for (auto level = levels_.rbegin(); level != levels_.rend(); ++level)
+      for (const QueueEntry& e : *level) fn(e);
+  }
   // The policy in effect (empty when none); options().args already has it.
   const std::string& policy_name() const { return policy_name_; }
 
@@ -120,7 +148,8 @@ class Queue : public std::enable_shared_from_this<Queue> {
   // Adds a routed message. kRejected when x-overflow reject-publish(-dlx)
   // refuses it (the publisher is nacked). `logged`: the message's record
   // was written for this queue (message->disk).
-  EnqueueResult Enqueue(const MessagePtr& message, bool logged = false);
+  EnqueueResult Enqueue(const MessagePtr& message, bool logged = false,
+                        const Ticket& ticket = {});
   // Appends a message recovered from the store (paged out, in log order).
   void Restore(const RestoredMessage& m, int64_t wall_now_ms);
 
@@ -215,6 +244,7 @@ class Queue : public std::enable_shared_from_this<Queue> {
   int64_t expiry_deadline_ = kNeverExpires;
   TimerId unused_timer_ = 0;
   QueueCounters counters_;
+  QueueReplica* replica_ = nullptr;
 };
 
 }  // namespace warren::core

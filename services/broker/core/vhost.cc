@@ -542,7 +542,7 @@ void VHost::Route(Exchange* exchange, const Message& message, std::vector<Queue*
 }
 
 PublishOutcome VHost::Publish(Exchange* exchange, const MessagePtr& message,
-                              TicketState* ticket) {
+                              const Ticket& ticket) {
   std::vector<Queue*> queues;
   Route(exchange, *message, queues);
   // Hold the queues while enqueuing: a delivery may lead to a queue's
@@ -554,7 +554,7 @@ PublishOutcome VHost::Publish(Exchange* exchange, const MessagePtr& message,
 }
 
 PublishOutcome VHost::PublishTo(const std::vector<std::string>& names,
-                                const MessagePtr& message, TicketState* ticket) {
+                                const MessagePtr& message, const Ticket& ticket) {
   std::vector<std::shared_ptr<Queue>> held;
   for (const std::string& name : names) {
     auto it = queues_.find(name);
@@ -565,7 +565,7 @@ PublishOutcome VHost::PublishTo(const std::vector<std::string>& names,
 }
 
 PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queues,
-                                 const MessagePtr& message, TicketState* ticket) {
+                                 const MessagePtr& message, const Ticket& ticket) {
   PublishOutcome outcome;
   // A persistent message is written once, for every durable queue that will
   // take it, before any of them sees it.
@@ -577,8 +577,8 @@ PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queu
         logged_for.push_back(q->store_id());
     if (!logged_for.empty()) {
       message->disk = store->Write(*message, logged_for);
-      if (!message->disk.valid()) logged_for.clear();
-      else if (ticket) ticket->NeedSync(store->appended());  // the store is closed (shutting down)
+      if (!message->disk.valid()) logged_for.clear();  // the store is closed (shutting down)
+      else if (ticket) ticket->NeedSync(store->appended());
     }
   }
   for (auto& q : queues) {
@@ -593,7 +593,8 @@ PublishOutcome VHost::EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queu
     }
     bool logged = std::find(logged_for.begin(), logged_for.end(), q->store_id()) !=
                   logged_for.end();
-    if (q->Enqueue(message, logged) == Queue::EnqueueResult::kRejected) outcome.rejected = true;
+    if (q->Enqueue(message, logged, ticket) == Queue::EnqueueResult::kRejected)
+      outcome.rejected = true;
     else ++outcome.routed;
   }
   if (outcome.rejected && ticket) ticket->Refuse();
@@ -611,7 +612,7 @@ void VHost::PublishDeadLetter(Queue&, const std::string& exchange, MessagePtr me
   std::vector<std::shared_ptr<Queue>> held;
   for (Queue* q : queues)
     if (!IsDeadLetterCycle(*message, q->name())) held.push_back(q->shared_from_this());
-  PublishOutcome outcome = EnqueueAll(held, message, nullptr);
+  PublishOutcome outcome = EnqueueAll(held, message, {});
   // Dead letters for queues homed elsewhere are sent on without waiting
   // for the home: at most once, as dead-lettering is.
   if (QueueRemote* remote = broker_.remote())

@@ -129,11 +129,11 @@ class VHost : public QueueHost {
   // on the message: core/durability.h) is given what the message needs to
   // be held: its store position, and a refusal when a queue refused it.
   PublishOutcome Publish(Exchange* exchange, const MessagePtr& message,
-                         TicketState* ticket = nullptr);
+                         const Ticket& ticket = {});
   // Enqueues a message another member routed to queues homed here, by
   // name; a queue that is gone (or not homed here) is skipped.
   PublishOutcome PublishTo(const std::vector<std::string>& queues, const MessagePtr& message,
-                           TicketState* ticket = nullptr);
+                           const Ticket& ticket = {});
   // The exclusive queues of a closing connection go with it.
   void DeleteExclusiveQueues(uint64_t connection);
 
@@ -154,7 +154,7 @@ class VHost : public QueueHost {
   void ApplyPolicies();
   void Route(Exchange* exchange, const Message& message, std::vector<Queue*>& out);
   PublishOutcome EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queues,
-                            const MessagePtr& message, TicketState* ticket);
+                            const MessagePtr& message, const Ticket& ticket);
   void RouteInto(Exchange& exchange, const Message& message, std::vector<Queue*>& out);
   void Collect(Exchange& exchange, const Message& message, std::vector<Queue*>& out,
                int depth);

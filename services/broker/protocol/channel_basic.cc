@@ -329,7 +329,7 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
         return AmqpError(ReplyCode::kNotFound,
                          "no exchange '" + exchange + "' in vhost '" + vhost().name() + "'");
     }
-    outcome = vhost().Publish(e, message, ticket.get());
+    outcome = vhost().Publish(e, message, ticket);
   }
   Forward(outcome.remote, message, ticket);
   if (outcome.routed > 0) {

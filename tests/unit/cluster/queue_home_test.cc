@@ -308,6 +308,48 @@ TEST_F(QueueHomeTest, AForwardedChangeIsAnsweredWhenTheGateAnswersEvenAfterTheSt
   EXPECT_TRUE(Sent().empty()) << "dropped: the stream ended";
 }
 
+// A member holding a mirror keeps what the queue's home feeds it, answers
+// each entry in order with publishes, and refuses to start a copy of a queue
+// whose record does not name it a mirror.
+TEST_F(QueueHomeTest, AMirrorKeepsWhatTheHomeFeedsItAndNothingElse) {
+  Declare("elsewhere", 2);
+  ASSERT_TRUE(core::Apply(broker_, core::cmd::SetMirrors{"/", "elsewhere", 2, {{1, 3}, {}, 1}})
+                  .status.ok());
+  Declare("plain", 2);
+  Send({fuzz::MirrorReset("elsewhere", 1), fuzz::MirrorEnter(1, "elsewhere", 10, "a"),
+        fuzz::MirrorEnter(2, "elsewhere", 11, "b"), Publish(3, "q-none", "x"),
+        fuzz::MirrorEnter(4, "elsewhere", 12, "c"), fuzz::MirrorLeave("elsewhere", {11, 99})});
+  std::vector<Op> sent = Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_TRUE(sent[0].through());
+  EXPECT_EQ(sent[0].id(), 4u) << "entries and publishes answered together, in order";
+  const MirrorCopies::Copy* copy = home_->copies().Find("/", "elsewhere");
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(copy->epoch, 1u);
+  ASSERT_EQ(copy->entries.size(), 2u);
+  EXPECT_EQ(copy->entries.at(10)->body, "a");
+  EXPECT_EQ(copy->entries.at(12)->body, "c");
+  EXPECT_EQ(copy->bytes, 2u);
+  EXPECT_TRUE(Queue("elsewhere")->remote()) << "the record stays a record";
+
+  // Not a mirror here: no copy is started, and its entries are refused.
+  Send({fuzz::MirrorReset("plain", 1), fuzz::MirrorEnter(5, "plain", 1, "x")});
+  sent = Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].id(), 5u);
+  EXPECT_NE(sent[0].code(), 0u);
+  EXPECT_EQ(home_->copies().Find("/", "plain"), nullptr);
+
+  // A reset starts the copy again, empty.
+  Send({fuzz::MirrorReset("elsewhere", 2)});
+  EXPECT_TRUE(home_->copies().Find("/", "elsewhere")->entries.empty());
+  // The record no longer names this member: the copy is pruned.
+  ASSERT_TRUE(core::Apply(broker_, core::cmd::SetMirrors{"/", "elsewhere", 2, {{3}, {}, 2}})
+                  .status.ok());
+  home_->copies().Prune(broker_, 1);
+  EXPECT_EQ(home_->copies().Find("/", "elsewhere"), nullptr);
+}
+
 TEST_F(QueueHomeTest, AFrameOfTooManyOpsEndsTheStream) {
   Declare("q");
   std::vector<Op> ops(kMaxOpsPerFrame + 1, Request(Op::STAT, 1, "q"));

@@ -119,5 +119,41 @@ TEST_F(MirroringTest, AChangeFromAnOlderRecordOrForAnotherHomeIsStale) {
   EXPECT_EQ(SetMirrors("gone", 1, {{2}, {}, 1}).status.error().code, 404);
 }
 
+// What a mirrored queue's home replicates (core::QueueReplica): every entry
+// that joins, each delivered one that comes back, each that leaves for good.
+TEST_F(MirroringTest, TheReplicaIsToldOfEveryEntryThatJoinsComesBackOrLeaves) {
+  struct Recorder final : QueueReplica {
+    std::vector<std::string> events;
+    void Entered(const QueueEntry& e, const Ticket& t) override {
+      events.push_back("enter " + std::to_string(e.seq) + (t ? " ticket" : ""));
+    }
+    void Requeued(const QueueEntry& e) override {
+      events.push_back("back " + std::to_string(e.seq));
+    }
+    void Left(uint64_t seq) override { events.push_back("left " + std::to_string(seq)); }
+  } r;
+  amqp::FieldTable max;
+  max.Set("x-max-length", FieldValue::Long(2));
+  std::shared_ptr<Queue> q = DeclareQueue("q", max);
+  q->set_replica(&r);
+  uint64_t first = q->next_seq();
+  auto seq = [&](int i) { return std::to_string(first + i); };
+  Ticket t = NewTicket();
+  vh_->Publish(nullptr, Msg("", "q", "a"), t);
+  Publish("", "q", "b");
+  Publish("", "q", "c");  // over x-max-length 2: "a" is dropped from the head
+  std::optional<QueueEntry> b = q->Get(false);
+  ASSERT_TRUE(b.has_value());
+  q->Requeue({std::move(*b)});
+  std::optional<QueueEntry> again = q->Get(false);
+  q->Ack(*again);
+  q->Purge();
+  EXPECT_EQ(r.events, (std::vector<std::string>{
+                          "enter " + seq(0) + " ticket", "enter " + seq(1), "enter " + seq(2),
+                          "left " + seq(0), "back " + seq(1), "left " + seq(1),
+                          "left " + seq(2)}));
+  q->set_replica(nullptr);
+}
+
 }  // namespace
 }  // namespace warren::core::test

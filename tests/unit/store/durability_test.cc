@@ -23,7 +23,7 @@ class DurabilityTest : public StoreTest {
     core::Ticket t = core::NewTicket();
     amqp::BasicProperties p;
     p.delivery_mode = 2;
-    vhost().Publish(nullptr, core::MakeMessage("", "q", p, body), t.get());
+    vhost().Publish(nullptr, core::MakeMessage("", "q", p, body), t);
     return t;
   }
   // Runs the loop until the store synced all it wrote.

@@ -174,7 +174,7 @@ class StoreTest : public ::testing::Test {
     core::Exchange* e = exchange.empty() ? nullptr : vhost().FindExchange(exchange);
     core::Ticket ticket = core::NewTicket();
     Published out;
-    static_cast<core::PublishOutcome&>(out) = vhost().Publish(e, m, ticket.get());
+    static_cast<core::PublishOutcome&>(out) = vhost().Publish(e, m, ticket);
     out.durable_at = ticket->durable_at();
     return out;
   }

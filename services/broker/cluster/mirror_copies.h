@@ -1,0 +1,50 @@
+// A member's copies of the queues it mirrors (docs/mirroring.md,
+// "Replication"): what each queue's home sent it (cluster/queue_replicator.h),
+// by entry seq. A copy starts at a reset from the home, for one epoch of the
+// queue's record; entries then enter and leave it in the order the home saw.
+//
+// Held in memory (docs/mirroring.md, "Still to build": on disk). Runs on the
+// node's loop.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/core/message.h"
+
+namespace warren::core {
+class Broker;
+}
+
+namespace warren::cluster {
+
+class MirrorCopies {
+ public:
+  struct Copy {
+    uint64_t epoch = 0;
+    std::map<uint64_t, core::MessagePtr> entries;  // by seq
+    uint64_t bytes = 0;                            // of bodies
+  };
+
+  // The home starts the copy again (a new mirror, a new stream, a new record).
+  void Reset(const std::string& vhost, const std::string& queue, uint64_t epoch);
+  // False when no copy is started: the entry is not held.
+  bool Enter(const std::string& vhost, const std::string& queue, uint64_t seq,
+             core::MessagePtr message);
+  void Leave(const std::string& vhost, const std::string& queue,
+             const std::vector<uint64_t>& seqs);
+  const Copy* Find(const std::string& vhost, const std::string& queue) const;
+  size_t size() const { return copies_.size(); }
+
+  // Drops the copies of queues that are gone or that `self` no longer
+  // mirrors (their records, in `broker`, say so).
+  void Prune(const core::Broker& broker, uint64_t self);
+
+ private:
+  std::map<std::pair<std::string, std::string>, Copy> copies_;
+};
+
+}  // namespace warren::cluster

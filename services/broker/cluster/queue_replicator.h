@@ -1,0 +1,71 @@
+// The home's side of mirrored queues (docs/mirroring.md, "Replication" and
+// "Sync"): for each queue homed here that has mirrors, a Feed is told of
+// every entry that joins, comes back or leaves the queue (core::QueueReplica)
+// and sends it, in order, to each mirror's member (RemoteQueues' MIRROR ops;
+// the member keeps it in cluster/mirror_copies.h).
+//
+// A mirror is in one of three states:
+//   syncing  --(every entry the queue had is held)-->  joining
+//   joining  --(SetMirrors with it in sync committed)-->  in sync
+//   any      --(stream broke, or an entry unheld for kSilentMirrorMs)-->  leaving
+//   leaving  --(SetMirrors without it in sync committed)-->  syncing again
+// While a mirror is joining or in sync (or leaving), every new entry's
+// durability ticket waits for that mirror to hold it, so a confirm means
+// every in-sync copy holds the message. A mirror leaves the in-sync set only
+// by a committed change; the waits it still has are then answered, so a dead
+// mirror delays confirms by at most kSilentMirrorMs plus a commit.
+//
+// A sync sends the entries the queue holds in batches of ha-sync-batch-size
+// a tick while publishes go on (their entries go to the mirror at once).
+// When the feed starts (a new record, a restarted home), mirrors the record
+// lists in sync have not been shown to hold this home's entries: the feed
+// proposes them out of the in-sync set first, and syncs them again.
+//
+// Runs on the node's loop; Tick every 100 ms.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "broker/core/command.h"
+#include "common/runtime.h"
+
+namespace warren::core {
+class Broker;
+}
+
+namespace warren::cluster {
+
+class RemoteQueues;
+class MirrorCopies;
+
+class QueueReplicator {
+ public:
+  static constexpr int64_t kSilentMirrorMs = 5000;
+  static constexpr size_t kDefaultSyncBatch = 4096;
+
+  QueueReplicator(core::Broker& broker, RemoteQueues& remote, core::MetadataGate& gate,
+                  Runtime& runtime, MirrorCopies* copies);
+  ~QueueReplicator();
+  QueueReplicator(const QueueReplicator&) = delete;
+  QueueReplicator& operator=(const QueueReplicator&) = delete;
+
+  // Starts, steps and stops feeds as the records say; prunes the copies
+  // this member no longer mirrors.
+  void Tick();
+
+ private:
+  class Feed;
+  core::Broker& broker_;
+  RemoteQueues& remote_;
+  core::MetadataGate& gate_;
+  Runtime& runtime_;
+  MirrorCopies* copies_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<Feed>> feeds_;
+  TimerId timer_ = 0;
+};
+
+}  // namespace warren::cluster

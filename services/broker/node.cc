@@ -490,6 +490,7 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
     member_->ProposeForPeer(std::move(command), std::move(reply));
   };
   queue_home_ = std::make_unique<cluster::QueueHome>(*broker_, post, propose);
+  broker_->set_mirror_source(queue_home_.get());
   cluster::RemoteQueuesOptions q;
   q.self = config_.node_name;
   q.post = post;
@@ -516,6 +517,7 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
 
 void Node::DropMember() {
   if (broker_) broker_->set_remote(nullptr);
+  if (broker_) broker_->set_mirror_source(nullptr);
   if (member_) member_->ForwardThrough(nullptr);
   replicator_.reset();
   remote_queues_.reset();

@@ -19,7 +19,15 @@ The tests prove that:
   time only: it leaves the in-sync set, publishers are confirmed without it,
   and once it runs again it copies the queue again and is back in sync;
 - a mirror killed (kill -9) while its queue is idle leaves the in-sync set,
-  and once restarted it copies the queue again and is back in sync.
+  and once restarted it copies the queue again and is back in sync;
+- failover: the queue's home killed (kill -9) while a publisher with confirms
+  goes on through the other nodes, three times over, each time restarted: the
+  queue moves to a mirror in sync within seconds, the old home comes back as a
+  mirror and syncs, and at the end every confirmed message is there, each
+  once, nothing that was never published, those the killed home held marked
+  redelivered;
+- a queue whose mirrors are not in sync does not move when its home dies
+  (ha-promote-on-failure defaults to when-synced) and is refused as down.
 
 One cluster for the placement tests (test_cluster.py's Cluster), each test
 with queues of its own names; the test that stops a process has its own.
@@ -28,13 +36,18 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 import unittest
+
+import pika
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ctl"))
 
 from ctl import connect, listing, wait_for, warrenctl  # noqa: E402
 from test_cluster import Cluster, declare  # noqa: E402
-from test_queues import _ClassScope, publish, bodies, visible_everywhere  # noqa: E402
+from test_queues import (_ClassScope, bodies, passive_refusal, publish,  # noqa: E402
+                         visible_everywhere)
 
 PLACED = 15.0  # seconds for the metadata leader to place mirrors (it ticks every 100 ms)
 
@@ -199,6 +212,115 @@ class MirrorFailureTest(unittest.TestCase):
                      "warren@c3 out of the in-sync set", timeout=PLACED)
             n3.restart()
             wait_in_sync(c, "idle.q", ["warren@c2", "warren@c3"], timeout=30)
+
+
+class PublisherThread(threading.Thread):
+    """Publishes m0, m1, ... to `queue` with confirms, persistent, through
+    whichever node `pick()` names, reconnecting after a failure. Keeps what
+    was sent and what was confirmed."""
+
+    def __init__(self, pick, queue):
+        super().__init__(daemon=True)
+        self.pick, self.queue = pick, queue
+        self.sent, self.confirmed = [], []
+        self.stop = threading.Event()
+
+    def run(self):
+        i = 0
+        while not self.stop.is_set():
+            try:
+                with connect(self.pick()) as conn:
+                    ch = conn.channel()
+                    ch.confirm_delivery()
+                    while not self.stop.is_set():
+                        body = b"m%d" % i
+                        i += 1
+                        self.sent.append(body)
+                        ch.basic_publish("", self.queue, body,
+                                         pika.BasicProperties(delivery_mode=2), mandatory=True)
+                        self.confirmed.append(body)
+            except (pika.exceptions.AMQPError, OSError):
+                # Nacked, or the node went: the next message goes through
+                # another connection, after a pause that only paces retries.
+                time.sleep(0.05)
+
+
+class FailoverTest(unittest.TestCase):
+    def home(self, cluster, queue, among):
+        """The node `among`'s first node lists as `queue`'s home."""
+        rows = [q for q in listing(among[0], "list_queues", "name", "node") if q["name"] == queue]
+        return [n for n in cluster.nodes if n.node_name == rows[0]["node"]][0]
+
+    def test_the_home_killed_three_times_loses_nothing_confirmed(self):
+        with Cluster(self) as c:
+            warrenctl(c.nodes[1], "set_policy", "ha-all", "^", json.dumps(
+                {"ha-mode": "all", "ha-sync-mode": "automatic"}))
+            declare(c.nodes[0], "ha.q", durable=True)
+            wait_in_sync(c, "ha.q", ["warren@c2", "warren@c3"])
+            alive = list(c.nodes)
+            home = {"node": c.nodes[0]}
+            publisher = PublisherThread(
+                lambda: [n for n in alive if n is not home["node"]][0], "ha.q")
+            publisher.start()
+            try:
+                for cycle in range(3):
+                    before = len(publisher.confirmed)
+                    wait_for(lambda: len(publisher.confirmed) >= before + 50,
+                             "50 more confirmed before kill %d" % cycle, timeout=30)
+                    killed = home["node"]
+                    alive.remove(killed)
+                    killed.kill()
+                    moved = wait_for(lambda: self.home(c, "ha.q", alive) is not killed or None,
+                                     "ha.q moved off %s" % killed.node_name, timeout=20)
+                    self.assertTrue(moved)
+                    home["node"] = self.home(c, "ha.q", alive)
+                    after = len(publisher.confirmed)
+                    wait_for(lambda: len(publisher.confirmed) >= after + 50,
+                             "confirms go on after kill %d" % cycle, timeout=30)
+                    killed.restart()
+                    alive.append(killed)
+                    others = sorted(n.node_name for n in c.nodes if n is not home["node"])
+                    wait_in_sync(c, "ha.q", others, timeout=30)
+            finally:
+                publisher.stop.set()
+                publisher.join(timeout=30)
+            got = []
+            with connect(alive[0]) as conn:
+                ch = conn.channel()
+                while True:
+                    method, _, body = ch.basic_get("ha.q", auto_ack=True)
+                    if method is None:
+                        break
+                    got.append(body)
+            confirmed, sent = set(publisher.confirmed), set(publisher.sent)
+            self.assertGreaterEqual(len(confirmed), 300)
+            self.assertEqual(confirmed - set(got), set(), "every confirmed message is there")
+            self.assertEqual(set(got) - sent, set(), "nothing that was never published")
+            self.assertEqual(len(got), len(set(got)), "each once")
+
+    def test_a_queue_with_no_mirror_in_sync_does_not_move(self):
+        with Cluster(self) as c:
+            n1, n2, n3 = c.nodes
+            declare(n1, "nosync.q", durable=True)
+            publish(n1, "nosync.q", bodies(5))
+            with connect(n2) as conn:
+                # A delivery the mirrors never copied keeps them out of sync.
+                method, _, _ = conn.channel().basic_get("nosync.q")
+                self.assertIsNotNone(method)
+                warrenctl(n2, "set_policy", "nosync", "^nosync\\.", json.dumps(
+                    {"ha-mode": "all"}))
+                wait_mirrored(c, "nosync.q", ["warren@c2", "warren@c3"])
+                self.assertEqual(mirrors(n2, "nosync.q")[1], [])
+                n1.kill()
+                wait_for(lambda: any("queue 'nosync.q' in vhost '/' has no mirror in sync to "
+                                     "move to" in n.logs() for n in (n2, n3)),
+                         "the leader found no mirror in sync", timeout=20)
+            row = [q for q in listing(n2, "list_queues", "name", "node", "state")
+                   if q["name"] == "nosync.q"][0]
+            self.assertEqual((row["node"], row["state"]), ("warren@c1", "down"))
+            refused = passive_refusal(n2, "nosync.q")
+            self.assertEqual(refused[0], 404)
+            self.assertIn("home node 'warren@c1'", refused[1])
 
 
 if __name__ == "__main__":

@@ -101,6 +101,7 @@ inline std::vector<std::pair<std::string, core::Command>> SampleCommands() {
       {"unbind", cmd::Unbind{vhost, "amq.headers", "q\xff", "a.#.\x80", false, EveryTypeTable(),
                              1}},
       {"set-mirrors", cmd::SetMirrors{vhost, "q\xff", 2, core::Mirrors{{1, 3, 70000}, {3}, 9}}},
+      {"move-home", cmd::SetMirrors{"/", "q", 1, core::Mirrors{{1}, {}, 4}, 3}},
   };
 }
 
@@ -151,7 +152,7 @@ inline auto Fields(const cmd::Unbind& c) {
 
 inline auto Fields(const cmd::SetMirrors& c) {
   return std::tuple(c.vhost, c.name, c.home, c.mirrors.members, c.mirrors.in_sync,
-                    c.mirrors.epoch);
+                    c.mirrors.epoch, c.new_home);
 }
 
 // Same kind, same fields.

@@ -184,6 +184,7 @@ struct Writer {
     m.set_epoch(c.mirrors.epoch);
     for (uint64_t id : c.mirrors.members) m.add_mirrors(id);
     for (uint64_t id : c.mirrors.in_sync) m.add_in_sync(id);
+    m.set_new_home(c.new_home);
   }
   void operator()(const cmd::Bind& c) { WriteBinding(*out.mutable_bind(), c); }
   void operator()(const cmd::Unbind& c) { WriteBinding(*out.mutable_unbind(), c); }
@@ -370,14 +371,19 @@ cmd::SetMirrors Read(Pb::SetMirrors& m, FieldReader& f) {
   cmd::SetMirrors c{.vhost = f.Name("vhost name", m.mutable_vhost()),
                     .name = f.Name("queue name", m.mutable_name()),
                     .home = m.home(),
-                    .mirrors = {}};
+                    .mirrors = {},
+                    .new_home = m.new_home()};
   c.mirrors.epoch = m.epoch();
   c.mirrors.members = f.Members("mirrors", m.mirrors());
   c.mirrors.in_sync = f.Members("in_sync", m.in_sync(), &c.mirrors.members);
   f.Require(c.home != 0, "home: not a member id");
-  f.Require(!std::binary_search(c.mirrors.members.begin(), c.mirrors.members.end(), c.home),
+  // After a move the old home may be a mirror; the queue's home never is.
+  f.Require(c.new_home != 0 ||
+                !std::binary_search(c.mirrors.members.begin(), c.mirrors.members.end(), c.home),
             "mirrors: the home is among them");
   f.Require(c.mirrors.epoch != 0, "epoch: 0 is no change's");
+  f.Require(!std::binary_search(c.mirrors.members.begin(), c.mirrors.members.end(), c.new_home),
+            "new_home: it is among the mirrors");
   return c;
 }
 template <class Binding, class Message>

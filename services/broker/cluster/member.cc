@@ -368,6 +368,11 @@ struct Member::Parts {
   // kSilentMemberMs are deleted through the log, once per silence.
   void DropTransientQueuesOfSilent();
   std::set<raft::NodeId> silent;  // members whose silence was acted on
+  // The leader, each tick: a mirrored queue whose home has been silent for
+  // kFailoverMs moves to a mirror (docs/mirroring.md, "Failover").
+  void PromoteMirrorsOfSilent();
+  std::set<std::pair<std::string, std::string>> promoting_queues;  // proposed, not answered
+  std::set<std::pair<std::string, std::string>> stuck_queues;  // no mirror to move to, logged
   int64_t tick_ms = 100;
   std::string node_name;  // this node's
   std::unique_ptr<MirrorPlanner> planner;
@@ -654,7 +659,53 @@ void Member::Parts::DropTransientQueuesOfSilent() {
 
 // Also the leader's: it makes a learner that has caught up a voter, one at a
 // time.
+void Member::Parts::PromoteMirrorsOfSilent() {
+  const raft::Raft& raft = driver->raft();
+  if (raft.role() != raft::Role::kLeader) {
+    stuck_queues.clear();  // the next leader logs afresh
+    return;
+  }
+  uint64_t limit = static_cast<uint64_t>(kFailoverMs / tick_ms);
+  std::vector<raft::NodeId> members = raft.config().voters;
+  members.insert(members.end(), raft.config().learners.begin(), raft.config().learners.end());
+  std::vector<uint64_t> alive{id};
+  std::vector<uint64_t> gone;
+  for (raft::NodeId m : members) {
+    std::optional<uint64_t> heard = raft.LastHeard(m);
+    if (m == id || !heard) continue;
+    (raft.now() - *heard < limit ? alive : gone).push_back(m);
+  }
+  std::set<std::pair<std::string, std::string>> still_stuck;
+  for (uint64_t m : gone) {
+    ForEachQueueOn(m, [&](const std::string& vhost, const core::Queue& q) {
+      if (q.mirrors().members.empty()) return;
+      auto key = std::make_pair(vhost, q.name());
+      if (promoting_queues.count(key)) return;
+      const core::VHost* v = broker->FindVHost(vhost);
+      const core::Policy* policy = core::EffectivePolicy(v->policies(), true, q.name());
+      uint64_t to = core::PromotionCandidate(q, policy, alive);
+      if (to == 0) {  // no copy may take over: the queue waits for its home
+        still_stuck.insert(key);
+        if (!stuck_queues.count(key))
+          spdlog::warn("cluster: member {} has not answered for {} ms: queue '{}' in vhost '{}' "
+                       "has no mirror in sync to move to; it waits for its home",
+                       m, kFailoverMs, LogSafe(q.name()), LogSafe(vhost));
+        return;
+      }
+      promoting_queues.insert(key);
+      spdlog::info("cluster: member {} has not answered for {} ms: queue '{}' in vhost '{}' "
+                   "moves to its mirror on member {}",
+                   m, kFailoverMs, LogSafe(q.name()), LogSafe(vhost), to);
+      gate->Submit(core::cmd::SetMirrors{vhost, q.name(), m,
+                                         core::AfterFailover(q.mirrors(), m, to), to},
+                   [this, key](const core::Outcome&) { promoting_queues.erase(key); });
+    });
+  }
+  stuck_queues = std::move(still_stuck);  // logged once per silence
+}
+
 void Member::Parts::OnTick() {
+  PromoteMirrorsOfSilent();
   DropTransientQueuesOfSilent();
   ProposeOwn();
   const raft::Raft& raft = driver->raft();

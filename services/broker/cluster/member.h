@@ -68,6 +68,11 @@ struct MemberView {
 // goes silent").
 inline constexpr int64_t kSilentMemberMs = 5000;
 
+// A mirrored queue whose home the leader has not heard from for this long
+// moves to a mirror in sync (docs/mirroring.md, "Failover"): before the
+// silent member's transient queues are deleted, so a mirrored one moves.
+inline constexpr int64_t kFailoverMs = 3000;
+
 struct MemberOptions {
   std::vector<std::string> seeds;  // Join: gRPC HOST:PORT of every member
   std::string node_name;           // this node's; unique in the cluster

@@ -41,6 +41,17 @@ const MirrorCopies::Copy* MirrorCopies::Find(const std::string& vhost,
   return it == copies_.end() ? nullptr : &it->second;
 }
 
+std::vector<core::MessagePtr> MirrorCopies::Take(const std::string& vhost,
+                                                const std::string& queue) {
+  std::vector<core::MessagePtr> out;
+  auto it = copies_.find({vhost, queue});
+  if (it == copies_.end()) return out;
+  out.reserve(it->second.entries.size());
+  for (auto& [seq, message] : it->second.entries) out.push_back(std::move(message));
+  copies_.erase(it);
+  return out;
+}
+
 void MirrorCopies::Prune(const core::Broker& broker, uint64_t self) {
   for (auto it = copies_.begin(); it != copies_.end();) {
     const auto& [vhost, queue] = it->first;

@@ -37,6 +37,8 @@ class MirrorCopies {
   void Leave(const std::string& vhost, const std::string& queue,
              const std::vector<uint64_t>& seqs);
   const Copy* Find(const std::string& vhost, const std::string& queue) const;
+  // Removes the copy and gives its messages in queue order (none held: empty).
+  std::vector<core::MessagePtr> Take(const std::string& vhost, const std::string& queue);
   size_t size() const { return copies_.size(); }
 
   // Drops the copies of queues that are gone or that `self` no longer

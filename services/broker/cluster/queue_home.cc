@@ -211,13 +211,17 @@ class QueueHome::Session final {
     awaiting_.Add(id, done, ticket->ok());
   }
 
-  // Whether the record of `queue` names this member among its mirrors.
-  bool Mirrors(const std::string& vhost, const std::string& queue) {
+  // Whether the record of `queue` names this member among its mirrors and
+  // the caller as its home. A home that no longer is one (restarted before
+  // it applied a failover that moved the queue) must not touch the copy the
+  // new home feeds.
+  bool FeedsCopy(const std::string& vhost, const std::string& queue) {
     core::VHost* v = broker_.FindVHost(vhost);
     std::shared_ptr<core::Queue> q = v ? v->FindQueue(queue) : nullptr;
-    if (!q || !q->remote()) return false;
+    if (!q || !q->remote() || !broker_.remote()) return false;
     const std::vector<uint64_t>& m = q->mirrors().members;
-    return std::find(m.begin(), m.end(), broker_.self_member()) != m.end();
+    return std::find(m.begin(), m.end(), broker_.self_member()) != m.end() &&
+           broker_.remote()->NodeName(q->home()) == link_->caller();
   }
 
   // The home of a queue this member mirrors feeds the copy
@@ -229,12 +233,14 @@ class QueueHome::Session final {
     }
     MirrorCopies& copies = home_.copies_;
     const std::string& queue = op.queues(0);
+    // Only for a queue this member mirrors (what copies may cost is bounded
+    // by the queues the metadata gives it), from its home.
+    if (!FeedsCopy(op.vhost(), queue)) {
+      if (op.kind() == Op::MIRROR_ENTER) Answer(op.id(), false);
+      return;
+    }
     switch (op.kind()) {
-      case Op::MIRROR_RESET:
-        // Only for a queue this member mirrors: what a copy may cost is
-        // bounded by the queues the metadata gives it.
-        if (Mirrors(op.vhost(), queue)) copies.Reset(op.vhost(), queue, op.term());
-        return;
+      case Op::MIRROR_RESET: copies.Reset(op.vhost(), queue, op.term()); return;
       case Op::MIRROR_LEAVE:
         copies.Leave(op.vhost(), queue, {op.deliveries().begin(), op.deliveries().end()});
         return;

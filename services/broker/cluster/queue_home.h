@@ -22,6 +22,7 @@
 #include <string>
 
 #include "broker/cluster/mirror_copies.h"
+#include "broker/core/mirroring.h"
 
 namespace warren::v1 {
 class QueueFrame;
@@ -36,7 +37,7 @@ namespace warren::cluster {
 class HomeLink;
 struct ForwardResult;
 
-class QueueHome {
+class QueueHome final : public core::MirrorSource {
  public:
   // A metadata change a caller forwarded (PROPOSE): `reply` runs once, on
   // the loop (cluster_service.h's ProposeHandler, on the loop).
@@ -45,7 +46,7 @@ class QueueHome {
   // over (what a turn queued for a caller is written then, together).
   QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post,
             Propose propose = {});
-  ~QueueHome();
+  ~QueueHome() override;
   QueueHome(const QueueHome&) = delete;
   QueueHome& operator=(const QueueHome&) = delete;
 
@@ -55,6 +56,11 @@ class QueueHome {
 
   // The copies of queues this member mirrors.
   MirrorCopies& copies() { return copies_; }
+  // core::MirrorSource: a promotion takes this member's copy.
+  std::vector<core::MessagePtr> TakeCopy(const std::string& vhost,
+                                         const std::string& queue) override {
+    return copies_.Take(vhost, queue);
+  }
 
  private:
   class Session;

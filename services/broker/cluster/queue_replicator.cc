@@ -283,7 +283,9 @@ class QueueReplicator::Feed final : public core::QueueReplica {
 QueueReplicator::QueueReplicator(core::Broker& broker, RemoteQueues& remote,
                                  core::MetadataGate& gate, Runtime& runtime, MirrorCopies* copies)
     : broker_(broker), remote_(remote), gate_(gate), runtime_(runtime), copies_(copies) {
-  timer_ = runtime_.ScheduleAfter(kTickMs, [this] { Tick(); });
+  // At once: a restarted home's queues must not take a publish before their
+  // feeds wait on the mirrors their records list in sync.
+  Tick();
 }
 
 QueueReplicator::~QueueReplicator() {
@@ -305,9 +307,15 @@ void QueueReplicator::Tick() {
       kept[key] = std::move(feed);
     }
   }
-  // Queues deleted or no longer mirrored: the record needs no copy now.
-  for (auto& [key, feed] : feeds_)
-    if (feed) feed->Drop(true);
+  // Queues deleted or no longer mirrored: the record needs no copy now. A
+  // queue that moved to another home (a failover while this member was cut
+  // off): what waited on the copies is refused, the new home may lack it.
+  for (auto& [key, feed] : feeds_) {
+    if (!feed) continue;
+    core::VHost* v = broker_.FindVHost(key.first);
+    std::shared_ptr<core::Queue> now = v ? v->FindQueue(key.second) : nullptr;
+    feed->Drop(!(now && now->remote()));
+  }
   feeds_ = std::move(kept);
   for (auto& [key, feed] : feeds_) feed->Tick();
   if (copies_) copies_->Prune(broker_, broker_.self_member());

@@ -18,6 +18,7 @@
 #include "broker/core/command.h"
 #include "broker/core/durability.h"
 #include "broker/core/message.h"
+#include "broker/core/mirroring.h"
 #include "broker/core/persistence.h"
 #include "broker/core/regex.h"
 #include "broker/core/remote.h"
@@ -138,6 +139,9 @@ class Broker {
   uint64_t self_member() const { return self_member_; }
   void set_self_member(uint64_t id) { self_member_ = id; }
   QueueRemote* remote() const { return remote_; }
+  // This member's copies of queues it mirrors, for a promotion (null: none).
+  void set_mirror_source(MirrorSource* source) { mirror_source_ = source; }
+  MirrorSource* mirror_source() const { return mirror_source_; }
   void set_remote(QueueRemote* remote) { remote_ = remote; }
   // The member a new queue is homed on, by its locator (VHost::QueueLocator):
   // client-local (this node), min-masters / balanced (the member homing the
@@ -208,6 +212,7 @@ class Broker {
   uint64_t last_connection_id_ = 0;
   uint64_t self_member_ = 0;
   QueueRemote* remote_ = nullptr;
+  MirrorSource* mirror_source_ = nullptr;
   uint64_t permissions_epoch_ = 0;
   std::map<uint64_t, ClientConnection*> clients_;
   BrokerCounters counters_;

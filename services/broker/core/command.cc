@@ -106,7 +106,7 @@ struct Applier {
   Outcome operator()(const cmd::SetMirrors& c) {
     auto v = VHostOf(broker, c.vhost);
     if (!v.ok()) return Of(v.status());
-    return Of(v.value()->SetMirrors(c.name, c.home, c.mirrors));
+    return Of(v.value()->SetMirrors(c.name, c.home, c.mirrors, c.new_home));
   }
   Outcome operator()(const cmd::Bind& c) {
     auto v = VHostOf(broker, c.vhost);

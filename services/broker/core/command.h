@@ -101,10 +101,13 @@ struct DeleteQueue {
 };
 // A mirrored queue's copies change (core/mirroring.h): applied only while
 // the queue is homed on `home` and its epoch is below `mirrors.epoch`.
+// `new_home` (0: none) moves the queue to that member, a mirror of it: a
+// failover (docs/mirroring.md).
 struct SetMirrors {
   std::string vhost, name;
   uint64_t home = 0;
   Mirrors mirrors;
+  uint64_t new_home = 0;
 };
 // A binding from exchange `source` to a queue (to_queue) or an exchange.
 struct Bind {

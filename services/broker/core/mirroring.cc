@@ -69,6 +69,33 @@ std::vector<uint64_t> WantedMirrors(const Queue& queue, const Policy* policy, ui
   return out;
 }
 
+uint64_t PromotionCandidate(const Queue& queue, const Policy* policy,
+                            const std::vector<uint64_t>& alive) {
+  auto is_alive = [&](uint64_t id) {
+    return std::find(alive.begin(), alive.end(), id) != alive.end();
+  };
+  for (uint64_t id : queue.mirrors().in_sync)
+    if (is_alive(id)) return id;
+  const amqp::FieldValue* v = policy ? policy->definition.Find("ha-promote-on-failure") : nullptr;
+  const std::string* s = v ? v->AsString() : nullptr;
+  if (!s || *s != "always") return 0;
+  for (uint64_t id : queue.mirrors().members)
+    if (is_alive(id)) return id;
+  return 0;
+}
+
+Mirrors AfterFailover(const Mirrors& current, uint64_t home, uint64_t candidate) {
+  Mirrors next;
+  next.epoch = current.epoch + 1;
+  for (uint64_t id : current.members)
+    if (id != candidate) next.members.push_back(id);
+  next.members.push_back(home);
+  std::sort(next.members.begin(), next.members.end());
+  // None is in sync with the new home: it numbers its entries afresh, and
+  // its feed syncs every mirror before it lists one in sync again.
+  return next;
+}
+
 Mirrors NextMirrors(const Mirrors& current, std::vector<uint64_t> mirrors) {
   Mirrors next;
   next.epoch = current.epoch + 1;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/core/message.h"
 #include "broker/core/persistence.h"
 #include "broker/core/policy.h"
 
@@ -39,6 +40,28 @@ inline constexpr size_t kQuorumCopies = 3;
 // Exclusive queues are never mirrored (they die with their connection).
 std::vector<uint64_t> WantedMirrors(const Queue& queue, const Policy* policy, uint64_t home,
                                     const std::vector<MemberName>& members);
+
+// The mirror that takes over a queue whose home is gone (docs/mirroring.md,
+// "Failover"): the lowest-id mirror in sync among `alive` members. Only
+// with ha-promote-on-failure "always" in the policy, when none is in sync,
+// the lowest-id alive mirror (which may lack confirmed messages). 0: none.
+uint64_t PromotionCandidate(const Queue& queue, const Policy* policy,
+                            const std::vector<uint64_t>& alive);
+
+// The record once `candidate` took over from `home`: the old home becomes
+// a mirror, the candidate leaves the mirrors, none is in sync (the new home
+// syncs each again), the epoch goes up.
+Mirrors AfterFailover(const Mirrors& current, uint64_t home, uint64_t candidate);
+
+// Where a promoted queue's messages come from (docs/mirroring.md,
+// "Failover"): this member's copy of it (cluster/mirror_copies.h).
+class MirrorSource {
+ public:
+  virtual ~MirrorSource() = default;
+  // Takes this member's copy of `queue`: its messages in queue order, none
+  // when it holds no copy.
+  virtual std::vector<MessagePtr> TakeCopy(const std::string& vhost, const std::string& queue) = 0;
+};
 
 // `mirrors` with the in-sync set cut to the members it still has, and the
 // epoch one higher: the record a SetMirrors proposes from `current`.

@@ -167,6 +167,14 @@ Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message, bool logged,
   return EnqueueResult::kAccepted;
 }
 
+void Queue::Adopt(const MessagePtr& message, bool logged) {
+  QueueEntry e = MakeEntry(message, logged);
+  e.redelivered = true;
+  MaybePageOut(e);
+  PushSorted(std::move(e));
+  ArmExpiryTimer();
+}
+
 void Queue::Restore(const RestoredMessage& m, int64_t wall_now_ms) {
   QueueEntry e;
   e.disk = m.disk;

@@ -150,6 +150,9 @@ class Queue : public std::enable_shared_from_this<Queue> {
   // was written for this queue (message->disk).
   EnqueueResult Enqueue(const MessagePtr& message, bool logged = false,
                         const Ticket& ticket = {});
+  // Appends a message of a promoted mirror's copy (VHost::MoveHome), in
+  // queue order, marked redelivered: the old home may have delivered it.
+  void Adopt(const MessagePtr& message, bool logged);
   // Appends a message recovered from the store (paged out, in log order).
   void Restore(const RestoredMessage& m, int64_t wall_now_ms);
 

@@ -261,7 +261,8 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
   return QueueDeclared{name, 0, 0};
 }
 
-Status VHost::SetMirrors(const std::string& name, uint64_t home, Mirrors mirrors) {
+Status VHost::SetMirrors(const std::string& name, uint64_t home, Mirrors mirrors,
+                         uint64_t new_home) {
   std::shared_ptr<Queue> q = FindQueue(name);
   if (!q) return Err(ReplyCode::kNotFound, "no queue '" + name + "' in vhost '" + name_ + "'");
   uint64_t is_home = q->remote() ? q->home() : broker_.self_member();
@@ -269,12 +270,45 @@ Status VHost::SetMirrors(const std::string& name, uint64_t home, Mirrors mirrors
     return Err(ReplyCode::kPreconditionFailed,
                "stale mirror change for queue '" + name + "' in vhost '" + name_ + "': home " +
                    std::to_string(is_home) + ", epoch " + std::to_string(q->mirrors().epoch));
+  if (new_home != 0 && new_home != home) {
+    MoveHome(q, new_home, std::move(mirrors));
+    return Status::Ok();
+  }
   q->set_mirrors(std::move(mirrors));
   Persistence* store = definitions();
   if (store && q->store_id() != 0)
     store->PutQueue(QueueDef{name_, name, q->store_id(), q->auto_delete(), q->options().arguments,
                              q->home(), q->mirrors()});
   return Status::Ok();
+}
+
+void VHost::MoveHome(const std::shared_ptr<Queue>& old, uint64_t new_home, Mirrors mirrors) {
+  const bool here = new_home == broker_.self_member();
+  QueueOptions o = old->options();
+  o.mirrors = std::move(mirrors);
+  o.home = here ? 0 : new_home;
+  if (Persistence* store = definitions(); store && o.store_id != 0) {
+    // What the store holds under the old id was this member's as the home:
+    // none of it is the queue's now, so a restart must not bring it back.
+    if (!old->remote()) o.store_id = store->NewQueueId();
+    store->PutQueue(QueueDef{name_, old->name(), o.store_id, o.auto_delete, o.arguments, o.home,
+                             o.mirrors});
+  }
+  auto q = std::make_shared<Queue>(*this, runtime_, name_, old->name(), std::move(o));
+  queues_[q->name()] = q;
+  old->MarkDeleted();
+  q->ApplyPolicy(EffectivePolicy(policies_, true, q->name()));
+  if (!here || !broker_.mirror_source()) return;
+  Persistence* store = persistence();
+  for (MessagePtr& m : broker_.mirror_source()->TakeCopy(name_, q->name())) {
+    bool logged = false;
+    if (store && q->store_id() != 0 && m->persistent()) {
+      m->disk = store->Write(*m, {q->store_id()});
+      logged = m->disk.valid();
+    }
+    q->Adopt(m, logged);
+  }
+  q->TryDeliver();
 }
 
 std::string VHost::QueueLocator(const std::string& name,

@@ -89,8 +89,10 @@ class VHost : public QueueHost {
   // that would apply to queue `name`, else "client-local".
   // A committed change of a queue's mirrors (cmd::SetMirrors). Refused
   // (406) unless the queue is homed on `home` and `mirrors.epoch` is above
-  // its own: a change decided from an older record is stale.
-  Status SetMirrors(const std::string& queue, uint64_t home, Mirrors mirrors);
+  // its own: a change decided from an older record is stale. `new_home`
+  // (0: none) moves the queue there (MoveHome).
+  Status SetMirrors(const std::string& queue, uint64_t home, Mirrors mirrors,
+                    uint64_t new_home = 0);
   std::string QueueLocator(const std::string& name, const amqp::FieldTable& arguments) const;
   // A fresh server-named queue name ("amq.gen-" and 22 random characters),
   // for a caller that must know the name before it declares (a command).
@@ -151,6 +153,12 @@ class VHost : public QueueHost {
 
  private:
   void DeclareBuiltins();
+  // The queue's home moves to `new_home` (docs/mirroring.md, "Failover"):
+  // its object is replaced, keeping name, bindings and arguments. Moving
+  // here, it is filled from this member's copy (Broker::mirror_source), each
+  // message marked redelivered; moving away, what it held here is dropped
+  // and its consumers are cancelled.
+  void MoveHome(const std::shared_ptr<Queue>& old, uint64_t new_home, Mirrors mirrors);
   void ApplyPolicies();
   void Route(Exchange* exchange, const Message& message, std::vector<Queue*>& out);
   PublishOutcome EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queues,

@@ -275,6 +275,12 @@ TEST(CommandCodecTest, MirrorsThatAreNotAMirrorSetAreRefused) {
   EXPECT_EQ(Refusal(Serialized(Mirrors(0, {2}, {}))), "SetMirrors: home: not a member id");
   EXPECT_EQ(Refusal(Serialized(Mirrors(1, {2}, {}, 0))),
             "SetMirrors: epoch: 0 is no change's");
+  Pb moved = Mirrors(1, {1, 3}, {3});
+  moved.mutable_set_mirrors()->set_new_home(2);
+  EXPECT_EQ(Refusal(Serialized(moved)), "") << "the old home is a mirror of the new one";
+  moved = Mirrors(3, {1, 2}, {});
+  moved.mutable_set_mirrors()->set_new_home(2);
+  EXPECT_EQ(Refusal(Serialized(moved)), "SetMirrors: new_home: it is among the mirrors");
   std::vector<uint64_t> many;
   for (uint64_t id = 2; id < 2 + 256; ++id) many.push_back(id);
   EXPECT_EQ(Refusal(Serialized(Mirrors(1, many, {}))),

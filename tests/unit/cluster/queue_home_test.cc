@@ -312,6 +312,27 @@ TEST_F(QueueHomeTest, AForwardedChangeIsAnsweredWhenTheGateAnswersEvenAfterTheSt
 // each entry in order with publishes, and refuses to start a copy of a queue
 // whose record does not name it a mirror.
 TEST_F(QueueHomeTest, AMirrorKeepsWhatTheHomeFeedsItAndNothingElse) {
+  // Member 2 is the node at the other end of the stream.
+  struct Names final : core::QueueRemote {
+    std::string NodeName(uint64_t id) const override {
+      return id == 2 ? "warren@caller" : "warren@other";
+    }
+    std::vector<uint64_t> Members() const override { return {1, 2, 3}; }
+    void Publish(uint64_t, const std::string&, std::vector<std::string>, core::MessagePtr,
+                 std::function<void(bool)>) override {}
+    bool Congested(uint64_t) const override { return false; }
+    void WhenDrained(uint64_t, std::function<void()>) override {}
+    void Consume(uint64_t, core::RemoteConsume, core::RemoteConsumerSink*,
+                 std::function<void(uint64_t, Status)>) override {}
+    void Credit(uint64_t, uint64_t, uint32_t) override {}
+    void Cancel(uint64_t, uint64_t) override {}
+    void Settle(uint64_t, uint64_t, core::SettleKind, std::vector<uint64_t>) override {}
+    void Get(uint64_t, const std::string&, const std::string&, bool, uint64_t, Reply) override {}
+    void Purge(uint64_t, const std::string&, const std::string&, uint64_t, Reply) override {}
+    void Stat(uint64_t, const std::string&, const std::string&, uint64_t, Reply) override {}
+    void DirectReply(uint64_t, core::MessagePtr) override {}
+  } names;
+  broker_.set_remote(&names);
   Declare("elsewhere", 2);
   ASSERT_TRUE(core::Apply(broker_, core::cmd::SetMirrors{"/", "elsewhere", 2, {{1, 3}, {}, 1}})
                   .status.ok());
@@ -340,6 +361,17 @@ TEST_F(QueueHomeTest, AMirrorKeepsWhatTheHomeFeedsItAndNothingElse) {
   EXPECT_NE(sent[0].code(), 0u);
   EXPECT_EQ(home_->copies().Find("/", "plain"), nullptr);
 
+  // Only the home feeds the copy: a queue homed on member 3 is not this
+  // caller's to touch.
+  Declare("third", 3);
+  ASSERT_TRUE(core::Apply(broker_, core::cmd::SetMirrors{"/", "third", 3, {{1}, {}, 1}})
+                  .status.ok());
+  Send({fuzz::MirrorReset("third", 1), fuzz::MirrorEnter(6, "third", 1, "x")});
+  sent = Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_NE(sent[0].code(), 0u);
+  EXPECT_EQ(home_->copies().Find("/", "third"), nullptr);
+
   // A reset starts the copy again, empty.
   Send({fuzz::MirrorReset("elsewhere", 2)});
   EXPECT_TRUE(home_->copies().Find("/", "elsewhere")->entries.empty());
@@ -348,6 +380,7 @@ TEST_F(QueueHomeTest, AMirrorKeepsWhatTheHomeFeedsItAndNothingElse) {
                   .status.ok());
   home_->copies().Prune(broker_, 1);
   EXPECT_EQ(home_->copies().Find("/", "elsewhere"), nullptr);
+  broker_.set_remote(nullptr);
 }
 
 TEST_F(QueueHomeTest, AFrameOfTooManyOpsEndsTheStream) {

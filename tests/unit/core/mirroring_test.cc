@@ -155,5 +155,69 @@ TEST_F(MirroringTest, TheReplicaIsToldOfEveryEntryThatJoinsComesBackOrLeaves) {
   q->set_replica(nullptr);
 }
 
+TEST_F(MirroringTest, TheLowestMirrorInSyncThatAnswersTakesOverAndAlwaysAllowsAnyOther) {
+  DeclareQueue("q");
+  ASSERT_TRUE(SetMirrors("q", 1, {{2, 3, 4}, {3, 4}, 1}).status.ok());
+  const Queue& q = *vh_->FindQueue("q");
+  EXPECT_EQ(PromotionCandidate(q, nullptr, {2, 3, 4}), 3u);
+  EXPECT_EQ(PromotionCandidate(q, nullptr, {2, 4}), 4u) << "3 does not answer";
+  EXPECT_EQ(PromotionCandidate(q, nullptr, {2}), 0u) << "when-synced: none in sync answers";
+  amqp::FieldTable always;
+  always.Set("ha-mode", FieldValue::Str("all"));
+  always.Set("ha-promote-on-failure", FieldValue::Str("always"));
+  Policy p{"/", "p", ".*", ApplyTo::kAll, 0, always, {}};
+  EXPECT_EQ(PromotionCandidate(q, &p, {2}), 2u) << "always: a mirror out of sync";
+  EXPECT_EQ(PromotionCandidate(q, &p, {5}), 0u) << "never a member that is no mirror";
+
+  Mirrors after = AfterFailover(q.mirrors(), 1, 3);
+  EXPECT_EQ(after, (Mirrors{{1, 2, 4}, {}, 2}))
+      << "the old home is a mirror; none in sync with the new home yet";
+}
+
+// A failover applied on each kind of member (VHost::MoveHome): the new home
+// fills the queue from its copy, marked redelivered; the old home drops what
+// it held and cancels its consumers; bindings stay.
+TEST_F(MirroringTest, AMoveFillsTheNewHomeFromItsCopyAndEmptiesTheOldOne) {
+  struct Copies final : MirrorSource {
+    std::vector<MessagePtr> copy;
+    std::vector<MessagePtr> TakeCopy(const std::string& vhost, const std::string& queue) override {
+      EXPECT_EQ(vhost, "/");
+      EXPECT_EQ(queue, "far");
+      return std::move(copy);
+    }
+  } copies;
+  copies.copy = {Msg("", "far", "a"), Msg("", "far", "b")};
+  broker_.set_mirror_source(&copies);
+  // Homed on member 2, mirrored here (member 1) and on 3.
+  ASSERT_TRUE(Apply(broker_, cmd::DeclareQueue{"/", "far", true, false, false, {}, 0, false, 2})
+                  .status.ok());
+  ASSERT_TRUE(DeclareExchange("x", "fanout").ok());
+  ASSERT_TRUE(vh_->BindQueue("far", "x", "", {}, kConn).ok());
+  ASSERT_TRUE(SetMirrors("far", 2, {{1, 3}, {1, 3}, 1}).status.ok());
+  ASSERT_TRUE(vh_->FindQueue("far")->remote());
+
+  ASSERT_TRUE(Apply(broker_, cmd::SetMirrors{"/", "far", 2, {{2, 3}, {3}, 2}, 1}).status.ok());
+  std::shared_ptr<Queue> q = vh_->FindQueue("far");
+  ASSERT_FALSE(q->remote()) << "homed here now";
+  EXPECT_EQ(q->mirrors(), (Mirrors{{2, 3}, {3}, 2}));
+  Publish("x", "", "c");  // its bindings route to it here
+  std::vector<std::pair<std::string, bool>> got;
+  while (auto e = q->Get(true)) got.emplace_back(e->message->body, e->redelivered);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, bool>>{
+                     {"a", true}, {"b", true}, {"c", false}}));
+
+  // Back to member 3 while this member serves it: it is a record again.
+  Publish("x", "", "d");
+  std::shared_ptr<Consumer> c = Consume(q, "ctag", /*no_ack=*/false);
+  ASSERT_TRUE(Apply(broker_, cmd::SetMirrors{"/", "far", 1, {{1, 2}, {2}, 3}, 3}).status.ok());
+  EXPECT_TRUE(q->deleted()) << "the old object: its consumers cancelled, what it held dropped";
+  EXPECT_EQ(sink_.cancelled, std::vector<std::string>{"ctag"});
+  std::shared_ptr<Queue> record = vh_->FindQueue("far");
+  EXPECT_TRUE(record->remote());
+  EXPECT_EQ(record->home(), 3u);
+  EXPECT_EQ(record->ready_count(), 0u);
+  broker_.set_mirror_source(nullptr);
+}
+
 }  // namespace
 }  // namespace warren::core::test

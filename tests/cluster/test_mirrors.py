@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from ctl import connect, listing, wait_for, warrenctl  # noqa: E402
 from test_cluster import Cluster, declare  # noqa: E402
-from test_queues import (_ClassScope, bodies, passive_refusal, publish,  # noqa: E402
+from test_queues import (SharedClusterTest, bodies, passive_refusal, publish,  # noqa: E402
                          visible_everywhere)
 
 PLACED = 15.0  # seconds for the metadata leader to place mirrors (it ticks every 100 ms)
@@ -93,13 +93,7 @@ def wait_mirrored(cluster, queue, wanted):
         assert set(got[1]) <= set(got[0]), "in sync only among its mirrors: %r" % (got,)
 
 
-class MirrorPlacementTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster(_ClassScope(cls))
-        cls.cluster.__enter__()
-        cls.addClassCleanup(cls.cluster.__exit__)
-        cls.n1, cls.n2, cls.n3 = cls.cluster.nodes
+class MirrorPlacementTest(SharedClusterTest):
 
     def set_policy(self, name, pattern, definition):
         warrenctl(self.n2, "set_policy", name, pattern, json.dumps(definition))

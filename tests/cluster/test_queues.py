@@ -161,14 +161,20 @@ class _ClassScope:
         self.addCleanup = cls.addClassCleanup
 
 
-# One cluster for the tests that stop no node ----------------------------------
-class QueuesAcrossNodesTest(unittest.TestCase):
+class SharedClusterTest(unittest.TestCase):
+    """Tests that share one cluster, started for the class and stopped after
+    its last test: they stop no node."""
+
     @classmethod
     def setUpClass(cls):
         cls.cluster = Cluster(_ClassScope(cls))
         cls.cluster.__enter__()
         cls.addClassCleanup(cls.cluster.__exit__)
         cls.n1, cls.n2, cls.n3 = cls.cluster.nodes
+
+
+# One cluster for the tests that stop no node ----------------------------------
+class QueuesAcrossNodesTest(SharedClusterTest):
 
     def test_a_queue_lives_on_the_node_it_was_declared_through(self):
         c = self.cluster

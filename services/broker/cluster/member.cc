@@ -368,6 +368,9 @@ struct Member::Parts {
   // kSilentMemberMs are deleted through the log, once per silence.
   void DropTransientQueuesOfSilent();
   std::set<raft::NodeId> silent;  // members whose silence was acted on
+  // On the leader: every other member, and whether it has been silent for
+  // `ms` (counted from the Raft answers the leader receives).
+  std::vector<std::pair<raft::NodeId, bool>> Silence(int64_t ms) const;
   // The leader, each tick: a mirrored queue whose home has been silent for
   // kFailoverMs moves to a mirror (docs/mirroring.md, "Failover").
   void PromoteMirrorsOfSilent();
@@ -622,19 +625,26 @@ void Member::Parts::ForEachQueueOn(
       if (q->remote() ? q->home() == member : member == id) fn(vname, *q);
 }
 
-void Member::Parts::DropTransientQueuesOfSilent() {
+std::vector<std::pair<raft::NodeId, bool>> Member::Parts::Silence(int64_t ms) const {
   const raft::Raft& raft = driver->raft();
-  if (raft.role() != raft::Role::kLeader) {
+  uint64_t limit = static_cast<uint64_t>(ms / tick_ms);
+  std::vector<raft::NodeId> members = raft.config().voters;
+  members.insert(members.end(), raft.config().learners.begin(), raft.config().learners.end());
+  std::vector<std::pair<raft::NodeId, bool>> out;
+  for (raft::NodeId m : members) {
+    std::optional<uint64_t> heard = raft.LastHeard(m);
+    if (m != id && heard) out.emplace_back(m, raft.now() - *heard >= limit);
+  }
+  return out;
+}
+
+void Member::Parts::DropTransientQueuesOfSilent() {
+  if (driver->raft().role() != raft::Role::kLeader) {
     silent.clear();  // the next leader decides afresh
     return;
   }
-  uint64_t limit = static_cast<uint64_t>(kSilentMemberMs / tick_ms);
-  std::vector<raft::NodeId> members = raft.config().voters;
-  members.insert(members.end(), raft.config().learners.begin(), raft.config().learners.end());
-  for (raft::NodeId m : members) {
-    std::optional<uint64_t> heard = raft.LastHeard(m);
-    if (m == id || !heard) continue;
-    if (raft.now() - *heard < limit) {
+  for (auto [m, quiet] : Silence(kSilentMemberMs)) {
+    if (!quiet) {
       silent.erase(m);
       continue;
     }
@@ -657,24 +667,14 @@ void Member::Parts::DropTransientQueuesOfSilent() {
   }
 }
 
-// Also the leader's: it makes a learner that has caught up a voter, one at a
-// time.
 void Member::Parts::PromoteMirrorsOfSilent() {
-  const raft::Raft& raft = driver->raft();
-  if (raft.role() != raft::Role::kLeader) {
+  if (driver->raft().role() != raft::Role::kLeader) {
     stuck_queues.clear();  // the next leader logs afresh
     return;
   }
-  uint64_t limit = static_cast<uint64_t>(kFailoverMs / tick_ms);
-  std::vector<raft::NodeId> members = raft.config().voters;
-  members.insert(members.end(), raft.config().learners.begin(), raft.config().learners.end());
   std::vector<uint64_t> alive{id};
   std::vector<uint64_t> gone;
-  for (raft::NodeId m : members) {
-    std::optional<uint64_t> heard = raft.LastHeard(m);
-    if (m == id || !heard) continue;
-    (raft.now() - *heard < limit ? alive : gone).push_back(m);
-  }
+  for (auto [m, quiet] : Silence(kFailoverMs)) (quiet ? gone : alive).push_back(m);
   std::set<std::pair<std::string, std::string>> still_stuck;
   for (uint64_t m : gone) {
     ForEachQueueOn(m, [&](const std::string& vhost, const core::Queue& q) {
@@ -704,6 +704,8 @@ void Member::Parts::PromoteMirrorsOfSilent() {
   stuck_queues = std::move(still_stuck);  // logged once per silence
 }
 
+// Also the leader's: it makes a learner that has caught up a voter, one at a
+// time.
 void Member::Parts::OnTick() {
   PromoteMirrorsOfSilent();
   DropTransientQueuesOfSilent();

@@ -495,20 +495,24 @@ bool RemoteQueues::Forwardable(const core::Message& message) {
 void RemoteQueues::Publish(uint64_t home, const std::string& vhost,
                            std::vector<std::string> queues, core::MessagePtr message,
                            std::function<void(bool)> done) {
-  Link& link = LinkTo(home);
+  Op op;
+  op.set_kind(Op::PUBLISH);
+  op.set_vhost(vhost);
+  for (std::string& q : queues) op.add_queues(std::move(q));
+  SendHeld(home, std::move(op), *message, std::move(done));
+}
+
+void RemoteQueues::SendHeld(uint64_t member, Op op, const core::Message& message,
+                            std::function<void(bool)> done) {
   Link::Pending pending;
   pending.published = std::move(done);
-  if (!Forwardable(*message)) {
+  if (!Forwardable(message)) {
     runtime_.ScheduleAfter(0, [done = std::move(pending.published)] { done(false); });
     return;
   }
-  Op op;
-  op.set_kind(Op::PUBLISH);
   op.set_id(++next_id_);
-  op.set_vhost(vhost);
-  for (std::string& q : queues) op.add_queues(std::move(q));
-  ToWire(*message, *op.mutable_message());
-  link.Send(std::move(op), std::move(pending));
+  ToWire(message, *op.mutable_message());
+  LinkTo(member).Send(std::move(op), std::move(pending));
 }
 
 void RemoteQueues::DirectReply(uint64_t member, core::MessagePtr message) {
@@ -535,20 +539,12 @@ void RemoteQueues::MirrorReset(uint64_t member, const std::string& vhost,
 void RemoteQueues::MirrorEnter(uint64_t member, const std::string& vhost,
                                const std::string& queue, uint64_t seq, core::MessagePtr message,
                                std::function<void(bool)> held) {
-  Link::Pending pending;
-  pending.published = std::move(held);
-  if (!Forwardable(*message)) {
-    runtime_.ScheduleAfter(0, [done = std::move(pending.published)] { done(false); });
-    return;
-  }
   Op op;
   op.set_kind(Op::MIRROR_ENTER);
-  op.set_id(++next_id_);
   op.set_vhost(vhost);
   op.add_queues(queue);
   op.set_delivery(seq);
-  ToWire(*message, *op.mutable_message());
-  LinkTo(member).Send(std::move(op), std::move(pending));
+  SendHeld(member, std::move(op), *message, std::move(held));
 }
 
 void RemoteQueues::MirrorLeave(uint64_t member, const std::string& vhost,

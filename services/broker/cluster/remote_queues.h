@@ -31,6 +31,10 @@
 #include "broker/core/remote.h"
 #include "common/runtime.h"
 
+namespace warren::v1 {
+class QueueOp;
+}
+
 namespace warren::cluster {
 
 struct RemoteQueuesOptions {
@@ -101,6 +105,10 @@ class RemoteQueues final : public core::QueueRemote, public Forwarder {
   // The link to `home`, made when first asked for.
   Link& LinkTo(uint64_t home);
   static bool Forwardable(const core::Message& message);
+  // Sends `op` (PUBLISH, MIRROR_ENTER) with `message` to `member`; `done`
+  // with the answer: true once held there.
+  void SendHeld(uint64_t member, v1::QueueOp op, const core::Message& message,
+                std::function<void(bool)> done);
   void Request(uint64_t home, const std::string& vhost, const std::string& queue, int kind,
                bool no_ack, uint64_t connection, Reply done);
 

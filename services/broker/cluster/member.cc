@@ -643,7 +643,8 @@ void Member::Parts::DropTransientQueuesOfSilent() {
     silent.clear();  // the next leader decides afresh
     return;
   }
-  for (auto [m, quiet] : Silence(kSilentMemberMs)) {
+  for (const auto& [member, quiet] : Silence(kSilentMemberMs)) {
+    raft::NodeId m = member;  // captured below (a structured binding cannot be)
     if (!quiet) {
       silent.erase(m);
       continue;

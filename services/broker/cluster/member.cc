@@ -682,9 +682,7 @@ void Member::Parts::PromoteMirrorsOfSilent() {
       if (q.mirrors().members.empty()) return;
       auto key = std::make_pair(vhost, q.name());
       if (promoting_queues.count(key)) return;
-      const core::VHost* v = broker->FindVHost(vhost);
-      const core::Policy* policy = core::EffectivePolicy(v->policies(), true, q.name());
-      uint64_t to = core::PromotionCandidate(q, policy, alive);
+      uint64_t to = core::PromotionCandidate(q, broker->FindVHost(vhost)->PolicyOf(q), alive);
       if (to == 0) {  // no copy may take over: the queue waits for its home
         still_stuck.insert(key);
         if (!stuck_queues.count(key))

@@ -13,8 +13,7 @@ void MirrorPlanner::Plan(const std::vector<core::MemberName>& members) {
     for (const auto& [qname, q] : v->queues()) {
       if (proposed >= kPerTick) return;
       uint64_t home = q->remote() ? q->home() : broker_.self_member();
-      const core::Policy* policy = core::EffectivePolicy(v->policies(), true, qname);
-      std::vector<uint64_t> wanted = core::WantedMirrors(*q, policy, home, members);
+      std::vector<uint64_t> wanted = core::WantedMirrors(*q, v->PolicyOf(*q), home, members);
       if (wanted == q->mirrors().members) continue;
       auto key = std::make_pair(vname, qname);
       if (!in_flight_->insert(key).second) continue;

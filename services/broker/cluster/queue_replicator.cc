@@ -17,8 +17,8 @@ namespace {
 constexpr int64_t kTickMs = 100;
 constexpr int64_t kRetryMs = 1000;  // after a stream to a mirror broke
 
-size_t SyncBatch(const core::VHost& v, const std::string& queue) {
-  const core::Policy* p = core::EffectivePolicy(v.policies(), true, queue);
+size_t SyncBatch(const core::VHost& v, const core::Queue& queue) {
+  const core::Policy* p = v.PolicyOf(queue);
   const amqp::FieldValue* b = p ? p->definition.Find("ha-sync-batch-size") : nullptr;
   std::optional<int64_t> n = b ? b->AsInt() : std::nullopt;
   return n && *n > 0 ? static_cast<size_t>(*n) : QueueReplicator::kDefaultSyncBatch;
@@ -161,7 +161,7 @@ class QueueReplicator::Feed final : public core::QueueReplica {
   }
 
   void SendBacklog(core::Queue& q, uint64_t id, Mirror& m) {
-    size_t budget = SyncBatch(*r_.broker_.FindVHost(vhost_), name_);
+    size_t budget = SyncBatch(*r_.broker_.FindVHost(vhost_), q);
     auto it = index_.lower_bound(m.cursor);
     for (; it != index_.end() && it->first < m.sync_end && budget > 0; ++it, --budget)
       Send(id, m, it->first, it->second, {});

@@ -297,7 +297,7 @@ void VHost::MoveHome(const std::shared_ptr<Queue>& old, uint64_t new_home, Mirro
   auto q = std::make_shared<Queue>(*this, runtime_, name_, old->name(), std::move(o));
   queues_[q->name()] = q;
   old->MarkDeleted();
-  q->ApplyPolicy(EffectivePolicy(policies_, true, q->name()));
+  q->ApplyPolicy(PolicyOf(*old));
   if (!here || !broker_.mirror_source()) return;
   Persistence* store = persistence();
   for (MessagePtr& m : broker_.mirror_source()->TakeCopy(name_, q->name())) {

@@ -125,6 +125,12 @@ class VHost : public QueueHost {
   Status SetPolicy(Policy policy);
   Status ClearPolicy(const std::string& name);
   const std::map<std::string, Policy>& policies() const { return policies_; }
+  // The policy in effect for `queue`, as it was applied to it (null: none):
+  // no pattern is matched again.
+  const Policy* PolicyOf(const Queue& queue) const {
+    auto it = policies_.find(queue.policy_name());
+    return it == policies_.end() ? nullptr : &it->second;
+  }
 
   // Routes `message` from `exchange` (nullptr: the default exchange) and
   // enqueues it on every queue it reaches. `ticket` (when something waits

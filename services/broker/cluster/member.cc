@@ -622,7 +622,7 @@ void Member::Parts::ForEachQueueOn(
     const std::function<void(const std::string&, const core::Queue&)>& fn) const {
   for (const auto& [vname, v] : broker->vhosts())
     for (const auto& [qname, q] : v->queues())
-      if (q->remote() ? q->home() == member : member == id) fn(vname, *q);
+      if (broker->HomeOf(*q) == member) fn(vname, *q);
 }
 
 std::vector<std::pair<raft::NodeId, bool>> Member::Parts::Silence(int64_t ms) const {

@@ -12,7 +12,7 @@ void MirrorPlanner::Plan(const std::vector<core::MemberName>& members) {
   for (const auto& [vname, v] : broker_.vhosts()) {
     for (const auto& [qname, q] : v->queues()) {
       if (proposed >= kPerTick) return;
-      uint64_t home = q->remote() ? q->home() : broker_.self_member();
+      uint64_t home = broker_.HomeOf(*q);
       std::vector<uint64_t> wanted = core::WantedMirrors(*q, v->PolicyOf(*q), home, members);
       if (wanted == q->mirrors().members) continue;
       auto key = std::make_pair(vname, qname);

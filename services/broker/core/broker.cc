@@ -42,7 +42,7 @@ uint64_t Broker::PlaceQueue(const std::string& locator) const {
   for (uint64_t m : members) homed[m] = 0;
   for (const auto& [vname, v] : vhosts_)
     for (const auto& [qname, q] : v->queues())
-      if (auto it = homed.find(q->remote() ? q->home() : self_member_); it != homed.end())
+      if (auto it = homed.find(HomeOf(*q)); it != homed.end())
         ++it->second;
   auto fewest = std::min_element(homed.begin(), homed.end(), [](const auto& a, const auto& b) {
     return a.second < b.second;

@@ -137,6 +137,10 @@ class Broker {
   // it declares for its clients; and what reaches queues homed on other
   // members (null: none are, or they cannot be reached from here).
   uint64_t self_member() const { return self_member_; }
+  // The member that homes `queue`: its record's, or this one.
+  uint64_t HomeOf(const Queue& queue) const {
+    return queue.remote() ? queue.home() : self_member_;
+  }
   void set_self_member(uint64_t id) { self_member_ = id; }
   QueueRemote* remote() const { return remote_; }
   // This member's copies of queues it mirrors, for a promotion (null: none).

@@ -92,8 +92,7 @@ struct Applier {
     bool alone = broker.self_member() == 0;
     if (c.home != 0) {
       std::shared_ptr<Queue> q = v.value()->FindQueue(c.name);
-      uint64_t home = q && q->remote() ? q->home() : broker.self_member();
-      if (!q || home != c.home)
+      if (!q || broker.HomeOf(*q) != c.home)
         return Of(AmqpError(amqp::ReplyCode::kNotFound,
                             "no queue '" + c.name + "' in vhost '" + c.vhost +
                                 "' homed on member " + std::to_string(c.home)));

@@ -251,12 +251,10 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
   // Exclusive queues die with their connection, so only others are stored.
   // A queue homed elsewhere is stored as a record, so a restart routes to it.
   Persistence* store = definitions();
-  if (store && d.durable && !d.exclusive) {
-    o.store_id = store->NewQueueId();
-    store->PutQueue(QueueDef{name_, name, o.store_id, d.auto_delete, d.arguments, d.home, {}});
-  }
+  if (store && d.durable && !d.exclusive) o.store_id = store->NewQueueId();
   auto& q = queues_[name];
   q = std::make_shared<Queue>(*this, runtime_, name_, name, std::move(o));
+  StoreRecord(*q);
   q->ApplyPolicy(EffectivePolicy(policies_, true, name));
   return QueueDeclared{name, 0, 0};
 }
@@ -265,7 +263,7 @@ Status VHost::SetMirrors(const std::string& name, uint64_t home, Mirrors mirrors
                          uint64_t new_home) {
   std::shared_ptr<Queue> q = FindQueue(name);
   if (!q) return Err(ReplyCode::kNotFound, "no queue '" + name + "' in vhost '" + name_ + "'");
-  uint64_t is_home = q->remote() ? q->home() : broker_.self_member();
+  uint64_t is_home = broker_.HomeOf(*q);
   if (is_home != home || mirrors.epoch <= q->mirrors().epoch)
     return Err(ReplyCode::kPreconditionFailed,
                "stale mirror change for queue '" + name + "' in vhost '" + name_ + "': home " +
@@ -275,11 +273,15 @@ Status VHost::SetMirrors(const std::string& name, uint64_t home, Mirrors mirrors
     return Status::Ok();
   }
   q->set_mirrors(std::move(mirrors));
-  Persistence* store = definitions();
-  if (store && q->store_id() != 0)
-    store->PutQueue(QueueDef{name_, name, q->store_id(), q->auto_delete(), q->options().arguments,
-                             q->home(), q->mirrors()});
+  StoreRecord(*q);
   return Status::Ok();
+}
+
+void VHost::StoreRecord(const Queue& q) {
+  Persistence* store = definitions();
+  if (store && q.store_id() != 0)
+    store->PutQueue(QueueDef{name_, q.name(), q.store_id(), q.auto_delete(),
+                             q.options().arguments, q.home(), q.mirrors()});
 }
 
 void VHost::MoveHome(const std::shared_ptr<Queue>& old, uint64_t new_home, Mirrors mirrors) {
@@ -287,14 +289,12 @@ void VHost::MoveHome(const std::shared_ptr<Queue>& old, uint64_t new_home, Mirro
   QueueOptions o = old->options();
   o.mirrors = std::move(mirrors);
   o.home = here ? 0 : new_home;
-  if (Persistence* store = definitions(); store && o.store_id != 0) {
-    // What the store holds under the old id was this member's as the home:
-    // none of it is the queue's now, so a restart must not bring it back.
-    if (!old->remote()) o.store_id = store->NewQueueId();
-    store->PutQueue(QueueDef{name_, old->name(), o.store_id, o.auto_delete, o.arguments, o.home,
-                             o.mirrors});
-  }
+  // What the store holds under the old id was this member's as the home:
+  // none of it is the queue's now, so a restart must not bring it back.
+  if (Persistence* store = definitions(); store && o.store_id != 0 && !old->remote())
+    o.store_id = store->NewQueueId();
   auto q = std::make_shared<Queue>(*this, runtime_, name_, old->name(), std::move(o));
+  StoreRecord(*q);
   queues_[q->name()] = q;
   old->MarkDeleted();
   q->ApplyPolicy(PolicyOf(*old));

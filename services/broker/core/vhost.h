@@ -159,6 +159,9 @@ class VHost : public QueueHost {
 
  private:
   void DeclareBuiltins();
+  // Writes `queue`'s record to the store when it has one there (durable,
+  // not exclusive): its home and mirrors with it.
+  void StoreRecord(const Queue& queue);
   // The queue's home moves to `new_home` (docs/mirroring.md, "Failover"):
   // its object is replaced, keeping name, bindings and arguments. Moving
   // here, it is filled from this member's copy (Broker::mirror_source), each

@@ -511,6 +511,7 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   replicator_ = std::make_unique<cluster::QueueReplicator>(*broker_, *remote_queues_,
                                                            member_->gate(), *runtime_,
                                                            &queue_home_->copies());
+  broker_->set_mirror_sync(replicator_.get());
   std::lock_guard<std::mutex> lock(known_mu_);
   known_ids_ = member_->known_ids();
 }
@@ -518,6 +519,7 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
 void Node::DropMember() {
   if (broker_) broker_->set_remote(nullptr);
   if (broker_) broker_->set_mirror_source(nullptr);
+  if (broker_) broker_->set_mirror_sync(nullptr);
   if (member_) member_->ForwardThrough(nullptr);
   replicator_.reset();
   remote_queues_.reset();

@@ -1,5 +1,6 @@
 // purge_queue [-p vhost] QUEUE, delete_queue [-p vhost] [--if-empty]
-// [--if-unused] QUEUE, close_connection NAME_OR_ID EXPLANATION.
+// [--if-unused] QUEUE, sync_queue [-p vhost] QUEUE, cancel_sync_queue
+// [-p vhost] QUEUE, close_connection NAME_OR_ID EXPLANATION.
 #include "ctl/command.h"
 
 namespace warren::ctl {
@@ -31,6 +32,27 @@ void PurgeQueue(Commands& commands) {
         request.set_vhost(args->vhost);
         request.set_name(args->name);
         ctx.client.Call(&v1::Admin::Stub::PurgeQueue, request);
+      });
+  Commands::AddVhost(command, args->vhost);
+  command->add_option("queue", args->name, "the queue")->required();
+}
+
+// The mirrors not in sync copy the queue's backlog (or stop): asked of the
+// home, which goes on serving (docs/mirroring.md, "ha-sync-mode").
+void SyncQueue(Commands& commands, bool cancel) {
+  auto args = Args<QueueArgs>();
+  CLI::App* command = commands.Add(
+      cancel ? "cancel_sync_queue" : "sync_queue",
+      cancel ? "Stops the mirrors of a mirrored queue that are not in sync from copying it"
+             : "Makes the mirrors of a mirrored queue that are not in sync copy it",
+      [args, cancel](Context& ctx) {
+        ctx.out.Info(std::string(cancel ? "Stopping synchronising " : "Synchronising ") +
+                     InVhost(args->name, "in", args->vhost) + "...");
+        v1::SyncQueueRequest request;
+        request.set_vhost(args->vhost);
+        request.set_name(args->name);
+        request.set_cancel(cancel);
+        ctx.client.Call(&v1::Admin::Stub::SyncQueue, request);
       });
   Commands::AddVhost(command, args->vhost);
   command->add_option("queue", args->name, "the queue")->required();
@@ -82,6 +104,8 @@ void CloseConnection(Commands& commands) {
 void AddQueueCommands(Commands& commands) {
   PurgeQueue(commands);
   DeleteQueue(commands);
+  SyncQueue(commands, /*cancel=*/false);
+  SyncQueue(commands, /*cancel=*/true);
   CloseConnection(commands);
 }
 

@@ -15,6 +15,11 @@ The tests prove that:
 - an exclusive queue is never mirrored;
 - mirrors copy the messages a queue held before it was mirrored and then join
   the in-sync set (synchronised_slave_pids), while the queue keeps serving;
+- with `ha-sync-mode: manual` (RabbitMQ's default) mirrors hold only the
+  messages published after them, until `warrenctl sync_queue` (asked through
+  any node) copies the rest, or until the older messages were consumed;
+  `cancel_sync_queue` is taken; both refuse a queue that is not mirrored or
+  does not exist;
 - a mirror whose process is stopped (SIGSTOP) delays confirms by a bounded
   time only: it leaves the in-sync set, publishers are confirmed without it,
   and once it runs again it copies the queue again and is back in sync;
@@ -154,6 +159,7 @@ class MirrorPlacementTest(SharedClusterTest):
             held = [ch.basic_get("backlog.q") for _ in range(5)]
             self.assertTrue(all(m is not None for m, _, _ in held))
             self.set_policy("backlog", "^backlog\\.", {"ha-mode": "all",
+                                                       "ha-sync-mode": "automatic",
                                                        "ha-sync-batch-size": 64})
             wait_mirrored(self.cluster, "backlog.q", ["warren@c2", "warren@c3"])
             publish(self.n3, "backlog.q", bodies(100))  # the queue serves during the sync
@@ -167,6 +173,46 @@ class MirrorPlacementTest(SharedClusterTest):
         with connect(self.n1) as conn:
             count = conn.channel().queue_declare("backlog.q", passive=True).method.message_count
         self.assertEqual(count, 598)
+
+    def test_manual_mirrors_take_new_messages_and_sync_when_asked_or_drained(self):
+        declare(self.n1, "manual.q", durable=True)
+        publish(self.n1, "manual.q", bodies(50))
+        self.set_policy("manual", "^manual\\.", {"ha-mode": "all", "ha-sync-mode": "manual"})
+        wait_mirrored(self.cluster, "manual.q", ["warren@c2", "warren@c3"])
+        publish(self.n2, "manual.q", bodies(10))  # confirmed: the mirrors hold the new ones
+        # Never given the 50 older messages, which are still queued.
+        self.assertEqual(mirrors(self.n1, "manual.q")[1], [])
+        # Asked through nodes that are not the home: the home does it.
+        warrenctl(self.n3, "cancel_sync_queue", "manual.q")
+        self.assertIn("cancel_sync_queue: 2 mirror(s) of queue 'manual.q' in vhost '/' stop "
+                      "copying its backlog", self.n1.logs())
+        warrenctl(self.n2, "sync_queue", "manual.q")
+        wait_in_sync(self.cluster, "manual.q", ["warren@c2", "warren@c3"])
+        with connect(self.n3) as conn:
+            count = conn.channel().queue_declare("manual.q", passive=True).method.message_count
+        self.assertEqual(count, 60, "the queue kept serving what it held")
+
+        # Without sync_queue, a manual mirror is in sync once the queue held
+        # nothing it lacks.
+        declare(self.n1, "manual.drained", durable=True)
+        publish(self.n1, "manual.drained", bodies(20))
+        wait_mirrored(self.cluster, "manual.drained", ["warren@c2", "warren@c3"])
+        self.assertEqual(mirrors(self.n1, "manual.drained")[1], [])
+        with connect(self.n2) as conn:
+            ch = conn.channel()
+            for _ in range(20):
+                method, _, _ = ch.basic_get("manual.drained", auto_ack=True)
+                self.assertIsNotNone(method)
+        wait_in_sync(self.cluster, "manual.drained", ["warren@c2", "warren@c3"])
+
+    def test_sync_queue_names_what_it_cannot_sync(self):
+        declare(self.n1, "plain.unmirrored", durable=True)
+        code, _, err = warrenctl(self.n2, "sync_queue", "plain.unmirrored", check=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn("queue 'plain.unmirrored' in vhost '/' is not mirrored", err)
+        code, _, err = warrenctl(self.n2, "cancel_sync_queue", "no.such.queue", check=False)
+        self.assertNotEqual(code, 0)
+        self.assertIn("queue 'no.such.queue' in vhost '/' does not exist", err)
 
 
 class MirrorFailureTest(unittest.TestCase):
@@ -196,7 +242,8 @@ class MirrorFailureTest(unittest.TestCase):
     def test_a_mirror_killed_while_idle_leaves_the_in_sync_set_and_syncs_again(self):
         with Cluster(self) as c:
             n1, n2, n3 = c.nodes
-            warrenctl(n2, "set_policy", "ha-all", "^", json.dumps({"ha-mode": "all"}))
+            warrenctl(n2, "set_policy", "ha-all", "^", json.dumps(
+                {"ha-mode": "all", "ha-sync-mode": "automatic"}))
             declare(n1, "idle.q", durable=True)
             publish(n1, "idle.q", bodies(30))
             wait_in_sync(c, "idle.q", ["warren@c2", "warren@c3"])

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -330,6 +331,45 @@ grpc::Status AdminService::PurgeQueue(grpc::ServerContext* call, const v1::Queue
     out->set_messages(n);
     return s;
   });
+}
+
+// Asked of the queue's home; a home on another member answers over the
+// Queues stream, within 5 s or the call fails as unavailable.
+grpc::Status AdminService::SyncQueue(grpc::ServerContext* call, const v1::SyncQueueRequest* r,
+                                     v1::Empty*) {
+  std::string vhost = VHostOf(r->vhost());
+  auto answer = std::make_shared<std::promise<warren::Status>>();
+  std::future<warren::Status> answered = answer->get_future();
+  grpc::Status status = Run(call, Need::kManagement, vhost, [&](const Caller& c) {
+    if (grpc::Status s = Permit(c, vhost, core::Access::kConfigure, "queue", r->name()); !s.ok())
+      return s;
+    std::shared_ptr<core::Queue> q = broker().FindVHost(vhost)->FindQueue(r->name());
+    if (!q) return NoQueue(r->name(), vhost);
+    if (q->mirrors().members.empty())
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "queue '" + r->name() + "' in vhost '" + vhost + "' is not mirrored");
+    core::QueueRemote* remote = broker().remote();
+    if (q->remote() && remote) {
+      std::string down = core::HomeDown(remote->NodeName(q->home()), r->name(), q->durable(), vhost);
+      remote->SyncMirrors(q->home(), vhost, r->name(), r->cancel(),
+                          [answer, down](core::RemoteReply reply) {
+                            answer->set_value(reply.unreachable
+                                                  ? warren::Status(Error{404, down})
+                                                  : reply.status);
+                          });
+      return grpc::Status::OK;
+    }
+    core::MirrorSync* sync = broker().mirror_sync();
+    answer->set_value(sync ? sync->SyncMirrors(vhost, r->name(), r->cancel())
+                           : warren::Status(Error{404, "this node homes no mirrored queue"}));
+    return grpc::Status::OK;
+  });
+  if (!status.ok()) return status;
+  if (answered.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "the home of queue '" + r->name() + "' in vhost '" + vhost +
+                            "' did not answer");
+  return ToGrpc(answered.get());
 }
 
 grpc::Status AdminService::DeleteQueue(grpc::ServerContext* call, const v1::DeleteQueueRequest* r,

@@ -95,6 +95,7 @@ class AdminService final : public v1::Admin::Service {
                              v1::ListConsumersResponse*) override;
   grpc::Status PurgeQueue(grpc::ServerContext*, const v1::QueueRef*,
                           v1::PurgeQueueResponse*) override;
+  grpc::Status SyncQueue(grpc::ServerContext*, const v1::SyncQueueRequest*, v1::Empty*) override;
   grpc::Status DeleteQueue(grpc::ServerContext*, const v1::DeleteQueueRequest*,
                            v1::DeleteQueueResponse*) override;
   grpc::Status CloseConnection(grpc::ServerContext*, const v1::CloseConnectionRequest*,

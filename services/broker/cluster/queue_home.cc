@@ -59,6 +59,8 @@ class QueueHome::Session final {
       case Op::CANCEL: Cancel(op.id()); return true;
       case Op::GET: Get(op); return true;
       case Op::PURGE: Purge(op); return true;
+      case Op::SYNC_MIRRORS:
+      case Op::CANCEL_SYNC: SyncMirrors(op); return true;
       case Op::STAT: Stat(op); return true;
       case Op::PROPOSE: Propose(op); return true;
       case Op::DIRECT_REPLY: DirectReply(op); return true;
@@ -412,6 +414,17 @@ class QueueHome::Session final {
     Op r = Reply(op.id());
     r.set_count(static_cast<uint32_t>(q.value()->Purge()));
     Out(std::move(r));
+  }
+
+  void SyncMirrors(Op& op) {
+    auto q = QueueOf(op);
+    if (!q.ok()) return Refuse(op.id(), q.error());
+    core::MirrorSync* sync = broker_.mirror_sync();
+    Status s = sync ? sync->SyncMirrors(op.vhost(), op.queues(0), op.kind() == Op::CANCEL_SYNC)
+                    : core::AmqpError(amqp::ReplyCode::kPreconditionFailed,
+                                      "queue '" + op.queues(0) + "' is not mirrored");
+    if (!s.ok()) return Refuse(op.id(), s.error());
+    Out(Reply(op.id()));
   }
 
   void Stat(Op& op) {

@@ -1,6 +1,7 @@
 #include "broker/cluster/queue_replicator.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -8,6 +9,7 @@
 #include "broker/cluster/mirror_copies.h"
 #include "broker/cluster/remote_queues.h"
 #include "broker/core/broker.h"
+#include "broker/core/errors.h"
 #include "common/text.h"
 
 namespace warren::cluster {
@@ -52,6 +54,18 @@ class QueueReplicator::Feed final : public core::QueueReplica {
   }
 
   bool Of(const std::shared_ptr<core::Queue>& q) const { return queue_.lock() == q; }
+
+  // The mirrors not in sync copy the backlog (or, with `cancel`, stop);
+  // how many they are.
+  size_t Sync(bool cancel) {
+    size_t n = 0;
+    for (auto& [id, m] : mirrors_) {
+      if (m.state == State::kInSync || m.state == State::kJoining) continue;
+      m.asked = !cancel;
+      ++n;
+    }
+    return n;
+  }
 
   // core::QueueReplica
   void Entered(const core::QueueEntry& e, const core::Ticket& ticket) override {
@@ -116,6 +130,9 @@ class QueueReplicator::Feed final : public core::QueueReplica {
     int64_t retry_at_ms = 0;
     bool proposing = false;
     uint64_t breaks = 0;  // RemoteQueues::Breaks when it started
+    // Whether it copies the backlog, as an operator said (sync_queue: yes,
+    // cancel_sync_queue: no) since it last joined; else as the policy says.
+    std::optional<bool> asked;
   };
 
   void Step(core::Queue& q, uint64_t id, Mirror& m, int64_t now) {
@@ -133,10 +150,12 @@ class QueueReplicator::Feed final : public core::QueueReplica {
       Fail(id, m);
     }
     if (!m.started && now >= m.retry_at_ms) Start(q, id, m);
-    if (m.state == State::kSyncing && m.started) SendBacklog(q, id, m);
-    if (m.state == State::kSyncing && m.started && m.cursor >= m.sync_end &&
-        unknown_unacked_ == 0 && m.unheld.empty())
+    if (m.state == State::kSyncing && m.started && Copies(q, m)) SendBacklog(q, id, m);
+    if (m.state == State::kSyncing && m.started && HoldsBacklog(m) && unknown_unacked_ == 0 &&
+        m.unheld.empty()) {
       m.state = State::kJoining;
+      m.asked.reset();
+    }
     if ((m.state == State::kJoining || m.state == State::kLeaving) && !m.proposing)
       Propose(q, id, m);
   }
@@ -158,6 +177,16 @@ class QueueReplicator::Feed final : public core::QueueReplica {
         if (e != index_.end()) Send(id, m, seq, e->second, sent.ticket, /*again=*/true);
       }
     }
+  }
+
+  bool Copies(const core::Queue& q, const Mirror& m) const {
+    return m.asked.value_or(core::SyncsByItself(q, r_.broker_.FindVHost(vhost_)->PolicyOf(q)));
+  }
+
+  // Every entry the queue held when the mirror started went to it, or has
+  // left the queue since (a manual mirror waits for that).
+  bool HoldsBacklog(const Mirror& m) const {
+    return m.cursor >= m.sync_end || index_.empty() || index_.begin()->first >= m.sync_end;
   }
 
   void SendBacklog(core::Queue& q, uint64_t id, Mirror& m) {
@@ -291,6 +320,28 @@ QueueReplicator::QueueReplicator(core::Broker& broker, RemoteQueues& remote,
 QueueReplicator::~QueueReplicator() {
   runtime_.Cancel(timer_);
   for (auto& [key, feed] : feeds_) feed->Drop(false);
+}
+
+Status QueueReplicator::SyncMirrors(const std::string& vhost, const std::string& queue,
+                                    bool cancel) {
+  core::VHost* v = broker_.FindVHost(vhost);
+  std::shared_ptr<core::Queue> q = v ? v->FindQueue(queue) : nullptr;
+  std::string named = "queue '" + queue + "' in vhost '" + vhost + "'";
+  if (!q || q->remote() || q->deleted())
+    return core::AmqpError(amqp::ReplyCode::kNotFound, "no " + named + " is homed here");
+  if (q->mirrors().members.empty())
+    return core::AmqpError(amqp::ReplyCode::kPreconditionFailed, named + " is not mirrored");
+  std::unique_ptr<Feed>& feed = feeds_[std::make_pair(vhost, queue)];
+  if (!feed || !feed->Of(q)) {  // mirrored since the last tick
+    if (feed) feed->Drop(true);
+    feed = std::make_unique<Feed>(*this, q);
+    feed->Tick();
+  }
+  size_t n = feed->Sync(cancel);
+  spdlog::info("cluster: {}: {} mirror(s) of queue '{}' in vhost '{}' {} its backlog",
+               cancel ? "cancel_sync_queue" : "sync_queue", n, LogSafe(queue), LogSafe(vhost),
+               cancel ? "stop copying" : "copy");
+  return {};
 }
 
 void QueueReplicator::Tick() {

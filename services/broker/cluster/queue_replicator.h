@@ -17,6 +17,9 @@
 //
 // A sync sends the entries the queue holds in batches of ha-sync-batch-size
 // a tick while publishes go on (their entries go to the mirror at once).
+// With ha-sync-mode manual (RabbitMQ's default) a mirror gets only the new
+// entries, and joins once the older ones left the queue, or once an operator
+// asks for a sync (SyncMirrors).
 // When the feed starts (a new record, a restarted home), mirrors the record
 // lists in sync have not been shown to hold this home's entries: the feed
 // proposes them out of the in-sync set first, and syncs them again.
@@ -31,6 +34,7 @@
 #include <utility>
 
 #include "broker/core/command.h"
+#include "broker/core/mirroring.h"
 #include "common/runtime.h"
 
 namespace warren::core {
@@ -42,20 +46,23 @@ namespace warren::cluster {
 class RemoteQueues;
 class MirrorCopies;
 
-class QueueReplicator {
+class QueueReplicator final : public core::MirrorSync {
  public:
   static constexpr int64_t kSilentMirrorMs = 5000;
   static constexpr size_t kDefaultSyncBatch = 4096;
 
   QueueReplicator(core::Broker& broker, RemoteQueues& remote, core::MetadataGate& gate,
                   Runtime& runtime, MirrorCopies* copies);
-  ~QueueReplicator();
+  ~QueueReplicator() override;
   QueueReplicator(const QueueReplicator&) = delete;
   QueueReplicator& operator=(const QueueReplicator&) = delete;
 
   // Starts, steps and stops feeds as the records say; prunes the copies
   // this member no longer mirrors.
   void Tick();
+
+  // core::MirrorSync (warrenctl sync_queue, cancel_sync_queue).
+  Status SyncMirrors(const std::string& vhost, const std::string& queue, bool cancel) override;
 
  private:
   class Feed;

@@ -640,6 +640,12 @@ void RemoteQueues::Purge(uint64_t home, const std::string& vhost, const std::str
   Request(home, vhost, queue, Op::PURGE, false, connection, std::move(done));
 }
 
+void RemoteQueues::SyncMirrors(uint64_t home, const std::string& vhost, const std::string& queue,
+                               bool cancel, Reply done) {
+  Request(home, vhost, queue, cancel ? Op::CANCEL_SYNC : Op::SYNC_MIRRORS, false, 0,
+          std::move(done));
+}
+
 void RemoteQueues::Stat(uint64_t home, const std::string& vhost, const std::string& queue,
                         uint64_t connection, Reply done) {
   Request(home, vhost, queue, Op::STAT, false, connection, std::move(done));

@@ -71,6 +71,8 @@ class RemoteQueues final : public core::QueueRemote, public Forwarder {
               std::vector<uint64_t> deliveries) override;
   void Get(uint64_t home, const std::string& vhost, const std::string& queue, bool no_ack,
            uint64_t connection, Reply done) override;
+  void SyncMirrors(uint64_t home, const std::string& vhost, const std::string& queue, bool cancel,
+                   Reply done) override;
   void Purge(uint64_t home, const std::string& vhost, const std::string& queue,
              uint64_t connection, Reply done) override;
   void Stat(uint64_t home, const std::string& vhost, const std::string& queue,

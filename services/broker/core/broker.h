@@ -146,6 +146,9 @@ class Broker {
   // This member's copies of queues it mirrors, for a promotion (null: none).
   void set_mirror_source(MirrorSource* source) { mirror_source_ = source; }
   MirrorSource* mirror_source() const { return mirror_source_; }
+  // The feeds of mirrored queues homed here, for sync_queue (null: none).
+  void set_mirror_sync(MirrorSync* sync) { mirror_sync_ = sync; }
+  MirrorSync* mirror_sync() const { return mirror_sync_; }
   void set_remote(QueueRemote* remote) { remote_ = remote; }
   // The member a new queue is homed on, by its locator (VHost::QueueLocator):
   // client-local (this node), min-masters / balanced (the member homing the
@@ -217,6 +220,7 @@ class Broker {
   uint64_t self_member_ = 0;
   QueueRemote* remote_ = nullptr;
   MirrorSource* mirror_source_ = nullptr;
+  MirrorSync* mirror_sync_ = nullptr;
   uint64_t permissions_epoch_ = 0;
   std::map<uint64_t, ClientConnection*> clients_;
   BrokerCounters counters_;

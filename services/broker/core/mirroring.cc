@@ -69,6 +69,13 @@ std::vector<uint64_t> WantedMirrors(const Queue& queue, const Policy* policy, ui
   return out;
 }
 
+bool SyncsByItself(const Queue& queue, const Policy* policy) {
+  if (IsQuorum(queue)) return true;
+  const amqp::FieldValue* mode = policy ? policy->definition.Find("ha-sync-mode") : nullptr;
+  const std::string* text = mode ? mode->AsString() : nullptr;
+  return text && *text == "automatic";
+}
+
 uint64_t PromotionCandidate(const Queue& queue, const Policy* policy,
                             const std::vector<uint64_t>& alive) {
   auto is_alive = [&](uint64_t id) {

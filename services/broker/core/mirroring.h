@@ -15,6 +15,7 @@
 #include "broker/core/message.h"
 #include "broker/core/persistence.h"
 #include "broker/core/policy.h"
+#include "common/status.h"
 
 namespace warren::core {
 
@@ -41,6 +42,13 @@ inline constexpr size_t kQuorumCopies = 3;
 std::vector<uint64_t> WantedMirrors(const Queue& queue, const Policy* policy, uint64_t home,
                                     const std::vector<MemberName>& members);
 
+// Whether a mirror that is not in sync copies the queue's backlog by
+// itself: ha-sync-mode automatic, and a quorum queue always. Otherwise
+// (manual, RabbitMQ's default when the key is absent) it holds only what
+// joins the queue after it, and is in sync once the older entries are gone
+// or an operator asked for a sync (MirrorSync).
+bool SyncsByItself(const Queue& queue, const Policy* policy);
+
 // The mirror that takes over a queue whose home is gone (docs/mirroring.md,
 // "Failover"): the lowest-id mirror in sync among `alive` members. Only
 // with ha-promote-on-failure "always" in the policy, when none is in sync,
@@ -61,6 +69,18 @@ class MirrorSource {
   // Takes this member's copy of `queue`: its messages in queue order, none
   // when it holds no copy.
   virtual std::vector<MessagePtr> TakeCopy(const std::string& vhost, const std::string& queue) = 0;
+};
+
+// A sync asked for by an operator (docs/mirroring.md, "ha-sync-mode"): the
+// home's feeds (cluster/queue_replicator.h).
+class MirrorSync {
+ public:
+  virtual ~MirrorSync() = default;
+  // warrenctl sync_queue: the mirrors of `queue` (homed here) that are not
+  // in sync copy its backlog now, as with ha-sync-mode automatic; with
+  // `cancel` (cancel_sync_queue), they stop copying it and wait, as with
+  // manual. 406 when the queue is not mirrored, 404 when it is not here.
+  virtual Status SyncMirrors(const std::string& vhost, const std::string& queue, bool cancel) = 0;
 };
 
 // `mirrors` with the in-sync set cut to the members it still has, and the

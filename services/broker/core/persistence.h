@@ -52,7 +52,7 @@ struct QueueDef {
   bool auto_delete = false;
   amqp::FieldTable arguments;
   uint64_t home = 0;  // the member holding its messages; 0: this node
-  Mirrors mirrors;
+  Mirrors mirrors{};
 };
 
 struct BindingDef {

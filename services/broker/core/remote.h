@@ -104,6 +104,10 @@ class QueueRemote {
                    uint64_t connection, Reply done) = 0;
   virtual void Purge(uint64_t home, const std::string& vhost, const std::string& queue,
                      uint64_t connection, Reply done) = 0;
+  // warrenctl sync_queue (or with `cancel`, cancel_sync_queue) of a
+  // mirrored queue homed at `home` (core::MirrorSync).
+  virtual void SyncMirrors(uint64_t home, const std::string& vhost, const std::string& queue,
+                           bool cancel, Reply done) = 0;
   // The queue's message and consumer counts.
   virtual void Stat(uint64_t home, const std::string& vhost, const std::string& queue,
                     uint64_t connection, Reply done) = 0;

@@ -247,6 +247,33 @@ TEST_F(QueueHomeTest, PurgeAndStatAnswerWithTheQueuesCounts) {
   EXPECT_EQ(sent[2].count(), 0u);
 }
 
+TEST_F(QueueHomeTest, SyncRequestsGoToTheFeedsOfQueuesHomedHere) {
+  Declare("q");
+  Send({Request(Op::SYNC_MIRRORS, 1, "q")});
+  std::vector<Op> sent = Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].code(), 406u) << "no feeds here: not mirrored";
+
+  struct Feeds final : core::MirrorSync {
+    std::vector<std::string> asked;
+    Status SyncMirrors(const std::string& vhost, const std::string& queue, bool cancel) override {
+      asked.push_back((cancel ? "cancel " : "sync ") + vhost + " " + queue);
+      return {};
+    }
+  } feeds;
+  broker_.set_mirror_sync(&feeds);
+  Declare("elsewhere", /*node=*/2);
+  Send({Request(Op::SYNC_MIRRORS, 2, "q"), Request(Op::CANCEL_SYNC, 3, "q"),
+        Request(Op::SYNC_MIRRORS, 4, "elsewhere")});
+  sent = Sent();
+  broker_.set_mirror_sync(nullptr);
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0].code(), 0u);
+  EXPECT_EQ(sent[1].code(), 0u);
+  EXPECT_EQ(sent[2].code(), 404u) << "not homed here";
+  EXPECT_EQ(feeds.asked, (std::vector<std::string>{"sync / q", "cancel / q"}));
+}
+
 TEST_F(QueueHomeTest, RequestsForQueuesItDoesNotHomeAreRefusedWithTheirCode) {
   Declare("elsewhere", /*node=*/2);  // a record: homed on member 2
   Op long_name = Request(Op::STAT, 2, std::string(256, 'q'));
@@ -330,6 +357,7 @@ TEST_F(QueueHomeTest, AMirrorKeepsWhatTheHomeFeedsItAndNothingElse) {
     void Get(uint64_t, const std::string&, const std::string&, bool, uint64_t, Reply) override {}
     void Purge(uint64_t, const std::string&, const std::string&, uint64_t, Reply) override {}
     void Stat(uint64_t, const std::string&, const std::string&, uint64_t, Reply) override {}
+    void SyncMirrors(uint64_t, const std::string&, const std::string&, bool, Reply) override {}
     void DirectReply(uint64_t, core::MessagePtr) override {}
   } names;
   broker_.set_remote(&names);

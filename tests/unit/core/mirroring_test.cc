@@ -95,6 +95,26 @@ TEST_F(MirroringTest, AQuorumQueueHasThreeCopiesAndAnExclusiveQueueNone) {
   EXPECT_TRUE(Wanted("mine", Mode("all")).empty());
 }
 
+TEST_F(MirroringTest, OnlyAutomaticSyncModeAndQuorumQueuesCopyTheBacklogByThemselves) {
+  DeclareQueue("q");
+  amqp::FieldTable quorum;
+  quorum.Set("x-queue-type", FieldValue::Str("quorum"));
+  DeclareQueue("qq", quorum);
+  auto syncs = [&](const std::string& name, amqp::FieldTable definition) {
+    Policy p{"/", "p", ".*", ApplyTo::kAll, 0, std::move(definition), {}};
+    return SyncsByItself(*vh_->FindQueue(name), &p);
+  };
+  amqp::FieldTable automatic = Mode("all"), manual = Mode("all");
+  automatic.Set("ha-sync-mode", FieldValue::Str("automatic"));
+  manual.Set("ha-sync-mode", FieldValue::Str("manual"));
+  EXPECT_TRUE(syncs("q", automatic));
+  EXPECT_FALSE(syncs("q", manual));
+  EXPECT_FALSE(syncs("q", Mode("all"))) << "RabbitMQ's default is manual";
+  EXPECT_FALSE(SyncsByItself(*vh_->FindQueue("q"), nullptr));
+  EXPECT_TRUE(SyncsByItself(*vh_->FindQueue("qq"), nullptr));
+  EXPECT_TRUE(syncs("qq", manual)) << "a quorum queue replicates everything";
+}
+
 TEST_F(MirroringTest, NextMirrorsRaisesTheEpochAndKeepsOnlyMirrorsStillThereInSync) {
   Mirrors now{{2, 3}, {2, 3}, 4};
   Mirrors next = NextMirrors(now, {3, 4});

@@ -33,6 +33,7 @@ class QueueRecordTest : public CoreTest {
     void Get(uint64_t, const std::string&, const std::string&, bool, uint64_t, Reply) override {}
     void Purge(uint64_t, const std::string&, const std::string&, uint64_t, Reply) override {}
     void Stat(uint64_t, const std::string&, const std::string&, uint64_t, Reply) override {}
+    void SyncMirrors(uint64_t, const std::string&, const std::string&, bool, Reply) override {}
     void DirectReply(uint64_t, core::MessagePtr) override {}
   };
 

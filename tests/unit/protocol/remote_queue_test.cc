@@ -155,6 +155,9 @@ class FakeHome final : public core::QueueRemote {
     r.message_count = messages;
     Later([done, r] { done(r); });
   }
+  void SyncMirrors(uint64_t, const std::string&, const std::string&, bool, Reply done) override {
+    Later([done, r = Answer()] { done(r); });
+  }
   void Stat(uint64_t, const std::string&, const std::string&, uint64_t, Reply done) override {
     {
       std::lock_guard lock(mu_);

@@ -31,6 +31,11 @@ The tests prove that:
   mirror and syncs, and at the end every confirmed message is there, each
   once, nothing that was never published, those the killed home held marked
   redelivered;
+- consumers on the surviving nodes, left with deliveries unacked when the
+  home is killed, are not cancelled: they follow the queue to its new home
+  (on their own node or another) and consume every message, those consumed
+  twice marked redelivered, and what is published after; a consumer that
+  asked `x-cancel-on-ha-failover: true` gets basic.cancel instead;
 - a queue whose mirrors are not in sync does not move when its home dies
   (ha-promote-on-failure defaults to when-synced) and is refused as down.
 
@@ -286,6 +291,39 @@ class PublisherThread(threading.Thread):
                 time.sleep(0.05)
 
 
+class AckingConsumer:
+    """A consumer on its own connection that keeps what it is delivered and
+    acks it when told (ack_all), so deliveries can be left unacked."""
+
+    def __init__(self, node, queue, arguments=None, prefetch=10):
+        self.conn = connect(node)
+        self.ch = self.conn.channel()
+        self.ch.basic_qos(prefetch_count=prefetch)
+        self.unacked, self.got = [], []  # (body, redelivered)
+        self.cancelled = False
+        self.ch.add_on_cancel_callback(lambda _frame: setattr(self, "cancelled", True))
+        self.ch.basic_consume(queue, self.on_message, arguments=arguments)
+
+    def on_message(self, _ch, method, _props, body):
+        self.unacked.append((method.delivery_tag, body, method.redelivered))
+
+    def pump(self):
+        """Reads what the node sent (the client's I/O loop, for 50 ms)."""
+        self.conn.process_data_events(time_limit=0.05)
+
+    def ack_all(self):
+        for tag, body, redelivered in self.unacked:
+            self.ch.basic_ack(tag)
+            self.got.append((body, redelivered))
+        self.unacked = []
+
+    def close(self):
+        try:
+            self.conn.close()
+        except (pika.exceptions.AMQPError, OSError):
+            pass
+
+
 class FailoverTest(unittest.TestCase):
     def home(self, cluster, queue, among):
         """The node `among`'s first node lists as `queue`'s home."""
@@ -338,6 +376,59 @@ class FailoverTest(unittest.TestCase):
             self.assertEqual(confirmed - set(got), set(), "every confirmed message is there")
             self.assertEqual(set(got) - sent, set(), "nothing that was never published")
             self.assertEqual(len(got), len(set(got)), "each once")
+
+    def test_consumers_on_the_other_nodes_follow_the_queue_to_its_new_home(self):
+        with Cluster(self) as c:
+            n1, n2, n3 = c.nodes
+            warrenctl(n2, "set_policy", "ha-all", "^", json.dumps(
+                {"ha-mode": "all", "ha-sync-mode": "automatic"}))
+            declare(n1, "follow.q", durable=True)
+            declare(n1, "cancel.q", durable=True)
+            sent = bodies(200)
+            publish(n1, "follow.q", sent)
+            publish(n1, "cancel.q", bodies(5))
+            wait_in_sync(c, "follow.q", ["warren@c2", "warren@c3"])
+            wait_in_sync(c, "cancel.q", ["warren@c2", "warren@c3"])
+            # One consumer on each surviving node: whichever becomes the new
+            # home, one follows the queue there and the other to another node.
+            followers = [AckingConsumer(n2, "follow.q"), AckingConsumer(n3, "follow.q")]
+            leaver = AckingConsumer(n3, "cancel.q",
+                                    arguments={"x-cancel-on-ha-failover": True})
+            everyone = followers + [leaver]
+            try:
+                def consumed(count):
+                    for k in everyone:
+                        k.pump()
+                    for k in followers:
+                        k.ack_all()
+                    return sum(len(k.got) for k in followers) >= count or None
+                wait_for(lambda: consumed(40), "40 acked before the kill", timeout=30)
+                for k in everyone:  # the window each holds unacked when its home dies
+                    k.pump()
+                n1.kill()
+                wait_for(lambda: consumed(len(sent)) and leaver.cancelled,
+                         "every message consumed after the failover, and basic.cancel for "
+                         "the consumer that asked for it", timeout=40)
+                self.assertEqual([k.cancelled for k in followers], [False, False],
+                                 "followers are never cancelled")
+                publish(n2, "follow.q", [b"after the failover"])
+                wait_for(lambda: consumed(len(sent) + 1) and
+                         any(body == b"after the failover" for k in followers
+                             for body, _ in k.got),
+                         "a message published after the failover consumed", timeout=20)
+                got = [g for k in followers for g in k.got]
+            finally:
+                for k in everyone:
+                    k.close()
+            bodies_got = [body for body, _ in got]
+            self.assertEqual(set(sent) - set(bodies_got), set(), "every message consumed")
+            self.assertEqual(set(bodies_got) - set(sent), {b"after the failover"},
+                             "nothing that was never published")
+            # A message consumed twice came back marked redelivered: at most
+            # one of its deliveries is not.
+            first = [body for body, redelivered in got if not redelivered]
+            self.assertEqual(len(first), len(set(first)),
+                             "a message delivered twice without the redelivered flag")
 
     def test_a_queue_with_no_mirror_in_sync_does_not_move(self):
         with Cluster(self) as c:

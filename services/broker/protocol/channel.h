@@ -177,6 +177,12 @@ class Channel : public core::ConsumerSink,
   // back to their homes (those of consumer `of`; null: all).
   void ReleaseHeldRemote();
   void RequeueHeldRemote(const core::Consumer* of);
+  // channel_failover.cc: a consumer of a mirrored queue whose home went
+  // (docs/mirroring.md, "Consumers across a failover") follows the queue to
+  // its next home, unless it asked x-cancel-on-ha-failover.
+  bool Follows(const core::Consumer& c);
+  void FollowLater(const std::string& tag);
+  void Follow(const std::string& tag);
   // Confirms publish `seq` (ack, or nack when refused) once its ticket is
   // done. Confirms and commit-oks go out in publish order.
   void Confirm(uint64_t seq, const core::Ticket& ticket);
@@ -215,6 +221,9 @@ class Channel : public core::ConsumerSink,
   uint16_t prefetch_count_ = 0;         // for consumers created from now on
   uint16_t global_prefetch_ = 0;        // whole channel (global=true)
   uint64_t consumer_unacked_ = 0;       // unacked deliveries to consumers
+  // Consumers following their mirrored queue to its next home: tag -> when
+  // their home went (ms), for the bound on how long they wait.
+  std::map<std::string, int64_t> following_;
   // Deliveries from homes on other nodes past the global prefetch, in the
   // order they came (docs/cluster.md, "Queues across nodes").
   std::deque<Unacked> held_remote_;

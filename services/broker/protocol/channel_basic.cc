@@ -175,8 +175,13 @@ void Channel::RemoteCancelled(uint64_t consumer) {
   remote_consumers_.erase(id);
   auto it = consumers_.find(tag);
   if (it == consumers_.end()) return;
-  RequeueHeldRemote(it->second.get());  // its queue is gone at the home
-  Cancelled(*it->second);
+  RequeueHeldRemote(it->second.get());  // never reached the client
+  if (Follows(*it->second)) {
+    following_[tag] = connection_.runtime().NowMs();
+    FollowLater(tag);
+    return;
+  }
+  Cancelled(*it->second);  // its queue is gone at the home
 }
 
 void Channel::SettleRemote(std::vector<Unacked> entries, core::SettleKind kind) {
@@ -207,6 +212,7 @@ void Channel::RemoveConsumer(
     std::unordered_map<std::string, std::shared_ptr<core::Consumer>>::iterator it) {
   std::shared_ptr<core::Consumer> c = std::move(it->second);
   consumers_.erase(it);
+  following_.erase(c->tag());
   if (!c->queue->remote()) {
     c->queue->RemoveConsumer(c.get());
     return;

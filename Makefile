@@ -101,10 +101,15 @@ asan: deps
 	  -DCMAKE_CXX_COMPILER=clang++ -DWARREN_SANITIZE=ON -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target warren_hardening
 
-# The crash test at length: hundreds of kill -9s under load.
+# The crash test at length: hundreds of kill -9s under load; and the mirrored
+# queue's home killed hundreds of times behind warren-balancer (docs/mirroring.md).
 soak: build
 	WARREN_CRASH_CYCLES=$${WARREN_CRASH_CYCLES:-300} WARREN_NODE_BIN=$(abspath $(NODE_BIN)) \
 	  /usr/bin/python3 tests/durability/test_crash.py
+	WARREN_FAILOVER_CYCLES=$${WARREN_FAILOVER_CYCLES:-200} WARREN_NODE_BIN=$(abspath $(NODE_BIN)) \
+	  WARREN_CTL_BIN=$(abspath $(CTL_BIN)) WARREN_BALANCER_BIN=$(abspath $(BALANCER_BIN)) \
+	  WARREN_INTEROP_TARGET=warren /usr/bin/python3 tests/cluster/test_mirrors.py \
+	  FailoverTest.test_the_home_killed_three_times_loses_nothing_confirmed
 
 # Side-by-side runs against Warren and Debian's RabbitMQ (installed if missing): capacity,
 # durability (confirmed persistent throughput, recovery time), listing 10,000 queues (warrenctl, the

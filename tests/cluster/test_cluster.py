@@ -28,15 +28,18 @@ _LEADS = re.compile(r"cluster: member (\d+) leads the metadata in term (\d+)")
 
 class Cluster(NodeGroup):
     """Three nodes given the same seeds; `secrets` per node (default shared),
-    and node1's config file's access `definitions`."""
+    and node1's config file's access `definitions`. With `fixed_amqp`, a
+    restarted node listens on the AMQP port it had (for a balancer)."""
 
-    def __init__(self, test, secrets=(SECRET, SECRET, SECRET), definitions=NO_DEFINITIONS):
+    def __init__(self, test, secrets=(SECRET, SECRET, SECRET), definitions=NO_DEFINITIONS,
+                 fixed_amqp=False):
         self.test = test
         ports = [harness.free_port() for _ in secrets]
         seeds = ",".join("127.0.0.1:%d" % p for p in ports)
         self.nodes = []
         for i, (port, secret) in enumerate(zip(ports, secrets)):
             node = harness.Broker(definitions if i == 0 else NO_DEFINITIONS, grpc_port=port,
+                                  amqp_port=harness.free_port() if fixed_amqp else 0,
                                   args=["--node-name", "warren@c%d" % (i + 1),
                                         "--cluster-secret-file", secret_file(test, secret),
                                         "--cluster-seeds", seeds])

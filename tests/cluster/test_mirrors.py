@@ -26,11 +26,12 @@ The tests prove that:
 - a mirror killed (kill -9) while its queue is idle leaves the in-sync set,
   and once restarted it copies the queue again and is back in sync;
 - failover: the queue's home killed (kill -9) while a publisher with confirms
-  goes on through the other nodes, three times over, each time restarted: the
-  queue moves to a mirror in sync within seconds, the old home comes back as a
-  mirror and syncs, and at the end every confirmed message is there, each
-  once, nothing that was never published, those the killed home held marked
-  redelivered;
+  and an acking consumer go on through warren-balancer (the tutorial's
+  haproxy.cfg servers, AMQP health checks), three times over, each time
+  restarted: the queue moves to a mirror in sync within seconds, publishes and
+  deliveries go on, the old home comes back as a mirror and syncs, and at the
+  end every confirmed message was consumed or is still queued, nothing that
+  was never published, a message delivered twice marked redelivered;
 - consumers on the surviving nodes, left with deliveries unacked when the
   home is killed, are not cancelled: they follow the queue to its new home
   (on their own node or another) and consume every message, those consumed
@@ -54,12 +55,17 @@ import pika
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ctl"))
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "balancer"))
+
+import lb  # noqa: E402
 from ctl import connect, listing, wait_for, warrenctl  # noqa: E402
 from test_cluster import Cluster, declare  # noqa: E402
 from test_queues import (SharedClusterTest, bodies, passive_refusal, publish,  # noqa: E402
                          visible_everywhere)
 
 PLACED = 15.0  # seconds for the metadata leader to place mirrors (it ticks every 100 ms)
+# kill -9s of the home in the failover test: 3 in `make test`, hundreds in `make soak`.
+FAILOVER_CYCLES = int(os.environ.get("WARREN_FAILOVER_CYCLES", "3"))
 
 
 def mirrors(node, queue):
@@ -262,12 +268,12 @@ class MirrorFailureTest(unittest.TestCase):
 
 class PublisherThread(threading.Thread):
     """Publishes m0, m1, ... to `queue` with confirms, persistent, through
-    whichever node `pick()` names, reconnecting after a failure. Keeps what
-    was sent and what was confirmed."""
+    `endpoint` (a balancer), reconnecting after a failure. Keeps what was
+    sent and what was confirmed."""
 
-    def __init__(self, pick, queue):
+    def __init__(self, endpoint, queue):
         super().__init__(daemon=True)
-        self.pick, self.queue = pick, queue
+        self.endpoint, self.queue = endpoint, queue
         self.sent, self.confirmed = [], []
         self.stop = threading.Event()
 
@@ -275,7 +281,7 @@ class PublisherThread(threading.Thread):
         i = 0
         while not self.stop.is_set():
             try:
-                with connect(self.pick()) as conn:
+                with connect(self.endpoint) as conn:
                     ch = conn.channel()
                     ch.confirm_delivery()
                     while not self.stop.is_set():
@@ -289,6 +295,33 @@ class PublisherThread(threading.Thread):
                 # Nacked, or the node went: the next message goes through
                 # another connection, after a pause that only paces retries.
                 time.sleep(0.05)
+
+
+class ConsumerThread(threading.Thread):
+    """Consumes `queue` through `endpoint`, acking each delivery once it has
+    kept it, reconnecting after a failure. Keeps (body, redelivered) of every
+    delivery, in order."""
+
+    def __init__(self, endpoint, queue):
+        super().__init__(daemon=True)
+        self.endpoint, self.queue = endpoint, queue
+        self.got = []
+        self.stop = threading.Event()
+
+    def run(self):
+        def on_message(ch, method, _props, body):
+            self.got.append((body, method.redelivered))
+            ch.basic_ack(method.delivery_tag)
+        while not self.stop.is_set():
+            try:
+                with connect(self.endpoint) as conn:
+                    ch = conn.channel()
+                    ch.basic_qos(prefetch_count=20)
+                    ch.basic_consume(self.queue, on_message)
+                    while not self.stop.is_set():
+                        conn.process_data_events(time_limit=0.2)
+            except (pika.exceptions.AMQPError, OSError):
+                time.sleep(0.05)  # paces reconnecting only
 
 
 class AckingConsumer:
@@ -331,51 +364,65 @@ class FailoverTest(unittest.TestCase):
         return [n for n in cluster.nodes if n.node_name == rows[0]["node"]][0]
 
     def test_the_home_killed_three_times_loses_nothing_confirmed(self):
-        with Cluster(self) as c:
+        with Cluster(self, fixed_amqp=True) as c:
             warrenctl(c.nodes[1], "set_policy", "ha-all", "^", json.dumps(
                 {"ha-mode": "all", "ha-sync-mode": "automatic"}))
             declare(c.nodes[0], "ha.q", durable=True)
             wait_in_sync(c, "ha.q", ["warren@c2", "warren@c3"])
-            alive = list(c.nodes)
-            home = {"node": c.nodes[0]}
-            publisher = PublisherThread(
-                lambda: [n for n in alive if n is not home["node"]][0], "ha.q")
-            publisher.start()
-            try:
-                for cycle in range(3):
-                    before = len(publisher.confirmed)
-                    wait_for(lambda: len(publisher.confirmed) >= before + 50,
-                             "50 more confirmed before kill %d" % cycle, timeout=30)
-                    killed = home["node"]
-                    alive.remove(killed)
-                    killed.kill()
-                    moved = wait_for(lambda: self.home(c, "ha.q", alive) is not killed or None,
-                                     "ha.q moved off %s" % killed.node_name, timeout=20)
-                    self.assertTrue(moved)
-                    home["node"] = self.home(c, "ha.q", alive)
-                    after = len(publisher.confirmed)
-                    wait_for(lambda: len(publisher.confirmed) >= after + 50,
-                             "confirms go on after kill %d" % cycle, timeout=30)
-                    killed.restart()
-                    alive.append(killed)
-                    others = sorted(n.node_name for n in c.nodes if n is not home["node"])
-                    wait_in_sync(c, "ha.q", others, timeout=30)
-            finally:
-                publisher.stop.set()
-                publisher.join(timeout=30)
-            got = []
-            with connect(alive[0]) as conn:
-                ch = conn.channel()
-                while True:
-                    method, _, body = ch.basic_get("ha.q", auto_ack=True)
-                    if method is None:
-                        break
-                    got.append(body)
-            confirmed, sent = set(publisher.confirmed), set(publisher.sent)
-            self.assertGreaterEqual(len(confirmed), 300)
-            self.assertEqual(confirmed - set(got), set(), "every confirmed message is there")
-            self.assertEqual(set(got) - sent, set(), "nothing that was never published")
-            self.assertEqual(len(got), len(set(got)), "each once")
+            names = ["rabbit1", "rabbit2", "rabbit3"]  # the tutorial's haproxy.cfg
+            with lb.Balancer([lb.server_toml(name, n.port, inter="100ms", rise=2, fall=2)
+                              for name, n in zip(names, c.nodes)]) as balancer:
+                balancer.wait_checked(names)
+                self.kill_the_home_three_times(c, balancer)
+
+    def kill_the_home_three_times(self, c, balancer):
+        alive = list(c.nodes)
+        home = c.nodes[0]
+        publisher = PublisherThread(balancer, "ha.q")
+        consumer = ConsumerThread(balancer, "ha.q")
+        publisher.start()
+        consumer.start()
+        try:
+            for cycle in range(FAILOVER_CYCLES):
+                before, taken = len(publisher.confirmed), len(consumer.got)
+                wait_for(lambda: len(publisher.confirmed) >= before + 50 and
+                         len(consumer.got) >= taken + 50,
+                         "50 more confirmed and consumed before kill %d" % cycle, timeout=30)
+                alive.remove(home)
+                home.kill()
+                moved = wait_for(lambda: self.home(c, "ha.q", alive) is not home or None,
+                                 "ha.q moved off %s" % home.node_name, timeout=20)
+                self.assertTrue(moved)
+                killed, home = home, self.home(c, "ha.q", alive)
+                after, taken = len(publisher.confirmed), len(consumer.got)
+                wait_for(lambda: len(publisher.confirmed) >= after + 50 and
+                         len(consumer.got) >= taken + 50,
+                         "confirms and deliveries go on after kill %d" % cycle, timeout=30)
+                killed.restart()
+                alive.append(killed)
+                others = sorted(n.node_name for n in c.nodes if n is not home)
+                wait_in_sync(c, "ha.q", others, timeout=30)
+        finally:
+            publisher.stop.set()
+            publisher.join(timeout=30)
+            consumer.stop.set()
+            consumer.join(timeout=30)
+        got = list(consumer.got)
+        with connect(alive[0]) as conn:  # what the consumer had not taken yet
+            ch = conn.channel()
+            while True:
+                method, _, body = ch.basic_get("ha.q", auto_ack=True)
+                if method is None:
+                    break
+                got.append((body, method.redelivered))
+        bodies_got = [body for body, _ in got]
+        confirmed, sent = set(publisher.confirmed), set(publisher.sent)
+        self.assertGreaterEqual(len(confirmed), 100 * FAILOVER_CYCLES)
+        self.assertEqual(confirmed - set(bodies_got), set(), "every confirmed message is there")
+        self.assertEqual(set(bodies_got) - sent, set(), "nothing that was never published")
+        first = [body for body, redelivered in got if not redelivered]
+        self.assertEqual(len(first), len(set(first)),
+                         "a message delivered twice without the redelivered flag")
 
     def test_consumers_on_the_other_nodes_follow_the_queue_to_its_new_home(self):
         with Cluster(self) as c:

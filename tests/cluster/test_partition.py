@@ -3,7 +3,10 @@ through the log"): the side without a majority refuses metadata changes
 within seconds (504 "metadata change not committed") instead of hanging, the
 side with the majority goes on serving them, a node cut off still serves
 AMQP on what it already has, and after the partition heals every node holds
-every acknowledged change and none that was refused.
+every acknowledged change and none that was refused. A mirrored queue whose
+home is cut off moves to the majority within seconds with every confirmed
+message; the cut-off home confirms nothing more, and once healed it is a
+mirror of the new home, in sync, holding only what the new home holds.
 
 The partition is a real one, made with network namespaces this test creates
 and removes: a Linux bridge in the host namespace and, per node, a namespace
@@ -420,6 +423,78 @@ print(json.dumps(ch.queue_declare("kept", passive=True).method.message_count))
         print("\nleader cut: new leader in %.2f s, minority refused in %.2f s (%s), "
               "caught up %.2f s after healing" % (elected, took, why, caught_up),
               file=sys.stderr)
+
+    def queue_row(self, node, queue):
+        _, out, _ = node.ctl("list_queues", "name", "node", "messages",
+                             "synchronised_slave_pids", "--formatter", "json")
+        rows = [r for r in json.loads(out) if r["name"] == queue]
+        return rows[0] if rows else None
+
+    def test_cutting_off_a_mirrored_queues_home_moves_it_and_loses_nothing_confirmed(self):
+        net = self.net
+        home, _ = net.agreed_leader()  # its home leads the metadata too: both move
+        others = [n for n in net.nodes if n is not home]
+        home.ctl("set_policy", "ha-all", "^", json.dumps(
+            {"ha-mode": "all", "ha-sync-mode": "automatic"}))
+        self.assertEqual(home.amqp("""
+ch.queue_declare("ha.cut", durable=True)
+ch.confirm_delivery()
+for i in range(100):
+    ch.basic_publish("", "ha.cut", b"m%d" % i, pika.BasicProperties(delivery_mode=2))
+print(json.dumps(ch.queue_declare("ha.cut", passive=True).method.message_count))
+"""), 100)
+        in_sync = sorted(n.name for n in others)
+        wait_for(lambda: (self.queue_row(others[0], "ha.cut") or {}).get(
+            "synchronised_slave_pids") == in_sync, "ha.cut in sync on %s" % in_sync, timeout=20)
+
+        net.cut(home)
+        cut_at = time.monotonic()
+        moved = wait_for(lambda: (lambda r: r and r["node"] != home.name and r)(
+            self.queue_row(others[0], "ha.cut")), "ha.cut moved off %s" % home.name,
+            timeout=30, interval=0.2)
+        took = time.monotonic() - cut_at
+        self.assertIn(moved["node"], in_sync)
+        # The cut-off home cannot confirm: its mirrors do not hold what it
+        # takes, and it cannot commit them out of the in-sync set. A publish
+        # through it gets no ack (a nack, or nothing within the bound).
+        self.assertNotEqual(home.amqp("""
+import os, threading
+ch.confirm_delivery()
+def unanswered():
+    print(json.dumps("unanswered"), flush=True)
+    os._exit(0)
+threading.Timer(8.0, unanswered).start()
+try:
+    ch.basic_publish("", "ha.cut", b"cut off", pika.BasicProperties(delivery_mode=2))
+    print(json.dumps("confirmed"), flush=True)
+except pika.exceptions.NackError:
+    print(json.dumps("nacked"), flush=True)
+os._exit(0)
+"""), "confirmed")
+        # Every confirmed message, through the majority's new home.
+        got = others[1].amqp("""
+bodies = []
+while True:
+    method, props, body = ch.basic_get("ha.cut", auto_ack=False)
+    if method is None:
+        break
+    bodies.append(body.decode())
+ch.basic_nack(delivery_tag=0, multiple=True, requeue=True)
+print(json.dumps(bodies))
+""")
+        self.assertEqual(sorted(got), sorted("m%d" % i for i in range(100)))
+
+        net.heal(home)
+        # The old home applies the move and comes back as a mirror, in sync,
+        # with only what the new home holds (its unconfirmed publish gone).
+        everyone_else = sorted(n.name for n in net.nodes if n.name != moved["node"])
+        wait_for(lambda: (lambda r: r and r["node"] == moved["node"] and
+                          r["synchronised_slave_pids"] == everyone_else)(
+                              self.queue_row(home, "ha.cut")),
+                 "%s listing ha.cut on %s with its mirrors in sync" % (home.name, moved["node"]),
+                 timeout=30, interval=0.2)
+        self.assertEqual(self.queue_row(home, "ha.cut")["messages"], 100)
+        print("\nmirrored home cut: queue moved in %.2f s" % took, file=sys.stderr)
 
     def test_cutting_off_a_follower_leaves_the_leader_serving_without_an_election(self):
         net = self.net

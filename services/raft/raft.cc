@@ -204,7 +204,7 @@ void Raft::BecomeFollower(Term term, NodeId leader) {
   }
   role_ = Role::kFollower;
   leader_ = leader;
-  leader_match_ = leader_stable_ = 0;
+  leader_match_ = leader_stable_ = leader_commit_ = 0;
   votes_.clear();
   progress_.clear();
   transfer_to_ = kNoNode;
@@ -225,6 +225,14 @@ void Raft::BecomeLeader() {
   // Entries of earlier terms commit only with one of this term (§5.4.2).
   term_start_ = log_.Append(term_, EntryType::kNoOp, "");
   BroadcastAppend(/*heartbeat=*/false);
+}
+
+std::optional<Index> Raft::KnownClusterCommit() const {
+  Index commit = role_ == Role::kLeader     ? log_.committed()
+                 : role_ == Role::kFollower ? leader_commit_
+                                            : 0;
+  if (commit == 0 || log_.TermAt(commit) != std::optional<Term>(term_)) return std::nullopt;
+  return commit;
 }
 
 void Raft::HearFromLeader(NodeId leader) {

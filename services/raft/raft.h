@@ -136,6 +136,11 @@ class Raft {
   NodeId vote() const { return vote_; }
   NodeId leader() const { return leader_; }  // kNoNode when unknown
   Index commit_index() const { return log_.committed(); }
+  // How far the cluster has committed, as far as this node can tell: the
+  // leader's commit index (ours, as leader; the highest this term's leader
+  // sent, as follower), once it is an entry of this term. Before that a new
+  // leader's commit index may lag what earlier leaders committed: none.
+  std::optional<Index> KnownClusterCommit() const;
   const Configuration& config() const { return log_.config(); }
   const RaftLog& log() const { return log_; }
   const Snapshot& snapshot() const { return snapshot_; }
@@ -230,6 +235,7 @@ class Raft {
   // how far the leader said its own log was durable (MaybeCommitAsFollower).
   Index leader_match_ = 0;
   Index leader_stable_ = 0;
+  Index leader_commit_ = 0;  // follower: the highest commit this term's leader sent
   Index term_start_ = 0;            // leader: the index of its no-op
   uint64_t leader_since_ = 0;       // leader: the tick it was elected
   NodeId transfer_to_ = kNoNode;    // leader: handing over to

@@ -74,6 +74,7 @@ void Raft::HandleAppend(const Message& m, AppendEntries& ae) {
     resp.match_index = match;
   }
   leader_match_ = std::max(leader_match_, resp.match_index);
+  leader_commit_ = std::max(leader_commit_, ae.commit);
   leader_stable_ = std::max(leader_stable_, ae.stable);
   MaybeCommitAsFollower();
   Send(m.from, resp);

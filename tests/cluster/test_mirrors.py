@@ -37,6 +37,10 @@ The tests prove that:
   (on their own node or another) and consume every message, those consumed
   twice marked redelivered, and what is published after; a consumer that
   asked `x-cancel-on-ha-failover: true` gets basic.cancel instead;
+- an old home restarted from its store while it cannot reach the others
+  still records the queue as its own, but gives none of its stale copy out
+  (basic.get finds it empty) until it has applied what the cluster committed;
+  then it serves the new home's queue;
 - a queue whose mirrors are not in sync does not move when its home dies
   (ha-promote-on-failure defaults to when-synced) and is refused as down.
 
@@ -476,6 +480,44 @@ class FailoverTest(unittest.TestCase):
             first = [body for body, redelivered in got if not redelivered]
             self.assertEqual(len(first), len(set(first)),
                              "a message delivered twice without the redelivered flag")
+
+    def test_a_restarted_old_home_gives_out_nothing_before_it_has_caught_up(self):
+        with Cluster(self) as c:
+            n1, n2, n3 = c.nodes
+            warrenctl(n2, "set_policy", "ha-all", "^", json.dumps(
+                {"ha-mode": "all", "ha-sync-mode": "automatic"}))
+            declare(n1, "stale.q", durable=True)
+            publish(n1, "stale.q", bodies(20))
+            wait_in_sync(c, "stale.q", ["warren@c2", "warren@c3"])
+            n1.kill()
+            alive = [n2, n3]
+            wait_for(lambda: self.home(c, "stale.q", alive) is not n1 or None,
+                     "stale.q moved off warren@c1", timeout=20)
+            new_home = self.home(c, "stale.q", alive)
+            with connect(new_home) as conn:  # acked at the new home: gone for good
+                ch = conn.channel()
+                for _ in range(5):
+                    method, _, _ = ch.basic_get("stale.q")
+                    ch.basic_ack(method.delivery_tag)
+            # The old home restarts from its store while it cannot learn of
+            # the move: it still thinks it homes the queue, with all 20.
+            for n in alive:
+                os.kill(n.proc.pid, signal.SIGSTOP)
+            try:
+                n1.restart()
+                with connect(n1) as conn:
+                    method, _, _ = conn.channel().basic_get("stale.q")
+                self.assertIsNone(method, "nothing of the stale copy given out")
+                self.assertIn("the 1 mirrored queue(s) homed here deliver nothing until",
+                              n1.logs())
+            finally:
+                for n in alive:
+                    os.kill(n.proc.pid, signal.SIGCONT)
+            wait_for(lambda: self.home(c, "stale.q", [n1]) is new_home or None,
+                     "warren@c1 applying the move", timeout=20)
+            with connect(n1) as conn:
+                count = conn.channel().queue_declare("stale.q", passive=True).method.message_count
+            self.assertEqual(count, 15, "the new home's queue, without the acked five")
 
     def test_a_queue_with_no_mirror_in_sync_does_not_move(self):
         with Cluster(self) as c:

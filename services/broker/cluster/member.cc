@@ -33,6 +33,19 @@ namespace warren::cluster {
 
 namespace {
 
+// Holds (or releases) the mirrored queues homed here; how many changed
+// (docs/mirroring.md, "A restarted home").
+size_t HoldMirroredQueues(core::Broker& broker, bool held) {
+  size_t n = 0;
+  for (const auto& [vname, v] : broker.vhosts())
+    for (const auto& [qname, q] : v->queues())
+      if (!q->remote() && !q->mirrors().members.empty() && q->held() != held) {
+        q->Hold(held);
+        ++n;
+      }
+  return n;
+}
+
 // Raft messages to each member the configuration names, on a RaftSender
 // each, made and dropped as members come and go.
 // The node names members answered handshakes with, for members whose
@@ -319,6 +332,10 @@ struct Member::Parts {
   core::Broker* broker = nullptr;
   Runtime* runtime = nullptr;
   bool promoting = false;  // a learner's promotion is proposed
+  // Restarted: the mirrored queues homed here are held until this member
+  // has applied what the cluster committed, which may have moved them.
+  bool holding = false;
+  void ReleaseOnceCaughtUp();
   // Changes this member makes of itself once it runs (Member::ProposeOwn).
   // Shared with their answers, which may come while the parts go.
   struct Own {
@@ -411,6 +428,12 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
       parts->own->changes.emplace_back(std::move(d), std::move(what));
     }
     parts->machine->SkipThrough(applied);
+    size_t held = HoldMirroredQueues(broker, true);
+    parts->holding = held > 0;
+    if (held > 0)
+      spdlog::info("cluster: the {} mirrored queue(s) homed here deliver nothing until this "
+                   "member has applied what the cluster committed meanwhile",
+                   held);
   }
   parts->transport = std::make_unique<PeerTransport>(secret, o.node_name, parts->names);
   parts->introductions = o.introductions;
@@ -705,7 +728,20 @@ void Member::Parts::PromoteMirrorsOfSilent() {
 
 // Also the leader's: it makes a learner that has caught up a voter, one at a
 // time.
+void Member::Parts::ReleaseOnceCaughtUp() {
+  if (!holding) return;
+  const raft::Raft& raft = driver->raft();
+  std::optional<raft::Index> commit = raft.KnownClusterCommit();
+  if (!commit || raft.log().applied() < *commit) return;
+  holding = false;
+  size_t n = HoldMirroredQueues(*broker, false);
+  spdlog::info("cluster: applied the metadata log through entry {}, as far as the cluster has "
+               "committed: the {} mirrored queue(s) still homed here deliver again",
+               *commit, n);
+}
+
 void Member::Parts::OnTick() {
+  ReleaseOnceCaughtUp();
   PromoteMirrorsOfSilent();
   DropTransientQueuesOfSilent();
   ProposeOwn();

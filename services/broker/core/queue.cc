@@ -257,7 +257,13 @@ Consumer* Queue::PickConsumer() {
   return best;
 }
 
+void Queue::Hold(bool held) {
+  held_ = held;
+  if (!held_) TryDeliver();
+}
+
 void Queue::TryDeliver() {
+  if (held_) return;
   if (delivering_) {
     deliver_again_ = true;
     return;
@@ -293,6 +299,7 @@ bool Queue::DeliverTo(Consumer& c, QueueEntry entry) {
 }
 
 std::optional<QueueEntry> Queue::Get(bool no_ack) {
+  if (held_) return std::nullopt;
   Touch();
   DropExpiredHeads();
   ArmExpiryTimer();

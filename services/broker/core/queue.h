@@ -180,6 +180,12 @@ class Queue : public std::enable_shared_from_this<Queue> {
 
   // Delivers ready messages to consumers that have credit.
   void TryDeliver();
+  // Held: nothing is delivered or got (basic.get finds it empty) until
+  // released; publishes and consumers are taken. A restarted member holds
+  // the mirrored queues it homes until it has caught up with the metadata
+  // log, which may have moved them (docs/mirroring.md, "A restarted home").
+  void Hold(bool held);
+  bool held() const { return held_; }
   // Marks the queue used now (basic.get, redeclare): restarts x-expires.
   void Touch();
   // Makes `policy` (nullptr: none) the one in effect: options().args become
@@ -242,6 +248,7 @@ class Queue : public std::enable_shared_from_this<Queue> {
   bool delivering_ = false;
   bool deliver_again_ = false;
   bool deleted_ = false;
+  bool held_ = false;
 
   TimerId expiry_timer_ = 0;
   int64_t expiry_deadline_ = kNeverExpires;

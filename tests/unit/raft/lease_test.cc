@@ -108,5 +108,35 @@ TEST(RaftLease, TransferGivesUpTheLeaseForTheRestOfTheTerm) {
   EXPECT_FALSE(d.raft().LeaseUntil().has_value()) << "but node 2 may still campaign";
 }
 
+// How far the cluster committed, as a node can tell (a restarted home holds
+// its mirrored queues until it has applied that far): nothing after a
+// restart until this term's leader has said, then the leader's commit.
+TEST(RaftLease, ARestartedFollowerKnowsTheClustersCommitOnlyFromTheLeader) {
+  SimCluster c({1, 2, 3}, /*seed=*/26);
+  NodeId leader = c.WaitForLeader();
+  NodeId behind = leader % 3 + 1;
+  ASSERT_TRUE(c.RunUntil([&] { return c.raft(behind).KnownClusterCommit().has_value(); }, 20));
+  c.Crash(behind);
+  c.Isolate(behind);
+  Index last = c.ProposeMany(leader, 5);
+  ASSERT_NE(last, 0u);
+  ASSERT_TRUE(c.WaitApplied(leader, last));
+  EXPECT_EQ(c.raft(leader).KnownClusterCommit(),
+            std::optional<Index>(c.raft(leader).commit_index()));
+  c.Restart(behind);
+  c.Run(3 * kElection);
+  EXPECT_FALSE(c.raft(behind).KnownClusterCommit().has_value())
+      << "no leader heard since the restart";
+  c.HealNetwork();
+  ASSERT_TRUE(c.RunUntil(
+      [&] {
+        std::optional<Index> known = c.raft(behind).KnownClusterCommit();
+        return known && *known >= last;
+      },
+      100));
+  EXPECT_TRUE(c.WaitApplied(behind, last));
+  EXPECT_EQ(c.failure(), "");
+}
+
 }  // namespace
 }  // namespace warren::raft::test

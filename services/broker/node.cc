@@ -489,7 +489,8 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   auto propose = [this](std::string command, std::function<void(cluster::ForwardResult)> reply) {
     member_->ProposeForPeer(std::move(command), std::move(reply));
   };
-  queue_home_ = std::make_unique<cluster::QueueHome>(*broker_, post, propose);
+  auto renew = [this](const std::string& node) { return member_->GrantLease(node); };
+  queue_home_ = std::make_unique<cluster::QueueHome>(*broker_, post, propose, renew);
   broker_->set_mirror_source(queue_home_.get());
   cluster::RemoteQueuesOptions q;
   q.self = config_.node_name;

@@ -5,8 +5,9 @@ side with the majority goes on serving them, a node cut off still serves
 AMQP on what it already has, and after the partition heals every node holds
 every acknowledged change and none that was refused. A mirrored queue whose
 home is cut off moves to the majority within seconds with every confirmed
-message; the cut-off home confirms nothing more, and once healed it is a
-mirror of the new home, in sync, holding only what the new home holds.
+message; the cut-off home's lease lapses, so it gives nothing out, and it
+confirms nothing more; once healed it is a mirror of the new home, in sync,
+holding only what the new home holds.
 
 The partition is a real one, made with network namespaces this test creates
 and removes: a Linux bridge in the host namespace and, per node, a namespace
@@ -430,11 +431,13 @@ print(json.dumps(ch.queue_declare("kept", passive=True).method.message_count))
         rows = [r for r in json.loads(out) if r["name"] == queue]
         return rows[0] if rows else None
 
-    def test_cutting_off_a_mirrored_queues_home_moves_it_and_loses_nothing_confirmed(self):
+    def test_cutting_off_a_mirrored_queues_home_stops_it_and_moves_the_queue(self):
         net = self.net
-        home, _ = net.agreed_leader()  # its home leads the metadata too: both move
+        leader, _ = net.agreed_leader()
+        # A follower: it keeps its lease by renewals the leader grants.
+        home = [n for n in net.nodes if n is not leader][0]
         others = [n for n in net.nodes if n is not home]
-        home.ctl("set_policy", "ha-all", "^", json.dumps(
+        leader.ctl("set_policy", "ha-all", "^", json.dumps(
             {"ha-mode": "all", "ha-sync-mode": "automatic"}))
         self.assertEqual(home.amqp("""
 ch.queue_declare("ha.cut", durable=True)
@@ -449,6 +452,17 @@ print(json.dumps(ch.queue_declare("ha.cut", passive=True).method.message_count))
 
         net.cut(home)
         cut_at = time.monotonic()
+        # Its lease lapses before the majority may move the queue: from then
+        # on the cut-off home gives nothing out, though it still holds all 100
+        # and does not know of any move.
+        get_one = """
+method, props, body = ch.basic_get("ha.cut", auto_ack=False)
+print(json.dumps(body.decode() if method else None))
+"""
+        wait_for(lambda: home.amqp(get_one) is None, "the cut-off home giving nothing out",
+                 timeout=10, interval=0.2)
+        self.assertIn("this member holds no lease from the metadata leader", home.logs())
+        self.assertIn("1 mirrored queue(s) homed here deliver nothing", home.logs())
         moved = wait_for(lambda: (lambda r: r and r["node"] != home.name and r)(
             self.queue_row(others[0], "ha.cut")), "ha.cut moved off %s" % home.name,
             timeout=30, interval=0.2)

@@ -42,6 +42,10 @@ class Forwarder {
   virtual ~Forwarder() = default;
   virtual void Forward(raft::NodeId leader, std::string command,
                        std::function<void(ForwardResult)> done) = 0;
+  // Asks `leader` to renew this member's lease as a home of mirrored
+  // queues (docs/mirroring.md, "The home's lease"): done(true) once it
+  // granted it. A forwarder that cannot ask never calls `done`.
+  virtual void Renew(raft::NodeId /*leader*/, std::function<void(bool)> /*done*/) {}
 };
 
 }  // namespace warren::cluster

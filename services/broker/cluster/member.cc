@@ -78,6 +78,9 @@ class ChosenForwarder final : public Forwarder {
                std::function<void(ForwardResult)> done) override {
     (chosen_ ? *chosen_ : fallback_).Forward(leader, std::move(command), std::move(done));
   }
+  void Renew(raft::NodeId leader, std::function<void(bool)> done) override {
+    (chosen_ ? *chosen_ : fallback_).Renew(leader, std::move(done));
+  }
 
  private:
   Forwarder& fallback_;
@@ -336,6 +339,16 @@ struct Member::Parts {
   // has applied what the cluster committed, which may have moved them.
   bool holding = false;
   void ReleaseOnceCaughtUp();
+  // This member's lease as a home of mirrored queues (kHomeLeaseMs): valid
+  // until lease_until_ms (Runtime::NowMs); renewals go out every
+  // kLeaseRenewMs to the leader. `lease_lost`: its queues are held for it.
+  int64_t lease_until_ms = 0;
+  int64_t renewed_at_ms = 0;
+  bool lease_lost = false;
+  bool HasLease();
+  void KeepLease();
+  // Leader: when (tick of raft.now()) each member last renewed its lease.
+  std::map<raft::NodeId, uint64_t> lease_granted;
   // Changes this member makes of itself once it runs (Member::ProposeOwn).
   // Shared with their answers, which may come while the parts go.
   struct Own {
@@ -656,7 +669,11 @@ std::vector<std::pair<raft::NodeId, bool>> Member::Parts::Silence(int64_t ms) co
   std::vector<std::pair<raft::NodeId, bool>> out;
   for (raft::NodeId m : members) {
     std::optional<uint64_t> heard = raft.LastHeard(m);
-    if (m != id && heard) out.emplace_back(m, raft.now() - *heard >= limit);
+    if (m == id || !heard) continue;
+    // A lease granted since counts as hearing from it: a home is never
+    // taken for silent while its lease may still be valid.
+    if (auto g = lease_granted.find(m); g != lease_granted.end()) heard = std::max(*heard, g->second);
+    out.emplace_back(m, raft.now() - *heard >= limit);
   }
   return out;
 }
@@ -733,15 +750,49 @@ void Member::Parts::ReleaseOnceCaughtUp() {
   const raft::Raft& raft = driver->raft();
   std::optional<raft::Index> commit = raft.KnownClusterCommit();
   if (!commit || raft.log().applied() < *commit) return;
-  holding = false;
-  size_t n = HoldMirroredQueues(*broker, false);
+  holding = false;  // KeepLease releases them, with a lease
   spdlog::info("cluster: applied the metadata log through entry {}, as far as the cluster has "
-               "committed: the {} mirrored queue(s) still homed here deliver again",
-               *commit, n);
+               "committed: the mirrored queues still homed here may deliver again",
+               *commit);
+}
+
+bool Member::Parts::HasLease() {
+  const raft::Raft& raft = driver->raft();
+  if (raft.role() == raft::Role::kLeader) return raft.HasLease();
+  return runtime->NowMs() < lease_until_ms;
+}
+
+void Member::Parts::KeepLease() {
+  const raft::Raft& raft = driver->raft();
+  if (raft.role() != raft::Role::kLeader) lease_granted.clear();  // the next leader counts afresh
+  int64_t now = runtime->NowMs();
+  if (raft.role() != raft::Role::kLeader && raft.leader() != raft::kNoNode &&
+      now - renewed_at_ms >= kLeaseRenewMs) {
+    renewed_at_ms = now;
+    std::weak_ptr<bool> live = alive;
+    chosen->Renew(raft.leader(), [this, live, sent = now](bool granted) {
+      if (!live.expired() && granted) lease_until_ms = std::max(lease_until_ms, sent + kHomeLeaseMs);
+    });
+  }
+  bool lost = !HasLease();
+  // Every tick: a queue may have become mirrored, or moved here, meanwhile.
+  size_t n = HoldMirroredQueues(*broker, holding || lost);
+  if (lost == lease_lost) return;
+  lease_lost = lost;
+  if (n == 0) return;  // nothing homed here changed: nothing to say
+  if (lost)
+    spdlog::warn("cluster: this member holds no lease from the metadata leader: the {} mirrored "
+                 "queue(s) homed here deliver nothing until it has one again",
+                 n);
+  else
+    spdlog::info("cluster: this member holds a lease from the metadata leader again: the {} "
+                 "mirrored queue(s) homed here deliver again",
+                 n);
 }
 
 void Member::Parts::OnTick() {
   ReleaseOnceCaughtUp();
+  KeepLease();
   PromoteMirrorsOfSilent();
   DropTransientQueuesOfSilent();
   ProposeOwn();
@@ -788,6 +839,17 @@ void Member::ProposeOwn(std::vector<std::pair<core::Command, std::string>> chang
 
 void Member::Receive(const std::vector<std::string>& messages) {
   parts_->driver->Receive(messages);
+}
+
+bool Member::GrantLease(const std::string& node) {
+  const raft::Raft& raft = parts_->driver->raft();
+  if (raft.role() != raft::Role::kLeader || !raft.HasLease()) return false;
+  for (const core::MemberName& m : parts_->MemberNames()) {
+    if (m.name != node || m.id == parts_->id) continue;
+    parts_->lease_granted[m.id] = raft.now();
+    return true;
+  }
+  return false;
 }
 
 void Member::ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply) {

@@ -73,6 +73,16 @@ inline constexpr int64_t kSilentMemberMs = 5000;
 // silent member's transient queues are deleted, so a mirrored one moves.
 inline constexpr int64_t kFailoverMs = 3000;
 
+// A home of mirrored queues delivers from them only while it holds a lease:
+// for this long after it sent a renewal the metadata leader granted
+// (docs/mirroring.md, "The home's lease"). The leader counts a grant as
+// hearing from the home, so it moves the home's queues no sooner than
+// kFailoverMs after the grant: the home stops first, with a second to spare
+// for clocks that run at slightly different rates. Renewed every
+// kLeaseRenewMs.
+inline constexpr int64_t kHomeLeaseMs = 2000;
+inline constexpr int64_t kLeaseRenewMs = 400;
+
 struct MemberOptions {
   std::vector<std::string> seeds;  // Join: gRPC HOST:PORT of every member
   std::string node_name;           // this node's; unique in the cluster
@@ -157,6 +167,10 @@ class Member {
   // forwarded (`reply` runs once).
   void Receive(const std::vector<std::string>& messages);
   void ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply);
+  // Member `node` (a node name) renews its lease as a home of mirrored
+  // queues (docs/mirroring.md, "The home's lease"): granted only while this
+  // member leads with a Raft lease, and counted as hearing from it now.
+  bool GrantLease(const std::string& node);
   // A change of members a peer (or this node) asked for: carried out here
   // when this node leads, else answered with the leader's address.
   void ChangeMembers(MembersChange change, std::function<void(MembersResult)> reply);

@@ -61,6 +61,7 @@ class QueueHome::Session final {
       case Op::PURGE: Purge(op); return true;
       case Op::SYNC_MIRRORS:
       case Op::CANCEL_SYNC: SyncMirrors(op); return true;
+      case Op::LEASE: Lease(op); return true;
       case Op::STAT: Stat(op); return true;
       case Op::PROPOSE: Propose(op); return true;
       case Op::DIRECT_REPLY: DirectReply(op); return true;
@@ -416,6 +417,12 @@ class QueueHome::Session final {
     Out(std::move(r));
   }
 
+  // The caller, by the name its handshake proved, renews its lease.
+  void Lease(Op& op) {
+    if (home_.renew_ && home_.renew_(link_->caller())) return Out(Reply(op.id()));
+    Refuse(op.id(), Error{503, "this node does not lead the metadata with a lease"});
+  }
+
   void SyncMirrors(Op& op) {
     auto q = QueueOf(op);
     if (!q.ok()) return Refuse(op.id(), q.error());
@@ -455,8 +462,9 @@ class QueueHome::Session final {
 };
 
 QueueHome::QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post,
-                     Propose propose)
-    : broker_(broker), post_(std::move(post)), propose_(std::move(propose)) {
+                     Propose propose, Renew renew)
+    : broker_(broker), post_(std::move(post)), propose_(std::move(propose)),
+      renew_(std::move(renew)) {
   // Above every id this node gave out before it restarted (at fewer than
   // 65,536 deliveries a millisecond), so a settlement a caller sent before
   // then matches nothing now.

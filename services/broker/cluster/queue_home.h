@@ -44,8 +44,11 @@ class QueueHome final : public core::MirrorSource {
   using Propose = std::function<void(std::string command, std::function<void(ForwardResult)> reply)>;
   // `post` runs a function on the node's loop once the current turn is
   // over (what a turn queued for a caller is written then, together).
+  // A caller (its node name) renewing its lease as a home of mirrored
+  // queues (LEASE): true when granted (Member::GrantLease).
+  using Renew = std::function<bool(const std::string& caller)>;
   QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post,
-            Propose propose = {});
+            Propose propose = {}, Renew renew = {});
   ~QueueHome() override;
   QueueHome(const QueueHome&) = delete;
   QueueHome& operator=(const QueueHome&) = delete;
@@ -72,6 +75,7 @@ class QueueHome final : public core::MirrorSource {
   MirrorCopies copies_;
   std::function<void(std::function<void()>)> post_;
   Propose propose_;
+  Renew renew_;
   std::set<std::shared_ptr<HomeLink>> unflushed_;
   bool flush_scheduled_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

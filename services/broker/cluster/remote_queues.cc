@@ -619,6 +619,15 @@ void RemoteQueues::Request(uint64_t home, const std::string& vhost, const std::s
   LinkTo(home).Send(std::move(op), std::move(pending));
 }
 
+void RemoteQueues::Renew(raft::NodeId leader, std::function<void(bool)> done) {
+  Op op;
+  op.set_kind(Op::LEASE);
+  op.set_id(++next_id_);
+  Link::Pending pending;
+  pending.reply = [done = std::move(done)](core::RemoteReply r) { done(r.status.ok()); };
+  LinkTo(leader).Send(std::move(op), std::move(pending));
+}
+
 void RemoteQueues::Forward(raft::NodeId leader, std::string command,
                            std::function<void(ForwardResult)> done) {
   Op op;

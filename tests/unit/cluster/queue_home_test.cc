@@ -49,6 +49,10 @@ class QueueHomeTest : public ::testing::Test {
         [this](std::string command, std::function<void(ForwardResult)> reply) {
           proposed_.push_back(command);
           replies_.push_back(std::move(reply));
+        },
+        [this](const std::string& caller) {
+          renewals_.push_back(caller);
+          return grant_;
         });
   }
   ~QueueHomeTest() override {
@@ -92,6 +96,8 @@ class QueueHomeTest : public ::testing::Test {
   std::shared_ptr<HomeLink> link_;
   std::vector<std::string> proposed_;  // PROPOSE ops handed to the leader's gate
   std::vector<std::function<void(ForwardResult)>> replies_;
+  std::vector<std::string> renewals_;  // LEASE ops, by the caller's proven name
+  bool grant_ = true;
   std::unique_ptr<QueueHome> home_;
 };
 
@@ -245,6 +251,21 @@ TEST_F(QueueHomeTest, PurgeAndStatAnswerWithTheQueuesCounts) {
   EXPECT_EQ(sent[0].count(), 2u);
   EXPECT_EQ(sent[1].count(), 2u);
   EXPECT_EQ(sent[2].count(), 0u);
+}
+
+TEST_F(QueueHomeTest, ALeaseIsRenewedForTheCallerTheHandshakeNamedAndRefusedWhenNotGranted) {
+  Op lease;
+  lease.set_kind(Op::LEASE);
+  lease.set_id(1);
+  Send({lease});
+  grant_ = false;
+  lease.set_id(2);
+  Send({lease});
+  std::vector<Op> sent = Sent();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].code(), 0u);
+  EXPECT_EQ(sent[1].code(), 503u) << "not the leader, or no Raft lease of its own";
+  EXPECT_EQ(renewals_, (std::vector<std::string>{"warren@caller", "warren@caller"}));
 }
 
 TEST_F(QueueHomeTest, SyncRequestsGoToTheFeedsOfQueuesHomedHere) {

@@ -128,7 +128,8 @@ bench: build
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_CTL_BIN=$(abspath $(CTL_BIN)) \
 	  WARREN_MGMT_BIN=$(abspath $(MGMT_BIN)) bench/mgmt_queues.sh
 	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_PERF_BIN=$(abspath $(PERF_BIN)) bench/perf.sh
-	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_PERF_BIN=$(abspath $(PERF_BIN)) bench/cluster.sh
+	WARREN_NODE_BIN=$(abspath $(NODE_BIN)) WARREN_PERF_BIN=$(abspath $(PERF_BIN)) \
+	  WARREN_CTL_BIN=$(abspath $(CTL_BIN)) bench/cluster.sh
 
 # Every libFuzzer target (tests/fuzz/) under ASan+UBSan, FUZZ_SECONDS (default 60) each, one after
 # the other (see README.md). warren_fuzz_NAME starts from a copy of tests/fuzz/corpus-NAME/ (the

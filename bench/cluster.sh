@@ -18,6 +18,13 @@
 #      deliveries and acks all cross to node 1: the forwarding cost, as the
 #      share of the direct rate node 2 keeps (the project's goal: at least
 #      50%). Needs WARREN_PERF_BIN; CLUSTER_PERF=0 skips it.
+#   4. Replicated queues (docs/mirroring.md), 1 producer and 1 consumer, 1 KiB
+#      persistent, confirms 100, prefetch 100, SECONDS_EACH s, the client on
+#      the queue's node: a queue mirrored by the tutorial's ha-all policy (3
+#      copies, every mirror in sync before it starts) and a quorum queue.
+#      Consumed msg/s and p99 publish-to-delivery latency. Goals: 5x
+#      RabbitMQ's mirrored queue and 3x its quorum queue, with a lower p99.
+#      Needs WARREN_PERF_BIN and WARREN_CTL_BIN (with CLUSTER_PERF=1).
 # Warren's nodes form from seeds (docs/cluster.md); RabbitMQ's start as
 # rc1..rc3@localhost with their own epmd and cookie (a private HOME), and rc2
 # and rc3 join rc1 with stop_app, reset, join_cluster, start_app. Warren's
@@ -30,6 +37,7 @@ SECONDS_EACH=${SECONDS_EACH:-10}
 DECLARE_CLIENTS=${DECLARE_CLIENTS:-16}
 CLUSTER_PERF=${CLUSTER_PERF:-1}
 [ -n "${WARREN_PERF_BIN:-}" ] || CLUSTER_PERF=0
+[ -n "${WARREN_CTL_BIN:-}" ] || CLUSTER_PERF=0
 source "$here/lib.sh"
 ulimit -n "$(ulimit -Hn)"
 WORK=$(mktemp -d)
@@ -236,6 +244,43 @@ perf_run() {
   fi
 }
 
+# perf_replicated PORT TAG QUEUE [FLAGS...]: 1 / 1, 1 KiB persistent, confirms
+# 100, prefetch 100 on QUEUE (declared already): "RATE P99_US", or "FAIL FAIL".
+perf_replicated() {
+  local port=$1 tag=$2 queue=$3 out="$WORK/perf-$2.json"
+  shift 3
+  if timeout --kill-after=10 $((SECONDS_EACH + 60)) "$WARREN_PERF_BIN" \
+       -h "amqp://guest:guest@127.0.0.1:$port/%2F" -u "$queue" --auto-delete false --persistent \
+       "$@" -x 1 -y 1 -s 1024 -c 100 -q 100 -z "$SECONDS_EACH" --id "$tag" --json "$out" \
+       >"$WORK/perf-$tag.log" 2>&1; then
+    /usr/bin/python3 -c 'import json, sys
+j = json.load(open(sys.argv[1])); print(j["consume_rate"], j["latency_us"]["p99"])' "$out"
+  else
+    tail -n 5 "$WORK/perf-$tag.log" >&2; echo FAIL FAIL
+  fi
+}
+
+# synced_count JSON QUEUE: how many mirrors list_queues' JSON lists in sync.
+synced_count() {
+  /usr/bin/python3 -c 'import json, sys
+rows = [r for r in json.loads(sys.argv[1]) if r["name"] == sys.argv[2]]
+s = rows[0]["synchronised_slave_pids"] if rows else []
+print(len(s) if isinstance(s, list) else 0)' "$1" "$2"
+}
+
+# wait_synced CMD...: runs CMD (a list_queues name synchronised_slave_pids
+# --formatter json) until ha-perf has 2 mirrors in sync, 30 s at most.
+wait_synced() {
+  for _ in $(seq 300); do
+    [ "$(synced_count "$("$@" 2>/dev/null || echo '[]')" ha-perf)" = 2 ] && return 0
+    sleep 0.1
+  done
+  echo "ha-perf has no 2 mirrors in sync after 30 s" >&2
+  return 1
+}
+
+HA_POLICY='{"ha-mode":"all","ha-sync-mode":"automatic"}'
+
 # --- runs --------------------------------------------------------------------
 rabbit_version=$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo none)
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -258,8 +303,17 @@ echo "warren   | $w_decl"
 w_cdecl=$(client declares --port "${WAMQP[wf]}" --count "$DECLARES" --prefix cdecl- \
             --clients "$DECLARE_CLIENTS")
 echo "warren   | $w_cdecl"
+w_ha="- -" w_qq="- -"
 if [ "$CLUSTER_PERF" = 1 ]; then
   read -r w_perf1 w_perf2 <<<"$(perf_pair warren "${WAMQP[1]}" "${WAMQP[2]}")"
+  wctl=("$WARREN_CTL_BIN" -n "127.0.0.1:${WGRPC[1]}")
+  "${wctl[@]}" set_policy ha-bench '^ha-' "$HA_POLICY" >/dev/null
+  client declare --port "${WAMQP[1]}" ha-perf
+  client declare --port "${WAMQP[1]}" --quorum qq-perf
+  wait_synced "${wctl[@]}" list_queues name synchronised_slave_pids --formatter json
+  w_ha=$(perf_replicated "${WAMQP[1]}" warren-ha ha-perf)
+  w_qq=$(perf_replicated "${WAMQP[1]}" warren-qq qq-perf --quorum-queue)
+  echo "warren   | replicated queues (msg/s, p99 us): ha-all $w_ha, quorum $w_qq"
 fi
 w_fail=$(client failover --kill "${WPID[wl]}" --port "${WAMQP[wf]}" \
            --log "$WORK/warren/c$wf.log" "$WORK/warren/c$wo.log")
@@ -271,7 +325,7 @@ done
 echo "warren   | kill -9 of warren@c$wl: $w_fail; new leader $new_leader"
 stop_warren_cluster
 
-r_decl='{}' r_cdecl='{}' r_fail='{}' r_perf1=- r_perf2=-
+r_decl='{}' r_cdecl='{}' r_fail='{}' r_perf1=- r_perf2=- r_ha="- -" r_qq="- -"
 if have_rabbit; then
   t0=$SECONDS
   # A port chosen free can be taken before a node binds it (an Erlang node's
@@ -289,6 +343,13 @@ if have_rabbit; then
   echo "rabbitmq | $r_cdecl"
   if [ "$CLUSTER_PERF" = 1 ]; then
     read -r r_perf1 r_perf2 <<<"$(perf_pair rabbitmq "${RAMQP[1]}" "${RAMQP[2]}")"
+    rc_ctl 1 set_policy ha-bench '^ha-' "$HA_POLICY" >>"$R/ctl.log"
+    client declare --port "${RAMQP[1]}" ha-perf
+    client declare --port "${RAMQP[1]}" --quorum qq-perf
+    wait_synced rc_ctl 1 list_queues name synchronised_slave_pids --formatter json
+    r_ha=$(perf_replicated "${RAMQP[1]}" rabbitmq-ha ha-perf)
+    r_qq=$(perf_replicated "${RAMQP[1]}" rabbitmq-qq qq-perf --quorum-queue)
+    echo "rabbitmq | replicated queues (msg/s, p99 us): ha-all $r_ha, quorum $r_qq"
   fi
   r_fail=$(client failover --kill "${RPID[1]}" --port "${RAMQP[2]}")
   RPID[1]=""
@@ -328,6 +389,17 @@ if [ "$CLUSTER_PERF" = 1 ]; then
   row "  client on node 2 (every message crosses)" "$w_perf2" "$r_perf2" "$(ratio "$w_perf2" "$r_perf2")"
   row "  node 2's share of node 1's rate (goal: 50%)" "$(ratio "$w_perf2" "$w_perf1")" \
     "$(ratio "$r_perf2" "$r_perf1")" ""
+  read -r w_ha_rate w_ha_p99 <<<"$w_ha"
+  read -r r_ha_rate r_ha_p99 <<<"$r_ha"
+  read -r w_qq_rate w_qq_p99 <<<"$w_qq"
+  read -r r_qq_rate r_qq_p99 <<<"$r_qq"
+  row "1 KiB persistent, confirms 100, 1 / 1, on its node:" "" "" ""
+  row "  ha-all mirrored queue, msg/s (goal: 5x)" "$w_ha_rate" "$r_ha_rate" \
+    "$(ratio "$w_ha_rate" "$r_ha_rate")"
+  row "  ha-all mirrored queue, p99 us" "$w_ha_p99" "$r_ha_p99" "$(ratio "$r_ha_p99" "$w_ha_p99")"
+  row "  quorum queue, msg/s (goal: 3x)" "$w_qq_rate" "$r_qq_rate" \
+    "$(ratio "$w_qq_rate" "$r_qq_rate")"
+  row "  quorum queue, p99 us" "$w_qq_p99" "$r_qq_p99" "$(ratio "$r_qq_p99" "$w_qq_p99")"
 fi
 echo "ratio: rates Warren/RabbitMQ, times RabbitMQ/Warren: above 1 means Warren did better"
 echo "cluster bench took $SECONDS s"

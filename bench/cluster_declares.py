@@ -159,8 +159,10 @@ def failover(a):
 def declare_some(a):
     conn = pika.BlockingConnection(params(a.port))
     ch = conn.channel()
+    arguments = {"x-queue-type": "quorum"} if a.quorum else None
     for name in a.names:
-        ch.queue_declare(name, durable=True, exclusive=False, auto_delete=False)
+        ch.queue_declare(name, durable=True, exclusive=False, auto_delete=False,
+                         arguments=arguments)
     conn.close()
 
 
@@ -180,6 +182,7 @@ def main():
     f.add_argument("--timeout", type=float, default=30)
     o = sub.add_parser("declare")
     o.add_argument("--port", type=int, required=True)
+    o.add_argument("--quorum", action="store_true", help="x-queue-type: quorum")
     o.add_argument("names", nargs="+")
     a = p.parse_args()
     {"declares": declares, "failover": failover, "declare": declare_some}[a.what](a)

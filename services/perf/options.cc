@@ -133,6 +133,8 @@ bool ParseOptions(int argc, char** argv, Options& o) {
   app.add_option("--auto-delete", auto_delete, "declare queues auto-delete")
       ->check(CLI::IsMember({"true", "false"}))
       ->capture_default_str();
+  app.add_flag("--quorum-queue", o.quorum,
+               "declare queues x-queue-type: quorum (replicated; never auto-delete)");
   app.add_option("-r,--rate", o.rate, "messages/s per producer (0: unlimited)");
   app.add_option("-z,--time", o.seconds, "run time in seconds (0: until the counts are reached)");
   app.add_option("-C,--pmessages", o.pmessages, "messages per producer (churn: cycles per producer)");
@@ -153,7 +155,7 @@ bool ParseOptions(int argc, char** argv, Options& o) {
     throw std::runtime_error(e.what());
   }
   for (const auto& f : flags) (f == "persistent" ? o.persistent : o.mandatory) = true;
-  o.auto_delete = auto_delete == "true";
+  o.auto_delete = auto_delete == "true" && !o.quorum;
   o.routing_key_set = key->count() > 0;
   o.uri = ParseAmqpUri(o.uri_text);
   ExpandQueues(o, queue, pattern, from, to);

@@ -38,6 +38,7 @@ struct Options {
   bool persistent = false;
   bool mandatory = false;
   bool auto_delete = true;
+  bool quorum = false;  // declare queues with x-queue-type: quorum (as PerfTest --quorum-queue)
   double rate = 0;     // per producer, msg/s; 0 = unlimited
   double seconds = 0;  // 0 = until the counts are reached (or a signal)
   uint64_t pmessages = 0;

@@ -21,6 +21,7 @@ void Setup::OnOpen() {
     declare.queue = queue;
     declare.durable = true;
     declare.auto_delete = options_.auto_delete;
+    if (options_.quorum) declare.arguments.Set("x-queue-type", amqp::FieldValue::Str("quorum"));
     amqp::AppendMethodFrame(out, channel_, declare);
     ++awaiting_;
   }

@@ -113,6 +113,17 @@ def wait_mirrored(cluster, queue, wanted):
         assert set(got[1]) <= set(got[0]), "in sync only among its mirrors: %r" % (got,)
 
 
+def mirrored_queue(cluster, queue, count=0):
+    """`queue`, declared through c1 (its home) under the tutorial's ha-all
+    policy (set through c2), holding `count` messages, both mirrors in sync."""
+    warrenctl(cluster.nodes[1], "set_policy", "ha-all", "^", json.dumps(
+        {"ha-mode": "all", "ha-sync-mode": "automatic"}))
+    declare(cluster.nodes[0], queue, durable=True)
+    if count:
+        publish(cluster.nodes[0], queue, bodies(count))
+    wait_in_sync(cluster, queue, ["warren@c2", "warren@c3"])
+
+
 class MirrorPlacementTest(SharedClusterTest):
 
     def set_policy(self, name, pattern, definition):
@@ -234,10 +245,7 @@ class MirrorFailureTest(unittest.TestCase):
     def test_a_stopped_mirror_leaves_the_in_sync_set_and_confirms_go_on(self):
         with Cluster(self) as c:
             n1, n2, n3 = c.nodes
-            warrenctl(n2, "set_policy", "ha-all", "^", json.dumps(
-                {"ha-mode": "all", "ha-sync-mode": "automatic"}))
-            declare(n1, "held.q", durable=True)
-            wait_in_sync(c, "held.q", ["warren@c2", "warren@c3"])
+            mirrored_queue(c, "held.q")
             os.kill(n3.proc.pid, signal.SIGSTOP)
             try:
                 # Each publish is confirmed (pika raises otherwise): the first
@@ -257,11 +265,7 @@ class MirrorFailureTest(unittest.TestCase):
     def test_a_mirror_killed_while_idle_leaves_the_in_sync_set_and_syncs_again(self):
         with Cluster(self) as c:
             n1, n2, n3 = c.nodes
-            warrenctl(n2, "set_policy", "ha-all", "^", json.dumps(
-                {"ha-mode": "all", "ha-sync-mode": "automatic"}))
-            declare(n1, "idle.q", durable=True)
-            publish(n1, "idle.q", bodies(30))
-            wait_in_sync(c, "idle.q", ["warren@c2", "warren@c3"])
+            mirrored_queue(c, "idle.q", 30)
             n3.kill()
             # Nothing is in flight: the broken stream alone takes it out.
             wait_for(lambda: mirrors(n1, "idle.q")[1] == ["warren@c2"],
@@ -299,6 +303,18 @@ class PublisherThread(threading.Thread):
                 # Nacked, or the node went: the next message goes through
                 # another connection, after a pause that only paces retries.
                 time.sleep(0.05)
+
+
+def check_deliveries(test, got, wanted, published):
+    """`got`: (body, redelivered) of every delivery. Every body of `wanted`
+    was delivered, nothing outside `published` was, and a body delivered
+    twice came back flagged redelivered (at most one delivery of it is not)."""
+    bodies_got = {body for body, _ in got}
+    test.assertEqual(set(wanted) - bodies_got, set(), "every message delivered")
+    test.assertEqual(bodies_got - set(published), set(), "nothing that was never published")
+    first = [body for body, redelivered in got if not redelivered]
+    test.assertEqual(len(first), len(set(first)),
+                     "a message delivered twice without the redelivered flag")
 
 
 class ConsumerThread(threading.Thread):
@@ -369,10 +385,7 @@ class FailoverTest(unittest.TestCase):
 
     def test_the_home_killed_three_times_loses_nothing_confirmed(self):
         with Cluster(self, fixed_amqp=True) as c:
-            warrenctl(c.nodes[1], "set_policy", "ha-all", "^", json.dumps(
-                {"ha-mode": "all", "ha-sync-mode": "automatic"}))
-            declare(c.nodes[0], "ha.q", durable=True)
-            wait_in_sync(c, "ha.q", ["warren@c2", "warren@c3"])
+            mirrored_queue(c, "ha.q")
             names = ["rabbit1", "rabbit2", "rabbit3"]  # the tutorial's haproxy.cfg
             with lb.Balancer([lb.server_toml(name, n.port, inter="100ms", rise=2, fall=2)
                               for name, n in zip(names, c.nodes)]) as balancer:
@@ -419,27 +432,15 @@ class FailoverTest(unittest.TestCase):
                 if method is None:
                     break
                 got.append((body, method.redelivered))
-        bodies_got = [body for body, _ in got]
-        confirmed, sent = set(publisher.confirmed), set(publisher.sent)
-        self.assertGreaterEqual(len(confirmed), 100 * FAILOVER_CYCLES)
-        self.assertEqual(confirmed - set(bodies_got), set(), "every confirmed message is there")
-        self.assertEqual(set(bodies_got) - sent, set(), "nothing that was never published")
-        first = [body for body, redelivered in got if not redelivered]
-        self.assertEqual(len(first), len(set(first)),
-                         "a message delivered twice without the redelivered flag")
+        self.assertGreaterEqual(len(publisher.confirmed), 100 * FAILOVER_CYCLES)
+        check_deliveries(self, got, publisher.confirmed, publisher.sent)
 
     def test_consumers_on_the_other_nodes_follow_the_queue_to_its_new_home(self):
         with Cluster(self) as c:
             n1, n2, n3 = c.nodes
-            warrenctl(n2, "set_policy", "ha-all", "^", json.dumps(
-                {"ha-mode": "all", "ha-sync-mode": "automatic"}))
-            declare(n1, "follow.q", durable=True)
-            declare(n1, "cancel.q", durable=True)
             sent = bodies(200)
-            publish(n1, "follow.q", sent)
-            publish(n1, "cancel.q", bodies(5))
-            wait_in_sync(c, "follow.q", ["warren@c2", "warren@c3"])
-            wait_in_sync(c, "cancel.q", ["warren@c2", "warren@c3"])
+            mirrored_queue(c, "follow.q", len(sent))
+            mirrored_queue(c, "cancel.q", 5)
             # One consumer on each surviving node: whichever becomes the new
             # home, one follows the queue there and the other to another node.
             followers = [AckingConsumer(n2, "follow.q"), AckingConsumer(n3, "follow.q")]
@@ -447,48 +448,36 @@ class FailoverTest(unittest.TestCase):
                                     arguments={"x-cancel-on-ha-failover": True})
             everyone = followers + [leaver]
             try:
-                def consumed(count):
+                def consumed():
+                    """Reads and acks what came; the distinct bodies so far."""
                     for k in everyone:
                         k.pump()
                     for k in followers:
                         k.ack_all()
-                    return sum(len(k.got) for k in followers) >= count or None
-                wait_for(lambda: consumed(40), "40 acked before the kill", timeout=30)
+                    return {body for k in followers for body, _ in k.got}
+                wait_for(lambda: len(consumed()) >= 40, "40 acked before the kill", timeout=30)
                 for k in everyone:  # the window each holds unacked when its home dies
                     k.pump()
                 n1.kill()
-                wait_for(lambda: consumed(len(sent)) and leaver.cancelled,
+                wait_for(lambda: set(sent) <= consumed() and leaver.cancelled,
                          "every message consumed after the failover, and basic.cancel for "
                          "the consumer that asked for it", timeout=40)
                 self.assertEqual([k.cancelled for k in followers], [False, False],
                                  "followers are never cancelled")
                 publish(n2, "follow.q", [b"after the failover"])
-                wait_for(lambda: consumed(len(sent) + 1) and
-                         any(body == b"after the failover" for k in followers
-                             for body, _ in k.got),
+                wait_for(lambda: b"after the failover" in consumed(),
                          "a message published after the failover consumed", timeout=20)
                 got = [g for k in followers for g in k.got]
             finally:
                 for k in everyone:
                     k.close()
-            bodies_got = [body for body, _ in got]
-            self.assertEqual(set(sent) - set(bodies_got), set(), "every message consumed")
-            self.assertEqual(set(bodies_got) - set(sent), {b"after the failover"},
-                             "nothing that was never published")
-            # A message consumed twice came back marked redelivered: at most
-            # one of its deliveries is not.
-            first = [body for body, redelivered in got if not redelivered]
-            self.assertEqual(len(first), len(set(first)),
-                             "a message delivered twice without the redelivered flag")
+            everything = sent + [b"after the failover"]
+            check_deliveries(self, got, everything, everything)
 
     def test_a_restarted_old_home_gives_out_nothing_before_it_has_caught_up(self):
         with Cluster(self) as c:
             n1, n2, n3 = c.nodes
-            warrenctl(n2, "set_policy", "ha-all", "^", json.dumps(
-                {"ha-mode": "all", "ha-sync-mode": "automatic"}))
-            declare(n1, "stale.q", durable=True)
-            publish(n1, "stale.q", bodies(20))
-            wait_in_sync(c, "stale.q", ["warren@c2", "warren@c3"])
+            mirrored_queue(c, "stale.q", 20)
             n1.kill()
             alive = [n2, n3]
             wait_for(lambda: self.home(c, "stale.q", alive) is not n1 or None,

@@ -291,6 +291,20 @@ class Network:
                         % (", ".join(n.name for n in among), after_term), timeout=timeout)
 
 
+def _peek(queue):
+    """Script lines that leave the bodies `queue` holds in `bodies` (got,
+    then all put back)."""
+    return """
+bodies = []
+while True:
+    method, props, body = ch.basic_get(%r, auto_ack=False)
+    if method is None:
+        break
+    bodies.append(body.decode())
+ch.basic_nack(delivery_tag=0, multiple=True, requeue=True)
+""" % queue
+
+
 class PartitionTest(unittest.TestCase):
     def setUp(self):
         why = _netns_unavailable()
@@ -363,13 +377,7 @@ ok = ch.queue_declare("kept", passive=True)
 before = ok.method.message_count
 ch.confirm_delivery()
 ch.basic_publish("", "kept", b"during", pika.BasicProperties(delivery_mode=2))
-bodies = []
-while True:
-    method, props, body = ch.basic_get("kept", auto_ack=False)
-    if method is None:
-        break
-    bodies.append(body.decode())
-ch.basic_nack(delivery_tag=0, multiple=True, requeue=True)
+""" + _peek("kept") + """
 print(json.dumps({"before": before, "bodies": bodies}))
 """)
         self.assertEqual(got, {"before": 1, "bodies": ["before", "during"]})
@@ -486,16 +494,7 @@ except pika.exceptions.NackError:
 os._exit(0)
 """), "confirmed")
         # Every confirmed message, through the majority's new home.
-        got = others[1].amqp("""
-bodies = []
-while True:
-    method, props, body = ch.basic_get("ha.cut", auto_ack=False)
-    if method is None:
-        break
-    bodies.append(body.decode())
-ch.basic_nack(delivery_tag=0, multiple=True, requeue=True)
-print(json.dumps(bodies))
-""")
+        got = others[1].amqp(_peek("ha.cut") + "print(json.dumps(bodies))\n")
         self.assertEqual(sorted(got), sorted("m%d" % i for i in range(100)))
 
         net.heal(home)

@@ -42,11 +42,11 @@ class QueueHome final : public core::MirrorSource {
   // A metadata change a caller forwarded (PROPOSE): `reply` runs once, on
   // the loop (cluster_service.h's ProposeHandler, on the loop).
   using Propose = std::function<void(std::string command, std::function<void(ForwardResult)> reply)>;
-  // `post` runs a function on the node's loop once the current turn is
-  // over (what a turn queued for a caller is written then, together).
   // A caller (its node name) renewing its lease as a home of mirrored
   // queues (LEASE): true when granted (Member::GrantLease).
   using Renew = std::function<bool(const std::string& caller)>;
+  // `post` runs a function on the node's loop once the current turn is
+  // over (what a turn queued for a caller is written then, together).
   QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post,
             Propose propose = {}, Renew renew = {});
   ~QueueHome() override;

@@ -24,7 +24,10 @@
 #      copies, every mirror in sync before it starts) and a quorum queue.
 #      Consumed msg/s and p99 publish-to-delivery latency. Goals: 5x
 #      RabbitMQ's mirrored queue and 3x its quorum queue, with a lower p99.
-#      Needs WARREN_PERF_BIN and WARREN_CTL_BIN (with CLUSTER_PERF=1).
+#      Then the time from kill -9 of an ha-all queue's home to the first
+#      delivery from its new home, to a consumer on another node
+#      (mirror_failover.py). Needs WARREN_PERF_BIN and WARREN_CTL_BIN (with
+#      CLUSTER_PERF=1).
 # Warren's nodes form from seeds (docs/cluster.md); RabbitMQ's start as
 # rc1..rc3@localhost with their own epmd and cookie (a private HOME), and rc2
 # and rc3 join rc1 with stop_app, reset, join_cluster, start_app. Warren's
@@ -54,23 +57,27 @@ sys.stdout.write("".join(secrets.choice(string.ascii_uppercase) for _ in range(i
 WPID=() WAMQP=() WGRPC=()
 
 warren_cluster_up() {
-  local i seeds out
+  local i
   mkdir -p "$WORK/warren"
   letters 32 >"$WORK/warren/secret"
   chmod 600 "$WORK/warren/secret"
   local ports
   read -r -a ports <<<"$(free_ports 6)"
   for i in 1 2 3; do WGRPC[i]=${ports[2 * i - 2]}; WAMQP[i]=${ports[2 * i - 1]}; done
-  seeds="127.0.0.1:${WGRPC[1]},127.0.0.1:${WGRPC[2]},127.0.0.1:${WGRPC[3]}"
-  for i in 1 2 3; do
-    out=$(/usr/bin/python3 "$here/start_until.py" --port "${WAMQP[i]}" --timeout 60 \
-            --log "$WORK/warren/c$i.log" -- "$WARREN_NODE_BIN" --node-name "warren@c$i" \
-            --cluster-secret-file "$WORK/warren/secret" --cluster-seeds "$seeds" \
-            --grpc-listen "127.0.0.1:${WGRPC[i]}" --amqp-listen "127.0.0.1:${WAMQP[i]}" \
-            --data-dir "$WORK/warren/c$i") \
-      || { echo "warren@c$i did not start; its log:" >&2; tail -20 "$WORK/warren/c$i.log" >&2; return 1; }
-    read -r WPID[i] _ <<<"$out"
-  done
+  for i in 1 2 3; do warren_start "$i" || return 1; done
+}
+
+# warren_start I: starts (or restarts, on its data) node warren@cI until it serves AMQP.
+warren_start() {
+  local i=$1 out
+  local seeds="127.0.0.1:${WGRPC[1]},127.0.0.1:${WGRPC[2]},127.0.0.1:${WGRPC[3]}"
+  out=$(/usr/bin/python3 "$here/start_until.py" --port "${WAMQP[i]}" --timeout 60 \
+          --log "$WORK/warren/c$i.log" -- "$WARREN_NODE_BIN" --node-name "warren@c$i" \
+          --cluster-secret-file "$WORK/warren/secret" --cluster-seeds "$seeds" \
+          --grpc-listen "127.0.0.1:${WGRPC[i]}" --amqp-listen "127.0.0.1:${WAMQP[i]}" \
+          --data-dir "$WORK/warren/c$i") \
+    || { echo "warren@c$i did not start; its log:" >&2; tail -20 "$WORK/warren/c$i.log" >&2; return 1; }
+  read -r WPID[i] _ <<<"$out"
 }
 
 # warren_leader: "NODE TERM" of the latest leader that says "(this node)" in
@@ -268,15 +275,24 @@ s = rows[0]["synchronised_slave_pids"] if rows else []
 print(len(s) if isinstance(s, list) else 0)' "$1" "$2"
 }
 
-# wait_synced CMD...: runs CMD (a list_queues name synchronised_slave_pids
-# --formatter json) until ha-perf has 2 mirrors in sync, 30 s at most.
+# wait_synced QUEUE N CMD...: runs CMD (a list_queues name
+# synchronised_slave_pids --formatter json) until QUEUE has N mirrors in sync,
+# 30 s at most.
 wait_synced() {
+  local queue=$1 n=$2
+  shift 2
   for _ in $(seq 300); do
-    [ "$(synced_count "$("$@" 2>/dev/null || echo '[]')" ha-perf)" = 2 ] && return 0
+    [ "$(synced_count "$("$@" 2>/dev/null || echo '[]')" "$queue")" = "$n" ] && return 0
     sleep 0.1
   done
-  echo "ha-perf has no 2 mirrors in sync after 30 s" >&2
+  echo "$queue has no $n mirrors in sync after 30 s" >&2
   return 1
+}
+
+# mirror_failover PORT QUEUE PID: kill -9 of PID, the home of QUEUE, under a
+# consumer on PORT: the seconds to its first delivery from the new home.
+mirror_failover() {
+  /usr/bin/python3 "$here/mirror_failover.py" --port "$1" --queue "$2" --kill "$3"
 }
 
 HA_POLICY='{"ha-mode":"all","ha-sync-mode":"automatic"}'
@@ -303,17 +319,24 @@ echo "warren   | $w_decl"
 w_cdecl=$(client declares --port "${WAMQP[wf]}" --count "$DECLARES" --prefix cdecl- \
             --clients "$DECLARE_CLIENTS")
 echo "warren   | $w_cdecl"
-w_ha="- -" w_qq="- -"
+w_ha="- -" w_qq="- -" w_mfail='{}' r_mfail='{}'
 if [ "$CLUSTER_PERF" = 1 ]; then
   read -r w_perf1 w_perf2 <<<"$(perf_pair warren "${WAMQP[1]}" "${WAMQP[2]}")"
   wctl=("$WARREN_CTL_BIN" -n "127.0.0.1:${WGRPC[1]}")
   "${wctl[@]}" set_policy ha-bench '^ha-' "$HA_POLICY" >/dev/null
   client declare --port "${WAMQP[1]}" ha-perf
   client declare --port "${WAMQP[1]}" --quorum qq-perf
-  wait_synced "${wctl[@]}" list_queues name synchronised_slave_pids --formatter json
+  wait_synced ha-perf 2 "${wctl[@]}" list_queues name synchronised_slave_pids --formatter json
   w_ha=$(perf_replicated "${WAMQP[1]}" warren-ha ha-perf)
   w_qq=$(perf_replicated "${WAMQP[1]}" warren-qq qq-perf --quorum-queue)
   echo "warren   | replicated queues (msg/s, p99 us): ha-all $w_ha, quorum $w_qq"
+  # A mirrored queue homed on a follower (the leader stays for step 2),
+  # consumed through the other follower; the killed node is started again.
+  client declare --port "${WAMQP[wo]}" ha-failover
+  wait_synced ha-failover 2 "${wctl[@]}" list_queues name synchronised_slave_pids --formatter json
+  w_mfail=$(mirror_failover "${WAMQP[wf]}" ha-failover "${WPID[wo]}")
+  echo "warren   | kill -9 of warren@c$wo, the home of ha-failover: $w_mfail"
+  warren_start "$wo"
 fi
 w_fail=$(client failover --kill "${WPID[wl]}" --port "${WAMQP[wf]}" \
            --log "$WORK/warren/c$wf.log" "$WORK/warren/c$wo.log")
@@ -346,7 +369,7 @@ if have_rabbit; then
     rc_ctl 1 set_policy ha-bench '^ha-' "$HA_POLICY" >>"$R/ctl.log"
     client declare --port "${RAMQP[1]}" ha-perf
     client declare --port "${RAMQP[1]}" --quorum qq-perf
-    wait_synced rc_ctl 1 list_queues name synchronised_slave_pids --formatter json
+    wait_synced ha-perf 2 rc_ctl 1 list_queues name synchronised_slave_pids --formatter json
     r_ha=$(perf_replicated "${RAMQP[1]}" rabbitmq-ha ha-perf)
     r_qq=$(perf_replicated "${RAMQP[1]}" rabbitmq-qq qq-perf --quorum-queue)
     echo "rabbitmq | replicated queues (msg/s, p99 us): ha-all $r_ha, quorum $r_qq"
@@ -354,6 +377,14 @@ if have_rabbit; then
   r_fail=$(client failover --kill "${RPID[1]}" --port "${RAMQP[2]}")
   RPID[1]=""
   echo "rabbitmq | kill -9 of rc1: $r_fail"
+  if [ "$CLUSTER_PERF" = 1 ]; then
+    # Its master on rc3, consumed through rc2 (rc1 is down now: one mirror).
+    client declare --port "${RAMQP[3]}" ha-failover
+    wait_synced ha-failover 1 rc_ctl 2 list_queues name synchronised_slave_pids --formatter json
+    r_mfail=$(mirror_failover "${RAMQP[2]}" ha-failover "${RPID[3]}")
+    RPID[3]=""
+    echo "rabbitmq | kill -9 of rc3, the master of ha-failover: $r_mfail"
+  fi
   stop_rabbit_cluster
 else
   echo "rabbitmq-server is not installed (apt-get install rabbitmq-server): Warren's figures only"
@@ -400,6 +431,9 @@ if [ "$CLUSTER_PERF" = 1 ]; then
   row "  quorum queue, msg/s (goal: 3x)" "$w_qq_rate" "$r_qq_rate" \
     "$(ratio "$w_qq_rate" "$r_qq_rate")"
   row "  quorum queue, p99 us" "$w_qq_p99" "$r_qq_p99" "$(ratio "$r_qq_p99" "$w_qq_p99")"
+  row "kill -9 of an ha-all queue's home: first delivery" "" "" ""
+  row "  from the new home, s (goal: under 5)" "$(g "$w_mfail" first_delivery_s)" \
+    "$(g "$r_mfail" first_delivery_s)" "RabbitMQ: rc1 already down, one mirror"
 fi
 echo "ratio: rates Warren/RabbitMQ, times RabbitMQ/Warren: above 1 means Warren did better"
 echo "cluster bench took $SECONDS s"

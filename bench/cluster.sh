@@ -24,6 +24,9 @@
 #      copies, every mirror in sync before it starts) and a quorum queue.
 #      Consumed msg/s and p99 publish-to-delivery latency. Goals: 5x
 #      RabbitMQ's mirrored queue and 3x its quorum queue, with a lower p99.
+#      Then SYNC_MESSAGES (1,000,000) 1 KiB messages queued, a policy that
+#      mirrors them on both other nodes: the time until both are in sync,
+#      and the publish rate with confirms meanwhile (sync_run).
 #      Then the time from kill -9 of an ha-all queue's home to the first
 #      delivery from its new home, to a consumer on another node
 #      (mirror_failover.py). Needs WARREN_PERF_BIN and WARREN_CTL_BIN (with
@@ -296,6 +299,38 @@ mirror_failover() {
 }
 
 HA_POLICY='{"ha-mode":"all","ha-sync-mode":"automatic"}'
+SYNC_MESSAGES=${SYNC_MESSAGES:-1000000}
+
+# sync_run PORT TAG CTL...: SYNC_MESSAGES 1 KiB persistent messages into
+# sync-q (unmirrored), then a policy mirrors it on both other nodes while a
+# publisher with confirms goes on: "SECONDS RATE", the time until both
+# mirrors are in sync (CTL... lists queues) and the publish rate meanwhile.
+sync_run() {
+  local port=$1 tag=$2 uri="amqp://guest:guest@127.0.0.1:$1/%2F" pub t0 t1
+  shift 2
+  timeout 900 "$WARREN_PERF_BIN" -h "$uri" -u sync-q --auto-delete false --persistent -x 1 -y 0 \
+    -s 1024 -c 100 -C "$SYNC_MESSAGES" --id "$tag-load" >"$WORK/perf-$tag-load.log" 2>&1 \
+    || { tail -n 5 "$WORK/perf-$tag-load.log" >&2; echo FAIL FAIL; return 0; }
+  "$WARREN_PERF_BIN" -h "$uri" -u sync-q --auto-delete false --persistent -x 1 -y 0 -s 1024 \
+    -c 100 -z 900 --id "$tag-during" --json "$WORK/perf-$tag-during.json" \
+    >"$WORK/perf-$tag-during.log" 2>&1 &
+  pub=$!
+  sleep 1  # the publisher connected (only paces the measure; the rate is its own)
+  t0=$(date +%s.%N)
+  "$@" set_policy sync-bench '^sync-' "$HA_POLICY" >/dev/null
+  local n=0
+  for _ in $(seq 6000); do
+    n=$(synced_count "$("$@" list_queues name synchronised_slave_pids --formatter json \
+          2>/dev/null || echo '[]')" sync-q)
+    [ "$n" = 2 ] && break
+    sleep 0.1
+  done
+  t1=$(date +%s.%N)
+  kill -INT "$pub"; wait "$pub" || true
+  [ "$n" = 2 ] || { echo "sync-q not in sync after 600 s" >&2; echo FAIL FAIL; return 0; }
+  echo "$(printf '%.2f' "$(echo "$t1 - $t0" | bc)") $(/usr/bin/python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["publish_rate"])' "$WORK/perf-$tag-during.json")"
+}
 
 # --- runs --------------------------------------------------------------------
 rabbit_version=$(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo none)
@@ -319,7 +354,7 @@ echo "warren   | $w_decl"
 w_cdecl=$(client declares --port "${WAMQP[wf]}" --count "$DECLARES" --prefix cdecl- \
             --clients "$DECLARE_CLIENTS")
 echo "warren   | $w_cdecl"
-w_ha="- -" w_qq="- -" w_mfail='{}' r_mfail='{}'
+w_ha="- -" w_qq="- -" w_mfail='{}' r_mfail='{}' w_sync="- -" r_sync="- -"
 if [ "$CLUSTER_PERF" = 1 ]; then
   read -r w_perf1 w_perf2 <<<"$(perf_pair warren "${WAMQP[1]}" "${WAMQP[2]}")"
   wctl=("$WARREN_CTL_BIN" -n "127.0.0.1:${WGRPC[1]}")
@@ -330,6 +365,8 @@ if [ "$CLUSTER_PERF" = 1 ]; then
   w_ha=$(perf_replicated "${WAMQP[1]}" warren-ha ha-perf)
   w_qq=$(perf_replicated "${WAMQP[1]}" warren-qq qq-perf --quorum-queue)
   echo "warren   | replicated queues (msg/s, p99 us): ha-all $w_ha, quorum $w_qq"
+  w_sync=$(sync_run "${WAMQP[1]}" warren-sync "${wctl[@]}")
+  echo "warren   | $SYNC_MESSAGES messages synced to 2 new mirrors (s, publishes/s meanwhile): $w_sync"
   # A mirrored queue homed on a follower (the leader stays for step 2),
   # consumed through the other follower; the killed node is started again.
   client declare --port "${WAMQP[wo]}" ha-failover
@@ -373,6 +410,8 @@ if have_rabbit; then
     r_ha=$(perf_replicated "${RAMQP[1]}" rabbitmq-ha ha-perf)
     r_qq=$(perf_replicated "${RAMQP[1]}" rabbitmq-qq qq-perf --quorum-queue)
     echo "rabbitmq | replicated queues (msg/s, p99 us): ha-all $r_ha, quorum $r_qq"
+    r_sync=$(sync_run "${RAMQP[1]}" rabbitmq-sync rc_ctl 1)
+    echo "rabbitmq | $SYNC_MESSAGES messages synced to 2 new mirrors (s, publishes/s meanwhile): $r_sync"
   fi
   r_fail=$(client failover --kill "${RPID[1]}" --port "${RAMQP[2]}")
   RPID[1]=""
@@ -431,6 +470,12 @@ if [ "$CLUSTER_PERF" = 1 ]; then
   row "  quorum queue, msg/s (goal: 3x)" "$w_qq_rate" "$r_qq_rate" \
     "$(ratio "$w_qq_rate" "$r_qq_rate")"
   row "  quorum queue, p99 us" "$w_qq_p99" "$r_qq_p99" "$(ratio "$r_qq_p99" "$w_qq_p99")"
+  read -r w_sync_s w_sync_rate <<<"$w_sync"
+  read -r r_sync_s r_sync_rate <<<"$r_sync"
+  row "$SYNC_MESSAGES queued 1 KiB synced to 2 new mirrors, s" "$w_sync_s" "$r_sync_s" \
+    "$(ratio "$r_sync_s" "$w_sync_s")"
+  row "  publishes/s with confirms meanwhile" "$w_sync_rate" "$r_sync_rate" \
+    "RabbitMQ's queue stops while it syncs"
   row "kill -9 of an ha-all queue's home: first delivery" "" "" ""
   row "  from the new home, s (goal: under 5)" "$(g "$w_mfail" first_delivery_s)" \
     "$(g "$r_mfail" first_delivery_s)" "RabbitMQ: rc1 already down, one mirror"

@@ -743,8 +743,6 @@ void Member::Parts::PromoteMirrorsOfSilent() {
   stuck_queues = std::move(still_stuck);  // logged once per silence
 }
 
-// Also the leader's: it makes a learner that has caught up a voter, one at a
-// time.
 void Member::Parts::ReleaseOnceCaughtUp() {
   if (!holding) return;
   const raft::Raft& raft = driver->raft();
@@ -790,6 +788,8 @@ void Member::Parts::KeepLease() {
                  n);
 }
 
+// Also the leader's: it makes a learner that has caught up a voter, one at a
+// time.
 void Member::Parts::OnTick() {
   ReleaseOnceCaughtUp();
   KeepLease();

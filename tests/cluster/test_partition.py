@@ -469,8 +469,10 @@ print(json.dumps(body.decode() if method else None))
 """
         wait_for(lambda: home.amqp(get_one) is None, "the cut-off home giving nothing out",
                  timeout=10, interval=0.2)
-        self.assertIn("this member holds no lease from the metadata leader", home.logs())
-        self.assertIn("1 mirrored queue(s) homed here deliver nothing", home.logs())
+        # Logged just after the queue is held, so perhaps a moment after the get.
+        wait_for(lambda: "this member holds no lease from the metadata leader: the 1 mirrored "
+                 "queue(s) homed here deliver nothing" in home.logs(),
+                 "%s logging that it has no lease" % home.name, timeout=5, interval=0.1)
         moved = wait_for(lambda: (lambda r: r and r["node"] != home.name and r)(
             self.queue_row(others[0], "ha.cut")), "ha.cut moved off %s" % home.name,
             timeout=30, interval=0.2)

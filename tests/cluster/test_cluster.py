@@ -34,6 +34,12 @@ class Cluster(NodeGroup):
     def __init__(self, test, secrets=(SECRET, SECRET, SECRET), definitions=NO_DEFINITIONS,
                  fixed_amqp=False):
         self.test = test
+        self._spec = (secrets, definitions, fixed_amqp)
+        self._make_nodes()
+
+    def _make_nodes(self):
+        secrets, definitions, fixed_amqp = self._spec
+        test = self.test
         ports = [harness.free_port() for _ in secrets]
         seeds = ",".join("127.0.0.1:%d" % p for p in ports)
         self.nodes = []
@@ -48,6 +54,18 @@ class Cluster(NodeGroup):
         # Member ids are the seeds' places in sorted order.
         self.by_id = {i + 1: n for i, n in enumerate(
             sorted(self.nodes, key=lambda n: "127.0.0.1:%d" % n.grpc_listen_port))}
+
+    def __enter__(self):
+        # The ports are chosen free before any node starts (the seeds name
+        # them); another process may take one meanwhile. Then the cluster
+        # starts again on new ports, at most twice more.
+        for attempt in range(3):
+            try:
+                return super().__enter__()
+            except RuntimeError as e:
+                if "cannot listen" not in str(e) or attempt == 2:
+                    raise
+                self._make_nodes()
 
     def leader(self, among=None):
         """The node the logs of `among` (default: all) last name as leader."""

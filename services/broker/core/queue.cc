@@ -153,8 +153,9 @@ Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message, bool logged,
   if (replica_) replica_->Entered(e, ticket);
   // An empty queue with a consumer ready hands the message straight over:
   // it never waits at the head, so even a TTL of 0 reaches the consumer
-  // (as in RabbitMQ).
-  if (ready_count_ == 0 && !delivering_) {
+  // (as in RabbitMQ). Not while held: a home that may not serve gives out
+  // nothing, new messages included.
+  if (ready_count_ == 0 && !delivering_ && !held_) {
     if (Consumer* c = PickConsumer()) {
       DeliverTo(*c, std::move(e));
       return EnqueueResult::kAccepted;

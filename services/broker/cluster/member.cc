@@ -18,6 +18,7 @@
 #include "broker/cluster/membership.h"
 #include "broker/cluster/metadata_snapshot.h"
 #include "broker/cluster/metadata_machine.h"
+#include "broker/cluster/mirror_guard.h"
 #include "broker/cluster/mirror_planner.h"
 #include "broker/cluster/raft_driver.h"
 #include "broker/cluster/raft_gate.h"
@@ -32,19 +33,6 @@
 namespace warren::cluster {
 
 namespace {
-
-// Holds (or releases) the mirrored queues homed here; how many changed
-// (docs/mirroring.md, "A restarted home").
-size_t HoldMirroredQueues(core::Broker& broker, bool held) {
-  size_t n = 0;
-  for (const auto& [vname, v] : broker.vhosts())
-    for (const auto& [qname, q] : v->queues())
-      if (!q->remote() && !q->mirrors().members.empty() && q->held() != held) {
-        q->Hold(held);
-        ++n;
-      }
-  return n;
-}
 
 // Raft messages to each member the configuration names, on a RaftSender
 // each, made and dropped as members come and go.
@@ -335,20 +323,8 @@ struct Member::Parts {
   core::Broker* broker = nullptr;
   Runtime* runtime = nullptr;
   bool promoting = false;  // a learner's promotion is proposed
-  // Restarted: the mirrored queues homed here are held until this member
-  // has applied what the cluster committed, which may have moved them.
-  bool holding = false;
-  void ReleaseOnceCaughtUp();
-  // This member's lease as a home of mirrored queues (kHomeLeaseMs): valid
-  // until lease_until_ms (Runtime::NowMs); renewals go out every
-  // kLeaseRenewMs to the leader. `lease_lost`: its queues are held for it.
-  int64_t lease_until_ms = 0;
-  int64_t renewed_at_ms = 0;
-  bool lease_lost = false;
-  bool HasLease();
-  void KeepLease();
-  // Leader: when (tick of raft.now()) each member last renewed its lease.
-  std::map<raft::NodeId, uint64_t> lease_granted;
+  // Holds, leases and failovers of the mirrored queues (mirror_guard.h).
+  std::unique_ptr<MirrorGuard> guard;
   // Changes this member makes of itself once it runs (Member::ProposeOwn).
   // Shared with their answers, which may come while the parts go.
   struct Own {
@@ -390,22 +366,10 @@ struct Member::Parts {
   void ForgetQueuesOf(uint64_t gone, std::function<void()> then);
   // Proposes the first of `own`, if none is proposed now.
   void ProposeOwn();
-  // Runs `fn` with each queue homed on `member` (this node's own queues when
-  // it is this node) and its vhost's name.
-  void ForEachQueueOn(uint64_t member,
-                      const std::function<void(const std::string&, const core::Queue&)>& fn) const;
   // The leader, each tick: the transient queues of a member silent for
   // kSilentMemberMs are deleted through the log, once per silence.
   void DropTransientQueuesOfSilent();
   std::set<raft::NodeId> silent;  // members whose silence was acted on
-  // On the leader: every other member, and whether it has been silent for
-  // `ms` (counted from the Raft answers the leader receives).
-  std::vector<std::pair<raft::NodeId, bool>> Silence(int64_t ms) const;
-  // The leader, each tick: a mirrored queue whose home has been silent for
-  // kFailoverMs moves to a mirror (docs/mirroring.md, "Failover").
-  void PromoteMirrorsOfSilent();
-  std::set<std::pair<std::string, std::string>> promoting_queues;  // proposed, not answered
-  std::set<std::pair<std::string, std::string>> stuck_queues;  // no mirror to move to, logged
   int64_t tick_ms = 100;
   std::string node_name;  // this node's
   std::unique_ptr<MirrorPlanner> planner;
@@ -441,12 +405,6 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
       parts->own->changes.emplace_back(std::move(d), std::move(what));
     }
     parts->machine->SkipThrough(applied);
-    size_t held = HoldMirroredQueues(broker, true);
-    parts->holding = held > 0;
-    if (held > 0)
-      spdlog::info("cluster: the {} mirrored queue(s) homed here deliver nothing until this "
-                   "member has applied what the cluster committed meanwhile",
-                   held);
   }
   parts->transport = std::make_unique<PeerTransport>(secret, o.node_name, parts->names);
   parts->introductions = o.introductions;
@@ -466,6 +424,15 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
                                            *parts->chosen, d.proposal_timeout_ms);
   parts->node_name = o.node_name;
   parts->planner = std::make_unique<MirrorPlanner>(broker, *parts->gate);
+  MirrorGuard::Links links;
+  links.renew = [p](raft::NodeId leader, std::function<void(bool)> granted) {
+    p->chosen->Renew(leader, std::move(granted));
+  };
+  links.members = [p] { return p->MemberNames(); };
+  parts->guard = std::make_unique<MirrorGuard>(broker, runtime, parts->driver->raft(),
+                                               *parts->gate, self, d.tick_ms, std::move(links));
+  // Before the loop runs anything: no stale copy is given out meanwhile.
+  if (restart) parts->guard->HoldUntilCaughtUp();
   spdlog::info("cluster: this node is member {}, the Raft log is in {}{}", self,
                parts->storage->path(),
                restart ? ", restarted with the metadata applied through entry " +
@@ -653,37 +620,12 @@ void Member::Parts::OnConfig(const raft::Configuration& config) {
   }
 }
 
-void Member::Parts::ForEachQueueOn(
-    uint64_t member,
-    const std::function<void(const std::string&, const core::Queue&)>& fn) const {
-  for (const auto& [vname, v] : broker->vhosts())
-    for (const auto& [qname, q] : v->queues())
-      if (broker->HomeOf(*q) == member) fn(vname, *q);
-}
-
-std::vector<std::pair<raft::NodeId, bool>> Member::Parts::Silence(int64_t ms) const {
-  const raft::Raft& raft = driver->raft();
-  uint64_t limit = static_cast<uint64_t>(ms / tick_ms);
-  std::vector<raft::NodeId> members = raft.config().voters;
-  members.insert(members.end(), raft.config().learners.begin(), raft.config().learners.end());
-  std::vector<std::pair<raft::NodeId, bool>> out;
-  for (raft::NodeId m : members) {
-    std::optional<uint64_t> heard = raft.LastHeard(m);
-    if (m == id || !heard) continue;
-    // A lease granted since counts as hearing from it: a home is never
-    // taken for silent while its lease may still be valid.
-    if (auto g = lease_granted.find(m); g != lease_granted.end()) heard = std::max(*heard, g->second);
-    out.emplace_back(m, raft.now() - *heard >= limit);
-  }
-  return out;
-}
-
 void Member::Parts::DropTransientQueuesOfSilent() {
   if (driver->raft().role() != raft::Role::kLeader) {
     silent.clear();  // the next leader decides afresh
     return;
   }
-  for (const auto& [member, quiet] : Silence(kSilentMemberMs)) {
+  for (const auto& [member, quiet] : guard->Silence(kSilentMemberMs)) {
     raft::NodeId m = member;  // captured below (a structured binding cannot be)
     if (!quiet) {
       silent.erase(m);
@@ -694,7 +636,7 @@ void Member::Parts::DropTransientQueuesOfSilent() {
     // node goes down: their messages went with it, and clients that declare
     // them again through another node get new ones there.
     size_t before = own->changes.size();
-    ForEachQueueOn(m, [&](const std::string& vhost, const core::Queue& q) {
+    ForEachQueueHomedOn(*broker, m, [&](const std::string& vhost, const core::Queue& q) {
       if (q.durable() && q.exclusive_owner() == 0) return;
       own->changes.emplace_back(
           core::cmd::DeleteQueue{vhost, q.name(), false, false, q.exclusive_owner(), m},
@@ -708,92 +650,10 @@ void Member::Parts::DropTransientQueuesOfSilent() {
   }
 }
 
-void Member::Parts::PromoteMirrorsOfSilent() {
-  if (driver->raft().role() != raft::Role::kLeader) {
-    stuck_queues.clear();  // the next leader logs afresh
-    return;
-  }
-  std::vector<uint64_t> alive{id};
-  std::vector<uint64_t> gone;
-  for (auto [m, quiet] : Silence(kFailoverMs)) (quiet ? gone : alive).push_back(m);
-  std::set<std::pair<std::string, std::string>> still_stuck;
-  for (uint64_t m : gone) {
-    ForEachQueueOn(m, [&](const std::string& vhost, const core::Queue& q) {
-      if (q.mirrors().members.empty()) return;
-      auto key = std::make_pair(vhost, q.name());
-      if (promoting_queues.count(key)) return;
-      uint64_t to = core::PromotionCandidate(q, broker->FindVHost(vhost)->PolicyOf(q), alive);
-      if (to == 0) {  // no copy may take over: the queue waits for its home
-        still_stuck.insert(key);
-        if (!stuck_queues.count(key))
-          spdlog::warn("cluster: member {} has not answered for {} ms: queue '{}' in vhost '{}' "
-                       "has no mirror in sync to move to; it waits for its home",
-                       m, kFailoverMs, LogSafe(q.name()), LogSafe(vhost));
-        return;
-      }
-      promoting_queues.insert(key);
-      spdlog::info("cluster: member {} has not answered for {} ms: queue '{}' in vhost '{}' "
-                   "moves to its mirror on member {}",
-                   m, kFailoverMs, LogSafe(q.name()), LogSafe(vhost), to);
-      gate->Submit(core::cmd::SetMirrors{vhost, q.name(), m,
-                                         core::AfterFailover(q.mirrors(), m, to), to},
-                   [this, key](const core::Outcome&) { promoting_queues.erase(key); });
-    });
-  }
-  stuck_queues = std::move(still_stuck);  // logged once per silence
-}
-
-void Member::Parts::ReleaseOnceCaughtUp() {
-  if (!holding) return;
-  const raft::Raft& raft = driver->raft();
-  std::optional<raft::Index> commit = raft.KnownClusterCommit();
-  if (!commit || raft.log().applied() < *commit) return;
-  holding = false;  // KeepLease releases them, with a lease
-  spdlog::info("cluster: applied the metadata log through entry {}, as far as the cluster has "
-               "committed: the mirrored queues still homed here may deliver again",
-               *commit);
-}
-
-bool Member::Parts::HasLease() {
-  const raft::Raft& raft = driver->raft();
-  if (raft.role() == raft::Role::kLeader) return raft.HasLease();
-  return runtime->NowMs() < lease_until_ms;
-}
-
-void Member::Parts::KeepLease() {
-  const raft::Raft& raft = driver->raft();
-  if (raft.role() != raft::Role::kLeader) lease_granted.clear();  // the next leader counts afresh
-  int64_t now = runtime->NowMs();
-  if (raft.role() != raft::Role::kLeader && raft.leader() != raft::kNoNode &&
-      now - renewed_at_ms >= kLeaseRenewMs) {
-    renewed_at_ms = now;
-    std::weak_ptr<bool> live = alive;
-    chosen->Renew(raft.leader(), [this, live, sent = now](bool granted) {
-      if (!live.expired() && granted) lease_until_ms = std::max(lease_until_ms, sent + kHomeLeaseMs);
-    });
-  }
-  bool lost = !HasLease();
-  // Every tick: a queue may have become mirrored, or moved here, meanwhile.
-  size_t n = HoldMirroredQueues(*broker, holding || lost);
-  if (lost == lease_lost) return;
-  lease_lost = lost;
-  if (n == 0) return;  // nothing homed here changed: nothing to say
-  if (lost)
-    spdlog::warn("cluster: this member holds no lease from the metadata leader: the {} mirrored "
-                 "queue(s) homed here deliver nothing until it has one again",
-                 n);
-  else
-    spdlog::info("cluster: this member holds a lease from the metadata leader again: the {} "
-                 "mirrored queue(s) homed here deliver again",
-                 n);
-}
-
 // Also the leader's: it makes a learner that has caught up a voter, one at a
 // time.
 void Member::Parts::OnTick() {
-  ReleaseOnceCaughtUp();
-  KeepLease();
-  PromoteMirrorsOfSilent();
+  guard->Tick();
   DropTransientQueuesOfSilent();
   ProposeOwn();
   const raft::Raft& raft = driver->raft();
@@ -841,16 +701,7 @@ void Member::Receive(const std::vector<std::string>& messages) {
   parts_->driver->Receive(messages);
 }
 
-bool Member::GrantLease(const std::string& node) {
-  const raft::Raft& raft = parts_->driver->raft();
-  if (raft.role() != raft::Role::kLeader || !raft.HasLease()) return false;
-  for (const core::MemberName& m : parts_->MemberNames()) {
-    if (m.name != node || m.id == parts_->id) continue;
-    parts_->lease_granted[m.id] = raft.now();
-    return true;
-  }
-  return false;
-}
+bool Member::GrantLease(const std::string& node) { return parts_->guard->GrantLease(node); }
 
 void Member::ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply) {
   parts_->gate->ProposeForPeer(std::move(command), std::move(reply));
@@ -946,7 +797,7 @@ void Member::Parts::ForgetQueuesOf(uint64_t gone, std::function<void()> then) {
   // As RabbitMQ forgets a removed node's classic queues: their messages
   // left with it, and a record that routes to no one would hide that.
   std::vector<core::cmd::DeleteQueue> deletes;
-  ForEachQueueOn(gone, [&](const std::string& vhost, const core::Queue& q) {
+  ForEachQueueHomedOn(*broker, gone, [&](const std::string& vhost, const core::Queue& q) {
     deletes.push_back({vhost, q.name(), false, false, q.exclusive_owner()});
   });
   if (deletes.empty()) {

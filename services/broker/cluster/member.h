@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/cluster/mirror_guard.h"
 #include "broker/core/command.h"
 #include "common/runtime.h"
 #include "common/status.h"
@@ -67,21 +68,6 @@ struct MemberView {
 // deletes them when their node goes down (docs/cluster.md, "A member that
 // goes silent").
 inline constexpr int64_t kSilentMemberMs = 5000;
-
-// A mirrored queue whose home the leader has not heard from for this long
-// moves to a mirror in sync (docs/mirroring.md, "Failover"): before the
-// silent member's transient queues are deleted, so a mirrored one moves.
-inline constexpr int64_t kFailoverMs = 3000;
-
-// A home of mirrored queues delivers from them only while it holds a lease:
-// for this long after it sent a renewal the metadata leader granted
-// (docs/mirroring.md, "The home's lease"). The leader counts a grant as
-// hearing from the home, so it moves the home's queues no sooner than
-// kFailoverMs after the grant: the home stops first, with a second to spare
-// for clocks that run at slightly different rates. Renewed every
-// kLeaseRenewMs.
-inline constexpr int64_t kHomeLeaseMs = 2000;
-inline constexpr int64_t kLeaseRenewMs = 400;
 
 struct MemberOptions {
   std::vector<std::string> seeds;  // Join: gRPC HOST:PORT of every member

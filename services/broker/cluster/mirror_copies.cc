@@ -52,6 +52,17 @@ std::vector<core::MessagePtr> MirrorCopies::Take(const std::string& vhost,
   return out;
 }
 
+bool MirrorCopies::FedBy(const core::Broker& broker, const std::string& vhost,
+                         const std::string& queue, const std::function<bool(uint64_t)>& is_from) {
+  auto v = broker.vhosts().find(vhost);
+  if (v == broker.vhosts().end()) return false;
+  auto q = v->second->queues().find(queue);
+  if (q == v->second->queues().end() || !q->second->remote()) return false;
+  const std::vector<uint64_t>& m = q->second->mirrors().members;
+  return std::find(m.begin(), m.end(), broker.self_member()) != m.end() &&
+         is_from(q->second->home());
+}
+
 void MirrorCopies::Prune(const core::Broker& broker, uint64_t self) {
   for (auto it = copies_.begin(); it != copies_.end();) {
     const auto& [vhost, queue] = it->first;

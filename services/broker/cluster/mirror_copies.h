@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -40,6 +41,14 @@ class MirrorCopies {
   // Removes the copy and gives its messages in queue order (none held: empty).
   std::vector<core::MessagePtr> Take(const std::string& vhost, const std::string& queue);
   size_t size() const { return copies_.size(); }
+
+  // Whether a member may feed this member's copy of `queue`: the record
+  // names this member among its mirrors and that member (`is_from(id)` says
+  // whether `id` is it) as the home. A home that no longer is one
+  // (restarted before it applied a failover that moved the queue) must not
+  // touch the copy the new home feeds.
+  static bool FedBy(const core::Broker& broker, const std::string& vhost,
+                    const std::string& queue, const std::function<bool(uint64_t)>& is_from);
 
   // Drops the copies of queues that are gone or that `self` no longer
   // mirrors (their records, in `broker`, say so).

@@ -214,19 +214,6 @@ class QueueHome::Session final {
     awaiting_.Add(id, done, ticket->ok());
   }
 
-  // Whether the record of `queue` names this member among its mirrors and
-  // the caller as its home. A home that no longer is one (restarted before
-  // it applied a failover that moved the queue) must not touch the copy the
-  // new home feeds.
-  bool FeedsCopy(const std::string& vhost, const std::string& queue) {
-    core::VHost* v = broker_.FindVHost(vhost);
-    std::shared_ptr<core::Queue> q = v ? v->FindQueue(queue) : nullptr;
-    if (!q || !q->remote() || !broker_.remote()) return false;
-    const std::vector<uint64_t>& m = q->mirrors().members;
-    return std::find(m.begin(), m.end(), broker_.self_member()) != m.end() &&
-           broker_.remote()->NodeName(q->home()) == link_->caller();
-  }
-
   // The home of a queue this member mirrors feeds the copy
   // (docs/mirroring.md, "Replication").
   void Mirror(Op& op) {
@@ -238,7 +225,10 @@ class QueueHome::Session final {
     const std::string& queue = op.queues(0);
     // Only for a queue this member mirrors (what copies may cost is bounded
     // by the queues the metadata gives it), from its home.
-    if (!FeedsCopy(op.vhost(), queue)) {
+    auto is_caller = [this](uint64_t home) {
+      return broker_.remote() && broker_.remote()->NodeName(home) == link_->caller();
+    };
+    if (!MirrorCopies::FedBy(broker_, op.vhost(), queue, is_caller)) {
       if (op.kind() == Op::MIRROR_ENTER) Answer(op.id(), false);
       return;
     }

@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/cluster/mirror_copies.h"
-#include "broker/cluster/remote_queues.h"
+#include "broker/cluster/mirror_link.h"
 #include "broker/core/broker.h"
 #include "broker/core/errors.h"
 #include "common/text.h"
@@ -71,7 +71,8 @@ class QueueReplicator::Feed final : public core::QueueReplica {
   void Entered(const core::QueueEntry& e, const core::Ticket& ticket) override {
     index_[e.seq] = e.message;
     for (auto& [id, m] : mirrors_) {
-      bool waits = ticket && m.state != State::kSyncing;
+      // Before the fence, any mirror may be in sync as far as this feed knows.
+      bool waits = ticket && (m.state != State::kSyncing || !fenced_);
       if (waits) ticket->AddWait();
       if (m.started || waits) Send(id, m, e.seq, e.message, waits ? ticket : core::Ticket{});
     }
@@ -111,6 +112,10 @@ class QueueReplicator::Feed final : public core::QueueReplica {
       it = mirrors_.erase(it);
     }
     for (uint64_t id : record.members) mirrors_.try_emplace(id);
+    if (!fenced_) {
+      Fence(*q);
+      return;
+    }
     const int64_t now = r_.runtime_.NowMs();
     for (auto& [id, m] : mirrors_) Step(*q, id, m, now);
   }
@@ -129,7 +134,10 @@ class QueueReplicator::Feed final : public core::QueueReplica {
     std::map<uint64_t, Sent> unheld;
     int64_t retry_at_ms = 0;
     bool proposing = false;
-    uint64_t breaks = 0;  // RemoteQueues::Breaks when it started
+    // The epoch its last join was proposed at: until the record reaches it,
+    // that join may still commit, so leaving needs a commit of its own.
+    uint64_t join_epoch = 0;
+    uint64_t breaks = 0;  // MirrorLink::Breaks when it started
     // Whether it copies the backlog, as an operator said (sync_queue: yes,
     // cancel_sync_queue: no) since it last joined; else as the policy says.
     std::optional<bool> asked;
@@ -149,7 +157,10 @@ class QueueReplicator::Feed final : public core::QueueReplica {
                    LogSafe(name_), LogSafe(vhost_), id, kSilentMirrorMs);
       Fail(id, m);
     }
-    if (!m.started && now >= m.retry_at_ms) Start(q, id, m);
+    // A reset empties the mirror's copy: never while the record may list it
+    // in sync, where a failover could promote it. A leaving mirror waits
+    // for the commit that takes it out (Committed), then syncs from a reset.
+    if (!m.started && now >= m.retry_at_ms && m.state == State::kSyncing) Start(q, id, m);
     if (m.state == State::kSyncing && m.started && Copies(q, m)) SendBacklog(q, id, m);
     if (m.state == State::kSyncing && m.started && HoldsBacklog(m) && unknown_unacked_ == 0 &&
         m.unheld.empty()) {
@@ -170,13 +181,6 @@ class QueueReplicator::Feed final : public core::QueueReplica {
     m.started = true;
     m.sync_end = q.next_seq();
     m.cursor = 0;
-    if (m.state != State::kSyncing) {
-      // Still waited on: what it was owed goes again, on the new stream.
-      for (auto& [seq, sent] : m.unheld) {
-        auto e = index_.find(seq);
-        if (e != index_.end()) Send(id, m, seq, e->second, sent.ticket, /*again=*/true);
-      }
-    }
   }
 
   bool Copies(const core::Queue& q, const Mirror& m) const {
@@ -198,9 +202,8 @@ class QueueReplicator::Feed final : public core::QueueReplica {
   }
 
   void Send(uint64_t id, Mirror& m, uint64_t seq, const core::MessagePtr& message,
-            const core::Ticket& ticket, bool again = false) {
-    Sent& sent = m.unheld[seq];
-    if (!again) sent = Sent{r_.runtime_.NowMs(), ticket};
+            const core::Ticket& ticket) {
+    m.unheld[seq] = Sent{r_.runtime_.NowMs(), ticket};
     if (!m.started) return;  // answered when it leaves the in-sync set
     std::weak_ptr<bool> alive = alive_;
     r_.remote_.MirrorEnter(id, vhost_, name_, seq, message, [this, alive, id, seq](bool ok) {
@@ -235,18 +238,51 @@ class QueueReplicator::Feed final : public core::QueueReplica {
     for (auto& [seq, sent] : m.unheld) sent.at_ms = r_.runtime_.NowMs();
   }
 
+  // A new feed (a restarted home, a queue just mirrored or moved here)
+  // cannot trust its record: this member may not have applied every change
+  // committed, and a join its previous life proposed may still commit. So
+  // before it resets any copy or confirms without a mirror, it commits one
+  // change taking every mirror out of the in-sync set at a higher epoch,
+  // which makes any such join stale. Until then every publish waits on
+  // every mirror; once committed, those waits are answered (no mirror is in
+  // sync now) and the mirrors sync from a reset.
+  void Fence(core::Queue& q) {
+    if (fencing_) return;
+    const core::Mirrors& record = q.mirrors();
+    core::Mirrors next{record.members, {}, record.epoch + 1};
+    fencing_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    r_.gate_.Submit(core::cmd::SetMirrors{vhost_, name_, r_.broker_.self_member(), next},
+                    [this, alive](const core::Outcome& o) {
+                      if (alive.expired()) return;
+                      fencing_ = false;
+                      // Refused (stale, or not committed): the next tick tries again.
+                      if (!o.status.ok()) return;
+                      fenced_ = true;
+                      for (auto& [id, m] : mirrors_) {
+                        AnswerAll(m, true);
+                        m.state = State::kSyncing;
+                      }
+                    });
+  }
+
   // Commits the mirror into (joining) or out of (leaving) the in-sync set.
   void Propose(core::Queue& q, uint64_t id, Mirror& m) {
     const core::Mirrors& record = q.mirrors();
     std::vector<uint64_t> in_sync = record.in_sync;
     bool joining = m.state == State::kJoining;
-    if (joining == Contains(in_sync, id)) {
-      Committed(id, joining);  // the record says so already
+    // The record says so already. Not for a leave while a join this feed
+    // proposed may still commit unseen (this member's record lags, or the
+    // answer was lost): a change of its own, at the join's epoch or later,
+    // makes that join stale.
+    if (joining == Contains(in_sync, id) && (joining || record.epoch >= m.join_epoch)) {
+      Committed(id, joining);
       return;
     }
     if (joining) {
       in_sync.push_back(id);
       std::sort(in_sync.begin(), in_sync.end());
+      m.join_epoch = record.epoch + 1;
     } else {
       in_sync.erase(std::remove(in_sync.begin(), in_sync.end(), id), in_sync.end());
     }
@@ -306,10 +342,12 @@ class QueueReplicator::Feed final : public core::QueueReplica {
   std::map<uint64_t, Mirror> mirrors_;          // by member id
   std::vector<uint64_t> leaves_;
   bool flush_scheduled_ = false;
+  bool fenced_ = false;   // Fence committed
+  bool fencing_ = false;  // proposed, not answered
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-QueueReplicator::QueueReplicator(core::Broker& broker, RemoteQueues& remote,
+QueueReplicator::QueueReplicator(core::Broker& broker, MirrorLink& remote,
                                  core::MetadataGate& gate, Runtime& runtime, MirrorCopies* copies)
     : broker_(broker), remote_(remote), gate_(gate), runtime_(runtime), copies_(copies) {
   // At once: a restarted home's queues must not take a publish before their

@@ -1,8 +1,8 @@
 // The home's side of mirrored queues (docs/mirroring.md, "Replication" and
 // "Sync"): for each queue homed here that has mirrors, a Feed is told of
 // every entry that joins, comes back or leaves the queue (core::QueueReplica)
-// and sends it, in order, to each mirror's member (RemoteQueues' MIRROR ops;
-// the member keeps it in cluster/mirror_copies.h).
+// and sends it, in order, to each mirror's member (mirror_link.h: the MIRROR
+// ops on Cluster.Queues; the member keeps it in cluster/mirror_copies.h).
 //
 // A mirror is in one of three states:
 //   syncing  --(every entry the queue had is held)-->  joining
@@ -13,7 +13,9 @@
 // durability ticket waits for that mirror to hold it, so a confirm means
 // every in-sync copy holds the message. A mirror leaves the in-sync set only
 // by a committed change; the waits it still has are then answered, so a dead
-// mirror delays confirms by at most kSilentMirrorMs plus a commit.
+// mirror delays confirms by at most kSilentMirrorMs plus a commit. Its copy
+// is reset (emptied) only after that commit: a mirror the record may list
+// in sync keeps what it holds, since a failover may promote it.
 //
 // A sync sends the entries the queue holds in batches of ha-sync-batch-size
 // a tick while publishes go on (their entries go to the mirror at once).
@@ -21,8 +23,9 @@
 // entries, and joins once the older ones left the queue, or once an operator
 // asks for a sync (SyncMirrors).
 // When the feed starts (a new record, a restarted home), mirrors the record
-// lists in sync have not been shown to hold this home's entries: the feed
-// proposes them out of the in-sync set first, and syncs them again.
+// lists in sync have not been shown to hold this home's entries, and the
+// record itself may lag: the feed first commits a fence (every mirror out of
+// the in-sync set, at a higher epoch), and syncs them again after it.
 //
 // Runs on the node's loop; Tick every 100 ms.
 #pragma once
@@ -43,7 +46,7 @@ class Broker;
 
 namespace warren::cluster {
 
-class RemoteQueues;
+class MirrorLink;
 class MirrorCopies;
 
 class QueueReplicator final : public core::MirrorSync {
@@ -51,7 +54,7 @@ class QueueReplicator final : public core::MirrorSync {
   static constexpr int64_t kSilentMirrorMs = 5000;
   static constexpr size_t kDefaultSyncBatch = 4096;
 
-  QueueReplicator(core::Broker& broker, RemoteQueues& remote, core::MetadataGate& gate,
+  QueueReplicator(core::Broker& broker, MirrorLink& remote, core::MetadataGate& gate,
                   Runtime& runtime, MirrorCopies* copies);
   ~QueueReplicator() override;
   QueueReplicator(const QueueReplicator&) = delete;
@@ -67,7 +70,7 @@ class QueueReplicator final : public core::MirrorSync {
  private:
   class Feed;
   core::Broker& broker_;
-  RemoteQueues& remote_;
+  MirrorLink& remote_;
   core::MetadataGate& gate_;
   Runtime& runtime_;
   MirrorCopies* copies_;

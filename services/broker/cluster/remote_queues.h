@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "broker/cluster/forwarding.h"
+#include "broker/cluster/mirror_link.h"
 #include "broker/cluster/secret.h"
 #include "broker/core/remote.h"
 #include "common/runtime.h"
@@ -49,7 +50,7 @@ struct RemoteQueuesOptions {
   int64_t hello_timeout_ms = 2000;
 };
 
-class RemoteQueues final : public core::QueueRemote, public Forwarder {
+class RemoteQueues final : public core::QueueRemote, public Forwarder, public MirrorLink {
  public:
   RemoteQueues(RemoteQueuesOptions options, const Secret& secret, Runtime& runtime);
   // Stops every link; what waited on one is failed, its consumers cancelled.
@@ -79,21 +80,16 @@ class RemoteQueues final : public core::QueueRemote, public Forwarder {
             uint64_t connection, Reply done) override;
   void DirectReply(uint64_t member, core::MessagePtr message) override;
 
-  // Mirroring (docs/mirroring.md, "Replication"): a home's feed to a member
-  // that holds a mirror of one of its queues, in order on the stream to it.
-  // `held(true)` once the mirror holds the entry; false when the stream
-  // broke first (or the mirror had no copy started: no reset since).
+  // MirrorLink (docs/mirroring.md, "Replication"), on the stream to the
+  // member.
   void MirrorReset(uint64_t member, const std::string& vhost, const std::string& queue,
-                   uint64_t epoch);
+                   uint64_t epoch) override;
   void MirrorEnter(uint64_t member, const std::string& vhost, const std::string& queue,
-                   uint64_t seq, core::MessagePtr message, std::function<void(bool)> held);
+                   uint64_t seq, core::MessagePtr message, std::function<void(bool)> held) override;
   void MirrorLeave(uint64_t member, const std::string& vhost, const std::string& queue,
-                   std::vector<uint64_t> seqs);
-  // How many times the stream to `member` broke or could not open: a feed
-  // that sees it move knows its mirror may have lost what it was sent.
-  uint64_t Breaks(uint64_t member);
-  // The stream to `member` could not open a moment ago (sends now fail).
-  bool Refusing(uint64_t member);
+                   std::vector<uint64_t> seqs) override;
+  uint64_t Breaks(uint64_t member) override;
+  bool Refusing(uint64_t member) override;
 
   // Forwarder: a metadata change goes to the leader on the same stream
   // (PROPOSE), pipelined, with no handshake of its own. A change the link

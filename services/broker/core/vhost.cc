@@ -305,6 +305,9 @@ void VHost::MoveHome(const std::shared_ptr<Queue>& old, uint64_t new_home, Mirro
     if (store && q->store_id() != 0 && m->persistent()) {
       m->disk = store->Write(*m, {q->store_id()});
       logged = m->disk.valid();
+      // The old home may have delivered it: a restart restores it
+      // redelivered too.
+      if (logged) store->Delivered(q->store_id(), m->disk);
     }
     q->Adopt(m, logged);
   }

@@ -15,16 +15,13 @@
 #include <cstring>
 #include <string>
 
+#include "seeds.h"
 #include "simulator.h"
 
 namespace warren::raft::sim {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr uint64_t kDefaultSeeds = 300;  // the sanitizers slow each run about tenfold
-#else
-constexpr uint64_t kDefaultSeeds = 3000;
-#endif
+constexpr uint64_t kDefaultSeeds = testkit::DefaultSeeds(3000);
 
 // Printed if the core stops the process on a broken invariant (RAFT_CHECK)
 // in the middle of a seed, so even a crash says how to replay it.
@@ -33,11 +30,6 @@ char replay_line[256];
 void OnAbort(int) {
   ssize_t ignored = write(STDERR_FILENO, replay_line, std::strlen(replay_line));
   (void)ignored;
-}
-
-uint64_t EnvNumber(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
 std::string ReplayCommand(uint64_t seed) {
@@ -49,9 +41,9 @@ std::string ReplayCommand(uint64_t seed) {
 
 void RunSeeds(const Scenario& scenario) {
   bool one = std::getenv("WARREN_RAFT_SEED") != nullptr;
-  uint64_t first = EnvNumber("WARREN_RAFT_SEED", 1);
-  uint64_t count = one ? 1 : EnvNumber("WARREN_RAFT_SEEDS", kDefaultSeeds);
-  bool trace = EnvNumber("WARREN_RAFT_TRACE", 0) != 0;
+  uint64_t first = testkit::EnvNumber("WARREN_RAFT_SEED", 1);
+  uint64_t count = one ? 1 : testkit::EnvNumber("WARREN_RAFT_SEEDS", kDefaultSeeds);
+  bool trace = testkit::EnvNumber("WARREN_RAFT_TRACE", 0) != 0;
   struct sigaction sa = {};
   sa.sa_handler = OnAbort;
   sa.sa_flags = SA_RESETHAND;

@@ -1,0 +1,165 @@
+#include "broker/cluster/mirror_guard.h"
+
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "broker/core/broker.h"
+#include "broker/core/command.h"
+#include "common/text.h"
+
+namespace warren::cluster {
+
+namespace {
+
+// Holds (or releases) the mirrored queues homed here; how many changed.
+size_t HoldMirroredQueues(core::Broker& broker, bool held) {
+  size_t n = 0;
+  for (const auto& [vname, v] : broker.vhosts())
+    for (const auto& [qname, q] : v->queues())
+      if (!q->remote() && !q->mirrors().members.empty() && q->held() != held) {
+        q->Hold(held);
+        ++n;
+      }
+  return n;
+}
+
+}  // namespace
+
+void ForEachQueueHomedOn(const core::Broker& broker, uint64_t member,
+                         const std::function<void(const std::string&, const core::Queue&)>& fn) {
+  for (const auto& [vname, v] : broker.vhosts())
+    for (const auto& [qname, q] : v->queues())
+      if (broker.HomeOf(*q) == member) fn(vname, *q);
+}
+
+MirrorGuard::MirrorGuard(core::Broker& broker, Runtime& runtime, const raft::Raft& raft,
+                         core::MetadataGate& gate, raft::NodeId self, int64_t tick_ms,
+                         Links links)
+    : broker_(broker), runtime_(runtime), raft_(raft), gate_(gate), self_(self),
+      tick_ms_(tick_ms), links_(std::move(links)) {}
+
+void MirrorGuard::HoldUntilCaughtUp() {
+  size_t held = HoldMirroredQueues(broker_, true);
+  holding_ = held > 0;
+  if (held > 0)
+    spdlog::info("cluster: the {} mirrored queue(s) homed here deliver nothing until this "
+                 "member has applied what the cluster committed meanwhile",
+                 held);
+}
+
+void MirrorGuard::Tick() {
+  ReleaseOnceCaughtUp();
+  KeepLease();
+  PromoteMirrorsOfSilent();
+}
+
+std::vector<std::pair<raft::NodeId, bool>> MirrorGuard::Silence(int64_t ms) const {
+  uint64_t limit = static_cast<uint64_t>(ms / tick_ms_);
+  std::vector<raft::NodeId> members = raft_.config().voters;
+  members.insert(members.end(), raft_.config().learners.begin(), raft_.config().learners.end());
+  std::vector<std::pair<raft::NodeId, bool>> out;
+  for (raft::NodeId m : members) {
+    std::optional<uint64_t> heard = raft_.LastHeard(m);
+    if (m == self_ || !heard) continue;
+    // A lease granted since counts as hearing from it: a home is never
+    // taken for silent while its lease may still be valid.
+    if (auto g = lease_granted_.find(m); g != lease_granted_.end())
+      heard = std::max(*heard, g->second);
+    out.emplace_back(m, raft_.now() - *heard >= limit);
+  }
+  return out;
+}
+
+void MirrorGuard::PromoteMirrorsOfSilent() {
+  if (raft_.role() != raft::Role::kLeader) {
+    stuck_.clear();  // the next leader logs afresh
+    return;
+  }
+  std::vector<uint64_t> alive{self_};
+  std::vector<uint64_t> gone;
+  for (auto [m, quiet] : Silence(kFailoverMs)) (quiet ? gone : alive).push_back(m);
+  std::set<std::pair<std::string, std::string>> still_stuck;
+  for (uint64_t m : gone) {
+    ForEachQueueHomedOn(broker_, m, [&](const std::string& vhost, const core::Queue& q) {
+      if (q.mirrors().members.empty()) return;
+      auto key = std::make_pair(vhost, q.name());
+      if (promoting_.count(key)) return;
+      uint64_t to = core::PromotionCandidate(q, broker_.FindVHost(vhost)->PolicyOf(q), alive);
+      if (to == 0) {  // no copy may take over: the queue waits for its home
+        still_stuck.insert(key);
+        if (!stuck_.count(key))
+          spdlog::warn("cluster: member {} has not answered for {} ms: queue '{}' in vhost '{}' "
+                       "has no mirror in sync to move to; it waits for its home",
+                       m, kFailoverMs, LogSafe(q.name()), LogSafe(vhost));
+        return;
+      }
+      promoting_.insert(key);
+      spdlog::info("cluster: member {} has not answered for {} ms: queue '{}' in vhost '{}' "
+                   "moves to its mirror on member {}",
+                   m, kFailoverMs, LogSafe(q.name()), LogSafe(vhost), to);
+      std::weak_ptr<bool> live = alive_;
+      gate_.Submit(core::cmd::SetMirrors{vhost, q.name(), m,
+                                         core::AfterFailover(q.mirrors(), m, to), to},
+                   [this, live, key](const core::Outcome&) {
+                     if (!live.expired()) promoting_.erase(key);
+                   });
+    });
+  }
+  stuck_ = std::move(still_stuck);  // logged once per silence
+}
+
+void MirrorGuard::ReleaseOnceCaughtUp() {
+  if (!holding_) return;
+  std::optional<raft::Index> commit = raft_.KnownClusterCommit();
+  if (!commit || raft_.log().applied() < *commit) return;
+  holding_ = false;  // KeepLease releases them, with a lease
+  spdlog::info("cluster: applied the metadata log through entry {}, as far as the cluster has "
+               "committed: the mirrored queues still homed here may deliver again",
+               *commit);
+}
+
+bool MirrorGuard::HasLease() const {
+  if (raft_.role() == raft::Role::kLeader) return raft_.HasLease();
+  return runtime_.NowMs() < lease_until_ms_;
+}
+
+void MirrorGuard::KeepLease() {
+  if (raft_.role() != raft::Role::kLeader) lease_granted_.clear();  // the next leader counts afresh
+  int64_t now = runtime_.NowMs();
+  if (raft_.role() != raft::Role::kLeader && raft_.leader() != raft::kNoNode &&
+      now - renewed_at_ms_ >= kLeaseRenewMs) {
+    renewed_at_ms_ = now;
+    std::weak_ptr<bool> live = alive_;
+    links_.renew(raft_.leader(), [this, live, sent = now](bool granted) {
+      if (!live.expired() && granted)
+        lease_until_ms_ = std::max(lease_until_ms_, sent + kHomeLeaseMs);
+    });
+  }
+  bool lost = !HasLease();
+  // Every tick: a queue may have become mirrored, or moved here, meanwhile.
+  size_t n = HoldMirroredQueues(broker_, holding_ || lost);
+  if (lost == lease_lost_) return;
+  lease_lost_ = lost;
+  if (n == 0) return;  // nothing homed here changed: nothing to say
+  if (lost)
+    spdlog::warn("cluster: this member holds no lease from the metadata leader: the {} mirrored "
+                 "queue(s) homed here deliver nothing until it has one again",
+                 n);
+  else
+    spdlog::info("cluster: this member holds a lease from the metadata leader again: the {} "
+                 "mirrored queue(s) homed here deliver again",
+                 n);
+}
+
+bool MirrorGuard::GrantLease(const std::string& node) {
+  if (raft_.role() != raft::Role::kLeader || !raft_.HasLease()) return false;
+  for (const core::MemberName& m : links_.members()) {
+    if (m.name != node || m.id == self_) continue;
+    lease_granted_[m.id] = raft_.now();
+    return true;
+  }
+  return false;
+}
+
+}  // namespace warren::cluster

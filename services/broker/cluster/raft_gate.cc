@@ -80,8 +80,9 @@ bool RaftGate::Dispatch(uint64_t id, std::string& command) {
     return true;
   }
   if (raft.leader() == raft::kNoNode || raft.leader() == raft.id()) return false;
-  if (auto it = calls_.find(id); it != calls_.end() && it->second.unreachable == raft.leader())
-    return false;  // still the leader that could not be reached: wait for the next
+  if (auto it = calls_.find(id); it != calls_.end() && it->second.unreachable == raft.leader() &&
+                                 runtime_.NowMs() - it->second.unreachable_at_ms < kRetryUnreachedMs)
+    return false;  // the leader that could not be reached a moment ago: not yet again
   Forward(id, raft.leader(), std::move(command));
   return true;
 }
@@ -188,6 +189,7 @@ void RaftGate::OnForwarded(uint64_t id, ForwardResult result) {
     // A leader that is gone (killed, or its node stopped): the change waits
     // for the next one within the same deadline, as with no leader known.
     it->second.unreachable = it->second.leader;
+    it->second.unreachable_at_ms = runtime_.NowMs();
     awaiting_leader_[id] = std::move(it->second.command);
     if (leader_poll_ == 0)
       leader_poll_ = runtime_.ScheduleAfter(kLeaderPollMs, [this] { PollLeader(); });

@@ -18,7 +18,10 @@
 //   leader, a cut link, a follower that lags) is 504.
 // - No leader known (an election under way, or a node cut off): the change
 //   waits for one, polling every kLeaderPollMs; 504 when none is elected
-//   within the timeout.
+//   within the timeout. A leader the forwarder could not reach (nothing was
+//   sent) is tried again after kRetryUnreachedMs while it still leads: the
+//   failure may have been passing (a member that just joined and did not
+//   know the leader's address yet).
 // - A command that does not decode after encoding (past the codec's bounds,
 //   command_codec.h) is refused with 406 before anything is proposed.
 // - ProposeForPeer is the leader's side of forwarding: what Cluster.Propose
@@ -72,6 +75,7 @@ class RaftGate final : public core::MetadataGate {
   size_t pending() const { return calls_.size(); }
   // A leader is polled for this often while changes wait for one.
   static constexpr int64_t kLeaderPollMs = 50;
+  static constexpr int64_t kRetryUnreachedMs = 1000;
 
  private:
   using Reply = std::function<void(ForwardResult)>;
@@ -84,6 +88,7 @@ class RaftGate final : public core::MetadataGate {
     raft::Index appended_at = 0;                   // the leader's answer
     std::string command;                           // while forwarded: to send again
     raft::NodeId unreachable = raft::kNoNode;      // a leader it could not reach
+    int64_t unreachable_at_ms = 0;                 // when
   };
 
   uint64_t Open(Reply reply);

@@ -161,6 +161,12 @@ class MetadataCluster : public ::testing::Test {
     void Forward(NodeId leader, std::string command,
                  std::function<void(ForwardResult)> done) override {
       if (c_.Cut(self_, leader)) return;  // lost: the gate's timeout answers
+      if (c_.unsendable_.count(self_)) {  // the link could not open: nothing sent
+        ForwardResult r;
+        r.unreached = true;
+        c_.runtime_.ScheduleAfter(1, [done = std::move(done), r] { done(r); });
+        return;
+      }
       c_.runtime_.ScheduleAfter(1, [this, leader, command = std::move(command),
                                     done = std::move(done)]() mutable {
         RaftGate* gate = c_.nodes_[leader].gate.get();
@@ -186,6 +192,7 @@ class MetadataCluster : public ::testing::Test {
   std::set<NodeId> cut_;   // the nodes on one side of a partition
   std::set<NodeId> deaf_;  // receive no Raft messages
   std::set<NodeId> mute_;  // send no Raft messages
+  std::set<NodeId> unsendable_;  // forward nothing: answered unreached at once
   uint64_t compact_every_ = 10000;
 };
 

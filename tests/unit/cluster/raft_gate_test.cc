@@ -126,6 +126,22 @@ TEST_F(RaftGateTest, NoLeaderElectedWithinTheTimeoutIs504) {
   EXPECT_EQ(nodes_[1].broker->FindVHost("/"), nullptr);
 }
 
+// A forward that could not be sent (the link could not open: a member that
+// just joined may not know the leader's address yet) is tried again at the
+// same leader a second later, within the same timeout.
+TEST_F(RaftGateTest, ALeaderThatCouldNotBeReachedIsTriedAgainWhileItStillLeads) {
+  ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
+  NodeId follower = AnyFollower(Leader());
+  unsendable_ = {follower};
+  auto answer = SubmitAsync(follower, cmd::AddVHost{"retried"});
+  runtime_.Advance(RaftGate::kRetryUnreachedMs / 2);
+  EXPECT_FALSE(answer->outcome.has_value()) << "given up at once";
+  unsendable_.clear();
+  ASSERT_TRUE(RunUntil([&] { return answer->outcome.has_value(); }, kTimeoutMs));
+  ASSERT_TRUE(answer->outcome->status.ok()) << answer->outcome->status.error().text;
+  EXPECT_NE(nodes_[follower].broker->FindVHost("retried"), nullptr);
+}
+
 TEST_F(RaftGateTest, TheMinorityAnswers504WithinTheTimeoutTheMajorityGoesOnAndAllConvergeAfter) {
   ASSERT_TRUE(RunUntil([&] { return Leader() != 0; }));
   NodeId old = Leader();

@@ -6,19 +6,66 @@
 
 namespace warren::cluster {
 
+namespace {
+
+// The queue's record on this member, if it is one homed elsewhere.
+const core::Queue* RemoteRecord(const core::Broker& broker, const std::string& vhost,
+                                const std::string& queue) {
+  auto v = broker.vhosts().find(vhost);
+  if (v == broker.vhosts().end()) return nullptr;
+  auto q = v->second->queues().find(queue);
+  if (q == v->second->queues().end() || !q->second->remote()) return nullptr;
+  return q->second.get();
+}
+
+}  // namespace
+
+size_t MirrorCopies::Recover() {
+  size_t n = 0;
+  core::Persistence* store = broker_.persistence();
+  core::Broker::RestoredCopies restored = std::move(broker_.restored_copies());
+  broker_.restored_copies().clear();
+  for (auto& [key, refs] : restored) {
+    const core::Queue* q = RemoteRecord(broker_, key.first, key.second);
+    Copy& c = copies_[key];
+    c.store_id = q ? q->store_id() : 0;
+    uint64_t seq = 0;
+    for (const core::DiskRef& ref : refs) {
+      core::MessagePtr m = store && q ? store->Read(ref) : nullptr;
+      if (!m) {  // unreadable: recovery reported the damage
+        if (store && q) store->Settle(q->store_id(), ref);
+        continue;
+      }
+      m->disk = ref;
+      c.bytes += m->body.size();
+      c.entries.emplace(seq++, std::move(m));
+      ++n;
+    }
+  }
+  return n;
+}
+
 void MirrorCopies::Reset(const std::string& vhost, const std::string& queue, uint64_t epoch) {
   Copy& c = copies_[{vhost, queue}];
-  c = Copy{};
+  Clear(c);
   c.epoch = epoch;
+  const core::Queue* q = RemoteRecord(broker_, vhost, queue);
+  c.store_id = q && broker_.persistence() ? q->store_id() : 0;
 }
 
 bool MirrorCopies::Enter(const std::string& vhost, const std::string& queue, uint64_t seq,
-                         core::MessagePtr message) {
+                         core::MessagePtr message, const core::Ticket& ticket) {
   auto it = copies_.find({vhost, queue});
   if (it == copies_.end()) return false;
   Copy& c = it->second;
   auto [at, added] = c.entries.emplace(seq, std::move(message));
-  if (added) c.bytes += at->second->body.size();
+  if (!added) return true;
+  c.bytes += at->second->body.size();
+  core::Persistence* store = broker_.persistence();
+  if (store && c.store_id != 0 && at->second->persistent()) {
+    at->second->disk = store->Write(*at->second, {c.store_id});
+    if (at->second->disk.valid() && ticket) ticket->NeedSync(store->appended());
+  }
   return true;
 }
 
@@ -30,7 +77,7 @@ void MirrorCopies::Leave(const std::string& vhost, const std::string& queue,
   for (uint64_t seq : seqs) {
     auto e = c.entries.find(seq);
     if (e == c.entries.end()) continue;
-    c.bytes -= e->second->body.size();
+    Forget(c, e->second);
     c.entries.erase(e);
   }
 }
@@ -54,28 +101,41 @@ std::vector<core::MessagePtr> MirrorCopies::Take(const std::string& vhost,
 
 bool MirrorCopies::FedBy(const core::Broker& broker, const std::string& vhost,
                          const std::string& queue, const std::function<bool(uint64_t)>& is_from) {
-  auto v = broker.vhosts().find(vhost);
-  if (v == broker.vhosts().end()) return false;
-  auto q = v->second->queues().find(queue);
-  if (q == v->second->queues().end() || !q->second->remote()) return false;
-  const std::vector<uint64_t>& m = q->second->mirrors().members;
-  return std::find(m.begin(), m.end(), broker.self_member()) != m.end() &&
-         is_from(q->second->home());
+  const core::Queue* q = RemoteRecord(broker, vhost, queue);
+  if (!q) return false;
+  const std::vector<uint64_t>& m = q->mirrors().members;
+  return std::find(m.begin(), m.end(), broker.self_member()) != m.end() && is_from(q->home());
 }
 
-void MirrorCopies::Prune(const core::Broker& broker, uint64_t self) {
+void MirrorCopies::Prune() {
   for (auto it = copies_.begin(); it != copies_.end();) {
-    const auto& [vhost, queue] = it->first;
+    const core::Queue* q = RemoteRecord(broker_, it->first.first, it->first.second);
     bool keep = false;
-    if (auto v = broker.vhosts().find(vhost); v != broker.vhosts().end()) {
-      auto q = v->second->queues().find(queue);
-      if (q != v->second->queues().end()) {
-        const std::vector<uint64_t>& m = q->second->mirrors().members;
-        keep = q->second->remote() && std::find(m.begin(), m.end(), self) != m.end();
-      }
+    if (q) {
+      const std::vector<uint64_t>& m = q->mirrors().members;
+      keep = std::find(m.begin(), m.end(), broker_.self_member()) != m.end();
     }
-    it = keep ? std::next(it) : copies_.erase(it);
+    if (keep) {
+      ++it;
+      continue;
+    }
+    // A queue deleted took its messages with its record; one that moved
+    // here took the copy (Take); else the copy's records are settled.
+    if (q) Clear(it->second);
+    it = copies_.erase(it);
   }
+}
+
+void MirrorCopies::Forget(Copy& c, const core::MessagePtr& message) {
+  c.bytes -= message->body.size();
+  core::Persistence* store = broker_.persistence();
+  if (store && message->disk.valid()) store->Settle(c.store_id, message->disk);
+}
+
+void MirrorCopies::Clear(Copy& c) {
+  for (auto& [seq, message] : c.entries) Forget(c, message);
+  c.entries.clear();
+  c.bytes = 0;
 }
 
 }  // namespace warren::cluster

@@ -241,7 +241,7 @@ class QueueHome::Session final {
     }
     core::Ticket ticket = core::NewTicket();
     Result<core::MessagePtr> message = MessageOf(op);
-    if (!message.ok() || !copies.Enter(op.vhost(), queue, op.delivery(), message.value()))
+    if (!message.ok() || !copies.Enter(op.vhost(), queue, op.delivery(), message.value(), ticket))
       ticket->Refuse();
     AnswerWhenDone(op.id(), ticket);
   }
@@ -453,8 +453,11 @@ class QueueHome::Session final {
 
 QueueHome::QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post,
                      Propose propose, Renew renew)
-    : broker_(broker), post_(std::move(post)), propose_(std::move(propose)),
+    : broker_(broker), copies_(broker), post_(std::move(post)), propose_(std::move(propose)),
       renew_(std::move(renew)) {
+  // Before any op arrives: what the store kept of this member's copies.
+  if (size_t n = copies_.Recover(); n > 0)
+    spdlog::info("cluster: recovered {} messages of this member's mirror copies", n);
   // Above every id this node gave out before it restarted (at fewer than
   // 65,536 deliveries a millisecond), so a settlement a caller sent before
   // then matches nothing now.

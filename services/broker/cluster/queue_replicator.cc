@@ -407,7 +407,7 @@ void QueueReplicator::Tick() {
   }
   feeds_ = std::move(kept);
   for (auto& [key, feed] : feeds_) feed->Tick();
-  if (copies_) copies_->Prune(broker_, broker_.self_member());
+  if (copies_) copies_->Prune();
 }
 
 }  // namespace warren::cluster

@@ -146,6 +146,11 @@ class Broker {
   // This member's copies of queues it mirrors, for a promotion (null: none).
   void set_mirror_source(MirrorSource* source) { mirror_source_ = source; }
   MirrorSource* mirror_source() const { return mirror_source_; }
+  // What the store kept for durable queues homed on other members: this
+  // member's mirror copies of them (docs/mirroring.md, "Copies on disk"), in
+  // log order, by (vhost, queue), until cluster/mirror_copies.h takes them.
+  using RestoredCopies = std::map<std::pair<std::string, std::string>, std::vector<DiskRef>>;
+  RestoredCopies& restored_copies() { return restored_copies_; }
   // The feeds of mirrored queues homed here, for sync_queue (null: none).
   void set_mirror_sync(MirrorSync* sync) { mirror_sync_ = sync; }
   MirrorSync* mirror_sync() const { return mirror_sync_; }
@@ -220,6 +225,7 @@ class Broker {
   uint64_t self_member_ = 0;
   QueueRemote* remote_ = nullptr;
   MirrorSource* mirror_source_ = nullptr;
+  RestoredCopies restored_copies_;
   MirrorSync* mirror_sync_ = nullptr;
   uint64_t permissions_epoch_ = 0;
   std::map<uint64_t, ClientConnection*> clients_;

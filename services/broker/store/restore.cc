@@ -154,6 +154,13 @@ Status Restore(Store& store, core::Broker& broker) {
   for (auto& [id, q] : queues) {
     for (const auto& e : q.entries) {
       if (e.flags & QueueReplay::kSettled) continue;
+      ++live[e.segment];
+      ++restored;
+      if (q.queue->remote()) {  // a mirror's copy: the member's MirrorCopies take it
+        broker.restored_copies()[{q.queue->vhost(), q.queue->name()}].push_back(
+            core::DiskRef{e.id, e.segment, e.offset, e.length});
+        continue;
+      }
       core::RestoredMessage m;
       m.disk = core::DiskRef{e.id, e.segment, e.offset, e.length};
       m.size = e.size;
@@ -162,8 +169,6 @@ Status Restore(Store& store, core::Broker& broker) {
       m.published_ms = e.wall_ms;
       if (e.flags & QueueReplay::kHasTtl) m.ttl_ms = e.ttl_ms;
       q.queue->Restore(m, wall_now);
-      ++live[e.segment];
-      ++restored;
     }
     q.entries.clear();
     q.entries.shrink_to_fit();

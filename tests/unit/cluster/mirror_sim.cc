@@ -293,7 +293,11 @@ class World {
     m.guard = std::make_unique<MirrorGuard>(*m.broker, runtime_, m.driver->raft(), *m.gate, m.id,
                                             o.tick_ms, std::move(guard_links));
     if (!first) m.guard->HoldUntilCaughtUp();
-    m.copies = std::make_unique<MirrorCopies>();
+    m.copies = std::make_unique<MirrorCopies>(*m.broker);
+    size_t recovered = m.copies->Recover();
+    if (recovered > 0)
+      Trace("member " + std::to_string(m.id) + " recovered " + std::to_string(recovered) +
+            " messages of its copies");
     m.source = std::make_unique<CopySource>(*m.copies);
     m.broker->set_mirror_source(m.source.get());
     m.replicator = std::make_unique<QueueReplicator>(*m.broker, *m.links, *m.gate, runtime_,
@@ -447,20 +451,10 @@ class World {
   // ---- Faults: at most one member down or cut off at a time
   void Faults() {
     const int64_t now = Now();
-    if (faulty_ != 0 && restarted_ && !ListedInSync(faulty_)) {
-      Trace("member " + std::to_string(faulty_) + " is out of the in-sync set");
-      faulty_ = 0;
-      restarted_ = false;
-    }
-    if (faulty_ != 0 && !restarted_ && now >= fault_ends_) {
+    if (faulty_ != 0 && now >= fault_ends_) {
       if (!member(faulty_).up) {
         Trace("member " + std::to_string(faulty_) + " restarts");
         Boot(member(faulty_), /*first=*/false);
-        // Its copy was in memory: it stays faulty until the record no
-        // longer lists it in sync (docs/mirroring.md, "Still to build").
-        restarted_ = true;
-        listed_ = true;
-        return;
       } else {
         Trace("member " + std::to_string(faulty_) + " is reachable again");
         isolated_.erase(faulty_);
@@ -506,15 +500,6 @@ class World {
     if (s_.failover_during_sync && Chance(0.002)) consumer_.paused = !consumer_.paused;
   }
 
-  // Whether the record the metadata leader applied lists `id` as a mirror
-  // in sync (while there is no leader: as it last did).
-  bool ListedInSync(uint64_t id) {
-    uint64_t leader = Leader();
-    std::shared_ptr<core::Queue> q = leader ? QueueOn(leader) : nullptr;
-    if (q) listed_ = std::count(q->mirrors().in_sync.begin(), q->mirrors().in_sync.end(), id) > 0;
-    return listed_;
-  }
-
   // Whether a mirror of the queue homed on `home` is up and out of sync.
   bool MirrorSyncing(uint64_t home) {
     std::shared_ptr<core::Queue> q = QueueOn(home);
@@ -536,7 +521,6 @@ class World {
 
   void Heal() {
     if (faulty_ != 0 && !member(faulty_).up) Boot(member(faulty_), /*first=*/false);
-    restarted_ = false;
     isolated_.clear();
     faulty_ = 0;
     loss_ = 0;
@@ -737,9 +721,7 @@ class World {
   std::map<uint64_t, Member> members_;
   std::map<std::pair<uint64_t, uint64_t>, Stream> streams_;
   std::set<uint64_t> isolated_;
-  uint64_t faulty_ = 0;  // the member down, cut off, or restarted and listed in sync
-  bool restarted_ = false;
-  bool listed_ = true;
+  uint64_t faulty_ = 0;  // the member down or cut off now
   int64_t fault_ends_ = 0;
   int64_t start_ = 0;
   uint64_t last_server_ = 0;
@@ -809,9 +791,19 @@ void Links::MirrorEnter(uint64_t member, const std::string& vhost, const std::st
   st.waiting[key] = std::move(held);
   w_.OnStream(from, member, [this, from, member, vhost, queue, seq, message, key] {
     Member& m = w_.member(member);
-    bool ok = MirrorCopies::FedBy(*m.broker, vhost, queue, [from](uint64_t h) { return h == from; }) &&
-              m.copies->Enter(vhost, queue, seq, message);
-    w_.Answer(from, member, key, ok);
+    // What the wire would carry: the mirror's own message, not yet written.
+    auto own = std::make_shared<core::Message>(*message);
+    own->disk = {};
+    core::Ticket ticket = core::NewTicket();
+    if (!MirrorCopies::FedBy(*m.broker, vhost, queue, [from](uint64_t h) { return h == from; }) ||
+        !m.copies->Enter(vhost, queue, seq, std::move(own), ticket))
+      ticket->Refuse();
+    // Answered once held: on disk for a persistent message.
+    uint64_t life = m.life;
+    auto answer = [this, from, member, key, life](bool ok) {
+      if (w_.member(member).up && w_.member(member).life == life) w_.Answer(from, member, key, ok);
+    };
+    if (m.broker->durability().Await(ticket, answer)) answer(ticket->ok());
   });
 }
 

@@ -427,7 +427,7 @@ TEST_F(QueueHomeTest, AMirrorKeepsWhatTheHomeFeedsItAndNothingElse) {
   // The record no longer names this member: the copy is pruned.
   ASSERT_TRUE(core::Apply(broker_, core::cmd::SetMirrors{"/", "elsewhere", 2, {{3}, {}, 2}})
                   .status.ok());
-  home_->copies().Prune(broker_, 1);
+  home_->copies().Prune();
   EXPECT_EQ(home_->copies().Find("/", "elsewhere"), nullptr);
   broker_.set_remote(nullptr);
 }

@@ -23,8 +23,9 @@ The tests prove that:
 - a mirror whose process is stopped (SIGSTOP) delays confirms by a bounded
   time only: it leaves the in-sync set, publishers are confirmed without it,
   and once it runs again it copies the queue again and is back in sync;
-- a mirror killed (kill -9) while its queue is idle leaves the in-sync set,
-  and once restarted it copies the queue again and is back in sync;
+- a mirror killed (kill -9) while its queue is idle comes back with its copy
+  from its own disk (every confirmed message), leaves the in-sync set, and
+  copies the queue again from its home until it is back in sync;
 - failover: the queue's home killed (kill -9) while a publisher with confirms
   and an acking consumer go on through warren-balancer (the tutorial's
   haproxy.cfg servers, AMQP health checks), three times over, each time
@@ -262,7 +263,7 @@ class MirrorFailureTest(unittest.TestCase):
             self.assertEqual(count, 20)
 
 
-    def test_a_mirror_killed_while_idle_leaves_the_in_sync_set_and_syncs_again(self):
+    def test_a_mirror_killed_while_idle_keeps_its_copy_on_disk_and_syncs_again(self):
         with Cluster(self) as c:
             n1, n2, n3 = c.nodes
             mirrored_queue(c, "idle.q", 30)
@@ -271,6 +272,9 @@ class MirrorFailureTest(unittest.TestCase):
             wait_for(lambda: mirrors(n1, "idle.q")[1] == ["warren@c2"],
                      "warren@c3 out of the in-sync set", timeout=PLACED)
             n3.restart()
+            # Its copy held every confirmed message on its own disk.
+            wait_for(lambda: "cluster: recovered 30 messages of this member's mirror copies"
+                     in n3.logs(), "warren@c3 recovering its copy", timeout=PLACED)
             wait_in_sync(c, "idle.q", ["warren@c2", "warren@c3"], timeout=30)
 
 

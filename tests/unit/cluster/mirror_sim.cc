@@ -128,6 +128,7 @@ class World {
   World(const MirrorScenario& scenario, uint64_t seed, bool trace)
       : s_(scenario), seed_(seed), rng_(seed * 0x9E3779B97F4A7C15ull + 1), trace_(trace) {
     loss_ = Chance(0.5) ? Uniform(0, 50) / 1000.0 : 0;
+    duplicate_ = Chance(0.5) ? Uniform(0, 50) / 1000.0 : 0;
     max_delay_ = static_cast<int>(Uniform(1, 40));
     sync_batch_ = s_.failover_during_sync ? Uniform(1, 4) : Uniform(2, 64);
     for (uint64_t id = 1; id <= kMembers; ++id) {
@@ -165,12 +166,16 @@ class World {
   }
 
   // ---- The network, for Links
+  // Whether what `a` sends `b` is lost: either is down or cut off, or `a`
+  // is muted (it hears, nobody hears it).
   bool Cut(uint64_t a, uint64_t b) const {
     if (a == b) return false;
-    return !members_.at(a).up || !members_.at(b).up || isolated_.count(a) || isolated_.count(b);
+    return !members_.at(a).up || !members_.at(b).up || isolated_.count(a) ||
+           isolated_.count(b) || muted_.count(a);
   }
   int64_t Delay() { return Uniform(1, max_delay_); }
   bool Lost() { return loss_ > 0 && Chance(loss_); }
+  bool Duplicated() { return duplicate_ > 0 && Chance(duplicate_); }
   Member& member(uint64_t id) { return members_.at(id); }
   testkit::ManualRuntime& runtime() { return runtime_; }
   Stream& stream(uint64_t from, uint64_t to) { return streams_[{from, to}]; }
@@ -218,7 +223,7 @@ class World {
     uint64_t generation = st.generation;
     runtime_.ScheduleAfter(due - Now(), [this, from, to, generation, key, ok] {
       Stream& s = stream(from, to);
-      if (s.generation != generation || Cut(from, to)) return;
+      if (s.generation != generation || Cut(to, from)) return;
       auto it = s.waiting.find(key);
       if (it == s.waiting.end()) return;
       std::function<void(bool)> held = std::move(it->second);
@@ -458,6 +463,7 @@ class World {
       } else {
         Trace("member " + std::to_string(faulty_) + " is reachable again");
         isolated_.erase(faulty_);
+        muted_.erase(faulty_);
       }
       faulty_ = 0;
     }
@@ -473,8 +479,10 @@ class World {
         ++result_.cut_offs;
         faulty_ = id;
         fault_ends_ = now + Uniform(500, 10000);
-        isolated_.insert(id);
-        Trace("member " + std::to_string(id) + " is cut off");
+        // Cut off both ways, or only from sending (it still hears the others).
+        bool mute = Chance(0.3);
+        (mute ? muted_ : isolated_).insert(id);
+        Trace("member " + std::to_string(id) + (mute ? " is muted" : " is cut off"));
         // Its streams break once each end notices, within 3 s.
         for (uint64_t other = 1; other <= kMembers; ++other) {
           if (other == id) continue;
@@ -522,6 +530,7 @@ class World {
   void Heal() {
     if (faulty_ != 0 && !member(faulty_).up) Boot(member(faulty_), /*first=*/false);
     isolated_.clear();
+    muted_.clear();
     faulty_ = 0;
     loss_ = 0;
     consumer_.paused = false;
@@ -713,7 +722,8 @@ class World {
   const uint64_t seed_;
   std::mt19937_64 rng_;
   const bool trace_;
-  double loss_ = 0;
+  double loss_ = 0;       // of Raft messages, forwards and renewals
+  double duplicate_ = 0;  // of Raft messages
   int64_t max_delay_ = 1;
   int64_t sync_batch_ = 64;
   testkit::ManualRuntime runtime_;
@@ -721,6 +731,7 @@ class World {
   std::map<uint64_t, Member> members_;
   std::map<std::pair<uint64_t, uint64_t>, Stream> streams_;
   std::set<uint64_t> isolated_;
+  std::set<uint64_t> muted_;
   uint64_t faulty_ = 0;  // the member down or cut off now
   int64_t fault_ends_ = 0;
   int64_t start_ = 0;
@@ -739,9 +750,10 @@ class World {
 void Links::Send(raft::NodeId to, std::string bytes) {
   if (w_.Cut(self_, to) || w_.Lost()) return;
   uint64_t from = self_;
-  w_.runtime().ScheduleAfter(w_.Delay(), [this, from, to, bytes = std::move(bytes)] {
-    if (!w_.Cut(from, to)) w_.member(to).driver->Receive(bytes);
-  });
+  for (int copies = w_.Duplicated() ? 2 : 1; copies > 0; --copies)
+    w_.runtime().ScheduleAfter(w_.Delay(), [this, from, to, bytes] {
+      if (!w_.Cut(from, to)) w_.member(to).driver->Receive(bytes);
+    });
 }
 
 void Links::Forward(raft::NodeId leader, std::string command,

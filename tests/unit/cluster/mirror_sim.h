@@ -7,10 +7,11 @@
 // Raft messages, forwarded changes, lease renewals and each home-to-mirror
 // stream (ordered, breaking as a gRPC stream does).
 //
-// A seed draws the faults (loss and delay of Raft messages, delay of stream
-// ops, streams broken, members crashed and restarted, members cut off from
-// the others, and, in the sync scenario, the home crashed while a mirror
-// copies its backlog) and two confirming publishers and an acking consumer
+// A seed draws the faults (loss, duplication and delay, so reordering, of
+// Raft messages; loss of forwarded changes and lease renewals; delay of
+// stream ops; streams broken; members crashed and restarted; members cut
+// off from the others both ways, or only from sending; and, in the sync
+// scenario, the home crashed while a mirror copies its backlog) and two confirming publishers and an acking consumer
 // that follow the queue to its home. Then everything heals and the run must
 // come back to one home with every mirror in sync and the queue drained.
 // The oracle then checks that every confirmed message was delivered, that

@@ -270,12 +270,13 @@ j = json.load(open(sys.argv[1])); print(j["consume_rate"], j["latency_us"]["p99"
   fi
 }
 
-# synced_count JSON QUEUE: how many mirrors list_queues' JSON lists in sync.
+# synced_count QUEUE < JSON: how many mirrors list_queues' JSON lists in sync
+# (on stdin: the listing of thousands of queues is past an argument's size).
 synced_count() {
   /usr/bin/python3 -c 'import json, sys
-rows = [r for r in json.loads(sys.argv[1]) if r["name"] == sys.argv[2]]
+rows = [r for r in json.load(sys.stdin) if r["name"] == sys.argv[1]]
 s = rows[0]["synchronised_slave_pids"] if rows else []
-print(len(s) if isinstance(s, list) else 0)' "$1" "$2"
+print(len(s) if isinstance(s, list) else 0)' "$1"
 }
 
 # wait_synced QUEUE N CMD...: runs CMD (a list_queues name
@@ -285,7 +286,7 @@ wait_synced() {
   local queue=$1 n=$2
   shift 2
   for _ in $(seq 300); do
-    [ "$(synced_count "$("$@" 2>/dev/null || echo '[]')" "$queue")" = "$n" ] && return 0
+    [ "$( ("$@" 2>/dev/null || echo '[]') | synced_count "$queue")" = "$n" ] && return 0
     sleep 0.1
   done
   echo "$queue has no $n mirrors in sync after 30 s" >&2
@@ -320,8 +321,8 @@ sync_run() {
   "$@" set_policy sync-bench '^sync-' "$HA_POLICY" >/dev/null
   local n=0
   for _ in $(seq 6000); do
-    n=$(synced_count "$("$@" list_queues name synchronised_slave_pids --formatter json \
-          2>/dev/null || echo '[]')" sync-q)
+    n=$( ("$@" list_queues name synchronised_slave_pids --formatter json 2>/dev/null \
+          || echo '[]') | synced_count sync-q)
     [ "$n" = 2 ] && break
     sleep 0.1
   done

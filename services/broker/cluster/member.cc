@@ -370,7 +370,6 @@ struct Member::Parts {
   // kSilentMemberMs are deleted through the log, once per silence.
   void DropTransientQueuesOfSilent();
   std::set<raft::NodeId> silent;  // members whose silence was acted on
-  int64_t tick_ms = 100;
   std::string node_name;  // this node's
   std::unique_ptr<MirrorPlanner> planner;
   // Every member of the configuration with its node name, for placement.
@@ -417,7 +416,6 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
   Parts* p = parts.get();
   d.on_config = [p](const raft::Configuration& config) { p->OnConfig(config); };
   d.on_tick = [p] { p->OnTick(); };
-  parts->tick_ms = d.tick_ms;
   parts->driver = std::make_unique<RaftDriver>(runtime, *parts->storage, *parts->transport,
                                                *parts->machine, d, std::move(persisted));
   parts->gate = std::make_unique<RaftGate>(runtime, *parts->driver, *parts->machine,

@@ -5,6 +5,7 @@
 // WARREN_MIRROR_TRACE=1 prints its events and the members' logs.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -39,19 +40,15 @@ void RunSeeds(const MirrorScenario& scenario) {
     total.moves += r.moves;
     total.crashed_in_sync += r.crashed_in_sync;
   }
-  std::printf("%llu seeds: %llu published, %llu confirmed, %llu delivered (%llu redelivered); "
-              "%llu crashes, %llu cut-offs, %llu stream breaks, %llu moves of the home, %llu "
-              "homes crashed during a sync\n",
-              static_cast<unsigned long long>(count),
-              static_cast<unsigned long long>(total.published),
-              static_cast<unsigned long long>(total.confirmed),
-              static_cast<unsigned long long>(total.delivered),
-              static_cast<unsigned long long>(total.redelivered),
-              static_cast<unsigned long long>(total.crashes),
-              static_cast<unsigned long long>(total.cut_offs),
-              static_cast<unsigned long long>(total.stream_breaks),
-              static_cast<unsigned long long>(total.moves),
-              static_cast<unsigned long long>(total.crashed_in_sync));
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  std::string summary = n(count) + " seeds: " + n(total.published) + " published, " +
+                        n(total.confirmed) + " confirmed, " + n(total.delivered) +
+                        " delivered (" + n(total.redelivered) + " redelivered); " +
+                        n(total.crashes) + " crashes, " + n(total.cut_offs) + " cut-offs, " +
+                        n(total.stream_breaks) + " stream breaks, " + n(total.moves) +
+                        " moves of the home, " + n(total.crashed_in_sync) +
+                        " homes crashed during a sync";
+  std::puts(summary.c_str());
   // The runs tested something: messages went through failovers (a single
   // seed replayed need not have).
   if (count < 10) return;

@@ -43,9 +43,11 @@ class Forwarder {
   virtual void Forward(raft::NodeId leader, std::string command,
                        std::function<void(ForwardResult)> done) = 0;
   // Asks `leader` to renew this member's lease as a home of mirrored
-  // queues (docs/mirroring.md, "The home's lease"): done(true) once it
-  // granted it. A forwarder that cannot ask never calls `done`.
-  virtual void Renew(raft::NodeId /*leader*/, std::function<void(bool)> /*done*/) {}
+  // queues (docs/mirroring.md, "The home's lease"): done(true, commit) once
+  // it granted it, with its commit index then. A forwarder that cannot ask
+  // never calls `done`.
+  virtual void Renew(raft::NodeId /*leader*/,
+                     std::function<void(bool granted, uint64_t commit)> /*done*/) {}
 };
 
 }  // namespace warren::cluster

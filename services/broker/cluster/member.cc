@@ -66,7 +66,7 @@ class ChosenForwarder final : public Forwarder {
                std::function<void(ForwardResult)> done) override {
     (chosen_ ? *chosen_ : fallback_).Forward(leader, std::move(command), std::move(done));
   }
-  void Renew(raft::NodeId leader, std::function<void(bool)> done) override {
+  void Renew(raft::NodeId leader, std::function<void(bool, uint64_t)> done) override {
     (chosen_ ? *chosen_ : fallback_).Renew(leader, std::move(done));
   }
 
@@ -423,7 +423,7 @@ Result<std::unique_ptr<Member>> Member::Build(const MemberOptions& o, raft::Node
   parts->node_name = o.node_name;
   parts->planner = std::make_unique<MirrorPlanner>(broker, *parts->gate);
   MirrorGuard::Links links;
-  links.renew = [p](raft::NodeId leader, std::function<void(bool)> granted) {
+  links.renew = [p](raft::NodeId leader, std::function<void(bool, uint64_t)> granted) {
     p->chosen->Renew(leader, std::move(granted));
   };
   links.members = [p] { return p->MemberNames(); };
@@ -699,7 +699,9 @@ void Member::Receive(const std::vector<std::string>& messages) {
   parts_->driver->Receive(messages);
 }
 
-bool Member::GrantLease(const std::string& node) { return parts_->guard->GrantLease(node); }
+std::optional<uint64_t> Member::GrantLease(const std::string& node) {
+  return parts_->guard->GrantLease(node);
+}
 
 void Member::ProposeForPeer(std::string command, std::function<void(ForwardResult)> reply) {
   parts_->gate->ProposeForPeer(std::move(command), std::move(reply));

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -156,7 +157,8 @@ class Member {
   // Member `node` (a node name) renews its lease as a home of mirrored
   // queues (docs/mirroring.md, "The home's lease"): granted only while this
   // member leads with a Raft lease, and counted as hearing from it now.
-  bool GrantLease(const std::string& node);
+  // The commit index the grantee must apply through before it serves.
+  std::optional<uint64_t> GrantLease(const std::string& node);
   // A change of members a peer (or this node) asked for: carried out here
   // when this node leads, else answered with the leader's address.
   void ChangeMembers(MembersChange change, std::function<void(MembersResult)> reply);

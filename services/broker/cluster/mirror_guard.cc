@@ -109,19 +109,25 @@ void MirrorGuard::PromoteMirrorsOfSilent() {
   stuck_ = std::move(still_stuck);  // logged once per silence
 }
 
-void MirrorGuard::ReleaseOnceCaughtUp() {
-  if (!holding_) return;
+bool MirrorGuard::CaughtUp() const {
   std::optional<raft::Index> commit = raft_.KnownClusterCommit();
-  if (!commit || raft_.log().applied() < *commit) return;
+  return commit && raft_.log().applied() >= *commit;
+}
+
+void MirrorGuard::ReleaseOnceCaughtUp() {
+  if (!holding_ || !CaughtUp()) return;
   holding_ = false;  // KeepLease releases them, with a lease
   spdlog::info("cluster: applied the metadata log through entry {}, as far as the cluster has "
                "committed: the mirrored queues still homed here may deliver again",
-               *commit);
+               *raft_.KnownClusterCommit());
 }
 
+// A lease serves only once the log is applied as far as the leader had
+// committed when it granted it (a leader: as far as it has committed): a
+// queue moved away while this member had none is then moved here too.
 bool MirrorGuard::HasLease() const {
-  if (raft_.role() == raft::Role::kLeader) return raft_.HasLease();
-  return runtime_.NowMs() < lease_until_ms_;
+  if (raft_.role() == raft::Role::kLeader) return raft_.HasLease() && CaughtUp();
+  return runtime_.NowMs() < lease_until_ms_ && raft_.log().applied() >= lease_commit_;
 }
 
 void MirrorGuard::KeepLease() {
@@ -131,9 +137,10 @@ void MirrorGuard::KeepLease() {
       now - renewed_at_ms_ >= kLeaseRenewMs) {
     renewed_at_ms_ = now;
     std::weak_ptr<bool> live = alive_;
-    links_.renew(raft_.leader(), [this, live, sent = now](bool granted) {
-      if (!live.expired() && granted)
-        lease_until_ms_ = std::max(lease_until_ms_, sent + kHomeLeaseMs);
+    links_.renew(raft_.leader(), [this, live, sent = now](bool granted, uint64_t commit) {
+      if (live.expired() || !granted) return;
+      lease_until_ms_ = std::max(lease_until_ms_, sent + kHomeLeaseMs);
+      lease_commit_ = std::max(lease_commit_, commit);
     });
   }
   bool lost = !HasLease();
@@ -152,14 +159,14 @@ void MirrorGuard::KeepLease() {
                  n);
 }
 
-bool MirrorGuard::GrantLease(const std::string& node) {
-  if (raft_.role() != raft::Role::kLeader || !raft_.HasLease()) return false;
+std::optional<uint64_t> MirrorGuard::GrantLease(const std::string& node) {
+  if (raft_.role() != raft::Role::kLeader || !raft_.HasLease()) return std::nullopt;
   for (const core::MemberName& m : links_.members()) {
     if (m.name != node || m.id == self_) continue;
     lease_granted_[m.id] = raft_.now();
-    return true;
+    return raft_.log().committed();
   }
-  return false;
+  return std::nullopt;
 }
 
 }  // namespace warren::cluster

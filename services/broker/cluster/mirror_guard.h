@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -53,9 +54,9 @@ void ForEachQueueHomedOn(const core::Broker& broker, uint64_t member,
 class MirrorGuard {
  public:
   struct Links {
-    // Asks `leader` for a lease; `granted(true)` once it granted it (never
-    // called when the renewal was lost).
-    std::function<void(raft::NodeId leader, std::function<void(bool)> granted)> renew;
+    // Asks `leader` for a lease; `granted(true, commit)` once it granted it,
+    // with its commit index then (never called when the renewal was lost).
+    std::function<void(raft::NodeId leader, std::function<void(bool, uint64_t)> granted)> renew;
     // Every member of the configuration with its node name.
     std::function<std::vector<core::MemberName>()> members;
   };
@@ -74,14 +75,18 @@ class MirrorGuard {
   // queues without one), and on the leader moves the mirrored queues of
   // silent homes.
   void Tick();
-  // The leader: member `node` renewed its lease; whether it is granted.
-  bool GrantLease(const std::string& node);
+  // The leader: member `node` renewed its lease. When granted, the
+  // leader's commit index: the grantee serves only once it has applied the
+  // log that far, so a queue moved while it had no lease is moved on it too.
+  std::optional<uint64_t> GrantLease(const std::string& node);
   // The leader: every other member, and whether it has been silent for `ms`
   // (counted from the Raft answers and the lease renewals it received).
   std::vector<std::pair<raft::NodeId, bool>> Silence(int64_t ms) const;
 
  private:
   void ReleaseOnceCaughtUp();
+  // This member has applied the log as far as it knows the cluster committed.
+  bool CaughtUp() const;
   bool HasLease() const;
   void KeepLease();
   void PromoteMirrorsOfSilent();
@@ -97,6 +102,7 @@ class MirrorGuard {
   // The lease: valid until lease_until_ms_ (Runtime::NowMs); `lease_lost_`:
   // the queues are held for want of it.
   int64_t lease_until_ms_ = 0;
+  uint64_t lease_commit_ = 0;  // the lease serves once applied this far
   int64_t renewed_at_ms_ = 0;
   bool lease_lost_ = false;
   // Leader: when (tick of raft.now()) each member last renewed its lease.

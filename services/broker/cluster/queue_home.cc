@@ -409,7 +409,11 @@ class QueueHome::Session final {
 
   // The caller, by the name its handshake proved, renews its lease.
   void Lease(Op& op) {
-    if (home_.renew_ && home_.renew_(link_->caller())) return Out(Reply(op.id()));
+    if (std::optional<uint64_t> commit = home_.renew_ ? home_.renew_(link_->caller()) : std::nullopt) {
+      Op r = Reply(op.id());
+      r.set_index(*commit);
+      return Out(std::move(r));
+    }
     Refuse(op.id(), Error{503, "this node does not lead the metadata with a lease"});
   }
 

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -43,8 +44,9 @@ class QueueHome final : public core::MirrorSource {
   // the loop (cluster_service.h's ProposeHandler, on the loop).
   using Propose = std::function<void(std::string command, std::function<void(ForwardResult)> reply)>;
   // A caller (its node name) renewing its lease as a home of mirrored
-  // queues (LEASE): true when granted (Member::GrantLease).
-  using Renew = std::function<bool(const std::string& caller)>;
+  // queues (LEASE): when granted, the commit index it must apply through
+  // before it serves (Member::GrantLease).
+  using Renew = std::function<std::optional<uint64_t>(const std::string& caller)>;
   // `post` runs a function on the node's loop once the current turn is
   // over (what a turn queued for a caller is written then, together).
   QueueHome(core::Broker& broker, std::function<void(std::function<void()>)> post,

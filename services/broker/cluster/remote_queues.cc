@@ -320,6 +320,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
       return;
     }
     r.message_count = op.count();
+    r.index = op.index();
     r.consumer_count = op.consumers();
     r.unacked_count = op.unacked();
     if (op.found()) {
@@ -619,12 +620,14 @@ void RemoteQueues::Request(uint64_t home, const std::string& vhost, const std::s
   LinkTo(home).Send(std::move(op), std::move(pending));
 }
 
-void RemoteQueues::Renew(raft::NodeId leader, std::function<void(bool)> done) {
+void RemoteQueues::Renew(raft::NodeId leader, std::function<void(bool, uint64_t)> done) {
   Op op;
   op.set_kind(Op::LEASE);
   op.set_id(++next_id_);
   Link::Pending pending;
-  pending.reply = [done = std::move(done)](core::RemoteReply r) { done(r.status.ok()); };
+  pending.reply = [done = std::move(done)](core::RemoteReply r) {
+    done(r.status.ok(), r.index);
+  };
   LinkTo(leader).Send(std::move(op), std::move(pending));
 }
 

@@ -95,7 +95,7 @@ class RemoteQueues final : public core::QueueRemote, public Forwarder, public Mi
   // (PROPOSE), pipelined, with no handshake of its own. A change the link
   // could not send is answered `unreached` (it may go to the next leader);
   // one sent on a stream that broke, not committed.
-  void Renew(raft::NodeId leader, std::function<void(bool)> done) override;
+  void Renew(raft::NodeId leader, std::function<void(bool, uint64_t)> done) override;
   void Forward(raft::NodeId leader, std::string command,
                std::function<void(ForwardResult)> done) override;
 

@@ -34,6 +34,7 @@ struct RemoteReply {
   MessagePtr message;
   bool redelivered = false;
   uint64_t delivery = 0;
+  uint64_t index = 0;  // LEASE: the metadata leader's commit index
   // The home could not be reached: `status` is 404 and the caller words it
   // with HomeDown (it knows the queue).
   bool unreachable = false;

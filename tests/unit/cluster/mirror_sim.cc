@@ -53,7 +53,7 @@ class Links final : public Transport, public Forwarder, public MirrorLink {
   void Send(raft::NodeId to, std::string bytes) override;
   void Forward(raft::NodeId leader, std::string command,
                std::function<void(ForwardResult)> done) override;
-  void Renew(raft::NodeId leader, std::function<void(bool)> done) override;
+  void Renew(raft::NodeId leader, std::function<void(bool, uint64_t)> done) override;
   void MirrorReset(uint64_t member, const std::string& vhost, const std::string& queue,
                    uint64_t epoch) override;
   void MirrorEnter(uint64_t member, const std::string& vhost, const std::string& queue,
@@ -252,8 +252,10 @@ class World {
     so.data_dir = dir + "/store";
     so.fsync = false;  // written at each step's end: a crash is a kill, losing nothing written
     uint64_t life = m.life;
+    // The store's own writes (its posted flushes) wait while its disk is slow.
     so.post = [this, id = m.id, life](std::function<void()> fn) {
-      runtime_.ScheduleAfter(0, [this, id, life, fn = std::move(fn)] {
+      int64_t wait = std::max<int64_t>(0, slow_until_[id] - Now());
+      runtime_.ScheduleAfter(wait, [this, id, life, fn = std::move(fn)] {
         if (member(id).up && member(id).life == life) fn();
       });
     };
@@ -291,7 +293,7 @@ class World {
     m.planner = std::make_unique<MirrorPlanner>(*m.broker, *m.gate);
     MirrorGuard::Links guard_links;
     guard_links.renew = [links = m.links.get()](raft::NodeId leader,
-                                                std::function<void(bool)> granted) {
+                                                std::function<void(bool, uint64_t)> granted) {
       links->Renew(leader, std::move(granted));
     };
     guard_links.members = [] { return Names(); };
@@ -360,7 +362,7 @@ class World {
     runtime_.Advance(kStepMs);
     // What a node writes before it answers a client: the store syncs here.
     for (auto& [id, m] : members_)
-      if (m.up) m.store->WriteBuffered();
+      if (m.up && Now() >= slow_until_[id]) m.store->WriteBuffered();
     CheckOneServer();
   }
 
@@ -497,6 +499,13 @@ class World {
         }
       }
     }
+    if (Chance(0.002)) {  // a slow disk: what its store writes waits
+      uint64_t id = Uniform(1, kMembers);
+      slow_until_[id] = now + Uniform(50, 3000);
+      ++result_.slow_disks;
+      Trace("member " + std::to_string(id) + "'s disk is slow until " +
+            std::to_string(slow_until_[id] - start_));
+    }
     if (Chance(0.002)) {  // a stream reset, anywhere
       uint64_t from = Uniform(1, kMembers), to = Uniform(1, kMembers);
       if (from != to) {
@@ -531,6 +540,7 @@ class World {
     if (faulty_ != 0 && !member(faulty_).up) Boot(member(faulty_), /*first=*/false);
     isolated_.clear();
     muted_.clear();
+    slow_until_.clear();
     faulty_ = 0;
     loss_ = 0;
     consumer_.paused = false;
@@ -732,6 +742,7 @@ class World {
   std::map<std::pair<uint64_t, uint64_t>, Stream> streams_;
   std::set<uint64_t> isolated_;
   std::set<uint64_t> muted_;
+  std::map<uint64_t, int64_t> slow_until_;  // a member's disk writes nothing before
   uint64_t faulty_ = 0;  // the member down or cut off now
   int64_t fault_ends_ = 0;
   int64_t start_ = 0;
@@ -773,14 +784,15 @@ void Links::Forward(raft::NodeId leader, std::string command,
   });
 }
 
-void Links::Renew(raft::NodeId leader, std::function<void(bool)> done) {
+void Links::Renew(raft::NodeId leader, std::function<void(bool, uint64_t)> done) {
   if (w_.Cut(self_, leader) || w_.Lost()) return;
   uint64_t self = self_, life = w_.member(self_).life;
   w_.runtime().ScheduleAfter(w_.Delay(), [this, self, life, leader, done = std::move(done)] {
     if (w_.Cut(self, leader)) return;
-    bool granted = w_.member(leader).guard->GrantLease(World::NameOf(self));
+    std::optional<uint64_t> granted = w_.member(leader).guard->GrantLease(World::NameOf(self));
     w_.runtime().ScheduleAfter(w_.Delay(), [this, self, life, leader, granted, done] {
-      if (!w_.Cut(leader, self) && w_.member(self).life == life) done(granted);
+      if (!w_.Cut(leader, self) && w_.member(self).life == life)
+        done(granted.has_value(), granted.value_or(0));
     });
   });
 }

@@ -46,6 +46,7 @@ struct MirrorRunResult {
   uint64_t crashes = 0;
   uint64_t cut_offs = 0;
   uint64_t stream_breaks = 0;
+  uint64_t slow_disks = 0;
   uint64_t moves = 0;            // the queue's home changed
   uint64_t crashed_in_sync = 0;  // homes crashed while a mirror synced
 };

@@ -37,6 +37,7 @@ void RunSeeds(const MirrorScenario& scenario) {
     total.crashes += r.crashes;
     total.cut_offs += r.cut_offs;
     total.stream_breaks += r.stream_breaks;
+    total.slow_disks += r.slow_disks;
     total.moves += r.moves;
     total.crashed_in_sync += r.crashed_in_sync;
   }
@@ -45,7 +46,8 @@ void RunSeeds(const MirrorScenario& scenario) {
                         n(total.confirmed) + " confirmed, " + n(total.delivered) +
                         " delivered (" + n(total.redelivered) + " redelivered); " +
                         n(total.crashes) + " crashes, " + n(total.cut_offs) + " cut-offs, " +
-                        n(total.stream_breaks) + " stream breaks, " + n(total.moves) +
+                        n(total.stream_breaks) + " stream breaks, " + n(total.slow_disks) +
+                        " slow disks, " + n(total.moves) +
                         " moves of the home, " + n(total.crashed_in_sync) +
                         " homes crashed during a sync";
   std::puts(summary.c_str());

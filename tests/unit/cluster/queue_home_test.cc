@@ -97,7 +97,7 @@ class QueueHomeTest : public ::testing::Test {
   std::vector<std::string> proposed_;  // PROPOSE ops handed to the leader's gate
   std::vector<std::function<void(ForwardResult)>> replies_;
   std::vector<std::string> renewals_;  // LEASE ops, by the caller's proven name
-  bool grant_ = true;
+  std::optional<uint64_t> grant_ = 42;  // LEASE: granted, with this commit index
   std::unique_ptr<QueueHome> home_;
 };
 
@@ -253,17 +253,18 @@ TEST_F(QueueHomeTest, PurgeAndStatAnswerWithTheQueuesCounts) {
   EXPECT_EQ(sent[2].count(), 0u);
 }
 
-TEST_F(QueueHomeTest, ALeaseIsRenewedForTheCallerTheHandshakeNamedAndRefusedWhenNotGranted) {
+TEST_F(QueueHomeTest, ALeaseIsRenewedWithTheLeadersCommitForTheCallerTheHandshakeNamedOrRefused) {
   Op lease;
   lease.set_kind(Op::LEASE);
   lease.set_id(1);
   Send({lease});
-  grant_ = false;
+  grant_ = std::nullopt;
   lease.set_id(2);
   Send({lease});
   std::vector<Op> sent = Sent();
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[0].code(), 0u);
+  EXPECT_EQ(sent[0].index(), 42u) << "the leader's commit index, to apply before serving";
   EXPECT_EQ(sent[1].code(), 503u) << "not the leader, or no Raft lease of its own";
   EXPECT_EQ(renewals_, (std::vector<std::string>{"warren@caller", "warren@caller"}));
 }

@@ -122,12 +122,22 @@ void MirrorGuard::ReleaseOnceCaughtUp() {
                *raft_.KnownClusterCommit());
 }
 
-// A lease serves only once the log is applied as far as the leader had
-// committed when it granted it (a leader: as far as it has committed): a
-// queue moved away while this member had none is then moved here too.
-bool MirrorGuard::HasLease() const {
-  if (raft_.role() == raft::Role::kLeader) return raft_.HasLease() && CaughtUp();
-  return runtime_.NowMs() < lease_until_ms_ && raft_.log().applied() >= lease_commit_;
+// After a gap, a lease serves only once the log is applied as far as the
+// leader had committed when it granted it (a leader: as far as it has
+// committed): a queue moved away while this member had none is then moved
+// here too. A lease held without a gap needs no such wait: no leader moves
+// the queues of a home it keeps granting a lease.
+bool MirrorGuard::HasLease() {
+  bool leader = raft_.role() == raft::Role::kLeader;
+  if (!(leader ? raft_.HasLease() : runtime_.NowMs() < lease_until_ms_)) {
+    lease_gap_ = true;
+    return false;
+  }
+  if (lease_gap_) {
+    if (leader ? !CaughtUp() : raft_.log().applied() < lease_commit_) return false;
+    lease_gap_ = false;
+  }
+  return true;
 }
 
 void MirrorGuard::KeepLease() {

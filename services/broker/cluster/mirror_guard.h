@@ -87,7 +87,7 @@ class MirrorGuard {
   void ReleaseOnceCaughtUp();
   // This member has applied the log as far as it knows the cluster committed.
   bool CaughtUp() const;
-  bool HasLease() const;
+  bool HasLease();
   void KeepLease();
   void PromoteMirrorsOfSilent();
 
@@ -102,7 +102,8 @@ class MirrorGuard {
   // The lease: valid until lease_until_ms_ (Runtime::NowMs); `lease_lost_`:
   // the queues are held for want of it.
   int64_t lease_until_ms_ = 0;
-  uint64_t lease_commit_ = 0;  // the lease serves once applied this far
+  uint64_t lease_commit_ = 0;  // after a gap, the lease serves once applied this far
+  bool lease_gap_ = true;      // no lease since it was last seen valid
   int64_t renewed_at_ms_ = 0;
   bool lease_lost_ = false;
   // Leader: when (tick of raft.now()) each member last renewed its lease.

@@ -281,15 +281,15 @@ print(len(s) if isinstance(s, list) else 0)' "$1"
 
 # wait_synced QUEUE N CMD...: runs CMD (a list_queues name
 # synchronised_slave_pids --formatter json) until QUEUE has N mirrors in sync,
-# 30 s at most.
+# SYNC_WAIT_S (30) s at most.
 wait_synced() {
-  local queue=$1 n=$2
+  local queue=$1 n=$2 wait_s=${SYNC_WAIT_S:-30}
   shift 2
-  for _ in $(seq 300); do
+  for _ in $(seq $((wait_s * 10))); do
     [ "$( ("$@" 2>/dev/null || echo '[]') | synced_count "$queue")" = "$n" ] && return 0
     sleep 0.1
   done
-  echo "$queue has no $n mirrors in sync after 30 s" >&2
+  echo "$queue has no $n mirrors in sync after $wait_s s" >&2
   return 1
 }
 
@@ -319,16 +319,12 @@ sync_run() {
   sleep 1  # the publisher connected (only paces the measure; the rate is its own)
   t0=$(date +%s.%N)
   "$@" set_policy sync-bench '^sync-' "$HA_POLICY" >/dev/null
-  local n=0
-  for _ in $(seq 6000); do
-    n=$( ("$@" list_queues name synchronised_slave_pids --formatter json 2>/dev/null \
-          || echo '[]') | synced_count sync-q)
-    [ "$n" = 2 ] && break
-    sleep 0.1
-  done
+  local synced=0
+  SYNC_WAIT_S=600 wait_synced sync-q 2 "$@" list_queues name synchronised_slave_pids \
+    --formatter json && synced=1
   t1=$(date +%s.%N)
   kill -INT "$pub"; wait "$pub" || true
-  [ "$n" = 2 ] || { echo "sync-q not in sync after 600 s" >&2; echo FAIL FAIL; return 0; }
+  [ "$synced" = 1 ] || { echo FAIL FAIL; return 0; }
   echo "$(printf '%.2f' "$(echo "$t1 - $t0" | bc)") $(/usr/bin/python3 -c 'import json, sys
 print(json.load(open(sys.argv[1]))["publish_rate"])' "$WORK/perf-$tag-during.json")"
 }

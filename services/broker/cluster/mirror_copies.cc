@@ -18,6 +18,12 @@ const core::Queue* RemoteRecord(const core::Broker& broker, const std::string& v
   return q->second.get();
 }
 
+// Whether the record names this member among the queue's mirrors.
+bool MirroredHere(const core::Broker& broker, const core::Queue& q) {
+  const std::vector<uint64_t>& m = q.mirrors().members;
+  return std::find(m.begin(), m.end(), broker.self_member()) != m.end();
+}
+
 }  // namespace
 
 size_t MirrorCopies::Recover() {
@@ -26,14 +32,16 @@ size_t MirrorCopies::Recover() {
   core::Broker::RestoredCopies restored = std::move(broker_.restored_copies());
   broker_.restored_copies().clear();
   for (auto& [key, refs] : restored) {
+    // Only records of queues homed elsewhere were set aside (store/restore.cc).
     const core::Queue* q = RemoteRecord(broker_, key.first, key.second);
+    if (!q || !store) continue;
     Copy& c = copies_[key];
-    c.store_id = q ? q->store_id() : 0;
+    c.store_id = q->store_id();
     uint64_t seq = 0;
     for (const core::DiskRef& ref : refs) {
-      core::MessagePtr m = store && q ? store->Read(ref) : nullptr;
+      core::MessagePtr m = store->Read(ref);
       if (!m) {  // unreadable: recovery reported the damage
-        if (store && q) store->Settle(q->store_id(), ref);
+        store->Settle(c.store_id, ref);
         continue;
       }
       m->disk = ref;
@@ -102,20 +110,13 @@ std::vector<core::MessagePtr> MirrorCopies::Take(const std::string& vhost,
 bool MirrorCopies::FedBy(const core::Broker& broker, const std::string& vhost,
                          const std::string& queue, const std::function<bool(uint64_t)>& is_from) {
   const core::Queue* q = RemoteRecord(broker, vhost, queue);
-  if (!q) return false;
-  const std::vector<uint64_t>& m = q->mirrors().members;
-  return std::find(m.begin(), m.end(), broker.self_member()) != m.end() && is_from(q->home());
+  return q && MirroredHere(broker, *q) && is_from(q->home());
 }
 
 void MirrorCopies::Prune() {
   for (auto it = copies_.begin(); it != copies_.end();) {
     const core::Queue* q = RemoteRecord(broker_, it->first.first, it->first.second);
-    bool keep = false;
-    if (q) {
-      const std::vector<uint64_t>& m = q->mirrors().members;
-      keep = std::find(m.begin(), m.end(), broker_.self_member()) != m.end();
-    }
-    if (keep) {
+    if (q && MirroredHere(broker_, *q)) {
       ++it;
       continue;
     }

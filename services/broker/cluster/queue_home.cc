@@ -409,7 +409,8 @@ class QueueHome::Session final {
 
   // The caller, by the name its handshake proved, renews its lease.
   void Lease(Op& op) {
-    if (std::optional<uint64_t> commit = home_.renew_ ? home_.renew_(link_->caller()) : std::nullopt) {
+    std::optional<uint64_t> commit = home_.renew_ ? home_.renew_(link_->caller()) : std::nullopt;
+    if (commit) {
       Op r = Reply(op.id());
       r.set_index(*commit);
       return Out(std::move(r));

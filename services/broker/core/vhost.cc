@@ -303,15 +303,15 @@ void VHost::MoveHome(const std::shared_ptr<Queue>& old, uint64_t new_home, Mirro
   for (MessagePtr& m : broker_.mirror_source()->TakeCopy(name_, q->name())) {
     // The copy wrote its persistent messages under the record's store id,
     // which the queue keeps here (cluster/mirror_copies.h).
-    bool logged = m->disk.valid();
+    bool logged = store && m->disk.valid();
     if (!logged && store && q->store_id() != 0 && m->persistent()) {
       m->disk = store->Write(*m, {q->store_id()});
       logged = m->disk.valid();
     }
     // The old home may have delivered it: a restart restores it
     // redelivered too.
-    if (logged && store) store->Delivered(q->store_id(), m->disk);
-    q->Adopt(m, logged && store);
+    if (logged) store->Delivered(q->store_id(), m->disk);
+    q->Adopt(m, logged);
   }
   q->TryDeliver();
 }

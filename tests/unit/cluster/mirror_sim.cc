@@ -233,7 +233,8 @@ class World {
   }
 
   void Trace(const std::string& line) {
-    if (trace_) std::fprintf(stderr, "[%lld] %s\n", static_cast<long long>(Now() - start_), line.c_str());
+    if (trace_)
+      std::fprintf(stderr, "[%lld] %s\n", static_cast<long long>(Now() - start_), line.c_str());
   }
 
  private:
@@ -725,7 +726,8 @@ class World {
   }
 
   void Fail(const std::string& why) {
-    if (result_.failure.empty()) result_.failure = why + " (at " + std::to_string(Now() - start_) + " ms)";
+    if (result_.failure.empty())
+      result_.failure = why + " (at " + std::to_string(Now() - start_) + " ms)";
   }
 
   const MirrorScenario s_;
@@ -797,12 +799,17 @@ void Links::Renew(raft::NodeId leader, std::function<void(bool, uint64_t)> done)
   });
 }
 
+// The mirror's check of who feeds its copy, as QueueHome makes it.
+bool FedBy(const Member& m, uint64_t from, const std::string& vhost, const std::string& queue) {
+  return MirrorCopies::FedBy(*m.broker, vhost, queue, [from](uint64_t h) { return h == from; });
+}
+
 void Links::MirrorReset(uint64_t member, const std::string& vhost, const std::string& queue,
                         uint64_t epoch) {
   uint64_t from = self_;
   w_.OnStream(from, member, [this, from, member, vhost, queue, epoch] {
     Member& m = w_.member(member);
-    if (MirrorCopies::FedBy(*m.broker, vhost, queue, [from](uint64_t h) { return h == from; }))
+    if (FedBy(m, from, vhost, queue))
       m.copies->Reset(vhost, queue, epoch);
   });
 }
@@ -819,7 +826,7 @@ void Links::MirrorEnter(uint64_t member, const std::string& vhost, const std::st
     auto own = std::make_shared<core::Message>(*message);
     own->disk = {};
     core::Ticket ticket = core::NewTicket();
-    if (!MirrorCopies::FedBy(*m.broker, vhost, queue, [from](uint64_t h) { return h == from; }) ||
+    if (!FedBy(m, from, vhost, queue) ||
         !m.copies->Enter(vhost, queue, seq, std::move(own), ticket))
       ticket->Refuse();
     // Answered once held: on disk for a persistent message.
@@ -836,7 +843,7 @@ void Links::MirrorLeave(uint64_t member, const std::string& vhost, const std::st
   uint64_t from = self_;
   w_.OnStream(from, member, [this, from, member, vhost, queue, seqs = std::move(seqs)] {
     Member& m = w_.member(member);
-    if (MirrorCopies::FedBy(*m.broker, vhost, queue, [from](uint64_t h) { return h == from; }))
+    if (FedBy(m, from, vhost, queue))
       m.copies->Leave(vhost, queue, seqs);
   });
 }

@@ -144,6 +144,7 @@ bool DefinitionsLog::Flush() {
   int error = 0;
   Status s = WriteAll(fs_, fd_, pending_, &done, &error);
   pending_.erase(0, done);
+  if (done > 0) writes_.fetch_add(1, std::memory_order_release);
   if (s.ok()) {
     if (!blocked_reason_.empty()) spdlog::info("store: {} is written again", path());
     blocked_reason_.clear();

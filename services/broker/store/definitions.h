@@ -16,6 +16,7 @@
 // message log's sync thread fdatasyncs fd() but never closes it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -57,6 +58,9 @@ class DefinitionsLog {
   Status Open(const std::string& dir, const std::string& damaged_dir, bool& fresh);
   const Definitions& model() const { return model_; }
   int fd() const { return fd_; }
+  // Bumped after each write(2) to fd() that wrote something (the sync
+  // thread reads it: MessageLogOptions::extra_writes).
+  const std::atomic<uint64_t>& writes() const { return writes_; }
   std::string path() const { return dir_ + "/definitions.log"; }
   // Told once when a write fails for another reason than a full disk.
   void set_on_fatal(std::function<void(const std::string&)> fn) { on_fatal_ = std::move(fn); }
@@ -96,6 +100,7 @@ class DefinitionsLog {
   FileSystem& fs_;
   std::string dir_;
   int fd_ = -1;
+  std::atomic<uint64_t> writes_{0};
   Framing framing_;
   Definitions model_;
   std::string pending_;

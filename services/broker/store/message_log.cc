@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <optional>
 
 #include "amqp/properties.h"
 #include "amqp/wire.h"
@@ -106,6 +107,7 @@ core::DiskRef MessageLog::AppendPublish(const core::Message& m, const std::vecto
   core::DiskRef ref{id, current_, static_cast<uint32_t>(current_size_), length};
   current_size_ += length;
   appended_ += length;
+  publish_end_ = appended_;
   segments_[current_].live += std::max<size_t>(1, queues.size());
   ScheduleWrite();
   return ref;
@@ -209,8 +211,8 @@ bool MessageLog::Flush() {
   }
   if (blocked_) spdlog::info("store: the message log is written again");
   blocked_ = false;
-  if (options_.fsync) RequestSync();
-  else Synced(written_);
+  if (!options_.fsync) Synced(written_);
+  else if (publish_end_ > requested_) RequestSync();  // marks alone wait (see the header)
   return true;
 }
 
@@ -236,6 +238,7 @@ void MessageLog::Fail(const std::string& why) {
 bool MessageLog::Poll() {
   if (closed_ || failed_) return false;
   if (blocked_) Flush();
+  if (options_.fsync && !blocked_ && written_ > requested_) RequestSync();  // marks alone
   if (reclaim_retry_ && !blocked_) {
     reclaim_retry_ = false;
     Reclaim();
@@ -245,15 +248,16 @@ bool MessageLog::Poll() {
 }
 
 void MessageLog::RequestSync() {
+  requested_ = written_;
   std::lock_guard<std::mutex> lock(mu_);
   sync_target_ = written_;
   cv_.notify_one();
 }
 
-// One round: the rotated segments, then (if `files`) the current one and
-// the definitions. Returns what failed, if anything.
+// One round: the rotated segments, then (if `files`) the current one and,
+// if `extra`, the definitions. Returns what failed, if anything.
 std::string MessageLog::SyncRound(std::vector<std::pair<int, uint32_t>>& closing, int fd,
-                                  uint32_t segment, bool files) {
+                                  uint32_t segment, bool files, bool extra) {
   std::string failed;
   auto sync = [&](int f, const std::string& path) {
     if (failed.empty() && fs_.Fdatasync(f) != 0)
@@ -265,7 +269,8 @@ std::string MessageLog::SyncRound(std::vector<std::pair<int, uint32_t>>& closing
   }
   closing.clear();
   if (files && fd >= 0) sync(fd, PathOf(segment));
-  if (files && options_.extra_sync_fd >= 0) sync(options_.extra_sync_fd, options_.extra_sync_path);
+  if (files && extra && options_.extra_sync_fd >= 0)
+    sync(options_.extra_sync_fd, options_.extra_sync_path);
   return failed;
 }
 
@@ -273,6 +278,9 @@ std::string MessageLog::SyncRound(std::vector<std::pair<int, uint32_t>>& closing
 // next call as a success: a failure is never retried, the log stops.
 void MessageLog::SyncLoop() {
   uint64_t done = 0;
+  // The extra file's writes the last round covered; none yet: the first
+  // round syncs it.
+  std::optional<uint64_t> extra_done;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stop_ || sync_target_ > done || !to_close_.empty(); });
@@ -282,14 +290,20 @@ void MessageLog::SyncLoop() {
     uint64_t target = sync_target_;
     int fd = fd_;
     uint32_t segment = fd_segment_;
+    // Read under mu_: a write to the extra file that came before the
+    // RequestSync of `target` is counted here.
+    std::optional<uint64_t> extra_now;
+    if (options_.extra_writes) extra_now = options_.extra_writes->load(std::memory_order_acquire);
+    bool extra = !extra_now || extra_now != extra_done;
     lock.unlock();
-    std::string failed = SyncRound(closing, fd, segment, target > done);
+    std::string failed = SyncRound(closing, fd, segment, target > done, extra);
     if (!failed.empty()) {
       Fail(failed);
       return;
     }
     if (target > done) {
       done = target;
+      if (extra) extra_done = extra_now;
       ++sync_rounds_;
       std::weak_ptr<bool> alive = alive_;
       options_.post([this, alive, target] {

@@ -5,7 +5,12 @@
 // Appends go to a buffer that is written before the node next writes to a
 // socket (WriteBuffered) or when it grows large. With fsync on, a sync
 // thread fdatasyncs what was written and reports back on the loop, so all
-// publishers waiting in one window share one fsync (group commit).
+// publishers waiting in one window share one fsync (group commit). Only a
+// publish asks for a round: deliver and settle marks, which nothing waits
+// for, go with the next publish's round or at the next Poll(), so a disk
+// shared by busy publishers and consumers is not flushed for acks alone.
+// (Written marks survive a kill of the process; only a crash of the machine
+// within a Poll() interval can lose one, and a lost ack redelivers.)
 //
 // When the disk fails (store/README.md, "When the disk fails"): synced()
 // never passes what an fdatasync made durable. A failed fdatasync, or a
@@ -60,8 +65,12 @@ struct MessageLogOptions {
   std::string damaged_dir;       // <data_dir>/damaged: copies of damaged bytes
   uint64_t segment_size = 16 << 20;
   bool fsync = true;
-  int extra_sync_fd = -1;        // also fdatasynced each round (definitions)
+  int extra_sync_fd = -1;        // also fdatasynced in a round (definitions)
   std::string extra_sync_path;   // its name, for messages
+  // Bumped after each write to extra_sync_fd: a round syncs that file only
+  // when it moved since the last one (null: every round does). A clean
+  // file's fdatasync still costs the disk a cache flush.
+  const std::atomic<uint64_t>* extra_writes = nullptr;
   // Runs a function on the node's event loop (thread-safe).
   std::function<void(std::function<void()>)> post;
   // Told on the loop whenever synced() moved.
@@ -129,6 +138,8 @@ class MessageLog {
 
   uint64_t appended() const { return appended_; }
   uint64_t synced() const { return synced_; }
+  // The latest position a sync round was asked for.
+  uint64_t requested() const { return requested_; }
   size_t segment_count() const { return segments_.size(); }
   // fdatasync rounds the sync thread has finished (each covers a window).
   uint64_t sync_rounds() const { return sync_rounds_.load(); }
@@ -159,7 +170,7 @@ class MessageLog {
   void RequestSync();
   void SyncLoop();
   std::string SyncRound(std::vector<std::pair<int, uint32_t>>& closing, int fd, uint32_t segment,
-                        bool files);
+                        bool files, bool extra);
   void Synced(uint64_t upto);
   Status RecoverSegment(uint32_t number, bool newest, const Replay& replay);
   bool KeepDamage(uint32_t number, bool newest, const Damage& d);
@@ -176,6 +187,8 @@ class MessageLog {
   uint64_t appended_ = 0;       // log positions: bytes appended since start
   uint64_t written_ = 0;
   uint64_t synced_ = 0;
+  uint64_t publish_end_ = 0;  // appended_ after the latest publish
+  uint64_t requested_ = 0;    // the latest position a round was asked for
   // Dead segments, in the order they died, each with the log position that
   // must be durable before its file goes (its carried-forward marks).
   std::deque<std::pair<uint64_t, uint32_t>> pending_unlinks_;

@@ -46,6 +46,7 @@ Status Store::Open(bool& fresh) {
   o.fsync = options_.fsync;
   o.extra_sync_fd = definitions_.fd();
   o.extra_sync_path = definitions_.path();
+  o.extra_writes = &definitions_.writes();
   o.post = options_.post;
   o.on_synced = [this] { OnSynced(); };
   o.on_fatal = [this](const std::string& why) { Fatal(why); };

@@ -65,6 +65,26 @@ TEST_F(FileFailureTest, AFailedSyncOfTheDefinitionsStopsConfirms) {
   EXPECT_LT(store_->synced(), at);
 }
 
+TEST_F(FileFailureTest, TheDefinitionsAreSyncedInTheRoundsAfterTheyWereWritten) {
+  OpenNode(/*fsync=*/true);
+  DeclareQueue("q", true);
+  uint64_t first = PublishWritten("q", "a");
+  ASSERT_TRUE(WaitSyncedOrFatal(first));
+  ASSERT_TRUE(fatal().empty());
+  // From here an fdatasync of definitions.log fails: a round that syncs it
+  // stops the store.
+  fs_.Fail(Op::kFdatasync, EIO, 1, 1, "definitions.log");
+  uint64_t second = PublishWritten("q", "b");
+  ASSERT_TRUE(WaitSyncedOrFatal(second));
+  EXPECT_TRUE(fatal().empty()) << "a round synced definitions.log, unwritten since the last one";
+  EXPECT_GE(store_->synced(), second);
+  DeclareQueue("r", true);  // a record in definitions.log
+  uint64_t third = PublishWritten("q", "c");
+  ASSERT_TRUE(WaitSyncedOrFatal(third));
+  ASSERT_EQ(fatal().size(), 1u) << "the round after a definition was written did not sync it";
+  EXPECT_LT(store_->synced(), third);
+}
+
 TEST_F(FileFailureTest, AFailedSyncOfARotatedSegmentStopsConfirms) {
   OpenNode(/*fsync=*/true, 64 << 10);
   DeclareQueue("q", true);

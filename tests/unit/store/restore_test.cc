@@ -221,6 +221,28 @@ TEST_F(StoreTest, PublishersWaitingInOneWindowShareOneSync) {
   for (uint64_t p : positions) EXPECT_LE(p, store_->synced());
 }
 
+TEST_F(StoreTest, AcksAloneAskForNoSyncRoundUntilThePoll) {
+  OpenNode(/*fsync=*/true);
+  std::shared_ptr<core::Queue> q = DeclareQueue("q", true);
+  Published o = Publish("q", "m");
+  store_->WriteBuffered();
+  ASSERT_TRUE(WaitSyncedOrFatal(o.durable_at));
+  ASSERT_TRUE(fatal().empty());
+  const uint64_t asked = store_->log().requested();
+  ASSERT_EQ(Drain(*q), std::vector<std::string>{"m"});  // auto-ack: deliver and settle marks
+  store_->WriteBuffered();
+  RunPosted();
+  ASSERT_GT(store_->appended(), asked);
+  // Nothing waits for the marks: written, but no round is asked for them.
+  EXPECT_EQ(store_->log().requested(), asked);
+  EXPECT_LT(store_->synced(), store_->appended());
+  // The store's poll asks for it, so they are on disk within a poll interval.
+  store_->Poll();
+  EXPECT_EQ(store_->log().requested(), store_->appended());
+  ASSERT_TRUE(WaitSyncedOrFatal(store_->appended()));
+  EXPECT_EQ(store_->synced(), store_->appended());
+}
+
 TEST_F(StoreTest, PagedOutMessagesReadBackIntact) {
   OpenNode();
   broker_->set_page_above(1);

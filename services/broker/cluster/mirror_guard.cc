@@ -42,6 +42,7 @@ MirrorGuard::MirrorGuard(core::Broker& broker, Runtime& runtime, const raft::Raf
 void MirrorGuard::HoldUntilCaughtUp() {
   size_t held = HoldMirroredQueues(broker_, true);
   holding_ = held > 0;
+  queues_held_ = true;
   if (held > 0)
     spdlog::info("cluster: the {} mirrored queue(s) homed here deliver nothing until this "
                  "member has applied what the cluster committed meanwhile",
@@ -154,8 +155,13 @@ void MirrorGuard::KeepLease() {
     });
   }
   bool lost = !HasLease();
-  // Every tick: a queue may have become mirrored, or moved here, meanwhile.
-  size_t n = HoldMirroredQueues(broker_, holding_ || lost);
+  // While they are held, every tick: a queue may have become mirrored, or
+  // moved here, meanwhile. Once released, a queue is held only by this, so
+  // the next scan is when they are held again (not every tick over every
+  // queue).
+  bool hold = holding_ || lost;
+  size_t n = hold || queues_held_ ? HoldMirroredQueues(broker_, hold) : 0;
+  queues_held_ = hold;
   if (lost == lease_lost_) return;
   lease_lost_ = lost;
   if (n == 0) return;  // nothing homed here changed: nothing to say

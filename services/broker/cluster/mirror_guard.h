@@ -99,6 +99,7 @@ class MirrorGuard {
   int64_t tick_ms_;
   Links links_;
   bool holding_ = false;  // restarted and not caught up yet
+  bool queues_held_ = false;  // the mirrored queues homed here were held at the last tick
   // The lease: valid until lease_until_ms_ (Runtime::NowMs); `lease_lost_`:
   // the queues are held for want of it.
   int64_t lease_until_ms_ = 0;

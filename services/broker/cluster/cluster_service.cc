@@ -502,10 +502,13 @@ grpc::Status PeerClient::Propose(const std::string& command, ForwardResult& resu
   return status;
 }
 
-grpc::Status PeerClient::OpenQueues(grpc::ClientContext& context, QueueStreamReactor* reactor) {
-  grpc::Status status = impl_->Authenticate(context, kQueuesMethod);
-  if (status.ok()) impl_->stub->async()->Queues(&context, reactor);
-  return status;
+std::unique_ptr<PeerClient::QueueStreamClient> PeerClient::OpenQueues(
+    grpc::ClientContext& context, grpc::Status& status) {
+  status = impl_->Authenticate(context, kQueuesMethod);
+  if (!status.ok()) return nullptr;
+  std::unique_ptr<QueueStreamClient> stream = impl_->stub->Queues(&context);
+  if (!stream) status = {grpc::StatusCode::UNAVAILABLE, "the Queues stream did not open"};
+  return stream;
 }
 
 struct RaftSender::State {

@@ -25,8 +25,8 @@
 namespace grpc {
 class Service;
 class ClientContext;
-template <class Request, class Response>
-class ClientBidiReactor;
+template <class W, class R>
+class ClientReaderWriter;
 }
 
 namespace warren::v1 {
@@ -118,11 +118,11 @@ class PeerClient {
   // or not committed. A failed call (unreachable, refused, past the
   // timeout) is the gRPC status; `result` is then untouched.
   grpc::Status Propose(const std::string& command, ForwardResult& result);
-  // Binds a Queues stream on `context` to `reactor` (the handshake first,
-  // which blocks; no deadline: the stream lasts); the caller starts it
-  // (StartCall). Why not, when the handshake failed: `reactor` is unbound.
-  using QueueStreamReactor = grpc::ClientBidiReactor<v1::QueueFrame, v1::QueueFrame>;
-  grpc::Status OpenQueues(grpc::ClientContext& context, QueueStreamReactor* reactor);
+  // Opens a Queues stream on `context` (the handshake first; no deadline:
+  // the stream lasts). Null with the reason in `status` when it could not.
+  using QueueStreamClient = grpc::ClientReaderWriter<v1::QueueFrame, v1::QueueFrame>;
+  std::unique_ptr<QueueStreamClient> OpenQueues(grpc::ClientContext& context,
+                                                grpc::Status& status);
 
  private:
   friend class RaftSender;

@@ -102,7 +102,8 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     kick_scheduled_ = true;
     OnLoop([](Link& self) {
       self.kick_scheduled_ = false;
-      self.StartWriting();
+      { std::lock_guard lock(self.mu_); }  // the writer is waiting, or will see the ops
+      self.wake_.notify_one();
     });
   }
 
@@ -354,47 +355,7 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
       Settle(op.id(), core::SettleKind::kRequeue, {op.delivery()});
   }
 
-  // --- the link's thread and the stream's reactions (gRPC's threads) ---
-
-  // One open stream. Its reactions run on gRPC's threads; they post what
-  // the home sent to the loop, and write the next frame once one is written,
-  // so no thread of the link's own waits on a read or a write.
-  class Reactor final : public grpc::ClientBidiReactor<v1::QueueFrame, v1::QueueFrame> {
-   public:
-    explicit Reactor(Link& link) : link_(link) {}
-    grpc::ClientContext context;
-
-    // Reads begin with the call; held open until the link lets go (Release),
-    // so no write can start on a call that is done.
-    void Begin() {
-      AddHold();
-      StartRead(&in_);
-      StartCall();
-    }
-    void Release() { RemoveHold(); }
-
-    void OnReadDone(bool ok) override {
-      if (!ok) {
-        link_.Broken();
-        return;
-      }
-      auto posted = std::make_shared<v1::QueueFrame>(std::move(in_));
-      in_.Clear();
-      link_.OnLoop([posted](Link& self) { self.Receive(*posted); });
-      StartRead(&in_);
-    }
-    void OnWriteDone(bool ok) override { link_.WriteDone(ok); }
-    void OnDone(const grpc::Status&) override {
-      std::lock_guard lock(link_.mu_);
-      link_.done_ = true;
-      link_.broken_ = true;
-      link_.wake_.notify_all();
-    }
-
-   private:
-    Link& link_;
-    v1::QueueFrame in_;
-  };
+  // --- the link's threads ---
 
   void Run() {
     for (;;) {
@@ -411,78 +372,62 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
 
   // One stream, from opening to breaking; false when it did not open.
   bool Stream() {
-    auto reactor = std::make_unique<Reactor>(*this);
-    grpc::Status status = peer_.OpenQueues(reactor->context, reactor.get());
-    if (!status.ok()) {
+    grpc::ClientContext context;
+    grpc::Status status;
+    std::unique_ptr<PeerClient::QueueStreamClient> stream = peer_.OpenQueues(context, status);
+    if (!stream) {
       spdlog::debug("cluster: no Queues stream to {}: {}", address_, status.error_message());
       return false;
     }
     {
       std::lock_guard lock(mu_);
-      context_ = &reactor->context;
-      broken_ = done_ = writing_ = false;
-      if (stopping_) reactor->context.TryCancel();
-    }
-    reactor->Begin();
-    {
-      std::lock_guard lock(mu_);
-      stream_ = reactor.get();
+      if (stopping_) {
+        context.TryCancel();
+        stream->Finish();
+        return true;
+      }
+      context_ = &context;
+      broken_ = false;
     }
     OnLoop([](Link& self) { self.Opened(); });
-    StartWriting();  // what the loop queued before the stream opened
-    {
-      std::unique_lock lock(mu_);
-      wake_.wait(lock, [&] { return stopping_ || broken_; });
-      stream_ = nullptr;  // no write starts after this
+    std::thread reader([&] {
+      v1::QueueFrame frame;
+      while (stream->Read(&frame)) {
+        auto posted = std::make_shared<v1::QueueFrame>(std::move(frame));
+        frame.Clear();
+        OnLoop([posted](Link& self) { self.Receive(*posted); });
+      }
+      std::lock_guard lock(mu_);
+      broken_ = true;
+      wake_.notify_all();
+    });
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        wake_.wait(lock, [&] { return stopping_ || broken_ || outbox_.size() > 0; });
+        if (stopping_ || broken_) break;
+      }
+      std::vector<Op> ops = outbox_.TakeFrame();
+      if (ops.empty()) continue;
+      v1::QueueFrame frame;
+      for (Op& op : ops) *frame.add_ops() = std::move(op);
+      if (!stream->Write(frame)) break;
+      bool drained = false;
+      {
+        std::lock_guard lock(mu_);
+        if (drained_wanted_ && outbox_.bytes() < kDrainedBytes) {
+          drained_wanted_ = false;
+          drained = true;
+        }
+      }
+      if (drained) OnLoop([](Link& self) { self.Drained(); });
     }
-    reactor->context.TryCancel();
-    reactor->Release();
-    std::unique_lock lock(mu_);
-    wake_.wait(lock, [&] { return done_; });
+    context.TryCancel();
+    reader.join();
+    stream->Finish();
+    std::lock_guard lock(mu_);
     context_ = nullptr;
     return true;
-  }
-
-  // From any thread: writes the next frame, unless one is being written or
-  // none waits; with no stream open, wakes the link's thread to open one.
-  // Under mu_, so the stream cannot be let go meanwhile.
-  void StartWriting() {
-    std::lock_guard lock(mu_);
-    if (!stream_) {
-      wake_.notify_one();
-      return;
-    }
-    if (writing_ || broken_) return;
-    std::vector<Op> ops = outbox_.TakeFrame();
-    if (ops.empty()) return;
-    out_.Clear();
-    for (Op& op : ops) *out_.add_ops() = std::move(op);
-    writing_ = true;
-    stream_->StartWrite(&out_);
-  }
-
-  void WriteDone(bool ok) {
-    if (!ok) {
-      Broken();
-      return;
-    }
-    bool drained = false;
-    {
-      std::lock_guard lock(mu_);
-      writing_ = false;
-      if (drained_wanted_ && outbox_.bytes() < kDrainedBytes) {
-        drained_wanted_ = false;
-        drained = true;
-      }
-    }
-    if (drained) OnLoop([](Link& self) { self.Drained(); });
-    StartWriting();
-  }
-
-  void Broken() {
-    std::lock_guard lock(mu_);
-    broken_ = true;
-    wake_.notify_all();
   }
 
   RemoteQueues& owner_;
@@ -495,13 +440,9 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
   std::mutex mu_;
   std::condition_variable wake_;
   grpc::ClientContext* context_ = nullptr;
-  Reactor* stream_ = nullptr;  // set while writes may start on it
-  v1::QueueFrame out_;         // the frame being written
-  bool writing_ = false;
   bool stopping_ = false;
   bool may_connect_ = true;
   bool broken_ = false;
-  bool done_ = false;  // the stream's reactor is done
   bool drained_wanted_ = false;
   std::thread thread_;
 

@@ -3,9 +3,9 @@
 // when a client first needs a queue homed there.
 //
 // Each link has a thread of its own that opens the stream (handshake first)
-// and waits for it to break. The stream's reactions, on gRPC's threads,
-// post the home's frames to the loop and write what the loop queued, in
-// frames, one at a time. Everything else runs on the node's loop.
+// and writes what the loop queued, in frames; a second thread per stream
+// reads the home's frames and posts them to the loop. Everything else runs
+// on the node's loop.
 //
 // When a stream breaks, or cannot be opened, the loop fails everything that
 // was waiting on it: publishes are answered false (nacked), requests are

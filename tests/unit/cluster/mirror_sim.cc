@@ -670,6 +670,11 @@ class World {
   }
 
   // ---- The end
+  const MirrorCopies::Copy* CopyOn(uint64_t id) {
+    const Member& m = member(id);
+    return m.copies ? m.copies->Find(kVHost, kQueue) : nullptr;
+  }
+
   bool Settled() {
     uint64_t home = 0;
     for (uint64_t id = 1; id <= kMembers; ++id)
@@ -678,8 +683,15 @@ class World {
     for (uint64_t id = 1; id <= kMembers; ++id)
       if (HomeSeenBy(id) != home) return false;
     std::shared_ptr<core::Queue> q = QueueOn(home);
-    return consumer_.consumer && consumer_.member == home && q->ready_count() == 0 &&
-           q->unacked_count() == 0;
+    if (!consumer_.consumer || consumer_.member != home || q->ready_count() != 0 ||
+        q->unacked_count() != 0)
+      return false;
+    // The mirrors' copies drained with the queue: every ack reached them.
+    for (uint64_t id = 1; id <= kMembers; ++id) {
+      const MirrorCopies::Copy* copy = CopyOn(id);
+      if (id != home && copy && !copy->entries.empty()) return false;
+    }
+    return true;
   }
 
   std::string Describe() {
@@ -693,6 +705,8 @@ class World {
                std::to_string(q->mirrors().in_sync.size()) + "/" +
                std::to_string(q->mirrors().members.size()) + ", ready " +
                std::to_string(q->ready_count()) + ", unacked " + std::to_string(q->unacked_count());
+      if (const MirrorCopies::Copy* copy = CopyOn(id))
+        out += ", its copy " + std::to_string(copy->entries.size());
       out += "; ";
     }
     return out + std::to_string(in_flight_.size()) + " publishes in flight";

@@ -655,7 +655,8 @@ void Member::Parts::OnTick() {
   DropTransientQueuesOfSilent();
   ProposeOwn();
   const raft::Raft& raft = driver->raft();
-  if (raft.role() == raft::Role::kLeader) planner->Plan(MemberNames());
+  if (raft.role() == raft::Role::kLeader) planner->Plan(MemberNames(), raft.log().applied());
+  else planner->Forget();
   if (promoting || raft.role() != raft::Role::kLeader) return;
   for (raft::NodeId learner : raft.config().learners) {
     if (raft.MatchIndex(learner).value_or(0) < raft.commit_index()) continue;

@@ -7,11 +7,18 @@
 
 namespace warren::cluster {
 
-void MirrorPlanner::Plan(const std::vector<core::MemberName>& members) {
+void MirrorPlanner::Plan(const std::vector<core::MemberName>& members, uint64_t applied) {
+  Planned now{applied, {}};
+  for (const core::MemberName& m : members) now.members.emplace_back(m.id, m.name);
+  if (planned_ && !*failed_ && planned_->applied == now.applied &&
+      planned_->members == now.members)
+    return;
+  planned_.reset();
+  *failed_ = false;
   size_t proposed = 0;
   for (const auto& [vname, v] : broker_.vhosts()) {
     for (const auto& [qname, q] : v->queues()) {
-      if (proposed >= kPerTick) return;
+      if (proposed >= kPerTick) return;  // the rest at the next tick
       uint64_t home = broker_.HomeOf(*q);
       std::vector<uint64_t> wanted = core::WantedMirrors(*q, v->PolicyOf(*q), home, members);
       if (wanted == q->mirrors().members) continue;
@@ -20,8 +27,10 @@ void MirrorPlanner::Plan(const std::vector<core::MemberName>& members) {
       ++proposed;
       core::cmd::SetMirrors change{vname, qname, home,
                                    core::NextMirrors(q->mirrors(), std::move(wanted))};
-      gate_.Submit(std::move(change), [flight = in_flight_, key](const core::Outcome& o) {
+      gate_.Submit(std::move(change), [flight = in_flight_, failed = failed_,
+                                       key](const core::Outcome& o) {
         flight->erase(key);
+        if (!o.status.ok()) *failed = true;
         // A queue deleted meanwhile (404) or a record changed meanwhile
         // (406, stale): the next tick plans from what is there now.
         if (!o.status.ok() && o.status.error().code != 404 && o.status.error().code != 406)
@@ -30,6 +39,7 @@ void MirrorPlanner::Plan(const std::vector<core::MemberName>& members) {
       });
     }
   }
+  planned_ = std::move(now);
 }
 
 }  // namespace warren::cluster

@@ -345,7 +345,10 @@ class World {
 
   void OnTick(Member& m) {
     m.guard->Tick();
-    if (m.driver->raft().role() == raft::Role::kLeader) m.planner->Plan(Names());
+    if (m.driver->raft().role() == raft::Role::kLeader)
+      m.planner->Plan(Names(), m.driver->raft().log().applied());
+    else
+      m.planner->Forget();
   }
 
   static std::vector<core::MemberName> Names() {

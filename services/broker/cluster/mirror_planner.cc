@@ -8,10 +8,7 @@
 namespace warren::cluster {
 
 void MirrorPlanner::Plan(const std::vector<core::MemberName>& members, uint64_t applied) {
-  Planned now{applied, {}};
-  for (const core::MemberName& m : members) now.members.emplace_back(m.id, m.name);
-  if (planned_ && !*failed_ && planned_->applied == now.applied &&
-      planned_->members == now.members)
+  if (planned_ && !*failed_ && planned_->applied == applied && planned_->members == members)
     return;
   planned_.reset();
   *failed_ = false;
@@ -39,7 +36,7 @@ void MirrorPlanner::Plan(const std::vector<core::MemberName>& members, uint64_t 
       });
     }
   }
-  planned_ = std::move(now);
+  planned_ = Planned{applied, members};
 }
 
 }  // namespace warren::cluster

@@ -47,7 +47,7 @@ class MirrorPlanner {
  private:
   struct Planned {
     uint64_t applied = 0;
-    std::vector<std::pair<uint64_t, std::string>> members;
+    std::vector<core::MemberName> members;
   };
   // The last pass that left nothing to propose, and what it planned from.
   std::optional<Planned> planned_;

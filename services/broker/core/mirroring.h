@@ -24,6 +24,7 @@ class Queue;
 struct MemberName {
   uint64_t id = 0;
   std::string name;  // its node name (warren@host); empty when not known
+  bool operator==(const MemberName&) const = default;
 };
 
 // Copies in all a quorum queue has, as RabbitMQ's default quorum size (or

@@ -8,7 +8,6 @@
 
 #include "broker/core/broker.h"
 #include "common/log.h"
-#include "common/thread_nice.h"
 
 namespace warren {
 
@@ -38,8 +37,7 @@ ResourceMonitor::ResourceMonitor(core::Broker& broker, Runtime& runtime, const N
                         ? config.memory_limit
                         : static_cast<uint64_t>(config.memory_high_watermark *
                                                 static_cast<double>(TotalMemory()))),
-      disk_free_limit_(config.disk_free_limit), store_check_(std::move(store_check)),
-      helper_thread_nice_(config.helper_thread_nice) {
+      disk_free_limit_(config.disk_free_limit), store_check_(std::move(store_check)) {
   // A paging ratio above 1 turns paging off, as in RabbitMQ.
   if (config.paging_ratio <= 1.0)
     broker_.set_page_above(
@@ -71,8 +69,6 @@ void ResourceMonitor::Tick() {
     broker_.SetAlarm(core::Alarm::kMemory, memory_alarm);
   }
   CheckDisk();
-  // Threads come and go (links, gRPC's pollers): once a second.
-  if (helper_thread_nice_ > 0 && ticks_++ % 4 == 0) NiceOtherThreads(helper_thread_nice_);
   timer_ = runtime_.ScheduleAfter(kIntervalMs, [this] { Tick(); });
 }
 

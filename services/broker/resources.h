@@ -4,9 +4,7 @@
 // broker's alarms (which block publishers) and its paging threshold. The
 // disk alarm is also on while the store cannot write (a full disk or quota
 // that statvfs does not show; store/README.md, "When the disk fails"): each
-// tick asks the store to retry, and the alarm clears once it could. Once a
-// second it also makes the node's other threads nicer than the loop
-// (common/thread_nice.h, helper_thread_nice).
+// tick asks the store to retry, and the alarm clears once it could.
 //
 // Lifecycle: built and started by the Node after the store is open; samples
 // on the node's loop every kIntervalMs until destroyed.
@@ -48,8 +46,6 @@ class ResourceMonitor {
   uint64_t memory_limit_;
   uint64_t disk_free_limit_;
   StoreCheck store_check_;
-  int helper_thread_nice_;
-  int ticks_ = 0;
   int64_t last_trim_ms_ = 0;
   TimerId timer_ = 0;
 };

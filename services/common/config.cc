@@ -157,7 +157,6 @@ void LoadPermissions(const toml::array& a, const std::string& origin, NodeConfig
 void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
   CheckKeys(root,
             {"node_name", "amqp_listen", "grpc_listen", "data_dir", "log_level", "amqp",
-             "helper_thread_nice",
              "default_vhost", "default_user", "default_pass", "loopback_users", "vhosts", "users",
              "permissions", "store", "alarms", "cluster"},
             origin, "");
@@ -172,8 +171,6 @@ void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
   str("default_vhost", c.default_vhost);
   str("default_user", c.default_user);
   str("default_pass", c.default_pass);
-  if (auto n = root.get("helper_thread_nice"))
-    c.helper_thread_nice = static_cast<int>(Int(*n, origin, "helper_thread_nice", 0, 19));
   if (auto n = root.get("loopback_users")) c.loopback_users = StrList(*n, origin, "loopback_users");
   if (auto n = root.get("amqp")) {
     if (!n->is_table()) Fail(origin, "amqp", "expected a table");

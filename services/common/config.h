@@ -38,9 +38,6 @@ struct NodeConfig {
   std::string grpc_listen = "0.0.0.0:25672";
   std::string data_dir;  // default: /var/lib/warren, or ./warren-data when not writable
   std::string log_level = "info";
-  // The node's threads other than its event loop run at the loop's nice
-  // value plus this (0: as the loop); docs/architecture.md, "Threads".
-  int helper_thread_nice = 10;
 
   // [amqp]: what connection.tune proposes, and limits.
   uint16_t channel_max = 2047;

@@ -30,7 +30,6 @@ amqp_listen = "127.0.0.1:5673"
 grpc_listen = "[::1]:25673"
 data_dir = "/srv/warren"
 log_level = "debug"
-helper_thread_nice = 5
 default_vhost = "main"
 default_user = "admin"
 default_pass = "pw"
@@ -73,7 +72,6 @@ user = "bob"
   EXPECT_EQ(c.grpc_listen, "[::1]:25673");
   EXPECT_EQ(c.data_dir, "/srv/warren");
   EXPECT_EQ(c.log_level, "debug");
-  EXPECT_EQ(c.helper_thread_nice, 5);
   EXPECT_EQ(c.default_vhost, "main");
   EXPECT_EQ(c.default_user, "admin");
   EXPECT_EQ(c.default_pass, "pw");
@@ -153,10 +151,6 @@ TEST(ConfigTest, OutOfRangeValuesNameTheKeyAndTheRange) {
   EXPECT_THAT(LoadError("[amqp]\nmax_message_size = 536870913\n"),
               HasSubstr("amqp.max_message_size"));
   EXPECT_EQ(LoadError("[amqp]\nframe_max = 4096\nchannel_max = 65535\nheartbeat = 0\n"), "");
-  EXPECT_EQ(LoadError("helper_thread_nice = 20\n"),
-            "test.toml: helper_thread_nice: must be between 0 and 19");
-  EXPECT_THAT(LoadError("helper_thread_nice = -1\n"), HasSubstr("helper_thread_nice"));
-  EXPECT_EQ(LoadError("helper_thread_nice = 0\n"), "");
 }
 
 TEST(ConfigTest, StoreAndAlarmKeysAreLoaded) {

@@ -19,6 +19,7 @@ namespace {
 constexpr int64_t kTickMs = 100;
 constexpr int64_t kRetryMs = 1000;  // after a stream to a mirror broke
 constexpr size_t kLeaveBatch = 1024;  // leaves that go without waiting for an entry
+constexpr size_t kSyncBatchesUnheld = 2;  // a sync's batches a mirror may owe at once
 
 size_t SyncBatch(const core::VHost& v, const core::Queue& queue) {
   const core::Policy* p = v.PolicyOf(queue);
@@ -193,8 +194,15 @@ class QueueReplicator::Feed final : public core::QueueReplica {
     return m.cursor >= m.sync_end || index_.empty() || index_.begin()->first >= m.sync_end;
   }
 
+  // Paced by the mirror's answers: at most kSyncBatchesUnheld batches it
+  // has not held yet. Sent faster than it can hold them, a slow mirror's
+  // oldest entry would wait past kSilentMirrorMs, and it would be dropped
+  // and synced again from the start, over and over.
   void SendBacklog(core::Queue& q, uint64_t id, Mirror& m) {
-    size_t budget = SyncBatch(*r_.broker_.FindVHost(vhost_), q);
+    size_t batch = SyncBatch(*r_.broker_.FindVHost(vhost_), q);
+    size_t room = kSyncBatchesUnheld * batch;
+    if (m.unheld.size() >= room) return;
+    size_t budget = std::min(batch, room - m.unheld.size());
     auto it = index_.lower_bound(m.cursor);
     for (; it != index_.end() && it->first < m.sync_end && budget > 0; ++it, --budget)
       Send(id, m, it->first, it->second, {});

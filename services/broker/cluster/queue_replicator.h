@@ -18,7 +18,8 @@
 // in sync keeps what it holds, since a failover may promote it.
 //
 // A sync sends the entries the queue holds in batches of ha-sync-batch-size
-// a tick while publishes go on (their entries go to the mirror at once).
+// a tick while publishes go on (their entries go to the mirror at once), and
+// no more while the mirror owes two batches' worth of answers.
 // With ha-sync-mode manual (RabbitMQ's default) a mirror gets only the new
 // entries, and joins once the older ones left the queue, or once an operator
 // asks for a sync (SyncMirrors).

@@ -23,7 +23,7 @@
 #      the queue's node: a queue mirrored by the tutorial's ha-all policy (3
 #      copies, every mirror in sync before it starts) and a quorum queue.
 #      Consumed msg/s and p99 publish-to-delivery latency, each the median
-#      of REPLICATED_RUNS (3) runs (one run's rate moved by up to 20% on this
+#      of REPLICATED_RUNS (3) runs (one run's rate moved by 20-30% on this
 #      shared machine). Goals: 5x RabbitMQ's mirrored queue and 3x its
 #      quorum queue, with a lower p99.
 #      Then SYNC_MESSAGES (1,000,000) 1 KiB messages queued, a policy that

@@ -19,7 +19,8 @@
 //
 // A sync sends the entries the queue holds in batches of ha-sync-batch-size
 // a tick while publishes go on (their entries go to the mirror at once), and
-// no more while the mirror owes two batches' worth of answers.
+// no more while the mirror owes kSyncBatchesUnheld batches' worth of
+// answers.
 // With ha-sync-mode manual (RabbitMQ's default) a mirror gets only the new
 // entries, and joins once the older ones left the queue, or once an operator
 // asks for a sync (SyncMirrors).
@@ -54,6 +55,8 @@ class QueueReplicator final : public core::MirrorSync {
  public:
   static constexpr int64_t kSilentMirrorMs = 5000;
   static constexpr size_t kDefaultSyncBatch = 4096;
+  // A sync's batches a mirror may owe answers for at once.
+  static constexpr size_t kSyncBatchesUnheld = 2;
 
   QueueReplicator(core::Broker& broker, MirrorLink& remote, core::MetadataGate& gate,
                   Runtime& runtime, MirrorCopies* copies);

@@ -61,21 +61,23 @@ class QueueReplicatorTest : public CoreTest {
   core::LocalGate gate_{broker_};
 };
 
-TEST_F(QueueReplicatorTest, ASyncSendsNoMoreThanTwoBatchesTheMirrorHasNotHeld) {
+TEST_F(QueueReplicatorTest, ASyncSendsNoMoreBatchesThanTheMirrorMayOweAnswersFor) {
+  constexpr size_t kOwed = QueueReplicator::kSyncBatchesUnheld;
+  static_assert(kOwed * kBatch + kBatch < 100, "the backlog outlasts what may be owed");
   auto q = DeclareQueue("ha-q");
   for (int i = 0; i < 100; ++i) Publish("", "ha-q", "m" + std::to_string(i));
   ASSERT_TRUE(vh_->SetMirrors("ha-q", 1, core::Mirrors{{2}, {}, 1}).ok());
   QueueReplicator replicator(broker_, link_, gate_, runtime_, nullptr);
-  // Ten ticks of a batch each, with no answer: two batches, then it waits
-  // (sent on regardless, a mirror this slow would be dropped at 5 s and
-  // synced again from the start, for ever).
+  // Ten ticks of a batch each, with no answer: what may be owed, then it
+  // waits (sent on regardless, a mirror this slow would be dropped at 5 s
+  // and synced again from the start, for ever).
   runtime_.Advance(1000);
   EXPECT_EQ(link_.resets, 1);
-  EXPECT_EQ(link_.seqs.size(), 2 * kBatch);
+  EXPECT_EQ(link_.seqs.size(), kOwed * kBatch);
   // A batch held: room for one more, at the next tick.
   link_.Hold(kBatch);
   runtime_.Advance(100);
-  EXPECT_EQ(link_.seqs.size(), 3 * kBatch);
+  EXPECT_EQ(link_.seqs.size(), (kOwed + 1) * kBatch);
   // Answered as it goes, the whole backlog goes, in order, and the mirror
   // joins the in-sync set.
   for (int tick = 0; tick < 20 && link_.seqs.size() < 100; ++tick) {

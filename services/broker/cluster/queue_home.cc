@@ -429,8 +429,19 @@ class QueueHome::Session final {
     Out(Reply(op.id()));
   }
 
-  void Stat(Op& op) {
+  // A caller asks right after its own node applied the queue's creation
+  // (a declare's counts): this member may not have applied it yet. Not
+  // found, it asks once more after a barrier (docs/cluster.md, "A barrier").
+  void Stat(Op& op, bool after_barrier = false) {
     auto q = QueueOf(op);
+    if (!q.ok() && !after_barrier &&
+        q.error().code == static_cast<uint16_t>(amqp::ReplyCode::kNotFound)) {
+      std::weak_ptr<bool> alive = alive_;
+      broker_.metadata().Barrier([this, alive, again = op]() mutable {
+        if (!alive.expired()) Stat(again, true);
+      });
+      return;
+    }
     if (!q.ok()) return Refuse(op.id(), q.error());
     q.value()->Touch();
     Op r = Reply(op.id());

@@ -312,6 +312,47 @@ TEST_F(QueueHomeTest, RequestsForQueuesItDoesNotHomeAreRefusedWithTheirCode) {
   EXPECT_EQ(sent[4].code(), 404u);
 }
 
+// Applies commands at once; barriers wait until the test releases them.
+class HeldBarrierGate final : public core::MetadataGate {
+ public:
+  explicit HeldBarrierGate(core::Broker& broker) : local_(broker) {}
+  void Submit(core::Command command, Done done) override {
+    local_.Submit(std::move(command), std::move(done));
+  }
+  void Barrier(std::function<void()> done) override { held.push_back(std::move(done)); }
+  std::vector<std::function<void()>> held;
+
+ private:
+  core::LocalGate local_;
+};
+
+TEST_F(QueueHomeTest, AStatForAQueueNotAppliedHereYetIsAnsweredAfterABarrier) {
+  // The caller's node applied the declare; this member has not yet.
+  HeldBarrierGate gate(broker_);
+  broker_.set_metadata_gate(&gate);
+  Send({Request(Op::STAT, 1, "new-q")});
+  EXPECT_TRUE(Sent().empty()) << "no 404 before this member caught up";
+  ASSERT_EQ(gate.held.size(), 1u);
+  Declare("new-q");
+  PublishHere("new-q", "a");
+  gate.held[0]();
+  runtime_.Advance(0);
+  std::vector<Op> sent = Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].code(), 0u);
+  EXPECT_EQ(sent[0].count(), 1u);
+  // Still unknown after the barrier: 404, with no second barrier.
+  Send({Request(Op::STAT, 2, "never")});
+  ASSERT_EQ(gate.held.size(), 2u);
+  gate.held[1]();
+  runtime_.Advance(0);
+  sent = Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].code(), 404u);
+  EXPECT_EQ(gate.held.size(), 2u);
+  broker_.set_metadata_gate(nullptr);
+}
+
 TEST_F(QueueHomeTest, SettlementsOfUnknownDeliveriesAndUnknownOpsChangeNothing) {
   Declare("q");
   PublishHere("q", "m");

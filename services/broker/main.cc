@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   CLI::App app{"warren-node: a RabbitMQ-compatible AMQP 0-9-1 message broker"};
   app.set_version_flag("--version", std::string("warren-node 0.1.0"));
   std::string config_file, node_name, amqp_listen, grpc_listen, data_dir, log_level,
-      cluster_secret_file, cluster_seeds;
+      cluster_secret_file, cluster_seeds, load_definitions;
   app.add_option("--config", config_file, "TOML config file (env WARREN_CONFIG)");
   app.add_option("--node-name", node_name, "node name (env WARREN_NODE_NAME)");
   app.add_option("--amqp-listen", amqp_listen,
@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
                  "HOST:PORT[,...]: the gRPC addresses of every node of the cluster, this one's "
                  "included; nodes started with the same list form one cluster "
                  "(env WARREN_CLUSTER_SEEDS)");
+  app.add_option("--load-definitions", load_definitions,
+                 "a definitions JSON file (export_definitions' format) imported at every start "
+                 "(env WARREN_LOAD_DEFINITIONS)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -67,6 +70,7 @@ int main(int argc, char** argv) {
     if (!log_level.empty()) config.log_level = log_level;
     if (!cluster_secret_file.empty()) config.cluster_secret_file = cluster_secret_file;
     if (!cluster_seeds.empty()) config.cluster_seeds = SplitSeeds(cluster_seeds);
+    if (!load_definitions.empty()) config.load_definitions = load_definitions;
     for (const auto& seed : config.cluster_seeds) ParseHostPort(seed, "cluster_seeds");
     ParseHostPort(config.amqp_listen, "amqp_listen");
     ParseHostPort(config.grpc_listen, "grpc_listen");

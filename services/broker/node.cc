@@ -18,6 +18,7 @@
 #include <grpcpp/impl/service_type.h>
 
 #include "broker/admin/admin_server.h"
+#include "broker/admin/definitions_json.h"
 #include "broker/cluster/cluster_service.h"
 #include "broker/cluster/forwarding.h"
 #include "broker/cluster/member.h"
@@ -172,6 +173,32 @@ void Node::LoadAccess(bool fresh) {
   }
 }
 
+struct Node::Definitions {
+  std::vector<std::pair<core::Command, std::string>> changes;
+};
+
+void Node::ReadDefinitions() {
+  definitions_ = std::make_unique<Definitions>();
+  if (config_.load_definitions.empty()) return;
+  auto steps = admin::ReadDefinitionsFile(config_.load_definitions);
+  if (!steps.ok()) throw ConfigError(steps.error().text);
+  for (admin::ImportStep& step : steps.value())
+    definitions_->changes.emplace_back(
+        std::move(step.command), "load_definitions " + config_.load_definitions + ": " + step.where);
+}
+
+// Before the loop runs, as LoadAccess: in the file's order, each applied
+// before the next is checked, so a policy finds the vhost made before it.
+void Node::ApplyDefinitions() {
+  for (const auto& [change, what] : definitions_->changes) {
+    core::Outcome o = core::Apply(*broker_, change);
+    if (!o.status.ok()) throw ConfigError(what + ": " + o.status.error().text);
+  }
+  if (!definitions_->changes.empty())
+    spdlog::info("load_definitions: {} definitions from {} applied", definitions_->changes.size(),
+                 config_.load_definitions);
+}
+
 void Node::LoadClusterSecret() {
   std::string path = config_.cluster_secret_file;
   if (path.empty()) path = (std::filesystem::path(config_.data_dir) / "cluster-secret").string();
@@ -183,6 +210,7 @@ void Node::LoadClusterSecret() {
 void Node::Start() {
   HostPort amqp = ParseHostPort(config_.amqp_listen, "amqp_listen");
   spdlog::info("node {} starting, data directory {}", config_.node_name, config_.data_dir);
+  ReadDefinitions();
   LoadClusterSecret();
   OpenStore();
   resources_ = std::make_unique<ResourceMonitor>(
@@ -196,6 +224,7 @@ void Node::Start() {
   // not yet routed changes through the cluster.
   StartAdmin();
   JoinCluster();
+  if (!member_) ApplyDefinitions();  // a member proposed them (Adopt)
   started_ms_ = SteadyMs();
   // The loop does not run yet: these pings need nothing of it.
   if (member_ && Forgotten(member_->id(), member_->Peers())) {
@@ -479,10 +508,14 @@ Error Node::ForgottenError(uint64_t self) const {
 void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   member_ = std::move(member);
   member_->Start();
-  // The config file's access definitions are the cluster's, as every other
-  // change (docs/cluster.md, "Forming a cluster from seeds"); the default
-  // user and vhost stay each node's first start's.
-  member_->ProposeOwn(AccessChanges(config_, /*fresh=*/false));
+  // The config file's access definitions and its load_definitions file are
+  // the cluster's, as every other change (docs/cluster.md, "Forming a
+  // cluster from seeds"); the default user and vhost stay each node's first
+  // start's.
+  auto own = AccessChanges(config_, /*fresh=*/false);
+  if (definitions_)
+    own.insert(own.end(), definitions_->changes.begin(), definitions_->changes.end());
+  member_->ProposeOwn(std::move(own));
   member_id_ = member_->id();
   auto post = LoopPost();
   // Changes a member forwards on its Queues stream, as Cluster.Propose.

@@ -97,6 +97,11 @@ class Node {
   // Users, vhosts and permissions from the config; the default user and
   // vhost only on the first start (`fresh`), as RabbitMQ does.
   void LoadAccess(bool fresh);
+  // load_definitions: the file is read once, at start (a bad one stops the
+  // start); a node alone applies it then, a member proposes it through the
+  // cluster's log with its access changes (Adopt).
+  void ReadDefinitions();
+  void ApplyDefinitions();
   void StartAdmin();
   // With cluster_seeds: joins the cluster (cluster/member.h); its Raft group
   // carries every metadata change from then on. Without, a node that was a
@@ -137,6 +142,9 @@ class Node {
   void ProbePeers(admin::ClusterView& view);
 
   NodeConfig config_;
+  // The load_definitions file's changes, each with the item it names.
+  struct Definitions;
+  std::unique_ptr<Definitions> definitions_;
   std::unique_ptr<asio::io_context> io_;
   std::unique_ptr<net::AsioRuntime> runtime_;
   std::unique_ptr<cluster::Secret> secret_;

@@ -158,7 +158,7 @@ void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
   CheckKeys(root,
             {"node_name", "amqp_listen", "grpc_listen", "data_dir", "log_level", "amqp",
              "default_vhost", "default_user", "default_pass", "loopback_users", "vhosts", "users",
-             "permissions", "store", "alarms", "cluster"},
+             "permissions", "load_definitions", "store", "alarms", "cluster"},
             origin, "");
   auto str = [&](const char* key, std::string& field) {
     if (auto n = root.get(key)) field = Str(*n, origin, key);
@@ -168,6 +168,7 @@ void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
   str("grpc_listen", c.grpc_listen);
   str("data_dir", c.data_dir);
   str("log_level", c.log_level);
+  str("load_definitions", c.load_definitions);
   str("default_vhost", c.default_vhost);
   str("default_user", c.default_user);
   str("default_pass", c.default_pass);
@@ -262,6 +263,7 @@ void ApplyEnvironment(NodeConfig& config) {
   // node's first start (a container's only way to choose it).
   env("WARREN_DEFAULT_USER", config.default_user);
   env("WARREN_DEFAULT_PASS", config.default_pass);
+  env("WARREN_LOAD_DEFINITIONS", config.load_definitions);
   if (const char* v = std::getenv("WARREN_CLUSTER_SEEDS"); v && *v)
     config.cluster_seeds = SplitSeeds(v);
 }

@@ -53,6 +53,10 @@ struct NodeConfig {
   std::vector<std::string> vhosts;
   std::vector<UserConfig> users;
   std::vector<PermissionConfig> permissions;
+  // RabbitMQ's load_definitions: a definitions file (the management API's
+  // format) imported at every start, after the users above; in a cluster
+  // through its log (docs/architecture.md, "Configuration"). Empty: none.
+  std::string load_definitions;
 
   // [store]: fsync "always" (confirms wait for a group-committed fsync) or
   // "never" (after write(2): survives a crash of the node, not of the machine).

@@ -29,16 +29,17 @@ _LEADS = re.compile(r"cluster: member (\d+) leads the metadata in term (\d+)")
 class Cluster(NodeGroup):
     """Three nodes given the same seeds; `secrets` per node (default shared),
     and node1's config file's access `definitions`. With `fixed_amqp`, a
-    restarted node listens on the AMQP port it had (for a balancer)."""
+    restarted node listens on the AMQP port it had (for a balancer). `args`:
+    more flags for every node."""
 
     def __init__(self, test, secrets=(SECRET, SECRET, SECRET), definitions=NO_DEFINITIONS,
-                 fixed_amqp=False):
+                 fixed_amqp=False, args=()):
         self.test = test
-        self._spec = (secrets, definitions, fixed_amqp)
+        self._spec = (secrets, definitions, fixed_amqp, list(args))
         self._make_nodes()
 
     def _make_nodes(self):
-        secrets, definitions, fixed_amqp = self._spec
+        secrets, definitions, fixed_amqp, args = self._spec
         test = self.test
         ports = [harness.free_port() for _ in secrets]
         seeds = ",".join("127.0.0.1:%d" % p for p in ports)
@@ -48,7 +49,7 @@ class Cluster(NodeGroup):
                                   amqp_port=harness.free_port() if fixed_amqp else 0,
                                   args=["--node-name", "warren@c%d" % (i + 1),
                                         "--cluster-secret-file", secret_file(test, secret),
-                                        "--cluster-seeds", seeds])
+                                        "--cluster-seeds", seeds] + args)
             node.node_name = "warren@c%d" % (i + 1)
             self.nodes.append(node)
         # Member ids are the seeds' places in sorted order.
@@ -150,6 +151,39 @@ class ClusterTest(unittest.TestCase):
                      "its permissions on node3", timeout=10)
             with connect(n3, "clerk", "s3cret", vhost="shop") as conn:
                 conn.channel().queue_declare("orders", durable=True)
+
+    def test_a_load_definitions_file_given_to_every_node_is_the_clusters_once(self):
+        # What docker/compose.yaml and the Helm chart do: every node reads the
+        # same file at every start, and proposes it through the log.
+        defs = {"policies": [{"vhost": "/", "name": "ha-all", "pattern": "^",
+                              "apply-to": "queues", "priority": 0,
+                              "definition": {"ha-mode": "all", "ha-sync-mode": "automatic"}}],
+                "exchanges": [{"name": "orders", "vhost": "/", "type": "topic", "durable": True,
+                               "auto_delete": False, "internal": False, "arguments": {}}],
+                "queues": [{"name": "orders.created", "vhost": "/", "durable": True,
+                            "auto_delete": False, "arguments": {}}],
+                "bindings": [{"source": "orders", "vhost": "/", "destination": "orders.created",
+                              "destination_type": "queue", "routing_key": "order.*",
+                              "arguments": {}}]}
+        path = harness.temp_file(self, json.dumps(defs), suffix=".json")
+        with Cluster(self, args=["--load-definitions", path]) as c:
+            for n in c.nodes:
+                wait_for(lambda: [p["name"] for p in listing(n, "list_policies")] == ["ha-all"],
+                         "the policy on every node", timeout=10)
+                wait_for(lambda: [q["name"] for q in listing(n, "list_queues", "name")]
+                         == ["orders.created"], "the queue on every node", timeout=10)
+            # The binding routes through any node, and the queue is mirrored
+            # on the other two.
+            with connect(c.nodes[2]) as conn:
+                ch = conn.channel()
+                ch.confirm_delivery()
+                ch.basic_publish("orders", "order.new", b"x",
+                                 pika.BasicProperties(delivery_mode=2))
+            others = wait_for(lambda: next((q["slave_pids"] for q in listing(
+                c.nodes[0], "list_queues", "name", "slave_pids", "messages")
+                if q["messages"] == 1 and len(q["slave_pids"]) == 2), None),
+                "the queue, mirrored twice, with the message", timeout=15)
+            self.assertEqual(len(set(others)), 2)
 
     def test_an_exclusive_queue_is_locked_to_its_connection_on_every_node(self):
         with Cluster(self) as c:

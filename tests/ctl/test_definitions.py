@@ -1,7 +1,9 @@
 """Definitions export and import in RabbitMQ's format (issue: operate a node,
 "Done when" 4): what Warren exports imports into a fresh Warren and exports
 the same again; a file as RabbitMQ 3.x exports it imports cleanly, its users
-can log in with their passwords and its bindings route."""
+can log in with their passwords and its bindings route. A node started with
+load_definitions (RabbitMQ's key of that name) imports the file at every
+start, and refuses to start on a bad one, naming it."""
 import base64
 import hashlib
 import json
@@ -189,6 +191,46 @@ class DefinitionsTest(unittest.TestCase):
             self.assertNotEqual(code, 0)
             self.assertIn("rabbit_password_hashing_md5", err)
             self.assertNotIn("x", [u["user"] for u in listing(b, "list_users")])
+
+    def definitions_file(self, defs):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write(defs if isinstance(defs, str) else json.dumps(defs))
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def test_a_load_definitions_file_is_imported_at_every_start(self):
+        path = self.definitions_file(RABBITMQ_EXPORT)
+        with harness.Broker(args=["--load-definitions", path]) as b:
+            first = canonical(self.export(b))
+            for section in ("policies", "queues", "exchanges", "bindings"):
+                expected = canonical(RABBITMQ_EXPORT)[section]
+                self.assertEqual(first[section], expected, section)
+            connect(b, "app", "app-secret", vhost="orders").close()
+            # Changed meanwhile, then restarted: the file's definitions come
+            # back as the file says (as RabbitMQ's import at boot), and what
+            # the file does not name stays.
+            warrenctl(b, "clear_policy", "ha-all")
+            warrenctl(b, "add_vhost", "extra")
+            b.restart()
+            again = canonical(self.export(b))
+            self.assertEqual(again["policies"], first["policies"])
+            self.assertIn("extra", [v["name"] for v in self.export(b)["vhosts"]])
+            self.assertEqual(again["queues"], first["queues"])
+
+    def test_a_bad_load_definitions_file_stops_the_start_and_names_it(self):
+        cases = [("{not json", "not valid JSON"),
+                 (json.dumps({"queues": [{"name": "q", "vhost": "nowhere"}]}), "nowhere")]
+        for text, reason in cases:
+            path = self.definitions_file(text)
+            node = harness.Broker(args=["--load-definitions", path])
+            with self.assertRaises(RuntimeError) as failed:
+                node.__enter__()
+            self.assertIn("load_definitions " + path, str(failed.exception))
+            self.assertIn(reason, str(failed.exception))
+        missing = harness.Broker(args=["--load-definitions", "/nonexistent/defs.json"])
+        with self.assertRaises(RuntimeError) as failed:
+            missing.__enter__()
+        self.assertIn("/nonexistent/defs.json: cannot be read", str(failed.exception))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 #include "broker/admin/definitions_json.h"
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "amqp/constants.h"
@@ -204,20 +206,24 @@ Result<std::vector<ImportStep>> PlanImport(const json& d) {
   if (!d.is_object()) return Bad("definitions must be a JSON object");
   std::vector<ImportStep> steps;
   try {
-    for (const auto& v : Section(d, "vhosts"))
-      steps.push_back({core::cmd::AddVHost{v.at("name").get<std::string>()}, "", ""});
+    for (const auto& v : Section(d, "vhosts")) {
+      std::string name = v.at("name").get<std::string>();
+      steps.push_back({core::cmd::AddVHost{name}, "", "vhost '" + name + "'"});
+    }
     for (const auto& u : Section(d, "users")) {
       auto user = PlanUser(u);
       if (!user.ok()) return user.error();
-      steps.push_back({std::move(user.value()), "", ""});
+      std::string where = "user '" + user.value().name + "'";
+      steps.push_back({std::move(user.value()), "", std::move(where)});
     }
-    for (const auto& p : Section(d, "permissions"))
-      steps.push_back({core::cmd::SetPermissions{p.at("user").get<std::string>(),
-                                                 p.value("vhost", std::string("/")),
-                                                 p.value("configure", std::string()),
-                                                 p.value("write", std::string()),
-                                                 p.value("read", std::string())},
-                       "", ""});
+    for (const auto& p : Section(d, "permissions")) {
+      core::cmd::SetPermissions c{p.at("user").get<std::string>(),
+                                  p.value("vhost", std::string("/")),
+                                  p.value("configure", std::string()),
+                                  p.value("write", std::string()), p.value("read", std::string())};
+      std::string where = "permissions of '" + c.user + "' in '" + c.vhost + "'";
+      steps.push_back({std::move(c), "", std::move(where)});
+    }
     if (Status s = PlanObjects(d, steps); !s.ok()) return s.error();
   } catch (const std::exception& e) {
     // json::exception (a missing key, a wrong type) and our own.
@@ -229,6 +235,26 @@ Result<std::vector<ImportStep>> PlanImport(const json& d) {
 Status CheckImportStep(const core::Broker& broker, const ImportStep& step) {
   if (step.vhost.empty() || broker.vhosts().count(step.vhost)) return Status::Ok();
   return Bad(step.where + ": vhost '" + step.vhost + "' does not exist");
+}
+
+Result<std::vector<ImportStep>> ReadDefinitionsFile(const std::string& path) {
+  auto failed = [&](const std::string& why) { return Error{400, "load_definitions " + path + ": " + why}; };
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return failed("cannot be read");
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxDefinitionsFileSize)
+      return failed("is larger than " + std::to_string(kMaxDefinitionsFileSize >> 20) + " MiB");
+  }
+  if (in.bad()) return failed("cannot be read");
+  json d;
+  std::string error;
+  if (!ParseJson(text, "the definitions", d, error)) return failed(error);
+  auto steps = PlanImport(d);
+  if (!steps.ok()) return failed(steps.error().text);
+  return steps;
 }
 
 }  // namespace warren::admin

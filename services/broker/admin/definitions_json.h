@@ -36,4 +36,11 @@ Result<std::vector<ImportStep>> PlanImport(const nlohmann::json& definitions);
 // 406 naming the item when the step's vhost does not exist (yet).
 Status CheckImportStep(const core::Broker& broker, const ImportStep& step);
 
+// The node's load_definitions file (docs/architecture.md, "Configuration"),
+// planned as PlanImport plans a document; each step's `where` names the
+// item. An error names the file: it cannot be read, is larger than
+// kMaxDefinitionsFileSize, or is not a definitions document.
+inline constexpr size_t kMaxDefinitionsFileSize = 64u << 20;
+Result<std::vector<ImportStep>> ReadDefinitionsFile(const std::string& path);
+
 }  // namespace warren::admin

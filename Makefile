@@ -18,9 +18,9 @@ APT_PACKAGES := g++ cmake ninja-build ccache pkg-config libssl-dev zlib1g-dev \
   python3 python3-pika python3-grpcio amqp-tools librabbitmq-client-java libslf4j-java \
   prometheus chromium
 # Only for tests: rabbitmq-server brings rabbitmqadmin, which tests/mgmt/test_compat.py drives
-# warren-mgmt with (python3-grpcio plays a node in tests/mgmt/test_hardening.py); docker.io and
-# debootstrap run the images (tests/e2e, docker/README.md).
-TEST_PACKAGES := rabbitmq-server docker.io debootstrap
+# warren-mgmt with (python3-grpcio plays a node in tests/mgmt/test_hardening.py); docker.io,
+# docker-compose and debootstrap run the images and docker/compose.yaml (tests/e2e, docker/README.md).
+TEST_PACKAGES := rabbitmq-server docker.io docker-compose debootstrap
 
 # Installs the missing ones of $(1) without starting any service they bring (a packaged
 # RabbitMQ or Prometheus must not take the ports `make run` and the tests use).
@@ -76,13 +76,14 @@ test: build test-deps interop-deps asan
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 	$(ASAN_ENV) ctest --test-dir $(ASAN_BUILD) -L hardening --output-on-failure -j$(JOBS)
 
-# Warren's four images, compiled inside `docker build` (docker/README.md); needs a running
-# Docker engine (`dockerd &`). The image tests alone, from this build's executables (they
-# start an engine themselves, and are part of `make test`): `make e2e`.
+# Warren's images (and warren-prometheus for docker/compose.yaml), compiled inside `docker build`
+# (docker/README.md); needs a running Docker engine (`dockerd &`). The image, Compose and Helm
+# chart tests alone, from this build's executables (they start an engine themselves, and are
+# part of `make test`): `make e2e`.
 images: test-deps
 	docker/images.sh
 
-e2e: build test-deps
+e2e: build test-deps interop-deps
 	ctest --test-dir $(BUILD) -L e2e --output-on-failure
 
 # The cases that once crashed a process (ctest label "hardening") are built a

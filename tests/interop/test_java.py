@@ -37,35 +37,50 @@ JARS = ["/usr/share/java/amqp-client.jar", "/usr/share/java/slf4j-api.jar",
 JAVA = ["java", "-Dfile.encoding=UTF-8", "-Dsun.stdout.encoding=UTF-8"]
 
 
+def compile_tutorial(test):
+    """The tutorial's classes compiled into a directory `test` removes."""
+    for jar in JARS:
+        test.assertTrue(os.path.exists(jar), jar + " is missing (apt-get install "
+                        "librabbitmq-client-java libslf4j-java)")
+    classes = tempfile.mkdtemp(prefix="warren-java-")
+    test.addCleanup(shutil.rmtree, classes, ignore_errors=True)
+    sources = sorted(glob.glob(os.path.join(HERE, "java", "*.java")))
+    javac = subprocess.run(["javac", "-encoding", "UTF-8", "-cp", ":".join(JARS),
+                            "-d", classes, *sources],
+                           capture_output=True, text=True, timeout=300)
+    test.assertEqual(javac.returncode, 0, "javac failed:\n" + javac.stdout + javac.stderr)
+    return classes
+
+
+def run_java(classes, host, port, main_class, wait_seconds=30):
+    """(exit status, stdout, stderr) of the tutorial's `main_class` as admin/123456."""
+    env = dict(os.environ, AMQP_HOST=host, AMQP_PORT=str(port), AMQP_USER="admin",
+               AMQP_PASSWORD="123456", CONSUMER_WAIT_SECONDS=str(wait_seconds))
+    r = subprocess.run(JAVA + ["-cp", ":".join(JARS + [classes]), main_class],
+                       env=env, capture_output=True, timeout=wait_seconds + 90)
+    return (r.returncode, r.stdout.decode("utf-8", "replace"),
+            r.stderr.decode("utf-8", "replace"))
+
+
+def producer_then_consumer(test, classes, host, port):
+    """Producer sends as admin/123456; Consumer, run afterwards, prints it."""
+    code, out, err = run_java(classes, host, port, "Producer")
+    test.assertEqual(code, 0, "Producer failed as admin/123456:\n" + out + err)
+    test.assertEqual(out.splitlines(), ["消息发送成功"])
+    code, out, err = run_java(classes, host, port, "Consumer")
+    test.assertEqual(code, 0, "Consumer got no message within 30 s:\n" + out + err)
+    test.assertEqual(out.splitlines(), ["hello world"])
+
+
 class TutorialJavaTest(unittest.TestCase):
     def setUp(self):
-        for jar in JARS:
-            self.assertTrue(os.path.exists(jar), jar + " is missing (apt-get install "
-                            "librabbitmq-client-java libslf4j-java)")
-        self.classes = tempfile.mkdtemp(prefix="warren-java-")
-        self.addCleanup(shutil.rmtree, self.classes, ignore_errors=True)
-        sources = sorted(glob.glob(os.path.join(HERE, "java", "*.java")))
-        javac = subprocess.run(["javac", "-encoding", "UTF-8", "-cp", ":".join(JARS),
-                                "-d", self.classes, *sources],
-                               capture_output=True, text=True, timeout=300)
-        self.assertEqual(javac.returncode, 0, "javac failed:\n" + javac.stdout + javac.stderr)
+        self.classes = compile_tutorial(self)
 
     def java(self, broker, main_class):
-        env = dict(os.environ, AMQP_HOST=broker.host, AMQP_PORT=str(broker.port),
-                   AMQP_USER="admin", AMQP_PASSWORD="123456", CONSUMER_WAIT_SECONDS="30")
-        r = subprocess.run(JAVA + ["-cp", ":".join(JARS + [self.classes]), main_class],
-                           env=env, capture_output=True, timeout=120)
-        return (r.returncode, r.stdout.decode("utf-8", "replace"),
-                r.stderr.decode("utf-8", "replace"))
+        return run_java(self.classes, broker.host, broker.port, main_class)
 
     def producer_then_consumer(self, broker):
-        """Producer sends as admin/123456; Consumer, run afterwards, prints it."""
-        code, out, err = self.java(broker, "Producer")
-        self.assertEqual(code, 0, "Producer failed as admin/123456:\n" + out + err)
-        self.assertEqual(out.splitlines(), ["消息发送成功"])
-        code, out, err = self.java(broker, "Consumer")
-        self.assertEqual(code, 0, "Consumer got no message within 30 s:\n" + out + err)
-        self.assertEqual(out.splitlines(), ["hello world"])
+        producer_then_consumer(self, self.classes, broker.host, broker.port)
 
     def test_producer_then_consumer_prints_hello_world(self):
         with harness.Broker() as broker:

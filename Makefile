@@ -62,7 +62,7 @@ run: build
 
 # npm packages of the JavaScript tests, each folder from its own package-lock.json,
 # reinstalled only when the lock file is newer than node_modules.
-NPM_TEST_DIRS := tests/interop/js tests/mgmt/browser
+NPM_TEST_DIRS := tests/interop/js tests/mgmt/browser tests/e2e/chart
 
 interop-deps:
 	@for d in $(NPM_TEST_DIRS); do \

@@ -2,8 +2,10 @@
 build (docker/images.sh --prebuilt) and run by Docker: the node image serves
 AMQP to its first user from outside the container, turns healthy, stops
 cleanly on SIGTERM and keeps its messages in its volume across a restart;
-WARREN_DEFAULT_USER/_PASS choose that user; every image runs as a non-root
-user with labels and a health check; warren-mgmt and warren-exporter reach a
+WARREN_DEFAULT_USER/_PASS choose that user; a cluster secret mounted as
+Compose and Kubernetes mount one (readable by others, which the node itself
+refuses) is copied by the entrypoint for the node alone to read; every image
+runs as a non-root user with labels and a health check; warren-mgmt and warren-exporter reach a
 node container over a Docker network. Ports are published on 127.0.0.1 and
 chosen free by Docker.
 
@@ -12,8 +14,10 @@ directory is theirs). Skipped (exit 77) where no Docker engine can run."""
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 import urllib.request
 import uuid
@@ -27,7 +31,7 @@ import pika  # noqa: E402  (Debian's python3-pika)
 from docker_engine import Engine, docker  # noqa: E402
 from harness import wait_for  # noqa: E402
 
-IMAGES = ("node", "balancer", "mgmt", "exporter")
+IMAGES = ("node", "balancer", "mgmt", "exporter", "prometheus")
 
 
 def build_dir():
@@ -72,9 +76,11 @@ class ImagesTest(unittest.TestCase):
         self.tag = "warren-e2e-" + uuid.uuid4().hex[:8]
 
     def run_container(self, image, *args, name=None, ports=(), env=(), volume=None,
-                      network=None, alias=None):
+                      network=None, alias=None, mounts=()):
         name = name or "%s-%s" % (self.tag, image)
         cmd = ["run", "-d", "--name", name]
+        for m in mounts:
+            cmd += ["-v", m]
         for p in ports:
             cmd += ["-p", "127.0.0.1::%d" % p]
         for e in env:
@@ -153,6 +159,49 @@ class ImagesTest(unittest.TestCase):
         method, _, body = self.amqp(published(node, 5672)).channel().basic_get("kept",
                                                                               auto_ack=True)
         self.assertEqual(body, b"through the restart")
+
+    def exited(self, name):
+        """The container's exit status and logs, once it has exited."""
+        wait_for(lambda: docker("inspect", "-f", "{{.State.Status}}", name).stdout.strip()
+                 == "exited", name + " exited", timeout=60)
+        logs = docker("logs", name)
+        return json.loads(docker("inspect", name).stdout)[0]["State"]["ExitCode"], \
+            logs.stdout + logs.stderr
+
+    def test_a_mounted_cluster_secret_is_copied_for_the_node_alone_to_read(self):
+        # As Compose mounts a secret: root's file, readable by all.
+        folder = tempfile.mkdtemp(prefix="warren-e2e-")
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        secret = os.path.join(folder, "cluster-secret")
+        with open(secret, "w") as f:
+            f.write("MOUNTED-SECRET-" + uuid.uuid4().hex + "\n")
+        os.chmod(secret, 0o644)
+        mount = secret + ":/run/secrets/cluster_secret:ro"
+        # Given to the node as it is, it is refused: others may read it.
+        direct = self.run_container(
+            "node", name=self.tag + "-direct", mounts=(mount,),
+            env=("WARREN_CLUSTER_SECRET_FILE=/run/secrets/cluster_secret",))
+        code, logs = self.exited(direct)
+        self.assertNotEqual(code, 0)
+        self.assertIn("must be accessible by its owner only", logs)
+        # Through the entrypoint: a private copy in the data directory.
+        node = self.run_container("node", ports=(25672,), mounts=(mount,),
+                                  env=("WARREN_CLUSTER_SECRET_FROM=/run/secrets/cluster_secret",))
+        self.await_node(published(node, 25672))
+        copy = "/var/lib/warren/cluster-secret"
+        self.assertEqual(docker("exec", node, "stat", "-c", "%a %U", copy).stdout.split(),
+                         ["600", "warren"])
+        with open(secret) as f:
+            self.assertEqual(docker("exec", node, "cat", copy).stdout, f.read())
+        logs = docker("logs", node)
+        self.assertIn("cluster secret read from " + copy, logs.stdout + logs.stderr)
+        # A secret that is not there stops the start, saying which.
+        missing = self.run_container(
+            "node", name=self.tag + "-missing",
+            env=("WARREN_CLUSTER_SECRET_FROM=/run/secrets/absent",))
+        code, logs = self.exited(missing)
+        self.assertEqual(code, 2)
+        self.assertIn("WARREN_CLUSTER_SECRET_FROM=/run/secrets/absent cannot be read", logs)
 
     def test_warren_default_user_and_pass_choose_the_first_user(self):
         node = self.run_container("node", ports=(5672, 25672),

@@ -11,6 +11,7 @@ import time
 
 from harness import terminate  # tests/interop, on the path of the tests that use this
 
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 # Debian's CLI: it builds with BuildKit without the buildx plugin.
 DOCKER = "/usr/bin/docker" if os.access("/usr/bin/docker", os.X_OK) else shutil.which("docker")
 SKIP = 77
@@ -66,3 +67,22 @@ class Engine:
 def skip(why):
     print("SKIPPED: " + why, file=sys.stderr)
     sys.exit(SKIP)
+
+
+def build_dir():
+    """The build directory the tests run from: WARREN_NODE_BIN's."""
+    node = os.environ.get("WARREN_NODE_BIN", "")
+    if not os.path.isabs(node) or not os.access(node, os.X_OK):
+        raise RuntimeError("WARREN_NODE_BIN must be the absolute path of warren-node")
+    return os.path.normpath(os.path.join(os.path.dirname(node), "..", ".."))
+
+
+def build_prebuilt_images():
+    """Warren's images from this build's executables (docker/images.sh
+    --prebuilt); returns what it printed: each image's size."""
+    env = dict(os.environ, BUILD=build_dir(), DOCKER=DOCKER)
+    built = subprocess.run([os.path.join(ROOT, "docker", "images.sh"), "--prebuilt"],
+                           capture_output=True, text=True, env=env, timeout=900)
+    if built.returncode != 0:
+        raise RuntimeError("docker/images.sh --prebuilt failed:\n" + built.stdout + built.stderr)
+    return built.stdout

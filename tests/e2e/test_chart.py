@@ -49,7 +49,7 @@ sys.path.insert(0, TOOLS)
 
 import pika  # noqa: E402  (Debian's python3-pika)
 
-from docker_engine import Engine, docker  # noqa: E402
+from docker_engine import Engine, build_prebuilt_images, docker  # noqa: E402
 from harness import wait_for  # noqa: E402
 from kubelet import Kubelet  # noqa: E402
 
@@ -406,17 +406,8 @@ class ChartOnDockerTest(unittest.TestCase):
     OVERRIDES = ("--set", "image.pullPolicy=Never")  # the images are this build's
 
     @classmethod
-    def build_images(cls):
-        env = dict(os.environ, BUILD=build_dir())
-        built = subprocess.run([os.path.join(ROOT, "docker", "images.sh"), "--prebuilt"],
-                               capture_output=True, text=True, env=env, timeout=900)
-        if built.returncode != 0:
-            raise RuntimeError("docker/images.sh --prebuilt failed:\n" + built.stdout +
-                               built.stderr)
-
-    @classmethod
     def setUpClass(cls):
-        cls.build_images()
+        build_prebuilt_images()
         cls.namespace = "chart-test"
         cls.docs = render(*cls.OVERRIDES, namespace=cls.namespace)
         cls.prefix = "wchart-" + uuid.uuid4().hex[:8]
@@ -561,13 +552,6 @@ class ChartOnDockerTest(unittest.TestCase):
         status, output = self.helm_test("-short", MESSAGES="50000000", TIMEOUT="1")
         self.assertNotEqual(status, 0, output)
         self.assertRegex(output, r"helm test: published \d+ of 50000000 messages within 1s")
-
-
-def build_dir():
-    node = os.environ.get("WARREN_NODE_BIN", "")
-    if not os.path.isabs(node) or not os.access(node, os.X_OK):
-        raise RuntimeError("WARREN_NODE_BIN must be the absolute path of warren-node")
-    return os.path.normpath(os.path.join(os.path.dirname(node), "..", ".."))
 
 
 def run(case):

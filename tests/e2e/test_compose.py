@@ -35,9 +35,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
-from docker_engine import DOCKER, Engine, docker, skip  # noqa: E402
+from docker_engine import Engine, build_prebuilt_images, docker, skip  # noqa: E402
 from harness import free_port, wait_for  # noqa: E402
-from test_images import build_dir, http_get  # noqa: E402
+from test_images import http_get  # noqa: E402
 from test_java import compile_tutorial, producer_then_consumer, run_java  # noqa: E402
 
 COMPOSE_FILE = os.path.join(ROOT, "docker", "compose.yaml")
@@ -56,13 +56,7 @@ class ComposeTest(unittest.TestCase):
     def setUpClass(cls):
         if shutil.which("docker-compose") is None:
             skip("no docker-compose here (apt-get install docker-compose)")
-        env = dict(os.environ, BUILD=build_dir(), DOCKER=DOCKER)
-        built = subprocess.run([os.path.join(ROOT, "docker", "images.sh"), "--prebuilt"],
-                               capture_output=True, text=True, env=env, timeout=900)
-        if built.returncode != 0:
-            raise RuntimeError("docker/images.sh --prebuilt failed:\n" + built.stdout +
-                               built.stderr)
-        print("\n" + built.stdout, file=sys.stderr)  # each image's size
+        print("\n" + build_prebuilt_images(), file=sys.stderr)  # each image's size
 
     def setUp(self):
         self.project = "wcompose" + uuid.uuid4().hex[:8]

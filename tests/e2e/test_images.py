@@ -23,22 +23,14 @@ import urllib.request
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 
 import pika  # noqa: E402  (Debian's python3-pika)
 
-from docker_engine import Engine, docker  # noqa: E402
+from docker_engine import Engine, build_prebuilt_images, docker  # noqa: E402
 from harness import wait_for  # noqa: E402
 
 IMAGES = ("node", "balancer", "mgmt", "exporter", "prometheus")
-
-
-def build_dir():
-    node = os.environ.get("WARREN_NODE_BIN", "")
-    if not os.path.isabs(node) or not os.access(node, os.X_OK):
-        raise RuntimeError("WARREN_NODE_BIN must be the absolute path of warren-node")
-    return os.path.normpath(os.path.join(os.path.dirname(node), "..", ".."))
 
 
 def warrenctl(port, *args, user="guest", password="guest"):
@@ -64,13 +56,7 @@ def http_get(port, path, auth=None):
 class ImagesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        env = dict(os.environ, BUILD=build_dir())
-        built = subprocess.run([os.path.join(ROOT, "docker", "images.sh"), "--prebuilt"],
-                               capture_output=True, text=True, env=env, timeout=900)
-        if built.returncode != 0:
-            raise RuntimeError("docker/images.sh --prebuilt failed:\n" + built.stdout +
-                               built.stderr)
-        print("\n" + built.stdout, file=sys.stderr)  # each image's size
+        print("\n" + build_prebuilt_images(), file=sys.stderr)  # each image's size
 
     def setUp(self):
         self.tag = "warren-e2e-" + uuid.uuid4().hex[:8]

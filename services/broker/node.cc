@@ -182,9 +182,10 @@ void Node::ReadDefinitions() {
   if (config_.load_definitions.empty()) return;
   auto steps = admin::ReadDefinitionsFile(config_.load_definitions);
   if (!steps.ok()) throw ConfigError(steps.error().text);
-  for (admin::ImportStep& step : steps.value())
-    definitions_->changes.emplace_back(
-        std::move(step.command), "load_definitions " + config_.load_definitions + ": " + step.where);
+  for (admin::ImportStep& step : steps.value()) {
+    std::string what = "load_definitions " + config_.load_definitions + ": " + step.where;
+    definitions_->changes.emplace_back(std::move(step.command), std::move(what));
+  }
 }
 
 // Before the loop runs, as LoadAccess: in the file's order, each applied
@@ -195,8 +196,8 @@ void Node::ApplyDefinitions() {
     if (!o.status.ok()) throw ConfigError(what + ": " + o.status.error().text);
   }
   if (!definitions_->changes.empty())
-    spdlog::info("load_definitions: {} definitions from {} applied", definitions_->changes.size(),
-                 config_.load_definitions);
+    spdlog::info("load_definitions: {} definitions from {} applied",
+                 definitions_->changes.size(), config_.load_definitions);
 }
 
 void Node::LoadClusterSecret() {

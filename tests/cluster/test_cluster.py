@@ -1,7 +1,9 @@
 """Three warren-node processes on loopback formed into one cluster from seeds
 (docs/cluster.md, "Forming a cluster"): a metadata change sent to any node
 is seen on every node, users are set up once, a node with another secret is
-refused, a node left without a majority refuses changes instead of hanging,
+refused, a node whose own seed answers only a while after it starts (a pod's
+DNS name) asks again and forms the cluster, a node left without a majority
+refuses changes instead of hanging,
 the two that remain after the leader is killed go on with nothing that
 was acknowledged lost, and cluster_status on any node lists every member and
 which of them answer.
@@ -12,7 +14,9 @@ starts) and stops it.
 """
 import os
 import re
+import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -108,6 +112,48 @@ def refused_with(node, queue):
     return None
 
 
+class Forwarder:
+    """While open, a port on 127.0.0.1 that forwards every connection to
+    `target`: a node's own address that answers only a while after the node
+    starts, as a pod's DNS name does."""
+
+    def __init__(self, port, target):
+        self.target = target
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.sockets = [self.server]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return  # closed
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the other side went
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for s in self.sockets:
+            s.close()
+
+
 class ClusterTest(unittest.TestCase):
     def test_changes_sent_to_any_node_are_seen_on_every_node(self):
         with Cluster(self) as c:
@@ -184,6 +230,33 @@ class ClusterTest(unittest.TestCase):
                 if q["messages"] == 1 and len(q["slave_pids"]) == 2), None),
                 "the queue, mirrored twice, with the message", timeout=15)
             self.assertEqual(len(set(others)), 2)
+
+    def test_a_node_whose_own_seed_answers_only_later_asks_again_and_forms_the_cluster(self):
+        grpc_port, later_port = harness.free_port(), harness.free_port()
+        node = harness.Broker(NO_DEFINITIONS, grpc_port=grpc_port,
+                              args=["--node-name", "warren@later",
+                                    "--cluster-secret-file", secret_file(self),
+                                    "--cluster-seeds", "127.0.0.1:%d" % later_port])
+        # The node is started from a thread that then waits for the test's
+        # end: the harness's child dies with the thread that started it.
+        started, done = threading.Event(), threading.Event()
+
+        def start():
+            node.__enter__()
+            started.set()
+            done.wait()
+        self.addCleanup(node.stop)
+        self.addCleanup(done.set)
+        threading.Thread(target=start, daemon=True).start()
+        wait_for(lambda: "no seed answers as this node (warren@later) yet" in node.logs(),
+                 "the node asking its seeds again", timeout=30)
+        self.assertNotIn("amqp listening", node.logs())
+        with Forwarder(later_port, grpc_port):
+            self.assertTrue(started.wait(60), "the node serves once its seed answers")
+            self.assertIn("the seeds make this node member 1 of 1 (127.0.0.1:%d)" % later_port,
+                          node.logs())
+            declare(node, "after-the-wait", durable=True)
+            self.assertTrue(exists(node, "after-the-wait"))
 
     def test_an_exclusive_queue_is_locked_to_its_connection_on_every_node(self):
         with Cluster(self) as c:

@@ -238,7 +238,9 @@ Status CheckImportStep(const core::Broker& broker, const ImportStep& step) {
 }
 
 Result<std::vector<ImportStep>> ReadDefinitionsFile(const std::string& path) {
-  auto failed = [&](const std::string& why) { return Error{400, "load_definitions " + path + ": " + why}; };
+  auto failed = [&](const std::string& why) {
+    return Error{400, "load_definitions " + path + ": " + why};
+  };
   std::ifstream in(path, std::ios::binary);
   if (!in) return failed("cannot be read");
   std::string text;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -444,21 +445,32 @@ Result<std::unique_ptr<Member>> Member::Join(MemberOptions o, const Secret& secr
   std::vector<std::string> seeds = o.seeds;
   std::sort(seeds.begin(), seeds.end());
   seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
-  // Which seed is this node: the one whose Ping answers with our name.
-  raft::NodeId self = raft::kNoNode;
   raft::Configuration first;
   for (size_t i = 0; i < seeds.size(); ++i) {
-    raft::NodeId id = i + 1;
-    first.voters.push_back(id);
-    first.addresses[id] = EncodeMemberAddress({seeds[i], ""});
-    if (self != raft::kNoNode) continue;
-    PeerClient client(seeds[i], secret, o.node_name, o.ping_timeout_ms);
-    std::string name;
-    if (client.Ping(name).ok() && name == o.node_name) self = id;
+    first.voters.push_back(i + 1);
+    first.addresses[i + 1] = EncodeMemberAddress({seeds[i], ""});
   }
-  if (self == raft::kNoNode)
-    return Error{0, "cluster_seeds: none of them is this node (" + o.node_name +
-                        "): list this node's own gRPC address among them"};
+  // Which seed is this node: the one whose Ping answers with our name. The
+  // name a seed gives this node may not resolve yet when it starts (a pod's
+  // DNS record is published a moment after the pod), so the seeds are asked
+  // again for a while before the node gives up.
+  raft::NodeId self = raft::kNoNode;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.find_self_ms);
+  for (bool first_round = true; self == raft::kNoNode; first_round = false) {
+    for (size_t i = 0; i < seeds.size() && self == raft::kNoNode; ++i) {
+      PeerClient client(seeds[i], secret, o.node_name, o.ping_timeout_ms);
+      std::string name;
+      if (client.Ping(name).ok() && name == o.node_name) self = i + 1;
+    }
+    if (self != raft::kNoNode) break;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Error{0, "cluster_seeds: none of them is this node (" + o.node_name +
+                          "): list this node's own gRPC address among them"};
+    if (first_round)
+      spdlog::warn("cluster: no seed answers as this node ({}) yet; asking again for up to {} s",
+                   LogSafe(o.node_name), o.find_self_ms / 1000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
   // Entry 1 must be the same bytes on every seed: no names, which each
   // seed knows only of itself (cluster_status learns them by Ping).
 

@@ -81,6 +81,9 @@ struct MemberOptions {
   std::function<void(std::function<void()>)> post;  // onto the node's loop, from any thread
   std::function<void(const std::string&)> on_fatal;  // the Raft log cannot be saved
   int64_t ping_timeout_ms = 2000;
+  // Join: how long the seeds are asked before none answering as this node
+  // stops the start (a seed's name may resolve only a moment later).
+  int64_t find_self_ms = 60000;
 };
 
 // The ids of a member's configuration in force, kept up to date by the

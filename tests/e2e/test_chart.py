@@ -328,10 +328,15 @@ class RenderedChartTest(unittest.TestCase):
         node = find(self.docs, "StatefulSet")["spec"]["template"]["spec"]["containers"][0]
         ready = node["readinessProbe"]["exec"]["command"]
         self.assertEqual(ready[:2], ["sh", "-c"])
-        self.assertRegex(ready[2], r'warrenctl -s .*-n 127\.0\.0\.1:25672'
-                                   r' -u "\$WARREN_DEFAULT_USER" -p "\$WARREN_DEFAULT_PASS"'
+        self.assertRegex(ready[2], r'^warrenctl -s .*-n 127\.0\.0\.1:25672'
                                    r' check_running && warrenctl .* check_port_connectivity$')
         self.assertRegex(node["livenessProbe"]["exec"]["command"][2], r"warrenctl -s .* ping$")
+        # warrenctl logs in through its environment: no password on a command line.
+        env = env_of(node)
+        self.assertEqual(env["WARREN_USERNAME"]["valueFrom"]["secretKeyRef"]["key"], "username")
+        self.assertEqual(env["WARREN_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"], "password")
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            self.assertNotIn(" -p ", node[probe]["exec"]["command"][2])
 
     def test_anti_affinity_is_preferred_unless_required(self):
         spec = find(self.docs, "StatefulSet")["spec"]["template"]["spec"]

@@ -1,10 +1,11 @@
 {{/*
-warrenctl against the node's own gRPC port, logged in as the first user (the
-environment holds its name and password, hence sh -c). -t keeps each call
-under the probe's timeout.
+warrenctl against the node's own gRPC port, logged in as the first user:
+WARREN_USERNAME / WARREN_PASSWORD in the container's environment, so the
+password is on no command line. -t keeps each call under the probe's
+timeout.
 */}}
 {{- define "warren.warrenctl" -}}
-warrenctl -s -t 4 -n 127.0.0.1:{{ .Values.node.ports.grpc }} -u "$WARREN_DEFAULT_USER" -p "$WARREN_DEFAULT_PASS"
+warrenctl -s -t 4 -n 127.0.0.1:{{ .Values.node.ports.grpc }}
 {{- end -}}
 
 {{/* Probe timing from values: (dict "probe" .Values.node.readinessProbe) */}}

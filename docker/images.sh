@@ -6,8 +6,9 @@
 #                                `make build` (build/) instead: what the
 #                                end-to-end tests use, as it takes seconds
 # Tags warren-node, warren-balancer, warren-mgmt, warren-exporter and
-# warren-prometheus (:latest and :VERSION), makes debian:bookworm-slim first when it is missing
-# (docker/base-image.sh), and prints each image's size.
+# warren-prometheus (:latest and :VERSION), makes debian:bookworm-slim
+# first when it is missing (docker/base-image.sh), and prints each image's
+# size.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # Debian's docker CLI builds with BuildKit without the buildx plugin.

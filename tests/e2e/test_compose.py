@@ -12,8 +12,10 @@ stack:
   nodes, as the mirroring policy conf/definitions.json gives every node says;
 - Prometheus reports the exporter's target up, and a query returns the
   queue's depth (1);
-- `docker kill` of the queue's node: the Java Consumer through the balancer
-  still gets the message, and Producer and Consumer still work;
+- `docker kill` of the queue's node: once a mirror has taken the queue over
+  (until then a consumer is refused with 404, as by RabbitMQ before it sees
+  the node gone), the Java Consumer through the balancer gets the message,
+  and Producer and Consumer still work;
 - `down -v` leaves no container, network or volume of the stack.
 
 A failure prints every container's logs. Skipped (exit 77) where no Docker
@@ -126,8 +128,9 @@ class ComposeTest(unittest.TestCase):
 
         for args in TUTORIAL_SETUP:
             self.ctl("node2", *args)
-        # The balancer marks a node up after two health checks (rise 2, inter
-        # 5s): the Producer may reach it only once one is.
+        # warren-balancer may start listening a moment after warren-mgmt
+        # answers (both wait for the nodes' health): the Producer is run
+        # until it connects (it publishes only once it has).
         code, out, err = wait_for(lambda: (lambda r: r if r[0] == 0 else None)(
             self.java("Producer")), "the Producer through the balancer", timeout=60,
             interval=1)

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "broker/core/broker.h"
+#include "common/memory_limit.h"
 #include "common/log.h"
 
 namespace warren {
@@ -22,10 +23,6 @@ uint64_t ResidentMemory() {
 
 namespace {
 
-uint64_t TotalMemory() {
-  return static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 std::string MiB(uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 }  // namespace
@@ -36,7 +33,7 @@ ResourceMonitor::ResourceMonitor(core::Broker& broker, Runtime& runtime, const N
       memory_limit_(config.memory_limit != 0
                         ? config.memory_limit
                         : static_cast<uint64_t>(config.memory_high_watermark *
-                                                static_cast<double>(TotalMemory()))),
+                                                static_cast<double>(AvailableMemory()))),
       disk_free_limit_(config.disk_free_limit), store_check_(std::move(store_check)) {
   // A paging ratio above 1 turns paging off, as in RabbitMQ.
   if (config.paging_ratio <= 1.0)

@@ -4,10 +4,11 @@ AMQP to its first user from outside the container, turns healthy, stops
 cleanly on SIGTERM and keeps its messages in its volume across a restart;
 WARREN_DEFAULT_USER/_PASS choose that user; a cluster secret mounted as
 Compose and Kubernetes mount one (readable by others, which the node itself
-refuses) is copied by the entrypoint for the node alone to read; every image
-runs as a non-root user with labels and a health check; warren-mgmt and warren-exporter reach a
-node container over a Docker network. Ports are published on 127.0.0.1 and
-chosen free by Docker.
+refuses) is copied by the entrypoint for the node alone to read; the memory
+alarm is a share of the container's memory limit; every image runs as a
+non-root user with labels and a health check; warren-mgmt and warren-exporter
+reach a node container over a Docker network. Ports are published on
+127.0.0.1 and chosen free by Docker.
 
 Env: WARREN_NODE_BIN and WARREN_CTL_BIN (the build's binaries: the build
 directory is theirs). Skipped (exit 77) where no Docker engine can run."""
@@ -62,9 +63,11 @@ class ImagesTest(unittest.TestCase):
         self.tag = "warren-e2e-" + uuid.uuid4().hex[:8]
 
     def run_container(self, image, *args, name=None, ports=(), env=(), volume=None,
-                      network=None, alias=None, mounts=()):
+                      network=None, alias=None, mounts=(), memory=None):
         name = name or "%s-%s" % (self.tag, image)
         cmd = ["run", "-d", "--name", name]
+        if memory:
+            cmd += ["--memory", memory]
         for m in mounts:
             cmd += ["-v", m]
         for p in ports:
@@ -188,6 +191,13 @@ class ImagesTest(unittest.TestCase):
         code, logs = self.exited(missing)
         self.assertEqual(code, 2)
         self.assertIn("WARREN_CLUSTER_SECRET_FROM=/run/secrets/absent cannot be read", logs)
+
+    def test_the_memory_watermark_is_a_share_of_the_containers_memory_limit(self):
+        node = self.run_container("node", ports=(25672,), memory="512m")
+        self.await_node(published(node, 25672))
+        logs = docker("logs", node)
+        # 0.4 of 512 MiB, not of the machine's RAM (docs/durability.md).
+        self.assertIn("memory high watermark 204 MiB", logs.stdout + logs.stderr)
 
     def test_warren_default_user_and_pass_choose_the_first_user(self):
         node = self.run_container("node", ports=(5672, 25672),

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -14,67 +16,63 @@
 namespace warren {
 namespace {
 
-class CgroupMemoryLimitTest : public ::testing::Test {
- protected:
-  void Write(const std::string& relative, const std::string& text) {
-    std::filesystem::path p = dir_.path() / relative;
+struct Layout {
+  const char* name;
+  std::vector<std::pair<std::string, std::string>> files;  // path under the root, content
+  uint64_t limit;
+};
+
+const Layout kLayouts[] = {
+    {"NoControlGroupFilesMeanNoLimit", {}, 0},
+    {"V2TheGroupsOwnLimit",
+     {{"proc/self/cgroup", "0::/system.slice/app.service\n"},
+      {"sys/fs/cgroup/system.slice/app.service/memory.max", "1073741824\n"}},
+     1073741824},
+    {"V2MaxIsNoLimitAndAnAncestorsLimitCounts",
+     {{"proc/self/cgroup", "0::/kubepods/pod1/c1\n"},
+      {"sys/fs/cgroup/kubepods/pod1/c1/memory.max", "max\n"},
+      {"sys/fs/cgroup/kubepods/pod1/memory.max", "536870912\n"},
+      {"sys/fs/cgroup/kubepods/memory.max", "8589934592\n"}},
+     536870912},
+    {"V2InsideAContainerTheMountIsTheGroup",
+     {{"proc/self/cgroup", "0::/\n"}, {"sys/fs/cgroup/memory.max", "268435456\n"}},
+     268435456},
+    {"V1TheMemoryControllersGroup",
+     {{"proc/self/cgroup", "5:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n0::/\n"},
+      {"sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", "1073741824\n"},
+      {"sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n"}},
+     1073741824},
+    // /proc names the host's path, which the container's mount does not hold.
+    {"V1InsideAContainerTheMountsRootFileIsTheGroups",
+     {{"proc/self/cgroup", "4:memory:/docker/abc\n"},
+      {"sys/fs/cgroup/memory/memory.limit_in_bytes", "536870912\n"}},
+     536870912},
+    {"V1UnlimitedAndMalformedValuesAreNoLimit",
+     {{"proc/self/cgroup", "4:memory:/a\n"},
+      {"sys/fs/cgroup/memory/a/memory.limit_in_bytes", "9223372036854771712\n"},
+      {"sys/fs/cgroup/memory/memory.limit_in_bytes", "12abc\n"}},
+     0},
+    {"APathClimbingOutOfTheHierarchyIsIgnored",
+     {{"proc/self/cgroup", "0::/../../etc\n"},
+      {"sys/fs/cgroup/memory.max", "4096\n"},
+      {"etc/memory.max", "1024\n"}},
+     0},
+};
+
+class CgroupMemoryLimitTest : public ::testing::TestWithParam<Layout> {};
+
+TEST_P(CgroupMemoryLimitTest, GivesTheSmallestLimitOfTheGroup) {
+  testkit::TempDir dir("cgroup");
+  for (const auto& [relative, text] : GetParam().files) {
+    std::filesystem::path p = dir.path() / relative;
     std::filesystem::create_directories(p.parent_path());
     std::ofstream(p) << text;
   }
-  uint64_t Limit() { return CgroupMemoryLimit(dir_.path().string()); }
-
-  testkit::TempDir dir_{"cgroup"};
-};
-
-TEST_F(CgroupMemoryLimitTest, NoControlGroupFilesMeanNoLimit) { EXPECT_EQ(Limit(), 0u); }
-
-TEST_F(CgroupMemoryLimitTest, V2TheGroupsOwnLimit) {
-  Write("proc/self/cgroup", "0::/system.slice/app.service\n");
-  Write("sys/fs/cgroup/system.slice/app.service/memory.max", "1073741824\n");
-  EXPECT_EQ(Limit(), 1073741824u);
+  EXPECT_EQ(CgroupMemoryLimit(dir.path().string()), GetParam().limit);
 }
 
-TEST_F(CgroupMemoryLimitTest, V2MaxIsNoLimitAndAnAncestorsLimitCounts) {
-  Write("proc/self/cgroup", "0::/kubepods/pod1/c1\n");
-  Write("sys/fs/cgroup/kubepods/pod1/c1/memory.max", "max\n");
-  Write("sys/fs/cgroup/kubepods/pod1/memory.max", "536870912\n");
-  Write("sys/fs/cgroup/kubepods/memory.max", "8589934592\n");
-  EXPECT_EQ(Limit(), 536870912u);
-}
-
-TEST_F(CgroupMemoryLimitTest, V2InsideAContainerTheMountIsTheGroup) {
-  Write("proc/self/cgroup", "0::/\n");
-  Write("sys/fs/cgroup/memory.max", "268435456\n");
-  EXPECT_EQ(Limit(), 268435456u);
-}
-
-TEST_F(CgroupMemoryLimitTest, V1TheMemoryControllersGroup) {
-  Write("proc/self/cgroup", "5:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n0::/\n");
-  Write("sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", "1073741824\n");
-  Write("sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
-  EXPECT_EQ(Limit(), 1073741824u);
-}
-
-TEST_F(CgroupMemoryLimitTest, V1InsideAContainerTheMountsRootFileIsTheGroups) {
-  // /proc names the host's path, which the container's mount does not hold.
-  Write("proc/self/cgroup", "4:memory:/docker/abc\n");
-  Write("sys/fs/cgroup/memory/memory.limit_in_bytes", "536870912\n");
-  EXPECT_EQ(Limit(), 536870912u);
-}
-
-TEST_F(CgroupMemoryLimitTest, V1UnlimitedAndMalformedValuesAreNoLimit) {
-  Write("proc/self/cgroup", "4:memory:/a\n");
-  Write("sys/fs/cgroup/memory/a/memory.limit_in_bytes", "9223372036854771712\n");
-  Write("sys/fs/cgroup/memory/memory.limit_in_bytes", "12abc\n");
-  EXPECT_EQ(Limit(), 0u);
-}
-
-TEST_F(CgroupMemoryLimitTest, APathClimbingOutOfTheHierarchyIsIgnored) {
-  Write("proc/self/cgroup", "0::/../../etc\n");
-  Write("sys/fs/cgroup/memory.max", "4096\n");
-  Write("etc/memory.max", "1024\n");
-  EXPECT_EQ(Limit(), 0u);
-}
+INSTANTIATE_TEST_SUITE_P(Layouts, CgroupMemoryLimitTest, ::testing::ValuesIn(kLayouts),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST(AvailableMemoryTest, IsAtMostTheMachinesRamAndNeverZero) {
   uint64_t ram =

@@ -133,13 +133,15 @@ void Node::OpenStore() {
 
 namespace {
 
+// Metadata changes, each with what it comes from (a config key, a file's item).
+using NamedChanges = std::vector<std::pair<core::Command, std::string>>;
+
 // The config file's vhosts, users and permissions (and on a fresh data
 // directory the default vhost and user first) as changes, each with the
 // config key it comes from.
-std::vector<std::pair<core::Command, std::string>> AccessChanges(const NodeConfig& config,
-                                                                 bool fresh) {
+NamedChanges AccessChanges(const NodeConfig& config, bool fresh) {
   namespace cmd = core::cmd;
-  std::vector<std::pair<core::Command, std::string>> out;
+  NamedChanges out;
   if (fresh && !config.default_vhost.empty())
     out.emplace_back(cmd::AddVHost{config.default_vhost}, "default_vhost");
   for (const auto& v : config.vhosts) out.emplace_back(cmd::AddVHost{v}, "vhosts." + v);
@@ -164,17 +166,21 @@ std::vector<std::pair<core::Command, std::string>> AccessChanges(const NodeConfi
   return out;
 }
 
-}  // namespace
-
-void Node::LoadAccess(bool fresh) {
-  for (const auto& [change, what] : AccessChanges(config_, fresh)) {
-    core::Outcome o = core::Apply(*broker_, change);
+// Applies `changes` in order, before the loop runs; the first refused stops
+// the start with a line naming what it came from.
+void ApplyAtStart(core::Broker& broker, const NamedChanges& changes) {
+  for (const auto& [change, what] : changes) {
+    core::Outcome o = core::Apply(broker, change);
     if (!o.status.ok()) throw ConfigError(what + ": " + o.status.error().text);
   }
 }
 
+}  // namespace
+
+void Node::LoadAccess(bool fresh) { ApplyAtStart(*broker_, AccessChanges(config_, fresh)); }
+
 struct Node::Definitions {
-  std::vector<std::pair<core::Command, std::string>> changes;
+  NamedChanges changes;
 };
 
 void Node::ReadDefinitions() {
@@ -188,13 +194,10 @@ void Node::ReadDefinitions() {
   }
 }
 
-// Before the loop runs, as LoadAccess: in the file's order, each applied
-// before the next is checked, so a policy finds the vhost made before it.
+// In the file's order, each applied before the next is checked, so a
+// policy finds the vhost made before it.
 void Node::ApplyDefinitions() {
-  for (const auto& [change, what] : definitions_->changes) {
-    core::Outcome o = core::Apply(*broker_, change);
-    if (!o.status.ok()) throw ConfigError(what + ": " + o.status.error().text);
-  }
+  ApplyAtStart(*broker_, definitions_->changes);
   if (!definitions_->changes.empty())
     spdlog::info("load_definitions: {} definitions from {} applied",
                  definitions_->changes.size(), config_.load_definitions);

@@ -6,7 +6,6 @@
 #include <charconv>
 #include <fstream>
 #include <string_view>
-#include <vector>
 
 namespace warren {
 namespace {
@@ -35,14 +34,16 @@ uint64_t LimitIn(const std::string& file) {
   return value;
 }
 
+// The tighter of two limits, 0 meaning none.
+uint64_t Tighter(uint64_t a, uint64_t b) { return a == 0 ? b : b == 0 ? a : std::min(a, b); }
+
 // The smallest limit in DIR/PATH/FILE for PATH and each of its ancestors up
 // to DIR itself.
 uint64_t SmallestUpTo(const std::string& dir, std::string path, const std::string& file) {
   uint64_t smallest = 0;
   for (;;) {
     while (!path.empty() && path.back() == '/') path.pop_back();
-    uint64_t limit = LimitIn(dir + path + "/" + file);
-    if (limit != 0 && (smallest == 0 || limit < smallest)) smallest = limit;
+    smallest = Tighter(smallest, LimitIn(dir + path + "/" + file));
     if (path.empty()) return smallest;
     path.erase(path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
   }
@@ -52,7 +53,7 @@ uint64_t SmallestUpTo(const std::string& dir, std::string path, const std::strin
 
 uint64_t CgroupMemoryLimit(const std::string& root) {
   std::ifstream in(root + "/proc/self/cgroup");
-  std::vector<uint64_t> found;
+  uint64_t smallest = 0;
   std::string line;
   for (int lines = 0; lines < 64 && std::getline(in, line); ++lines) {
     // HIERARCHY:CONTROLLERS:PATH
@@ -64,26 +65,23 @@ uint64_t CgroupMemoryLimit(const std::string& root) {
     if (path.empty() || path[0] != '/' || path.find("..") != std::string::npos) continue;
     std::string base = root + "/sys/fs/cgroup";
     if (line.compare(0, first, "0") == 0 && controllers.empty())
-      found.push_back(SmallestUpTo(base, path, "memory.max"));
+      smallest = Tighter(smallest, SmallestUpTo(base, path, "memory.max"));
     bool memory = false;
     for (size_t at = 0; at <= controllers.size();) {
       size_t comma = std::min(controllers.find(',', at), controllers.size());
       memory = memory || controllers.substr(at, comma - at) == "memory";
       at = comma + 1;
     }
-    if (memory) found.push_back(SmallestUpTo(base + "/memory", path, "memory.limit_in_bytes"));
+    if (memory)
+      smallest = Tighter(smallest, SmallestUpTo(base + "/memory", path, "memory.limit_in_bytes"));
   }
-  uint64_t smallest = 0;
-  for (uint64_t limit : found)
-    if (limit != 0 && (smallest == 0 || limit < smallest)) smallest = limit;
   return smallest;
 }
 
 uint64_t AvailableMemory() {
   uint64_t ram =
       static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  uint64_t limit = CgroupMemoryLimit();
-  return limit != 0 && limit < ram ? limit : ram;
+  return Tighter(ram, CgroupMemoryLimit());
 }
 
 }  // namespace warren

@@ -193,8 +193,10 @@ class DefinitionsTest(unittest.TestCase):
             self.assertNotIn("x", [u["user"] for u in listing(b, "list_users")])
 
     def definitions_file(self, defs):
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            f.write(defs if isinstance(defs, str) else json.dumps(defs))
+        if isinstance(defs, dict):
+            defs = json.dumps(defs)
+        with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as f:
+            f.write(defs if isinstance(defs, bytes) else defs.encode())
         self.addCleanup(os.unlink, f.name)
         return f.name
 
@@ -219,7 +221,13 @@ class DefinitionsTest(unittest.TestCase):
 
     def test_a_bad_load_definitions_file_stops_the_start_and_names_it(self):
         cases = [("{not json", "not valid JSON"),
-                 (json.dumps({"queues": [{"name": "q", "vhost": "nowhere"}]}), "nowhere")]
+                 (json.dumps({"queues": [{"name": "q", "vhost": "nowhere"}]}), "nowhere"),
+                 # Hostile files: read whole only up to a bound, parsed with
+                 # the depth check of every JSON the node takes.
+                 ("[" * 100000, "nested deeper than 100 levels"),
+                 (b'{"vhosts": [{"name": "\xff\xfe"}]}', "not valid JSON"),
+                 (json.dumps(RABBITMQ_EXPORT)[:-40], "not valid JSON"),
+                 (b" " * (64 * 1024 * 1024 + 1), "is larger than 64 MiB")]
         for text, reason in cases:
             path = self.definitions_file(text)
             node = harness.Broker(args=["--load-definitions", path])

@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -29,14 +30,24 @@ void TuneAllocator() {
 int main(int argc, char** argv) {
   using namespace warren;
   TuneAllocator();
+  // OpenSSL writes AMQPS sockets with write(2), which raises SIGPIPE when
+  // the client has gone; the write's EPIPE is handled, the signal must not
+  // end the node.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"warren-node: a RabbitMQ-compatible AMQP 0-9-1 message broker"};
   app.set_version_flag("--version", std::string("warren-node 0.1.0"));
-  std::string config_file, node_name, amqp_listen, grpc_listen, data_dir, log_level,
-      cluster_secret_file, cluster_seeds, load_definitions;
+  std::string config_file, node_name, amqp_listen, amqps_listen, grpc_listen, data_dir,
+      log_level, cluster_secret_file, cluster_seeds, load_definitions, tls_cert, tls_key, tls_ca;
   app.add_option("--config", config_file, "TOML config file (env WARREN_CONFIG)");
   app.add_option("--node-name", node_name, "node name (env WARREN_NODE_NAME)");
   app.add_option("--amqp-listen", amqp_listen,
                  "AMQP address HOST:PORT, default 0.0.0.0:5672 (env WARREN_AMQP_LISTEN)");
+  app.add_option("--amqps-listen", amqps_listen,
+                 "AMQP over TLS HOST:PORT, e.g. 0.0.0.0:5671; needs a certificate "
+                 "(env WARREN_AMQPS_LISTEN)");
+  app.add_option("--tls-cert", tls_cert, "[tls] cert_file (env WARREN_TLS_CERT_FILE)");
+  app.add_option("--tls-key", tls_key, "[tls] key_file (env WARREN_TLS_KEY_FILE)");
+  app.add_option("--tls-ca", tls_ca, "[tls] ca_file (env WARREN_TLS_CA_FILE)");
   app.add_option("--grpc-listen", grpc_listen,
                  "gRPC address HOST:PORT, default 0.0.0.0:25672 (env WARREN_GRPC_LISTEN)");
   app.add_option("--data-dir", data_dir, "data directory (env WARREN_DATA_DIR)");
@@ -65,6 +76,10 @@ int main(int argc, char** argv) {
     ApplyEnvironment(config);
     if (!node_name.empty()) config.node_name = node_name;
     if (!amqp_listen.empty()) config.amqp_listen = amqp_listen;
+    if (!amqps_listen.empty()) config.amqps_listen = amqps_listen;
+    if (!tls_cert.empty()) config.tls.cert_file = tls_cert;
+    if (!tls_key.empty()) config.tls.key_file = tls_key;
+    if (!tls_ca.empty()) config.tls.ca_file = tls_ca;
     if (!grpc_listen.empty()) config.grpc_listen = grpc_listen;
     if (!data_dir.empty()) config.data_dir = data_dir;
     if (!log_level.empty()) config.log_level = log_level;
@@ -72,8 +87,7 @@ int main(int argc, char** argv) {
     if (!cluster_seeds.empty()) config.cluster_seeds = SplitSeeds(cluster_seeds);
     if (!load_definitions.empty()) config.load_definitions = load_definitions;
     for (const auto& seed : config.cluster_seeds) ParseHostPort(seed, "cluster_seeds");
-    ParseHostPort(config.amqp_listen, "amqp_listen");
-    ParseHostPort(config.grpc_listen, "grpc_listen");
+    CheckListeners(config);
     ResolveDefaults(config);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "warren-node: %s\n", e.what());
@@ -92,6 +106,16 @@ int main(int argc, char** argv) {
       spdlog::info("signal {} received, stopping", sig);
       node.Stop();
     });
+    // SIGHUP reloads the certificates (docs/tls.md), as often as it comes.
+    asio::signal_set hangups(signals_io, SIGHUP);
+    std::function<void()> await_hangup = [&] {
+      hangups.async_wait([&](const std::error_code& ec, int) {
+        if (ec) return;
+        node.ReloadTls();
+        await_hangup();
+      });
+    };
+    await_hangup();
     std::thread signal_thread([&] { signals_io.run(); });
     node.Run();
     signals_io.stop();

@@ -38,6 +38,7 @@
 #include "broker/store/restore.h"
 #include "broker/store/store.h"
 #include "common/await.h"
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/password.h"
 
@@ -107,6 +108,7 @@ uint64_t OpenFiles() {
 Node::~Node() {
   admin_.reset();
   listener_.reset();
+  tls_listener_.reset();
   closed_listeners_.clear();  // their sessions use the broker
   DropMember();
   resources_.reset();
@@ -212,7 +214,7 @@ void Node::LoadClusterSecret() {
 }
 
 void Node::Start() {
-  HostPort amqp = ParseHostPort(config_.amqp_listen, "amqp_listen");
+  CheckListeners(config_);
   spdlog::info("node {} starting, data directory {}", config_.node_name, config_.data_dir);
   ReadDefinitions();
   LoadClusterSecret();
@@ -240,21 +242,65 @@ void Node::Start() {
 }
 
 Status Node::ListenAmqp() {
-  HostPort amqp = ParseHostPort(config_.amqp_listen, "amqp_listen");
-  // start_app after stop_app: the port chosen at the first start (port 0).
-  if (amqp.port == 0) amqp.port = amqp_bound_port_;
-  auto listener = std::make_unique<net::Listener>(*io_, *broker_);
-  try {
-    listener->Listen(amqp.host, amqp.port);
-  } catch (const std::system_error& e) {
-    return Error{409, "amqp_listen: cannot listen on " + config_.amqp_listen + ": " +
-                          e.code().message()};
-  }
-  listener_ = std::move(listener);
-  amqp_bound_port_ = listener_->port();
+  if (!ListenerOff(config_.amqp_listen))
+    if (Status s = Listen("amqp_listen", config_.amqp_listen, amqp_bound_port_, listener_, false);
+        !s.ok())
+      return s;
+  if (!ListenerOff(config_.amqps_listen))
+    if (Status s = Listen("amqps_listen", config_.amqps_listen, amqps_bound_port_,
+                          tls_listener_, true);
+        !s.ok()) {
+      if (listener_) {
+        listener_->Shutdown();
+        closed_listeners_.push_back(std::move(listener_));
+      }
+      return s;
+    }
   app_running_ = true;
-  spdlog::info("amqp listening on {}:{}", listener_->host(), listener_->port());
   return Status::Ok();
+}
+
+Status Node::Listen(const std::string& key, const std::string& address, uint16_t& bound_port,
+                    std::unique_ptr<net::Listener>& out, bool tls) {
+  HostPort at = ParseHostPort(address, key);
+  // start_app after stop_app: the port chosen at the first start (port 0).
+  if (at.port == 0) at.port = bound_port;
+  tls::Context context;
+  if (tls) {
+    // Read at every start_app too: the files in place now are the ones used.
+    Result<tls::Context> made = tls::ServerContext(config_.tls);
+    if (!made.ok()) return Error{409, key + ": " + made.error().text};
+    context = std::move(made.value());
+  }
+  auto listener = std::make_unique<net::Listener>(*io_, *broker_, std::move(context),
+                                                  config_.tls.handshake_timeout);
+  try {
+    listener->Listen(at.host, at.port);
+  } catch (const std::system_error& e) {
+    return Error{409, key + ": cannot listen on " + address + ": " + e.code().message()};
+  }
+  out = std::move(listener);
+  bound_port = out->port();
+  spdlog::info("{} listening on {}:{}", tls ? "amqps" : "amqp", out->host(), out->port());
+  return Status::Ok();
+}
+
+void Node::ReloadTls() {
+  asio::post(*io_, [this] {
+    if (!tls_listener_) {
+      spdlog::info("SIGHUP: no AMQPS listener, no certificates to reload");
+      return;
+    }
+    Result<tls::Context> made = tls::ServerContext(config_.tls);
+    if (!made.ok()) {
+      spdlog::error("SIGHUP: certificates not reloaded, those in use stay: {}",
+                    made.error().text);
+      return;
+    }
+    tls_listener_->ReplaceTls(std::move(made.value()));
+    spdlog::info("SIGHUP: certificates reloaded from {}; established connections keep theirs",
+                 config_.tls.cert_file);
+  });
 }
 
 std::function<void(std::function<void()>)> Node::LoopPost() const {
@@ -277,6 +323,9 @@ void Node::JoinCluster() {
   Result<uint64_t> recorded = cluster::Member::RecordedId(config_.data_dir);
   if (!recorded.ok()) throw ConfigError(recorded.error().text);
   if (config_.cluster_seeds.empty() && recorded.value() == 0) return;  // alone: a cluster of one
+  if (config_.tls.serving() && config_.tls.ca_file.empty())
+    throw ConfigError("tls: the nodes of a cluster check each other's certificates: set ca_file "
+                      "(the CA that signed them)");
   auto member = config_.cluster_seeds.empty()
                     ? cluster::Member::Resume(MemberOptionsFor(), *secret_, *runtime_, *broker_)
                     : cluster::Member::Join(MemberOptionsFor(), *secret_, *runtime_, *broker_);
@@ -297,6 +346,10 @@ std::string Node::AdvertisedAddress() const {
 
 void Node::StartAdmin() {
   HostPort grpc = ParseHostPort(config_.grpc_listen, "grpc_listen");
+  // With a certificate and a CA, nodes speak mutual TLS to each other:
+  // each presents its certificate and checks the other's (docs/tls.md).
+  if (config_.tls.serving() && !config_.tls.ca_file.empty())
+    secret_->UseTls(tls::GrpcChannelCredentials(config_.tls));
   admin::AdminContext c;
   c.broker = broker_.get();
   asio::io_context* io = io_.get();
@@ -359,8 +412,10 @@ void Node::StartAdmin() {
   };
   cluster_service_ = cluster::MakeClusterService(*secret_, config_.node_name,
                                                  {inbox, propose, members, state, queues});
-  grpc_port_ = admin_->Start(grpc.host, grpc.port, {cluster_service_.get()});
-  spdlog::info("grpc listening on {}:{}", grpc.host, grpc_port_);
+  grpc_port_ = admin_->Start(grpc.host, grpc.port, {cluster_service_.get()},
+                             tls::GrpcServerCredentials(config_.tls));
+  spdlog::info("grpc listening on {}:{}{}", grpc.host, grpc_port_,
+               config_.tls.serving() ? " (TLS)" : "");
 }
 
 admin::NodeStatus Node::Describe() const {
@@ -375,6 +430,8 @@ admin::NodeStatus Node::Describe() const {
     s.disk_free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
   s.disk_free_limit = config_.disk_free_limit;
   if (listener_) s.listeners.push_back({"amqp", listener_->host(), listener_->port()});
+  if (tls_listener_)
+    s.listeners.push_back({"amqp/ssl", tls_listener_->host(), tls_listener_->port()});
   s.listeners.push_back({"grpc", ParseHostPort(config_.grpc_listen, "grpc_listen").host,
                          grpc_port_});
   s.fds_used = OpenFiles();
@@ -420,6 +477,7 @@ void Node::ProbePeers(admin::ClusterView& view) {
 }
 
 uint16_t Node::amqp_port() const { return listener_ ? listener_->port() : 0; }
+uint16_t Node::amqps_port() const { return tls_listener_ ? tls_listener_->port() : 0; }
 
 // ---- Membership (docs/cluster.md, "Members") --------------------------------
 
@@ -461,8 +519,11 @@ Status Node::StopApp() {
   return OnLoop([this]() -> Status {
     if (!app_running_) return Status::Ok();
     app_running_ = false;
-    listener_->Shutdown();
-    closed_listeners_.push_back(std::move(listener_));
+    for (auto* l : {&listener_, &tls_listener_}) {
+      if (!*l) continue;
+      (*l)->Shutdown();
+      closed_listeners_.push_back(std::move(*l));
+    }
     spdlog::info("stop_app: AMQP no longer listens and its connections are closed; the node "
                  "stays in its cluster");
     return Status::Ok();
@@ -779,6 +840,7 @@ void Node::Stop() {
   if (admin_) admin_->Shutdown();
   asio::post(*io_, [this] {
     if (listener_) listener_->Shutdown();
+    if (tls_listener_) tls_listener_->Shutdown();
     // Give connections a moment to receive connection.close, then stop.
     runtime_->ScheduleAfter(200, [this] { io_->stop(); });
   });

@@ -75,6 +75,11 @@ class Node {
   void Stop();
 
   uint16_t amqp_port() const;
+  uint16_t amqps_port() const;
+  // SIGHUP: reads [tls]'s files again; AMQPS connections accepted from now
+  // on use them, established ones keep theirs. A file that cannot be used
+  // is logged and the certificates in use stay. Any thread.
+  void ReloadTls();
   // The tutorial's membership commands (docs/cluster.md, "Members"), called
   // by the Admin service on a gRPC thread, never the loop; each blocks until
   // done. An Error is the refusal: 400 a bad name, 403 another secret, 404
@@ -114,6 +119,9 @@ class Node {
   // On the loop: AMQP listens again (start) or stops and closes every
   // connection (stop).
   Status ListenAmqp();
+  // Binds one AMQP listener (`key`: amqp_listen or amqps_listen).
+  Status Listen(const std::string& key, const std::string& address, uint16_t& bound_port,
+                std::unique_ptr<net::Listener>& out, bool tls);
   // On the loop: what a reset leaves: no cluster, no definitions nor
   // messages, the default user and vhost (as at a first start).
   Status WipeLocal();
@@ -151,11 +159,13 @@ class Node {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<core::Broker> broker_;
   std::unique_ptr<ResourceMonitor> resources_;
-  std::unique_ptr<net::Listener> listener_;
+  std::unique_ptr<net::Listener> listener_;      // AMQP; null with amqp_listen = none
+  std::unique_ptr<net::Listener> tls_listener_;  // AMQPS; null without amqps_listen
   // Listeners stop_app closed, kept until the node goes: their sessions may
   // still be closing.
   std::vector<std::unique_ptr<net::Listener>> closed_listeners_;
   uint16_t amqp_bound_port_ = 0;  // the AMQP port of the first start (for amqp_listen port 0)
+  uint16_t amqps_bound_port_ = 0;
   std::atomic<bool> app_running_{false};  // AMQP serves (after start, until stop_app)
   std::atomic<uint64_t> member_id_{0};     // member_'s id, for Ping
   // member_'s configuration, for Ping on gRPC threads.

@@ -6,6 +6,8 @@
 
 #include <toml++/toml.h>
 
+#include "common/tls_toml.h"
+
 namespace warren {
 
 namespace {
@@ -158,13 +160,14 @@ void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
   CheckKeys(root,
             {"node_name", "amqp_listen", "grpc_listen", "data_dir", "log_level", "amqp",
              "default_vhost", "default_user", "default_pass", "loopback_users", "vhosts", "users",
-             "permissions", "load_definitions", "store", "alarms", "cluster"},
+             "permissions", "load_definitions", "store", "alarms", "cluster", "amqps_listen", "tls"},
             origin, "");
   auto str = [&](const char* key, std::string& field) {
     if (auto n = root.get(key)) field = Str(*n, origin, key);
   };
   str("node_name", c.node_name);
   str("amqp_listen", c.amqp_listen);
+  str("amqps_listen", c.amqps_listen);
   str("grpc_listen", c.grpc_listen);
   str("data_dir", c.data_dir);
   str("log_level", c.log_level);
@@ -176,6 +179,10 @@ void Load(const toml::table& root, const std::string& origin, NodeConfig& c) {
   if (auto n = root.get("amqp")) {
     if (!n->is_table()) Fail(origin, "amqp", "expected a table");
     LoadAmqp(*n->as_table(), origin, c);
+  }
+  if (auto n = root.get("tls")) {
+    if (!n->is_table()) Fail(origin, "tls", "expected a table");
+    tls::LoadTable(*n->as_table(), origin, c.tls);
   }
   for (auto [key, load] : {std::pair{"store", &LoadStore}, {"alarms", &LoadAlarms},
                            {"cluster", &LoadCluster}}) {
@@ -255,6 +262,7 @@ void ApplyEnvironment(NodeConfig& config) {
   };
   env("WARREN_NODE_NAME", config.node_name);
   env("WARREN_AMQP_LISTEN", config.amqp_listen);
+  env("WARREN_AMQPS_LISTEN", config.amqps_listen);
   env("WARREN_GRPC_LISTEN", config.grpc_listen);
   env("WARREN_DATA_DIR", config.data_dir);
   env("WARREN_LOG_LEVEL", config.log_level);
@@ -266,6 +274,19 @@ void ApplyEnvironment(NodeConfig& config) {
   env("WARREN_LOAD_DEFINITIONS", config.load_definitions);
   if (const char* v = std::getenv("WARREN_CLUSTER_SEEDS"); v && *v)
     config.cluster_seeds = SplitSeeds(v);
+  tls::ApplyEnvironment(config.tls);
+}
+
+void CheckListeners(const NodeConfig& c) {
+  bool plain = !ListenerOff(c.amqp_listen), secure = !ListenerOff(c.amqps_listen);
+  if (plain) ParseHostPort(c.amqp_listen, "amqp_listen");
+  if (secure) ParseHostPort(c.amqps_listen, "amqps_listen");
+  ParseHostPort(c.grpc_listen, "grpc_listen");
+  if (!plain && !secure)
+    throw ConfigError("amqp_listen and amqps_listen are both off: no client could connect");
+  tls::Validate(c.tls);
+  if (secure && !c.tls.serving())
+    throw ConfigError("amqps_listen needs [tls] cert_file and key_file");
 }
 
 std::vector<std::string> SplitSeeds(std::string_view list) {

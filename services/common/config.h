@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/tls.h"
+
 namespace warren {
 
 struct ConfigError : std::runtime_error {
@@ -34,7 +36,12 @@ struct PermissionConfig {
 
 struct NodeConfig {
   std::string node_name;  // default: warren@<hostname>
+  // "" or "none": no plaintext listener (AMQPS only, as RabbitMQ's
+  // listeners.tcp = none).
   std::string amqp_listen = "0.0.0.0:5672";
+  // AMQP over TLS (RabbitMQ's listeners.ssl, usually port 5671); "" or
+  // "none": off. Needs [tls] cert_file and key_file (docs/tls.md).
+  std::string amqps_listen;
   std::string grpc_listen = "0.0.0.0:25672";
   std::string data_dir;  // default: /var/lib/warren, or ./warren-data when not writable
   std::string log_level = "info";
@@ -77,7 +84,14 @@ struct NodeConfig {
   // cluster formed at start (docs/cluster.md, "Forming a cluster"), this
   // node's included; empty: the node stands alone.
   std::vector<std::string> cluster_seeds;
+
+  // [tls]: the AMQPS listener's and the gRPC port's certificate, and the CA
+  // that peers' certificates (clients', other nodes') are checked against.
+  tls::Settings tls;
 };
+
+// An address key's value meaning "no listener".
+inline bool ListenerOff(const std::string& value) { return value.empty() || value == "none"; }
 
 // "256MiB", "50MB", "1048576" in bytes; nullopt when not a size.
 std::optional<uint64_t> ParseSize(const std::string& text);
@@ -88,7 +102,8 @@ void LoadConfigFile(const std::string& path, NodeConfig& config);
 void LoadConfigText(const std::string& text, const std::string& origin, NodeConfig& config);
 // Applies WARREN_NODE_NAME, WARREN_AMQP_LISTEN, WARREN_GRPC_LISTEN,
 // WARREN_DATA_DIR, WARREN_LOG_LEVEL, WARREN_CLUSTER_SECRET_FILE,
-// WARREN_CLUSTER_SEEDS, WARREN_DEFAULT_USER and WARREN_DEFAULT_PASS when set.
+// WARREN_CLUSTER_SEEDS, WARREN_DEFAULT_USER, WARREN_DEFAULT_PASS,
+// WARREN_AMQPS_LISTEN and WARREN_TLS_* (tls::ApplyEnvironment) when set.
 void ApplyEnvironment(NodeConfig& config);
 
 struct HostPort {
@@ -97,6 +112,11 @@ struct HostPort {
 };
 // "host:port" or "[v6]:port"; throws ConfigError naming `what`.
 HostPort ParseHostPort(const std::string& value, const std::string& what);
+// The listener addresses and [tls] make sense together: each address parses,
+// one AMQP listener at least, AMQPS has a certificate (tls::Validate too).
+// Throws ConfigError.
+void CheckListeners(const NodeConfig& config);
+
 // "a:1, b:2" -> {"a:1", "b:2"} (--cluster-seeds, WARREN_CLUSTER_SEEDS).
 std::vector<std::string> SplitSeeds(std::string_view list);
 

@@ -5,6 +5,8 @@
 #include <regex>
 
 #include "common/basic_auth.h"
+#include "common/config.h"
+#include "common/grpc_tls.h"
 #include "ctl/error.h"
 
 namespace warren::ctl {
@@ -23,10 +25,16 @@ int NotFoundExitCode(const std::string& message) {
 
 // The node is reached directly: an http_proxy meant for web traffic would
 // otherwise turn "node down" into a proxy's HTTP error.
-std::shared_ptr<grpc::Channel> DirectChannel(const std::string& node) {
+std::shared_ptr<grpc::Channel> DirectChannel(const Options& options) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-  return grpc::CreateCustomChannel(node, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  try {
+    credentials = tls::GrpcChannelCredentials(options.tls);
+  } catch (const ConfigError& e) {
+    throw CtlError(kExitConfig, e.what());
+  }
+  return grpc::CreateCustomChannel(options.node, credentials, args);
 }
 
 }  // namespace
@@ -34,7 +42,7 @@ std::shared_ptr<grpc::Channel> DirectChannel(const std::string& node) {
 AdminClient::AdminClient(const Options& options)
     : options_(options),
       authorization_(BasicAuthHeader(options.username, options.password)),
-      stub_(v1::Admin::NewStub(DirectChannel(options.node))) {}
+      stub_(v1::Admin::NewStub(DirectChannel(options))) {}
 
 void AdminClient::Prepare(grpc::ClientContext& context) const {
   context.AddMetadata("authorization", authorization_);

@@ -18,7 +18,14 @@ void AddGlobalFlags(CLI::App& app, Flags& flags) {
   app.add_option("-n,--node", flags.node, "the node's gRPC address HOST:PORT (127.0.0.1:25672)");
   app.add_option("-u,--username", flags.username, "user to authenticate as (guest)");
   app.add_option("-p,--password", flags.password, "that user's password (guest)");
-  app.add_option("--config", flags.config, "TOML file with node, username, password");
+  app.add_option("--config", flags.config,
+                 "TOML file with node, username, password, tls_ca_file, tls_cert_file, "
+                 "tls_key_file");
+  app.add_option("--tls-ca", flags.tls_ca,
+                 "reach the node over TLS, trusting this CA file (env WARREN_TLS_CA_FILE)");
+  app.add_option("--tls-cert", flags.tls_cert,
+                 "the certificate presented to a node that asks for one (env WARREN_TLS_CERT_FILE)");
+  app.add_option("--tls-key", flags.tls_key, "its private key (env WARREN_TLS_KEY_FILE)");
   app.add_flag("-q,--quiet", flags.quiet, "no informational lines");
   app.add_flag("-s,--silent", flags.silent,
                "no informational lines nor table headers; health checks print nothing");

@@ -205,7 +205,9 @@ void AddMembershipCommands(Commands& commands) {
 }  // namespace
 
 std::string Purpose(const std::string& protocol) {
-  return protocol == "amqp" ? "AMQP 0-9-1" : protocol == "grpc" ? "Admin API (gRPC)" : protocol;
+  if (protocol == "amqp") return "AMQP 0-9-1";
+  if (protocol == "amqp/ssl") return "AMQP 0-9-1 over TLS";
+  return protocol == "grpc" ? "Admin API (gRPC)" : protocol;
 }
 
 const v1::ClusterMember* MemberById(const v1::ClusterStatusResponse& status, uint64_t id) {

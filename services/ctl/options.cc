@@ -21,9 +21,14 @@ void ApplyFile(const std::string& path, Options& out) {
     if (key == "node") target = &out.node;
     else if (key == "username") target = &out.username;
     else if (key == "password") target = &out.password;
+    else if (key == "tls_ca_file") target = &out.tls.ca_file;
+    else if (key == "tls_cert_file") target = &out.tls.cert_file;
+    else if (key == "tls_key_file") target = &out.tls.key_file;
     if (target == nullptr) {
       throw CtlError(kExitConfig, "config file " + path + ": unknown key \"" +
-                                      std::string(key.str()) + "\" (known: node, username, password)");
+                                      std::string(key.str()) +
+                                      "\" (known: node, username, password, tls_ca_file, "
+                                      "tls_cert_file, tls_key_file)");
     }
     const auto* text = value.as_string();
     if (text == nullptr) {
@@ -52,9 +57,15 @@ Options ResolveOptions(const Flags& flags) {
   ApplyEnv("WARREN_NODE", out.node);
   ApplyEnv("WARREN_USERNAME", out.username);
   ApplyEnv("WARREN_PASSWORD", out.password);
+  ApplyEnv("WARREN_TLS_CA_FILE", out.tls.ca_file);
+  ApplyEnv("WARREN_TLS_CERT_FILE", out.tls.cert_file);
+  ApplyEnv("WARREN_TLS_KEY_FILE", out.tls.key_file);
   ApplyFlag(flags.node, out.node);
   ApplyFlag(flags.username, out.username);
   ApplyFlag(flags.password, out.password);
+  ApplyFlag(flags.tls_ca, out.tls.ca_file);
+  ApplyFlag(flags.tls_cert, out.tls.cert_file);
+  ApplyFlag(flags.tls_key, out.tls.key_file);
   if (out.node.find(':') == std::string::npos) out.node += ":25672";
   out.quiet = flags.quiet || flags.silent;
   out.silent = flags.silent;

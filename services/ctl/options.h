@@ -1,9 +1,12 @@
 // warrenctl's global settings and where they come from: built-in defaults,
 // then the TOML file (--config or WARREN_CTL_CONFIG), then WARREN_NODE,
-// WARREN_USERNAME, WARREN_PASSWORD, then command-line flags.
+// WARREN_USERNAME, WARREN_PASSWORD, WARREN_TLS_CA_FILE, WARREN_TLS_CERT_FILE,
+// WARREN_TLS_KEY_FILE, then command-line flags.
 #pragma once
 
 #include <string>
+
+#include "common/tls.h"
 
 namespace warren::ctl {
 
@@ -17,6 +20,9 @@ struct Options {
   bool table_headers = true;    // off with --no-table-headers
   double timeout_seconds = 30;  // the deadline of each call
   bool timeout_given = false;   // -t on the command line (await_startup's own default otherwise)
+  // A node whose gRPC port speaks TLS (docs/tls.md): the CA that signed its
+  // certificate, and this client's certificate when the node asks for one.
+  tls::Settings tls;
 };
 
 // What the command line said; an empty string or a negative timeout is
@@ -26,6 +32,9 @@ struct Flags {
   std::string node;
   std::string username;
   std::string password;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
   std::string formatter;
   double timeout_seconds = -1;
   bool quiet = false;

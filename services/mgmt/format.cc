@@ -111,7 +111,15 @@ json FormatConnection(const v1::Connection& c) {
             {"recv_oct", c.recv_oct()},
             {"send_oct", c.send_oct()},
             {"protocol", c.protocol()},
-            {"connected_at", c.connected_at()}};
+            {"connected_at", c.connected_at()},
+            {"ssl", c.ssl()},
+            {"auth_mechanism", c.auth_mechanism()}};
+  // RabbitMQ sends these as null on a plaintext connection.
+  auto or_null = [&](const std::string& v) { return c.ssl() ? json(v) : json(nullptr); };
+  o["ssl_protocol"] = or_null(c.ssl_protocol());
+  o["ssl_cipher"] = or_null(c.ssl_cipher());
+  o["peer_cert_subject"] =
+      c.peer_cert_subject().empty() ? json(nullptr) : json(c.peer_cert_subject());
   if (props.contains("connection_name")) o["user_provided_name"] = props["connection_name"];
   return o;
 }

@@ -64,6 +64,7 @@ RUN_TIMEOUT = 240.0             # `harness.py run`'s child; below ctest's TIMEOU
 
 _LISTENING = re.compile(r"amqp listening on ([0-9.]+):(\d+)")
 _GRPC_LISTENING = re.compile(r"grpc listening on ([0-9.]+):(\d+)")
+_AMQPS_LISTENING = re.compile(r"amqps listening on ([0-9.]+):(\d+)")
 _brokers = []  # every broker this process started, for logs on failure
 
 
@@ -148,9 +149,11 @@ def _die_with_parent():
 
 class Broker:
     def __init__(self, definitions=DEFINITIONS, extra_config="", amqp_port=0, grpc_port=0,
-                 args=()):
+                 args=(), plain_amqp=True):
         self.host = "127.0.0.1"
         self.port = None
+        self.amqps_port = None  # with --amqps-listen in args (docs/tls.md)
+        self.plain_amqp = plain_amqp  # False: --amqp-listen none (AMQPS only)
         self.amqp_port = amqp_port  # 0: the node picks; else every (re)start uses it
         self.grpc_listen_port = grpc_port  # likewise for gRPC (a cluster's seeds name it)
         self.args = list(args)  # more command-line arguments for warren-node
@@ -237,9 +240,10 @@ class Broker:
         config = os.path.join(self.dir, "warren.toml")
         with open(config, "w") as f:
             f.write(toml_config(self.definitions) + "\n" + self.extra_config + "\n")
-        self.port = self.grpc_port = None
+        self.port = self.grpc_port = self.amqps_port = None
+        amqp_listen = "127.0.0.1:%d" % self.amqp_port if self.plain_amqp else "none"
         self.proc = subprocess.Popen(
-            [binary, "--amqp-listen", "127.0.0.1:%d" % self.amqp_port,
+            [binary, "--amqp-listen", amqp_listen,
              "--grpc-listen", "127.0.0.1:%d" % self.grpc_listen_port,
              "--data-dir", os.path.join(self.dir, "data"), "--config", config] + self.args,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -257,8 +261,13 @@ class Broker:
                 m = _GRPC_LISTENING.search(line)
                 if m and self.grpc_port is None:
                     self.grpc_port = int(m.group(2))
-                # gRPC serves first (a cluster is joined through it), AMQP last.
-                if self.grpc_port is not None and (self.port is not None or not amqp):
+                m = _AMQPS_LISTENING.search(line)
+                if m and self.amqps_port is None:
+                    self.amqps_port = int(m.group(2))
+                # gRPC serves first (a cluster is joined through it), AMQP
+                # last, AMQPS after plain AMQP.
+                serving = self.amqps_port if "--amqps-listen" in self.args else self.port
+                if self.grpc_port is not None and (serving is not None or not amqp):
                     listening.set()
             listening.set()  # EOF: the node exited
 
@@ -267,7 +276,8 @@ class Broker:
         if not listening.wait(WARREN_START_TIMEOUT):
             raise RuntimeError("warren-node did not log 'amqp listening on' within %ds:\n%s"
                                % (WARREN_START_TIMEOUT, self.logs()))
-        if self.grpc_port is None or (amqp and self.port is None):
+        serving = self.amqps_port if "--amqps-listen" in self.args else self.port
+        if self.grpc_port is None or (amqp and serving is None):
             raise RuntimeError("warren-node exited (status %s) before listening:\n%s"
                                % (self.proc.wait(), self.logs()))
 

@@ -37,14 +37,15 @@ JARS = ["/usr/share/java/amqp-client.jar", "/usr/share/java/slf4j-api.jar",
 JAVA = ["java", "-Dfile.encoding=UTF-8", "-Dsun.stdout.encoding=UTF-8"]
 
 
-def compile_tutorial(test):
-    """The tutorial's classes compiled into a directory `test` removes."""
+def compile_tutorial(test, sources_dir=os.path.join(HERE, "java")):
+    """The tutorial's classes (or those in `sources_dir`) compiled into a
+    directory `test` removes."""
     for jar in JARS:
         test.assertTrue(os.path.exists(jar), jar + " is missing (apt-get install "
                         "librabbitmq-client-java libslf4j-java)")
     classes = tempfile.mkdtemp(prefix="warren-java-")
     test.addCleanup(shutil.rmtree, classes, ignore_errors=True)
-    sources = sorted(glob.glob(os.path.join(HERE, "java", "*.java")))
+    sources = sorted(glob.glob(os.path.join(sources_dir, "*.java")))
     javac = subprocess.run(["javac", "-encoding", "UTF-8", "-cp", ":".join(JARS),
                             "-d", classes, *sources],
                            capture_output=True, text=True, timeout=300)

@@ -15,6 +15,7 @@
 #include "broker/admin/admin_service.h"
 #include "broker/admin/json_values.h"
 #include "broker/core/broker.h"
+#include "common/text.h"
 
 namespace warren::admin {
 
@@ -255,6 +256,11 @@ grpc::Status AdminService::ListConnections(grpc::ServerContext* call, const v1::
       o->set_vhost(i.vhost);
       o->set_peer_host(i.peer_host);
       o->set_peer_port(i.peer_port);
+      o->set_ssl(i.ssl);
+      o->set_ssl_protocol(i.ssl_protocol);
+      o->set_ssl_cipher(i.ssl_cipher);
+      o->set_peer_cert_subject(ToUtf8(i.peer_cert_subject));
+      o->set_auth_mechanism(ToUtf8(i.auth_mechanism));
       o->set_state(i.state);
       o->set_channels(static_cast<uint32_t>(i.channels.size()));
       o->set_client_properties(Dump(ToJson(i.client_properties)));

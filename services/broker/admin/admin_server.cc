@@ -251,12 +251,14 @@ AdminServer::AdminServer(AdminContext context)
 AdminServer::~AdminServer() { Shutdown(); }
 
 uint16_t AdminServer::Start(const std::string& host, uint16_t port,
-                            const std::vector<grpc::Service*>& others) {
+                            const std::vector<grpc::Service*>& others,
+                            std::shared_ptr<grpc::ServerCredentials> credentials) {
+  if (!credentials) credentials = grpc::InsecureServerCredentials();
   grpc::ServerBuilder builder;
   int bound = 0;
   std::string address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
                         std::to_string(port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound);
+  builder.AddListeningPort(address, credentials, &bound);
   builder.RegisterService(service_.get());
   for (grpc::Service* other : others) builder.RegisterService(other);
   builder.SetMaxReceiveMessageSize(64 << 20);  // definitions files

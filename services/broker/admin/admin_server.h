@@ -21,6 +21,7 @@
 namespace grpc {
 class Server;
 class Service;
+class ServerCredentials;
 }
 
 namespace warren::core {
@@ -103,8 +104,10 @@ class AdminServer {
 
   // Binds host:port (port 0: any free port) and starts serving, `others`
   // (the Cluster service) on the same port; returns the bound port.
+  // `credentials`: TLS (docs/tls.md); null is plaintext.
   uint16_t Start(const std::string& host, uint16_t port,
-                 const std::vector<grpc::Service*>& others = {});
+                 const std::vector<grpc::Service*>& others = {},
+                 std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
   void Shutdown();
 
  private:

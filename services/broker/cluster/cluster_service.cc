@@ -17,6 +17,7 @@
 #include "broker/cluster/queue_wire.h"
 #include "broker/cluster/secret.h"
 #include "raft/codec.h"
+#include "common/grpc_tls.h"
 #include "common/text.h"
 #include "warren/v1/cluster.grpc.pb.h"
 
@@ -149,6 +150,10 @@ class Service final : public v1::Cluster::CallbackService {
                                   const v1::HelloRequest* request,
                                   v1::HelloResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (grpc::Status s = CheckCertificate(context, kHelloMethod); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
     if (request->challenge().size() != kChallengeSize || request->from_node().empty() ||
         request->from_node().size() > kMaxNodeName) {
       reactor->Finish({grpc::StatusCode::INVALID_ARGUMENT,
@@ -275,6 +280,7 @@ class Service final : public v1::Cluster::CallbackService {
   // then `caller` is the node that opened it.
   grpc::Status Authenticate(const grpc::CallbackServerContext* context, std::string_view method,
                             std::string& caller) {
+    if (grpc::Status s = CheckCertificate(context, method); !s.ok()) return s;
     std::optional<std::string> challenge = FromHex(Metadata(context, kSessionKey));
     std::optional<std::string> proof = FromHex(Metadata(context, kProofKey));
     if (!challenge || !proof || challenge->empty())
@@ -287,6 +293,15 @@ class Service final : public v1::Cluster::CallbackService {
       return Refuse(context, method, session->caller, "it holds another cluster secret");
     caller = std::move(session->caller);
     return grpc::Status::OK;
+  }
+
+  // With TLS between nodes, a peer proves itself by its certificate too.
+  grpc::Status CheckCertificate(const grpc::CallbackServerContext* context,
+                                std::string_view method) {
+    if (!secret_.RequiresPeerCertificate()) return grpc::Status::OK;
+    std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+    if (auth && tls::PeerCertified(*auth)) return grpc::Status::OK;
+    return Refuse(context, method, "", "no client certificate signed by the cluster's CA");
   }
 
   grpc::Status Refuse(const grpc::CallbackServerContext* context, std::string_view method,
@@ -427,7 +442,7 @@ PeerClient::PeerClient(const std::string& address, const Secret& secret, std::st
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 3000);
   args.SetMaxReceiveMessageSize(64 << 20);  // as the gRPC port takes (admin_server.cc)
   impl_->stub = v1::Cluster::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+      grpc::CreateCustomChannel(address, secret.ChannelCredentials(), args));
 }
 
 PeerClient::~PeerClient() = default;

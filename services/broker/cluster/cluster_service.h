@@ -37,6 +37,7 @@ namespace warren::cluster {
 
 class Secret;
 
+inline constexpr char kHelloMethod[] = "/warren.v1.Cluster/Hello";
 inline constexpr char kPingMethod[] = "/warren.v1.Cluster/Ping";
 inline constexpr char kRaftMethod[] = "/warren.v1.Cluster/Raft";
 inline constexpr char kProposeMethod[] = "/warren.v1.Cluster/Propose";

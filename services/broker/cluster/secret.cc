@@ -16,6 +16,8 @@
 #include "broker/store/file_io.h"
 #include "common/config.h"
 
+#include <grpcpp/security/credentials.h>
+
 namespace warren::cluster {
 namespace {
 
@@ -105,6 +107,14 @@ Secret Secret::LoadOrCreate(const std::string& path, bool& created) {
 }
 
 Secret Secret::FromText(std::string text) { return Secret(std::move(text)); }
+
+void Secret::UseTls(std::shared_ptr<grpc::ChannelCredentials> channel) {
+  tls_ = std::move(channel);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> Secret::ChannelCredentials() const {
+  return tls_ ? tls_ : grpc::InsecureChannelCredentials();
+}
 
 std::string Secret::Prove(std::string_view transcript) const {
   unsigned char mac[EVP_MAX_MD_SIZE];

@@ -11,8 +11,13 @@
 // spaces); a trailing newline is ignored.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
+
+namespace grpc {
+class ChannelCredentials;
+}
 
 namespace warren::cluster {
 
@@ -33,9 +38,19 @@ class Secret {
   // Whether `proof` is Prove(transcript), compared in constant time.
   bool Verify(std::string_view transcript, std::string_view proof) const;
 
+  // Mutual TLS between nodes, on top of the secret (docs/tls.md): the
+  // credentials presenting this node's certificate to its peers, and from
+  // then on a peer's call is refused unless its certificate was verified
+  // against the CA. Without: plaintext channels, no certificate asked.
+  void UseTls(std::shared_ptr<grpc::ChannelCredentials> channel);
+  // The credentials every channel to a peer is made with.
+  std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials() const;
+  bool RequiresPeerCertificate() const { return tls_ != nullptr; }
+
  private:
   explicit Secret(std::string text) : text_(std::move(text)) {}
   std::string text_;
+  std::shared_ptr<grpc::ChannelCredentials> tls_;
 };
 
 // The error in `text` as a secret ("" when it is a good one).

@@ -31,6 +31,11 @@ struct ConnectionInfo {
   std::string vhost;
   std::string peer_host;
   uint16_t peer_port = 0;
+  bool ssl = false;  // AMQPS
+  std::string ssl_protocol;
+  std::string ssl_cipher;
+  std::string peer_cert_subject;
+  std::string auth_mechanism;  // "PLAIN", "AMQPLAIN", "EXTERNAL"
   std::string state;  // "running" | "blocked" | "closing"
   amqp::FieldTable client_properties;
   uint32_t frame_max = 0;

@@ -8,8 +8,10 @@
 
 namespace warren::net {
 
-Listener::Listener(asio::io_context& io, core::Broker& broker)
-    : io_(io), broker_(broker), acceptor_(io), retry_timer_(io) {}
+Listener::Listener(asio::io_context& io, core::Broker& broker, tls::Context tls,
+                   std::chrono::milliseconds handshake_timeout)
+    : io_(io), broker_(broker), acceptor_(io), retry_timer_(io), tls_(std::move(tls)),
+      handshake_timeout_(handshake_timeout) {}
 
 Listener::~Listener() {
   // Release every connection's model state while the broker still exists;
@@ -44,10 +46,11 @@ void Listener::Accept() {
       });
       return;
     }
-    auto session = std::make_shared<Session>(std::move(socket), broker_, [this](Session* s) {
-      // Deferred: the session may be inside its own handler.
-      asio::post(io_, [this, s] { sessions_.erase(s); });
-    });
+    auto session = std::make_shared<Session>(
+        std::move(socket), broker_, tls_, handshake_timeout_, [this](Session* s) {
+          // Deferred: the session may be inside its own handler.
+          asio::post(io_, [this, s] { sessions_.erase(s); });
+        });
     sessions_.emplace(session.get(), session);
     session->Start();
     Accept();

@@ -1,5 +1,6 @@
-// Accepts AMQP clients on one address and keeps the registry of live
-// sessions (so the node can close them all on shutdown).
+// Accepts AMQP clients on one address, in plain text or over TLS (AMQPS),
+// and keeps the registry of live sessions (so the node can close them all
+// on shutdown).
 //
 // Lifecycle: owned by the Node; single-threaded on the node loop.
 #pragma once
@@ -13,6 +14,8 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "common/tls.h"
+
 namespace warren::core {
 class Broker;
 }
@@ -23,7 +26,9 @@ class Session;
 
 class Listener {
  public:
-  Listener(asio::io_context& io, core::Broker& broker);
+  // `tls`: the server context of an AMQPS listener; null for plain AMQP.
+  Listener(asio::io_context& io, core::Broker& broker, tls::Context tls = nullptr,
+           std::chrono::milliseconds handshake_timeout = std::chrono::seconds(5));
   ~Listener();
   // Binds and listens; throws std::system_error when the address is taken.
   void Listen(const std::string& host, uint16_t port);
@@ -32,6 +37,10 @@ class Listener {
   // Stops accepting and closes every session with 320 CONNECTION_FORCED.
   void Shutdown();
   size_t session_count() const { return sessions_.size(); }
+  bool tls() const { return tls_ != nullptr; }
+  // New certificates (SIGHUP): connections accepted from now on use
+  // `context`; established ones keep theirs.
+  void ReplaceTls(tls::Context context) { tls_ = std::move(context); }
 
  private:
   void Accept();
@@ -40,6 +49,8 @@ class Listener {
   core::Broker& broker_;
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer retry_timer_;
+  tls::Context tls_;
+  std::chrono::milliseconds handshake_timeout_;
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;
   bool stopping_ = false;
 };

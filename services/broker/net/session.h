@@ -1,16 +1,22 @@
-// One accepted TCP socket carrying one AMQP connection. Reads into a buffer
-// that grows only while the peer sends large frames, hands bytes to the
-// protocol::Connection, and writes its output batched: all frames produced
-// in one loop iteration go out in one write (docs/message-path.md).
+// One accepted TCP socket carrying one AMQP connection, in plain text or
+// over TLS (AMQPS, docs/tls.md). Reads into a buffer that grows only while
+// the peer sends large frames, hands bytes to the protocol::Connection, and
+// writes its output batched: all frames produced in one loop iteration go
+// out in one write (docs/message-path.md).
+//
+// TLS runs OpenSSL on the socket itself (no second buffer layer): records
+// are decrypted straight into the read buffer and encrypted straight from
+// the output batch. The handshake has a deadline; the connection (and the
+// AMQP handshake's own timer) exists only once it has succeeded.
 //
 // Closing (CloseAfterFlush) is graceful, so the peer reads every frame sent
 // before it, close-ok included: write what is queued, shut down the write
-// side (the peer sees EOF), then read and discard until the peer closes or
-// kCloseLinger passes, and only then close the socket. Closing a socket
-// with unread input makes the kernel send a reset instead, which can
-// destroy the close-ok in flight (a client that published a burst and then
-// closed would get ECONNRESET/EPIPE). RabbitMQ, too, reads after close-ok
-// until the client closes.
+// side (the peer sees EOF; over TLS a close_notify first), then read and
+// discard until the peer closes or kCloseLinger passes, and only then close
+// the socket. Closing a socket with unread input makes the kernel send a
+// reset instead, which can destroy the close-ok in flight (a client that
+// published a burst and then closed would get ECONNRESET/EPIPE). RabbitMQ,
+// too, reads after close-ok until the client closes.
 //
 // Lifecycle: created by Listener, kept alive by its own pending handlers and
 // by the Listener's registry until Finish(). Single-threaded (the node loop).
@@ -26,6 +32,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "broker/protocol/connection.h"
+#include "common/tls.h"
 
 namespace warren::core {
 class Broker;
@@ -36,7 +43,9 @@ namespace warren::net {
 class Session : public std::enable_shared_from_this<Session>, public protocol::ConnectionIo {
  public:
   using OnFinished = std::function<void(Session*)>;
-  Session(asio::ip::tcp::socket socket, core::Broker& broker, OnFinished on_finished);
+  // `tls`: the server context for an AMQPS listener, null for plain AMQP.
+  Session(asio::ip::tcp::socket socket, core::Broker& broker, tls::Context tls,
+          std::chrono::milliseconds handshake_timeout, OnFinished on_finished);
   ~Session() override;
 
   // How long a graceful close may take (writing the last frames and
@@ -48,6 +57,8 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
   void Close(uint16_t code, const std::string& text);
   // Drops the socket now and releases the connection's model state.
   void Abort() { Finish(); }
+  // Only once the connection exists: during a TLS handshake, false.
+  bool established() const { return connection_ != nullptr; }
 
   // protocol::ConnectionIo
   void RequestFlush() override;
@@ -57,6 +68,22 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
   uint64_t BytesWritten() const override { return bytes_written_; }
 
  private:
+  // TLS: the handshake, bounded by handshake_timeout_, then Established().
+  void Handshake();
+  void HandshakeStep();
+  void HandshakeFailed(const std::string& why);
+  void Established(protocol::PeerInfo peer);
+  // Reads into in_ after in_len_ (or drains), completing in OnRead; over
+  // TLS it decrypts. Writes writing_ whole, completing in OnWrite.
+  void ReadSome();
+  void TlsRead();
+  void WriteAll();
+  void TlsWrite();
+  // Waits until the socket can be read (or written) and then calls `then`,
+  // or `failed` with the error.
+  template <class Then, class Failed>
+  void AwaitSocket(bool write, Then then, Failed failed);
+
   void DoRead();
   void OnRead(const std::error_code& ec, size_t n);
   // Hands the buffered input to the connection, keeps what it did not take,
@@ -69,7 +96,12 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
   void DoDrain();
   void Finish();
 
+  struct Tls;  // session.cc: the OpenSSL connection
+
   asio::ip::tcp::socket socket_;
+  core::Broker& broker_;
+  std::unique_ptr<Tls> tls_;
+  std::chrono::milliseconds handshake_timeout_;
   std::unique_ptr<protocol::Connection> connection_;
   OnFinished on_finished_;
   std::string in_;

@@ -209,7 +209,9 @@ bool Connection::HandleHeader(std::string_view data) {
   start.version_major = 0;
   start.version_minor = 9;
   start.server_properties = ServerProperties(broker_.config().node_name);
-  start.mechanisms = "PLAIN AMQPLAIN";
+  // EXTERNAL (RabbitMQ's rabbitmq_auth_mechanism_ssl) only to a client
+  // whose certificate the TLS handshake verified.
+  start.mechanisms = peer_.cert_login.empty() ? "PLAIN AMQPLAIN" : "PLAIN AMQPLAIN EXTERNAL";
   start.locales = "en_US";
   amqp::AppendMethodFrame(out_, 0, start);
   state_ = State::kAwaitingStartOk;
@@ -300,10 +302,17 @@ void Connection::HandleStartOk(amqp::ConnectionStartOk& m) {
     client_capabilities_ = *caps->AsTable();
   std::string user, pass;
   bool parsed;
+  bool external = false;
   if (m.mechanism == "PLAIN") {
     parsed = ParsePlain(m.response, user, pass);
   } else if (m.mechanism == "AMQPLAIN") {
     parsed = ParseAmqplain(m.response, user, pass);
+  } else if (m.mechanism == "EXTERNAL" && !peer_.cert_login.empty()) {
+    // The certificate is the credential: the user named by its CN must
+    // exist; the response (an authorization identity) is ignored, as
+    // RabbitMQ does.
+    user = peer_.cert_login;
+    parsed = external = true;
   } else {
     Fail(0, core::AmqpError(ReplyCode::kCommandInvalid,
                             "unknown authentication mechanism '" + m.mechanism + "'"),
@@ -315,9 +324,10 @@ void Connection::HandleStartOk(amqp::ConnectionStartOk& m) {
                 m.mechanism + ". For details see the broker logfile.");
     return;
   }
-  if (!broker_.Authenticate(user, pass)) {
-    spdlog::warn("login refused for user '{}' from {}:{}: invalid credentials", LogSafe(user),
-                 peer_.host, peer_.port);
+  if (external ? !broker_.FindUser(user) : !broker_.Authenticate(user, pass)) {
+    spdlog::warn("login refused for user '{}' from {}:{}: {}", LogSafe(user), peer_.host,
+                 peer_.port,
+                 external ? "no such user (EXTERNAL, the certificate's CN)" : "invalid credentials");
     RefuseLogin("ACCESS_REFUSED - Login was refused using authentication mechanism " +
                 m.mechanism + ". For details see the broker logfile.");
     return;
@@ -330,6 +340,7 @@ void Connection::HandleStartOk(amqp::ConnectionStartOk& m) {
     return;
   }
   user_ = user;
+  auth_mechanism_ = m.mechanism;
   amqp::ConnectionTune tune;
   tune.channel_max = channel_max_;
   tune.frame_max = frame_max_;
@@ -582,6 +593,11 @@ core::ConnectionInfo Connection::Describe() const {
   info.vhost = vhost_ ? vhost_->name() : "";
   info.peer_host = peer_.host;
   info.peer_port = peer_.port;
+  info.ssl = peer_.tls;
+  info.ssl_protocol = peer_.tls_protocol;
+  info.ssl_cipher = peer_.tls_cipher;
+  info.peer_cert_subject = peer_.cert_subject;
+  info.auth_mechanism = auth_mechanism_;
   info.state = state_ == State::kOpen ? (blocked_ ? "blocked" : "running") : "closing";
   info.client_properties = client_properties_;
   info.frame_max = frame_max_;

@@ -70,6 +70,14 @@ struct PeerInfo {
   bool loopback = false;
   std::string local_host;  // the node's side of the socket
   uint16_t local_port = 0;
+  // Over TLS (AMQPS, docs/tls.md): what the handshake established.
+  bool tls = false;
+  std::string tls_protocol;  // "TLSv1.3"
+  std::string tls_cipher;
+  std::string cert_subject;  // the client's certificate, "" without one
+  // The verified certificate's CN: the user EXTERNAL logs in as. Empty
+  // without a verified certificate, and then EXTERNAL is not offered.
+  std::string cert_login;
 };
 
 // Resource alarms (RabbitMQ's flow control): while one is on, a connection
@@ -208,6 +216,7 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   amqp::FieldTable client_properties_;
   amqp::FieldTable client_capabilities_;
   std::string user_;
+  std::string auth_mechanism_;  // of the login
   core::VHost* vhost_ = nullptr;
   std::unordered_map<uint16_t, std::unique_ptr<Channel>> channels_;
   std::vector<uint16_t> confirms_owed_;

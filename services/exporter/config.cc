@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include "common/config.h"
+#include "common/tls_toml.h"
 
 namespace warren::exporter {
 
@@ -59,6 +60,12 @@ void LoadExporterConfig(const std::string& path, ExporterConfig& c) {
       throw ConfigError(key + ": expected a string");
     };
     if (key == "http_listen") c.http_listen = text();
+    else if (key == "https_listen") c.https_listen = text();
+    else if (key == "tls") {
+      const toml::table* table = v.as_table();
+      if (!table) throw ConfigError(key + ": expected a table ([tls])");
+      tls::LoadTable(*table, path, c.tls);
+    }
     else if (key == "username") c.username = text();
     else if (key == "password") c.password = text();
     else if (key == "timeout") c.timeout_ms = DurationMs(v, key);
@@ -81,8 +88,9 @@ void LoadExporterConfig(const std::string& path, ExporterConfig& c) {
         c.nodes = ParseNodes(text());
       }
     } else {
-      throw ConfigError(key + ": unknown key (known: http_listen, nodes, username, password, "
-                              "timeout, head_timeout, idle_timeout, per_object_metrics)");
+      throw ConfigError(key + ": unknown key (known: http_listen, https_listen, tls, nodes, "
+                              "username, password, timeout, head_timeout, idle_timeout, "
+                              "per_object_metrics)");
     }
   }
 }
@@ -93,6 +101,8 @@ void ApplyExporterEnvironment(ExporterConfig& c) {
     return v && *v ? v : nullptr;
   };
   if (const char* v = env("WARREN_HTTP_LISTEN")) c.http_listen = v;
+  if (const char* v = env("WARREN_HTTPS_LISTEN")) c.https_listen = v;
+  tls::ApplyEnvironment(c.tls);
   if (const char* v = env("WARREN_NODES")) c.nodes = ParseNodes(v);
   if (const char* v = env("WARREN_USERNAME")) c.username = v;
   if (const char* v = env("WARREN_PASSWORD")) c.password = v;

@@ -1,16 +1,25 @@
 // warren-exporter's settings: built-in defaults, then a TOML file (--config
-// or WARREN_CONFIG), then WARREN_HTTP_LISTEN, WARREN_NODES, WARREN_USERNAME,
-// WARREN_PASSWORD, then flags. Errors throw ConfigError naming the key.
+// or WARREN_CONFIG), then WARREN_HTTP_LISTEN, WARREN_HTTPS_LISTEN,
+// WARREN_NODES, WARREN_USERNAME, WARREN_PASSWORD, WARREN_TLS_*, then flags.
+// Errors throw ConfigError naming the key.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "common/tls.h"
+
 namespace warren::exporter {
 
 struct ExporterConfig {
+  // "none" (or ""): not served; one of the two at least.
   std::string http_listen = "0.0.0.0:15692";
+  std::string https_listen;  // e.g. "0.0.0.0:15691"; needs [tls] cert_file, key_file
+  // [tls]: HTTPS's certificate, and the same files make the channels to
+  // the nodes TLS (the CA checks the nodes' certificates, the certificate
+  // is presented to them).
+  tls::Settings tls;
   std::vector<std::string> nodes = {"127.0.0.1:25672"};  // gRPC addresses
   // A user with the monitoring (or administrator) tag on every node.
   std::string username = "guest";

@@ -6,19 +6,23 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/basic_auth.h"
+#include "common/grpc_tls.h"
 
 namespace warren::exporter {
 
 namespace v1 = ::warren::v1;
 
+// TLS channels when config.tls names any file; ConfigError (from
+// GrpcChannelCredentials) when one cannot be used.
 Scraper::Scraper(const ExporterConfig& config)
     : config_(config), authorization_(BasicAuthHeader(config.username, config.password)) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = tls::GrpcChannelCredentials(config.tls);
   for (const std::string& node : config_.nodes) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);  // nodes are reached directly
     args.SetMaxReceiveMessageSize(256 << 20);    // listings of many queues
     stubs_.push_back(v1::Admin::NewStub(
-        grpc::CreateCustomChannel(node, grpc::InsecureChannelCredentials(), args)));
+        grpc::CreateCustomChannel(node, credentials, args)));
   }
 }
 

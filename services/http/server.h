@@ -7,13 +7,18 @@
 //     response write a deadline; a client past one is disconnected;
 //   - the Handler runs on a bounded pool of worker threads (it may block,
 //     e.g. on gRPC), first on the head alone (Admit: authenticate, refuse
-//     before reading any body), then on the whole request (Serve).
+//     before reading any body), then on the whole request (Serve);
+//   - listeners serve plain HTTP or HTTPS (UseTls); a TLS client has
+//     handshake_timeout to finish its handshake, and one that fails it is
+//     refused with one log line naming it and OpenSSL's reason.
 //
-// Lifecycle: construct, Listen(), Run() on one thread until Stop() (from any
-// thread, e.g. the signal thread). Stop closes the listener and every
-// connection and makes Run() return; the destructor waits for handlers still
-// running on the pool (a handler blocked on I/O should be released by its
-// owner, e.g. by cancelling its calls, before or right after Stop()).
+// Lifecycle: construct, UseTls() when serving HTTPS, Listen() once per
+// address, Run() on one thread until Stop() (from any thread, e.g. the
+// signal thread); ReloadTls() from any thread too. Stop closes the
+// listeners and every connection and makes Run() return; the destructor
+// waits for handlers still running on the pool (a handler blocked on I/O
+// should be released by its owner, e.g. by cancelling its calls, before or
+// right after Stop()).
 #pragma once
 
 #include <chrono>
@@ -24,7 +29,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config.h"
 #include "common/status.h"
+#include "common/tls.h"
 
 namespace warren::http {
 
@@ -82,6 +89,8 @@ class Handler {
   virtual Response Refuse(int status, const std::string& reason) = 0;
 };
 
+enum class Scheme { kHttp, kHttps };
+
 class Server {
  public:
   Server(Handler& handler, const Limits& limits);
@@ -89,10 +98,20 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds host:port (port 0: a free port) and returns the bound port. Raises
-  // the process's open-file limit to its hard limit; max_connections is
-  // lowered to fit under it.
-  Result<uint16_t> Listen(const std::string& host, uint16_t port);
+  // The certificate (and, with verify = peer, the CA clients' certificates
+  // must be signed by) of the kHttps listeners: tls::ServerContext's
+  // checks, so an Error names the file at fault. Before Listen(kHttps).
+  Status UseTls(const tls::Settings& settings);
+  // Reads UseTls's files again (SIGHUP): connections accepted from then on
+  // use them, established ones keep theirs; when the files cannot be used
+  // the old ones stay. Logs one line either way. Thread-safe.
+  void ReloadTls();
+
+  // Binds host:port (port 0: a free port) and returns the bound port; may be
+  // called for several addresses, each plain or TLS. Raises the process's
+  // open-file limit to its hard limit; max_connections (for all listeners
+  // together) is lowered to fit under it.
+  Result<uint16_t> Listen(const std::string& host, uint16_t port, Scheme scheme = Scheme::kHttp);
   void Run();
   void Stop();
 
@@ -101,5 +120,17 @@ class Server {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// Start-up: the listeners asked for make sense with the TLS settings: one
+// at least; HTTPS with a certificate and its key; tls::Validate's rules.
+// Throws ConfigError naming the settings (http_listen, https_listen, tls).
+void CheckListeners(bool http, bool https, const tls::Settings& tls);
+
+// Start-up: UseTls(tls) and HTTPS on `https`, then HTTP on `http`, each
+// when set. Logs "https listening on HOST:PORT" ("http ...") once bound,
+// the line operators and tests look for; throws ConfigError naming the
+// setting ("https_listen: cannot listen on HOST:PORT: <why>") or the file.
+void ListenAll(Server& server, const std::optional<HostPort>& http,
+               const std::optional<HostPort>& https, const tls::Settings& tls);
 
 }  // namespace warren::http

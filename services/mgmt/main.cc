@@ -1,5 +1,6 @@
 // warren-mgmt: RabbitMQ's management HTTP API over nodes' Admin service.
-//   warren-mgmt [--config FILE] [--http-listen HOST:PORT] [--nodes HOST:PORT,...]
+//   warren-mgmt [--config FILE] [--http-listen HOST:PORT|none] [--https-listen HOST:PORT]
+//               [--tls-cert FILE --tls-key FILE] [--tls-ca FILE] [--nodes HOST:PORT,...]
 //               [--ui-dir DIR] [--log-level LEVEL]
 #include <atomic>
 #include <csignal>
@@ -29,7 +30,14 @@ int Main(int argc, char** argv) {
   bool version = false;
   app.add_option("--config", flags.config, "TOML file (env WARREN_CONFIG)");
   app.add_option("--http-listen", flags.http_listen,
-                 "HOST:PORT to serve HTTP on (0.0.0.0:15672; port 0: any free port)");
+                 "HOST:PORT to serve HTTP on (0.0.0.0:15672; port 0: any free port; none: off)");
+  app.add_option("--https-listen", flags.https_listen,
+                 "HOST:PORT to serve HTTPS on, e.g. 0.0.0.0:15671; needs --tls-cert, --tls-key");
+  app.add_option("--tls-cert", flags.tls_cert, "[tls] cert_file (env WARREN_TLS_CERT_FILE)");
+  app.add_option("--tls-key", flags.tls_key, "[tls] key_file (env WARREN_TLS_KEY_FILE)");
+  app.add_option("--tls-ca", flags.tls_ca,
+                 "[tls] ca_file: checks the nodes' certificates, and HTTPS clients' with "
+                 "verify = peer (env WARREN_TLS_CA_FILE)");
   app.add_option("--nodes", flags.nodes,
                  "nodes' gRPC addresses HOST:PORT[,...], tried in order (127.0.0.1:25672)");
   app.add_option("--ui-dir", flags.ui_dir, "the web UI's static files");
@@ -47,27 +55,29 @@ int Main(int argc, char** argv) {
     std::cout << "warren-mgmt " WARREN_VERSION "\n";
     return 0;
   }
-  // Signals go to one thread that stops the server; block them everywhere
-  // else before any thread starts.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Signals go to one thread that stops the server (or reloads its
+  // certificates); block them everywhere else before any thread starts.
+  sigset_t signal_set;
+  sigemptyset(&signal_set);
+  sigaddset(&signal_set, SIGTERM);
+  sigaddset(&signal_set, SIGINT);
+  sigaddset(&signal_set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signal_set, nullptr);
   try {
     Options options = ResolveOptions(flags);
     InitLogging(options.log_level);
-    NodeClient nodes(options.nodes, options.timeout_seconds);
+    NodeClient nodes(options.nodes, options.timeout_seconds, options.tls);
     Router router = ApiRouter();
     Server server(options, router, nodes);
     server.Listen();
     std::string node_list;
     for (const auto& n : options.nodes) node_list += (node_list.empty() ? "" : ", ") + n;
-    spdlog::info("nodes: {}", node_list);
+    spdlog::info("nodes: {}{}", node_list, options.tls.dialing() ? " (TLS)" : "");
     std::atomic<bool> finished{false};
     std::thread signals([&] {
       int sig = 0;
-      sigwait(&stop_signals, &sig);
+      // SIGHUP reloads HTTPS's certificates, as often as it comes.
+      while (sigwait(&signal_set, &sig) == 0 && sig == SIGHUP && !finished) server.ReloadTls();
       if (finished) return;
       spdlog::info("signal {}: stopping", sig);
       // Calls to nodes in flight are cancelled, so the workers blocked on

@@ -2,14 +2,17 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include "common/grpc_tls.h"
 #include "common/log.h"
 #include "common/text.h"
 
 namespace warren::mgmt {
 
-NodeClient::NodeClient(const std::vector<std::string>& nodes, double timeout_seconds)
+NodeClient::NodeClient(const std::vector<std::string>& nodes, double timeout_seconds,
+                       const tls::Settings& tls)
     : names_(nodes),
       timeout_(static_cast<int64_t>(timeout_seconds * 1000)) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = tls::GrpcChannelCredentials(tls);
   for (const auto& node : nodes) {
     // Nodes are reached directly: an http_proxy meant for web traffic would
     // otherwise turn "node down" into a proxy's error.
@@ -17,7 +20,7 @@ NodeClient::NodeClient(const std::vector<std::string>& nodes, double timeout_sec
     args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
     args.SetMaxReceiveMessageSize(256 << 20);  // listings of many queues
     stubs_.push_back(v1::Admin::NewStub(
-        grpc::CreateCustomChannel(node, grpc::InsecureChannelCredentials(), args)));
+        grpc::CreateCustomChannel(node, credentials, args)));
   }
 }
 

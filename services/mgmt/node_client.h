@@ -26,6 +26,7 @@
 #include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
+#include "common/tls.h"
 #include "warren/v1/admin.grpc.pb.h"
 
 namespace warren::mgmt {
@@ -45,7 +46,10 @@ inline constexpr char kClientAddressKey[] = "x-warren-client-address";
 
 class NodeClient {
  public:
-  NodeClient(const std::vector<std::string>& nodes, double timeout_seconds);
+  // With `tls` naming any file the channels are TLS (tls::GrpcChannelCredentials);
+  // throws ConfigError when a file cannot be used.
+  NodeClient(const std::vector<std::string>& nodes, double timeout_seconds,
+             const tls::Settings& tls = {});
 
   template <typename Request, typename Response>
   grpc::Status Call(const Caller& caller, Method<Request, Response> method,

@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "common/config.h"
+#include "common/tls_toml.h"
 
 #ifndef WARREN_UI_DIR
 #define WARREN_UI_DIR "ui"
@@ -53,11 +54,23 @@ uint64_t BodySize(int64_t bytes, const std::string& where) {
   return static_cast<uint64_t>(bytes);
 }
 
+// A listener's address; nullopt for "none" (or "").
+std::optional<Endpoint> Listener(const std::string& text, const std::string& what) {
+  if (ListenerOff(text)) return std::nullopt;
+  return ParseEndpoint(text, what);
+}
+
 // One key of the file; `where` names it in errors.
 void ApplyKey(const std::string& key, const toml::node& value, const std::string& where,
-              Options& out) {
+              const std::string& path, Options& out) {
   if (key == "http_listen") {
-    out.http_listen = ParseEndpoint(String(value, where), where);
+    out.http_listen = Listener(String(value, where), where);
+  } else if (key == "https_listen") {
+    out.https_listen = Listener(String(value, where), where);
+  } else if (key == "tls") {
+    const toml::table* table = value.as_table();
+    if (!table) throw ConfigError(where + " must be a table ([tls])");
+    tls::LoadTable(*table, "config file " + path, out.tls);
   } else if (key == "nodes") {
     // A list of "HOST:PORT", or one string "HOST:PORT,HOST:PORT".
     std::string joined;
@@ -87,9 +100,9 @@ void ApplyKey(const std::string& key, const toml::node& value, const std::string
     out.allowed_origins.clear();
     for (const auto& item : *list) out.allowed_origins.push_back(String(item, where));
   } else {
-    throw ConfigError(where + " is not a known key (known: http_listen, nodes, ui_dir, "
-                      "log_level, timeout, max_body_size, head_timeout, body_timeout, "
-                      "idle_timeout, allowed_origins)");
+    throw ConfigError(where + " is not a known key (known: http_listen, https_listen, tls, "
+                      "nodes, ui_dir, log_level, timeout, max_body_size, head_timeout, "
+                      "body_timeout, idle_timeout, allowed_origins)");
   }
 }
 
@@ -102,7 +115,7 @@ void ApplyFile(const std::string& path, Options& out) {
   }
   for (const auto& [key, value] : file) {
     std::string name(key.str());
-    ApplyKey(name, value, "config file " + path + ": \"" + name + "\"", out);
+    ApplyKey(name, value, "config file " + path + ": \"" + name + "\"", path, out);
   }
 }
 
@@ -134,7 +147,10 @@ Options ResolveOptions(const Flags& flags) {
   if (!flags.config && Env("WARREN_CONFIG")) config = Env("WARREN_CONFIG");
   if (!config.empty()) ApplyFile(config, out);
   if (const char* v = Env("WARREN_HTTP_LISTEN"))
-    out.http_listen = ParseEndpoint(v, "WARREN_HTTP_LISTEN");
+    out.http_listen = Listener(v, "WARREN_HTTP_LISTEN");
+  if (const char* v = Env("WARREN_HTTPS_LISTEN"))
+    out.https_listen = Listener(v, "WARREN_HTTPS_LISTEN");
+  tls::ApplyEnvironment(out.tls);
   if (const char* v = Env("WARREN_NODES")) out.nodes = SplitNodes(v, "WARREN_NODES");
   if (const char* v = Env("WARREN_UI_DIR")) out.ui_dir = v;
   if (const char* v = Env("WARREN_LOG_LEVEL")) out.log_level = v;
@@ -144,10 +160,15 @@ Options ResolveOptions(const Flags& flags) {
       throw ConfigError("WARREN_MAX_BODY_SIZE: \"" + text + "\" is not a number of bytes");
     out.http.body_limit = BodySize(std::stoll(text), "WARREN_MAX_BODY_SIZE");
   }
-  if (flags.http_listen) out.http_listen = ParseEndpoint(*flags.http_listen, "--http-listen");
+  if (flags.http_listen) out.http_listen = Listener(*flags.http_listen, "--http-listen");
+  if (flags.https_listen) out.https_listen = Listener(*flags.https_listen, "--https-listen");
+  if (flags.tls_cert) out.tls.cert_file = *flags.tls_cert;
+  if (flags.tls_key) out.tls.key_file = *flags.tls_key;
+  if (flags.tls_ca) out.tls.ca_file = *flags.tls_ca;
   if (flags.nodes) out.nodes = SplitNodes(*flags.nodes, "--nodes");
   if (flags.ui_dir) out.ui_dir = *flags.ui_dir;
   if (flags.log_level) out.log_level = *flags.log_level;
+  http::CheckListeners(out.http_listen.has_value(), out.https_listen.has_value(), out.tls);
   return out;
 }
 

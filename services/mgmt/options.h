@@ -1,8 +1,9 @@
 // warren-mgmt's settings and where they come from (docs/architecture.md,
 // "Configuration"): built-in defaults, then the TOML file
-// (--config or WARREN_CONFIG), then WARREN_HTTP_LISTEN, WARREN_NODES,
-// WARREN_UI_DIR, WARREN_LOG_LEVEL, WARREN_MAX_BODY_SIZE, then flags. ResolveOptions throws
-// ConfigError with one line naming the bad flag or key.
+// (--config or WARREN_CONFIG), then WARREN_HTTP_LISTEN, WARREN_HTTPS_LISTEN,
+// WARREN_NODES, WARREN_UI_DIR, WARREN_LOG_LEVEL, WARREN_MAX_BODY_SIZE,
+// WARREN_TLS_*, then flags. ResolveOptions throws ConfigError with one line
+// naming the bad flag or key.
 #pragma once
 
 #include <cstdint>
@@ -10,17 +11,23 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
+#include "common/tls.h"
 #include "http/server.h"
 
 namespace warren::mgmt {
 
-struct Endpoint {
-  std::string host;
-  uint16_t port = 0;
-};
+using Endpoint = HostPort;
 
 struct Options {
-  Endpoint http_listen{"0.0.0.0", 15672};
+  // nullopt: not served ("none"; RabbitMQ's management.tcp left out). One
+  // of the two at least.
+  std::optional<Endpoint> http_listen = Endpoint{"0.0.0.0", 15672};
+  std::optional<Endpoint> https_listen;  // RabbitMQ's management.ssl, 15671
+  // [tls]: HTTPS's certificate, and the same files make the channels to
+  // the nodes TLS (the CA checks the nodes' certificates, the certificate
+  // is presented to them).
+  tls::Settings tls;
   std::vector<std::string> nodes{"127.0.0.1:25672"};  // gRPC HOST:PORT, tried in order
   std::string ui_dir;  // static files of the web UI
   std::string log_level = "info";
@@ -39,6 +46,10 @@ struct Options {
 struct Flags {
   std::optional<std::string> config;
   std::optional<std::string> http_listen;
+  std::optional<std::string> https_listen;
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
+  std::optional<std::string> tls_ca;
   std::optional<std::string> nodes;
   std::optional<std::string> ui_dir;
   std::optional<std::string> log_level;

@@ -68,14 +68,8 @@ Server::Server(const Options& options, const Router& router, NodeClient& nodes)
       files_(options.ui_dir),
       http_(*this, options.http) {}
 
-uint16_t Server::Listen() {
-  const Endpoint& at = options_.http_listen;
-  Result<uint16_t> port = http_.Listen(at.host, at.port);
-  if (!port.ok())
-    throw ConfigError("http_listen: cannot listen on " + at.host + ":" +
-                      std::to_string(at.port) + ": " + port.error().text);
-  spdlog::info("http listening on {}:{}", at.host, port.value());
-  return port.value();
+void Server::Listen() {
+  http::ListenAll(http_, options_.http_listen, options_.https_listen, options_.tls);
 }
 
 // The node checks the credentials (AuthenticateUser, with the caller's own

@@ -12,8 +12,8 @@
 // first); then the body's size (413, by the server).
 //
 // Lifecycle: Listen() then Run() on the main thread until Stop() (from the
-// signal thread); the Router and NodeClient outlive it. The Handler methods
-// run on the server's worker threads.
+// signal thread, as ReloadTls()); the Router and NodeClient outlive it. The
+// Handler methods run on the server's worker threads.
 #pragma once
 
 #include <cstdint>
@@ -31,11 +31,14 @@ namespace warren::mgmt {
 class Server : private http::Handler {
  public:
   Server(const Options& options, const Router& router, NodeClient& nodes);
-  // Binds --http-listen (port 0: any free port) and returns the bound port;
-  // throws ConfigError when it cannot.
-  uint16_t Listen();
+  // Binds --http-listen and --https-listen (port 0: any free port), each
+  // when set; throws ConfigError when it cannot (or the certificate cannot
+  // be used).
+  void Listen();
   void Run() { http_.Run(); }
   void Stop() { http_.Stop(); }
+  // SIGHUP: HTTPS's certificate read again (http::Server::ReloadTls).
+  void ReloadTls() { http_.ReloadTls(); }
 
  private:
   std::optional<http::Response> Admit(const http::Request& head) override;

@@ -27,6 +27,7 @@ import pika  # noqa: E402  (Debian's python3-pika)
 
 import certs  # noqa: E402
 import harness  # noqa: E402
+from https import eof_within  # noqa: E402
 from harness import wait_for  # noqa: E402
 
 HANDSHAKE_TIMEOUT_MS = 500
@@ -87,24 +88,6 @@ def connections(broker, ca):
 
 def log_has(broker, text):
     return text in broker.logs()
-
-
-def eof_within(sock, seconds):
-    """True when the peer closes `sock` within `seconds` (reading what it sends)."""
-    deadline = time.monotonic() + seconds
-    sock.setblocking(False)
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            break
-        try:
-            if sock.recv(4096) == b"":
-                return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except BlockingIOError:
-            continue
-    return False
 
 
 class Pkis:

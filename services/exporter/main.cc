@@ -86,12 +86,7 @@ int main(int argc, char** argv) {
   if (exit_code >= 0) return exit_code;
 
   // Signals are taken by sigwait below, not by any thread's handler.
-  sigset_t signal_set;
-  sigemptyset(&signal_set);
-  sigaddset(&signal_set, SIGTERM);
-  sigaddset(&signal_set, SIGINT);
-  sigaddset(&signal_set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signal_set, nullptr);
+  sigset_t signal_set = warren::http::BlockServerSignals();
 
   warren::http::Limits limits;
   limits.head_timeout = std::chrono::milliseconds(config.head_timeout_ms);

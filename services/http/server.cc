@@ -526,6 +526,16 @@ Result<uint16_t> Server::Listen(const std::string& host, uint16_t port, Scheme s
   return a.local_endpoint().port();
 }
 
+sigset_t BlockServerSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
 void CheckListeners(bool http, bool https, const tls::Settings& tls) {
   if (!http && !https)
     throw ConfigError("http_listen and https_listen are both \"none\": nothing to serve");

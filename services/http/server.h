@@ -21,6 +21,8 @@
 // right after Stop()).
 #pragma once
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -120,6 +122,12 @@ class Server {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread, and so in every
+// thread it starts afterwards (call it first), and returns them for the one
+// thread that sigwait()s: SIGHUP reloads the certificates (ReloadTls), the
+// others stop the server.
+sigset_t BlockServerSignals();
 
 // Start-up: the listeners asked for make sense with the TLS settings: one
 // at least; HTTPS with a certificate and its key; tls::Validate's rules.

@@ -55,14 +55,8 @@ int Main(int argc, char** argv) {
     std::cout << "warren-mgmt " WARREN_VERSION "\n";
     return 0;
   }
-  // Signals go to one thread that stops the server (or reloads its
-  // certificates); block them everywhere else before any thread starts.
-  sigset_t signal_set;
-  sigemptyset(&signal_set);
-  sigaddset(&signal_set, SIGTERM);
-  sigaddset(&signal_set, SIGINT);
-  sigaddset(&signal_set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signal_set, nullptr);
+  // Signals are taken by sigwait below, not by any thread's handler.
+  sigset_t signal_set = warren::http::BlockServerSignals();
   try {
     Options options = ResolveOptions(flags);
     InitLogging(options.log_level);

@@ -35,6 +35,36 @@ def get(url):
         return r.read().decode()
 
 
+def prometheus(test, job):
+    """Debian's Prometheus scraping every second as `job` (the YAML of one
+    scrape job after its job_name) says, stopped when `test` ends; returns
+    query(expr): the first sample's value, None when there is none or
+    Prometheus does not answer yet."""
+    work = tempfile.mkdtemp(prefix="warren-prometheus-")
+    test.addCleanup(shutil.rmtree, work, ignore_errors=True)
+    port = free_port()
+    with open(os.path.join(work, "prometheus.yml"), "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                "scrape_configs:\n  - job_name: warren\n")
+        f.write("".join("    " + line + "\n" for line in job.splitlines()))
+    prom = subprocess.Popen(
+        [PROMETHEUS, "--config.file=" + os.path.join(work, "prometheus.yml"),
+         "--storage.tsdb.path=" + os.path.join(work, "data"),
+         "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    test.addCleanup(lambda: (prom.terminate(), prom.wait(timeout=30)))
+
+    def query(expr):
+        try:
+            body = get("http://127.0.0.1:%d/api/v1/query?query=%s"
+                       % (port, urllib.parse.quote(expr)))
+        except OSError:
+            return None  # not listening yet
+        result = json.loads(body)["data"]["result"]
+        return float(result[0]["value"][1]) if result else None
+    return query
+
+
 def samples(text, name):
     """{frozenset(labels): value} for metric `name` in exposition text."""
     out = {}
@@ -156,28 +186,7 @@ class ExporterTest(unittest.TestCase):
     def test_prometheus_reads_the_depth_and_sees_the_node_go_down(self):
         self.fill("scraped", 42)
         e = self.exporter()
-        work = tempfile.mkdtemp(prefix="warren-prometheus-")
-        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
-        port = free_port()
-        with open(os.path.join(work, "prometheus.yml"), "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                    "scrape_configs:\n  - job_name: warren\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:%d']\n" % e.port)
-        prom = subprocess.Popen(
-            [PROMETHEUS, "--config.file=" + os.path.join(work, "prometheus.yml"),
-             "--storage.tsdb.path=" + os.path.join(work, "data"),
-             "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(lambda: (prom.terminate(), prom.wait(timeout=30)))
-
-        def query(expr):
-            try:
-                body = get("http://127.0.0.1:%d/api/v1/query?query=%s"
-                           % (port, urllib.parse.quote(expr)))
-            except OSError:
-                return None  # not listening yet
-            result = json.loads(body)["data"]["result"]
-            return float(result[0]["value"][1]) if result else None
+        query = prometheus(self, "static_configs:\n  - targets: ['127.0.0.1:%d']\n" % e.port)
 
         wait_for(lambda: query('rabbitmq_queue_messages_ready{queue="scraped"}') == 42,
                  "Prometheus reads 42 ready messages in queue 'scraped'", timeout=60)

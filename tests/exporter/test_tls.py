@@ -5,15 +5,12 @@ and finds the node up; /metrics over HTTPS carries the node's series; without
 the CA the node is down (warren_node_up 0) while the exporter keeps serving;
 a plaintext client on the HTTPS port is refused in one log line; SIGHUP
 reloads the certificate."""
-import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import unittest
-import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,9 +18,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "tls"))
 
 import https  # noqa: E402  (tests/tls/https.py)
 from https import client_context  # noqa: E402
-from harness import free_port, wait_for  # noqa: E402  (put on the path by https)
+from harness import wait_for  # noqa: E402  (put on the path by https)
 
-PROMETHEUS = "/usr/bin/prometheus"
+sys.path.insert(0, HERE)
+import test_exporter  # noqa: E402  (its Prometheus)
+
+PROMETHEUS = test_exporter.PROMETHEUS
 
 
 def exporter_args(node, *more):
@@ -87,33 +87,10 @@ class ExporterTlsTest(unittest.TestCase):
         if not os.access(PROMETHEUS, os.X_OK):
             self.fail(PROMETHEUS + " is missing (apt-get install prometheus; `make deps`)")
         e = self.https_exporter()
-        work = tempfile.mkdtemp(prefix="warren-prometheus-tls-")
-        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
-        port = free_port()
-        with open(os.path.join(work, "prometheus.yml"), "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                    "scrape_configs:\n  - job_name: warren\n    scheme: https\n"
-                    "    tls_config:\n      ca_file: %s\n      cert_file: %s\n"
-                    "      key_file: %s\n"
-                    "    static_configs:\n      - targets: ['localhost:%d']\n"
-                    % (self.pkis.ca, self.pkis.alice.cert, self.pkis.alice.key,
-                       e.ports["https"]))
-        prom = subprocess.Popen(
-            [PROMETHEUS, "--config.file=" + os.path.join(work, "prometheus.yml"),
-             "--storage.tsdb.path=" + os.path.join(work, "data"),
-             "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(lambda: (prom.terminate(), prom.wait(timeout=30)))
-        http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-        def query(expr):
-            try:
-                with http.open("http://127.0.0.1:%d/api/v1/query?query=%s"
-                               % (port, urllib.parse.quote(expr)), timeout=10) as r:
-                    result = json.loads(r.read())["data"]["result"]
-            except OSError:
-                return None  # not listening yet
-            return float(result[0]["value"][1]) if result else None
+        query = test_exporter.prometheus(
+            self, "scheme: https\ntls_config:\n  ca_file: %s\n  cert_file: %s\n"
+            "  key_file: %s\nstatic_configs:\n  - targets: ['localhost:%d']\n"
+            % (self.pkis.ca, self.pkis.alice.cert, self.pkis.alice.key, e.ports["https"]))
 
         wait_for(lambda: query('up{job="warren"}') == 1,
                  "Prometheus scrapes the exporter over HTTPS (up == 1)", timeout=60)

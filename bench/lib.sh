@@ -32,10 +32,12 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 
 # start_warren DATA_DIR [CONFIG [QUEUE COUNT]]: sets WARREN_PID, WARREN_PORT,
 # WARREN_GRPC_PORT and START_SECONDS (until it serves, or until QUEUE holds
-# COUNT messages).
+# COUNT messages). WARREN_EXTRA_ARGS (an array) adds to its command line,
+# e.g. --amqps-listen with its certificate.
+WARREN_EXTRA_ARGS=()
 start_warren() {
-  local data=$1 config=${2:-} wait=() args=() out
-  [ -n "$config" ] && args=(--config "$config")
+  local data=$1 config=${2:-} wait=() args=("${WARREN_EXTRA_ARGS[@]}") out
+  [ -n "$config" ] && args+=(--config "$config")
   [ -n "${3:-}" ] && wait=(--queue "$3" --count "$4")
   WARREN_PORT=$(free_port); WARREN_GRPC_PORT=$(free_port)
   out=$(/usr/bin/python3 "$here/start_until.py" --port "$WARREN_PORT" "${wait[@]}" \
@@ -113,5 +115,33 @@ stop_rabbit() {
 }
 
 have_rabbit() { [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; }
+
+# bench_pki DIR: a CA and a server certificate for localhost and 127.0.0.1
+# made now with openssl (tests/tls/certs.py), readable by the rabbitmq user;
+# sets TLS_CA, TLS_CERT and TLS_KEY.
+bench_pki() {
+  local out
+  out=$(/usr/bin/python3 - "$here/../tests/tls" "$1" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import certs
+pki = certs.Pki(sys.argv[2], name="Warren Bench CA")
+server = pki.issue("localhost")
+print(pki.ca, server.cert, server.key)
+PY
+  ) || return 1
+  read -r TLS_CA TLS_CERT TLS_KEY <<<"$out"
+  chmod 755 "$1"; chmod 644 "$TLS_CA" "$TLS_CERT" "$TLS_KEY"
+}
+
+# wait_port PORT [SECONDS]: until a TCP connect to 127.0.0.1:PORT succeeds
+# (a broker's second listener may open just after the first), 30 s at most.
+wait_port() {
+  local deadline=$((SECONDS + ${2:-30}))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.05
+  done
+}
 
 peak_rss() { grep VmHWM "/proc/$1/status" | awk '{print $2" "$3}'; }

@@ -12,6 +12,13 @@
 #      confirmed into one queue with no consumer, and the time it took
 #   8. connection churn: 4 producers, each opening a connection, a channel,
 #      confirm.select, 1 message, close, in a loop: connections per second
+#   9. scenario 2 over AMQPS (TLS): the Warren/RabbitMQ ratio here divided by
+#      scenario 2's is the cost of TLS to Warren relative to RabbitMQ
+#  10. scenario 8 over AMQPS: full TLS handshakes (no resumption) + AMQP
+#      handshake + close per second, the handshake rate
+# For 9 and 10 each broker also listens for AMQPS on a fresh port, with a
+# CA and certificate made by this run (lib.sh bench_pki); warren-perf
+# verifies the certificate for 127.0.0.1.
 # Timed scenarios run SECONDS_EACH (10) s. Every run gets a freshly started
 # broker with an empty store, and runs alone: Warren is stopped before
 # RabbitMQ starts and the other way round; the brokers alternate per
@@ -21,21 +28,25 @@
 # warren-perf's own, to show where the client, not the broker, is the limit.
 # PERF_SCENARIOS="1 2 5" runs a subset, PERF_BROKERS=warren one broker. A
 # failed run is FAIL in the table; the others carry on; the exit status is 1.
-# PERF_BUDGET (840) s caps the whole matrix: runs that would not fit are FAIL.
+# PERF_BUDGET (1000) s caps the whole matrix: runs that would not fit are FAIL.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${WARREN_NODE_BIN:?set WARREN_NODE_BIN to the warren-node binary}"
 : "${WARREN_PERF_BIN:?set WARREN_PERF_BIN to the warren-perf binary}"
 [ -x "$WARREN_PERF_BIN" ] || { echo "no warren-perf at $WARREN_PERF_BIN" >&2; exit 1; }
 SECONDS_EACH=${SECONDS_EACH:-10}
-PERF_SCENARIOS=${PERF_SCENARIOS:-1 2 3 4 5 6 7 8}
+PERF_SCENARIOS=${PERF_SCENARIOS:-1 2 3 4 5 6 7 8 9 10}
 PERF_BROKERS=${PERF_BROKERS:-warren rabbitmq}
 MEMORY_COUNT=${MEMORY_COUNT:-1000000}
-PERF_BUDGET=${PERF_BUDGET:-840}
+PERF_BUDGET=${PERF_BUDGET:-1000}
 deadline=$((SECONDS + PERF_BUDGET))
 source "$here/lib.sh"
 bench_start
 mkdir -p "$WORK/runs"
+# RabbitMQ reads its AMQPS listener from this file, rewritten before each
+# start (lib.sh passes the environment on at the first).
+RABBIT_CONF="$WORK/tls/rabbitmq.conf"
+RABBIT_EXTRA_VARS=(RABBITMQ_CONFIG_FILE="$RABBIT_CONF")
 
 for b in $PERF_BROKERS; do
   case $b in
@@ -45,14 +56,15 @@ for b in $PERF_BROKERS; do
   esac
 done
 for s in $PERF_SCENARIOS; do
-  case $s in [1-8]) ;; *) echo "PERF_SCENARIOS: no scenario $s (1-8)" >&2; exit 1 ;; esac
+  case $s in [1-9]|10) ;; *) echo "PERF_SCENARIOS: no scenario $s (1-10)" >&2; exit 1 ;; esac
 done
+bench_pki "$WORK/tls" || { echo "openssl could not make the bench's certificates" >&2; exit 1; }
 
-# scenario N: sets ARGS (warren-perf's arguments but -h, --id, --json) and
-# LIMIT (seconds before the run is killed).
+# scenario N: sets ARGS (warren-perf's arguments but -h, --id, --json),
+# LIMIT (seconds before the run is killed) and TLS (1: over AMQPS).
 scenario() {
   local z=(-z "$SECONDS_EACH")
-  LIMIT=$((SECONDS_EACH + 60))
+  LIMIT=$((SECONDS_EACH + 60)); TLS=0
   case $1 in
     1) ARGS=(-u perf-1 -x 1 -y 1 -s 16 -a "${z[@]}") ;;
     2) ARGS=(-u perf-2 -x 1 -y 1 -s 1024 -c 100 -q 100 "${z[@]}") ;;
@@ -66,6 +78,8 @@ scenario() {
     7) ARGS=(-u perf-7 -x 1 -y 0 -s 1024 -c 500 -C "$MEMORY_COUNT" --auto-delete false)
        LIMIT=${MEMORY_LIMIT:-300} ;;
     8) ARGS=(-u perf-8 --churn -x 4 -y 0 "${z[@]}") ;;
+    9) ARGS=(-u perf-9 -x 1 -y 1 -s 1024 -c 100 -q 100 "${z[@]}"); TLS=1 ;;
+    10) ARGS=(-u perf-10 --churn -x 4 -y 0 "${z[@]}"); TLS=1 ;;
   esac
 }
 
@@ -77,8 +91,19 @@ hwm_kib() { awk '$1 == "VmHWM:" {print $2}' "/proc/$1/status"; }
 # steal): less the broker's and warren-perf's, what other work took meanwhile.
 busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 
-# broker_up B: a fresh broker with an empty store; sets PORT, BROKER_PID.
+# broker_up B TLS: a fresh broker with an empty store, with TLS=1 also
+# serving AMQPS on TLS_PORT; sets PORT, BROKER_PID.
 broker_up() {
+  WARREN_EXTRA_ARGS=()
+  echo "# AMQPS only for the TLS scenarios" >"$RABBIT_CONF"
+  if [ "$2" = 1 ]; then
+    TLS_PORT=$(free_port)
+    WARREN_EXTRA_ARGS=(--amqps-listen "127.0.0.1:$TLS_PORT" --tls-cert "$TLS_CERT" --tls-key "$TLS_KEY")
+    printf '%s\n' "listeners.ssl.default = 127.0.0.1:$TLS_PORT" "ssl_options.cacertfile = $TLS_CA" \
+      "ssl_options.certfile = $TLS_CERT" "ssl_options.keyfile = $TLS_KEY" \
+      "ssl_options.verify = verify_none" "ssl_options.fail_if_no_peer_cert = false" >"$RABBIT_CONF"
+  fi
+  chmod 644 "$RABBIT_CONF"
   case $1 in
     warren)
       rm -rf "$WORK/warren"
@@ -92,6 +117,7 @@ broker_up() {
       start_rabbit || return 1
       PORT=$RABBIT_PORT; BROKER_PID=$BEAM_PID ;;
   esac
+  if [ "$2" = 1 ]; then wait_port "$TLS_PORT" || { echo "no AMQPS listener on $TLS_PORT" >&2; return 1; }; fi
 }
 broker_down() { case $1 in warren) stop_warren ;; rabbitmq) stop_rabbit ;; esac; }
 
@@ -110,7 +136,7 @@ run() {
     echo "status skipped: ${left}s of PERF_BUDGET left, the run may need $((LIMIT + 30))s" >>"$meta"
     return 1
   fi
-  if ! broker_up "$b" >>"$log" 2>&1; then
+  if ! broker_up "$b" "$TLS" >>"$log" 2>&1; then
     echo "status the broker did not start" >>"$meta"
     broker_down "$b" >/dev/null 2>&1 || true
     return 1
@@ -119,8 +145,10 @@ run() {
   if [ "$n" = 7 ]; then sleep "${MEMORY_SETTLE:-3}"; fi
   load=$(cut -d' ' -f1 /proc/loadavg)
   t0=$(cpu_ticks "$BROKER_PID"); r0=$(rss_kib "$BROKER_PID"); m0=$(busy_ticks)
+  local uri=(-h "amqp://guest:guest@127.0.0.1:$PORT/%2F")
+  if [ "$TLS" = 1 ]; then uri=(-h "amqps://guest:guest@127.0.0.1:$TLS_PORT/%2F" --tls-ca "$TLS_CA"); fi
   timeout --kill-after=10 "$LIMIT" /usr/bin/time -f '%U %S %e %M' -o "$tfile" \
-    "$WARREN_PERF_BIN" -h "amqp://guest:guest@127.0.0.1:$PORT/%2F" "${ARGS[@]}" \
+    "$WARREN_PERF_BIN" "${uri[@]}" "${ARGS[@]}" \
     --id "$tag" --json "$WORK/runs/$tag.json" >>"$log" 2>&1 || rc=$?
   m1=$(busy_ticks)
   if alive "$BROKER_PID"; then

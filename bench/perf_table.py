@@ -43,7 +43,14 @@ SCENARIOS = {
          ("msg/s published", "publish_rate", HIGHER)]),
     8: ("connection churn, 4 producers, 1 confirmed msg each", "connections",
         [("conn/s", "connection_rate", HIGHER)]),
+    9: ("TLS: 2 over AMQPS (1 / 1, 1 KiB, confirms, prefetch 100)", "consumed",
+        [("msg/s consumed", "consume_rate", HIGHER)]),
+    10: ("TLS: 8 over AMQPS, a full TLS handshake per connection", "connections",
+         [("handshakes/s (TLS + AMQP + close)", "connection_rate", HIGHER)]),
 }
+# (TLS scenario, its plain TCP twin): the TLS ratio over the TCP ratio, the
+# share of its lead over RabbitMQ Warren keeps under TLS (goal: 0.8 or more).
+TLS_TWINS = ((9, 2, 0.8), (10, 8, None))
 
 
 def read_meta(path):
@@ -140,6 +147,29 @@ def fmt_cpu(rec):
     return "-" if v is None else "%.2f" % v
 
 
+def pct(after, before):
+    """The TLS figure as a share of the TCP one."""
+    return "%.0f%%" % (after / before * 100) if before else "-"
+
+
+def tls_summary(scenarios):
+    """For each TLS scenario run beside its TCP twin on both brokers: both
+    brokers' figures and the ratio of the Warren/RabbitMQ ratios."""
+    rows = {sc["id"]: sc["rows"][0] for sc in scenarios}
+    out = []
+    for tls, tcp, goal in TLS_TWINS:
+        if tls not in rows or tcp not in rows:
+            continue
+        a, b = rows[tls], rows[tcp]
+        if a.get("ratio") is None or not b.get("ratio"):
+            continue
+        out.append({"tls_scenario": tls, "tcp_scenario": tcp, "goal": goal,
+                    "tls": {k: a.get(k) for k in ("warren", "rabbitmq", "ratio")},
+                    "tcp": {k: b.get(k) for k in ("warren", "rabbitmq", "ratio")},
+                    "ratio_of_ratios": round(a["ratio"] / b["ratio"], 3)})
+    return out
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--runs", required=True)
@@ -193,6 +223,7 @@ def main():
                           fmt_cpu(recs["rabbitmq"]) if i == 0 and "rabbitmq" in brokers else ""])
         doc["scenarios"].append({"id": sid, "title": title, "rows": out_rows, "results": recs})
     doc["failed"] = failed
+    doc["tls"] = tls_summary(doc["scenarios"])
 
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:
@@ -232,6 +263,17 @@ def main():
         print("CPU taken by other processes during a run: at most %.0f%% of one core "
               "(scenario %d, %s)%s" % (worst[0] * 100, worst[1], BROKERS[worst[2]],
                                        ": the figures are disturbed" if worst[0] > 0.25 else ""))
+    for t in doc["tls"]:
+        tcp, tls = t["tcp"], t["tls"]
+        print("TLS %d vs TCP %d: Warren %s -> %s (%s), RabbitMQ %s -> %s (%s); ratio %.2f -> %.2f: "
+              "ratio of ratios %.2f%s" % (
+                  t["tls_scenario"], t["tcp_scenario"], fmt(tcp["warren"], ""),
+                  fmt(tls["warren"], ""), pct(tls["warren"], tcp["warren"]),
+                  fmt(tcp["rabbitmq"], ""), fmt(tls["rabbitmq"], ""),
+                  pct(tls["rabbitmq"], tcp["rabbitmq"]), tcp["ratio"], tls["ratio"],
+                  t["ratio_of_ratios"],
+                  "" if t["goal"] is None else " (goal >= %.1f: %s)" % (
+                      t["goal"], "met" if t["ratio_of_ratios"] >= t["goal"] else "NOT met")))
     for f in failed:
         print("FAIL: " + f)
     print("saved " + a.out)

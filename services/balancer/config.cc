@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include "common/text.h"
+#include "common/tls.h"
 
 namespace warren::balancer {
 
@@ -126,6 +127,43 @@ void Set(T& field, std::optional<T> v) {
   if (v) field = *v;
 }
 
+// check_tls_*: only beside check = "amqps"; the files are read and parsed
+// now, so a missing or damaged one stops the start (or a reload) here.
+void ReadCheckTls(TableReader& r, ServerConfig& s) {
+  const char* const kKeys[] = {"check_tls_cert_file", "check_tls_key_file", "check_tls_ca_file",
+                               "check_tls_verify", "check_tls_server_name"};
+  CheckTls& t = s.check_tls;
+  Set(t.files.cert_file, r.Str(kKeys[0]));
+  Set(t.files.key_file, r.Str(kKeys[1]));
+  Set(t.files.ca_file, r.Str(kKeys[2]));
+  if (auto v = r.Str(kKeys[3])) t.files.verify = tls::ParseVerify(*v, r.origin() + ": " + r.path() + kKeys[3]);
+  Set(t.server_name, r.Str(kKeys[4]));
+  if (s.check != CheckKind::kAmqps) {
+    for (const char* key : kKeys)
+      if (r.Get(key)) r.Fail(key, "is only for check = \"amqps\"");
+    return;
+  }
+  if (t.files.cert_file.empty() != t.files.key_file.empty())
+    r.Fail(t.files.cert_file.empty() ? kKeys[1] : kKeys[0],
+           t.files.cert_file.empty() ? "needs check_tls_cert_file (the certificate it is the key of)"
+                                     : "needs check_tls_key_file (the certificate's private key)");
+  for (unsigned char ch : t.server_name)
+    if (ch <= ' ' || ch >= 0x7F) r.Fail(kKeys[4], "must be a host name or an IP address");
+  if (t.server_name.empty()) t.server_name = s.address.host;
+  // Each file alone first, so the error names its key; then together (the
+  // key must match the certificate).
+  std::string tls::Settings::*const kFiles[] = {&tls::Settings::cert_file, &tls::Settings::key_file,
+                                                &tls::Settings::ca_file};
+  for (int i = 0; i < 3; ++i) {
+    tls::Settings one;
+    one.*kFiles[i] = t.files.*kFiles[i];
+    Result<tls::Pem> pem = tls::LoadPem(one);
+    if (!pem.ok()) r.Fail(kKeys[i], LogSafe(pem.error().text, 300));
+  }
+  if (Result<tls::Pem> pem = tls::LoadPem(t.files); !pem.ok())
+    r.Fail(kKeys[1], LogSafe(pem.error().text, 300));
+}
+
 ServerConfig ReadServer(TableReader& r) {
   ServerConfig s;
   s.name = r.NeedName("every server needs a name");
@@ -137,8 +175,10 @@ ServerConfig ReadServer(TableReader& r) {
     if (flag && !*flag) s.check = CheckKind::kNone;
     else if (text && *text == "tcp") s.check = CheckKind::kTcp;
     else if (text && *text == "amqp") s.check = CheckKind::kAmqp;
-    else r.Fail("check", "must be \"tcp\", \"amqp\" or false");
+    else if (text && *text == "amqps") s.check = CheckKind::kAmqps;
+    else r.Fail("check", "must be \"tcp\", \"amqp\", \"amqps\" or false");
   }
+  ReadCheckTls(r, s);
   Set(s.inter, r.Duration("inter"));
   if (s.inter.count() < 10) r.Fail("inter", "must be at least 10ms");
   Set(s.rise, r.Int("rise", 1, 1000));
@@ -295,7 +335,7 @@ const char* BalanceName(Balance b) {
 }
 
 const char* CheckName(CheckKind c) {
-  static const char* const kNames[] = {"none", "tcp", "amqp"};
+  static const char* const kNames[] = {"none", "tcp", "amqp", "amqps"};
   return kNames[static_cast<int>(c)];
 }
 

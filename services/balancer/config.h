@@ -12,18 +12,37 @@
 #include <vector>
 
 #include "common/config.h"  // ConfigError, HostPort
+#include "common/tls.h"
 
 namespace warren::balancer {
 
 using Millis = std::chrono::milliseconds;
 
 enum class Balance { kRoundRobin, kLeastConn, kSource };
-enum class CheckKind { kNone, kTcp, kAmqp };  // check = false | "tcp" | "amqp"
+// check = false | "tcp" | "amqp" | "amqps"
+enum class CheckKind { kNone, kTcp, kAmqp, kAmqps };
+
+// How an "amqps" check speaks TLS (haproxy's check-ssl with verify, ca-file,
+// crt and check-sni/verifyhost): keys check_tls_* of a [[listen.server]].
+struct CheckTls {
+  // cert_file/key_file: presented to a node that asks for a client
+  // certificate; ca_file: the CAs that sign the nodes' certificates (the
+  // system's when empty); verify: peer (default) or none.
+  tls::Settings files = [] {
+    tls::Settings s;
+    s.verify = tls::Verify::kPeer;
+    return s;
+  }();
+  // Sent as SNI and, with verify = peer, the name the node's certificate
+  // must carry (a DNS name or an IP address); empty: the address's host.
+  std::string server_name;
+};
 
 struct ServerConfig {
   std::string name;
   HostPort address;
   CheckKind check = CheckKind::kTcp;
+  CheckTls check_tls = {};  // check = "amqps" only
   Millis inter{2000};  // haproxy's defaults: inter 2s, rise 2, fall 3
   int rise = 2;
   int fall = 3;

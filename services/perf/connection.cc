@@ -78,10 +78,79 @@ void Connection::FinishConnect() {
     return Fail("cannot connect to " + endpoint_.uri.host + ":" + std::to_string(endpoint_.uri.port) +
                 ": " + strerror(err));
   }
+  if (!endpoint_.tls) return StartAmqp();
+  Result<tls::ClientSession> session = tls::ClientSession::Make(endpoint_.tls, fd_, endpoint_.uri.host);
+  if (!session.ok()) return Fail(session.error().text);
+  tls_.emplace(std::move(session.value()));
+  state_ = State::kTlsHandshake;
+  ContinueHandshake();
+}
+
+void Connection::ContinueHandshake() {
+  switch (tls::Io io = tls_->Handshake()) {
+    case tls::Io::kDone:
+      return StartAmqp();
+    case tls::Io::kWantRead:
+    case tls::Io::kWantWrite:
+      return loop_.Rewatch(fd_, this, io == tls::Io::kWantRead ? EPOLLIN : EPOLLOUT);
+    default:
+      return Fail("TLS to " + endpoint_.uri.host + ":" + std::to_string(endpoint_.uri.port) + ": " +
+                  tls_->error());
+  }
+}
+
+void Connection::StartAmqp() {
   state_ = State::kAwaitStart;
   loop_.Rewatch(fd_, this, EPOLLIN);
   out_.append(amqp::kProtocolHeader);
   Flush();
+}
+
+tls::Io Connection::Send(const char* data, size_t len, size_t& n, std::string& why) {
+  if (tls_) {
+    tls::Io io = tls_->Write(data, len, n);
+    if (io == tls::Io::kClosed || io == tls::Io::kError) why = tls_->error();
+    return io;
+  }
+  for (;;) {
+    ssize_t sent = ::send(fd_, data, len, MSG_NOSIGNAL);
+    if (sent > 0) {
+      n = static_cast<size_t>(sent);
+      return tls::Io::kDone;
+    }
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && errno == EAGAIN) return tls::Io::kWantWrite;
+    why = strerror(errno);
+    return tls::Io::kError;
+  }
+}
+
+tls::Io Connection::Receive(char* data, size_t len, size_t& n, std::string& why) {
+  n = 0;
+  if (tls_) {
+    // Record after record until the buffer is full or the socket is dry,
+    // as one recv() would take everything the kernel holds.
+    for (;;) {
+      size_t got = 0;
+      tls::Io io = tls_->Read(data + n, len - n, got);
+      if (io == tls::Io::kDone) {
+        n += got;
+        if (n == len) return io;
+        continue;
+      }
+      if (n > 0) return tls::Io::kDone;  // an end or error shows on the next read
+      if (io == tls::Io::kClosed || io == tls::Io::kError) why = tls_->error();
+      return io;
+    }
+  }
+  ssize_t got = ::recv(fd_, data, len, 0);
+  if (got > 0) {
+    n = static_cast<size_t>(got);
+    return tls::Io::kDone;
+  }
+  if (got < 0 && (errno == EAGAIN || errno == EINTR)) return tls::Io::kWantRead;
+  why = got == 0 ? "the server closed the connection" : strerror(errno);
+  return got == 0 ? tls::Io::kClosed : tls::Io::kError;
 }
 
 void Connection::Close() {
@@ -102,6 +171,8 @@ void Connection::Close() {
 void Connection::Drop() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  if (tls_) tls_->Shutdown();  // close_notify, when it fits without waiting
+  tls_.reset();
   if (fd_ >= 0) {
     loop_.Unwatch(fd_);
     ::close(fd_);
@@ -118,18 +189,14 @@ void Connection::Fail(const std::string& what) {
 }
 
 void Connection::Flush() {
-  if (fd_ < 0 || state_ == State::kConnecting) return;
+  if (fd_ < 0 || state_ == State::kConnecting || state_ == State::kTlsHandshake) return;
   while (out_offset_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + out_offset_, out_.size() - out_offset_, MSG_NOSIGNAL);
-    if (n > 0) {
-      out_offset_ += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && errno == EAGAIN) {
-      break;
-    } else {
-      return Fail("write to " + name_ + ": " + strerror(errno));
-    }
+    size_t n = 0;
+    std::string why;
+    tls::Io io = Send(out_.data() + out_offset_, out_.size() - out_offset_, n, why);
+    if (io == tls::Io::kDone) out_offset_ += n;
+    else if (io == tls::Io::kWantRead || io == tls::Io::kWantWrite) break;
+    else return Fail("write to " + name_ + ": " + why);
   }
   if (out_offset_ == out_.size()) {
     out_.clear();
@@ -142,6 +209,7 @@ void Connection::Flush() {
     want_write_ = true;
     loop_.Rewatch(fd_, this, EPOLLIN | EPOLLOUT);
   }
+  if (read_wants_write_ && !want_write_) loop_.Rewatch(fd_, this, EPOLLIN | EPOLLOUT);
 }
 
 void Connection::OnIo(uint32_t events) {
@@ -149,6 +217,7 @@ void Connection::OnIo(uint32_t events) {
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) FinishConnect();
     return;
   }
+  if (state_ == State::kTlsHandshake) return ContinueHandshake();
   if (events & EPOLLOUT) {
     Flush();
     if (state_ == State::kClosed) return;
@@ -156,24 +225,45 @@ void Connection::OnIo(uint32_t events) {
       for (auto& ch : channels_) ch.role->OnWritable();
     }
   }
+  if (read_wants_write_ && (events & EPOLLOUT)) {
+    read_wants_write_ = false;
+    if (!want_write_) loop_.Rewatch(fd_, this, EPOLLIN);
+    events |= EPOLLIN;
+  }
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ReadSome();
 }
 
+// Over TLS a read that filled the buffer may leave records read ahead inside
+// OpenSSL, where epoll cannot see them: read again once the frames are
+// dispatched. (One that did not fill it stopped on a dry socket: what
+// OpenSSL holds then is part of a record whose rest epoll will announce.)
 void Connection::ReadSome() {
+  while (ReadOnce() && state_ != State::kClosed) {
+  }
+}
+
+bool Connection::ReadOnce() {
   if (in_tail_ == in_.size()) {  // a partial frame at the end: move it to the front
     std::memmove(in_.data(), in_.data() + in_head_, in_tail_ - in_head_);
     in_tail_ -= in_head_;
     in_head_ = 0;
   }
-  ssize_t n = ::recv(fd_, in_.data() + in_tail_, in_.size() - in_tail_, 0);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n <= 0) {
-    std::string why = n == 0 ? "the server closed the connection" : std::string(strerror(errno));
+  size_t n = 0, space = in_.size() - in_tail_;
+  std::string why;
+  tls::Io io = Receive(in_.data() + in_tail_, space, n, why);
+  if (io == tls::Io::kWantRead) return false;
+  if (io == tls::Io::kWantWrite) {
+    read_wants_write_ = true;
+    loop_.Rewatch(fd_, this, EPOLLIN | EPOLLOUT);
+    return false;
+  }
+  if (io != tls::Io::kDone) {
     if (state_ == State::kAwaitStart || state_ == State::kAwaitTune || state_ == State::kAwaitOpenOk)
       why += " during the handshake (refused login or vhost?)";
-    return Fail(name_ + ": " + why);
+    Fail(name_ + ": " + why);
+    return false;
   }
-  in_tail_ += static_cast<size_t>(n);
+  in_tail_ += n;
   read_ns_ = MonotonicNanos();
   while (in_head_ < in_tail_) {
     amqp::FrameView frame;
@@ -182,14 +272,18 @@ void Connection::ReadSome() {
     std::string_view avail(in_.data() + in_head_, in_tail_ - in_head_);
     auto rc = amqp::DecodeFrame(avail, frame_max_, frame, used, error);
     if (rc == amqp::FrameDecode::kNeedMore) break;
-    if (rc == amqp::FrameDecode::kError) return Fail(name_ + ": bad frame from the server: " + error.text);
+    if (rc == amqp::FrameDecode::kError) {
+      Fail(name_ + ": bad frame from the server: " + error.text);
+      return false;
+    }
     in_head_ += used;
-    if (!Dispatch(frame.type, frame.channel, frame.payload)) return;
+    if (!Dispatch(frame.type, frame.channel, frame.payload)) return false;
   }
   if (in_head_ == in_tail_) in_head_ = in_tail_ = 0;
-  if (state_ != State::kOpen) return Flush();
-  for (auto& ch : channels_) ch.role->OnReadDrained();
+  if (state_ == State::kOpen)
+    for (auto& ch : channels_) ch.role->OnReadDrained();
   Flush();
+  return tls_ && n == space;
 }
 
 // False when the connection went away and the caller must stop touching it.

@@ -1,8 +1,8 @@
 // One AMQP connection of warren-perf and the channels on it.
 //
-//   Connect ──> protocol header ──> start/start-ok ──> tune/tune-ok, open
-//      │                                                      │
-//      └─ refused: RunControl::Fail                   open-ok: channel.open × N
+//   Connect ─(amqps: TLS handshake)─> protocol header ──> start/start-ok ──> tune/tune-ok, open
+//      │                                                                    │
+//      └─ refused, TLS failed: RunControl::Fail                     open-ok: channel.open × N
 //                                                             │
 //   Closed <── close-ok <── Closing (we sent close) <──────── Open (roles run)
 //
@@ -10,6 +10,7 @@
 // (ChannelRole) append frames to out() and call Flush(); reads are parsed in
 // place from one buffer, and the frames one read brings are dispatched before
 // any output is written, so acks and confirms leave in one write.
+// Over amqps the same bytes go through a tls::ClientSession on the socket.
 // The per-message methods (basic.deliver/ack/nack, content frames) are parsed
 // straight from the bytes; everything else goes through amqp::DecodeMethod.
 #pragma once
@@ -20,11 +21,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "amqp/methods.h"
+#include "common/tls_client.h"
 #include "perf/loop.h"
 #include "perf/options.h"
 
@@ -38,6 +41,7 @@ struct Endpoint {
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
   AmqpUri uri;
+  tls::Context tls;  // amqps: shared by every connection (null: plain AMQP)
 };
 
 // What runs on one channel: a producer, a consumer, the declarations.
@@ -93,7 +97,7 @@ class Connection : public IoHandler {
   static constexpr size_t kHighWater = 1 << 20;
 
  private:
-  enum class State { kConnecting, kAwaitStart, kAwaitTune, kAwaitOpenOk, kOpen, kClosing, kClosed };
+  enum class State { kConnecting, kTlsHandshake, kAwaitStart, kAwaitTune, kAwaitOpenOk, kOpen, kClosing, kClosed };
   enum class Content : uint8_t { kNone, kDeliver, kReturn };
   struct Channel {
     std::unique_ptr<ChannelRole> role;
@@ -105,7 +109,14 @@ class Connection : public IoHandler {
   };
 
   void FinishConnect();
+  void ContinueHandshake();
+  void StartAmqp();
+  // The socket's bytes, through TLS when it is on: kDone with n > 0,
+  // kWantRead/kWantWrite when it would block, kClosed/kError with `why`.
+  tls::Io Send(const char* data, size_t len, size_t& n, std::string& why);
+  tls::Io Receive(char* data, size_t len, size_t& n, std::string& why);
   void ReadSome();
+  bool ReadOnce();  // true: read again (TLS may hold more than epoll shows)
   bool Dispatch(uint8_t type, uint16_t channel, std::string_view payload);
   bool OnFastMethod(Channel& ch, std::string_view payload);
   void OnMethodFrame(uint16_t channel, std::string_view payload);
@@ -126,6 +137,8 @@ class Connection : public IoHandler {
   const Endpoint& endpoint_;
   std::string name_;
   int fd_ = -1;
+  std::optional<tls::ClientSession> tls_;
+  bool read_wants_write_ = false;  // TLS: a read must wait for writability
   State state_ = State::kConnecting;
   bool blocked_ = false;
   bool want_write_ = false;

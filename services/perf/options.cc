@@ -60,18 +60,22 @@ void Validate(const Options& o) {
   if (o.topic_bindings > 0 && o.exchange.empty())
     throw std::runtime_error("--topic-bindings needs an exchange (-e)");
   if (o.rate < 0 || o.seconds < 0) throw std::runtime_error("--rate and --time cannot be negative");
+  bool tls_flags = !o.tls_ca_file.empty() || !o.tls_cert_file.empty() || !o.tls_key_file.empty() ||
+                   o.tls_no_verify;
+  if (tls_flags && !o.uri.tls) throw std::runtime_error("--tls-* options need an amqps:// URI");
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+    throw std::runtime_error("--tls-cert and --tls-key go together");
 }
 
 }  // namespace
 
 AmqpUri ParseAmqpUri(const std::string& text) {
-  constexpr std::string_view kScheme = "amqp://";
-  if (text.rfind(kScheme, 0) != 0) {
-    if (text.rfind("amqps://", 0) == 0) throw std::runtime_error("amqps:// is not supported: " + text);
-    throw std::runtime_error("URI must start with amqp://, got \"" + text + "\"");
-  }
   AmqpUri uri;
-  std::string_view rest = std::string_view(text).substr(kScheme.size());
+  uri.tls = text.rfind("amqps://", 0) == 0;
+  if (!uri.tls && text.rfind("amqp://", 0) != 0)
+    throw std::runtime_error("URI must start with amqp:// or amqps://, got \"" + text + "\"");
+  if (uri.tls) uri.port = 5671;
+  std::string_view rest = std::string_view(text).substr(uri.tls ? 8 : 7);
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   if (slash != std::string_view::npos) {
@@ -110,7 +114,11 @@ bool ParseOptions(int argc, char** argv, Options& o) {
   int from = 1, to = 1;
   std::vector<std::string> flags;
   std::string auto_delete = "true";
-  app.add_option("-h,--uri", o.uri_text, "amqp://user:password@host:port/vhost")->capture_default_str();
+  app.add_option("-h,--uri", o.uri_text, "amqp[s]://user:password@host:port/vhost")->capture_default_str();
+  app.add_option("--tls-ca", o.tls_ca_file, "amqps: PEM CAs that sign the broker's certificate (default: the system's)");
+  app.add_option("--tls-cert", o.tls_cert_file, "amqps: PEM client certificate (with --tls-key)");
+  app.add_option("--tls-key", o.tls_key_file, "amqps: PEM key of --tls-cert");
+  app.add_flag("--tls-no-verify", o.tls_no_verify, "amqps: accept any server certificate");
   app.add_option("-x,--producers", o.producers, "producer count")->capture_default_str();
   app.add_option("-y,--consumers", o.consumers, "consumer count")->capture_default_str();
   app.add_option("-s,--size", o.body_size, "message body bytes (at least 12)")->capture_default_str();

@@ -9,8 +9,10 @@
 
 namespace warren::perf {
 
-// amqp://user:password@host:port/vhost, with %XX decoding (so %2F is "/").
+// amqp://user:password@host:port/vhost, with %XX decoding (so %2F is "/");
+// amqps:// is the same over TLS, port 5671 by default.
 struct AmqpUri {
+  bool tls = false;
   std::string user = "guest";
   std::string password = "guest";
   std::string host = "127.0.0.1";
@@ -46,6 +48,13 @@ struct Options {
   int channels_per_connection = 1;
   int topic_bindings = 0;
   bool churn = false;
+  // amqps: the CA file that signs the broker's certificate (the system's
+  // CAs when empty), an optional client certificate and key, and whether
+  // the certificate (and that it names the URI's host) is checked at all.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool tls_no_verify = false;
   std::string json_path;
   int threads = 1;
   std::string id;

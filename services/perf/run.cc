@@ -272,12 +272,28 @@ int Runner::Run() {
   return w == Wait::kSignal ? 0 : 2;
 }
 
+// amqps: one client context for every connection, files read once.
+bool MakeTlsContext(const Options& options, Endpoint& out, std::string& error) {
+  if (!options.uri.tls) return true;
+  tls::Settings settings;
+  settings.ca_file = options.tls_ca_file;
+  settings.cert_file = options.tls_cert_file;
+  settings.key_file = options.tls_key_file;
+  Result<tls::Context> ctx = tls::ClientContext(settings, !options.tls_no_verify);
+  if (!ctx.ok()) {
+    error = ctx.error().text;
+    return false;
+  }
+  out.tls = ctx.value();
+  return true;
+}
+
 }  // namespace
 
 int RunPerf(const Options& options) {
   Endpoint endpoint;
   std::string error;
-  if (!Resolve(options.uri, endpoint, error)) {
+  if (!Resolve(options.uri, endpoint, error) || !MakeTlsContext(options, endpoint, error)) {
     std::fprintf(stderr, "warren-perf: %s\n", error.c_str());
     return 2;
   }

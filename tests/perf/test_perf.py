@@ -36,8 +36,8 @@ def perf(*args, uri=URI):
     return proc.returncode, proc.stdout, proc.stderr, summary
 
 
-def counted(*args, published, consumed, confirms=True):
-    code, out, err, s = perf(*args)
+def counted(*args, published, consumed, confirms=True, uri=URI):
+    code, out, err, s = perf(*args, uri=uri)
     check(code == 0, "exit status %d\nstdout:\n%s\nstderr:\n%s" % (code, out, err))
     check(s is not None, "no JSON summary")
     print(json.dumps(s))

@@ -3,6 +3,8 @@
 #include <grpcpp/security/auth_context.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
 #include "common/config.h"
 
@@ -33,17 +35,23 @@ std::shared_ptr<grpc::ChannelCredentials> GrpcChannelCredentials(const Settings&
 
 std::shared_ptr<grpc::ServerCredentials> GrpcServerCredentials(const Settings& settings) {
   if (!settings.serving()) return grpc::InsecureServerCredentials();
-  Pem pem = Load(settings);
-  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  options.pem_key_cert_pairs.push_back({pem.key, pem.cert_chain});
-  if (!pem.ca.empty()) {
-    options.pem_root_certs = pem.ca;
-    options.client_certificate_request =
-        settings.fail_if_no_peer_cert
-            ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-            : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  // Read and checked here first, so a bad file stops the start naming it;
+  // from then on gRPC reads the files again every kGrpcRefreshSeconds and
+  // takes new certificates for new connections, keeping the old ones when
+  // the new files do not make a pair (docs/tls.md).
+  Load(settings);
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      settings.key_file, settings.cert_file, settings.ca_file, kGrpcRefreshSeconds);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (!settings.ca_file.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(settings.fail_if_no_peer_cert
+                                      ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                      : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   }
-  return grpc::SslServerCredentials(options);
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 bool PeerCertified(const grpc::AuthContext& auth) {

@@ -20,10 +20,15 @@ namespace warren::tls {
 // otherwise. Throws ConfigError naming a file that cannot be used.
 std::shared_ptr<grpc::ChannelCredentials> GrpcChannelCredentials(const Settings& settings);
 
+// How often a node's gRPC port looks at its certificate files again.
+inline constexpr unsigned kGrpcRefreshSeconds = 5;
+
 // TLS when the settings have a certificate, plaintext otherwise. With a CA
 // file a client's certificate is asked for and, when presented, must be
 // signed by it; with fail_if_no_peer_cert (and verify = peer) one is
-// required. Throws ConfigError naming a file that cannot be used.
+// required. The files are watched: changed ones serve new connections
+// within kGrpcRefreshSeconds. Throws ConfigError naming a file that cannot
+// be used at start.
 std::shared_ptr<grpc::ServerCredentials> GrpcServerCredentials(const Settings& settings);
 
 // True when the call's client presented a certificate the server verified.

@@ -80,6 +80,12 @@ Session::Session(asio::ip::tcp::socket socket, core::Broker& broker, tls::Contex
   if (tls_->ssl) {
     SSL_set_fd(tls_->ssl, socket_.native_handle());
     SSL_set_accept_state(tls_->ssl);
+    // Whole records, several at a time, per read(2): without read-ahead
+    // OpenSSL reads a record's 5-byte header, then the record, two system
+    // calls a record. The buffer goes back while the connection is idle
+    // (SSL_MODE_RELEASE_BUFFERS, common/tls.cc).
+    SSL_set_read_ahead(tls_->ssl, 1);
+    SSL_set_default_read_buffer_len(tls_->ssl, kBusyReadBuffer);
   }
 }
 

@@ -10,7 +10,7 @@
 namespace warren {
 
 // The file's bytes; an Error whose text says "cannot be read: <reason>" or
-// "is larger than N bytes" (callers prefix what the file is).
+// "is larger than 64 MiB" / "N bytes" (callers prefix what the file is).
 Result<std::string> ReadFileBounded(const std::string& path, size_t max);
 
 }  // namespace warren

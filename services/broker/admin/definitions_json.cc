@@ -1,7 +1,5 @@
 #include "broker/admin/definitions_json.h"
 
-#include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "amqp/constants.h"
@@ -9,6 +7,7 @@
 #include "broker/core/broker.h"
 #include "broker/core/errors.h"
 #include "broker/core/policy.h"
+#include "common/file.h"
 #include "common/password.h"
 
 namespace warren::admin {
@@ -241,19 +240,11 @@ Result<std::vector<ImportStep>> ReadDefinitionsFile(const std::string& path) {
   auto failed = [&](const std::string& why) {
     return Error{400, "load_definitions " + path + ": " + why};
   };
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return failed("cannot be read");
-  std::string text;
-  char buf[65536];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    text.append(buf, static_cast<size_t>(in.gcount()));
-    if (text.size() > kMaxDefinitionsFileSize)
-      return failed("is larger than " + std::to_string(kMaxDefinitionsFileSize >> 20) + " MiB");
-  }
-  if (in.bad()) return failed("cannot be read");
+  Result<std::string> text = ReadFileBounded(path, kMaxDefinitionsFileSize);
+  if (!text.ok()) return failed(text.error().text);
   json d;
   std::string error;
-  if (!ParseJson(text, "the definitions", d, error)) return failed(error);
+  if (!ParseJson(text.value(), "the definitions", d, error)) return failed(error);
   auto steps = PlanImport(d);
   if (!steps.ok()) return failed(steps.error().text);
   return steps;

@@ -1,5 +1,6 @@
 """AMQPS (docs/tls.md) against a warren-node the tests start, with a CA and
-certificates each run makes (certs.py): pika and openssl s_client over TLS,
+certificates each run makes (certs.py): pika and openssl s_client over TLS
+(a TLS 1.3 key update included),
 EXTERNAL logins by the certificate's CN, every refusal the node must log in
 one line while it keeps serving (plaintext on the TLS port, TLS 1.0, an
 expired or untrusted certificate, no certificate where one is required, a
@@ -104,6 +105,21 @@ class Pkis:
         self.stranger = self.other.issue("admin", client=True)
 
 
+def read_until(stream, marker, seconds=15):
+    """What `stream` (a pipe) gives until `marker` shows or it ends or times out."""
+    got = b""
+    deadline = time.monotonic() + seconds
+    while marker not in got and time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], deadline - time.monotonic())
+        if not ready:
+            break
+        chunk = os.read(stream.fileno(), 4096)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
 class AmqpsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -163,26 +179,21 @@ class AmqpsTest(unittest.TestCase):
             connect(self.broker, client_context(self.pkis.ca),
                     pika.credentials.ExternalCredentials())
 
+    def s_client(self, *extra):
+        return subprocess.Popen(["openssl", "s_client", "-connect",
+                                 "127.0.0.1:%d" % self.broker.amqps_port, "-CAfile", self.pkis.ca,
+                                 "-servername", "localhost", "-verify_return_error",
+                                 "-cert", self.pkis.admin.cert, "-key", self.pkis.admin.key,
+                                 *extra],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+
     def test_openssl_s_client_gets_connection_start(self):
-        p = subprocess.Popen(["openssl", "s_client", "-connect",
-                              "127.0.0.1:%d" % self.broker.amqps_port, "-CAfile", self.pkis.ca,
-                              "-servername", "localhost", "-verify_return_error", "-quiet",
-                              "-cert", self.pkis.admin.cert, "-key", self.pkis.admin.key],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
+        p = self.s_client("-quiet")
         try:
             p.stdin.write(b"AMQP\x00\x00\x09\x01")
             p.stdin.flush()
-            got = b""
-            deadline = time.monotonic() + 15
-            while b"EXTERNAL" not in got and time.monotonic() < deadline:
-                ready, _, _ = select.select([p.stdout], [], [], deadline - time.monotonic())
-                if not ready:
-                    break
-                chunk = os.read(p.stdout.fileno(), 4096)
-                if not chunk:
-                    break
-                got += chunk
+            got = read_until(p.stdout, b"EXTERNAL")
             # connection.start (class 10, method 10) offering EXTERNAL to a
             # client whose certificate was verified.
             self.assertEqual(got[:1], b"\x01", got[:32])
@@ -191,6 +202,28 @@ class AmqpsTest(unittest.TestCase):
         finally:
             p.kill()
             p.communicate()
+
+    def test_a_key_update_the_client_asks_for_is_answered(self):
+        # TLS 1.3 KeyUpdate with update_requested ("K" to s_client): the node
+        # must send its own KeyUpdate before anything it encrypts with its new
+        # keys, or the client cannot read the connection.close that the
+        # bytes after it earn.
+        p = self.s_client("-tls1_3")
+        try:
+            p.stdin.write(b"AMQP\x00\x00\x09\x01")
+            p.stdin.flush()
+            self.assertIn(b"EXTERNAL", read_until(p.stdout, b"EXTERNAL"))
+            p.stdin.write(b"K\n")
+            p.stdin.flush()
+            self.assertIn(b"KEYUPDATE", read_until(p.stderr, b"KEYUPDATE"))
+            p.stdin.write(b"AMQP\x00\x00\x09\x01")  # not a frame: connection.close
+            p.stdin.flush()
+            got = read_until(p.stdout, b"\x00\x0a\x00\x32")
+            self.assertIn(b"\x00\x0a\x00\x32", got, "connection.close, decrypted")
+        finally:
+            p.kill()
+            p.communicate()
+        self.still_serving()
 
     def test_plaintext_client_on_the_tls_port_is_refused(self):
         with socket.create_connection(("127.0.0.1", self.broker.amqps_port), timeout=10) as s:

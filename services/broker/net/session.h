@@ -78,11 +78,15 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
   void ReadSome();
   void TlsRead();
   void WriteAll();
-  void TlsWrite();
-  // Waits until the socket can be read (or written) and then calls `then`,
-  // or `failed` with the error.
+  // TLS: reads ciphertext for OpenSSL, then calls `then`, or `failed` with
+  // the error.
   template <class Then, class Failed>
-  void AwaitSocket(bool write, Then then, Failed failed);
+  void ReadCipher(Then then, Failed failed);
+  // TLS: writes what OpenSSL encrypted, one write at a time; the one that
+  // carries writing_ completes in OnWrite.
+  void FlushCipher();
+  // TLS: one try, without waiting, for a last alert or close_notify.
+  void SendCipherNow();
 
   void DoRead();
   void OnRead(const std::error_code& ec, size_t n);

@@ -5,6 +5,8 @@
 
 #include <re2/re2.h>
 
+#include "mgmt/body.h"
+
 namespace warren::mgmt {
 namespace {
 
@@ -97,15 +99,56 @@ json Columns(const json& item, const std::string& columns) {
   return out;
 }
 
+// What disable_stats leaves out of an object: message_stats and rates,
+// also those of its totals (queue_totals.messages_details).
+void DropStats(json& item) {
+  if (!item.is_object()) return;
+  auto is_rate = [](const std::string& key) {
+    return key.size() > 8 && key.compare(key.size() - 8, 8, "_details") == 0;
+  };
+  for (auto it = item.begin(); it != item.end();) {
+    const std::string& key = it.key();
+    if (key == "message_stats" || is_rate(key)) {
+      it = item.erase(it);
+      continue;
+    }
+    if (key.size() > 7 && key.compare(key.size() - 7, 7, "_totals") == 0 && it->is_object())
+      for (auto in = it->begin(); in != it->end();)
+        in = is_rate(in.key()) ? it->erase(in) : std::next(in);
+    ++it;
+  }
+}
+
 }  // namespace
+
+Reply Shape(const Call& call, Reply reply) {
+  const std::string columns = call.Query("columns");
+  const bool no_stats = call.QueryFlag("disable_stats");
+  if (reply.status != 200 || reply.content_type != "application/json" || reply.body.empty() ||
+      (columns.empty() && !no_stats))
+    return reply;
+  json body = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return reply;
+  auto shape = [&](json& item) {
+    if (no_stats) DropStats(item);
+    if (!columns.empty() && item.is_object()) item = Columns(item, columns);
+  };
+  json* items = &body;
+  if (call.HasQuery("page") && body.is_object() && body.contains("items")) items = &body["items"];
+  if (items->is_array()) {
+    for (auto& item : *items) shape(item);
+  } else {
+    shape(*items);
+  }
+  reply.body = Dump(body);
+  return reply;
+}
 
 Reply ListReply(const Call& call, json items) {
   const size_t total = items.size();
   if (!FilterByName(items, call.Query("name"), call.QueryFlag("use_regex")))
     return BadRequest("invalid regular expression in 'name' (RE2 syntax)");
   Sort(items, call.Query("sort"), call.QueryFlag("sort_reverse"));
-  if (std::string columns = call.Query("columns"); !columns.empty())
-    for (auto& item : items) item = Columns(item, columns);
   if (!call.HasQuery("page")) return Json(items);
 
   int64_t page = 0, page_size = 100;

@@ -1,10 +1,13 @@
 // What every list endpoint does with its items, as RabbitMQ's management
 // plugin does: `name` filters by the name field (a case-insensitive
 // substring, or a regular expression with use_regex=true), `sort` (a field,
-// dotted for nested ones) and `sort_reverse` order them, `columns` keeps
-// only the named fields, and `page`/`page_size` (1..500, default 100) answer
-// with the paged object {filtered_count, item_count, items, page,
-// page_count, page_size, total_count} instead of the plain array.
+// dotted for nested ones) and `sort_reverse` order them, and
+// `page`/`page_size` (1..500, default 100) answer with the paged object
+// {filtered_count, item_count, items, page, page_count, page_size,
+// total_count} instead of the plain array. Then, for every route's JSON
+// answer (Shape): `columns` keeps only the named fields (dotted for nested
+// ones) of each item, or of the one object; `disable_stats=true` leaves out
+// message_stats and the rates (*_details).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,6 +18,10 @@
 namespace warren::mgmt {
 
 Reply ListReply(const Call& call, nlohmann::json items);
+
+// A 200 JSON reply with `columns` and `disable_stats` applied (the reply
+// as it is when the query has neither).
+Reply Shape(const Call& call, Reply reply);
 
 // The listing when the path names no object (fewer than name_arg + 1
 // arguments), else the item whose name is args[name_arg], or 404 naming

@@ -30,16 +30,18 @@ Reply BadRequest(const std::string& reason) { return Error(400, "bad_request", r
 Reply NotFound(const std::string& reason) { return Error(404, "not_found", reason); }
 
 Reply Unauthorized(const std::string& reason) {
-  Reply r = Error(401, "not_authorised", reason);
+  Reply r = Error(401, "not_authorized", reason);
   r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"RabbitMQ Management\"");
   return r;
 }
+
+Reply NotAuthorised(const std::string& reason) { return Error(401, "not_authorised", reason); }
 
 Reply FromGrpc(const grpc::Status& s) {
   const std::string& text = s.error_message();
   switch (s.error_code()) {
     case grpc::StatusCode::UNAUTHENTICATED: return Unauthorized(text);
-    case grpc::StatusCode::PERMISSION_DENIED: return Error(403, "not_authorised", text);
+    case grpc::StatusCode::PERMISSION_DENIED: return NotAuthorised(text);
     case grpc::StatusCode::NOT_FOUND: return NotFound(text);
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::FAILED_PRECONDITION:

@@ -3,8 +3,18 @@
 #include <cctype>
 #include <string_view>
 
+#include "mgmt/listing.h"
+
 namespace warren::mgmt {
 namespace {
+
+// HEAD is served by the GET route of the same path.
+bool Takes(const std::string& route_method, const std::string& method) {
+  return route_method == method || (method == "HEAD" && route_method == "GET");
+}
+
+// What RabbitMQ answers when the path or the object it names does not exist.
+Reply ObjectNotFound() { return Error(404, "Object Not Found", "Not Found"); }
 
 int Hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -104,6 +114,18 @@ void Router::Add(const std::string& method, const std::string& pattern, Handler 
   routes_.push_back({method, PathSegments(pattern), std::move(handler)});
 }
 
+void Router::AddPublic(const std::string& method, const std::string& pattern,
+                       Handler handler) {
+  routes_.push_back({method, PathSegments(pattern), std::move(handler), true});
+}
+
+bool Router::Public(const std::string& method, const std::string& target) const {
+  std::vector<std::string> args;
+  bool path_known = false;
+  const Route* r = Match(method, PathSegments(target), args, path_known);
+  return r && r->is_public;
+}
+
 const Router::Route* Router::Match(const std::string& method,
                                    const std::vector<std::string>& path,
                                    std::vector<std::string>& args, bool& path_known) const {
@@ -111,7 +133,7 @@ const Router::Route* Router::Match(const std::string& method,
   for (const Route& r : routes_) {
     if (!Matches(r.pattern, path, args)) continue;
     path_known = true;
-    if (r.method == method) return &r;
+    if (Takes(r.method, method)) return &r;
   }
   return nullptr;
 }
@@ -121,7 +143,7 @@ std::optional<Reply> Router::Find(const std::string& method, const std::string& 
   bool path_known = false;
   if (Match(method, PathSegments(target), args, path_known)) return std::nullopt;
   if (path_known) return Error(405, "method_not_allowed", method + " not allowed here");
-  return NotFound("Object Not Found");
+  return ObjectNotFound();
 }
 
 Reply Router::Dispatch(const http::Request& request, NodeClient& nodes) const {
@@ -130,10 +152,15 @@ Reply Router::Dispatch(const http::Request& request, NodeClient& nodes) const {
   const Route* found = Match(request.method, PathSegments(request.target), args, path_known);
   if (!found) return *Find(request.method, request.target);
   std::string authorization = request.Header("Authorization");
-  if (authorization.rfind("Basic ", 0) != 0) return Unauthorized("Login failed");
+  if (!found->is_public && authorization.rfind("Basic ", 0) != 0)
+    return Unauthorized("Not_Authorized");
   Call call{request, nodes, {authorization, request.peer}, std::move(args),
             ParseQuery(request.target)};
-  return found->handler(call);
+  Reply reply = found->handler(call);
+  const std::string& m = request.method;
+  if (reply.status == 404 && (m == "GET" || m == "HEAD" || m == "DELETE"))
+    return ObjectNotFound();
+  return Shape(call, std::move(reply));
 }
 
 Router ApiRouter() {

@@ -6,6 +6,11 @@
 // nodes with the request's own credentials and client address. Built once
 // at start, then read-only: Find and Dispatch are called from the HTTP
 // server's worker threads.
+//
+// As RabbitMQ's API: every GET route takes HEAD too (the same status and
+// headers, no body); a 404 of a GET, HEAD or DELETE, or of a path no route
+// knows, is {"error":"Object Not Found","reason":"Not Found"}; `columns`
+// and `disable_stats` shape every JSON answer (listing.h, Shape).
 #pragma once
 
 #include <functional>
@@ -56,11 +61,16 @@ using Handler = std::function<Reply(Call&)>;
 class Router {
  public:
   void Add(const std::string& method, const std::string& pattern, Handler handler);
+  // A route anyone may call, without credentials (/api/auth: what the login
+  // page needs before it has any).
+  void AddPublic(const std::string& method, const std::string& pattern, Handler handler);
+  // Whether the route taking this method and target needs no credentials.
+  bool Public(const std::string& method, const std::string& target) const;
   // nullopt when a route takes this method and target; else 404 for an
   // unknown path, 405 for a known path and another method.
   std::optional<Reply> Find(const std::string& method, const std::string& target) const;
-  // 401 without Basic credentials; otherwise Find's error or the route's
-  // reply.
+  // 401 without Basic credentials (unless the route is public); otherwise
+  // Find's error or the route's reply.
   Reply Dispatch(const http::Request& request, NodeClient& nodes) const;
 
  private:
@@ -68,6 +78,7 @@ class Router {
     std::string method;
     std::vector<std::string> pattern;
     Handler handler;
+    bool is_public = false;
   };
   const Route* Match(const std::string& method, const std::vector<std::string>& path,
                      std::vector<std::string>& args, bool& path_known) const;

@@ -28,13 +28,37 @@ Reply Queues(Call& call) {
   return ListOrOne(call, std::move(items), 1, "queue");
 }
 
+// A body's "type" (what rabbit-hole, and so Terraform, sends) is the queue
+// type, as x-queue-type in its arguments is: "quorum" becomes that argument
+// (the node makes such a queue mirrored); "classic", the type a queue has
+// without the argument, and "" (rabbit-hole's unset type) add nothing, so
+// the queue stays equivalent to one declared without it. An argument that
+// says otherwise than "type" is 400.
+std::optional<Reply> ApplyType(json& body) {
+  const std::string type = Text(body, "type");
+  if (type.empty()) return std::nullopt;
+  json args = body.value("arguments", json::object());
+  if (!args.is_object()) args = json::object();  // kObject's empty list
+  if (auto it = args.find("x-queue-type"); it != args.end()) {
+    if (*it == type) return std::nullopt;
+    return BadRequest("type '" + type + "' and arguments.x-queue-type " + Dump(*it) +
+                      " disagree");
+  }
+  if (type == "classic") return std::nullopt;
+  args["x-queue-type"] = type;
+  body["arguments"] = std::move(args);
+  return std::nullopt;
+}
+
 Reply PutQueue(Call& call) {
   json body;
   if (auto e = ReadBody(call, {{"durable", Type::kBool}, {"auto_delete", Type::kBool},
                                {"arguments", Type::kObject}, {"node", Type::kString},
-                               {"name", Type::kString}, {"vhost", Type::kString}},
+                               {"name", Type::kString}, {"vhost", Type::kString},
+                               {"type", Type::kString}},
                         body))
     return *e;
+  if (auto e = ApplyType(body)) return *e;
   v1::DeclareQueueRequest d;
   d.set_vhost(call.arg(0));
   d.set_name(call.arg(1));

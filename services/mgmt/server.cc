@@ -79,14 +79,14 @@ std::optional<Reply> Server::Authenticate(const http::Request& head) {
   const std::string authorization = head.Header("Authorization");
   v1::AuthenticateUserRequest check;
   if (!ParseBasicAuth(authorization, *check.mutable_name(), *check.mutable_password()))
-    return Unauthorized("Login failed");
+    return Unauthorized("Not_Authorized");
   v1::Empty done;
   grpc::Status s = nodes_.Call(Caller{authorization, head.peer},
                                &v1::Admin::Stub::AuthenticateUser, check, done);
   if (s.ok() || s.error_code() == grpc::StatusCode::PERMISSION_DENIED) return std::nullopt;
   if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) return Unauthorized(s.error_message());
   // A user name or password that is not UTF-8 is no user's.
-  if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) return Unauthorized("Login failed");
+  if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) return Unauthorized("Not_Authorized");
   return FromGrpc(s);
 }
 
@@ -101,6 +101,7 @@ std::optional<http::Response> Server::Admit(const http::Request& head) {
   if (ForeignOrigin(head, options_.allowed_origins))
     return ToHttp(Error(403, "not_authorised",
                         "cross-origin request refused: Origin is not this server"));
+  if (router_.Public(head.method, head.target)) return std::nullopt;
   if (auto e = Authenticate(head)) return ToHttp(*e);
   if (NeedsJsonType(head))
     return ToHttp(Error(415, "unsupported_media_type",

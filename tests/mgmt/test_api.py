@@ -1,7 +1,8 @@
 """warren-mgmt's REST API against one node: every endpoint, who may call it
-(401 without or with wrong credentials, 403 by tags and permissions), unknown
-objects (404), bad bodies (400) and the list parameters (paging, filters,
-sorting, columns)."""
+(401 without or with wrong credentials, and 401 not_authorised by tags and
+permissions, as RabbitMQ answers), unknown objects (404 "Object Not Found"),
+bad bodies (400), the list parameters (paging, filters, sorting, columns)
+and HEAD."""
 import base64
 import hashlib
 import os
@@ -26,7 +27,7 @@ class ApiTest(mgmt.NodeAndMgmt):
     def test_no_credentials_is_401_with_a_basic_challenge(self):
         status, data, headers = self.api.request("GET", "/api/overview", user=None)
         self.assertEqual(status, 401)
-        self.assertEqual(data["error"], "not_authorised")
+        self.assertEqual(data["error"], "not_authorized")
         self.assertEqual(headers["WWW-Authenticate"], 'Basic realm="RabbitMQ Management"')
 
     def test_wrong_password_is_401(self):
@@ -34,18 +35,22 @@ class ApiTest(mgmt.NodeAndMgmt):
         self.assertEqual(status, 401)
         self.assertIn("WWW-Authenticate", headers)
 
-    def test_user_without_tags_is_403(self):
-        self.assertError(403, "GET", "/api/whoami", user="limited", password="limited")
-        self.assertError(403, "GET", "/api/queues", user="limited", password="limited")
+    def test_user_without_tags_is_401_not_authorised(self):
+        for path in ("/api/whoami", "/api/queues"):
+            status, data, headers = self.api.request("GET", path, user="limited",
+                                                     password="limited")
+            self.assertEqual((status, data["error"]), (401, "not_authorised"), data)
+            # A known user refused: no challenge, the browser keeps its session.
+            self.assertNotIn("WWW-Authenticate", headers)
 
     def test_monitoring_user_reads_but_may_not_write(self):
         self.assertEqual(self.status("GET", "/api/overview", user="monitor", password="monitor"),
                          200)
         self.assertEqual(self.status("GET", "/api/queues", user="monitor", password="monitor"),
                          200)
-        self.assertError(403, "PUT", "/api/vhosts/by-monitor", {}, user="monitor",
+        self.assertError(401, "PUT", "/api/vhosts/by-monitor", {}, user="monitor",
                          password="monitor")
-        self.assertError(403, "PUT", "/api/queues/%2F/by-monitor", {}, user="monitor",
+        self.assertError(401, "PUT", "/api/queues/%2F/by-monitor", {}, user="monitor",
                          password="monitor")
 
     def test_management_user_acts_within_its_permissions(self):
@@ -53,10 +58,10 @@ class ApiTest(mgmt.NodeAndMgmt):
         overview = self.api.ok("GET", "/api/overview", **auth)
         self.assertEqual(overview["listeners"], [])
         self.assertIn("queues", overview["object_totals"])
-        self.assertError(403, "GET", "/api/nodes", **auth)
+        self.assertError(401, "GET", "/api/nodes", **auth)
         self.assertEqual(self.status("PUT", "/api/queues/%2F/mine-q", {}, **auth), 201)
-        self.assertError(403, "PUT", "/api/queues/%2F/theirs-q", {}, **auth)
-        self.assertError(403, "GET", "/api/users", **auth)
+        self.assertError(401, "PUT", "/api/queues/%2F/theirs-q", {}, **auth)
+        self.assertError(401, "GET", "/api/users", **auth)
         self.assertEqual(self.status("DELETE", "/api/queues/%2F/mine-q", **auth), 204)
 
     def test_whoami(self):
@@ -175,7 +180,7 @@ class ApiTest(mgmt.NodeAndMgmt):
         self.assertEqual(self.api.ok("GET", "/api/exchanges/%2F/amq.default")["name"], "")
         self.assertError(400, "PUT", "/api/exchanges/%2F/x2", {"durable": True})
         self.assertError(400, "PUT", "/api/exchanges/%2F/x2", {"type": "no-such-type"})
-        self.assertError(403, "PUT", "/api/exchanges/%2F/amq.mine", {"type": "direct"})
+        self.assertError(401, "PUT", "/api/exchanges/%2F/amq.mine", {"type": "direct"})
         self.assertEqual(self.status("DELETE", "/api/exchanges/%2F/x1"), 204)
         self.assertError(404, "GET", "/api/exchanges/%2F/x1")
         self.assertError(404, "DELETE", "/api/exchanges/%2F/x1")
@@ -212,6 +217,34 @@ class ApiTest(mgmt.NodeAndMgmt):
         self.assertError(404, "GET", "/api/queues/no-such-vhost")
         self.assertError(400, "PUT", "/api/queues/%2F/q1", {"durable": "yes"})
         self.assertError(400, "PUT", "/api/queues/%2F/q1", {"arguments": {"x-max-length": "x"}})
+
+    def test_queue_type_in_the_body_is_the_queue_type(self):
+        # rabbit-hole (and so Terraform) sends "type"; "" when it is unset.
+        body = {"type": "classic", "durable": True, "auto_delete": False, "arguments": {}}
+        self.assertEqual(self.status("PUT", "/api/queues/%2F/typed-c", body), 201)
+        self.assertEqual(self.status("PUT", "/api/queues/%2F/typed-c", body), 204)
+        self.assertEqual(self.status("PUT", "/api/queues/%2F/typed-c", dict(body, type="")), 204)
+        self.assertEqual(self.api.ok("GET", "/api/queues/%2F/typed-c")["arguments"], {})
+        # "quorum" is x-queue-type: quorum, and a later declaration either way agrees.
+        self.assertEqual(self.status("PUT", "/api/queues/%2F/typed-q",
+                                     {"type": "quorum", "durable": True}), 201)
+        self.assertEqual(self.api.ok("GET", "/api/queues/%2F/typed-q")["arguments"],
+                         {"x-queue-type": "quorum"})
+        self.assertEqual(self.status("PUT", "/api/queues/%2F/typed-q",
+                                     {"durable": True, "arguments": {"x-queue-type": "quorum"}}),
+                         204)
+        self.assertEqual(self.status("PUT", "/api/queues/%2F/typed-q",
+                                     {"type": "quorum", "durable": True,
+                                      "arguments": {"x-queue-type": "quorum"}}), 204)
+        self.assertError(400, "PUT", "/api/queues/%2F/typed-x",
+                         {"type": "quorum", "arguments": {"x-queue-type": "classic"}})
+        self.assertError(400, "PUT", "/api/queues/%2F/typed-x", {"type": 5})
+        reason = self.assertError(400, "PUT", "/api/queues/%2F/typed-x",
+                                  {"type": "stream", "durable": True})["reason"]
+        self.assertIn("x-queue-type", reason)
+        self.assertError(404, "GET", "/api/queues/%2F/typed-x")
+        for name in ("typed-c", "typed-q"):
+            self.api.ok("DELETE", "/api/queues/%2F/" + name)
 
     def publish(self, queue, payload, **extra):
         body = {"properties": {}, "routing_key": queue, "payload": payload,
@@ -380,7 +413,7 @@ class ApiTest(mgmt.NodeAndMgmt):
         self.assertEqual(self.status("POST", "/api/definitions", new), 204)
         self.assertTrue(self.api.ok("GET", "/api/queues/%2F/from-defs")["durable"])
         self.assertError(400, "POST", "/api/definitions", raw="{oops")
-        self.assertError(403, "GET", "/api/definitions", user="monitor", password="monitor")
+        self.assertError(401, "GET", "/api/definitions", user="monitor", password="monitor")
         self.api.ok("DELETE", "/api/queues/%2F/from-defs")
 
     # Connections, channels, consumers ---------------------------------------------------
@@ -426,6 +459,48 @@ class ApiTest(mgmt.NodeAndMgmt):
         self.assertError(404, "DELETE", "/api/connections/no-such-connection")
         self.assertError(404, "GET", "/api/connections/no-such-connection/channels")
         self.api.ok("DELETE", "/api/queues/%2F/cq")
+
+    # RabbitMQ's answers on every route ----------------------------------------------
+    def test_not_found_is_rabbitmqs_object_not_found(self):
+        expected = {"error": "Object Not Found", "reason": "Not Found"}
+        for method, path in (("GET", "/api/no-such-thing"), ("GET", "/api/queues/%2F/nope"),
+                             ("DELETE", "/api/queues/%2F/nope"), ("GET", "/api/vhosts/nope"),
+                             ("DELETE", "/api/users/nope")):
+            status, data, _ = self.api.request(method, path)
+            self.assertEqual((status, data), (404, expected), path)
+        # A write into what does not exist keeps the reason saying what.
+        status, data, _ = self.api.request("PUT", "/api/queues/no-such-vhost/q", {})
+        self.assertEqual((status, data["error"]), (404, "not_found"))
+
+    def test_head_on_every_get_route(self):
+        for path in ("/api/overview", "/api/queues", "/api/vhosts/%2F", "/api/whoami",
+                     "/api/health/checks/alarms"):
+            get_status, body, get_headers = self.api.request("GET", path)
+            status, data, headers = self.api.request("HEAD", path)
+            self.assertEqual((status, data), (get_status, None), path)
+            self.assertEqual(headers["Content-Type"], get_headers["Content-Type"])
+        self.assertEqual(self.api.request("HEAD", "/api/queues/%2F/nope")[0], 404)
+        self.assertEqual(self.api.request("HEAD", "/api/whoami", password="wrong")[0], 401)
+        self.assertEqual(self.status("HEAD", "/api/definitions/%2F/nope"), 404)
+
+    def test_columns_and_disable_stats_on_every_route(self):
+        self.api.ok("PUT", "/api/queues/%2F/shaped", {"durable": True})
+        self.assertEqual(self.api.ok("GET", "/api/queues/%2F/shaped?columns=name,durable"),
+                         {"name": "shaped", "durable": True})
+        overview = self.api.ok("GET", "/api/overview?columns=object_totals.queues,node")
+        self.assertEqual(set(overview), {"object_totals", "node"})
+        self.assertEqual(set(overview["object_totals"]), {"queues"})
+        paged = self.api.ok("GET", "/api/queues/%2F?page=1&name=shaped&columns=name")
+        self.assertEqual(paged["items"], [{"name": "shaped"}])
+        self.assertEqual(paged["item_count"], 1)
+        one = self.api.ok("GET", "/api/queues/%2F/shaped?disable_stats=true")
+        self.assertNotIn("message_stats", one)
+        self.assertEqual(one["name"], "shaped")
+        self.assertTrue(all("message_stats" not in x for x in
+                            self.api.ok("GET", "/api/queues?disable_stats=true")))
+        self.assertNotIn("message_stats", self.api.ok("GET", "/api/overview?disable_stats=true"))
+        self.assertIn("message_stats", self.api.ok("GET", "/api/queues/%2F/shaped"))
+        self.api.ok("DELETE", "/api/queues/%2F/shaped")
 
     # List parameters ------------------------------------------------------------
     def test_paging_filtering_sorting_columns(self):

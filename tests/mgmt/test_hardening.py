@@ -94,7 +94,7 @@ class HardeningTest(mgmt.NodeAndMgmt):
             status, headers, body = read_response(s)
             self.assertEqual(status, 401)
             self.assertIn("www-authenticate", headers)
-            self.assertEqual(json.loads(body)["error"], "not_authorised")
+            self.assertEqual(json.loads(body)["error"], "not_authorized")
         with connect(self.api.port) as s:  # no credentials at all
             s.sendall(request_text("PUT", "/api/vhosts/x", self.api.port, None,
                                    ["Content-Length: 300000000"]))

@@ -1,5 +1,6 @@
 // The management API client: Basic credentials from sessionStorage on every
-// request; a 401 clears them and sends the browser back to the login page.
+// request; refused credentials (a 401 other than not_authorised) clear them and send
+// the browser back to the login page.
 const KEY = 'warren.auth';
 
 export function credentials() {
@@ -19,9 +20,12 @@ export function forgetCredentials() {
 }
 
 export class ApiError extends Error {
-  constructor(status, reason) {
+  constructor(status, reason, error) {
     super(reason || `HTTP ${status}`);
     this.status = status;
+    // The credentials were refused (401 not_authorised is a known user
+    // whose tags or permissions do not allow the call: the session stays).
+    this.rejected = status === 401 && error !== 'not_authorised';
   }
 }
 
@@ -40,11 +44,12 @@ export async function request(method, path, body, token = credentials()?.token) 
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (res.status === 401 && token) {
+  const err = res.ok ? null : new ApiError(res.status, data?.reason || data?.error || text.trim(), data?.error);
+  if (err?.rejected && token) {
     forgetCredentials();
     location.hash = '#/login';
   }
-  if (!res.ok) throw new ApiError(res.status, data?.reason || data?.error || text.trim());
+  if (err) throw err;
   return data;
 }
 

@@ -73,7 +73,7 @@ async function route() {
   try {
     whoami = whoami || await api.get('/whoami');
   } catch (err) {
-    if (err.status === 401) return;  // request() has already gone to the login page
+    if (err.rejected) return;  // request() has already gone to the login page
     whoami = { name: credentials().username, tags: [] };
   }
   const root = h('main.content');
@@ -90,7 +90,7 @@ async function route() {
   try {
     await mod.render(ctx);
   } catch (err) {
-    if (err.status === 401) return;
+    if (err.rejected) return;
     root.replaceChildren(h('div.notice.notice-bad', { role: 'alert' }, `Could not load this page: ${err.message}`));
   }
 }

@@ -19,7 +19,7 @@ export async function render({ root }) {
       saveCredentials(user.value, token);
       location.hash = '#/overview';
     } catch (err) {
-      notice(msg, err.status === 401 ? 'Login failed: wrong username or password.' : err.message, 'bad');
+      notice(msg, err.rejected ? 'Login failed: wrong username or password.' : err.message, 'bad');
     }
   });
   root.append(h('div.login-page', form));

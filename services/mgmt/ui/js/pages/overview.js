@@ -87,7 +87,7 @@ async function alarms() {
     await api.get('/health/checks/alarms');
     return h('div.alarm-ok#alarms', pill('OK', 'ok'), ' No resource alarms are in effect.');
   } catch (err) {
-    if (err.status === 401) throw err;
+    if (err.rejected) throw err;
     if (err.status !== 503) return h('div#alarms', pill('Unknown', 'neutral'), ` The alarm check failed: ${err.message}`);
     return h('div.alarm-bad#alarms', { role: 'alert' }, pill('Alarm', 'bad'), ` ${err.message}`);
   }

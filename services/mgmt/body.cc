@@ -33,6 +33,8 @@ bool HasType(const json& v, Type type) {
     case Type::kObject: return v.is_object() || (v.is_array() && v.empty());
     case Type::kTags:
       if (v.is_string()) return true;
+      [[fallthrough]];
+    case Type::kStrings:
       if (!v.is_array()) return false;
       for (const auto& t : v)
         if (!t.is_string()) return false;
@@ -49,6 +51,7 @@ const char* TypeName(Type type) {
     case Type::kInteger: return "an integer (64-bit)";
     case Type::kObject: return "an object";
     case Type::kTags: return "a string or a list of strings";
+    case Type::kStrings: return "a list of strings";
     case Type::kAny: return "a value";
   }
   return "";

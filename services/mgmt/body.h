@@ -16,7 +16,7 @@
 
 namespace warren::mgmt {
 
-enum class Type { kString, kBool, kInteger, kObject, kTags, kAny };
+enum class Type { kString, kBool, kInteger, kObject, kTags, kStrings, kAny };
 
 struct Field {
   const char* name;

@@ -20,14 +20,28 @@ int64_t LeadingNumber(std::string_view text) {
   return out;
 }
 
-// "127.0.0.1:5000 -> 127.0.0.1:5672": the peer's host and port.
+// "HOST:PORT" ("[::1]:5672" for IPv6) into o[host_key] and o[port_key].
+void PutHostPort(std::string_view address, json& o, const char* host_key, const char* port_key) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return;
+  std::string_view host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  o[host_key] = std::string(host);
+  o[port_key] = LeadingNumber(address.substr(colon + 1));
+}
+
+// A connection's name is "PEER -> NODE", e.g. "127.0.0.1:5000 -> 127.0.0.1:5672".
+std::string_view PeerOf(std::string_view name) { return name.substr(0, name.find(" -> ")); }
+std::string_view NodeEndOf(std::string_view name) {
+  size_t arrow = name.find(" -> ");
+  return arrow == std::string_view::npos ? std::string_view() : name.substr(arrow + 4);
+}
+
+// The peer's host and port, from the connection's name.
 json ConnectionDetails(const std::string& name) {
   json d = {{"name", name}};
-  std::string peer = name.substr(0, name.find(" -> "));
-  if (size_t colon = peer.rfind(':'); colon != std::string::npos) {
-    d["peer_host"] = peer.substr(0, colon);
-    d["peer_port"] = LeadingNumber(std::string_view(peer).substr(colon + 1));
-  }
+  PutHostPort(PeerOf(name), d, "peer_host", "peer_port");
   return d;
 }
 
@@ -114,12 +128,18 @@ json FormatConnection(const v1::Connection& c) {
             {"connected_at", c.connected_at()},
             {"ssl", c.ssl()},
             {"auth_mechanism", c.auth_mechanism()}};
-  // RabbitMQ sends these as null on a plaintext connection.
+  PutHostPort(NodeEndOf(c.name()), o, "host", "port");  // the node's end
+  // RabbitMQ sends these as null on a plaintext connection; the node does
+  // not report the key exchange, hash or the certificate's issuer and
+  // validity, null as well.
   auto or_null = [&](const std::string& v) { return c.ssl() ? json(v) : json(nullptr); };
   o["ssl_protocol"] = or_null(c.ssl_protocol());
   o["ssl_cipher"] = or_null(c.ssl_cipher());
-  o["peer_cert_subject"] =
-      c.peer_cert_subject().empty() ? json(nullptr) : json(c.peer_cert_subject());
+  o["ssl_key_exchange"] = nullptr;
+  o["ssl_hash"] = nullptr;
+  o["peer_cert_subject"] = OrNull(c.peer_cert_subject());
+  o["peer_cert_issuer"] = nullptr;
+  o["peer_cert_validity"] = nullptr;
   if (props.contains("connection_name")) o["user_provided_name"] = props["connection_name"];
   return o;
 }
@@ -169,8 +189,9 @@ json FormatVHost(const v1::VHost& v) {
           {"tracing", false}};
 }
 
-json FormatUser(const v1::User& u) {
+json FormatUser(const v1::User& u, const std::string& password_hash) {
   return {{"name", u.name()},
+          {"password_hash", password_hash},
           {"tags", json(std::vector<std::string>(u.tags().begin(), u.tags().end()))},
           {"hashing_algorithm", "rabbit_password_hashing_sha256"},
           {"limits", json::object()}};

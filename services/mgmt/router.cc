@@ -166,6 +166,7 @@ Reply Router::Dispatch(const http::Request& request, NodeClient& nodes) const {
 Router ApiRouter() {
   Router router;
   AddNodeRoutes(router);
+  AddHealthRoutes(router);
   AddAccessRoutes(router);
   AddPolicyRoutes(router);
   AddQueueRoutes(router);

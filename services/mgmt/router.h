@@ -99,6 +99,7 @@ std::string EncodeSegment(const std::string& segment);
 Router ApiRouter();
 
 void AddNodeRoutes(Router& router);
+void AddHealthRoutes(Router& router);
 void AddAccessRoutes(Router& router);
 void AddPolicyRoutes(Router& router);
 void AddQueueRoutes(Router& router);

@@ -1,14 +1,19 @@
 // What RabbitMQ has and Warren does not: runtime parameters (their
 // components come from plugins such as federation and shovel), operator
-// policies and vhost limits. Listings are empty, as RabbitMQ's are when
-// none are set; one named object is 404; setting one is 400 saying Warren
-// does not support it, so a script learns it did not happen.
+// policies, vhost and user limits, topic permissions. Listings are empty, as
+// RabbitMQ's are when none are set (404 when the vhost or user they are
+// of does not exist); one named object is 404; setting one is 400 saying
+// Warren does not support it, so a script learns it did not happen.
+#include "mgmt/format.h"
+#include "mgmt/listing.h"
 #include "mgmt/router.h"
 
 namespace warren::mgmt {
 namespace {
 
-Reply Empty(Call&) { return Json(nlohmann::json::array()); }
+using Stub = v1::Admin::Stub;
+
+Reply Empty(Call& call) { return ListReply(call, nlohmann::json::array()); }
 
 Reply Missing(Call&) { return NotFound("Object Not Found"); }
 
@@ -16,23 +21,50 @@ Reply Unsupported(const std::string& what) {
   return BadRequest(what + " are not supported by Warren");
 }
 
+// The empty listing of the vhost args[0], or 404 when there is none.
+Reply EmptyOfVHost(Call& call) {
+  v1::ListVHostsResponse r;
+  if (auto e = call.Rpc(&Stub::ListVHosts, v1::Empty{}, r)) return *e;
+  for (const auto& v : r.vhosts())
+    if (v.name() == call.arg(0)) return Empty(call);
+  return NotFound("vhost '" + call.arg(0) + "' not found");
+}
+
+// The empty listing of the user args[0], or 404 when there is none.
+Reply EmptyOfUser(Call& call) {
+  v1::ListUsersResponse r;
+  if (auto e = call.Rpc(&Stub::ListUsers, v1::Empty{}, r)) return *e;
+  for (const auto& u : r.users())
+    if (u.name() == call.arg(0)) return Empty(call);
+  return NotFound("user '" + call.arg(0) + "' not found");
+}
+
 }  // namespace
 
 void AddAbsentRoutes(Router& r) {
   for (const char* path : {"/api/parameters", "/api/parameters/{}", "/api/parameters/{}/{}",
                            "/api/operator-policies", "/api/operator-policies/{}",
-                           "/api/vhost-limits", "/api/vhost-limits/{}"})
+                           "/api/vhost-limits", "/api/vhost-limits/{}", "/api/topic-permissions",
+                           "/api/user-limits"})
     r.Add("GET", path, Empty);
-  r.Add("GET", "/api/parameters/{}/{}/{}", Missing);
-  r.Add("GET", "/api/operator-policies/{}/{}", Missing);
+  r.Add("GET", "/api/vhosts/{}/topic-permissions", EmptyOfVHost);
+  r.Add("GET", "/api/users/{}/topic-permissions", EmptyOfUser);
+  r.Add("GET", "/api/user-limits/{}", EmptyOfUser);
+  for (const char* path : {"/api/parameters/{}/{}/{}", "/api/operator-policies/{}/{}",
+                           "/api/topic-permissions/{}/{}"})
+    r.Add("GET", path, Missing);
   r.Add("PUT", "/api/parameters/{}/{}/{}",
         [](Call&) { return Unsupported("runtime parameters"); });
   r.Add("PUT", "/api/operator-policies/{}/{}",
         [](Call&) { return Unsupported("operator policies"); });
   r.Add("PUT", "/api/vhost-limits/{}/{}", [](Call&) { return Unsupported("vhost limits"); });
-  r.Add("DELETE", "/api/parameters/{}/{}/{}", Missing);
-  r.Add("DELETE", "/api/operator-policies/{}/{}", Missing);
-  r.Add("DELETE", "/api/vhost-limits/{}/{}", Missing);
+  r.Add("PUT", "/api/user-limits/{}/{}", [](Call&) { return Unsupported("user limits"); });
+  r.Add("PUT", "/api/topic-permissions/{}/{}",
+        [](Call&) { return Unsupported("topic permissions"); });
+  for (const char* path : {"/api/parameters/{}/{}/{}", "/api/operator-policies/{}/{}",
+                           "/api/vhost-limits/{}/{}", "/api/user-limits/{}/{}",
+                           "/api/topic-permissions/{}/{}", "/api/topic-permissions/{}/{}/{}"})
+    r.Add("DELETE", path, Missing);
 }
 
 }  // namespace warren::mgmt

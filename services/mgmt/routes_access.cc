@@ -1,5 +1,9 @@
 // Virtual hosts, users and permissions: /api/vhosts[/{vhost}[/permissions]],
-// /api/users[/{user}[/permissions]], /api/permissions[/{vhost}/{user}].
+// /api/users[/{user}[/permissions]], /api/users/without-permissions,
+// /api/users/bulk-delete, /api/permissions[/{vhost}/{user}].
+#include <map>
+#include <set>
+
 #include <openssl/rand.h>
 
 #include "mgmt/body.h"
@@ -59,12 +63,62 @@ Reply VHostPermissions(Call& call) {
   return FromPermissions(call, r);
 }
 
-Reply Users(Call& call) {
+// The users as the API lists them, with their password hashes: the Admin
+// API gives those only in the definitions (both are the administrator's).
+std::optional<Reply> UserObjects(Call& call, json& out) {
   v1::ListUsersResponse r;
-  if (auto e = call.Rpc(&Stub::ListUsers, v1::Empty{}, r)) return *e;
-  json items = json::array();
-  for (const auto& u : r.users()) items.push_back(FormatUser(u));
+  if (auto e = call.Rpc(&Stub::ListUsers, v1::Empty{}, r)) return e;
+  v1::Definitions d;
+  if (auto e = call.Rpc(&Stub::ExportDefinitions, v1::Empty{}, d)) return e;
+  std::map<std::string, std::string> hashes;
+  json defs = ParseJsonField(d.json());
+  for (const json& u : defs.value("users", json::array()))
+    if (u.is_object() && u.value("name", json()).is_string() &&
+        u.value("password_hash", json()).is_string())
+      hashes[u["name"].get<std::string>()] = u["password_hash"].get<std::string>();
+  out = json::array();
+  for (const auto& u : r.users()) out.push_back(FormatUser(u, hashes[u.name()]));
+  return std::nullopt;
+}
+
+Reply Users(Call& call) {
+  json items;
+  if (auto e = UserObjects(call, items)) return *e;
   return ListOrOne(call, std::move(items), 0, "user");
+}
+
+// Users with no permission in any vhost.
+Reply UsersWithoutPermissions(Call& call) {
+  json users;
+  if (auto e = UserObjects(call, users)) return *e;
+  v1::ListVHostsResponse vhosts;
+  if (auto e = call.Rpc(&Stub::ListVHosts, v1::Empty{}, vhosts)) return *e;
+  std::set<std::string> with;
+  for (const auto& v : vhosts.vhosts()) {
+    v1::VHostRef ref;
+    ref.set_name(v.name());
+    v1::ListPermissionsResponse r;
+    if (auto e = call.Rpc(&Stub::ListPermissions, ref, r)) return *e;
+    for (const auto& p : r.permissions()) with.insert(p.user());
+  }
+  json items = json::array();
+  for (json& u : users)
+    if (!with.count(u["name"].get<std::string>())) items.push_back(std::move(u));
+  return ListReply(call, std::move(items));
+}
+
+// {"users": [...]}: each deleted; one that does not exist is no error.
+Reply BulkDeleteUsers(Call& call) {
+  json body;
+  if (auto e = ReadBody(call, {{"users", Type::kStrings, true}}, body)) return *e;
+  for (const json& name : body["users"]) {
+    v1::UserRef ref;
+    ref.set_name(name.get<std::string>());
+    v1::Empty done;
+    grpc::Status s = call.nodes.Call(call.caller, &Stub::DeleteUser, ref, done);
+    if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) return FromGrpc(s);
+  }
+  return NoContent();
 }
 
 // A user no password opens (RabbitMQ's user without a password).
@@ -203,6 +257,9 @@ void AddAccessRoutes(Router& r) {
   r.Add("DELETE", "/api/vhosts/{}", DeleteVHost);
   r.Add("GET", "/api/vhosts/{}/permissions", VHostPermissions);
   r.Add("GET", "/api/users", Users);
+  // Before /api/users/{}, which would take their names as users'.
+  r.Add("GET", "/api/users/without-permissions", UsersWithoutPermissions);
+  r.Add("POST", "/api/users/bulk-delete", BulkDeleteUsers);
   r.Add("GET", "/api/users/{}", Users);
   r.Add("PUT", "/api/users/{}", PutUser);
   r.Add("DELETE", "/api/users/{}", DeleteUser);

@@ -1,6 +1,5 @@
 // The node as a whole: /api/overview, /api/nodes[/{name}], /api/whoami,
-// /api/definitions[/{vhost}], /api/aliveness-test/{vhost},
-// /api/health/checks/alarms.
+// /api/definitions[/{vhost}], /api/aliveness-test/{vhost}.
 #include "mgmt/body.h"
 #include "mgmt/format.h"
 #include "mgmt/router.h"
@@ -52,6 +51,18 @@ json Listeners(const v1::StatusResponse& s) {
   return out;
 }
 
+// The exchange types Warren routes with, as RabbitMQ describes them.
+json ExchangeTypes() {
+  json out = json::array();
+  for (const auto& [name, what] :
+       {std::pair{"direct", "AMQP direct exchange, as per the AMQP specification"},
+        {"fanout", "AMQP fanout exchange, as per the AMQP specification"},
+        {"headers", "AMQP headers exchange, as per the AMQP specification"},
+        {"topic", "AMQP topic exchange, as per the AMQP specification"}})
+    out.push_back({{"name", name}, {"description", what}, {"enabled", true}});
+  return out;
+}
+
 Reply Overview(Call& call) {
   v1::OverviewResponse o;
   v1::StatusResponse s;
@@ -88,6 +99,9 @@ Reply Overview(Call& call) {
         {"connection_closed", o.connections_closed()}}},
       {"listeners", Listeners(s)},
       {"contexts", json::array()},
+      {"exchange_types", ExchangeTypes()},
+      // The node keeps counts, not rates (a client derives them).
+      {"rates_mode", "none"},
   });
 }
 
@@ -218,19 +232,6 @@ Reply Aliveness(Call& call) {
   return Json({{"status", "ok"}});
 }
 
-Reply Alarms(Call& call) {
-  v1::StatusResponse s;
-  if (auto e = call.Rpc(&Stub::Status, v1::Empty{}, s)) return *e;
-  if (s.alarms().empty()) return Json({{"status", "ok"}});
-  json alarms = json::array();
-  for (const auto& a : s.alarms())
-    alarms.push_back({{"node", s.node_name()}, {"resource", a == "disk" ? "disk" : "memory"}});
-  return Json({{"status", "failed"},
-               {"reason", "There are alarms in effect in the cluster"},
-               {"alarms", alarms}},
-              503);
-}
-
 }  // namespace
 
 void AddNodeRoutes(Router& r) {
@@ -243,7 +244,6 @@ void AddNodeRoutes(Router& r) {
   r.Add("GET", "/api/definitions/{}", ExportVHostDefinitions);
   r.Add("POST", "/api/definitions/{}", ImportVHostDefinitions);
   r.Add("GET", "/api/aliveness-test/{}", Aliveness);
-  r.Add("GET", "/api/health/checks/alarms", Alarms);
 }
 
 }  // namespace warren::mgmt

@@ -164,6 +164,59 @@ class ApiTest(mgmt.NodeAndMgmt):
         self.assertError(404, "PUT", "/api/permissions/no-vhost/p1", body)
         self.assertEqual(self.status("DELETE", "/api/users/p1"), 204)
 
+    def test_users_show_their_password_hash(self):
+        salt = os.urandom(4)
+        hashed = base64.b64encode(salt + hashlib.sha256(salt + b"pw").digest()).decode()
+        self.api.ok("PUT", "/api/users/hashed", {"password_hash": hashed, "tags": ""})
+        user = self.api.ok("GET", "/api/users/hashed")
+        self.assertEqual((user["password_hash"], user["hashing_algorithm"]),
+                         (hashed, "rabbit_password_hashing_sha256"))
+        self.assertEqual({u["name"]: u["password_hash"]
+                          for u in self.api.ok("GET", "/api/users")}["hashed"], hashed)
+        self.api.ok("DELETE", "/api/users/hashed")
+
+    def test_users_without_permissions_and_bulk_delete(self):
+        for name in ("bulk-1", "bulk-2", "bulk-3"):
+            self.api.ok("PUT", "/api/users/" + name, {"password": "x", "tags": ""})
+        self.api.ok("PUT", "/api/permissions/other/bulk-3",
+                    {"configure": "", "write": "", "read": ".*"})
+        without = [u["name"] for u in self.api.ok("GET", "/api/users/without-permissions")]
+        self.assertIn("bulk-1", without)
+        self.assertIn("bulk-2", without)
+        self.assertNotIn("bulk-3", without)
+        self.assertNotIn("guest", without)
+        self.assertIn("password_hash", self.api.ok("GET", "/api/users/without-permissions")[0])
+        self.assertError(400, "POST", "/api/users/bulk-delete", {"users": "bulk-1"})
+        self.assertError(400, "POST", "/api/users/bulk-delete", {"users": [1]})
+        self.assertError(400, "POST", "/api/users/bulk-delete", {})
+        self.assertError(401, "POST", "/api/users/bulk-delete", {"users": ["bulk-1"]},
+                         user="monitor", password="monitor")
+        self.assertEqual(self.status("POST", "/api/users/bulk-delete",
+                                     {"users": ["bulk-1", "bulk-2", "bulk-3", "no-such-user"]}),
+                         204)
+        names = [u["name"] for u in self.api.ok("GET", "/api/users")]
+        self.assertFalse({"bulk-1", "bulk-2", "bulk-3"} & set(names))
+
+    def test_topic_permissions_and_user_limits_are_empty(self):
+        self.assertEqual(self.api.ok("GET", "/api/topic-permissions"), [])
+        self.assertEqual(self.api.ok("GET", "/api/vhosts/other/topic-permissions"), [])
+        self.assertEqual(self.api.ok("GET", "/api/users/guest/topic-permissions"), [])
+        self.assertError(404, "GET", "/api/vhosts/no-such-vhost/topic-permissions")
+        self.assertError(404, "GET", "/api/users/no-such-user/topic-permissions")
+        self.assertError(404, "GET", "/api/topic-permissions/%2F/guest")
+        reason = self.assertError(400, "PUT", "/api/topic-permissions/%2F/guest",
+                                  {"exchange": "amq.topic", "write": ".*", "read": ".*"})["reason"]
+        self.assertIn("topic permissions", reason)
+        self.assertError(404, "DELETE", "/api/topic-permissions/%2F/guest")
+        self.assertError(404, "DELETE", "/api/topic-permissions/%2F/guest/amq.topic")
+        self.assertEqual(self.api.ok("GET", "/api/user-limits"), [])
+        self.assertEqual(self.api.ok("GET", "/api/user-limits/guest"), [])
+        self.assertError(404, "GET", "/api/user-limits/no-such-user")
+        reason = self.assertError(400, "PUT", "/api/user-limits/guest/max-connections",
+                                  {"value": 10})["reason"]
+        self.assertIn("user limits", reason)
+        self.assertError(404, "DELETE", "/api/user-limits/guest/max-connections")
+
     # Exchanges -----------------------------------------------------------------
     def test_exchange_lifecycle(self):
         body = {"type": "fanout", "durable": False, "auto_delete": False, "internal": False,
@@ -431,6 +484,27 @@ class ApiTest(mgmt.NodeAndMgmt):
             name = conns[0]["name"]
             self.assertEqual((conns[0]["user"], conns[0]["vhost"], conns[0]["protocol"]),
                              ("guest", "/", "AMQP 0-9-1"))
+            c = conns[0]
+            self.assertEqual((c["host"], c["port"]), (self.broker.host, self.broker.port))
+            self.assertEqual(c["peer_host"], "127.0.0.1")
+            self.assertEqual(c["auth_mechanism"], "PLAIN")
+            self.assertFalse(c["ssl"])
+            for key in ("ssl_protocol", "ssl_key_exchange", "ssl_cipher", "ssl_hash",
+                        "peer_cert_subject", "peer_cert_issuer", "peer_cert_validity"):
+                self.assertIsNone(c[key], key)
+            # Milliseconds since the epoch (2020 onwards).
+            self.assertGreater(c["connected_at"], 1577836800000)
+            self.assertEqual([x["name"] for x in self.api.ok("GET", "/api/vhosts/%2F/connections")
+                              if x["name"] == name], [name])
+            self.assertEqual(self.api.ok("GET", "/api/vhosts/other/connections"), [])
+            self.assertError(404, "GET", "/api/vhosts/no-such-vhost/connections")
+            self.assertIn(name, [x["connection_details"]["name"]
+                                 for x in self.api.ok("GET", "/api/vhosts/%2F/channels")])
+            self.assertEqual(self.api.ok("GET", "/api/vhosts/other/channels"), [])
+            self.assertError(404, "GET", "/api/vhosts/no-such-vhost/channels")
+            self.assertIn(name, [x["name"] for x in
+                                 self.api.ok("GET", "/api/connections/username/guest")])
+            self.assertEqual(self.api.ok("GET", "/api/connections/username/nobody"), [])
             self.assertEqual(self.api.ok("GET", "/api/connections/" + q(name))["name"], name)
             chans = self.api.ok("GET", "/api/connections/" + q(name) + "/channels")
             self.assertEqual([c["number"] for c in chans], [1])
@@ -455,6 +529,7 @@ class ApiTest(mgmt.NodeAndMgmt):
         finally:
             if conn.is_open:
                 conn.close()
+        self.close_a_users_connections()
         self.assertError(404, "GET", "/api/connections/no-such-connection")
         self.assertError(404, "DELETE", "/api/connections/no-such-connection")
         self.assertError(404, "GET", "/api/connections/no-such-connection/channels")
@@ -501,6 +576,33 @@ class ApiTest(mgmt.NodeAndMgmt):
         self.assertNotIn("message_stats", self.api.ok("GET", "/api/overview?disable_stats=true"))
         self.assertIn("message_stats", self.api.ok("GET", "/api/queues/%2F/shaped"))
         self.api.ok("DELETE", "/api/queues/%2F/shaped")
+
+    def close_a_users_connections(self):
+        conns = [pika.BlockingConnection(pika.ConnectionParameters(
+            self.broker.host, self.broker.port, "/", pika.PlainCredentials("admin", "123456"),
+            heartbeat=0)) for _ in range(2)]
+        try:
+            mgmt.wait_for(lambda: len(self.api.ok("GET", "/api/connections/username/admin")) == 2,
+                          "both listed")
+            self.assertEqual(self.status("DELETE", "/api/connections/username/admin",
+                                         headers={"X-Reason": "all of admin's"}), 204)
+            for c in conns:
+                with self.assertRaises(pika.exceptions.ConnectionClosedByBroker) as closed:
+                    c.process_data_events(time_limit=5)
+                    c.process_data_events(time_limit=5)
+                self.assertIn("all of admin's", str(closed.exception))
+            self.assertEqual(self.status("DELETE", "/api/connections/username/admin"), 204)
+        finally:
+            for c in conns:
+                if c.is_open:
+                    c.close()
+
+    def test_overview_exchange_types_and_rates_mode(self):
+        o = self.api.ok("GET", "/api/overview")
+        self.assertEqual(sorted(t["name"] for t in o["exchange_types"]),
+                         ["direct", "fanout", "headers", "topic"])
+        self.assertTrue(all(t["enabled"] and t["description"] for t in o["exchange_types"]))
+        self.assertEqual(o["rates_mode"], "none")
 
     # List parameters ------------------------------------------------------------
     def test_paging_filtering_sorting_columns(self):

@@ -119,7 +119,26 @@ void DropStats(json& item) {
   }
 }
 
+template <typename Items>
+std::optional<Reply> Named(const Items& items, const std::string& name, const std::string& kind) {
+  for (const auto& item : items)
+    if (item.name() == name) return std::nullopt;
+  return NotFound(kind + " '" + name + "' not found");
+}
+
 }  // namespace
+
+std::optional<Reply> RequireVHost(Call& call, const std::string& name) {
+  v1::ListVHostsResponse r;
+  if (auto e = call.Rpc(&v1::Admin::Stub::ListVHosts, v1::Empty{}, r)) return e;
+  return Named(r.vhosts(), name, "vhost");
+}
+
+std::optional<Reply> RequireUser(Call& call, const std::string& name) {
+  v1::ListUsersResponse r;
+  if (auto e = call.Rpc(&v1::Admin::Stub::ListUsers, v1::Empty{}, r)) return e;
+  return Named(r.users(), name, "user");
+}
 
 Reply Shape(const Call& call, Reply reply) {
   const std::string columns = call.Query("columns");

@@ -10,6 +10,9 @@
 // message_stats and the rates (*_details).
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "mgmt/reply.h"
@@ -27,6 +30,11 @@ Reply Shape(const Call& call, Reply reply);
 // arguments), else the item whose name is args[name_arg], or 404 naming
 // the `kind` ("queue") and, for name_arg 1, the vhost args[0].
 Reply ListOrOne(const Call& call, nlohmann::json items, size_t name_arg, const std::string& kind);
+
+// 404 unless the vhost (the user) `name` exists; the listing of either
+// tells, so the caller needs the tags that list them.
+std::optional<Reply> RequireVHost(Call& call, const std::string& name);
+std::optional<Reply> RequireUser(Call& call, const std::string& name);
 
 // One object from a listing by its fields, or 404 naming `what`.
 Reply OneOf(const nlohmann::json& items, const nlohmann::json& match, const std::string& what);

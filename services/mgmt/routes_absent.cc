@@ -4,14 +4,11 @@
 // RabbitMQ's are when none are set (404 when the vhost or user they are
 // of does not exist); one named object is 404; setting one is 400 saying
 // Warren does not support it, so a script learns it did not happen.
-#include "mgmt/format.h"
 #include "mgmt/listing.h"
 #include "mgmt/router.h"
 
 namespace warren::mgmt {
 namespace {
-
-using Stub = v1::Admin::Stub;
 
 Reply Empty(Call& call) { return ListReply(call, nlohmann::json::array()); }
 
@@ -21,22 +18,15 @@ Reply Unsupported(const std::string& what) {
   return BadRequest(what + " are not supported by Warren");
 }
 
-// The empty listing of the vhost args[0], or 404 when there is none.
+// The empty listing of the vhost (user) args[0], or 404 when there is none.
 Reply EmptyOfVHost(Call& call) {
-  v1::ListVHostsResponse r;
-  if (auto e = call.Rpc(&Stub::ListVHosts, v1::Empty{}, r)) return *e;
-  for (const auto& v : r.vhosts())
-    if (v.name() == call.arg(0)) return Empty(call);
-  return NotFound("vhost '" + call.arg(0) + "' not found");
+  if (auto e = RequireVHost(call, call.arg(0))) return *e;
+  return Empty(call);
 }
 
-// The empty listing of the user args[0], or 404 when there is none.
 Reply EmptyOfUser(Call& call) {
-  v1::ListUsersResponse r;
-  if (auto e = call.Rpc(&Stub::ListUsers, v1::Empty{}, r)) return *e;
-  for (const auto& u : r.users())
-    if (u.name() == call.arg(0)) return Empty(call);
-  return NotFound("user '" + call.arg(0) + "' not found");
+  if (auto e = RequireUser(call, call.arg(0))) return *e;
+  return Empty(call);
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 // /api/connections/username/{user} (GET, DELETE closes them all),
 // /api/vhosts/{vhost}/{connections,channels}, /api/channels[/{name}],
 // /api/consumers[/{vhost}].
+#include <functional>
+#include <type_traits>
+
 #include "common/text.h"
 #include "mgmt/format.h"
 #include "mgmt/listing.h"
@@ -13,12 +16,40 @@ namespace {
 
 using nlohmann::json;
 using Stub = v1::Admin::Stub;
+template <typename T>
+using RepeatedOf = google::protobuf::RepeatedPtrField<T>;
+
+// The connections (channels) the node lists that `keep` keeps, formatted.
+template <typename Response, typename Item>
+std::optional<Reply> Listed(Call& call, Method<v1::ListRequest, Response> list,
+                            const RepeatedOf<Item>& (Response::*items)() const,
+                            json (*format)(const Item&),
+                            std::type_identity_t<std::function<bool(const Item&)>> keep,
+                            json& out) {
+  Response r;
+  if (auto e = call.Rpc(list, v1::ListRequest{}, r)) return e;
+  out = json::array();
+  for (const Item& item : (r.*items)())
+    if (keep(item)) out.push_back(format(item));
+  return std::nullopt;
+}
+
+std::optional<Reply> ConnectionsWhere(Call& call, std::function<bool(const v1::Connection&)> keep,
+                                      json& out) {
+  return Listed(call, &Stub::ListConnections, &v1::ListConnectionsResponse::connections,
+                FormatConnection, std::move(keep), out);
+}
+
+std::optional<Reply> ChannelsWhere(Call& call, std::function<bool(const v1::Channel&)> keep,
+                                   json& out) {
+  return Listed(call, &Stub::ListChannels, &v1::ListChannelsResponse::channels, FormatChannel,
+                std::move(keep), out);
+}
 
 Reply Connections(Call& call) {
-  v1::ListConnectionsResponse r;
-  if (auto e = call.Rpc(&Stub::ListConnections, v1::ListRequest{}, r)) return *e;
-  json items = json::array();
-  for (const auto& c : r.connections()) items.push_back(FormatConnection(c));
+  json items;
+  if (auto e = ConnectionsWhere(call, [](const v1::Connection&) { return true; }, items))
+    return *e;
   return ListOrOne(call, std::move(items), 0, "connection");
 }
 
@@ -40,64 +71,38 @@ Reply CloseConnection(Call& call) {
 // The connections of the user args[0]; `close` closes them (one gone
 // meanwhile is no error).
 Reply UserConnections(Call& call, bool close) {
-  v1::ListConnectionsResponse r;
-  if (auto e = call.Rpc(&Stub::ListConnections, v1::ListRequest{}, r)) return *e;
-  json items = json::array();
-  for (const auto& c : r.connections()) {
-    if (c.user() != call.arg(0)) continue;
-    if (!close) {
-      items.push_back(FormatConnection(c));
-    } else if (auto e = Close(call, c.name()); e && e->status != 404) {
-      return *e;
-    }
-  }
-  return close ? NoContent() : ListReply(call, std::move(items));
+  json items;
+  auto of_user = [&](const v1::Connection& c) { return c.user() == call.arg(0); };
+  if (auto e = ConnectionsWhere(call, of_user, items)) return *e;
+  if (!close) return ListReply(call, std::move(items));
+  for (const json& c : items)
+    if (auto e = Close(call, c["name"].get<std::string>()); e && e->status != 404) return *e;
+  return NoContent();
 }
 
-// 404 unless the vhost args[0] exists.
-std::optional<Reply> CheckVHost(Call& call) {
-  v1::ListVHostsResponse r;
-  if (auto e = call.Rpc(&Stub::ListVHosts, v1::Empty{}, r)) return e;
-  for (const auto& v : r.vhosts())
-    if (v.name() == call.arg(0)) return std::nullopt;
-  return NotFound("vhost '" + call.arg(0) + "' not found");
-}
-
-Reply VHostConnections(Call& call) {
-  if (auto e = CheckVHost(call)) return *e;
-  v1::ListConnectionsResponse r;
-  if (auto e = call.Rpc(&Stub::ListConnections, v1::ListRequest{}, r)) return *e;
-  json items = json::array();
-  for (const auto& c : r.connections())
-    if (c.vhost() == call.arg(0)) items.push_back(FormatConnection(c));
-  return ListReply(call, std::move(items));
-}
-
-Reply VHostChannels(Call& call) {
-  if (auto e = CheckVHost(call)) return *e;
-  v1::ListChannelsResponse r;
-  if (auto e = call.Rpc(&Stub::ListChannels, v1::ListRequest{}, r)) return *e;
-  json items = json::array();
-  for (const auto& c : r.channels())
-    if (c.vhost() == call.arg(0)) items.push_back(FormatChannel(c));
+// The connections (channels, by `where`) of the vhost args[0]; 404 when
+// there is no such vhost.
+template <typename Item>
+Reply InVHost(Call& call,
+              std::optional<Reply> (*where)(Call&, std::function<bool(const Item&)>, json&)) {
+  json items;
+  if (auto e = RequireVHost(call, call.arg(0))) return *e;
+  if (auto e = where(call, [&](const Item& i) { return i.vhost() == call.arg(0); }, items))
+    return *e;
   return ListReply(call, std::move(items));
 }
 
 // Every channel, those of connection args[0] (`of_connection`), or the one
 // named args[0].
 Reply Channels(Call& call, bool of_connection) {
+  json items;
   if (of_connection) {
-    v1::ListConnectionsResponse conns;
-    if (auto e = call.Rpc(&Stub::ListConnections, v1::ListRequest{}, conns)) return *e;
-    bool found = false;
-    for (const auto& c : conns.connections()) found = found || c.name() == call.arg(0);
-    if (!found) return NotFound("connection '" + call.arg(0) + "' not found");
+    auto named = [&](const v1::Connection& c) { return c.name() == call.arg(0); };
+    if (auto e = ConnectionsWhere(call, named, items)) return *e;
+    if (items.empty()) return NotFound("connection '" + call.arg(0) + "' not found");
   }
-  v1::ListChannelsResponse r;
-  if (auto e = call.Rpc(&Stub::ListChannels, v1::ListRequest{}, r)) return *e;
-  json items = json::array();
-  for (const auto& c : r.channels())
-    if (!of_connection || c.connection() == call.arg(0)) items.push_back(FormatChannel(c));
+  auto kept = [&](const v1::Channel& c) { return !of_connection || c.connection() == call.arg(0); };
+  if (auto e = ChannelsWhere(call, kept, items)) return *e;
   if (of_connection) return ListReply(call, std::move(items));
   return ListOrOne(call, std::move(items), 0, "channel");
 }
@@ -118,8 +123,10 @@ void AddConnectionRoutes(Router& r) {
   r.Add("GET", "/api/connections/username/{}", [](Call& c) { return UserConnections(c, false); });
   r.Add("DELETE", "/api/connections/username/{}",
         [](Call& c) { return UserConnections(c, true); });
-  r.Add("GET", "/api/vhosts/{}/connections", VHostConnections);
-  r.Add("GET", "/api/vhosts/{}/channels", VHostChannels);
+  r.Add("GET", "/api/vhosts/{}/connections",
+        [](Call& c) { return InVHost<v1::Connection>(c, ConnectionsWhere); });
+  r.Add("GET", "/api/vhosts/{}/channels",
+        [](Call& c) { return InVHost<v1::Channel>(c, ChannelsWhere); });
   r.Add("GET", "/api/connections/{}", Connections);
   r.Add("DELETE", "/api/connections/{}", CloseConnection);
   r.Add("GET", "/api/connections/{}/channels", [](Call& c) { return Channels(c, true); });

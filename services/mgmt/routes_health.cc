@@ -37,19 +37,27 @@ Reply Alarms(Call& call, const char* failure) {
   return Failed(failure, {{"alarms", alarms}});
 }
 
+// Passes when one of the node's listeners has `wanted` as its `key` (port
+// or protocol); else 503 with what each listener has (under "ports" or
+// "protocols").
+Reply HasListener(Call& call, const std::string& key, const json& wanted,
+                  json (*field)(const v1::Listener&)) {
+  v1::StatusResponse s;
+  if (auto e = call.Rpc(&Stub::Status, v1::Empty{}, s)) return *e;
+  json all = json::array();
+  for (const auto& l : s.listeners()) {
+    if (field(l) == wanted) return Json({{"status", "ok"}, {key, wanted}});
+    all.push_back(field(l));
+  }
+  return Failed("No active listener", {{"missing", wanted}, {key + "s", all}});
+}
+
 Reply PortListener(Call& call) {
   const std::string& text = call.arg(0);
   if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
     return BadRequest("Invalid port");
-  const uint32_t port = static_cast<uint32_t>(std::stoul(text));
-  v1::StatusResponse s;
-  if (auto e = call.Rpc(&Stub::Status, v1::Empty{}, s)) return *e;
-  json ports = json::array();
-  for (const auto& l : s.listeners()) {
-    if (l.port() == port) return Json({{"status", "ok"}, {"port", port}});
-    ports.push_back(l.port());
-  }
-  return Failed("No active listener", {{"missing", port}, {"ports", ports}});
+  return HasListener(call, "port", std::stoul(text),
+                     [](const v1::Listener& l) { return json(l.port()); });
 }
 
 // A protocol as the check names it: the client's spellings of AMQP 0-9-1
@@ -64,15 +72,8 @@ std::string ListenerProtocol(std::string p) {
 }
 
 Reply ProtocolListener(Call& call) {
-  const std::string protocol = ListenerProtocol(call.arg(0));
-  v1::StatusResponse s;
-  if (auto e = call.Rpc(&Stub::Status, v1::Empty{}, s)) return *e;
-  json protocols = json::array();
-  for (const auto& l : s.listeners()) {
-    if (l.protocol() == protocol) return Json({{"status", "ok"}, {"protocol", protocol}});
-    protocols.push_back(l.protocol());
-  }
-  return Failed("No active listener", {{"missing", protocol}, {"protocols", protocols}});
+  return HasListener(call, "protocol", ListenerProtocol(call.arg(0)),
+                     [](const v1::Listener& l) { return json(l.protocol()); });
 }
 
 // A vhost of Warren's is up whenever its node answers.

@@ -437,6 +437,13 @@ admin::NodeStatus Node::Describe() const {
   s.fds_used = OpenFiles();
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0) s.fds_limit = lim.rlim_cur;
+  // Each client socket is a descriptor: the descriptors are the limit.
+  s.sockets_limit = s.fds_limit;
+  for (const net::Listener* l : {listener_.get(), tls_listener_.get()}) {
+    if (!l) continue;
+    s.sockets_used += l->session_count();
+    s.fd_alarm = s.fd_alarm || l->out_of_descriptors();
+  }
   return s;
 }
 

@@ -25,10 +25,10 @@ struct ExporterConfig {
   std::string username = "guest";
   std::string password = "guest";
   int64_t timeout_ms = 2000;  // per node and scrape
-  // /metrics carries per-queue series (vhost, queue labels); off, it sums
-  // them per node as RabbitMQ's aggregated mode does. /metrics/per-object
-  // always has them.
-  bool per_object_metrics = true;
+  // /metrics carries per-object series (queues, channels, connections) as
+  // /metrics/per-object does; off (the default, as RabbitMQ's
+  // return_per_object_metrics), it sums them per node and lists no queues.
+  bool per_object_metrics = false;
   // HTTP: the request head's deadline and a keep-alive connection's idle
   // deadline (Prometheus keeps its connection open between scrapes).
   int64_t head_timeout_ms = 10'000;

@@ -1,6 +1,7 @@
 #include "exporter/metrics.h"
 
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "common/text.h"
@@ -13,6 +14,7 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 using Labels = std::vector<ClientMetric::Label>;
+using Kind = MetricsRequest::Kind;
 
 // Families in a fixed order, filled as the snapshots are read.
 class Families {
@@ -27,6 +29,7 @@ class Families {
     for (auto& l : labels) l.value = ToUtf8(l.value);
     m.label = std::move(labels);
     if (type == MetricType::Counter) m.counter.value = value;
+    else if (type == MetricType::Untyped) m.untyped.value = value;
     else m.gauge.value = value;
     families_[it->second].metric.push_back(std::move(m));
   }
@@ -36,12 +39,303 @@ class Families {
   void Counter(const std::string& name, const std::string& help, Labels labels, double value) {
     Add(name, MetricType::Counter, help, std::move(labels), value);
   }
+  // RabbitMQ leaves its info and alarm families untyped.
+  void Untyped(const std::string& name, const std::string& help, Labels labels, double value) {
+    Add(name, MetricType::Untyped, help, std::move(labels), value);
+  }
   std::vector<MetricFamily> Take() { return std::move(families_); }
 
  private:
   std::vector<MetricFamily> families_;
   std::map<std::string, size_t> index_;
 };
+
+Labels With(Labels labels, const std::string& name, const std::string& value) {
+  labels.push_back({name, value});
+  return labels;
+}
+
+// One node's part of a scrape: its snapshot, its `node` label, the name
+// prefix (rabbitmq_ or rabbitmq_detailed_) and whether objects get their
+// own series.
+struct Scope {
+  const NodeSnapshot& s;
+  Labels node;
+  std::string prefix;
+  bool per_object;
+  const std::set<std::string>* vhosts;  // queues of these vhosts only; null: all
+
+  std::string Name(const char* family) const { return prefix + family; }
+  bool Homed(const warren::v1::Queue& q) const {
+    // Each node reports the queues homed on it; its records of queues homed
+    // elsewhere carry no counts (docs/cluster.md).
+    if (!q.node().empty() && q.node() != s.status.node_name()) return false;
+    return !vhosts || vhosts->count(q.vhost()) > 0;
+  }
+  Labels Queue(const warren::v1::Queue& q) const {
+    return With(With(node, "queue", q.name()), "vhost", q.vhost());
+  }
+  Labels Channel(const warren::v1::Channel& c) const {
+    return With(node, "channel", c.connection() + " (" + std::to_string(c.number()) + ")");
+  }
+  Labels Connection(const warren::v1::Connection& c) const {
+    return With(node, "connection", c.name());
+  }
+};
+
+// RabbitMQ's metric groups (the names /metrics/detailed takes as family=),
+// each with the families it holds.
+
+void ConnectionChurn(Families& f, const Scope& c) {
+  const auto& o = c.s.overview;
+  struct Churn {
+    const char* name;
+    uint64_t value;
+    const char* help;
+  };
+  const Churn churn[] = {
+      {"connections_opened_total", o.connections_opened(), "Total number of connections opened"},
+      {"connections_closed_total", o.connections_closed(),
+       "Total number of connections closed or terminated"},
+      {"channels_opened_total", o.channels_opened(), "Total number of channels opened"},
+      {"channels_closed_total", o.channels_closed(), "Total number of channels closed"},
+      {"queues_declared_total", o.queues_declared(), "Total number of queues declared"},
+      {"queues_created_total", o.queues_created(), "Total number of queues created"},
+      {"queues_deleted_total", o.queues_deleted(), "Total number of queues deleted"}};
+  for (const Churn& x : churn) f.Counter(c.Name(x.name), x.help, c.node, x.value);
+}
+
+void NodeCoarse(Families& f, const Scope& c) {
+  const auto& st = c.s.status;
+  f.Gauge(c.Name("process_open_fds"), "Open file descriptors", c.node,
+          st.file_descriptors_used());
+  f.Gauge(c.Name("process_open_tcp_sockets"), "Open TCP sockets", c.node, st.sockets_used());
+  f.Gauge(c.Name("process_resident_memory_bytes"), "Memory used in bytes", c.node,
+          st.memory_bytes());
+  f.Gauge(c.Name("disk_space_available_bytes"), "Disk space available in bytes", c.node,
+          st.disk_free());
+}
+
+void NodeLimits(Families& f, const Scope& c) {
+  const auto& st = c.s.status;
+  f.Gauge(c.Name("process_max_fds"), "Open file descriptors limit", c.node,
+          st.file_descriptors_limit());
+  f.Gauge(c.Name("process_max_tcp_sockets"), "Open TCP sockets limit", c.node,
+          st.sockets_limit());
+  f.Gauge(c.Name("resident_memory_limit_bytes"), "Memory high watermark in bytes", c.node,
+          st.memory_limit());
+  f.Gauge(c.Name("disk_space_available_limit_bytes"), "Free disk space low watermark in bytes",
+          c.node, st.disk_free_limit());
+  // RabbitMQ's node table joins on this one; for Warren, the node's uptime.
+  f.Gauge(c.Name("erlang_uptime_seconds"), "Node uptime", c.node, st.uptime_ms() / 1000.0);
+}
+
+void QueueCoarse(Families& f, const Scope& c) {
+  auto emit = [&](const Labels& labels, double ready, double unacked) {
+    f.Gauge(c.Name("queue_messages_ready"), "Messages ready to be delivered to consumers", labels,
+            ready);
+    f.Gauge(c.Name("queue_messages_unacked"),
+            "Messages delivered to consumers but not yet acknowledged", labels, unacked);
+    f.Gauge(c.Name("queue_messages"),
+            "Sum of ready and unacknowledged messages - total queue depth", labels,
+            ready + unacked);
+  };
+  if (!c.per_object) {
+    emit(c.node, c.s.overview.messages_ready(), c.s.overview.messages_unacknowledged());
+    return;
+  }
+  for (const auto& q : c.s.queues.queues())
+    if (c.Homed(q)) emit(c.Queue(q), q.messages_ready(), q.messages_unacknowledged());
+}
+
+void QueueConsumers(Families& f, const Scope& c) {
+  const char* help = "Consumers on a queue";
+  if (!c.per_object) {
+    f.Gauge(c.Name("queue_consumers"), help, c.node, c.s.overview.consumers());
+    return;
+  }
+  for (const auto& q : c.s.queues.queues())
+    if (c.Homed(q)) f.Gauge(c.Name("queue_consumers"), help, c.Queue(q), q.consumers());
+}
+
+void QueueDetails(Families& f, const Scope& c) {
+  QueueConsumers(f, c);
+  if (!c.per_object) return;  // the rest needs every queue listed
+  for (const auto& q : c.s.queues.queues()) {
+    if (!c.Homed(q)) continue;
+    Labels labels = c.Queue(q);
+    f.Gauge(c.Name("queue_process_memory_bytes"),
+            "Memory in bytes the queue holds: its message bodies in memory", labels, q.memory());
+    f.Gauge(c.Name("queue_messages_ready_bytes"), "Size in bytes of ready messages", labels,
+            q.message_bytes_ready());
+    if (q.mirror_nodes_size() > 0) {
+      f.Gauge("warren_queue_mirrors", "Mirrors the queue has on other nodes", labels,
+              q.mirror_nodes_size());
+      f.Gauge("warren_queue_unsynchronised_mirrors",
+              "Mirrors of the queue that do not hold all it holds yet", labels,
+              q.mirror_nodes_size() - q.synchronised_mirror_nodes_size());
+    }
+  }
+}
+
+// A channel figure, per channel or summed over the node's channels.
+template <class Value>
+void PerChannel(Families& f, const Scope& c, MetricType type, const char* name,
+                const char* help, Value value) {
+  double sum = 0;
+  for (const auto& ch : c.s.channels.channels()) {
+    if (c.per_object) f.Add(c.Name(name), type, help, c.Channel(ch), value(ch));
+    else sum += value(ch);
+  }
+  if (!c.per_object) f.Add(c.Name(name), type, help, c.node, sum);
+}
+
+void ChannelGauges(Families& f, const Scope& c) {
+  using Ch = warren::v1::Channel;
+  const auto gauge = MetricType::Gauge;
+  PerChannel(f, c, gauge, "channel_consumers", "Consumers on a channel",
+             [](const Ch& ch) { return ch.consumer_count(); });
+  PerChannel(f, c, gauge, "channel_messages_unacked",
+             "Delivered but not yet acknowledged messages",
+             [](const Ch& ch) { return ch.messages_unacknowledged(); });
+  PerChannel(f, c, gauge, "channel_messages_unconfirmed", "Published but not yet confirmed messages",
+             [](const Ch& ch) { return ch.messages_unconfirmed(); });
+  PerChannel(f, c, gauge, "channel_messages_uncommitted",
+             "Messages received in a transaction but not yet committed",
+             [](const Ch& ch) { return ch.messages_uncommitted(); });
+  PerChannel(f, c, gauge, "channel_acks_uncommitted",
+             "Message acknowledgements in a transaction not yet committed",
+             [](const Ch& ch) { return ch.acks_uncommitted(); });
+  PerChannel(f, c, gauge, "consumer_prefetch",
+             "Limit of unacknowledged messages for each consumer",
+             [](const Ch& ch) { return ch.prefetch_count(); });
+  PerChannel(f, c, gauge, "channel_prefetch",
+             "Total limit of unacknowledged messages for all consumers on a channel",
+             [](const Ch& ch) { return ch.global_prefetch_count(); });
+}
+
+// A channel counter: per channel, or (aggregated) the node's total, which
+// unlike a sum over open channels keeps what closed channels counted.
+struct ChannelCounter {
+  const char* name;
+  const char* help;
+  uint64_t (warren::v1::Channel::*of_channel)() const;
+  uint64_t (warren::v1::OverviewResponse::*of_node)() const;
+};
+
+void ChannelCounters(Families& f, const Scope& c, const ChannelCounter* counters, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const ChannelCounter& k = counters[i];
+    if (!c.per_object) {
+      f.Counter(c.Name(k.name), k.help, c.node, (c.s.overview.*k.of_node)());
+      continue;
+    }
+    for (const auto& ch : c.s.channels.channels())
+      f.Counter(c.Name(k.name), k.help, c.Channel(ch), (ch.*k.of_channel)());
+  }
+}
+
+void ChannelExchange(Families& f, const Scope& c) {
+  using Ch = warren::v1::Channel;
+  using O = warren::v1::OverviewResponse;
+  static const ChannelCounter kCounters[] = {
+      {"channel_messages_published_total",
+       "Total number of messages published into an exchange on a channel",
+       &Ch::messages_published, &O::messages_published},
+      {"channel_messages_confirmed_total",
+       "Total number of messages published into an exchange and confirmed on the channel",
+       &Ch::messages_confirmed, &O::messages_confirmed},
+      {"channel_messages_unroutable_returned_total",
+       "Total number of messages published as mandatory into an exchange and returned to the "
+       "publisher as unroutable",
+       &Ch::messages_unroutable_returned, &O::messages_unroutable_returned},
+      {"channel_messages_unroutable_dropped_total",
+       "Total number of messages published as non-mandatory into an exchange and dropped as "
+       "unroutable",
+       &Ch::messages_unroutable_dropped, &O::messages_unroutable_dropped}};
+  ChannelCounters(f, c, kCounters, std::size(kCounters));
+}
+
+void ChannelQueue(Families& f, const Scope& c) {
+  using Ch = warren::v1::Channel;
+  using O = warren::v1::OverviewResponse;
+  static const ChannelCounter kCounters[] = {
+      {"channel_get_ack_total",
+       "Total number of messages fetched with basic.get in manual acknowledgement mode",
+       &Ch::messages_delivered_get_manual_ack, &O::messages_delivered_get_manual_ack},
+      {"channel_get_total",
+       "Total number of messages fetched with basic.get in automatic acknowledgement mode",
+       &Ch::messages_delivered_get_auto_ack, &O::messages_delivered_get_auto_ack},
+      {"channel_messages_delivered_ack_total",
+       "Total number of messages delivered to consumers in manual acknowledgement mode",
+       &Ch::messages_delivered_consume_manual_ack, &O::messages_delivered_consume_manual_ack},
+      {"channel_messages_delivered_total",
+       "Total number of messages delivered to consumers in automatic acknowledgement mode",
+       &Ch::messages_delivered_consume_auto_ack, &O::messages_delivered_consume_auto_ack},
+      {"channel_messages_redelivered_total", "Total number of messages redelivered to consumers",
+       &Ch::messages_redelivered, &O::messages_redelivered},
+      {"channel_messages_acked_total", "Total number of messages acknowledged by consumers",
+       &Ch::messages_acked, &O::messages_acked},
+      {"channel_get_empty_total", "Total number of times basic.get operations fetched no message",
+       &Ch::messages_get_empty, &O::messages_get_empty}};
+  ChannelCounters(f, c, kCounters, std::size(kCounters));
+}
+
+// A connection figure, per connection or summed over the node's.
+template <class Value>
+void PerConnection(Families& f, const Scope& c, MetricType type, const char* name,
+                   const char* help, Value value) {
+  double sum = 0;
+  for (const auto& conn : c.s.connections.connections()) {
+    if (c.per_object) f.Add(c.Name(name), type, help, c.Connection(conn), value(conn));
+    else sum += value(conn);
+  }
+  if (!c.per_object) f.Add(c.Name(name), type, help, c.node, sum);
+}
+
+void ConnectionCoarse(Families& f, const Scope& c) {
+  using Conn = warren::v1::Connection;
+  PerConnection(f, c, MetricType::Counter, "connection_incoming_bytes_total",
+                "Total number of bytes received on a connection",
+                [](const Conn& x) { return x.recv_oct(); });
+  PerConnection(f, c, MetricType::Counter, "connection_outgoing_bytes_total",
+                "Total number of bytes sent on a connection",
+                [](const Conn& x) { return x.send_oct(); });
+}
+
+void ConnectionDetails(Families& f, const Scope& c) {
+  PerConnection(f, c, MetricType::Gauge, "connection_channels", "Channels on a connection",
+                [](const warren::v1::Connection& x) { return x.channels(); });
+}
+
+struct Group {
+  const char* name;
+  void (*emit)(Families&, const Scope&);
+  bool queues = false, channels = false, connections = false;  // what it lists
+};
+
+// queue_consumer_count is the part of queue_metrics RabbitMQ offers alone:
+// one or the other is emitted, never both.
+const Group kGroups[] = {
+    {"connection_churn_metrics", ConnectionChurn},
+    {"node_coarse_metrics", NodeCoarse},
+    {"node_metrics", NodeLimits},
+    {"queue_coarse_metrics", QueueCoarse, true},
+    {"queue_consumer_count", QueueConsumers, true},
+    {"queue_metrics", QueueDetails, true},
+    {"channel_metrics", ChannelGauges, false, true},
+    {"channel_exchange_metrics", ChannelExchange, false, true},
+    {"channel_queue_metrics", ChannelQueue, false, true},
+    {"connection_coarse_metrics", ConnectionCoarse, false, false, true},
+    {"connection_metrics", ConnectionDetails, false, false, true},
+};
+
+bool Wanted(const Group& g, const MetricsRequest& r) {
+  const std::string name = g.name;
+  if (r.kind != Kind::kDetailed) return name != "queue_consumer_count";
+  if (!r.groups.count(name)) return false;
+  return name != "queue_consumer_count" || !r.groups.count("queue_metrics");
+}
 
 // The cluster's name as cluster_status gives it: member 1's (its name, or
 // its address while unknown), so every node gives the same one.
@@ -51,127 +345,194 @@ std::string ClusterName(const NodeSnapshot& s) {
   return s.status.node_name();
 }
 
-void NodeTotals(Families& f, const NodeSnapshot& s, const Labels& node) {
+// `endpoint`: which of the three answers this is ("aggregated", "per-object",
+// "detailed"), as RabbitMQ labels it since 4.0, so a dashboard reading one of
+// them joins to one identity per node when Prometheus scrapes several.
+void Identity(Families& f, const NodeSnapshot& s, const Labels& node, const char* endpoint) {
   const auto& st = s.status;
-  const auto& o = s.overview;
+  Labels build = node;
+  build.push_back({"product_name", st.product()});
+  build.push_back({"product_version", st.version()});
+  build.push_back({"rabbitmq_version", st.compatible_version()});
+  f.Untyped("rabbitmq_build_info", "RabbitMQ & Erlang/OTP version info", build, 1);
   Labels identity = node;
   identity.push_back({"rabbitmq_node", st.node_name()});
   identity.push_back({"rabbitmq_cluster", ClusterName(s)});
-  f.Gauge("rabbitmq_identity_info", "RabbitMQ node & cluster identity info", identity, 1);
+  identity.push_back({"rabbitmq_endpoint", endpoint});
+  f.Untyped("rabbitmq_identity_info", "RabbitMQ node & cluster identity info", identity, 1);
+}
+
+// RabbitMQ's rabbitmq_global_* counters, by protocol and (those of the
+// message path) by queue type: Warren's queues are classic queues.
+void Global(Families& f, const NodeSnapshot& s, const Labels& node) {
+  const auto& o = s.overview;
+  Labels protocol = With(node, "protocol", "amqp091");
+  Labels queue_type = With(protocol, "queue_type", "rabbit_classic_queue");
+  struct Counter {
+    const char* name;
+    uint64_t value;
+    const char* help;
+    bool by_queue_type;
+  };
+  const Counter counters[] = {
+      {"messages_received_total", o.messages_published(),
+       "Total number of messages received from publishers", false},
+      {"messages_received_confirm_total", o.messages_received_confirm(),
+       "Total number of messages received from publishers expecting confirmations", false},
+      {"messages_routed_total", o.messages_routed(),
+       "Total number of messages routed to queues or streams", false},
+      {"messages_unroutable_dropped_total", o.messages_unroutable_dropped(),
+       "Total number of messages published as non-mandatory into an exchange and dropped as "
+       "unroutable", false},
+      {"messages_unroutable_returned_total", o.messages_unroutable_returned(),
+       "Total number of messages published as mandatory into an exchange and returned to the "
+       "publisher as unroutable", false},
+      {"messages_confirmed_total", o.messages_confirmed(),
+       "Total number of messages confirmed to publishers", false},
+      {"messages_delivered_total", o.messages_delivered(),
+       "Total number of messages delivered to consumers", true},
+      {"messages_delivered_consume_manual_ack_total", o.messages_delivered_consume_manual_ack(),
+       "Total number of messages delivered to consumers using basic.consume with manual "
+       "acknowledgment", true},
+      {"messages_delivered_consume_auto_ack_total", o.messages_delivered_consume_auto_ack(),
+       "Total number of messages delivered to consumers using basic.consume with automatic "
+       "acknowledgment", true},
+      {"messages_delivered_get_manual_ack_total", o.messages_delivered_get_manual_ack(),
+       "Total number of messages delivered to consumers using basic.get with manual "
+       "acknowledgment", true},
+      {"messages_delivered_get_auto_ack_total", o.messages_delivered_get_auto_ack(),
+       "Total number of messages delivered to consumers using basic.get with automatic "
+       "acknowledgment", true},
+      {"messages_get_empty_total", o.messages_get_empty(),
+       "Total number of times basic.get operations fetched no message", true},
+      {"messages_redelivered_total", o.messages_redelivered(),
+       "Total number of messages redelivered to consumers", true},
+      {"messages_acknowledged_total", o.messages_acked(),
+       "Total number of messages acknowledged by consumers", true}};
+  for (const Counter& k : counters)
+    f.Counter(std::string("rabbitmq_global_") + k.name, k.help,
+              k.by_queue_type ? queue_type : protocol, k.value);
+  f.Gauge("rabbitmq_global_publishers", "Current number of publishers", protocol, o.publishers());
+  f.Gauge("rabbitmq_global_consumers", "Current number of consumers", protocol,
+          o.local_consumers());
+}
+
+void Totals(Families& f, const NodeSnapshot& s, const Labels& node) {
+  const auto& o = s.overview;
+  f.Gauge("rabbitmq_connections", "Connections currently open", node, o.connections());
+  f.Gauge("rabbitmq_channels", "Channels currently open", node, o.channels());
+  f.Gauge("rabbitmq_consumers", "Consumers currently connected", node, o.consumers());
+  f.Gauge("rabbitmq_queues", "Queues available", node, o.local_queues());
+}
+
+void Alarms(Families& f, const NodeSnapshot& s, const Labels& node) {
+  bool memory = false, disk = false, descriptors = false;
+  for (const auto& a : s.status.alarms()) {
+    if (a == "memory") memory = true;
+    else if (a == "disk") disk = true;
+    else if (a == "file_descriptor_limit") descriptors = true;
+  }
+  f.Untyped("rabbitmq_alarms_file_descriptor_limit",
+            "is 1 if file descriptor limit alarm is in effect", node, descriptors);
+  f.Untyped("rabbitmq_alarms_free_disk_space_watermark",
+            "is 1 if free disk space watermark alarm is in effect", node, disk);
+  f.Untyped("rabbitmq_alarms_memory_used_watermark",
+            "is 1 if VM memory watermark alarm is in effect", node, memory);
+}
+
+void Cluster(Families& f, const NodeSnapshot& s, const Labels& node) {
   double running = 0;
   for (const auto& m : s.cluster.members()) running += m.running() ? 1 : 0;
   f.Gauge("warren_cluster_members", "Members of the node's cluster (Raft voters and learners)",
           node, s.cluster.members_size());
   f.Gauge("warren_cluster_running_members",
           "Members of the node's cluster that run and answered it just now", node, running);
-  Labels build = node;
-  build.push_back({"product", st.product()});
-  build.push_back({"rabbitmq_version", st.version()});
-  f.Gauge("rabbitmq_build_info", "RabbitMQ & Erlang/OTP version info", build, 1);
-  f.Gauge("rabbitmq_connections", "Connections currently open", node, o.connections());
-  f.Gauge("rabbitmq_channels", "Channels currently open", node, o.channels());
-  f.Gauge("rabbitmq_consumers", "Consumers currently connected", node, o.consumers());
-  f.Gauge("rabbitmq_queues", "Queues available", node, o.queues());
-  f.Counter("rabbitmq_connections_opened_total", "Total number of connections opened", node,
-            o.connections_opened());
-  f.Counter("rabbitmq_connections_closed_total",
-            "Total number of connections closed or terminated", node, o.connections_closed());
-  Labels amqp = node;
-  amqp.push_back({"protocol", "amqp091"});
-  struct Global {
-    const char* name;
-    uint64_t value;
-    const char* help;
-  };
-  const Global global[] = {
-      {"received", o.messages_published(), "received from publishers"},
-      {"confirmed", o.messages_confirmed(), "confirmed to publishers"},
-      {"routed", o.messages_routed(), "routed to queues"},
-      {"unroutable_dropped", o.messages_unroutable_dropped(),
-       "published as non-mandatory into an exchange and dropped as unroutable"},
-      {"unroutable_returned", o.messages_unroutable_returned(),
-       "published as mandatory into an exchange and returned to the publisher as unroutable"},
-      {"delivered", o.messages_delivered(), "delivered to consumers"},
-      {"acknowledged", o.messages_acked(), "acknowledged by consumers"},
-      {"redelivered", o.messages_redelivered(), "redelivered to consumers"}};
-  for (const Global& g : global)
-    f.Counter(std::string("rabbitmq_global_messages_") + g.name + "_total",
-              std::string("Total number of messages ") + g.help, amqp, g.value);
-  f.Gauge("rabbitmq_process_resident_memory_bytes", "Memory used in bytes", node,
-          st.memory_bytes());
-  f.Gauge("rabbitmq_resident_memory_limit_bytes",
-          "Memory high watermark in bytes", node, st.memory_limit());
-  f.Gauge("rabbitmq_disk_space_available_bytes", "Disk space available in bytes", node,
-          st.disk_free());
-  f.Gauge("rabbitmq_disk_space_available_limit_bytes",
-          "Free disk space low watermark in bytes", node, st.disk_free_limit());
-  bool memory = false, disk = false;
-  for (const auto& a : st.alarms()) (a == "memory" ? memory : disk) = true;
-  f.Gauge("rabbitmq_alarms_memory_used_watermark",
-          "is 1 if VM memory watermark alarm is in effect", node, memory);
-  f.Gauge("rabbitmq_alarms_free_disk_space_watermark",
-          "is 1 if free disk space watermark alarm is in effect", node, disk);
-  f.Gauge("rabbitmq_process_open_fds", "Open file descriptors", node,
-          st.file_descriptors_used());
-  f.Gauge("rabbitmq_process_max_fds", "Open file descriptors limit", node,
-          st.file_descriptors_limit());
-}
-
-void QueueGauges(Families& f, const Labels& labels, double ready, double unacked,
-                 double consumers, const double* memory, const double* ready_bytes) {
-  f.Gauge("rabbitmq_queue_messages_ready", "Messages ready to be delivered to consumers",
-          labels, ready);
-  f.Gauge("rabbitmq_queue_messages_unacked",
-          "Messages delivered to consumers but not yet acknowledged", labels, unacked);
-  f.Gauge("rabbitmq_queue_messages", "Sum of ready and unacknowledged messages - total queue "
-          "depth", labels, ready + unacked);
-  f.Gauge("rabbitmq_queue_consumers", "Consumers on a queue", labels, consumers);
-  if (memory)
-    f.Gauge("rabbitmq_queue_process_memory_bytes",
-            "Memory in bytes used by the queue's message bodies", labels, *memory);
-  if (ready_bytes)
-    f.Gauge("rabbitmq_queue_messages_ready_bytes", "Size in bytes of ready messages", labels,
-            *ready_bytes);
 }
 
 }  // namespace
 
-std::vector<MetricFamily> BuildMetrics(const std::vector<NodeSnapshot>& nodes, bool per_object) {
+Listings ListingsFor(const MetricsRequest& request) {
+  Listings l;
+  const bool objects = request.kind != Kind::kAggregated;
+  for (const Group& g : kGroups) {
+    if (!Wanted(g, request)) continue;
+    l.queues = l.queues || (g.queues && objects);
+    l.channels = l.channels || g.channels;
+    l.connections = l.connections || g.connections;
+  }
+  return l;
+}
+
+std::vector<MetricFamily> BuildMetrics(const std::vector<NodeSnapshot>& nodes,
+                                       const MetricsRequest& request) {
   Families f;
-  for (const NodeSnapshot& s : nodes) {
-    Labels address{{"address", s.address}};
-    f.Gauge("warren_node_up", "1 if the node answered this scrape, 0 if not", address, s.up);
-    f.Gauge("warren_scrape_duration_seconds", "Time taken to read the node", address, s.seconds);
+  const bool detailed = request.kind == Kind::kDetailed;
+  if (!detailed) {
+    for (const NodeSnapshot& s : nodes) {
+      Labels address{{"address", s.address}};
+      f.Gauge("warren_node_up", "1 if the node answered this scrape, 0 if not", address, s.up);
+      f.Gauge("warren_scrape_duration_seconds", "Time taken to read the node", address,
+              s.seconds);
+    }
   }
   for (const NodeSnapshot& s : nodes) {
     if (!s.up) continue;
     Labels node{{"node", s.status.node_name()}};
-    NodeTotals(f, s, node);
-    if (!per_object) {
-      const auto& o = s.overview;
-      QueueGauges(f, node, o.messages_ready(), o.messages_unacknowledged(), o.consumers(),
-                  nullptr, nullptr);
-      continue;
-    }
-    for (const auto& q : s.queues.queues()) {
-      // Each node reports the queues homed on it; its records of queues
-      // homed elsewhere carry no counts (docs/cluster.md).
-      if (!q.node().empty() && q.node() != s.status.node_name()) continue;
-      Labels labels{{"node", s.status.node_name()}, {"queue", q.name()}, {"vhost", q.vhost()}};
-      double memory = static_cast<double>(q.memory());
-      double bytes = static_cast<double>(q.message_bytes_ready());
-      QueueGauges(f, labels, q.messages_ready(), q.messages_unacknowledged(), q.consumers(),
-                  &memory, &bytes);
-      if (q.mirror_nodes_size() > 0) {
-        f.Gauge("warren_queue_mirrors", "Mirrors the queue has on other nodes", labels,
-                q.mirror_nodes_size());
-        f.Gauge("warren_queue_unsynchronised_mirrors",
-                "Mirrors of the queue that do not hold all it holds yet", labels,
-                q.mirror_nodes_size() - q.synchronised_mirror_nodes_size());
-      }
-    }
+    Scope scope{s, node, detailed ? "rabbitmq_detailed_" : "rabbitmq_",
+                request.kind != Kind::kAggregated,
+                detailed && !request.vhosts.empty() ? &request.vhosts : nullptr};
+    for (const Group& g : kGroups)
+      if (Wanted(g, request)) g.emit(f, scope);
+    Identity(f, s, node,
+             detailed ? "detailed" : scope.per_object ? "per-object" : "aggregated");
+    if (detailed) continue;
+    Global(f, s, node);
+    Totals(f, s, node);
+    Alarms(f, s, node);
+    Cluster(f, s, node);
   }
   return f.Take();
+}
+
+std::string MessageSizeText(const std::vector<NodeSnapshot>& nodes,
+                            const MetricsRequest& request) {
+  if (request.kind == Kind::kDetailed) return "";
+  // The bounds of the node's counts (OverviewResponse.message_size_counts),
+  // as the dashboards spell them.
+  static const char* const kBounds[] = {"100.0", "1000.0", "10000.0", "100000.0", "1e+06",
+                                        "1e+07", "5e+07",  "1e+08"};
+  constexpr const char* kName = "rabbitmq_message_size_bytes";
+  std::ostringstream out;
+  bool any = false;
+  for (const NodeSnapshot& s : nodes) {
+    if (!s.up) continue;
+    const auto& counts = s.overview.message_size_counts();
+    if (!any) {
+      out << "# HELP " << kName << " Size of messages received from publishers\n"
+          << "# TYPE " << kName << " histogram\n";
+      any = true;
+    }
+    // Node names are text the node was configured with; escape as labels are.
+    std::string node;
+    for (char ch : ToUtf8(s.status.node_name())) {
+      if (ch == '\n') {
+        node += "\\n";
+        continue;
+      }
+      if (ch == '\\' || ch == '"') node.push_back('\\');
+      node.push_back(ch);
+    }
+    const std::string labels = "node=\"" + node + "\",protocol=\"amqp091\"";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i <= std::size(kBounds); ++i) {
+      cumulative += i < static_cast<size_t>(counts.size()) ? counts[static_cast<int>(i)] : 0;
+      out << kName << "_bucket{" << labels << ",le=\""
+          << (i < std::size(kBounds) ? kBounds[i] : "+Inf") << "\"} " << cumulative << "\n";
+    }
+    out << kName << "_sum{" << labels << "} " << s.overview.message_size_sum() << "\n"
+        << kName << "_count{" << labels << "} " << cumulative << "\n";
+  }
+  return out.str();
 }
 
 }  // namespace warren::exporter

@@ -46,7 +46,7 @@ void Scraper::Shutdown() {
   for (grpc::ClientContext* c : in_flight_) c->TryCancel();
 }
 
-NodeSnapshot Scraper::Scrape(size_t i, bool with_queues) const {
+NodeSnapshot Scraper::Scrape(size_t i, Listings listings) const {
   NodeSnapshot s;
   s.address = config_.nodes[i];
   auto start = std::chrono::steady_clock::now();
@@ -70,17 +70,19 @@ NodeSnapshot Scraper::Scrape(size_t i, bool with_queues) const {
   all.set_all_vhosts(true);
   s.up = call(&v1::Admin::Stub::ClusterStatus, empty, &s.cluster) &&
          call(&v1::Admin::Stub::Overview, empty, &s.overview) &&
-         (!with_queues || call(&v1::Admin::Stub::ListQueues, all, &s.queues));
+         (!listings.queues || call(&v1::Admin::Stub::ListQueues, all, &s.queues)) &&
+         (!listings.channels || call(&v1::Admin::Stub::ListChannels, all, &s.channels)) &&
+         (!listings.connections || call(&v1::Admin::Stub::ListConnections, all, &s.connections));
   s.status = s.cluster.node();
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return s;
 }
 
-std::vector<NodeSnapshot> Scraper::ScrapeAll(bool with_queues) const {
+std::vector<NodeSnapshot> Scraper::ScrapeAll(Listings listings) const {
   std::vector<std::future<NodeSnapshot>> pending;
   for (size_t i = 0; i < stubs_.size(); ++i)
-    pending.push_back(std::async(std::launch::async, [this, i, with_queues] {
-      return Scrape(i, with_queues);
+    pending.push_back(std::async(std::launch::async, [this, i, listings] {
+      return Scrape(i, listings);
     }));
   std::vector<NodeSnapshot> out;
   for (auto& f : pending) out.push_back(f.get());

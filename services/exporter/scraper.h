@@ -1,6 +1,6 @@
-// Reads every configured node's Admin service (Status, Overview and, when
-// asked, ListQueues over all vhosts) concurrently, each within the
-// configured timeout. A node that does not answer is reported down; the
+// Reads every configured node's Admin service (ClusterStatus, Overview and,
+// as the scrape needs them, ListQueues, ListChannels and ListConnections over
+// all vhosts) concurrently, each within the configured timeout. A node that does not answer is reported down; the
 // others are not held up by it.
 //
 // Thread-safe: the HTTP server calls ScrapeAll() from its worker threads;
@@ -30,17 +30,26 @@ struct NodeSnapshot {
   warren::v1::StatusResponse status;          // cluster.node()
   warren::v1::OverviewResponse overview;
   warren::v1::ListQueuesResponse queues;
+  warren::v1::ListChannelsResponse channels;
+  warren::v1::ListConnectionsResponse connections;
+};
+
+// What a scrape reads beyond each node's status and overview.
+struct Listings {
+  bool queues = false;
+  bool channels = false;
+  bool connections = false;
 };
 
 class Scraper {
  public:
   explicit Scraper(const ExporterConfig& config);
   ~Scraper();
-  std::vector<NodeSnapshot> ScrapeAll(bool with_queues) const;
+  std::vector<NodeSnapshot> ScrapeAll(Listings listings) const;
   void Shutdown();
 
  private:
-  NodeSnapshot Scrape(size_t node, bool with_queues) const;
+  NodeSnapshot Scrape(size_t node, Listings listings) const;
   bool Begin(grpc::ClientContext* context) const;  // false once shut down
   void End(grpc::ClientContext* context) const;
 

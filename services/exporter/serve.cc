@@ -5,6 +5,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "exporter/metrics.h"
+#include "http/query.h"
 
 namespace warren::exporter {
 namespace {
@@ -16,7 +17,8 @@ std::string PathOf(const std::string& target) { return target.substr(0, target.f
 
 std::optional<http::Response> MetricsHandler::Admit(const http::Request& head) {
   const std::string path = PathOf(head.target);
-  if (path != "/metrics" && path != "/metrics/per-object") return Refuse(404, "Not Found");
+  if (path != "/metrics" && path != "/metrics/per-object" && path != "/metrics/detailed")
+    return Refuse(404, "Not Found");
   if (head.method != "GET" && head.method != "HEAD") {
     http::Response r = Refuse(405, "Method Not Allowed");
     r.headers.push_back({"Allow", "GET, HEAD"});
@@ -27,10 +29,21 @@ std::optional<http::Response> MetricsHandler::Admit(const http::Request& head) {
 }
 
 http::Response MetricsHandler::Serve(const http::Request& request) {
-  const bool per_object = per_object_metrics_ || PathOf(request.target) == "/metrics/per-object";
+  const std::string path = PathOf(request.target);
+  MetricsRequest what;
+  if (path == "/metrics/detailed") {
+    what.kind = MetricsRequest::Kind::kDetailed;
+    for (const auto& [key, value] : http::ParseQuery(request.target)) {
+      if (key == "family") what.groups.insert(value);
+      else if (key == "vhost") what.vhosts.insert(value);
+    }
+  } else if (per_object_metrics_ || path == "/metrics/per-object") {
+    what.kind = MetricsRequest::Kind::kPerObject;
+  }
   std::ostringstream text;
-  prometheus::TextSerializer().Serialize(
-      text, BuildMetrics(scraper_.ScrapeAll(per_object), per_object));
+  std::vector<NodeSnapshot> nodes = scraper_.ScrapeAll(ListingsFor(what));
+  prometheus::TextSerializer().Serialize(text, BuildMetrics(nodes, what));
+  text << MessageSizeText(nodes, what);
   return {200, "text/plain; version=0.0.4; charset=utf-8", {}, text.str()};
 }
 

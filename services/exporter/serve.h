@@ -1,5 +1,6 @@
 // The exporter's HTTP answers, served by services/http: GET (or HEAD)
-// /metrics and /metrics/per-object read the nodes (Scraper) and answer in
+// /metrics, /metrics/per-object and /metrics/detailed?family=...&vhost=...
+// (metrics.h) read the nodes (Scraper) and answer in
 // Prometheus's text format (prometheus-cpp's TextSerializer); other paths
 // are 404, other methods 405, a request with a body 413. Nothing the client
 // sends reaches a node.

@@ -35,11 +35,12 @@ def get(url):
         return r.read().decode()
 
 
-def prometheus(test, job):
+def prometheus(test, job, more_jobs=""):
     """Debian's Prometheus scraping every second as `job` (the YAML of one
-    scrape job after its job_name) says, stopped when `test` ends; returns
-    query(expr): the first sample's value, None when there is none or
-    Prometheus does not answer yet."""
+    scrape job after its job_name) says, and `more_jobs` (YAML list items),
+    stopped when `test` ends; returns query(expr): the first sample's value,
+    None when there is none or Prometheus does not answer yet;
+    query.series(expr) is every series of the result, [] while none."""
     work = tempfile.mkdtemp(prefix="warren-prometheus-")
     test.addCleanup(shutil.rmtree, work, ignore_errors=True)
     port = free_port()
@@ -47,6 +48,7 @@ def prometheus(test, job):
         f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
                 "scrape_configs:\n  - job_name: warren\n")
         f.write("".join("    " + line + "\n" for line in job.splitlines()))
+        f.write("".join("  " + line + "\n" for line in more_jobs.splitlines()))
     prom = subprocess.Popen(
         [PROMETHEUS, "--config.file=" + os.path.join(work, "prometheus.yml"),
          "--storage.tsdb.path=" + os.path.join(work, "data"),
@@ -54,14 +56,18 @@ def prometheus(test, job):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     test.addCleanup(lambda: (prom.terminate(), prom.wait(timeout=30)))
 
-    def query(expr):
+    def series(expr):
         try:
             body = get("http://127.0.0.1:%d/api/v1/query?query=%s"
                        % (port, urllib.parse.quote(expr)))
         except OSError:
-            return None  # not listening yet
-        result = json.loads(body)["data"]["result"]
+            return []  # not listening yet
+        return json.loads(body)["data"]["result"]
+
+    def query(expr):
+        result = series(expr)
         return float(result[0]["value"][1]) if result else None
+    query.series = series
     return query
 
 
@@ -142,13 +148,15 @@ class ExporterTest(unittest.TestCase):
         self.fill("one", 3)
         self.fill("two", 5)
         e = self.exporter()
-        for path in ("/metrics", "/metrics/per-object"):
+        for path in ("/metrics", "/metrics/per-object",
+                     "/metrics/detailed?family=queue_coarse_metrics&family=queue_metrics"
+                     "&family=channel_metrics&family=connection_churn_metrics"):
             text = e.metrics(path)
             check = subprocess.run([PROMTOOL, "check", "metrics"], input=text,
                                    capture_output=True, text=True, timeout=60)
             self.assertEqual((check.returncode, check.stdout + check.stderr), (0, ""),
                              "promtool on " + path)
-        text = e.metrics()
+        text = e.metrics("/metrics/per-object")
         ready = {dict(k)["queue"]: v for k, v in
                  samples(text, "rabbitmq_queue_messages_ready").items()}
         self.assertEqual(ready, {"one": 3, "two": 5})
@@ -166,15 +174,49 @@ class ExporterTest(unittest.TestCase):
         self.assertEqual(list(samples(text, "warren_cluster_members").values()), [1])
         self.assertEqual(list(samples(text, "warren_cluster_running_members").values()), [1])
 
-    def test_aggregated_mode_sums_queues_per_node(self):
+    def test_metrics_sums_per_node_unless_per_object_metrics_is_set(self):
         self.fill("a", 2)
         self.fill("b", 4)
-        e = self.exporter(config="per_object_metrics = false\n")
+        e = self.exporter()
         [(labels, total)] = samples(e.metrics(), "rabbitmq_queue_messages_ready").items()
         self.assertEqual(total, 6)
         self.assertNotIn("queue", dict(labels))
         per_queue = samples(e.metrics("/metrics/per-object"), "rabbitmq_queue_messages_ready")
         self.assertEqual(sorted(per_queue.values()), [2, 4])
+        e = self.exporter(config="per_object_metrics = true\n")
+        per_queue = samples(e.metrics(), "rabbitmq_queue_messages_ready")
+        self.assertEqual(sorted(per_queue.values()), [2, 4])
+
+    def test_detailed_serves_the_groups_and_vhosts_asked_for(self):
+        self.fill("d", 3)
+        e = self.exporter()
+        text = e.metrics("/metrics/detailed?family=queue_coarse_metrics&vhost=%2F")
+        self.assertEqual(list(samples(text, "rabbitmq_detailed_queue_messages").values()), [3])
+        names = set(re.findall(r"^# TYPE (\w+) ", text, re.M))
+        self.assertEqual(names, {"rabbitmq_detailed_queue_messages_ready",
+                                 "rabbitmq_detailed_queue_messages_unacked",
+                                 "rabbitmq_detailed_queue_messages",
+                                 "rabbitmq_identity_info", "rabbitmq_build_info"})
+        other = e.metrics("/metrics/detailed?family=queue_coarse_metrics&vhost=other")
+        self.assertEqual(samples(other, "rabbitmq_detailed_queue_messages"), {})
+        nothing = e.metrics("/metrics/detailed")
+        self.assertEqual(set(re.findall(r"^# TYPE (\w+) ", nothing, re.M)),
+                         {"rabbitmq_identity_info", "rabbitmq_build_info"})
+        # queue_consumer_count is the part of queue_metrics: not both.
+        both = e.metrics("/metrics/detailed?family=queue_consumer_count&family=queue_metrics")
+        self.assertEqual(len(samples(both, "rabbitmq_detailed_queue_consumers")), 1)
+
+    def test_info_and_alarm_families_are_untyped_and_build_info_names_warren(self):
+        text = self.exporter().metrics()
+        for family in ("rabbitmq_identity_info", "rabbitmq_build_info",
+                       "rabbitmq_alarms_memory_used_watermark",
+                       "rabbitmq_alarms_free_disk_space_watermark",
+                       "rabbitmq_alarms_file_descriptor_limit"):
+            with self.subTest(family=family):
+                self.assertIn("# TYPE %s untyped\n" % family, text)
+        [(labels, _)] = samples(text, "rabbitmq_build_info").items()
+        self.assertEqual(dict(labels)["product_name"], "Warren")
+        self.assertEqual(dict(labels)["rabbitmq_version"], "3.13.7")
 
     def test_a_silent_node_is_down_and_the_others_still_served(self):
         dead = "127.0.0.1:%d" % free_port()
@@ -185,7 +227,7 @@ class ExporterTest(unittest.TestCase):
 
     def test_prometheus_reads_the_depth_and_sees_the_node_go_down(self):
         self.fill("scraped", 42)
-        e = self.exporter()
+        e = self.exporter(config="per_object_metrics = true\n")
         query = prometheus(self, "static_configs:\n  - targets: ['127.0.0.1:%d']\n" % e.port)
 
         wait_for(lambda: query('rabbitmq_queue_messages_ready{queue="scraped"}') == 42,

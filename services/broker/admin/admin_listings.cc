@@ -295,6 +295,21 @@ grpc::Status AdminService::ListChannels(grpc::ServerContext* call, const v1::Lis
         o->set_messages_unacknowledged(static_cast<uint32_t>(ch.unacked));
         o->set_prefetch_count(ch.prefetch);
         o->set_global_prefetch_count(ch.global_prefetch);
+        o->set_messages_unconfirmed(ch.unconfirmed);
+        o->set_messages_uncommitted(ch.uncommitted_messages);
+        o->set_acks_uncommitted(ch.uncommitted_acks);
+        const core::MessageCounters& k = ch.counters;
+        o->set_messages_published(k.messages_received);
+        o->set_messages_confirmed(k.messages_confirmed);
+        o->set_messages_unroutable_returned(k.messages_unroutable_returned);
+        o->set_messages_unroutable_dropped(k.messages_unroutable_dropped);
+        o->set_messages_delivered_consume_manual_ack(k.messages_delivered_consume_manual_ack);
+        o->set_messages_delivered_consume_auto_ack(k.messages_delivered_consume_auto_ack);
+        o->set_messages_delivered_get_manual_ack(k.messages_delivered_get_manual_ack);
+        o->set_messages_delivered_get_auto_ack(k.messages_delivered_get_auto_ack);
+        o->set_messages_get_empty(k.messages_get_empty);
+        o->set_messages_redelivered(k.messages_redelivered);
+        o->set_messages_acked(k.messages_acked);
       }
     }
     return grpc::Status::OK;

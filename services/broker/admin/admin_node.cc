@@ -8,13 +8,15 @@
 #include "broker/admin/definitions_json.h"
 #include "broker/admin/json_values.h"
 #include "broker/core/broker.h"
+#include "common/version.h"
 
 namespace warren::admin {
 
 void AdminService::FillStatus(v1::StatusResponse& out) const {
   NodeStatus s = ctx_.status();
   out.set_node_name(s.node_name);
-  out.set_version("0.1.0");
+  out.set_version(kWarrenVersion);
+  out.set_compatible_version(kRabbitCompatibleVersion);
   out.set_product("Warren");
   out.set_pid(static_cast<uint32_t>(getpid()));
   out.set_uptime_ms(s.uptime_ms);
@@ -33,6 +35,9 @@ void AdminService::FillStatus(v1::StatusResponse& out) const {
   out.set_data_dir(s.data_dir);
   out.set_file_descriptors_used(s.fds_used);
   out.set_file_descriptors_limit(s.fds_limit);
+  if (s.fd_alarm) out.add_alarms("file_descriptor_limit");
+  out.set_sockets_used(s.sockets_used);
+  out.set_sockets_limit(s.sockets_limit);
 }
 
 grpc::Status AdminService::Status(grpc::ServerContext* call, const v1::Empty*,
@@ -135,12 +140,13 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
   return Run(call, Need::kManagement, "", [&](const Caller& caller) {
     out->set_node_name(broker().config().node_name);
     uint64_t connections = 0, channels = 0, consumers = 0, queues = 0, exchanges = 0;
-    uint64_t ready = 0, unacked = 0, vhosts = 0;
+    uint64_t ready = 0, unacked = 0, vhosts = 0, local_consumers = 0, local_queues = 0;
     for (const auto& [id, c] : broker().clients()) {
       core::ConnectionInfo info = c->Describe();
       if (!caller.sees_all() && info.user != caller.user) continue;
       ++connections;
       channels += info.channels.size();
+      for (const core::ChannelInfo& ch : info.channels) local_consumers += ch.consumers;
     }
     for (const auto& [name, v] : broker().vhosts()) {
       if (!caller.sees_all() && !broker().CanAccessVHost(caller.user, name)) continue;
@@ -148,6 +154,7 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
       exchanges += v->exchanges().size() + 1;  // and the default exchange
       queues += v->queues().size();
       for (const auto& [qn, q] : v->queues()) {
+        if (!q->remote()) ++local_queues;
         consumers += q->consumer_count();
         ready += q->ready_count();
         unacked += q->unacked_count();
@@ -174,6 +181,22 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
     out->set_messages_unroutable_returned(k.messages_unroutable_returned);
     out->set_connections_opened(k.connections_opened);
     out->set_connections_closed(k.connections_closed);
+    out->set_messages_received_confirm(k.messages_received_confirm);
+    out->set_messages_delivered_consume_manual_ack(k.messages_delivered_consume_manual_ack);
+    out->set_messages_delivered_consume_auto_ack(k.messages_delivered_consume_auto_ack);
+    out->set_messages_delivered_get_manual_ack(k.messages_delivered_get_manual_ack);
+    out->set_messages_delivered_get_auto_ack(k.messages_delivered_get_auto_ack);
+    out->set_messages_get_empty(k.messages_get_empty);
+    out->set_channels_opened(k.channels_opened);
+    out->set_channels_closed(k.channels_closed);
+    out->set_queues_declared(k.queues_declared);
+    out->set_queues_created(k.queues_created);
+    out->set_queues_deleted(k.queues_deleted);
+    out->set_publishers(k.publishers);
+    out->set_local_consumers(local_consumers);
+    out->set_local_queues(local_queues);
+    for (uint64_t n : k.message_sizes.counts) out->add_message_size_counts(n);
+    out->set_message_size_sum(k.message_sizes.sum);
     return grpc::Status::OK;
   });
 }

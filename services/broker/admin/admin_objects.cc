@@ -86,6 +86,7 @@ grpc::Status AdminService::DeclareQueue(grpc::ServerContext* call,
   auto plan = [&, vhost](const Caller& c, auto& command) {
     if (grpc::Status s = Permit(c, vhost, Access::kConfigure, "queue", d.name); !s.ok()) return s;
     existed = broker().FindVHost(vhost)->FindQueue(d.name) != nullptr;
+    ++broker().counters().queues_declared;
     command = core::cmd::DeclareQueue{vhost, d.name, d.durable, false, d.auto_delete, d.arguments};
     return grpc::Status::OK;
   };

@@ -46,6 +46,9 @@ struct NodeStatus {
   std::vector<Listener> listeners;
   uint64_t fds_used = 0;
   uint64_t fds_limit = 0;
+  uint64_t sockets_used = 0;  // client sockets: AMQP connections, handshakes included
+  uint64_t sockets_limit = 0;
+  bool fd_alarm = false;      // accepting failed for want of descriptors
 };
 
 // One member of the cluster, for ClusterStatus.

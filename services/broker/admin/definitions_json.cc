@@ -9,6 +9,7 @@
 #include "broker/core/policy.h"
 #include "common/file.h"
 #include "common/password.h"
+#include "common/version.h"
 
 namespace warren::admin {
 
@@ -17,7 +18,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kHashing = "rabbit_password_hashing_sha256";
-constexpr const char* kCompatibleVersion = "3.13.7";
 
 Error Bad(const std::string& text) {
   return core::AmqpError(amqp::ReplyCode::kPreconditionFailed, text);
@@ -90,8 +90,8 @@ void ExportVHostObjects(const core::VHost& v, json& out) {
 }  // namespace
 
 json ExportDefinitions(const core::Broker& broker) {
-  json out = {{"rabbit_version", kCompatibleVersion}, {"rabbitmq_version", kCompatibleVersion},
-              {"product_name", "Warren"}, {"product_version", "0.1.0"},
+  json out = {{"rabbit_version", kRabbitCompatibleVersion}, {"rabbitmq_version", kRabbitCompatibleVersion},
+              {"product_name", "Warren"}, {"product_version", kWarrenVersion},
               {"users", json::array()}, {"vhosts", json::array()},
               {"permissions", json::array()}, {"topic_permissions", json::array()},
               {"parameters", json::array()}, {"global_parameters", json::array()},

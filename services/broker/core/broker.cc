@@ -64,6 +64,8 @@ Status Broker::DeleteVHost(const std::string& name) {
   // As RabbitMQ does, the vhost's connections go first (320 CONNECTION_FORCED).
   CloseClients(name, "", "vhost '" + name + "' is deleted");
   if (Persistence* store = definitions()) store->DeleteVHost(name);
+  for (const auto& [queue_name, q] : it->second->queues())
+    if (!q->remote()) ++counters_.queues_deleted;
   vhosts_.erase(it);
   for (auto& [user, per_vhost] : permissions_) per_vhost.erase(name);
   ++permissions_epoch_;

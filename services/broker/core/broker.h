@@ -49,17 +49,16 @@ class DirectReplySink {
   virtual void DeliverReply(const MessagePtr& message) = 0;
 };
 
-struct BrokerCounters {
+struct BrokerCounters : MessageCounters {
   uint64_t connections_opened = 0;
   uint64_t connections_closed = 0;
-  uint64_t messages_received = 0;
-  uint64_t messages_routed = 0;
-  uint64_t messages_unroutable_returned = 0;
-  uint64_t messages_unroutable_dropped = 0;
-  uint64_t messages_confirmed = 0;
-  uint64_t messages_delivered = 0;    // to consumers and basic.get
-  uint64_t messages_redelivered = 0;  // of those, with redelivered set
-  uint64_t messages_acked = 0;        // acknowledged by clients
+  uint64_t channels_opened = 0;
+  uint64_t channels_closed = 0;
+  uint64_t queues_declared = 0;  // queue.declare (not passive) and the API's declares
+  uint64_t queues_created = 0;   // queues made with this node as their home
+  uint64_t queues_deleted = 0;   // queues homed here that went, for whatever reason
+  uint64_t publishers = 0;       // channels open that have published (a gauge)
+  MessageSizes message_sizes;
 };
 
 // Resource alarms, as RabbitMQ raises them (memory high watermark, disk

@@ -7,12 +7,50 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "amqp/field_table.h"
 
 namespace warren::core {
+
+// Message counters as RabbitMQ's global and per-channel counters keep them
+// (the exporter's rabbitmq_global_* and rabbitmq_channel_* families): each
+// channel keeps its own and adds to the node's (protocol::Channel::Count).
+struct MessageCounters {
+  uint64_t messages_received = 0;          // basic.publish
+  uint64_t messages_received_confirm = 0;  // of those, on a channel in confirm mode
+  uint64_t messages_routed = 0;
+  uint64_t messages_unroutable_returned = 0;
+  uint64_t messages_unroutable_dropped = 0;
+  uint64_t messages_confirmed = 0;
+  uint64_t messages_delivered = 0;    // to consumers and basic.get
+  uint64_t messages_delivered_consume_manual_ack = 0;
+  uint64_t messages_delivered_consume_auto_ack = 0;
+  uint64_t messages_delivered_get_manual_ack = 0;
+  uint64_t messages_delivered_get_auto_ack = 0;
+  uint64_t messages_get_empty = 0;    // basic.get answered get-empty
+  uint64_t messages_redelivered = 0;  // of those delivered, with redelivered set
+  uint64_t messages_acked = 0;        // acknowledged by clients
+};
+
+// Sizes of the message bodies received (RabbitMQ's rabbitmq_message_size_bytes
+// histogram): counts[i] is how many were at most kMessageSizeBounds[i]
+// bytes and above the bound before; the last, above every bound.
+inline constexpr uint64_t kMessageSizeBounds[] = {100,        1'000,      10'000,
+                                                  100'000,    1'000'000,  10'000'000,
+                                                  50'000'000, 100'000'000};
+struct MessageSizes {
+  uint64_t counts[std::size(kMessageSizeBounds) + 1] = {};
+  uint64_t sum = 0;
+  void Add(uint64_t size) {
+    size_t i = 0;
+    while (i < std::size(kMessageSizeBounds) && size > kMessageSizeBounds[i]) ++i;
+    ++counts[i];
+    sum += size;
+  }
+};
 
 struct ChannelInfo {
   uint16_t number = 0;
@@ -22,6 +60,10 @@ struct ChannelInfo {
   uint64_t unacked = 0;
   uint16_t prefetch = 0;         // per consumer (basic.qos global=false)
   uint16_t global_prefetch = 0;  // whole channel
+  uint64_t unconfirmed = 0;          // published in confirm mode, not yet confirmed
+  uint64_t uncommitted_messages = 0;  // published in the open transaction
+  uint64_t uncommitted_acks = 0;      // acknowledgements in the open transaction
+  MessageCounters counters;           // since the channel opened
 };
 
 struct ConnectionInfo {

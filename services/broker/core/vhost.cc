@@ -254,6 +254,7 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
   if (store && d.durable && !d.exclusive) o.store_id = store->NewQueueId();
   auto& q = queues_[name];
   q = std::make_shared<Queue>(*this, runtime_, name_, name, std::move(o));
+  if (!q->remote()) ++broker_.counters().queues_created;
   StoreRecord(*q);
   q->ApplyPolicy(EffectivePolicy(policies_, true, name));
   return QueueDeclared{name, 0, 0};
@@ -382,6 +383,7 @@ void VHost::EraseQueue(const std::string& name) {
   if (it == queues_.end()) return;
   std::shared_ptr<Queue> q = std::move(it->second);
   queues_.erase(it);
+  if (!q->remote()) ++broker_.counters().queues_deleted;
   if (Persistence* store = definitions(); store && q->store_id() != 0)
     store->DeleteQueue(name_, name);
   RemoveBindingsTo(Destination{Destination::Kind::kQueue, name});

@@ -40,12 +40,15 @@ void Listener::Accept() {
       // and keep accepting rather than stop forever.
       if (ec == asio::error::operation_aborted) return;
       spdlog::warn("accept failed: {}", ec.message());
+      if (ec == asio::error::no_descriptors || ec == std::errc::too_many_files_open_in_system)
+        out_of_descriptors_ = true;
       retry_timer_.expires_after(std::chrono::milliseconds(100));
       retry_timer_.async_wait([this](const std::error_code& e) {
         if (!e && !stopping_) Accept();
       });
       return;
     }
+    out_of_descriptors_ = false;
     auto session = std::make_shared<Session>(
         std::move(socket), broker_, tls_, handshake_timeout_, [this](Session* s) {
           // Deferred: the session may be inside its own handler.

@@ -37,6 +37,9 @@ class Listener {
   // Stops accepting and closes every session with 320 CONNECTION_FORCED.
   void Shutdown();
   size_t session_count() const { return sessions_.size(); }
+  // The last accept failed for want of file descriptors (RabbitMQ's
+  // file_descriptor_limit alarm); the next one that succeeds clears it.
+  bool out_of_descriptors() const { return out_of_descriptors_; }
   bool tls() const { return tls_ != nullptr; }
   // New certificates (SIGHUP): connections accepted from now on use
   // `context`; established ones keep theirs.
@@ -53,6 +56,7 @@ class Listener {
   std::chrono::milliseconds handshake_timeout_;
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;
   bool stopping_ = false;
+  bool out_of_descriptors_ = false;
 };
 
 }  // namespace warren::net

@@ -13,9 +13,16 @@ using amqp::ReplyCode;
 using core::AmqpError;
 
 Channel::Channel(Connection& connection, uint16_t number)
-    : connection_(connection), number_(number) {}
+    : connection_(connection), number_(number) {
+  ++connection_.broker().counters().channels_opened;
+}
 
-Channel::~Channel() { Shutdown(); }
+Channel::~Channel() {
+  Shutdown();
+  core::BrokerCounters& c = connection_.broker().counters();
+  ++c.channels_closed;
+  if (publishing_) --c.publishers;
+}
 
 core::VHost& Channel::vhost() { return *connection_.vhost(); }
 
@@ -170,10 +177,15 @@ Status Channel::OnContentBody(std::string_view payload) {
   return Status::Ok();
 }
 
-void Channel::CountDelivery(bool redelivered) {
-  core::BrokerCounters& c = connection_.broker().counters();
-  ++c.messages_delivered;
-  if (redelivered) ++c.messages_redelivered;
+void Channel::Count(uint64_t core::MessageCounters::*counter) {
+  ++(connection_.broker().counters().*counter);
+  ++(counted_.*counter);
+}
+
+void Channel::CountDelivery(bool redelivered, uint64_t core::MessageCounters::*kind) {
+  Count(&core::MessageCounters::messages_delivered);
+  Count(kind);
+  if (redelivered) Count(&core::MessageCounters::messages_redelivered);
 }
 
 core::ChannelInfo Channel::Describe() const {
@@ -185,6 +197,10 @@ core::ChannelInfo Channel::Describe() const {
   info.unacked = unacked_.size();
   info.prefetch = prefetch_count_;
   info.global_prefetch = global_prefetch_;
+  if (confirm_mode_) info.unconfirmed = next_publish_seq_ - 1 - confirmed_;
+  info.uncommitted_messages = tx_publishes_.size();
+  info.uncommitted_acks = tx_acks_.size();
+  info.counters = counted_;
   return info;
 }
 
@@ -210,7 +226,9 @@ void Channel::Deliver(core::Consumer& c, core::QueueEntry entry) {
   d.redelivered = entry.redelivered;
   d.exchange = m.exchange;
   d.routing_key = m.routing_key;
-  CountDelivery(entry.redelivered);
+  CountDelivery(entry.redelivered,
+                c.no_ack() ? &core::MessageCounters::messages_delivered_consume_auto_ack
+                           : &core::MessageCounters::messages_delivered_consume_manual_ack);
   amqp::AppendMethodFrame(out, number_, d);
   SendContent(m);
   if (!c.no_ack()) {

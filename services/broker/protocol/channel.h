@@ -196,8 +196,11 @@ class Channel : public core::ConsumerSink,
   void RemoveConsumer(std::unordered_map<std::string, std::shared_ptr<core::Consumer>>::iterator it);
   void RequeueAll(std::vector<Unacked> entries);
   std::string NewConsumerTag();
-  // Node-wide delivery counters (Broker::counters()), for the exporter.
-  void CountDelivery(bool redelivered);
+  // Adds one to `counter`, the channel's and the node's (Broker::counters()),
+  // for the exporter and the management API.
+  void Count(uint64_t core::MessageCounters::*counter);
+  // A delivery of `kind` (consume or get, manual or automatic ack).
+  void CountDelivery(bool redelivered, uint64_t core::MessageCounters::*kind);
   core::VHost& vhost();
   template <class M>
   void Reply(const M& m) {
@@ -254,6 +257,8 @@ class Channel : public core::ConsumerSink,
   std::optional<std::string> last_write_checked_;
   uint64_t last_write_epoch_ = 0;  // Broker::permissions_epoch() when it was checked
   uint64_t consumer_tag_counter_ = 0;
+  core::MessageCounters counted_;
+  bool publishing_ = false;  // it has published: one of the node's publishers
   // Expires with the channel: a metadata change answered later finds out.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -300,7 +300,13 @@ Status Channel::FinishPublish() {
   message->routing_key = std::move(p.method.routing_key);
   message->SetProperties(std::move(p.raw_properties), p.properties);
   message->body = std::move(p.body);
-  ++connection_.broker().counters().messages_received;
+  Count(&core::MessageCounters::messages_received);
+  connection_.broker().counters().message_sizes.Add(message->body.size());
+  if (confirm_mode_) Count(&core::MessageCounters::messages_received_confirm);
+  if (!publishing_) {
+    publishing_ = true;
+    ++connection_.broker().counters().publishers;
+  }
   uint64_t seq = confirm_mode_ ? next_publish_seq_++ : 0;
   if (tx_mode_) {
     tx_publishes_.push_back(TxPublish{message->exchange, p.method.mandatory, message});
@@ -312,7 +318,6 @@ Status Channel::FinishPublish() {
 Status Channel::Route(const std::string& exchange, bool mandatory,
                       const core::MessagePtr& message, uint64_t seq) {
   core::PublishOutcome outcome;
-  auto& counters = connection_.broker().counters();
   // What a confirm (seq) or the tx.commit being routed waits on.
   core::Ticket ticket = seq != 0 ? core::NewTicket() : tx_ticket_;
   if (exchange.empty() && StartsWith(message->routing_key, core::kReplyToQueue)) {
@@ -339,13 +344,13 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
   }
   Forward(outcome.remote, message, ticket);
   if (outcome.routed > 0) {
-    ++counters.messages_routed;
+    Count(&core::MessageCounters::messages_routed);
   } else if (!outcome.rejected) {
     if (mandatory) {
       SendReturn(*message, exchange);
-      ++counters.messages_unroutable_returned;
+      Count(&core::MessageCounters::messages_unroutable_returned);
     } else {
-      ++counters.messages_unroutable_dropped;
+      Count(&core::MessageCounters::messages_unroutable_dropped);
     }
   }
   if (seq != 0) Confirm(seq, ticket);
@@ -389,7 +394,7 @@ void Channel::SendReturn(const core::Message& message, const std::string& exchan
 }
 
 void Channel::Confirm(uint64_t seq, const core::Ticket& ticket) {
-  ++connection_.broker().counters().messages_confirmed;
+  Count(&core::MessageCounters::messages_confirmed);
   // The usual case: nothing to wait for and nothing before it. The ack is
   // owed and goes out coalesced with this turn's others.
   if (AwaitTicket(seq, false, ticket)) ConfirmNow(seq, ticket->ok(), true);
@@ -480,6 +485,7 @@ Status Channel::HandleBasicGet(const amqp::BasicGet& m) {
 void Channel::SendGet(const std::shared_ptr<core::Queue>& queue,
                       std::optional<core::QueueEntry> entry, uint32_t message_count, bool no_ack) {
   if (!entry) {
+    Count(&core::MessageCounters::messages_get_empty);
     Reply(amqp::BasicGetEmpty{});
     return;
   }
@@ -491,7 +497,8 @@ void Channel::SendGet(const std::shared_ptr<core::Queue>& queue,
   ok.exchange = msg.exchange;
   ok.routing_key = msg.routing_key;
   ok.message_count = message_count;
-  CountDelivery(entry->redelivered);
+  CountDelivery(entry->redelivered, no_ack ? &core::MessageCounters::messages_delivered_get_auto_ack
+                                           : &core::MessageCounters::messages_delivered_get_manual_ack);
   amqp::AppendMethodFrame(connection_.output(), number_, ok);
   SendContent(msg);
   if (!no_ack) unacked_.emplace(tag, Unacked{queue, std::move(*entry), nullptr});
@@ -529,7 +536,7 @@ Status Channel::Settle(TxAck kind, uint64_t tag, bool multiple) {
       --u.consumer->unacked;
       --consumer_unacked_;
     }
-    if (kind == TxAck::kAck) ++connection_.broker().counters().messages_acked;
+    if (kind == TxAck::kAck) Count(&core::MessageCounters::messages_acked);
     if (u.queue->remote()) remote.push_back(std::move(u));
     else if (kind == TxAck::kAck) u.queue->Ack(u.entry);
     else u.queue->Reject(std::move(u.entry));

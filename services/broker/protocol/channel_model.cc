@@ -148,6 +148,7 @@ Status Channel::HandleQueueDeclare(const amqp::QueueDeclare& m) {
     if (!m.no_wait) Reply(amqp::QueueDeclareOk{r->name, r->message_count, r->consumer_count});
     return Status::Ok();
   }
+  ++connection_.broker().counters().queues_declared;
   core::cmd::DeclareQueue c;
   c.vhost = vhost().name();
   c.server_named = m.queue.empty();

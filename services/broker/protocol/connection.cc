@@ -9,6 +9,7 @@
 #include "broker/protocol/channel.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "common/version.h"
 
 namespace warren::protocol {
 
@@ -23,7 +24,6 @@ constexpr int64_t kCloseOkTimeoutMs = 3'000;
 // Error texts quote client names (up to 255 octets each); logged escaped,
 // and whole up to this many octets.
 constexpr size_t kMaxLoggedErrorText = 1024;
-constexpr const char* kVersion = "0.1.0";
 // "AMQP" 1 1 0 9: the 0-9 header, which RabbitMQ serves as 0-9-1.
 constexpr std::string_view kProtocolHeader09{"AMQP\x01\x01\x00\x09", 8};
 
@@ -44,7 +44,7 @@ FieldTable ServerProperties(const std::string& cluster_name) {
   p.Set("information", FieldValue::Str("Warren, a RabbitMQ-compatible message broker"));
   p.Set("platform", FieldValue::Str("C++20"));
   p.Set("product", FieldValue::Str("Warren"));
-  p.Set("version", FieldValue::Str(kVersion));
+  p.Set("version", FieldValue::Str(kWarrenVersion));
   return p;
 }
 

@@ -10,7 +10,7 @@ stack:
 - the tutorial's set-up (section 4.2, warrenctl for rabbitmqctl) and its Java
   Producer through warren-balancer; the queue is mirrored on the other two
   nodes, as the mirroring policy conf/definitions.json gives every node says;
-- Prometheus reports the exporter's target up, and a query returns the
+- Prometheus reports the three exporters' targets up, and a query returns the
   queue's depth (1);
 - `docker kill` of the queue's node: once a mirror has taken the queue over
   (until then a consumer is refused with 404, as by RabbitMQ before it sees
@@ -144,9 +144,10 @@ class ComposeTest(unittest.TestCase):
         self.assertEqual(q["policy"], "ha-all")
         self.assertEqual(sorted(q["slave_nodes"] + [q["node"]]), names)
 
-        # Prometheus scrapes the exporter, and sees the queue's depth.
+        # Prometheus scrapes the three exporters, one per node, and sees the
+        # queue's depth once, from the node that holds it.
         wait_for(lambda: [t["health"] for t in self.prometheus("/api/v1/targets")
-                          ["activeTargets"]] == ["up"], "the exporter's target up",
+                          ["activeTargets"]] == ["up"] * 3, "the three exporters' targets up",
                  timeout=60, interval=0.5)
         depth = wait_for(lambda: self.prometheus(
             "/api/v1/query", query='rabbitmq_queue_messages_ready{queue="%s"}' % QUEUE)

@@ -1,8 +1,8 @@
 #include "mgmt/router.h"
 
-#include <cctype>
 #include <string_view>
 
+#include "http/query.h"
 #include "mgmt/listing.h"
 
 namespace warren::mgmt {
@@ -15,27 +15,6 @@ bool Takes(const std::string& route_method, const std::string& method) {
 
 // What RabbitMQ answers when the path or the object it names does not exist.
 Reply ObjectNotFound() { return Error(404, "Object Not Found", "Not Found"); }
-
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-std::string Decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (plus_is_space && s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 bool Matches(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
              std::vector<std::string>& args) {
@@ -57,29 +36,11 @@ std::vector<std::string> PathSegments(const std::string& target) {
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
     if (slash == std::string::npos) slash = path.size();
-    out.push_back(Decode(path.substr(start, slash - start), false));
+    out.push_back(http::PercentDecode(path.substr(start, slash - start), false));
     start = slash + 1;
   }
   // "/api/vhosts/" is "/api/vhosts".
   if (out.size() > 1 && out.back().empty()) out.pop_back();
-  return out;
-}
-
-QueryParams ParseQuery(const std::string& target) {
-  QueryParams out;
-  size_t question = target.find('?');
-  if (question == std::string::npos) return out;
-  std::string_view query(target);
-  query.remove_prefix(question + 1);
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    out.emplace_back(Decode(pair.substr(0, eq), true),
-                     eq == std::string_view::npos ? "" : Decode(pair.substr(eq + 1), true));
-  }
   return out;
 }
 
@@ -155,7 +116,7 @@ Reply Router::Dispatch(const http::Request& request, NodeClient& nodes) const {
   if (!found->is_public && authorization.rfind("Basic ", 0) != 0)
     return Unauthorized("Not_Authorized");
   Call call{request, nodes, {authorization, request.peer}, std::move(args),
-            ParseQuery(request.target)};
+            http::ParseQuery(request.target)};
   Reply reply = found->handler(call);
   const std::string& m = request.method;
   if (reply.status == 404 && (m == "GET" || m == "HEAD" || m == "DELETE"))

@@ -18,13 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "http/query.h"
 #include "http/server.h"
 #include "mgmt/node_client.h"
 #include "mgmt/reply.h"
 
 namespace warren::mgmt {
 
-using QueryParams = std::vector<std::pair<std::string, std::string>>;
+using QueryParams = http::QueryParams;
 
 struct Call {
   const http::Request& http;
@@ -89,9 +90,6 @@ class Router {
 // The path of a request target split at "/", each segment percent-decoded
 // (no "+" for space: that is a query's convention).
 std::vector<std::string> PathSegments(const std::string& target);
-// The query of a request target, "+" as space and percent-decoded; a "%"
-// not followed by two hex digits is kept as it is.
-QueryParams ParseQuery(const std::string& target);
 // Percent-encodes one path segment (what Location headers carry).
 std::string EncodeSegment(const std::string& segment);
 

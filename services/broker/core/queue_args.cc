@@ -156,6 +156,13 @@ Status CheckQueueArgsEquivalent(const amqp::FieldTable& existing, const amqp::Fi
     const amqp::FieldValue* a = existing.Find(key);
     const amqp::FieldValue* b = requested.Find(key);
     if (!a && !b) continue;
+    // No x-queue-type is a classic queue, as RabbitMQ 3.13 has it: declaring
+    // one again with "classic" (the API's "type", rabbit-hole's and
+    // Terraform's) or without it is the same queue.
+    if (key == "x-queue-type" && (!a || !b)) {
+      const std::string* given = (a ? a : b)->AsString();
+      if (given && *given == "classic") continue;
+    }
     if (a && b && ArgValuesEquivalent(*a, *b)) continue;
     // RabbitMQ's wording: plain values when both sides have one, typed
     // values against "none" otherwise.

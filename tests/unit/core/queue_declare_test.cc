@@ -123,6 +123,19 @@ TEST_F(QueueDeclareTest, RedeclareWithOtherArgumentsIs406InequivalentArg) {
   EXPECT_NE(added.error().text.find("inequivalent arg 'x-max-length'"), std::string::npos);
 }
 
+TEST_F(QueueDeclareTest, NoQueueTypeAndClassicAreTheSameQueue) {
+  ASSERT_TRUE(TryDeclare("plain", {}).ok());
+  auto classic = TryDeclare("plain", Table({{"x-queue-type", Str("classic")}}));
+  EXPECT_TRUE(classic.ok()) << classic.error().text;
+  ASSERT_TRUE(TryDeclare("typed", Table({{"x-queue-type", Str("classic")}})).ok());
+  auto untyped = TryDeclare("typed", {});
+  EXPECT_TRUE(untyped.ok()) << untyped.error().text;
+  // Another type is another queue.
+  auto quorum = TryDeclare("plain", Table({{"x-queue-type", Str("quorum")}}));
+  ASSERT_FALSE(quorum.ok());
+  EXPECT_NE(quorum.error().text.find("inequivalent arg 'x-queue-type'"), std::string::npos);
+}
+
 TEST_F(QueueDeclareTest, RedeclareWithSameValueInAnotherIntegerWidthIsEquivalent) {
   ASSERT_TRUE(TryDeclare("q", Table({{"x-message-ttl", FieldValue::Int(FieldType::kInt32, 1000)}}))
                   .ok());

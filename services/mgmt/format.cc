@@ -121,6 +121,7 @@ json FormatConnection(const v1::Connection& c) {
             {"channels", c.channels()},
             {"client_properties", props},
             {"frame_max", c.frame_max()},
+            {"channel_max", c.channel_max()},
             {"timeout", c.heartbeat()},
             {"recv_oct", c.recv_oct()},
             {"send_oct", c.send_oct()},
@@ -156,7 +157,28 @@ json FormatChannel(const v1::Channel& c) {
           {"messages_unacknowledged", c.messages_unacknowledged()},
           {"prefetch_count", c.prefetch_count()},
           {"global_prefetch_count", c.global_prefetch_count()},
-          {"state", "running"}};
+          {"messages_unconfirmed", c.messages_unconfirmed()},
+          {"messages_uncommitted", c.messages_uncommitted()},
+          {"acks_uncommitted", c.acks_uncommitted()},
+          {"state", "running"},
+          // Counts since the channel opened, under RabbitMQ's names (no
+          // rates: Warren keeps no samples).
+          {"message_stats",
+           {{"publish", c.messages_published()},
+            {"confirm", c.messages_confirmed()},
+            {"return_unroutable", c.messages_unroutable_returned()},
+            {"drop_unroutable", c.messages_unroutable_dropped()},
+            {"deliver", c.messages_delivered_consume_manual_ack()},
+            {"deliver_no_ack", c.messages_delivered_consume_auto_ack()},
+            {"get", c.messages_delivered_get_manual_ack()},
+            {"get_no_ack", c.messages_delivered_get_auto_ack()},
+            {"get_empty", c.messages_get_empty()},
+            {"deliver_get", c.messages_delivered_consume_manual_ack() +
+                                c.messages_delivered_consume_auto_ack() +
+                                c.messages_delivered_get_manual_ack() +
+                                c.messages_delivered_get_auto_ack()},
+            {"redeliver", c.messages_redelivered()},
+            {"ack", c.messages_acked()}}}};
 }
 
 json FormatConsumer(const v1::Consumer& c) {
@@ -189,9 +211,9 @@ json FormatVHost(const v1::VHost& v) {
           {"tracing", false}};
 }
 
-json FormatUser(const v1::User& u, const std::string& password_hash) {
+json FormatUser(const v1::User& u) {
   return {{"name", u.name()},
-          {"password_hash", password_hash},
+          {"password_hash", u.password_hash()},
           {"tags", json(std::vector<std::string>(u.tags().begin(), u.tags().end()))},
           {"hashing_algorithm", "rabbit_password_hashing_sha256"},
           {"limits", json::object()}};

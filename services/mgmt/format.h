@@ -24,9 +24,9 @@ nlohmann::json FormatConnection(const v1::Connection& c);
 nlohmann::json FormatChannel(const v1::Channel& c);
 nlohmann::json FormatConsumer(const v1::Consumer& c);
 nlohmann::json FormatVHost(const v1::VHost& v);
-// `password_hash`: the user's, from the definitions ("" for none, as
-// RabbitMQ shows a user without a password).
-nlohmann::json FormatUser(const v1::User& u, const std::string& password_hash);
+// With the user's password_hash ("" for none, as RabbitMQ shows a user
+// without a password).
+nlohmann::json FormatUser(const v1::User& u);
 nlohmann::json FormatPermission(const v1::Permission& p);
 nlohmann::json FormatPolicy(const v1::Policy& p);
 

@@ -63,21 +63,12 @@ Reply VHostPermissions(Call& call) {
   return FromPermissions(call, r);
 }
 
-// The users as the API lists them, with their password hashes: the Admin
-// API gives those only in the definitions (both are the administrator's).
+// The users as the API lists them, with their password hashes.
 std::optional<Reply> UserObjects(Call& call, json& out) {
   v1::ListUsersResponse r;
   if (auto e = call.Rpc(&Stub::ListUsers, v1::Empty{}, r)) return e;
-  v1::Definitions d;
-  if (auto e = call.Rpc(&Stub::ExportDefinitions, v1::Empty{}, d)) return e;
-  std::map<std::string, std::string> hashes;
-  json defs = ParseJsonField(d.json());
-  for (const json& u : defs.value("users", json::array()))
-    if (u.is_object() && u.value("name", json()).is_string() &&
-        u.value("password_hash", json()).is_string())
-      hashes[u["name"].get<std::string>()] = u["password_hash"].get<std::string>();
   out = json::array();
-  for (const auto& u : r.users()) out.push_back(FormatUser(u, hashes[u.name()]));
+  for (const auto& u : r.users()) out.push_back(FormatUser(u));
   return std::nullopt;
 }
 

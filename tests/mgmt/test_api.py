@@ -488,6 +488,8 @@ class ApiTest(mgmt.NodeAndMgmt):
             self.assertEqual((c["host"], c["port"]), (self.broker.host, self.broker.port))
             self.assertEqual(c["peer_host"], "127.0.0.1")
             self.assertEqual(c["auth_mechanism"], "PLAIN")
+            # pika asks for 65535 channels; the node's limit (2047) is what holds.
+            self.assertEqual(c["channel_max"], 2047)
             self.assertFalse(c["ssl"])
             for key in ("ssl_protocol", "ssl_key_exchange", "ssl_cipher", "ssl_hash",
                         "peer_cert_subject", "peer_cert_issuer", "peer_cert_validity"):
@@ -506,9 +508,17 @@ class ApiTest(mgmt.NodeAndMgmt):
                                  self.api.ok("GET", "/api/connections/username/guest")])
             self.assertEqual(self.api.ok("GET", "/api/connections/username/nobody"), [])
             self.assertEqual(self.api.ok("GET", "/api/connections/" + q(name))["name"], name)
-            chans = self.api.ok("GET", "/api/connections/" + q(name) + "/channels")
+            ch.basic_publish("", "cq", b"counted")  # to its own consumer, unacked
+            path = "/api/connections/" + q(name) + "/channels"
+            chans = mgmt.wait_for(
+                lambda: (lambda cs: cs if cs[0]["message_stats"]["deliver"] == 1 else None)(
+                    self.api.ok("GET", path)), "the delivery counted on the channel")
             self.assertEqual([c["number"] for c in chans], [1])
             self.assertEqual(chans[0]["consumer_count"], 1)
+            self.assertEqual(chans[0]["messages_unacknowledged"], 1)
+            stats = chans[0]["message_stats"]
+            self.assertEqual((stats["publish"], stats["deliver_get"], stats["ack"],
+                              stats["deliver_no_ack"]), (1, 1, 0, 0))
             self.assertIn(chans[0]["name"],
                           [c["name"] for c in self.api.ok("GET", "/api/channels")])
             consumers = self.api.ok("GET", "/api/consumers/%2F")

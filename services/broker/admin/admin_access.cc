@@ -107,6 +107,7 @@ grpc::Status AdminService::ListUsers(grpc::ServerContext* call, const v1::Empty*
       v1::User* o = out->add_users();
       o->set_name(name);
       for (const auto& t : u.tags) o->add_tags(t);
+      o->set_password_hash(u.password_hash);
     }
     return grpc::Status::OK;
   });

@@ -266,6 +266,7 @@ grpc::Status AdminService::ListConnections(grpc::ServerContext* call, const v1::
       o->set_client_properties(Dump(ToJson(i.client_properties)));
       o->set_frame_max(i.frame_max);
       o->set_heartbeat(i.heartbeat);
+      o->set_channel_max(i.channel_max);
       o->set_recv_oct(i.recv_oct);
       o->set_send_oct(i.send_oct);
       o->set_protocol("AMQP 0-9-1");

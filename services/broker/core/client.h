@@ -81,6 +81,7 @@ struct ConnectionInfo {
   std::string state;  // "running" | "blocked" | "closing"
   amqp::FieldTable client_properties;
   uint32_t frame_max = 0;
+  uint16_t channel_max = 0;
   uint16_t heartbeat = 0;
   uint64_t recv_oct = 0;
   uint64_t send_oct = 0;

@@ -602,6 +602,7 @@ core::ConnectionInfo Connection::Describe() const {
   info.client_properties = client_properties_;
   info.frame_max = frame_max_;
   info.heartbeat = heartbeat_;
+  info.channel_max = channel_max_;
   info.recv_oct = received_;
   info.send_oct = io_.BytesWritten();
   info.connected_at_ms = connected_at_ms_;

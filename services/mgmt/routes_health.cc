@@ -33,7 +33,7 @@ Reply Alarms(Call& call, const char* failure) {
   if (s.alarms().empty()) return Json({{"status", "ok"}});
   json alarms = json::array();
   for (const auto& a : s.alarms())
-    alarms.push_back({{"node", s.node_name()}, {"resource", a == "disk" ? "disk" : "memory"}});
+    alarms.push_back({{"node", s.node_name()}, {"resource", a}});
   return Failed(failure, {{"alarms", alarms}});
 }
 

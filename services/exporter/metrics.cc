@@ -198,7 +198,8 @@ void ChannelGauges(Families& f, const Scope& c) {
   PerChannel(f, c, gauge, "channel_messages_unacked",
              "Delivered but not yet acknowledged messages",
              [](const Ch& ch) { return ch.messages_unacknowledged(); });
-  PerChannel(f, c, gauge, "channel_messages_unconfirmed", "Published but not yet confirmed messages",
+  PerChannel(f, c, gauge, "channel_messages_unconfirmed",
+             "Published but not yet confirmed messages",
              [](const Ch& ch) { return ch.messages_unconfirmed(); });
   PerChannel(f, c, gauge, "channel_messages_uncommitted",
              "Messages received in a transaction but not yet committed",

@@ -1,7 +1,7 @@
 // Reads every configured node's Admin service (ClusterStatus, Overview and,
 // as the scrape needs them, ListQueues, ListChannels and ListConnections over
-// all vhosts) concurrently, each within the configured timeout. A node that does not answer is reported down; the
-// others are not held up by it.
+// all vhosts) concurrently, each within the configured timeout. A node that
+// does not answer is reported down; the others are not held up by it.
 //
 // Thread-safe: the HTTP server calls ScrapeAll() from its worker threads;
 // Shutdown() (from the signal thread) cancels the reads in flight and makes

@@ -77,10 +77,11 @@ def overview_queries(cluster):
                       "group_left(rabbitmq_version, erlang_version) rabbitmq_build_info "
                       + join(cluster, "rabbitmq_cluster, rabbitmq_node"),
         "Memory available before publishers blocked":
-            "(rabbitmq_resident_memory_limit_bytes %s) - (rabbitmq_process_resident_memory_bytes %s)"
-            % (n, n),
+            "(rabbitmq_resident_memory_limit_bytes %s) - "
+            "(rabbitmq_process_resident_memory_bytes %s)" % (n, n),
         "Disk space available before publishers blocked":
-            "(rabbitmq_disk_space_available_bytes - rabbitmq_disk_space_available_limit_bytes) " + n,
+            "(rabbitmq_disk_space_available_bytes - "
+            "rabbitmq_disk_space_available_limit_bytes) " + n,
         "File descriptors available": "(rabbitmq_process_max_fds - rabbitmq_process_open_fds) " + n,
         "Messages ready to be delivered to consumers":
             "sum(rabbitmq_queue_messages_ready %s) by(rabbitmq_node)" % n,
@@ -90,14 +91,16 @@ def overview_queries(cluster):
         "Avg Size": "sum(increase(rabbitmq_message_size_bytes_sum[5m]) %s) / "
                     "sum(increase(rabbitmq_message_size_bytes_count[5m]) %s)" % (n, n),
         "Messages routed to queues / s": per_node("rabbitmq_global_messages_routed_total"),
-        "Messages confirmed to publishers / s": per_node("rabbitmq_global_messages_confirmed_total"),
+        "Messages confirmed to publishers / s":
+            per_node("rabbitmq_global_messages_confirmed_total"),
         "Unroutable messages dropped / s":
             per_node("rabbitmq_global_messages_unroutable_dropped_total"),
         "Unroutable messages returned / s":
             per_node("rabbitmq_global_messages_unroutable_returned_total"),
         "Messages unconfirmed to publishers / s":
-            "sum(%s - %s) by(rabbitmq_node)" % (rate("rabbitmq_global_messages_received_confirm_total"),
-                                                rate("rabbitmq_global_messages_confirmed_total")),
+            "sum(%s - %s) by(rabbitmq_node)"
+            % (rate("rabbitmq_global_messages_received_confirm_total"),
+               rate("rabbitmq_global_messages_confirmed_total")),
         "Messages delivered / s":
             "sum((%s) + (%s)) by(rabbitmq_node)"
             % (rate("rabbitmq_global_messages_delivered_consume_auto_ack_total"),

@@ -90,7 +90,8 @@ void ExportVHostObjects(const core::VHost& v, json& out) {
 }  // namespace
 
 json ExportDefinitions(const core::Broker& broker) {
-  json out = {{"rabbit_version", kRabbitCompatibleVersion}, {"rabbitmq_version", kRabbitCompatibleVersion},
+  json out = {{"rabbit_version", kRabbitCompatibleVersion},
+              {"rabbitmq_version", kRabbitCompatibleVersion},
               {"product_name", "Warren"}, {"product_version", kWarrenVersion},
               {"users", json::array()}, {"vhosts", json::array()},
               {"permissions", json::array()}, {"topic_permissions", json::array()},

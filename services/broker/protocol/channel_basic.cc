@@ -497,8 +497,9 @@ void Channel::SendGet(const std::shared_ptr<core::Queue>& queue,
   ok.exchange = msg.exchange;
   ok.routing_key = msg.routing_key;
   ok.message_count = message_count;
-  CountDelivery(entry->redelivered, no_ack ? &core::MessageCounters::messages_delivered_get_auto_ack
-                                           : &core::MessageCounters::messages_delivered_get_manual_ack);
+  CountDelivery(entry->redelivered,
+                no_ack ? &core::MessageCounters::messages_delivered_get_auto_ack
+                       : &core::MessageCounters::messages_delivered_get_manual_ack);
   amqp::AppendMethodFrame(connection_.output(), number_, ok);
   SendContent(msg);
   if (!no_ack) unacked_.emplace(tag, Unacked{queue, std::move(*entry), nullptr});

@@ -54,6 +54,21 @@ protocol::PeerInfo PeerOf(const asio::ip::tcp::socket& s) {
   return p;
 }
 
+// Sizes a read buffer (in_, and over TLS the ciphertext's) to the traffic:
+// a read that filled it (`filled`) doubles it up to kBusyReadBuffer; once it
+// holds nothing (`held`), a last read of `n` bytes that brought little, or a
+// size past kShrinkAbove (a frame near frame_max), takes it back to 4 KiB, so
+// idle connections stay small.
+void SizeToTraffic(std::string& buffer, size_t held, bool filled, size_t n) {
+  if (filled && buffer.size() < kBusyReadBuffer) {
+    buffer.resize(buffer.size() * 2);
+  } else if (held == 0 && buffer.size() > kInitialReadBuffer &&
+             (buffer.size() > kShrinkAbove || n < buffer.size() / 16)) {
+    buffer.resize(kInitialReadBuffer);
+    buffer.shrink_to_fit();
+  }
+}
+
 // AMQPS: OpenSSL works on memory. Ciphertext arrives through the loop's own
 // reads into `rx` and leaves through its writes from `tx`, so TLS costs the
 // same system calls as plain AMQP (no epoll re-arm per wait, one write(2)
@@ -63,7 +78,7 @@ struct CipherBuffers {
   std::string rx;         // ciphertext read, [rx_off, rx_len) not yet taken by OpenSSL
   size_t rx_off = 0;
   size_t rx_len = 0;
-  bool rx_small = false;  // the last read brought little: an idle connection
+  size_t rx_last = 0;     // what the last read brought (SizeToTraffic)
   bool rx_eof = false;    // the client closed its side
   std::string tx;         // ciphertext OpenSSL made, not yet handed to the socket
 
@@ -166,12 +181,7 @@ void Session::ReadCipher(Then then, Failed failed) {
   Tls& t = *tls_;
   if (t.rx_off == t.rx_len) {
     t.rx_off = t.rx_len = 0;
-    // Sized to the traffic as in_ is (Offer): a read that filled the buffer
-    // doubles it, an idle connection goes back to 4 KiB.
-    if (t.rx.size() > kInitialReadBuffer && t.rx_small) {
-      t.rx.resize(kInitialReadBuffer);
-      t.rx.shrink_to_fit();
-    }
+    SizeToTraffic(t.rx, 0, false, t.rx_last);
   }
   if (t.rx.size() < kInitialReadBuffer) t.rx.resize(kInitialReadBuffer);
   if (t.rx_len == t.rx.size()) {
@@ -195,8 +205,8 @@ void Session::ReadCipher(Then then, Failed failed) {
         }
         bool filled = t.rx_len + n == t.rx.size();
         t.rx_len += n;
-        t.rx_small = n < t.rx.size() / 16;
-        if (filled && t.rx.size() < kBusyReadBuffer) t.rx.resize(t.rx.size() * 2);
+        t.rx_last = n;
+        SizeToTraffic(t.rx, t.buffered(), filled, n);
         then(*self);
       });
 }
@@ -416,16 +426,7 @@ void Session::Offer(bool filled, size_t n) {
     std::memmove(in_.data(), in_.data() + used, in_len_ - used);
     in_len_ -= used;
   }
-  // Size the buffer to the traffic: double it while reads fill it; back to
-  // 4 KiB once it is empty and a read brought little, so idle connections
-  // stay small.
-  if (filled && in_.size() < kBusyReadBuffer) {
-    in_.resize(in_.size() * 2);
-  } else if (in_len_ == 0 && in_.size() > kInitialReadBuffer &&
-             (in_.size() > kShrinkAbove || n < in_.size() / 16)) {
-    in_.resize(kInitialReadBuffer);
-    in_.shrink_to_fit();
-  }
+  SizeToTraffic(in_, in_len_, filled, n);
   if (connection_->state() == protocol::Connection::State::kClosed) {
     CloseAfterFlush();
     return;

@@ -178,16 +178,25 @@ void QueueDetails(Families& f, const Scope& c) {
   }
 }
 
+// A figure of each of `objects` (labelled by `labels`), or their sum for
+// the node when the scrape is aggregated.
+template <class Objects, class LabelsOf, class Value>
+void PerObject(Families& f, const Scope& c, const Objects& objects, LabelsOf labels,
+               MetricType type, const char* name, const char* help, Value value) {
+  double sum = 0;
+  for (const auto& o : objects) {
+    if (c.per_object) f.Add(c.Name(name), type, help, labels(o), value(o));
+    else sum += value(o);
+  }
+  if (!c.per_object) f.Add(c.Name(name), type, help, c.node, sum);
+}
+
 // A channel figure, per channel or summed over the node's channels.
 template <class Value>
 void PerChannel(Families& f, const Scope& c, MetricType type, const char* name,
                 const char* help, Value value) {
-  double sum = 0;
-  for (const auto& ch : c.s.channels.channels()) {
-    if (c.per_object) f.Add(c.Name(name), type, help, c.Channel(ch), value(ch));
-    else sum += value(ch);
-  }
-  if (!c.per_object) f.Add(c.Name(name), type, help, c.node, sum);
+  PerObject(f, c, c.s.channels.channels(), [&](const auto& ch) { return c.Channel(ch); }, type,
+            name, help, value);
 }
 
 void ChannelGauges(Families& f, const Scope& c) {
@@ -286,12 +295,8 @@ void ChannelQueue(Families& f, const Scope& c) {
 template <class Value>
 void PerConnection(Families& f, const Scope& c, MetricType type, const char* name,
                    const char* help, Value value) {
-  double sum = 0;
-  for (const auto& conn : c.s.connections.connections()) {
-    if (c.per_object) f.Add(c.Name(name), type, help, c.Connection(conn), value(conn));
-    else sum += value(conn);
-  }
-  if (!c.per_object) f.Add(c.Name(name), type, help, c.node, sum);
+  PerObject(f, c, c.s.connections.connections(),
+            [&](const auto& conn) { return c.Connection(conn); }, type, name, help, value);
 }
 
 void ConnectionCoarse(Families& f, const Scope& c) {

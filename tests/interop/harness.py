@@ -149,7 +149,7 @@ def _die_with_parent():
 
 class Broker:
     def __init__(self, definitions=DEFINITIONS, extra_config="", amqp_port=0, grpc_port=0,
-                 args=(), plain_amqp=True):
+                 args=(), plain_amqp=True, target=None, rabbitmq_plugins=(), rabbitmq_conf=""):
         self.host = "127.0.0.1"
         self.port = None
         self.amqps_port = None  # with --amqps-listen in args (docs/tls.md)
@@ -160,7 +160,12 @@ class Broker:
         self.grpc_port = None  # Warren's Admin service (gRPC); None for RabbitMQ
         self.definitions = definitions
         self.extra_config = extra_config
-        self.target = os.environ.get("WARREN_INTEROP_TARGET", "warren")
+        # target: "warren" or "rabbitmq"; by default WARREN_INTEROP_TARGET's.
+        self.target = target or os.environ.get("WARREN_INTEROP_TARGET", "warren")
+        # RabbitMQ only: plugins to enable (e.g. "rabbitmq_management") and
+        # rabbitmq.conf text (RABBITMQ_CONFIG_FILE).
+        self.rabbitmq_plugins = list(rabbitmq_plugins)
+        self.rabbitmq_conf = rabbitmq_conf
         if self.target not in ("warren", "rabbitmq"):
             raise RuntimeError("WARREN_INTEROP_TARGET must be 'warren' or 'rabbitmq', not %r"
                                % self.target)
@@ -303,6 +308,7 @@ class Broker:
                     RABBITMQ_LOG_BASE=os.path.join(self.dir, "log"),
                     RABBITMQ_PID_FILE=os.path.join(self.dir, "rabbit.pid"),
                     RABBITMQ_ENABLED_PLUGINS_FILE=os.path.join(self.dir, "enabled_plugins"),
+                    RABBITMQ_CONFIG_FILE=os.path.join(self.dir, "rabbitmq.conf"),
                     # Erlang distribution on loopback too, and a private epmd
                     # (stopped with the node) rather than the machine's 4369.
                     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
@@ -332,7 +338,11 @@ class Broker:
         self.node = "interop-%s@localhost" % secrets.token_hex(4)
         for sub in ("mnesia", "log"):
             os.makedirs(os.path.join(self.dir, sub))
-        open(os.path.join(self.dir, "enabled_plugins"), "w").close()
+        with open(os.path.join(self.dir, "enabled_plugins"), "w") as f:
+            if self.rabbitmq_plugins:
+                f.write("[%s].\n" % ",".join(self.rabbitmq_plugins))
+        with open(os.path.join(self.dir, "rabbitmq.conf"), "w") as f:
+            f.write(self.rabbitmq_conf)
         if os.getuid() == 0:
             for root, dirs, files in os.walk(self.dir):
                 shutil.chown(root, "rabbitmq", "rabbitmq")

@@ -43,7 +43,54 @@ def binary():
     return path
 
 
-class Mgmt:
+class Client:
+    """The HTTP client alone, for a management API on 127.0.0.1:`port`
+    (warren-mgmt's, or RabbitMQ's in tests/mgmt/compat/record.py)."""
+
+    def __init__(self, port):
+        self.port = port
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def request(self, method, path, body=None, user="guest", password="guest", headers=None,
+                raw=None):
+        """(status, parsed JSON or text or None, headers). `body` is sent as
+        JSON; `raw` as it is; user=None sends no credentials."""
+        data = raw.encode() if isinstance(raw, str) else raw
+        if body is not None:
+            data = json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if user is not None:
+            token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+            req.add_header("Authorization", "Basic " + token)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(req, timeout=30) as r:
+                status, text, hdrs = r.status, r.read(), r.headers
+        except urllib.error.HTTPError as e:
+            status, text, hdrs = e.code, e.read(), e.headers
+        ctype = hdrs.get("Content-Type", "")
+        if text and ctype.startswith("application/json"):
+            return status, json.loads(text), hdrs
+        return status, (text.decode(errors="replace") if text else None), hdrs
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def ok(self, method, path, body=None, expect=(200, 201, 204), **kw):
+        """The parsed answer of a call that must succeed."""
+        status, data, _ = self.request(method, path, body, **kw)
+        if status not in expect:
+            raise AssertionError("%s %s -> %d %r" % (method, path, status, data))
+        return data
+
+
+class Mgmt(Client):
     """warren-mgmt in front of `nodes` (gRPC HOST:PORT strings). nodes=None or
     listen=None leave --nodes or --http-listen out (then env or a config
     file decide)."""
@@ -54,7 +101,7 @@ class Mgmt:
         self.ui_dir = ui_dir
         self.extra_args = list(extra_args)
         self.env = env
-        self.port = None
+        super().__init__(None)
         self.proc = None
         self.log = []
 
@@ -98,46 +145,6 @@ class Mgmt:
             self._drain.join(timeout=5)
             self.proc.stdout.close()
         return self.proc.returncode if self.proc else None
-
-    @property
-    def base(self):
-        return "http://127.0.0.1:%d" % self.port
-
-    def request(self, method, path, body=None, user="guest", password="guest", headers=None,
-                raw=None):
-        """(status, parsed JSON or text or None, headers). `body` is sent as
-        JSON; `raw` as it is; user=None sends no credentials."""
-        data = raw.encode() if isinstance(raw, str) else raw
-        if body is not None:
-            data = json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        if user is not None:
-            token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-            req.add_header("Authorization", "Basic " + token)
-        for k, v in (headers or {}).items():
-            req.add_header(k, v)
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(req, timeout=30) as r:
-                status, text, hdrs = r.status, r.read(), r.headers
-        except urllib.error.HTTPError as e:
-            status, text, hdrs = e.code, e.read(), e.headers
-        ctype = hdrs.get("Content-Type", "")
-        if text and ctype.startswith("application/json"):
-            return status, json.loads(text), hdrs
-        return status, (text.decode(errors="replace") if text else None), hdrs
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def ok(self, method, path, body=None, expect=(200, 201, 204), **kw):
-        """The parsed answer of a call that must succeed."""
-        status, data, _ = self.request(method, path, body, **kw)
-        if status not in expect:
-            raise AssertionError("%s %s -> %d %r" % (method, path, status, data))
-        return data
-
 
 class NodeAndMgmt(unittest.TestCase):
     """One node (with `definitions`) and warren-mgmt in front of it, shared

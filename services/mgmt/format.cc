@@ -45,6 +45,13 @@ json ConnectionDetails(const std::string& name) {
   return d;
 }
 
+// RabbitMQ's Erlang process figures, for an object that has no Erlang
+// process: every one 0.
+json NoGarbageCollection() {
+  return {{"fullsweep_after", 0}, {"max_heap_size", 0}, {"min_bin_vheap_size", 0},
+          {"min_heap_size", 0}, {"minor_gcs", 0}};
+}
+
 }  // namespace
 
 json ParseJsonField(const std::string& text) {
@@ -77,6 +84,24 @@ json FormatQueue(const v1::Queue& q) {
         {"deliver_get", q.delivered()},
         {"ack", q.acked()},
         {"redeliver", q.redelivered()}}},
+      // What RabbitMQ shows of its classic queue's process and storage, as
+      // for an idle one: Warren's queues have neither.
+      {"backing_queue_status",
+       {{"mode", "default"},
+        {"version", 1},
+        {"len", q.messages()},
+        {"q1", 0}, {"q2", 0}, {"q3", 0}, {"q4", 0},
+        {"delta", {"delta", "undefined", 0, 0, "undefined"}},
+        {"target_ram_count", "infinity"},
+        {"next_seq_id", 0},
+        {"next_deliver_seq_id", 0},
+        {"avg_ingress_rate", 0.0}, {"avg_egress_rate", 0.0},
+        {"avg_ack_ingress_rate", 0.0}, {"avg_ack_egress_rate", 0.0}}},
+      {"garbage_collection", NoGarbageCollection()},
+      {"reductions", 0},
+      {"exclusive_consumer_tag", nullptr},
+      {"single_active_consumer_tag", nullptr},
+      {"recoverable_slaves", nullptr},
   };
   // A mirrored queue, as RabbitMQ's API shows one: its mirrors' nodes.
   if (q.mirror_nodes_size() > 0) {
@@ -128,7 +153,11 @@ json FormatConnection(const v1::Connection& c) {
             {"protocol", c.protocol()},
             {"connected_at", c.connected_at()},
             {"ssl", c.ssl()},
-            {"auth_mechanism", c.auth_mechanism()}};
+            {"auth_mechanism", c.auth_mechanism()},
+            // RabbitMQ's: who opened it.
+            {"user_who_performed_action", c.user()},
+            {"garbage_collection", NoGarbageCollection()},
+            {"reductions", 0}};
   PutHostPort(NodeEndOf(c.name()), o, "host", "port");  // the node's end
   // RabbitMQ sends these as null on a plaintext connection; the node does
   // not report the key exchange, hash or the certificate's issuer and
@@ -145,10 +174,15 @@ json FormatConnection(const v1::Connection& c) {
   return o;
 }
 
-json FormatChannel(const v1::Channel& c) {
+json FormatChannel(const v1::Channel& c, const std::string& node) {
   return {{"name", c.connection() + " (" + std::to_string(c.number()) + ")"},
           {"number", c.number()},
+          {"node", node},
           {"user", c.user()},
+          {"user_who_performed_action", c.user()},
+          {"garbage_collection", NoGarbageCollection()},
+          {"reductions", 0},
+          {"pending_raft_commands", 0},
           {"vhost", c.vhost()},
           {"connection_details", ConnectionDetails(c.connection())},
           {"transactional", c.transactional()},
@@ -181,13 +215,14 @@ json FormatChannel(const v1::Channel& c) {
             {"ack", c.messages_acked()}}}};
 }
 
-json FormatConsumer(const v1::Consumer& c) {
+json FormatConsumer(const v1::Consumer& c, const std::string& user, const std::string& node) {
   // The channel is "<connection name> (<number>)".
   std::string channel = c.channel();
-  json details = {{"name", channel}};
+  json details = {{"name", channel}, {"user", user}, {"node", node}};
   if (size_t open = channel.rfind(" ("); open != std::string::npos) {
     details["connection_name"] = channel.substr(0, open);
     details["number"] = LeadingNumber(std::string_view(channel).substr(open + 2));
+    PutHostPort(PeerOf(channel.substr(0, open)), details, "peer_host", "peer_port");
   }
   return {{"consumer_tag", c.consumer_tag()},
           {"queue", {{"name", c.queue()}, {"vhost", c.vhost()}}},

@@ -21,8 +21,11 @@ nlohmann::json FormatQueue(const v1::Queue& q);
 nlohmann::json FormatExchange(const v1::Exchange& e);
 nlohmann::json FormatBinding(const v1::Binding& b);
 nlohmann::json FormatConnection(const v1::Connection& c);
-nlohmann::json FormatChannel(const v1::Channel& c);
-nlohmann::json FormatConsumer(const v1::Consumer& c);
+// `node`: the node of the channel's connection.
+nlohmann::json FormatChannel(const v1::Channel& c, const std::string& node);
+// `user` and `node`: those of the consumer's channel.
+nlohmann::json FormatConsumer(const v1::Consumer& c, const std::string& user,
+                              const std::string& node);
 nlohmann::json FormatVHost(const v1::VHost& v);
 // With the user's password_hash ("" for none, as RabbitMQ shows a user
 // without a password).

@@ -36,6 +36,11 @@ Reply ListOrOne(const Call& call, nlohmann::json items, size_t name_arg, const s
 std::optional<Reply> RequireVHost(Call& call, const std::string& name);
 std::optional<Reply> RequireUser(Call& call, const std::string& name);
 
+// The consumers the node lists in `scope` as the API shows them, each with
+// its channel's user and node (routes_connections.cc).
+std::optional<Reply> ConsumerObjects(Call& call, const v1::ListRequest& scope,
+                                     nlohmann::json& out);
+
 // One object from a listing by its fields, or 404 naming `what`.
 Reply OneOf(const nlohmann::json& items, const nlohmann::json& match, const std::string& what);
 

@@ -35,7 +35,9 @@ void AddAbsentRoutes(Router& r) {
   for (const char* path : {"/api/parameters", "/api/parameters/{}", "/api/parameters/{}/{}",
                            "/api/operator-policies", "/api/operator-policies/{}",
                            "/api/vhost-limits", "/api/vhost-limits/{}", "/api/topic-permissions",
-                           "/api/user-limits"})
+                           "/api/user-limits",
+                           // The web UI's plugins' scripts: Warren's UI has none.
+                           "/api/extensions"})
     r.Add("GET", path, Empty);
   r.Add("GET", "/api/vhosts/{}/topic-permissions", EmptyOfVHost);
   r.Add("GET", "/api/users/{}/topic-permissions", EmptyOfUser);

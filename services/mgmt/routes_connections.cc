@@ -4,6 +4,7 @@
 // /api/vhosts/{vhost}/{connections,channels}, /api/channels[/{name}],
 // /api/consumers[/{vhost}].
 #include <functional>
+#include <map>
 #include <type_traits>
 
 #include "common/text.h"
@@ -40,10 +41,24 @@ std::optional<Reply> ConnectionsWhere(Call& call, std::function<bool(const v1::C
                 FormatConnection, std::move(keep), out);
 }
 
+// The node of every connection the node lists, by connection name.
+std::optional<Reply> ConnectionNodes(Call& call, std::map<std::string, std::string>& out) {
+  v1::ListConnectionsResponse r;
+  if (auto e = call.Rpc(&Stub::ListConnections, v1::ListRequest{}, r)) return e;
+  for (const auto& c : r.connections()) out[c.name()] = c.node();
+  return std::nullopt;
+}
+
 std::optional<Reply> ChannelsWhere(Call& call, std::function<bool(const v1::Channel&)> keep,
                                    json& out) {
-  return Listed(call, &Stub::ListChannels, &v1::ListChannelsResponse::channels, FormatChannel,
-                std::move(keep), out);
+  std::map<std::string, std::string> nodes;
+  if (auto e = ConnectionNodes(call, nodes)) return e;
+  v1::ListChannelsResponse r;
+  if (auto e = call.Rpc(&Stub::ListChannels, v1::ListRequest{}, r)) return e;
+  out = json::array();
+  for (const auto& c : r.channels())
+    if (keep(c)) out.push_back(FormatChannel(c, nodes[c.connection()]));
+  return std::nullopt;
 }
 
 Reply Connections(Call& call) {
@@ -92,6 +107,27 @@ Reply InVHost(Call& call,
   return ListReply(call, std::move(items));
 }
 
+// One channel as RabbitMQ shows it alone: with its consumers, and its
+// per-queue and per-exchange figures (none: Warren keeps no such samples,
+// as RabbitMQ's basic rates mode).
+Reply OneChannel(Call& call, json items) {
+  json* found = nullptr;
+  for (json& c : items)
+    if (c["name"] == call.arg(0)) found = &c;
+  if (!found) return NotFound("channel '" + call.arg(0) + "' not found");
+  json consumers;
+  v1::ListRequest all;
+  all.set_all_vhosts(true);
+  if (auto e = ConsumerObjects(call, all, consumers)) return *e;
+  json mine = json::array();
+  for (json& c : consumers)
+    if (c["channel_details"]["name"] == call.arg(0)) mine.push_back(std::move(c));
+  (*found)["consumer_details"] = std::move(mine);
+  (*found)["deliveries"] = json::array();
+  (*found)["publishes"] = json::array();
+  return Json(std::move(*found));
+}
+
 // Every channel, those of connection args[0] (`of_connection`), or the one
 // named args[0].
 Reply Channels(Call& call, bool of_connection) {
@@ -103,19 +139,38 @@ Reply Channels(Call& call, bool of_connection) {
   }
   auto kept = [&](const v1::Channel& c) { return !of_connection || c.connection() == call.arg(0); };
   if (auto e = ChannelsWhere(call, kept, items)) return *e;
-  if (of_connection) return ListReply(call, std::move(items));
-  return ListOrOne(call, std::move(items), 0, "channel");
+  if (of_connection || call.args.empty()) return ListReply(call, std::move(items));
+  return OneChannel(call, std::move(items));
 }
 
 Reply Consumers(Call& call) {
-  v1::ListConsumersResponse r;
-  if (auto e = call.Rpc(&Stub::ListConsumers, call.ListScope(), r)) return *e;
-  json items = json::array();
-  for (const auto& c : r.consumers()) items.push_back(FormatConsumer(c));
+  json items;
+  if (auto e = ConsumerObjects(call, call.ListScope(), items)) return *e;
   return ListReply(call, std::move(items));
 }
 
 }  // namespace
+
+// The consumers the node lists in `scope`, each with its channel's user and
+// node.
+std::optional<Reply> ConsumerObjects(Call& call, const v1::ListRequest& scope, json& out) {
+  std::map<std::string, std::string> nodes;
+  if (auto e = ConnectionNodes(call, nodes)) return e;
+  v1::ListChannelsResponse channels;
+  if (auto e = call.Rpc(&Stub::ListChannels, v1::ListRequest{}, channels)) return e;
+  std::map<std::string, const v1::Channel*> by_name;
+  for (const auto& c : channels.channels())
+    by_name[c.connection() + " (" + std::to_string(c.number()) + ")"] = &c;
+  v1::ListConsumersResponse r;
+  if (auto e = call.Rpc(&Stub::ListConsumers, scope, r)) return e;
+  out = json::array();
+  for (const auto& c : r.consumers()) {
+    auto it = by_name.find(c.channel());
+    const v1::Channel* ch = it == by_name.end() ? nullptr : it->second;
+    out.push_back(FormatConsumer(c, ch ? ch->user() : "", ch ? nodes[ch->connection()] : ""));
+  }
+  return std::nullopt;
+}
 
 void AddConnectionRoutes(Router& r) {
   r.Add("GET", "/api/connections", Connections);

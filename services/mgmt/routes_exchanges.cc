@@ -20,10 +20,21 @@ Reply Exchanges(Call& call) {
   v1::ListExchangesResponse r;
   if (auto e = call.Rpc(&Stub::ListExchanges, call.ListScope(), r)) return *e;
   json items = json::array();
-  for (const auto& x : r.exchanges()) items.push_back(FormatExchange(x));
+  for (const auto& x : r.exchanges()) {
+    items.push_back(FormatExchange(x));
+    // RabbitMQ's declaring user: the node does not record it.
+    items.back()["user_who_performed_action"] = "";
+  }
   if (call.args.size() < 2) return ListReply(call, std::move(items));
-  return OneOf(items, {{"name", ExchangeName(call)}},
-               "exchange '" + call.arg(1) + "' in vhost '" + call.arg(0) + "'");
+  for (json& x : items) {
+    if (x["name"] != ExchangeName(call)) continue;
+    // Alone, RabbitMQ adds its per-channel and per-queue figures (none:
+    // Warren keeps no such samples, as RabbitMQ's basic rates mode).
+    x["incoming"] = json::array();
+    x["outgoing"] = json::array();
+    return Json(std::move(x));
+  }
+  return NotFound("exchange '" + call.arg(1) + "' in vhost '" + call.arg(0) + "' not found");
 }
 
 Reply PutExchange(Call& call) {

@@ -17,6 +17,32 @@ using Stub = v1::Admin::Stub;
 // The management API version Warren's answers follow.
 constexpr const char* kApiVersion = "3.13.7";
 
+// The node's own counts since it started (Overview), as a node object
+// carries them.
+void PutNodeCounts(const v1::OverviewResponse& o, json& node) {
+  node["connection_created"] = o.connections_opened();
+  node["connection_closed"] = o.connections_closed();
+  node["channel_created"] = o.channels_opened();
+  node["channel_closed"] = o.channels_closed();
+  node["queue_declared"] = o.queues_declared();
+  node["queue_created"] = o.queues_created();
+  node["queue_deleted"] = o.queues_deleted();
+}
+
+// The SASL mechanisms a client may use; EXTERNAL needs an AMQPS listener.
+json AuthMechanisms(const v1::StatusResponse& s) {
+  bool tls = false;
+  for (const auto& l : s.listeners()) tls = tls || l.protocol() == "amqp/ssl";
+  return json::array(
+      {{{"name", "PLAIN"}, {"description", "SASL PLAIN authentication mechanism"},
+        {"enabled", true}},
+       {{"name", "AMQPLAIN"}, {"description", "QPid AMQPLAIN mechanism"}, {"enabled", true}},
+       {{"name", "EXTERNAL"}, {"description", "SASL EXTERNAL authentication mechanism"},
+        {"enabled", tls}}});
+}
+
+json ExchangeTypes();
+
 json FormatNode(const v1::StatusResponse& s) {
   bool mem_alarm = false, disk_alarm = false;
   for (const auto& a : s.alarms()) {
@@ -38,7 +64,40 @@ json FormatNode(const v1::StatusResponse& s) {
           {"fd_total", s.file_descriptors_limit()},
           {"being_drained", false},
           {"partitions", json::array()},
-          {"applications", json::array()}};
+          {"applications",
+           json::array({{{"name", "warren"},
+                         {"description", "Warren, a RabbitMQ-compatible message broker"},
+                         {"version", s.version()}}})},
+          {"auth_mechanisms", AuthMechanisms(s)},
+          {"exchange_types", ExchangeTypes()},
+          {"db_dir", s.data_dir()},
+          {"sockets_used", s.sockets_used()},
+          {"sockets_total", s.sockets_limit()},
+          {"mem_calculation_strategy", "rss"},  // memory_bytes is the resident set
+          {"rates_mode", "none"},
+          // Warren logs to stderr and is configured by its file, environment
+          // and flags, none of which the node reports; it has no plugins.
+          {"config_files", json::array()},
+          {"log_files", json::array()},
+          {"enabled_plugins", json::array()},
+          {"cluster_links", json::array()},
+          // RabbitMQ's Erlang VM, Mnesia and message store figures: Warren
+          // has none of them.
+          {"proc_used", 0}, {"proc_total", 0}, {"run_queue", 0}, {"processors", 0},
+          {"net_ticktime", 0}, {"context_switches", 0}, {"gc_num", 0},
+          {"gc_bytes_reclaimed", 0},
+          {"io_read_count", 0}, {"io_read_bytes", 0}, {"io_read_avg_time", 0.0},
+          {"io_write_count", 0}, {"io_write_bytes", 0}, {"io_write_avg_time", 0.0},
+          {"io_sync_count", 0}, {"io_sync_avg_time", 0.0}, {"io_seek_count", 0},
+          {"io_seek_avg_time", 0.0}, {"io_reopen_count", 0},
+          {"mnesia_ram_tx_count", 0}, {"mnesia_disk_tx_count", 0},
+          {"msg_store_read_count", 0}, {"msg_store_write_count", 0},
+          {"queue_index_read_count", 0}, {"queue_index_write_count", 0},
+          {"metrics_gc_queue_length",
+           {{"connection_closed", 0}, {"channel_closed", 0}, {"consumer_deleted", 0},
+            {"exchange_deleted", 0}, {"queue_deleted", 0}, {"vhost_deleted", 0},
+            {"node_node_deleted", 0}, {"channel_consumer_deleted", 0}}},
+          {"ra_open_file_metrics", json::object()}};
 }
 
 json Listeners(const v1::StatusResponse& s) {
@@ -47,7 +106,8 @@ json Listeners(const v1::StatusResponse& s) {
     out.push_back({{"node", s.node_name()},
                    {"protocol", l.protocol()},
                    {"ip_address", l.address()},
-                   {"port", l.port()}});
+                   {"port", l.port()},
+                   {"socket_opts", json::array()}});
   return out;
 }
 
@@ -113,10 +173,13 @@ Reply Nodes(Call& call) {
   v1::ClusterStatusResponse c;
   if (auto e = call.Rpc(&Stub::ClusterStatus, v1::Empty{}, c)) return *e;
   json nodes = json::array();
+  v1::OverviewResponse o;
+  if (auto e = call.Rpc(&Stub::Overview, v1::Empty{}, o)) return *e;
   for (const auto& m : c.members()) {
     json node;
     if (m.id() == c.self_id()) {
       node = FormatNode(c.node());
+      PutNodeCounts(o, node);
     } else {
       node = {{"name", m.node_name().empty() ? m.address() : m.node_name()},
               {"type", "disc"},

@@ -20,12 +20,36 @@ std::string QueueName(const Call& call) {
   return "queue '" + call.arg(1) + "' in vhost '" + call.arg(0) + "'";
 }
 
+// One queue as RabbitMQ shows it alone: with its consumers, and its
+// per-channel and per-exchange figures (none: Warren keeps no such samples,
+// as RabbitMQ's basic rates mode).
+Reply OneQueue(Call& call, json queue) {
+  v1::ListRequest scope;
+  scope.set_vhost(call.arg(0));
+  json consumers;
+  if (auto e = ConsumerObjects(call, scope, consumers)) return *e;
+  queue["consumer_details"] = json::array();
+  for (json& c : consumers)
+    if (c["queue"]["name"] == call.arg(1)) {
+      if (c["exclusive"] == true) queue["exclusive_consumer_tag"] = c["consumer_tag"];
+      queue["consumer_details"].push_back(std::move(c));
+    }
+  queue["deliveries"] = json::array();
+  queue["incoming"] = json::array();
+  return Json(std::move(queue));
+}
+
 Reply Queues(Call& call) {
   v1::ListQueuesResponse r;
   if (auto e = call.Rpc(&Stub::ListQueues, call.ListScope(), r)) return *e;
   json items = json::array();
   for (const auto& q : r.queues()) items.push_back(FormatQueue(q));
-  return ListOrOne(call, std::move(items), 1, "queue");
+  if (call.args.size() < 2) return ListReply(call, std::move(items));
+  json* found = nullptr;
+  for (json& q : items)
+    if (q["name"] == call.arg(1)) found = &q;
+  if (!found) return NotFound(QueueName(call) + " not found");
+  return OneQueue(call, std::move(*found));
 }
 
 // A body's "type" (what rabbit-hole, and so Terraform, sends) is the queue

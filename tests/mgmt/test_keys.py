@@ -1,0 +1,158 @@
+"""warren-mgmt answers with every key RabbitMQ's management API has.
+
+compat/rabbitmq-3.10-keys.json holds, per endpoint, the HTTP status and the
+key paths of RabbitMQ's answers after the fixed workload of
+compat/workload.py (recorded by compat/record.py, `make compat`). This test
+runs the same workload against a warren-node and warren-mgmt, GETs the same
+endpoints and fails listing, per endpoint, every key path RabbitMQ had that
+Warren lacks. Warren may have more keys. A field with no meaning for Warren
+still gets RabbitMQ's neutral value (0, "", [], null, false), so the only
+paths let off are:
+  - EXCLUDED: what Warren will not have, each with its reason;
+  - PENDING: what waits on work under way, each with what it waits on. A
+    PENDING path that Warren has fails the test too, so the list only
+    shrinks, and always says exactly what is missing.
+Every entry of both lists must match a path RabbitMQ recorded, so none
+outlives its reason.
+
+Entries are (endpoint pattern, path pattern, reason): the endpoint is a label
+of Workload.endpoints() as an fnmatch pattern, the path a regular expression
+matched against the whole key path.
+"""
+import fnmatch
+import json
+import os
+import re
+import sys
+import unittest
+
+import mgmt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "compat"))
+
+import workload  # noqa: E402
+
+KEYS_FILE = os.path.join(HERE, "compat", "rabbitmq-3.10-keys.json")
+
+# A rate object and its figure: "publish_details", "publish_details.rate",
+# but not the objects that merely end so (connection_details: the
+# connection's name and peer).
+RATES = r"(?:.+\.)?(?!(?:connection|channel|consumer)_details\b)[a-z_]+_details(?:\.rate)?"
+
+ITEM = r"(?:items\[\]\.)?"  # a queue's keys, in a listing or in a page's items
+
+EXCLUDED = [
+    ("feature-flags", ".*",
+     "Warren has no feature flags (what it does is always on): its listing is empty"),
+    ("extensions", "javascript",
+     "the web UI's plugins' scripts: Warren's UI has no plugins, its listing is empty"),
+    ("definitions/{vhost}", r"policies\[\]\.vhost",
+     "RabbitMQ 3.13, which Warren follows, leaves the vhost out of a vhost's exported "
+     "policies as out of its other objects"),
+    ("nodes*", r"cluster_links\[\]\..*",
+     "RabbitMQ's Erlang distribution links, in the recording those of its own rabbitmqctl; "
+     "a lone Warren node has none (cluster_links: [])"),
+]
+
+UNDER_WAY_PROTO = "node data being added to admin.proto (under way)"
+UNDER_WAY_RATES = "services/mgmt/rates.{h,cc} and its changes to the routes (under way)"
+NEEDS_NODE = "node data not yet in admin.proto (to ask for)"
+
+PENDING = [
+    ("*", RATES, "rates: *_details objects; " + UNDER_WAY_RATES),
+    ("overview", r"churn_rates\.(?:channel|queue)_\w+|sample_retention_policies(?:\..*)?",
+     "the overview's churn and sampling: " + UNDER_WAY_RATES),
+    ("overview", r"message_stats\.(?:deliver|deliver_no_ack|get|get_no_ack|get_empty|redeliver"
+     r"|return_unroutable)|disable_stats|enable_queue_totals|erlang_version|erlang_full_version"
+     r"|release_series_support_status|statistics_db_event_queue",
+     "counts OverviewResponse has and neutral values, for the lines of Overview() that "
+     + UNDER_WAY_RATES + " edits: to add once it lands"),
+    ("overview", r"message_stats\.disk_(?:reads|writes)", "the store's reads and writes: "
+     + NEEDS_NODE),
+    ("vhosts*", r"message_stats(?:\..*)?|messages_ready|messages_unacknowledged|recv_oct"
+     r"|send_oct", "a vhost's counts, summed by " + UNDER_WAY_RATES),
+    ("vhosts*", r"cluster_state", "the node asked, running: for the vhost listing that "
+     + UNDER_WAY_RATES + " edits; to add once it lands"),
+    ("overview", r"contexts\[\]\..*", "warren-mgmt's own listeners, passed to the routes "
+     "through router.h, which " + UNDER_WAY_RATES + " changes"),
+    ("nodes*", r"contexts(?:\[\]\..*)?", "warren-mgmt's own listeners, passed to the routes "
+     "through router.h, which " + UNDER_WAY_RATES + " changes"),
+    ("definitions", r"global_parameters\[\]\.\w+",
+     "cluster_name and internal_cluster_id as global parameters: " + UNDER_WAY_PROTO),
+    ("*connections*", r"recv_cnt|send_cnt|send_pend", "socket counts: " + UNDER_WAY_PROTO),
+    ("exchanges*", r"message_stats(?:\.publish_in|\.publish_out)?",
+     "publish_in and publish_out: " + UNDER_WAY_PROTO),
+    ("queues*", ITEM + r"(?:effective_policy_definition|operator_policy|message_bytes"
+     r"|message_bytes_unacknowledged|message_bytes_persistent|messages_persistent|messages_ram"
+     r"|message_bytes_ram|head_message_timestamp|idle_since|consumer_capacity"
+     r"|consumer_utilisation)", "queue figures: " + UNDER_WAY_PROTO),
+    ("queues*", ITEM + r"(?:messages_paged_out|message_bytes_paged_out|messages_ready_ram"
+     r"|messages_unacknowledged_ram|message_stats\.(?:deliver|deliver_no_ack|get|get_no_ack"
+     r"|get_empty))", "paged-out and in-memory counts by kind, deliveries by kind: "
+     + NEEDS_NODE),
+    ("*channels*", r"idle_since", "when a channel went idle (RabbitMQ shows it only while "
+     "idle): " + NEEDS_NODE),
+]
+
+
+def matches(entry, label, path):
+    return fnmatch.fnmatchcase(label, entry[0]) and re.fullmatch(entry[1], path) is not None
+
+
+def first(entries, label, path):
+    return next((e for e in entries if matches(e, label, path)), None)
+
+
+class KeysTest(mgmt.NodeAndMgmt):
+    @classmethod
+    def setUpClass(cls):
+        with open(KEYS_FILE) as f:
+            cls.rabbitmq = json.load(f)["endpoints"]
+        super().setUpClass()
+        try:
+            with workload.Workload(cls.api, cls.broker.host, cls.broker.port) as w:
+                w.wait_for_stats()
+                node = cls.api.ok("GET", "/api/overview")["node"]
+                cls.warren = w.record(node, cls.broker.port)
+        except BaseException:
+            super().tearDownClass()
+            raise
+
+    def test_every_endpoint_answers_as_rabbitmq_does(self):
+        wrong = {label: "%d, RabbitMQ %d" % (self.warren[label]["status"], rec["status"])
+                 for label, rec in self.rabbitmq.items()
+                 if self.warren[label]["status"] != rec["status"]}
+        self.assertEqual(wrong, {}, "HTTP status per endpoint")
+
+    def test_no_key_rabbitmq_has_is_missing(self):
+        missing = {}
+        for label, rec in self.rabbitmq.items():
+            have = set(self.warren[label]["keys"])
+            lacks = [p for p in rec["keys"] if p not in have and not first(EXCLUDED, label, p)
+                     and not first(PENDING, label, p)]
+            if lacks:
+                missing[label] = lacks
+        self.assertEqual(missing, {}, "key paths RabbitMQ has and Warren lacks, per endpoint:\n"
+                         + json.dumps(missing, indent=1))
+
+    def test_pending_keys_are_still_missing(self):
+        present = {}
+        for label, rec in self.rabbitmq.items():
+            have = set(self.warren[label]["keys"])
+            done = ["%s (%s)" % (p, first(PENDING, label, p)[2]) for p in rec["keys"]
+                    if p in have and first(PENDING, label, p)]
+            if done:
+                present[label] = done
+        self.assertEqual(present, {}, "PENDING key paths Warren now has (narrow or drop their "
+                         "entries):\n" + json.dumps(present, indent=1))
+
+    def test_every_entry_matches_a_recorded_path(self):
+        recorded = [(label, p) for label, rec in self.rabbitmq.items() for p in rec["keys"]]
+        unused = [e for e in EXCLUDED + PENDING
+                  if not any(matches(e, label, p) for label, p in recorded)]
+        self.assertEqual(unused, [], "entries that match nothing RabbitMQ has")
+
+
+if __name__ == "__main__":
+    mgmt.harness.main()

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "mgmt/node_client.h"
 #include "mgmt/options.h"
+#include "mgmt/rates.h"
 #include "mgmt/router.h"
 #include "mgmt/server.h"
 
@@ -62,6 +63,11 @@ int Main(int argc, char** argv) {
     InitLogging(options.log_level);
     NodeClient nodes(options.nodes, options.timeout_seconds, options.tls);
     Router router = ApiRouter();
+    RatesSettings rate_settings;
+    rate_settings.interval = options.collect_statistics_interval;
+    Rates rates(rate_settings, router, nodes);
+    router.set_rates(&rates);
+    rates.Start();
     Server server(options, router, nodes);
     server.Listen();
     std::string node_list;
@@ -84,6 +90,8 @@ int Main(int argc, char** argv) {
     // Run() also returns if the server fails; let the signal thread go.
     pthread_kill(signals.native_handle(), SIGTERM);
     signals.join();
+    nodes.Shutdown();  // a sampling round in flight ends at once
+    rates.Stop();
     spdlog::info("stopped");
   } catch (const ConfigError& e) {
     std::cerr << "warren-mgmt: " << e.what() << '\n';

@@ -99,10 +99,16 @@ void ApplyKey(const std::string& key, const toml::node& value, const std::string
     if (!list) throw ConfigError(where + " must be a list of origins (\"https://host:port\")");
     out.allowed_origins.clear();
     for (const auto& item : *list) out.allowed_origins.push_back(String(item, where));
+  } else if (key == "collect_statistics_interval") {
+    std::optional<int64_t> ms = value.value<int64_t>();
+    if (!value.is_integer() || !ms || *ms < 100 || *ms > 3'600'000)
+      throw ConfigError(where + " must be a number of milliseconds from 100 to 3600000");
+    out.collect_statistics_interval = std::chrono::milliseconds(*ms);
   } else {
     throw ConfigError(where + " is not a known key (known: http_listen, https_listen, tls, "
                       "nodes, ui_dir, log_level, timeout, max_body_size, head_timeout, "
-                      "body_timeout, idle_timeout, allowed_origins)");
+                      "body_timeout, idle_timeout, allowed_origins, "
+                      "collect_statistics_interval)");
   }
 }
 

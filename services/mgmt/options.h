@@ -6,6 +6,7 @@
 // naming the bad flag or key.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +41,10 @@ struct Options {
   // RabbitMQ's management.cors.allow_origins), e.g. behind a proxy that
   // rewrites Host: "https://rabbit.example.com". Key allowed_origins.
   std::vector<std::string> allowed_origins;
+  // How often the counters served are sampled for their rates (rates.h), as
+  // RabbitMQ's collect_statistics_interval. Key collect_statistics_interval
+  // (milliseconds, 100 to 3600000).
+  std::chrono::milliseconds collect_statistics_interval{5000};
 };
 
 // What the command line said; nullopt means "not given".

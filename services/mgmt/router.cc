@@ -4,6 +4,7 @@
 
 #include "http/query.h"
 #include "mgmt/listing.h"
+#include "mgmt/rates.h"
 
 namespace warren::mgmt {
 namespace {
@@ -117,11 +118,27 @@ Reply Router::Dispatch(const http::Request& request, NodeClient& nodes) const {
     return Unauthorized("Not_Authorized");
   Call call{request, nodes, {authorization, request.peer}, std::move(args),
             http::ParseQuery(request.target)};
-  Reply reply = found->handler(call);
-  const std::string& m = request.method;
+  Reply reply = Run(call, *found);
+  if (rates_) reply = rates_->Decorate(call, std::move(reply));
+  return Shape(call, std::move(reply));
+}
+
+Reply Router::Handle(const http::Request& request, NodeClient& nodes) const {
+  std::vector<std::string> args;
+  bool path_known = false;
+  const Route* found = Match(request.method, PathSegments(request.target), args, path_known);
+  if (!found) return *Find(request.method, request.target);
+  Call call{request, nodes, {request.Header("Authorization"), request.peer}, std::move(args),
+            http::ParseQuery(request.target)};
+  return Run(call, *found);
+}
+
+Reply Router::Run(Call& call, const Route& route) const {
+  Reply reply = route.handler(call);
+  const std::string& m = call.http.method;
   if (reply.status == 404 && (m == "GET" || m == "HEAD" || m == "DELETE"))
     return ObjectNotFound();
-  return Shape(call, std::move(reply));
+  return reply;
 }
 
 Router ApiRouter() {

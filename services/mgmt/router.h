@@ -59,6 +59,8 @@ struct Call {
 
 using Handler = std::function<Reply(Call&)>;
 
+class Rates;
+
 class Router {
  public:
   void Add(const std::string& method, const std::string& pattern, Handler handler);
@@ -71,8 +73,15 @@ class Router {
   // unknown path, 405 for a known path and another method.
   std::optional<Reply> Find(const std::string& method, const std::string& target) const;
   // 401 without Basic credentials (unless the route is public); otherwise
-  // Find's error or the route's reply.
+  // Find's error or the route's reply, with rates (when set_rates gave
+  // them), `columns` and `disable_stats` applied.
   Reply Dispatch(const http::Request& request, NodeClient& nodes) const;
+  // The route's own reply, as Dispatch's before rates and shaping (what the
+  // sampler of rates.h reads).
+  Reply Handle(const http::Request& request, NodeClient& nodes) const;
+  // The rates Dispatch adds to stats-bearing answers; they outlive the
+  // router's use. Set once, before serving.
+  void set_rates(Rates* rates) { rates_ = rates; }
 
  private:
   struct Route {
@@ -84,7 +93,10 @@ class Router {
   const Route* Match(const std::string& method, const std::vector<std::string>& path,
                      std::vector<std::string>& args, bool& path_known) const;
 
+  Reply Run(Call& call, const Route& route) const;
+
   std::vector<Route> routes_;
+  Rates* rates_ = nullptr;
 };
 
 // The path of a request target split at "/", each segment percent-decoded

@@ -156,12 +156,20 @@ Reply Overview(Call& call) {
         {"drop_unroutable", o.messages_unroutable()}}},
       {"churn_rates",
        {{"connection_created", o.connections_opened()},
-        {"connection_closed", o.connections_closed()}}},
+        {"connection_closed", o.connections_closed()},
+        {"channel_created", o.channels_opened()},
+        {"channel_closed", o.channels_closed()},
+        {"queue_declared", o.queues_declared()},
+        {"queue_created", o.queues_created()},
+        {"queue_deleted", o.queues_deleted()}}},
       {"listeners", Listeners(s)},
       {"contexts", json::array()},
       {"exchange_types", ExchangeTypes()},
-      // The node keeps counts, not rates (a client derives them).
-      {"rates_mode", "none"},
+      // warren-mgmt samples the node's counts for their rates (rates.h),
+      // keeping ten minutes of samples.
+      {"rates_mode", "basic"},
+      {"sample_retention_policies",
+       {{"global", {600}}, {"basic", {600}}, {"detailed", {600}}}},
   });
 }
 

@@ -612,7 +612,7 @@ class ApiTest(mgmt.NodeAndMgmt):
         self.assertEqual(sorted(t["name"] for t in o["exchange_types"]),
                          ["direct", "fanout", "headers", "topic"])
         self.assertTrue(all(t["enabled"] and t["description"] for t in o["exchange_types"]))
-        self.assertEqual(o["rates_mode"], "none")
+        self.assertEqual(o["rates_mode"], "basic")  # warren-mgmt samples (test_rates.py)
 
     # List parameters ------------------------------------------------------------
     def test_paging_filtering_sorting_columns(self):

@@ -165,6 +165,21 @@ void FillNeutral(Kind kind, json& item) {
     if (s.neutral && !item.contains(s.key)) item[s.key] = 0;
 }
 
+// A node's average I/O times: not rates but averages, which RabbitMQ's
+// details repeat (rate, avg_rate, avg: the average itself). Warren's are 0.
+void AddAverageTimeDetails(Kind kind, json& item, const std::optional<Range>& range) {
+  if (kind != kNode || !item.is_object()) return;
+  for (const char* k :
+       {"io_read_avg_time", "io_write_avg_time", "io_sync_avg_time", "io_seek_avg_time"}) {
+    auto it = item.find(k);
+    if (it == item.end() || !it->is_number()) continue;
+    const double avg = it->get<double>();
+    json d = {{"rate", avg}};
+    if (range) d.update({{"samples", json::array()}, {"avg_rate", avg}, {"avg", avg}});
+    item[std::string(k) + "_details"] = std::move(d);
+  }
+}
+
 // The stats of `item` that are sampled, and their values.
 void Sampled(Kind kind, json& item, std::vector<size_t>& stats, std::vector<int64_t>& row) {
   stats.clear();
@@ -431,6 +446,7 @@ Reply Rates::Decorate(const Call& call, Reply reply) {
   auto session = sessions_.find(call.caller.authorization);
   for (json* item : Objects(body)) {
     Sampled(kind, *item, stats, values);
+    AddAverageTimeDetails(kind, *item, ranges[static_cast<size_t>(RangeFamily::kNodeStats)]);
     const Series* series = nullptr;
     if (session != sessions_.end()) {
       const auto& objects = session->second.objects[kind];

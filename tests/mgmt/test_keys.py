@@ -35,11 +35,6 @@ import workload  # noqa: E402
 
 KEYS_FILE = os.path.join(HERE, "compat", "rabbitmq-3.10-keys.json")
 
-# A rate object and its figure: "publish_details", "publish_details.rate",
-# but not the objects that merely end so (connection_details: the
-# connection's name and peer).
-RATES = r"(?:.+\.)?(?!(?:connection|channel|consumer)_details\b)[a-z_]+_details(?:\.rate)?"
-
 ITEM = r"(?:items\[\]\.)?"  # a queue's keys, in a listing or in a page's items
 
 EXCLUDED = [
@@ -60,9 +55,12 @@ UNDER_WAY_RATES = "services/mgmt/rates.{h,cc} and its changes to the routes (und
 NEEDS_NODE = "node data not yet in admin.proto (to ask for)"
 
 PENDING = [
-    ("*", RATES, "rates: *_details objects; " + UNDER_WAY_RATES),
-    ("overview", r"churn_rates\.(?:channel|queue)_\w+|sample_retention_policies(?:\..*)?",
-     "the overview's churn and sampling: " + UNDER_WAY_RATES),
+    ("overview", r"message_stats\.(?:deliver|deliver_no_ack|get|get_no_ack|get_empty|redeliver"
+     r"|return_unroutable|disk_reads|disk_writes)_details(?:\.rate)?",
+     "the rates of the overview's counts pending below: they come with the counts"),
+    ("queues*", ITEM + r"message_stats\.(?:deliver|deliver_no_ack|get|get_no_ack|get_empty)"
+     r"_details(?:\.rate)?", "the rates of the deliveries by kind pending below: they come "
+     "with the counts"),
     ("overview", r"message_stats\.(?:deliver|deliver_no_ack|get|get_no_ack|get_empty|redeliver"
      r"|return_unroutable)|disable_stats|enable_queue_totals|erlang_version|erlang_full_version"
      r"|release_series_support_status|statistics_db_event_queue",
@@ -70,8 +68,12 @@ PENDING = [
      + UNDER_WAY_RATES + " edits: to add once it lands"),
     ("overview", r"message_stats\.disk_(?:reads|writes)", "the store's reads and writes: "
      + NEEDS_NODE),
-    ("vhosts*", r"message_stats(?:\..*)?|messages_ready|messages_unacknowledged|recv_oct"
-     r"|send_oct", "a vhost's counts, summed by " + UNDER_WAY_RATES),
+] + [
+    (endpoint, r"message_stats(?:\..*)?|(?:messages_ready|messages_unacknowledged|recv_oct"
+     r"|send_oct)(?:_details(?:\.rate)?)?", "a vhost's counts and their rates, summed by "
+     + UNDER_WAY_RATES)
+    for endpoint in ("vhosts", "vhosts/{vhost}")  # not its connections' or channels'
+] + [
     ("vhosts*", r"cluster_state", "the node asked, running: for the vhost listing that "
      + UNDER_WAY_RATES + " edits; to add once it lands"),
     ("overview", r"contexts\[\]\..*", "warren-mgmt's own listeners, passed to the routes "
@@ -81,8 +83,8 @@ PENDING = [
     ("definitions", r"global_parameters\[\]\.\w+",
      "cluster_name and internal_cluster_id as global parameters: " + UNDER_WAY_PROTO),
     ("*connections*", r"recv_cnt|send_cnt|send_pend", "socket counts: " + UNDER_WAY_PROTO),
-    ("exchanges*", r"message_stats(?:\.publish_in|\.publish_out)?",
-     "publish_in and publish_out: " + UNDER_WAY_PROTO),
+    ("exchanges*", r"message_stats(?:\.publish_(?:in|out)(?:_details(?:\.rate)?)?)?",
+     "publish_in and publish_out, and their rates: " + UNDER_WAY_PROTO),
     ("queues*", ITEM + r"(?:effective_policy_definition|operator_policy|message_bytes"
      r"|message_bytes_unacknowledged|message_bytes_persistent|messages_persistent|messages_ram"
      r"|message_bytes_ram|head_message_timestamp|idle_since|consumer_capacity"

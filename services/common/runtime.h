@@ -15,6 +15,8 @@ class Runtime {
   virtual ~Runtime() = default;
   // Monotonic milliseconds, for TTLs and expiry.
   virtual int64_t NowMs() const = 0;
+  // Monotonic microseconds, where a finer clock than NowMs is worth having.
+  virtual int64_t NowUs() const { return NowMs() * 1000; }
   // Wall-clock seconds since the epoch, for timestamps written into messages.
   virtual int64_t WallSeconds() const = 0;
   // Runs fn once after delay_ms (0: on the next loop iteration).

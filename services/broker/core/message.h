@@ -86,6 +86,8 @@ struct QueueEntry {
   // with an ack record) or a page-out copy (released).
   bool logged = false;
   bool paged_ref = false;
+  // Counted among the queue's persistent messages (Queue::persistent_count).
+  bool persistent = false;
 };
 
 }  // namespace warren::core

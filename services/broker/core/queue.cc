@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 
 #include "amqp/constants.h"
 #include "broker/core/dead_letter.h"
@@ -15,6 +16,8 @@ Queue::Queue(QueueHost& host, Runtime& runtime, std::string vhost, std::string n
              QueueOptions options)
     : host_(host), runtime_(runtime), vhost_(std::move(vhost)), name_(std::move(name)),
       options_(std::move(options)), levels_(size_t{options_.args.max_priority} + 1) {
+  last_active_ms_ = runtime_.NowMs();
+  use_since_us_ = runtime_.NowUs();
   ArmUnusedTimer();
 }
 
@@ -33,6 +36,12 @@ QueueEntry* Queue::Head() {
   return nullptr;
 }
 
+const QueueEntry* Queue::head() const {
+  for (auto it = levels_.rbegin(); it != levels_.rend(); ++it)
+    if (!it->empty()) return &it->front();
+  return nullptr;
+}
+
 QueueEntry Queue::PopHead() {
   for (auto it = levels_.rbegin(); it != levels_.rend(); ++it) {
     if (it->empty()) continue;
@@ -40,7 +49,7 @@ QueueEntry Queue::PopHead() {
     it->pop_front();
     --ready_count_;
     ready_bytes_ -= e.size;
-    if (e.message) Resident(-int64_t{e.size});
+    if (e.message) Resident(e, -1);
     return e;
   }
   return {};
@@ -50,7 +59,7 @@ void Queue::PushSorted(QueueEntry entry) {
   auto& level = LevelFor(entry);
   ++ready_count_;
   ready_bytes_ += entry.size;
-  if (entry.message) Resident(entry.size);
+  if (entry.message) Resident(entry, +1);
   if (level.empty() || level.back().seq < entry.seq) {
     level.push_back(std::move(entry));
     return;
@@ -63,7 +72,7 @@ void Queue::PushSorted(QueueEntry entry) {
 void Queue::ClearReady() {
   for (auto& level : levels_) {
     for (QueueEntry& e : level) {
-      if (e.message) Resident(-int64_t{e.size});
+      if (e.message) Resident(e, -1);
       Forget(e);
     }
     level.clear();
@@ -79,6 +88,7 @@ QueueEntry Queue::MakeEntry(const MessagePtr& message, bool logged) {
   e.size = static_cast<uint32_t>(message->body.size());
   e.priority = message->priority();
   e.enqueued_at = runtime_.NowMs();
+  last_active_ms_ = e.enqueued_at;
   if (message->ttl_ms) e.expires_at = e.enqueued_at + *message->ttl_ms;
   if (logged) {
     e.disk = message->disk;
@@ -114,10 +124,12 @@ bool Queue::Load(QueueEntry& e) {
   spdlog::error("queue '{}' in vhost '{}': message {} could not be read back; skipped until "
                 "the node restarts", LogSafe(name_), LogSafe(vhost_), e.disk.id);
   e.logged = e.paged_ref = false;
+  Untrack(e);
   return false;
 }
 
 void Queue::Forget(QueueEntry& e) {
+  Untrack(e);
   if (replica_) replica_->Left(e.seq);
   Persistence* store = host_.persistence();
   if (store && (e.logged || e.paged_ref)) {
@@ -149,6 +161,7 @@ Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message, bool logged,
     return EnqueueResult::kRejected;
   }
   QueueEntry e = MakeEntry(message, logged);
+  Track(e, options_.durable && message->persistent());
   ++counters_.published;
   if (replica_) replica_->Entered(e, ticket);
   // An empty queue with a consumer ready hands the message straight over:
@@ -157,6 +170,7 @@ Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message, bool logged,
   // nothing, new messages included.
   if (ready_count_ == 0 && !delivering_ && !held_) {
     if (Consumer* c = PickConsumer()) {
+      Use(true);
       DeliverTo(*c, std::move(e));
       return EnqueueResult::kAccepted;
     }
@@ -170,6 +184,7 @@ Queue::EnqueueResult Queue::Enqueue(const MessagePtr& message, bool logged,
 
 void Queue::Adopt(const MessagePtr& message, bool logged) {
   QueueEntry e = MakeEntry(message, logged);
+  Track(e, options_.durable && message->persistent());
   e.redelivered = true;
   MaybePageOut(e);
   PushSorted(std::move(e));
@@ -184,6 +199,7 @@ void Queue::Restore(const RestoredMessage& m, int64_t wall_now_ms) {
   e.size = m.size;
   e.priority = m.priority;
   e.redelivered = m.redelivered;
+  Track(e, true);  // only persistent messages of durable queues are logged
   // TTLs count from publishing: the entry joined the queue as long ago as
   // the message was published.
   e.enqueued_at = runtime_.NowMs() - std::max<int64_t>(0, wall_now_ms - m.published_ms);
@@ -209,6 +225,8 @@ Status Queue::CanAddConsumer(bool exclusive) const {
 void Queue::AddConsumer(Consumer* consumer) {
   consumers_.push_back(consumer);
   had_consumer_ = true;
+  last_active_ms_ = runtime_.NowMs();
+  Use(true);
   runtime_.Cancel(unused_timer_);
   unused_timer_ = 0;
   TryDeliver();
@@ -218,6 +236,7 @@ void Queue::RemoveConsumer(Consumer* consumer) {
   auto it = std::find(consumers_.begin(), consumers_.end(), consumer);
   if (it == consumers_.end()) return;
   consumers_.erase(it);
+  last_active_ms_ = runtime_.NowMs();
   if (deleted_) return;
   if (!consumers_.empty()) {
     // A new single active consumer may now take messages.
@@ -272,9 +291,12 @@ void Queue::TryDeliver() {
   delivering_ = true;
   do {
     deliver_again_ = false;
-    DropExpiredHeads();
+    // A consumer's ack or a requeue leads here (the channel resumes its
+    // consumers' queues): activity, timed by the clock read taken anyway.
+    last_active_ms_ = DropExpiredHeads();
     while (ready_count_ > 0 && !deleted_) {
       Consumer* c = PickConsumer();
+      Use(c != nullptr);
       if (!c) break;
       QueueEntry e = PopHead();
       if (Deadline(e) <= runtime_.NowMs()) {
@@ -290,7 +312,7 @@ void Queue::TryDeliver() {
 
 bool Queue::DeliverTo(Consumer& c, QueueEntry entry) {
   if (!Load(entry)) return false;
-  if (!c.no_ack()) ++unacked_;
+  if (!c.no_ack()) Unacked(entry, +1);
   ++counters_.delivered;
   if (entry.redelivered) ++counters_.redelivered;
   if (c.no_ack()) Forget(entry);
@@ -302,12 +324,12 @@ bool Queue::DeliverTo(Consumer& c, QueueEntry entry) {
 std::optional<QueueEntry> Queue::Get(bool no_ack) {
   if (held_) return std::nullopt;
   Touch();
-  DropExpiredHeads();
+  last_active_ms_ = DropExpiredHeads();
   ArmExpiryTimer();
   while (ready_count_ > 0) {
     QueueEntry e = PopHead();
     if (!Load(e)) continue;
-    if (!no_ack) ++unacked_;
+    if (!no_ack) Unacked(e, +1);
     ++counters_.delivered;
     if (e.redelivered) ++counters_.redelivered;
     if (no_ack) Forget(e);
@@ -319,7 +341,7 @@ std::optional<QueueEntry> Queue::Get(bool no_ack) {
 }
 
 void Queue::Ack(QueueEntry& entry) {
-  if (unacked_ > 0) --unacked_;
+  Unacked(entry, -1);
   ++counters_.acked;
   Forget(entry);
 }
@@ -330,7 +352,7 @@ void Queue::Requeue(std::vector<QueueEntry> entries) {
     return;
   }
   for (auto& e : entries) {
-    if (unacked_ > 0) --unacked_;
+    Unacked(e, -1);
     e.redelivered = true;
     if (replica_) replica_->Requeued(e);
     MaybePageOut(e);
@@ -341,7 +363,7 @@ void Queue::Requeue(std::vector<QueueEntry> entries) {
 }
 
 void Queue::Reject(QueueEntry entry) {
-  if (unacked_ > 0) --unacked_;
+  Unacked(entry, -1);
   if (deleted_) {
     Forget(entry);
     return;
@@ -384,12 +406,12 @@ void Queue::PageOutReady() {
     for (QueueEntry& e : level) {
       if (!e.message) continue;
       MaybePageOut(e);
-      if (!e.message) Resident(-int64_t{e.size});
+      if (!e.message) Resident(e, -1);
     }
   }
 }
 
-void Queue::DropExpiredHeads() {
+int64_t Queue::DropExpiredHeads() {
   int64_t now = runtime_.NowMs();
   // Like RabbitMQ, only messages at the head of the queue expire.
   for (auto it = levels_.rbegin(); it != levels_.rend(); ++it) {
@@ -398,10 +420,11 @@ void Queue::DropExpiredHeads() {
       it->pop_front();
       --ready_count_;
       ready_bytes_ -= e.size;
-      if (e.message) Resident(-int64_t{e.size});
+      if (e.message) Resident(e, -1);
       DeadLetter(std::move(e), "expired");
     }
   }
+  return now;
 }
 
 void Queue::ArmExpiryTimer() {
@@ -422,6 +445,44 @@ void Queue::ArmExpiryTimer() {
       q->TryDeliver();
     }
   });
+}
+
+namespace {
+
+// rabbit_queue_consumers' use_avg: the fraction of `active_us + inactive_us`
+// that was active, folded into `avg` with a 1 s half-life.
+double UseAverage(int64_t active_us, int64_t inactive_us, double avg) {
+  constexpr double kHalfLifeUs = 1'000'000.0;
+  if (active_us == 0 && inactive_us == 0) return avg;
+  double time = static_cast<double>(active_us + inactive_us);
+  double weight = std::exp(time * std::log(0.5) / kHalfLifeUs);
+  return (static_cast<double>(active_us) / time) * (1 - weight) + avg * weight;
+}
+
+}  // namespace
+
+void Queue::SwitchUse(bool active) {
+  int64_t now = runtime_.NowUs();
+  if (active) use_avg_ = UseAverage(use_active_us_, now - use_since_us_, use_avg_);
+  else use_active_us_ = now - use_since_us_;
+  use_since_us_ = now;
+  use_active_ = active;
+}
+
+double Queue::consumer_capacity() const {
+  if (consumers_.empty()) return 0;
+  int64_t now = runtime_.NowUs();
+  return use_active_ ? UseAverage(now - use_since_us_, 0, use_avg_)
+                     : UseAverage(use_active_us_, now - use_since_us_, use_avg_);
+}
+
+uint64_t Queue::memory_bytes() const {
+  uint64_t bytes = sizeof(Queue) + name_.capacity() + vhost_.capacity() + policy_name_.capacity();
+  bytes += options_.arguments.entries.capacity() * sizeof(options_.arguments.entries[0]);
+  bytes += levels_.capacity() * sizeof(std::deque<QueueEntry>);
+  bytes += ready_count_ * sizeof(QueueEntry);
+  bytes += consumers_.capacity() * sizeof(Consumer*) + consumers_.size() * sizeof(Consumer);
+  return bytes + ram_bytes();
 }
 
 void Queue::Touch() {

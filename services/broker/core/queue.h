@@ -7,6 +7,7 @@
 // a delivery that causes another TryDeliver only marks the loop to go again.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -135,6 +136,40 @@ class Queue : public std::enable_shared_from_this<Queue> {
   size_t consumer_count() const { return consumers_.size(); }
   // Bytes of message bodies this queue's ready entries hold in memory.
   uint64_t resident_bytes() const { return static_cast<uint64_t>(resident_bytes_); }
+  // Bodies of delivered, unacknowledged messages.
+  uint64_t unacked_bytes() const { return unacked_bytes_; }
+  // Ready and unacknowledged messages that are persistent as RabbitMQ counts
+  // them (delivery mode 2 in a durable queue), and their body bytes.
+  uint64_t persistent_count() const { return persistent_count_; }
+  uint64_t persistent_bytes() const { return persistent_bytes_; }
+  // Ready and unacknowledged messages whose bodies are in memory: ready
+  // entries not paged out, and every unacknowledged one (its consumer's
+  // channel holds the body until the ack).
+  uint64_t ram_count() const { return static_cast<uint64_t>(resident_count_) + unacked_; }
+  uint64_t ram_bytes() const { return resident_bytes() + unacked_bytes_; }
+  // The next ready entry to be delivered (highest priority first), or null.
+  const QueueEntry* head() const;
+  // Activity is a message entering, a delivery attempt (which a consumer's
+  // ack or reject, a requeue or a credit makes), a basic.get, a consumer
+  // added or removed. A queue with none for kIdleAfterMs
+  // (as RabbitMQ's queue process hibernates after a second without work)
+  // is idle since its last activity: IdleSinceMs gives that moment in wall
+  // ms, computed from `wall_now_ms`, or 0 while the queue is active.
+  static constexpr int64_t kIdleAfterMs = 1000;
+  int64_t IdleSinceMs(int64_t wall_now_ms) const {
+    int64_t idle = runtime_.NowMs() - last_active_ms_;
+    return idle >= kIdleAfterMs ? wall_now_ms - idle : 0;
+  }
+  // RabbitMQ's consumer capacity (rabbit_queue_consumers:capacity): a moving
+  // average (1 s half-life) of the fraction of time the queue could hand a
+  // message to a consumer at once, rather than having messages ready that no
+  // consumer could take (prefetch, flow, a backed-up socket). 1.0 while the
+  // consumers were never blocked; 0 without consumers.
+  double consumer_capacity() const;
+  // Bytes the queue holds: its own record, its ready entries and consumers,
+  // and the bodies it keeps in memory (ram_bytes()). An estimate from sizes,
+  // as RabbitMQ's figure is its queue process's memory.
+  uint64_t memory_bytes() const;
   const std::vector<Consumer*>& consumers() const { return consumers_; }
   const QueueCounters& counters() const { return counters_; }
 
@@ -200,10 +235,42 @@ class Queue : public std::enable_shared_from_this<Queue> {
   void MarkDeleted();
 
  private:
-  void Resident(int64_t delta) {
+  // A ready entry's body came into memory (sign +1) or left it (-1).
+  void Resident(const QueueEntry& e, int sign) {
+    int64_t delta = sign * int64_t{e.size};
+    resident_count_ += sign;
     resident_bytes_ += delta;
     host_.ResidentBytesChanged(delta);
   }
+  // `e` joins the queue's persistent figures if it counts as persistent.
+  void Track(QueueEntry& e, bool persistent) {
+    e.persistent = persistent;
+    if (!persistent) return;
+    ++persistent_count_;
+    persistent_bytes_ += e.size;
+  }
+  // `e` left the queue for good (idempotent).
+  void Untrack(QueueEntry& e) {
+    if (!e.persistent) return;
+    e.persistent = false;
+    --persistent_count_;
+    persistent_bytes_ -= e.size;
+  }
+  void Unacked(const QueueEntry& e, int sign) {
+    if (sign > 0) {
+      ++unacked_;
+      unacked_bytes_ += e.size;
+    } else {
+      if (unacked_ > 0) --unacked_;
+      unacked_bytes_ -= std::min<uint64_t>(unacked_bytes_, e.size);
+    }
+  }
+  // Consumer capacity's bookkeeping (rabbit_queue_consumers' update_use):
+  // the queue could deliver (`active`) or had messages no consumer could take.
+  void Use(bool active) {
+    if (use_active_ != active) SwitchUse(active);
+  }
+  void SwitchUse(bool active);
   std::deque<QueueEntry>& LevelFor(const QueueEntry& e);
   QueueEntry MakeEntry(const MessagePtr& message, bool logged);
   void MaybePageOut(QueueEntry& e);
@@ -220,7 +287,8 @@ class Queue : public std::enable_shared_from_this<Queue> {
   // When the entry expires: its own TTL or the queue's, whichever is first.
   int64_t Deadline(const QueueEntry& e) const;
   void PageOutReady();
-  void DropExpiredHeads();
+  // Returns the time (NowMs) it read.
+  int64_t DropExpiredHeads();
   void ArmExpiryTimer();
   void ArmUnusedTimer();
   void EnforceLimits();
@@ -239,7 +307,18 @@ class Queue : public std::enable_shared_from_this<Queue> {
   uint64_t ready_bytes_ = 0;
   uint64_t unacked_ = 0;
   int64_t resident_bytes_ = 0;
+  int64_t resident_count_ = 0;
+  uint64_t unacked_bytes_ = 0;
+  uint64_t persistent_count_ = 0;
+  uint64_t persistent_bytes_ = 0;
   uint64_t next_seq_ = 1;
+  int64_t last_active_ms_ = 0;
+  // Consumer capacity: the state since use_since_us_, the time active in the
+  // last period before an inactive one, and the average so far.
+  bool use_active_ = true;
+  int64_t use_since_us_ = 0;
+  int64_t use_active_us_ = 0;
+  double use_avg_ = 1.0;
 
   std::vector<Consumer*> consumers_;
   size_t round_robin_ = 0;

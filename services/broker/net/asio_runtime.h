@@ -16,6 +16,7 @@ class AsioRuntime : public Runtime {
  public:
   explicit AsioRuntime(asio::io_context& io) : io_(io) {}
   int64_t NowMs() const override;
+  int64_t NowUs() const override;
   int64_t WallSeconds() const override;
   TimerId ScheduleAfter(int64_t delay_ms, std::function<void()> fn) override;
   void Cancel(TimerId id) override;

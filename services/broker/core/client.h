@@ -85,6 +85,9 @@ struct ConnectionInfo {
   uint16_t heartbeat = 0;
   uint64_t recv_oct = 0;
   uint64_t send_oct = 0;
+  uint64_t recv_cnt = 0;   // socket reads
+  uint64_t send_cnt = 0;   // socket writes
+  uint64_t send_pend = 0;  // bytes waiting to be written
   int64_t connected_at_ms = 0;  // wall clock
   std::vector<ChannelInfo> channels;
 };

@@ -41,6 +41,12 @@ class Exchange {
   Router& router() { return *router_; }
   const Router& router() const { return *router_; }
 
+  // Messages clients published to it, and the deliveries it routed them to
+  // (once per destination queue), since the node started; counted by the
+  // channel that routes the publish (protocol::Channel::Route).
+  uint64_t publish_in = 0;
+  uint64_t publish_out = 0;
+
   // Set while one publish walks exchange-to-exchange bindings, so each
   // exchange is visited once per message (cycles are legal in AMQP).
   uint64_t route_mark = 0;

@@ -203,6 +203,7 @@ void Session::ReadCipher(Then then, Failed failed) {
         } else if (ec) {
           return failed(*self, ec);
         }
+        if (n > 0) ++self->reads_;
         bool filled = t.rx_len + n == t.rx.size();
         t.rx_len += n;
         t.rx_last = n;
@@ -226,6 +227,7 @@ void Session::FlushCipher() {
                     [self = shared_from_this(), report](const std::error_code& ec, size_t n) {
                       Tls& t = *self->tls_;
                       t.send_in_flight = false;
+                      if (n > 0) ++self->writes_;
                       // A busy connection keeps its buffer; an idle one lets it go.
                       if (n < kInitialReadBuffer || t.sending.capacity() > kShrinkAbove) {
                         std::string().swap(t.sending);
@@ -321,7 +323,10 @@ void Session::ReadSome() {
   if (!tls_ || draining_) {
     socket_.async_read_some(
         asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
-        [self = shared_from_this()](const std::error_code& ec, size_t n) { self->OnRead(ec, n); });
+        [self = shared_from_this()](const std::error_code& ec, size_t n) {
+          if (n > 0) ++self->reads_;
+          self->OnRead(ec, n);
+        });
     return;
   }
   // Ciphertext or plaintext already buffered: the socket would not wake for it.
@@ -368,7 +373,10 @@ void Session::WriteAll() {
   if (!tls_) {
     asio::async_write(
         socket_, asio::buffer(writing_),
-        [self = shared_from_this()](const std::error_code& ec, size_t n) { self->OnWrite(ec, n); });
+        [self = shared_from_this()](const std::error_code& ec, size_t n) {
+          if (n > 0) ++self->writes_;
+          self->OnWrite(ec, n);
+        });
     return;
   }
   // Into memory, whole (a record at a time with partial writes on), then

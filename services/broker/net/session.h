@@ -66,6 +66,8 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
   size_t Backlog() const override;
   void SetReading(bool reading) override;
   uint64_t BytesWritten() const override { return bytes_written_; }
+  uint64_t Reads() const override { return reads_; }
+  uint64_t Writes() const override { return writes_; }
 
  private:
   // TLS: the handshake, bounded by handshake_timeout_, then Established().
@@ -112,6 +114,8 @@ class Session : public std::enable_shared_from_this<Session>, public protocol::C
   size_t in_len_ = 0;
   std::string writing_;
   uint64_t bytes_written_ = 0;
+  uint64_t reads_ = 0;   // socket reads that returned bytes
+  uint64_t writes_ = 0;  // socket writes completed (one per batch of output)
   bool reading_ = true;
   bool read_in_flight_ = false;
   bool offer_posted_ = false;  // buffered input is to be offered again (SetReading)

@@ -341,6 +341,10 @@ Status Channel::Route(const std::string& exchange, bool mandatory,
                          "no exchange '" + exchange + "' in vhost '" + vhost().name() + "'");
     }
     outcome = vhost().Publish(e, message, ticket);
+    if (e) {
+      ++e->publish_in;
+      e->publish_out += outcome.routed;
+    }
   }
   Forward(outcome.remote, message, ticket);
   if (outcome.routed > 0) {

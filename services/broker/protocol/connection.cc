@@ -605,6 +605,9 @@ core::ConnectionInfo Connection::Describe() const {
   info.channel_max = channel_max_;
   info.recv_oct = received_;
   info.send_oct = io_.BytesWritten();
+  info.recv_cnt = io_.Reads();
+  info.send_cnt = io_.Writes();
+  info.send_pend = io_.Backlog();
   info.connected_at_ms = connected_at_ms_;
   info.channels.reserve(channels_.size());
   for (const auto& [n, ch] : channels_) info.channels.push_back(ch->Describe());

@@ -62,6 +62,9 @@ class ConnectionIo {
   // Total bytes written to the socket so far (heartbeats are sent only when
   // nothing else went out during an interval).
   virtual uint64_t BytesWritten() const = 0;
+  // Socket reads and writes done so far (RabbitMQ's recv_cnt, send_cnt).
+  virtual uint64_t Reads() const { return 0; }
+  virtual uint64_t Writes() const { return 0; }
 };
 
 struct PeerInfo {

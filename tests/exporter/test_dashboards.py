@@ -4,17 +4,27 @@ Debian's Prometheus scraping the three as targets of their own, as Compose and
 the Helm chart set them up. After a workload of every kind the dashboards
 count, each query of the RabbitMQ-Overview dashboard, in the shapes of its
 3.10 and its current version, returns data and the values the workload made;
-and the alert rules' expressions fire when their condition is made true.
+and the alert rules' expressions fire when their condition is made true:
+unroutable messages, a queue nobody consumes, connection churn, memory and
+disk alarms (nodes started past their memory limit and below their free-disk
+limit) and, over recorded scrapes (QueueIsGrowingTest says what is real there
+and what is not), a queue growing for ten minutes.
 
 The queries are written here in the dashboards' shapes: every series joined
 to rabbitmq_identity_info on instance (and job), selected by the cluster's
 name, with Grafana's variables filled in as a dashboard without Kubernetes
 fills them (namespace and endpoint empty).
 """
+import json
 import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
@@ -25,7 +35,7 @@ import pika  # noqa: E402  (Debian's python3-pika)
 
 from ctl import harness, wait_for  # noqa: E402
 from test_cluster import Cluster  # noqa: E402
-from test_exporter import Exporter, prometheus  # noqa: E402
+from test_exporter import PROMETHEUS, PROMTOOL, Exporter, get, prometheus  # noqa: E402
 
 # Sizes of the bodies published, one per bucket of rabbitmq_message_size_bytes
 # the dashboard reads (at most 100, 1000, 10^4 bytes).
@@ -160,9 +170,22 @@ def overview_queries_3_10(cluster):
 
 def alert_expressions():
     """{alert: expression} of RabbitMQ's cluster-operator rules, without
-    their `for` (the test makes the condition true and evaluates it once)."""
+    their `for` (the test makes the condition true and evaluates it once).
+    Written here from knowledge of the rules the operator ships (they cannot
+    be downloaded here), in their shapes."""
     identity = "max by (instance, rabbitmq_cluster) (rabbitmq_identity_info)"
+
+    def alarm(family):
+        return ("max by(rabbitmq_cluster) (max_over_time(%s[5m]) * on(instance) "
+                "group_left(rabbitmq_cluster) %s) > 0" % (family, identity))
     return {
+        # `for: 10m`; "> 1" as the operator writes it, for rounding.
+        "QueueIsGrowing":
+            "(avg_over_time(rabbitmq_detailed_queue_messages[10m]) - "
+            "avg_over_time(rabbitmq_detailed_queue_messages[10m] offset 1m) > 1) "
+            "* on (instance) group_left(rabbitmq_cluster) " + identity,
+        "MemoryAlarm": alarm("rabbitmq_alarms_memory_used_watermark"),
+        "DiskAlarm": alarm("rabbitmq_alarms_free_disk_space_watermark"),
         "QueueHasNoConsumers":
             '(((rabbitmq_detailed_queue_consumers{vhost="/", queue=~".*"} == 0) + '
             'rabbitmq_detailed_queue_messages) > 0) * on (instance) group_left(rabbitmq_cluster) '
@@ -197,9 +220,9 @@ class Stack:
     `detailed`, as RabbitMQ's Kubernetes operator configures it for the
     per-object alert rules, /metrics/detailed as job "detailed"."""
 
-    def __init__(self, test, detailed=False):
+    def __init__(self, test, detailed=False, cluster=Cluster):
         self.test = test
-        self.cluster = Cluster(test)
+        self.cluster = cluster(test)
         self.cluster.__enter__()
         test.addCleanup(self.cluster.__exit__, None, None, None)
         self.exporters = []
@@ -349,7 +372,7 @@ class AlertRulesTest(unittest.TestCase):
         wait_for(lambda: stack.query('rabbitmq_detailed_queue_consumers{queue="alert-q"}') == 1,
                  "Prometheus reads alert-q's consumer", timeout=60)
         for rule in ("QueueHasNoConsumers", "UnroutableMessages", "HighConnectionChurn",
-                     "FileDescriptorsNearLimit"):
+                     "FileDescriptorsNearLimit", "MemoryAlarm", "DiskAlarm"):
             with self.subTest(rule=rule, condition="false"):
                 self.assertEqual(stack.series(rules[rule]), [])
         consumer.close()  # its message goes back to the queue
@@ -363,6 +386,157 @@ class AlertRulesTest(unittest.TestCase):
             stack.connect(0).close()
         wait_for(lambda: stack.series(rules["HighConnectionChurn"]),
                  "HighConnectionChurn fires after a burst of connections", timeout=60)
+
+
+class AlarmedCluster(Cluster):
+    """Node 2 past its memory limit (1 byte: the memory alarm is on from its
+    start), node 3 below its free-disk limit (more than any disk holds)."""
+
+    def _make_nodes(self):
+        super()._make_nodes()
+        self.nodes[1].extra_config += "\n[alarms]\nmemory_limit = 1\n"
+        self.nodes[2].extra_config += "\n[alarms]\ndisk_free_limit = 9223372036854775807\n"
+
+
+class AlarmRulesTest(unittest.TestCase):
+    def test_the_memory_and_disk_alarm_rules_fire_for_the_nodes_in_alarm(self):
+        stack = Stack(self, cluster=AlarmedCluster)
+        cluster = stack.cluster_name()
+        rules = alert_expressions()
+        for rule in ("MemoryAlarm", "DiskAlarm"):
+            wait_for(lambda: stack.series(rules[rule]), rule + " fires", timeout=60)
+            [fired] = stack.series(rules[rule])
+            self.assertEqual(fired["metric"], {"rabbitmq_cluster": cluster})
+        # Each for the node in that alarm only.
+        by_node = ("max by (rabbitmq_node) (%s * on(instance) group_left(rabbitmq_node) "
+                   "rabbitmq_identity_info{job=\"warren\"}) > 0")
+        for family, node in (("rabbitmq_alarms_memory_used_watermark", "warren@c2"),
+                             ("rabbitmq_alarms_free_disk_space_watermark", "warren@c3")):
+            with self.subTest(family=family):
+                found = stack.series(by_node % family)
+                self.assertEqual([s["metric"]["rabbitmq_node"] for s in found], [node])
+
+
+def offline_prometheus(test, tsdb):
+    """Debian's Prometheus over the TSDB directory `tsdb`, scraping nothing,
+    stopped when `test` ends; returns series(expr, at): the result of an
+    instant query at unix time `at`."""
+    work = tempfile.mkdtemp(prefix="warren-prometheus-")
+    test.addCleanup(shutil.rmtree, work, ignore_errors=True)
+    config = os.path.join(work, "prometheus.yml")
+    with open(config, "w") as f:
+        f.write("global:\n  evaluation_interval: 1m\n")
+    port = harness.free_port()
+    prom = subprocess.Popen(
+        [PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + tsdb,
+         "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    test.addCleanup(lambda: (prom.terminate(), prom.wait(timeout=30)))
+
+    def ready():
+        try:
+            get("http://127.0.0.1:%d/-/ready" % port)
+            return True
+        except OSError:
+            return False
+    wait_for(ready, "Prometheus over the recorded TSDB is ready", timeout=60)
+
+    def series(expr, at):
+        body = get("http://127.0.0.1:%d/api/v1/query?query=%s&time=%s"
+                   % (port, urllib.parse.quote(expr), at))
+        return json.loads(body)["data"]["result"]
+    return series
+
+
+def openmetrics(scrapes, labels):
+    """OpenMetrics text of `scrapes` ([(unix time, Prometheus text)]), each
+    sample stamped with its scrape's time and given `labels` (what
+    Prometheus adds to what it scrapes: instance, job); families grouped as
+    OpenMetrics wants them, untyped ones as unknown."""
+    families = {}
+    extra = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
+    for at, text in scrapes:
+        types = dict(re.findall(r"^# TYPE (\w+) (\w+)$", text, re.M))
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, own, value = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line).groups()
+            kind = "unknown" if types[name] == "untyped" else types[name]
+            families.setdefault(name, (kind, []))[1].append(
+                "%s{%s} %s %d" % (name, extra + ("," + own if own else ""), value, at))
+    out = []
+    for name, (kind, lines) in families.items():
+        out += ["# TYPE %s %s" % (name, kind)] + lines
+    return "\n".join(out + ["# EOF"]) + "\n"
+
+
+class QueueIsGrowingTest(unittest.TestCase):
+    """QueueIsGrowing compares a queue's length averaged over ten minutes
+    with the same average a minute earlier, and must hold for ten minutes:
+    half an hour of history, which a test cannot wait for.
+
+    Real: the cluster, the node's queues and their lengths (a workload
+    publishes to "growing" between scrapes; "steady" keeps its 3), the
+    exporter's answers to /metrics/detailed (every scrape is one real HTTP
+    scrape of it, taken after the workload's step), promtool writing them
+    into a TSDB, and Prometheus evaluating the rule over that TSDB.
+    Synthetic: the time. Scrape N is stamped one minute after scrape N-1
+    (the whole series lies in the past hour), and the `instance` and `job`
+    labels are added as Prometheus adds them when it scrapes."""
+
+    STEPS = 32         # one scrape a (recorded) minute
+    GROWTH_FROM = 11   # "growing" takes 5 messages a minute from minute 11
+    PER_STEP = 5
+
+    def test_queue_is_growing_fires_for_the_queue_growing_for_ten_minutes(self):
+        cluster = Cluster(self)
+        cluster.__enter__()
+        self.addCleanup(cluster.__exit__, None, None, None)
+        node = cluster.nodes[0]
+        exporter = Exporter(["127.0.0.1:%d" % node.grpc_listen_port])
+        self.addCleanup(exporter.stop)
+        path = "/metrics/detailed?family=queue_coarse_metrics&vhost=%2F"
+        start = (int(time.time()) // 60 - 45) * 60  # minute-aligned, 45 minutes ago
+        scrapes = []
+        with pika.BlockingConnection(pika.ConnectionParameters(node.host, node.port)) as c:
+            ch = c.channel()
+            ch.queue_declare("growing")
+            ch.queue_declare("steady")
+            for _ in range(3):
+                ch.basic_publish("", "steady", b"s")
+            for minute in range(self.STEPS):
+                if minute >= self.GROWTH_FROM:
+                    for _ in range(self.PER_STEP):
+                        ch.basic_publish("", "growing", b"g")
+                ch.queue_declare("growing", passive=True)  # after the publishes are handled
+                scrapes.append((start + 60 * minute, exporter.metrics(path)))
+        self.assertIn('queue="growing"', scrapes[-1][1])
+        work = tempfile.mkdtemp(prefix="warren-tsdb-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        source = os.path.join(work, "scrapes.om")
+        with open(source, "w") as f:
+            f.write(openmetrics(scrapes, {"instance": "127.0.0.1:%d" % exporter.port,
+                                          "job": "detailed"}))
+        tsdb = os.path.join(work, "data")
+        made = subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", source,
+                               tsdb], capture_output=True, text=True, timeout=120)
+        self.assertEqual(made.returncode, 0, made.stdout + made.stderr)
+        series = offline_prometheus(self, tsdb)
+        rule = alert_expressions()["QueueIsGrowing"]
+        cluster_name = re.search(r'rabbitmq_cluster="([^"]*)"', scrapes[-1][1]).group(1)
+
+        def at(minute):  # between two scrapes: each window holds ten of them
+            return start + 60 * minute + 30
+        # Before the growth: nothing fires.
+        self.assertEqual(series(rule, at(self.GROWTH_FROM - 1)), [])
+        # From a full window of growth on, at every evaluation for ten
+        # minutes (`for: 10m`): "growing" alone, grown by 5 a minute.
+        for minute in range(self.GROWTH_FROM + 10, self.STEPS):
+            with self.subTest(minute=minute):
+                [fired] = series(rule, at(minute))
+                self.assertEqual(fired["metric"]["queue"], "growing")
+                self.assertEqual(fired["metric"]["rabbitmq_cluster"], cluster_name)
+                self.assertAlmostEqual(float(fired["value"][1]), self.PER_STEP)
 
 
 if __name__ == "__main__":

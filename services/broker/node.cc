@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include <asio/io_context.hpp>
+#include <nlohmann/json.hpp>
 #include <asio/post.hpp>
 #include <grpcpp/impl/service_type.h>
 
@@ -165,6 +166,15 @@ NamedChanges AccessChanges(const NodeConfig& config, bool fresh) {
   for (const auto& p : config.permissions)
     out.emplace_back(cmd::SetPermissions{p.user, p.vhost, p.configure, p.write, p.read},
                      "permissions." + p.user + "@" + p.vhost);
+  // The cluster's permanent id and name where it has none yet: every member
+  // proposes them at its start, and the first applied wins
+  // (docs/parameters.md).
+  out.emplace_back(cmd::SetParameter{"", "", std::string(core::kClusterIdParameter),
+                                     nlohmann::json(core::NewClusterId()).dump(), true},
+                   "internal_cluster_id");
+  out.emplace_back(cmd::SetParameter{"", "", std::string(core::kClusterNameParameter),
+                                     nlohmann::json(config.node_name).dump(), true},
+                   "cluster_name");
   return out;
 }
 
@@ -667,6 +677,10 @@ Status Node::WipeLocal() {
     if (Status s = b.DeleteVHost(v); !s.ok()) return Error{500, "reset: " + s.error().text};
   for (const auto& u : users)
     if (Status s = b.DeleteUser(u); !s.ok()) return Error{500, "reset: " + s.error().text};
+  std::vector<core::ParameterKey> globals;
+  for (const auto& [key, value] : b.parameters()) globals.push_back(key);
+  for (const auto& key : globals)
+    if (Status s = b.ClearParameter(key); !s.ok()) return Error{500, "reset: " + s.error().text};
   if (b.persistence()) b.persistence()->PutMetadataApplied(0);
   try {
     LoadAccess(/*fresh=*/true);

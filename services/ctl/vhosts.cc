@@ -1,6 +1,6 @@
-// add_vhost, delete_vhost, list_vhosts and the permission commands:
-// set_permissions [-p vhost] USER CONF WRITE READ, clear_permissions,
-// list_permissions [-p vhost], list_user_permissions USER.
+// add_vhost, update_vhost_metadata, delete_vhost, list_vhosts and the
+// permission commands: set_permissions [-p vhost] USER CONF WRITE READ,
+// clear_permissions, list_permissions [-p vhost], list_user_permissions USER.
 #include "ctl/columns.h"
 #include "ctl/command.h"
 
@@ -20,18 +20,44 @@ struct PermissionArgs {
   std::string read;
 };
 
-// add_vhost and delete_vhost: one name, one call, "<Verb> vhost "name" ...".
-void AddVhostCommand(Commands& commands, const std::string& name, const std::string& description,
-                     const std::string& verb,
-                     Method<v1::VHostRef, v1::Empty> method) {
+void DeleteVhost(Commands& commands) {
   auto vhost = Args<std::string>();
-  CLI::App* command = commands.Add(name, description, [=](Context& ctx) {
-    ctx.out.Info(verb + " vhost " + Quoted(*vhost) + " ...");
-    v1::VHostRef request;
-    request.set_name(*vhost);
-    ctx.client.Call(method, request);
-  });
+  CLI::App* command = commands.Add(
+      "delete_vhost", "Deletes a virtual host and all it holds", [=](Context& ctx) {
+        ctx.out.Info("Deleting vhost " + Quoted(*vhost) + " ...");
+        v1::VHostRef request;
+        request.set_name(*vhost);
+        ctx.client.Call(&v1::Admin::Stub::DeleteVHost, request);
+      });
   command->add_option("vhost", *vhost, "the virtual host's name")->required();
+}
+
+struct VhostMetadataArgs {
+  std::string vhost, description, default_queue_type;
+  std::vector<std::string> tags;
+};
+
+// add_vhost VHOST and update_vhost_metadata VHOST, each with --description,
+// --tags "a,b" and --default-queue-type, as rabbitmqctl 3.13 has them.
+void VhostMetadataCommand(Commands& commands, const std::string& name,
+                          const std::string& description, bool update) {
+  auto args = Args<VhostMetadataArgs>();
+  CLI::App* command = commands.Add(name, description, [=](Context& ctx) {
+    ctx.out.Info((update ? "Updating metadata of vhost " : "Adding vhost ") +
+                 Quoted(args->vhost) + " ...");
+    v1::AddVHostRequest request;
+    request.set_name(args->vhost);
+    request.set_description(args->description);
+    for (const std::string& tag : args->tags) request.add_tags(tag);
+    request.set_default_queue_type(args->default_queue_type);
+    request.set_update(update);
+    ctx.client.Call(&v1::Admin::Stub::AddVHost, request);
+  });
+  command->add_option("vhost", args->vhost, "the virtual host's name")->required();
+  command->add_option("--description", args->description, "what the vhost is for");
+  command->add_option("--tags", args->tags, "comma-separated tags")->delimiter(',');
+  command->add_option("--default-queue-type", args->default_queue_type,
+                      "classic or quorum: the type of queues declared without x-queue-type");
 }
 
 void ListVhosts(Commands& commands) {
@@ -107,9 +133,10 @@ void ListUserPermissions(Commands& commands) {
 }  // namespace
 
 void AddVhostCommands(Commands& commands) {
-  AddVhostCommand(commands, "add_vhost", "Creates a virtual host", "Adding", &v1::Admin::Stub::AddVHost);
-  AddVhostCommand(commands, "delete_vhost", "Deletes a virtual host and all it holds",
-                  "Deleting", &v1::Admin::Stub::DeleteVHost);
+  VhostMetadataCommand(commands, "add_vhost", "Creates a virtual host", false);
+  VhostMetadataCommand(commands, "update_vhost_metadata",
+                       "Replaces a virtual host's description, tags and default queue type", true);
+  DeleteVhost(commands);
   ListVhosts(commands);
   SetPermissions(commands);
   ClearPermissions(commands);

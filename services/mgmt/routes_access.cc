@@ -33,7 +33,7 @@ Reply PutVHost(Call& call) {
                                {"tracing", Type::kBool}},
                         body))
     return *e;
-  v1::VHostRef ref;
+  v1::AddVHostRequest ref;
   ref.set_name(call.arg(0));
   v1::Empty done;
   grpc::Status s = call.nodes.Call(call.caller, &Stub::AddVHost, ref, done);

@@ -102,6 +102,17 @@ inline std::vector<std::pair<std::string, core::Command>> SampleCommands() {
                              1}},
       {"set-mirrors", cmd::SetMirrors{vhost, "q\xff", 2, core::Mirrors{{1, 3, 70000}, {3}, 9}}},
       {"move-home", cmd::SetMirrors{"/", "q", 1, core::Mirrors{{1}, {}, 4}, 3}},
+      {"add-vhost-metadata",
+       cmd::AddVHost{vhost, core::VHostMetadata{"orders \xff", {"prod", "\xfe"}, "quorum", true},
+                     true, "\xc3\x28user"}},
+      {"set-operator-policy", cmd::SetPolicy{vhost, "cap", ".*", core::ApplyTo::kQueues, 1,
+                                             QueueArguments(), true}},
+      {"clear-operator-policy", cmd::ClearPolicy{vhost, "cap", true}},
+      {"set-parameter", cmd::SetParameter{"vhost-limits", vhost, "limits",
+                                          R"({"max-queues":10,"max-connections":-1})"}},
+      {"set-global-parameter", cmd::SetParameter{"", "", "internal_cluster_id",
+                                                 R"("rabbitmq-cluster-id-\u00ff")", true}},
+      {"clear-parameter", cmd::ClearParameter{"vhost-limits", vhost, "limits"}},
   };
 }
 
@@ -112,7 +123,9 @@ inline std::string TableBytes(const FieldTable& t) {
   amqp::EncodeTable(t, out);
   return out;
 }
-inline auto Fields(const cmd::AddVHost& c) { return std::tuple(c.name); }
+inline auto Fields(const cmd::AddVHost& c) {
+  return std::tuple(c.name, c.metadata, c.update, c.grant_user);
+}
 inline auto Fields(const cmd::DeleteVHost& c) { return std::tuple(c.name); }
 inline auto Fields(const cmd::AddUser& c) { return std::tuple(c.name, c.password_hash, c.tags); }
 inline auto Fields(const cmd::DeleteUser& c) { return std::tuple(c.name); }
@@ -124,9 +137,17 @@ inline auto Fields(const cmd::SetPermissions& c) {
 inline auto Fields(const cmd::ClearPermissions& c) { return std::tuple(c.user, c.vhost); }
 inline auto Fields(const cmd::SetPolicy& c) {
   return std::tuple(c.vhost, c.name, c.pattern, c.apply_to, c.priority,
-                    TableBytes(c.definition));
+                    TableBytes(c.definition), c.operator_policy);
 }
-inline auto Fields(const cmd::ClearPolicy& c) { return std::tuple(c.vhost, c.name); }
+inline auto Fields(const cmd::ClearPolicy& c) {
+  return std::tuple(c.vhost, c.name, c.operator_policy);
+}
+inline auto Fields(const cmd::SetParameter& c) {
+  return std::tuple(c.component, c.vhost, c.name, c.value, c.only_if_absent);
+}
+inline auto Fields(const cmd::ClearParameter& c) {
+  return std::tuple(c.component, c.vhost, c.name);
+}
 inline auto Fields(const cmd::DeclareExchange& c) {
   return std::tuple(c.vhost, c.name, c.type, c.durable, c.auto_delete, c.internal,
                     TableBytes(c.arguments));

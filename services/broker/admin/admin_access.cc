@@ -113,13 +113,26 @@ grpc::Status AdminService::ListUsers(grpc::ServerContext* call, const v1::Empty*
   });
 }
 
-grpc::Status AdminService::AddVHost(grpc::ServerContext* call, const v1::VHostRef* r,
+grpc::Status AdminService::AddVHost(grpc::ServerContext* call, const v1::AddVHostRequest* r,
                                     v1::Empty*) {
-  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
-    if (broker().FindVHost(r->name()))
+  return Change(call, Need::kAdministrator, "", [&](const Caller& caller, auto& command) {
+    bool exists = broker().FindVHost(r->name()) != nullptr;
+    if (exists && !r->update())
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "Virtual host \"" + r->name() + "\" already exists");
-    command = core::cmd::AddVHost{r->name()};
+    if (!exists && r->update()) return NoVHost(r->name());
+    core::cmd::AddVHost add{.name = r->name(), .update = r->update()};
+    add.metadata.description = r->description();
+    add.metadata.tags.assign(r->tags().begin(), r->tags().end());
+    add.metadata.default_queue_type = r->default_queue_type();
+    add.metadata.tracing = r->tracing();
+    if (warren::Status s = core::ValidateDefaultQueueType(add.metadata.default_queue_type);
+        !s.ok())
+      return ToGrpc(s);
+    if (add.metadata.description.size() > core::kMaxVHostDescription)
+      return Invalid("a vhost description is at most 64 KiB");
+    if (r->grant_caller()) add.grant_user = caller.user;
+    command = std::move(add);
     return grpc::Status::OK;
   });
 }
@@ -144,6 +157,12 @@ grpc::Status AdminService::ListVHosts(grpc::ServerContext* call, const v1::Empty
       for (const auto& [qn, q] : v->queues()) messages += q->ready_count() + q->unacked_count();
       o->set_messages(messages);
       o->set_queues(v->queues().size());
+      const core::VHostMetadata& meta = v->metadata();
+      o->set_description(meta.description);
+      for (const auto& t : meta.tags) o->add_tags(t);
+      o->set_default_queue_type(meta.default_queue_type);
+      o->set_tracing(meta.tracing);
+      o->set_connections(v->connection_count());
     }
     return grpc::Status::OK;
   });

@@ -50,7 +50,29 @@ class NodeNames {
   std::map<uint64_t, std::string> names_;
 };
 
-void FillQueue(v1::Queue* o, const core::Queue& q, NodeNames& names) {
+int64_t WallNowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The head ready message's timestamp property (seconds), as RabbitMQ gives
+// it: only while the message is in memory; 0 when there is none.
+int64_t HeadTimestamp(const core::Queue& q) {
+  const core::QueueEntry* head = q.head();
+  if (!head || !head->message) return 0;
+  std::optional<uint64_t> t = head->message->properties().timestamp;
+  return t ? static_cast<int64_t>(*t) : 0;
+}
+
+// The operator policy and the definition in effect (docs/parameters.md).
+void FillPolicies(v1::Queue* o, const core::VHost& v, const core::Queue& q) {
+  const core::Policy* op = v.OperatorPolicyOf(q);
+  o->set_operator_policy(q.operator_policy_name());
+  o->set_effective_policy_definition(
+      Dump(ToJson(core::MergeOperatorPolicy(v.PolicyOf(q), op))));
+}
+
+void FillQueue(v1::Queue* o, const core::Queue& q, NodeNames& names, int64_t wall_now_ms) {
   o->set_node(names(q.home()));
   for (uint64_t id : q.mirrors().members) o->add_mirror_nodes(names(id));
   for (uint64_t id : q.mirrors().in_sync) o->add_synchronised_mirror_nodes(names(id));
@@ -65,8 +87,18 @@ void FillQueue(v1::Queue* o, const core::Queue& q, NodeNames& names) {
   o->set_messages_unacknowledged(q.unacked_count());
   o->set_messages(q.ready_count() + q.unacked_count());
   o->set_message_bytes_ready(q.ready_bytes());
+  o->set_message_bytes(q.ready_bytes() + q.unacked_bytes());
+  o->set_message_bytes_unacknowledged(q.unacked_bytes());
+  o->set_message_bytes_persistent(q.persistent_bytes());
+  o->set_messages_persistent(q.persistent_count());
+  o->set_messages_ram(q.ram_count());
+  o->set_message_bytes_ram(q.ram_bytes());
+  o->set_head_message_timestamp(HeadTimestamp(q));
   o->set_consumers(static_cast<uint32_t>(q.consumer_count()));
-  o->set_memory(q.resident_bytes());
+  o->set_consumer_capacity(q.consumer_capacity());
+  o->set_memory(q.memory_bytes());
+  // A queue homed elsewhere: its home knows when it was last used.
+  if (!q.remote()) o->set_idle_since_ms(q.IdleSinceMs(wall_now_ms));
   o->set_state("running");
   const core::QueueCounters& c = q.counters();
   o->set_published(c.published);
@@ -177,6 +209,7 @@ grpc::Status AdminService::ListQueues(grpc::ServerContext* call, const v1::ListR
     if (grpc::Status s = ListedVHosts(c, *r, vhosts); !s.ok()) return s;
     core::QueueRemote* remote = broker().remote();
     NodeNames names(broker());
+    const int64_t now = WallNowMs();
     for (const auto& name : vhosts) {
       const core::VHost& v = *broker().FindVHost(name);
       out->mutable_queues()->Reserve(out->queues_size() + static_cast<int>(v.queues().size()));
@@ -185,7 +218,9 @@ grpc::Status AdminService::ListQueues(grpc::ServerContext* call, const v1::ListR
         // A queue homed on another member is shown with its home, and its
         // counts are asked of that home.
         if (q.remote() && remote) counts->Ask(*remote, out->queues_size(), q);
-        FillQueue(out->add_queues(), q, names);
+        v1::Queue* o = out->add_queues();
+        FillQueue(o, q, names, now);
+        FillPolicies(o, v, q);
       }
     }
     return grpc::Status::OK;
@@ -217,6 +252,8 @@ grpc::Status AdminService::ListExchanges(grpc::ServerContext* call, const v1::Li
         o->set_internal(e.internal());
         o->set_arguments(Args(e.options().arguments));
         o->set_policy(e.policy_name());
+        o->set_publish_in(e.publish_in);
+        o->set_publish_out(e.publish_out);
       }
     }
     return grpc::Status::OK;
@@ -269,6 +306,9 @@ grpc::Status AdminService::ListConnections(grpc::ServerContext* call, const v1::
       o->set_channel_max(i.channel_max);
       o->set_recv_oct(i.recv_oct);
       o->set_send_oct(i.send_oct);
+      o->set_recv_cnt(i.recv_cnt);
+      o->set_send_cnt(i.send_cnt);
+      o->set_send_pend(i.send_pend);
       o->set_protocol("AMQP 0-9-1");
       o->set_connected_at(i.connected_at_ms);
       o->set_node(broker().config().node_name);

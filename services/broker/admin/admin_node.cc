@@ -38,6 +38,8 @@ void AdminService::FillStatus(v1::StatusResponse& out) const {
   if (s.fd_alarm) out.add_alarms("file_descriptor_limit");
   out.set_sockets_used(s.sockets_used);
   out.set_sockets_limit(s.sockets_limit);
+  out.set_cluster_name(broker().ClusterName());
+  out.set_cluster_id(broker().ClusterId());
 }
 
 grpc::Status AdminService::Status(grpc::ServerContext* call, const v1::Empty*,
@@ -139,6 +141,7 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
   // connections.
   return Run(call, Need::kManagement, "", [&](const Caller& caller) {
     out->set_node_name(broker().config().node_name);
+    out->set_cluster_name(broker().ClusterName());
     uint64_t connections = 0, channels = 0, consumers = 0, queues = 0, exchanges = 0;
     uint64_t ready = 0, unacked = 0, vhosts = 0, local_consumers = 0, local_queues = 0;
     for (const auto& [id, c] : broker().clients()) {
@@ -146,7 +149,23 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
       if (!caller.sees_all() && info.user != caller.user) continue;
       ++connections;
       channels += info.channels.size();
-      for (const core::ChannelInfo& ch : info.channels) local_consumers += ch.consumers;
+      // Sums of what ListChannels and ListConnections give one by one.
+      for (const core::ChannelInfo& ch : info.channels) {
+        local_consumers += ch.consumers;
+        out->set_channel_messages_unacknowledged(out->channel_messages_unacknowledged() +
+                                                 ch.unacked);
+        out->set_channel_messages_unconfirmed(out->channel_messages_unconfirmed() +
+                                              ch.unconfirmed);
+        out->set_channel_messages_uncommitted(out->channel_messages_uncommitted() +
+                                              ch.uncommitted_messages);
+        out->set_channel_acks_uncommitted(out->channel_acks_uncommitted() + ch.uncommitted_acks);
+        out->set_channel_prefetch(out->channel_prefetch() + ch.global_prefetch);
+      }
+      out->set_connection_recv_oct(out->connection_recv_oct() + info.recv_oct);
+      out->set_connection_send_oct(out->connection_send_oct() + info.send_oct);
+      out->set_connection_recv_cnt(out->connection_recv_cnt() + info.recv_cnt);
+      out->set_connection_send_cnt(out->connection_send_cnt() + info.send_cnt);
+      out->set_connection_send_pend(out->connection_send_pend() + info.send_pend);
     }
     for (const auto& [name, v] : broker().vhosts()) {
       if (!caller.sees_all() && !broker().CanAccessVHost(caller.user, name)) continue;

@@ -1,4 +1,5 @@
-// Policies (rabbitmqctl set_policy, clear_policy, list_policies).
+// Policies and operator policies (rabbitmqctl set_policy, clear_policy,
+// list_policies, set_operator_policy, ...).
 #include <nlohmann/json.hpp>
 
 #include "broker/admin/admin_service.h"
@@ -18,8 +19,9 @@ grpc::Status NoVHost(const std::string& name) {
 
 }  // namespace
 
-grpc::Status AdminService::SetPolicy(grpc::ServerContext* call, const v1::Policy* r,
-                                     v1::Empty*) {
+grpc::Status AdminService::PutPolicy(grpc::ServerContext* call, const v1::Policy& request,
+                                     bool operator_policy) {
+  const v1::Policy* r = &request;
   core::Policy p;
   p.vhost = VHostOr(r->vhost());
   p.name = r->name();
@@ -37,31 +39,34 @@ grpc::Status AdminService::SetPolicy(grpc::ServerContext* call, const v1::Policy
       return Invalid("the policy definition must be a JSON object: " + error);
     return grpc::Status::OK;
   };
-  return Change(call, Need::kPolicymaker, p.vhost, parse, [&](const Caller&, auto& command) {
+  // Operator policies are an administrator's (RabbitMQ's rule).
+  Need need = operator_policy ? Need::kAdministrator : Need::kPolicymaker;
+  return Change(call, need, p.vhost, parse, [&](const Caller&, auto& command) {
     if (!broker().FindVHost(p.vhost)) return NoVHost(p.vhost);
-    command = core::cmd::SetPolicy{p.vhost,     p.name,     p.pattern,
-                                   p.apply_to, p.priority, std::move(p.definition)};
+    command = core::cmd::SetPolicy{p.vhost,     p.name,     p.pattern,          p.apply_to,
+                                   p.priority, std::move(p.definition), operator_policy};
     return grpc::Status::OK;
   });
 }
 
-grpc::Status AdminService::ClearPolicy(grpc::ServerContext* call, const v1::PolicyRef* r,
-                                       v1::Empty*) {
-  std::string vhost = VHostOr(r->vhost());
-  return Change(call, Need::kPolicymaker, vhost, [&](const Caller&, auto& command) {
+grpc::Status AdminService::DropPolicy(grpc::ServerContext* call, const v1::PolicyRef& r,
+                                      bool operator_policy) {
+  std::string vhost = VHostOr(r.vhost());
+  Need need = operator_policy ? Need::kAdministrator : Need::kPolicymaker;
+  return Change(call, need, vhost, [&](const Caller&, auto& command) {
     if (!broker().FindVHost(vhost)) return NoVHost(vhost);
-    command = core::cmd::ClearPolicy{vhost, r->name()};
+    command = core::cmd::ClearPolicy{vhost, r.name(), operator_policy};
     return grpc::Status::OK;
   });
 }
 
-grpc::Status AdminService::ListPolicies(grpc::ServerContext* call, const v1::VHostRef* r,
-                                        v1::ListPoliciesResponse* out) {
-  std::string vhost = VHostOr(r->name());
+grpc::Status AdminService::ListPolicyMap(grpc::ServerContext* call, const v1::VHostRef& r,
+                                         bool operator_policy, v1::ListPoliciesResponse* out) {
+  std::string vhost = VHostOr(r.name());
   return Run(call, Need::kManagement, vhost, [&](const Caller&) {
     core::VHost* v = broker().FindVHost(vhost);
     if (!v) return NoVHost(vhost);
-    for (const auto& [name, p] : v->policies()) {
+    for (const auto& [name, p] : operator_policy ? v->operator_policies() : v->policies()) {
       v1::Policy* o = out->add_policies();
       o->set_vhost(vhost);
       o->set_name(name);
@@ -72,6 +77,30 @@ grpc::Status AdminService::ListPolicies(grpc::ServerContext* call, const v1::VHo
     }
     return grpc::Status::OK;
   });
+}
+
+grpc::Status AdminService::SetPolicy(grpc::ServerContext* call, const v1::Policy* r, v1::Empty*) {
+  return PutPolicy(call, *r, false);
+}
+grpc::Status AdminService::ClearPolicy(grpc::ServerContext* call, const v1::PolicyRef* r,
+                                       v1::Empty*) {
+  return DropPolicy(call, *r, false);
+}
+grpc::Status AdminService::ListPolicies(grpc::ServerContext* call, const v1::VHostRef* r,
+                                        v1::ListPoliciesResponse* out) {
+  return ListPolicyMap(call, *r, false, out);
+}
+grpc::Status AdminService::SetOperatorPolicy(grpc::ServerContext* call, const v1::Policy* r,
+                                             v1::Empty*) {
+  return PutPolicy(call, *r, true);
+}
+grpc::Status AdminService::ClearOperatorPolicy(grpc::ServerContext* call, const v1::PolicyRef* r,
+                                               v1::Empty*) {
+  return DropPolicy(call, *r, true);
+}
+grpc::Status AdminService::ListOperatorPolicies(grpc::ServerContext* call, const v1::VHostRef* r,
+                                                v1::ListPoliciesResponse* out) {
+  return ListPolicyMap(call, *r, true, out);
 }
 
 }  // namespace warren::admin

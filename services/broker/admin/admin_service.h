@@ -63,7 +63,7 @@ class AdminService final : public v1::Admin::Service {
                            v1::Empty*) override;
   grpc::Status ListUsers(grpc::ServerContext*, const v1::Empty*, v1::ListUsersResponse*) override;
 
-  grpc::Status AddVHost(grpc::ServerContext*, const v1::VHostRef*, v1::Empty*) override;
+  grpc::Status AddVHost(grpc::ServerContext*, const v1::AddVHostRequest*, v1::Empty*) override;
   grpc::Status DeleteVHost(grpc::ServerContext*, const v1::VHostRef*, v1::Empty*) override;
   grpc::Status ListVHosts(grpc::ServerContext*, const v1::Empty*,
                           v1::ListVHostsResponse*) override;
@@ -80,6 +80,15 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status ClearPolicy(grpc::ServerContext*, const v1::PolicyRef*, v1::Empty*) override;
   grpc::Status ListPolicies(grpc::ServerContext*, const v1::VHostRef*,
                             v1::ListPoliciesResponse*) override;
+  grpc::Status SetOperatorPolicy(grpc::ServerContext*, const v1::Policy*, v1::Empty*) override;
+  grpc::Status ClearOperatorPolicy(grpc::ServerContext*, const v1::PolicyRef*,
+                                   v1::Empty*) override;
+  grpc::Status ListOperatorPolicies(grpc::ServerContext*, const v1::VHostRef*,
+                                    v1::ListPoliciesResponse*) override;
+  grpc::Status SetParameter(grpc::ServerContext*, const v1::Parameter*, v1::Empty*) override;
+  grpc::Status ClearParameter(grpc::ServerContext*, const v1::ParameterRef*, v1::Empty*) override;
+  grpc::Status ListParameters(grpc::ServerContext*, const v1::ListParametersRequest*,
+                              v1::ListParametersResponse*) override;
 
   grpc::Status ListQueues(grpc::ServerContext*, const v1::ListRequest*,
                           v1::ListQueuesResponse*) override;
@@ -197,6 +206,12 @@ class AdminService final : public v1::Admin::Service {
   // Binding needs write on the destination and read on the source.
   grpc::Status PermitBinding(const Caller& caller, const std::string& vhost, bool to_queue,
                              const std::string& destination, const std::string& source) const;
+  // Policies and operator policies alike (admin_policies.cc).
+  grpc::Status PutPolicy(grpc::ServerContext* call, const v1::Policy& r, bool operator_policy);
+  grpc::Status DropPolicy(grpc::ServerContext* call, const v1::PolicyRef& r,
+                          bool operator_policy);
+  grpc::Status ListPolicyMap(grpc::ServerContext* call, const v1::VHostRef& r,
+                             bool operator_policy, v1::ListPoliciesResponse* out);
   using QueueOp = std::function<Result<uint32_t>(core::VHost&, uint64_t owner)>;
   grpc::Status ChangeQueue(const Caller& caller, const std::string& vhost, core::Access access,
                            const std::string& queue, const QueueOp& op, uint64_t& messages) const;

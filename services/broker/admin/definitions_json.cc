@@ -103,9 +103,23 @@ json ExportDefinitions(const core::Broker& broker) {
                             {"hashing_algorithm", kHashing}, {"tags", u.tags},
                             {"limits", json::object()}});
   for (const auto& [name, v] : broker.vhosts()) {
-    out["vhosts"].push_back({{"name", name}, {"description", ""}, {"tags", json::array()},
-                             {"metadata", {{"description", ""}, {"tags", json::array()}}}});
+    const core::VHostMetadata& m = v->metadata();
+    json meta = {{"description", m.description}, {"tags", m.tags}};
+    if (!m.default_queue_type.empty()) meta["default_queue_type"] = m.default_queue_type;
+    json item = meta;
+    item["name"] = name;
+    item["metadata"] = meta;
+    out["vhosts"].push_back(std::move(item));
     ExportVHostObjects(*v, out);
+  }
+  for (const auto& [key, value] : broker.parameters()) {
+    const auto& [component, vhost, name] = key;
+    json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
+    if (component.empty())
+      out["global_parameters"].push_back({{"name", name}, {"value", parsed}});
+    else
+      out["parameters"].push_back(
+          {{"value", parsed}, {"vhost", vhost}, {"component", component}, {"name", name}});
   }
   for (const auto& [user, per_vhost] : broker.permissions())
     for (const auto& [vhost, p] : per_vhost)
@@ -200,6 +214,27 @@ Status PlanObjects(const json& d, std::vector<ImportStep>& out) {
   return Status::Ok();
 }
 
+// A vhost with its metadata, top-level or under "metadata" (RabbitMQ
+// exports both); tags a list or one comma-separated string. Created, or an
+// existing vhost's metadata replaced, as RabbitMQ's import does.
+core::cmd::AddVHost PlanVHost(const json& v, const std::string& name) {
+  const json& m = v.contains("metadata") && v["metadata"].is_object() ? v["metadata"] : v;
+  core::cmd::AddVHost c{.name = name, .update = true};
+  c.metadata.description = m.value("description", std::string());
+  c.metadata.default_queue_type = m.value("default_queue_type", std::string());
+  if (m.contains("tags") && m["tags"].is_array()) {
+    c.metadata.tags = m["tags"].get<std::vector<std::string>>();
+  } else if (m.contains("tags") && m["tags"].is_string()) {
+    std::string tags = m["tags"].get<std::string>();
+    for (size_t at = 0; at <= tags.size();) {
+      size_t comma = std::min(tags.find(',', at), tags.size());
+      if (comma > at) c.metadata.tags.push_back(tags.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 Result<std::vector<ImportStep>> PlanImport(const json& d) {
@@ -208,7 +243,7 @@ Result<std::vector<ImportStep>> PlanImport(const json& d) {
   try {
     for (const auto& v : Section(d, "vhosts")) {
       std::string name = v.at("name").get<std::string>();
-      steps.push_back({core::cmd::AddVHost{name}, "", "vhost '" + name + "'"});
+      steps.push_back({PlanVHost(v, name), "", "vhost '" + name + "'"});
     }
     for (const auto& u : Section(d, "users")) {
       auto user = PlanUser(u);
@@ -225,6 +260,21 @@ Result<std::vector<ImportStep>> PlanImport(const json& d) {
       steps.push_back({std::move(c), "", std::move(where)});
     }
     if (Status s = PlanObjects(d, steps); !s.ok()) return s.error();
+    // After the queues: a vhost's queue limit may be below what it holds.
+    for (const auto& p : Section(d, "parameters")) {
+      core::cmd::SetParameter c{p.at("component").get<std::string>(),
+                                p.value("vhost", std::string("/")),
+                                p.at("name").get<std::string>(), Dump(p.at("value"))};
+      std::string where = "parameter '" + c.name + "' of '" + c.component + "'";
+      steps.push_back(InVHost(p, where, std::move(c)));
+    }
+    for (const auto& p : Section(d, "global_parameters")) {
+      core::cmd::SetParameter c{"", "", p.at("name").get<std::string>(), Dump(p.at("value"))};
+      // The permanent id never changes: another cluster's export keeps ours.
+      c.only_if_absent = c.name == core::kClusterIdParameter;
+      std::string where = "global parameter '" + c.name + "'";
+      steps.push_back({std::move(c), "", std::move(where)});
+    }
   } catch (const std::exception& e) {
     // json::exception (a missing key, a wrong type) and our own.
     return Bad(std::string("invalid definitions: ") + e.what());

@@ -93,7 +93,16 @@ Pb::ApplyTo ApplyToPb(core::ApplyTo a) {
 struct Writer {
   Pb& out;
 
-  void operator()(const cmd::AddVHost& c) { out.mutable_add_vhost()->set_name(c.name); }
+  void operator()(const cmd::AddVHost& c) {
+    Pb::AddVHost& m = *out.mutable_add_vhost();
+    m.set_name(c.name);
+    m.set_description(c.metadata.description);
+    for (const std::string& tag : c.metadata.tags) m.add_tags(tag);
+    m.set_default_queue_type(c.metadata.default_queue_type);
+    m.set_tracing(c.metadata.tracing);
+    m.set_update(c.update);
+    m.set_grant_user(c.grant_user);
+  }
   void operator()(const cmd::DeleteVHost& c) { out.mutable_delete_vhost()->set_name(c.name); }
   void operator()(const cmd::AddUser& c) {
     Pb::AddUser& m = *out.mutable_add_user();
@@ -133,9 +142,25 @@ struct Writer {
     m.set_apply_to(ApplyToPb(c.apply_to));
     m.set_priority(c.priority);
     m.set_definition(TableBytes(c.definition));
+    m.set_operator_policy(c.operator_policy);
   }
   void operator()(const cmd::ClearPolicy& c) {
     Pb::ClearPolicy& m = *out.mutable_clear_policy();
+    m.set_vhost(c.vhost);
+    m.set_name(c.name);
+    m.set_operator_policy(c.operator_policy);
+  }
+  void operator()(const cmd::SetParameter& c) {
+    Pb::SetParameter& m = *out.mutable_set_parameter();
+    m.set_component(c.component);
+    m.set_vhost(c.vhost);
+    m.set_name(c.name);
+    m.set_value(c.value);
+    m.set_only_if_absent(c.only_if_absent);
+  }
+  void operator()(const cmd::ClearParameter& c) {
+    Pb::ClearParameter& m = *out.mutable_clear_parameter();
+    m.set_component(c.component);
     m.set_vhost(c.vhost);
     m.set_name(c.name);
   }
@@ -294,7 +319,14 @@ core::ApplyTo FieldReader::ApplyTo(int value) {
 // refused is the first in the message.
 
 cmd::AddVHost Read(Pb::AddVHost& m, FieldReader& f) {
-  return {f.Name("vhost name", m.mutable_name())};
+  cmd::AddVHost c{.name = f.Name("vhost name", m.mutable_name())};
+  c.metadata.description = f.Bounded("description", m.mutable_description(), core::kMaxVHostDescription);
+  c.metadata.tags = f.Names("tag", m.mutable_tags());
+  c.metadata.default_queue_type = f.Name("default queue type", m.mutable_default_queue_type());
+  c.metadata.tracing = m.tracing();
+  c.update = m.update();
+  c.grant_user = f.Name("user name", m.mutable_grant_user());
+  return c;
 }
 cmd::DeleteVHost Read(Pb::DeleteVHost& m, FieldReader& f) {
   return {f.Name("vhost name", m.mutable_name())};
@@ -329,10 +361,23 @@ cmd::SetPolicy Read(Pb::SetPolicy& m, FieldReader& f) {
           .pattern = f.Bounded("pattern", m.mutable_pattern(), kMaxPattern),
           .apply_to = f.ApplyTo(m.apply_to()),
           .priority = m.priority(),
-          .definition = f.Table("definition", m.definition())};
+          .definition = f.Table("definition", m.definition()),
+          .operator_policy = m.operator_policy()};
 }
 cmd::ClearPolicy Read(Pb::ClearPolicy& m, FieldReader& f) {
-  return {f.Name("vhost name", m.mutable_vhost()), f.Name("policy name", m.mutable_name())};
+  return {f.Name("vhost name", m.mutable_vhost()), f.Name("policy name", m.mutable_name()),
+          m.operator_policy()};
+}
+cmd::SetParameter Read(Pb::SetParameter& m, FieldReader& f) {
+  return {.component = f.Name("component", m.mutable_component()),
+          .vhost = f.Name("vhost name", m.mutable_vhost()),
+          .name = f.Name("parameter name", m.mutable_name()),
+          .value = f.Bounded("value", m.mutable_value(), core::kMaxParameterValue),
+          .only_if_absent = m.only_if_absent()};
+}
+cmd::ClearParameter Read(Pb::ClearParameter& m, FieldReader& f) {
+  return {f.Name("component", m.mutable_component()), f.Name("vhost name", m.mutable_vhost()),
+          f.Name("parameter name", m.mutable_name())};
 }
 cmd::DeclareExchange Read(Pb::DeclareExchange& m, FieldReader& f) {
   return {.vhost = f.Name("vhost name", m.mutable_vhost()),
@@ -425,6 +470,8 @@ Result<core::Command> ReadCommand(Pb& pb) {
     case Pb::kBind: return ReadKind(pb.mutable_bind());
     case Pb::kUnbind: return ReadKind(pb.mutable_unbind());
     case Pb::kSetMirrors: return ReadKind(pb.mutable_set_mirrors());
+    case Pb::kSetParameter: return ReadKind(pb.mutable_set_parameter());
+    case Pb::kClearParameter: return ReadKind(pb.mutable_clear_parameter());
     case Pb::COMMAND_NOT_SET: break;
   }
   return Error{0, "metadata command: none set, or of a kind this version does not know"};

@@ -42,6 +42,9 @@ uint64_t OwnerOf(const core::VHost& v, const std::string& queue) {
 void DescribeVHost(const core::VHost& v, uint64_t self, std::vector<Command>& out) {
   for (const auto& [name, p] : v.policies())
     out.push_back(cmd::SetPolicy{v.name(), name, p.pattern, p.apply_to, p.priority, p.definition});
+  for (const auto& [name, p] : v.operator_policies())
+    out.push_back(
+        cmd::SetPolicy{v.name(), name, p.pattern, p.apply_to, p.priority, p.definition, true});
   std::vector<std::string> exchanges = SortedNames(v.exchanges());
   for (const std::string& name : exchanges) {
     const core::Exchange& e = *v.exchanges().at(name);
@@ -81,14 +84,18 @@ bool IsDefinition(const Command& c) {
          std::holds_alternative<cmd::SetPolicy>(c) ||
          std::holds_alternative<cmd::DeclareExchange>(c) ||
          std::holds_alternative<cmd::DeclareQueue>(c) ||
-         std::holds_alternative<cmd::SetMirrors>(c) || std::holds_alternative<cmd::Bind>(c);
+         std::holds_alternative<cmd::SetMirrors>(c) || std::holds_alternative<cmd::Bind>(c) ||
+         std::holds_alternative<cmd::SetParameter>(c);
 }
+
+using ParameterKey = core::ParameterKey;
 
 // What a list of definitions holds, keyed as the model identifies objects;
 // queues and exchanges with their encoding, to notice one that differs.
 struct Inventory {
   std::set<std::string> vhosts, users, bindings;
-  std::set<Key> permissions, policies;
+  std::set<Key> permissions, policies, operator_policies;
+  std::set<ParameterKey> parameters;
   std::map<Key, std::string> exchanges, queues;
 
   explicit Inventory(const std::vector<Command>& commands) {
@@ -97,7 +104,10 @@ struct Inventory {
   void operator()(const cmd::AddVHost& c) { vhosts.insert(c.name); }
   void operator()(const cmd::AddUser& c) { users.insert(c.name); }
   void operator()(const cmd::SetPermissions& c) { permissions.insert({c.user, c.vhost}); }
-  void operator()(const cmd::SetPolicy& c) { policies.insert({c.vhost, c.name}); }
+  void operator()(const cmd::SetPolicy& c) {
+    (c.operator_policy ? operator_policies : policies).insert({c.vhost, c.name});
+  }
+  void operator()(const cmd::SetParameter& c) { parameters.insert({c.component, c.vhost, c.name}); }
   void operator()(const cmd::DeclareExchange& c) {
     exchanges[{c.vhost, c.name}] = EncodeCommand(c);
   }
@@ -128,8 +138,15 @@ struct Removal {
     return cmd::ClearPermissions{c.user, c.vhost};
   }
   std::optional<Command> operator()(const cmd::SetPolicy& c) const {
-    if (VHostGoes(c.vhost) || wanted.policies.count({c.vhost, c.name})) return std::nullopt;
-    return cmd::ClearPolicy{c.vhost, c.name};
+    const auto& kept = c.operator_policy ? wanted.operator_policies : wanted.policies;
+    if (VHostGoes(c.vhost) || kept.count({c.vhost, c.name})) return std::nullopt;
+    return cmd::ClearPolicy{c.vhost, c.name, c.operator_policy};
+  }
+  std::optional<Command> operator()(const cmd::SetParameter& c) const {
+    if ((!c.vhost.empty() && VHostGoes(c.vhost)) ||
+        wanted.parameters.count({c.component, c.vhost, c.name}))
+      return std::nullopt;
+    return cmd::ClearParameter{c.component, c.vhost, c.name};
   }
   std::optional<Command> operator()(const cmd::DeclareExchange& c) const {
     auto it = wanted.exchanges.find({c.vhost, c.name});
@@ -162,7 +179,12 @@ struct Naming {
     return "permissions of '" + c.user + "' in vhost '" + c.vhost + "'";
   }
   std::string operator()(const cmd::SetPolicy& c) const {
-    return "policy '" + c.name + "' in vhost '" + c.vhost + "'";
+    return (c.operator_policy ? "operator policy '" : "policy '") + c.name + "' in vhost '" +
+           c.vhost + "'";
+  }
+  std::string operator()(const cmd::SetParameter& c) const {
+    return "parameter '" + c.name + "'" +
+           (c.vhost.empty() ? std::string() : " of '" + c.component + "' in vhost '" + c.vhost + "'");
   }
   std::string operator()(const cmd::DeclareExchange& c) const {
     return "exchange '" + c.name + "' in vhost '" + c.vhost + "'";
@@ -197,13 +219,20 @@ bool HoldsAlready(const core::Broker& broker, const Command& c) {
 
 std::vector<Command> DescribeMetadata(const core::Broker& broker) {
   std::vector<Command> out;
-  for (const auto& [name, v] : broker.vhosts()) out.push_back(cmd::AddVHost{name});
+  // With `update`, a vhost that exists takes the snapshot's metadata.
+  for (const auto& [name, v] : broker.vhosts())
+    out.push_back(cmd::AddVHost{name, v->metadata(), true});
   for (const auto& [name, u] : broker.users())
     out.push_back(cmd::AddUser{name, u.password_hash, u.tags});
   for (const auto& [user, per_vhost] : broker.permissions())
     for (const auto& [vhost, p] : per_vhost)
       out.push_back(cmd::SetPermissions{user, vhost, p.configure, p.write, p.read});
   for (const auto& [name, v] : broker.vhosts()) DescribeVHost(*v, broker.self_member(), out);
+  // Last: a vhost's queue limit may be below the queues it holds already.
+  for (const auto& [key, value] : broker.parameters()) {
+    const auto& [component, vhost, name] = key;
+    out.push_back(cmd::SetParameter{component, vhost, name, value});
+  }
   return out;
 }
 

@@ -50,11 +50,65 @@ uint64_t Broker::PlaceQueue(const std::string& locator) const {
   return fewest->first;
 }
 
-Status Broker::AddVHost(const std::string& name) {
+Status Broker::AddVHost(const std::string& name, const VHostMetadata& metadata, bool update) {
   if (name.empty()) return Err(ReplyCode::kPreconditionFailed, "vhost name must not be empty");
-  if (vhosts_.count(name)) return Status::Ok();
-  vhosts_[name] = std::make_unique<VHost>(*this, runtime_, name);
-  if (Persistence* store = definitions()) store->PutVHost(name);
+  if (Status s = ValidateDefaultQueueType(metadata.default_queue_type); !s.ok()) return s;
+  if (metadata.description.size() > kMaxVHostDescription)
+    return Err(ReplyCode::kPreconditionFailed, "vhost description is longer than 64 KiB");
+  auto it = vhosts_.find(name);
+  if (it != vhosts_.end()) {
+    if (!update || it->second->metadata() == metadata) return Status::Ok();
+    it->second->set_metadata(metadata);
+  } else {
+    it = vhosts_.emplace(name, std::make_unique<VHost>(*this, runtime_, name)).first;
+    it->second->set_metadata(metadata);
+    if (const std::string* limits = FindParameter({std::string(kVHostLimitsComponent), name,
+                                                   "limits"}))
+      it->second->set_limits(ParseVHostLimits(*limits));
+  }
+  if (Persistence* store = definitions()) store->PutVHost(name, metadata);
+  return Status::Ok();
+}
+
+Status Broker::SetParameter(const ParameterDef& p, bool only_if_absent) {
+  if (Status s = ValidateParameter(p.component, p.name, p.value); !s.ok()) return s;
+  bool global = p.component.empty();
+  if (global != p.vhost.empty())
+    return Err(ReplyCode::kPreconditionFailed,
+               "a parameter has both a component and a vhost, or neither (global)");
+  VHost* v = global ? nullptr : FindVHost(p.vhost);
+  if (!global && !v) return Err(ReplyCode::kNotFound, "no vhost '" + p.vhost + "'");
+  ParameterKey key{p.component, p.vhost, p.name};
+  auto [it, added] = parameters_.try_emplace(key, p.value);
+  if (!added) {
+    if (only_if_absent || it->second == p.value) return Status::Ok();
+    it->second = p.value;
+  }
+  if (v && p.component == kVHostLimitsComponent) v->set_limits(ParseVHostLimits(p.value));
+  if (Persistence* store = definitions()) store->PutParameter(p);
+  return Status::Ok();
+}
+
+std::string Broker::ClusterName() const {
+  const std::string* v = FindParameter({"", "", std::string(kClusterNameParameter)});
+  std::string name = v ? JsonStringValue(*v) : std::string();
+  return name.empty() ? config_.node_name : name;
+}
+
+std::string Broker::ClusterId() const {
+  const std::string* v = FindParameter({"", "", std::string(kClusterIdParameter)});
+  return v ? JsonStringValue(*v) : std::string();
+}
+
+Status Broker::ClearParameter(const ParameterKey& key) {
+  auto it = parameters_.find(key);
+  const auto& [component, vhost, name] = key;
+  if (it == parameters_.end())
+    return Err(ReplyCode::kNotFound, "Parameter does not exist");
+  parameters_.erase(it);
+  if (component == kVHostLimitsComponent)
+    if (VHost* v = FindVHost(vhost)) v->set_limits({});
+  if (Persistence* store = definitions()) store->DeleteParameter(key);
   return Status::Ok();
 }
 
@@ -67,6 +121,7 @@ Status Broker::DeleteVHost(const std::string& name) {
   for (const auto& [queue_name, q] : it->second->queues())
     if (!q->remote()) ++counters_.queues_deleted;
   vhosts_.erase(it);
+  std::erase_if(parameters_, [&](const auto& p) { return std::get<1>(p.first) == name; });
   for (auto& [user, per_vhost] : permissions_) per_vhost.erase(name);
   ++permissions_epoch_;
   return Status::Ok();

@@ -91,7 +91,10 @@ class Broker {
   void set_metadata_gate(MetadataGate* gate) { gate_ = gate ? gate : &local_gate_; }
 
   VHost* FindVHost(const std::string& name);
-  Status AddVHost(const std::string& name);
+  // Creates the vhost with `metadata`; when it exists, replaces its
+  // metadata with `update`, else leaves it as it is.
+  Status AddVHost(const std::string& name, const VHostMetadata& metadata = {},
+                  bool update = false);
   Status DeleteVHost(const std::string& name);
   const std::map<std::string, std::unique_ptr<VHost>>& vhosts() const { return vhosts_; }
 
@@ -125,6 +128,23 @@ class Broker {
   // pattern grants nothing.
   bool Allowed(const std::string& user, const std::string& vhost, Access access,
                const std::string& resource) const;
+
+  // Runtime parameters (core/parameters.h; docs/parameters.md). The value
+  // is validated (406) and stored; with `only_if_absent` an existing one is
+  // kept. A vhost parameter needs its vhost (404); vhost-limits take effect
+  // at once. Clearing one that is not set is 404.
+  Status SetParameter(const ParameterDef& parameter, bool only_if_absent);
+  Status ClearParameter(const ParameterKey& key);
+  const std::map<ParameterKey, std::string>& parameters() const { return parameters_; }
+  // The cluster's name (the global parameter cluster_name, else this node's
+  // name) and its permanent id ("" until set); docs/parameters.md.
+  std::string ClusterName() const;
+  std::string ClusterId() const;
+  // The value (JSON), or nullptr when it is not set.
+  const std::string* FindParameter(const ParameterKey& key) const {
+    auto it = parameters_.find(key);
+    return it == parameters_.end() ? nullptr : &it->second;
+  }
 
   // Direct reply-to: a channel consuming from amq.rabbitmq.reply-to gets a
   // unique routing key "amq.rabbitmq.reply-to.<token>".
@@ -216,6 +236,7 @@ class Broker {
   MetadataGate* gate_ = &local_gate_;
   std::map<std::string, std::unique_ptr<VHost>> vhosts_;
   std::map<std::string, User> users_;
+  std::map<ParameterKey, std::string> parameters_;
   // user -> vhost -> permissions
   std::map<std::string, std::map<std::string, Permissions>> permissions_;
   std::unordered_map<std::string, DirectReplySink*> reply_to_;

@@ -21,7 +21,13 @@ Result<VHost*> VHostOf(Broker& broker, const std::string& name) {
 struct Applier {
   Broker& broker;
 
-  Outcome operator()(const cmd::AddVHost& c) { return Of(broker.AddVHost(c.name)); }
+  Outcome operator()(const cmd::AddVHost& c) {
+    bool created = broker.FindVHost(c.name) == nullptr;
+    Status s = broker.AddVHost(c.name, c.metadata, c.update);
+    if (s.ok() && created && !c.grant_user.empty() && broker.FindUser(c.grant_user))
+      s = broker.SetPermissions(c.grant_user, c.name, ".*", ".*", ".*");
+    return Of(std::move(s));
+  }
   Outcome operator()(const cmd::DeleteVHost& c) { return Of(broker.DeleteVHost(c.name)); }
   Outcome operator()(const cmd::AddUser& c) {
     return Of(broker.AddUser(c.name, c.password_hash, c.tags));
@@ -41,13 +47,21 @@ struct Applier {
   Outcome operator()(const cmd::SetPolicy& c) {
     auto v = VHostOf(broker, c.vhost);
     if (!v.ok()) return Of(v.status());
-    return Of(v.value()->SetPolicy(
-        Policy{c.vhost, c.name, c.pattern, c.apply_to, c.priority, c.definition, {}}));
+    Policy p{c.vhost, c.name, c.pattern, c.apply_to, c.priority, c.definition, {}};
+    return Of(c.operator_policy ? v.value()->SetOperatorPolicy(std::move(p))
+                                : v.value()->SetPolicy(std::move(p)));
   }
   Outcome operator()(const cmd::ClearPolicy& c) {
     auto v = VHostOf(broker, c.vhost);
     if (!v.ok()) return Of(v.status());
-    return Of(v.value()->ClearPolicy(c.name));
+    return Of(c.operator_policy ? v.value()->ClearOperatorPolicy(c.name)
+                                : v.value()->ClearPolicy(c.name));
+  }
+  Outcome operator()(const cmd::SetParameter& c) {
+    return Of(broker.SetParameter({c.component, c.vhost, c.name, c.value}, c.only_if_absent));
+  }
+  Outcome operator()(const cmd::ClearParameter& c) {
+    return Of(broker.ClearParameter({c.component, c.vhost, c.name}));
   }
   Outcome operator()(const cmd::DeclareExchange& c) {
     auto v = VHostOf(broker, c.vhost);

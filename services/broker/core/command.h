@@ -34,8 +34,14 @@ class Broker;
 
 namespace cmd {
 
+// Creates the vhost; when it exists, `update` replaces its metadata (else
+// nothing changes). `grant_user`, when that user exists, gets full
+// permissions on a vhost this creates (the management API's creator).
 struct AddVHost {
   std::string name;
+  VHostMetadata metadata{};
+  bool update = false;
+  std::string grant_user{};
 };
 struct DeleteVHost {
   std::string name;
@@ -66,9 +72,21 @@ struct SetPolicy {
   ApplyTo apply_to = ApplyTo::kAll;
   int32_t priority = 0;
   amqp::FieldTable definition;
+  bool operator_policy = false;
 };
 struct ClearPolicy {
   std::string vhost, name;
+  bool operator_policy = false;
+};
+// A runtime parameter (core/parameters.h): global when component and vhost
+// are empty. `only_if_absent` keeps a value already set (the cluster id).
+struct SetParameter {
+  std::string component, vhost, name;
+  std::string value;  // JSON
+  bool only_if_absent = false;
+};
+struct ClearParameter {
+  std::string component, vhost, name;
 };
 struct DeclareExchange {
   std::string vhost, name, type;
@@ -130,7 +148,7 @@ using Command =
                  cmd::ChangePassword, cmd::SetUserTags, cmd::SetPermissions,
                  cmd::ClearPermissions, cmd::SetPolicy, cmd::ClearPolicy, cmd::DeclareExchange,
                  cmd::DeleteExchange, cmd::DeclareQueue, cmd::DeleteQueue, cmd::Bind, cmd::Unbind,
-                 cmd::SetMirrors>;
+                 cmd::SetMirrors, cmd::SetParameter, cmd::ClearParameter>;
 
 // What applying a command answered. `status` is the model's (RabbitMQ's
 // reply code and text); for DeclareQueue the counts are the queue's when it

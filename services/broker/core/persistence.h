@@ -15,6 +15,7 @@
 
 #include "amqp/field_table.h"
 #include "broker/core/message.h"
+#include "broker/core/parameters.h"
 #include "broker/core/policy.h"
 
 namespace warren::core {
@@ -69,6 +70,13 @@ struct PolicyDef {
   ApplyTo apply_to = ApplyTo::kAll;
   int32_t priority = 0;
   amqp::FieldTable definition;
+  bool operator_policy = false;  // an operator policy (docs/parameters.md)
+};
+
+// A runtime parameter (core/parameters.h); global: component and vhost "".
+struct ParameterDef {
+  std::string component, vhost, name;
+  std::string value;  // JSON
 };
 
 // Told when the log has been made durable further (group commit).
@@ -85,7 +93,8 @@ class Persistence {
   // Definitions. Callers store only what is durable (RabbitMQ's rules).
   // DeleteVHost also forgets the vhost's exchanges, queues, bindings,
   // permissions and policies.
-  virtual void PutVHost(const std::string& name) = 0;
+  // Creates the vhost or replaces its metadata.
+  virtual void PutVHost(const std::string& name, const VHostMetadata& metadata) = 0;
   virtual void DeleteVHost(const std::string& name) = 0;
   virtual void PutUser(const UserDef& user) = 0;
   virtual void DeleteUser(const std::string& name) = 0;
@@ -100,9 +109,13 @@ class Persistence {
   virtual void DeleteQueue(const std::string& vhost, const std::string& name) = 0;
   virtual void PutBinding(const BindingDef& binding) = 0;
   virtual void DeleteBinding(const BindingDef& binding) = 0;
-  // Replaces the vhost's policy of the same name.
+  // Replaces the vhost's policy (operator policy) of the same name.
   virtual void PutPolicy(const PolicyDef& policy) = 0;
-  virtual void DeletePolicy(const std::string& vhost, const std::string& name) = 0;
+  virtual void DeletePolicy(const std::string& vhost, const std::string& name,
+                            bool operator_policy) = 0;
+  // Replaces the parameter of the same key.
+  virtual void PutParameter(const ParameterDef& parameter) = 0;
+  virtual void DeleteParameter(const ParameterKey& key) = 0;
   // A cluster member applied its metadata log through `index`: recorded
   // after, and in order with, the definitions that entry changed, so a
   // restart knows which entries its definitions already hold

@@ -189,6 +189,48 @@ Status ValidatePolicy(Policy& policy) {
   return Status::Ok();
 }
 
+namespace {
+// The keys an operator policy may set, and whether the smaller value wins
+// over a user policy's (else the operator policy's value does).
+constexpr std::array<std::pair<std::string_view, bool>, 5> kOperatorKeys = {{
+    {"message-ttl", true}, {"expires", true}, {"max-length", true},
+    {"max-length-bytes", true}, {"overflow", false}}};
+
+const std::pair<std::string_view, bool>* FindOperatorKey(std::string_view key) {
+  for (const auto& k : kOperatorKeys)
+    if (k.first == key) return &k;
+  return nullptr;
+}
+}  // namespace
+
+Status ValidateOperatorPolicy(Policy& policy) {
+  if (Status s = ValidatePolicy(policy); !s.ok()) return s;
+  amqp::FieldArray unknown;
+  for (const auto& [key, value] : policy.definition.entries)
+    if (!FindOperatorKey(key)) unknown.push_back(FieldValue::Str(key));
+  if (!unknown.empty())
+    return Invalid(Term(FieldValue::Array(unknown)) +
+                   " are not recognised operator policy settings");
+  return Status::Ok();
+}
+
+amqp::FieldTable MergeOperatorPolicy(const Policy* policy, const Policy* op) {
+  amqp::FieldTable out;
+  if (policy) out = policy->definition;
+  if (!op) return out;
+  for (const auto& [key, value] : op->definition.entries) {
+    FieldValue* mine = out.Find(key);
+    const auto* rule = FindOperatorKey(key);
+    if (!mine || !rule || !rule->second) {
+      out.Set(key, value);
+      continue;
+    }
+    auto a = Integer(*mine), b = Integer(value);
+    if (a && b && *b < *a) *mine = value;
+  }
+  return out;
+}
+
 bool PolicyMatches(const Policy& policy, bool is_queue, const std::string& name) {
   ApplyTo kind = is_queue ? ApplyTo::kQueues : ApplyTo::kExchanges;
   if (policy.apply_to != ApplyTo::kAll && policy.apply_to != kind) return false;

@@ -62,6 +62,17 @@ bool PolicyMatches(const Policy& policy, bool is_queue, const std::string& name)
 const Policy* EffectivePolicy(const std::map<std::string, Policy>& policies, bool is_queue,
                               const std::string& name);
 
+// An operator policy (docs/parameters.md): validated as a policy, and its
+// keys limited to message-ttl, expires, max-length, max-length-bytes and
+// overflow (406 "... are not recognised operator policy settings").
+Status ValidateOperatorPolicy(Policy& policy);
+
+// The definition in effect from a policy and an operator policy (either may
+// be null): the union of their keys; where both set one, the smaller of
+// message-ttl, expires, max-length and max-length-bytes, and the operator
+// policy's overflow.
+amqp::FieldTable MergeOperatorPolicy(const Policy* policy, const Policy* op);
+
 // A queue's effective arguments: `declared` (parsed from `arguments`, the
 // x-... table of its declaration) overlaid with `policy` (may be null). The
 // queue's argument wins, except message-ttl, expires, max-length and

@@ -383,11 +383,12 @@ int64_t Queue::Deadline(const QueueEntry& e) const {
   return ttl ? std::min(e.expires_at, e.enqueued_at + *ttl) : e.expires_at;
 }
 
-void Queue::ApplyPolicy(const Policy* policy) {
+void Queue::ApplyPolicy(const Policy* policy, const std::string& operator_policy) {
   if (deleted_) return;
   auto declared = ParseQueueArgs(options_.arguments, name_, vhost_);
   if (!declared.ok()) return;  // cannot happen: checked when declared
   policy_name_ = policy ? policy->name : std::string();
+  operator_policy_name_ = operator_policy;
   QueueArgs before = options_.args;
   options_.args = OverlayPolicy(declared.value(), options_.arguments, policy);
   const QueueArgs& after = options_.args;

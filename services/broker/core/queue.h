@@ -129,6 +129,8 @@ class Queue : public std::enable_shared_from_this<Queue> {
   }
   // The policy in effect (empty when none); options().args already has it.
   const std::string& policy_name() const { return policy_name_; }
+  // The operator policy merged into the one in effect (empty when none).
+  const std::string& operator_policy_name() const { return operator_policy_name_; }
 
   size_t ready_count() const { return ready_count_; }
   uint64_t ready_bytes() const { return ready_bytes_; }
@@ -229,7 +231,7 @@ class Queue : public std::enable_shared_from_this<Queue> {
   // restarts its timer, new length limits trim the queue (x-overflow
   // drop-head), lazy mode pages bodies out, and a new dead-letter target
   // takes the next dead letters.
-  void ApplyPolicy(const Policy* policy);
+  void ApplyPolicy(const Policy* policy, const std::string& operator_policy = {});
   // Called once by the vhost when it deletes the queue: cancels consumers,
   // drops messages and timers.
   void MarkDeleted();
@@ -301,6 +303,7 @@ class Queue : public std::enable_shared_from_this<Queue> {
   std::string name_;
   QueueOptions options_;  // args: effective (declared + policy)
   std::string policy_name_;
+  std::string operator_policy_name_;
 
   std::vector<std::deque<QueueEntry>> levels_;  // index = priority
   size_t ready_count_ = 0;

@@ -1,6 +1,5 @@
 #include "broker/core/vhost.h"
 
-#include <openssl/rand.h>
 
 #include <algorithm>
 
@@ -76,9 +75,44 @@ Status VHost::SetPolicy(Policy policy) {
 Status VHost::ClearPolicy(const std::string& name) {
   if (!policies_.erase(name))
     return Err(ReplyCode::kNotFound, "policy '" + name + "' not found in vhost '" + name_ + "'");
-  if (Persistence* store = definitions()) store->DeletePolicy(name_, name);
+  if (Persistence* store = definitions()) store->DeletePolicy(name_, name, false);
   ApplyPolicies();
   return Status::Ok();
+}
+
+Status VHost::SetOperatorPolicy(Policy policy) {
+  policy.vhost = name_;
+  if (Status s = CheckTable("definition", policy.definition); !s.ok()) return s;
+  if (Status s = ValidateOperatorPolicy(policy); !s.ok()) return s;
+  if (Persistence* store = definitions())
+    store->PutPolicy(PolicyDef{name_, policy.name, policy.pattern, policy.apply_to,
+                               policy.priority, policy.definition, true});
+  std::string name = policy.name;
+  operator_policies_.insert_or_assign(std::move(name), std::move(policy));
+  ApplyPolicies();
+  return Status::Ok();
+}
+
+Status VHost::ClearOperatorPolicy(const std::string& name) {
+  if (!operator_policies_.erase(name))
+    return Err(ReplyCode::kNotFound,
+               "operator policy '" + name + "' not found in vhost '" + name_ + "'");
+  if (Persistence* store = definitions()) store->DeletePolicy(name_, name, true);
+  ApplyPolicies();
+  return Status::Ok();
+}
+
+void VHost::ApplyPolicyTo(Queue& queue) {
+  const Policy* policy = EffectivePolicy(policies_, true, queue.name());
+  const Policy* op = EffectivePolicy(operator_policies_, true, queue.name());
+  if (!op) {
+    queue.ApplyPolicy(policy);
+    return;
+  }
+  Policy merged;
+  merged.name = policy ? policy->name : std::string();
+  merged.definition = MergeOperatorPolicy(policy, op);
+  queue.ApplyPolicy(&merged, op->name);
 }
 
 void VHost::ApplyPolicies() {
@@ -87,7 +121,7 @@ void VHost::ApplyPolicies() {
   std::vector<std::shared_ptr<Queue>> queues;
   queues.reserve(queues_.size());
   for (auto& [n, q] : queues_) queues.push_back(q);
-  for (auto& q : queues) q->ApplyPolicy(EffectivePolicy(policies_, true, q->name()));
+  for (auto& q : queues) ApplyPolicyTo(*q);
 }
 
 Exchange* VHost::FindExchange(const std::string& name) {
@@ -170,13 +204,8 @@ Status VHost::DeleteExchange(const std::string& name, bool if_unused) {
 }
 
 std::string VHost::NewQueueName() {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   for (;;) {
-    unsigned char raw[22];
-    RAND_bytes(raw, sizeof raw);
-    std::string name = "amq.gen-";
-    for (unsigned char c : raw) name.push_back(kAlphabet[c & 63]);
+    std::string name = "amq.gen-" + RandomToken(22);
     if (!queues_.count(name)) return name;
   }
 }
@@ -237,6 +266,10 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
   if (!d.name.empty() && !d.server_named && IsReserved(name))
     return Err(ReplyCode::kAccessRefused,
                "queue name '" + name + "' contains reserved prefix 'amq.*'");
+  if (limits_.max_queues >= 0 && queues_.size() >= static_cast<uint64_t>(limits_.max_queues))
+    return Err(ReplyCode::kPreconditionFailed,
+               "cannot declare queue '" + name + "': queue limit in vhost '" + name_ + "' (" +
+                   std::to_string(limits_.max_queues) + ") is reached");
   if (Status s = CheckShortString("queue name", name); !s.ok()) return s.error();
   if (Status s = CheckTable("arguments", d.arguments); !s.ok()) return s.error();
   auto args = ParseQueueArgs(d.arguments, name, name_);
@@ -256,7 +289,7 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
   q = std::make_shared<Queue>(*this, runtime_, name_, name, std::move(o));
   if (!q->remote()) ++broker_.counters().queues_created;
   StoreRecord(*q);
-  q->ApplyPolicy(EffectivePolicy(policies_, true, name));
+  ApplyPolicyTo(*q);
   return QueueDeclared{name, 0, 0};
 }
 
@@ -298,7 +331,7 @@ void VHost::MoveHome(const std::shared_ptr<Queue>& old, uint64_t new_home, Mirro
   StoreRecord(*q);
   queues_[q->name()] = q;
   old->MarkDeleted();
-  q->ApplyPolicy(PolicyOf(*old));
+  ApplyPolicyTo(*q);
   if (!here || !broker_.mirror_source()) return;
   Persistence* store = persistence();
   for (MessagePtr& m : broker_.mirror_source()->TakeCopy(name_, q->name())) {
@@ -340,7 +373,7 @@ Result<Queue*> VHost::RestoreQueue(const QueueDef& def) {
   o.mirrors = def.mirrors;
   auto q = std::make_shared<Queue>(*this, runtime_, name_, def.name, std::move(o));
   queues_[def.name] = q;
-  q->ApplyPolicy(EffectivePolicy(policies_, true, def.name));
+  ApplyPolicyTo(*q);
   return q.get();
 }
 

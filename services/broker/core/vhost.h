@@ -17,6 +17,7 @@
 #include "amqp/field_table.h"
 #include "broker/core/durability.h"
 #include "broker/core/exchange.h"
+#include "broker/core/parameters.h"
 #include "broker/core/policy.h"
 #include "broker/core/queue.h"
 #include "common/runtime.h"
@@ -77,6 +78,18 @@ class VHost : public QueueHost {
   ~VHost() override;
 
   const std::string& name() const { return name_; }
+  // What it says of itself, and its limits (docs/parameters.md): set by
+  // Broker::AddVHost and the vhost-limits parameter.
+  const VHostMetadata& metadata() const { return metadata_; }
+  void set_metadata(VHostMetadata metadata) { metadata_ = std::move(metadata); }
+  const VHostLimits& limits() const { return limits_; }
+  void set_limits(VHostLimits limits) { limits_ = limits; }
+  // Client connections open on it, on this node.
+  uint64_t connection_count() const { return connections_; }
+  void ConnectionOpened() { ++connections_; }
+  void ConnectionClosed() {
+    if (connections_ > 0) --connections_;
+  }
 
   Status DeclareExchange(const ExchangeDeclare& d);
   Status DeleteExchange(const std::string& name, bool if_unused);
@@ -125,6 +138,15 @@ class VHost : public QueueHost {
   Status SetPolicy(Policy policy);
   Status ClearPolicy(const std::string& name);
   const std::map<std::string, Policy>& policies() const { return policies_; }
+  // Operator policies (docs/parameters.md): as policies, validated by
+  // ValidateOperatorPolicy; the one matching a queue merges with its policy.
+  Status SetOperatorPolicy(Policy policy);
+  Status ClearOperatorPolicy(const std::string& name);
+  const std::map<std::string, Policy>& operator_policies() const { return operator_policies_; }
+  const Policy* OperatorPolicyOf(const Queue& queue) const {
+    auto it = operator_policies_.find(queue.operator_policy_name());
+    return it == operator_policies_.end() ? nullptr : &it->second;
+  }
   // The policy in effect for `queue`, as it was applied to it (null: none):
   // no pattern is matched again.
   const Policy* PolicyOf(const Queue& queue) const {
@@ -169,6 +191,8 @@ class VHost : public QueueHost {
   // and its consumers are cancelled.
   void MoveHome(const std::shared_ptr<Queue>& old, uint64_t new_home, Mirrors mirrors);
   void ApplyPolicies();
+  // Applies the policy and operator policy matching `queue` to it.
+  void ApplyPolicyTo(Queue& queue);
   void Route(Exchange* exchange, const Message& message, std::vector<Queue*>& out);
   PublishOutcome EnqueueAll(const std::vector<std::shared_ptr<Queue>>& queues,
                             const MessagePtr& message, const Ticket& ticket);
@@ -198,6 +222,10 @@ class VHost : public QueueHost {
   std::unordered_map<std::string, std::unique_ptr<Exchange>> exchanges_;
   std::unordered_map<std::string, std::shared_ptr<Queue>> queues_;
   std::map<std::string, Policy> policies_;  // by name
+  std::map<std::string, Policy> operator_policies_;
+  VHostMetadata metadata_;
+  VHostLimits limits_;
+  uint64_t connections_ = 0;
   uint64_t route_epoch_ = 0;
   std::vector<const Destination*> scratch_;
   // Expires with the vhost, so deferred work scheduled on the runtime can

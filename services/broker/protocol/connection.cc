@@ -208,7 +208,7 @@ bool Connection::HandleHeader(std::string_view data) {
   amqp::ConnectionStart start;
   start.version_major = 0;
   start.version_minor = 9;
-  start.server_properties = ServerProperties(broker_.config().node_name);
+  start.server_properties = ServerProperties(broker_.ClusterName());
   // EXTERNAL (RabbitMQ's rabbitmq_auth_mechanism_ssl) only to a client
   // whose certificate the TLS handshake verified.
   start.mechanisms = peer_.cert_login.empty() ? "PLAIN AMQPLAIN" : "PLAIN AMQPLAIN EXTERNAL";
@@ -405,7 +405,19 @@ void Connection::HandleOpen(const amqp::ConnectionOpen& m) {
          10, 40);
     return;
   }
+  // RabbitMQ's vhost connection limit; this node's connections only
+  // (docs/parameters.md).
+  if (int64_t limit = vhost->limits().max_connections;
+      limit >= 0 && vhost->connection_count() >= static_cast<uint64_t>(limit)) {
+    Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
+                            "access to vhost '" + m.virtual_host + "' refused for user '" +
+                                user_ + "': connection limit (" + std::to_string(limit) +
+                                ") is reached"),
+         10, 40);
+    return;
+  }
   vhost_ = vhost;
+  vhost_->ConnectionOpened();
   state_ = State::kOpen;
   broker_.AddAlarmListener(this);
   broker_.RegisterClient(id_, this);
@@ -732,7 +744,10 @@ void Connection::Teardown() {
   heartbeat_timer_ = handshake_timer_ = 0;
   for (auto& [n, ch] : channels_) ch->Shutdown();
   channels_.clear();
-  if (vhost_) vhost_->DeleteExclusiveQueues(id_);
+  if (vhost_) {
+    vhost_->DeleteExclusiveQueues(id_);
+    vhost_->ConnectionClosed();
+  }
   ++broker_.counters().connections_closed;
 }
 

@@ -110,7 +110,7 @@ Status DefinitionsLog::Compact() {
   put(defs::kNextQueueId, defs::EncodeNumber(model_.next_queue_id));
   if (model_.metadata_applied != 0)
     put(defs::kMetadataApplied, defs::EncodeNumber(model_.metadata_applied));
-  for (const auto& v : model_.vhosts) put(defs::kVHostPut, defs::Strings({v}));
+  for (const auto& [v, meta] : model_.vhosts) put(defs::kVHostPut, defs::EncodeVHost(v, meta));
   for (const auto& [n, u] : model_.users) put(defs::kUserPut, defs::EncodeUser(u));
   for (const auto& [k, p] : model_.permissions)
     put(defs::kPermissionsPut, defs::EncodePermissions(p));
@@ -118,6 +118,10 @@ Status DefinitionsLog::Compact() {
   for (const auto& [k, q] : model_.queues) put(defs::kQueuePut, defs::EncodeQueue(q));
   for (const auto& [k, b] : model_.bindings) put(defs::kBindingPut, k);
   for (const auto& [k, p] : model_.policies) put(defs::kPolicyPut, defs::EncodePolicy(p));
+  for (const auto& [k, p] : model_.operator_policies)
+    put(defs::kPolicyPut, defs::EncodePolicy(p));
+  for (const auto& [k, p] : model_.parameters)
+    put(defs::kParameterPut, defs::Strings({p.component, p.vhost, p.name, p.value}));
   std::string file = path();
   if (Status s = ReplaceFile(fs_, file, out); !s.ok()) return s;
   fd_ = fs_.Open(file, O_WRONLY | O_APPEND);
@@ -172,8 +176,8 @@ bool DefinitionsLog::Writable(const Status& s, const std::string& what) {
   return false;
 }
 
-void DefinitionsLog::PutVHost(const std::string& name) {
-  Record(defs::kVHostPut, defs::Strings({name}));
+void DefinitionsLog::PutVHost(const std::string& name, const core::VHostMetadata& metadata) {
+  Record(defs::kVHostPut, defs::EncodeVHost(name, metadata));
 }
 void DefinitionsLog::DeleteVHost(const std::string& name) {
   Record(defs::kVHostDelete, defs::Strings({name}));
@@ -223,8 +227,19 @@ void DefinitionsLog::PutPolicy(const core::PolicyDef& p) {
                "policy '" + LogSafe(p.name) + "' in vhost '" + LogSafe(p.vhost) + "'"))
     Record(defs::kPolicyPut, defs::EncodePolicy(p));
 }
-void DefinitionsLog::DeletePolicy(const std::string& vhost, const std::string& name) {
-  Record(defs::kPolicyDelete, defs::Strings({vhost, name}));
+void DefinitionsLog::DeletePolicy(const std::string& vhost, const std::string& name,
+                                  bool operator_policy) {
+  std::string payload = defs::Strings({vhost, name});
+  if (operator_policy) payload += defs::kOperatorPolicyFlag;
+  Record(defs::kPolicyDelete, payload);
+}
+void DefinitionsLog::PutParameter(const core::ParameterDef& p) {
+  if (Writable(Encodable(p), "parameter '" + LogSafe(p.name) + "'"))
+    Record(defs::kParameterPut, defs::Strings({p.component, p.vhost, p.name, p.value}));
+}
+void DefinitionsLog::DeleteParameter(const core::ParameterKey& key) {
+  const auto& [component, vhost, name] = key;
+  Record(defs::kParameterDelete, defs::Strings({component, vhost, name}));
 }
 
 }  // namespace warren::store

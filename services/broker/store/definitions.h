@@ -1,5 +1,5 @@
 // The durable definitions (vhosts, users, permissions, exchanges, queues,
-// bindings, policies) as an append-only log of put/delete records, replayed
+// bindings, policies, operator policies, runtime parameters) as an append-only log of put/delete records, replayed
 // at start and rewritten compactly then (with a fresh salt, record.h). Each
 // change is written with one write(2) when it happens (so it survives
 // kill -9) and is fsynced with the message log's next group commit.
@@ -33,16 +33,23 @@ namespace warren::store {
 
 // What the log describes, kept up to date as records are applied.
 struct Definitions {
-  std::set<std::string> vhosts;
+  std::map<std::string, core::VHostMetadata> vhosts;
   std::map<std::string, core::UserDef> users;
   std::map<std::pair<std::string, std::string>, core::PermissionDef> permissions;  // user, vhost
   std::map<std::pair<std::string, std::string>, core::ExchangeDef> exchanges;      // vhost, name
   std::map<std::pair<std::string, std::string>, core::QueueDef> queues;            // vhost, name
   std::map<std::string, core::BindingDef> bindings;  // keyed by their encoding
   std::map<std::pair<std::string, std::string>, core::PolicyDef> policies;        // vhost, name
+  std::map<std::pair<std::string, std::string>, core::PolicyDef> operator_policies;
+  std::map<core::ParameterKey, core::ParameterDef> parameters;
   uint64_t next_queue_id = 1;
   uint64_t metadata_applied = 0;  // a cluster member's (core/persistence.h)
   bool empty() const { return vhosts.empty() && users.empty(); }
+  std::set<std::string> vhost_names() const {
+    std::set<std::string> out;
+    for (const auto& [name, metadata] : vhosts) out.insert(name);
+    return out;
+  }
 };
 
 class DefinitionsLog {
@@ -72,7 +79,7 @@ class DefinitionsLog {
   const std::string& blocked_reason() const { return blocked_reason_; }
   bool failed() const { return failed_; }
 
-  void PutVHost(const std::string& name);
+  void PutVHost(const std::string& name, const core::VHostMetadata& metadata = {});
   void DeleteVHost(const std::string& name);
   void PutUser(const core::UserDef& user);
   void DeleteUser(const std::string& name);
@@ -86,7 +93,10 @@ class DefinitionsLog {
   void PutBinding(const core::BindingDef& b);
   void DeleteBinding(const core::BindingDef& b);
   void PutPolicy(const core::PolicyDef& p);
-  void DeletePolicy(const std::string& vhost, const std::string& name);
+  void DeletePolicy(const std::string& vhost, const std::string& name,
+                    bool operator_policy = false);
+  void PutParameter(const core::ParameterDef& p);
+  void DeleteParameter(const core::ParameterKey& key);
   void PutMetadataApplied(uint64_t index);
 
  private:

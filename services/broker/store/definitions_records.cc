@@ -21,6 +21,8 @@ constexpr const char* kTruncated = "it ends before its fields do";
 
 void DeleteVHost(Definitions& m, const std::string& v) {
   m.vhosts.erase(v);
+  EraseIf(m.operator_policies, [&](const core::PolicyDef& p) { return p.vhost == v; });
+  EraseIf(m.parameters, [&](const core::ParameterDef& p) { return p.vhost == v; });
   EraseIf(m.permissions, [&](const core::PermissionDef& p) { return p.vhost == v; });
   EraseIf(m.exchanges, [&](const core::ExchangeDef& e) { return e.vhost == v; });
   EraseIf(m.queues, [&](const core::QueueDef& q) { return q.vhost == v; });
@@ -103,7 +105,8 @@ std::string ApplyEntity(Definitions& m, uint8_t type, amqp::Reader& r, std::stri
       if (r.ok() && !parsed) return "unknown apply-to '" + LogSafe(apply_to) + "'";
       if (std::string why = Table(r, p.definition, depth); !why.empty()) return why;
       p.apply_to = *parsed;
-      m.policies[{p.vhost, p.name}] = std::move(p);
+      p.operator_policy = r.remaining() >= 1 && (r.U8() & kOperatorPolicyFlag);
+      (p.operator_policy ? m.operator_policies : m.policies)[{p.vhost, p.name}] = std::move(p);
       return "";
     }
     default: return "unknown record type " + std::to_string(type);
@@ -116,6 +119,18 @@ std::string Strings(std::initializer_list<std::string_view> items) {
   std::string out;
   amqp::Writer w(out);
   for (std::string_view s : items) w.LongStr(s);
+  return out;
+}
+
+std::string EncodeVHost(const std::string& name, const core::VHostMetadata& metadata) {
+  std::string out = Strings({name});
+  if (metadata == core::VHostMetadata{}) return out;
+  amqp::Writer w(out);
+  w.LongStr(metadata.description);
+  w.U32(static_cast<uint32_t>(metadata.tags.size()));
+  for (const auto& t : metadata.tags) w.LongStr(t);
+  w.LongStr(metadata.default_queue_type);
+  w.U8(metadata.tracing ? 1 : 0);
   return out;
 }
 
@@ -169,6 +184,7 @@ std::string EncodePolicy(const core::PolicyDef& p) {
   std::string out = Strings({p.vhost, p.name, p.pattern, core::ApplyToName(p.apply_to)});
   amqp::Writer(out).U32(static_cast<uint32_t>(p.priority));
   amqp::EncodeTable(p.definition, out);
+  if (p.operator_policy) out += kOperatorPolicyFlag;
   return out;
 }
 
@@ -182,7 +198,19 @@ std::string Apply(Definitions& m, uint8_t type, std::string_view payload, int ma
   amqp::Reader r(payload);
   std::string why;
   switch (type) {
-    case kVHostPut: m.vhosts.insert(Str(r)); break;
+    case kVHostPut: {
+      std::string name = Str(r);
+      core::VHostMetadata meta;
+      if (r.ok() && r.remaining() > 0) {
+        meta.description = Str(r);
+        uint32_t n = r.U32();
+        for (uint32_t i = 0; i < n && r.ok(); ++i) meta.tags.push_back(Str(r));
+        meta.default_queue_type = Str(r);
+        meta.tracing = r.U8() & 1;
+      }
+      if (r.ok()) m.vhosts[name] = std::move(meta);
+      break;
+    }
     case kVHostDelete: DeleteVHost(m, Str(r)); break;
     case kUserPut: {
       core::UserDef u{Str(r), Str(r), {}};
@@ -227,7 +255,18 @@ std::string Apply(Definitions& m, uint8_t type, std::string_view payload, int ma
     }
     case kPolicyDelete: {
       std::string v = Str(r), n = Str(r);
-      if (r.ok()) m.policies.erase({v, n});
+      bool op = r.ok() && r.remaining() >= 1 && (r.U8() & kOperatorPolicyFlag);
+      if (r.ok()) (op ? m.operator_policies : m.policies).erase({v, n});
+      break;
+    }
+    case kParameterPut: {
+      core::ParameterDef p{Str(r), Str(r), Str(r), Str(r)};
+      if (r.ok()) m.parameters[{p.component, p.vhost, p.name}] = std::move(p);
+      break;
+    }
+    case kParameterDelete: {
+      std::string c = Str(r), v = Str(r), n = Str(r);
+      if (r.ok()) m.parameters.erase({c, v, n});
       break;
     }
     case kNextQueueId: {
@@ -251,8 +290,8 @@ std::string Describe(uint8_t type, std::string_view payload) {
       "", "vhost", "vhost deletion", "user", "user deletion", "permissions",
       "permissions deletion", "exchange", "exchange deletion", "queue", "queue deletion",
       "binding", "binding deletion", "queue id", "policy", "policy deletion",
-      "metadata log position"};
-  if (type == 0 || type > kMetadataApplied)
+      "metadata log position", "parameter", "parameter deletion"};
+  if (type == 0 || type > kParameterDelete)
     return "record of unknown type " + std::to_string(type);
   std::string out = std::string(kNames[type]) + " record";
   amqp::Reader r(payload);
@@ -269,6 +308,10 @@ std::string Describe(uint8_t type, std::string_view payload) {
       second = quoted("vhost");
       break;
     case kNextQueueId: case kMetadataApplied: break;
+    case kParameterPut: case kParameterDelete:
+      first = quoted("component");
+      second = quoted("vhost");
+      break;
     default:
       first = quoted("vhost");
       second = quoted(type == kBindingPut || type == kBindingDelete ? "source" : "name");

@@ -14,10 +14,17 @@ namespace warren::store::defs {
 enum Type : uint8_t {
   kVHostPut = 1, kVHostDelete, kUserPut, kUserDelete, kPermissionsPut, kPermissionsDelete,
   kExchangePut, kExchangeDelete, kQueuePut, kQueueDelete, kBindingPut, kBindingDelete,
-  kNextQueueId, kPolicyPut, kPolicyDelete, kMetadataApplied,
+  kNextQueueId, kPolicyPut, kPolicyDelete, kMetadataApplied, kParameterPut, kParameterDelete,
 };
 
+// Ends an operator policy's put or delete record (a user policy's ends
+// before it: records from before operator policies read as user policies).
+inline constexpr char kOperatorPolicyFlag = 1;
+
 std::string Strings(std::initializer_list<std::string_view> items);
+// The name, then the metadata when there is any (records from before vhost
+// metadata end at the name).
+std::string EncodeVHost(const std::string& name, const core::VHostMetadata& metadata);
 std::string EncodeUser(const core::UserDef& u);
 std::string EncodePermissions(const core::PermissionDef& p);
 std::string EncodeExchange(const core::ExchangeDef& e);

@@ -118,4 +118,10 @@ Status Encodable(const core::PolicyDef& p) {
   return Check({&p.definition}, p.vhost.size() + p.name.size() + p.pattern.size());
 }
 
+Status Encodable(const core::ParameterDef& p) {
+  if (p.component.size() + p.vhost.size() + p.name.size() + p.value.size() > kMaxRecordPayload)
+    return Refused("parameter larger than 1 GiB");
+  return Status::Ok();
+}
+
 }  // namespace warren::store

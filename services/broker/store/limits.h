@@ -34,5 +34,6 @@ Status Encodable(const core::ExchangeDef& exchange);
 Status Encodable(const core::QueueDef& queue);
 Status Encodable(const core::BindingDef& binding);
 Status Encodable(const core::PolicyDef& policy);
+Status Encodable(const core::ParameterDef& parameter);
 
 }  // namespace warren::store

@@ -58,7 +58,9 @@ Status RestoreDefinitions(const Definitions& d, core::Broker& broker) {
       spdlog::error("store: {} '{}' not restored (it stays in definitions.log): {}", what,
                     LogSafe(name), LogSafe(s.error().text, 1024));
   };
-  for (const auto& v : d.vhosts) warn("vhost", v, broker.AddVHost(v));
+  for (const auto& [v, meta] : d.vhosts) warn("vhost", v, broker.AddVHost(v, meta));
+  for (const auto& [k, p] : d.parameters)
+    warn("parameter", p.name, broker.SetParameter(p, false));
   for (const auto& [n, u] : d.users) warn("user", n, broker.AddUser(n, u.password_hash, u.tags));
   for (const auto& [k, p] : d.permissions)
     warn("permissions of", p.user,
@@ -70,6 +72,13 @@ Status RestoreDefinitions(const Definitions& d, core::Broker& broker) {
     if (!vh) continue;
     warn("policy", p.name,
          vh->SetPolicy({p.vhost, p.name, p.pattern, p.apply_to, p.priority, p.definition, {}}));
+  }
+  for (const auto& [k, p] : d.operator_policies) {
+    core::VHost* vh = broker.FindVHost(p.vhost);
+    if (!vh) continue;
+    warn("operator policy", p.name,
+         vh->SetOperatorPolicy(
+             {p.vhost, p.name, p.pattern, p.apply_to, p.priority, p.definition, {}}));
   }
   for (const auto& [k, e] : d.exchanges) {
     core::VHost* vh = broker.FindVHost(e.vhost);

@@ -62,7 +62,9 @@ class Store : public core::Persistence {
   std::string damaged_dir() const { return options_.data_dir + "/damaged"; }
 
   // core::Persistence
-  void PutVHost(const std::string& name) override { Def([&] { definitions_.PutVHost(name); }); }
+  void PutVHost(const std::string& name, const core::VHostMetadata& metadata) override {
+    Def([&] { definitions_.PutVHost(name, metadata); });
+  }
   void DeleteVHost(const std::string& name) override {
     Def([&] { definitions_.DeleteVHost(name); });
   }
@@ -94,8 +96,15 @@ class Store : public core::Persistence {
     Def([&] { definitions_.DeleteBinding(b); });
   }
   void PutPolicy(const core::PolicyDef& p) override { Def([&] { definitions_.PutPolicy(p); }); }
-  void DeletePolicy(const std::string& vhost, const std::string& name) override {
-    Def([&] { definitions_.DeletePolicy(vhost, name); });
+  void DeletePolicy(const std::string& vhost, const std::string& name,
+                    bool operator_policy) override {
+    Def([&] { definitions_.DeletePolicy(vhost, name, operator_policy); });
+  }
+  void PutParameter(const core::ParameterDef& p) override {
+    Def([&] { definitions_.PutParameter(p); });
+  }
+  void DeleteParameter(const core::ParameterKey& key) override {
+    Def([&] { definitions_.DeleteParameter(key); });
   }
   void PutMetadataApplied(uint64_t index) override {
     Def([&] { definitions_.PutMetadataApplied(index); });

@@ -1,6 +1,7 @@
 // Metadata for the cluster's tests: commands that make one of everything a
-// snapshot must carry (vhosts, users with hash and tags, permissions,
-// policies, exchanges of every type with flags and arguments, durable,
+// snapshot must carry (vhosts with metadata, users with hash and tags,
+// permissions, policies and operator policies, runtime parameters and vhost
+// limits, exchanges of every type with flags and arguments, durable,
 // transient, auto-delete and exclusive queues, bindings to queues and to
 // exchanges, from built-in and declared exchanges, with arguments).
 #pragma once
@@ -33,13 +34,15 @@ inline std::vector<core::Command> ExampleDefinitions() {
   static const std::string bob = HashPassword("builder");
   return {
       cmd::AddVHost{"/"},
-      cmd::AddVHost{"shop"},
+      cmd::AddVHost{"shop", core::VHostMetadata{"the shop", {"prod", "eu"}, "classic", true}},
       cmd::AddUser{"alice", alice, {"administrator", "monitoring"}},
       cmd::AddUser{"bob", bob, {}},
       cmd::SetPermissions{"alice", "/", ".*", ".*", ".*"},
       cmd::SetPermissions{"bob", "shop", "^orders", "", "orders.*"},
       cmd::SetPolicy{"shop", "limits", "^orders", core::ApplyTo::kQueues, 5,
                      Args({{"max-length", FieldValue::Long(1000)}})},
+      cmd::SetPolicy{"shop", "cap", "^orders", core::ApplyTo::kQueues, 1,
+                     Args({{"max-length", FieldValue::Long(500)}}), true},
       cmd::DeclareExchange{"shop", "events", "topic", true, false, false, {}},
       cmd::DeclareExchange{"shop", "fan", "fanout", false, true, false,
                            Args({{"alternate-exchange", FieldValue::Str("events")}})},
@@ -59,6 +62,8 @@ inline std::vector<core::Command> ExampleDefinitions() {
                 Args({{"x-match", FieldValue::Str("all")}, {"format", FieldValue::Str("pdf")}}), 0},
       cmd::Bind{"shop", "amq.direct", "reply", "reply", true, {}, kOwner},
       cmd::Bind{"/", "amq.topic", "jobs", "jobs.#", true, {}, 0},
+      cmd::SetParameter{"vhost-limits", "shop", "limits", R"({"max-queues":100})"},
+      cmd::SetParameter{"", "", "cluster_name", R"("shop-cluster")"},
   };
 }
 

@@ -189,6 +189,12 @@ TEST_F(MetadataMachineTest, RestoreMakesTheMetadataExactlyTheSnapshotsAndKeepsWh
       cmd::DeclareExchange{"shop", "stale", "direct", false, false, false, {}},
       cmd::Bind{"shop", "stale", "orders", "k", true, {}, 0},
       cmd::Bind{"shop", "events", "orders", "extra.key", true, {}, 0},
+      cmd::SetPolicy{"shop", "extra-cap", ".*", core::ApplyTo::kQueues, 0,
+                     test::Args({{"max-length", amqp::FieldValue::Long(5)}}), true},
+      cmd::AddVHost{"shop", core::VHostMetadata{"stale", {}, "", false}, true},
+      cmd::SetParameter{"", "", "cluster_name", R"("stale-name")"},
+      cmd::SetParameter{"", "", "stale", "1"},
+      cmd::SetParameter{"vhost-limits", "/", "limits", R"({"max-connections":3})"},
   });
   // "audit" differs (durable now), "jobs" matches and must stay the same queue.
   ASSERT_TRUE(lagging.broker.FindVHost("shop")->DeleteQueue("audit", false, false, 0).ok());
@@ -200,6 +206,12 @@ TEST_F(MetadataMachineTest, RestoreMakesTheMetadataExactlyTheSnapshotsAndKeepsWh
   EXPECT_EQ(lagging.machine.TakeSnapshot(), snapshot);
   EXPECT_EQ(lagging.broker.FindVHost("gone"), nullptr);
   EXPECT_EQ(lagging.broker.FindUser("carol"), nullptr);
+  EXPECT_EQ(lagging.broker.FindVHost("shop")->operator_policies().count("extra-cap"), 0u);
+  EXPECT_EQ(lagging.broker.FindVHost("shop")->metadata().description, "the shop");
+  EXPECT_EQ(lagging.broker.ClusterName(), "shop-cluster");
+  EXPECT_EQ(lagging.broker.FindParameter({"", "", "stale"}), nullptr);
+  EXPECT_EQ(lagging.broker.FindVHost("/")->limits(), core::VHostLimits{});
+  EXPECT_EQ(lagging.broker.FindVHost("shop")->limits().max_queues, 100);
   EXPECT_FALSE(lagging.broker.FindVHost("shop")->FindQueue("audit")->durable());
   EXPECT_EQ(lagging.broker.FindVHost("/")->FindQueue("jobs"), jobs)
       << "a queue that matches keeps its messages and consumers";

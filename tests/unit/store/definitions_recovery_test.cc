@@ -172,7 +172,7 @@ TEST_F(DefinitionsRecoveryTest, ATornTailIsLeftOutAndKept) {
   std::string bytes = Slurp(file());
   Spit(file(), bytes.substr(0, bytes.size() - 3));
   auto log = Open();
-  EXPECT_EQ(log->model().vhosts, (std::set<std::string>{"kept"}));
+  EXPECT_EQ(log->model().vhost_names(), (std::set<std::string>{"kept"}));
   ASSERT_TRUE(fs::is_directory(dir_ / "damaged"));
   int copies = 0;
   for (const auto& e : fs::directory_iterator(dir_ / "damaged")) {

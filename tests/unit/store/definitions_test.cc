@@ -136,7 +136,7 @@ TEST_F(DefinitionsTest, DeletesCascadeToBindingsAndPermissions) {
   }
   auto log = Open();
   const Definitions& d = log->model();
-  EXPECT_EQ(d.vhosts, (std::set<std::string>{"/"}));
+  EXPECT_EQ(d.vhost_names(), (std::set<std::string>{"/"}));
   EXPECT_TRUE(d.permissions.empty());
   EXPECT_EQ(d.queues.count({"/", "q1"}), 0u);
   ASSERT_EQ(d.bindings.size(), 1u);
@@ -217,7 +217,7 @@ TEST_F(DefinitionsTest, ADamagedTailDropsOnlyWhatFollowsTheDamage) {
   auto path = dir_ / "definitions.log";
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 2);
   auto log = Open();
-  EXPECT_EQ(log->model().vhosts, (std::set<std::string>{"also-kept", "kept"}));
+  EXPECT_EQ(log->model().vhost_names(), (std::set<std::string>{"also-kept", "kept"}));
 }
 
 }  // namespace

@@ -175,6 +175,50 @@ TEST_F(DefinitionsTest, PoliciesSurviveAReopenAndGoWithTheirVHost) {
   EXPECT_EQ(Open()->model().policies.size(), 1u);
 }
 
+// docs/parameters.md: vhost metadata, operator policies (apart from the
+// policies of the same name) and runtime parameters, global and per vhost.
+TEST_F(DefinitionsTest, ParametersOperatorPoliciesAndVHostMetadataSurviveAReopen) {
+  amqp::FieldTable def;
+  def.Set("max-length", amqp::FieldValue::Long(10));
+  core::VHostMetadata meta{"orders", {"prod", "eu"}, "quorum", true};
+  {
+    auto log = Open();
+    log->PutVHost("/");
+    log->PutVHost("v", meta);
+    log->PutPolicy({"v", "p", ".*", core::ApplyTo::kQueues, 0, def});
+    log->PutPolicy({"v", "p", "^op", core::ApplyTo::kAll, 2, def, true});
+    log->PutPolicy({"v", "gone", ".*", core::ApplyTo::kAll, 0, def, true});
+    log->DeletePolicy("v", "gone", true);
+    log->PutParameter({"vhost-limits", "v", "limits", R"({"max-queues":3})"});
+    log->PutParameter({"", "", "cluster_name", R"("c1")"});
+    log->PutParameter({"", "", "stale", "1"});
+    log->DeleteParameter({"", "", "stale"});
+  }
+  Open();  // compacts
+  auto log = Open();
+  const Definitions& d = log->model();
+  EXPECT_EQ(d.vhosts.at("v"), meta);
+  EXPECT_EQ(d.vhosts.at("/"), core::VHostMetadata{}) << "a record with no metadata";
+  ASSERT_EQ(d.policies.size(), 1u);
+  EXPECT_EQ(d.policies.at({"v", "p"}).pattern, ".*");
+  ASSERT_EQ(d.operator_policies.size(), 1u);
+  const core::PolicyDef& op = d.operator_policies.at({"v", "p"});
+  EXPECT_TRUE(op.operator_policy);
+  EXPECT_EQ(op.pattern, "^op");
+  EXPECT_EQ(op.priority, 2);
+  EXPECT_EQ(op.definition, def);
+  ASSERT_EQ(d.parameters.size(), 2u);
+  EXPECT_EQ(d.parameters.at({"vhost-limits", "v", "limits"}).value, R"({"max-queues":3})");
+  EXPECT_EQ(d.parameters.at({"", "", "cluster_name"}).value, R"("c1")");
+  log->DeletePolicy("v", "p", false);
+  EXPECT_EQ(log->model().operator_policies.size(), 1u) << "the user policy of that name only";
+  log->DeleteVHost("v");
+  EXPECT_TRUE(log->model().operator_policies.empty());
+  EXPECT_EQ(log->model().parameters.size(), 1u) << "the vhost's parameters go with it";
+  log.reset();
+  EXPECT_EQ(Open()->model().parameters.size(), 1u);
+}
+
 TEST_F(DefinitionsTest, QueueIdsAreNeverReusedAfterADelete) {
   {
     auto log = Open();

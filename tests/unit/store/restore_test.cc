@@ -38,6 +38,35 @@ TEST_F(StoreTest, DurableDefinitionsComeBackAndTransientOnesDoNot) {
   EXPECT_EQ(Drain(*dq), std::vector<std::string>{"routed"});
 }
 
+// docs/parameters.md: what a restart gives back takes effect again.
+TEST_F(StoreTest, LimitsOperatorPoliciesAndVHostMetadataComeBackInEffect) {
+  OpenNode();
+  core::VHostMetadata meta{"orders", {"prod"}, "classic", false};
+  ASSERT_TRUE(broker_->AddVHost("/", meta, true).ok());
+  auto dq = DeclareQueue("dq", true);
+  ASSERT_TRUE(broker_->SetParameter({"vhost-limits", "/", "limits", R"({"max-queues":1})"}, false)
+                  .ok());
+  ASSERT_TRUE(broker_->SetParameter({"", "", "cluster_name", R"("kept")"}, false).ok());
+  amqp::FieldTable cap;
+  cap.Set("max-length", amqp::FieldValue::Long(2));
+  ASSERT_TRUE(vhost().SetOperatorPolicy({"/", "cap", "^dq$", core::ApplyTo::kQueues, 0, cap, {}})
+                  .ok());
+  EXPECT_EQ(dq->options().args.max_length, 2);
+  CloseNode();
+
+  OpenNode();
+  EXPECT_EQ(vhost().metadata(), meta);
+  EXPECT_EQ(vhost().limits().max_queues, 1);
+  EXPECT_EQ(broker_->ClusterName(), "kept");
+  auto back = vhost().FindQueue("dq");
+  ASSERT_NE(back, nullptr) << "a limit below the queues held refuses none at restore";
+  EXPECT_EQ(back->operator_policy_name(), "cap");
+  EXPECT_EQ(back->options().args.max_length, 2);
+  core::QueueDeclare more;
+  more.name = "more";
+  EXPECT_FALSE(vhost().DeclareQueue(more, 1).ok());
+}
+
 TEST_F(StoreTest, PersistentMessagesInDurableQueuesComeBackInOrder) {
   OpenNode();
   auto dq = DeclareQueue("dq", true);

@@ -114,6 +114,24 @@ Reply Purge(Call& call) {
   return NoContent();
 }
 
+// RabbitMQ's queue actions: {"action": "sync"} starts a mirrored queue's
+// synchronisation, "cancel_sync" stops it (docs/mirroring.md); 204.
+Reply Actions(Call& call) {
+  json body;
+  if (auto e = ReadBody(call, {{"action", Type::kString, true}}, body)) return *e;
+  std::string action = body["action"].get<std::string>();
+  if (action != "sync" && action != "cancel_sync")
+    return BadRequest("unknown action " + Dump(body["action"]) +
+                      "; a queue's actions are sync and cancel_sync");
+  v1::SyncQueueRequest r;
+  r.set_vhost(call.arg(0));
+  r.set_name(call.arg(1));
+  r.set_cancel(action == "cancel_sync");
+  v1::Empty done;
+  if (auto e = call.Rpc(&Stub::SyncQueue, r, done)) return *e;
+  return NoContent();
+}
+
 Reply Get(Call& call) {
   json body;
   if (auto e = ReadBody(call, {{"count", Type::kInteger, true}, {"ackmode", Type::kString, true},
@@ -174,6 +192,7 @@ void AddQueueRoutes(Router& r) {
   r.Add("DELETE", "/api/queues/{}/{}", DeleteQueue);
   r.Add("DELETE", "/api/queues/{}/{}/contents", Purge);
   r.Add("POST", "/api/queues/{}/{}/get", Get);
+  r.Add("POST", "/api/queues/{}/{}/actions", Actions);
   r.Add("GET", "/api/queues/{}/{}/bindings", QueueBindings);
 }
 

@@ -305,6 +305,20 @@ class ApiTest(mgmt.NodeAndMgmt):
         body.update(extra)
         return self.api.ok("POST", "/api/exchanges/%2F/amq.default/publish", body)
 
+    def test_queue_actions_sync_and_cancel_sync(self):
+        # A node alone mirrors nothing: the action names the queue and why
+        # (the cluster tests sync mirrored queues through the same call).
+        self.assertEqual(self.status("PUT", "/api/queues/%2F/plain", {}), 201)
+        for action in ("sync", "cancel_sync"):
+            data = self.assertError(400, "POST", "/api/queues/%2F/plain/actions",
+                                    {"action": action})
+            self.assertIn("queue 'plain' in vhost '/' is not mirrored", data["reason"])
+        data = self.assertError(400, "POST", "/api/queues/%2F/plain/actions",
+                                {"action": "purge"})
+        self.assertIn('unknown action "purge"', data["reason"])
+        self.assertError(400, "POST", "/api/queues/%2F/plain/actions", {})
+        self.assertError(404, "POST", "/api/queues/%2F/nope/actions", {"action": "sync"})
+
     def test_publish_get_purge_and_delete_conditions(self):
         self.api.ok("PUT", "/api/queues/%2F/q2", {})
         self.assertEqual(self.publish("q2", "one"), {"routed": True})

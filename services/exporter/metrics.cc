@@ -1,6 +1,8 @@
 #include "exporter/metrics.h"
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -164,10 +166,54 @@ void QueueDetails(Families& f, const Scope& c) {
   for (const auto& q : c.s.queues.queues()) {
     if (!c.Homed(q)) continue;
     Labels labels = c.Queue(q);
-    f.Gauge(c.Name("queue_process_memory_bytes"),
-            "Memory in bytes the queue holds: its message bodies in memory", labels, q.memory());
-    f.Gauge(c.Name("queue_messages_ready_bytes"), "Size in bytes of ready messages", labels,
-            q.message_bytes_ready());
+    // The node keeps every unacknowledged body in memory (messages_ram
+    // counts them): what is in memory beyond them is ready, the rest of the
+    // ready messages is paged out.
+    const uint64_t unacked_ram = std::min(q.messages_unacknowledged(), q.messages_ram());
+    const uint64_t ready_ram = q.messages_ram() - unacked_ram;
+    const uint64_t ready_ram_bytes =
+        q.message_bytes_ram() - std::min(q.message_bytes_unacknowledged(), q.message_bytes_ram());
+    struct Figure {
+      const char* name;
+      const char* help;
+      double value;
+    };
+    const Figure figures[] = {
+        {"queue_consumer_capacity", "Consumer capacity", q.consumer_capacity()},
+        {"queue_consumer_utilisation", "Same as consumer capacity", q.consumer_capacity()},
+        {"queue_process_memory_bytes",
+         "Memory in bytes the queue holds: its records, consumers and message bodies in memory",
+         static_cast<double>(q.memory())},
+        {"queue_messages_ram", "Ready and unacknowledged messages stored in memory",
+         static_cast<double>(q.messages_ram())},
+        {"queue_messages_ram_bytes", "Size of ready and unacknowledged messages stored in memory",
+         static_cast<double>(q.message_bytes_ram())},
+        {"queue_messages_ready_ram", "Ready messages stored in memory",
+         static_cast<double>(ready_ram)},
+        {"queue_messages_unacked_ram", "Unacknowledged messages stored in memory",
+         static_cast<double>(unacked_ram)},
+        {"queue_messages_persistent", "Persistent messages",
+         static_cast<double>(q.messages_persistent())},
+        {"queue_messages_persistent_bytes", "Size in bytes of persistent messages",
+         static_cast<double>(q.message_bytes_persistent())},
+        {"queue_messages_bytes", "Size in bytes of ready and unacknowledged messages",
+         static_cast<double>(q.message_bytes())},
+        {"queue_messages_ready_bytes", "Size in bytes of ready messages",
+         static_cast<double>(q.message_bytes_ready())},
+        {"queue_messages_unacked_bytes", "Size in bytes of all unacknowledged messages",
+         static_cast<double>(q.message_bytes_unacknowledged())},
+        {"queue_messages_paged_out", "Messages paged out to disk",
+         static_cast<double>(q.messages_ready() - std::min(q.messages_ready(), ready_ram))},
+        {"queue_messages_paged_out_bytes", "Size in bytes of messages paged out to disk",
+         static_cast<double>(q.message_bytes_ready() -
+                             std::min(q.message_bytes_ready(), ready_ram_bytes))}};
+    for (const Figure& x : figures) f.Gauge(c.Name(x.name), x.help, labels, x.value);
+    // As RabbitMQ: only while the head message has a timestamp (and is in
+    // memory).
+    if (q.head_message_timestamp() != 0)
+      f.Gauge(c.Name("queue_head_message_timestamp"),
+              "Timestamp of the first message in the queue, if any", labels,
+              static_cast<double>(q.head_message_timestamp()));
     if (q.mirror_nodes_size() > 0) {
       f.Gauge("warren_queue_mirrors", "Mirrors the queue has on other nodes", labels,
               q.mirror_nodes_size());
@@ -178,50 +224,56 @@ void QueueDetails(Families& f, const Scope& c) {
   }
 }
 
-// A figure of each of `objects` (labelled by `labels`), or their sum for
-// the node when the scrape is aggregated.
+// A figure of each of `objects` (labelled by `labels`), or, when the scrape
+// is aggregated, the node's sum over them as its Overview gives it (the
+// objects are not listed then). No sum (nullopt): no aggregated series.
 template <class Objects, class LabelsOf, class Value>
 void PerObject(Families& f, const Scope& c, const Objects& objects, LabelsOf labels,
-               MetricType type, const char* name, const char* help, Value value) {
-  double sum = 0;
-  for (const auto& o : objects) {
-    if (c.per_object) f.Add(c.Name(name), type, help, labels(o), value(o));
-    else sum += value(o);
+               MetricType type, const char* name, const char* help, Value value,
+               std::optional<uint64_t> node_sum) {
+  if (!c.per_object) {
+    if (node_sum) f.Add(c.Name(name), type, help, c.node, static_cast<double>(*node_sum));
+    return;
   }
-  if (!c.per_object) f.Add(c.Name(name), type, help, c.node, sum);
+  for (const auto& o : objects) f.Add(c.Name(name), type, help, labels(o), value(o));
 }
 
 // A channel figure, per channel or summed over the node's channels.
 template <class Value>
 void PerChannel(Families& f, const Scope& c, MetricType type, const char* name,
-                const char* help, Value value) {
+                const char* help, Value value, std::optional<uint64_t> node_sum) {
   PerObject(f, c, c.s.channels.channels(), [&](const auto& ch) { return c.Channel(ch); }, type,
-            name, help, value);
+            name, help, value, node_sum);
 }
 
 void ChannelGauges(Families& f, const Scope& c) {
   using Ch = warren::v1::Channel;
+  const auto& o = c.s.overview;
   const auto gauge = MetricType::Gauge;
   PerChannel(f, c, gauge, "channel_consumers", "Consumers on a channel",
-             [](const Ch& ch) { return ch.consumer_count(); });
+             [](const Ch& ch) { return ch.consumer_count(); }, o.local_consumers());
   PerChannel(f, c, gauge, "channel_messages_unacked",
              "Delivered but not yet acknowledged messages",
-             [](const Ch& ch) { return ch.messages_unacknowledged(); });
+             [](const Ch& ch) { return ch.messages_unacknowledged(); },
+             o.channel_messages_unacknowledged());
   PerChannel(f, c, gauge, "channel_messages_unconfirmed",
              "Published but not yet confirmed messages",
-             [](const Ch& ch) { return ch.messages_unconfirmed(); });
+             [](const Ch& ch) { return ch.messages_unconfirmed(); },
+             o.channel_messages_unconfirmed());
   PerChannel(f, c, gauge, "channel_messages_uncommitted",
              "Messages received in a transaction but not yet committed",
-             [](const Ch& ch) { return ch.messages_uncommitted(); });
+             [](const Ch& ch) { return ch.messages_uncommitted(); },
+             o.channel_messages_uncommitted());
   PerChannel(f, c, gauge, "channel_acks_uncommitted",
              "Message acknowledgements in a transaction not yet committed",
-             [](const Ch& ch) { return ch.acks_uncommitted(); });
+             [](const Ch& ch) { return ch.acks_uncommitted(); }, o.channel_acks_uncommitted());
+  // The Overview has no sum of per-consumer prefetch: per object only.
   PerChannel(f, c, gauge, "consumer_prefetch",
              "Limit of unacknowledged messages for each consumer",
-             [](const Ch& ch) { return ch.prefetch_count(); });
+             [](const Ch& ch) { return ch.prefetch_count(); }, std::nullopt);
   PerChannel(f, c, gauge, "channel_prefetch",
              "Total limit of unacknowledged messages for all consumers on a channel",
-             [](const Ch& ch) { return ch.global_prefetch_count(); });
+             [](const Ch& ch) { return ch.global_prefetch_count(); }, o.channel_prefetch());
 }
 
 // A channel counter: per channel, or (aggregated) the node's total, which
@@ -294,30 +346,87 @@ void ChannelQueue(Families& f, const Scope& c) {
 // A connection figure, per connection or summed over the node's.
 template <class Value>
 void PerConnection(Families& f, const Scope& c, MetricType type, const char* name,
-                   const char* help, Value value) {
+                   const char* help, Value value, uint64_t node_sum) {
   PerObject(f, c, c.s.connections.connections(),
-            [&](const auto& conn) { return c.Connection(conn); }, type, name, help, value);
+            [&](const auto& conn) { return c.Connection(conn); }, type, name, help, value,
+            node_sum);
 }
 
 void ConnectionCoarse(Families& f, const Scope& c) {
   using Conn = warren::v1::Connection;
+  const auto& o = c.s.overview;
   PerConnection(f, c, MetricType::Counter, "connection_incoming_bytes_total",
                 "Total number of bytes received on a connection",
-                [](const Conn& x) { return x.recv_oct(); });
+                [](const Conn& x) { return x.recv_oct(); }, o.connection_recv_oct());
   PerConnection(f, c, MetricType::Counter, "connection_outgoing_bytes_total",
                 "Total number of bytes sent on a connection",
-                [](const Conn& x) { return x.send_oct(); });
+                [](const Conn& x) { return x.send_oct(); }, o.connection_send_oct());
 }
 
 void ConnectionDetails(Families& f, const Scope& c) {
+  using Conn = warren::v1::Connection;
+  const auto& o = c.s.overview;
+  PerConnection(f, c, MetricType::Counter, "connection_incoming_packets_total",
+                "Total number of packets received on a connection",
+                [](const Conn& x) { return x.recv_cnt(); }, o.connection_recv_cnt());
+  PerConnection(f, c, MetricType::Counter, "connection_outgoing_packets_total",
+                "Total number of packets sent on a connection",
+                [](const Conn& x) { return x.send_cnt(); }, o.connection_send_cnt());
+  PerConnection(f, c, MetricType::Gauge, "connection_pending_packets",
+                "Number of packets waiting to be sent on a connection",
+                [](const Conn& x) { return x.send_pend(); }, o.connection_send_pend());
   PerConnection(f, c, MetricType::Gauge, "connection_channels", "Channels on a connection",
-                [](const warren::v1::Connection& x) { return x.channels(); });
+                [](const Conn& x) { return x.channels(); }, o.channels());
+}
+
+// /metrics/detailed only, named rabbitmq_cluster_*: what RabbitMQ reads of
+// the cluster-wide metadata, here of the node's copy of it.
+void VHostStatus(Families& f, const Scope& c) {
+  // A vhost of a node that answers runs: Warren has no per-vhost process.
+  for (const auto& v : c.s.vhosts.vhosts())
+    f.Gauge("rabbitmq_cluster_vhost_status", "Whether a given vhost is running",
+            With(c.node, "vhost", v.name()), 1);
+}
+
+// Exchanges as RabbitMQ enumerates them here: not the default exchange, not
+// internal ones; labelled vhost, exchange, type.
+template <class Emit>
+void EachListedExchange(const Scope& c, Emit emit) {
+  for (const auto& e : c.s.exchanges.exchanges()) {
+    if (e.name().empty() || e.internal()) continue;
+    emit(e, With(With(With(c.node, "vhost", e.vhost()), "exchange", e.name()), "type",
+                 e.type()));
+  }
+}
+
+void ExchangeBindings(Families& f, const Scope& c) {
+  std::map<std::pair<std::string, std::string>, uint64_t> bindings;
+  for (const auto& b : c.s.bindings.bindings()) ++bindings[{b.vhost(), b.source()}];
+  EachListedExchange(c, [&](const warren::v1::Exchange& e, Labels labels) {
+    auto it = bindings.find({e.vhost(), e.name()});
+    f.Gauge("rabbitmq_cluster_exchange_bindings",
+            "Number of bindings for an exchange. This value is cluster-wide.", std::move(labels),
+            it == bindings.end() ? 0 : static_cast<double>(it->second));
+  });
+}
+
+void ExchangeNames(Families& f, const Scope& c) {
+  EachListedExchange(c, [&](const warren::v1::Exchange&, Labels labels) {
+    f.Gauge("rabbitmq_cluster_exchange_name",
+            "Enumerates exchanges without any additional info. This value is cluster-wide. A "
+            "cheaper alternative to `exchange_bindings`",
+            std::move(labels), 1);
+  });
 }
 
 struct Group {
   const char* name;
   void (*emit)(Families&, const Scope&);
-  bool queues = false, channels = false, connections = false;  // what it lists
+  // What it lists: queues, channels and connections only per object (the
+  // aggregated figures come from the Overview); the cluster groups always.
+  bool queues = false, channels = false, connections = false;
+  bool detailed_only = false;  // the cluster groups: /metrics/detailed only
+  bool exchanges = false, bindings = false, vhosts = false;
 };
 
 // queue_consumer_count is the part of queue_metrics RabbitMQ offers alone:
@@ -334,11 +443,14 @@ const Group kGroups[] = {
     {"channel_queue_metrics", ChannelQueue, false, true},
     {"connection_coarse_metrics", ConnectionCoarse, false, false, true},
     {"connection_metrics", ConnectionDetails, false, false, true},
+    {"vhost_status", VHostStatus, false, false, false, true, false, false, true},
+    {"exchange_bindings", ExchangeBindings, false, false, false, true, true, true},
+    {"exchange_names", ExchangeNames, false, false, false, true, true},
 };
 
 bool Wanted(const Group& g, const MetricsRequest& r) {
   const std::string name = g.name;
-  if (r.kind != Kind::kDetailed) return name != "queue_consumer_count";
+  if (r.kind != Kind::kDetailed) return name != "queue_consumer_count" && !g.detailed_only;
   if (!r.groups.count(name)) return false;
   return name != "queue_consumer_count" || !r.groups.count("queue_metrics");
 }
@@ -363,7 +475,11 @@ void Identity(Families& f, const NodeSnapshot& s, const Labels& node, const char
   f.Untyped("rabbitmq_build_info", "RabbitMQ & Erlang/OTP version info", build, 1);
   Labels identity = node;
   identity.push_back({"rabbitmq_node", st.node_name()});
-  identity.push_back({"rabbitmq_cluster", ClusterName(s)});
+  // The node's cluster name once it gives one, else member 1's name.
+  identity.push_back(
+      {"rabbitmq_cluster", st.cluster_name().empty() ? ClusterName(s) : st.cluster_name()});
+  if (!st.cluster_id().empty())
+    identity.push_back({"rabbitmq_cluster_permanent_id", st.cluster_id()});
   identity.push_back({"rabbitmq_endpoint", endpoint});
   f.Untyped("rabbitmq_identity_info", "RabbitMQ node & cluster identity info", identity, 1);
 }
@@ -463,8 +579,11 @@ Listings ListingsFor(const MetricsRequest& request) {
   for (const Group& g : kGroups) {
     if (!Wanted(g, request)) continue;
     l.queues = l.queues || (g.queues && objects);
-    l.channels = l.channels || g.channels;
-    l.connections = l.connections || g.connections;
+    l.channels = l.channels || (g.channels && objects);
+    l.connections = l.connections || (g.connections && objects);
+    l.exchanges = l.exchanges || g.exchanges;
+    l.bindings = l.bindings || g.bindings;
+    l.vhosts = l.vhosts || g.vhosts;
   }
   return l;
 }

@@ -72,7 +72,10 @@ NodeSnapshot Scraper::Scrape(size_t i, Listings listings) const {
          call(&v1::Admin::Stub::Overview, empty, &s.overview) &&
          (!listings.queues || call(&v1::Admin::Stub::ListQueues, all, &s.queues)) &&
          (!listings.channels || call(&v1::Admin::Stub::ListChannels, all, &s.channels)) &&
-         (!listings.connections || call(&v1::Admin::Stub::ListConnections, all, &s.connections));
+         (!listings.connections || call(&v1::Admin::Stub::ListConnections, all, &s.connections)) &&
+         (!listings.exchanges || call(&v1::Admin::Stub::ListExchanges, all, &s.exchanges)) &&
+         (!listings.bindings || call(&v1::Admin::Stub::ListBindings, all, &s.bindings)) &&
+         (!listings.vhosts || call(&v1::Admin::Stub::ListVHosts, empty, &s.vhosts));
   s.status = s.cluster.node();
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return s;

@@ -1,6 +1,6 @@
 // Reads every configured node's Admin service (ClusterStatus, Overview and,
-// as the scrape needs them, ListQueues, ListChannels and ListConnections over
-// all vhosts) concurrently, each within the configured timeout. A node that
+// as the scrape needs them, ListQueues, ListChannels, ListConnections,
+// ListExchanges, ListBindings over all vhosts, and ListVHosts) concurrently, each within the configured timeout. A node that
 // does not answer is reported down; the others are not held up by it.
 //
 // Thread-safe: the HTTP server calls ScrapeAll() from its worker threads;
@@ -32,6 +32,9 @@ struct NodeSnapshot {
   warren::v1::ListQueuesResponse queues;
   warren::v1::ListChannelsResponse channels;
   warren::v1::ListConnectionsResponse connections;
+  warren::v1::ListExchangesResponse exchanges;
+  warren::v1::ListBindingsResponse bindings;
+  warren::v1::ListVHostsResponse vhosts;
 };
 
 // What a scrape reads beyond each node's status and overview.
@@ -39,6 +42,9 @@ struct Listings {
   bool queues = false;
   bool channels = false;
   bool connections = false;
+  bool exchanges = false;
+  bool bindings = false;
+  bool vhosts = false;
 };
 
 class Scraper {

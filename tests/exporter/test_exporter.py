@@ -150,7 +150,9 @@ class ExporterTest(unittest.TestCase):
         e = self.exporter()
         for path in ("/metrics", "/metrics/per-object",
                      "/metrics/detailed?family=queue_coarse_metrics&family=queue_metrics"
-                     "&family=channel_metrics&family=connection_churn_metrics"):
+                     "&family=channel_metrics&family=connection_churn_metrics"
+                     "&family=connection_metrics&family=vhost_status&family=exchange_bindings"
+                     "&family=exchange_names"):
             text = e.metrics(path)
             check = subprocess.run([PROMTOOL, "check", "metrics"], input=text,
                                    capture_output=True, text=True, timeout=60)
@@ -205,6 +207,111 @@ class ExporterTest(unittest.TestCase):
         # queue_consumer_count is the part of queue_metrics: not both.
         both = e.metrics("/metrics/detailed?family=queue_consumer_count&family=queue_metrics")
         self.assertEqual(len(samples(both, "rabbitmq_detailed_queue_consumers")), 1)
+
+    def known_workload(self):
+        """Left open, so its figures hold while scraped: a connection whose
+        channel holds one message of "detail" unacknowledged (10 bytes of
+        the 35 published there: two persistent, 10 and 20 bytes, the 20 one
+        timestamped, and a transient one of 5) and consumes "served"
+        (automatic acknowledgement: never held back); "detail" is bound to
+        fanout "fx"."""
+        c = pika.BlockingConnection(pika.ConnectionParameters(self.broker.host, self.broker.port))
+        self.addCleanup(c.close)
+        ch = c.channel()
+        ch.queue_declare("detail", durable=True)
+        ch.queue_declare("served")
+        ch.exchange_declare("fx", "fanout")
+        ch.queue_bind("detail", "fx")
+        persistent = pika.BasicProperties(delivery_mode=2)
+        ch.basic_publish("fx", "", b"a" * 10, persistent)
+        ch.basic_publish("fx", "", b"b" * 20,
+                         pika.BasicProperties(delivery_mode=2, timestamp=1700000000))
+        ch.basic_publish("fx", "", b"c" * 5)
+        method, _, _ = ch.basic_get("detail", auto_ack=False)
+        self.assertIsNotNone(method)
+        ch.basic_qos(prefetch_count=10)
+        ch.basic_consume("served", lambda *a: None, auto_ack=True)
+        ch.basic_publish("", "served", b"s")
+        ch.queue_declare("served", passive=True)  # after the publishes are handled
+        c.process_data_events(time_limit=0)
+        return c
+
+    def test_queue_details_and_connection_packets_of_a_known_workload(self):
+        self.known_workload()
+        e = self.exporter()
+        text = e.metrics("/metrics/per-object")
+
+        def of(name, queue="detail"):
+            return {dict(k)["queue"]: v for k, v in samples(text, name).items()}[queue]
+        self.assertEqual(of("rabbitmq_queue_messages_bytes"), 35)
+        self.assertEqual(of("rabbitmq_queue_messages_ready_bytes"), 25)
+        self.assertEqual(of("rabbitmq_queue_messages_unacked_bytes"), 10)
+        self.assertEqual(of("rabbitmq_queue_messages_persistent"), 2)
+        self.assertEqual(of("rabbitmq_queue_messages_persistent_bytes"), 30)
+        self.assertEqual(of("rabbitmq_queue_messages_ram"), 3)
+        self.assertEqual(of("rabbitmq_queue_messages_ram_bytes"), 35)
+        self.assertEqual(of("rabbitmq_queue_messages_ready_ram"), 2)
+        self.assertEqual(of("rabbitmq_queue_messages_unacked_ram"), 1)
+        self.assertEqual(of("rabbitmq_queue_messages_paged_out"), 0)
+        self.assertEqual(of("rabbitmq_queue_head_message_timestamp"), 1700000000)
+        self.assertGreater(of("rabbitmq_queue_process_memory_bytes"), 35)
+        # No consumer on "detail"; one never held back on "served".
+        self.assertEqual(of("rabbitmq_queue_consumer_capacity"), 0)
+        self.assertAlmostEqual(of("rabbitmq_queue_consumer_capacity", "served"), 1.0)
+        self.assertAlmostEqual(of("rabbitmq_queue_consumer_utilisation", "served"), 1.0)
+        self.assertNotIn("served", {dict(k)["queue"] for k in
+                                    samples(text, "rabbitmq_queue_head_message_timestamp")})
+        [(_, received)] = samples(text, "rabbitmq_connection_incoming_packets_total").items()
+        [(_, sent)] = samples(text, "rabbitmq_connection_outgoing_packets_total").items()
+        [(labels, _)] = samples(text, "rabbitmq_connection_pending_packets").items()
+        self.assertIn("connection", dict(labels))
+        self.assertGreaterEqual(received, 1)
+        self.assertGreaterEqual(sent, 1)
+        [(_, octets)] = samples(text, "rabbitmq_connection_incoming_bytes_total").items()
+        self.assertLessEqual(received, octets)
+
+        # Aggregated: the Overview's sums, one series per node, no object
+        # listed (nothing is labelled by channel or connection).
+        aggregated = e.metrics()
+        self.assertNotIn('channel="', aggregated)
+        self.assertNotIn('connection="', aggregated)
+        for name, expected in (("rabbitmq_channel_messages_unacked", 1),
+                               ("rabbitmq_channel_consumers", 1),
+                               ("rabbitmq_channel_prefetch", 0),
+                               ("rabbitmq_connection_channels", 1),
+                               ("rabbitmq_connection_pending_packets", 0)):
+            with self.subTest(family=name):
+                [(labels, value)] = samples(aggregated, name).items()
+                self.assertEqual(value, expected)
+                self.assertEqual({k for k, _ in labels}, {"node"})
+        [(_, total)] = samples(aggregated, "rabbitmq_connection_incoming_packets_total").items()
+        self.assertGreaterEqual(total, received)
+        [(_, total)] = samples(aggregated, "rabbitmq_connection_incoming_bytes_total").items()
+        self.assertGreaterEqual(total, octets)
+
+        detailed = e.metrics("/metrics/detailed?family=queue_metrics&family=connection_metrics"
+                             "&family=vhost_status&family=exchange_bindings"
+                             "&family=exchange_names")
+        [(_, value)] = [(k, v) for k, v in
+                        samples(detailed, "rabbitmq_detailed_queue_messages_bytes").items()
+                        if ("queue", "detail") in k]
+        self.assertEqual(value, 35)
+        self.assertEqual(len(samples(detailed,
+                                     "rabbitmq_detailed_connection_outgoing_packets_total")), 1)
+        status = {dict(k)["vhost"]: v for k, v in
+                  samples(detailed, "rabbitmq_cluster_vhost_status").items()}
+        self.assertIn("/", status)
+        self.assertEqual(set(status.values()), {1})  # every vhost of a node that answers runs
+        bindings = {dict(k)["exchange"]: (dict(k)["type"], v) for k, v in
+                    samples(detailed, "rabbitmq_cluster_exchange_bindings").items()}
+        self.assertEqual(bindings["fx"], ("fanout", 1))
+        self.assertEqual(bindings["amq.direct"], ("direct", 0))
+        self.assertNotIn("", bindings)  # the default exchange is not enumerated
+        names = {dict(k)["exchange"] for k in samples(detailed, "rabbitmq_cluster_exchange_name")}
+        self.assertEqual(names, set(bindings))
+        # Only on /metrics/detailed, and only when asked for.
+        for text in (aggregated, e.metrics("/metrics/detailed?family=queue_metrics")):
+            self.assertEqual(re.findall(r"^rabbitmq_cluster_\w+", text, re.M), [])
 
     def test_info_and_alarm_families_are_untyped_and_build_info_names_warren(self):
         text = self.exporter().metrics()

@@ -70,6 +70,8 @@ json FormatQueue(const v1::Queue& q) {
       {"exclusive", q.exclusive()},
       {"arguments", ParseJsonField(q.arguments())},
       {"policy", OrNull(q.policy())},
+      {"operator_policy", OrNull(q.operator_policy())},
+      {"effective_policy_definition", ParseJsonField(q.effective_policy_definition())},
       {"owner_pid", OrNull(q.owner_pid())},
       {"messages", q.messages()},
       {"messages_ready", q.messages_ready()},
@@ -237,13 +239,19 @@ json FormatConsumer(const v1::Consumer& c, const std::string& user, const std::s
 }
 
 json FormatVHost(const v1::VHost& v) {
+  json tags(std::vector<std::string>(v.tags().begin(), v.tags().end()));
+  // As RabbitMQ's: the metadata has the default queue type only when one
+  // was given; the vhost shows what its queues are declared as.
+  json metadata = {{"description", v.description()}, {"tags", tags}};
+  if (!v.default_queue_type().empty()) metadata["default_queue_type"] = v.default_queue_type();
   return {{"name", v.name()},
-          {"description", ""},
-          {"tags", json::array()},
-          {"metadata", {{"description", ""}, {"tags", json::array()}}},
-          {"default_queue_type", "classic"},
+          {"description", v.description()},
+          {"tags", tags},
+          {"metadata", std::move(metadata)},
+          {"default_queue_type",
+           v.default_queue_type().empty() ? "classic" : v.default_queue_type()},
           {"messages", v.messages()},
-          {"tracing", false}};
+          {"tracing", v.tracing()}};
 }
 
 json FormatUser(const v1::User& u) {

@@ -147,6 +147,7 @@ Router ApiRouter() {
   AddHealthRoutes(router);
   AddAccessRoutes(router);
   AddPolicyRoutes(router);
+  AddParameterRoutes(router);
   AddQueueRoutes(router);
   AddExchangeRoutes(router);
   AddBindingRoutes(router);

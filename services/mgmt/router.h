@@ -111,7 +111,8 @@ Router ApiRouter();
 void AddNodeRoutes(Router& router);
 void AddHealthRoutes(Router& router);
 void AddAccessRoutes(Router& router);
-void AddPolicyRoutes(Router& router);
+void AddPolicyRoutes(Router& router);  // and operator policies
+void AddParameterRoutes(Router& router);
 void AddQueueRoutes(Router& router);
 void AddExchangeRoutes(Router& router);
 void AddBindingRoutes(Router& router);

@@ -1,9 +1,8 @@
-// What RabbitMQ has and Warren does not: runtime parameters (their
-// components come from plugins such as federation and shovel), operator
-// policies, vhost and user limits, topic permissions. Listings are empty, as
-// RabbitMQ's are when none are set (404 when the vhost or user they are
-// of does not exist); one named object is 404; setting one is 400 saying
-// Warren does not support it, so a script learns it did not happen.
+// What RabbitMQ has and Warren does not: user limits and topic permissions.
+// Listings are empty, as RabbitMQ's are when none are set (404 when the
+// vhost or user they are of does not exist); one named object is 404;
+// setting one is 400 saying Warren does not support it, so a script learns
+// it did not happen.
 #include "mgmt/listing.h"
 #include "mgmt/router.h"
 
@@ -32,30 +31,19 @@ Reply EmptyOfUser(Call& call) {
 }  // namespace
 
 void AddAbsentRoutes(Router& r) {
-  for (const char* path : {"/api/parameters", "/api/parameters/{}", "/api/parameters/{}/{}",
-                           "/api/operator-policies", "/api/operator-policies/{}",
-                           "/api/vhost-limits", "/api/vhost-limits/{}", "/api/topic-permissions",
-                           "/api/user-limits",
+  for (const char* path : {"/api/topic-permissions", "/api/user-limits",
                            // The web UI's plugins' scripts: Warren's UI has none.
                            "/api/extensions"})
     r.Add("GET", path, Empty);
   r.Add("GET", "/api/vhosts/{}/topic-permissions", EmptyOfVHost);
   r.Add("GET", "/api/users/{}/topic-permissions", EmptyOfUser);
   r.Add("GET", "/api/user-limits/{}", EmptyOfUser);
-  for (const char* path : {"/api/parameters/{}/{}/{}", "/api/operator-policies/{}/{}",
-                           "/api/topic-permissions/{}/{}"})
-    r.Add("GET", path, Missing);
-  r.Add("PUT", "/api/parameters/{}/{}/{}",
-        [](Call&) { return Unsupported("runtime parameters"); });
-  r.Add("PUT", "/api/operator-policies/{}/{}",
-        [](Call&) { return Unsupported("operator policies"); });
-  r.Add("PUT", "/api/vhost-limits/{}/{}", [](Call&) { return Unsupported("vhost limits"); });
+  r.Add("GET", "/api/topic-permissions/{}/{}", Missing);
   r.Add("PUT", "/api/user-limits/{}/{}", [](Call&) { return Unsupported("user limits"); });
   r.Add("PUT", "/api/topic-permissions/{}/{}",
         [](Call&) { return Unsupported("topic permissions"); });
-  for (const char* path : {"/api/parameters/{}/{}/{}", "/api/operator-policies/{}/{}",
-                           "/api/vhost-limits/{}/{}", "/api/user-limits/{}/{}",
-                           "/api/topic-permissions/{}/{}", "/api/topic-permissions/{}/{}/{}"})
+  for (const char* path : {"/api/user-limits/{}/{}", "/api/topic-permissions/{}/{}",
+                           "/api/topic-permissions/{}/{}/{}"})
     r.Add("DELETE", path, Missing);
 }
 

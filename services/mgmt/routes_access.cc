@@ -18,27 +18,76 @@ using nlohmann::json;
 using Stub = v1::Admin::Stub;
 
 
+// RabbitMQ's cluster_state of a vhost: {node: "running"} per running node.
+// A Warren vhost runs wherever its node does. The members need the
+// monitoring tag; without it, the node asked alone.
+std::optional<Reply> VHostClusterState(Call& call, json& out) {
+  out = json::object();
+  v1::ClusterStatusResponse c;
+  grpc::Status s = call.nodes.Call(call.caller, &Stub::ClusterStatus, v1::Empty{}, c);
+  if (s.ok()) {
+    for (const auto& m : c.members()) {
+      const std::string& name = m.id() == c.self_id() ? c.node().node_name() : m.node_name();
+      if (m.running() && !name.empty()) out[name] = "running";
+    }
+    if (!out.empty()) return std::nullopt;
+  } else if (s.error_code() != grpc::StatusCode::PERMISSION_DENIED) {
+    return FromGrpc(s);
+  }
+  v1::OverviewResponse o;
+  if (auto e = call.Rpc(&Stub::Overview, v1::Empty{}, o)) return e;
+  out[o.node_name()] = "running";
+  return std::nullopt;
+}
+
 Reply VHosts(Call& call) {
   v1::ListVHostsResponse r;
   if (auto e = call.Rpc(&Stub::ListVHosts, v1::Empty{}, r)) return *e;
+  json state;
+  if (auto e = VHostClusterState(call, state)) return *e;
   json items = json::array();
-  for (const auto& v : r.vhosts()) items.push_back(FormatVHost(v));
+  for (const auto& v : r.vhosts()) {
+    items.push_back(FormatVHost(v));
+    items.back()["cluster_state"] = state;
+  }
   return ListOrOne(call, std::move(items), 0, "vhost");
 }
 
+// As RabbitMQ 3.13's PUT: a new vhost, its creator given full permissions
+// on it (201); or an existing one's description and tags replaced, its
+// default queue type and tracing only when given (204).
 Reply PutVHost(Call& call) {
   json body;
   if (auto e = ReadBody(call, {{"name", Type::kString}, {"description", Type::kString},
                                {"tags", Type::kTags}, {"default_queue_type", Type::kString},
-                               {"tracing", Type::kBool}},
+                               {"defaultqueuetype", Type::kString}, {"tracing", Type::kBool}},
                         body))
     return *e;
-  v1::AddVHostRequest ref;
-  ref.set_name(call.arg(0));
+  v1::AddVHostRequest add;
+  add.set_name(call.arg(0));
+  add.set_description(Text(body, "description"));
+  for (const auto& t : TagList(body.value("tags", json()))) add.add_tags(t);
+  // 3.11's name for it, which RabbitMQ still reads.
+  add.set_default_queue_type(body.contains("default_queue_type")
+                                 ? Text(body, "default_queue_type")
+                                 : Text(body, "defaultqueuetype"));
+  add.set_tracing(body.value("tracing", false));
+  add.set_grant_caller(true);
   v1::Empty done;
-  grpc::Status s = call.nodes.Call(call.caller, &Stub::AddVHost, ref, done);
-  if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) return NoContent();
-  return s.ok() ? Created() : FromGrpc(s);
+  grpc::Status s = call.nodes.Call(call.caller, &Stub::AddVHost, add, done);
+  if (s.ok()) return Created();
+  if (s.error_code() != grpc::StatusCode::ALREADY_EXISTS) return FromGrpc(s);
+  v1::ListVHostsResponse r;
+  if (auto e = call.Rpc(&Stub::ListVHosts, v1::Empty{}, r)) return *e;
+  for (const auto& v : r.vhosts()) {
+    if (v.name() != add.name()) continue;
+    if (add.default_queue_type().empty()) add.set_default_queue_type(v.default_queue_type());
+    if (!body.contains("tracing")) add.set_tracing(v.tracing());
+  }
+  add.set_update(true);
+  add.set_grant_caller(false);
+  if (auto e = call.Rpc(&Stub::AddVHost, add, done)) return *e;
+  return NoContent();
 }
 
 Reply DeleteVHost(Call& call) {

@@ -2,7 +2,8 @@
 // /api/health/checks/{alarms, local-alarms, port-listener/{port},
 // protocol-listener/{protocol}, virtual-hosts, node-is-quorum-critical,
 // node-is-mirror-sync-critical}, /api/healthchecks/node[/{node}],
-// /api/feature-flags, /api/auth, /api/cluster-name, /api/global-parameters.
+// /api/feature-flags, /api/auth (the cluster's name and global parameters:
+// routes_parameters.cc).
 // A check that passes is 200 {"status":"ok", ...}; one that fails is 503
 // {"status":"failed","reason":..., what failed}, what probes look for.
 #include <algorithm>
@@ -149,21 +150,6 @@ Reply NodeHealth(Call& call) {
   return Json({{"status", "ok"}});
 }
 
-// The cluster's name: its node's, as /api/overview says.
-std::optional<Reply> ClusterName(Call& call, std::string& out) {
-  v1::OverviewResponse o;
-  if (auto e = call.Rpc(&Stub::Overview, v1::Empty{}, o)) return e;
-  out = o.node_name();
-  return std::nullopt;
-}
-
-Reply GlobalParameters(Call& call) {
-  std::string name;
-  if (auto e = ClusterName(call, name)) return *e;
-  json items = json::array({{{"name", "cluster_name"}, {"value", name}}});
-  return ListOrOne(call, std::move(items), 0, "global parameter");
-}
-
 }  // namespace
 
 void AddHealthRoutes(Router& r) {
@@ -185,19 +171,6 @@ void AddHealthRoutes(Router& r) {
   });
   // Basic authentication only, no OAuth 2: what the login page asks first.
   r.AddPublic("GET", "/api/auth", [](Call&) { return Json({{"oauth_enabled", false}}); });
-  r.Add("GET", "/api/cluster-name", [](Call& c) {
-    std::string name;
-    if (auto e = ClusterName(c, name)) return *e;
-    return Json({{"name", name}});
-  });
-  r.Add("PUT", "/api/cluster-name",
-        [](Call&) { return BadRequest("the cluster's name is its node's and cannot be set"); });
-  r.Add("GET", "/api/global-parameters", GlobalParameters);
-  r.Add("GET", "/api/global-parameters/{}", GlobalParameters);
-  r.Add("PUT", "/api/global-parameters/{}",
-        [](Call&) { return BadRequest("global parameters are not supported by Warren"); });
-  r.Add("DELETE", "/api/global-parameters/{}",
-        [](Call&) { return NotFound("Object Not Found"); });
 }
 
 }  // namespace warren::mgmt

@@ -136,7 +136,7 @@ Reply Overview(Call& call) {
       {"rabbitmq_version", kApiVersion},
       {"product_name", "Warren"},
       {"product_version", WARREN_VERSION},
-      {"cluster_name", o.node_name()},
+      {"cluster_name", o.cluster_name().empty() ? o.node_name() : o.cluster_name()},
       {"node", o.node_name()},
       {"object_totals",
        {{"connections", o.connections()},

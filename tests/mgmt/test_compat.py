@@ -298,18 +298,26 @@ class RabbitmqadminTest(mgmt.NodeAndMgmt):
         self.assertEqual(len(self.listed("nodes")), 1)
         for what in ("parameters", "operator_policies", "vhost_limits"):
             self.assertEqual(self.listed(what), [], what)
-        # Warren has no parameter components, operator policies or vhost
-        # limits: declaring one is a clear refusal, not a silent success.
-        for args in (("parameter", "component=federation-upstream", "name=up",
-                      'value={"uri": "amqp://"}'),
-                     ("operator_policy", "name=op", "pattern=.*",
-                      'definition={"max-length": 1}'),
-                     ("vhost_limit", "vhost=/", "name=max-queues", "value=10")):
-            code, text = self.admin("declare", *args, ok=False)
-            self.assertEqual(code, 1, args)
-            self.assertIn("not supported", text, args)
+        # Warren has no federation: its parameters are refused as RabbitMQ
+        # refuses a component whose plugin is not enabled.
+        code, text = self.admin("declare", "parameter", "component=federation-upstream",
+                                "name=up", 'value={"uri": "amqp://"}', ok=False)
+        self.assertEqual(code, 1)
+        self.assertIn("component federation-upstream not found", text)
+        # Operator policies and vhost limits are declared, listed and deleted.
+        self.admin("declare", "operator_policy", "name=op", "pattern=^adm-op",
+                   'definition={"max-length": 1}', "apply-to=queues")
+        self.assertEqual([(p["name"], p["definition"]) for p in self.listed("operator_policies")],
+                         [("op", {"max-length": 1})])
+        self.admin("declare", "vhost_limit", "vhost=/", "name=max-queues", "value=100")
+        self.assertEqual(self.listed("vhost_limits"),
+                         [{"vhost": "/", "value": {"max-queues": 100}}])
+        self.admin("delete", "operator_policy", "name=op")
+        self.admin("delete", "vhost_limit", "vhost=/", "name=max-queues")
+        for what in ("operator_policies", "vhost_limits"):
+            self.assertEqual(self.listed(what), [], what)
         for args in (("parameter", "component=federation-upstream", "name=up"),
-                     ("operator_policy", "name=op"), ("vhost_limit", "vhost=/", "name=x")):
+                     ("operator_policy", "name=op")):
             code, text = self.admin("delete", *args, ok=False)
             self.assertEqual(code, 1, args)
             self.assertIn("Not found", text, args)

@@ -74,20 +74,15 @@ PENDING = [
      + UNDER_WAY_RATES)
     for endpoint in ("vhosts", "vhosts/{vhost}")  # not its connections' or channels'
 ] + [
-    ("vhosts*", r"cluster_state", "the node asked, running: for the vhost listing that "
-     + UNDER_WAY_RATES + " edits; to add once it lands"),
     ("overview", r"contexts\[\]\..*", "warren-mgmt's own listeners, passed to the routes "
      "through router.h, which " + UNDER_WAY_RATES + " changes"),
     ("nodes*", r"contexts(?:\[\]\..*)?", "warren-mgmt's own listeners, passed to the routes "
      "through router.h, which " + UNDER_WAY_RATES + " changes"),
-    ("definitions", r"global_parameters\[\]\.\w+",
-     "cluster_name and internal_cluster_id as global parameters: " + UNDER_WAY_PROTO),
     ("*connections*", r"recv_cnt|send_cnt|send_pend", "socket counts: " + UNDER_WAY_PROTO),
     ("exchanges*", r"message_stats(?:\.publish_(?:in|out)(?:_details(?:\.rate)?)?)?",
      "publish_in and publish_out, and their rates: " + UNDER_WAY_PROTO),
-    ("queues*", ITEM + r"(?:effective_policy_definition|operator_policy|message_bytes"
-     r"|message_bytes_unacknowledged|message_bytes_persistent|messages_persistent|messages_ram"
-     r"|message_bytes_ram|head_message_timestamp|idle_since|consumer_capacity"
+    ("queues*", ITEM + r"(?:message_bytes|message_bytes_unacknowledged|message_bytes_persistent"
+     r"|messages_persistent|messages_ram|message_bytes_ram|head_message_timestamp|idle_since|consumer_capacity"
      r"|consumer_utilisation)", "queue figures: " + UNDER_WAY_PROTO),
     ("queues*", ITEM + r"(?:messages_paged_out|message_bytes_paged_out|messages_ready_ram"
      r"|messages_unacknowledged_ram|message_stats\.(?:deliver|deliver_no_ack|get|get_no_ack"

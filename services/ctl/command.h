@@ -82,7 +82,9 @@ std::pair<CLI::App*, std::shared_ptr<std::string>> AddNamedListing(
 
 void AddUserCommands(Commands& commands);
 void AddVhostCommands(Commands& commands);  // vhosts and permissions
-void AddPolicyCommands(Commands& commands);
+void AddPolicyCommands(Commands& commands);     // and operator policies
+// Runtime and global parameters, vhost limits, set_cluster_name.
+void AddParameterCommands(Commands& commands);
 void AddListingCommands(Commands& commands);
 void AddQueueCommands(Commands& commands);  // purge, delete, close_connection
 void AddNodeCommands(Commands& commands);   // status, cluster_status

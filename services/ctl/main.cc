@@ -64,6 +64,7 @@ int Main(int argc, char** argv) {
   AddUserCommands(commands);
   AddVhostCommands(commands);
   AddPolicyCommands(commands);
+  AddParameterCommands(commands);
   AddListingCommands(commands);
   AddQueueCommands(commands);
   AddNodeCommands(commands);

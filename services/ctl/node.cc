@@ -84,9 +84,13 @@ std::string Shown(const v1::ClusterMember& m) {
   return m.node_name().empty() ? m.address() : m.node_name();
 }
 
-// The cluster's name: member 1's (the first seed in sorted order), so
-// every node gives the same one; a node alone gives its own.
+// The cluster's name: the global parameter cluster_name the node asked
+// reports. A member that reports its own node name (the name a node seeds
+// for itself at start; a cluster's members may each still hold their own)
+// gives member 1's instead, so every member answers the same.
 std::string ClusterName(const v1::ClusterStatusResponse& c) {
+  const std::string& name = c.node().cluster_name();
+  if (!name.empty() && name != c.node().node_name()) return name;
   for (const auto& m : c.members())
     if (m.id() == 1) return Shown(m);
   return c.node().node_name();

@@ -166,9 +166,16 @@ NamedChanges AccessChanges(const NodeConfig& config, bool fresh) {
   for (const auto& p : config.permissions)
     out.emplace_back(cmd::SetPermissions{p.user, p.vhost, p.configure, p.write, p.read},
                      "permissions." + p.user + "@" + p.vhost);
-  // The cluster's permanent id and name where it has none yet: every member
-  // proposes them at its start, and the first applied wins
-  // (docs/parameters.md).
+  return out;
+}
+
+// The cluster's permanent id and name where it has none yet
+// (docs/parameters.md): a node alone applies them at its start; a member
+// proposes them through the log instead, never into its own model first,
+// so the first applied wins on every member.
+NamedChanges IdentityChanges(const NodeConfig& config) {
+  namespace cmd = core::cmd;
+  NamedChanges out;
   out.emplace_back(cmd::SetParameter{"", "", std::string(core::kClusterIdParameter),
                                      nlohmann::json(core::NewClusterId()).dump(), true},
                    "internal_cluster_id");
@@ -240,7 +247,10 @@ void Node::Start() {
   // not yet routed changes through the cluster.
   StartAdmin();
   JoinCluster();
-  if (!member_) ApplyDefinitions();  // a member proposed them (Adopt)
+  if (!member_) {  // a member proposed them (Adopt)
+    ApplyDefinitions();
+    ApplyAtStart(*broker_, IdentityChanges(config_));
+  }
   started_ms_ = SteadyMs();
   // The loop does not run yet: these pings need nothing of it.
   if (member_ && Forgotten(member_->id(), member_->Peers())) {
@@ -360,6 +370,10 @@ void Node::StartAdmin() {
   // each presents its certificate and checks the other's (docs/tls.md).
   if (config_.tls.serving() && !config_.tls.ca_file.empty())
     secret_->UseTls(tls::GrpcChannelCredentials(config_.tls));
+  // gRPC reads its certificate once, here: its expiry for the health check.
+  if (config_.tls.serving())
+    if (Result<tls::Context> ctx = tls::ServerContext(config_.tls); ctx.ok())
+      grpc_certificate_not_after_ = tls::CertificateNotAfter(ctx.value());
   admin::AdminContext c;
   c.broker = broker_.get();
   asio::io_context* io = io_.get();
@@ -440,10 +454,17 @@ admin::NodeStatus Node::Describe() const {
     s.disk_free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
   s.disk_free_limit = config_.disk_free_limit;
   if (listener_) s.listeners.push_back({"amqp", listener_->host(), listener_->port()});
+  // AMQPS reloads its certificate on SIGHUP; gRPC keeps the one it started
+  // with. Both come from the node's files (docs/tls.md).
+  const std::string& cert = config_.tls.cert_file;
+  const std::string& ca = config_.tls.ca_file;
   if (tls_listener_)
-    s.listeners.push_back({"amqp/ssl", tls_listener_->host(), tls_listener_->port()});
+    s.listeners.push_back({"amqp/ssl", tls_listener_->host(), tls_listener_->port(),
+                           tls_listener_->certificate_not_after(), cert, ca});
+  bool grpc_tls = grpc_certificate_not_after_ != 0;
   s.listeners.push_back({"grpc", ParseHostPort(config_.grpc_listen, "grpc_listen").host,
-                         grpc_port_});
+                         grpc_port_, grpc_certificate_not_after_, grpc_tls ? cert : "",
+                         grpc_tls ? ca : ""});
   s.fds_used = OpenFiles();
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0) s.fds_limit = lim.rlim_cur;
@@ -597,6 +618,8 @@ void Node::Adopt(std::unique_ptr<cluster::Member> member) {
   auto own = AccessChanges(config_, /*fresh=*/false);
   if (definitions_)
     own.insert(own.end(), definitions_->changes.begin(), definitions_->changes.end());
+  auto identity = IdentityChanges(config_);
+  own.insert(own.end(), identity.begin(), identity.end());
   member_->ProposeOwn(std::move(own));
   member_id_ = member_->id();
   auto post = LoopPost();
@@ -684,6 +707,7 @@ Status Node::WipeLocal() {
   if (b.persistence()) b.persistence()->PutMetadataApplied(0);
   try {
     LoadAccess(/*fresh=*/true);
+    ApplyAtStart(b, IdentityChanges(config_));  // a node alone again: a new cluster of one
   } catch (const ConfigError& e) {
     return Error{500, std::string("reset: ") + e.what()};
   }

@@ -181,6 +181,7 @@ class Node {
   std::unique_ptr<cluster::PeerProbe> probe_;       // used off the loop (cluster_status)
   std::unique_ptr<admin::AdminServer> admin_;
   uint16_t grpc_port_ = 0;
+  int64_t grpc_certificate_not_after_ = 0;  // 0: gRPC without TLS
   int64_t started_ms_ = 0;  // steady clock
 };
 

@@ -210,6 +210,14 @@ Result<Context> ServerContext(const Settings& s) {
   return ctx;
 }
 
+int64_t CertificateNotAfter(const Context& ctx) {
+  X509* cert = ctx ? SSL_CTX_get0_certificate(ctx.get()) : nullptr;
+  if (!cert) return 0;
+  struct tm t {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &t) != 1) return 0;
+  return static_cast<int64_t>(timegm(&t));
+}
+
 Result<Context> ClientContext(const Settings& s, bool verify_server) {
   Result<Pem> pem = LoadPem(s);
   if (!pem.ok()) return pem.error();

@@ -76,6 +76,11 @@ using Context = std::shared_ptr<ssl_ctx_st>;
 // when fail_if_no_peer_cert). Errors name the file and OpenSSL's reason.
 Result<Context> ServerContext(const Settings& settings);
 
+// When the certificate `ctx` serves with stops being valid (its notAfter),
+// in seconds since the epoch; 0 when it has none (the management API's
+// certificate-expiration health check).
+int64_t CertificateNotAfter(const Context& ctx);
+
 // A client context: TLS 1.2 and 1.3; with `verify_server` the server's
 // certificate checked against ca_file (the system's CAs when empty); the
 // certificate and key presented when given. (Host names are the caller's

@@ -84,16 +84,11 @@ std::string Shown(const v1::ClusterMember& m) {
   return m.node_name().empty() ? m.address() : m.node_name();
 }
 
-// The cluster's name: the global parameter cluster_name the node asked
-// reports. A member that reports its own node name (the name a node seeds
-// for itself at start; a cluster's members may each still hold their own)
-// gives member 1's instead, so every member answers the same.
+// The cluster's name, as the node asked reports it (docs/parameters.md:
+// the same on every member).
 std::string ClusterName(const v1::ClusterStatusResponse& c) {
   const std::string& name = c.node().cluster_name();
-  if (!name.empty() && name != c.node().node_name()) return name;
-  for (const auto& m : c.members())
-    if (m.id() == 1) return Shown(m);
-  return c.node().node_name();
+  return name.empty() ? c.node().node_name() : name;
 }
 
 std::vector<std::string> Names(const v1::ClusterStatusResponse& c, bool running_only) {

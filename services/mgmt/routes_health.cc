@@ -1,13 +1,15 @@
 // Health checks and the node's settings as RabbitMQ 3.13's API shows them:
 // /api/health/checks/{alarms, local-alarms, port-listener/{port},
 // protocol-listener/{protocol}, virtual-hosts, node-is-quorum-critical,
-// node-is-mirror-sync-critical}, /api/healthchecks/node[/{node}],
+// node-is-mirror-sync-critical, certificate-expiration/{within}/{unit}}, /api/healthchecks/node[/{node}],
 // /api/feature-flags, /api/auth (the cluster's name and global parameters:
 // routes_parameters.cc).
 // A check that passes is 200 {"status":"ok", ...}; one that fails is 503
 // {"status":"failed","reason":..., what failed}, what probes look for.
 #include <algorithm>
 #include <cctype>
+#include <ctime>
+#include <map>
 
 #include "mgmt/body.h"
 #include "mgmt/format.h"
@@ -130,6 +132,44 @@ Reply MirrorSyncCritical(Call& call) {
                 {{"queues", queues}});
 }
 
+// RFC 3339 UTC, as RabbitMQ writes a certificate's expiry.
+std::string UtcTime(int64_t seconds) {
+  time_t t = static_cast<time_t>(seconds);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char out[32];
+  strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return out;
+}
+
+// The node's TLS listeners whose certificate expires within args[0]
+// args[1] (days, weeks, months of 30 days, years of 365) from now.
+Reply CertificateExpiration(Call& call) {
+  static const std::map<std::string, int64_t> kUnits = {
+      {"days", 86400}, {"weeks", 7 * 86400}, {"months", 30 * 86400}, {"years", 365 * 86400}};
+  const std::string& within = call.arg(0);
+  auto unit = kUnits.find(call.arg(1));
+  if (within.empty() || within.size() > 6 ||
+      !std::all_of(within.begin(), within.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return BadRequest("Invalid period: " + within + " is not a whole number");
+  if (unit == kUnits.end())
+    return BadRequest("Invalid unit: " + call.arg(1) + " is none of days, weeks, months, years");
+  v1::StatusResponse s;
+  if (auto e = call.Rpc(&Stub::Status, v1::Empty{}, s)) return *e;
+  const int64_t deadline = static_cast<int64_t>(time(nullptr)) + std::stoll(within) * unit->second;
+  json expiring = json::array();
+  for (const auto& l : s.listeners()) {
+    if (l.certificate_not_after() == 0 || l.certificate_not_after() > deadline) continue;
+    expiring.push_back({{"node", s.node_name()}, {"protocol", l.protocol()},
+                        {"interface", l.address()}, {"port", l.port()},
+                        {"certfile", l.certificate_file()}, {"cacertfile", l.ca_file()},
+                        {"certfile_expires_on", {UtcTime(l.certificate_not_after())}},
+                        {"cacertfile_expires_on", json::array()}});
+  }
+  if (expiring.empty()) return Json({{"status", "ok"}});
+  return Failed("Certificates expiring", {{"expired", expiring}});
+}
+
 // The node asked (or the member named args[0]) runs and, for the node
 // asked, has no resource alarm.
 Reply NodeHealth(Call& call) {
@@ -162,6 +202,7 @@ void AddHealthRoutes(Router& r) {
   r.Add("GET", "/api/health/checks/virtual-hosts", VirtualHosts);
   r.Add("GET", "/api/health/checks/node-is-quorum-critical", QuorumCritical);
   r.Add("GET", "/api/health/checks/node-is-mirror-sync-critical", MirrorSyncCritical);
+  r.Add("GET", "/api/health/checks/certificate-expiration/{}/{}", CertificateExpiration);
   r.Add("GET", "/api/healthchecks/node", NodeHealth);
   r.Add("GET", "/api/healthchecks/node/{}", NodeHealth);
   // Warren has no feature flags: what it does is always on.

@@ -123,6 +123,31 @@ class HttpsTest(unittest.TestCase):
         with raw_tls(self.port, self.alice) as tls:
             self.assertIn(tls.version(), ("TLSv1.2", "TLSv1.3"))
 
+    def test_certificate_expiration_check_sees_the_nodes_certificate(self):
+        # The run's certificates are valid for two days (tests/tls/certs.py).
+        status, body = get(self.port, self.alice,
+                           "/api/health/checks/certificate-expiration/1/days")
+        self.assertEqual((status, json.loads(body)), (200, {"status": "ok"}), body)
+        status, body = get(self.port, self.alice,
+                           "/api/health/checks/certificate-expiration/1/weeks")
+        self.assertEqual(status, 503, body)
+        failed = json.loads(body)
+        self.assertEqual((failed["status"], failed["reason"]), ("failed", "Certificates expiring"))
+        grpc = [e for e in failed["expired"] if e["protocol"] == "grpc"]
+        self.assertEqual(len(grpc), 1, failed)
+        self.assertEqual(grpc[0]["certfile"], self.pkis.server.cert)
+        self.assertEqual(grpc[0]["cacertfile"], self.pkis.ca)
+        expected = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in",
+                                   self.pkis.server.cert], capture_output=True, text=True,
+                                  check=True).stdout.strip().split("=", 1)[1]
+        parsed = time.strptime(expected, "%b %d %H:%M:%S %Y %Z")
+        self.assertEqual(grpc[0]["certfile_expires_on"],
+                         [time.strftime("%Y-%m-%dT%H:%M:%SZ", parsed)])
+        for bad in ("x/days", "1/fortnights", "-1/days"):
+            status, body = get(self.port, self.alice,
+                               "/api/health/checks/certificate-expiration/" + bad)
+            self.assertEqual(status, 400, bad + ": " + body)
+
     def test_plaintext_http_on_the_https_port_is_refused_in_one_line(self):
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
             local_port = sock.getsockname()[1]

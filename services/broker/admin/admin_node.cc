@@ -31,6 +31,9 @@ void AdminService::FillStatus(v1::StatusResponse& out) const {
     o->set_protocol(l.protocol);
     o->set_address(l.host);
     o->set_port(l.port);
+    o->set_certificate_not_after(l.certificate_not_after);
+    o->set_certificate_file(l.certificate_file);
+    o->set_ca_file(l.ca_file);
   }
   out.set_data_dir(s.data_dir);
   out.set_file_descriptors_used(s.fds_used);

@@ -42,6 +42,8 @@ struct NodeStatus {
   struct Listener {
     std::string protocol, host;
     uint16_t port;
+    int64_t certificate_not_after = 0;  // s since the epoch; 0: no TLS
+    std::string certificate_file{}, ca_file{};
   };
   std::vector<Listener> listeners;
   uint64_t fds_used = 0;

@@ -44,6 +44,8 @@ class Listener {
   // New certificates (SIGHUP): connections accepted from now on use
   // `context`; established ones keep theirs.
   void ReplaceTls(tls::Context context) { tls_ = std::move(context); }
+  // Its certificate's expiry (tls::CertificateNotAfter); 0 without TLS.
+  int64_t certificate_not_after() const { return tls::CertificateNotAfter(tls_); }
 
  private:
   void Accept();

@@ -1,6 +1,7 @@
 #include "mgmt/format.h"
 
 #include <charconv>
+#include <ctime>
 #include <string_view>
 
 #include "common/json_limits.h"
@@ -52,6 +53,23 @@ json NoGarbageCollection() {
           {"min_heap_size", 0}, {"minor_gcs", 0}};
 }
 
+// A queue declared with x-queue-type quorum is one (mirrored without a
+// policy: docs/mirroring.md); any other is classic.
+std::string QueueType(const json& arguments) {
+  auto it = arguments.find("x-queue-type");
+  return it != arguments.end() && *it == "quorum" ? "quorum" : "classic";
+}
+
+// RabbitMQ's idle_since: "YYYY-MM-DD HH:MM:SS", UTC.
+std::string IdleSince(int64_t ms) {
+  time_t t = static_cast<time_t>(ms / 1000);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char out[32];
+  strftime(out, sizeof out, "%Y-%m-%d %H:%M:%S", &tm);
+  return out;
+}
+
 }  // namespace
 
 json ParseJsonField(const std::string& text) {
@@ -61,14 +79,15 @@ json ParseJsonField(const std::string& text) {
 }
 
 json FormatQueue(const v1::Queue& q) {
+  json arguments = ParseJsonField(q.arguments());
   json o = {
       {"name", q.name()},
       {"vhost", q.vhost()},
-      {"type", "classic"},
+      {"type", QueueType(arguments)},
       {"durable", q.durable()},
       {"auto_delete", q.auto_delete()},
       {"exclusive", q.exclusive()},
-      {"arguments", ParseJsonField(q.arguments())},
+      {"arguments", arguments},
       {"policy", OrNull(q.policy())},
       {"operator_policy", OrNull(q.operator_policy())},
       {"effective_policy_definition", ParseJsonField(q.effective_policy_definition())},
@@ -77,6 +96,17 @@ json FormatQueue(const v1::Queue& q) {
       {"messages_ready", q.messages_ready()},
       {"messages_unacknowledged", q.messages_unacknowledged()},
       {"message_bytes_ready", q.message_bytes_ready()},
+      {"message_bytes", q.message_bytes()},
+      {"message_bytes_unacknowledged", q.message_bytes_unacknowledged()},
+      {"message_bytes_persistent", q.message_bytes_persistent()},
+      {"messages_persistent", q.messages_persistent()},
+      {"messages_ram", q.messages_ram()},
+      {"message_bytes_ram", q.message_bytes_ram()},
+      // RabbitMQ's: "" with no timestamped message at the head.
+      {"head_message_timestamp",
+       q.head_message_timestamp() ? json(q.head_message_timestamp()) : json("")},
+      {"consumer_capacity", q.consumer_capacity()},
+      {"consumer_utilisation", q.consumer_capacity()},
       {"consumers", q.consumers()},
       {"memory", q.memory()},
       {"state", q.state()},
@@ -105,6 +135,7 @@ json FormatQueue(const v1::Queue& q) {
       {"single_active_consumer_tag", nullptr},
       {"recoverable_slaves", nullptr},
   };
+  if (q.idle_since_ms() != 0) o["idle_since"] = IdleSince(q.idle_since_ms());
   // A mirrored queue, as RabbitMQ's API shows one: its mirrors' nodes.
   if (q.mirror_nodes_size() > 0) {
     o["slave_nodes"] = std::vector<std::string>(q.mirror_nodes().begin(), q.mirror_nodes().end());
@@ -122,7 +153,9 @@ json FormatExchange(const v1::Exchange& e) {
           {"auto_delete", e.auto_delete()},
           {"internal", e.internal()},
           {"arguments", ParseJsonField(e.arguments())},
-          {"policy", OrNull(e.policy())}};
+          {"policy", OrNull(e.policy())},
+          // Messages published to it, and routed on (once per destination).
+          {"message_stats", {{"publish_in", e.publish_in()}, {"publish_out", e.publish_out()}}}};
 }
 
 json FormatBinding(const v1::Binding& b) {
@@ -152,6 +185,9 @@ json FormatConnection(const v1::Connection& c) {
             {"timeout", c.heartbeat()},
             {"recv_oct", c.recv_oct()},
             {"send_oct", c.send_oct()},
+            {"recv_cnt", c.recv_cnt()},
+            {"send_cnt", c.send_cnt()},
+            {"send_pend", c.send_pend()},
             {"protocol", c.protocol()},
             {"connected_at", c.connected_at()},
             {"ssl", c.ssl()},

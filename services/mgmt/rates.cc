@@ -302,6 +302,72 @@ json Details(const SampleRing& ring, size_t column, int64_t now_ms, int64_t inte
 }
 
 // ---------------------------------------------------------------------------
+// Vhosts' figures
+
+void AddVHostStats(Call& call, json& vhosts) {
+  struct Sums {
+    std::map<std::string, int64_t> v;
+    void Add(const char* k, uint64_t n) { v[k] += static_cast<int64_t>(n); }
+  };
+  std::map<std::string, Sums> by_vhost;
+  v1::ListRequest all;
+  all.set_all_vhosts(true);
+  // What cannot be listed to this caller counts nothing.
+  v1::ListExchangesResponse exchanges;
+  if (call.nodes.Call(call.caller, &v1::Admin::Stub::ListExchanges, all, exchanges).ok())
+    for (const auto& e : exchanges.exchanges()) by_vhost[e.vhost()].Add("publish", e.publish_in());
+  v1::ListQueuesResponse queues;
+  if (call.nodes.Call(call.caller, &v1::Admin::Stub::ListQueues, all, queues).ok()) {
+    for (const auto& q : queues.queues()) {
+      Sums& s = by_vhost[q.vhost()];
+      s.Add("deliver_get", q.delivered());
+      s.Add("ack", q.acked());
+      s.Add("redeliver", q.redelivered());
+      s.Add("messages_ready", q.messages_ready());
+      s.Add("messages_unacknowledged", q.messages_unacknowledged());
+    }
+  }
+  v1::ListChannelsResponse channels;
+  if (call.nodes.Call(call.caller, &v1::Admin::Stub::ListChannels, v1::ListRequest{}, channels)
+          .ok()) {
+    for (const auto& c : channels.channels()) {
+      Sums& s = by_vhost[c.vhost()];
+      s.Add("confirm", c.messages_confirmed());
+      s.Add("return_unroutable", c.messages_unroutable_returned());
+      s.Add("drop_unroutable", c.messages_unroutable_dropped());
+      s.Add("deliver", c.messages_delivered_consume_manual_ack());
+      s.Add("deliver_no_ack", c.messages_delivered_consume_auto_ack());
+      s.Add("get", c.messages_delivered_get_manual_ack());
+      s.Add("get_no_ack", c.messages_delivered_get_auto_ack());
+      s.Add("get_empty", c.messages_get_empty());
+    }
+  }
+  v1::ListConnectionsResponse connections;
+  if (call.nodes.Call(call.caller, &v1::Admin::Stub::ListConnections, v1::ListRequest{},
+                      connections)
+          .ok()) {
+    for (const auto& c : connections.connections()) {
+      Sums& s = by_vhost[c.vhost()];
+      s.Add("recv_oct", c.recv_oct());
+      s.Add("send_oct", c.send_oct());
+    }
+  }
+  for (json& vhost : vhosts) {
+    if (!vhost.is_object() || !vhost.contains("name") || !vhost["name"].is_string()) continue;
+    auto& v = by_vhost[vhost["name"].get<std::string>()].v;
+    auto get = [&](const char* k) { return v[k]; };
+    json stats = json::object();
+    for (const char* k : {"publish", "confirm", "return_unroutable", "drop_unroutable", "deliver",
+                          "deliver_no_ack", "get", "get_no_ack", "get_empty", "redeliver", "ack"})
+      stats[k] = get(k);
+    stats["deliver_get"] = get("deliver_get");
+    vhost["message_stats"] = std::move(stats);
+    for (const char* k : {"messages_ready", "messages_unacknowledged", "recv_oct", "send_oct"})
+      if (!vhost.contains(k)) vhost[k] = get(k);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Rates
 
 Rates::Rates(RatesSettings settings, const Router& router, NodeClient& nodes)

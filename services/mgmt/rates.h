@@ -101,6 +101,14 @@ nlohmann::json Details(const SampleRing& ring, size_t column, int64_t now_ms, in
 // What an object not sampled yet shows: rate 0.0 (and no samples).
 nlohmann::json NoDetails(const std::optional<Range>& range);
 
+// The vhosts' message_stats (publish: their exchanges' publish_in;
+// deliver_get, ack, redeliver: their queues'; confirm, return_unroutable,
+// drop_unroutable, deliver, deliver_no_ack, get, get_no_ack, get_empty:
+// their open channels'), messages_ready and messages_unacknowledged (their
+// queues'), recv_oct and send_oct (their connections'), added to each of
+// `vhosts` (FormatVHost objects), from what the node lists to the caller.
+void AddVHostStats(Call& call, nlohmann::json& vhosts);
+
 struct RatesSettings {
   std::chrono::milliseconds interval{5000};  // collect_statistics_interval
   std::chrono::seconds max_age{600};         // the oldest sample kept

@@ -9,6 +9,7 @@
 #include "mgmt/body.h"
 #include "mgmt/format.h"
 #include "mgmt/listing.h"
+#include "mgmt/rates.h"
 #include "mgmt/router.h"
 
 namespace warren::mgmt {
@@ -50,6 +51,7 @@ Reply VHosts(Call& call) {
     items.push_back(FormatVHost(v));
     items.back()["cluster_state"] = state;
   }
+  if (!call.QueryFlag("disable_stats")) AddVHostStats(call, items);
   return ListOrOne(call, std::move(items), 0, "vhost");
 }
 

@@ -2,9 +2,9 @@
 collect_statistics_interval = 1000 (ms) in its config file, messages are
 published in known numbers between samples, and every rate, avg_rate and avg
 the API gives is checked against the samples and timestamps the API itself
-returns (never against the wall clock). Also: which keys get X_details, 400
-for bad ranges, disable_stats, and that an object gone and made again starts
-with no samples."""
+returns (never against the wall clock). Also: which keys get X_details, the
+vhosts' and exchanges' message_stats, 400 for bad ranges, disable_stats, and
+that an object gone and made again starts with no samples."""
 import os
 import tempfile
 import unittest
@@ -154,7 +154,7 @@ class Rates(unittest.TestCase):
         mgmt.wait_for(lambda: self.details(path, "message_stats", "publish")[0]["rate"] == 0.0,
                       "the rate back to 0.0")
 
-    def test_channel_and_overview_message_stats(self):
+    def test_channel_and_vhost_and_overview_message_stats(self):
         conn, ch = self.connect()
         ch.queue_declare("chan-rated")
         # The channel of this connection: the one whose publish count moves.
@@ -171,6 +171,17 @@ class Rates(unittest.TestCase):
         chan = self.api.ok("GET", path)
         for key in MSG_KEYS:
             self.assertIn(key + "_details", chan["message_stats"], key)
+        # The vhost: message_stats summed over what the node lists of it.
+        vhost = self.api.ok("GET", "/api/vhosts/%2F?" + RANGE + "&" + LENGTHS)
+        for key in MSG_KEYS:
+            self.assertIn(key, vhost["message_stats"], key)
+            self.assertIn(key + "_details", vhost["message_stats"], key)
+        for key in ("messages", "messages_ready", "messages_unacknowledged", "recv_oct",
+                    "send_oct"):
+            self.assertIn(key + "_details", vhost, key)
+        self.assertGreaterEqual(vhost["messages"], 4)
+        self.assertGreaterEqual(vhost["message_stats"]["deliver_get"], 0)
+        self.check_arithmetic(vhost["messages_details"])
         # The overview: totals and churn with details, object totals without.
         o = self.api.ok("GET", "/api/overview?" + RANGE + "&" + LENGTHS)
         self.assertEqual(o["rates_mode"], "basic")
@@ -183,8 +194,17 @@ class Rates(unittest.TestCase):
         self.check_arithmetic(o["message_stats"]["publish_details"])
         self.assertFalse([k for k in o["object_totals"] if k.endswith("_details")])
 
-    def test_connection_and_node_details(self):
+    def test_exchange_connection_and_node_details(self):
         conn, ch = self.connect()
+        ch.queue_declare("via-direct")
+        ch.queue_bind("via-direct", "amq.direct", "k")
+        self.publish(ch, "k", 3, exchange="amq.direct")
+        x = self.api.ok("GET", "/api/exchanges/%2F/amq.direct?" + RANGE)
+        for key in ("publish_in", "publish_out"):
+            self.assertIn(key, x["message_stats"])
+            # Whatever the node counts (0 before it counts them), the details
+            # agree with their samples.
+            self.check_arithmetic(x["message_stats"][key + "_details"])
         conns = mgmt.wait_for(lambda: self.api.ok("GET", "/api/connections"), "a connection")
         newest = max(conns, key=lambda c: c["connected_at"])  # this test's
         c = self.api.ok("GET", "/api/connections/" + q(newest["name"]) +

@@ -229,6 +229,10 @@ class Workload:
             ("/api/channels", "message_stats", "ack"),
             ("/api/connections", "recv_oct"),
             ("/api/overview", "message_stats", "ack"),
+        ] + [
+            # Idle once nothing has touched them for a while (RabbitMQ: its
+            # queue process hibernated), so idle_since shows, as recorded.
+            ("/api/queues/%s/%s" % (v, name), "idle_since") for name in (DURABLE, TRANSIENT, EMPTY)
         ] + list(extra)
         for check in checks:
             kw = check[-1] if isinstance(check[-1], dict) else {}

@@ -58,6 +58,8 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
 
   ~Link() { Stop(); }
 
+  const std::string& address() const { return address_; }
+
   void Start() {
     thread_ = std::thread([this] { Run(); });
   }
@@ -470,9 +472,18 @@ RemoteQueues::~RemoteQueues() {
 }
 
 RemoteQueues::Link& RemoteQueues::LinkTo(uint64_t home) {
+  std::string address = options_.resolve(home).first;
   auto it = links_.find(home);
-  if (it != links_.end()) return *it->second;
-  auto link = std::make_shared<Link>(*this, home, options_.resolve(home).first);
+  if (it != links_.end()) {
+    if (it->second->address() == address) return *it->second;
+    // Made before this member knew the address (a change forwarded the
+    // moment a joiner learned its leader's id), or the member moved: a link
+    // to the old address would fail forever. What waited on it fails now.
+    std::shared_ptr<Link> old = std::move(it->second);
+    links_.erase(it);
+    old->Stop();
+  }
+  auto link = std::make_shared<Link>(*this, home, std::move(address));
   link->Start();
   return *links_.emplace(home, std::move(link)).first->second;
 }

@@ -59,45 +59,26 @@ void VHost::DeclareBuiltins() {
   }
 }
 
-Status VHost::SetPolicy(Policy policy) {
+Status VHost::PutPolicy(Policy policy, bool operator_policy) {
   policy.vhost = name_;
   if (Status s = CheckTable("definition", policy.definition); !s.ok()) return s;
-  if (Status s = ValidatePolicy(policy); !s.ok()) return s;
+  Status valid = operator_policy ? ValidateOperatorPolicy(policy) : ValidatePolicy(policy);
+  if (!valid.ok()) return valid;
   if (Persistence* store = definitions())
     store->PutPolicy(PolicyDef{name_, policy.name, policy.pattern, policy.apply_to,
-                               policy.priority, policy.definition});
+                               policy.priority, policy.definition, operator_policy});
   std::string name = policy.name;
-  policies_.insert_or_assign(std::move(name), std::move(policy));
+  (operator_policy ? operator_policies_ : policies_)
+      .insert_or_assign(std::move(name), std::move(policy));
   ApplyPolicies();
   return Status::Ok();
 }
 
-Status VHost::ClearPolicy(const std::string& name) {
-  if (!policies_.erase(name))
-    return Err(ReplyCode::kNotFound, "policy '" + name + "' not found in vhost '" + name_ + "'");
-  if (Persistence* store = definitions()) store->DeletePolicy(name_, name, false);
-  ApplyPolicies();
-  return Status::Ok();
-}
-
-Status VHost::SetOperatorPolicy(Policy policy) {
-  policy.vhost = name_;
-  if (Status s = CheckTable("definition", policy.definition); !s.ok()) return s;
-  if (Status s = ValidateOperatorPolicy(policy); !s.ok()) return s;
-  if (Persistence* store = definitions())
-    store->PutPolicy(PolicyDef{name_, policy.name, policy.pattern, policy.apply_to,
-                               policy.priority, policy.definition, true});
-  std::string name = policy.name;
-  operator_policies_.insert_or_assign(std::move(name), std::move(policy));
-  ApplyPolicies();
-  return Status::Ok();
-}
-
-Status VHost::ClearOperatorPolicy(const std::string& name) {
-  if (!operator_policies_.erase(name))
-    return Err(ReplyCode::kNotFound,
-               "operator policy '" + name + "' not found in vhost '" + name_ + "'");
-  if (Persistence* store = definitions()) store->DeletePolicy(name_, name, true);
+Status VHost::DropPolicy(const std::string& name, bool operator_policy) {
+  if (!(operator_policy ? operator_policies_ : policies_).erase(name))
+    return Err(ReplyCode::kNotFound, (operator_policy ? "operator policy '" : "policy '") + name +
+                                         "' not found in vhost '" + name_ + "'");
+  if (Persistence* store = definitions()) store->DeletePolicy(name_, name, operator_policy);
   ApplyPolicies();
   return Status::Ok();
 }

@@ -135,13 +135,13 @@ class VHost : public QueueHost {
   // the same name, stores it, and applies the policies to every queue and
   // exchange at once; so does ClearPolicy (404 when there is none). New
   // queues and exchanges take the policy in effect when declared.
-  Status SetPolicy(Policy policy);
-  Status ClearPolicy(const std::string& name);
+  Status SetPolicy(Policy policy) { return PutPolicy(std::move(policy), false); }
+  Status ClearPolicy(const std::string& name) { return DropPolicy(name, false); }
   const std::map<std::string, Policy>& policies() const { return policies_; }
   // Operator policies (docs/parameters.md): as policies, validated by
   // ValidateOperatorPolicy; the one matching a queue merges with its policy.
-  Status SetOperatorPolicy(Policy policy);
-  Status ClearOperatorPolicy(const std::string& name);
+  Status SetOperatorPolicy(Policy policy) { return PutPolicy(std::move(policy), true); }
+  Status ClearOperatorPolicy(const std::string& name) { return DropPolicy(name, true); }
   const std::map<std::string, Policy>& operator_policies() const { return operator_policies_; }
   const Policy* OperatorPolicyOf(const Queue& queue) const {
     auto it = operator_policies_.find(queue.operator_policy_name());
@@ -190,6 +190,10 @@ class VHost : public QueueHost {
   // message marked redelivered; moving away, what it held here is dropped
   // and its consumers are cancelled.
   void MoveHome(const std::shared_ptr<Queue>& old, uint64_t new_home, Mirrors mirrors);
+  // Policies and operator policies alike; operator_policy picks the map,
+  // the validation and the store's record.
+  Status PutPolicy(Policy policy, bool operator_policy);
+  Status DropPolicy(const std::string& name, bool operator_policy);
   void ApplyPolicies();
   // Applies the policy and operator policy matching `queue` to it.
   void ApplyPolicyTo(Queue& queue);

@@ -29,7 +29,7 @@ FieldValue Bytes(std::string s) { return {'x', std::move(s)}; }
 FieldValue Float(float f) { return {'f', f}; }
 FieldValue Double(double d) { return {'d', d}; }
 
-BindingSpec Bind(std::string queue, FieldTable args, std::string key = "") {
+BindingSpec HeadersBind(std::string queue, FieldTable args, std::string key = "") {
   return {{Kind::kQueue, std::move(queue)}, std::move(key), std::move(args)};
 }
 
@@ -47,7 +47,7 @@ Names Routed(const Router& r, const FieldTable& headers) { return Routed(r, &hea
 // One binding `args`; does a message with `headers` match it?
 bool Matches(const FieldTable& args, const FieldTable& headers) {
   auto r = MakeRouter("headers");
-  EXPECT_TRUE(r->Add(Bind("q", args)));
+  EXPECT_TRUE(r->Add(HeadersBind("q", args)));
   return Routed(*r, headers) == Names{"q"};
 }
 
@@ -57,10 +57,10 @@ const std::string kFemale = "\xe5\xa5\xb3";  // 女
 
 TEST(HeadersRoutingTest, TutorialAllAndAny) {
   auto r = MakeRouter("headers");
-  ASSERT_TRUE(r->Add(Bind("all", Table({{"x-match", FieldValue::Str("all")},
+  ASSERT_TRUE(r->Add(HeadersBind("all", Table({{"x-match", FieldValue::Str("all")},
                                         {"name", FieldValue::Str(kName)},
                                         {"sex", FieldValue::Str(kMale)}}))));
-  ASSERT_TRUE(r->Add(Bind("any", Table({{"x-match", FieldValue::Str("any")},
+  ASSERT_TRUE(r->Add(HeadersBind("any", Table({{"x-match", FieldValue::Str("any")},
                                         {"name", FieldValue::Str(kName)},
                                         {"sex", FieldValue::Str(kMale)}}))));
   EXPECT_EQ(Routed(*r, Table({{"name", FieldValue::Str(kName)}, {"sex", FieldValue::Str(kMale)}})),
@@ -98,11 +98,11 @@ TEST(HeadersRoutingTest, XMatchDefaultsToAll) {
 
 TEST(HeadersRoutingTest, NoArgumentsAllMatchesEverythingAnyNothing) {
   auto r = MakeRouter("headers");
-  ASSERT_TRUE(r->Add(Bind("empty", {})));
+  ASSERT_TRUE(r->Add(HeadersBind("empty", {})));
   ASSERT_TRUE(r->Add(
-      Bind("all", Table({{"x-match", FieldValue::Str("all")}, {"x-other", FieldValue::Long(1)}}))));
+      HeadersBind("all", Table({{"x-match", FieldValue::Str("all")}, {"x-other", FieldValue::Long(1)}}))));
   ASSERT_TRUE(r->Add(
-      Bind("any", Table({{"x-match", FieldValue::Str("any")}, {"x-other", FieldValue::Long(1)}}))));
+      HeadersBind("any", Table({{"x-match", FieldValue::Str("any")}, {"x-other", FieldValue::Long(1)}}))));
   EXPECT_EQ(Routed(*r, nullptr), (Names{"all", "empty"}));
   EXPECT_EQ(Routed(*r, Table({{"x-other", FieldValue::Long(1)}, {"k", FieldValue::Long(1)}})),
             (Names{"all", "empty"}));
@@ -237,7 +237,7 @@ TEST(HeadersRoutingTest, RepeatedHeaderKeyLastOneCounts) {
 
 TEST(HeadersRoutingTest, RoutingKeyIsIgnored) {
   auto r = MakeRouter("headers");
-  ASSERT_TRUE(r->Add(Bind("q", Table({{"k", FieldValue::Long(1)}}), "bound.key")));
+  ASSERT_TRUE(r->Add(HeadersBind("q", Table({{"k", FieldValue::Long(1)}}), "bound.key")));
   const FieldTable h = Table({{"k", FieldValue::Long(1)}});
   EXPECT_EQ(Routed(*r, &h, "other"), (Names{"q"}));
   EXPECT_EQ(Routed(*r, &h, ""), (Names{"q"}));
@@ -247,20 +247,20 @@ TEST(HeadersRoutingTest, BindingBookkeeping) {
   auto r = MakeRouter("headers");
   const FieldTable a1 = Table({{"k", FieldValue::Long(1)}});
   const FieldTable a2 = Table({{"k", FieldValue::Long(2)}});
-  EXPECT_TRUE(r->Add(Bind("q", a1)));
-  EXPECT_FALSE(r->Add(Bind("q", a1)));
-  EXPECT_TRUE(r->Add(Bind("q", a2)));
-  EXPECT_TRUE(r->Add(Bind("q", a1, "another key")));
+  EXPECT_TRUE(r->Add(HeadersBind("q", a1)));
+  EXPECT_FALSE(r->Add(HeadersBind("q", a1)));
+  EXPECT_TRUE(r->Add(HeadersBind("q", a2)));
+  EXPECT_TRUE(r->Add(HeadersBind("q", a1, "another key")));
   EXPECT_TRUE(r->Add({{Kind::kExchange, "q"}, "", a1}));
-  EXPECT_TRUE(r->Add(Bind("other", a1)));
+  EXPECT_TRUE(r->Add(HeadersBind("other", a1)));
   EXPECT_EQ(r->size(), 5u);
   EXPECT_EQ(Routed(*r, a1), (Names{"other", "q", "q", "q"}));
 
-  EXPECT_FALSE(r->Remove(Bind("q", Table({{"k", FieldValue::Long(3)}}))));
-  EXPECT_FALSE(r->Remove(Bind("q", Table({{"k", FieldValue::Int(FieldType::kInt32, 1)}}))));
-  EXPECT_FALSE(r->Remove(Bind("nobody", a1)));
-  EXPECT_TRUE(r->Remove(Bind("q", a1, "another key")));
-  EXPECT_FALSE(r->Remove(Bind("q", a1, "another key")));
+  EXPECT_FALSE(r->Remove(HeadersBind("q", Table({{"k", FieldValue::Long(3)}}))));
+  EXPECT_FALSE(r->Remove(HeadersBind("q", Table({{"k", FieldValue::Int(FieldType::kInt32, 1)}}))));
+  EXPECT_FALSE(r->Remove(HeadersBind("nobody", a1)));
+  EXPECT_TRUE(r->Remove(HeadersBind("q", a1, "another key")));
+  EXPECT_FALSE(r->Remove(HeadersBind("q", a1, "another key")));
   EXPECT_EQ(r->size(), 4u);
 
   EXPECT_EQ(r->RemoveDestination({Kind::kQueue, "q"}), 2u);
@@ -270,7 +270,7 @@ TEST(HeadersRoutingTest, BindingBookkeeping) {
   r->ForEach([&](const BindingSpec& b) { seen.push_back(b); });
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0], (BindingSpec{{Kind::kExchange, "q"}, "", a1}));
-  EXPECT_EQ(seen[1], Bind("other", a1));
+  EXPECT_EQ(seen[1], HeadersBind("other", a1));
 }
 
 TEST(HeadersRoutingTest, ValidateXMatch) {

@@ -9,8 +9,6 @@ namespace warren::raft::sim {
 
 namespace {
 
-std::string N(uint64_t v) { return std::to_string(v); }
-
 std::string Describe(const Entry& e) {
   return "(" + N(e.index) + ", term " + N(e.term) + ", type " + N(static_cast<int>(e.type)) +
          ", '" + e.payload + "')";

@@ -26,6 +26,9 @@
 
 namespace warren::raft::sim {
 
+// A number as text, for traces and failure messages.
+inline std::string N(uint64_t v) { return std::to_string(v); }
+
 class Oracle {
  public:
   void OnEntries(NodeId node, const RaftLog& log, const std::vector<Entry>& entries);

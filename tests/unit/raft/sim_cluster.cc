@@ -11,8 +11,6 @@ namespace warren::raft::sim {
 
 namespace {
 
-std::string N(uint64_t v) { return std::to_string(v); }
-
 std::string Describe(const Message& m) {
   std::string head = N(m.from) + "->" + N(m.to) + " t" + N(m.term) + " ";
   if (const auto* ae = std::get_if<AppendEntries>(&m.body)) {

@@ -10,8 +10,6 @@ namespace warren::raft::sim {
 
 namespace {
 
-std::string N(uint64_t v) { return std::to_string(v); }
-
 // One seed's run: draw the faults, disturb for chaos_ticks, heal, check.
 class Chaos {
  public:

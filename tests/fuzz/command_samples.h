@@ -113,6 +113,14 @@ inline std::vector<std::pair<std::string, core::Command>> SampleCommands() {
       {"set-global-parameter", cmd::SetParameter{"", "", "internal_cluster_id",
                                                  R"("rabbitmq-cluster-id-\u00ff")", true}},
       {"clear-parameter", cmd::ClearParameter{"vhost-limits", vhost, "limits"}},
+      {"set-topic-permission",
+       cmd::SetTopicPermission{"guest", vhost, "amq.topic", "^{username}\\.", ""}},
+      {"clear-topic-permission", cmd::ClearTopicPermissions{"guest", vhost, "amq.topic"}},
+      {"clear-topic-permissions", cmd::ClearTopicPermissions{"guest", vhost, "", true}},
+      {"set-user-limits", cmd::SetUserLimits{"\xc3\x28user", {{"max-connections", -1},
+                                                                 {"max-channels", 9000000000}}}},
+      {"clear-user-limit", cmd::ClearUserLimits{"guest", "max-channels"}},
+      {"clear-user-limits", cmd::ClearUserLimits{"guest", "", true}},
   };
 }
 
@@ -148,6 +156,14 @@ inline auto Fields(const cmd::SetParameter& c) {
 inline auto Fields(const cmd::ClearParameter& c) {
   return std::tuple(c.component, c.vhost, c.name);
 }
+inline auto Fields(const cmd::SetTopicPermission& c) {
+  return std::tuple(c.user, c.vhost, c.exchange, c.write, c.read);
+}
+inline auto Fields(const cmd::ClearTopicPermissions& c) {
+  return std::tuple(c.user, c.vhost, c.exchange, c.all);
+}
+inline auto Fields(const cmd::SetUserLimits& c) { return std::tuple(c.user, c.limits); }
+inline auto Fields(const cmd::ClearUserLimits& c) { return std::tuple(c.user, c.name, c.all); }
 inline auto Fields(const cmd::DeclareExchange& c) {
   return std::tuple(c.vhost, c.name, c.type, c.durable, c.auto_delete, c.internal,
                     TableBytes(c.arguments));

@@ -213,4 +213,91 @@ grpc::Status AdminService::ListUserPermissions(grpc::ServerContext* call, const 
   });
 }
 
+// Topic permissions and user limits (docs/access.md).
+
+grpc::Status AdminService::SetTopicPermission(grpc::ServerContext* call,
+                                              const v1::TopicPermission* r, v1::Empty*) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
+    std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+    if (!broker().FindUser(r->user())) return NoUser(r->user());
+    if (!broker().FindVHost(vhost)) return NoVHost(vhost);
+    command = core::cmd::SetTopicPermission{r->user(), vhost, r->exchange(), r->write(),
+                                            r->read()};
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ClearTopicPermissions(grpc::ServerContext* call,
+                                                 const v1::ClearTopicPermissionsRequest* r,
+                                                 v1::Empty*) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
+    std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+    if (!broker().FindUser(r->user())) return NoUser(r->user());
+    if (!broker().FindVHost(vhost)) return NoVHost(vhost);
+    command = core::cmd::ClearTopicPermissions{r->user(), vhost, r->exchange(),
+                                               r->exchange().empty()};
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListTopicPermissions(grpc::ServerContext* call,
+                                                const v1::ListTopicPermissionsRequest* r,
+                                                v1::ListTopicPermissionsResponse* out) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    if (!r->user().empty() && !broker().FindUser(r->user())) return NoUser(r->user());
+    if (!r->vhost().empty() && !broker().FindVHost(r->vhost())) return NoVHost(r->vhost());
+    for (const auto& [user, per_vhost] : broker().topic_permissions()) {
+      if (!r->user().empty() && user != r->user()) continue;
+      for (const auto& [vhost, per_exchange] : per_vhost) {
+        if (!r->vhost().empty() && vhost != r->vhost()) continue;
+        for (const auto& [exchange, p] : per_exchange) {
+          v1::TopicPermission* o = out->add_topic_permissions();
+          o->set_user(user);
+          o->set_vhost(vhost);
+          o->set_exchange(exchange);
+          o->set_write(p.write);
+          o->set_read(p.read);
+        }
+      }
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::SetUserLimits(grpc::ServerContext* call, const v1::UserLimits* r,
+                                         v1::Empty*) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
+    if (!broker().FindUser(r->user())) return NoUser(r->user());
+    core::UserLimits limits(r->limits().begin(), r->limits().end());
+    if (std::string why = core::UserLimitsProblem(limits); !why.empty()) return Invalid(why);
+    command = core::cmd::SetUserLimits{r->user(), std::move(limits)};
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ClearUserLimits(grpc::ServerContext* call,
+                                           const v1::ClearUserLimitsRequest* r, v1::Empty*) {
+  return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
+    if (!broker().FindUser(r->user())) return NoUser(r->user());
+    bool all = r->name() == "all";
+    command = core::cmd::ClearUserLimits{r->user(), all ? "" : r->name(), all};
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListUserLimits(grpc::ServerContext* call, const v1::UserRef* r,
+                                          v1::ListUserLimitsResponse* out) {
+  return Run(call, Need::kAdministrator, "", [&](const Caller&) {
+    if (!r->name().empty() && !broker().FindUser(r->name())) return NoUser(r->name());
+    for (const auto& [name, u] : broker().users()) {
+      if ((!r->name().empty() && name != r->name()) || (r->name().empty() && u.limits.empty()))
+        continue;
+      v1::UserLimits* o = out->add_users();
+      o->set_user(name);
+      o->mutable_limits()->insert(u.limits.begin(), u.limits.end());
+    }
+    return grpc::Status::OK;
+  });
+}
+
 }  // namespace warren::admin

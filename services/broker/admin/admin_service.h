@@ -75,6 +75,17 @@ class AdminService final : public v1::Admin::Service {
                                v1::ListPermissionsResponse*) override;
   grpc::Status ListUserPermissions(grpc::ServerContext*, const v1::UserRef*,
                                    v1::ListPermissionsResponse*) override;
+  grpc::Status SetTopicPermission(grpc::ServerContext*, const v1::TopicPermission*,
+                                  v1::Empty*) override;
+  grpc::Status ClearTopicPermissions(grpc::ServerContext*, const v1::ClearTopicPermissionsRequest*,
+                                     v1::Empty*) override;
+  grpc::Status ListTopicPermissions(grpc::ServerContext*, const v1::ListTopicPermissionsRequest*,
+                                    v1::ListTopicPermissionsResponse*) override;
+  grpc::Status SetUserLimits(grpc::ServerContext*, const v1::UserLimits*, v1::Empty*) override;
+  grpc::Status ClearUserLimits(grpc::ServerContext*, const v1::ClearUserLimitsRequest*,
+                               v1::Empty*) override;
+  grpc::Status ListUserLimits(grpc::ServerContext*, const v1::UserRef*,
+                              v1::ListUserLimitsResponse*) override;
 
   grpc::Status SetPolicy(grpc::ServerContext*, const v1::Policy*, v1::Empty*) override;
   grpc::Status ClearPolicy(grpc::ServerContext*, const v1::PolicyRef*, v1::Empty*) override;

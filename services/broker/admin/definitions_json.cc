@@ -101,7 +101,7 @@ json ExportDefinitions(const core::Broker& broker) {
   for (const auto& [name, u] : broker.users())
     out["users"].push_back({{"name", name}, {"password_hash", u.password_hash},
                             {"hashing_algorithm", kHashing}, {"tags", u.tags},
-                            {"limits", json::object()}});
+                            {"limits", u.limits.empty() ? json::object() : json(u.limits)}});
   for (const auto& [name, v] : broker.vhosts()) {
     const core::VHostMetadata& m = v->metadata();
     json meta = {{"description", m.description}, {"tags", m.tags}};
@@ -126,6 +126,12 @@ json ExportDefinitions(const core::Broker& broker) {
       out["permissions"].push_back({{"user", user}, {"vhost", vhost},
                                     {"configure", p.configure}, {"write", p.write},
                                     {"read", p.read}});
+  for (const auto& [user, per_vhost] : broker.topic_permissions())
+    for (const auto& [vhost, per_exchange] : per_vhost)
+      for (const auto& [exchange, p] : per_exchange)
+        out["topic_permissions"].push_back({{"user", user}, {"vhost", vhost},
+                                            {"exchange", exchange}, {"write", p.write},
+                                            {"read", p.read}});
   return out;
 }
 
@@ -249,7 +255,20 @@ Result<std::vector<ImportStep>> PlanImport(const json& d) {
       auto user = PlanUser(u);
       if (!user.ok()) return user.error();
       std::string where = "user '" + user.value().name + "'";
-      steps.push_back({std::move(user.value()), "", std::move(where)});
+      std::string name = user.value().name;
+      steps.push_back({std::move(user.value()), "", where});
+      // RabbitMQ's exports give every user "limits", mostly {}.
+      const json& limits = u.contains("limits") ? u["limits"] : json();
+      if (!limits.is_null() && !limits.empty()) {
+        if (!limits.is_object()) throw std::invalid_argument("limits of " + where + ": not an object");
+        core::cmd::SetUserLimits c{name, {}};
+        for (const auto& [limit, value] : limits.items()) {
+          if (!value.is_number_integer())
+            throw std::invalid_argument("limit " + limit + " of " + where + ": not an integer");
+          c.limits[limit] = value.get<int64_t>();
+        }
+        steps.push_back({std::move(c), "", "limits of " + where});
+      }
     }
     for (const auto& p : Section(d, "permissions")) {
       core::cmd::SetPermissions c{p.at("user").get<std::string>(),
@@ -258,6 +277,16 @@ Result<std::vector<ImportStep>> PlanImport(const json& d) {
                                   p.value("write", std::string()), p.value("read", std::string())};
       std::string where = "permissions of '" + c.user + "' in '" + c.vhost + "'";
       steps.push_back({std::move(c), "", std::move(where)});
+    }
+    for (const auto& p : Section(d, "topic_permissions")) {
+      core::cmd::SetTopicPermission c{p.at("user").get<std::string>(),
+                                      p.value("vhost", std::string("/")),
+                                      p.at("exchange").get<std::string>(),
+                                      p.value("write", std::string()),
+                                      p.value("read", std::string())};
+      std::string where = "topic permission of '" + c.user + "' on exchange '" + c.exchange +
+                          "' in '" + c.vhost + "'";
+      steps.push_back(InVHost(p, where, std::move(c)));
     }
     if (Status s = PlanObjects(d, steps); !s.ok()) return s.error();
     // After the queues: a vhost's queue limit may be below what it holds.

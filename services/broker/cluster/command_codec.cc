@@ -43,6 +43,10 @@ constexpr size_t kMaxPasswordHash = 255;
 // size; 64 KiB is far beyond any pattern written by hand or by a tool.
 constexpr size_t kMaxPattern = size_t{64} << 10;
 
+// Limits in one SetUserLimits: Warren knows two; a few more leave room for
+// RabbitMQ's future names, which the model then refuses by name.
+constexpr size_t kMaxUserLimits = 8;
+
 // Tables are read to twice the model's depth, so one nested a little too deep
 // is refused by core::CheckTable, whose text names the depth, rather than as
 // unreadable. The table reader recurses once a level; the store reads its own
@@ -133,6 +137,36 @@ struct Writer {
     Pb::ClearPermissions& m = *out.mutable_clear_permissions();
     m.set_user(c.user);
     m.set_vhost(c.vhost);
+  }
+  void operator()(const cmd::SetTopicPermission& c) {
+    Pb::SetTopicPermission& m = *out.mutable_set_topic_permission();
+    m.set_user(c.user);
+    m.set_vhost(c.vhost);
+    m.set_exchange(c.exchange);
+    m.set_write(c.write);
+    m.set_read(c.read);
+  }
+  void operator()(const cmd::ClearTopicPermissions& c) {
+    Pb::ClearTopicPermissions& m = *out.mutable_clear_topic_permissions();
+    m.set_user(c.user);
+    m.set_vhost(c.vhost);
+    m.set_exchange(c.exchange);
+    m.set_all_exchanges(c.all);
+  }
+  void operator()(const cmd::SetUserLimits& c) {
+    Pb::SetUserLimits& m = *out.mutable_set_user_limits();
+    m.set_user(c.user);
+    for (const auto& [name, value] : c.limits) {
+      Pb::UserLimit& l = *m.add_limits();
+      l.set_name(name);
+      l.set_value(value);
+    }
+  }
+  void operator()(const cmd::ClearUserLimits& c) {
+    Pb::ClearUserLimits& m = *out.mutable_clear_user_limits();
+    m.set_user(c.user);
+    m.set_name(c.name);
+    m.set_all(c.all);
   }
   void operator()(const cmd::SetPolicy& c) {
     Pb::SetPolicy& m = *out.mutable_set_policy();
@@ -355,6 +389,28 @@ cmd::SetPermissions Read(Pb::SetPermissions& m, FieldReader& f) {
 cmd::ClearPermissions Read(Pb::ClearPermissions& m, FieldReader& f) {
   return {f.Name("user name", m.mutable_user()), f.Name("vhost name", m.mutable_vhost())};
 }
+cmd::SetTopicPermission Read(Pb::SetTopicPermission& m, FieldReader& f) {
+  return {f.Name("user name", m.mutable_user()), f.Name("vhost name", m.mutable_vhost()),
+          f.Name("exchange name", m.mutable_exchange()),
+          f.Bounded("write regex", m.mutable_write(), kMaxPattern),
+          f.Bounded("read regex", m.mutable_read(), kMaxPattern)};
+}
+cmd::ClearTopicPermissions Read(Pb::ClearTopicPermissions& m, FieldReader& f) {
+  return {f.Name("user name", m.mutable_user()), f.Name("vhost name", m.mutable_vhost()),
+          f.Name("exchange name", m.mutable_exchange()), m.all_exchanges()};
+}
+cmd::SetUserLimits Read(Pb::SetUserLimits& m, FieldReader& f) {
+  cmd::SetUserLimits c{f.Name("user name", m.mutable_user()), {}};
+  f.Require(m.limits_size() <= static_cast<int>(kMaxUserLimits),
+            "limits: " + std::to_string(m.limits_size()) + " of them; at most " +
+                std::to_string(kMaxUserLimits) + " are allowed");
+  for (Pb::UserLimit& l : *m.mutable_limits())
+    c.limits[f.Name("limit name", l.mutable_name())] = l.value();
+  return c;
+}
+cmd::ClearUserLimits Read(Pb::ClearUserLimits& m, FieldReader& f) {
+  return {f.Name("user name", m.mutable_user()), f.Name("limit name", m.mutable_name()), m.all()};
+}
 cmd::SetPolicy Read(Pb::SetPolicy& m, FieldReader& f) {
   return {.vhost = f.Name("vhost name", m.mutable_vhost()),
           .name = f.Name("policy name", m.mutable_name()),
@@ -472,6 +528,10 @@ Result<core::Command> ReadCommand(Pb& pb) {
     case Pb::kSetMirrors: return ReadKind(pb.mutable_set_mirrors());
     case Pb::kSetParameter: return ReadKind(pb.mutable_set_parameter());
     case Pb::kClearParameter: return ReadKind(pb.mutable_clear_parameter());
+    case Pb::kSetTopicPermission: return ReadKind(pb.mutable_set_topic_permission());
+    case Pb::kClearTopicPermissions: return ReadKind(pb.mutable_clear_topic_permissions());
+    case Pb::kSetUserLimits: return ReadKind(pb.mutable_set_user_limits());
+    case Pb::kClearUserLimits: return ReadKind(pb.mutable_clear_user_limits());
     case Pb::COMMAND_NOT_SET: break;
   }
   return Error{0, "metadata command: none set, or of a kind this version does not know"};

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <variant>
 
@@ -81,6 +82,8 @@ void DescribeVHost(const core::VHost& v, uint64_t self, std::vector<Command>& ou
 bool IsDefinition(const Command& c) {
   return std::holds_alternative<cmd::AddVHost>(c) || std::holds_alternative<cmd::AddUser>(c) ||
          std::holds_alternative<cmd::SetPermissions>(c) ||
+         std::holds_alternative<cmd::SetTopicPermission>(c) ||
+         std::holds_alternative<cmd::SetUserLimits>(c) ||
          std::holds_alternative<cmd::SetPolicy>(c) ||
          std::holds_alternative<cmd::DeclareExchange>(c) ||
          std::holds_alternative<cmd::DeclareQueue>(c) ||
@@ -96,7 +99,9 @@ struct Inventory {
   std::set<std::string> vhosts, users, bindings;
   std::set<Key> permissions, policies, operator_policies;
   std::set<ParameterKey> parameters;
+  std::set<std::tuple<std::string, std::string, std::string>> topic_permissions;
   std::map<Key, std::string> exchanges, queues;
+  std::map<std::string, std::string> user_limits;  // user -> encoded SetUserLimits
 
   explicit Inventory(const std::vector<Command>& commands) {
     for (const Command& c : commands) std::visit(*this, c);
@@ -104,6 +109,10 @@ struct Inventory {
   void operator()(const cmd::AddVHost& c) { vhosts.insert(c.name); }
   void operator()(const cmd::AddUser& c) { users.insert(c.name); }
   void operator()(const cmd::SetPermissions& c) { permissions.insert({c.user, c.vhost}); }
+  void operator()(const cmd::SetTopicPermission& c) {
+    topic_permissions.insert({c.user, c.vhost, c.exchange});
+  }
+  void operator()(const cmd::SetUserLimits& c) { user_limits[c.user] = EncodeCommand(c); }
   void operator()(const cmd::SetPolicy& c) {
     (c.operator_policy ? operator_policies : policies).insert({c.vhost, c.name});
   }
@@ -136,6 +145,16 @@ struct Removal {
   std::optional<Command> operator()(const cmd::SetPermissions& c) const {
     if (wanted.permissions.count({c.user, c.vhost})) return std::nullopt;
     return cmd::ClearPermissions{c.user, c.vhost};
+  }
+  std::optional<Command> operator()(const cmd::SetTopicPermission& c) const {
+    if (wanted.topic_permissions.count({c.user, c.vhost, c.exchange})) return std::nullopt;
+    return cmd::ClearTopicPermissions{c.user, c.vhost, c.exchange};
+  }
+  // Setting limits merges: limits that differ are all cleared first.
+  std::optional<Command> operator()(const cmd::SetUserLimits& c) const {
+    auto it = wanted.user_limits.find(c.user);
+    if (it != wanted.user_limits.end() && it->second == EncodeCommand(c)) return std::nullopt;
+    return cmd::ClearUserLimits{c.user, "", true};
   }
   std::optional<Command> operator()(const cmd::SetPolicy& c) const {
     const auto& kept = c.operator_policy ? wanted.operator_policies : wanted.policies;
@@ -177,6 +196,13 @@ struct Naming {
   std::string operator()(const cmd::AddUser& c) const { return "user '" + c.name + "'"; }
   std::string operator()(const cmd::SetPermissions& c) const {
     return "permissions of '" + c.user + "' in vhost '" + c.vhost + "'";
+  }
+  std::string operator()(const cmd::SetTopicPermission& c) const {
+    return "topic permission of '" + c.user + "' on exchange '" + c.exchange + "' in vhost '" +
+           c.vhost + "'";
+  }
+  std::string operator()(const cmd::SetUserLimits& c) const {
+    return "limits of user '" + c.user + "'";
   }
   std::string operator()(const cmd::SetPolicy& c) const {
     return (c.operator_policy ? "operator policy '" : "policy '") + c.name + "' in vhost '" +
@@ -222,11 +248,17 @@ std::vector<Command> DescribeMetadata(const core::Broker& broker) {
   // With `update`, a vhost that exists takes the snapshot's metadata.
   for (const auto& [name, v] : broker.vhosts())
     out.push_back(cmd::AddVHost{name, v->metadata(), true});
-  for (const auto& [name, u] : broker.users())
+  for (const auto& [name, u] : broker.users()) {
     out.push_back(cmd::AddUser{name, u.password_hash, u.tags});
+    if (!u.limits.empty()) out.push_back(cmd::SetUserLimits{name, u.limits});
+  }
   for (const auto& [user, per_vhost] : broker.permissions())
     for (const auto& [vhost, p] : per_vhost)
       out.push_back(cmd::SetPermissions{user, vhost, p.configure, p.write, p.read});
+  for (const auto& [user, per_vhost] : broker.topic_permissions())
+    for (const auto& [vhost, per_exchange] : per_vhost)
+      for (const auto& [exchange, p] : per_exchange)
+        out.push_back(cmd::SetTopicPermission{user, vhost, exchange, p.write, p.read});
   for (const auto& [name, v] : broker.vhosts()) DescribeVHost(*v, broker.self_member(), out);
   // Last: a vhost's queue limit may be below the queues it holds already.
   for (const auto& [key, value] : broker.parameters()) {

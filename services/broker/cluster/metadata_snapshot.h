@@ -5,10 +5,12 @@
 //   snapshot := version (one byte, kSnapshotVersion) command*
 //   command  := varint length, then EncodeCommand bytes
 //
-// The commands are definitions only (AddVHost, AddUser, SetPermissions,
-// SetPolicy, DeclareExchange, DeclareQueue, Bind), in an order that applies
-// cleanly to an empty broker: vhosts, users, permissions, then each vhost's
-// policies, exchanges, queues and bindings. Names are sorted and bindings
+// The commands are definitions only (AddVHost, AddUser, SetUserLimits,
+// SetPermissions, SetTopicPermission, SetPolicy, DeclareExchange,
+// DeclareQueue, SetMirrors, Bind, SetParameter), in an order that applies
+// cleanly to an empty broker: vhosts, users and their limits, permissions,
+// topic permissions, then each vhost's policies, exchanges, queues and
+// bindings, and runtime parameters last. Names are sorted and bindings
 // ordered by their encoding, so the same metadata gives the same bytes
 // whatever history made it, and applying a snapshot's commands to an empty
 // broker describes it again as the same bytes.

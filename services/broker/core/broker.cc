@@ -123,16 +123,23 @@ Status Broker::DeleteVHost(const std::string& name) {
   vhosts_.erase(it);
   std::erase_if(parameters_, [&](const auto& p) { return std::get<1>(p.first) == name; });
   for (auto& [user, per_vhost] : permissions_) per_vhost.erase(name);
+  for (auto& [user, per_vhost] : topic_permissions_) per_vhost.erase(name);
   ++permissions_epoch_;
   return Status::Ok();
+}
+
+void Broker::StoreUser(const User& u) {
+  if (Persistence* store = definitions())
+    store->PutUser(UserDef{u.name, u.password_hash, u.tags, u.limits});
 }
 
 Status Broker::AddUser(const std::string& name, const std::string& password_hash,
                        std::vector<std::string> tags) {
   if (name.empty()) return Err(ReplyCode::kPreconditionFailed, "user name must not be empty");
-  users_[name] = User{name, password_hash, std::move(tags)};
-  if (Persistence* store = definitions())
-    store->PutUser(UserDef{name, password_hash, users_[name].tags});
+  // A user put again keeps its limits, as RabbitMQ's does.
+  User& u = users_[name];
+  u = User{name, password_hash, std::move(tags), std::move(u.limits)};
+  StoreUser(u);
   return Status::Ok();
 }
 
@@ -141,6 +148,7 @@ Status Broker::DeleteUser(const std::string& name) {
   // As RabbitMQ does since 3.7: the user's connections go with it.
   CloseClients("", name, "user '" + name + "' is deleted");
   permissions_.erase(name);
+  topic_permissions_.erase(name);
   ++permissions_epoch_;
   if (Persistence* store = definitions()) store->DeleteUser(name);
   return Status::Ok();
@@ -150,8 +158,7 @@ Status Broker::ChangePasswordHash(const std::string& name, const std::string& pa
   auto it = users_.find(name);
   if (it == users_.end()) return Err(ReplyCode::kNotFound, "no user '" + name + "'");
   it->second.password_hash = password_hash;
-  if (Persistence* store = definitions())
-    store->PutUser(UserDef{name, password_hash, it->second.tags});
+  StoreUser(it->second);
   return Status::Ok();
 }
 
@@ -159,8 +166,7 @@ Status Broker::SetUserTags(const std::string& name, std::vector<std::string> tag
   auto it = users_.find(name);
   if (it == users_.end()) return Err(ReplyCode::kNotFound, "no user '" + name + "'");
   it->second.tags = std::move(tags);
-  if (Persistence* store = definitions())
-    store->PutUser(UserDef{name, it->second.password_hash, it->second.tags});
+  StoreUser(it->second);
   return Status::Ok();
 }
 
@@ -214,6 +220,110 @@ void Broker::ClearPermissions(const std::string& user, const std::string& vhost)
   if (it == permissions_.end() || !it->second.erase(vhost)) return;
   ++permissions_epoch_;
   if (Persistence* store = definitions()) store->DeletePermissions(user, vhost);
+}
+
+namespace {
+
+// RabbitMQ's topic permission variables (docs/access.md): {username} and
+// {vhost}, replaced as text before the pattern is compiled.
+std::string ExpandTopicPattern(std::string pattern, const std::string& user,
+                               const std::string& vhost) {
+  for (auto [from, to] : {std::pair<std::string_view, const std::string*>{"{username}", &user},
+                          {"{vhost}", &vhost}}) {
+    for (size_t at = pattern.find(from); at != std::string::npos;
+         at = pattern.find(from, at + to->size()))
+      pattern.replace(at, from.size(), *to);
+  }
+  // An empty pattern matches the empty key only.
+  return pattern.empty() ? "^$" : pattern;
+}
+
+}  // namespace
+
+Status Broker::SetTopicPermission(const TopicPermissionDef& d) {
+  if (!FindUser(d.user)) return Err(ReplyCode::kNotFound, "no user '" + d.user + "'");
+  if (!vhosts_.count(d.vhost)) return Err(ReplyCode::kNotFound, "no vhost '" + d.vhost + "'");
+  TopicPermission p{d.write, d.read, {}, {}};
+  for (auto [pattern, re] : {std::pair{&d.write, &p.write_re}, {&d.read, &p.read_re}})
+    if (!Pattern::Compile(ExpandTopicPattern(*pattern, d.user, d.vhost), *re))
+      return Err(ReplyCode::kPreconditionFailed, "invalid regular expression '" + *pattern + "'");
+  topic_permissions_[d.user][d.vhost][d.exchange] = std::move(p);
+  if (Persistence* store = definitions()) store->PutTopicPermission(d);
+  return Status::Ok();
+}
+
+void Broker::ClearTopicPermissions(const std::string& user, const std::string& vhost,
+                                   const std::string& exchange, bool all) {
+  auto u = topic_permissions_.find(user);
+  if (u == topic_permissions_.end()) return;
+  auto v = u->second.find(vhost);
+  if (v == u->second.end()) return;
+  std::vector<std::string> gone;
+  for (const auto& [name, p] : v->second)
+    if (all || name == exchange) gone.push_back(name);
+  for (const std::string& name : gone) {
+    v->second.erase(name);
+    if (Persistence* store = definitions()) store->DeleteTopicPermission(user, vhost, name);
+  }
+  if (v->second.empty()) u->second.erase(v);
+  if (u->second.empty()) topic_permissions_.erase(u);
+}
+
+bool Broker::TopicAllowed(const std::string& user, const std::string& vhost,
+                          const std::string& exchange, Access access,
+                          const std::string& routing_key) const {
+  auto u = topic_permissions_.find(user);
+  if (u == topic_permissions_.end()) return true;
+  auto v = u->second.find(vhost);
+  if (v == u->second.end()) return true;
+  auto x = v->second.find(exchange);
+  if (x == v->second.end()) return true;
+  return (access == Access::kWrite ? x->second.write_re : x->second.read_re).Search(routing_key);
+}
+
+std::string UserLimitsProblem(const UserLimits& limits) {
+  for (const auto& [name, value] : limits)
+    if (name != kMaxConnections && name != kMaxChannels)
+      return "Validation failed\n\n" + name + " is not a user limit (" +
+             std::string(kMaxConnections) + ", " + std::string(kMaxChannels) + ")";
+  return "";
+}
+
+Status Broker::SetUserLimits(const std::string& user, const UserLimits& limits) {
+  auto it = users_.find(user);
+  if (it == users_.end()) return Err(ReplyCode::kNotFound, "no user '" + user + "'");
+  if (std::string why = UserLimitsProblem(limits); !why.empty())
+    return Err(ReplyCode::kPreconditionFailed, why);
+  for (const auto& [name, value] : limits) it->second.limits[name] = value;
+  StoreUser(it->second);
+  return Status::Ok();
+}
+
+Status Broker::ClearUserLimits(const std::string& user, const std::string& name, bool all) {
+  auto it = users_.find(user);
+  if (it == users_.end()) return Err(ReplyCode::kNotFound, "no user '" + user + "'");
+  if (all) it->second.limits.clear();
+  else it->second.limits.erase(name);
+  StoreUser(it->second);
+  return Status::Ok();
+}
+
+std::optional<int64_t> Broker::UserLimit(const std::string& user, std::string_view name) const {
+  const User* u = FindUser(user);
+  if (!u) return std::nullopt;
+  auto it = u->limits.find(std::string(name));
+  if (it == u->limits.end() || it->second < 0) return std::nullopt;
+  return it->second;
+}
+
+Broker::UserUsage Broker::Usage(const std::string& user) const {
+  UserUsage usage;
+  for (const auto& [id, c] : clients_)
+    if (c->user_name() == user) {
+      ++usage.connections;
+      usage.channels += c->open_channels();
+    }
+  return usage;
 }
 
 void Broker::SetAlarm(Alarm alarm, bool on) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,6 +34,7 @@ struct User {
   std::string name;
   std::string password_hash;
   std::vector<std::string> tags;
+  UserLimits limits{};
 };
 
 enum class Access { kConfigure, kWrite, kRead };
@@ -41,6 +43,19 @@ struct Permissions {
   std::string configure, write, read;
   Pattern configure_re, write_re, read_re;
 };
+
+// A topic permission (docs/access.md): the patterns as set, and compiled
+// with {username} and {vhost} replaced by the user's and the vhost's names.
+struct TopicPermission {
+  std::string write, read;
+  Pattern write_re, read_re;
+};
+
+// The user limits Warren knows (RabbitMQ's names).
+inline constexpr std::string_view kMaxConnections = "max-connections";
+inline constexpr std::string_view kMaxChannels = "max-channels";
+// Why `limits` names one Warren does not know, or "".
+std::string UserLimitsProblem(const UserLimits& limits);
 
 // A channel consuming from amq.rabbitmq.reply-to.
 class DirectReplySink {
@@ -128,6 +143,37 @@ class Broker {
   // pattern grants nothing.
   bool Allowed(const std::string& user, const std::string& vhost, Access access,
                const std::string& resource) const;
+
+  // Topic permissions (docs/access.md): 404 without the user or vhost, 406
+  // for a pattern that is not a regular expression. Clearing takes the one
+  // of `exchange`, or with `all` every one of the user's in the vhost.
+  Status SetTopicPermission(const TopicPermissionDef& permission);
+  void ClearTopicPermissions(const std::string& user, const std::string& vhost,
+                             const std::string& exchange, bool all);
+  // user -> vhost -> exchange -> permission
+  using TopicPermissions =
+      std::map<std::string, std::map<std::string, std::map<std::string, TopicPermission>>>;
+  const TopicPermissions& topic_permissions() const { return topic_permissions_; }
+  // Whether `routing_key` may be published with (kWrite) or bound with
+  // (kRead) on the topic exchange `exchange`: true when the user has no
+  // topic permission for it (RabbitMQ's rule); an empty pattern allows only
+  // the empty key. Callers ask only for exchanges of type topic.
+  bool TopicAllowed(const std::string& user, const std::string& vhost,
+                    const std::string& exchange, Access access,
+                    const std::string& routing_key) const;
+
+  // User limits: 404 without the user, 406 for a name Warren does not know.
+  // Setting merges into the user's limits; clearing takes one, or all.
+  Status SetUserLimits(const std::string& user, const UserLimits& limits);
+  Status ClearUserLimits(const std::string& user, const std::string& name, bool all);
+  // The user's limit of that name when it has one (negative: none).
+  std::optional<int64_t> UserLimit(const std::string& user, std::string_view name) const;
+  // The user's open connections and channels on this node (a user limit
+  // counts per node: docs/access.md).
+  struct UserUsage {
+    uint64_t connections = 0, channels = 0;
+  };
+  UserUsage Usage(const std::string& user) const;
 
   // Runtime parameters (core/parameters.h; docs/parameters.md). The value
   // is validated (406) and stored; with `only_if_absent` an existing one is
@@ -230,6 +276,9 @@ class Broker {
   void RemoveAlarmListener(AlarmListener* l) { alarm_listeners_.erase(l); }
 
  private:
+  // Writes the user as it now is (hash, tags and limits).
+  void StoreUser(const User& user);
+
   Runtime& runtime_;
   NodeConfig config_;
   LocalGate local_gate_{*this};
@@ -239,6 +288,7 @@ class Broker {
   std::map<ParameterKey, std::string> parameters_;
   // user -> vhost -> permissions
   std::map<std::string, std::map<std::string, Permissions>> permissions_;
+  TopicPermissions topic_permissions_;
   std::unordered_map<std::string, DirectReplySink*> reply_to_;
   uint64_t reply_to_counter_ = 0;
   uint64_t last_connection_id_ = 0;

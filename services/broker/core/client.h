@@ -96,6 +96,9 @@ class ClientConnection {
  public:
   virtual ~ClientConnection() = default;
   virtual ConnectionInfo Describe() const = 0;
+  // Cheap parts of Describe(), for user limits.
+  virtual const std::string& user_name() const = 0;
+  virtual size_t open_channels() const = 0;
   // connection.close 320 CONNECTION_FORCED with `reason`; the connection's
   // channels, consumers and exclusive queues are released before it returns.
   virtual void ForceClose(const std::string& reason) = 0;

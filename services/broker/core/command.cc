@@ -44,6 +44,19 @@ struct Applier {
     broker.ClearPermissions(c.user, c.vhost);
     return {};
   }
+  Outcome operator()(const cmd::SetTopicPermission& c) {
+    return Of(broker.SetTopicPermission({c.user, c.vhost, c.exchange, c.write, c.read}));
+  }
+  Outcome operator()(const cmd::ClearTopicPermissions& c) {
+    broker.ClearTopicPermissions(c.user, c.vhost, c.exchange, c.all);
+    return {};
+  }
+  Outcome operator()(const cmd::SetUserLimits& c) {
+    return Of(broker.SetUserLimits(c.user, c.limits));
+  }
+  Outcome operator()(const cmd::ClearUserLimits& c) {
+    return Of(broker.ClearUserLimits(c.user, c.name, c.all));
+  }
   Outcome operator()(const cmd::SetPolicy& c) {
     auto v = VHostOf(broker, c.vhost);
     if (!v.ok()) return Of(v.status());

@@ -67,6 +67,24 @@ struct SetPermissions {
 struct ClearPermissions {
   std::string user, vhost;
 };
+struct SetTopicPermission {
+  std::string user, vhost, exchange, write, read;
+};
+// The user's one of `exchange`, or with `all` every one in the vhost.
+struct ClearTopicPermissions {
+  std::string user, vhost, exchange;
+  bool all = false;
+};
+// Sets these limits; the user's others stay.
+struct SetUserLimits {
+  std::string user;
+  UserLimits limits;
+};
+// Clears the limit `name`, or with `all` every one.
+struct ClearUserLimits {
+  std::string user, name;
+  bool all = false;
+};
 struct SetPolicy {
   std::string vhost, name, pattern;
   ApplyTo apply_to = ApplyTo::kAll;
@@ -148,7 +166,9 @@ using Command =
                  cmd::ChangePassword, cmd::SetUserTags, cmd::SetPermissions,
                  cmd::ClearPermissions, cmd::SetPolicy, cmd::ClearPolicy, cmd::DeclareExchange,
                  cmd::DeleteExchange, cmd::DeclareQueue, cmd::DeleteQueue, cmd::Bind, cmd::Unbind,
-                 cmd::SetMirrors, cmd::SetParameter, cmd::ClearParameter>;
+                 cmd::SetMirrors, cmd::SetParameter, cmd::ClearParameter,
+                 cmd::SetTopicPermission, cmd::ClearTopicPermissions, cmd::SetUserLimits,
+                 cmd::ClearUserLimits>;
 
 // What applying a command answered. `status` is the model's (RabbitMQ's
 // reply code and text); for DeclareQueue the counts are the queue's when it

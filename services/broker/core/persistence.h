@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,14 +21,24 @@
 
 namespace warren::core {
 
+// A user's limits by name (max-connections, max-channels); a negative value
+// is no limit (docs/access.md).
+using UserLimits = std::map<std::string, int64_t>;
+
 struct UserDef {
   std::string name;
   std::string password_hash;
   std::vector<std::string> tags;
+  UserLimits limits{};
 };
 
 struct PermissionDef {
   std::string user, vhost, configure, write, read;
+};
+
+// Patterns on the routing keys of one topic exchange, as set.
+struct TopicPermissionDef {
+  std::string user, vhost, exchange, write, read;
 };
 
 struct ExchangeDef {
@@ -92,7 +103,8 @@ class Persistence {
 
   // Definitions. Callers store only what is durable (RabbitMQ's rules).
   // DeleteVHost also forgets the vhost's exchanges, queues, bindings,
-  // permissions and policies.
+  // permissions, topic permissions and policies; DeleteUser the user's
+  // permissions and topic permissions.
   // Creates the vhost or replaces its metadata.
   virtual void PutVHost(const std::string& name, const VHostMetadata& metadata) = 0;
   virtual void DeleteVHost(const std::string& name) = 0;
@@ -100,6 +112,10 @@ class Persistence {
   virtual void DeleteUser(const std::string& name) = 0;
   virtual void PutPermissions(const PermissionDef& permissions) = 0;
   virtual void DeletePermissions(const std::string& user, const std::string& vhost) = 0;
+  // Replaces the user's topic permission on the same exchange.
+  virtual void PutTopicPermission(const TopicPermissionDef& permission) = 0;
+  virtual void DeleteTopicPermission(const std::string& user, const std::string& vhost,
+                                     const std::string& exchange) = 0;
   virtual void PutExchange(const ExchangeDef& exchange) = 0;
   // Also forgets the bindings from and to the exchange.
   virtual void DeleteExchange(const std::string& vhost, const std::string& name) = 0;

@@ -123,6 +123,10 @@ class Channel : public core::ConsumerSink,
   // Asks the home of `q` for its counts (AskHome's `ask`).
   Ask StatOf(const std::shared_ptr<core::Queue>& q);
   Status Check(core::Access access, const std::string& resource, const char* kind);
+  // The user's topic permission on `exchange`, when it is a topic exchange
+  // (docs/access.md): 403 when `routing_key` does not match.
+  Status CheckTopic(core::Access access, const std::string& exchange,
+                    const std::string& routing_key);
   // Hands a metadata change to the broker's gate, holding the connection's
   // input (Connection::Hold); `then`
   // turns its outcome into the reply. An error `then` returns closes the

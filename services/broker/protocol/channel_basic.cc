@@ -266,6 +266,7 @@ Status Channel::HandleBasicPublish(amqp::BasicPublish& m) {
     last_write_checked_ = m.exchange;
     last_write_epoch_ = epoch;
   }
+  if (Status s = CheckTopic(Access::kWrite, m.exchange, m.routing_key); !s.ok()) return s;
   publish_.emplace();
   publish_->method = std::move(m);
   return Status::Ok();

@@ -40,6 +40,21 @@ Status Channel::Check(Access access, const std::string& resource, const char* ki
                        vhost_name + "' refused for user '" + connection_.user() + "'");
 }
 
+Status Channel::CheckTopic(Access access, const std::string& exchange,
+                          const std::string& routing_key) {
+  // Most nodes have none: the publish path then looks nothing up.
+  if (connection_.broker().topic_permissions().empty()) return Status::Ok();
+  core::Exchange* e = vhost().FindExchange(exchange);
+  const std::string& user = connection_.user();
+  if (!e || e->type() != "topic" ||
+      connection_.broker().TopicAllowed(user, vhost().name(), exchange, access, routing_key))
+    return Status::Ok();
+  return AmqpError(ReplyCode::kAccessRefused,
+                   std::string(access == Access::kWrite ? "write" : "read") +
+                       " access to topic '" + routing_key + "' in exchange '" + exchange +
+                       "' in vhost '" + vhost().name() + "' refused for user '" + user + "'");
+}
+
 Status Channel::Await(uint16_t class_id, uint16_t method_id,
                       const std::function<void(Finish)>& start) {
   // Whether Await is still on the stack: an answer given at once is
@@ -107,6 +122,7 @@ Status Channel::HandleExchangeDelete(const amqp::ExchangeDelete& m) {
 Status Channel::HandleExchangeBind(const amqp::ExchangeBind& m, bool bind) {
   if (Status s = Check(Access::kWrite, m.destination, "exchange"); !s.ok()) return s;
   if (Status s = Check(Access::kRead, m.source, "exchange"); !s.ok()) return s;
+  if (Status s = CheckTopic(Access::kRead, m.source, m.routing_key); !s.ok()) return s;
   auto then = [this, bind, no_wait = m.no_wait](const Outcome& o) {
     if (!o.status.ok()) return o.status;
     if (!no_wait) {
@@ -214,6 +230,7 @@ Status Channel::AskHome(const core::Queue& queue, uint16_t class_id, uint16_t me
 Status Channel::HandleQueueBind(const amqp::QueueBind& m) {
   if (Status s = Check(Access::kWrite, m.queue, "queue"); !s.ok()) return s;
   if (Status s = Check(Access::kRead, m.exchange, "exchange"); !s.ok()) return s;
+  if (Status s = CheckTopic(Access::kRead, m.exchange, m.routing_key); !s.ok()) return s;
   core::cmd::Bind c{vhost().name(), m.exchange, m.queue, m.routing_key, true, m.arguments,
                     connection_.id()};
   return Submit(std::move(c), kQueue, kQueueBind, [this, no_wait = m.no_wait](auto& o) {
@@ -226,6 +243,7 @@ Status Channel::HandleQueueBind(const amqp::QueueBind& m) {
 Status Channel::HandleQueueUnbind(const amqp::QueueUnbind& m) {
   if (Status s = Check(Access::kWrite, m.queue, "queue"); !s.ok()) return s;
   if (Status s = Check(Access::kRead, m.exchange, "exchange"); !s.ok()) return s;
+  if (Status s = CheckTopic(Access::kRead, m.exchange, m.routing_key); !s.ok()) return s;
   core::cmd::Unbind c{vhost().name(), m.exchange, m.queue, m.routing_key, true, m.arguments,
                       connection_.id()};
   return Submit(std::move(c), kQueue, kQueueUnbind, [this](auto& o) {

@@ -416,6 +416,16 @@ void Connection::HandleOpen(const amqp::ConnectionOpen& m) {
          10, 40);
     return;
   }
+  // The user's connection limit; as RabbitMQ checks it, after the vhost's.
+  if (auto limit = broker_.UserLimit(user_, core::kMaxConnections);
+      limit && broker_.Usage(user_).connections >= static_cast<uint64_t>(*limit)) {
+    Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
+                            "connection refused for user '" + user_ +
+                                "': user connection limit (" + std::to_string(*limit) +
+                                ") is reached"),
+         10, 40);
+    return;
+  }
   vhost_ = vhost;
   vhost_->ConnectionOpened();
   state_ = State::kOpen;
@@ -469,6 +479,15 @@ void Connection::HandleChannelFrame(const amqp::FrameView& frame) {
     if (ch) {
       Fail(0, core::AmqpError(ReplyCode::kChannelError,
                               "second 'channel.open' seen on channel " + std::to_string(number)),
+           cls, mth);
+      return;
+    }
+    if (auto limit = broker_.UserLimit(user_, core::kMaxChannels);
+        limit && broker_.Usage(user_).channels >= static_cast<uint64_t>(*limit)) {
+      Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
+                              "number of channels opened for user '" + user_ +
+                                  "' has reached the maximum allowed user limit of (" +
+                                  std::to_string(*limit) + ")"),
            cls, mth);
       return;
     }

@@ -175,6 +175,8 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   void OnAlarmChanged(bool on) override;
   // core::ClientConnection (registered with the broker while open)
   core::ConnectionInfo Describe() const override;
+  const std::string& user_name() const override { return user_; }
+  size_t open_channels() const override { return channels_.size(); }
   void ForceClose(const std::string& reason) override;
 
  private:

@@ -114,6 +114,8 @@ Status DefinitionsLog::Compact() {
   for (const auto& [n, u] : model_.users) put(defs::kUserPut, defs::EncodeUser(u));
   for (const auto& [k, p] : model_.permissions)
     put(defs::kPermissionsPut, defs::EncodePermissions(p));
+  for (const auto& [k, p] : model_.topic_permissions)
+    put(defs::kTopicPermissionPut, defs::EncodeTopicPermission(p));
   for (const auto& [k, e] : model_.exchanges) put(defs::kExchangePut, defs::EncodeExchange(e));
   for (const auto& [k, q] : model_.queues) put(defs::kQueuePut, defs::EncodeQueue(q));
   for (const auto& [k, b] : model_.bindings) put(defs::kBindingPut, k);
@@ -193,6 +195,13 @@ void DefinitionsLog::PutPermissions(const core::PermissionDef& p) {
 }
 void DefinitionsLog::DeletePermissions(const std::string& user, const std::string& vhost) {
   Record(defs::kPermissionsDelete, defs::Strings({user, vhost}));
+}
+void DefinitionsLog::PutTopicPermission(const core::TopicPermissionDef& p) {
+  Record(defs::kTopicPermissionPut, defs::EncodeTopicPermission(p));
+}
+void DefinitionsLog::DeleteTopicPermission(const std::string& user, const std::string& vhost,
+                                           const std::string& exchange) {
+  Record(defs::kTopicPermissionDelete, defs::Strings({user, vhost, exchange}));
 }
 void DefinitionsLog::PutExchange(const core::ExchangeDef& e) {
   if (Writable(Encodable(e),

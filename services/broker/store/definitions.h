@@ -22,6 +22,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "broker/core/persistence.h"
@@ -36,6 +37,9 @@ struct Definitions {
   std::map<std::string, core::VHostMetadata> vhosts;
   std::map<std::string, core::UserDef> users;
   std::map<std::pair<std::string, std::string>, core::PermissionDef> permissions;  // user, vhost
+  // user, vhost, exchange
+  std::map<std::tuple<std::string, std::string, std::string>, core::TopicPermissionDef>
+      topic_permissions;
   std::map<std::pair<std::string, std::string>, core::ExchangeDef> exchanges;      // vhost, name
   std::map<std::pair<std::string, std::string>, core::QueueDef> queues;            // vhost, name
   std::map<std::string, core::BindingDef> bindings;  // keyed by their encoding
@@ -85,6 +89,9 @@ class DefinitionsLog {
   void DeleteUser(const std::string& name);
   void PutPermissions(const core::PermissionDef& p);
   void DeletePermissions(const std::string& user, const std::string& vhost);
+  void PutTopicPermission(const core::TopicPermissionDef& p);
+  void DeleteTopicPermission(const std::string& user, const std::string& vhost,
+                             const std::string& exchange);
   void PutExchange(const core::ExchangeDef& e);
   void DeleteExchange(const std::string& vhost, const std::string& name);
   uint64_t NewQueueId();

@@ -24,6 +24,7 @@ void DeleteVHost(Definitions& m, const std::string& v) {
   EraseIf(m.operator_policies, [&](const core::PolicyDef& p) { return p.vhost == v; });
   EraseIf(m.parameters, [&](const core::ParameterDef& p) { return p.vhost == v; });
   EraseIf(m.permissions, [&](const core::PermissionDef& p) { return p.vhost == v; });
+  EraseIf(m.topic_permissions, [&](const core::TopicPermissionDef& p) { return p.vhost == v; });
   EraseIf(m.exchanges, [&](const core::ExchangeDef& e) { return e.vhost == v; });
   EraseIf(m.queues, [&](const core::QueueDef& q) { return q.vhost == v; });
   EraseIf(m.bindings, [&](const core::BindingDef& b) { return b.vhost == v; });
@@ -139,11 +140,21 @@ std::string EncodeUser(const core::UserDef& u) {
   amqp::Writer w(out);
   w.U32(static_cast<uint32_t>(u.tags.size()));
   for (const auto& t : u.tags) w.LongStr(t);
+  if (u.limits.empty()) return out;
+  w.U32(static_cast<uint32_t>(u.limits.size()));
+  for (const auto& [name, value] : u.limits) {
+    w.LongStr(name);
+    w.U64(static_cast<uint64_t>(value));
+  }
   return out;
 }
 
 std::string EncodePermissions(const core::PermissionDef& p) {
   return Strings({p.user, p.vhost, p.configure, p.write, p.read});
+}
+
+std::string EncodeTopicPermission(const core::TopicPermissionDef& p) {
+  return Strings({p.user, p.vhost, p.exchange, p.write, p.read});
 }
 
 std::string EncodeExchange(const core::ExchangeDef& e) {
@@ -216,6 +227,13 @@ std::string Apply(Definitions& m, uint8_t type, std::string_view payload, int ma
       core::UserDef u{Str(r), Str(r), {}};
       uint32_t n = r.U32();
       for (uint32_t i = 0; i < n && r.ok(); ++i) u.tags.push_back(Str(r));
+      if (r.ok() && r.remaining() > 0) {
+        uint32_t limits = r.U32();
+        for (uint32_t i = 0; i < limits && r.ok(); ++i) {
+          std::string name = Str(r);
+          u.limits[name] = static_cast<int64_t>(r.U64());
+        }
+      }
       if (r.ok()) m.users[u.name] = std::move(u);
       break;
     }
@@ -223,6 +241,8 @@ std::string Apply(Definitions& m, uint8_t type, std::string_view payload, int ma
       std::string u = Str(r);
       m.users.erase(u);
       EraseIf(m.permissions, [&](const core::PermissionDef& p) { return p.user == u; });
+      EraseIf(m.topic_permissions,
+              [&](const core::TopicPermissionDef& p) { return p.user == u; });
       break;
     }
     case kPermissionsPut: {
@@ -233,6 +253,16 @@ std::string Apply(Definitions& m, uint8_t type, std::string_view payload, int ma
     case kPermissionsDelete: {
       std::string u = Str(r), v = Str(r);
       if (r.ok()) m.permissions.erase({u, v});
+      break;
+    }
+    case kTopicPermissionPut: {
+      core::TopicPermissionDef p{Str(r), Str(r), Str(r), Str(r), Str(r)};
+      if (r.ok()) m.topic_permissions[{p.user, p.vhost, p.exchange}] = std::move(p);
+      break;
+    }
+    case kTopicPermissionDelete: {
+      std::string u = Str(r), v = Str(r), x = Str(r);
+      if (r.ok()) m.topic_permissions.erase({u, v, x});
       break;
     }
     case kExchangeDelete: {
@@ -290,8 +320,9 @@ std::string Describe(uint8_t type, std::string_view payload) {
       "", "vhost", "vhost deletion", "user", "user deletion", "permissions",
       "permissions deletion", "exchange", "exchange deletion", "queue", "queue deletion",
       "binding", "binding deletion", "queue id", "policy", "policy deletion",
-      "metadata log position", "parameter", "parameter deletion"};
-  if (type == 0 || type > kParameterDelete)
+      "metadata log position", "parameter", "parameter deletion", "topic permission",
+      "topic permission deletion"};
+  if (type == 0 || type > kTopicPermissionDelete)
     return "record of unknown type " + std::to_string(type);
   std::string out = std::string(kNames[type]) + " record";
   amqp::Reader r(payload);
@@ -304,6 +335,7 @@ std::string Describe(uint8_t type, std::string_view payload) {
     case kVHostPut: case kVHostDelete: first = quoted("vhost"); break;
     case kUserPut: case kUserDelete: first = quoted("user"); break;
     case kPermissionsPut: case kPermissionsDelete:
+    case kTopicPermissionPut: case kTopicPermissionDelete:
       first = quoted("user");
       second = quoted("vhost");
       break;

@@ -15,6 +15,7 @@ enum Type : uint8_t {
   kVHostPut = 1, kVHostDelete, kUserPut, kUserDelete, kPermissionsPut, kPermissionsDelete,
   kExchangePut, kExchangeDelete, kQueuePut, kQueueDelete, kBindingPut, kBindingDelete,
   kNextQueueId, kPolicyPut, kPolicyDelete, kMetadataApplied, kParameterPut, kParameterDelete,
+  kTopicPermissionPut, kTopicPermissionDelete,
 };
 
 // Ends an operator policy's put or delete record (a user policy's ends
@@ -25,8 +26,11 @@ std::string Strings(std::initializer_list<std::string_view> items);
 // The name, then the metadata when there is any (records from before vhost
 // metadata end at the name).
 std::string EncodeVHost(const std::string& name, const core::VHostMetadata& metadata);
+// Name, hash and tags, then the limits when there are any (records from
+// before user limits end at the tags).
 std::string EncodeUser(const core::UserDef& u);
 std::string EncodePermissions(const core::PermissionDef& p);
+std::string EncodeTopicPermission(const core::TopicPermissionDef& p);
 std::string EncodeExchange(const core::ExchangeDef& e);
 std::string EncodeQueue(const core::QueueDef& q);
 std::string EncodeBinding(const core::BindingDef& b);

@@ -61,10 +61,15 @@ Status RestoreDefinitions(const Definitions& d, core::Broker& broker) {
   for (const auto& [v, meta] : d.vhosts) warn("vhost", v, broker.AddVHost(v, meta));
   for (const auto& [k, p] : d.parameters)
     warn("parameter", p.name, broker.SetParameter(p, false));
-  for (const auto& [n, u] : d.users) warn("user", n, broker.AddUser(n, u.password_hash, u.tags));
+  for (const auto& [n, u] : d.users) {
+    warn("user", n, broker.AddUser(n, u.password_hash, u.tags));
+    if (!u.limits.empty()) warn("limits of user", n, broker.SetUserLimits(n, u.limits));
+  }
   for (const auto& [k, p] : d.permissions)
     warn("permissions of", p.user,
          broker.SetPermissions(p.user, p.vhost, p.configure, p.write, p.read));
+  for (const auto& [k, p] : d.topic_permissions)
+    warn("topic permission of", p.user, broker.SetTopicPermission(p));
   // Policies before the exchanges and queues, so each comes back with the
   // policy in effect already applied.
   for (const auto& [k, p] : d.policies) {

@@ -78,6 +78,13 @@ class Store : public core::Persistence {
   void DeletePermissions(const std::string& user, const std::string& vhost) override {
     Def([&] { definitions_.DeletePermissions(user, vhost); });
   }
+  void PutTopicPermission(const core::TopicPermissionDef& p) override {
+    Def([&] { definitions_.PutTopicPermission(p); });
+  }
+  void DeleteTopicPermission(const std::string& user, const std::string& vhost,
+                             const std::string& exchange) override {
+    Def([&] { definitions_.DeleteTopicPermission(user, vhost, exchange); });
+  }
   void PutExchange(const core::ExchangeDef& e) override {
     Def([&] { definitions_.PutExchange(e); });
   }

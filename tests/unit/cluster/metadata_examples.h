@@ -1,6 +1,6 @@
 // Metadata for the cluster's tests: commands that make one of everything a
 // snapshot must carry (vhosts with metadata, users with hash and tags,
-// permissions, policies and operator policies, runtime parameters and vhost
+// user limits, permissions, topic permissions, policies and operator policies, runtime parameters and vhost
 // limits, exchanges of every type with flags and arguments, durable,
 // transient, auto-delete and exclusive queues, bindings to queues and to
 // exchanges, from built-in and declared exchanges, with arguments).
@@ -37,8 +37,10 @@ inline std::vector<core::Command> ExampleDefinitions() {
       cmd::AddVHost{"shop", core::VHostMetadata{"the shop", {"prod", "eu"}, "classic", true}},
       cmd::AddUser{"alice", alice, {"administrator", "monitoring"}},
       cmd::AddUser{"bob", bob, {}},
+      cmd::SetUserLimits{"bob", {{"max-connections", 10}, {"max-channels", -1}}},
       cmd::SetPermissions{"alice", "/", ".*", ".*", ".*"},
       cmd::SetPermissions{"bob", "shop", "^orders", "", "orders.*"},
+      cmd::SetTopicPermission{"bob", "shop", "events", "^order\\.{username}", ""},
       cmd::SetPolicy{"shop", "limits", "^orders", core::ApplyTo::kQueues, 5,
                      Args({{"max-length", FieldValue::Long(1000)}})},
       cmd::SetPolicy{"shop", "cap", "^orders", core::ApplyTo::kQueues, 1,

@@ -195,6 +195,10 @@ TEST_F(MetadataMachineTest, RestoreMakesTheMetadataExactlyTheSnapshotsAndKeepsWh
       cmd::SetParameter{"", "", "cluster_name", R"("stale-name")"},
       cmd::SetParameter{"", "", "stale", "1"},
       cmd::SetParameter{"vhost-limits", "/", "limits", R"({"max-connections":3})"},
+      cmd::SetUserLimits{"bob", {{"max-connections", 1}}},
+      cmd::SetUserLimits{"alice", {{"max-channels", 2}}},
+      cmd::SetTopicPermission{"bob", "shop", "events", "^stale", ""},
+      cmd::SetTopicPermission{"bob", "/", "amq.topic", "^extra", ""},
   });
   // "audit" differs (durable now), "jobs" matches and must stay the same queue.
   ASSERT_TRUE(lagging.broker.FindVHost("shop")->DeleteQueue("audit", false, false, 0).ok());
@@ -212,6 +216,12 @@ TEST_F(MetadataMachineTest, RestoreMakesTheMetadataExactlyTheSnapshotsAndKeepsWh
   EXPECT_EQ(lagging.broker.FindParameter({"", "", "stale"}), nullptr);
   EXPECT_EQ(lagging.broker.FindVHost("/")->limits(), core::VHostLimits{});
   EXPECT_EQ(lagging.broker.FindVHost("shop")->limits().max_queues, 100);
+  EXPECT_EQ(lagging.broker.FindUser("bob")->limits,
+            (core::UserLimits{{"max-channels", -1}, {"max-connections", 10}}));
+  EXPECT_TRUE(lagging.broker.FindUser("alice")->limits.empty());
+  EXPECT_TRUE(lagging.broker.TopicAllowed("bob", "/", "amq.topic", core::Access::kWrite, "x"));
+  EXPECT_TRUE(
+      lagging.broker.TopicAllowed("bob", "shop", "events", core::Access::kWrite, "order.bob"));
   EXPECT_FALSE(lagging.broker.FindVHost("shop")->FindQueue("audit")->durable());
   EXPECT_EQ(lagging.broker.FindVHost("/")->FindQueue("jobs"), jobs)
       << "a queue that matches keeps its messages and consumers";

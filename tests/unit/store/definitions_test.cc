@@ -219,6 +219,38 @@ TEST_F(DefinitionsTest, ParametersOperatorPoliciesAndVHostMetadataSurviveAReopen
   EXPECT_EQ(Open()->model().parameters.size(), 1u);
 }
 
+TEST_F(DefinitionsTest, TopicPermissionsAndUserLimitsSurviveAReopenAndGoWithTheirOwners) {
+  {
+    auto log = Open();
+    log->PutVHost("/");
+    log->PutVHost("v");
+    log->PutUser({"alice", "hash", {"management"}, {{"max-connections", 3}, {"max-channels", -1}}});
+    log->PutUser({"bob", "hash", {}});
+    log->PutTopicPermission({"alice", "/", "amq.topic", "^a", "^r"});
+    log->PutTopicPermission({"alice", "v", "amq.topic", "^a", "^r"});
+    log->PutTopicPermission({"bob", "/", "logs", "", ".*"});
+    log->PutTopicPermission({"bob", "/", "gone", "", ".*"});
+    log->DeleteTopicPermission("bob", "/", "gone");
+  }
+  Open();  // compacts
+  auto log = Open();
+  const Definitions& d = log->model();
+  EXPECT_EQ(d.users.at("alice").limits,
+            (core::UserLimits{{"max-channels", -1}, {"max-connections", 3}}));
+  EXPECT_TRUE(d.users.at("bob").limits.empty());
+  ASSERT_EQ(d.topic_permissions.size(), 3u);
+  const core::TopicPermissionDef& p = d.topic_permissions.at({"alice", "/", "amq.topic"});
+  EXPECT_EQ(p.write, "^a");
+  EXPECT_EQ(p.read, "^r");
+  EXPECT_EQ(d.topic_permissions.at({"bob", "/", "logs"}).write, "");
+  log->DeleteVHost("v");
+  EXPECT_EQ(log->model().topic_permissions.size(), 2u);
+  log->DeleteUser("alice");
+  EXPECT_EQ(log->model().topic_permissions.size(), 1u);
+  log.reset();
+  EXPECT_EQ(Open()->model().topic_permissions.size(), 1u);
+}
+
 TEST_F(DefinitionsTest, QueueIdsAreNeverReusedAfterADelete) {
   {
     auto log = Open();

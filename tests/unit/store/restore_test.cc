@@ -67,6 +67,21 @@ TEST_F(StoreTest, LimitsOperatorPoliciesAndVHostMetadataComeBackInEffect) {
   EXPECT_FALSE(vhost().DeclareQueue(more, 1).ok());
 }
 
+// docs/access.md: topic permissions and user limits are durable definitions.
+TEST_F(StoreTest, TopicPermissionsAndUserLimitsComeBackInEffect) {
+  OpenNode();
+  ASSERT_TRUE(broker_->AddUser("alice", "hash", {}).ok());
+  ASSERT_TRUE(broker_->SetTopicPermission({"alice", "/", "amq.topic", "^{username}\\.", ""}).ok());
+  ASSERT_TRUE(broker_->SetUserLimits("alice", {{"max-channels", 4}}).ok());
+  CloseNode();
+
+  OpenNode();
+  EXPECT_TRUE(broker_->TopicAllowed("alice", "/", "amq.topic", core::Access::kWrite, "alice.x"));
+  EXPECT_FALSE(broker_->TopicAllowed("alice", "/", "amq.topic", core::Access::kWrite, "bob.x"));
+  EXPECT_FALSE(broker_->TopicAllowed("alice", "/", "amq.topic", core::Access::kRead, "x"));
+  EXPECT_EQ(broker_->UserLimit("alice", core::kMaxChannels), 4);
+}
+
 TEST_F(StoreTest, PersistentMessagesInDurableQueuesComeBackInOrder) {
   OpenNode();
   auto dq = DeclareQueue("dq", true);

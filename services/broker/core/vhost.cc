@@ -209,6 +209,18 @@ std::shared_ptr<Queue> VHost::FindQueue(const std::string& name) {
   return it == queues_.end() ? nullptr : it->second;
 }
 
+// RabbitMQ 3.13's augment_declare_args: a new queue declared without
+// x-queue-type takes the vhost's default type when it can be of that type (a
+// quorum queue is durable, not exclusive, not auto-delete), else classic.
+// DeclareQueue adds it to new queues only, so one declared before the
+// default was set is still redeclared as it was (docs/parameters.md).
+void VHost::AddDefaultQueueType(const QueueDeclare& d, amqp::FieldTable& arguments) const {
+  const std::string& type = metadata_.default_queue_type;
+  if (type.empty() || arguments.Find("x-queue-type")) return;
+  bool fits = type != "quorum" || (d.durable && !d.exclusive && !d.auto_delete);
+  arguments.Set("x-queue-type", amqp::FieldValue::Str(fits ? type : "classic"));
+}
+
 Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connection) {
   if (d.passive) {
     auto q = GetQueue(d.name, connection);
@@ -238,7 +250,11 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
     if (existing.durable() != d.durable) return mismatch("durable", d.durable, existing.durable());
     if (existing.auto_delete() != d.auto_delete)
       return mismatch("auto_delete", d.auto_delete, existing.auto_delete());
-    Status eq = CheckQueueArgsEquivalent(existing.options().arguments, d.arguments, name, name_);
+    // Declared again without a type: compared as the vhost's default would
+    // have made it, unless the queue predates that default and has none.
+    amqp::FieldTable requested = d.arguments;
+    if (existing.options().arguments.Find("x-queue-type")) AddDefaultQueueType(d, requested);
+    Status eq = CheckQueueArgsEquivalent(existing.options().arguments, requested, name, name_);
     if (!eq.ok()) return eq.error();
     existing.Touch();
     return QueueDeclared{name, static_cast<uint32_t>(existing.ready_count()),
@@ -253,13 +269,15 @@ Result<QueueDeclared> VHost::DeclareQueue(const QueueDeclare& d, uint64_t connec
                    std::to_string(limits_.max_queues) + ") is reached");
   if (Status s = CheckShortString("queue name", name); !s.ok()) return s.error();
   if (Status s = CheckTable("arguments", d.arguments); !s.ok()) return s.error();
-  auto args = ParseQueueArgs(d.arguments, name, name_);
+  amqp::FieldTable arguments = d.arguments;
+  AddDefaultQueueType(d, arguments);
+  auto args = ParseQueueArgs(arguments, name, name_);
   if (!args.ok()) return args.error();
   QueueOptions o;
   o.durable = d.durable;
   o.auto_delete = d.auto_delete;
   o.exclusive_owner = d.exclusive ? connection : 0;
-  o.arguments = d.arguments;
+  o.arguments = std::move(arguments);
   o.args = args.value();
   o.home = d.home;
   // Exclusive queues die with their connection, so only others are stored.

@@ -194,6 +194,8 @@ class VHost : public QueueHost {
   // the validation and the store's record.
   Status PutPolicy(Policy policy, bool operator_policy);
   Status DropPolicy(const std::string& name, bool operator_policy);
+  // The vhost's default queue type, into a new queue's arguments.
+  void AddDefaultQueueType(const QueueDeclare& d, amqp::FieldTable& arguments) const;
   void ApplyPolicies();
   // Applies the policy and operator policy matching `queue` to it.
   void ApplyPolicyTo(Queue& queue);

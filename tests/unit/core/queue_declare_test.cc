@@ -207,5 +207,37 @@ TEST_F(QueueDeclareTest, ReservedAmqNamesAre403) {
   EXPECT_TRUE(TryDeclare("amqp.fine").ok());
 }
 
+// docs/parameters.md, "Vhost metadata": RabbitMQ 3.13's default queue type.
+TEST_F(QueueDeclareTest, TheVHostsDefaultTypeIsGivenToNewQueuesThatCanHaveIt) {
+  ASSERT_TRUE(TryDeclare("before", {}, /*durable=*/true).ok());
+  VHostMetadata meta;
+  meta.default_queue_type = "quorum";
+  vh_->set_metadata(meta);
+  auto type = [&](const std::string& q) {
+    const FieldValue* t = vh_->FindQueue(q)->options().arguments.Find("x-queue-type");
+    return t && t->AsString() ? *t->AsString() : std::string("none");
+  };
+  ASSERT_TRUE(TryDeclare("durable", {}, true).ok());
+  EXPECT_EQ(type("durable"), "quorum");
+  ASSERT_TRUE(TryDeclare("transient", {}, false).ok());
+  EXPECT_EQ(type("transient"), "classic") << "a quorum queue must be durable";
+  ASSERT_TRUE(TryDeclare("exclusive", {}, true, /*exclusive=*/true).ok());
+  EXPECT_EQ(type("exclusive"), "classic");
+  ASSERT_TRUE(TryDeclare("auto", {}, true, false, /*auto_delete=*/true).ok());
+  EXPECT_EQ(type("auto"), "classic");
+  amqp::FieldTable classic;
+  classic.Set("x-queue-type", Str("classic"));
+  ASSERT_TRUE(TryDeclare("chosen", classic, true).ok());
+  EXPECT_EQ(type("chosen"), "classic") << "a type given is kept";
+  EXPECT_EQ(type("before"), "none") << "a queue from before the default is left as it was";
+
+  EXPECT_TRUE(TryDeclare("durable", {}, true).ok()) << "declared again as it was";
+  EXPECT_TRUE(TryDeclare("before", {}, true).ok()) << "declared again as it was";
+  auto r = TryDeclare("chosen", {}, true);
+  ASSERT_FALSE(r.ok()) << "without a type it would now be a quorum queue, as in RabbitMQ";
+  EXPECT_NE(r.error().text.find("inequivalent arg 'x-queue-type'"), std::string::npos)
+      << r.error().text;
+}
+
 }  // namespace
 }  // namespace warren::core::test

@@ -106,6 +106,11 @@ void FillQueue(v1::Queue* o, const core::Queue& q, NodeNames& names, int64_t wal
   o->set_acked(c.acked);
   o->set_redelivered(c.redelivered);
   o->set_dead_lettered(c.dead_lettered);
+  o->set_delivered_consume_manual_ack(c.delivered_consume_manual_ack);
+  o->set_delivered_consume_auto_ack(c.delivered_consume_auto_ack);
+  o->set_delivered_get_manual_ack(c.delivered_get_manual_ack);
+  o->set_delivered_get_auto_ack(c.delivered_get_auto_ack);
+  o->set_get_empty(c.get_empty);
   if (q.exclusive_owner()) o->set_owner_pid(std::to_string(q.exclusive_owner()));
 }
 
@@ -320,6 +325,7 @@ grpc::Status AdminService::ListConnections(grpc::ServerContext* call, const v1::
 grpc::Status AdminService::ListChannels(grpc::ServerContext* call, const v1::ListRequest*,
                                         v1::ListChannelsResponse* out) {
   return Run(call, Need::kManagement, "", [&](const Caller& c) {
+    int64_t wall_now_ms = WallNowMs();
     for (const auto& [id, client] : broker().clients()) {
       core::ConnectionInfo i = client->Describe();
       if (!c.sees_all() && i.user != c.user) continue;
@@ -351,6 +357,7 @@ grpc::Status AdminService::ListChannels(grpc::ServerContext* call, const v1::Lis
         o->set_messages_get_empty(k.messages_get_empty);
         o->set_messages_redelivered(k.messages_redelivered);
         o->set_messages_acked(k.messages_acked);
+        if (ch.idle_ms != 0) o->set_idle_since_ms(wall_now_ms - ch.idle_ms);
       }
     }
     return grpc::Status::OK;

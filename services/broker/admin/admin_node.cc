@@ -219,6 +219,11 @@ grpc::Status AdminService::Overview(grpc::ServerContext* call, const v1::Empty*,
     out->set_local_queues(local_queues);
     for (uint64_t n : k.message_sizes.counts) out->add_message_size_counts(n);
     out->set_message_size_sum(k.message_sizes.sum);
+    if (const core::Persistence* store = broker().persistence()) {
+      core::Persistence::DiskCounts disk = store->disk_counts();
+      out->set_disk_writes(disk.writes);
+      out->set_disk_reads(disk.reads);
+    }
     return grpc::Status::OK;
   });
 }

@@ -64,6 +64,10 @@ struct ChannelInfo {
   uint64_t uncommitted_messages = 0;  // published in the open transaction
   uint64_t uncommitted_acks = 0;      // acknowledgements in the open transaction
   MessageCounters counters;           // since the channel opened
+  // How long it has had no method and no delivery, once that is at least
+  // Queue::kIdleAfterMs (RabbitMQ shows a channel's idle_since only while
+  // it is idle); 0 while it is active.
+  int64_t idle_ms = 0;
 };
 
 struct ConnectionInfo {

@@ -154,6 +154,12 @@ class Persistence {
   virtual void Release(const DiskRef& ref) = 0;
   // Reads a message back; nullptr when the record cannot be read.
   virtual MessagePtr Read(const DiskRef& ref) = 0;
+  // Messages written and read back since the store opened (RabbitMQ's
+  // disk_writes and disk_reads).
+  struct DiskCounts {
+    uint64_t writes = 0, reads = 0;
+  };
+  virtual DiskCounts disk_counts() const = 0;
 
   // Writes what is buffered; the network layer calls it before it writes
   // to a socket, so no client sees a delivery the log has not recorded.

@@ -314,6 +314,7 @@ bool Queue::DeliverTo(Consumer& c, QueueEntry entry) {
   if (!Load(entry)) return false;
   if (!c.no_ack()) Unacked(entry, +1);
   ++counters_.delivered;
+  ++(c.no_ack() ? counters_.delivered_consume_auto_ack : counters_.delivered_consume_manual_ack);
   if (entry.redelivered) ++counters_.redelivered;
   if (c.no_ack()) Forget(entry);
   else if (entry.logged) host_.persistence()->Delivered(options_.store_id, entry.disk);
@@ -322,7 +323,10 @@ bool Queue::DeliverTo(Consumer& c, QueueEntry entry) {
 }
 
 std::optional<QueueEntry> Queue::Get(bool no_ack) {
-  if (held_) return std::nullopt;
+  if (held_) {
+    ++counters_.get_empty;
+    return std::nullopt;
+  }
   Touch();
   last_active_ms_ = DropExpiredHeads();
   ArmExpiryTimer();
@@ -331,12 +335,14 @@ std::optional<QueueEntry> Queue::Get(bool no_ack) {
     if (!Load(e)) continue;
     if (!no_ack) Unacked(e, +1);
     ++counters_.delivered;
+    ++(no_ack ? counters_.delivered_get_auto_ack : counters_.delivered_get_manual_ack);
     if (e.redelivered) ++counters_.redelivered;
     if (no_ack) Forget(e);
     else if (e.logged) host_.persistence()->Delivered(options_.store_id, e.disk);
     ArmExpiryTimer();
     return e;
   }
+  ++counters_.get_empty;
   return std::nullopt;
 }
 

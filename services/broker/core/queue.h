@@ -87,6 +87,12 @@ struct QueueOptions {
 struct QueueCounters {
   uint64_t published = 0;
   uint64_t delivered = 0;
+  // Of those delivered, by kind; and basic.gets that found the queue empty.
+  uint64_t delivered_consume_manual_ack = 0;
+  uint64_t delivered_consume_auto_ack = 0;
+  uint64_t delivered_get_manual_ack = 0;
+  uint64_t delivered_get_auto_ack = 0;
+  uint64_t get_empty = 0;
   uint64_t redelivered = 0;
   uint64_t acked = 0;
   uint64_t dead_lettered = 0;

@@ -13,7 +13,7 @@ using amqp::ReplyCode;
 using core::AmqpError;
 
 Channel::Channel(Connection& connection, uint16_t number)
-    : connection_(connection), number_(number) {
+    : connection_(connection), number_(number), last_active_ms_(connection.runtime().NowMs()) {
   ++connection_.broker().counters().channels_opened;
 }
 
@@ -49,6 +49,7 @@ bool LooksUp(const amqp::Method& method) {
 }  // namespace
 
 Status Channel::OnMethod(amqp::Method& method) {
+  last_active_ms_ = connection_.runtime().NowMs();
   Status s = Dispatch(method);
   if (s.ok() || s.error().code != static_cast<uint16_t>(ReplyCode::kNotFound) ||
       connection_.broker().self_member() == 0 || !LooksUp(method))
@@ -201,6 +202,8 @@ core::ChannelInfo Channel::Describe() const {
   info.uncommitted_messages = tx_publishes_.size();
   info.uncommitted_acks = tx_acks_.size();
   info.counters = counted_;
+  int64_t idle = connection_.runtime().NowMs() - last_active_ms_;
+  if (idle >= core::Queue::kIdleAfterMs) info.idle_ms = idle;
   return info;
 }
 
@@ -217,6 +220,7 @@ bool Channel::HasCredit(const core::Consumer& c) const {
 }
 
 void Channel::Deliver(core::Consumer& c, core::QueueEntry entry) {
+  last_active_ms_ = connection_.runtime().NowMs();
   uint64_t tag = next_delivery_tag_++;
   std::string& out = connection_.output();
   const core::Message& m = *entry.message;

@@ -225,6 +225,7 @@ class Channel : public core::ConsumerSink,
   std::unordered_map<uint64_t, std::string> remote_consumers_;
   std::map<uint64_t, Unacked> unacked_;
   uint64_t next_delivery_tag_ = 1;
+  int64_t last_active_ms_ = 0;  // runtime NowMs of the last method or delivery
   uint16_t prefetch_count_ = 0;         // for consumers created from now on
   uint16_t global_prefetch_ = 0;        // whole channel (global=true)
   uint64_t consumer_unacked_ = 0;       // unacked deliveries to consumers

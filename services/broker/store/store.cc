@@ -96,6 +96,7 @@ std::string Store::blocked_reason() const {
 
 core::DiskRef Store::Write(const core::Message& message, const std::vector<uint64_t>& queue_ids) {
   if (closed_) return {};
+  ++disk_counts_.writes;
   auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
@@ -121,7 +122,9 @@ void Store::Release(const core::DiskRef& ref) {
 }
 
 core::MessagePtr Store::Read(const core::DiskRef& ref) {
-  return closed_ ? nullptr : log_->Read(ref);
+  if (closed_) return nullptr;
+  ++disk_counts_.reads;
+  return log_->Read(ref);
 }
 
 void Store::WriteBuffered() {

@@ -124,6 +124,7 @@ class Store : public core::Persistence {
   void Settle(uint64_t queue_id, const core::DiskRef& ref) override;
   void Release(const core::DiskRef& ref) override;
   core::MessagePtr Read(const core::DiskRef& ref) override;
+  DiskCounts disk_counts() const override { return disk_counts_; }
   void WriteBuffered() override;
   uint64_t appended() const override;
   uint64_t synced() const override;
@@ -146,6 +147,7 @@ class Store : public core::Persistence {
   bool closed_ = false;
   DefinitionsLog definitions_;
   std::unique_ptr<MessageLog> log_;
+  DiskCounts disk_counts_;
   std::vector<core::SyncWaiter*> waiters_;
   std::vector<core::SyncWaiter*> notifying_;
   // While set, synced() stays at held_at_: a definition is not on disk yet

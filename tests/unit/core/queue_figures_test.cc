@@ -55,6 +55,28 @@ TEST_F(QueueFiguresTest, BytesPersistentAndInMemoryFollowTheMessages) {
   EXPECT_EQ(q->head(), nullptr);
 }
 
+TEST_F(QueueFiguresTest, DeliveriesAreCountedByKindAndEmptyGetsApart) {
+  auto q = DeclareQueue("k");
+  Publish("", "k", "1");
+  Publish("", "k", "2");
+  ASSERT_TRUE(q->Get(/*no_ack=*/false));
+  ASSERT_TRUE(q->Get(/*no_ack=*/true));
+  EXPECT_FALSE(q->Get(true));
+  auto automatic = Consume(q, "auto", /*no_ack=*/true);
+  Publish("", "k", "3");
+  Publish("", "k", "4");
+  Cancel(automatic);
+  Consume(q, "manual", /*no_ack=*/false);
+  Publish("", "k", "5");
+  const QueueCounters& c = q->counters();
+  EXPECT_EQ(c.delivered_get_manual_ack, 1u);
+  EXPECT_EQ(c.delivered_get_auto_ack, 1u);
+  EXPECT_EQ(c.get_empty, 1u);
+  EXPECT_EQ(c.delivered_consume_auto_ack, 2u);
+  EXPECT_EQ(c.delivered_consume_manual_ack, 1u);
+  EXPECT_EQ(c.delivered, 5u) << "every delivery is of one kind";
+}
+
 TEST_F(QueueFiguresTest, PersistentMessagesOfATransientQueueAreNotCountedPersistent) {
   auto q = DeclareQueue("t");
   Publish("", "t", "x", Persistent());

@@ -97,6 +97,22 @@ TEST_F(StoreTest, PersistentMessagesInDurableQueuesComeBackInOrder) {
   EXPECT_EQ(Drain(*back), (std::vector<std::string>{"m0", "m2", "m4"}));
 }
 
+// The overview's disk_writes and disk_reads: messages, not records.
+TEST_F(StoreTest, MessagesWrittenAndReadBackAreCounted) {
+  OpenNode();
+  auto dq = DeclareQueue("dq", true);
+  for (int i = 0; i < 3; ++i) Publish("dq", "m" + std::to_string(i), true);
+  Publish("dq", "transient message", false);
+  EXPECT_EQ(store_->disk_counts().writes, 3u);
+  EXPECT_EQ(store_->disk_counts().reads, 0u) << "bodies still in memory are not read";
+  CloseNode();
+
+  OpenNode();
+  EXPECT_EQ(store_->disk_counts().writes, 0u) << "counted since the store opened";
+  EXPECT_EQ(Drain(*vhost().FindQueue("dq")).size(), 3u);
+  EXPECT_EQ(store_->disk_counts().reads, 3u) << "recovered bodies are read when delivered";
+}
+
 TEST_F(StoreTest, DeliveredUnackedMessagesComeBackRedelivered) {
   OpenNode();
   auto q = DeclareQueue("q", true);

@@ -306,6 +306,14 @@ json FormatPermission(const v1::Permission& p) {
           {"read", p.read()}};
 }
 
+json FormatTopicPermission(const v1::TopicPermission& p) {
+  return {{"user", p.user()},
+          {"vhost", p.vhost()},
+          {"exchange", p.exchange()},
+          {"write", p.write()},
+          {"read", p.read()}};
+}
+
 json FormatPolicy(const v1::Policy& p) {
   return {{"vhost", p.vhost()},
           {"name", p.name()},

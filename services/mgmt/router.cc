@@ -146,6 +146,8 @@ Router ApiRouter() {
   AddNodeRoutes(router);
   AddHealthRoutes(router);
   AddAccessRoutes(router);
+  AddTopicPermissionRoutes(router);
+  AddUserLimitRoutes(router);
   AddPolicyRoutes(router);
   AddParameterRoutes(router);
   AddQueueRoutes(router);

@@ -111,6 +111,8 @@ Router ApiRouter();
 void AddNodeRoutes(Router& router);
 void AddHealthRoutes(Router& router);
 void AddAccessRoutes(Router& router);
+void AddTopicPermissionRoutes(Router& router);
+void AddUserLimitRoutes(Router& router);
 void AddPolicyRoutes(Router& router);  // and operator policies
 void AddParameterRoutes(Router& router);
 void AddQueueRoutes(Router& router);

@@ -11,6 +11,7 @@
 #include "mgmt/listing.h"
 #include "mgmt/rates.h"
 #include "mgmt/router.h"
+#include "mgmt/user_limits.h"
 
 namespace warren::mgmt {
 namespace {
@@ -114,12 +115,17 @@ Reply VHostPermissions(Call& call) {
   return FromPermissions(call, r);
 }
 
-// The users as the API lists them, with their password hashes.
+// The users as the API lists them, with their password hashes and limits.
 std::optional<Reply> UserObjects(Call& call, json& out) {
   v1::ListUsersResponse r;
   if (auto e = call.Rpc(&Stub::ListUsers, v1::Empty{}, r)) return e;
+  json limits;
+  if (auto e = UserLimitsOf(call, "", limits)) return e;
   out = json::array();
-  for (const auto& u : r.users()) out.push_back(FormatUser(u));
+  for (const auto& u : r.users()) {
+    out.push_back(FormatUser(u));
+    if (auto it = limits.find(u.name()); it != limits.end()) out.back()["limits"] = *it;
+  }
   return std::nullopt;
 }
 
@@ -186,6 +192,13 @@ Reply PutUser(Call& call) {
   if (std::string algo = Text(body, "hashing_algorithm");
       !algo.empty() && algo != "rabbit_password_hashing_sha256")
     return BadRequest("hashing_algorithm must be rabbit_password_hashing_sha256");
+  // As RabbitMQ: limits given are checked before anything is done, then
+  // merged into the user's.
+  v1::UserLimits limits;
+  limits.set_user(call.arg(0));
+  const json given = body.value("limits", json::object());
+  for (const auto& [name, value] : given.items())
+    if (auto e = AddUserLimit(name, value, limits)) return *e;
   v1::AddUserRequest add;
   add.set_name(call.arg(0));
   add.set_password(password.empty() && hash.empty() ? UnguessablePassword() : password);
@@ -205,6 +218,8 @@ Reply PutUser(Call& call) {
   tags.set_name(call.arg(0));
   for (const auto& t : TagList(body.value("tags", json()))) tags.add_tags(t);
   if (auto e = call.Rpc(&Stub::SetUserTags, tags, done)) return *e;
+  if (!limits.limits().empty())
+    if (auto e = call.Rpc(&Stub::SetUserLimits, limits, done)) return *e;
   return existed ? NoContent() : Created();
 }
 

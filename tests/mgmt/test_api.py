@@ -197,25 +197,111 @@ class ApiTest(mgmt.NodeAndMgmt):
         names = [u["name"] for u in self.api.ok("GET", "/api/users")]
         self.assertFalse({"bulk-1", "bulk-2", "bulk-3"} & set(names))
 
-    def test_topic_permissions_and_user_limits_are_empty(self):
-        self.assertEqual(self.api.ok("GET", "/api/topic-permissions"), [])
-        self.assertEqual(self.api.ok("GET", "/api/vhosts/other/topic-permissions"), [])
-        self.assertEqual(self.api.ok("GET", "/api/users/guest/topic-permissions"), [])
-        self.assertError(404, "GET", "/api/vhosts/no-such-vhost/topic-permissions")
-        self.assertError(404, "GET", "/api/users/no-such-user/topic-permissions")
-        self.assertError(404, "GET", "/api/topic-permissions/%2F/guest")
-        reason = self.assertError(400, "PUT", "/api/topic-permissions/%2F/guest",
-                                  {"exchange": "amq.topic", "write": ".*", "read": ".*"})["reason"]
-        self.assertIn("topic permissions", reason)
-        self.assertError(404, "DELETE", "/api/topic-permissions/%2F/guest")
-        self.assertError(404, "DELETE", "/api/topic-permissions/%2F/guest/amq.topic")
-        self.assertEqual(self.api.ok("GET", "/api/user-limits"), [])
-        self.assertEqual(self.api.ok("GET", "/api/user-limits/guest"), [])
-        self.assertError(404, "GET", "/api/user-limits/no-such-user")
-        reason = self.assertError(400, "PUT", "/api/user-limits/guest/max-connections",
-                                  {"value": 10})["reason"]
-        self.assertIn("user limits", reason)
-        self.assertError(404, "DELETE", "/api/user-limits/guest/max-connections")
+    def test_topic_permissions(self):
+        self.api.ok("PUT", "/api/users/tp1", {"password": "p", "tags": ""}, expect=(201,))
+        self.addCleanup(self.api.request, "DELETE", "/api/users/tp1")
+        path = "/api/topic-permissions/other/tp1"
+        self.assertError(404, "GET", path)  # none yet
+        self.assertError(404, "DELETE", path)
+        body = {"exchange": "amq.topic", "write": "^w", "read": "^r"}
+        # The user's first in the vhost is created, a later one updates.
+        self.assertEqual(self.status("PUT", path, body), 201)
+        self.assertEqual(self.status("PUT", path, dict(body, exchange="logs", user="ignored")),
+                         204)
+        self.assertEqual(self.status("PUT", path, dict(body, read=".*")), 204)
+        want = [{"user": "tp1", "vhost": "other", "exchange": "amq.topic", "write": "^w",
+                 "read": ".*"},
+                {"user": "tp1", "vhost": "other", "exchange": "logs", "write": "^w",
+                 "read": "^r"}]
+        self.assertEqual(sorted(self.api.ok("GET", path), key=lambda p: p["exchange"]), want)
+        self.status("PUT", "/api/topic-permissions/%2F/tp1", body)
+        mine = [p for p in self.api.ok("GET", "/api/topic-permissions") if p["user"] == "tp1"]
+        self.assertEqual([(p["vhost"], p["exchange"]) for p in mine],
+                         [("/", "amq.topic"), ("other", "amq.topic"), ("other", "logs")])
+        self.assertEqual(len(self.api.ok("GET", "/api/users/tp1/topic-permissions")), 3)
+        self.assertEqual(
+            [p for p in self.api.ok("GET", "/api/vhosts/other/topic-permissions")
+             if p["user"] == "tp1"], mine[1:])
+        self.assertEqual(self.api.ok("GET", path + "?columns=exchange"),
+                         [{"exchange": "amq.topic"}, {"exchange": "logs"}])
+
+        # Refusals: fields missing or of the wrong type, a bad pattern, no
+        # such vhost or user, a caller who is not an administrator.
+        for bad in ({"write": ".*", "read": ".*"}, dict(body, write=5), dict(body, read=None)):
+            reason = self.assertError(400, "PUT", path, bad)["reason"]
+            self.assertRegex(reason, "exchange|write|read")
+        self.assertError(400, "PUT", path, dict(body, write="("))
+        self.assertEqual(self.assertError(400, "PUT", "/api/topic-permissions/nowhere/tp1",
+                                          body)["reason"], "vhost_or_user_not_found")
+        self.assertError(400, "PUT", "/api/topic-permissions/other/nobody", body)
+        for p in ("/api/topic-permissions/nowhere/tp1", "/api/topic-permissions/other/nobody",
+                  "/api/vhosts/nowhere/topic-permissions", "/api/users/nobody/topic-permissions"):
+            self.assertError(404, "GET", p)
+        self.assertError(401, "PUT", path, body, user="manager", password="manager")
+        self.assertError(401, "GET", "/api/topic-permissions", user="manager",
+                         password="manager")
+
+        # One exchange's deleted (one that has none: no error), then the rest.
+        self.assertEqual(self.status("DELETE", path + "/logs"), 204)
+        self.assertEqual(self.status("DELETE", path + "/no-such-exchange"), 204)
+        self.assertEqual([p["exchange"] for p in self.api.ok("GET", path)], ["amq.topic"])
+        self.assertEqual(self.status("DELETE", path), 204)
+        self.assertError(404, "GET", path)
+        self.assertError(404, "DELETE", path + "/amq.topic")
+        self.assertEqual(len(self.api.ok("GET", "/api/users/tp1/topic-permissions")), 1)
+
+    def test_user_limits(self):
+        self.api.ok("PUT", "/api/users/ul1", {"password": "p", "tags": ""}, expect=(201,))
+        self.addCleanup(self.api.request, "DELETE", "/api/users/ul1")
+        self.assertEqual(self.api.ok("GET", "/api/user-limits/ul1"), [])
+        self.assertEqual(self.api.ok("GET", "/api/users/ul1")["limits"], {})
+        self.assertEqual(self.status("PUT", "/api/user-limits/ul1/max-connections",
+                                     {"value": 10}), 204)
+        self.assertEqual(self.status("PUT", "/api/user-limits/ul1/max-channels",
+                                     {"value": 5}), 204)
+        want = {"user": "ul1", "value": {"max-connections": 10, "max-channels": 5}}
+        self.assertEqual(self.api.ok("GET", "/api/user-limits/ul1"), [want])
+        self.assertIn(want, self.api.ok("GET", "/api/user-limits"))
+        self.assertNotIn("guest", [u["user"] for u in self.api.ok("GET", "/api/user-limits")])
+        self.assertEqual(self.api.ok("GET", "/api/users/ul1")["limits"], want["value"])
+        self.assertEqual({u["name"]: u["limits"] for u in self.api.ok("GET", "/api/users")}
+                         ["ul1"], want["value"])
+
+        self.assertEqual(self.status("DELETE", "/api/user-limits/ul1/max-channels"), 204)
+        self.assertEqual(self.api.ok("GET", "/api/user-limits/ul1"),
+                         [{"user": "ul1", "value": {"max-connections": 10}}])
+        self.assertEqual(self.status("DELETE", "/api/user-limits/ul1/max-connections"), 204)
+        self.assertEqual(self.api.ok("GET", "/api/user-limits/ul1"), [])
+        self.assertNotIn("ul1", [u["user"] for u in self.api.ok("GET", "/api/user-limits")])
+
+        # Refusals: a limit RabbitMQ does not have, a value that is not an
+        # integer or is missing, no such user, a caller who is not an administrator.
+        reason = self.assertError(400, "PUT", "/api/user-limits/ul1/max-queues",
+                                  {"value": 1})["reason"]
+        self.assertIn("max-queues", reason)
+        for bad in ({"value": "10"}, {"value": 1.5}, {"value": None}, {}, {"value": 2 ** 63}):
+            self.assertError(400, "PUT", "/api/user-limits/ul1/max-channels", bad)
+        self.assertEqual(self.api.ok("GET", "/api/user-limits/ul1"), [])
+        self.assertError(404, "GET", "/api/user-limits/nobody")
+        self.assertError(404, "PUT", "/api/user-limits/nobody/max-channels", {"value": 1})
+        self.assertError(404, "DELETE", "/api/user-limits/nobody/max-channels")
+        self.assertError(401, "PUT", "/api/user-limits/ul1/max-channels", {"value": 1},
+                         user="manager", password="manager")
+
+    def test_a_users_put_sets_its_limits(self):
+        self.assertEqual(self.status("PUT", "/api/users/ul2", {
+            "password": "p", "tags": "", "limits": {"max-connections": 3}}), 201)
+        self.addCleanup(self.api.request, "DELETE", "/api/users/ul2")
+        self.assertEqual(self.api.ok("GET", "/api/users/ul2")["limits"], {"max-connections": 3})
+        # Merged into the user's, as RabbitMQ merges them.
+        self.assertEqual(self.status("PUT", "/api/users/ul2", {
+            "tags": "", "limits": {"max-channels": 4}}), 204)
+        self.assertEqual(self.api.ok("GET", "/api/users/ul2")["limits"],
+                         {"max-connections": 3, "max-channels": 4})
+        # A bad limit refuses the whole PUT: no user made.
+        self.assertError(400, "PUT", "/api/users/ul3",
+                         {"password": "p", "limits": {"max-queues": 1}})
+        self.assertError(404, "GET", "/api/users/ul3")
 
     # Exchanges -----------------------------------------------------------------
     def test_exchange_lifecycle(self):

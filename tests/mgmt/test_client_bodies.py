@@ -17,11 +17,8 @@ as success (any 2xx; 404 too for a DELETE), and the object read back as the
 provider's Read reads it, holding the fields it compares equal to what was
 sent, so that `terraform plan` shows no change after an apply.
 
-Warren stores no topic permissions and no user limits: it lists them empty
-and refuses a set with 400, which rabbit-hole reports as an error, so
-Terraform's rabbitmq_topic_permissions cannot be applied against Warren
-(asserted as such below). Shovels and federation upstreams are refused as
-RabbitMQ refuses them when their plugin is off."""
+Shovels and federation upstreams are refused as RabbitMQ refuses them when
+their plugin is off."""
 import base64
 import hashlib
 import json
@@ -221,19 +218,40 @@ class ClientBodiesTest(mgmt.NodeAndMgmt):
         self.assertEqual(self.accepted("DELETE", path)[0], 204)
         self.assertEqual(self.send("GET", path)[0], 404)  # Read: checkDeleted
 
-    # -- rabbitmq_topic_permissions: TopicPermissions (topic_permissions.go);
-    #    resource_topic_permissions.go. Warren has none.
+    # -- rabbitmq_topic_permissions: TopicPermissions and TopicPermissionInfo
+    #    (topic_permissions.go); resource_topic_permissions.go.
 
-    def test_topic_permissions_are_refused_and_listed_empty(self):
-        path = "topic-permissions/%2F/guest"
-        status, data, _ = self.send("PUT", path,
-                                    '{"exchange":"amq.topic","write":"^tf\\\\.","read":".*"}')
-        self.assertEqual(status, 400)
-        self.assertEqual(data["error"], "bad_request")
-        self.assertEqual(self.read("users/guest/topic-permissions"), [])
-        self.assertEqual(self.read("topic-permissions/"), [])
-        # The provider's Delete (ClearTopicPermissionsIn) still succeeds.
-        self.accepted("DELETE", path)
+    def test_topic_permissions_as_terraform_sets_reads_updates_and_clears_them(self):
+        v = self.vhost("tf-topics")
+        self.accepted("PUT", "users/tf-topic-user", '{"name":"","tags":"","password":"p"}')
+        self.addCleanup(self.send, "DELETE", "users/tf-topic-user")
+        path = "topic-permissions/%s/tf-topic-user" % v
+        # Create: one UpdateTopicPermissionsIn per element of `permissions`.
+        self.assertEqual(self.accepted(
+            "PUT", path, '{"exchange":"amq.topic","write":"^tf\\\\.","read":".*"}')[0], 201)
+        self.assertEqual(self.accepted(
+            "PUT", path, '{"exchange":"tf.events","write":"","read":"^in\\\\."}')[0], 204)
+        # Read: GetTopicPermissionsIn; user and vhost from the first element,
+        # the set from all of them.
+        got = self.read(path)
+        self.assertEqual((got[0]["user"], got[0]["vhost"]), ("tf-topic-user", "tf-topics"))
+        self.assertEqual(
+            {(p["exchange"], p["write"], p["read"]) for p in got},
+            {("amq.topic", "^tf\\.", ".*"), ("tf.events", "", "^in\\.")})
+        self.assertEqual(len(self.read("users/tf-topic-user/topic-permissions")), 2)
+        self.assertEqual(len([p for p in self.read("topic-permissions/")
+                              if p["user"] == "tf-topic-user"]), 2)
+        # Update: ClearTopicPermissionsIn, then the new set put again.
+        self.assertEqual(self.accepted("DELETE", path)[0], 204)
+        self.assertEqual(self.accepted(
+            "PUT", path, '{"exchange":"amq.topic","write":".*","read":".*"}')[0], 201)
+        self.assertEqual([(p["exchange"], p["write"], p["read"]) for p in self.read(path)],
+                         [("amq.topic", ".*", ".*")])
+        # Delete, then Read: 404, which checkDeleted takes as gone; a second
+        # Delete's 404 is no error to the provider.
+        self.assertEqual(self.accepted("DELETE", path)[0], 204)
+        self.assertEqual(self.send("GET", path)[0], 404)
+        self.assertEqual(self.accepted("DELETE", path)[0], 404)
 
     # -- rabbitmq_policy and rabbitmq_operator_policy: Policy (policies.go),
     #    OperatorPolicy (operator_policies.go); resource_policy.go,
@@ -493,15 +511,25 @@ class ClientBodiesTest(mgmt.NodeAndMgmt):
                 self.assertEqual(self.read("parameters/%s/%s" % (component, v)), [])
                 self.accepted("DELETE", path)
 
-    # -- user limits: UserLimitsValues (user_limits.go). Warren has none.
+    # -- user limits: UserLimitsValues and UserLimitsInfo (user_limits.go).
 
-    def test_user_limits_are_refused_and_listed_empty(self):
-        status, data, _ = self.send("PUT", "user-limits/guest/max-connections", '{"value":5}')
-        self.assertEqual(status, 400)
-        self.assertEqual(data["error"], "bad_request")
-        self.assertEqual(self.read("user-limits/guest"), [])
-        self.assertEqual(self.read("user-limits"), [])
-        self.accepted("DELETE", "user-limits/guest/max-connections")
+    def test_user_limits_as_rabbit_hole_puts_reads_and_deletes_them(self):
+        self.accepted("PUT", "users/rh-limited", '{"name":"","tags":"","password":"p"}')
+        self.addCleanup(self.send, "DELETE", "users/rh-limited")
+        # PutUserLimits: one PUT per limit, the limit's name not escaped.
+        for name, value in (("max-connections", 10), ("max-channels", 20)):
+            self.assertEqual(self.accepted("PUT", "user-limits/rh-limited/" + name,
+                                           '{"value":%d}' % value)[0], 204)
+        # GetUserLimits and GetAllUserLimits: []UserLimitsInfo, Value a map[string]int.
+        want = {"user": "rh-limited", "value": {"max-connections": 10, "max-channels": 20}}
+        self.assertEqual(self.read("user-limits/rh-limited"), [want])
+        self.assertIn(want, self.read("user-limits"))
+        for value in self.read("user-limits/rh-limited")[0]["value"].values():
+            self.assertIs(type(value), int)
+        # DeleteUserLimits: one DELETE per name.
+        for name in ("max-connections", "max-channels"):
+            self.accepted("DELETE", "user-limits/rh-limited/" + name)
+        self.assertEqual(self.read("user-limits/rh-limited"), [])
 
     # -- cluster name and global parameters: ClusterName (cluster.go),
     #    GlobalRuntimeParameter (global_parameters.go).

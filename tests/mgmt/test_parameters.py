@@ -3,7 +3,8 @@ cluster's name and operator policies through warren-mgmt, as RabbitMQ 3.13's
 management API has them (docs/parameters.md): what is set is read back in
 RabbitMQ's shapes, the limits and operator policies take effect on AMQP
 clients, refusals come with RabbitMQ's statuses and texts, and all of it
-survives a restart of the node."""
+survives a restart of the node, as do topic permissions and user limits
+(whose routes test_api.py covers)."""
 import unittest
 
 import pika
@@ -301,6 +302,23 @@ class RestartTest(unittest.TestCase):
                              {"max-length": 4})
             # The creator's permissions, granted at creation, were kept too.
             self.assertEqual(api.ok("GET", "/api/permissions/kept/guest")["configure"], ".*")
+
+    def test_topic_permissions_and_user_limits_survive_a_restart(self):
+        with harness.Broker(definitions=mgmt.DEFINITIONS, grpc_port=harness.free_port()) as b, \
+                mgmt.Mgmt(["127.0.0.1:%d" % b.grpc_listen_port]) as api:
+            api.ok("PUT", "/api/topic-permissions/other/manager",
+                   {"exchange": "amq.topic", "write": "^kept\\.", "read": ".*"})
+            api.ok("PUT", "/api/user-limits/manager/max-channels", {"value": 3})
+
+            b.restart()
+            wait_for(lambda: api.get("/api/overview")[0] == 200, "the restarted node answers")
+
+            self.assertEqual(api.ok("GET", "/api/topic-permissions/other/manager"),
+                             [{"user": "manager", "vhost": "other", "exchange": "amq.topic",
+                               "write": "^kept\\.", "read": ".*"}])
+            self.assertEqual(api.ok("GET", "/api/user-limits/manager"),
+                             [{"user": "manager", "value": {"max-channels": 3}}])
+            self.assertEqual(api.ok("GET", "/api/users/manager")["limits"], {"max-channels": 3})
 
 
 if __name__ == "__main__":

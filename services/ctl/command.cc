@@ -1,5 +1,8 @@
 #include "ctl/command.h"
 
+#include "common/json_limits.h"
+#include "ctl/error.h"
+
 namespace warren::ctl {
 
 CLI::App* Commands::Add(const std::string& name, const std::string& description, Run run) {
@@ -27,6 +30,17 @@ void Commands::AddColumns(CLI::App* command, std::vector<std::string>* columns) 
 std::string Fill(std::string text, const std::string& key, const std::string& value) {
   if (auto at = text.find(key); at != std::string::npos) text.replace(at, key.size(), value);
   return text;
+}
+
+nlohmann::ordered_json CheckJson(const std::string& what, const std::string& text, bool object) {
+  if (!JsonDepthWithin(text))
+    throw CtlError(kExitDataErr,
+                   what + " nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  auto parsed = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (parsed.is_discarded()) throw CtlError(kExitDataErr, what + " is not valid JSON: " + text);
+  if (object && !parsed.is_object())
+    throw CtlError(kExitDataErr, what + " must be a JSON object, got: " + text);
+  return parsed;
 }
 
 const Run* Commands::Chosen() const {

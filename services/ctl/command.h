@@ -58,6 +58,11 @@ inline std::string Quoted(const std::string& name) { return "\"" + name + "\""; 
 // `text` with the first `key` (e.g. "{vhost}") replaced by `value`.
 std::string Fill(std::string text, const std::string& key, const std::string& value);
 
+// A JSON argument (VALUE, DEFINITION) parsed; CtlError(kExitDataErr) naming
+// `what` when it is not JSON, nests too deep or, with `object`, is not an
+// object.
+nlohmann::ordered_json CheckJson(const std::string& what, const std::string& text, bool object);
+
 // A listing of the rows one name selects: list_permissions and
 // list_policies (-p VHOST), list_user_permissions USER. `Ref` is the request
 // with that name (VHostRef, UserRef); `banner` has it for "{name}". Returns the

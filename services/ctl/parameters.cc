@@ -15,7 +15,6 @@
 #include "common/json_limits.h"
 #include "ctl/columns.h"
 #include "ctl/command.h"
-#include "ctl/error.h"
 
 namespace warren::ctl {
 namespace {
@@ -24,16 +23,6 @@ using json = nlohmann::ordered_json;
 
 constexpr char kLimits[] = "vhost-limits";
 constexpr char kLimitsName[] = "limits";
-
-void CheckJson(const std::string& what, const std::string& text, bool object) {
-  if (!JsonDepthWithin(text))
-    throw CtlError(kExitDataErr,
-                   what + " nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  json parsed = json::parse(text, nullptr, false);
-  if (parsed.is_discarded()) throw CtlError(kExitDataErr, what + " is not valid JSON: " + text);
-  if (object && !parsed.is_object())
-    throw CtlError(kExitDataErr, what + " must be a JSON object, got: " + text);
-}
 
 json JsonOf(const std::string& text) {
   json parsed = JsonDepthWithin(text) ? json::parse(text, nullptr, false) : json();

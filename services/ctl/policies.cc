@@ -4,10 +4,8 @@
 // administrator sets to cap what policies set (docs/parameters.md).
 // DEFINITION must be a JSON object; that is checked here, the keys in it by
 // the node.
-#include "common/json_limits.h"
 #include "ctl/columns.h"
 #include "ctl/command.h"
-#include "ctl/error.h"
 
 namespace warren::ctl {
 namespace {
@@ -20,20 +18,6 @@ struct PolicyArgs {
   std::string apply_to = "all";
   int priority = 0;
 };
-
-void CheckDefinition(const std::string& text) {
-  if (!JsonDepthWithin(text)) {
-    throw CtlError(kExitDataErr, "policy definition nests deeper than " +
-                                     std::to_string(kMaxJsonDepth) + " levels");
-  }
-  nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(text, nullptr, false);
-  if (parsed.is_discarded()) {
-    throw CtlError(kExitDataErr, "policy definition is not valid JSON: " + text);
-  }
-  if (!parsed.is_object()) {
-    throw CtlError(kExitDataErr, "policy definition must be a JSON object, got: " + text);
-  }
-}
 
 // The commands of one kind of policy, with rabbitmqctl's names and banners.
 struct Kind {
@@ -67,7 +51,7 @@ void SetPolicy(Commands& commands, const Kind& kind) {
       kind.set, std::string("Sets or updates ") + (kind.noun[0] == 'o' ? "an " : "a ") +
                     kind.noun + "; DEFINITION is a JSON object",
       [args, &kind](Context& ctx) {
-        CheckDefinition(args->definition);
+        CheckJson("policy definition", args->definition, true);
         ctx.out.Info(std::string(kind.set_banner) + " " + Quoted(args->name) + " for pattern " +
                      Quoted(args->pattern) + " to " + Quoted(args->definition) +
                      " with priority " + Quoted(std::to_string(args->priority)) + " for vhost " +

@@ -1,5 +1,6 @@
-// How the topic files (users.cc, vhosts.cc, policies.cc, listings.cc,
-// queues.cc, node.cc, definitions.cc) add their commands: Commands::Add
+// How the topic files (users.cc, user_limits.cc, vhosts.cc,
+// topic_permissions.cc, policies.cc, parameters.cc, listings.cc, queues.cc,
+// node.cc, health.cc, definitions.cc) add their commands: Commands::Add
 // makes a CLI11 subcommand that also accepts the options rabbitmqctl takes
 // after any command (--formatter, -q, -t/--timeout), and remembers what it
 // runs. main() parses, resolves Options, then runs the chosen command.
@@ -86,6 +87,10 @@ std::pair<CLI::App*, std::shared_ptr<std::string>> AddNamedListing(
 }
 
 void AddUserCommands(Commands& commands);
+// set_user_limits, clear_user_limits, list_user_limits.
+void AddUserLimitCommands(Commands& commands);
+// set_, clear_, list_topic_permissions, list_user_topic_permissions.
+void AddTopicPermissionCommands(Commands& commands);
 void AddVhostCommands(Commands& commands);  // vhosts and permissions
 void AddPolicyCommands(Commands& commands);     // and operator policies
 // Runtime and global parameters, vhost limits, set_cluster_name.

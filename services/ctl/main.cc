@@ -62,7 +62,9 @@ int Main(int argc, char** argv) {
   app.add_flag("--version", version, "print the version and exit");
   Commands commands(app, flags);
   AddUserCommands(commands);
+  AddUserLimitCommands(commands);
   AddVhostCommands(commands);
+  AddTopicPermissionCommands(commands);
   AddPolicyCommands(commands);
   AddParameterCommands(commands);
   AddListingCommands(commands);

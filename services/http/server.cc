@@ -545,8 +545,9 @@ void CheckListeners(bool http, bool https, const tls::Settings& tls) {
                       "(--tls-cert, --tls-key)");
 }
 
-void ListenAll(Server& server, const std::optional<HostPort>& http,
-               const std::optional<HostPort>& https, const tls::Settings& tls) {
+std::vector<Bound> ListenAll(Server& server, const std::optional<HostPort>& http,
+                             const std::optional<HostPort>& https, const tls::Settings& tls) {
+  std::vector<Bound> out;
   auto listen = [&](const HostPort& at, Scheme scheme) {
     const char* name = scheme == Scheme::kHttps ? "https" : "http";
     Result<uint16_t> bound = server.Listen(at.host, at.port, scheme);
@@ -554,12 +555,14 @@ void ListenAll(Server& server, const std::optional<HostPort>& http,
       throw ConfigError(std::string(name) + "_listen: cannot listen on " + at.host + ":" +
                         std::to_string(at.port) + ": " + bound.error().text);
     spdlog::info("{} listening on {}:{}", name, at.host, bound.value());
+    out.push_back({scheme == Scheme::kHttps, at.host, bound.value()});
   };
   if (https) {
     if (Status st = server.UseTls(tls); !st.ok()) throw ConfigError(st.error().text);
     listen(*https, Scheme::kHttps);
   }
   if (http) listen(*http, Scheme::kHttp);
+  return out;
 }
 
 void Server::Run() {

@@ -138,7 +138,13 @@ void CheckListeners(bool http, bool https, const tls::Settings& tls);
 // when set. Logs "https listening on HOST:PORT" ("http ...") once bound,
 // the line operators and tests look for; throws ConfigError naming the
 // setting ("https_listen: cannot listen on HOST:PORT: <why>") or the file.
-void ListenAll(Server& server, const std::optional<HostPort>& http,
-               const std::optional<HostPort>& https, const tls::Settings& tls);
+// Returns what was bound, a port 0 asked for as the port taken.
+struct Bound {
+  bool https = false;
+  std::string host;
+  uint16_t port = 0;
+};
+std::vector<Bound> ListenAll(Server& server, const std::optional<HostPort>& http,
+                             const std::optional<HostPort>& https, const tls::Settings& tls);
 
 }  // namespace warren::http

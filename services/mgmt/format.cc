@@ -60,6 +60,9 @@ std::string QueueType(const json& arguments) {
   return it != arguments.end() && *it == "quorum" ? "quorum" : "classic";
 }
 
+// a - b, or 0 where figures read at different moments would make it negative.
+uint64_t Less(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
 // RabbitMQ's idle_since: "YYYY-MM-DD HH:MM:SS", UTC.
 std::string IdleSince(int64_t ms) {
   time_t t = static_cast<time_t>(ms / 1000);
@@ -102,6 +105,15 @@ json FormatQueue(const v1::Queue& q) {
       {"messages_persistent", q.messages_persistent()},
       {"messages_ram", q.messages_ram()},
       {"message_bytes_ram", q.message_bytes_ram()},
+      // The node's in-memory figures count every unacknowledged message (its
+      // channel holds the body) and the ready ones not paged out.
+      {"messages_ready_ram", Less(q.messages_ram(), q.messages_unacknowledged())},
+      {"messages_unacknowledged_ram", q.messages_unacknowledged()},
+      {"messages_paged_out",
+       Less(q.messages_ready(), Less(q.messages_ram(), q.messages_unacknowledged()))},
+      {"message_bytes_paged_out",
+       Less(q.message_bytes_ready(),
+            Less(q.message_bytes_ram(), q.message_bytes_unacknowledged()))},
       // RabbitMQ's: "" with no timestamped message at the head.
       {"head_message_timestamp",
        q.head_message_timestamp() ? json(q.head_message_timestamp()) : json("")},
@@ -114,6 +126,11 @@ json FormatQueue(const v1::Queue& q) {
       {"message_stats",
        {{"publish", q.published()},
         {"deliver_get", q.delivered()},
+        {"deliver", q.delivered_consume_manual_ack()},
+        {"deliver_no_ack", q.delivered_consume_auto_ack()},
+        {"get", q.delivered_get_manual_ack()},
+        {"get_no_ack", q.delivered_get_auto_ack()},
+        {"get_empty", q.get_empty()},
         {"ack", q.acked()},
         {"redeliver", q.redelivered()}}},
       // What RabbitMQ shows of its classic queue's process and storage, as
@@ -213,7 +230,7 @@ json FormatConnection(const v1::Connection& c) {
 }
 
 json FormatChannel(const v1::Channel& c, const std::string& node) {
-  return {{"name", c.connection() + " (" + std::to_string(c.number()) + ")"},
+  json o = {{"name", c.connection() + " (" + std::to_string(c.number()) + ")"},
           {"number", c.number()},
           {"node", node},
           {"user", c.user()},
@@ -251,6 +268,9 @@ json FormatChannel(const v1::Channel& c, const std::string& node) {
                                 c.messages_delivered_get_auto_ack()},
             {"redeliver", c.messages_redelivered()},
             {"ack", c.messages_acked()}}}};
+  // RabbitMQ shows it only while the channel is idle.
+  if (c.idle_since_ms() != 0) o["idle_since"] = IdleSince(c.idle_since_ms());
+  return o;
 }
 
 json FormatConsumer(const v1::Consumer& c, const std::string& user, const std::string& node) {

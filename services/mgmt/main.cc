@@ -67,9 +67,10 @@ int Main(int argc, char** argv) {
     rate_settings.interval = options.collect_statistics_interval;
     Rates rates(rate_settings, router, nodes);
     router.set_rates(&rates);
-    rates.Start();
     Server server(options, router, nodes);
-    server.Listen();
+    // The listeners are known once bound; the sampler reads them.
+    router.set_contexts(server.Listen());
+    rates.Start();
     std::string node_list;
     for (const auto& n : options.nodes) node_list += (node_list.empty() ? "" : ", ") + n;
     spdlog::info("nodes: {}{}", node_list, options.tls.dialing() ? " (TLS)" : "");

@@ -63,7 +63,7 @@ std::vector<Stat> MakeStats() {
   for (const char* k :
        {"publish", "publish_in", "publish_out", "confirm", "deliver", "deliver_no_ack", "get",
         "get_no_ack", "deliver_get", "redeliver", "ack", "return_unroutable", "drop_unroutable",
-        "get_empty"})
+        "get_empty", "disk_reads", "disk_writes"})
     out.push_back({"message_stats", k, RangeFamily::kMsgRates, kMessageStatsKinds});
   for (const char* k : {"messages", "messages_ready", "messages_unacknowledged"}) {
     out.push_back({"", k, RangeFamily::kLengths, Bit(kQueue) | Bit(kVHost)});

@@ -117,7 +117,7 @@ Reply Router::Dispatch(const http::Request& request, NodeClient& nodes) const {
   if (!found->is_public && authorization.rfind("Basic ", 0) != 0)
     return Unauthorized("Not_Authorized");
   Call call{request, nodes, {authorization, request.peer}, std::move(args),
-            http::ParseQuery(request.target)};
+            http::ParseQuery(request.target), &contexts_};
   Reply reply = Run(call, *found);
   if (rates_) reply = rates_->Decorate(call, std::move(reply));
   return Shape(call, std::move(reply));
@@ -129,7 +129,7 @@ Reply Router::Handle(const http::Request& request, NodeClient& nodes) const {
   const Route* found = Match(request.method, PathSegments(request.target), args, path_known);
   if (!found) return *Find(request.method, request.target);
   Call call{request, nodes, {request.Header("Authorization"), request.peer}, std::move(args),
-            http::ParseQuery(request.target)};
+            http::ParseQuery(request.target), &contexts_};
   return Run(call, *found);
 }
 

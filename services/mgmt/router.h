@@ -33,6 +33,8 @@ struct Call {
   Caller caller;                   // credentials and address, passed to the node
   std::vector<std::string> args;   // the pattern's {} segments, decoded
   QueryParams query;               // decoded, in order
+  // warren-mgmt's own listeners (Router::set_contexts); null: none known.
+  const std::vector<http::Bound>* contexts = nullptr;
 
   const std::string& arg(size_t i) const { return args.at(i); }
   bool HasQuery(const std::string& name) const;
@@ -82,6 +84,9 @@ class Router {
   // The rates Dispatch adds to stats-bearing answers; they outlive the
   // router's use. Set once, before serving.
   void set_rates(Rates* rates) { rates_ = rates; }
+  // warren-mgmt's listeners, which the overview and nodes list as
+  // RabbitMQ's "contexts". Set once, before serving and sampling.
+  void set_contexts(std::vector<http::Bound> contexts) { contexts_ = std::move(contexts); }
 
  private:
   struct Route {
@@ -97,6 +102,7 @@ class Router {
 
   std::vector<Route> routes_;
   Rates* rates_ = nullptr;
+  std::vector<http::Bound> contexts_;
 };
 
 // The path of a request target split at "/", each segment percent-decoded

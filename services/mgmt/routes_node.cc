@@ -100,6 +100,25 @@ json FormatNode(const v1::StatusResponse& s) {
           {"ra_open_file_metrics", json::object()}};
 }
 
+// RabbitMQ's web contexts: where its management API listens, on the node
+// the plugin runs on. warren-mgmt's listeners, on the node it asks.
+json Contexts(const Call& call, const std::string& node) {
+  json out = json::array();
+  if (!call.contexts) return out;
+  for (const http::Bound& b : *call.contexts) {
+    json c = {{"node", node},
+              {"description", "Warren management"},
+              {"path", "/"},
+              {"ip", b.host},
+              {"port", std::to_string(b.port)},
+              {"cowboy_opts", "[]"},
+              {"ssl_opts", json::array()}};
+    if (b.https) c["ssl"] = true;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 json Listeners(const v1::StatusResponse& s) {
   json out = json::array();
   for (const auto& l : s.listeners())
@@ -160,7 +179,9 @@ Reply Overview(Call& call) {
         {"redeliver", o.messages_redelivered()},
         {"ack", o.messages_acked()},
         {"return_unroutable", o.messages_unroutable_returned()},
-        {"drop_unroutable", o.messages_unroutable_dropped()}}},
+        {"drop_unroutable", o.messages_unroutable_dropped()},
+        {"disk_reads", o.disk_reads()},
+        {"disk_writes", o.disk_writes()}}},
       // RabbitMQ's statistics settings and Erlang release, as a node with
       // statistics on and no Erlang: neutral values.
       {"disable_stats", false},
@@ -178,7 +199,7 @@ Reply Overview(Call& call) {
         {"queue_created", o.queues_created()},
         {"queue_deleted", o.queues_deleted()}}},
       {"listeners", Listeners(s)},
-      {"contexts", json::array()},
+      {"contexts", Contexts(call, o.node_name())},
       {"exchange_types", ExchangeTypes()},
       // warren-mgmt samples the node's counts for their rates (rates.h),
       // keeping ten minutes of samples.
@@ -203,10 +224,12 @@ Reply Nodes(Call& call) {
     if (m.id() == c.self_id()) {
       node = FormatNode(c.node());
       PutNodeCounts(o, node);
+      node["contexts"] = Contexts(call, c.node().node_name());
     } else {
       node = {{"name", m.node_name().empty() ? m.address() : m.node_name()},
               {"type", "disc"},
-              {"partitions", json::array()}};
+              {"partitions", json::array()},
+              {"contexts", json::array()}};
     }
     node["running"] = m.running();
     nodes.push_back(std::move(node));

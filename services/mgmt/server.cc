@@ -68,8 +68,8 @@ Server::Server(const Options& options, const Router& router, NodeClient& nodes)
       files_(options.ui_dir),
       http_(*this, options.http) {}
 
-void Server::Listen() {
-  http::ListenAll(http_, options_.http_listen, options_.https_listen, options_.tls);
+std::vector<http::Bound> Server::Listen() {
+  return http::ListenAll(http_, options_.http_listen, options_.https_listen, options_.tls);
 }
 
 // The node checks the credentials (AuthenticateUser, with the caller's own

@@ -33,8 +33,8 @@ class Server : private http::Handler {
   Server(const Options& options, const Router& router, NodeClient& nodes);
   // Binds --http-listen and --https-listen (port 0: any free port), each
   // when set; throws ConfigError when it cannot (or the certificate cannot
-  // be used).
-  void Listen();
+  // be used). Returns what it bound.
+  std::vector<http::Bound> Listen();
   void Run() { http_.Run(); }
   void Stop() { http_.Stop(); }
   // SIGHUP: HTTPS's certificate read again (http::Server::ReloadTls).

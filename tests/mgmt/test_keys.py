@@ -50,26 +50,8 @@ EXCLUDED = [
      "a lone Warren node has none (cluster_links: [])"),
 ]
 
-NOT_PASSED = "warren-mgmt's own listeners, not yet passed to the routes (router.h)"
-NEEDS_NODE = "node data not yet in admin.proto (to ask for)"
-
-PENDING = [
-    ("overview", r"message_stats\.(?:disk_reads|disk_writes)_details(?:\.rate)?",
-     "the rates of the store's counts pending below: they come with the counts"),
-    ("queues*", ITEM + r"message_stats\.(?:deliver|deliver_no_ack|get|get_no_ack|get_empty)"
-     r"_details(?:\.rate)?", "the rates of the deliveries by kind pending below: they come "
-     "with the counts"),
-    ("overview", r"message_stats\.disk_(?:reads|writes)", "the store's reads and writes: "
-     + NEEDS_NODE),
-    ("overview", r"contexts\[\]\..*", NOT_PASSED),
-    ("nodes*", r"contexts(?:\[\]\..*)?", NOT_PASSED),
-    ("queues*", ITEM + r"(?:messages_paged_out|message_bytes_paged_out|messages_ready_ram"
-     r"|messages_unacknowledged_ram|message_stats\.(?:deliver|deliver_no_ack|get|get_no_ack"
-     r"|get_empty))", "paged-out and in-memory counts by kind, deliveries by kind: "
-     + NEEDS_NODE),
-    ("*channels*", r"idle_since", "when a channel went idle (RabbitMQ shows it only while "
-     "idle): " + NEEDS_NODE),
-]
+# Nothing waits now; an entry added here must name what it waits on.
+PENDING = []
 
 
 def matches(entry, label, path):

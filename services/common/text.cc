@@ -109,6 +109,12 @@ std::string LogSafe(std::string_view s, size_t max) { return Escape(s, true, max
 
 std::string Printable(std::string_view s) { return Escape(s, false, s.size()); }
 
+std::string AsciiLower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
 std::string ToHex(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size() * 2);

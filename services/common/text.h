@@ -33,4 +33,7 @@ std::string Printable(std::string_view s);
 std::string ToHex(std::string_view bytes);
 std::optional<std::string> FromHex(std::string_view hex);
 
+// ASCII letters lowercased, other bytes as they are (header values, names).
+std::string AsciiLower(std::string s);
+
 }  // namespace warren

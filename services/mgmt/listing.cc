@@ -5,6 +5,7 @@
 
 #include <re2/re2.h>
 
+#include "common/text.h"
 #include "mgmt/body.h"
 
 namespace warren::mgmt {
@@ -14,7 +15,7 @@ using nlohmann::json;
 
 constexpr int64_t kMaxPageSize = 500;
 
-const json* Field(const json& item, const std::string& dotted) {
+const json* FieldAt(const json& item, const std::string& dotted) {
   const json* at = &item;
   size_t start = 0;
   while (true) {
@@ -34,11 +35,6 @@ bool ParsePositive(const std::string& text, int64_t& out) {
   return out >= 1;
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 // Keeps the items whose name matches; false on a bad regular expression.
 // RE2 matches in time linear in the text, whatever the pattern (a
 // backtracking engine can spin for ever on "(a*)*b"); what it cannot do in
@@ -53,13 +49,13 @@ bool FilterByName(json& items, const std::string& name, bool regex) {
     re = std::make_unique<RE2>(name, options);
     if (!re->ok()) return false;
   }
-  const std::string lower_name = Lower(name);
+  const std::string lower_name = AsciiLower(name);
   json kept = json::array();
   for (auto& item : items) {
-    const json* n = Field(item, "name");
+    const json* n = FieldAt(item, "name");
     std::string text = n && n->is_string() ? n->get<std::string>() : "";
     bool match = regex ? RE2::PartialMatch(text, *re)
-                       : Lower(text).find(lower_name) != std::string::npos;
+                       : AsciiLower(text).find(lower_name) != std::string::npos;
     if (match) kept.push_back(std::move(item));
   }
   items = std::move(kept);
@@ -72,8 +68,8 @@ void Sort(json& items, const std::string& key, bool reverse) {
     return;
   }
   std::stable_sort(items.begin(), items.end(), [&](const json& a, const json& b) {
-    const json* x = Field(a, key);
-    const json* y = Field(b, key);
+    const json* x = FieldAt(a, key);
+    const json* y = FieldAt(b, key);
     if (!x || !y) return !x && y;  // missing fields first
     return *x < *y;
   });
@@ -86,7 +82,7 @@ json Columns(const json& item, const std::string& columns) {
   while (start <= columns.size()) {
     size_t comma = columns.find(',', start);
     std::string col = columns.substr(start, comma == std::string::npos ? comma : comma - start);
-    if (const json* v = col.empty() ? nullptr : Field(item, col)) {
+    if (const json* v = col.empty() ? nullptr : FieldAt(item, col)) {
       json* into = &out;
       size_t s = 0;
       for (size_t dot; (dot = col.find('.', s)) != std::string::npos; s = dot + 1)

@@ -10,11 +10,6 @@
 namespace warren::mgmt {
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string Trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
   return a == std::string::npos ? "" : s.substr(a, b - a + 1);
@@ -46,10 +41,10 @@ http::Response ToHttp(Reply reply) {
 
 bool ForeignOrigin(const http::Request& head, const std::vector<std::string>& allowed) {
   if (!head.HasHeader("Origin")) return false;
-  const std::string origin = Lower(Trim(head.Header("Origin")));
+  const std::string origin = AsciiLower(Trim(head.Header("Origin")));
   for (const std::string& a : allowed)
-    if (origin == Lower(a)) return false;
-  const std::string host = Lower(Trim(head.Header("Host")));
+    if (origin == AsciiLower(a)) return false;
+  const std::string host = AsciiLower(Trim(head.Header("Host")));
   return host.empty() || (origin != "http://" + host && origin != "https://" + host);
 }
 
@@ -57,7 +52,7 @@ bool NeedsJsonType(const http::Request& head) {
   if (!IsWrite(head.method)) return false;
   if (!head.HasHeader("Content-Type")) return head.has_body;
   std::string type = head.Header("Content-Type");
-  type = Lower(Trim(type.substr(0, type.find(';'))));
+  type = AsciiLower(Trim(type.substr(0, type.find(';'))));
   return type != "application/json";
 }
 

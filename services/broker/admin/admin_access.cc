@@ -7,13 +7,6 @@ namespace warren::admin {
 
 namespace {
 
-grpc::Status NoUser(const std::string& name) {
-  return NotFound("User \"" + name + "\" does not exist");
-}
-grpc::Status NoVHost(const std::string& name) {
-  return NotFound("Virtual host \"" + name + "\" does not exist");
-}
-
 // The stored hash: the given one (checked), or the password's. Hashing is
 // slow on purpose: callers do it off the loop.
 grpc::Status HashOf(const std::string& password, const std::string& given, std::string& hash) {

@@ -9,21 +9,11 @@
 
 namespace warren::admin {
 
-namespace {
-
-std::string VHostOr(const std::string& vhost) { return vhost.empty() ? "/" : vhost; }
-
-grpc::Status NoVHost(const std::string& name) {
-  return NotFound("Virtual host \"" + name + "\" does not exist");
-}
-
-}  // namespace
-
 grpc::Status AdminService::PutPolicy(grpc::ServerContext* call, const v1::Policy& request,
                                      bool operator_policy) {
   const v1::Policy* r = &request;
   core::Policy p;
-  p.vhost = VHostOr(r->vhost());
+  p.vhost = VHostOf(r->vhost());
   p.name = r->name();
   p.pattern = r->pattern();
   p.priority = r->priority();
@@ -51,7 +41,7 @@ grpc::Status AdminService::PutPolicy(grpc::ServerContext* call, const v1::Policy
 
 grpc::Status AdminService::DropPolicy(grpc::ServerContext* call, const v1::PolicyRef& r,
                                       bool operator_policy) {
-  std::string vhost = VHostOr(r.vhost());
+  std::string vhost = VHostOf(r.vhost());
   Need need = operator_policy ? Need::kAdministrator : Need::kPolicymaker;
   return Change(call, need, vhost, [&](const Caller&, auto& command) {
     if (!broker().FindVHost(vhost)) return NoVHost(vhost);
@@ -62,7 +52,7 @@ grpc::Status AdminService::DropPolicy(grpc::ServerContext* call, const v1::Polic
 
 grpc::Status AdminService::ListPolicyMap(grpc::ServerContext* call, const v1::VHostRef& r,
                                          bool operator_policy, v1::ListPoliciesResponse* out) {
-  std::string vhost = VHostOr(r.name());
+  std::string vhost = VHostOf(r.name());
   return Run(call, Need::kManagement, vhost, [&](const Caller&) {
     core::VHost* v = broker().FindVHost(vhost);
     if (!v) return NoVHost(vhost);

@@ -71,6 +71,12 @@ grpc::Status Invalid(const std::string& text) {
 grpc::Status NoQueue(const std::string& name, const std::string& vhost) {
   return NotFound("queue '" + name + "' in vhost '" + vhost + "' does not exist");
 }
+grpc::Status NoVHost(const std::string& name) {
+  return NotFound("Virtual host \"" + name + "\" does not exist");
+}
+grpc::Status NoUser(const std::string& name) {
+  return NotFound("User \"" + name + "\" does not exist");
+}
 
 grpc::Status AdminService::ReadCredentials(grpc::ServerContext* call, Credentials& out) {
   const auto& md = call->client_metadata();

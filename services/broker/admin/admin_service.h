@@ -44,6 +44,8 @@ grpc::Status ToGrpc(const Status& status);
 grpc::Status NotFound(const std::string& text);
 grpc::Status Invalid(const std::string& text);
 grpc::Status NoQueue(const std::string& name, const std::string& vhost);
+grpc::Status NoVHost(const std::string& name);
+grpc::Status NoUser(const std::string& name);
 // The vhost a request names; "/" when it names none.
 inline std::string VHostOf(const std::string& name) { return name.empty() ? "/" : name; }
 // Binding.properties_key (admin.proto) of a routing key and arguments.

@@ -1,5 +1,5 @@
-// Writes the store fuzzers' seed corpora: files the store itself wrote (a
-// definitions.log with one record of every kind, a segment with publishes,
+// Writes the store fuzzers' seed corpora: files the store itself wrote (two
+// definitions.logs with a record of every kind, a segment with publishes,
 // deliveries and settles), each as a raw-file seed and as a framed-records
 // seed (store_fuzz_input.h). Usage: warren_store_fuzz_corpus <dir>, which
 // fills <dir>/corpus-definitions and <dir>/corpus-segment (tests/fuzz/ in
@@ -87,6 +87,27 @@ void DefinitionsSeeds(const fs::path& tmp, const fs::path& out) {
   Seeds(out, "definitions", tmp / "definitions.log", FileKind::kDefinitions);
 }
 
+// The records added after the first seeds: vhost metadata, a user with
+// limits, topic permissions, runtime parameters and an operator policy.
+void LaterDefinitionsSeeds(const fs::path& tmp, const fs::path& out) {
+  DefinitionsLog log;
+  bool fresh;
+  if (!log.Open(tmp.string(), (tmp / "damaged").string(), fresh).ok()) return;
+  amqp::FieldTable cap;
+  cap.Set("max-length", amqp::FieldValue::Long(100));
+  log.PutVHost("/", core::VHostMetadata{"orders", {"prod"}, "quorum", true});
+  log.PutUser({"app", "hash", {"management"}, {{"max-connections", 10}, {"max-channels", -1}}});
+  log.PutTopicPermission({"app", "/", "amq.topic", "^{username}\\.", ""});
+  log.PutTopicPermission({"app", "/", "logs", ".*", ".*"});
+  log.DeleteTopicPermission("app", "/", "logs");
+  log.PutParameter({"vhost-limits", "/", "limits", R"({"max-queues":10})"});
+  log.PutParameter({"", "", "cluster_name", R"("c1")"});
+  log.DeleteParameter({"", "", "cluster_name"});
+  log.PutPolicy({"/", "cap", ".*", core::ApplyTo::kQueues, 0, cap, true});
+  log.DeletePolicy("/", "cap", true);
+  Seeds(out, "later-definitions", tmp / "definitions.log", FileKind::kDefinitions);
+}
+
 void SegmentSeeds(const fs::path& tmp, const fs::path& out) {
   MessageLogOptions o;
   o.dir = (tmp / "messages").string();
@@ -119,8 +140,10 @@ int main(int argc, char** argv) {
   fs::path tmp = fs::temp_directory_path() / ("warren-store-corpus-" + std::to_string(::getpid()));
   fs::remove_all(tmp);
   fs::create_directories(tmp / "defs");
+  fs::create_directories(tmp / "later");
   fs::create_directories(tmp / "log");
   DefinitionsSeeds(tmp / "defs", fs::path(argv[1]) / "corpus-definitions");
+  LaterDefinitionsSeeds(tmp / "later", fs::path(argv[1]) / "corpus-definitions");
   SegmentSeeds(tmp / "log", fs::path(argv[1]) / "corpus-segment");
   fs::remove_all(tmp);
   return 0;

@@ -164,7 +164,7 @@ grpc::Status AdminService::ListVHosts(grpc::ServerContext* call, const v1::Empty
 grpc::Status AdminService::SetPermissions(grpc::ServerContext* call, const v1::Permission* r,
                                           v1::Empty*) {
   return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
-    std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+    std::string vhost = VHostOf(r->vhost());
     if (!broker().FindUser(r->user())) return NoUser(r->user());
     if (!broker().FindVHost(vhost)) return NoVHost(vhost);
     command = core::cmd::SetPermissions{r->user(), vhost, r->configure(), r->write(), r->read()};
@@ -175,7 +175,7 @@ grpc::Status AdminService::SetPermissions(grpc::ServerContext* call, const v1::P
 grpc::Status AdminService::ClearPermissions(grpc::ServerContext* call,
                                             const v1::ClearPermissionsRequest* r, v1::Empty*) {
   return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
-    std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+    std::string vhost = VHostOf(r->vhost());
     if (!broker().FindUser(r->user())) return NoUser(r->user());
     if (!broker().FindVHost(vhost)) return NoVHost(vhost);
     command = core::cmd::ClearPermissions{r->user(), vhost};
@@ -186,7 +186,7 @@ grpc::Status AdminService::ClearPermissions(grpc::ServerContext* call,
 grpc::Status AdminService::ListPermissions(grpc::ServerContext* call, const v1::VHostRef* r,
                                            v1::ListPermissionsResponse* out) {
   return Run(call, Need::kAdministrator, "", [&](const Caller&) {
-    std::string vhost = r->name().empty() ? "/" : r->name();
+    std::string vhost = VHostOf(r->name());
     if (!broker().FindVHost(vhost)) return NoVHost(vhost);
     for (const auto& [user, per_vhost] : broker().permissions())
       if (auto it = per_vhost.find(vhost); it != per_vhost.end())
@@ -211,7 +211,7 @@ grpc::Status AdminService::ListUserPermissions(grpc::ServerContext* call, const 
 grpc::Status AdminService::SetTopicPermission(grpc::ServerContext* call,
                                               const v1::TopicPermission* r, v1::Empty*) {
   return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
-    std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+    std::string vhost = VHostOf(r->vhost());
     if (!broker().FindUser(r->user())) return NoUser(r->user());
     if (!broker().FindVHost(vhost)) return NoVHost(vhost);
     command = core::cmd::SetTopicPermission{r->user(), vhost, r->exchange(), r->write(),
@@ -224,7 +224,7 @@ grpc::Status AdminService::ClearTopicPermissions(grpc::ServerContext* call,
                                                  const v1::ClearTopicPermissionsRequest* r,
                                                  v1::Empty*) {
   return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
-    std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+    std::string vhost = VHostOf(r->vhost());
     if (!broker().FindUser(r->user())) return NoUser(r->user());
     if (!broker().FindVHost(vhost)) return NoVHost(vhost);
     command = core::cmd::ClearTopicPermissions{r->user(), vhost, r->exchange(),

@@ -392,7 +392,7 @@ grpc::Status AdminService::ListConsumers(grpc::ServerContext* call, const v1::Li
 
 grpc::Status AdminService::PurgeQueue(grpc::ServerContext* call, const v1::QueueRef* r,
                                       v1::PurgeQueueResponse* out) {
-  std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+  std::string vhost = VHostOf(r->vhost());
   return Run(call, Need::kManagement, vhost, [&, vhost](const Caller& c) {
     auto purge = [&](core::VHost& v, uint64_t owner) { return v.PurgeQueue(r->name(), owner); };
     uint64_t n = 0;
@@ -443,7 +443,7 @@ grpc::Status AdminService::SyncQueue(grpc::ServerContext* call, const v1::SyncQu
 
 grpc::Status AdminService::DeleteQueue(grpc::ServerContext* call, const v1::DeleteQueueRequest* r,
                                        v1::DeleteQueueResponse* out) {
-  std::string vhost = r->vhost().empty() ? "/" : r->vhost();
+  std::string vhost = VHostOf(r->vhost());
   auto plan = [&, vhost](const Caller& c, auto& command) {
     if (grpc::Status s = Permit(c, vhost, core::Access::kConfigure, "queue", r->name()); !s.ok())
       return s;

@@ -238,7 +238,7 @@ grpc::Status AdminService::Authorize(const Caller& c, Need need, const std::stri
 grpc::Status AdminService::ListedVHosts(const Caller& c, const v1::ListRequest& r,
                                         std::vector<std::string>& out) const {
   if (!r.all_vhosts()) {
-    std::string name = r.vhost().empty() ? "/" : r.vhost();
+    std::string name = VHostOf(r.vhost());
     if (!broker().FindVHost(name)) return NotFound("vhost '" + name + "' does not exist");
     if (!c.sees_all() && !broker().CanAccessVHost(c.user, name))
       return {grpc::StatusCode::PERMISSION_DENIED,

@@ -101,7 +101,7 @@ json ExportDefinitions(const core::Broker& broker) {
   for (const auto& [name, u] : broker.users())
     out["users"].push_back({{"name", name}, {"password_hash", u.password_hash},
                             {"hashing_algorithm", kHashing}, {"tags", u.tags},
-                            {"limits", u.limits.empty() ? json::object() : json(u.limits)}});
+                            {"limits", json(u.limits)}});
   for (const auto& [name, v] : broker.vhosts()) {
     const core::VHostMetadata& m = v->metadata();
     json meta = {{"description", m.description}, {"tags", m.tags}};

@@ -149,6 +149,21 @@ TEST(CommandCodecTest, FieldsThisVersionDoesNotKnowAreRefused) {
             "AddVHost: field 15 is not one this version knows");
 }
 
+// A user's limits come from a peer's log entry: bounded in number and in
+// the length of each name, as every other repeated field is.
+TEST(CommandCodecTest, UserLimitsAreBoundedInNumberAndNameLength) {
+  core::cmd::SetUserLimits many{"u", {}};
+  for (int i = 0; i < 9; ++i) many.limits["limit-" + std::to_string(i)] = i;
+  EXPECT_EQ(Refusal(EncodeCommand(many)), "SetUserLimits: limits: 9 of them; at most 8 are allowed");
+  many.limits.erase("limit-8");
+  EXPECT_TRUE(DecodeCommand(EncodeCommand(many)).ok()) << "8 is within the bound";
+  EXPECT_EQ(Refusal(EncodeCommand(core::cmd::SetUserLimits{"u", {{std::string(256, 'n'), 1}}})),
+            "SetUserLimits: limit name is 256 bytes long; at most 255 are allowed");
+  EXPECT_EQ(Refusal(EncodeCommand(
+                core::cmd::SetTopicPermission{"u", "/", std::string(256, 'x'), "", ""})),
+            "SetTopicPermission: exchange name is 256 bytes long; at most 255 are allowed");
+}
+
 TEST(CommandCodecTest, GarbageIsRefusedAsNotProtobuf) {
   EXPECT_EQ(Refusal("\xff\xff\xff\xff\xff"),
             "metadata command: not a protobuf MetadataCommand (cut short or garbled)");

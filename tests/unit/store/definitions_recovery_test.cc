@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "amqp/wire.h"
 #include "broker/store/definitions.h"
@@ -110,6 +111,30 @@ TEST_F(DefinitionsRecoveryTest, ARecordThatDoesNotDecodeRefusesTheStart) {
       << error;
   EXPECT_NE(error.find("backup"), std::string::npos) << "says what to do: " << error;
   EXPECT_EQ(Slurp(file()), bytes) << "the file was changed";
+}
+
+// The records added for topic permissions and user limits, cut short or
+// claiming more than they hold, are refused as every other record is.
+TEST_F(DefinitionsRecoveryTest, CutTopicPermissionAndUserLimitRecordsRefuseTheStart) {
+  std::string whole = defs::EncodeTopicPermission({"app", "/", "amq.topic", "^a", "^b"});
+  std::string limits = defs::EncodeUser({"app", "hash", {}, {{"max-channels", 3}}});
+  std::string endless = defs::EncodeUser({"app", "hash", {}});
+  amqp::Writer(endless).U32(0xFFFFFFFF);  // that many limits, and none follow
+  for (const auto& [type, payload, named] :
+       {std::tuple{defs::kTopicPermissionPut, whole.substr(0, whole.size() - 1),
+                   std::string("topic permission record (user 'app', vhost '/')")},
+        {defs::kUserPut, limits.substr(0, limits.size() - 3), std::string("user record (user 'app')")},
+        {defs::kUserPut, endless, std::string("user record (user 'app')")}}) {
+    SCOPED_TRACE(named);
+    std::string bytes = LegacyRecord(defs::kVHostPut, defs::Strings({"/"}));
+    bytes += LegacyRecord(type, payload);
+    bytes += LegacyRecord(defs::kVHostPut, defs::Strings({"after"}));
+    Spit(file(), bytes);
+    std::string error = OpenRefused();
+    EXPECT_NE(error.find(named), std::string::npos) << error;
+    EXPECT_NE(error.find("it ends before its fields do"), std::string::npos) << error;
+    EXPECT_EQ(Slurp(file()), bytes) << "the file was changed";
+  }
 }
 
 TEST_F(DefinitionsRecoveryTest, ATableTooDeepToReadRefusesTheStartAndSaysSo) {

@@ -35,6 +35,8 @@ The tests prove that:
   406 "partial tx completion" while the queue's node is down;
 - a channel's global prefetch spans its consumers of queues on another node;
 - direct reply-to answers a client of another node;
+- a user's connection and channel limits, and a vhost's connection limit, count
+  the connections and channels on every node, as RabbitMQ counts them;
 - a killed node's transient queues are deleted (as RabbitMQ does when a node
   goes down) and can be declared again through another node, while its durable
   queues wait for it.
@@ -363,6 +365,57 @@ class QueuesAcrossNodesTest(SharedClusterTest):
         node = queue_row(self.n1, "placed", "node")["node"]
         self.assertNotEqual(node, "warren@c1")
         self.assertIn(node, fewest, "queues per node before: %s" % count)
+
+    def test_connection_and_channel_limits_count_every_node(self):
+        n1, n2, n3 = self.n1, self.n2, self.n3
+        warrenctl(n1, "add_user", "limited", "secret")
+        warrenctl(n1, "set_permissions", "-p", "/", "limited", ".*", ".*", ".*")
+        warrenctl(n1, "set_user_limits", "limited",
+                  '{"max-connections": 2, "max-channels": 2}')
+        warrenctl(n1, "add_vhost", "one-conn")
+        warrenctl(n1, "set_permissions", "-p", "one-conn", "guest", ".*", ".*", ".*")
+        warrenctl(n1, "set_vhost_limits", "-p", "one-conn", '{"max-connections": 1}')
+        for n in (n2, n3):
+            wait_for(lambda: "max-channels" in warrenctl(n, "list_user_limits", "--user", "limited")[1]
+                     and "max-connections" in warrenctl(n, "list_vhost_limits", "-p",
+                                                        "one-conn")[1],
+                     "the limits applied on %s" % n.node_name, timeout=FORWARDED)
+
+        def login(node):
+            return connect(node, user="limited", password="secret")
+
+        first, second = login(n1), login(n2)
+        self.addCleanup(second.close)
+        # pika reports a refused connection.open as an access error naming the close.
+        with self.assertRaises(pika.exceptions.AMQPConnectionError) as e:
+            login(n3)
+        self.assertIn("(530) \"NOT_ALLOWED - connection refused for user 'limited': user "
+                      "connection limit (2) is reached\"", str(e.exception))
+        first.channel()
+        first.close()
+
+        def third():
+            try:
+                return login(n3)
+            except pika.exceptions.AMQPConnectionError:
+                return None  # warren@c1 has not yet seen its connection go
+
+        conn = wait_for(third, "a connection through warren@c3 once one on warren@c1 closed",
+                        timeout=FORWARDED)
+        self.addCleanup(lambda: conn.is_open and conn.close())
+        second.channel()
+        conn.channel()  # one on warren@c2, one here: the limit of 2 is reached
+        with self.assertRaises(pika.exceptions.ConnectionClosedByBroker) as e:
+            conn.channel()
+        self.assertEqual(e.exception.reply_code, 530)
+        self.assertIn("maximum allowed user limit of (2)", e.exception.reply_text)
+
+        held = connect(n2, vhost="one-conn")
+        self.addCleanup(held.close)
+        with self.assertRaises(pika.exceptions.AMQPConnectionError) as e:
+            connect(n1, vhost="one-conn")
+        self.assertIn("(530) \"NOT_ALLOWED - access to vhost 'one-conn' refused for user "
+                      "'guest': connection limit (1) is reached\"", str(e.exception))
 
     def test_the_tutorial_s_java_producer_and_consumer_across_nodes(self):
         # test_java.py's jars and java command line; its sources beside it.

@@ -39,6 +39,13 @@ int main(int argc, char** argv) {
          *reply.mutable_message());
   Op junk_reply = Request(Op::DIRECT_REPLY, 0, "");
   warren::cluster::ToWire(*warren::core::MakeMessage("", "not-a-key", {}, "x"), *junk_reply.mutable_message());
+  // Counts for connection limits: a user with connections, and names the
+  // home has never seen.
+  Op census = Request(Op::CENSUS, 40, "");
+  census.set_user("guest");
+  Op census_unknown = Request(Op::CENSUS, 41, "");
+  census_unknown.set_vhost("nowhere");
+  census_unknown.set_user("nobody");
   std::map<std::string, std::vector<std::string>> streams = {
       {"publish_consume_settle",
        {Frame({Publish(1, "q", "a"), Publish(2, "q", "b"), Publish(3, "limited", "c"),
@@ -54,6 +61,7 @@ int main(int argc, char** argv) {
        {Frame({Consume(20, "mine", 0, 7), Consume(21, "mine", 0, 8), propose}),
         Frame({Publish(22, "mine", "x"), Request(Op::CANCEL, 20, "")})}},
       {"direct_reply", {Frame({reply, junk_reply, Publish(1, "q", "a")})}},
+      {"census", {Frame({census, Consume(42, "q", 0, 7), census_unknown})}},
       {"mirror",
        {Frame({MirrorReset("elsewhere", 1), MirrorEnter(1, "elsewhere", 5, "a"),
                MirrorEnter(2, "q", 6, "b"), MirrorLeave("elsewhere", {5, 7})}),

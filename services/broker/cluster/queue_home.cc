@@ -63,6 +63,7 @@ class QueueHome::Session final {
       case Op::CANCEL_SYNC: SyncMirrors(op); return true;
       case Op::LEASE: Lease(op); return true;
       case Op::STAT: Stat(op); return true;
+      case Op::CENSUS: Census(op); return true;
       case Op::PROPOSE: Propose(op); return true;
       case Op::DIRECT_REPLY: DirectReply(op); return true;
       case Op::MIRROR_RESET:
@@ -416,6 +417,16 @@ class QueueHome::Session final {
       return Out(std::move(r));
     }
     Refuse(op.id(), Error{503, "this node does not lead the metadata with a lease"});
+  }
+
+  // This node's part of a cluster-wide connection limit (Broker::ClusterCensus).
+  void Census(const Op& op) {
+    core::ConnectionCensus c = broker_.LocalCensus(op.vhost(), op.user());
+    Op r = Reply(op.id());
+    r.set_vhost_connections(c.vhost_connections);
+    r.set_user_connections(c.user_connections);
+    r.set_user_channels(c.user_channels);
+    Out(std::move(r));
   }
 
   void SyncMirrors(Op& op) {

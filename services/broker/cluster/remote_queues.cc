@@ -325,6 +325,9 @@ class RemoteQueues::Link : public std::enable_shared_from_this<Link> {
     r.index = op.index();
     r.consumer_count = op.consumers();
     r.unacked_count = op.unacked();
+    r.census.vhost_connections = op.vhost_connections();
+    r.census.user_connections = op.user_connections();
+    r.census.user_channels = op.user_channels();
     if (op.found()) {
       Result<core::MessagePtr> m =
           FromWire(*op.mutable_message(), owner_.options_.max_message_size);
@@ -629,6 +632,18 @@ void RemoteQueues::Request(uint64_t home, const std::string& vhost, const std::s
   Link::Pending pending;
   pending.reply = std::move(done);
   LinkTo(home).Send(std::move(op), std::move(pending));
+}
+
+void RemoteQueues::Census(uint64_t member, const std::string& vhost, const std::string& user,
+                          Reply done) {
+  Op op;
+  op.set_kind(Op::CENSUS);
+  op.set_id(++next_id_);
+  op.set_vhost(vhost);
+  op.set_user(user);
+  Link::Pending pending;
+  pending.reply = std::move(done);
+  LinkTo(member).Send(std::move(op), std::move(pending));
 }
 
 void RemoteQueues::Renew(raft::NodeId leader, std::function<void(bool, uint64_t)> done) {

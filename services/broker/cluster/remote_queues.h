@@ -78,6 +78,8 @@ class RemoteQueues final : public core::QueueRemote, public Forwarder, public Mi
              uint64_t connection, Reply done) override;
   void Stat(uint64_t home, const std::string& vhost, const std::string& queue,
             uint64_t connection, Reply done) override;
+  void Census(uint64_t member, const std::string& vhost, const std::string& user,
+              Reply done) override;
   void DirectReply(uint64_t member, core::MessagePtr message) override;
 
   // MirrorLink (docs/mirroring.md, "Replication"), on the stream to the

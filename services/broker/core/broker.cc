@@ -1,12 +1,14 @@
 #include "broker/core/broker.h"
 
 #include <algorithm>
+#include <set>
 
 #include <openssl/rand.h>
 
 #include "amqp/constants.h"
 #include "broker/core/errors.h"
 #include "broker/core/regex.h"
+#include "common/log.h"
 #include "common/password.h"
 #include "common/text.h"
 
@@ -316,14 +318,64 @@ std::optional<int64_t> Broker::UserLimit(const std::string& user, std::string_vi
   return it->second;
 }
 
-Broker::UserUsage Broker::Usage(const std::string& user) const {
-  UserUsage usage;
+ConnectionCensus Broker::LocalCensus(const std::string& vhost, const std::string& user) const {
+  ConnectionCensus census;
+  if (auto it = vhosts_.find(vhost); it != vhosts_.end())
+    census.vhost_connections = it->second->connection_count();
   for (const auto& [id, c] : clients_)
     if (c->user_name() == user) {
-      ++usage.connections;
-      usage.channels += c->open_channels();
+      ++census.user_connections;
+      census.user_channels += c->open_channels();
     }
-  return usage;
+  return census;
+}
+
+void Broker::ClusterCensus(const std::string& vhost, const std::string& user,
+                           std::function<void(ConnectionCensus)> done) {
+  std::vector<uint64_t> others;
+  if (remote_ && self_member_ != 0)
+    for (uint64_t m : remote_->Members())
+      if (m != self_member_) others.push_back(m);
+  if (others.empty()) {
+    done(LocalCensus(vhost, user));
+    return;
+  }
+  // Shared by the members' answers and the deadline; whichever comes last
+  // (or the deadline) answers.
+  struct Round {
+    ConnectionCensus sum;
+    std::set<uint64_t> waiting;
+    std::function<void(ConnectionCensus)> done;
+    TimerId deadline = 0;
+  };
+  auto round = std::make_shared<Round>();
+  round->waiting.insert(others.begin(), others.end());
+  round->done = std::move(done);
+  auto finish = [this, round, vhost, user] {
+    if (!round->done) return;
+    runtime_.Cancel(round->deadline);
+    for (uint64_t m : round->waiting)
+      spdlog::error("counting connections of vhost '{}' and user '{}': member {} ({}) did not "
+                    "answer within {} ms; counted as none",
+                    vhost, user, m, remote_ ? remote_->NodeName(m) : "", kCensusTimeoutMs);
+    ConnectionCensus total = round->sum;
+    total += LocalCensus(vhost, user);
+    auto answer = std::move(round->done);
+    round->done = nullptr;
+    answer(total);
+  };
+  round->deadline = runtime_.ScheduleAfter(kCensusTimeoutMs, finish);
+  for (uint64_t m : others) {
+    remote_->Census(m, vhost, user, [this, round, finish, m](RemoteReply r) {
+      if (!round->done || !round->waiting.erase(m)) return;
+      if (r.status.ok()) round->sum += r.census;
+      else
+        spdlog::error("counting connections: member {} ({}) could not be asked: {}; counted as "
+                      "none",
+                      m, remote_ ? remote_->NodeName(m) : "", r.status.error().text);
+      if (round->waiting.empty()) finish();
+    });
+  }
 }
 
 void Broker::SetAlarm(Alarm alarm, bool on) {

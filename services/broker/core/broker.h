@@ -168,12 +168,19 @@ class Broker {
   Status ClearUserLimits(const std::string& user, const std::string& name, bool all);
   // The user's limit of that name when it has one (negative: none).
   std::optional<int64_t> UserLimit(const std::string& user, std::string_view name) const;
-  // The user's open connections and channels on this node (a user limit
-  // counts per node: docs/access.md).
-  struct UserUsage {
-    uint64_t connections = 0, channels = 0;
-  };
-  UserUsage Usage(const std::string& user) const;
+  // This node's connections in `vhost`, and `user`'s connections and
+  // channels on any vhost.
+  ConnectionCensus LocalCensus(const std::string& vhost, const std::string& user) const;
+  // The same summed over the cluster, as RabbitMQ counts connection and
+  // channel limits (docs/access.md, "Limits in a cluster"): every other
+  // member is asked (QueueRemote::Census), and this node's own are counted
+  // when the last has answered, so a connection this node admitted while
+  // waiting counts. A member that cannot be reached, or has not answered
+  // within kCensusTimeoutMs, counts nothing, and that is logged. `done` runs
+  // on the loop once; at once when this node is alone.
+  static constexpr int64_t kCensusTimeoutMs = 2000;
+  void ClusterCensus(const std::string& vhost, const std::string& user,
+                     std::function<void(ConnectionCensus)> done);
 
   // Runtime parameters (core/parameters.h; docs/parameters.md). The value
   // is validated (406) and stored; with `only_if_absent` an existing one is

@@ -21,6 +21,23 @@
 
 namespace warren::core {
 
+// One member's connections in a vhost, and one user's connections and
+// channels there: what connection limits count across a cluster
+// (docs/access.md, "Limits in a cluster").
+struct ConnectionCensus {
+  uint64_t vhost_connections = 0;
+  uint64_t user_connections = 0;
+  uint64_t user_channels = 0;
+  // Saturating: a peer's figures never wrap a sum below a limit.
+  ConnectionCensus& operator+=(const ConnectionCensus& o) {
+    auto add = [](uint64_t& a, uint64_t b) { a = a > UINT64_MAX - b ? UINT64_MAX : a + b; };
+    add(vhost_connections, o.vhost_connections);
+    add(user_connections, o.user_connections);
+    add(user_channels, o.user_channels);
+    return *this;
+  }
+};
+
 // What the home answered, or why it could not be asked (404 naming the
 // home when it is down or unreachable, as RabbitMQ answers for a queue whose
 // node is down).
@@ -35,6 +52,7 @@ struct RemoteReply {
   bool redelivered = false;
   uint64_t delivery = 0;
   uint64_t index = 0;  // LEASE: the metadata leader's commit index
+  ConnectionCensus census;  // Census
   // The home could not be reached: `status` is 404 and the caller words it
   // with HomeDown (it knows the queue).
   bool unreachable = false;
@@ -112,6 +130,10 @@ class QueueRemote {
   // The queue's message and consumer counts.
   virtual void Stat(uint64_t home, const std::string& vhost, const std::string& queue,
                     uint64_t connection, Reply done) = 0;
+  // Member `member`'s connections in `vhost`, and connections and channels
+  // of `user` (on any vhost), in RemoteReply::census.
+  virtual void Census(uint64_t member, const std::string& vhost, const std::string& user,
+                      Reply done) = 0;
   // A reply to a direct reply-to consumer on member `member` (the message's
   // routing key names it): delivered there, or dropped, as on one node.
   virtual void DirectReply(uint64_t member, MessagePtr message) = 0;

@@ -396,36 +396,58 @@ void Connection::HandleTuneOk(const amqp::ConnectionTuneOk& m) {
 }
 
 void Connection::HandleOpen(const amqp::ConnectionOpen& m) {
-  core::VHost* vhost = broker_.FindVHost(m.virtual_host);
-  if (!vhost || !broker_.CanAccessVHost(user_, m.virtual_host)) {
-    Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
-                            vhost ? "access to vhost '" + m.virtual_host + "' refused for user '" +
-                                        user_ + "'"
-                                  : "vhost " + m.virtual_host + " not found"),
-         10, 40);
+  core::VHost* vhost = VHostToOpen(m.virtual_host, nullptr);
+  if (!vhost) return;
+  if (vhost->limits().max_connections < 0 && !broker_.UserLimit(user_, core::kMaxConnections)) {
+    Open(vhost);
     return;
   }
-  // RabbitMQ's vhost connection limit; this node's connections only
-  // (docs/parameters.md).
-  if (int64_t limit = vhost->limits().max_connections;
-      limit >= 0 && vhost->connection_count() >= static_cast<uint64_t>(limit)) {
+  // A limit counts the whole cluster's connections: held until every
+  // member has answered (docs/access.md, "Limits in a cluster").
+  Resume resume = Hold();
+  broker_.ClusterCensus(m.virtual_host, user_,
+                        [this, resume, name = m.virtual_host](core::ConnectionCensus census) {
+                          resume([&] {
+                            if (core::VHost* v = VHostToOpen(name, &census)) Open(v);
+                          });
+                        });
+}
+
+core::VHost* Connection::VHostToOpen(const std::string& name,
+                                     const core::ConnectionCensus* census) {
+  core::VHost* vhost = broker_.FindVHost(name);
+  if (!vhost || !broker_.CanAccessVHost(user_, name)) {
     Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
-                            "access to vhost '" + m.virtual_host + "' refused for user '" +
-                                user_ + "': connection limit (" + std::to_string(limit) +
-                                ") is reached"),
+                            vhost ? "access to vhost '" + name + "' refused for user '" + user_ +
+                                        "'"
+                                  : "vhost " + name + " not found"),
          10, 40);
-    return;
+    return nullptr;
+  }
+  if (!census) return vhost;
+  // RabbitMQ's vhost connection limit.
+  if (int64_t limit = vhost->limits().max_connections;
+      limit >= 0 && census->vhost_connections >= static_cast<uint64_t>(limit)) {
+    Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
+                            "access to vhost '" + name + "' refused for user '" + user_ +
+                                "': connection limit (" + std::to_string(limit) + ") is reached"),
+         10, 40);
+    return nullptr;
   }
   // The user's connection limit; as RabbitMQ checks it, after the vhost's.
   if (auto limit = broker_.UserLimit(user_, core::kMaxConnections);
-      limit && broker_.Usage(user_).connections >= static_cast<uint64_t>(*limit)) {
+      limit && census->user_connections >= static_cast<uint64_t>(*limit)) {
     Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
                             "connection refused for user '" + user_ +
                                 "': user connection limit (" + std::to_string(*limit) +
                                 ") is reached"),
          10, 40);
-    return;
+    return nullptr;
   }
+  return vhost;
+}
+
+void Connection::Open(core::VHost* vhost) {
   vhost_ = vhost;
   vhost_->ConnectionOpened();
   state_ = State::kOpen;
@@ -434,6 +456,20 @@ void Connection::HandleOpen(const amqp::ConnectionOpen& m) {
   runtime().Cancel(handshake_timer_);
   handshake_timer_ = 0;
   amqp::AppendMethodFrame(out_, 0, amqp::ConnectionOpenOk{});
+}
+
+void Connection::OpenChannel(uint16_t number, const core::ConnectionCensus* census) {
+  if (auto limit = broker_.UserLimit(user_, core::kMaxChannels);
+      limit && census && census->user_channels >= static_cast<uint64_t>(*limit)) {
+    Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
+                            "number of channels opened for user '" + user_ +
+                                "' has reached the maximum allowed user limit of (" +
+                                std::to_string(*limit) + ")"),
+         amqp::ChannelOpen::kClassId, amqp::ChannelOpen::kMethodId);
+    return;
+  }
+  channels_[number] = std::make_unique<Channel>(*this, number);
+  amqp::AppendMethodFrame(out_, number, amqp::ChannelOpenOk{});
 }
 
 void Connection::HandleChannelFrame(const amqp::FrameView& frame) {
@@ -482,17 +518,15 @@ void Connection::HandleChannelFrame(const amqp::FrameView& frame) {
            cls, mth);
       return;
     }
-    if (auto limit = broker_.UserLimit(user_, core::kMaxChannels);
-        limit && broker_.Usage(user_).channels >= static_cast<uint64_t>(*limit)) {
-      Fail(0, core::AmqpError(ReplyCode::kNotAllowed,
-                              "number of channels opened for user '" + user_ +
-                                  "' has reached the maximum allowed user limit of (" +
-                                  std::to_string(*limit) + ")"),
-           cls, mth);
+    if (!broker_.UserLimit(user_, core::kMaxChannels)) {
+      OpenChannel(number, nullptr);
       return;
     }
-    channels_[number] = std::make_unique<Channel>(*this, number);
-    amqp::AppendMethodFrame(out_, number, amqp::ChannelOpenOk{});
+    // The user's channels on every member count (docs/access.md).
+    Resume resume = Hold();
+    broker_.ClusterCensus(vhost_->name(), user_, [this, resume, number](core::ConnectionCensus c) {
+      resume([&] { OpenChannel(number, &c); });
+    });
     return;
   }
   if (!ch) {
@@ -737,7 +771,8 @@ Connection::Resume Connection::Hold() {
   return [this, alive](const std::function<void()>& reply) {
     if (alive.expired()) return;
     if (holds_ > 0) --holds_;
-    if (state_ != State::kOpen) return;
+    // connection.open waits too (a connection limit across the cluster).
+    if (state_ != State::kOpen && state_ != State::kAwaitingOpen) return;
     // Answered while its frame is handled (a node alone): the frame's own
     // dispatch sends the reply and reads on.
     if (dispatching_) {

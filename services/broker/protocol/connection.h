@@ -162,7 +162,9 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   }
   bool blocked() const { return blocked_; }
   // Holds input while one of its channels waits for an answer: a metadata
-  // change (core/command.h) or a queue's home (core/remote.h). Until the
+  // change (core/command.h) or a queue's home (core/remote.h), or while
+  // connection.open or channel.open waits for the cluster's count of
+  // connections or channels (Broker::ClusterCensus). Until the
   // returned function is called (once) no further frame of this connection
   // is handled (the socket is not read), so the client's next method, on
   // any channel, sees the change, as on RabbitMQ. It runs `reply` as the
@@ -188,6 +190,13 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   void HandleStartOk(amqp::ConnectionStartOk& m);
   void HandleTuneOk(const amqp::ConnectionTuneOk& m);
   void HandleOpen(const amqp::ConnectionOpen& m);
+  // connection.open's checks: the vhost exists and the user may use it, and
+  // with `census` (the cluster's counts), its connection limits hold.
+  // Refuses (530) and answers null otherwise.
+  core::VHost* VHostToOpen(const std::string& name, const core::ConnectionCensus* census);
+  void Open(core::VHost* vhost);
+  // channel.open once the user's channel limit, if any, is counted.
+  void OpenChannel(uint16_t number, const core::ConnectionCensus* census);
   void HandleChannelFrame(const amqp::FrameView& frame);
   void RefuseLogin(const std::string& text);
   void SendClose(uint16_t code, const std::string& text, uint16_t class_id, uint16_t method_id);

@@ -269,6 +269,54 @@ TEST_F(QueueHomeTest, ALeaseIsRenewedWithTheLeadersCommitForTheCallerTheHandshak
   EXPECT_EQ(renewals_, (std::vector<std::string>{"warren@caller", "warren@caller"}));
 }
 
+// A client connection of this node, as the census counts it.
+class CountedClient final : public core::ClientConnection {
+ public:
+  CountedClient(std::string user, size_t channels) : user_(std::move(user)), channels_(channels) {}
+  core::ConnectionInfo Describe() const override { return {}; }
+  const std::string& user_name() const override { return user_; }
+  size_t open_channels() const override { return channels_; }
+  void ForceClose(const std::string&) override {}
+
+ private:
+  std::string user_;
+  size_t channels_;
+};
+
+TEST_F(QueueHomeTest, ACensusIsAnsweredWithThisNodesConnectionsAndChannels) {
+  ASSERT_TRUE(broker_.AddVHost("other").ok());
+  CountedClient a("alice", 2), b("alice", 3), c("bob", 1);
+  broker_.RegisterClient(1, &a);
+  broker_.RegisterClient(2, &b);
+  broker_.RegisterClient(3, &c);
+  broker_.FindVHost("/")->ConnectionOpened();
+  broker_.FindVHost("/")->ConnectionOpened();
+  broker_.FindVHost("other")->ConnectionOpened();
+  Op census;
+  census.set_kind(Op::CENSUS);
+  census.set_id(5);
+  census.set_vhost("/");
+  census.set_user("alice");
+  Op unknown = census;
+  unknown.set_id(6);
+  unknown.set_vhost("nowhere");
+  unknown.set_user("nobody");
+  Send({census, unknown});
+  std::vector<Op> sent = Sent();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].kind(), Op::REPLY);
+  EXPECT_EQ(sent[0].id(), 5u);
+  EXPECT_EQ(sent[0].code(), 0u);
+  EXPECT_EQ(sent[0].vhost_connections(), 2u);
+  EXPECT_EQ(sent[0].user_connections(), 2u);
+  EXPECT_EQ(sent[0].user_channels(), 5u);
+  EXPECT_EQ(sent[1].id(), 6u);
+  EXPECT_EQ(sent[1].code(), 0u) << "nothing of theirs here: none";
+  EXPECT_EQ(sent[1].vhost_connections(), 0u);
+  EXPECT_EQ(sent[1].user_connections(), 0u);
+  for (uint64_t id : {1, 2, 3}) broker_.UnregisterClient(id);
+}
+
 TEST_F(QueueHomeTest, SyncRequestsGoToTheFeedsOfQueuesHomedHere) {
   Declare("q");
   Send({Request(Op::SYNC_MIRRORS, 1, "q")});
@@ -421,6 +469,7 @@ TEST_F(QueueHomeTest, AMirrorKeepsWhatTheHomeFeedsItAndNothingElse) {
     void Purge(uint64_t, const std::string&, const std::string&, uint64_t, Reply) override {}
     void Stat(uint64_t, const std::string&, const std::string&, uint64_t, Reply) override {}
     void SyncMirrors(uint64_t, const std::string&, const std::string&, bool, Reply) override {}
+    void Census(uint64_t, const std::string&, const std::string&, Reply) override {}
     void DirectReply(uint64_t, core::MessagePtr) override {}
   } names;
   broker_.set_remote(&names);

@@ -34,6 +34,7 @@ class QueueRecordTest : public CoreTest {
     void Purge(uint64_t, const std::string&, const std::string&, uint64_t, Reply) override {}
     void Stat(uint64_t, const std::string&, const std::string&, uint64_t, Reply) override {}
     void SyncMirrors(uint64_t, const std::string&, const std::string&, bool, Reply) override {}
+    void Census(uint64_t, const std::string&, const std::string&, Reply) override {}
     void DirectReply(uint64_t, core::MessagePtr) override {}
   };
 

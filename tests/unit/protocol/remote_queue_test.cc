@@ -18,6 +18,9 @@
 // - a reply to a direct reply-to key of another member goes to that member;
 // - a congested link to the home stops the node reading the publisher until
 //   it drains (flow control).
+// - connection and channel limits count the other members' connections and
+//   channels (CENSUS); a member that cannot be asked, or does not answer in
+//   time, counts none; without a limit nobody is asked.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -55,6 +58,10 @@ class FakeHome final : public core::QueueRemote {
   std::atomic<bool> hold_publishes{false};
   // The link to the home holds more than it should (Congested).
   std::atomic<bool> congested{false};
+  // What member 2 answers a CENSUS with; `silent`: it never answers.
+  std::atomic<uint64_t> far_vhost_connections{0}, far_user_connections{0}, far_user_channels{0};
+  std::atomic<bool> silent{false};
+  std::atomic<int> censuses{0};  // CENSUS requests seen
 
   // What the home was sent (read after a reply that follows it).
   std::vector<std::string> Published() {
@@ -171,6 +178,21 @@ class FakeHome final : public core::QueueRemote {
     Later([done, r] { done(r); });
   }
 
+  void Census(uint64_t member, const std::string& vhost, const std::string& user,
+              Reply done) override {
+    ++censuses;
+    EXPECT_EQ(member, 2u);
+    EXPECT_EQ(user, "guest");
+    if (silent) return;
+    core::RemoteReply r = Answer();
+    if (r.status.ok() && vhost == "/") r.census.vhost_connections = far_vhost_connections;
+    if (r.status.ok()) {
+      r.census.user_connections = far_user_connections;
+      r.census.user_channels = far_user_channels;
+    }
+    Later([done, r] { done(r); });
+  }
+
   void DirectReply(uint64_t member, core::MessagePtr message) override {
     std::lock_guard lock(mu_);
     replies_.emplace_back(member, message->routing_key, message->body);
@@ -210,9 +232,13 @@ class FakeHome final : public core::QueueRemote {
 // A node that is member 1 of a cluster, with the durable queue "far" homed
 // on member 2 and "near" homed here.
 struct MemberNode {
+  // `more` runs on the broker before the loop starts (limits).
+  explicit MemberNode(std::function<void(core::Broker&)> more = {}) : more_(std::move(more)) {}
+  std::function<void(core::Broker&)> more_;
   FakeHome home;
   TestNode node{{}, [this](Node& n) {
                   core::Broker& b = n.broker();
+                  if (more_) more_(b);
                   home.Attach(b.runtime());
                   b.set_self_member(1);
                   b.set_remote(&home);
@@ -517,6 +543,107 @@ TEST_F(RemoteQueueTest, DeleteIfEmptyAsksTheHomeFirst) {
   EXPECT_EQ(deleted->message_count, 3u) << "what the home held";
   c_.SendMethod(1, PassiveFar());
   EXPECT_TRUE(c_.ExpectChannelClose(1, 404, 50, 10)) << "the record is gone";
+}
+
+// Limits that count the whole cluster's connections and channels
+// (docs/access.md, "Limits in a cluster"): member 2 answers CENSUS with
+// what the test sets.
+std::function<void(core::Broker&)> Limits(core::UserLimits user, int64_t vhost_connections = -1) {
+  return [user, vhost_connections](core::Broker& b) {
+    EXPECT_TRUE(core::Apply(b, core::cmd::SetUserLimits{"guest", user}).status.ok());
+    if (vhost_connections >= 0)
+      EXPECT_TRUE(core::Apply(b, core::cmd::SetParameter{"vhost-limits", "/", "limits",
+                                                          "{\"max-connections\": " +
+                                                              std::to_string(vhost_connections) +
+                                                              "}"})
+                      .status.ok());
+  };
+}
+
+// Logs in and sends connection.open of "/": the connection.close refusing it.
+std::optional<amqp::ConnectionClose> RefusedOpen(RawClient& c) {
+  c.SendHeader();
+  if (!c.ExpectStart()) return std::nullopt;
+  c.SendStartOk("PLAIN", RawClient::Plain("guest", "guest"));
+  auto tune = c.ExpectTune();
+  if (!tune) return std::nullopt;
+  c.SendTuneOk(tune->channel_max, tune->frame_max, 0);
+  c.SendOpen("/");
+  return c.Expect<amqp::ConnectionClose>(0);
+}
+
+TEST(ClusterLimitTest, AUserConnectionLimitCountsTheOtherMembersConnections) {
+  MemberNode n(Limits({{"max-connections", 3}}));
+  n.home.far_user_connections = 2;
+  RawClient first(n.node.port());
+  ASSERT_TRUE(first.Handshake()) << "2 elsewhere + 0 here < 3";
+  RawClient second(n.node.port());
+  auto close = RefusedOpen(second);
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->reply_code, 530);
+  EXPECT_EQ(close->reply_text,
+            "NOT_ALLOWED - connection refused for user 'guest': user connection limit (3) is "
+            "reached");
+  EXPECT_EQ(n.home.censuses, 2);
+  // The first connection still works.
+  EXPECT_TRUE(first.OpenChannel(1));
+}
+
+TEST(ClusterLimitTest, AVHostConnectionLimitCountsTheOtherMembersConnections) {
+  MemberNode n(Limits({}, 2));
+  n.home.far_vhost_connections = 2;
+  RawClient c(n.node.port());
+  auto close = RefusedOpen(c);
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->reply_code, 530);
+  EXPECT_EQ(close->reply_text,
+            "NOT_ALLOWED - access to vhost '/' refused for user 'guest': connection limit (2) is "
+            "reached");
+  // Fewer elsewhere: admitted.
+  n.home.far_vhost_connections = 1;
+  RawClient again(n.node.port());
+  EXPECT_TRUE(again.Handshake());
+}
+
+TEST(ClusterLimitTest, AUserChannelLimitCountsTheOtherMembersChannels) {
+  MemberNode n(Limits({{"max-channels", 3}}));
+  n.home.far_user_channels = 2;
+  RawClient c(n.node.port());
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(c.OpenChannel(1)) << "2 elsewhere + 0 here < 3";
+  c.SendMethod(2, amqp::ChannelOpen{});
+  EXPECT_TRUE(c.ExpectConnectionClose(530, 20, 10));
+}
+
+TEST(ClusterLimitTest, AMemberThatCannotBeAskedCountsNone) {
+  // As RabbitMQ: a node that does not answer adds nothing (and is logged).
+  MemberNode n(Limits({{"max-connections", 1}, {"max-channels", 1}}));
+  n.home.reachable = false;
+  n.home.far_user_connections = 5;
+  n.home.far_user_channels = 5;
+  RawClient c(n.node.port());
+  ASSERT_TRUE(c.Handshake());
+  EXPECT_TRUE(c.OpenChannel(1));
+  EXPECT_EQ(n.home.censuses, 2);
+}
+
+TEST(ClusterLimitTest, AMemberThatDoesNotAnswerCountsNoneOnceTheDeadlinePasses) {
+  MemberNode n(Limits({{"max-connections", 1}}));
+  n.home.silent = true;
+  n.home.far_user_connections = 5;
+  RawClient c(n.node.port());
+  // connection.open-ok comes after Broker::kCensusTimeoutMs, not never.
+  EXPECT_TRUE(c.Handshake());
+  EXPECT_EQ(n.home.censuses, 1);
+}
+
+TEST(ClusterLimitTest, WithoutALimitNoMemberIsAsked) {
+  MemberNode n;
+  n.home.far_user_connections = 5;
+  RawClient c(n.node.port());
+  ASSERT_TRUE(c.Handshake());
+  ASSERT_TRUE(c.OpenChannel(1));
+  EXPECT_EQ(n.home.censuses, 0);
 }
 
 }  // namespace

@@ -279,8 +279,13 @@ Reply PutPermission(Call& call) {
                                {"vhost", Type::kString}},
                         body))
     return *e;
+  // A vhost or user that does not exist is the request's fault: 400, as
+  // RabbitMQ answers it (GET and DELETE answer 404).
+  auto missing = [](const Reply& e) {
+    return e.status == 404 ? BadRequest("vhost_or_user_not_found") : e;
+  };
   std::optional<v1::Permission> existing;
-  if (auto e = FindPermission(call, existing)) return *e;
+  if (auto e = FindPermission(call, existing)) return missing(*e);
   v1::Permission p;
   p.set_vhost(call.arg(0));
   p.set_user(call.arg(1));
@@ -288,7 +293,7 @@ Reply PutPermission(Call& call) {
   p.set_write(Text(body, "write"));
   p.set_read(Text(body, "read"));
   v1::Empty done;
-  if (auto e = call.Rpc(&Stub::SetPermissions, p, done)) return *e;
+  if (auto e = call.Rpc(&Stub::SetPermissions, p, done)) return missing(*e);
   return existing ? NoContent() : Created();
 }
 

@@ -161,7 +161,10 @@ class ApiTest(mgmt.NodeAndMgmt):
         self.assertError(400, "PUT", "/api/permissions/other/p1", {"configure": ".*"})
         self.assertEqual(self.status("DELETE", "/api/permissions/other/p1"), 204)
         self.assertError(404, "GET", "/api/permissions/other/p1")
-        self.assertError(404, "PUT", "/api/permissions/no-vhost/p1", body)
+        # No such vhost or user: 400, as RabbitMQ answers a PUT.
+        for path in ("/api/permissions/no-vhost/p1", "/api/permissions/other/no-user"):
+            self.assertEqual(self.assertError(400, "PUT", path, body)["reason"],
+                             "vhost_or_user_not_found", path)
         self.assertEqual(self.status("DELETE", "/api/users/p1"), 204)
 
     def test_users_show_their_password_hash(self):

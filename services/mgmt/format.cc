@@ -311,11 +311,13 @@ json FormatVHost(const v1::VHost& v) {
 }
 
 json FormatUser(const v1::User& u) {
+  json limits = json::object();
+  for (const auto& [name, n] : u.limits()) limits[name] = n;
   return {{"name", u.name()},
           {"password_hash", u.password_hash()},
           {"tags", json(std::vector<std::string>(u.tags().begin(), u.tags().end()))},
           {"hashing_algorithm", "rabbit_password_hashing_sha256"},
-          {"limits", json::object()}};
+          {"limits", std::move(limits)}};
 }
 
 json FormatPermission(const v1::Permission& p) {

@@ -28,8 +28,7 @@ nlohmann::json FormatConsumer(const v1::Consumer& c, const std::string& user,
                               const std::string& node);
 nlohmann::json FormatVHost(const v1::VHost& v);
 // With the user's password_hash ("" for none, as RabbitMQ shows a user
-// without a password) and empty limits (the node lists those apart:
-// user_limits.h).
+// without a password) and its limits ({} for none).
 nlohmann::json FormatUser(const v1::User& u);
 nlohmann::json FormatPermission(const v1::Permission& p);
 nlohmann::json FormatTopicPermission(const v1::TopicPermission& p);

@@ -119,13 +119,8 @@ Reply VHostPermissions(Call& call) {
 std::optional<Reply> UserObjects(Call& call, json& out) {
   v1::ListUsersResponse r;
   if (auto e = call.Rpc(&Stub::ListUsers, v1::Empty{}, r)) return e;
-  json limits;
-  if (auto e = UserLimitsOf(call, "", limits)) return e;
   out = json::array();
-  for (const auto& u : r.users()) {
-    out.push_back(FormatUser(u));
-    if (auto it = limits.find(u.name()); it != limits.end()) out.back()["limits"] = *it;
-  }
+  for (const auto& u : r.users()) out.push_back(FormatUser(u));
   return std::nullopt;
 }
 

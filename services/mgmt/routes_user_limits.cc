@@ -21,6 +21,23 @@ namespace {
 
 constexpr const char* kNames[] = {"max-connections", "max-channels"};
 
+// The limits of `user` (404 when there is none), or of every user when it
+// is "": {user: {name: N}}, users without any left out.
+std::optional<Reply> UserLimitsOf(Call& call, const std::string& user, json& out) {
+  v1::UserRef ref;
+  ref.set_name(user);
+  v1::ListUserLimitsResponse r;
+  if (auto e = call.Rpc(&Stub::ListUserLimits, ref, r)) return e;
+  out = json::object();
+  for (const auto& u : r.users()) {
+    if (u.limits().empty()) continue;
+    json value = json::object();
+    for (const auto& [name, n] : u.limits()) value[name] = n;
+    out[u.user()] = std::move(value);
+  }
+  return std::nullopt;
+}
+
 Reply UserLimits(Call& call) {
   json limits;
   if (auto e = UserLimitsOf(call, call.args.empty() ? "" : call.arg(0), limits)) return *e;
@@ -63,21 +80,6 @@ std::optional<Reply> AddUserLimit(const std::string& name, const json& value,
                      value.get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()));
   if (!fits) return BadRequest(name + " should be an integer, actually was " + Dump(value));
   (*out.mutable_limits())[name] = value.get<int64_t>();
-  return std::nullopt;
-}
-
-std::optional<Reply> UserLimitsOf(Call& call, const std::string& user, json& out) {
-  v1::UserRef ref;
-  ref.set_name(user);
-  v1::ListUserLimitsResponse r;
-  if (auto e = call.Rpc(&Stub::ListUserLimits, ref, r)) return e;
-  out = json::object();
-  for (const auto& u : r.users()) {
-    if (u.limits().empty()) continue;
-    json value = json::object();
-    for (const auto& [name, n] : u.limits()) value[name] = n;
-    out[u.user()] = std::move(value);
-  }
   return std::nullopt;
 }
 

@@ -1,7 +1,7 @@
 // User limits as the management API takes and shows them: an object of
 // RabbitMQ's two, {"max-connections": N, "max-channels": N} (a negative N
-// is no limit). Read by the user-limits routes and by the users' routes,
-// whose objects carry a user's limits and whose PUT may set them.
+// is no limit). Read by the user-limits routes and by the users' PUT, which
+// may set them; users' objects show them as ListUsers gives them.
 #pragma once
 
 #include <optional>
@@ -18,9 +18,5 @@ namespace warren::mgmt {
 // of the two or not a 64-bit integer.
 std::optional<Reply> AddUserLimit(const std::string& name, const nlohmann::json& value,
                                   v1::UserLimits& out);
-
-// The limits of `user` (404 when there is none), or of every user when it
-// is "": {user: {name: N}}, users without any left out.
-std::optional<Reply> UserLimitsOf(Call& call, const std::string& user, nlohmann::json& out);
 
 }  // namespace warren::mgmt

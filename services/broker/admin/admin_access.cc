@@ -101,6 +101,7 @@ grpc::Status AdminService::ListUsers(grpc::ServerContext* call, const v1::Empty*
       o->set_name(name);
       for (const auto& t : u.tags) o->add_tags(t);
       o->set_password_hash(u.password_hash);
+      o->mutable_limits()->insert(u.limits.begin(), u.limits.end());
     }
     return grpc::Status::OK;
   });

@@ -49,7 +49,7 @@ bool LooksUp(const amqp::Method& method) {
 }  // namespace
 
 Status Channel::OnMethod(amqp::Method& method) {
-  last_active_ms_ = connection_.runtime().NowMs();
+  last_active_ms_ = connection_.batch_read_ms();
   Status s = Dispatch(method);
   if (s.ok() || s.error().code != static_cast<uint16_t>(ReplyCode::kNotFound) ||
       connection_.broker().self_member() == 0 || !LooksUp(method))

@@ -128,6 +128,9 @@ class Connection : public core::AlarmListener, public core::ClientConnection {
   core::VHost* vhost() const { return vhost_; }
   core::Broker& broker() { return broker_; }
   Runtime& runtime();
+  // When the batch of input being handled was read (NowMs): every frame's
+  // time, without a clock read per frame.
+  int64_t batch_read_ms() const { return last_recv_ms_; }
   bool client_has(std::string_view capability) const;
   // Deliveries pause while this many bytes wait for the socket.
   static constexpr size_t kMaxBacklog = 4 << 20;

@@ -7,6 +7,14 @@ namespace warren::admin {
 
 namespace {
 
+// NOT_FOUND naming the user, or else the vhost, that does not exist.
+grpc::Status UserAndVHost(core::Broker& broker, const std::string& user,
+                          const std::string& vhost) {
+  if (!broker.FindUser(user)) return NoUser(user);
+  if (!broker.FindVHost(vhost)) return NoVHost(vhost);
+  return grpc::Status::OK;
+}
+
 // The stored hash: the given one (checked), or the password's. Hashing is
 // slow on purpose: callers do it off the loop.
 grpc::Status HashOf(const std::string& password, const std::string& given, std::string& hash) {
@@ -166,8 +174,7 @@ grpc::Status AdminService::SetPermissions(grpc::ServerContext* call, const v1::P
                                           v1::Empty*) {
   return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     std::string vhost = VHostOf(r->vhost());
-    if (!broker().FindUser(r->user())) return NoUser(r->user());
-    if (!broker().FindVHost(vhost)) return NoVHost(vhost);
+    if (grpc::Status s = UserAndVHost(broker(), r->user(), vhost); !s.ok()) return s;
     command = core::cmd::SetPermissions{r->user(), vhost, r->configure(), r->write(), r->read()};
     return grpc::Status::OK;
   });
@@ -177,8 +184,7 @@ grpc::Status AdminService::ClearPermissions(grpc::ServerContext* call,
                                             const v1::ClearPermissionsRequest* r, v1::Empty*) {
   return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     std::string vhost = VHostOf(r->vhost());
-    if (!broker().FindUser(r->user())) return NoUser(r->user());
-    if (!broker().FindVHost(vhost)) return NoVHost(vhost);
+    if (grpc::Status s = UserAndVHost(broker(), r->user(), vhost); !s.ok()) return s;
     command = core::cmd::ClearPermissions{r->user(), vhost};
     return grpc::Status::OK;
   });
@@ -213,8 +219,7 @@ grpc::Status AdminService::SetTopicPermission(grpc::ServerContext* call,
                                               const v1::TopicPermission* r, v1::Empty*) {
   return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     std::string vhost = VHostOf(r->vhost());
-    if (!broker().FindUser(r->user())) return NoUser(r->user());
-    if (!broker().FindVHost(vhost)) return NoVHost(vhost);
+    if (grpc::Status s = UserAndVHost(broker(), r->user(), vhost); !s.ok()) return s;
     command = core::cmd::SetTopicPermission{r->user(), vhost, r->exchange(), r->write(),
                                             r->read()};
     return grpc::Status::OK;
@@ -226,8 +231,7 @@ grpc::Status AdminService::ClearTopicPermissions(grpc::ServerContext* call,
                                                  v1::Empty*) {
   return Change(call, Need::kAdministrator, "", [&](const Caller&, auto& command) {
     std::string vhost = VHostOf(r->vhost());
-    if (!broker().FindUser(r->user())) return NoUser(r->user());
-    if (!broker().FindVHost(vhost)) return NoVHost(vhost);
+    if (grpc::Status s = UserAndVHost(broker(), r->user(), vhost); !s.ok()) return s;
     command = core::cmd::ClearTopicPermissions{r->user(), vhost, r->exchange(),
                                                r->exchange().empty()};
     return grpc::Status::OK;

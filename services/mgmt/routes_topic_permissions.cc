@@ -40,21 +40,10 @@ std::optional<Reply> TopicPermissionObjects(Call& call, const std::string& vhost
   return std::nullopt;
 }
 
-Reply AllTopicPermissions(Call& call) {
+// The listing of those of `vhost` and `user` ("" for any).
+Reply TopicPermissionListing(Call& call, const std::string& vhost, const std::string& user) {
   json items;
-  if (auto e = TopicPermissionObjects(call, "", "", items)) return *e;
-  return ListReply(call, std::move(items));
-}
-
-Reply VHostTopicPermissions(Call& call) {
-  json items;
-  if (auto e = TopicPermissionObjects(call, call.arg(0), "", items)) return *e;
-  return ListReply(call, std::move(items));
-}
-
-Reply UserTopicPermissions(Call& call) {
-  json items;
-  if (auto e = TopicPermissionObjects(call, "", call.arg(0), items)) return *e;
+  if (auto e = TopicPermissionObjects(call, vhost, user, items)) return *e;
   return ListReply(call, std::move(items));
 }
 
@@ -112,13 +101,16 @@ Reply DeleteTopicPermissions(Call& call) {
 }  // namespace
 
 void AddTopicPermissionRoutes(Router& r) {
-  r.Add("GET", "/api/topic-permissions", AllTopicPermissions);
+  r.Add("GET", "/api/topic-permissions",
+        [](Call& c) { return TopicPermissionListing(c, "", ""); });
   r.Add("GET", "/api/topic-permissions/{}/{}", TopicPermissions);
   r.Add("PUT", "/api/topic-permissions/{}/{}", PutTopicPermission);
   r.Add("DELETE", "/api/topic-permissions/{}/{}", DeleteTopicPermissions);
   r.Add("DELETE", "/api/topic-permissions/{}/{}/{}", DeleteTopicPermissions);
-  r.Add("GET", "/api/vhosts/{}/topic-permissions", VHostTopicPermissions);
-  r.Add("GET", "/api/users/{}/topic-permissions", UserTopicPermissions);
+  r.Add("GET", "/api/vhosts/{}/topic-permissions",
+        [](Call& c) { return TopicPermissionListing(c, c.arg(0), ""); });
+  r.Add("GET", "/api/users/{}/topic-permissions",
+        [](Call& c) { return TopicPermissionListing(c, "", c.arg(0)); });
 }
 
 }  // namespace warren::mgmt
